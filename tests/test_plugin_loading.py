@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 PROBE = """
 def test_probe(request):
     pm = request.config.pluginmanager
