@@ -1,0 +1,36 @@
+"""Configuration: typed Settings from environment variables, with strict production validation.
+
+Build with :func:`load_settings` (``os.environ`` by default, or any ``Mapping[str, str]``); it
+raises :class:`ConfigurationError` listing every problem, each naming its variable and never its
+value. :func:`validate_environment` checks a mapping without building anything.
+
+``APP_ENV`` is ``development`` (default) or ``production``. ``NODE_ENV`` is accepted as an alias
+of ``APP_ENV`` because deployments migrated from the original Node service still set
+``NODE_ENV=production``; ignoring it would silently boot development mode in production.
+``APP_ENV`` wins when both are set. Empty values count as unset.
+
+Optional tuning: ``BREAKER_OPEN_TIMEOUTS`` (``exotel=2,openai=2``: shorter breaker open timeouts
+for live tests) and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds).
+"""
+
+from __future__ import annotations
+
+from ._environment import SECRET_VARIABLES, SERVICE_BREAKERS, URL_VARIABLES, VARIABLE_NAMES
+from ._errors import ConfigurationError, Problem
+from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
+from ._settings import Settings, load_settings
+from ._validation import validate_environment
+
+__all__ = [
+    "PRODUCTION_OPTIONAL",
+    "PRODUCTION_REQUIRED",
+    "SECRET_VARIABLES",
+    "SERVICE_BREAKERS",
+    "URL_VARIABLES",
+    "VARIABLE_NAMES",
+    "ConfigurationError",
+    "Problem",
+    "Settings",
+    "load_settings",
+    "validate_environment",
+]
