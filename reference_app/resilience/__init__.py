@@ -1,0 +1,32 @@
+"""Circuit breakers for the reference app's dependencies (SPEC §2.1).
+
+``python -m reference_app.resilience`` prints one breaker's life cycle under injected failures.
+"""
+
+from __future__ import annotations
+
+from ._breaker import CircuitBreaker
+from ._clock import ManualClock
+from ._errors import CircuitOpenError
+from ._http import http_failure
+from ._metrics import BreakerMetrics
+from ._policy import ConsecutiveFailures, FailureRate, TripPolicy
+from ._registry import SERVICE_BREAKERS, BreakerConfig, BreakerRegistry, build_service_breakers
+from ._state import State, Transition
+
+__all__ = [
+    "SERVICE_BREAKERS",
+    "BreakerConfig",
+    "BreakerMetrics",
+    "BreakerRegistry",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "ConsecutiveFailures",
+    "FailureRate",
+    "ManualClock",
+    "State",
+    "Transition",
+    "TripPolicy",
+    "build_service_breakers",
+    "http_failure",
+]
