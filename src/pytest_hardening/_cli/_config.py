@@ -1,0 +1,72 @@
+"""``hardening check-config``: production validation of an env file, without starting anything."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+DEFAULT_VALIDATOR = "reference_app.config:validate_environment"
+
+# Names whose values must never be printed, whatever the validator says.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|DSN|DATABASE_URL|CREDENTIAL", re.I)
+_MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a dotenv file (quotes, comments, ``export``); variables without a value are dropped."""
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_validator(spec: str) -> Callable[[Mapping[str, str]], Iterable[Any]]:
+    module_name, _, attr = spec.partition(":")
+    validator: Callable[[Mapping[str, str]], Iterable[Any]] = getattr(
+        importlib.import_module(module_name), attr
+    )
+    return validator
+
+
+def _describe(problem: Any) -> tuple[str, str]:
+    variable = getattr(problem, "variable", None)
+    message = getattr(problem, "message", None)
+    if variable is not None and message is not None:
+        return str(variable), str(message)
+    text = str(problem)
+    name, sep, rest = text.partition(": ")
+    return (name, rest) if sep else ("?", text)
+
+
+def _mask(text: str, secrets: Iterable[str]) -> str:
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+def release_problems(
+    env: Mapping[str, str], validator: Callable[[Mapping[str, str]], Iterable[Any]]
+) -> list[str]:
+    """Every problem with ``env`` as a production release, one ``VARIABLE: message`` each.
+
+    A release check is a production check: when neither ``APP_ENV`` nor ``NODE_ENV`` says
+    ``production`` that is reported, and the production rules are applied anyway so the one
+    run lists everything. No secret value is ever part of a line.
+    """
+    checked = dict(env)
+    lines: list[str] = []
+    mode = next((env[v].strip() for v in _MODE_VARIABLES if env.get(v, "").strip()), "")
+    if mode.lower() != "production":
+        lines.append(
+            f"APP_ENV: must be production for a production release (is {mode or 'unset'}); "
+            "the production rules were applied anyway"
+        )
+        checked = {k: v for k, v in env.items() if k not in _MODE_VARIABLES}
+        checked["APP_ENV"] = "production"
+    for problem in validator(checked):
+        variable, message = _describe(problem)
+        lines.append(f"{variable}: {message}")
+    secrets = [v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 4]
+    return [_mask(line, secrets) for line in lines]

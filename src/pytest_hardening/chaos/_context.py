@@ -1,0 +1,120 @@
+"""What a step sees while a scenario runs: the app's client, faults, clock, breakers, record."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from pytest_hardening.chaos._timeline import Timeline
+
+
+class FaultsLike(Protocol):
+    """The part of the plugin's ``FaultInjector`` the engine drives (methods by name)."""
+
+    def heal(self, provider: str | None = None) -> None: ...
+
+    def calls(self, provider: str) -> Sequence[Any]: ...
+
+
+class ClockLike(Protocol):
+    def advance(self, seconds: float) -> None: ...
+
+    def monotonic(self) -> float: ...
+
+
+class BreakersLike(Protocol):
+    @property
+    def names(self) -> Sequence[str]: ...
+
+    def state(self, name: str) -> str: ...
+
+    def transitions(self, name: str) -> Sequence[tuple[str, str]]: ...
+
+
+class ClientLike(Protocol):
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
+
+
+@dataclass(frozen=True)
+class Served:
+    """A request the scenario sent and the response it got (kept for data checks)."""
+
+    at: float
+    method: str
+    path: str
+    json: Any
+    response: httpx.Response
+
+
+@dataclass
+class ChaosContext:
+    """Everything a step needs, plus the recorder. Built by the session, one per scenario."""
+
+    app: Any
+    client: ClientLike
+    faults: FaultsLike
+    clock: ClockLike
+    breakers: BreakersLike
+    seed: int
+    timeline: Timeline
+    sentry: Any = None
+    apm: Any = None
+    rng: random.Random = field(default_factory=random.Random)
+    failures: list[str] = field(default_factory=list)
+    served: list[Served] = field(default_factory=list)
+    phase: str = "method"
+    _t0: float = 0.0
+    _seen: dict[str, int] = field(default_factory=dict)
+    _entered: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._t0 = self.clock.monotonic()
+        self.rng.seed(self.seed)
+        for name in self.breakers.names:
+            self._seen[name] = len(self.breakers.transitions(name))
+            self._entered[name] = 0.0
+
+    def now(self) -> float:
+        """Virtual seconds since the scenario started (rounded: float noise is not news)."""
+        return round(self.clock.monotonic() - self._t0, 6)
+
+    def fail(self, message: str) -> None:
+        self.failures.append(f"[{self.phase} @{self.now():g}s] {message}")
+
+    def send(
+        self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """Send one request to the app and record it on the timeline."""
+        kwargs: dict[str, Any] = {}
+        if json is not None:
+            kwargs["json"] = json
+        if headers:
+            kwargs["headers"] = dict(headers)
+        response = self.client.request(method, path, **kwargs)
+        at = self.now()
+        self.timeline.request(at, method, path, response.status_code)
+        self.served.append(Served(at, method, path, json, response))
+        self.observe()
+        return response
+
+    def observe(self) -> None:
+        """Record breaker transitions that happened since the last look."""
+        at = self.now()
+        for name in self.breakers.names:
+            seen = self._seen.get(name, 0)
+            new = list(self.breakers.transitions(name))[seen:]
+            for from_state, to_state in new:
+                label = self._label(name, str(from_state), str(to_state), at)
+                self.timeline.breaker_changed(at, name, str(from_state), str(to_state), label)
+                self._entered[name] = at
+            self._seen[name] = seen + len(new)
+        self.timeline.finish(at)
+
+    def _label(self, name: str, from_state: str, to_state: str, at: float) -> str:
+        if from_state == "OPEN" and to_state == "HALF_OPEN":
+            return f"{at - self._entered.get(name, 0.0):g}s"
+        return ""

@@ -1,0 +1,95 @@
+"""Run a scenario: steady state, method, steady state again, rollback, data-loss check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+
+from pytest_hardening.chaos._context import ChaosContext
+from pytest_hardening.chaos._result import ScenarioResult
+from pytest_hardening.chaos._scenario import Scenario, Step
+from pytest_hardening.chaos._timeline import Timeline
+
+Session = Callable[[int], AbstractContextManager[ChaosContext]]
+"""Builds a fresh app + harness for one scenario run under a seed (see ``ChaosTarget``)."""
+
+
+def _run_steps(ctx: ChaosContext, phase: str, steps: Iterable[Step]) -> None:
+    ctx.phase = phase
+    for step in steps:
+        step.run(ctx)
+    ctx.observe()
+
+
+def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
+    """Run ``scenario`` inside an already prepared context (app started, clock frozen)."""
+    ctx.timeline.initial.update({n: str(ctx.breakers.state(n)) for n in ctx.breakers.names})
+    ctx.start()
+    result = ScenarioResult(scenario.name, scenario.description, ctx.seed, ctx.timeline)
+    try:
+        _run_steps(ctx, "steady state before", scenario.steady_state)
+        if ctx.failures:
+            ctx.failures.append("steady state did not hold before the method: not attempted")
+        else:
+            _run_steps(ctx, "method", scenario.method)
+            _run_steps(ctx, "steady state after", scenario.steady_state)
+    except Exception as exc:  # a crashing step is a failed scenario, not a crashed run
+        ctx.fail(f"step raised {type(exc).__name__}: {exc}")
+    finally:
+        try:
+            _run_steps(ctx, "rollback", scenario.rollback)
+        except Exception as exc:
+            ctx.fail(f"rollback raised {type(exc).__name__}: {exc}")
+    if scenario.data_check is not None:
+        ctx.phase = "data check"
+        try:
+            result.data_loss = scenario.data_check(ctx)
+        except Exception as exc:
+            ctx.fail(f"data check raised {type(exc).__name__}: {exc}")
+    ctx.timeline.finish(ctx.now())
+    result.failures = list(ctx.failures)
+    return result
+
+
+def run_scenario(scenario: Scenario, session: Session, *, seed: int = 0) -> ScenarioResult:
+    """Build a fresh harness, run one scenario in it, tear it down, time the wall clock."""
+    # measured outside the session: inside it time is frozen and perf_counter stands still
+    started = time.perf_counter()
+    try:
+        with session(seed) as ctx:
+            result = execute(scenario, ctx)
+    except Exception as exc:
+        result = ScenarioResult(scenario.name, scenario.description, seed, Timeline())
+        result.failures.append(f"could not set up the scenario: {type(exc).__name__}: {exc}")
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def run_all(
+    scenarios: Iterable[Scenario],
+    session: Session,
+    *,
+    seed: int = 0,
+    on_result: Callable[[ScenarioResult], None] | None = None,
+) -> list[ScenarioResult]:
+    results: list[ScenarioResult] = []
+    for scenario in scenarios:
+        result = run_scenario(scenario, session, seed=seed)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def select(catalogue: Iterable[Scenario], names: Iterable[str]) -> list[Scenario]:
+    """Scenarios by name, in catalogue order; unknown names raise with the known ones listed."""
+    scenarios = list(catalogue)
+    wanted = list(names)
+    if not wanted:
+        return scenarios
+    known = {s.name for s in scenarios}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise KeyError(f"unknown scenario(s) {unknown}; known: {sorted(known)}")
+    return [s for s in scenarios if s.name in wanted]

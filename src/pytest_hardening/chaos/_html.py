@@ -1,0 +1,152 @@
+"""A self-contained HTML report: one SVG timeline per scenario, inline CSS, no fetches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from pytest_hardening.chaos._result import ScenarioResult
+from pytest_hardening.chaos._text import breaker_line, status_summary
+from pytest_hardening.chaos._timeline import Timeline
+
+STATE_COLOURS = {"CLOSED": "#2e7d32", "OPEN": "#c62828", "HALF_OPEN": "#f9a825"}
+UNKNOWN_COLOUR = "#757575"
+
+_LABEL_W = 110
+_PLOT_W = 760
+_ROW_H = 24
+_GAP = 8
+_AXIS_H = 24
+
+_CSS = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #212121; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-bottom: .2rem; }
+section { border-top: 1px solid #ddd; padding: .8rem 0; }
+.pass { color: #2e7d32; font-weight: 600; } .fail { color: #c62828; font-weight: 600; }
+.legend span { display: inline-block; margin-right: 1rem; }
+.swatch { display: inline-block; width: .9rem; height: .9rem; vertical-align: middle;
+  margin-right: .3rem; }
+pre { background: #f5f5f5; padding: .4rem .6rem; overflow-x: auto; }
+svg text { font: 11px system-ui, sans-serif; }
+ul.failures { color: #c62828; }
+"""
+
+
+def _x(at: float, end: float) -> float:
+    return _LABEL_W + (at / end) * _PLOT_W if end > 0 else float(_LABEL_W)
+
+
+def _status_colour(status: int) -> str:
+    if status < 400:
+        return "#2e7d32"
+    if status < 500:
+        return "#ef6c00"
+    return "#c62828"
+
+
+def timeline_svg(timeline: Timeline) -> str:
+    """Breakers as horizontal bands coloured by state; faults and requests marked below."""
+    names = timeline.breakers
+    end = timeline.end if timeline.end > 0 else 1.0
+    rows = len(names) + 2  # + faults row + requests row
+    height = rows * (_ROW_H + _GAP) + _AXIS_H
+    width = _LABEL_W + _PLOT_W + 20
+    out = [
+        f'<svg class="timeline" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img">'
+    ]
+    for row, name in enumerate(names):
+        y = row * (_ROW_H + _GAP)
+        out.append(f'<text x="0" y="{y + 16}">{escape(name)}</text>')
+        for band in timeline.bands(name):
+            x0, x1 = _x(band.start, end), _x(band.end, end)
+            colour = STATE_COLOURS.get(band.state, UNKNOWN_COLOUR)
+            out.append(
+                f'<rect class="band state-{escape(band.state)}" data-breaker="{escape(name)}" '
+                f'x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 2.0):.1f}" height="{_ROW_H}" '
+                f'fill="{colour}"><title>{escape(name)} {escape(band.state)} '
+                f"{band.start:g}s–{band.end:g}s</title></rect>"
+            )
+    y = len(names) * (_ROW_H + _GAP)
+    out.append(f'<text x="0" y="{y + 16}">faults</text>')
+    for fault in timeline.faults:
+        x = _x(fault.at, end)
+        label = escape(f"{fault.at:g}s {fault.provider}: {fault.action}")
+        out.append(
+            f'<path class="fault" d="M{x:.1f} {y + 2} l6 10 l-6 10 l-6 -10 z" fill="#6a1b9a">'
+            f"<title>{label}</title></path>"
+        )
+    y += _ROW_H + _GAP
+    out.append(f'<text x="0" y="{y + 16}">requests</text>')
+    for req in timeline.requests:
+        x = _x(req.at, end)
+        label = escape(f"{req.at:g}s {req.method} {req.path} → {req.status}")
+        out.append(
+            f'<line class="request status-{req.status}" x1="{x:.1f}" y1="{y + 2}" '
+            f'x2="{x:.1f}" y2="{y + _ROW_H - 2}" stroke="{_status_colour(req.status)}" '
+            f'stroke-width="2"><title>{label}</title></line>'
+        )
+    y += _ROW_H + _GAP
+    out.append(
+        f'<line x1="{_LABEL_W}" y1="{y}" x2="{_LABEL_W + _PLOT_W}" y2="{y}" stroke="#9e9e9e"/>'
+    )
+    for i in range(5):
+        at = end * i / 4
+        x = _x(at, end)
+        out.append(f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle">{at:g}s</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _section(result: ScenarioResult) -> str:
+    verdict = (
+        '<span class="pass">PASS</span>' if result.passed else '<span class="fail">FAIL</span>'
+    )
+    parts = [
+        f'<section class="scenario" id="{escape(result.name)}">',
+        f"<h2>{verdict} {escape(result.name)}</h2>",
+        f"<p>{escape(result.description)}</p>",
+        timeline_svg(result.timeline),
+        "<pre>"
+        + "\n".join(escape(breaker_line(result.timeline, n)) for n in result.timeline.breakers)
+        + "</pre>",
+        f"<p>Requests by status: {escape(status_summary(result.timeline))}. "
+        f"Virtual time {result.timeline.end:g}s, wall {result.wall_seconds:.2f}s, "
+        f"seed {result.seed}.</p>",
+    ]
+    if result.data_loss is not None:
+        loss = result.data_loss
+        state = "ok" if loss.passed else f"{len(loss.lost)} lost"
+        parts.append(
+            f"<p>No data lost — {escape(loss.description)}: <b>{escape(state)}</b> "
+            f"({loss.checked} checked)</p>"
+        )
+        if loss.lost:
+            items = "".join(f"<li>{escape(i)}</li>" for i in loss.lost)
+            parts.append(f'<ul class="failures">{items}</ul>')
+    if result.failures:
+        items = "".join(f"<li>{escape(f)}</li>" for f in result.failures)
+        parts.append(f'<ul class="failures">{items}</ul>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_html(results: Sequence[ScenarioResult], *, title: str = "Chaos report") -> str:
+    """The whole report as one string; nothing in it refers to the network."""
+    passed = sum(r.passed for r in results)
+    legend = "".join(
+        f'<span><i class="swatch" style="background:{c}"></i>{s}</span>'
+        for s, c in STATE_COLOURS.items()
+    )
+    body = "\n".join(_section(r) for r in results)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{escape(title)}</h1>"
+        f"<p>{passed} of {len(results)} scenarios passed. Time is virtual: the breakers' "
+        "clocks were moved, nobody waited.</p>"
+        f'<p class="legend">{legend}'
+        "<span>◆ fault injected / healed</span><span>| request (colour = status class)</span></p>"
+        f"{body}</body></html>\n"
+    )

@@ -1,0 +1,89 @@
+"""What a scenario run produces: pass/fail, failed expectations, timeline, data-loss check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_hardening.chaos._timeline import Timeline
+
+
+@dataclass(frozen=True)
+class DataLossCheck:
+    """The scenario's own definition of "no data lost" and what checking it found."""
+
+    description: str
+    checked: int
+    lost: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.lost
+
+
+@dataclass
+class ScenarioResult:
+    """Outcome of one scenario: every failed expectation, the timeline and the data check."""
+
+    name: str
+    description: str
+    seed: int
+    timeline: Timeline
+    failures: list[str] = field(default_factory=list)
+    data_loss: DataLossCheck | None = None
+    wall_seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and (self.data_loss is None or self.data_loss.passed)
+
+    def explain(self) -> str:
+        """A failure message that teaches: what was expected, what happened, the history."""
+        from pytest_hardening.chaos._text import breaker_line  # _text imports this module
+
+        lines = [f"chaos scenario {self.name!r} (seed {self.seed}) failed:"]
+        lines += [f"  - {failure}" for failure in self.failures]
+        if self.data_loss is not None and not self.data_loss.passed:
+            lines.append(f"  - data lost ({self.data_loss.description}):")
+            lines += [f"      {item}" for item in self.data_loss.lost]
+        lines.append("breaker timelines (virtual seconds):")
+        lines += [f"  {breaker_line(self.timeline, n)}" for n in self.timeline.breakers]
+        lines.append(f"requests served by status: {self.timeline.requests_by_status()}")
+        lines.append(f"replay with: hardening chaos {self.name} --seed {self.seed}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        tl = self.timeline
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "passed": self.passed,
+            "failures": list(self.failures),
+            "wall_seconds": round(self.wall_seconds, 4),
+            "virtual_seconds": tl.end,
+            "requests_by_status": {str(k): v for k, v in tl.requests_by_status().items()},
+            "data_loss": None
+            if self.data_loss is None
+            else {
+                "description": self.data_loss.description,
+                "checked": self.data_loss.checked,
+                "lost": list(self.data_loss.lost),
+                "passed": self.data_loss.passed,
+            },
+            "breakers": {
+                name: {
+                    "initial": tl.initial.get(name, "CLOSED"),
+                    "transitions": [
+                        {"at": c.at, "from": c.from_state, "to": c.to_state, "label": c.label}
+                        for c in tl.transitions(name)
+                    ],
+                }
+                for name in tl.breakers
+            },
+            "faults": [{"at": f.at, "provider": f.provider, "action": f.action} for f in tl.faults],
+            "requests": [
+                {"at": r.at, "method": r.method, "path": r.path, "status": r.status}
+                for r in tl.requests
+            ],
+        }

@@ -1,0 +1,42 @@
+"""Scenarios as data: steady-state hypothesis, method, rollback and a data-loss check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pytest_hardening.chaos._context import ChaosContext
+    from pytest_hardening.chaos._result import DataLossCheck
+
+
+class Step(Protocol):
+    """One action or probe. ``run`` reports broken expectations through ``ctx.fail``."""
+
+    def run(self, ctx: ChaosContext) -> None: ...
+
+
+DataCheck = Callable[["ChaosContext"], "DataLossCheck"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A chaos experiment in the spirit of Chaos Toolkit.
+
+    ``steady_state`` probes must hold before the method runs (else the scenario is not
+    attempted) and again after it; ``method`` injects faults, moves the virtual clock and
+    sends traffic, with expectations in between; ``rollback`` always runs (heal everything);
+    ``data_check`` then proves the scenario's definition of "no data lost".
+    """
+
+    name: str
+    description: str
+    method: Sequence[Step]
+    steady_state: Sequence[Step] = ()
+    rollback: Sequence[Step] = ()
+    data_check: DataCheck | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    def __str__(self) -> str:
+        return self.name

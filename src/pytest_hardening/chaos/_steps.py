@@ -1,0 +1,205 @@
+"""App-agnostic steps: inject and heal faults, move the clock, send traffic, expect things."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_hardening.chaos._context import ChaosContext
+
+RequestFactory = Callable[[ChaosContext, int], "Req"]
+
+
+@dataclass(frozen=True)
+class Req:
+    """A request to send: method, path, optional JSON body and headers."""
+
+    method: str
+    path: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _statuses(expect: int | Collection[int] | None) -> frozenset[int] | None:
+    if expect is None:
+        return None
+    return frozenset({expect} if isinstance(expect, int) else expect)
+
+
+@dataclass(frozen=True)
+class Inject:
+    """``faults.<kind>(provider, *args, **kwargs)``, e.g. ``Inject("exotel", "fail", 503)``."""
+
+    provider: str
+    kind: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def run(self, ctx: ChaosContext) -> None:
+        getattr(ctx.faults, self.kind)(self.provider, *self.args, **self.kwargs)
+        detail = ", ".join([*map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())])
+        ctx.timeline.fault(ctx.now(), self.provider, f"{self.kind}({detail})")
+
+
+@dataclass(frozen=True)
+class Heal:
+    """Remove every fault from one provider (or from all of them)."""
+
+    provider: str | None = None
+
+    def run(self, ctx: ChaosContext) -> None:
+        ctx.faults.heal(self.provider)
+        ctx.timeline.fault(ctx.now(), self.provider or "*", "heal")
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Move virtual time; breakers' open timeouts pass instantly."""
+
+    seconds: float
+
+    def run(self, ctx: ChaosContext) -> None:
+        ctx.clock.advance(self.seconds)
+        ctx.observe()
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``count`` requests built by ``make(ctx, i)``; each must answer one of ``expect``."""
+
+    make: RequestFactory
+    count: int = 1
+    expect: int | Collection[int] | None = None
+    every: float = 0.0  # virtual seconds between requests: traffic that keeps flowing
+    label: str = ""
+
+    def run(self, ctx: ChaosContext) -> None:
+        wanted = _statuses(self.expect)
+        for i in range(self.count):
+            if i and self.every:
+                ctx.clock.advance(self.every)
+                ctx.observe()
+            req = self.make(ctx, i)
+            response = ctx.send(req.method, req.path, json=req.json, headers=req.headers)
+            if wanted is not None and response.status_code not in wanted:
+                ctx.fail(
+                    f"{self.label or req.method + ' ' + req.path} (request {i + 1}/{self.count}): "
+                    f"expected status {sorted(wanted)}, got {response.status_code}: "
+                    f"{response.text[:200]}"
+                )
+
+
+def send(
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    expect: int | Collection[int] | None = None,
+    count: int = 1,
+) -> Send:
+    """The same request ``count`` times."""
+    req = Req(method, path, json)
+    return Send(lambda _ctx, _i: req, count=count, expect=expect, label=f"{method} {path}")
+
+
+@dataclass(frozen=True)
+class ExpectBreaker:
+    """The breaker is in ``state`` now."""
+
+    name: str
+    state: str
+
+    def run(self, ctx: ChaosContext) -> None:
+        ctx.observe()
+        actual = str(ctx.breakers.state(self.name))
+        if actual != self.state:
+            history = [f"{a}→{b}" for a, b in ctx.breakers.transitions(self.name)][-6:]
+            ctx.fail(
+                f"breaker {self.name!r}: expected {self.state}, is {actual}; "
+                f"transitions so far: {history or 'none'}"
+            )
+
+
+@dataclass(frozen=True)
+class ExpectTransitions:
+    """The breaker's transitions during this scenario are exactly ``path``.
+
+    ``path`` lists states, starting with the initial one:
+    ``("CLOSED", "OPEN", "HALF_OPEN", "CLOSED")``.
+    """
+
+    name: str
+    path: tuple[str, ...]
+
+    def run(self, ctx: ChaosContext) -> None:
+        ctx.observe()
+        changes = ctx.timeline.transitions(self.name)
+        actual = (ctx.timeline.initial.get(self.name, "CLOSED"), *(c.to_state for c in changes))
+        if actual != self.path:
+            ctx.fail(
+                f"breaker {self.name!r}: expected path {' → '.join(self.path)}, "
+                f"got {' → '.join(actual)}"
+            )
+
+
+@dataclass(frozen=True)
+class ExpectProviderCalls:
+    """Between ``at_least`` and ``at_most`` calls reached the provider so far."""
+
+    provider: str
+    at_least: int = 0
+    at_most: int | None = None
+
+    def run(self, ctx: ChaosContext) -> None:
+        n = len(ctx.faults.calls(self.provider))
+        if n < self.at_least or (self.at_most is not None and n > self.at_most):
+            bound = f"{self.at_least}..{'∞' if self.at_most is None else self.at_most}"
+            ctx.fail(
+                f"provider {self.provider!r}: expected {bound} calls to reach it, saw {n} "
+                "(an open breaker must fail fast without calling the provider)"
+            )
+
+
+@dataclass(frozen=True)
+class Check:
+    """A custom probe: ``probe(ctx)`` returns ``None`` when fine, else what went wrong."""
+
+    description: str
+    probe: Callable[[ChaosContext], str | None]
+
+    def run(self, ctx: ChaosContext) -> None:
+        problem = self.probe(ctx)
+        if problem:
+            ctx.fail(f"{self.description}: {problem}")
+
+
+@dataclass(frozen=True)
+class ExpectAlert:
+    """APM raised an alert of ``kind`` (about ``subject`` when given)."""
+
+    kind: str
+    subject: str | None = None
+
+    def run(self, ctx: ChaosContext) -> None:
+        alerts = list(getattr(ctx.apm, "alerts", []) or [])
+        hits = [
+            a
+            for a in alerts
+            if a.kind == self.kind and (self.subject is None or self.subject in str(a.subject))
+        ]
+        if not hits:
+            seen = [(a.kind, a.subject) for a in alerts][-6:]
+            ctx.fail(f"expected an APM {self.kind} alert for {self.subject!r}; alerts: {seen}")
+
+
+@dataclass(frozen=True)
+class ExpectSentryEvent:
+    """Sentry captured at least one event whose text contains ``contains``."""
+
+    contains: str
+
+    def run(self, ctx: ChaosContext) -> None:
+        events = list(getattr(ctx.sentry, "events", []) or [])
+        if not any(self.contains in repr(e) for e in events):
+            ctx.fail(f"expected a Sentry event mentioning {self.contains!r}; got {len(events)}")

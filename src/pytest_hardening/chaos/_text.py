@@ -1,0 +1,109 @@
+"""Terminal rendering of scenario results (rich renderables and plain timeline lines)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from pytest_hardening.chaos._result import ScenarioResult
+from pytest_hardening.chaos._timeline import Timeline
+
+STATE_STYLES = {"CLOSED": "green", "OPEN": "red", "HALF_OPEN": "yellow"}
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def breaker_line(timeline: Timeline, breaker: str) -> str:
+    """``exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED``.
+
+    Each arrow carries what caused the transition; when the cause is only the passing of
+    time (OPEN → HALF_OPEN) the label is the virtual time spent in the previous state.
+    """
+    parts = [breaker, timeline.initial.get(breaker, "CLOSED")]
+    since = 0.0
+    for change in timeline.transitions(breaker):
+        label = change.label or _seconds(change.at - since)
+        parts.append(f"─{label}→ {change.to_state}")
+        since = change.at
+    return " ".join(parts)
+
+
+def breaker_text(timeline: Timeline, breaker: str) -> Text:
+    """The same line as :func:`breaker_line`, with states coloured."""
+    text = Text(breaker, style="bold")
+    text.append(" ")
+    initial = timeline.initial.get(breaker, "CLOSED")
+    text.append(initial, style=STATE_STYLES.get(initial, ""))
+    since = 0.0
+    for change in timeline.transitions(breaker):
+        label = change.label or _seconds(change.at - since)
+        text.append(f" ─{label}→ ", style="dim")
+        text.append(change.to_state, style=STATE_STYLES.get(change.to_state, ""))
+        text.append(f" @{_seconds(change.at)}", style="dim")
+        since = change.at
+    return text
+
+
+def status_summary(timeline: Timeline) -> str:
+    counts = timeline.requests_by_status()
+    if not counts:
+        return "no requests"
+    return ", ".join(f"{status}×{n}" for status, n in counts.items())
+
+
+def render_result(result: ScenarioResult) -> Group:
+    """Per scenario: verdict, breaker timelines, requests by status, data-loss check."""
+    verdict = Text("PASS", style="bold green") if result.passed else Text("FAIL", style="bold red")
+    head = Text.assemble(
+        verdict,
+        " ",
+        (result.name, "bold"),
+        (f"  {_seconds(result.timeline.end)} virtual, {result.wall_seconds:.2f}s wall", "dim"),
+    )
+    rows: list[Text | Table] = [head]
+    if result.description:
+        rows.append(Text(f"  {result.description}", style="italic"))
+    changed = result.timeline.changed_breakers()
+    for name in changed:
+        rows.append(Text.assemble("  ", breaker_text(result.timeline, name)))
+    if not changed:
+        rows.append(Text("  no breaker changed state", style="dim"))
+    rows.append(Text(f"  requests by status: {status_summary(result.timeline)}"))
+    if result.data_loss is not None:
+        loss = result.data_loss
+        mark = ("ok", "green") if loss.passed else (f"{len(loss.lost)} LOST", "bold red")
+        rows.append(
+            Text.assemble(
+                "  no data lost: ",
+                (mark[0], mark[1]),
+                f" ({loss.checked} checked; ",
+                loss.description,
+                ")",
+            )
+        )
+        rows.extend(Text(f"    lost: {item}", style="red") for item in loss.lost)
+    rows.extend(Text(f"  ✗ {failure}", style="red") for failure in result.failures)
+    return Group(*rows)
+
+
+def summary_table(results: list[ScenarioResult]) -> Table:
+    table = Table(title="chaos scenarios", show_lines=False)
+    table.add_column("scenario")
+    table.add_column("result")
+    table.add_column("virtual", justify="right")
+    table.add_column("wall", justify="right")
+    table.add_column("requests by status")
+    table.add_column("data")
+    for r in results:
+        table.add_row(
+            r.name,
+            Text("PASS", style="green") if r.passed else Text("FAIL", style="bold red"),
+            _seconds(r.timeline.end),
+            f"{r.wall_seconds:.2f}s",
+            status_summary(r.timeline),
+            "-" if r.data_loss is None else ("ok" if r.data_loss.passed else "LOST"),
+        )
+    return table

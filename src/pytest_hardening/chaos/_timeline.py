@@ -1,0 +1,118 @@
+"""The timeline of one scenario run: breaker transitions, faults and requests in virtual time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BreakerChange:
+    """One breaker transition, ``at`` virtual seconds after the scenario started."""
+
+    at: float
+    breaker: str
+    from_state: str
+    to_state: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class FaultMark:
+    """A fault injected into (or healed from) a provider."""
+
+    at: float
+    provider: str
+    action: str
+
+
+@dataclass(frozen=True)
+class RequestMark:
+    """One request the scenario sent to the app and the status it was served."""
+
+    at: float
+    method: str
+    path: str
+    status: int
+
+
+@dataclass(frozen=True)
+class Band:
+    """A stretch of virtual time during which a breaker stayed in one state."""
+
+    start: float
+    end: float
+    state: str
+
+
+@dataclass
+class Timeline:
+    """Append-only record of what happened during a scenario, in virtual seconds.
+
+    The engine records; renderers (text, HTML, JSON) read. Times are offsets from the start
+    of the scenario so runs are comparable whatever the frozen wall clock says.
+    """
+
+    initial: dict[str, str] = field(default_factory=dict)
+    changes: list[BreakerChange] = field(default_factory=list)
+    faults: list[FaultMark] = field(default_factory=list)
+    requests: list[RequestMark] = field(default_factory=list)
+    end: float = 0.0
+
+    @classmethod
+    def starting(cls, states: Mapping[str, str]) -> Timeline:
+        return cls(initial={name: str(state) for name, state in states.items()})
+
+    @property
+    def breakers(self) -> list[str]:
+        names = list(self.initial)
+        names.extend(c.breaker for c in self.changes if c.breaker not in self.initial)
+        return list(dict.fromkeys(names))
+
+    def breaker_changed(
+        self, at: float, breaker: str, from_state: str, to_state: str, label: str = ""
+    ) -> None:
+        self.changes.append(BreakerChange(at, breaker, str(from_state), str(to_state), label))
+        self._extend(at)
+
+    def fault(self, at: float, provider: str, action: str) -> None:
+        self.faults.append(FaultMark(at, provider, action))
+        self._extend(at)
+
+    def request(self, at: float, method: str, path: str, status: int) -> None:
+        self.requests.append(RequestMark(at, method, path, status))
+        self._extend(at)
+
+    def finish(self, at: float) -> None:
+        self._extend(at)
+
+    def _extend(self, at: float) -> None:
+        self.end = max(self.end, at)
+
+    def transitions(self, breaker: str) -> list[BreakerChange]:
+        return [c for c in self.changes if c.breaker == breaker]
+
+    def bands(self, breaker: str) -> list[Band]:
+        """Consecutive state stretches for ``breaker`` covering ``[0, end]``."""
+        state = self.initial.get(breaker, "CLOSED")
+        start = 0.0
+        out: list[Band] = []
+        for change in self.transitions(breaker):
+            # zero-length stays (OPEN -> HALF_OPEN -> OPEN in one instant) matter to the text
+            # timeline but have no width in a picture
+            if change.at > start:
+                out.append(Band(start, change.at, state))
+            state, start = change.to_state, change.at
+        out.append(Band(start, max(self.end, start), state))
+        return out
+
+    def final_state(self, breaker: str) -> str:
+        changes = self.transitions(breaker)
+        return changes[-1].to_state if changes else self.initial.get(breaker, "CLOSED")
+
+    def requests_by_status(self) -> dict[int, int]:
+        return dict(sorted(Counter(r.status for r in self.requests).items()))
+
+    def changed_breakers(self) -> list[str]:
+        return [name for name in self.breakers if self.transitions(name)]

@@ -1,0 +1,104 @@
+"""Timeline model and its text/HTML/JSON renderings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pytest_hardening.chaos import (
+    STATE_COLOURS,
+    DataLossCheck,
+    ScenarioResult,
+    Timeline,
+    breaker_line,
+    render_html,
+)
+
+
+def full_cycle() -> Timeline:
+    tl = Timeline.starting({"exotel": "CLOSED", "openai": "CLOSED"})
+    tl.fault(0, "exotel", "fail(503)")
+    for _ in range(5):
+        tl.request(0, "POST", "/api/calls", 202)
+    tl.breaker_changed(0, "exotel", "CLOSED", "OPEN", "5 fails")
+    tl.fault(0, "exotel", "heal")
+    tl.breaker_changed(60, "exotel", "OPEN", "HALF_OPEN")
+    tl.request(60, "POST", "/api/calls", 201)
+    tl.request(60, "POST", "/api/calls", 201)
+    tl.breaker_changed(60, "exotel", "HALF_OPEN", "CLOSED", "2 ok")
+    tl.finish(75)
+    return tl
+
+
+def test_breaker_line_reads_like_the_cycle() -> None:
+    tl = full_cycle()
+    assert breaker_line(tl, "exotel") == (
+        "exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED"
+    )
+    assert breaker_line(tl, "openai") == "openai CLOSED"
+
+
+def test_bands_cover_virtual_time_and_skip_zero_width_stays() -> None:
+    tl = full_cycle()
+    bands = [(b.start, b.end, b.state) for b in tl.bands("exotel")]
+    assert bands == [(0, 60, "OPEN"), (60, 75, "CLOSED")]
+    assert [(b.start, b.end, b.state) for b in tl.bands("openai")] == [(0, 75, "CLOSED")]
+    assert tl.final_state("exotel") == "CLOSED"
+    assert tl.requests_by_status() == {201: 2, 202: 5}
+    assert tl.changed_breakers() == ["exotel"]
+
+
+def result(passed: bool = True) -> ScenarioResult:
+    res = ScenarioResult("exotel-outage", "Exotel hard down", 7, full_cycle())
+    res.data_loss = DataLossCheck("every accepted call is retrievable", 7, () if passed else ("x",))
+    if not passed:
+        res.failures.append("breaker 'exotel': expected OPEN, is CLOSED")
+    return res
+
+
+def test_html_report_is_self_contained_with_a_band_per_state_stretch() -> None:
+    html = render_html([result(), result(passed=False)])
+    # nothing is fetched: no external src/href, no scripts, no stylesheets by link
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
+    assert "<script" not in html
+    assert "<link" not in html
+    assert html.count('<section class="scenario"') == 2
+    band = r'<rect class="band state-(\w+)" data-breaker="(\w+)"[^>]*fill="([^"]+)"'
+    bands = re.findall(band, html)
+    # per scenario: exotel OPEN then CLOSED, openai CLOSED all along
+    assert bands[:3] == [
+        ("OPEN", "exotel", STATE_COLOURS["OPEN"]),
+        ("CLOSED", "exotel", STATE_COLOURS["CLOSED"]),
+        ("CLOSED", "openai", STATE_COLOURS["CLOSED"]),
+    ]
+    assert html.count('class="fault"') == 4
+    assert html.count('class="request status-202"') == 10
+    assert "1 of 2 scenarios passed" in html
+    assert "expected OPEN, is CLOSED" in html
+
+
+def test_html_escapes_names_and_messages() -> None:
+    res = result(passed=False)
+    res.failures.append("<script>alert(1)</script>")
+    html = render_html([res])
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_json_form_round_trips_and_names_everything() -> None:
+    data = json.loads(json.dumps(result(passed=False).to_dict()))
+    assert data["passed"] is False
+    assert data["requests_by_status"] == {"201": 2, "202": 5}
+    assert [t["to"] for t in data["breakers"]["exotel"]["transitions"]] == [
+        "OPEN",
+        "HALF_OPEN",
+        "CLOSED",
+    ]
+    assert data["data_loss"]["lost"] == ["x"]
+
+
+def test_explain_teaches_expected_actual_history_and_replay() -> None:
+    text = result(passed=False).explain()
+    assert "expected OPEN, is CLOSED" in text
+    assert "exotel CLOSED ─5 fails→ OPEN" in text
+    assert "hardening chaos exotel-outage --seed 7" in text

@@ -1,0 +1,102 @@
+"""``hardening check-config``: the release gate for a production env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pytest_hardening._cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[2] / ".env.production.example"
+runner = CliRunner()
+
+
+def env_lines() -> list[str]:
+    return EXAMPLE.read_text().splitlines()
+
+
+def write_variant(tmp_path: Path, *, drop: str | None = None, **values: str) -> Path:
+    lines = [ln for ln in env_lines() if not (drop and ln.startswith(f"{drop}="))]
+    for name, value in values.items():
+        lines = [ln for ln in lines if not ln.startswith(f"{name}=")] + [f'{name}="{value}"']
+    path = tmp_path / "variant.env"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_shipped_example_passes() -> None:
+    result = runner.invoke(app, ["check-config", "--env-file", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "production configuration OK" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "change"),
+    [
+        ("FRONTEND_URL", {"drop": "FRONTEND_URL"}),
+        ("GOOGLE_CALLBACK_URL", {"drop": "GOOGLE_CALLBACK_URL"}),
+        ("SHOPIFY_WEBHOOK_SECRET", {"drop": "SHOPIFY_WEBHOOK_SECRET"}),
+        ("MONITORING_ADMIN_TOKEN", {"drop": "MONITORING_ADMIN_TOKEN"}),
+        ("SENTRY_DSN", {"drop": "SENTRY_DSN"}),
+        ("FRONTEND_URL", {"FRONTEND_URL": "http://app.example.com"}),
+        ("GOOGLE_CALLBACK_URL", {"GOOGLE_CALLBACK_URL": "https://localhost/cb"}),
+        ("EXOTEL_WEBHOOK_BASE_URL", {"EXOTEL_WEBHOOK_BASE_URL": "https://yourdomain.com"}),
+        ("EXOTEL_WEBHOOK_BASE_URL", {"EXOTEL_WEBHOOK_BASE_URL": "https://127.0.0.1"}),
+        ("EXOTEL_WEBHOOK_BASE_URL", {"drop": "EXOTEL_WEBHOOK_BASE_URL"}),
+        ("FRONTEND_URL", {"FRONTEND_URL": "not a url"}),
+    ],
+)
+def test_each_unsafe_change_fails_naming_the_variable(
+    tmp_path: Path, variable: str, change: dict[str, str]
+) -> None:
+    path = write_variant(tmp_path, **change)
+    result = runner.invoke(app, ["check-config", "--env-file", str(path)])
+    assert result.exit_code == 1, result.output
+    problem_lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
+    assert any(ln.startswith(f"{variable}:") for ln in problem_lines), result.output
+
+
+def test_every_problem_on_its_own_line_and_no_secret_value_printed(tmp_path: Path) -> None:
+    secret = "sk-live-THIS-IS-SECRET-0123456789"
+    path = write_variant(
+        tmp_path,
+        drop="GOOGLE_CALLBACK_URL",
+        OPENAI_API_KEY=secret,
+        FRONTEND_URL="http://localhost:3000",
+        SENTRY_DSN=f"not-a-dsn-{secret}",
+    )
+    result = runner.invoke(app, ["check-config", "--env-file", str(path)])
+    assert result.exit_code == 1
+    assert secret not in result.output
+    variables = {ln.split(":", 1)[0] for ln in result.stdout.splitlines() if ":" in ln}
+    assert {"GOOGLE_CALLBACK_URL", "FRONTEND_URL", "SENTRY_DSN"} <= variables
+
+
+def test_development_env_is_not_a_release(tmp_path: Path) -> None:
+    path = write_variant(tmp_path, APP_ENV="development")
+    result = runner.invoke(app, ["check-config", "--env-file", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("APP_ENV: must be production")
+
+
+def test_current_environment_is_checked_without_env_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for line in env_lines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["check-config"]).exit_code == 0
+    monkeypatch.delenv("FRONTEND_URL")
+    result = runner.invoke(app, ["check-config"])
+    assert result.exit_code == 1
+    assert "FRONTEND_URL:" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["chaos"], ["check-config"], ["serve"]])
+def test_help_on_every_command(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
