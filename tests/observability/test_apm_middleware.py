@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, HTTPException
+from freezegun import freeze_time
+from freezegun.api import FrozenDateTimeFactory, StepTickTimeFactory, TickingDateTimeFactory
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from reference_app.observability import UNMATCHED_ROUTE, ApmMiddleware, ApmRegistry
+
+pytestmark = pytest.mark.anyio
+
+Freezer = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
+
+
+@pytest.fixture
+def frozen() -> Iterator[Freezer]:
+    with freeze_time("2026-01-01", real_asyncio=True) as freezer:
+        yield freezer
+
+
+def build_app(apm: ApmRegistry, frozen: Freezer | None = None) -> FastAPI:
+    app = FastAPI()
+    calls = APIRouter(prefix="/api/calls")
+
+    @calls.get("/{call_id}")
+    async def get_call(call_id: str) -> dict[str, str]:
+        if call_id == "missing":
+            raise HTTPException(404)
+        return {"id": call_id}
+
+    @calls.post("")
+    async def create_call() -> dict[str, str]:
+        if frozen is not None:
+            frozen.tick(6.0)  # a 6 s request, without sleeping
+        return {"status": "queued"}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("handler failed")
+
+    app.include_router(calls)
+    app.mount("/v2", Starlette(routes=[Route("/items/{item}", _item)]))
+    app.add_middleware(ApmMiddleware, registry=apm)
+    return app
+
+
+async def _item(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(request.path_params["item"])
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_requests_are_keyed_by_route_template_not_raw_path() -> None:
+    apm = ApmRegistry()
+    async with client(build_app(apm)) as http:
+        for call_id in ("a1", "b2", "c3", "missing"):
+            await http.get(f"/api/calls/{call_id}")
+        await http.get("/v2/items/42")
+
+    keys = set(apm.endpoints())
+    assert keys == {"GET /api/calls/{call_id}", "GET /v2/items/{item}"}
+    stats = apm.endpoint("GET /api/calls/{call_id}")
+    assert (stats.count, stats.errors) == (4, 0)  # the 404 from the handler is not an error
+
+
+async def test_unmatched_paths_share_one_bucket() -> None:
+    apm = ApmRegistry()
+    async with client(build_app(apm)) as http:
+        for i in range(20):
+            assert (await http.get(f"/scan/{i}")).status_code == 404
+
+    assert set(apm.endpoints()) == {f"GET {UNMATCHED_ROUTE}"}
+    assert apm.endpoint(f"GET {UNMATCHED_ROUTE}").count == 20
+
+
+async def test_unhandled_exception_counts_as_500_and_propagates() -> None:
+    apm = ApmRegistry()
+    app = build_app(apm)
+    async with client(app) as http:
+        assert (await http.get("/boom")).status_code == 500
+
+    assert apm.endpoint("GET /boom").errors == 1
+
+    strict = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    async with strict:
+        with pytest.raises(RuntimeError, match="handler failed"):
+            await strict.get("/boom")
+    assert apm.endpoint("GET /boom").count == 2
+
+
+async def test_slow_endpoint_alert_with_virtual_time(frozen: Freezer) -> None:
+    apm = ApmRegistry()
+    async with client(build_app(apm, frozen)) as http:
+        assert (await http.post("/api/calls")).status_code == 200
+
+    stats = apm.endpoint("POST /api/calls")
+    assert stats.max == pytest.approx(6.0)
+    assert [(a.kind, a.subject) for a in apm.alerts] == [("slow_endpoint", "POST /api/calls")]
+
+
+async def test_registry_may_be_resolved_lazily_and_odd_methods_are_bucketed() -> None:
+    holder: dict[str, ApmRegistry] = {}
+    app = FastAPI()
+    app.add_middleware(ApmMiddleware, registry=lambda: holder["apm"])
+    holder["apm"] = ApmRegistry()
+    async with client(app) as http:
+        await http.request("BREW", "/pot")
+
+    assert set(holder["apm"].endpoints()) == {f"OTHER {UNMATCHED_ROUTE}"}
+
+
+async def test_non_http_scopes_pass_through_untouched() -> None:
+    apm = ApmRegistry()
+    seen: list[str] = []
+
+    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(scope["type"])
+
+    await ApmMiddleware(inner, apm)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert seen == ["lifespan"]
+    assert apm.endpoints() == {}
