@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._core import _BreakerCore
+from ._core import Ticket, _BreakerCore
 from ._errors import CircuitOpenError
 
 __all__ = ["CircuitBreaker"]
@@ -60,6 +60,11 @@ class CircuitBreaker(_BreakerCore):
         """``fn(*args, **kwargs)`` through the breaker (``fallback`` is not passed to ``fn``)."""
         epoch = self._fast_epoch
         if epoch is None:
+            error = self._rejection()
+            if error is not None:
+                if fallback is None:
+                    raise error
+                return cast(T, fallback(error))
             return cast(T, self._call_guarded(fn, args, kwargs, fallback))
         try:
             result = fn(*args, **kwargs)
@@ -82,6 +87,12 @@ class CircuitBreaker(_BreakerCore):
         """``await fn(*args, **kwargs)`` through the breaker."""
         epoch = self._fast_epoch
         if epoch is None:
+            error = self._rejection()
+            if error is not None:
+                if fallback is None:
+                    raise error
+                value = fallback(error)
+                return cast(T, await value if inspect.isawaitable(value) else value)
             return cast(T, await self._acall_guarded(fn, args, kwargs, fallback))
         try:
             result = await fn(*args, **kwargs)
@@ -108,11 +119,13 @@ class CircuitBreaker(_BreakerCore):
     def _call_guarded(
         self, fn: Callable[..., Any], args: Any, kwargs: Any, fallback: Fallback | None
     ) -> Any:
-        ticket = self._admit()
-        if ticket.__class__ is CircuitOpenError:
-            if fallback is None:
-                raise ticket
-            return fallback(ticket)
+        ticket: Ticket | CircuitOpenError | None = self._closed_epoch
+        if ticket is None:
+            ticket = self._admit(self._now())
+            if ticket.__class__ is CircuitOpenError:
+                if fallback is None:
+                    raise ticket
+                return fallback(ticket)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -128,12 +141,14 @@ class CircuitBreaker(_BreakerCore):
         kwargs: Any,
         fallback: Fallback | None,
     ) -> Any:
-        ticket = self._admit()
-        if ticket.__class__ is CircuitOpenError:
-            if fallback is None:
-                raise ticket
-            value = fallback(ticket)
-            return await value if inspect.isawaitable(value) else value
+        ticket: Ticket | CircuitOpenError | None = self._closed_epoch
+        if ticket is None:
+            ticket = self._admit(self._now())
+            if ticket.__class__ is CircuitOpenError:
+                if fallback is None:
+                    raise ticket
+                value = fallback(ticket)
+                return await value if inspect.isawaitable(value) else value
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
@@ -151,6 +166,11 @@ class CircuitBreaker(_BreakerCore):
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             epoch = breaker._fast_epoch
             if epoch is None:
+                error = breaker._rejection()
+                if error is not None:
+                    if fallback is None:
+                        raise error
+                    return cast(R, fallback(error))
                 return cast(R, breaker._call_guarded(fn, args, kwargs, fallback))
             try:
                 result = fn(*args, **kwargs)
@@ -173,6 +193,12 @@ class CircuitBreaker(_BreakerCore):
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             epoch = breaker._fast_epoch
             if epoch is None:
+                error = breaker._rejection()
+                if error is not None:
+                    if fallback is None:
+                        raise error
+                    value = fallback(error)
+                    return cast(T, await value if inspect.isawaitable(value) else value)
                 return cast(T, await breaker._acall_guarded(fn, args, kwargs, fallback))
             try:
                 result = await fn(*args, **kwargs)

@@ -206,12 +206,18 @@ class _BreakerCore:
 
     # -- admission -----------------------------------------------------------------------------
 
-    def _admit(self) -> Ticket | CircuitOpenError:
-        """Admit a call that missed the CLOSED fast path, or return the rejection."""
-        now = self._now()
-        if self._state is _OPEN and now < self._open_until:
-            next(self._rejections)  # lock-free: rejections are the other hot path
-            return CircuitOpenError(self.name, self._open_until - now)
+    def _rejection(self) -> CircuitOpenError | None:
+        """The lock-free OPEN rejection (a hot path), or ``None``: then go through ``_admit``."""
+        if self._state is _OPEN:
+            clock = self._clock
+            now = time.monotonic() if clock is None else clock()
+            if now < self._open_until:
+                next(self._rejections)
+                return CircuitOpenError(self.name, self._open_until - now)
+        return None
+
+    def _admit(self, now: float) -> Ticket | CircuitOpenError:
+        """Admit a call that missed both lock-free paths, or return the rejection."""
         with self._lock:
             moved = self._maybe_half_open(now)
             state = self._state

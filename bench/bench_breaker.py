@@ -1,0 +1,283 @@
+"""Per-call overhead of reference_app.resilience.CircuitBreaker against peer libraries.
+
+Run: ``.venv/bin/python bench/bench_breaker.py [--batches 15] [--calls 20000]``
+
+Not a test (never collected by pytest). Measures, in one run and one process, four paths:
+sync success, sync open-rejection, async success, async open-rejection, for a bare call,
+ours, pybreaker, circuitbreaker, aiobreaker and purgatory. Each case is timed in repeated
+batches (interleaved round-robin so machine drift hits every case alike); the table shows the
+median per-call time minus the bare call's median (the overhead), and each peer's overhead as a
+multiple of ours. Every library is used in its decorator form (ours also through ``call``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from reference_app.resilience import CircuitBreaker
+
+FOREVER = 10**6  # seconds: an opened breaker stays open for the whole run
+
+
+class Boom(Exception):
+    pass
+
+
+def target() -> int:
+    return 1
+
+
+def failing() -> int:
+    raise Boom
+
+
+async def atarget() -> int:
+    return 1
+
+
+async def afailing() -> int:
+    raise Boom
+
+
+@dataclass
+class Case:
+    library: str
+    path: str
+    fn: Callable[[], Any] | None  # None: the library has no such path
+    note: str = ""
+    samples: list[float] = field(default_factory=list)  # ns per call, one per batch
+
+
+# -- timing loops (identical shape for every library) ------------------------------------------
+
+
+def loop_sync(fn: Callable[[], Any], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - t0
+
+
+def loop_sync_reject(fn: Callable[[], Any], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        try:  # noqa: SIM105 - contextlib.suppress would add its own cost to every call
+            fn()
+        except Exception:  # noqa: S110 - the rejection is the thing being timed
+            pass
+    return time.perf_counter() - t0
+
+
+async def loop_async(fn: Callable[[], Awaitable[Any]], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        await fn()
+    return time.perf_counter() - t0
+
+
+async def loop_async_reject(fn: Callable[[], Awaitable[Any]], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        try:  # noqa: SIM105 - contextlib.suppress would add its own cost to every call
+            await fn()
+        except Exception:  # noqa: S110 - the rejection is the thing being timed
+            pass
+    return time.perf_counter() - t0
+
+
+# -- building each library's protected callables -----------------------------------------------
+
+
+def trip(fn: Callable[[], Any], times: int) -> None:
+    for _ in range(times):
+        with contextlib.suppress(Exception):  # failures or rejections, both fine here
+            fn()
+
+
+async def atrip(fn: Callable[[], Awaitable[Any]], times: int) -> None:
+    for _ in range(times):
+        with contextlib.suppress(Exception):
+            await fn()
+
+
+def build_sync() -> tuple[list[Case], list[Case]]:
+    import aiobreaker
+    import circuitbreaker
+    import purgatory
+    import pybreaker
+
+    ok: list[Case] = [Case("bare", "sync success", target)]
+    rej: list[Case] = []
+
+    ours = CircuitBreaker("bench", open_timeout=FOREVER)
+    ok.append(Case("ours", "sync success", ours(target)))
+    ok.append(Case("ours (call)", "sync success", lambda: ours.call(target)))
+    ours_open = CircuitBreaker("bench-open", open_timeout=FOREVER)
+    ours_open.force_open()
+    rej.append(Case("ours", "sync rejection", ours_open(target)))
+    rej.append(Case("ours (call)", "sync rejection", lambda: ours_open.call(target)))
+
+    pyb = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=FOREVER)
+    ok.append(Case("pybreaker", "sync success", pyb(target)))
+    pyb_open = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=FOREVER)
+    pyb_open.open()
+    rej.append(Case("pybreaker", "sync rejection", pyb_open(target)))
+
+    cb = circuitbreaker.CircuitBreaker(failure_threshold=5, recovery_timeout=FOREVER)
+    ok.append(Case("circuitbreaker", "sync success", cb(target)))
+    cb_open = circuitbreaker.CircuitBreaker(failure_threshold=5, recovery_timeout=FOREVER)
+    trip(cb_open(failing), 5)
+    rej.append(Case("circuitbreaker", "sync rejection", cb_open(target)))
+
+    aio = aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=FOREVER))
+    ok.append(Case("aiobreaker", "sync success", aio(target)))
+    aio_open = aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=FOREVER))
+    aio_open.open()
+    rej.append(Case("aiobreaker", "sync rejection", aio_open(target)))
+
+    pur = purgatory.SyncCircuitBreakerFactory(default_threshold=5, default_ttl=FOREVER)
+    ok.append(Case("purgatory", "sync success", pur("bench")(target)))
+    trip(pur("bench-open")(failing), 5)
+    rej.append(
+        Case(
+            "purgatory",
+            "sync rejection",
+            pur("bench-open")(target),
+            "re-raises one exception object: traceback grows every rejection",
+        )
+    )
+    rej.insert(0, Case("bare", "sync rejection", target, "bare = a successful plain call"))
+    return ok, rej
+
+
+async def build_async() -> tuple[list[Case], list[Case]]:
+    import aiobreaker
+    import circuitbreaker
+    import purgatory
+
+    ok: list[Case] = [Case("bare", "async success", atarget)]
+    rej: list[Case] = [Case("bare", "async rejection", atarget, "bare = a successful plain call")]
+
+    ours = CircuitBreaker("bench", open_timeout=FOREVER)
+    ok.append(Case("ours", "async success", ours(atarget)))
+    ok.append(Case("ours (call)", "async success", lambda: ours.acall(atarget)))
+    ours_open = CircuitBreaker("bench-open", open_timeout=FOREVER)
+    ours_open.force_open()
+    rej.append(Case("ours", "async rejection", ours_open(atarget)))
+    rej.append(Case("ours (call)", "async rejection", lambda: ours_open.acall(atarget)))
+
+    why = "no asyncio path (call_async needs tornado)"
+    ok.append(Case("pybreaker", "async success", None, why))
+    rej.append(Case("pybreaker", "async rejection", None, why))
+
+    cb = circuitbreaker.CircuitBreaker(failure_threshold=5, recovery_timeout=FOREVER)
+    ok.append(Case("circuitbreaker", "async success", cb(atarget)))
+    cb_open = circuitbreaker.CircuitBreaker(failure_threshold=5, recovery_timeout=FOREVER)
+    await atrip(cb_open(afailing), 5)
+    rej.append(Case("circuitbreaker", "async rejection", cb_open(atarget)))
+
+    aio = aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=FOREVER))
+    ok.append(Case("aiobreaker", "async success", aio(atarget)))
+    aio_open = aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=FOREVER))
+    aio_open.open()
+    rej.append(Case("aiobreaker", "async rejection", aio_open(atarget)))
+
+    pur = purgatory.AsyncCircuitBreakerFactory(default_threshold=5, default_ttl=FOREVER)
+    await pur.initialize()
+    ok.append(Case("purgatory", "async success", pur("bench")(atarget)))
+    await atrip(pur("bench-open")(afailing), 5)
+    rej.append(
+        Case(
+            "purgatory",
+            "async rejection",
+            pur("bench-open")(atarget),
+            "re-raises one exception object: traceback grows every rejection",
+        )
+    )
+    return ok, rej
+
+
+# -- running and reporting ---------------------------------------------------------------------
+
+
+def run_sync_group(cases: list[Case], loop: Callable[..., float], batches: int, n: int) -> None:
+    live = [c for c in cases if c.fn is not None]
+    for c in live:
+        loop(c.fn, n // 10)  # warm-up
+    for _ in range(batches):
+        for c in live:
+            c.samples.append(loop(c.fn, n) / n * 1e9)
+
+
+async def run_async_group(
+    cases: list[Case], loop: Callable[..., Awaitable[float]], batches: int, n: int
+) -> None:
+    live = [c for c in cases if c.fn is not None]
+    for c in live:
+        await loop(c.fn, n // 10)
+    for _ in range(batches):
+        for c in live:
+            c.samples.append(await loop(c.fn, n) / n * 1e9)
+
+
+def report(groups: list[list[Case]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Circuit breaker per-call overhead (median ns over a bare call)")
+    for col in ("path", "library", "median ns/call", "overhead ns", "× ours", "note"):
+        table.add_column(col, justify="left" if col in ("path", "library", "note") else "right")
+    for group in groups:
+        bare = statistics.median(group[0].samples)
+        ours_case = next(c for c in group if c.library == "ours")
+        ours = statistics.median(ours_case.samples) - bare
+        for c in group:
+            if c.fn is None:
+                table.add_row(c.path, c.library, "—", "—", "—", f"skipped: {c.note}")
+                continue
+            med = statistics.median(c.samples)
+            over = med - bare
+            ratio = "" if c.library == "bare" else f"{over / ours:.1f}×" if ours > 0 else "n/a"
+            table.add_row(c.path, c.library, f"{med:,.0f}", f"{over:,.0f}", ratio, c.note)
+        table.add_section()
+    console = Console(width=140)
+    console.print(table)
+    console.print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--batches", type=int, default=15, help="timed batches per case")
+    parser.add_argument("--calls", type=int, default=20_000, help="calls per batch")
+    args = parser.parse_args(argv)
+
+    sync_ok, sync_rej = build_sync()
+    run_sync_group(sync_ok, loop_sync, args.batches, args.calls)
+    run_sync_group(sync_rej, loop_sync_reject, args.batches, args.calls)
+
+    async def run_async() -> tuple[list[Case], list[Case]]:
+        ok, rej = await build_async()
+        await run_async_group(ok, loop_async, args.batches, args.calls)
+        await run_async_group(rej, loop_async_reject, args.batches, args.calls)
+        return ok, rej
+
+    async_ok, async_rej = asyncio.run(run_async())
+    report([sync_ok, sync_rej, async_ok, async_rej])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
