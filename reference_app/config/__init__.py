@@ -15,17 +15,17 @@ for live tests) and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds).
 
 from __future__ import annotations
 
-from ._environment import SECRET_VARIABLES, SERVICE_BREAKERS, URL_VARIABLES, VARIABLE_NAMES
+from ._environment import BREAKER_NAMES, SECRET_VARIABLES, URL_VARIABLES, VARIABLE_NAMES
 from ._errors import ConfigurationError, Problem
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
 from ._settings import Settings, load_settings
 from ._validation import validate_environment
 
 __all__ = [
+    "BREAKER_NAMES",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
     "SECRET_VARIABLES",
-    "SERVICE_BREAKERS",
     "URL_VARIABLES",
     "VARIABLE_NAMES",
     "ConfigurationError",

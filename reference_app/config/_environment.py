@@ -20,7 +20,7 @@ from ._urls import is_hostname, origin_of, parse_http_url
 AppEnv = Literal["development", "production"]
 
 #: The breakers BREAKER_OPEN_TIMEOUTS may name (SPEC §2).
-SERVICE_BREAKERS: tuple[str, ...] = ("database", "exotel", "openai", "shopify", "wasabi")
+BREAKER_NAMES: tuple[str, ...] = ("database", "exotel", "openai", "shopify", "wasabi")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -109,10 +109,10 @@ def _breaker_timeouts(value: str) -> dict[str, float]:
     for item in value.split(","):
         name, sep, seconds = item.partition("=")
         name = name.strip().lower()
-        if not sep or name not in SERVICE_BREAKERS:
+        if not sep or name not in BREAKER_NAMES:
             raise _Invalid(
                 "must look like exotel=2,openai=2 with breaker names from "
-                + ", ".join(SERVICE_BREAKERS)
+                + ", ".join(BREAKER_NAMES)
             )
         timeouts[name] = _seconds(seconds.strip())
     return timeouts

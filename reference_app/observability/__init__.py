@@ -1,16 +1,46 @@
-"""Observability: APM (per-app metrics + pure ASGI middleware), Sentry setup, system metrics."""
+"""Observability: APM (per-app metrics + pure ASGI middleware), Sentry setup with PII hardening,
+and system metrics (psutil)."""
 
 from __future__ import annotations
 
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
 from ._middleware import ApmMiddleware
+from ._redact import FILTERED, redact_query, redact_text, redact_url
+from ._sentry import SentryHandle, init_sentry
+from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
+from ._sentry_hooks import (
+    before_breadcrumb,
+    before_send,
+    before_send_transaction,
+    denylist,
+    make_event_scrubber,
+    sentry_options,
+)
 from ._stats import Alert, AlertKind, Stats
+from ._system import SystemMonitor
 
 __all__ = [
+    "FILTERED",
     "UNMATCHED_ROUTE",
     "Alert",
     "AlertKind",
     "ApmMiddleware",
     "ApmRegistry",
+    "SentryHandle",
     "Stats",
+    "SystemMonitor",
+    "add_breadcrumb",
+    "before_breadcrumb",
+    "before_send",
+    "before_send_transaction",
+    "capture_error",
+    "capture_message",
+    "denylist",
+    "init_sentry",
+    "make_event_scrubber",
+    "redact_query",
+    "redact_text",
+    "redact_url",
+    "sentry_options",
+    "set_user",
 ]

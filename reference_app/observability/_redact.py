@@ -1,0 +1,103 @@
+"""Redaction of PII and secrets inside free text and URLs, for what the SDK's key-based
+EventScrubber cannot see: messages, exception values, breadcrumb messages, query strings.
+
+Phone numbers (E.164 and common national formats), email addresses, bearer/basic credentials,
+``key=value`` pairs whose key looks secret, and every query-string value are replaced by the
+SDK's own ``[Filtered]`` marker.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+FILTERED = "[Filtered]"  # the marker sentry_sdk's EventScrubber uses
+
+_SENSITIVE_NAMES = (
+    r"access[_-]?token|refresh[_-]?token|id[_-]?token|token|api[_-]?key|apikey|x[_-]api[_-]key|"
+    r"client[_-]?secret|secret|password|passwd|pwd|otp|authorization|auth|cookie|session|"
+    r"signature|sig|hmac|x[_-]shopify[_-]access[_-]token|x[_-]shopify[_-]hmac[_-]sha256|dsn"
+)
+_KEY_VALUE = re.compile(
+    rf"(?i)(?<![\w-])((?:{_SENSITIVE_NAMES})[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'<>)\]}}]+)"
+)
+_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]%]{1,64}$")
+# "code" is an OAuth credential in code=..., but "status code: 503" must survive.
+_CODE_PARAM = re.compile(r"(?i)(?<![\w-])(code=)[^\s&,;\"'<>)\]}]+")
+_CREDENTIALS = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
+_EMAIL = re.compile(r"(?i)(?<![\w.+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+# International (+ then 8-15 digits with optional separators) or national forms: (555) 123-4567,
+# 555.123.4567, 555-123-4567, 098765 43210, 07700 900123, and bare runs of 10-15 digits (Indian
+# mobiles are often written bare). Matches with fewer than 9 digits (8 after "+") are kept, so
+# dates, times, versions and small numbers survive.
+_PHONE = re.compile(
+    r"(?<![\w+.:-])(?:"
+    r"(?:\+|%2[Bb])\d(?:[\s().-]{0,2}\d){6,14}"
+    r"|\(\d{2,5}\)\s?\d{3,5}[\s-]?\d{3,5}"
+    r"|\d{3}\.\d{3}\.\d{4}"
+    r"|\d{2,6}[\s-]\d{3,6}(?:[\s-]\d{3,6})?"
+    r"|\d{10,15}"
+    r")(?![\w-]|\.\d)"
+)
+
+
+def _phone(match: re.Match[str]) -> str:
+    found = match.group(0)
+    digits = sum(ch.isdigit() for ch in found)
+    international = found.startswith(("+", "%"))
+    return FILTERED if digits >= (8 if international else 9) else found
+
+
+def redact_query(query: str) -> str:
+    """Keep parameter names, filter every value: ``code=abc&state=x`` → ``code=[Filtered]&...``.
+
+    Unlike ``sentry_sdk.utils.sanitize_url``, a segment without ``=`` (``?<token>``) is filtered
+    whole instead of being kept as a "name".
+    """
+    if not query:
+        return query
+    segments = []
+    for segment in query.replace(";", "&").split("&"):
+        key, sep, _ = segment.partition("=")
+        segments.append(f"{key}={FILTERED}" if sep and _NAME.match(key) else FILTERED)
+    return "&".join(segments)
+
+
+def redact_url(url: str) -> str:
+    """Drop userinfo and filter query values and the fragment; scheme, host and path stay."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text_plain(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            redact_text_plain(parts.path),
+            redact_query(parts.query),
+            FILTERED if parts.fragment else "",
+        )
+    )
+
+
+def redact_text_plain(text: str) -> str:
+    """Secrets, emails and phone numbers in text that is not a URL."""
+    text = _CREDENTIALS.sub(lambda m: f"{m.group(1)} {FILTERED}", text)
+    text = _KEY_VALUE.sub(lambda m: m.group(1) + FILTERED, text)
+    text = _CODE_PARAM.sub(lambda m: m.group(1) + FILTERED, text)
+    text = _EMAIL.sub(FILTERED, text)
+    return _PHONE.sub(_phone, text)
+
+
+def redact_text(text: str) -> str:
+    """Free text (messages, exception values): URLs first, then everything else."""
+    pieces: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        pieces.append(redact_text_plain(text[last : match.start()]))
+        pieces.append(redact_url(match.group(0)))
+        last = match.end()
+    pieces.append(redact_text_plain(text[last:]))
+    return "".join(pieces)

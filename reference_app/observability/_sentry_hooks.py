@@ -1,0 +1,207 @@
+"""Sentry client options and event hooks: PII hardening on top of the SDK's EventScrubber.
+
+The SDK's EventScrubber (extended denylist, recursive) filters sensitive *keys* in request
+headers/cookies/data, extra, user, breadcrumb data, frame variables and span data. The hooks here
+cover what key-matching cannot: query strings, URLs, and free text (messages, exception values,
+breadcrumb messages, span descriptions) that may carry phone numbers, emails or credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScrubber
+
+from reference_app.config import Settings
+
+from ._redact import FILTERED, redact_query, redact_text, redact_url
+
+_EXTRA_DENYLIST = (
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-shopify-access-token",
+    "x_shopify_access_token",
+    "x-shopify-hmac-sha256",
+    "x_shopify_hmac_sha256",
+    "x-hub-signature",
+    "x-hub-signature-256",
+    "token",
+    "access_token",
+    "accesstoken",
+    "refresh_token",
+    "id_token",
+    "password",
+    "new_password",
+    "otp",
+    "otp_code",
+    "pin",
+    "api_key",
+    "apikey",
+    "api_token",
+    "secret",
+    "client_secret",
+    "webhook_secret",
+    "code",
+    "state",
+    "dsn",
+    "signature",
+    "hmac",
+    "phone",
+    "phone_number",
+    "to",
+    "from",
+    "callerid",
+    "caller_id",
+    "email",
+)
+_EXTRA_PII_DENYLIST = (
+    "user-agent",
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "cf-connecting-ip",
+)
+
+
+def denylist() -> list[str]:
+    """The SDK's default denylist plus ours (lowercase; matched against keys exactly)."""
+    merged = [*DEFAULT_DENYLIST, *_EXTRA_DENYLIST]
+    return list(dict.fromkeys(k.lower() for k in merged))
+
+
+def pii_denylist() -> list[str]:
+    return list(dict.fromkeys(k.lower() for k in (*DEFAULT_PII_DENYLIST, *_EXTRA_PII_DENYLIST)))
+
+
+def make_event_scrubber() -> EventScrubber:
+    return EventScrubber(
+        denylist=denylist(), recursive=True, send_default_pii=False, pii_denylist=pii_denylist()
+    )
+
+
+def sentry_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``sentry_sdk.init``.
+
+    ``send_default_pii`` is left unset: its default is False, and passing it explicitly is
+    deprecated in sentry-sdk 2.x. ``data_collection`` is not used either: providing it disables
+    the EventScrubber.
+    """
+    assert settings.sentry_dsn is not None
+    return {
+        "dsn": settings.sentry_dsn.get_secret_value(),
+        "environment": settings.app_env,
+        "traces_sample_rate": settings.traces_sample_rate,
+        "include_local_variables": False,
+        "max_request_body_size": "never",
+        "event_scrubber": make_event_scrubber(),
+        "before_send": before_send,
+        "before_send_transaction": before_send_transaction,
+        "before_breadcrumb": before_breadcrumb,
+        "in_app_include": ["reference_app"],
+    }
+
+
+def _texts(container: Any, keys: tuple[str, ...], redact: Callable[[str], str]) -> None:
+    if isinstance(container, MutableMapping):
+        for key in keys:
+            value = container.get(key)
+            if isinstance(value, str):
+                container[key] = redact(value)
+
+
+def _all_strings(value: Any) -> Any:
+    """Redact every string inside nested dicts/lists (used for extra data and breadcrumb data)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, MutableMapping):
+        for key in list(value):
+            value[key] = _all_strings(value[key])
+    elif isinstance(value, list):
+        value[:] = [_all_strings(item) for item in value]
+    return value
+
+
+def _scrub_request(event: MutableMapping[str, Any]) -> None:
+    request = event.get("request")
+    if not isinstance(request, MutableMapping):
+        return
+    request.pop("data", None)  # max_request_body_size="never"; drop anything that slipped in
+    if "cookies" in request:
+        request["cookies"] = FILTERED
+    if isinstance(request.get("query_string"), str):
+        request["query_string"] = redact_query(request["query_string"])
+    elif request.get("query_string"):
+        request["query_string"] = FILTERED
+    _texts(request, ("url",), redact_url)
+    env = request.get("env")
+    if isinstance(env, MutableMapping):
+        env.pop("REMOTE_ADDR", None)
+
+
+def _scrub_common(event: MutableMapping[str, Any]) -> None:
+    _scrub_request(event)
+    _texts(event, ("message",), redact_text)
+    logentry = event.get("logentry")
+    _texts(logentry, ("message", "formatted"), redact_text)
+    if isinstance(logentry, MutableMapping) and "params" in logentry:
+        logentry["params"] = _all_strings(logentry["params"])
+    exceptions = event.get("exception")
+    values = exceptions.get("values") if isinstance(exceptions, MutableMapping) else None
+    for exc in values if isinstance(values, list) else ():
+        _texts(exc, ("value",), redact_text)
+    for key in ("extra", "tags"):
+        if key in event:
+            event[key] = _all_strings(event[key])
+    crumbs = event.get("breadcrumbs")
+    crumb_values = crumbs.get("values") if isinstance(crumbs, MutableMapping) else None
+    for crumb in crumb_values if isinstance(crumb_values, list) else ():
+        _scrub_crumb(crumb)
+
+
+def _scrub_crumb(crumb: Any) -> None:
+    if not isinstance(crumb, MutableMapping):
+        return
+    _texts(crumb, ("message",), redact_text)
+    data = crumb.get("data")
+    if isinstance(data, MutableMapping):
+        for key in ("http.query", "http.fragment"):
+            if data.get(key):
+                data[key] = FILTERED if key == "http.fragment" else redact_query(str(data[key]))
+        _texts(data, ("url",), redact_url)
+        crumb["data"] = _all_strings(data)
+
+
+def before_send(event: Any, hint: Any) -> Any:
+    """Redact free text in an error/message event after the SDK's own scrubbing."""
+    if isinstance(event, MutableMapping):
+        _scrub_common(event)
+    return event
+
+
+def before_send_transaction(event: Any, hint: Any) -> Any:
+    """As ``before_send``, plus span descriptions and span URL data (outbound httpx calls)."""
+    if isinstance(event, MutableMapping):
+        _scrub_common(event)
+        spans = event.get("spans")
+        for span in spans if isinstance(spans, list) else ():
+            if not isinstance(span, MutableMapping):
+                continue
+            _texts(span, ("description",), redact_text)
+            data = span.get("data")
+            if isinstance(data, MutableMapping):
+                if data.get("http.query"):
+                    data["http.query"] = redact_query(str(data["http.query"]))
+                if data.get("http.fragment"):
+                    data["http.fragment"] = FILTERED
+                _texts(data, ("url",), redact_url)
+    return event
+
+
+def before_breadcrumb(crumb: Any, hint: Any) -> Any:
+    """Redact breadcrumbs as they are recorded (they may outlive the request)."""
+    _scrub_crumb(crumb)
+    return crumb
