@@ -1,8 +1,76 @@
-"""The pytest entry point: options, markers and fixtures. Logic lives in plain classes."""
+"""The pytest entry point: options, markers, report hooks and thin fixtures.
+
+Logic lives in plain classes (``_faults``, ``_clock``, ``_breakers`` ...). Plugin state lives
+in ``config.stash``; nothing runs for tests that use none of the fixtures.
+"""
 
 from __future__ import annotations
 
+import random
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
 import pytest
+
+from ._apm import ApmView
+from ._app import (
+    AppFactory,
+    LifespanManager,
+    NotConfigured,
+    build_app,
+    load_factory,
+    running_lifespan,
+    starlette_test_client,
+    with_state,
+)
+from ._breakers import BreakerInspector
+from ._clock import Clock
+from ._env import EnvPatch
+from ._faults import FaultInjector
+from ._prod_config import ProdConfigChecker
+from ._providers import ProviderSpec
+from ._report import HardeningSession, TestRecord
+from ._routes import RouteAuditor
+from ._sentry import SentryCapture, SentryGuard
+
+SESSION_KEY = pytest.StashKey[HardeningSession]()
+RECORD_KEY = pytest.StashKey[TestRecord]()
+APP_KEY = pytest.StashKey["_AppContext"]()
+_CLIENTS = ("hardened_client", "hardened_async_client")
+_WORKER_KEY = "hardening_records"
+
+
+@dataclass
+class _AppContext:
+    app: Any
+    capture: SentryCapture
+    production: bool
+
+
+# -- options, markers, header, report ------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hardening", "pytest-hardening")
+    group.addoption(
+        "--hardening-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed for faults.random (default: random, printed in the header for replay)",
+    )
+    group.addoption(
+        "--hardening-report",
+        default=None,
+        metavar="PATH",
+        help="write a JSON report of faults, breaker transitions, Sentry events and audit "
+        "findings per test",
+    )
+    parser.addini(
+        "hardening_app_factory",
+        "app factory for the hardening fixtures, e.g. 'mypkg.app:create_app'",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -10,3 +78,329 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "production: build hardened_app from hardening_prod_env (production mode)."
     )
     config.addinivalue_line("markers", "chaos: a chaos scenario (select with -m chaos).")
+    seed = config.getoption("hardening_seed", None)
+    workerinput = getattr(config, "workerinput", None)
+    if seed is None and workerinput is not None:
+        seed = workerinput.get("hardening_seed")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    config.stash[SESSION_KEY] = HardeningSession(int(seed))
+
+
+def _session(config: pytest.Config) -> HardeningSession:
+    return config.stash[SESSION_KEY]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = _session(config).seed
+    return f"hardening: seed {seed} (replay with --hardening-seed={seed})"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    # xdist controller: every worker uses the controller's seed.
+    node.workerinput["hardening_seed"] = _session(node.config).seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    records = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if records:
+        _session(node.config).loads(records)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    record = item.stash.get(RECORD_KEY, None)
+    if record is not None:
+        if report.outcome != "passed" and record.outcome == "passed":
+            record.outcome = f"{report.outcome} ({report.when})"
+        if report.when == "teardown":
+            _session(item.config).add(record.as_dict())
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    state = _session(config)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_KEY] = state.dumps()
+        return
+    path = config.getoption("hardening_report", None)
+    if path:
+        state.write_json(path)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = _session(config).summary_lines()
+    if not lines or getattr(config, "workerinput", None) is not None:
+        return
+    terminalreporter.write_sep("-", "hardening")
+    for line in lines:
+        terminalreporter.write_line(line)
+    path = config.getoption("hardening_report", None)
+    if path:
+        terminalreporter.write_line(f"JSON report: {path}")
+
+
+def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
+    node = request.node
+    record: TestRecord | None = node.stash.get(RECORD_KEY, None)
+    if record is None:
+        record = TestRecord(node.nodeid)
+        node.stash[RECORD_KEY] = record
+    record.fixtures.add(fixture)
+    return record
+
+
+# -- overridable configuration fixtures ----------------------------------------------------
+@pytest.fixture
+def hardening_app_factory(request: pytest.FixtureRequest) -> AppFactory:
+    """A zero-argument callable building the ASGI app from ``os.environ``."""
+    spec = request.config.getini("hardening_app_factory")
+    if spec:
+        return load_factory(str(spec))
+    pytest.fail(
+        "pytest-hardening needs to know how to build your app: override the "
+        "`hardening_app_factory` fixture in conftest.py (return a zero-argument callable that "
+        "builds the ASGI app from os.environ), or set `hardening_app_factory = "
+        '"pkg.module:create_app"` in your pytest ini options.',
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def hardening_dev_env() -> Mapping[str, str]:
+    """Environment for development-mode builds (override to add variables)."""
+    return {}
+
+
+@pytest.fixture
+def hardening_prod_env() -> Mapping[str, str]:
+    """A known-good production environment (override it to use production features)."""
+    return NotConfigured(
+        "hardening_prod_env",
+        "override the `hardening_prod_env` fixture to return a known-good production "
+        "environment mapping (used by @pytest.mark.production, prod_config and route_audit)",
+    )
+
+
+@pytest.fixture
+def hardening_providers() -> Mapping[str, ProviderSpec]:
+    """Provider name -> URL/host pattern or ``Provider(url, healthy=...)``."""
+    return {}
+
+
+def _started_app(request: pytest.FixtureRequest) -> Any:
+    """The app with its lifespan running in the loop the test talks to it through."""
+    for name in _CLIENTS:
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+    return request.getfixturevalue("hardened_app")
+
+
+@pytest.fixture
+def hardening_breakers(request: pytest.FixtureRequest) -> Mapping[str, Any]:
+    """Name -> breaker (native protocol, pybreaker or adapter); default app.state.breakers."""
+    app = _started_app(request)
+    breakers = getattr(getattr(app, "state", None), "breakers", None)
+    if breakers is None:
+        pytest.fail(
+            "the app has no app.state.breakers mapping: expose one, or override the "
+            "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too)",
+            pytrace=False,
+        )
+    return dict(breakers)
+
+
+@pytest.fixture
+def hardening_apm(request: pytest.FixtureRequest) -> Any:
+    """The app's APM registry; default app.state.apm."""
+    app = _started_app(request)
+    apm = getattr(getattr(app, "state", None), "apm", None)
+    if apm is None:
+        pytest.fail(
+            "the app has no app.state.apm: expose its APM registry there, or override the "
+            "`hardening_apm` fixture",
+            pytrace=False,
+        )
+    return apm
+
+
+# -- time and providers --------------------------------------------------------------------
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
+    """Frozen time that moves only with ``clock.advance(seconds)``."""
+    record = _record(request, "clock")
+    frozen = Clock().start()
+    try:
+        yield frozen
+    finally:
+        record.clock_advanced = frozen.advanced
+        frozen.stop()
+
+
+@pytest.fixture
+def faults(
+    request: pytest.FixtureRequest, hardening_providers: Mapping[str, ProviderSpec]
+) -> Iterator[FaultInjector]:
+    """Provider fault injection; every outbound httpx request is answered in memory."""
+    record = _record(request, "faults")
+    frozen = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    seed = f"{_session(request.config).seed}:{request.node.nodeid}"
+    injector = FaultInjector(hardening_providers, clock=frozen, seed=seed).start()
+    try:
+        yield injector
+    finally:
+        injector.stop()
+        record.faults.extend(injector.injected)
+        for name in injector.providers:
+            counts: dict[str, int] = {}
+            for call in injector.calls(name):
+                counts[call.outcome] = counts.get(call.outcome, 0) + 1
+            if counts:
+                record.calls[name] = counts
+        record.unregistered = [str(r.url) for r in injector.unregistered]
+    problem = injector.unregistered_report()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+# -- the app and its clients ---------------------------------------------------------------
+@pytest.fixture
+def hardened_app(
+    request: pytest.FixtureRequest,
+    hardening_app_factory: AppFactory,
+    hardening_dev_env: Mapping[str, str],
+    hardening_prod_env: Mapping[str, str],
+    faults: FaultInjector,
+) -> Iterator[Any]:
+    """The app built in development mode (production with ``@pytest.mark.production``)."""
+    record = _record(request, "hardened_app")
+    production = request.node.get_closest_marker("production") is not None
+    env = hardening_prod_env if production else hardening_dev_env
+    if isinstance(env, NotConfigured):
+        pytest.fail(
+            f"@pytest.mark.production: {env.fixture} is not configured: {env.hint}", pytrace=False
+        )
+    guard = SentryGuard().start()
+    patch = EnvPatch(env, clear=set(hardening_dev_env) | set(hardening_prod_env)).start()
+    capture = SentryCapture()
+    try:
+        app = hardening_app_factory()
+        capture.attach()  # before lifespan: nothing may reach a real DSN
+        request.node.stash[APP_KEY] = _AppContext(app, capture, production)
+        if any(name in request.fixturenames for name in _CLIENTS):
+            yield app  # the client runs lifespan in the loop it serves requests from
+        else:
+            with running_lifespan(app):
+                capture.attach()
+                yield app
+    finally:
+        record.sentry_events.extend(capture.summary())
+        record.sentry_transactions += len(capture.transactions)
+        patch.stop()
+        guard.stop()
+
+
+def _context(request: pytest.FixtureRequest) -> _AppContext:
+    context: _AppContext = request.node.stash[APP_KEY]
+    return context
+
+
+@pytest.fixture
+def hardened_client(request: pytest.FixtureRequest, hardened_app: Any) -> Iterator[Any]:
+    """A Starlette ``TestClient`` (lifespan managed; server errors come back as 500s)."""
+    client_class = starlette_test_client()
+    with client_class(hardened_app, raise_server_exceptions=False) as client:
+        _context(request).capture.attach()
+        yield client
+
+
+@pytest.fixture
+async def hardened_async_client(
+    request: pytest.FixtureRequest, hardened_app: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` over ``ASGITransport``; lifespan runs in the test's loop
+    (use with ``@pytest.mark.anyio``)."""
+    async with LifespanManager(hardened_app) as lifespan:
+        _context(request).capture.attach()
+        transport = httpx.ASGITransport(
+            app=with_state(hardened_app, lifespan.state), raise_app_exceptions=False
+        )
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+# -- inspection ----------------------------------------------------------------------------
+@pytest.fixture
+def breakers(
+    request: pytest.FixtureRequest, hardening_breakers: Mapping[str, Any]
+) -> Iterator[BreakerInspector]:
+    """State, transitions, force_open/reset of the app's breakers (all reset first)."""
+    record = _record(request, "breakers")
+    inspector = BreakerInspector(hardening_breakers).start()
+    try:
+        yield inspector
+    finally:
+        inspector.stop()
+        for name, moves in inspector.all_transitions().items():
+            record.transitions[name] = [list(m) for m in moves]
+
+
+@pytest.fixture
+def sentry_events(request: pytest.FixtureRequest) -> SentryCapture:
+    """What the app's own Sentry setup sent, captured in memory at the transport."""
+    _record(request, "sentry_events")
+    _started_app(request)
+    return _context(request).capture
+
+
+@pytest.fixture
+def apm(request: pytest.FixtureRequest, hardening_apm: Any) -> ApmView:
+    """Per-test view of the app's APM registry (reset first)."""
+    _record(request, "apm")
+    return ApmView(hardening_apm).start()
+
+
+@pytest.fixture
+def prod_config(
+    request: pytest.FixtureRequest,
+    hardening_app_factory: AppFactory,
+    hardening_dev_env: Mapping[str, str],
+    hardening_prod_env: Mapping[str, str],
+) -> ProdConfigChecker:
+    """Build the app from the production env and assert what it refuses."""
+    record = _record(request, "prod_config")
+    if isinstance(hardening_prod_env, NotConfigured):
+        pytest.fail(hardening_prod_env.hint, pytrace=False)
+    return ProdConfigChecker(
+        hardening_app_factory,
+        hardening_prod_env,
+        clear=set(hardening_dev_env),
+        on_finding=record.audit_findings.append,
+    )
+
+
+@pytest.fixture
+def route_audit(
+    request: pytest.FixtureRequest,
+    hardening_app_factory: AppFactory,
+    hardening_dev_env: Mapping[str, str],
+    hardening_prod_env: Mapping[str, str],
+) -> Iterator[RouteAuditor]:
+    """Routes present in development and absent in production."""
+    _record(request, "route_audit")
+    if isinstance(hardening_prod_env, NotConfigured):
+        pytest.fail(hardening_prod_env.hint, pytrace=False)
+    clear = set(hardening_dev_env) | set(hardening_prod_env)
+    guard = SentryGuard().start()
+    try:
+        yield RouteAuditor(
+            lambda: build_app(hardening_app_factory, hardening_dev_env, clear=clear),
+            lambda: build_app(hardening_app_factory, hardening_prod_env, clear=clear),
+        )
+    finally:
+        guard.stop()

@@ -1,0 +1,189 @@
+"""Building an ASGI app under an environment, and running its lifespan in a chosen loop.
+
+App resources created during lifespan (httpx clients, async database engines) belong to the
+event loop that ran it, so each client runs lifespan in the loop it serves requests from:
+Starlette's ``TestClient`` in its portal thread, :class:`LifespanManager` in the caller's loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+import anyio.from_thread
+
+from ._env import EnvPatch
+
+__all__ = [
+    "AppFactory",
+    "LifespanError",
+    "LifespanManager",
+    "NotConfigured",
+    "build_app",
+    "load_factory",
+    "running_lifespan",
+    "starlette_test_client",
+    "with_state",
+]
+
+AppFactory = Callable[[], Any]
+_Message = MutableMapping[str, Any]
+
+
+class NotConfigured(Mapping[str, str]):
+    """An empty stand-in for an env mapping the user has not provided; using it for a build
+    raises with ``hint``."""
+
+    def __init__(self, fixture: str, hint: str) -> None:
+        self.fixture = fixture
+        self.hint = hint
+
+    def __getitem__(self, key: str) -> str:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def require(self) -> None:
+        raise LookupError(f"{self.fixture} is not configured: {self.hint}")
+
+
+def load_factory(spec: str) -> AppFactory:
+    """Resolve ``"package.module:create_app"``."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"app factory must look like 'package.module:create_app', not {spec!r}")
+    target: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise TypeError(f"{spec} is not callable")
+    factory: AppFactory = target
+    return factory
+
+
+def build_app(factory: AppFactory, env: Mapping[str, str], *, clear: Iterable[str] = ()) -> Any:
+    """Call ``factory()`` with exactly ``env`` set (names in ``clear`` removed first)."""
+    if isinstance(env, NotConfigured):
+        env.require()
+    with EnvPatch(env, clear=clear):
+        return factory()
+
+
+class LifespanError(RuntimeError):
+    """The app reported ``lifespan.startup.failed`` / ``shutdown.failed``."""
+
+
+class LifespanManager:
+    """Run an ASGI app's lifespan in the current event loop (async context manager).
+
+    Apps that do not speak the lifespan protocol (they raise or return before answering
+    startup) are accepted as having nothing to start. ``state`` is the lifespan state dict.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._to_app = anyio.create_memory_object_stream[_Message](4)
+        self._to_us = anyio.create_memory_object_stream[_Message](4)
+        self._group: anyio.abc.TaskGroup | None = None
+        self._supported = True
+
+    async def _receive(self) -> _Message:
+        return await self._to_app[1].receive()
+
+    async def _send(self, message: _Message) -> None:
+        await self._to_us[0].send(message)
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
+        try:
+            await self.app(scope, self._receive, self._send)
+        except Exception as error:  # the app does not support lifespan, or crashed in it
+            await self._to_us[0].send({"type": "_app_exit", "error": error})
+        else:
+            await self._to_us[0].send({"type": "_app_exit", "error": None})
+
+    async def _exchange(self, phase: str) -> None:
+        await self._to_app[0].send({"type": f"lifespan.{phase}"})
+        message = await self._to_us[1].receive()
+        if message["type"] == f"lifespan.{phase}.failed":
+            raise LifespanError(f"{phase} failed: {message.get('message', '')}")
+        if message["type"] == "_app_exit":
+            error = message["error"]
+            if phase == "startup":
+                # Raising before any answer is how apps say "no lifespan support".
+                self._supported = False
+                return
+            if error is not None:
+                raise LifespanError(f"{phase} failed: {error!r}") from error
+
+    async def __aenter__(self) -> LifespanManager:
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        group.start_soon(self._run)
+        try:
+            await self._exchange("startup")
+        except BaseException:
+            group.cancel_scope.cancel()
+            await group.__aexit__(None, None, None)
+            self._group = None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
+            if self._supported:
+                await self._exchange("shutdown")
+        finally:
+            group.cancel_scope.cancel()
+            await group.__aexit__(None, None, None)
+
+
+def with_state(app: Any, state: Mapping[str, Any]) -> Any:
+    """Wrap ``app`` so every request scope carries a copy of the lifespan ``state`` (what
+    servers and ``TestClient`` do; ``httpx.ASGITransport`` does not)."""
+
+    async def asgi(scope: _Message, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "state": dict(state)}
+        await app(scope, receive, send)
+
+    return asgi
+
+
+@contextlib.contextmanager
+def running_lifespan(app: Any) -> Iterator[anyio.from_thread.BlockingPortal]:
+    """Run ``app``'s lifespan in a portal thread for the duration of the block (for sync
+    code that uses the app without a client)."""
+    with anyio.from_thread.start_blocking_portal() as portal:
+        manager = LifespanManager(app)
+        with portal.wrap_async_context_manager(manager):
+            yield portal
+
+
+def starlette_test_client() -> Any:
+    """``starlette.testclient.TestClient``, imported without its httpx-vs-httpx2 notice (the
+    plugin drives it; the notice is not the user's to act on)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from starlette.testclient import TestClient
+    return TestClient

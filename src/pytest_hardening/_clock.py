@@ -1,0 +1,95 @@
+"""Clock: frozen, manually advanced time over freezegun that every thread of the app sees."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from types import TracebackType
+from typing import Any
+
+import freezegun
+import freezegun.api
+
+__all__ = ["Clock"]
+
+# freezegun hands out *real* time to any caller with one of these modules within a few stack
+# frames. Every worker thread starts in ``threading``, so app code running in Starlette's
+# TestClient portal thread or in anyio's thread pool (sync endpoints) would see real time, and
+# whether it does depends on stack depth. We drop them from the run-time check only: modules
+# ignored at start-up still keep their own real references (``queue``'s and ``threading``'s
+# timeouts stay real), which is what keeps blocking waits from hanging.
+_THREAD_ENTRY_MODULES = ("threading",)
+# pytest measures durations with references it grabbed at import; keep them real.
+_EXTRA_IGNORE = ["_pytest.timing"]
+
+
+class Clock:
+    """Frozen time that moves only when told to.
+
+    ``time.time``/``monotonic``/``perf_counter`` and ``datetime.now`` are frozen (freezegun,
+    ``real_asyncio=True`` so event loops keep scheduling on real time) and move with
+    :meth:`advance`. A context manager; :meth:`start`/:meth:`stop` for fixtures.
+    """
+
+    def __init__(self, start: _dt.datetime | None = None) -> None:
+        self._start_at = start
+        self._freezer: Any = None
+        self._factory: Any = None
+        self._advanced = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self._factory is not None
+
+    @property
+    def advanced(self) -> float:
+        """Total seconds this clock was moved forward."""
+        return self._advanced
+
+    def start(self) -> Clock:
+        if self._factory is not None:
+            raise RuntimeError("Clock is already running")
+        start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
+        self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
+        self._factory = self._freezer.start()
+        ignore_lists = freezegun.api.ignore_lists
+        ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
+        return self
+
+    def stop(self) -> None:
+        freezer, self._freezer, self._factory = self._freezer, None, None
+        if freezer is not None:
+            freezer.stop()
+
+    def advance(self, seconds: float) -> None:
+        """Move every frozen clock forward by ``seconds`` (no real waiting)."""
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward; got advance({seconds})")
+        self._require_active()
+        self._factory.tick(_dt.timedelta(seconds=seconds))
+        self._advanced += seconds
+
+    def monotonic(self) -> float:
+        """The ``time.monotonic()`` value the app currently sees."""
+        self._require_active()
+        return time.monotonic()
+
+    def now(self) -> _dt.datetime:
+        """The current frozen time as an aware UTC datetime."""
+        self._require_active()
+        return _dt.datetime.now(_dt.timezone.utc)
+
+    def _require_active(self) -> None:
+        if self._factory is None:
+            raise RuntimeError("Clock is not running: use it as a context manager or call start()")
+
+    def __enter__(self) -> Clock:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

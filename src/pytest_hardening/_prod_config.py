@@ -1,0 +1,233 @@
+"""ProdConfigChecker: build the app from a production env and prove unsafe configs are refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ._app import AppFactory, NotConfigured, build_app
+from ._sentry import SentryGuard
+
+__all__ = ["AuditReport", "Mutation", "ProdConfigChecker", "is_secret_name"]
+
+_SECRET_NAME = re.compile(
+    r"SECRET|TOKEN|PASSWORD|PASSWD|PASS\b|_KEY|^KEY|APIKEY|DSN|CREDENTIAL|PRIVATE|SIGNING|SALT",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Names whose values must never appear in an error message."""
+    return bool(_SECRET_NAME.search(name))
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One unsafe change to the known-good env (``value`` None: the variable is dropped)."""
+
+    variable: str
+    kind: str
+    value: str | None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.variable}: dropped"
+        shown = "<redacted>" if is_secret_name(self.variable) else repr(self.value)
+        return f"{self.variable}: {self.kind} -> {shown}"
+
+
+@dataclass
+class AuditReport:
+    """``accepted``: unsafe mutations the app booted with (empty = pass); ``leaks``: rejection
+    messages that contained a secret value; ``unnamed``: rejections not naming the variable."""
+
+    accepted: list[Mutation] = field(default_factory=list)
+    rejected: list[Mutation] = field(default_factory=list)
+    unnamed: list[Mutation] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[str]:
+        return [f"accepted {m}" for m in self.accepted] + [f"leak: {leak}" for leak in self.leaks]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.rejected)} unsafe change(s) refused, {len(self.accepted)} accepted"]
+        lines += [f"  ACCEPTED {m}" for m in self.accepted]
+        lines += [f"  LEAK {leak}" for leak in self.leaks]
+        lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
+        return "\n".join(lines)
+
+    def assert_ok(self) -> None:
+        __tracebackhide__ = True
+        if not self.ok:
+            raise AssertionError(f"production config audit failed:\n{self}")
+
+
+class ProdConfigChecker:
+    """Build the app from ``prod_env`` with overrides; assert what it refuses."""
+
+    def __init__(
+        self,
+        factory: AppFactory,
+        prod_env: Mapping[str, str],
+        *,
+        clear: Iterable[str] = (),
+        on_finding: Callable[[str], None] | None = None,
+    ) -> None:
+        if isinstance(prod_env, NotConfigured):
+            prod_env.require()
+        self.factory = factory
+        self.prod_env = dict(prod_env)
+        self.clear = set(clear) | set(prod_env)
+        self._on_finding = on_finding
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        env = dict(self.prod_env)
+        for name, value in overrides.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = str(value)
+        return env
+
+    def build(self, **overrides: str | None) -> Any:
+        """Build the app from the production env with ``overrides`` (None drops a variable)."""
+        guard = SentryGuard().start()
+        try:
+            return build_app(self.factory, self.env(**overrides), clear=self.clear | set(overrides))
+        finally:
+            guard.stop()
+
+    def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
+        try:
+            self.build(**overrides)
+        except Exception as error:
+            return error
+        return None
+
+    def assert_accepts(self, **overrides: str | None) -> Any:
+        __tracebackhide__ = True
+        try:
+            return self.build(**overrides)
+        except Exception as error:
+            raise AssertionError(
+                f"expected the production build to succeed with {_describe(overrides)}; it was "
+                f"refused: {type(error).__name__}: {self._redacted(str(error), overrides)}"
+            ) from None
+
+    def assert_rejects(self, *, drop: Iterable[str] = (), **overrides: str | None) -> BaseException:
+        """Fail unless the build is refused and the error names every dropped or overridden
+        variable (case-insensitive) without echoing a secret value; return the error."""
+        __tracebackhide__ = True
+        changes: dict[str, str | None] = {**dict.fromkeys(drop), **overrides}
+        error = self._attempt(changes)
+        if error is None:
+            self._finding(f"accepted {_describe(changes)}")
+            raise AssertionError(
+                f"expected the production build to be refused with {_describe(changes)}; "
+                "the app booted. Validate these variables at startup."
+            )
+        text = str(error)
+        missing = [name for name in changes if name.lower() not in text.lower()]
+        leaked = self._leaks(text, changes)
+        problems = []
+        if missing:
+            problems.append(f"the error does not name {', '.join(missing)}")
+        if leaked:
+            for name in leaked:
+                self._finding(f"rejection message leaks the value of {name}")
+            problems.append(f"the error leaks the value of {', '.join(leaked)}")
+        if problems:
+            raise AssertionError(
+                f"the build was refused ({type(error).__name__}) but {'; '.join(problems)}.\n"
+                f"error: {self._redacted(text, changes)}"
+            )
+        return error
+
+    def audit(self, optional: Iterable[str] = ()) -> AuditReport:
+        """Apply each unsafe mutation to the known-good env, one at a time."""
+        report = AuditReport()
+        for mutation in self.mutations(optional):
+            changes = {mutation.variable: mutation.value}
+            error = self._attempt(changes)
+            if error is None:
+                report.accepted.append(mutation)
+                self._finding(f"accepted {mutation}")
+                continue
+            report.rejected.append(mutation)
+            text = str(error)
+            if mutation.variable.lower() not in text.lower():
+                report.unnamed.append(mutation)
+            for name in self._leaks(text, {}):
+                leak = f"refusing '{mutation}' printed the value of {name}"
+                if leak not in report.leaks:
+                    report.leaks.append(leak)
+                    self._finding(f"leak: {leak}")
+        return report
+
+    def mutations(self, optional: Iterable[str] = ()) -> list[Mutation]:
+        skip = set(optional)
+        found: list[Mutation] = []
+        for name, value in self.prod_env.items():
+            if name not in skip:
+                found.append(Mutation(name, "drop", None))
+            parts = urlsplit(value) if "://" in value else None
+            if parts is None or not parts.hostname:
+                continue
+            if parts.scheme == "https":
+                insecure = urlunsplit(parts._replace(scheme="http"))
+                found.append(Mutation(name, "http scheme", insecure))
+            for host in ("localhost", "127.0.0.1"):
+                found.append(Mutation(name, host, _with_host(parts, host)))
+            found.append(Mutation(name, "placeholder", "https://yourdomain.com"))
+            found.append(Mutation(name, "malformed", "not a url"))
+        return found
+
+    # -- secrets ---------------------------------------------------------------------------
+    def _secrets(self, overrides: Mapping[str, str | None]) -> list[tuple[str, str]]:
+        # The known-good values plus any the caller supplied; the audit's own placeholders
+        # are not secrets.
+        supplied = {k: v for k, v in overrides.items() if v is not None}
+        secrets: list[tuple[str, str]] = []
+        for name, value in [*self.prod_env.items(), *supplied.items()]:
+            if is_secret_name(name) and len(value) >= 6:
+                secrets.append((name, value))
+            if "://" in value:
+                password = urlsplit(value).password
+                if password and len(password) >= 6:
+                    secrets.append((name, password))
+        return secrets
+
+    def _leaks(self, text: str, overrides: Mapping[str, str | None]) -> list[str]:
+        return sorted({name for name, value in self._secrets(overrides) if value in text})
+
+    def _redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
+        for name, value in self._secrets(overrides):
+            text = text.replace(value, f"<{name} redacted>")
+        return text
+
+    def _finding(self, text: str) -> None:
+        if self._on_finding is not None:
+            self._on_finding(text)
+
+
+def _with_host(parts: Any, host: str) -> str:
+    userinfo = parts.netloc.rpartition("@")[0]
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{userinfo}@{host}{port}" if userinfo else f"{host}{port}"
+    return str(urlunsplit(parts._replace(netloc=netloc)))
+
+
+def _describe(changes: Mapping[str, str | None]) -> str:
+    if not changes:
+        return "the known-good env"
+    return ", ".join(
+        f"{name} dropped" if value is None else f"{name} changed" for name, value in changes.items()
+    )

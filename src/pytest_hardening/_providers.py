@@ -1,0 +1,82 @@
+"""Provider declarations: a name, the URLs it owns and how it answers when healthy."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+__all__ = ["Handler", "Provider", "ProviderSpec", "match_provider", "normalize_providers"]
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """An external API the app talks to.
+
+    ``url`` is a URL prefix (``"https://api.example.com/v1"``), a host (``"api.example.com"``)
+    or a host pattern (``"*.myshopify.com"``, also inside a URL). ``healthy`` answers calls while
+    no fault is active: a handler, a fixed response, or ``None`` for ``200 {}``.
+    """
+
+    url: str
+    healthy: Handler | httpx.Response | None = None
+
+    def matches(self, url: httpx.URL) -> bool:
+        pattern = self.url if "://" in self.url else f"*://{self.url}"
+        scheme, _, rest = pattern.partition("://")
+        parts = urlsplit(f"http://{rest}")
+        host_pattern = (parts.hostname or "").lower()
+        if scheme != "*" and scheme.lower() != url.scheme:
+            return False
+        if not fnmatch.fnmatchcase(url.host.lower(), host_pattern):
+            return False
+        if parts.port is not None and parts.port != (url.port or _default_port(url.scheme)):
+            return False
+        prefix = parts.path.rstrip("/")
+        return not prefix or url.path == prefix or url.path.startswith(prefix + "/")
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        healthy = self.healthy
+        if healthy is None:
+            return httpx.Response(200, json={})
+        if isinstance(healthy, httpx.Response):
+            # A fresh copy each time: a response's stream can only be consumed once.
+            return httpx.Response(
+                healthy.status_code, headers=healthy.headers, content=healthy.content
+            )
+        return healthy(request)
+
+
+ProviderSpec = str | Provider
+
+
+def _default_port(scheme: str) -> int | None:
+    return {"http": 80, "https": 443}.get(scheme)
+
+
+def normalize_providers(providers: Mapping[str, ProviderSpec]) -> dict[str, Provider]:
+    result: dict[str, Provider] = {}
+    for name, spec in providers.items():
+        if isinstance(spec, str):
+            result[name] = Provider(spec)
+        elif isinstance(spec, Provider):
+            result[name] = spec
+        else:
+            raise TypeError(
+                f"hardening_providers[{name!r}] must be a URL/host pattern or a Provider, "
+                f"not {type(spec).__name__}"
+            )
+    return result
+
+
+def match_provider(providers: Mapping[str, Provider], url: httpx.URL) -> str | None:
+    """The provider owning ``url``; the most specific (longest) pattern wins."""
+    hits = [name for name, p in providers.items() if p.matches(url)]
+    if not hits:
+        return None
+    return max(hits, key=lambda name: len(providers[name].url))

@@ -1,0 +1,113 @@
+"""RouteAuditor: which routes exist only in development, and proof they are gone in production."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._app import starlette_test_client
+
+__all__ = ["RouteAuditor", "route_table"]
+
+Route = tuple[str, str]
+
+
+def route_table(app: Any) -> set[Route]:
+    """``(method, path)`` pairs of a Starlette/FastAPI app, following mounts and sub-routers.
+
+    Apps without a ``routes`` attribute yield an empty set (the OpenAPI and request checks
+    still apply to them)."""
+    found: set[Route] = set()
+    _collect(getattr(app, "routes", None) or [], "", found)
+    return found
+
+
+def _collect(routes: Iterable[Any], prefix: str, found: set[Route]) -> None:
+    for route in routes:
+        path = prefix + str(getattr(route, "path", ""))
+        methods = getattr(route, "methods", None)
+        children = getattr(route, "routes", None)
+        if children is not None and methods is None:  # Mount, Host, sub-router
+            _collect(children, path.rstrip("/"), found)
+        elif methods:
+            found.update((m.upper(), path) for m in methods if m.upper() != "HEAD")
+        elif path:  # websocket routes and plain endpoints
+            found.add(("WEBSOCKET" if "WebSocket" in type(route).__name__ else "ANY", path))
+
+
+def _under(path: str, prefix: str) -> bool:
+    prefix = prefix.rstrip("/") or "/"
+    return path == prefix or path.startswith(prefix + "/") or prefix == "/"
+
+
+def _concrete(path: str) -> str:
+    """A requestable path for a template such as ``/items/{item_id:int}``."""
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+class RouteAuditor:
+    """Compare the route tables of a development and a production build of the same app."""
+
+    def __init__(self, build_dev: Callable[[], Any], build_prod: Callable[[], Any]) -> None:
+        self._build_dev = build_dev
+        self._build_prod = build_prod
+        self._dev: Any = None
+        self._prod: Any = None
+
+    @property
+    def dev_app(self) -> Any:
+        if self._dev is None:
+            self._dev = self._build_dev()
+        return self._dev
+
+    @property
+    def prod_app(self) -> Any:
+        if self._prod is None:
+            self._prod = self._build_prod()
+        return self._prod
+
+    def dev_only(self) -> set[Route]:
+        """Routes present in development and absent in production."""
+        return route_table(self.dev_app) - route_table(self.prod_app)
+
+    def assert_absent_in_production(self, path_or_prefix: str) -> None:
+        """Fail unless no production route, no OpenAPI path and no real request (404) is
+        found at ``path_or_prefix`` (a path or a prefix of paths)."""
+        __tracebackhide__ = True
+        problems: list[str] = []
+        routes = sorted(r for r in route_table(self.prod_app) if _under(r[1], path_or_prefix))
+        if routes:
+            problems.append("route table has " + ", ".join(f"{m} {p}" for m, p in routes))
+        spec_paths = sorted(p for p in self._openapi_paths() if _under(p, path_or_prefix))
+        if spec_paths:
+            problems.append(f"OpenAPI document lists {', '.join(spec_paths)}")
+        probes = {("GET", path_or_prefix)} | {
+            (m, p) for m, p in route_table(self.dev_app) if _under(p, path_or_prefix)
+        }
+        for method, path in sorted(probes):
+            if method in ("ANY", "WEBSOCKET"):
+                method = "GET"
+            status = self._request(method, _concrete(path))
+            if status != 404:
+                problems.append(f"{method} {_concrete(path)} answered {status}, expected 404")
+        if problems:
+            raise AssertionError(
+                f"{path_or_prefix!r} is still reachable in production:\n  "
+                + "\n  ".join(problems)
+                + "\nregister these routes only when the app runs in development mode"
+            )
+
+    def _openapi_paths(self) -> list[str]:
+        openapi = getattr(self.prod_app, "openapi", None)
+        if not callable(openapi):
+            return []
+        document = openapi() or {}
+        return list((document.get("paths") or {}).keys())
+
+    def _request(self, method: str, path: str) -> int:
+        client_class = starlette_test_client()
+        # No lifespan: routing decides a 404 before any resource is needed, and a production
+        # build must not reach real databases from a test.
+        client = client_class(self.prod_app, raise_server_exceptions=False)
+        return int(client.request(method, path).status_code)

@@ -1,0 +1,235 @@
+"""SentryCapture: a Sentry transport that keeps envelopes in memory, plus SentryGuard, which
+restores Sentry's global client and scopes after an app under test called ``sentry_sdk.init``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.envelope import Envelope
+from sentry_sdk.transport import Transport
+
+__all__ = ["SentryCapture", "SentryGuard"]
+
+
+class SentryCapture(Transport):
+    """Records what the Sentry client would send: after ``before_send`` and scrubbing.
+
+    Use it as ``sentry_sdk.init(transport=SentryCapture())`` or :meth:`attach` it to a client
+    an app created itself (the client's own transport is shut down, so nothing leaves).
+    """
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._envelopes: list[Envelope] = []
+        self._lock = threading.Lock()
+        self.client: Any = None
+
+    # -- Transport -------------------------------------------------------------------------
+    def capture_envelope(self, envelope: Envelope) -> None:
+        with self._lock:
+            self._envelopes.append(envelope)
+
+    def attach(self, client: Any = None) -> bool:
+        """Swap the transport of ``client`` (default: the active client) for this capture.
+
+        Returns False when there is no active client (the app did not initialise Sentry).
+        """
+        client = client if client is not None else sentry_sdk.get_client()
+        if not client.is_active():
+            return False
+        old = client.transport
+        if old is self:
+            return True
+        if old is not None:
+            self.parsed_dsn = old.parsed_dsn
+            old.kill()
+        client.transport = self
+        self.client = client
+        return True
+
+    # -- views -----------------------------------------------------------------------------
+    @property
+    def envelopes(self) -> list[Envelope]:
+        with self._lock:
+            return list(self._envelopes)
+
+    def _payloads(self, item_type: str) -> list[dict[str, Any]]:
+        found = []
+        for envelope in self.envelopes:
+            for item in envelope.items:
+                if item.type == item_type and item.payload.json is not None:
+                    found.append(item.payload.json)
+        return found
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Error and message events, as the Sentry server would receive them."""
+        return self._payloads("event")
+
+    @property
+    def transactions(self) -> list[dict[str, Any]]:
+        return self._payloads("transaction")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._envelopes.clear()
+
+    def summary(self) -> list[str]:
+        return [_describe(e) for e in self.events]
+
+    # -- assertions ------------------------------------------------------------------------
+    def assert_captured(
+        self,
+        exc_type: type[BaseException] | str | None = None,
+        *,
+        message: str | None = None,
+        **tags: Any,
+    ) -> dict[str, Any]:
+        """The first captured event matching every criterion given; fails otherwise."""
+        __tracebackhide__ = True
+        for event in self.events:
+            if _matches(event, exc_type, message, tags):
+                return event
+        wanted = [
+            *([f"exception {_type_name(exc_type)}"] if exc_type is not None else []),
+            *([f"message containing {message!r}"] if message is not None else []),
+            *(f"tag {k}={v!r}" for k, v in tags.items()),
+        ]
+        seen = "\n".join(f"  {line}" for line in self.summary()[-10:]) or "  (no events)"
+        raise AssertionError(
+            f"expected a Sentry event with {', '.join(wanted) or 'anything'}; "
+            f"captured {len(self.events)} event(s), {len(self.transactions)} transaction(s):\n"
+            f"{seen}\n(did the app call sentry_sdk.init with a DSN?)"
+        )
+
+    def assert_no_secrets(self, *values: str) -> None:
+        """Fail if any value appears anywhere in any serialized envelope, or if nothing at
+        all was captured (an empty capture proves no redaction)."""
+        __tracebackhide__ = True
+        envelopes = self.envelopes
+        if not envelopes:
+            raise AssertionError(
+                "assert_no_secrets: Sentry captured nothing, so redaction is unproven; "
+                "make the app report an event first (and check it initialised Sentry)"
+            )
+        leaks: list[str] = []
+        for index, value in enumerate(values):
+            if not value:
+                continue
+            needles = {value.encode(), json.dumps(value)[1:-1].encode()}
+            for number, envelope in enumerate(envelopes):
+                if any(n in envelope.serialize() for n in needles):
+                    where = _locate(envelope, value)
+                    leaks.append(
+                        f"  secret #{index} ({_redact(value)}) in envelope {number}: {where}"
+                    )
+                    break
+        if leaks:
+            raise AssertionError(
+                f"secret values reached Sentry ({len(envelopes)} envelope(s) checked):\n"
+                + "\n".join(leaks)
+                + "\nscrub them in the app's before_send / event scrubber"
+            )
+
+
+class SentryGuard:
+    """Snapshot Sentry's global client and fork the isolation scope; :meth:`stop` closes any
+    client created meanwhile and puts the originals back."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._stack: contextlib.ExitStack | None = None
+
+    def start(self) -> SentryGuard:
+        self._client = sentry_sdk.get_global_scope().client
+        stack = contextlib.ExitStack()
+        stack.enter_context(sentry_sdk.isolation_scope())
+        self._stack = stack
+        return self
+
+    def stop(self) -> None:
+        scope = sentry_sdk.get_global_scope()
+        current = scope.client
+        if current is not self._client and current.is_active():
+            current.close(timeout=0.0)
+        scope.set_client(self._client)
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            with contextlib.suppress(ValueError):  # token from another context: nothing to undo
+                stack.close()
+
+
+def _type_name(exc_type: type[BaseException] | str | None) -> str:
+    return exc_type if isinstance(exc_type, str) else getattr(exc_type, "__name__", "?")
+
+
+def _exceptions(event: dict[str, Any]) -> list[dict[str, Any]]:
+    values = (event.get("exception") or {}).get("values") or []
+    return [v for v in values if isinstance(v, dict)]
+
+
+def _message(event: dict[str, Any]) -> str:
+    logentry = event.get("logentry") or {}
+    parts = [
+        str(event.get("message") or ""),
+        str(logentry.get("formatted") or logentry.get("message") or ""),
+        *(str(v.get("value") or "") for v in _exceptions(event)),
+    ]
+    return "\n".join(parts)
+
+
+def _matches(
+    event: dict[str, Any],
+    exc_type: type[BaseException] | str | None,
+    message: str | None,
+    tags: dict[str, Any],
+) -> bool:
+    if exc_type is not None:
+        names = {v.get("type") for v in _exceptions(event)}
+        if _type_name(exc_type) not in names:
+            return False
+    if message is not None and message not in _message(event):
+        return False
+    event_tags = event.get("tags") or {}
+    if isinstance(event_tags, list):  # older wire format: [[key, value], ...]
+        event_tags = dict(event_tags)
+    return all(str(event_tags.get(k)) == str(v) for k, v in tags.items())
+
+
+def _describe(event: dict[str, Any]) -> str:
+    excs = _exceptions(event)
+    head = f"{excs[-1].get('type')}: {excs[-1].get('value')}" if excs else _message(event)
+    tags = event.get("tags") or {}
+    return f"[{event.get('level', '?')}] {head.strip()[:120]} tags={tags}"
+
+
+def _walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+    elif node is not None:
+        yield path, str(node)
+
+
+def _locate(envelope: Envelope, value: str) -> str:
+    for item in envelope.items:
+        payload = item.payload.json
+        if payload is None:
+            continue
+        for path, text in _walk(payload, item.type or "item"):
+            if value in text:
+                return path
+    return "in the raw envelope bytes"
+
+
+def _redact(value: str) -> str:
+    return f"{value[:2]}… ({len(value)} chars)" if len(value) > 4 else f"({len(value)} chars)"
