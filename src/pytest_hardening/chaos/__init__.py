@@ -12,6 +12,7 @@ from pytest_hardening.chaos._engine import Session, execute, run_all, run_scenar
 from pytest_hardening.chaos._html import STATE_COLOURS, render_html, timeline_svg
 from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
 from pytest_hardening.chaos._scenario import DataCheck, Scenario, Step
+from pytest_hardening.chaos._session import EPOCH, HarnessSession
 from pytest_hardening.chaos._steps import (
     Advance,
     Check,
@@ -32,6 +33,7 @@ from pytest_hardening.chaos._timeline import Band, BreakerChange, FaultMark, Req
 
 __all__ = [
     "DEFAULT_TARGET",
+    "EPOCH",
     "STATE_COLOURS",
     "Advance",
     "Band",
@@ -47,6 +49,7 @@ __all__ = [
     "ExpectSentryEvent",
     "ExpectTransitions",
     "FaultMark",
+    "HarnessSession",
     "Heal",
     "Inject",
     "Req",

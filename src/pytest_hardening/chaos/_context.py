@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -67,8 +68,11 @@ class ChaosContext:
     failures: list[str] = field(default_factory=list)
     served: list[Served] = field(default_factory=list)
     phase: str = "method"
+    #: per breaker, ``(reason, breaker-clock time)`` of each transition, when the breaker says
+    reasons: Mapping[str, Sequence[tuple[str, float]]] = field(default_factory=dict)
     _t0: float = 0.0
     _seen: dict[str, int] = field(default_factory=dict)
+    _reason_index: dict[str, int] = field(default_factory=dict)
     _entered: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -76,6 +80,7 @@ class ChaosContext:
         self.rng.seed(self.seed)
         for name in self.breakers.names:
             self._seen[name] = len(self.breakers.transitions(name))
+            self._reason_index[name] = len(self.reasons.get(name, ()))
             self._entered[name] = 0.0
 
     def now(self) -> float:
@@ -103,18 +108,36 @@ class ChaosContext:
 
     def observe(self) -> None:
         """Record breaker transitions that happened since the last look."""
-        at = self.now()
+        now = self.now()
         for name in self.breakers.names:
             seen = self._seen.get(name, 0)
             new = list(self.breakers.transitions(name))[seen:]
+            log = self.reasons.get(name, ())
             for from_state, to_state in new:
-                label = self._label(name, str(from_state), str(to_state), at)
+                at, reason = now, ""
+                index = self._reason_index.get(name, 0)
+                if index < len(log):
+                    reason, breaker_at = log[index]
+                    at = round(breaker_at - self._t0, 6)
+                    self._reason_index[name] = index + 1
+                elapsed = at - self._entered.get(name, 0.0)
+                label = _label(reason, str(from_state), str(to_state), elapsed)
                 self.timeline.breaker_changed(at, name, str(from_state), str(to_state), label)
                 self._entered[name] = at
             self._seen[name] = seen + len(new)
-        self.timeline.finish(at)
+        self.timeline.finish(now)
 
-    def _label(self, name: str, from_state: str, to_state: str, at: float) -> str:
-        if from_state == "OPEN" and to_state == "HALF_OPEN":
-            return f"{at - self._entered.get(name, 0.0):g}s"
-        return ""
+
+_FAILS = re.compile(r"^(\d+) consecutive failures?$")
+_OKS = re.compile(r"^(\d+) probe success(?:es)?$")
+
+
+def _label(reason: str, from_state: str, to_state: str, elapsed: float) -> str:
+    """A short arrow label: ``5 fails``, ``60s``, ``2 ok``, ``probe failed``, ``forced``."""
+    if from_state == "OPEN" and to_state == "HALF_OPEN":
+        return f"{elapsed:g}s"
+    if match := _FAILS.match(reason):
+        return f"{match.group(1)} fails"
+    if match := _OKS.match(reason):
+        return f"{match.group(1)} ok"
+    return reason

@@ -1,0 +1,110 @@
+"""A fresh app and harness per scenario run: env, frozen clock, faults, Sentry, breakers, APM."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_hardening._apm import ApmView
+from pytest_hardening._app import starlette_test_client
+from pytest_hardening._breakers import BreakerInspector
+from pytest_hardening._clock import Clock
+from pytest_hardening._env import EnvPatch
+from pytest_hardening._faults import FaultInjector
+from pytest_hardening._providers import ProviderSpec
+from pytest_hardening._sentry import SentryCapture, SentryGuard
+from pytest_hardening.chaos._context import ChaosContext
+from pytest_hardening.chaos._timeline import Timeline
+
+# Every run starts at the same frozen instant: together with the seed this makes runs replayable.
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _app_breakers(app: Any) -> Mapping[str, Any]:
+    breakers: Mapping[str, Any] = app.state.breakers
+    return breakers
+
+
+def _app_apm(app: Any) -> Any:
+    return getattr(app.state, "apm", None)
+
+
+@dataclass(frozen=True)
+class HarnessSession:
+    """``session(seed)`` → a context manager yielding a ready :class:`ChaosContext`.
+
+    Order matters: the environment is set and time frozen before the app is built (so its
+    breakers read the frozen clock), faults intercept httpx before the lifespan opens its
+    clients, and Sentry's global client is restored afterwards.
+    """
+
+    app_factory: Callable[[], Any]
+    env: Mapping[str, str]
+    providers: Mapping[str, ProviderSpec]
+    breakers: Callable[[Any], Mapping[str, Any]] = _app_breakers
+    apm: Callable[[Any], Any] = _app_apm
+    clear: Iterable[str] = field(default_factory=tuple)
+
+    @contextlib.contextmanager
+    def __call__(self, seed: int) -> Iterator[ChaosContext]:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(EnvPatch(self.env, clear=self.clear))
+            clock = stack.enter_context(Clock(EPOCH))
+            faults = stack.enter_context(FaultInjector(self.providers, clock=clock, seed=seed))
+            guard = SentryGuard().start()
+            stack.callback(guard.stop)
+            app = self.app_factory()
+            sentry = SentryCapture()
+            sentry.attach()  # before lifespan: nothing may reach a real DSN
+            client_class = starlette_test_client()
+            client = stack.enter_context(client_class(app, raise_server_exceptions=False))
+            sentry.attach()  # in case the app initialised Sentry during startup
+            raw = self.breakers(app)
+            inspector = BreakerInspector(raw).start()
+            stack.callback(inspector.stop)
+            reasons = _ReasonTap(raw)
+            stack.callback(reasons.stop)
+            apm_obj = self.apm(app)
+            apm = ApmView(apm_obj).start() if apm_obj is not None else None
+            yield ChaosContext(
+                app=app,
+                client=client,
+                faults=faults,
+                clock=clock,
+                breakers=inspector,
+                seed=seed,
+                timeline=Timeline(),
+                sentry=sentry,
+                apm=apm,
+                rng=random.Random(seed),
+                reasons=reasons.log,
+            )
+
+
+class _ReasonTap:
+    """Why each transition happened and when (breaker clock), for breakers that say so
+    (the native protocol's ``Transition.reason``/``.at``); others get generic labels."""
+
+    def __init__(self, breakers: Mapping[str, Any]) -> None:
+        self.log: dict[str, list[tuple[str, float]]] = {}
+        self._undo: list[Callable[[], None]] = []
+        for name, breaker in breakers.items():
+            if callable(getattr(breaker, "add_listener", None)) and hasattr(breaker, "transitions"):
+                entries: list[tuple[str, float]] = []
+                self.log[name] = entries
+                self._undo.append(breaker.add_listener(self._recorder(entries)))
+
+    @staticmethod
+    def _recorder(entries: list[tuple[str, float]]) -> Callable[[Any], None]:
+        def record(transition: Any) -> None:
+            entries.append((str(getattr(transition, "reason", "")), float(transition.at)))
+
+        return record
+
+    def stop(self) -> None:
+        while self._undo:
+            self._undo.pop()()

@@ -1,0 +1,182 @@
+"""The scenario engine against a small app that is not the reference app."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from pytest_hardening.chaos import (
+    Advance,
+    ChaosContext,
+    Check,
+    DataLossCheck,
+    ExpectBreaker,
+    ExpectProviderCalls,
+    ExpectTransitions,
+    HarnessSession,
+    Heal,
+    Inject,
+    Req,
+    Scenario,
+    Send,
+    breaker_line,
+    run_scenario,
+)
+from tests.chaos import mini_app
+
+
+def order(ctx: ChaosContext, i: int) -> Req:
+    return Req("POST", "/orders", {"item": f"sku-{ctx.rng.randint(1, 999)}"})
+
+
+def charged(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"charged": True})
+
+
+def session(**app_kwargs: Any) -> HarnessSession:
+    return HarnessSession(
+        app_factory=lambda: mini_app.create_app(**app_kwargs),
+        env={},
+        providers={"payments": mini_app.PAYMENTS_PROVIDER},
+    )
+
+
+def orders_kept(ctx: ChaosContext) -> DataLossCheck:
+    accepted = [s for s in ctx.served if s.path == "/orders" and s.response.status_code < 300]
+    lost = []
+    for served in accepted:
+        order_id = served.response.json()["id"]
+        if ctx.client.request("GET", f"/orders/{order_id}").status_code != 200:
+            lost.append(f"order {order_id} (answered {served.response.status_code})")
+    return DataLossCheck("every order answered 201/202 is retrievable", len(accepted), tuple(lost))
+
+
+def outage(*extra: Any, data_check: Callable[..., DataLossCheck] | None = orders_kept) -> Scenario:
+    return Scenario(
+        name="payments-outage",
+        description="payments hard down, then back",
+        steady_state=(Send(order, expect=201),),
+        method=(
+            Inject("payments", "fail", (503,)),
+            Send(order, count=5, expect=202),
+            ExpectBreaker("payments", "OPEN"),
+            ExpectProviderCalls("payments", at_most=1 + 3),  # steady state + 3 to open
+            Heal("payments"),
+            Advance(30),
+            ExpectBreaker("payments", "HALF_OPEN"),
+            Send(order, expect=201),
+            ExpectTransitions("payments", ("CLOSED", "OPEN", "HALF_OPEN", "CLOSED")),
+            *extra,
+        ),
+        rollback=(Heal(),),
+        data_check=data_check,
+    )
+
+
+def test_outage_scenario_passes_with_a_readable_timeline() -> None:
+    started = time.perf_counter()
+    result = run_scenario(outage(), session(), seed=3)
+    assert result.passed, result.explain()
+    assert time.perf_counter() - started < 5  # 30 virtual seconds, no real waiting
+    assert breaker_line(result.timeline, "payments") == (
+        "payments CLOSED ─3 fails→ OPEN ─30s→ HALF_OPEN ─1 ok→ CLOSED"
+    )
+    assert [(c.at, c.to_state) for c in result.timeline.transitions("payments")] == [
+        (0, "OPEN"),
+        (30, "HALF_OPEN"),
+        (30, "CLOSED"),
+    ]
+    # steady state before + after, 5 during the outage, 1 probe
+    assert result.timeline.requests_by_status() == {201: 3, 202: 5}
+    assert result.data_loss is not None
+    assert result.data_loss.passed
+    assert result.data_loss.checked == 8
+    assert [f.action for f in result.timeline.faults] == ["fail(503)", "heal", "heal"]
+
+
+def test_broken_expectations_are_reported_and_the_run_goes_on() -> None:
+    wrong = outage(ExpectBreaker("payments", "OPEN"), Send(order, count=2, expect=500))
+    result = run_scenario(wrong, session(), seed=3)
+    assert not result.passed
+    assert len(result.failures) == 3
+    assert "breaker 'payments': expected OPEN, is CLOSED" in result.failures[0]
+    assert "expected status [500], got 201" in result.failures[1]
+    assert "[method @30s]" in result.failures[1]
+    # the steady state after the method still ran
+    assert result.timeline.requests[-1].status == 201
+
+
+def test_data_check_catches_an_app_that_drops_queued_orders() -> None:
+    result = run_scenario(outage(), session(lose_queued=True), seed=3)
+    assert not result.passed
+    assert result.data_loss is not None
+    assert len(result.data_loss.lost) == 5
+    assert "answered 202" in result.data_loss.lost[0]
+    assert "data lost" in result.explain()
+
+
+def test_steady_state_must_hold_before_the_method() -> None:
+    scenario = Scenario(
+        name="never-healthy",
+        description="",
+        steady_state=(Send(order, expect=201),),
+        method=(Check("not reached", lambda ctx: "the method ran"),),
+        rollback=(Heal(),),
+    )
+    # the provider is down before the experiment starts
+    broken = HarnessSession(
+        app_factory=mini_app.create_app,
+        env={},
+        providers={"payments": mini_app.PAYMENTS_DOWN},
+    )
+    result = run_scenario(scenario, broken)
+    assert not result.passed
+    assert any("not attempted" in f for f in result.failures)
+    assert not any("the method ran" in f for f in result.failures)
+
+
+def test_a_crashing_step_fails_the_scenario_and_rollback_still_runs() -> None:
+    def boom(ctx: ChaosContext) -> str | None:
+        raise RuntimeError("probe crashed")
+
+    scenario = Scenario(
+        name="crash",
+        description="",
+        method=(Inject("payments", "refuse"), Check("boom", boom)),
+        rollback=(Heal(),),
+    )
+    result = run_scenario(scenario, session())
+    assert result.failures == ["[method @0s] step raised RuntimeError: probe crashed"]
+    assert [f.action for f in result.timeline.faults] == ["refuse()", "heal"]
+
+
+def test_same_seed_same_run() -> None:
+    def dump(seed: int) -> str:
+        data = run_scenario(outage(), session(), seed=seed).to_dict()
+        data.pop("wall_seconds")
+        return json.dumps(data, sort_keys=True)
+
+    assert dump(11) == dump(11)
+
+
+def test_setup_failure_is_a_failed_result_not_a_crash() -> None:
+    def factory() -> Any:
+        raise RuntimeError("cannot build")
+
+    result = run_scenario(outage(), HarnessSession(factory, {}, {}))
+    assert not result.passed
+    assert "could not set up the scenario: RuntimeError: cannot build" in result.failures[0]
+
+
+@pytest.mark.parametrize("name", ["payments-outage"])
+def test_select_by_name(name: str) -> None:
+    from pytest_hardening.chaos import select
+
+    assert [s.name for s in select([outage()], [name])] == [name]
+    with pytest.raises(KeyError, match="unknown scenario"):
+        select([outage()], ["nope"])
