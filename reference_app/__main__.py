@@ -1,0 +1,65 @@
+"""``python -m reference_app``: serve the app with uvicorn on 127.0.0.1.
+
+Port: ``--port``, else ``PORT``, else 8080. A refused configuration exits with status 1 and the
+one error listing every problem (no traceback; problems never contain values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+DEFAULT_PORT = 8080
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 < port < 65536:
+        raise ValueError(port)
+    return port
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_app", description="Serve the reference app with uvicorn."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=None, help="default: $PORT, else 8080")
+    args = parser.parse_args(argv)
+    port = args.port
+    if port is None:
+        try:
+            port = _port(os.environ.get("PORT", str(DEFAULT_PORT)))
+        except ValueError:
+            parser.error("PORT must be an integer between 1 and 65535")
+
+    import uvicorn
+
+    from reference_app import ConfigurationError, create_app, load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        print(f"reference_app: refusing to start: {exc}", file=sys.stderr)
+        return 1
+    grace = settings.shutdown_grace_seconds
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=int(grace) if grace else 30,
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The call flow: persist first, then order data, script, and the Exotel call; recordings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from reference_app.db import Call, CallRepository, CallStatus, DatabaseUnavailable
+from reference_app.providers import (
+    ExotelClient,
+    ExotelError,
+    OpenAIClient,
+    OpenAIError,
+    OrderInfo,
+    ShopifyClient,
+    ShopifyError,
+    WasabiClient,
+    WasabiError,
+    template_script,
+)
+
+__all__ = ["CallService", "PlacedCall"]
+
+logger = logging.getLogger("reference_app.calls")
+
+STATUS_CALLBACK_PATH = "/api/webhooks/exotel/status-callback"
+
+#: Exotel's call statuses onto ours; anything unknown is rejected by the webhook.
+EXOTEL_STATUSES = {
+    "queued": CallStatus.QUEUED,
+    "ringing": CallStatus.RINGING,
+    "in-progress": CallStatus.IN_PROGRESS,
+    "completed": CallStatus.COMPLETED,
+    "failed": CallStatus.FAILED,
+    "busy": CallStatus.BUSY,
+    "no-answer": CallStatus.NO_ANSWER,
+    "canceled": CallStatus.FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedCall:
+    call: Call
+    #: True when Exotel accepted the call (201); False when it stays queued (202).
+    initiated: bool
+
+
+class CallService:
+    """Never loses a call: the row is written (``queued``) before any provider is contacted.
+
+    Degraded paths: Shopify down → cached order, else a generic script without order facts;
+    OpenAI down → template script; Exotel down → the call stays ``queued`` (a retry worker or
+    operator re-dials). Only the database being unavailable fails the request
+    (:class:`~reference_app.db.DatabaseUnavailable`, answered 503 + Retry-After).
+    """
+
+    def __init__(
+        self,
+        repository: CallRepository,
+        *,
+        shopify: ShopifyClient,
+        openai: OpenAIClient,
+        exotel: ExotelClient,
+        wasabi: WasabiClient,
+        webhook_base_url: str,
+    ) -> None:
+        self.repository = repository
+        self._shopify = shopify
+        self._openai = openai
+        self._exotel = exotel
+        self._wasabi = wasabi
+        self._status_callback = webhook_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+
+    async def place_call(self, *, order_id: str, shop: str, phone: str) -> PlacedCall:
+        call = await self.repository.create(order_id=order_id, shop=shop, phone=phone)
+        order = await self._order(shop, order_id)
+        script = await self._script(order)
+        try:
+            placed = await self._exotel.connect_call(
+                customer_phone=phone, status_callback=self._status_callback
+            )
+        except ExotelError as exc:
+            logger.warning("call %s stays queued: %s", call.id, exc)
+            return PlacedCall(await self._save(call, script=script), initiated=False)
+        saved = await self._save(
+            call, script=script, status=CallStatus.INITIATED, exotel_call_sid=placed.sid
+        )
+        return PlacedCall(saved, initiated=saved.status is CallStatus.INITIATED)
+
+    async def _save(self, call: Call, **fields: object) -> Call:
+        # The call row already exists (queued): losing this update must not turn an accepted
+        # call into a 503 that the client would retry (a duplicate call). Report what is stored.
+        try:
+            return await self.repository.update(call.id, **fields) or call
+        except DatabaseUnavailable:
+            logger.exception("call %s: could not record %s", call.id, ", ".join(fields))
+            return call
+
+    async def _order(self, shop: str, order_id: str) -> OrderInfo | None:
+        try:
+            return await self._shopify.get_order(shop, order_id)
+        except ShopifyError as exc:
+            logger.warning("no order data for the call (%s); using a generic script", exc)
+            return None
+
+    async def _script(self, order: OrderInfo | None) -> str:
+        try:
+            return await self._openai.write_script(order)
+        except OpenAIError as exc:
+            logger.warning("script from template: %s", exc)
+            return template_script(order)
+
+    async def status_callback(
+        self, sid: str, status: CallStatus, recording_url: str | None
+    ) -> Call | None:
+        """Apply an Exotel status callback; returns None for an unknown ``CallSid``."""
+        call = await self.repository.find_by_sid(sid)
+        if call is None:
+            return None
+        if not recording_url or recording_url == call.recording_url:
+            return await self.repository.update(call.id, status=status)
+        # Metadata first, so the recording is never forgotten even if the upload fails.
+        call = await self.repository.update(
+            call.id, status=status, recording_url=recording_url, recording_upload_pending=True
+        )
+        return None if call is None else await self.archive_recording(call)
+
+    async def archive_recording(self, call: Call) -> Call:
+        """Copy the call's recording from Exotel into Wasabi; on failure it stays pending."""
+        if not call.recording_url:
+            return call
+        key = f"recordings/{call.shop}/{call.id}.mp3"
+        try:
+            audio = await self._exotel.download_recording(call.recording_url)
+            await self._wasabi.put_object(key, audio, "audio/mpeg")
+        except (ExotelError, WasabiError) as exc:
+            logger.warning("recording of call %s kept for retry: %s", call.id, exc)
+            return call
+        updated = await self.repository.update(
+            call.id, recording_key=key, recording_upload_pending=False
+        )
+        return updated or call
+
+    async def retry_pending_uploads(self, limit: int = 50) -> int:
+        """Retry archiving pending recordings; returns how many are now stored."""
+        done = 0
+        for call in await self.repository.pending_uploads(limit):
+            if not (await self.archive_recording(call)).recording_upload_pending:
+                done += 1
+        return done
+
+    def recording_download_url(self, call: Call) -> str | None:
+        if call.recording_key is None:
+            return None
+        return self._wasabi.presigned_get_url(call.recording_key)

@@ -1,0 +1,128 @@
+"""Everything an app instance builds at startup and closes at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reference_app._calls import CallService
+from reference_app.config import Settings
+from reference_app.db import CallRepository, create_engine
+from reference_app.observability import ApmRegistry
+from reference_app.providers import (
+    ExotelClient,
+    GoogleOAuthClient,
+    OpenAIClient,
+    OrderCache,
+    ShopifyClient,
+    WasabiClient,
+)
+from reference_app.resilience import BreakerRegistry
+
+__all__ = ["DEFAULT_RECORDINGS_BUCKET", "Providers", "Services", "build_services"]
+
+DEFAULT_RECORDINGS_BUCKET = "call-recordings"
+
+
+@dataclass(frozen=True, slots=True)
+class Providers:
+    exotel: ExotelClient
+    openai: OpenAIClient
+    wasabi: WasabiClient
+    shopify: ShopifyClient
+    google: GoogleOAuthClient
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    repository: CallRepository
+    providers: Providers
+    order_cache: OrderCache
+    calls: CallService
+
+    async def aclose(self) -> None:
+        try:
+            await self.http.aclose()
+        finally:
+            await self.engine.dispose()
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter is not None else ""
+
+
+def build_services(
+    settings: Settings,
+    breakers: BreakerRegistry,
+    apm: ApmRegistry,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Services:
+    """Build the clients and the database engine (no I/O happens here)."""
+    # One connection pool for all providers; each request carries its provider's timeout.
+    http = httpx.AsyncClient(
+        transport=http_transport,
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        headers={"User-Agent": "reference-app/0.1"},
+    )
+    engine = create_engine(_secret(settings.database_url) or None)
+    repository = CallRepository(engine, breakers["database"], apm)
+    cache = OrderCache()
+    providers = Providers(
+        exotel=ExotelClient(
+            http,
+            breakers["exotel"],
+            apm,
+            base_url=settings.exotel_base_url,
+            account_sid=settings.exotel_account_sid or "",
+            api_key=_secret(settings.exotel_api_key),
+            api_token=_secret(settings.exotel_api_token),
+            caller_id=settings.exotel_caller_id or "",
+        ),
+        openai=OpenAIClient(
+            http,
+            breakers["openai"],
+            apm,
+            base_url=settings.openai_base_url,
+            api_key=_secret(settings.openai_api_key),
+        ),
+        wasabi=WasabiClient(
+            http,
+            breakers["wasabi"],
+            apm,
+            endpoint=settings.wasabi_endpoint,
+            region=settings.wasabi_region,
+            bucket=settings.wasabi_bucket or DEFAULT_RECORDINGS_BUCKET,
+            access_key=_secret(settings.wasabi_access_key),
+            secret_key=_secret(settings.wasabi_secret_key),
+        ),
+        shopify=ShopifyClient(
+            http,
+            breakers["shopify"],
+            apm,
+            access_token=_secret(settings.shopify_access_token),
+            cache=cache,
+        ),
+        google=GoogleOAuthClient(
+            http,
+            breakers["google"],
+            apm,
+            client_id=settings.google_client_id or "",
+            client_secret=_secret(settings.google_client_secret),
+            redirect_uri=settings.google_callback_url,
+        ),
+    )
+    calls = CallService(
+        repository,
+        shopify=providers.shopify,
+        openai=providers.openai,
+        exotel=providers.exotel,
+        wasabi=providers.wasabi,
+        webhook_base_url=settings.webhook_base_url,
+    )
+    return Services(http, engine, repository, providers, cache, calls)

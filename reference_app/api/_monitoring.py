@@ -1,0 +1,80 @@
+"""``/api/monitoring``: health, metrics, breakers, system, Prometheus, reset (SPEC §2.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from reference_app.db import DatabaseUnavailable
+from reference_app.resilience import BreakerRegistry, State
+
+from ._deps import ServicesDep, SettingsDep, is_admin, require_admin, require_admin_in_production
+
+__all__ = ["health_status", "monitoring_router"]
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def health_status(breakers: BreakerRegistry, database_ok: bool) -> str:
+    """unhealthy: the database is down (or its breaker open); degraded: any breaker not CLOSED."""
+    if not database_ok or breakers["database"].state is State.OPEN:
+        return "unhealthy"
+    if any(b.state is not State.CLOSED for b in breakers.values()):
+        return "degraded"
+    return "healthy"
+
+
+def monitoring_router() -> APIRouter:
+    router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
+    details = [Depends(require_admin_in_production)]
+
+    @router.get("/health")
+    async def health(request: Request, app: ServicesDep, config: SettingsDep) -> JSONResponse:
+        breakers: BreakerRegistry = request.app.state.breakers
+        database_ok = breakers["database"].state is not State.OPEN
+        if database_ok:
+            try:
+                await app.repository.ping()
+            except DatabaseUnavailable:
+                database_ok = False
+        overall = health_status(breakers, database_ok)
+        code = status.HTTP_503_SERVICE_UNAVAILABLE if overall == "unhealthy" else 200
+        body: dict[str, Any] = {"status": overall}
+        if not config.is_production or is_admin(request):
+            apm = request.app.state.apm
+            body.update(
+                mode="production" if config.is_production else "development",
+                database={"ok": database_ok},
+                circuit_breakers={name: b.state.value for name, b in breakers.items()},
+                apm=apm.summary()["requests"],
+                slowest_endpoints=apm.slowest_endpoints(),
+            )
+        return JSONResponse(body, status_code=code)
+
+    @router.get("/metrics", dependencies=details)
+    async def metrics(request: Request) -> dict[str, Any]:
+        summary: dict[str, Any] = request.app.state.apm.summary()
+        return summary
+
+    @router.get("/circuit-breakers", dependencies=details)
+    async def circuit_breakers(request: Request) -> dict[str, Any]:
+        breakers: BreakerRegistry = request.app.state.breakers
+        return {"circuit_breakers": breakers.snapshot()}
+
+    @router.get("/system", dependencies=details)
+    async def system(request: Request) -> dict[str, Any]:
+        snapshot: dict[str, Any] = await request.app.state.system_monitor.sample_async()
+        return snapshot
+
+    @router.get("/prometheus", dependencies=details)
+    async def prometheus(request: Request) -> Response:
+        return Response(request.app.state.apm.prometheus_text(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+    @router.post("/reset", dependencies=[Depends(require_admin)])
+    async def reset(request: Request) -> dict[str, str]:
+        request.app.state.apm.reset()
+        return {"result": "metrics reset"}
+
+    return router

@@ -1,0 +1,104 @@
+"""Inbound webhooks: Exotel status callbacks and HMAC-signed Shopify ``orders/create``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from reference_app._calls import EXOTEL_STATUSES
+from reference_app.providers import OrderInfo, is_shop_domain
+
+from ._deps import ServicesDep, SettingsDep
+
+__all__ = ["MAX_WEBHOOK_BYTES", "shopify_signature", "webhooks_router"]
+
+logger = logging.getLogger("reference_app.webhooks")
+
+#: Webhook bodies are small; anything bigger is refused before it is parsed.
+MAX_WEBHOOK_BYTES = 256 * 1024
+
+
+def shopify_signature(secret: str, body: bytes) -> str:
+    """``base64(HMAC-SHA256(secret, raw body))``, as Shopify sends in X-Shopify-Hmac-Sha256."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
+    return body
+
+
+def _exotel_fields(request: Request, body: bytes) -> dict[str, str]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            payload: Any = json.loads(body)
+        except ValueError:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON body") from None
+        if not isinstance(payload, dict):
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected a JSON object")
+        return {str(k): str(v) for k, v in payload.items() if v is not None}
+    try:
+        form = parse_qs(body.decode(), keep_blank_values=False)
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed form body") from None
+    return {k: v[0] for k, v in form.items()}
+
+
+def webhooks_router() -> APIRouter:
+    router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+
+    @router.post("/exotel/status-callback")
+    async def exotel_status_callback(request: Request, app: ServicesDep) -> dict[str, str]:
+        fields = _exotel_fields(request, await _body(request))
+        sid = fields.get("CallSid", "")
+        state = EXOTEL_STATUSES.get(fields.get("Status", "").lower())
+        if not sid or state is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "CallSid and a known Status are required"
+            )
+        call = await app.calls.status_callback(sid, state, fields.get("RecordingUrl") or None)
+        if call is None:
+            # 200 so Exotel does not retry a callback we can never apply.
+            logger.warning("status callback for an unknown CallSid ignored")
+            return {"result": "ignored"}
+        return {"result": "updated", "status": call.status.value}
+
+    @router.post("/shopify/orders-create")
+    async def shopify_orders_create(
+        request: Request, app: ServicesDep, config: SettingsDep
+    ) -> dict[str, str]:
+        body = await _body(request)
+        secret = config.shopify_webhook_secret
+        sent = request.headers.get("x-shopify-hmac-sha256", "")
+        # Fail closed: without a configured secret no webhook is authentic.
+        if secret is None or not sent:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid signature")
+        expected = shopify_signature(secret.get_secret_value(), body)
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid signature")
+        try:
+            payload: Any = json.loads(body)
+            order = OrderInfo.from_webhook(payload)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed order payload") from None
+        shop = request.headers.get("x-shopify-shop-domain", "")
+        if is_shop_domain(shop):
+            app.order_cache.put(shop, order)
+        return {"result": "received"}
+
+    return router

@@ -1,0 +1,20 @@
+"""Persistence: SQLAlchemy 2 async models and the call repository behind the database breaker."""
+
+from __future__ import annotations
+
+from ._models import Base, CallRow, CallStatus, UTCDateTime
+from ._repository import Call, CallRepository, DatabaseUnavailable
+from ._url import DEFAULT_DATABASE_URL, create_engine, normalise_database_url
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "Base",
+    "Call",
+    "CallRepository",
+    "CallRow",
+    "CallStatus",
+    "DatabaseUnavailable",
+    "UTCDateTime",
+    "create_engine",
+    "normalise_database_url",
+]

@@ -1,0 +1,178 @@
+"""Call persistence behind the ``database`` breaker, every operation timed by APM."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from reference_app.resilience import CircuitOpenError, State
+
+from ._models import Base, CallRow, CallStatus
+
+if TYPE_CHECKING:
+    from reference_app.observability import ApmRegistry
+    from reference_app.resilience import CircuitBreaker
+
+__all__ = ["Call", "CallRepository", "DatabaseUnavailable"]
+
+T = TypeVar("T")
+
+_UPDATABLE = frozenset(
+    {
+        "status",
+        "exotel_call_sid",
+        "script",
+        "recording_url",
+        "recording_key",
+        "recording_upload_pending",
+    }
+)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used right now; retry after ``retry_after`` seconds (>= 1)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"database unavailable; retry after {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Call:
+    """A stored call, detached from any session."""
+
+    id: str
+    order_id: str
+    shop: str
+    phone: str
+    status: CallStatus
+    exotel_call_sid: str | None
+    script: str | None
+    recording_url: str | None
+    recording_key: str | None
+    recording_upload_pending: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: CallRow) -> Call:
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+        values["status"] = CallStatus(row.status)
+        return cls(**values)
+
+
+class CallRepository:
+    """Each public method is one transaction: all of it is written, or none of it."""
+
+    def __init__(self, engine: AsyncEngine, breaker: CircuitBreaker, apm: ApmRegistry) -> None:
+        self.engine = engine
+        self.breaker = breaker
+        self._apm = apm
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._schema_ready = False
+
+    async def _run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async def attempt() -> T:
+            error = True
+            start = time.perf_counter()
+            try:
+                async with self._sessions.begin() as session:
+                    if not self._schema_ready:
+                        # Startup may have met a dead database: create the tables on first use.
+                        connection = await session.connection()
+                        await connection.run_sync(Base.metadata.create_all)
+                    result = await work(session)
+                self._schema_ready = True
+                error = False
+                return result
+            finally:
+                self._apm.record_db(operation, time.perf_counter() - start, error=error)
+
+        try:
+            return await self.breaker.acall(attempt)
+        except CircuitOpenError as exc:
+            raise DatabaseUnavailable(max(1.0, exc.retry_after)) from exc
+        except Exception as exc:
+            raise DatabaseUnavailable(self._retry_after()) from exc
+
+    def _retry_after(self) -> float:
+        metrics = self.breaker.metrics()
+        if metrics.state is State.OPEN and metrics.next_probe_in is not None:
+            return max(1.0, metrics.next_probe_in)
+        return 1.0
+
+    async def create_tables(self) -> None:
+        """Create missing tables (also done lazily by the first operation that succeeds)."""
+
+        async def work(session: AsyncSession) -> None:
+            connection = await session.connection()
+            await connection.run_sync(Base.metadata.create_all)
+
+        await self._run("create_tables", work)
+
+    async def ping(self) -> None:
+        async def work(session: AsyncSession) -> None:
+            await session.execute(text("SELECT 1"))
+
+        await self._run("ping", work)
+
+    async def create(self, *, order_id: str, shop: str, phone: str) -> Call:
+        async def work(session: AsyncSession) -> Call:
+            row = CallRow(order_id=order_id, shop=shop, phone=phone)
+            session.add(row)
+            await session.flush()
+            await session.refresh(row)
+            return Call.from_row(row)
+
+        return await self._run("insert_call", work)
+
+    async def get(self, call_id: str) -> Call | None:
+        async def work(session: AsyncSession) -> Call | None:
+            row = await session.get(CallRow, call_id)
+            return None if row is None else Call.from_row(row)
+
+        return await self._run("get_call", work)
+
+    async def update(self, call_id: str, **fields: Any) -> Call | None:
+        """Set ``fields`` on the call; returns it, or None when it does not exist."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
+        if isinstance(fields.get("status"), CallStatus):
+            fields["status"] = fields["status"].value
+
+        async def work(session: AsyncSession) -> Call | None:
+            row = await session.get(CallRow, call_id)
+            if row is None:
+                return None
+            for name, value in fields.items():
+                setattr(row, name, value)
+            await session.flush()
+            await session.refresh(row)
+            return Call.from_row(row)
+
+        return await self._run("update_call", work)
+
+    async def find_by_sid(self, sid: str) -> Call | None:
+        async def work(session: AsyncSession) -> Call | None:
+            row = (
+                await session.execute(select(CallRow).where(CallRow.exotel_call_sid == sid))
+            ).scalar_one_or_none()
+            return None if row is None else Call.from_row(row)
+
+        return await self._run("find_call_by_sid", work)
+
+    async def pending_uploads(self, limit: int = 50) -> list[Call]:
+        async def work(session: AsyncSession) -> list[Call]:
+            rows = await session.scalars(
+                select(CallRow).where(CallRow.recording_upload_pending.is_(True)).limit(limit)
+            )
+            return [Call.from_row(r) for r in rows]
+
+        return await self._run("pending_uploads", work)

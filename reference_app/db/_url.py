@@ -1,0 +1,49 @@
+"""DATABASE_URL handling: async drivers for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["DEFAULT_DATABASE_URL", "create_engine", "normalise_database_url"]
+
+#: DATABASE_URL unset → a SQLite file in the working directory.
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./reference_app.db"
+
+_ALIASES = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def normalise_database_url(url: str | None) -> str:
+    """Map ``postgres://``/``postgresql://``/``sqlite://`` onto their async drivers.
+
+    Raises ``ValueError`` (without the URL: it may hold a password) for other schemes.
+    """
+    if not url:
+        return DEFAULT_DATABASE_URL
+    parsed = make_url(url)
+    driver = _ALIASES.get(parsed.drivername, parsed.drivername)
+    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def create_engine(url: str | None) -> AsyncEngine:
+    """An async engine for ``url``; in-memory SQLite shares one connection (StaticPool)."""
+    normalised = normalise_database_url(url)
+    parsed = make_url(normalised)
+    kwargs: dict[str, Any] = {}
+    if parsed.drivername.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_pre_ping"] = True
+    return create_async_engine(normalised, **kwargs)

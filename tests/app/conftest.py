@@ -1,0 +1,123 @@
+"""Fixtures for the reference app's own tests: an app per test, fakes at the HTTP transport."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from reference_app import create_app, load_settings
+from reference_app.resilience import ManualClock
+
+from ._support import BufferedSentryTransport, Switchboard
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "test-admin-token-5b1f"
+WEBHOOK_SECRET = "test-shopify-webhook-secret"
+
+
+def _example_production_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in (ROOT / ".env.production.example").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
+@pytest.fixture
+def dev_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}",
+        "EXOTEL_ACCOUNT_SID": "acme1",
+        "EXOTEL_API_KEY": "exotel-key",
+        "EXOTEL_API_TOKEN": "exotel-token",
+        "EXOTEL_CALLER_ID": "08047112233",
+        "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
+        "OPENAI_API_KEY": "sk-test",
+        "WASABI_BUCKET": "recordings",
+        "WASABI_ACCESS_KEY": "wasabi-access",
+        "WASABI_SECRET_KEY": "wasabi-secret",
+        "SHOPIFY_ACCESS_TOKEN": "shpat_test",
+        "SHOPIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
+        "GOOGLE_CLIENT_SECRET": "google-secret",
+        "MONITORING_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+
+
+@pytest.fixture
+def prod_env(tmp_path: Path) -> dict[str, str]:
+    env = _example_production_env()
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}"
+    env["MONITORING_ADMIN_TOKEN"] = ADMIN_TOKEN
+    env["SHOPIFY_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    return env
+
+
+@pytest.fixture
+def switchboard() -> Switchboard:
+    return Switchboard()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1000.0)
+
+
+@pytest.fixture
+def sentry_transport() -> BufferedSentryTransport:
+    return BufferedSentryTransport()
+
+
+@pytest.fixture
+def build(
+    switchboard: Switchboard, clock: ManualClock, sentry_transport: BufferedSentryTransport
+) -> Iterator[Callable[[dict[str, str]], FastAPI]]:
+    """Build apps from env mappings; their Sentry clients are closed (and restored) afterwards."""
+    built: list[FastAPI] = []
+
+    def build(env: dict[str, str]) -> FastAPI:
+        app = create_app(
+            load_settings(env),
+            http_transport=switchboard.transport(),
+            sentry_transport=sentry_transport,
+            clock=clock,
+        )
+        built.append(app)
+        return app
+
+    try:
+        yield build
+    finally:
+        for app in reversed(built):
+            app.state.sentry.close()
+
+
+@pytest.fixture
+def app(build: Callable[[dict[str, str]], FastAPI], dev_env: dict[str, str]) -> FastAPI:
+    return build(dev_env)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def prod_client(
+    build: Callable[[dict[str, str]], FastAPI], prod_env: dict[str, str]
+) -> Iterator[TestClient]:
+    with TestClient(build(prod_env), raise_server_exceptions=False) as client:
+        yield client
+
+
+def new_call(**overrides: Any) -> dict[str, Any]:
+    return {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"} | overrides

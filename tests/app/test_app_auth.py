@@ -1,0 +1,74 @@
+"""Google sign-in: redirect with the configured callback, code exchange via its breaker."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import httpx
+from fastapi.testclient import TestClient
+
+from ._support import Switchboard
+
+
+def _login(client: TestClient) -> str:
+    response = client.get("/api/auth/google/login", follow_redirects=False)
+    assert response.status_code == 302
+    location = httpx.URL(response.headers["location"])
+    assert location.host == "accounts.google.com"
+    state = location.params["state"]
+    assert client.cookies.get("oauth_state") == state
+    return state
+
+
+def test_login_redirects_to_google_with_the_configured_callback(client: TestClient) -> None:
+    response = client.get("/api/auth/google/login", follow_redirects=False)
+
+    location = httpx.URL(response.headers["location"])
+    assert location.params["redirect_uri"] == "http://localhost:8080/api/auth/google/callback"
+    assert location.params["client_id"] == "client-id.apps.googleusercontent.com"
+    assert location.params["response_type"] == "code"
+    assert len(location.params["state"]) >= 24
+
+
+def test_callback_exchanges_the_code_and_echoes_no_token(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    state = _login(client)
+
+    response = client.get("/api/auth/google/callback", params={"code": "4/abc", "state": state})
+
+    assert response.status_code == 200
+    assert response.json()["authenticated"] is True
+    assert "ya29" not in response.text
+    assert "id_token" not in response.text
+    (exchange,) = switchboard.calls("google")
+    assert str(exchange.url) == "https://oauth2.googleapis.com/token"
+    form = {k: v[0] for k, v in parse_qs(exchange.content.decode()).items()}
+    assert form == {
+        "code": "4/abc",
+        "client_id": "client-id.apps.googleusercontent.com",
+        "client_secret": "google-secret",
+        "redirect_uri": "http://localhost:8080/api/auth/google/callback",
+        "grant_type": "authorization_code",
+    }
+
+
+def test_callback_rejects_a_forged_state(client: TestClient, switchboard: Switchboard) -> None:
+    _login(client)
+    response = client.get("/api/auth/google/callback", params={"code": "c", "state": "forged"})
+    assert response.status_code == 400
+    assert switchboard.calls("google") == []
+
+
+def test_invalid_code_is_400_and_google_outage_is_503(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    state = _login(client)
+    switchboard.fail("google", 400)
+    response = client.get("/api/auth/google/callback", params={"code": "old", "state": state})
+    assert response.status_code == 400
+
+    switchboard.fail("google", 500)
+    response = client.get("/api/auth/google/callback", params={"code": "c", "state": state})
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) >= 1

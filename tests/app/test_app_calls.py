@@ -1,0 +1,147 @@
+"""POST/GET /api/calls: the call flow and its degraded paths, through the HTTP API."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qs
+
+from fastapi.testclient import TestClient
+
+from ._support import Switchboard
+from .conftest import new_call
+
+
+def test_healthy_call_is_initiated_and_retrievable(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    response = client.post("/api/calls", json=new_call())
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] == "initiated"
+    assert created["exotel_call_sid"]
+    assert created["phone"] == "+91******3210"  # masked, never the full number
+    stored = client.get(f"/api/calls/{created['id']}").json()
+    assert stored["status"] == "initiated"
+    assert stored["order_id"] == "5521"
+    assert stored["exotel_call_sid"] == created["exotel_call_sid"]
+    assert stored["script"].startswith("Namaste!")  # the OpenAI fake's completion
+
+
+def test_exotel_request_has_the_documented_shape(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    client.post("/api/calls", json=new_call())
+
+    (request,) = switchboard.calls("exotel")
+    assert request.method == "POST"
+    assert str(request.url) == "https://api.exotel.com/v1/Accounts/acme1/Calls/connect.json"
+    credentials = base64.b64encode(b"exotel-key:exotel-token").decode()
+    assert request.headers["authorization"] == f"Basic {credentials}"
+    form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+    assert form["From"] == "+919876543210"
+    assert form["CallerId"] == "08047112233"
+    assert form["StatusCallback"] == "https://hooks.example.com/api/webhooks/exotel/status-callback"
+
+
+def test_openai_and_shopify_requests_have_the_documented_shape(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    client.post("/api/calls", json=new_call())
+
+    (shopify,) = switchboard.calls("shopify")
+    assert str(shopify.url) == "https://acme.myshopify.com/admin/api/2025-10/graphql.json"
+    assert shopify.headers["x-shopify-access-token"] == "shpat_test"
+    assert b"gid://shopify/Order/5521" in shopify.content
+    (openai,) = switchboard.calls("openai")
+    assert str(openai.url) == "https://api.openai.com/v1/chat/completions"
+    assert openai.headers["authorization"] == "Bearer sk-test"
+    assert b"+919876543210" not in openai.content  # the phone number never goes to OpenAI
+    assert b"#5521" in openai.content  # order facts from Shopify do
+
+
+def test_exotel_down_queues_the_call_with_202(client: TestClient, switchboard: Switchboard) -> None:
+    switchboard.fail("exotel", 503)
+
+    response = client.post("/api/calls", json=new_call())
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert client.get(f"/api/calls/{body['id']}").json()["status"] == "queued"
+
+
+def test_exotel_unreachable_or_rejecting_still_never_5xx(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    switchboard.refuse("exotel")
+    assert client.post("/api/calls", json=new_call()).status_code == 202
+    switchboard.fail("exotel", 400)
+    assert client.post("/api/calls", json=new_call()).status_code == 202
+
+
+def test_openai_down_uses_the_template_script_with_order_facts(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    switchboard.fail("openai", 500)
+
+    body = client.post("/api/calls", json=new_call()).json()
+
+    assert body["status"] == "initiated"
+    assert body["script"].startswith("Hello Asha!")
+    assert "#5521" in body["script"]
+    assert "1499.00 INR" in body["script"]
+    assert "cash on delivery" in body["script"]
+
+
+def test_shopify_down_without_cache_still_calls_with_a_generic_script(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    switchboard.fail("shopify", 502)
+    switchboard.fail("openai", 503)
+
+    body = client.post("/api/calls", json=new_call()).json()
+
+    assert body["status"] == "initiated"
+    assert body["script"].startswith("Hello! We are calling to confirm your recent order")
+
+
+def test_shopify_down_uses_the_last_good_order_data(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    client.post("/api/calls", json=new_call())  # caches order 5521
+    switchboard.fail("shopify", 503)
+    switchboard.fail("openai", 503)
+
+    body = client.post("/api/calls", json=new_call()).json()
+
+    assert "#5521" in body["script"]
+    assert "Asha" in body["script"]
+
+
+def test_invalid_input_is_422_without_echoing_values(client: TestClient) -> None:
+    secret_phone = "+1-call-me-maybe-555"
+    response = client.post(
+        "/api/calls", json=new_call(phone=secret_phone, shop="evil.example.com", order_id="")
+    )
+
+    assert response.status_code == 422
+    text = response.text
+    assert secret_phone not in text
+    assert "evil.example.com" not in text
+    detail = response.json()["detail"]
+    assert {tuple(e["loc"]) for e in detail} == {
+        ("body", "phone"),
+        ("body", "shop"),
+        ("body", "order_id"),
+    }
+    assert all(set(e) == {"loc", "msg", "type"} for e in detail)
+
+
+def test_non_e164_phone_numbers_are_rejected(client: TestClient) -> None:
+    for phone in ("9876543210", "+0123456789", "+91 98765 43210", "+1234567890123456"):
+        assert client.post("/api/calls", json=new_call(phone=phone)).status_code == 422, phone
+
+
+def test_unknown_call_is_404(client: TestClient) -> None:
+    assert client.get("/api/calls/00000000-0000-0000-0000-000000000000").status_code == 404

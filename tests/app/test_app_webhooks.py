@@ -1,0 +1,166 @@
+"""Exotel status callbacks (recordings to Wasabi) and HMAC-verified Shopify order webhooks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from reference_app.api import shopify_signature
+
+from ._support import Switchboard
+from .conftest import WEBHOOK_SECRET, new_call
+
+CALLBACK = "/api/webhooks/exotel/status-callback"
+ORDERS_CREATE = "/api/webhooks/shopify/orders-create"
+
+
+def _placed(client: TestClient) -> dict[str, Any]:
+    call: dict[str, Any] = client.post("/api/calls", json=new_call()).json()
+    return call
+
+
+def _recording(sid: str) -> str:
+    return f"https://api.exotel.com/v1/Accounts/acme1/Recordings/{sid}.mp3"
+
+
+def test_form_status_callback_updates_the_call(client: TestClient) -> None:
+    call = _placed(client)
+
+    response = client.post(CALLBACK, data={"CallSid": call["exotel_call_sid"], "Status": "ringing"})
+
+    assert response.status_code == 200
+    assert client.get(f"/api/calls/{call['id']}").json()["status"] == "ringing"
+
+
+def test_json_status_callback_archives_the_recording_in_wasabi(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+    sid = call["exotel_call_sid"]
+
+    response = client.post(
+        CALLBACK, json={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    )
+
+    assert response.status_code == 200
+    stored = client.get(f"/api/calls/{call['id']}").json()
+    assert stored["status"] == "completed"
+    assert stored["recording_available"] is True
+    assert stored["recording_upload_pending"] is False
+    (put,) = switchboard.calls("wasabi")
+    assert put.method == "PUT"
+    assert str(put.url) == (
+        f"https://s3.wasabisys.com/recordings/recordings/acme.myshopify.com/{call['id']}.mp3"
+    )
+    assert put.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=wasabi-access/")
+    assert put.headers["x-amz-content-sha256"] != "UNSIGNED-PAYLOAD"
+    assert put.content.startswith(b"ID3")
+    url = httpx.URL(stored["recording_download_url"])
+    assert url.host == "s3.wasabisys.com"
+    assert url.params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+    assert url.params["X-Amz-Expires"] == "3600"
+    assert "wasabi-secret" not in str(url)
+
+
+def test_wasabi_down_keeps_metadata_and_marks_the_upload_pending(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+    sid = call["exotel_call_sid"]
+    switchboard.fail("wasabi", 503)
+
+    response = client.post(
+        CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    )
+
+    assert response.status_code == 200
+    stored = client.get(f"/api/calls/{call['id']}").json()
+    assert stored["status"] == "completed"
+    assert stored["recording_upload_pending"] is True
+    assert stored["recording_available"] is False
+
+
+def test_recordings_are_only_fetched_from_the_exotel_host(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+    sid = call["exotel_call_sid"]
+
+    client.post(
+        CALLBACK,
+        data={"CallSid": sid, "Status": "completed", "RecordingUrl": "http://169.254.169.254/x"},
+    )
+
+    assert [r.url.host for _, r in switchboard.log] == [
+        "acme.myshopify.com",
+        "api.openai.com",
+        "api.exotel.com",
+    ]
+    assert client.get(f"/api/calls/{call['id']}").json()["recording_upload_pending"] is True
+
+
+def test_unknown_call_sid_is_acknowledged_and_ignored(client: TestClient) -> None:
+    response = client.post(CALLBACK, data={"CallSid": "nope", "Status": "completed"})
+    assert response.status_code == 200
+    assert response.json() == {"result": "ignored"}
+
+
+def test_malformed_status_callbacks_are_4xx(client: TestClient) -> None:
+    headers = {"content-type": "application/json"}
+    assert client.post(CALLBACK, content=b"{not json", headers=headers).status_code == 400
+    assert client.post(CALLBACK, json=["a"]).status_code == 400
+    assert client.post(CALLBACK, data={"CallSid": "x", "Status": "exploded"}).status_code == 422
+    assert client.post(CALLBACK, content=b"x" * 300_000).status_code == 413
+
+
+def _signed(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    return {
+        "X-Shopify-Hmac-Sha256": shopify_signature(secret, body),
+        "X-Shopify-Shop-Domain": "acme.myshopify.com",
+        "Content-Type": "application/json",
+    }
+
+
+ORDER = {
+    "id": 820982911946154508,
+    "name": "#9999",
+    "total_price": "250.00",
+    "currency": "INR",
+    "payment_gateway_names": ["Cash on Delivery (COD)"],
+    "customer": {"first_name": "Ravi", "phone": "+919812345678"},
+}
+
+
+def test_shopify_webhook_with_valid_hmac_is_accepted_and_cached(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    body = json.dumps(ORDER).encode()
+
+    response = client.post(ORDERS_CREATE, content=body, headers=_signed(body))
+
+    assert response.status_code == 200
+    switchboard.fail("shopify", 503)
+    switchboard.fail("openai", 503)
+    call = client.post("/api/calls", json=new_call(order_id=str(ORDER["id"]))).json()
+    assert "Ravi" in call["script"]
+    assert "#9999" in call["script"]
+
+
+def test_shopify_webhook_without_or_with_wrong_hmac_is_401(client: TestClient) -> None:
+    body = json.dumps(ORDER).encode()
+    headers = {"Content-Type": "application/json"}
+
+    assert client.post(ORDERS_CREATE, content=body, headers=headers).status_code == 401
+    wrong = _signed(body, secret="not-the-secret")
+    assert client.post(ORDERS_CREATE, content=body, headers=wrong).status_code == 401
+    tampered = _signed(body)
+    assert client.post(ORDERS_CREATE, content=body + b" ", headers=tampered).status_code == 401
+
+
+def test_shopify_webhook_with_valid_hmac_but_malformed_body_is_400(client: TestClient) -> None:
+    for body in (b"{not json", b"[1, 2]", b'{"name": "no id"}'):
+        response = client.post(ORDERS_CREATE, content=body, headers=_signed(body))
+        assert response.status_code == 400, body
