@@ -153,6 +153,11 @@ def _scrub_common(event: MutableMapping[str, Any]) -> None:
     values = exceptions.get("values") if isinstance(exceptions, MutableMapping) else None
     for exc in values if isinstance(values, list) else ():
         _texts(exc, ("value",), redact_text)
+        _scrub_source_context(exc)
+    threads = event.get("threads")
+    thread_values = threads.get("values") if isinstance(threads, MutableMapping) else None
+    for thread in thread_values if isinstance(thread_values, list) else ():
+        _scrub_source_context(thread)
     for key in ("extra", "tags"):
         if key in event:
             event[key] = _all_strings(event[key])
@@ -160,6 +165,18 @@ def _scrub_common(event: MutableMapping[str, Any]) -> None:
     crumb_values = crumbs.get("values") if isinstance(crumbs, MutableMapping) else None
     for crumb in crumb_values if isinstance(crumb_values, list) else ():
         _scrub_crumb(crumb)
+
+
+def _scrub_source_context(holder: Any) -> None:
+    """Source lines can hold literals (test data, hard-coded values): redact them like text."""
+    stacktrace = holder.get("stacktrace") if isinstance(holder, MutableMapping) else None
+    frames = stacktrace.get("frames") if isinstance(stacktrace, MutableMapping) else None
+    for frame in frames if isinstance(frames, list) else ():
+        if isinstance(frame, MutableMapping):
+            _texts(frame, ("context_line",), redact_text)
+            for key in ("pre_context", "post_context"):
+                if isinstance(frame.get(key), list):
+                    frame[key] = _all_strings(frame[key])
 
 
 def _scrub_crumb(crumb: Any) -> None:

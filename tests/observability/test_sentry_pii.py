@@ -1,0 +1,219 @@
+"""Sentry events leave the process without secrets or PII, and are still captured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import sentry_sdk
+from fastapi import FastAPI, Request
+
+from reference_app.config import Settings, load_settings
+from reference_app.observability import (
+    SentryHandle,
+    add_breadcrumb,
+    capture_error,
+    capture_message,
+    init_sentry,
+    set_user,
+)
+
+from ._sentry_capture import CapturingTransport
+
+pytestmark = pytest.mark.anyio
+
+DSN = "https://publickey@o1.ingest.example.com/1"
+
+SECRETS = {
+    "auth": "Bearer auth-Tk9x2mQ7vL",
+    "cookie": "session=cookie-Zx81pQ",
+    "shopify_token": "shpat_Vb12-header-token",
+    "shopify_hmac": "hmacQw77Rt55base64==",
+    "query_token": "qtok-Hy07Jk66",
+    "oauth_code": "4-0AXcodeLm42",
+    "body_password": "body-pass-Nc38",
+    "body_phone": "+919876543210",
+    "local_secret": "local-secret-Pw93",
+    "message_phone": "+14155552671",
+    "message_email": "jane.doe@example.org",
+    "crumb_phone": "+447700900123",
+    "crumb_token": "crumb-token-Xe29",
+    "outbound_key": "sk-outbound-Rt31",
+}
+
+
+def dev_settings(**extra: str) -> Settings:
+    return load_settings({"ENABLE_SENTRY": "true", "SENTRY_DSN": DSN, **extra})
+
+
+@pytest.fixture
+def transport() -> CapturingTransport:
+    return CapturingTransport()
+
+
+@pytest.fixture
+def sentry(transport: CapturingTransport) -> Iterator[SentryHandle]:
+    handle = init_sentry(dev_settings(), transport=transport)
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def build_app() -> FastAPI:
+    app = FastAPI()
+
+    async def outbound(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ok": True})
+
+    @app.post("/api/orders/{order_id}")
+    async def failing(order_id: str, request: Request) -> None:
+        payload = await request.json()
+        local_secret = SECRETS["local_secret"]  # must not appear via frame locals
+        async with httpx.AsyncClient(transport=httpx.MockTransport(outbound)) as client:
+            await client.get(f"https://api.example.com/v1/x?api_key={SECRETS['outbound_key']}")
+        add_breadcrumb(
+            f"dialling {SECRETS['crumb_phone']}",
+            data={"url": f"https://hooks.example.com/cb?token={SECRETS['crumb_token']}"},
+        )
+        logging.getLogger("app").info("calling %s", SECRETS["crumb_phone"])
+        raise RuntimeError(
+            f"call to {payload['phone']} for {SECRETS['message_email']} failed "
+            f"({SECRETS['message_phone']}); secret len {len(local_secret)}"
+        )
+
+    return app
+
+
+async def test_request_event_carries_no_secret_but_is_captured(
+    sentry: SentryHandle, transport: CapturingTransport
+) -> None:
+    app = build_app()
+    asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=asgi, base_url="http://testserver") as client:
+        response = await client.post(
+            f"/api/orders/42?token={SECRETS['query_token']}&code={SECRETS['oauth_code']}",
+            json={"phone": SECRETS["body_phone"], "password": SECRETS["body_password"]},
+            headers={
+                "Authorization": SECRETS["auth"],
+                "Cookie": SECRETS["cookie"],
+                "X-Shopify-Access-Token": SECRETS["shopify_token"],
+                "X-Shopify-Hmac-Sha256": SECRETS["shopify_hmac"],
+            },
+        )
+    assert response.status_code == 500
+    sentry.flush()
+
+    wire = transport.serialized()
+    leaked = {name: value for name, value in SECRETS.items() if value in wire}
+    assert leaked == {}, f"secrets reached the Sentry transport: {sorted(leaked)}"
+
+    # Positive: the error event is there, with useful, redacted context.
+    [event] = [e for e in transport.events if e.get("exception")]
+    exception = event["exception"]["values"][-1]
+    assert exception["type"] == "RuntimeError"
+    assert "[Filtered]" in exception["value"]
+    assert "failed" in exception["value"]
+    request = event["request"]
+    assert request["url"].endswith("/api/orders/42")
+    assert request["query_string"] == "token=[Filtered]&code=[Filtered]"
+    assert request["headers"]["authorization"] == "[Filtered]"
+    assert request["headers"]["x-shopify-access-token"] == "[Filtered]"
+    assert "data" not in request
+    assert all("vars" not in f for f in exception["stacktrace"]["frames"])
+    crumbs = [c.get("message") or "" for c in event["breadcrumbs"]["values"]]
+    assert any(m.startswith("dialling [Filtered]") for m in crumbs)
+    # Traces are on in development (100 %) and went through the same redaction.
+    assert transport.transactions
+
+
+async def test_helpers_send_context_redacted(
+    sentry: SentryHandle, transport: CapturingTransport
+) -> None:
+    set_user("user-17")
+    try:
+        raise ValueError(f"otp=991122 rejected for {SECRETS['message_email']}")
+    except ValueError as exc:
+        event_id = capture_error(
+            exc, order_id="1001", api_key="ctx-key-Lm11", tags={"provider": "exotel"}
+        )
+    capture_message(f"order 1001 confirmed by {SECRETS['message_phone']}", level="warning")
+    sentry.flush()
+
+    assert event_id is not None
+    wire = transport.serialized()
+    for value in ("991122", "ctx-key-Lm11", SECRETS["message_email"], SECRETS["message_phone"]):
+        assert value not in wire
+    error, message = transport.events
+    assert error["event_id"] == event_id
+    assert error["extra"]["order_id"] == "1001"
+    assert error["extra"]["api_key"] == "[Filtered]"
+    assert error["tags"]["provider"] == "exotel"
+    assert error["user"] == {"id": "user-17"}
+    assert message["level"] == "warning"
+    assert message["message"] == "order 1001 confirmed by [Filtered]"
+
+
+def test_options_harden_the_sdk_defaults(sentry: SentryHandle) -> None:
+    assert sentry.enabled
+    assert sentry.client is not None
+    options = sentry.client.options
+    assert options["include_local_variables"] is False
+    assert options["max_request_body_size"] == "never"
+    assert sentry.client.should_send_default_pii() is False
+    assert options["traces_sample_rate"] == 1.0
+    scrubber = options["event_scrubber"]
+    for key in (
+        "authorization",
+        "cookie",
+        "x-shopify-access-token",
+        "x-shopify-hmac-sha256",
+        "otp",
+    ):
+        assert key in scrubber.denylist
+
+
+def test_production_samples_ten_percent_of_traces(transport: CapturingTransport) -> None:
+    from tests.config._envs import production_env
+
+    handle = init_sentry(load_settings(production_env()), transport=transport)
+    try:
+        assert handle.client is not None
+        assert handle.client.options["traces_sample_rate"] == pytest.approx(0.1)
+        assert handle.client.options["environment"] == "production"
+    finally:
+        handle.close()
+
+
+def test_disabled_without_dsn_touches_nothing() -> None:
+    before = sentry_sdk.get_global_scope().client
+    handle = init_sentry(load_settings({"ENABLE_SENTRY": "true"}))
+    assert not handle.enabled
+    assert sentry_sdk.get_global_scope().client is before
+    handle.flush()
+    handle.close()
+    assert sentry_sdk.get_global_scope().client is before
+
+
+def test_close_flushes_and_restores_the_previous_client() -> None:
+    original = sentry_sdk.get_global_scope().client
+    outer_transport, inner_transport = CapturingTransport(), CapturingTransport()
+    outer = init_sentry(dev_settings(), transport=outer_transport)
+    try:
+        inner = init_sentry(dev_settings(), transport=inner_transport)
+        assert sentry_sdk.get_client() is inner.client
+        capture_message("from the inner app")
+        assert inner_transport.sent == []  # buffered until flushed
+
+        inner.close()
+        inner.close()  # idempotent
+
+        assert [e["message"] for e in inner_transport.events] == ["from the inner app"]
+        assert sentry_sdk.get_client() is outer.client
+        assert not inner.enabled
+    finally:
+        outer.close()
+    assert sentry_sdk.get_global_scope().client is original
+    assert not sentry_sdk.get_client().is_active()
