@@ -9,6 +9,17 @@ of ``APP_ENV`` because deployments migrated from the original Node service still
 ``NODE_ENV=production``; ignoring it would silently boot development mode in production.
 ``APP_ENV`` wins when both are set. Empty values count as unset.
 
+Settings is a frozen pydantic model built from an explicit mapping rather than a
+pydantic-settings ``BaseSettings``: BaseSettings merges ``os.environ`` into every construction,
+even ``model_validate(mapping)``, so a test or ``check-config`` run could silently pick up the
+caller's environment. URL values are kept as plain strings (never pydantic URL types, which add a
+trailing ``/`` that breaks CORS ``Origin`` matching).
+
+Required in production (see ``PRODUCTION_REQUIRED``): FRONTEND_URL, GOOGLE_CALLBACK_URL, the
+Google OAuth client, all Exotel/OpenAI/Wasabi/Shopify credentials, SHOPIFY_WEBHOOK_SECRET,
+MONITORING_ADMIN_TOKEN; SENTRY_DSN unless ENABLE_SENTRY=false; RAILWAY_PUBLIC_DOMAIN or a
+non-placeholder EXOTEL_WEBHOOK_BASE_URL. Every URL must be https and not local.
+
 Optional tuning: ``BREAKER_OPEN_TIMEOUTS`` (``exotel=2,openai=2``: shorter breaker open timeouts
 for live tests) and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds).
 """

@@ -56,7 +56,6 @@ _EXTRA_DENYLIST = (
     "from",
     "callerid",
     "caller_id",
-    "email",
 )
 _EXTRA_PII_DENYLIST = (
     "user-agent",
@@ -137,6 +136,13 @@ def _scrub_request(event: MutableMapping[str, Any]) -> None:
     elif request.get("query_string"):
         request["query_string"] = FILTERED
     _texts(request, ("url",), redact_url)
+    headers = request.get("headers")
+    if isinstance(headers, MutableMapping):
+        # Values of non-denylisted headers (Referer, Origin, X-Original-URL...) can carry URLs
+        # with tokens, or phone numbers and emails.
+        for key, value in headers.items():
+            if isinstance(value, str):
+                headers[key] = redact_text(value)
     env = request.get("env")
     if isinstance(env, MutableMapping):
         env.pop("REMOTE_ADDR", None)

@@ -41,6 +41,7 @@ SECRETS = {
     "crumb_phone": "+447700900123",
     "crumb_token": "crumb-token-Xe29",
     "outbound_key": "sk-outbound-Rt31",
+    "referer_token": "ref-token-Qa52",
 }
 
 
@@ -101,6 +102,7 @@ async def test_request_event_carries_no_secret_but_is_captured(
                 "Cookie": SECRETS["cookie"],
                 "X-Shopify-Access-Token": SECRETS["shopify_token"],
                 "X-Shopify-Hmac-Sha256": SECRETS["shopify_hmac"],
+                "Referer": f"https://app.example.com/cb?access_token={SECRETS['referer_token']}",
             },
         )
     assert response.status_code == 500
