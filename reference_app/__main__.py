@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 __all__ = ["main"]
 
@@ -22,6 +24,10 @@ def _port(value: str) -> int:
     if not 0 < port < 65536:
         raise ValueError(port)
     return port
+
+
+def _exit_after_graceful_shutdown(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,18 +44,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error("PORT must be an integer between 1 and 65535")
 
-    import uvicorn
-
-    from reference_app import ConfigurationError, create_app, load_settings
+    from reference_app.config import ConfigurationError, load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
-        app = create_app(settings)
     except ConfigurationError as exc:
         print(f"reference_app: refusing to start: {exc}", file=sys.stderr)
         return 1
+    # Imported only once the configuration is known to be good: a refusal stays fast.
+    import uvicorn
+
+    from reference_app import create_app
+
+    app = create_app(settings)
     grace = settings.shutdown_grace_seconds
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal (exit status -15).
+    # SIGTERM is how platforms stop a healthy deployment, so a graceful stop exits 0.
+    signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
     uvicorn.run(
         app,
         host=args.host,

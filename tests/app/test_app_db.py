@@ -1,0 +1,99 @@
+"""Persistence: DATABASE_URL normalisation, aware UTC timestamps, breaker + APM on every op."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from reference_app.db import (
+    DEFAULT_DATABASE_URL,
+    CallRepository,
+    CallStatus,
+    DatabaseUnavailable,
+    create_engine,
+    normalise_database_url,
+)
+from reference_app.fakes import database_outage
+from reference_app.observability import ApmRegistry
+from reference_app.resilience import ManualClock, build_service_breakers
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (None, DEFAULT_DATABASE_URL),
+        ("", DEFAULT_DATABASE_URL),
+        ("postgres://u:p@db:5432/calls", "postgresql+asyncpg://u:p@db:5432/calls"),
+        ("postgresql://u:p@db/calls", "postgresql+asyncpg://u:p@db/calls"),
+        ("postgresql+asyncpg://u:p@db/calls", "postgresql+asyncpg://u:p@db/calls"),
+        ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+    ],
+)
+def test_database_urls_are_normalised_to_async_drivers(url: str | None, expected: str) -> None:
+    assert normalise_database_url(url) == expected
+
+
+def test_unsupported_database_urls_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ValueError, match="sqlite:// or postgresql://") as error:
+        normalise_database_url("mysql://root:hunter2@db/x")
+    assert "hunter2" not in str(error.value)
+
+
+@pytest.fixture
+def apm() -> ApmRegistry:
+    return ApmRegistry()
+
+
+@pytest.fixture
+def repository(tmp_path: Path, apm: ApmRegistry) -> CallRepository:
+    breakers = build_service_breakers(clock=ManualClock())
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'repo.db'}")
+    return CallRepository(engine, breakers["database"], apm)
+
+
+@pytest.mark.anyio
+async def test_calls_round_trip_with_aware_utc_timestamps(repository: CallRepository) -> None:
+    with freeze_time("2026-03-01 12:00:00"):
+        call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+911234567")
+    with freeze_time("2026-03-01 12:05:00"):
+        updated = await repository.update(call.id, status=CallStatus.COMPLETED)
+
+    assert updated is not None
+    stored = await repository.get(call.id)
+    assert stored == updated
+    assert stored.status is CallStatus.COMPLETED
+    assert stored.created_at == dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+    assert stored.updated_at == dt.datetime(2026, 3, 1, 12, 5, tzinfo=dt.timezone.utc)
+    assert await repository.update("missing", status=CallStatus.FAILED) is None
+    await repository.engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_in_memory_sqlite_works_for_tests() -> None:
+    repository = CallRepository(
+        create_engine("sqlite+aiosqlite://"), build_service_breakers()["database"], ApmRegistry()
+    )
+    call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+911234567")
+    assert (await repository.get(call.id)) == call
+    await repository.engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_every_operation_goes_through_the_breaker_and_apm(
+    repository: CallRepository, apm: ApmRegistry
+) -> None:
+    await repository.create_tables()
+    with database_outage(repository.engine):
+        for _ in range(10):
+            with pytest.raises(DatabaseUnavailable):
+                await repository.get("x")
+    assert repository.breaker.state.value == "OPEN"
+    with pytest.raises(DatabaseUnavailable) as error:
+        await repository.get("x")
+    assert error.value.retry_after == 60.0
+    assert apm.db("get_call").count == 10  # rejected calls never reached the database
+    assert apm.db("get_call").errors == 10
+    await repository.engine.dispose()

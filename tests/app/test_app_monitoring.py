@@ -1,0 +1,102 @@
+"""Monitoring routes: health states, APM numbers after known traffic, admin-only reset."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from reference_app.fakes import database_outage
+
+from ._support import Switchboard
+from .conftest import ADMIN_TOKEN, new_call
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def test_health_is_healthy_with_details_in_development(client: TestClient) -> None:
+    response = client.get("/api/monitoring/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["mode"] == "development"
+    assert body["database"] == {"ok": True}
+    assert set(body["circuit_breakers"].values()) == {"CLOSED"}
+    assert "slowest_endpoints" in body
+
+
+def test_health_is_degraded_when_any_breaker_is_not_closed(
+    app: FastAPI, client: TestClient
+) -> None:
+    app.state.breakers["openai"].force_open()
+
+    body = client.get("/api/monitoring/health").json()
+
+    assert body["status"] == "degraded"
+    assert body["circuit_breakers"]["openai"] == "OPEN"
+
+
+def test_health_is_unhealthy_when_the_database_is_down(app: FastAPI, client: TestClient) -> None:
+    with database_outage(app.state.db.engine):
+        response = client.get("/api/monitoring/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["database"] == {"ok": False}
+
+    app.state.breakers["database"].force_open()
+    assert client.get("/api/monitoring/health").json()["status"] == "unhealthy"
+
+
+def test_apm_numbers_after_known_traffic(
+    app: FastAPI, client: TestClient, switchboard: Switchboard
+) -> None:
+    client.post("/api/monitoring/reset", headers=ADMIN)
+    for _ in range(3):
+        call = client.post("/api/calls", json=new_call()).json()
+    client.get(f"/api/calls/{call['id']}")
+    client.get("/api/calls/missing")
+    switchboard.fail("exotel", 503)
+    client.post("/api/calls", json=new_call())
+
+    metrics = client.get("/api/monitoring/metrics").json()
+
+    endpoints = metrics["endpoints"]
+    assert endpoints["POST /api/calls"]["count"] == 4
+    assert endpoints["POST /api/calls"]["errors"] == 0  # 202 is not an error
+    assert endpoints["GET /api/calls/{call_id}"]["count"] == 2  # by template, not raw path
+    assert metrics["externals"]["exotel"]["count"] == 4
+    assert metrics["externals"]["exotel"]["errors"] == 1
+    assert metrics["externals"]["openai"]["count"] == 4
+    assert metrics["database"]["operations"]["insert_call"]["count"] == 4
+    assert metrics["database"]["operations"]["update_call"]["count"] == 4
+    assert metrics["database"]["operations"]["get_call"]["count"] == 2
+    assert app.state.apm.endpoint("POST /api/calls").p95 > 0
+
+
+def test_circuit_breakers_system_and_prometheus(app: FastAPI, client: TestClient) -> None:
+    app.state.breakers["exotel"].force_open()
+
+    breakers = client.get("/api/monitoring/circuit-breakers").json()["circuit_breakers"]
+    assert breakers["exotel"]["state"] == "OPEN"
+    assert breakers["exotel"]["next_probe_in"] == 60.0
+    system = client.get("/api/monitoring/system").json()
+    assert system["rss_bytes"] > 0
+    assert 0 <= system["memory_percent"] <= 100
+    client.post("/api/calls", json=new_call())
+    prometheus = client.get("/api/monitoring/prometheus")
+    assert prometheus.headers["content-type"].startswith("text/plain")
+    assert 'route="/api/calls"' in prometheus.text
+
+
+def test_reset_is_admin_only(app: FastAPI, client: TestClient) -> None:
+    client.post("/api/calls", json=new_call())
+
+    missing = client.post("/api/monitoring/reset")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = client.post("/api/monitoring/reset", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403
+    assert app.state.apm.endpoint("POST /api/calls").count == 1  # nothing was reset
+
+    assert client.post("/api/monitoring/reset", headers=ADMIN).status_code == 200
+    assert app.state.apm.endpoint("POST /api/calls").count == 0
