@@ -10,14 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pytest_hardening._cli._chaos import run_catalogue, write_reports
 from pytest_hardening._cli._config import (
     DEFAULT_VALIDATOR,
     load_validator,
     read_env_file,
     release_problems,
 )
-from pytest_hardening.chaos import DEFAULT_TARGET, load_target, summary_table
+
+# The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
+# --help and check-config start fast.
+DEFAULT_TARGET = "reference_app.chaos:target"
 
 __all__ = ["app", "main"]
 
@@ -51,7 +53,10 @@ def chaos(
 
     Exits 1 if any scenario failed.
     """
-    console = Console()
+    from pytest_hardening._cli._chaos import run_catalogue, write_reports
+    from pytest_hardening.chaos import load_target, summary_table
+
+    console = Console(soft_wrap=True)  # timelines stay on one line in CI logs
     chaos_target = load_target(target)
     if list_only:
         for scenario in chaos_target.catalogue():

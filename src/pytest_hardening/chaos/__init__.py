@@ -10,6 +10,7 @@ from __future__ import annotations
 from pytest_hardening.chaos._context import ChaosContext, Served
 from pytest_hardening.chaos._engine import Session, execute, run_all, run_scenario, select
 from pytest_hardening.chaos._html import STATE_COLOURS, render_html, timeline_svg
+from pytest_hardening.chaos._pytest import assert_scenario_passes, scenario_params
 from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
 from pytest_hardening.chaos._scenario import DataCheck, Scenario, Step
 from pytest_hardening.chaos._session import EPOCH, HarnessSession
@@ -18,6 +19,8 @@ from pytest_hardening.chaos._steps import (
     Check,
     ExpectAlert,
     ExpectBreaker,
+    ExpectFastFail,
+    ExpectNoServerErrors,
     ExpectProviderCalls,
     ExpectSentryEvent,
     ExpectTransitions,
@@ -27,12 +30,11 @@ from pytest_hardening.chaos._steps import (
     Send,
     send,
 )
-from pytest_hardening.chaos._target import DEFAULT_TARGET, ChaosTarget, load_target
+from pytest_hardening.chaos._target import ChaosTarget, load_target
 from pytest_hardening.chaos._text import breaker_line, render_result, summary_table
 from pytest_hardening.chaos._timeline import Band, BreakerChange, FaultMark, RequestMark, Timeline
 
 __all__ = [
-    "DEFAULT_TARGET",
     "EPOCH",
     "STATE_COLOURS",
     "Advance",
@@ -45,6 +47,8 @@ __all__ = [
     "DataLossCheck",
     "ExpectAlert",
     "ExpectBreaker",
+    "ExpectFastFail",
+    "ExpectNoServerErrors",
     "ExpectProviderCalls",
     "ExpectSentryEvent",
     "ExpectTransitions",
@@ -61,6 +65,7 @@ __all__ = [
     "Session",
     "Step",
     "Timeline",
+    "assert_scenario_passes",
     "breaker_line",
     "execute",
     "load_target",
@@ -68,6 +73,7 @@ __all__ = [
     "render_result",
     "run_all",
     "run_scenario",
+    "scenario_params",
     "select",
     "send",
     "summary_table",

@@ -67,6 +67,10 @@ class ChaosContext:
     rng: random.Random = field(default_factory=random.Random)
     failures: list[str] = field(default_factory=list)
     served: list[Served] = field(default_factory=list)
+    #: room for app-specific steps to keep state for one run (e.g. an open outage)
+    scratch: dict[str, Any] = field(default_factory=dict)
+    #: warnings and errors the app logged during the run
+    logs: list[str] = field(default_factory=list)
     phase: str = "method"
     #: per breaker, ``(reason, breaker-clock time)`` of each transition, when the breaker says
     reasons: Mapping[str, Sequence[tuple[str, float]]] = field(default_factory=dict)

@@ -49,6 +49,7 @@ def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
             ctx.fail(f"data check raised {type(exc).__name__}: {exc}")
     ctx.timeline.finish(ctx.now())
     result.failures = list(ctx.failures)
+    result.logs = list(ctx.logs)
     return result
 
 

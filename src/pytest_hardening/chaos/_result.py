@@ -32,6 +32,7 @@ class ScenarioResult:
     failures: list[str] = field(default_factory=list)
     data_loss: DataLossCheck | None = None
     wall_seconds: float = 0.0
+    logs: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -49,6 +50,9 @@ class ScenarioResult:
         lines.append("breaker timelines (virtual seconds):")
         lines += [f"  {breaker_line(self.timeline, n)}" for n in self.timeline.breakers]
         lines.append(f"requests served by status: {self.timeline.requests_by_status()}")
+        if self.logs:
+            lines.append(f"last app log lines (of {len(self.logs)}):")
+            lines += [f"  {line}" for line in self.logs[-8:]]
         lines.append(f"replay with: hardening chaos {self.name} --seed {self.seed}")
         return "\n".join(lines)
 
@@ -61,6 +65,7 @@ class ScenarioResult:
             "passed": self.passed,
             "failures": list(self.failures),
             "wall_seconds": round(self.wall_seconds, 4),
+            "log_lines": len(self.logs),
             "virtual_seconds": tl.end,
             "requests_by_status": {str(k): v for k, v in tl.requests_by_status().items()},
             "data_loss": None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,9 +38,9 @@ def _app_apm(app: Any) -> Any:
 class HarnessSession:
     """``session(seed)`` → a context manager yielding a ready :class:`ChaosContext`.
 
-    Order matters: the environment is set and time frozen before the app is built (so its
-    breakers read the frozen clock), faults intercept httpx before the lifespan opens its
-    clients, and Sentry's global client is restored afterwards.
+    Order matters: the environment is set and Sentry's global client saved before the app is
+    built; time is frozen and faults intercept httpx before the lifespan starts; everything is
+    undone in reverse order.
     """
 
     app_factory: Callable[[], Any]
@@ -52,14 +53,18 @@ class HarnessSession:
     @contextlib.contextmanager
     def __call__(self, seed: int) -> Iterator[ChaosContext]:
         with contextlib.ExitStack() as stack:
+            logs = stack.enter_context(_LogTap())
             stack.enter_context(EnvPatch(self.env, clear=self.clear))
-            clock = stack.enter_context(Clock(EPOCH))
-            faults = stack.enter_context(FaultInjector(self.providers, clock=clock, seed=seed))
             guard = SentryGuard().start()
             stack.callback(guard.stop)
+            # Built before time is frozen: building imports lazily (FastAPI pulls in
+            # pydantic.v1, whose date subclasses clash with freezegun's FakeDate). Breakers read
+            # time.monotonic at call time, so they follow the frozen clock all the same.
             app = self.app_factory()
             sentry = SentryCapture()
             sentry.attach()  # before lifespan: nothing may reach a real DSN
+            clock = stack.enter_context(Clock(EPOCH))
+            faults = stack.enter_context(FaultInjector(self.providers, clock=clock, seed=seed))
             client_class = starlette_test_client()
             client = stack.enter_context(client_class(app, raise_server_exceptions=False))
             sentry.attach()  # in case the app initialised Sentry during startup
@@ -82,6 +87,7 @@ class HarnessSession:
                 apm=apm,
                 rng=random.Random(seed),
                 reasons=reasons.log,
+                logs=logs.lines,
             )
 
 
@@ -108,3 +114,23 @@ class _ReasonTap:
     def stop(self) -> None:
         while self._undo:
             self._undo.pop()()
+
+
+class _LogTap(logging.Handler):
+    """Keeps the app's warnings and errors of one run (for failure messages) instead of
+    letting them interleave with the report; nothing is printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record).splitlines()[0])
+
+    def __enter__(self) -> _LogTap:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)

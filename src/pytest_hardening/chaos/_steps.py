@@ -203,3 +203,42 @@ class ExpectSentryEvent:
         events = list(getattr(ctx.sentry, "events", []) or [])
         if not any(self.contains in repr(e) for e in events):
             ctx.fail(f"expected a Sentry event mentioning {self.contains!r}; got {len(events)}")
+
+
+@dataclass(frozen=True)
+class ExpectFastFail:
+    """Run ``traffic`` and require that it never reached ``provider`` and took no virtual time:
+    an open breaker answers at once instead of waiting for another timeout."""
+
+    provider: str
+    traffic: Send
+
+    def run(self, ctx: ChaosContext) -> None:
+        before, started = len(ctx.faults.calls(self.provider)), ctx.now()
+        self.traffic.run(ctx)
+        reached = len(ctx.faults.calls(self.provider)) - before
+        waited = ctx.now() - started - self.traffic.every * max(0, self.traffic.count - 1)
+        if reached:
+            ctx.fail(
+                f"provider {self.provider!r} was called {reached} time(s) while its "
+                "breaker should fail fast"
+            )
+        if waited > 0:
+            ctx.fail(f"fast-fail traffic took {waited:g} virtual seconds; expected none")
+
+
+@dataclass(frozen=True)
+class ExpectNoServerErrors:
+    """No response so far had a status of 500 or more (except the ``allowed`` ones)."""
+
+    allowed: frozenset[int] = frozenset()
+
+    def run(self, ctx: ChaosContext) -> None:
+        bad = [s for s in ctx.served if s.response.status_code >= 500]
+        bad = [s for s in bad if s.response.status_code not in self.allowed]
+        if bad:
+            first = bad[0]
+            ctx.fail(
+                f"{len(bad)} server error(s) served, first: {first.method} {first.path} -> "
+                f"{first.response.status_code} at {first.at:g}s: {first.response.text[:200]}"
+            )

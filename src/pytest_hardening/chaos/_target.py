@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pytest_hardening.chaos._engine import Session
 from pytest_hardening.chaos._scenario import Scenario
 
-DEFAULT_TARGET = "reference_app.chaos:target"
-
 
 @dataclass(frozen=True)
 class ChaosTarget:
@@ -21,7 +19,7 @@ class ChaosTarget:
     session: Session
 
 
-def load_target(spec: str = DEFAULT_TARGET) -> ChaosTarget:
+def load_target(spec: str) -> ChaosTarget:
     """Import ``"package.module:attribute"``; the attribute is a target or returns one."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:

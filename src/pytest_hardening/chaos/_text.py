@@ -32,18 +32,20 @@ def breaker_line(timeline: Timeline, breaker: str) -> str:
 
 
 def breaker_text(timeline: Timeline, breaker: str) -> Text:
-    """The same line as :func:`breaker_line`, with states coloured."""
+    """The same line as :func:`breaker_line`, states coloured, then when each change happened."""
     text = Text(breaker, style="bold")
     text.append(" ")
     initial = timeline.initial.get(breaker, "CLOSED")
     text.append(initial, style=STATE_STYLES.get(initial, ""))
     since = 0.0
-    for change in timeline.transitions(breaker):
+    changes = timeline.transitions(breaker)
+    for change in changes:
         label = change.label or _seconds(change.at - since)
         text.append(f" ─{label}→ ", style="dim")
         text.append(change.to_state, style=STATE_STYLES.get(change.to_state, ""))
-        text.append(f" @{_seconds(change.at)}", style="dim")
         since = change.at
+    if changes:
+        text.append(f"   (at {', '.join(_seconds(c.at) for c in changes)})", style="dim")
     return text
 
 

@@ -1,0 +1,317 @@
+"""The reference app's chaos catalogue: outages, flapping, slowness, rate limits, garbage,
+database loss, two providers down, recovery under traffic.
+
+Thresholds come from the app's own breaker configuration (``SERVICE_BREAKERS``), so the
+scenarios state the SPEC's numbers once: 5 failures / 2 probes / 60 s (Wasabi 90 s), and
+10 / 3 / 60 s for the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pytest_hardening.chaos import (
+    Advance,
+    ExpectAlert,
+    ExpectBreaker,
+    ExpectFastFail,
+    ExpectNoServerErrors,
+    ExpectProviderCalls,
+    ExpectTransitions,
+    Heal,
+    Inject,
+    Scenario,
+    Step,
+)
+from reference_app.resilience import SERVICE_BREAKERS
+
+from ._steps import (
+    DatabaseOutage,
+    DatabaseRestored,
+    RetryPendingUploads,
+    calls_kept,
+    calls_kept_nothing_half_written,
+    health_is,
+    place_calls,
+    recordings_kept,
+    retry_after_on_503,
+    status_callbacks,
+)
+
+CYCLE = ("CLOSED", "OPEN", "HALF_OPEN", "CLOSED")
+STEADY: tuple[Step, ...] = (health_is("healthy"), place_calls(1, expect=201))
+ROLLBACK: tuple[Step, ...] = (Heal(), DatabaseRestored())
+
+# What the client gets while the provider is down: Exotel → the call is queued (202);
+# OpenAI → template script, Shopify → generic script, both still placed (201).
+DEGRADED_STATUS = {"exotel": 202, "openai": 201, "shopify": 201}
+FAULT = {
+    "exotel": Inject("exotel", "refuse"),
+    "openai": Inject("openai", "fail", (500,)),
+    "shopify": Inject("shopify", "fail", (503,)),
+}
+
+
+def _outage(provider: str) -> Scenario:
+    cfg = SERVICE_BREAKERS[provider]
+    during = DEGRADED_STATUS[provider]
+    return Scenario(
+        name=f"{provider}-outage",
+        description=(
+            f"{provider} hard down: {cfg.failure_threshold} failures open its breaker, calls "
+            f"fail fast (still answered {during}), {cfg.open_timeout:g}s later probes close it"
+        ),
+        steady_state=STEADY,
+        method=(
+            FAULT[provider],
+            place_calls(cfg.failure_threshold, expect=during),
+            ExpectBreaker(provider, "OPEN"),
+            health_is("degraded"),
+            ExpectFastFail(provider, place_calls(3, expect=during)),
+            Heal(provider),
+            Advance(cfg.open_timeout - 1),
+            ExpectBreaker(provider, "OPEN"),
+            Advance(1),
+            ExpectBreaker(provider, "HALF_OPEN"),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectTransitions(provider, CYCLE),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _wasabi_outage() -> Scenario:
+    cfg = SERVICE_BREAKERS["wasabi"]
+    calls = cfg.failure_threshold + 2
+    return Scenario(
+        name="wasabi-outage",
+        description=(
+            "Wasabi hard down while Exotel reports recordings: metadata kept, uploads pending; "
+            f"breaker opens, {cfg.open_timeout:g}s later the retry worker stores them all"
+        ),
+        steady_state=STEADY,
+        method=(
+            place_calls(calls, expect=201),
+            Inject("wasabi", "fail", (503,)),
+            status_callbacks(cfg.failure_threshold),
+            ExpectBreaker("wasabi", "OPEN"),
+            ExpectFastFail("wasabi", status_callbacks(2)),
+            Heal("wasabi"),
+            Advance(cfg.open_timeout),
+            RetryPendingUploads(),
+            ExpectTransitions("wasabi", CYCLE),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=recordings_kept,
+    )
+
+
+def _database_loss() -> Scenario:
+    cfg = SERVICE_BREAKERS["database"]
+    return Scenario(
+        name="database-loss",
+        description=(
+            f"the database goes away: 503 + Retry-After, {cfg.failure_threshold} failures open "
+            "its breaker, nothing half-written; it comes back and probes close the breaker"
+        ),
+        steady_state=STEADY,
+        method=(
+            place_calls(2, expect=201),
+            DatabaseOutage(),
+            place_calls(cfg.failure_threshold, expect=503),
+            ExpectBreaker("database", "OPEN"),
+            place_calls(3, expect=503),  # fast: the breaker answers, not the dead database
+            health_is("unhealthy"),
+            retry_after_on_503(),
+            DatabaseRestored(),
+            Advance(cfg.open_timeout),
+            ExpectBreaker("database", "HALF_OPEN"),
+            place_calls(2, expect=201),
+            ExpectTransitions("database", CYCLE),
+            ExpectNoServerErrors(allowed=frozenset({503})),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept_nothing_half_written,
+    )
+
+
+def _flapping() -> Scenario:
+    cfg = SERVICE_BREAKERS["exotel"]
+    alternating = [503, "ok"] * cfg.failure_threshold
+    return Scenario(
+        name="exotel-flapping",
+        description=(
+            "Exotel alternates failure and success: never 5 in a row, so the breaker stays "
+            "closed; once open, one good probe followed by a bad one must reopen, not close"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("exotel", "sequence", (alternating,)),
+            place_calls(len(alternating), expect=(201, 202)),
+            ExpectBreaker("exotel", "CLOSED"),
+            Inject("exotel", "fail", (503,)),
+            place_calls(cfg.failure_threshold, expect=202),
+            ExpectBreaker("exotel", "OPEN"),
+            Advance(cfg.open_timeout),
+            Inject("exotel", "sequence", (["ok", 503],)),
+            place_calls(1, expect=201),
+            ExpectBreaker("exotel", "HALF_OPEN"),  # one success of two: not closed yet
+            place_calls(1, expect=202),
+            ExpectBreaker("exotel", "OPEN"),
+            Heal("exotel"),
+            Advance(cfg.open_timeout),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectTransitions("exotel", (*CYCLE[:3], "OPEN", "HALF_OPEN", "CLOSED")),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _slow_openai() -> Scenario:
+    cfg = SERVICE_BREAKERS["openai"]
+    return Scenario(
+        name="openai-slow",
+        description=(
+            "OpenAI answers after 30s, past the client's 20s read timeout: each call times out "
+            "(virtual time), raises a slow-call alert, falls back to the template script; the "
+            "breaker opens and later calls do not wait at all"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("openai", "latency", (30.0,)),
+            place_calls(cfg.failure_threshold, expect=201),
+            ExpectBreaker("openai", "OPEN"),
+            ExpectAlert("slow_external", "openai"),
+            ExpectAlert("slow_endpoint", "POST /api/calls"),
+            ExpectFastFail("openai", place_calls(3, expect=201)),
+            Heal("openai"),
+            Advance(cfg.open_timeout),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectTransitions("openai", CYCLE),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _rate_limited() -> Scenario:
+    cfg = SERVICE_BREAKERS["exotel"]
+    return Scenario(
+        name="exotel-rate-limited",
+        description=(
+            "Exotel answers 429 + Retry-After: 30; 429 counts against the breaker (back off), "
+            "calls are queued (202), the provider is left alone until the breaker probes"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("exotel", "rate_limit", kwargs={"retry_after": 30}),
+            place_calls(cfg.failure_threshold, expect=202),
+            ExpectBreaker("exotel", "OPEN"),
+            ExpectFastFail("exotel", place_calls(5, expect=202, every=10.0)),
+            Heal("exotel"),
+            Advance(cfg.open_timeout),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectTransitions("exotel", CYCLE),
+            ExpectProviderCalls("exotel", at_most=1 + cfg.failure_threshold + 2 * 2),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _garbage() -> Scenario:
+    cfg = SERVICE_BREAKERS["openai"]
+    return Scenario(
+        name="openai-garbage",
+        description=(
+            "OpenAI answers 200 with an unparseable body: counted as a failure (a provider that "
+            "talks garbage is not healthy), template script used, never a 5xx to the client"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("openai", "garbage"),
+            place_calls(cfg.failure_threshold, expect=201),
+            ExpectBreaker("openai", "OPEN"),
+            Heal("openai"),
+            Advance(cfg.open_timeout),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectTransitions("openai", CYCLE),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _two_down() -> Scenario:
+    exotel, openai = SERVICE_BREAKERS["exotel"], SERVICE_BREAKERS["openai"]
+    return Scenario(
+        name="exotel-and-openai-down",
+        description=(
+            "Exotel and OpenAI down at once: both breakers open, calls are queued with the "
+            "template script; both recover independently"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("exotel", "fail", (502,)),
+            Inject("openai", "timeout"),
+            place_calls(max(exotel.failure_threshold, openai.failure_threshold), expect=202),
+            ExpectBreaker("exotel", "OPEN"),
+            ExpectBreaker("openai", "OPEN"),
+            health_is("degraded"),
+            Heal(),
+            Advance(max(exotel.open_timeout, openai.open_timeout)),
+            place_calls(max(exotel.success_threshold, openai.success_threshold), expect=201),
+            ExpectTransitions("exotel", CYCLE),
+            ExpectTransitions("openai", CYCLE),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _recovery_under_traffic() -> Scenario:
+    return Scenario(
+        name="exotel-recovery-under-traffic",
+        description=(
+            "a call every 5 virtual seconds for 95s while Exotel fails, then heals at 35s: the "
+            "breaker opens, probes as traffic continues and closes; no request is lost or 5xx"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("exotel", "fail", (503,)),
+            place_calls(8, expect=(201, 202), every=5.0),
+            ExpectBreaker("exotel", "OPEN"),
+            Heal("exotel"),
+            Advance(5.0),
+            place_calls(12, expect=(201, 202), every=5.0),
+            ExpectBreaker("exotel", "CLOSED"),
+            ExpectTransitions("exotel", CYCLE),
+            ExpectNoServerErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def catalogue() -> Sequence[Scenario]:
+    """Every scenario, in the order the command runs them."""
+    return (
+        *(_outage(p) for p in ("exotel", "openai", "shopify")),
+        _wasabi_outage(),
+        _database_loss(),
+        _flapping(),
+        _slow_openai(),
+        _rate_limited(),
+        _garbage(),
+        _two_down(),
+        _recovery_under_traffic(),
+    )

@@ -1,0 +1,16 @@
+"""A chaos target whose only scenario fails (for the command's exit status)."""
+
+from __future__ import annotations
+
+from pytest_hardening.chaos import ChaosTarget, ExpectBreaker, HarnessSession, Scenario, send
+from tests.chaos import mini_app
+
+
+def target() -> ChaosTarget:
+    wrong = Scenario(
+        name="expects-too-much",
+        description="the payments breaker does not open after one good order",
+        method=(send("POST", "/orders", json={"item": "a"}), ExpectBreaker("payments", "OPEN")),
+    )
+    session = HarnessSession(mini_app.create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER})
+    return ChaosTarget("mini", lambda: [wrong], session)
