@@ -5,6 +5,11 @@ across user code or listeners. Two paths read without the lock on purpose, becau
 hot paths: the CLOSED success path (``_fast_epoch``) and the OPEN rejection path. A racing reader
 can at worst see a state that is one transition old; outcomes are tagged with the epoch (or probe
 permit) they were admitted under, and outcomes from an older epoch never move the state.
+
+Clock: a monotonic clock never goes backwards, but a swapped one can (freezegun started or
+stopped while a breaker is open). A deadline further away than its own timeout is treated as
+such a jump: the open deadline is re-anchored to ``now + open_timeout`` and a probe permit is
+reclaimed, so no clock change can keep a breaker open or a permit held for longer than its timeout.
 """
 
 from __future__ import annotations
@@ -189,8 +194,14 @@ class _BreakerCore:
         return record
 
     def _maybe_half_open(self, now: float) -> Transition | None:
-        if self._state is _OPEN and now >= self._open_until:
+        if self._state is not _OPEN:
+            return None
+        if now >= self._open_until:
             return self._move(_HALF_OPEN, "open timeout elapsed", now)
+        if self._open_until - now > self.open_timeout:
+            # The clock went backwards (e.g. freezegun stopped after the breaker opened under
+            # frozen time): re-anchor, so the breaker stays open at most open_timeout from now.
+            self._open_until = now + self.open_timeout
         return None
 
     def _notify(self, *records: Transition | None) -> None:
@@ -211,9 +222,10 @@ class _BreakerCore:
         if self._state is _OPEN:
             clock = self._clock
             now = time.monotonic() if clock is None else clock()
-            if now < self._open_until:
+            remaining = self._open_until - now
+            if 0.0 < remaining <= self.open_timeout:  # else: due, or the clock went backwards
                 next(self._rejections)
-                return CircuitOpenError(self.name, self._open_until - now)
+                return CircuitOpenError(self.name, remaining)
         return None
 
     def _admit(self, now: float) -> Ticket | CircuitOpenError:
@@ -237,7 +249,9 @@ class _BreakerCore:
         probes = self._probes
         if len(probes) >= self.half_open_max_calls:
             # A probe that never completes must not hold its permit forever.
-            for probe in [p for p in probes if p.deadline <= now]:
+            timeout = self.probe_timeout
+            # Expired, or the clock went backwards past its start: either way, reclaim it.
+            for probe in [p for p in probes if not 0.0 < p.deadline - now <= timeout]:
                 probes.discard(probe)
         if len(probes) < self.half_open_max_calls:
             probe = _Probe(now + self.probe_timeout)
@@ -337,7 +351,7 @@ class _BreakerCore:
     @property
     def state(self) -> State:
         """The current state; an OPEN breaker whose timeout has elapsed reports HALF_OPEN."""
-        if self._state is _OPEN and self._now() >= self._open_until:
+        if self._state is _OPEN:
             with self._lock:
                 moved = self._maybe_half_open(self._now())
             self._notify(moved)
@@ -412,7 +426,9 @@ class _BreakerCore:
             if state is _OPEN:
                 next_probe_at = self._open_until
             elif state is _HALF_OPEN:
-                live = [p.deadline for p in self._probes if p.deadline > now]
+                live = [
+                    p.deadline for p in self._probes if 0.0 < p.deadline - now <= self.probe_timeout
+                ]
                 full = len(live) >= self.half_open_max_calls
                 next_probe_at = min(live) if full else now
             decided = successes + failures

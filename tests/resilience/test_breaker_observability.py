@@ -213,3 +213,40 @@ def test_open_error_message_and_pickle() -> None:
     assert CircuitOpenError("x", -1.0).retry_after == 0.0
     clone = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
     assert (clone.name, clone.retry_after) == ("exotel", 12.34)
+
+
+def test_breaker_opened_under_freezegun_recovers_after_unfreezing() -> None:
+    """Frozen monotonic time is epoch-based, far ahead of the real clock: re-anchor on return."""
+    breaker = CircuitBreaker("svc", failure_threshold=1, open_timeout=60)
+    with freeze_time("2026-01-01 00:00:00"), pytest.raises(ConnectionError):
+        breaker.call(boom)
+    # Real time again: the deadline computed under frozen time is decades away.
+    with pytest.raises(CircuitOpenError) as info:
+        breaker.call(int)
+    assert info.value.retry_after <= 60.0
+    assert breaker.metrics().next_probe_in is not None
+    assert breaker.metrics().next_probe_in <= 60.0  # type: ignore[operator]
+
+
+def test_clock_going_backwards_reclaims_probe_permits() -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(
+        "svc", failure_threshold=1, open_timeout=10, probe_timeout=5, clock=lambda: now[0]
+    )
+    breaker.force_open()
+    now[0] += 10
+    assert breaker.state is State.HALF_OPEN
+    held = breaker.acall(_never_finishes)
+    held.send(None)  # a probe is in flight, holding the only permit
+    now[0] = 0.0  # the clock was swapped for one far behind
+    assert breaker.call(int) == 0, "the permit must not stay held for decades"
+    held.close()
+
+
+async def _never_finishes() -> None:
+    await _Suspend()
+
+
+class _Suspend:
+    def __await__(self):  # type: ignore[no-untyped-def]
+        yield
