@@ -52,17 +52,17 @@ class ApmRegistry:
         self._db: dict[str, Series] = {}
         self._externals: dict[tuple[str, str], Series] = {}
         self._alerts: deque[Alert] = deque(maxlen=max_alerts)
+        # Hot-path caches: (series, prometheus children) per label set, so a request costs no
+        # labels() lookups. Cleared by reset() together with the children they point to.
+        self._request_cache: dict[tuple[str, str, int], tuple[Series, Any]] = {}
+        self._db_cache: dict[tuple[str, bool], tuple[Series, Any]] = {}
+        self._external_cache: dict[tuple[str, str, bool], tuple[Series, Any]] = {}
         self.prometheus = CollectorRegistry(auto_describe=True)
-        self._requests = Counter(
-            "http_requests",
-            "HTTP requests by method, route template and status class.",
-            ("method", "route", "status_class"),
-            registry=self.prometheus,
-        )
         self._request_seconds = Histogram(
             "http_request_duration_seconds",
-            "HTTP request duration by method and route template.",
-            ("method", "route"),
+            "HTTP request duration by method, route template and status class (its _count is the"
+            " request count).",
+            ("method", "route", "status_class"),
             buckets=_BUCKETS,
             registry=self.prometheus,
         )
@@ -87,7 +87,6 @@ class ApmRegistry:
             "system_memory_percent", "Last sampled system memory use (%).", registry=self.prometheus
         )
         self._labelled = (
-            self._requests,
             self._request_seconds,
             self._db_seconds,
             self._external_seconds,
@@ -100,26 +99,42 @@ class ApmRegistry:
         self, method: str, route_template: str, status: int, duration: float
     ) -> None:
         """One HTTP request; an error is a status >= 500."""
-        key = f"{method} {route_template}"
+        status_class = status // 100
+        entry = self._request_cache.get((method, route_template, status_class))
+        if entry is None:
+            entry = self._request_entry(method, route_template, status_class)
+        series, histogram = entry
         with self._lock:
-            self._series(self._endpoints, key).add(duration, error=status >= 500)
-        self._requests.labels(method, route_template, f"{status // 100}xx").inc()
-        self._request_seconds.labels(method, route_template).observe(duration)
+            series.add(duration, error=status >= 500)
+        histogram.observe(duration)
         if duration > self.slow_endpoint:
-            self._alert("slow_endpoint", key, duration, self.slow_endpoint)
+            self._alert("slow_endpoint", f"{method} {route_template}", duration, self.slow_endpoint)
 
     def record_db(self, operation: str, duration: float, *, error: bool = False) -> None:
+        entry = self._db_cache.get((operation, error))
+        if entry is None:
+            with self._lock:
+                series = self._series(self._db, operation)
+                child = self._db_seconds.labels(operation, "error" if error else "ok")
+                entry = self._db_cache[(operation, error)] = (series, child)
+        series, histogram = entry
         with self._lock:
-            self._series(self._db, operation).add(duration, error=error)
-        self._db_seconds.labels(operation, "error" if error else "ok").observe(duration)
+            series.add(duration, error=error)
+        histogram.observe(duration)
         if duration > self.slow_query:
             self._alert("slow_query", operation, duration, self.slow_query)
 
     def record_external(self, provider: str, operation: str, duration: float, *, ok: bool) -> None:
+        entry = self._external_cache.get((provider, operation, ok))
+        if entry is None:
+            with self._lock:
+                series = self._series(self._externals, (provider, operation))
+                child = self._external_seconds.labels(provider, operation, "ok" if ok else "error")
+                entry = self._external_cache[(provider, operation, ok)] = (series, child)
+        series, histogram = entry
         with self._lock:
-            self._series(self._externals, (provider, operation)).add(duration, error=not ok)
-        outcome = "ok" if ok else "error"
-        self._external_seconds.labels(provider, operation, outcome).observe(duration)
+            series.add(duration, error=not ok)
+        histogram.observe(duration)
         if duration > self.slow_external:
             self._alert("slow_external", f"{provider}.{operation}", duration, self.slow_external)
 
@@ -221,6 +236,9 @@ class ApmRegistry:
     def reset(self) -> None:
         """Forget everything recorded (Prometheus counters restart at zero, as after a restart)."""
         with self._lock:
+            self._request_cache.clear()
+            self._db_cache.clear()
+            self._external_cache.clear()
             self._endpoints.clear()
             self._db.clear()
             self._externals.clear()
@@ -230,6 +248,16 @@ class ApmRegistry:
         self._memory_percent.set(0)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _request_entry(
+        self, method: str, route_template: str, status_class: int
+    ) -> tuple[Series, Any]:
+        with self._lock:
+            series = self._series(self._endpoints, f"{method} {route_template}")
+            histogram = self._request_seconds.labels(method, route_template, f"{status_class}xx")
+            entry = (series, histogram)
+            self._request_cache[(method, route_template, status_class)] = entry
+            return entry
 
     def _series(self, table: dict[Any, Series], key: Any) -> Series:
         series = table.get(key)

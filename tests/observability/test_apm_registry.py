@@ -156,7 +156,8 @@ def test_prometheus_text_has_metric_names_and_labels() -> None:
 
     text = apm.prometheus_text().decode()
 
-    assert 'http_requests_total{method="POST",route="/api/calls",status_class="2xx"} 1.0' in text
+    request = 'method="POST",route="/api/calls",status_class="2xx"'
+    assert f"http_request_duration_seconds_count{{{request}}} 1.0" in text
     assert "http_request_duration_seconds_bucket" in text
     assert 'db_operation_duration_seconds_count{operation="insert_call",outcome="ok"} 1.0' in text
     external = 'operation="connect_call",outcome="error",provider="exotel"'
@@ -189,6 +190,6 @@ def test_concurrent_recording_from_threads_loses_nothing() -> None:
     assert apm.endpoint("GET /x").count == 4000
     assert apm.external("exotel").count == 4000
     assert (
-        b'http_requests_total{method="GET",route="/x",status_class="2xx"} 4000.0'
+        b'http_request_duration_seconds_count{method="GET",route="/x",status_class="2xx"} 4000.0'
         in apm.prometheus_text()
     )
