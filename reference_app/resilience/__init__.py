@@ -1,6 +1,18 @@
 """Circuit breakers for the reference app's dependencies (SPEC §2.1).
 
-``python -m reference_app.resilience`` prints one breaker's life cycle under injected failures.
+::
+
+    breakers = build_service_breakers({"exotel": {"open_timeout": 5.0}})
+    exotel = breakers["exotel"]
+
+    response = await exotel.acall(client.post, url, data=form, fallback=lambda err: None)
+
+    @exotel                       # or as a decorator, on def or async def
+    async def place_call(...): ...
+
+Open breakers raise :class:`CircuitOpenError` (``.name``, ``.retry_after``) or return the
+caller's ``fallback(error)``. ``python -m reference_app.resilience`` prints one breaker's life
+cycle under injected failures.
 """
 
 from __future__ import annotations

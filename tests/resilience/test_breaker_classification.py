@@ -82,6 +82,14 @@ def test_result_predicate_counts_failures_but_returns_the_value() -> None:
     assert breaker.state is State.OPEN
 
 
+class StatusError(Exception):
+    """An app-level provider error that carries the HTTP status (or None) itself."""
+
+    def __init__(self, status_code: int | None) -> None:
+        super().__init__(status_code)
+        self.status_code = status_code
+
+
 def response(status: int) -> httpx.Response:
     return httpx.Response(status, request=httpx.Request("GET", "https://provider.test/x"))
 
@@ -103,6 +111,9 @@ def test_http_failure_on_responses(status: int, counts: bool) -> None:
         (httpx.HTTPStatusError("x", request=response(503).request, response=response(503)), True),
         (httpx.HTTPStatusError("x", request=response(404).request, response=response(404)), False),
         (RuntimeError("anything else"), True),
+        (StatusError(404), False),
+        (StatusError(429), True),
+        (StatusError(None), True),
     ],
 )
 def test_http_failure_on_exceptions(exc: BaseException, counts: bool) -> None:
