@@ -18,6 +18,7 @@ from reference_app.providers import (
     WasabiError,
     template_script,
 )
+from reference_app.resilience import State
 
 __all__ = ["CallService", "PlacedCall"]
 
@@ -142,7 +143,12 @@ class CallService:
         return updated or call
 
     async def retry_pending_uploads(self, limit: int = 50) -> int:
-        """Retry archiving pending recordings; returns how many are now stored."""
+        """Retry archiving pending recordings; returns how many are now stored.
+
+        Skipped while the Wasabi breaker is open: every attempt would be rejected anyway.
+        """
+        if self._wasabi.breaker.state is State.OPEN:
+            return 0
         done = 0
         for call in await self.repository.pending_uploads(limit):
             if not (await self.archive_recording(call)).recording_upload_pending:

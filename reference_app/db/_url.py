@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -35,15 +36,32 @@ def normalise_database_url(url: str | None) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+def _sqlite_file_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers never block the writer, and far fewer fsyncs per commit; wait for a busy
+    # writer instead of failing at once (concurrent requests share the file).
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
+
+
 def create_engine(url: str | None) -> AsyncEngine:
     """An async engine for ``url``; in-memory SQLite shares one connection (StaticPool)."""
     normalised = normalise_database_url(url)
     parsed = make_url(normalised)
     kwargs: dict[str, Any] = {}
+    in_memory = False
     if parsed.drivername.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
-        if parsed.database in (None, "", ":memory:"):
+        in_memory = parsed.database in (None, "", ":memory:")
+        if in_memory:
             kwargs["poolclass"] = StaticPool
     else:
         kwargs["pool_pre_ping"] = True
-    return create_async_engine(normalised, **kwargs)
+    engine = create_async_engine(normalised, **kwargs)
+    if parsed.drivername.startswith("sqlite") and not in_memory:
+        event.listen(engine.sync_engine, "connect", _sqlite_file_pragmas)
+    return engine

@@ -31,10 +31,12 @@ def _example_production_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def dev_env(tmp_path: Path) -> dict[str, str]:
+def dev_env() -> dict[str, str]:
     return {
         "APP_ENV": "development",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}",
+        # In-memory SQLite (one shared connection): fast; tests that inspect the file use
+        # file_db_env.
+        "DATABASE_URL": "sqlite+aiosqlite://",
         "EXOTEL_ACCOUNT_SID": "acme1",
         "EXOTEL_API_KEY": "exotel-key",
         "EXOTEL_API_TOKEN": "exotel-token",
@@ -50,6 +52,12 @@ def dev_env(tmp_path: Path) -> dict[str, str]:
         "GOOGLE_CLIENT_SECRET": "google-secret",
         "MONITORING_ADMIN_TOKEN": ADMIN_TOKEN,
     }
+
+
+@pytest.fixture
+def file_db_env(dev_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """dev_env with the database in ``tmp_path / "calls.db"`` (inspectable with sqlite3)."""
+    return dev_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"}
 
 
 @pytest.fixture

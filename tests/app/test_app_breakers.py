@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -115,11 +116,13 @@ def test_database_breaker_opens_after_ten_failures_and_answers_503_retry_after(
 
 
 def test_database_loss_writes_nothing(
-    app: FastAPI, client: TestClient, switchboard: Switchboard, tmp_path: Path
+    build: Callable[[dict[str, str]], FastAPI], file_db_env: dict[str, str], tmp_path: Path
 ) -> None:
-    client.post("/api/calls", json=new_call())
-    with database_outage(app.state.db.engine):
-        assert client.post("/api/calls", json=new_call(order_id="lost")).status_code == 503
+    app = build(file_db_env)
+    with TestClient(app) as client:
+        client.post("/api/calls", json=new_call())
+        with database_outage(app.state.db.engine):
+            assert client.post("/api/calls", json=new_call(order_id="lost")).status_code == 503
 
     with sqlite3.connect(tmp_path / "calls.db") as db:
         rows = db.execute("SELECT order_id, status FROM calls").fetchall()

@@ -40,9 +40,13 @@ def test_each_app_instance_owns_its_state(
 
 
 def test_startup_creates_tables_and_logs_the_mode(
-    app: FastAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    build: Callable[[dict[str, str]], FastAPI],
+    file_db_env: dict[str, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="reference_app")
+    app = build(file_db_env)
     with TestClient(app):
         with sqlite3.connect(tmp_path / "calls.db") as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from reference_app.api import shopify_signature
@@ -164,3 +165,38 @@ def test_shopify_webhook_with_valid_hmac_but_malformed_body_is_400(client: TestC
     for body in (b"{not json", b"[1, 2]", b'{"name": "no id"}'):
         response = client.post(ORDERS_CREATE, content=body, headers=_signed(body))
         assert response.status_code == 400, body
+
+
+def test_pending_uploads_are_retried_once_wasabi_is_back(
+    app: FastAPI, client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+    sid = call["exotel_call_sid"]
+    switchboard.fail("wasabi", 503)
+    client.post(
+        CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    )
+    switchboard.heal("wasabi")
+
+    assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 1
+
+    stored = client.get(f"/api/calls/{call['id']}").json()
+    assert stored["recording_upload_pending"] is False
+    assert stored["recording_available"] is True
+    assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 0
+
+
+def test_pending_uploads_wait_while_the_wasabi_breaker_is_open(
+    app: FastAPI, client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+    sid = call["exotel_call_sid"]
+    switchboard.fail("wasabi", 503)
+    client.post(
+        CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    )
+    app.state.breakers["wasabi"].force_open()
+    before = len(switchboard.log)
+
+    assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 0
+    assert len(switchboard.log) == before
