@@ -188,7 +188,7 @@ def normalise(env: Mapping[str, str]) -> dict[str, str]:
     NODE_ENV is folded into APP_ENV when APP_ENV is unset (APP_ENV wins when both are set).
     """
     known = {name: env[name].strip() for name in VARIABLE_NAMES if name in env}
-    if "APP_ENV" not in known and env.get("NODE_ENV", "").strip():
+    if env_source(env) == "NODE_ENV":
         known["APP_ENV"] = env["NODE_ENV"].strip()
     return {name: value for name, value in known.items() if value}
 

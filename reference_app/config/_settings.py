@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
 
-from ._environment import VARIABLES, AppEnv, normalise, parse_environment
+from ._environment import VARIABLES, AppEnv
 from ._errors import ConfigurationError, Problem
-from ._production import production_problems
 from ._urls import is_placeholder_host, parse_http_url
+from ._validation import check_environment
 
 logger = logging.getLogger("reference_app.config")
 
@@ -66,9 +66,7 @@ class Settings(BaseModel):
             raise ConfigurationError(
                 [Problem("<settings>", "build Settings from a str -> str env mapping")]
             )
-        values, problems = parse_environment(data)
-        if values.get("app_env") == "production":
-            problems.extend(production_problems(normalise(data)))
+        values, problems = check_environment(data)
         if problems:
             raise ConfigurationError(problems)
         return values

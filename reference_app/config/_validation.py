@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._environment import normalise, parse_environment
+from ._environment import VARIABLES, normalise, parse_environment
 from ._errors import Problem
 from ._production import production_problems
+
+_FIELDS = frozenset(v.setting for v in VARIABLES)
+
+
+def check_environment(env: Mapping[str, str]) -> tuple[dict[str, object], list[Problem]]:
+    """Parsed Settings field values and every problem with ``env`` (shared by Settings)."""
+    misnamed = sorted(_FIELDS & env.keys())
+    if misnamed:
+        message = "pass environment variable names (e.g. APP_ENV), not Settings field names"
+        return {}, [Problem(name.upper(), message) for name in misnamed]
+    values, problems = parse_environment(env)
+    if values.get("app_env") == "production":
+        problems.extend(production_problems(normalise(env)))
+    return values, problems
 
 
 def validate_environment(env: Mapping[str, str]) -> list[Problem]:
@@ -15,8 +29,4 @@ def validate_environment(env: Mapping[str, str]) -> list[Problem]:
 
     Messages name the variable and never contain a value.
     """
-    _, problems = parse_environment(env)
-    normal = normalise(env)
-    if normal.get("APP_ENV", "").lower() == "production":
-        problems.extend(production_problems(normal))
-    return problems
+    return check_environment(env)[1]

@@ -213,6 +213,15 @@ def test_node_env_is_an_alias_and_app_env_wins() -> None:
     assert rejected({"NODE_ENV": "production"}).variables[0] == "FRONTEND_URL"
     assert rejected({"NODE_ENV": "test"}).variables == ["NODE_ENV"]
     assert not load_settings({"APP_ENV": "development", "NODE_ENV": "production"}).is_production
+    # An empty APP_ENV counts as unset, so the alias applies.
+    assert load_settings({**aliased, "APP_ENV": ""}).is_production
+
+
+def test_field_names_instead_of_variable_names_are_refused() -> None:
+    # Settings(app_env="production") must not silently build a development configuration.
+    with pytest.raises(ConfigurationError) as info:
+        Settings(app_env="production")  # type: ignore[call-arg]
+    assert info.value.variables == ["APP_ENV"]
 
 
 def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
