@@ -25,7 +25,8 @@ class ApmMiddleware:
     """Records every HTTP request in an :class:`ApmRegistry` as ``(method, route template, status,
     seconds)``. The template comes from ``scope["route"]``, which the router sets on a match;
     unmatched requests (404s, slash redirects) share the ``"unmatched"`` key so raw paths never
-    become metric keys. An exception counts as a 500 and is re-raised.
+    become metric keys. An exception counts as a 500 and is re-raised; a cancellation before the
+    response started is recorded as 499 (not an error) and re-raised.
 
     ``registry`` is the registry, or a zero-argument callable returning it (resolved per request,
     e.g. ``lambda: app.state.apm`` when the registry is created in the lifespan).
@@ -41,7 +42,7 @@ class ApmMiddleware:
             return
         start = time.perf_counter()
         root_path = scope.get("root_path", "")
-        status = 500
+        status = 0  # no response started yet
 
         async def send_with_status(message: Message) -> None:
             nonlocal status
@@ -51,11 +52,19 @@ class ApmMiddleware:
 
         try:
             await self.app(scope, receive, send_with_status)
-        except BaseException:
+        except Exception:
             status = 500
+            raise
+        except BaseException:
+            # Cancelled (client gone, server shutting down): not a server error. 499 is nginx's
+            # "client closed request", unless a response had already started.
+            if status == 0:
+                status = 499
             raise
         finally:
             duration = time.perf_counter() - start
+            if status == 0:
+                status = 500  # the app returned without a response
             registry = self._registry
             if not isinstance(registry, ApmRegistry):
                 registry = registry()

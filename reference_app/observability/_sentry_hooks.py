@@ -58,7 +58,6 @@ _EXTRA_DENYLIST = (
     "caller_id",
 )
 _EXTRA_PII_DENYLIST = (
-    "user-agent",
     "x-forwarded-for",
     "x-real-ip",
     "forwarded",
@@ -89,7 +88,8 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
     deprecated in sentry-sdk 2.x. ``data_collection`` is not used either: providing it disables
     the EventScrubber.
     """
-    assert settings.sentry_dsn is not None
+    if settings.sentry_dsn is None:
+        raise ValueError("SENTRY_DSN is not set")
     return {
         "dsn": settings.sentry_dsn.get_secret_value(),
         "environment": settings.app_env,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -129,3 +130,22 @@ async def test_non_http_scopes_pass_through_untouched() -> None:
     await ApmMiddleware(inner, apm)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
     assert seen == ["lifespan"]
     assert apm.endpoints() == {}
+
+
+async def test_cancellation_is_recorded_as_499_and_propagates() -> None:
+    apm = ApmRegistry()
+
+    async def cancelled(scope, receive, send):  # type: ignore[no-untyped-def]
+        raise asyncio.CancelledError
+
+    async def no_response(scope, receive, send):  # type: ignore[no-untyped-def]
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "root_path": ""}
+    with pytest.raises(asyncio.CancelledError):
+        await ApmMiddleware(cancelled, apm)(dict(scope), None, None)  # type: ignore[arg-type]
+    await ApmMiddleware(no_response, apm)(dict(scope), None, None)  # type: ignore[arg-type]
+
+    stats = apm.endpoint(f"GET {UNMATCHED_ROUTE}")
+    assert (stats.count, stats.errors) == (2, 1)  # 499 is not a server error; no response is
+    assert b'status_class="4xx"' in apm.prometheus_text()
