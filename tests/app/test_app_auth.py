@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ._support import Switchboard
@@ -72,3 +74,12 @@ def test_invalid_code_is_400_and_google_outage_is_503(
     response = client.get("/api/auth/google/callback", params={"code": "c", "state": state})
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1
+
+
+def test_login_without_google_credentials_is_503(
+    build: Callable[[dict[str, str]], FastAPI], dev_env: dict[str, str]
+) -> None:
+    env = {k: v for k, v in dev_env.items() if not k.startswith("GOOGLE_")}
+    with TestClient(build(env)) as client:
+        response = client.get("/api/auth/google/login", follow_redirects=False)
+    assert response.status_code == 503

@@ -99,3 +99,9 @@ def test_unhandled_errors_reveal_nothing_to_the_client(
     assert response.json() == {"detail": "internal server error"}
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
+
+
+def test_send_otp_validation_does_not_echo_the_address(client: TestClient) -> None:
+    response = client.post("/api/test/send-otp", json={"email": "not-an-email-secret"})
+    assert response.status_code == 422
+    assert "not-an-email-secret" not in response.text
