@@ -52,6 +52,7 @@ class ApmRegistry:
         self._db: dict[str, Series] = {}
         self._externals: dict[tuple[str, str], Series] = {}
         self._alerts: deque[Alert] = deque(maxlen=max_alerts)
+        self._memory_high = False
         # Hot-path caches: (series, prometheus children) per label set, so a request costs no
         # labels() lookups. Cleared by reset() together with the children they point to.
         self._request_cache: dict[tuple[str, str, int], tuple[Series, Any]] = {}
@@ -139,9 +140,15 @@ class ApmRegistry:
             self._alert("slow_external", f"{provider}.{operation}", duration, self.slow_external)
 
     def record_memory(self, percent: float) -> None:
-        """A system memory sample (percent); alerts at or above ``high_memory_percent``."""
+        """A system memory sample (percent). Alerts when it reaches ``high_memory_percent``, once
+        per episode: samples that stay high don't flood the bounded alert list; dropping below
+        the threshold re-arms the alert."""
         self._memory_percent.set(percent)
-        if percent >= self.high_memory_percent:
+        high = percent >= self.high_memory_percent
+        with self._lock:
+            new_episode = high and not self._memory_high
+            self._memory_high = high
+        if new_episode:
             self._alert("high_memory", "system", percent, self.high_memory_percent)
 
     # -- views -------------------------------------------------------------------------------
@@ -243,6 +250,7 @@ class ApmRegistry:
             self._db.clear()
             self._externals.clear()
             self._alerts.clear()
+            self._memory_high = False
         for metric in self._labelled:
             metric.clear()
         self._memory_percent.set(0)
