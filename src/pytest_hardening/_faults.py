@@ -17,7 +17,7 @@ from ._providers import Provider, ProviderSpec, match_provider, normalize_provid
 
 __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
 
-_GARBAGE = b"\x00\xff<html>502 Bad Gateway</html>{not json"
+_GARBAGE = b"<html><body>502 Bad Gateway</body></html>{\"truncated\": "
 _TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
     "read": httpx.ReadTimeout,
     "connect": httpx.ConnectTimeout,

@@ -38,6 +38,8 @@ from ._sentry import SentryCapture, SentryGuard
 SESSION_KEY = pytest.StashKey[HardeningSession]()
 RECORD_KEY = pytest.StashKey[TestRecord]()
 APP_KEY = pytest.StashKey["_AppContext"]()
+CLOCK_KEY = pytest.StashKey[Clock]()
+FAULTS_KEY = pytest.StashKey[FaultInjector]()
 _CLIENTS = ("hardened_client", "hardened_async_client")
 _WORKER_KEY = "hardening_records"
 
@@ -234,11 +236,23 @@ def hardening_apm(request: pytest.FixtureRequest) -> Any:
 def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
     """Frozen time that moves only with ``clock.advance(seconds)``."""
     record = _record(request, "clock")
+    # Build the app and run its startup in real time first: modules imported lazily while
+    # time is frozen would capture freezegun's fake classes for good.
+    for name in (*_CLIENTS, "hardened_app"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            break
     frozen = Clock().start()
+    request.node.stash[CLOCK_KEY] = frozen
+    injector = request.node.stash.get(FAULTS_KEY, None)
+    if injector is not None:
+        injector.clock = frozen
     try:
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
+        if injector is not None:
+            injector.clock = None
         frozen.stop()
 
 
@@ -248,9 +262,10 @@ def faults(
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
     record = _record(request, "faults")
-    frozen = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
     seed = f"{_session(request.config).seed}:{request.node.nodeid}"
+    frozen = request.node.stash.get(CLOCK_KEY, None)
     injector = FaultInjector(hardening_providers, clock=frozen, seed=seed).start()
+    request.node.stash[FAULTS_KEY] = injector  # `clock` attaches itself when set up later
     try:
         yield injector
     finally:

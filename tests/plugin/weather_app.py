@@ -118,7 +118,8 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         # Bound to the loop that runs lifespan: the plugin must serve requests from it.
         async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as http:
-            yield {"http": http}
+            with httpx.Client(base_url=base_url, timeout=2.0) as sync_http:
+                yield {"http": http, "sync_http": sync_http}
 
     app = FastAPI(lifespan=lifespan)
     app.state.breakers = {"weather": breaker}
@@ -151,10 +152,10 @@ def create_app() -> FastAPI:
         return {"city": city, "forecast": response.json()}
 
     @app.get("/sync-forecast/{city}")
-    def sync_forecast(city: str) -> Any:
+    def sync_forecast(city: str, request: Request) -> Any:
+        http: httpx.Client = request.state.sync_http
         try:
-            with httpx.Client(base_url=base_url, timeout=2.0) as http:
-                response = breaker.call(http.get, f"/v1/forecast/{city}")
+            response = breaker.call(http.get, f"/v1/forecast/{city}")
         except pybreaker.CircuitBreakerError:
             return JSONResponse({"error": "weather unavailable"}, 503)
         except httpx.HTTPError:

@@ -1,0 +1,102 @@
+"""BreakerInspector over pybreaker and over a breaker with the native protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pybreaker
+import pytest
+
+from pytest_hardening import BreakerInspector, BreakerState, Clock, PyBreakerAdapter, adapt_breaker
+
+
+@dataclass(frozen=True)
+class _Move:
+    from_state: str
+    to_state: str
+
+
+class NativeLike:
+    """The duck-typed protocol from docs/architecture.md, minimal."""
+
+    def __init__(self) -> None:
+        self.state = "CLOSED"
+        self._listeners: list[Callable[[_Move], None]] = []
+
+    def _go(self, to: str) -> None:
+        move, self.state = _Move(self.state, to), to
+        for listener in list(self._listeners):
+            listener(move)
+
+    def add_listener(self, cb: Callable[[_Move], None]) -> Callable[[], None]:
+        self._listeners.append(cb)
+        return lambda: self._listeners.remove(cb)
+
+    def force_open(self) -> None:
+        self._go("OPEN")
+
+    def reset(self) -> None:
+        if self.state != "CLOSED":
+            self._go("CLOSED")
+
+
+def _fail() -> None:
+    raise ConnectionError("down")
+
+
+def test_pybreaker_states_transitions_and_reset() -> None:
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=30)
+    breaker.open()  # stale state from "a previous test"
+    with Clock() as clock:
+        inspector = BreakerInspector({"pay": breaker}).start()
+        assert inspector.state("pay") == BreakerState.CLOSED  # reset on start
+        assert inspector.transitions("pay") == []  # the reset itself is not history
+        for _ in range(2):
+            with pytest.raises((ConnectionError, pybreaker.CircuitBreakerError)):
+                breaker.call(_fail)
+        assert inspector.state("pay") == "OPEN"
+        clock.advance(31)
+        assert breaker.call(lambda: "ok") == "ok"
+        assert inspector.transitions("pay") == [
+            ("CLOSED", "OPEN"),
+            ("OPEN", "HALF_OPEN"),
+            ("HALF_OPEN", "CLOSED"),
+        ]
+        inspector.force_open("pay")
+        assert inspector.state("pay") == "OPEN"
+        inspector.reset()
+        assert (inspector.state("pay"), inspector.transitions("pay")) == ("CLOSED", [])
+        inspector.stop()
+    assert breaker.listeners == ()
+
+
+def test_native_protocol_adapter_and_names() -> None:
+    native = NativeLike()
+    native.force_open()
+    inspector = BreakerInspector({"db": native, "pay": pybreaker.CircuitBreaker()}).start()
+    assert inspector.names == ["db", "pay"]
+    assert inspector.state("db") == "CLOSED"
+    inspector.force_open("db")
+    assert inspector.transitions("db") == [("CLOSED", "OPEN")]
+    inspector.stop()
+    assert native._listeners == []
+
+
+def test_assert_state_message_has_expected_actual_and_history() -> None:
+    inspector = BreakerInspector({"db": NativeLike()}).start()
+    inspector.force_open("db")
+    with pytest.raises(AssertionError) as info:
+        inspector.assert_state("db", "CLOSED")
+    message = str(info.value)
+    assert "expected CLOSED, actual OPEN" in message
+    assert "CLOSED -> OPEN" in message
+
+
+def test_unknown_breaker_and_unadaptable_objects() -> None:
+    inspector = BreakerInspector({"db": NativeLike()})
+    with pytest.raises(KeyError, match="breakers: \\['db'\\]"):
+        inspector.state("nope")
+    with pytest.raises(TypeError, match="hardening_breakers"):
+        adapt_breaker(object())
+    assert isinstance(adapt_breaker(pybreaker.CircuitBreaker()), PyBreakerAdapter)

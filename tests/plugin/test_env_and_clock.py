@@ -1,0 +1,80 @@
+"""EnvPatch and Clock used directly, without pytest fixtures."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import threading
+import time
+
+import pytest
+
+from pytest_hardening import Clock, EnvPatch
+
+
+def test_env_patch_sets_exactly_the_values_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HP_KEEP", "outer")
+    monkeypatch.setenv("HP_PROD_ONLY", "leaky")
+    monkeypatch.delenv("HP_NEW", raising=False)
+    with EnvPatch({"HP_NEW": "1", "HP_KEEP": "inner"}, clear={"HP_PROD_ONLY"}):
+        assert os.environ["HP_NEW"] == "1"
+        assert os.environ["HP_KEEP"] == "inner"
+        assert "HP_PROD_ONLY" not in os.environ
+    assert "HP_NEW" not in os.environ
+    assert os.environ["HP_KEEP"] == "outer"
+    assert os.environ["HP_PROD_ONLY"] == "leaky"
+
+
+def test_env_patch_restores_after_an_exception() -> None:
+    env: dict[str, str] = {"A": "1"}
+    patch = EnvPatch({"A": "2", "B": "3"}, environ=env)
+
+    def crash() -> None:
+        with patch:
+            assert env == {"A": "2", "B": "3"}
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        crash()
+    assert env == {"A": "1"}
+
+
+def test_clock_freezes_and_advances_every_clock() -> None:
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    with Clock(start) as clock:
+        m0, p0 = time.monotonic(), time.perf_counter()
+        assert clock.now() == start
+        assert clock.now().tzinfo is not None
+        clock.advance(90)
+        assert time.monotonic() - m0 == pytest.approx(90)
+        assert time.perf_counter() - p0 == pytest.approx(90)
+        assert clock.now() == start + dt.timedelta(seconds=90)
+        assert time.time() == pytest.approx(start.timestamp() + 90)
+        assert clock.advanced == 90
+    assert abs(time.time() - dt.datetime.now(dt.timezone.utc).timestamp()) < 5  # real again
+
+
+def test_clock_refuses_to_go_backwards() -> None:
+    with Clock() as clock, pytest.raises(ValueError, match="forward"):
+        clock.advance(-1)
+
+
+def test_clock_is_seen_by_plain_threads_at_any_stack_depth() -> None:
+    # freezegun alone returns real time to callers near threading's frames.
+    seen: list[float] = []
+    with Clock() as clock:
+        thread = threading.Thread(target=lambda: seen.append(time.monotonic()))
+        thread.start()
+        thread.join()
+        assert seen == [pytest.approx(clock.monotonic())]
+
+
+def test_event_loop_keeps_real_time_while_frozen() -> None:
+    async def main() -> float:
+        before = time.monotonic()
+        await asyncio.sleep(0.01)  # would hang if the loop read the frozen clock
+        return time.monotonic() - before
+
+    with Clock():
+        assert asyncio.run(main()) == 0.0  # the app's clock did not move by itself

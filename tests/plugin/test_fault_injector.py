@@ -1,0 +1,170 @@
+"""FaultInjector and Provider used directly with httpx clients (sync and async)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from pytest_hardening import Clock, FaultInjector, Provider, UnregisteredHostError
+
+PROVIDERS = {
+    "pay": "https://api.pay.example/v2",
+    "shop": Provider("https://*.shop.example", healthy=httpx.Response(201, json={"ok": True})),
+    "maps": "maps.example",
+}
+
+
+@pytest.fixture
+def injector() -> FaultInjector:
+    with FaultInjector(PROVIDERS, seed=7) as faults:
+        yield faults
+
+
+@pytest.fixture
+def http() -> httpx.Client:
+    # One client per test: building an SSL context per request would dominate the run time.
+    with httpx.Client(timeout=2.0) as client:
+        yield client
+
+
+def test_provider_patterns_match_prefix_wildcard_and_host() -> None:
+    pay, shop, maps = (Provider(p) if isinstance(p, str) else p for p in PROVIDERS.values())
+    assert pay.matches(httpx.URL("https://api.pay.example/v2/charges"))
+    assert not pay.matches(httpx.URL("https://api.pay.example/v20"))
+    assert not pay.matches(httpx.URL("http://api.pay.example/v2/charges"))
+    assert shop.matches(httpx.URL("https://acme.shop.example/admin"))
+    assert not shop.matches(httpx.URL("https://acme.shop.example.evil.com/"))
+    assert maps.matches(httpx.URL("http://maps.example:80/tiles"))
+
+
+def test_healthy_answers_and_call_log(injector: FaultInjector, http: httpx.Client) -> None:
+    assert http.get("https://api.pay.example/v2/charges").json() == {}
+    assert http.get("https://acme.shop.example/orders").status_code == 201
+    assert http.get("https://acme.shop.example/orders").json() == {"ok": True}  # reusable response
+    [call] = injector.calls("pay")
+    assert (str(call.request.url), call.outcome) == ("https://api.pay.example/v2/charges", "ok 200")
+    assert len(injector.calls("shop")) == 2
+
+
+def test_every_fault_kind(injector: FaultInjector, http: httpx.Client) -> None:
+    url = "https://api.pay.example/v2/x"
+    injector.fail("pay", 500, times=1)
+    assert http.get(url).status_code == 500
+    injector.rate_limit("pay", retry_after=12, times=1)
+    limited = http.get(url)
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "12")
+    injector.garbage("pay", times=1)
+    garbled = http.get(url)
+    with pytest.raises(ValueError, match="Expecting value"):
+        garbled.json()
+    injector.refuse("pay", times=1)
+    with pytest.raises(httpx.ConnectError):
+        http.get(url)
+    injector.timeout("pay", kind="connect", times=1)
+    with pytest.raises(httpx.ConnectTimeout):
+        http.get(url)
+    assert http.get(url).status_code == 200
+    assert [c.outcome for c in injector.calls("pay")] == [
+        "fail 500",
+        "rate_limit 429",
+        "garbage 200",
+        "refuse ConnectError",
+        "timeout ConnectTimeout",
+        "ok 200",
+    ]
+
+
+def test_fault_until_healed_and_heal_all(injector: FaultInjector, http: httpx.Client) -> None:
+    injector.fail("pay")
+    injector.fail("maps", 502)
+    assert [http.get("https://api.pay.example/v2/x").status_code for _ in range(3)] == [503] * 3
+    injector.heal("pay")
+    assert http.get("https://api.pay.example/v2/x").status_code == 200
+    assert http.get("https://maps.example/x").status_code == 502
+    injector.heal()
+    assert http.get("https://maps.example/x").status_code == 200
+
+
+def test_sequence_script(injector: FaultInjector, http: httpx.Client) -> None:
+    injector.sequence("pay", [503, httpx.ReadTimeout, "ok", "refuse"])
+    url = "https://api.pay.example/v2/x"
+    assert http.get(url).status_code == 503
+    with pytest.raises(httpx.ReadTimeout):
+        http.get(url)
+    assert http.get(url).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        http.get(url)
+    assert http.get(url).status_code == 200  # script done: healthy
+    with pytest.raises(ValueError, match="unsupported"):
+        injector.sequence("pay", ["explode"])
+
+
+def test_random_is_reproducible_from_the_seed(http: httpx.Client) -> None:
+    def run(seed: int) -> list[int]:
+        with FaultInjector(PROVIDERS, seed=seed) as faults:
+            faults.random("pay", 0.5)
+            return [http.get("https://api.pay.example/v2/x").status_code for _ in range(40)]
+
+    first = run(1)
+    assert first == run(1)
+    assert first != run(2)
+    assert 5 < first.count(503) < 35
+
+
+def test_unregistered_host_gets_connect_error_and_is_reported(
+    injector: FaultInjector, http: httpx.Client
+) -> None:
+    with pytest.raises(UnregisteredHostError):
+        http.get("https://elsewhere.example/leak")
+    report = injector.unregistered_report()
+    assert report is not None
+    assert "https://elsewhere.example/leak" in report
+    assert "pay: https://api.pay.example/v2" in report
+
+
+def test_unknown_provider_name_lists_the_known_ones(injector: FaultInjector) -> None:
+    with pytest.raises(KeyError, match="registered providers"):
+        injector.fail("nope")
+
+
+def test_latency_moves_an_attached_clock_instead_of_sleeping(http: httpx.Client) -> None:
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        start = clock.monotonic()
+        faults.latency("pay", 1.25)
+        assert http.get("https://api.pay.example/v2/x").status_code == 200
+        assert clock.monotonic() - start == pytest.approx(1.25)
+        faults.latency("pay", 30)
+        with pytest.raises(httpx.ReadTimeout):
+            http.get("https://api.pay.example/v2/x")
+        assert clock.monotonic() - start == pytest.approx(3.25)  # + the 2 s read timeout
+
+
+@pytest.mark.anyio
+async def test_async_clients_are_intercepted(injector: FaultInjector) -> None:
+    injector.fail("pay", 504, times=1)
+    async with httpx.AsyncClient() as client:
+        assert (await client.get("https://api.pay.example/v2/a")).status_code == 504
+        assert (await client.get("https://api.pay.example/v2/a")).status_code == 200
+
+
+def test_asgi_test_traffic_is_never_intercepted(injector: FaultInjector) -> None:
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert scope["type"] == "http"
+        await send({"type": "http.response.start", "status": 204, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    from pytest_hardening._app import starlette_test_client
+
+    TestClient = starlette_test_client()
+
+    assert TestClient(app).get("https://api.pay.example/v2/x").status_code == 204
+    assert injector.calls("pay") == []
+    assert injector.unregistered == []
+
+
+def test_stop_removes_the_router() -> None:
+    faults = FaultInjector(PROVIDERS).start()
+    assert respx.mocks.HTTPCoreMocker.routers
+    faults.stop()
+    assert respx.mocks.HTTPCoreMocker.routers == []

@@ -1,0 +1,324 @@
+"""The plugin seen from outside: hooks, options, markers, report, failure output, inertness,
+isolation and coexistence, through pytester (in-process unless a subprocess is required)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+# hypothesis' plugin costs seconds per in-process run and is irrelevant here.
+FAST = ("-p", "no:hypothesispytest")
+
+CONFTEST = """
+import httpx
+import pytest
+from pytest_hardening import Provider
+import weather_app
+
+@pytest.fixture
+def hardening_app_factory():
+    return weather_app.create_app
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"APP_ENV": "development", "SENTRY_DSN": "https://public@sentry.example/1",
+            "DB_PASSWORD": "hunter2-secret"}
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"APP_ENV": "production", "WEATHER_API_URL": "https://api.weather.example",
+            "WEATHER_API_KEY": "wk_live_0123456789", "SENTRY_DSN": "https://public@sentry.example/1"}
+
+@pytest.fixture
+def hardening_providers():
+    return {"weather": Provider("https://api.weather.example",
+                                healthy=lambda r: httpx.Response(200, json={"temp_c": 21}))}
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_imports() -> None:
+    # pytester removes modules first imported during an in-process run; importing what the
+    # app and Sentry's integrations load lazily once, up front, keeps each run fast.
+    from pytest_hardening import EnvPatch, SentryGuard
+
+    from . import weather_app
+
+    guard = SentryGuard().start()
+    try:
+        with EnvPatch({"SENTRY_DSN": "https://public@sentry.example/1"}):
+            app = weather_app.create_app()
+        from pytest_hardening._app import starlette_test_client
+
+        with starlette_test_client()(app) as client:
+            client.get("/time")
+    finally:
+        guard.stop()
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(weather_app=(HERE / "weather_app.py").read_text())
+    pytester.makeconftest(CONFTEST)
+    return pytester
+
+
+def test_header_summary_json_report_and_chaos_marker(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_flow="""
+        import pytest
+
+        @pytest.mark.chaos
+        def test_outage(hardened_client, faults, clock, breakers):
+            faults.fail("weather")
+            for _ in range(3):
+                hardened_client.get("/forecast/x")
+            assert breakers.state("weather") == "OPEN"
+
+        def test_plain():
+            assert True
+        """
+    )
+    result = project.runpytest(*FAST, "--hardening-seed=123", "--hardening-report=out/report.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "hardening: seed 123 (replay with --hardening-seed=123)",
+            "*- hardening -*",
+            "1 test(s) used hardening fixtures (0 not passed); seed 123*",
+            "provider calls: 3; faults injected: weather fail ×1",
+            "breaker transitions: weather CLOSED→OPEN ×1",
+        ]
+    )
+    report = json.loads((project.path / "out" / "report.json").read_text())
+    assert report["seed"] == 123
+    [record] = report["tests"]
+    assert record["nodeid"] == "test_flow.py::test_outage"
+    assert record["faults"] == [
+        {"provider": "weather", "kind": "fail", "times": None, "status": 503}
+    ]
+    assert record["calls"] == {"weather": {"fail 503": 3}}
+    assert record["transitions"] == {"weather": [["CLOSED", "OPEN"]]}
+    selected = project.runpytest(*FAST, "-m", "chaos")
+    selected.assert_outcomes(passed=1, deselected=1)
+
+
+def test_random_faults_replay_from_the_seed(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_random="""
+        import pytest
+
+        @pytest.mark.parametrize("case", ["a", "b"])
+        def test_random(hardened_client, faults, case):
+            faults.random("weather", 0.5)
+            codes = [hardened_client.get("/sync-forecast/x").json()["status"] for _ in range(16)]
+            print("CODES", case, codes)
+        """
+    )
+
+    def codes(seed: int) -> list[str]:
+        result = project.runpytest(*FAST, "-s", f"--hardening-seed={seed}")
+        result.assert_outcomes(passed=2)
+        return [line[line.index("CODES") :] for line in result.outlines if "CODES" in line]
+
+    first = codes(5)
+    assert first == codes(5)  # the same seed replays the same failures
+    assert first[0][len("CODES a") :] != first[1][len("CODES b") :]  # each test its own stream
+
+
+def test_failure_output_names_the_unregistered_host_and_hides_plugin_frames(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_failures="""
+        def test_swallowed_call(hardened_client):
+            assert hardened_client.get("/geo").json() == {"geo": None}  # the app swallowed it
+
+        def test_state(hardened_client, faults, breakers):
+            breakers.assert_state("weather", "OPEN")
+
+        def test_calls(hardened_client, faults):
+            hardened_client.get("/forecast/x")
+            faults.assert_called("weather", times=2)
+        """
+    )
+    result = project.runpytest(*FAST)
+    result.assert_outcomes(passed=1, failed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_swallowed_call*",
+            "*GET https://geo.unknown.example/lookup",
+            "*registered providers:",
+            "*weather: https://api.weather.example",
+            "*declare the host in the hardening_providers fixture.",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            '>       breakers.assert_state("weather", "OPEN")',
+            "E       AssertionError: breaker 'weather': expected OPEN, actual CLOSED.",
+            "E       recent transitions:",
+            "E         (no transitions of weather)",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: expected 2 call(s) to provider 'weather', got 1.",
+            "E         GET https://api.weather.example/v1/forecast/x -> ok 200",
+        ]
+    )
+    assert "_breakers.py" not in result.stdout.str()
+
+
+def test_inert_and_isolated(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_isolation="""
+        import os, time, threading
+        import freezegun.api, respx.mocks, sentry_sdk, pytest
+
+        BEFORE = {}
+
+        def test_0_snapshot():
+            BEFORE["env"] = dict(os.environ)
+            BEFORE["sentry"] = sentry_sdk.get_global_scope().client
+
+        def test_1_uses_everything(hardened_client, faults, clock, breakers, sentry_events, apm):
+            faults.fail("weather")
+            for _ in range(3):
+                hardened_client.get("/forecast/x")
+            clock.advance(1000)
+            hardened_client.get("/boom")
+            assert breakers.state("weather") == "OPEN"
+            assert sentry_events.events
+            assert apm.endpoint("GET /forecast/{city}").count == 3
+            assert os.environ["APP_ENV"] == "development"
+
+        def test_2_nothing_leaked():
+            env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+            assert env == {k: v for k, v in BEFORE["env"].items() if k != "PYTEST_CURRENT_TEST"}
+            assert time.time is freezegun.api.real_time
+            assert time.monotonic is freezegun.api.real_monotonic
+            assert respx.mocks.HTTPCoreMocker.routers == []
+            assert respx.mocks.HTTPCoreMocker._patches == []
+            assert sentry_sdk.get_global_scope().client is BEFORE["sentry"]
+            assert not sentry_sdk.get_client().is_active()
+
+        def test_3_fresh_state(hardened_client, breakers, apm, sentry_events, faults):
+            assert breakers.state("weather") == "CLOSED"
+            assert breakers.transitions("weather") == []
+            assert apm.endpoint("GET /forecast/{city}").count == 0
+            assert sentry_events.events == []
+            assert faults.calls("weather") == []
+            assert hardened_client.get("/forecast/x").status_code == 200
+        """
+    )
+    result = project.runpytest(*FAST, "-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
+def test_no_summary_when_no_fixture_was_used(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(passed=1)
+    assert "- hardening -" not in result.stdout.str()
+
+
+def test_coexists_with_respx_and_pytest_httpx_fixtures(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_neighbours="""
+        import httpx
+
+        def test_a_respx(respx_mock):
+            respx_mock.get("https://other.example/x").respond(202)
+            assert httpx.get("https://other.example/x").status_code == 202
+
+        def test_b_hardened(hardened_client, faults):
+            faults.fail("weather", 500, times=1)
+            assert hardened_client.get("/sync-forecast/x").json()["status"] == 500
+            assert hardened_client.get("/sync-forecast/x").json()["status"] == 200
+
+        def test_c_httpx_mock(httpx_mock):
+            httpx_mock.add_response(url="https://other.example/y", status_code=418)
+            assert httpx.get("https://other.example/y").status_code == 418
+
+        def test_d_hardened_again(hardened_client, faults):
+            assert hardened_client.get("/forecast/x").status_code == 200
+            assert len(faults.calls("weather")) == 1
+
+        def test_e_respx_again(respx_mock):
+            respx_mock.get("https://other.example/z").respond(204)
+            assert httpx.get("https://other.example/z").status_code == 204
+        """
+    )
+    result = project.runpytest(*FAST)
+    result.assert_outcomes(passed=5)
+
+
+def test_missing_configuration_errors_teach(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_unconfigured="""
+        import pytest
+
+        def test_app(hardened_app):
+            pass
+
+        @pytest.mark.production
+        def test_prod(hardening_app_factory, hardened_app):
+            pass
+        """
+    )
+    pytester.makeconftest(
+        "import pytest\n"
+        "@pytest.fixture\n"
+        "def hardening_app_factory(request):\n"
+        "    if request.node.name == 'test_app':\n"
+        "        return request.getfixturevalue('_real_default')\n"
+        "    return lambda: None\n"
+        "from pytest_hardening._plugin import hardening_app_factory as _real_default\n"
+    )
+    result = pytester.runpytest(*FAST)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*override the `hardening_app_factory` fixture in conftest.py*",
+            "*hardening_prod_env is not configured*",
+        ]
+    )
+
+
+def test_ini_option_names_the_factory(project: pytest.Pytester) -> None:
+    project.makeconftest("")  # no fixture overrides: the ini option alone must do
+    project.makeini("[pytest]\nhardening_app_factory = weather_app:create_app\n")
+    project.makepyfile(
+        test_ini="""
+        def test_time(hardened_client, clock):
+            clock.advance(5)
+            assert hardened_client.get("/time").json()["monotonic"] == clock.monotonic()
+        """
+    )
+    project.runpytest(*FAST).assert_outcomes(passed=1)
+
+
+def test_xdist_workers_are_aggregated(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_spread="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_fault(hardened_client, faults, n):
+            faults.fail("weather", 500 + n, times=1)
+            assert hardened_client.get("/sync-forecast/x").json()["status"] == 500 + n
+        """
+    )
+    result = project.runpytest_subprocess(
+        *FAST, "-n", "2", "--hardening-seed=77", "--hardening-report=agg.json"
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["4 test(s) used hardening fixtures (0 not passed); seed 77*"])
+    report = json.loads((project.path / "agg.json").read_text())
+    assert report["seed"] == 77
+    calls = sorted(json.dumps(r["calls"]) for r in report["tests"])
+    assert calls == [json.dumps({"weather": {f"fail {s}": 1}}) for s in range(500, 504)]

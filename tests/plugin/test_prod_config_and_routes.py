@@ -1,0 +1,105 @@
+"""prod_config and route_audit against the weather app, plus ProdConfigChecker directly."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from pytest_hardening import ProdConfigChecker, RouteAuditor
+
+from . import weather_app
+from .conftest import PROD_ENV
+
+
+def test_build_and_accepts(prod_config: ProdConfigChecker) -> None:
+    app = prod_config.assert_accepts()
+    assert ("GET", "/debug/env") not in {(r.methods and "GET", r.path) for r in app.routes}
+    assert "APP_ENV" not in os.environ  # the env is only set while building
+
+
+def test_assert_rejects_returns_the_error_naming_the_variable(
+    prod_config: ProdConfigChecker,
+) -> None:
+    error = prod_config.assert_rejects(drop=["WEATHER_API_KEY"])
+    assert isinstance(error, weather_app.SettingsError)
+    prod_config.assert_rejects(WEATHER_API_URL="http://api.weather.example")
+
+
+def test_assert_rejects_fails_when_the_unsafe_value_is_accepted(
+    prod_config: ProdConfigChecker,
+) -> None:
+    with pytest.raises(AssertionError, match="the app booted"):
+        prod_config.assert_rejects(SENTRY_DSN=None)
+
+
+def test_audit_reports_what_the_app_wrongly_accepts(prod_config: ProdConfigChecker) -> None:
+    report = prod_config.audit(optional=["SENTRY_DSN"])
+    accepted = {(m.variable, m.kind) for m in report.accepted}
+    # The weather app validates its API URL and key but not the Sentry DSN's shape, and it
+    # boots without APP_ENV (silently in development mode): real findings of the audit.
+    assert ("APP_ENV", "drop") in accepted
+    assert ("SENTRY_DSN", "http scheme") in accepted
+    # Scheme and loopback checks hold; the placeholder host slips through.
+    assert {k for v, k in accepted if v == "WEATHER_API_URL"} == {"placeholder"}
+    assert ("WEATHER_API_KEY", "drop") in {(m.variable, m.kind) for m in report.rejected}
+    assert report.leaks == []
+    with pytest.raises(AssertionError, match="ACCEPTED APP_ENV: dropped"):
+        report.assert_ok()
+
+
+def test_rejection_that_leaks_a_secret_is_a_finding() -> None:
+    def factory() -> Any:
+        key = os.environ.get("API_TOKEN", "")
+        if os.environ.get("MODE") != "ok":
+            raise ValueError(f"MODE invalid (API_TOKEN={key})")
+        return object()
+
+    checker = ProdConfigChecker(factory, {"MODE": "ok", "API_TOKEN": "tok_live_abcdef"})
+    report = checker.audit(optional=["API_TOKEN"])
+    assert report.leaks == ["refusing 'MODE: dropped' printed the value of API_TOKEN"]
+    with pytest.raises(AssertionError) as info:
+        checker.assert_rejects(MODE="bad")
+    assert "leaks the value of API_TOKEN" in str(info.value)
+    assert "tok_live_abcdef" not in str(info.value)
+    assert "<API_TOKEN redacted>" in str(info.value)
+
+
+def test_url_mutations() -> None:
+    checker = ProdConfigChecker(object, {"DB_URL": "postgresql://u:pw@db.internal:5432/app"})
+    values = {m.kind: m.value for m in checker.mutations()}
+    assert values["drop"] is None
+    assert values["localhost"] == "postgresql://u:pw@localhost:5432/app"
+    assert values["127.0.0.1"] == "postgresql://u:pw@127.0.0.1:5432/app"
+    assert values["placeholder"] == "https://yourdomain.com"
+    assert "http scheme" not in values  # only https URLs are downgraded
+
+
+def test_route_audit_dev_only(route_audit: RouteAuditor) -> None:
+    assert route_audit.dev_only() == {("GET", "/debug/env"), ("POST", "/debug/reset")}
+    route_audit.assert_absent_in_production("/debug")
+
+
+def test_route_audit_fails_for_a_route_still_served_in_production(
+    route_audit: RouteAuditor,
+) -> None:
+    with pytest.raises(AssertionError) as info:
+        route_audit.assert_absent_in_production("/forecast")
+    message = str(info.value)
+    assert "route table has GET /forecast/{city}" in message
+    assert "OpenAPI document lists /forecast/{city}" in message
+    assert "GET /forecast/1 answered 200" in message or "answered" in message
+
+
+def test_route_auditor_directly() -> None:
+    env = {**PROD_ENV}
+    auditor = RouteAuditor(weather_app.create_app, lambda: _with_env(env, weather_app.create_app))
+    assert ("GET", "/debug/env") in auditor.dev_only()
+
+
+def _with_env(env: dict[str, str], factory: Any) -> Any:
+    from pytest_hardening import EnvPatch
+
+    with EnvPatch(env):
+        return factory()

@@ -1,0 +1,85 @@
+"""SentryCapture as a transport, attached to an existing client, and SentryGuard."""
+
+from __future__ import annotations
+
+import pytest
+import sentry_sdk
+
+from pytest_hardening import SentryCapture, SentryGuard
+
+DSN = "https://public@sentry.example/1"
+
+
+@pytest.fixture
+def guard() -> SentryGuard:
+    guard = SentryGuard().start()
+    yield guard
+    guard.stop()
+
+
+def test_capture_as_transport(guard: SentryGuard) -> None:
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.set_tag("area", "billing")
+    try:
+        raise KeyError("customer 42")
+    except KeyError:
+        sentry_sdk.capture_exception()
+    sentry_sdk.capture_message("hello there")
+    event = capture.assert_captured(KeyError, area="billing")
+    assert event["exception"]["values"][-1]["value"] == "'customer 42'"
+    assert capture.assert_captured(message="hello")["message"] == "hello there"
+    assert len(capture.events) == 2
+
+
+def test_attach_swaps_the_transport_of_the_active_client(guard: SentryGuard) -> None:
+    sentry_sdk.init(dsn=DSN, default_integrations=False)
+    original = sentry_sdk.get_client().transport
+    capture = SentryCapture()
+    assert capture.attach()
+    assert sentry_sdk.get_client().transport is capture
+    assert original is not capture
+    sentry_sdk.capture_message("routed")
+    assert [e["message"] for e in capture.events] == ["routed"]
+
+
+def test_attach_without_a_client_reports_false(guard: SentryGuard) -> None:
+    sentry_sdk.get_global_scope().set_client(None)
+    assert SentryCapture().attach() is False
+
+
+def test_assert_captured_failure_lists_what_was_seen(guard: SentryGuard) -> None:
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.capture_message("only this")
+    with pytest.raises(AssertionError) as info:
+        capture.assert_captured(ValueError)
+    assert "exception ValueError" in str(info.value)
+    assert "only this" in str(info.value)
+
+
+def test_assert_no_secrets_finds_leaks_without_printing_them(guard: SentryGuard) -> None:
+    capture = SentryCapture()
+    with pytest.raises(AssertionError, match="captured nothing"):
+        capture.assert_no_secrets("tok_123456")
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.set_extra("note", {"header": "Bearer tok_123456"})
+    sentry_sdk.capture_message("request failed")
+    capture.assert_no_secrets("other-value")
+    with pytest.raises(AssertionError) as info:
+        capture.assert_no_secrets("tok_123456")
+    assert "extra.note.header" in str(info.value)
+    assert "tok_123456" not in str(info.value)
+
+
+def test_guard_restores_client_and_scopes() -> None:
+    before = sentry_sdk.get_global_scope().client
+    guard = SentryGuard().start()
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.set_tag("leaky", "yes")
+    app_client = sentry_sdk.get_client()
+    guard.stop()
+    assert sentry_sdk.get_global_scope().client is before
+    assert not app_client.is_active() or app_client.transport is None  # closed
+    assert "leaky" not in sentry_sdk.get_isolation_scope()._tags
