@@ -17,7 +17,7 @@ from ._providers import Provider, ProviderSpec, match_provider, normalize_provid
 
 __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
 
-_GARBAGE = b"<html><body>502 Bad Gateway</body></html>{\"truncated\": "
+_GARBAGE = b'<html><body>502 Bad Gateway</body></html>{"truncated": '
 _TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
     "read": httpx.ReadTimeout,
     "connect": httpx.ConnectTimeout,
