@@ -1,0 +1,255 @@
+"""LiveApp: an app server in a subprocess on 127.0.0.1, ready when its health URL answers.
+
+A subprocess (not a thread) so that it can be sent SIGTERM and observed exiting, and so that
+load tests measure a server that does not share the test's interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import httpx
+
+__all__ = ["Exit", "LiveApp", "LiveAppError"]
+
+HOST = "127.0.0.1"
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+class LiveAppError(RuntimeError):
+    """The app process did not become ready, or did not exit, within its deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """How the process ended: ``returncode`` (negative: killed by that signal) and the seconds
+    from the stop signal to the exit."""
+
+    returncode: int
+    seconds: float
+
+
+def free_port() -> int:
+    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveApp:
+    """Run ``argv`` (``{port}`` is replaced by a free port) with ``env`` on top of this
+    process's environment (names in ``unset`` removed first), and wait until
+    ``GET {url}{health_path}`` answers a status below 500, for at most ``ready_timeout`` s.
+
+    ``offline=True`` (default) points the HTTP(S) proxy variables at a port that refuses
+    connections, with ``NO_PROXY=127.0.0.1,localhost``: an app whose HTTP clients honour them
+    (httpx, requests, urllib3, sentry-sdk) cannot reach the real network, only 127.0.0.1.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        unset: Iterable[str] = (),
+        health_path: str = "/",
+        ready_timeout: float = 20.0,
+        offline: bool = True,
+        cwd: str | Path | None = None,
+    ) -> None:
+        self.argv_template = list(argv)
+        self.env = dict(env or {})
+        self.unset = frozenset(unset)
+        self.health_path = health_path
+        self.ready_timeout = ready_timeout
+        self.offline = offline
+        self.cwd = cwd
+        self.port = 0
+        self.exit: Exit | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._final_output = ""
+        self._dead_end: socket.socket | None = None
+
+    @classmethod
+    def uvicorn(
+        cls,
+        app: str,
+        *,
+        factory: bool = False,
+        grace: float | None = None,
+        **options: object,
+    ) -> LiveApp:
+        """``python -m uvicorn app`` (``"module:attr"``; ``factory=True`` for an app factory)
+        on 127.0.0.1. Note: after a graceful SIGTERM uvicorn re-raises the signal (exit -15)."""
+        argv = [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", "{port}"]
+        argv += ["--log-level", "warning", "--no-access-log"]
+        if factory:
+            argv.append("--factory")
+        if grace is not None:
+            argv += ["--timeout-graceful-shutdown", str(max(1, round(grace)))]
+        return cls(argv, **options)  # type: ignore[arg-type]
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if not self.port:
+            raise LiveAppError("the app has no port yet: start() it first")
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self._popen().pid
+
+    def start(self) -> LiveApp:
+        """:meth:`launch`, then :meth:`wait_ready`."""
+        self.launch()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def launch(self) -> LiveApp:
+        """Start the process without waiting (start several, then wait for each)."""
+        if self._process is not None:
+            raise LiveAppError("LiveApp is already started")
+        self.port = free_port()
+        argv = [part.replace("{port}", str(self.port)) for part in self.argv_template]
+        # A file, not a pipe: a chatty app never blocks. Closed in __exit__.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
+        self._process = subprocess.Popen(  # noqa: S603 - argv comes from the test itself
+            argv,
+            env=self._environment(),
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def terminate(self, timeout: float = 10.0) -> Exit:
+        """Send SIGTERM and wait for the exit (SIGKILL after ``timeout`` s, then raise)."""
+        return self._signal(signal.SIGTERM, timeout)
+
+    def stop(self, timeout: float = 10.0) -> Exit | None:
+        """Terminate if still running; close the log. Idempotent."""
+        try:
+            if self._process is not None and self._process.poll() is None:
+                return self.terminate(timeout)
+            return self.exit
+        finally:
+            if self._dead_end is not None:
+                self._dead_end.close()
+                self._dead_end = None
+
+    def output(self, tail: int = 4000) -> str:
+        """The process's combined stdout/stderr (the last ``tail`` characters); still
+        available after the context manager exits."""
+        if self._log is None:
+            return self._final_output[-tail:]
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-tail:]
+
+    def __enter__(self) -> LiveApp:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if self._log is not None:
+            self._final_output = self.output(tail=1_000_000)
+            self._log.close()
+            self._log = None
+
+    # -- internals -------------------------------------------------------------------------
+    def _popen(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            raise LiveAppError("LiveApp is not started")
+        return self._process
+
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in self.unset}
+        for name in _PROXY_VARIABLES:
+            env.pop(name, None)
+            env.pop(name.lower(), None)
+        if self.offline:
+            # Bound but never listening: every connection to it is refused, and nobody else
+            # can take the port while the app runs.
+            dead_end = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            dead_end.bind((HOST, 0))
+            self._dead_end = dead_end
+            proxy = f"http://{HOST}:{dead_end.getsockname()[1]}"
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+                env[name] = env[name.lower()] = proxy
+            env["NO_PROXY"] = env["no_proxy"] = f"{HOST},localhost"
+        env.update(self.env)
+        return env
+
+    def wait_ready(self) -> None:
+        """Poll the health URL until it answers below 500 (bounded by ``ready_timeout``)."""
+        deadline = time.monotonic() + self.ready_timeout
+        url = self.url + self.health_path
+        last = "no answer yet"
+        with httpx.Client(trust_env=False, timeout=1.0) as client:
+            while True:
+                code = self._popen().poll()
+                if code is not None:
+                    self.exit = Exit(code, 0.0)
+                    raise LiveAppError(
+                        f"the app exited with status {code} before it was ready "
+                        f"(argv: {' '.join(self.argv_template)}).\n"
+                        f"its output:\n{self.output()}"
+                    )
+                try:
+                    response = client.get(url)
+                except httpx.TransportError as exc:
+                    last = type(exc).__name__
+                else:
+                    if response.status_code < 500:
+                        return
+                    last = f"HTTP {response.status_code}"
+                if time.monotonic() > deadline:
+                    raise LiveAppError(
+                        f"expected GET {url} to answer (< 500) within {self.ready_timeout}s; "
+                        f"last attempt: {last}.\nthe app's output:\n{self.output()}"
+                    )
+                time.sleep(0.05)
+
+    def _signal(self, sig: signal.Signals, timeout: float) -> Exit:
+        process = self._popen()
+        if process.poll() is not None:
+            self.exit = self.exit or Exit(process.returncode, 0.0)
+            return self.exit
+        start = time.monotonic()
+        process.send_signal(sig)
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5.0)
+            self.exit = Exit(process.returncode, time.monotonic() - start)
+            raise LiveAppError(
+                f"the app did not exit within {timeout}s of {sig.name}; killed it.\n"
+                f"its output:\n{self.output()}"
+            ) from None
+        self.exit = Exit(code, time.monotonic() - start)
+        return self.exit

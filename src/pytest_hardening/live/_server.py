@@ -1,0 +1,150 @@
+"""LiveServer: one ASGI app under uvicorn on 127.0.0.1, in a background thread.
+
+Real sockets for tests that need them (a subprocess app calling fake providers, an ingest stub
+for Sentry). The port is bound before the server starts, so it is known at once and survives a
+stop/start cycle: stopping closes the listening socket (clients get ``ECONNREFUSED``, like a
+provider that is down) and starting again listens on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+__all__ = ["LiveServer", "LiveServerError"]
+
+HOST = "127.0.0.1"
+
+
+class LiveServerError(RuntimeError):
+    """A live server did not start or stop within its deadline."""
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Rebinding the same port right after a stop must not wait out TIME_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class LiveServer:
+    """Serve ``app`` (an ASGI callable) on ``127.0.0.1:port`` (0: an ephemeral port).
+
+    ``start()`` returns once uvicorn listens (bounded by ``startup_timeout``); ``stop()`` asks
+    it to exit, cancels requests still running after ``grace`` seconds and joins the thread.
+    Usable as a context manager; ``start``/``stop`` may be repeated (same port each time).
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        port: int = 0,
+        name: str = "live",
+        startup_timeout: float = 5.0,
+        grace: float = 0.5,
+    ) -> None:
+        self.app = app
+        self.name = name
+        self.startup_timeout = startup_timeout
+        self.grace = grace
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise LiveServerError(f"live server {self.name!r} has no port yet: start() it first")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no trailing slash)."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> LiveServer:
+        if self.running:
+            return self
+        sock = _bind(self._port)
+        self._port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            # None: leave the host process's logging alone (uvicorn would dictConfig it).
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=max(1, round(self.grace)),
+        )
+        server = uvicorn.Server(config)
+        self._server, self._error = server, None
+        thread = threading.Thread(
+            target=self._run, args=(server, sock), name=f"live-server-{self.name}", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self._stop_thread(server, thread)
+                why = f"it failed: {self._error!r}" if self._error else "timed out"
+                raise LiveServerError(
+                    f"live server {self.name!r} on {HOST}:{self._port} did not start "
+                    f"within {self.startup_timeout}s ({why})"
+                )
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None and thread is not None:
+            self._stop_thread(server, thread)
+
+    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported by start(); a thread has nowhere to raise
+            self._error = exc
+        finally:
+            sock.close()
+
+    def _stop_thread(self, server: uvicorn.Server, thread: threading.Thread) -> None:
+        server.should_exit = True
+        # uvicorn checks should_exit every 0.1 s, then waits up to its graceful timeout.
+        thread.join(self.grace + 2.0)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(2.0)
+        if thread.is_alive():
+            raise LiveServerError(f"live server {self.name!r} did not stop within its deadline")
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,57 @@
+"""Shared pieces of the live tests: the reference app's env pointed at live fakes."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from pytest_hardening.live import LiveApp, LiveProviders
+from reference_app.config import VARIABLE_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+HEALTH = "/api/monitoring/health"
+#: Inherited variables that would change the subprocess app's configuration.
+UNSET = (*VARIABLE_NAMES, "NODE_ENV", "PORT")
+SHOP = "live-demo.myshopify.com"
+
+
+def app_env(live: LiveProviders, database: Path, **extra: str) -> dict[str, str]:
+    """Development mode, every provider the app can be pointed at on a live fake.
+
+    Shopify has no base-URL setting (the app calls ``https://{shop}/admin/...``): LiveApp's
+    offline proxy refuses those calls, so the app takes its degraded path (generic script).
+    """
+    env = {
+        "APP_ENV": "development",
+        "EXOTEL_BASE_URL": live.url("exotel"),
+        "EXOTEL_ACCOUNT_SID": "live-account",
+        "EXOTEL_API_KEY": "live-key",
+        "EXOTEL_API_TOKEN": "live-token",
+        "EXOTEL_CALLER_ID": "08012345678",
+        "OPENAI_BASE_URL": live.url("openai") + "/v1",
+        "OPENAI_API_KEY": "sk-live-test",
+        "WASABI_ENDPOINT": live.url("wasabi"),
+        "WASABI_ACCESS_KEY": "live-access",
+        "WASABI_SECRET_KEY": "live-secret",
+        "SHOPIFY_ACCESS_TOKEN": "shpat-live-test",
+        "ENABLE_SENTRY": "false",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+    }
+    env.update(extra)
+    return env
+
+
+def reference_app(env: dict[str, str], **options: float) -> LiveApp:
+    """``python -m reference_app --port N`` (the real entry point) on 127.0.0.1."""
+    argv = [sys.executable, "-m", "reference_app", "--port", "{port}"]
+    return LiveApp(argv, env=env, unset=UNSET, health_path=HEALTH, cwd=ROOT, **options)
+
+
+def stored_ids(database: Path, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are rows of the app's ``calls`` table (read-only, straight from disk)."""
+    wanted = set(ids)
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT id FROM calls").fetchall()
+    return wanted & {str(row[0]) for row in rows}

@@ -1,0 +1,233 @@
+"""LiveProviders, LiveServer, SentryIngest, LiveApp and run_load over real 127.0.0.1 sockets."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import sentry_sdk
+
+from pytest_hardening.live import (
+    LiveApp,
+    LiveAppError,
+    LiveProviders,
+    SentryIngest,
+    percentile,
+    run_load,
+)
+from reference_app import fakes
+
+pytestmark = pytest.mark.live
+
+CONNECT = "/v1/Accounts/acc/Calls/connect.json"
+FORM = {"From": "+919876543210", "CallerId": "08012345678"}
+AUTH = ("key", "token")
+
+
+@pytest.fixture
+def live() -> Iterator[LiveProviders]:
+    with LiveProviders({"exotel": fakes.exotel, "plain": None}) as providers:
+        yield providers
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(trust_env=False, timeout=2.0) as http:
+        yield http
+
+
+def place(client: httpx.Client, live: LiveProviders, **kwargs: float) -> httpx.Response:
+    return client.post(live.url("exotel") + CONNECT, data=FORM, auth=AUTH, **kwargs)
+
+
+def outcomes(live: LiveProviders, provider: str = "exotel") -> list[str]:
+    return [call.outcome for call in live.calls(provider)]
+
+
+def test_healthy_fake_is_served_over_a_real_socket(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    assert live.url("exotel").startswith("http://127.0.0.1:")
+    response = place(client, live)
+    assert response.status_code == 200
+    assert response.json()["Call"]["From"] == FORM["From"]
+    (call,) = live.calls("exotel")
+    assert call.outcome == "ok 200"
+    assert call.request.url.path == CONNECT
+    assert call.request.headers["authorization"].startswith("Basic ")
+    # No handler: the plugin's default healthy answer.
+    assert client.get(live.url("plain") + "/anything").json() == {}
+
+
+def test_fail_times_then_healthy_with_the_plugins_outcome_labels(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    live.fail("exotel", 503, times=2)
+    codes = [place(client, live).status_code for _ in range(3)]
+    assert codes == [503, 503, 200]
+    assert outcomes(live) == ["fail 503", "fail 503", "ok 200"]
+
+
+def test_garbage_is_a_200_that_does_not_parse(live: LiveProviders, client: httpx.Client) -> None:
+    live.garbage("exotel", times=1)
+    response = place(client, live)
+    assert response.status_code == 200
+    with pytest.raises(ValueError, match=r"Expecting value|Invalid|decode"):
+        response.json()
+
+
+def test_hang_outlasts_the_client_timeout_for_real(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    live.hang("exotel", 5.0)
+    start = time.perf_counter()
+    with pytest.raises(httpx.ReadTimeout):
+        place(client, live, timeout=0.2)
+    waited = time.perf_counter() - start
+    assert 0.2 <= waited < 2.0, f"client gave up after {waited:.3f}s, expected ~0.2s"
+    assert outcomes(live) == ["timeout ReadTimeout"]
+    # The server notices the client left and releases the request long before 5 s.
+    deadline = time.monotonic() + 2.0
+    while live.in_flight("exotel") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert live.in_flight("exotel") == 0
+
+
+def test_hang_that_ends_before_the_client_gives_up_answers_504(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    live.hang("exotel", 0.1, times=1)
+    assert place(client, live).status_code == 504
+    assert place(client, live).status_code == 200
+
+
+def test_delay_composes_with_a_fault_into_a_slow_failure(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    live.fail("exotel", 503)
+    live.delay("exotel", 0.15)
+    start = time.perf_counter()
+    assert place(client, live).status_code == 503
+    assert time.perf_counter() - start >= 0.15
+    live.heal("exotel")
+    start = time.perf_counter()
+    assert place(client, live).status_code == 200
+    assert time.perf_counter() - start < 0.15
+
+
+def test_plugin_latency_fault_becomes_real_latency(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    live.faults.latency("exotel", 0.15, times=1)
+    start = time.perf_counter()
+    assert place(client, live).status_code == 200
+    assert time.perf_counter() - start >= 0.15
+    assert outcomes(live) == ["latency 0.15s 200"]
+
+
+def test_refuse_stops_listening_and_heal_listens_on_the_same_port(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    url = live.url("exotel")
+    live.refuse("exotel")
+    with pytest.raises(httpx.ConnectError):
+        place(client, live)
+    assert live.calls("exotel") == []  # refused connections never reach the fake
+    assert {"provider": "exotel", "kind": "refuse", "live": True} in live.faults.injected
+    live.heal("exotel")
+    assert live.url("exotel") == url
+    assert place(client, live).status_code == 200
+
+
+def test_sequence_maps_refuse_to_a_dropped_connection(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    live.faults.sequence("exotel", ["refuse", 500, "ok"])
+    with pytest.raises(httpx.RemoteProtocolError):
+        place(client, live)
+    assert [place(client, live).status_code for _ in range(2)] == [500, 200]
+    assert outcomes(live) == ["sequence ConnectError", "fail 500", "ok 200"]
+
+
+def test_wait_in_flight_failure_teaches(live: LiveProviders) -> None:
+    with pytest.raises(AssertionError, match=r"expected 1 request\(s\) in flight.*'exotel'"):
+        live.wait_in_flight("exotel", 1, timeout=0.05)
+    with pytest.raises(KeyError, match=r"unknown live provider 'nope'.*\['exotel', 'plain'\]"):
+        live.url("nope")
+
+
+def test_sentry_ingest_receives_what_the_real_sdk_sends() -> None:
+    with SentryIngest() as ingest:
+        assert ingest.dsn.startswith("http://public@127.0.0.1:")
+        client = sentry_sdk.Client(dsn=ingest.dsn, default_integrations=False)
+        try:
+            client.capture_event({"message": "live ingest works", "level": "error"})
+            client.flush(timeout=5)
+        finally:
+            client.close(timeout=1)
+        assert [e["message"] for e in ingest.events] == ["live ingest works"]
+        assert ingest.rejected == []
+        with httpx.Client(trust_env=False) as http:
+            url = ingest.dsn.replace("public@", "")
+            base, _, project = url.rpartition("/")
+            assert http.post(f"{base}/api/999/envelope/", content=b"{}").status_code == 403
+            bad = http.post(f"{base}/api/{project}/envelope/", content=b"\xff not an envelope")
+            assert bad.status_code == 400
+        assert len(ingest.rejected) == 1
+
+
+def test_live_app_readiness_failure_shows_the_apps_output() -> None:
+    argv = [sys.executable, "-c", "import sys; print('config refused'); sys.exit(3)"]
+    with pytest.raises(LiveAppError, match=r"(?s)exited with status 3.*config refused"):
+        LiveApp(argv, ready_timeout=10).start()
+
+
+def test_live_app_is_offline_and_stops_on_sigterm() -> None:
+    # Tries the real network first (through the proxy variables LiveApp sets), then serves.
+    script = (
+        "import sys, urllib.request, http.server\n"
+        "try:\n"
+        "    urllib.request.urlopen('http://example.com/', timeout=5)\n"
+        "    print('outbound: reached the network', flush=True)\n"
+        "except OSError as exc:\n"
+        "    print('outbound blocked:', exc, flush=True)\n"
+        "http.server.test(http.server.SimpleHTTPRequestHandler, port=int(sys.argv[1]),"
+        " bind='127.0.0.1')\n"
+    )
+    app = LiveApp([sys.executable, "-c", script, "{port}"], ready_timeout=15)
+    with app:
+        with httpx.Client(trust_env=False) as http:
+            assert http.get(app.url + "/").status_code == 200
+        exit_ = app.terminate(timeout=5)
+    assert exit_.seconds < 5
+    assert "outbound blocked" in app.output(), app.output()
+    assert "reached the network" not in app.output()
+
+
+@pytest.mark.anyio
+async def test_run_load_is_bounded_by_count_and_by_time(live: LiveProviders) -> None:
+    async with httpx.AsyncClient(base_url=live.url("plain"), trust_env=False) as http:
+        report = await run_load(
+            lambda i: http.get(f"/n/{i}"), total=40, concurrency=8, max_seconds=10
+        )
+        assert len(report.samples) == 40
+        assert not report.timed_out
+        assert report.statuses == {200: 40}
+        live.delay("plain", 0.1)
+        report = await run_load(
+            lambda i: http.get(f"/n/{i}"), total=10_000, concurrency=4, max_seconds=0.3
+        )
+    assert report.timed_out
+    assert 4 <= len(report.samples) <= 4 * 5, report.describe()
+    assert report.p(50) >= 0.1
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 50) == 50.0
+    assert percentile([0.5], 99) == 0.5
+    assert percentile([], 99) == 0.0
