@@ -150,7 +150,8 @@ def _scrub_request(event: MutableMapping[str, Any]) -> None:
 
 def _scrub_common(event: MutableMapping[str, Any]) -> None:
     _scrub_request(event)
-    _texts(event, ("message",), redact_text)
+    # "transaction" is the route template when one matched, but the raw path otherwise.
+    _texts(event, ("message", "transaction"), redact_text)
     logentry = event.get("logentry")
     _texts(logentry, ("message", "formatted"), redact_text)
     if isinstance(logentry, MutableMapping) and "params" in logentry:

@@ -131,6 +131,21 @@ async def test_request_event_carries_no_secret_but_is_captured(
     assert transport.transactions
 
 
+async def test_unmatched_raw_path_with_a_phone_number_is_redacted(
+    sentry: SentryHandle, transport: CapturingTransport
+) -> None:
+    app = build_app()
+    asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=asgi, base_url="http://testserver") as client:
+        assert (await client.get(f"/api/lookup/{SECRETS['body_phone']}")).status_code == 404
+    capture_message(f"lookup miss for {SECRETS['body_phone']}")
+    sentry.flush()
+
+    assert transport.transactions  # the 404 request was traced ...
+    assert transport.events  # ... and the message captured ...
+    assert SECRETS["body_phone"] not in transport.serialized()  # ... without the number
+
+
 async def test_helpers_send_context_redacted(
     sentry: SentryHandle, transport: CapturingTransport
 ) -> None:
