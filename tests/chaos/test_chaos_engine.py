@@ -180,3 +180,23 @@ def test_select_by_name(name: str) -> None:
     assert [s.name for s in select([outage()], [name])] == [name]
     with pytest.raises(KeyError, match="unknown scenario"):
         select([outage()], ["nope"])
+
+
+def test_fast_fail_and_sentry_expectations_fail_when_they_should() -> None:
+    from pytest_hardening.chaos import ExpectFastFail, ExpectNoSentryErrors
+
+    scenario = Scenario(
+        name="closed-breaker-is-not-fast-fail",
+        description="",
+        method=(
+            # the breaker is closed: these orders do reach the provider
+            ExpectFastFail("payments", Send(order, count=2, expect=201)),
+            # the mini app never initialised Sentry: an empty capture proves nothing
+            ExpectNoSentryErrors(),
+        ),
+    )
+    result = run_scenario(scenario, session())
+    assert result.failures == [
+        "[method @0s] provider 'payments' was called 2 time(s) while its breaker should fail fast",
+        "[method @0s] Sentry capture is not attached: did the app initialise Sentry?",
+    ]

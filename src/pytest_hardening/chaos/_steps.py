@@ -242,3 +242,22 @@ class ExpectNoServerErrors:
                 f"{len(bad)} server error(s) served, first: {first.method} {first.path} -> "
                 f"{first.response.status_code} at {first.at:g}s: {first.response.text[:200]}"
             )
+
+
+@dataclass(frozen=True)
+class ExpectNoSentryErrors:
+    """A handled degradation is not an error: Sentry got no error or fatal event.
+
+    Fails too when nothing is capturing (the app did not initialise Sentry), because an
+    empty capture would prove nothing.
+    """
+
+    def run(self, ctx: ChaosContext) -> None:
+        if ctx.sentry is None or getattr(ctx.sentry, "client", None) is None:
+            ctx.fail("Sentry capture is not attached: did the app initialise Sentry?")
+            return
+        errors = [e for e in ctx.sentry.events if e.get("level") in ("error", "fatal")]
+        if errors:
+            first = errors[0]
+            what = (first.get("logentry") or {}).get("message") or first.get("exception")
+            ctx.fail(f"{len(errors)} error event(s) reported to Sentry, first: {what!r}")
