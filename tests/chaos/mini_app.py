@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pytest_hardening._providers import Provider
+from pytest_hardening import Provider
 from reference_app.resilience import CircuitBreaker, CircuitOpenError, http_failure
 
 PAYMENTS = "https://api.payments.test"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,29 @@ def test_help_on_every_command(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
+
+
+def test_audit_reports_every_unsafe_variant_an_app_boots_with() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "check-config",
+            "--env-file",
+            str(EXAMPLE),
+            "--audit",
+            "--factory",
+            "tests.chaos.lenient_app:create_app",
+        ],
+    )
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "audit: accepted FRONTEND_URL: dropped" in lines
+    assert "audit: accepted FRONTEND_URL: localhost -> 'https://localhost'" in lines
+    assert "audit: accepted SHOPIFY_WEBHOOK_SECRET: dropped" in lines
+    assert not any("replace-me" in line for line in lines)  # secret values never printed
+
+
+def test_audit_of_the_reference_app_finds_nothing() -> None:
+    result = runner.invoke(app, ["check-config", "--env-file", str(EXAMPLE), "--audit"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"audit: \d+ unsafe variants tried, 0 finding\(s\)", result.stdout)

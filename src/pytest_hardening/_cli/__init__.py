@@ -12,6 +12,7 @@ from rich.console import Console
 
 from pytest_hardening._cli._config import (
     DEFAULT_VALIDATOR,
+    audit_findings,
     load_validator,
     read_env_file,
     release_problems,
@@ -20,6 +21,7 @@ from pytest_hardening._cli._config import (
 # The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
 # --help and check-config start fast.
 DEFAULT_TARGET = "reference_app.chaos:target"
+DEFAULT_FACTORY = "reference_app:create_app"
 
 __all__ = ["app", "main"]
 
@@ -97,6 +99,17 @@ def check_config(
     validator: Annotated[
         str, typer.Option(help="Validation function, as package.module:function.")
     ] = DEFAULT_VALIDATOR,
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit",
+            help="Also build the app with every unsafe variant of this env (drop each variable, "
+            "http://, localhost, placeholder, malformed URLs) and report any it accepts. Slow.",
+        ),
+    ] = False,
+    factory: Annotated[
+        str, typer.Option(help="App factory for --audit, as package.module:function.")
+    ] = DEFAULT_FACTORY,
 ) -> None:
     """Check a production configuration before release, without starting the app.
 
@@ -105,6 +118,10 @@ def check_config(
     env = read_env_file(env_file) if env_file is not None else dict(os.environ)
     problems = release_problems(env, load_validator(validator))
     source = str(env_file) if env_file is not None else "the current environment"
+    if audit and not problems:
+        tried, findings = audit_findings(env, factory=factory, validator=validator)
+        problems = [f"audit: {finding}" for finding in findings]
+        typer.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
     if problems:
         for line in problems:
             typer.echo(line)
@@ -123,7 +140,7 @@ def serve(
     ] = None,
     factory: Annotated[
         str, typer.Option(help="App factory, as package.module:function.")
-    ] = "reference_app:create_app",
+    ] = DEFAULT_FACTORY,
 ) -> None:
     """Serve the reference app with uvicorn (development mode unless the env says otherwise)."""
     import uvicorn  # only this command needs the server

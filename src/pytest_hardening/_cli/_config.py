@@ -70,3 +70,22 @@ def release_problems(
         lines.append(f"{variable}: {message}")
     secrets = [v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 4]
     return [_mask(line, secrets) for line in lines]
+
+
+def audit_findings(
+    env: Mapping[str, str], *, factory: str, validator: str, optional: Iterable[str] = ()
+) -> tuple[int, list[str]]:
+    """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
+    returns how many changes were tried and the findings (unsafe changes it booted with,
+    rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
+    """
+    from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
+    from pytest_hardening._app import load_factory
+
+    module = importlib.import_module(validator.partition(":")[0])
+    optional_names = {"APP_ENV", "NODE_ENV", *getattr(module, "PRODUCTION_OPTIONAL", ()), *optional}
+    known = set(getattr(module, "VARIABLE_NAMES", ()))
+    checker = ProdConfigChecker(load_factory(factory), env, clear=known | {"NODE_ENV"})
+    report = checker.audit(optional=optional_names)
+    tried = len(report.accepted) + len(report.rejected)
+    return tried, list(report.findings)
