@@ -21,7 +21,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reference_app.resilience import CircuitBreaker
@@ -252,9 +252,12 @@ def report(groups: list[list[Case]]) -> None:
         table.add_section()
     console = Console(width=140)
     console.print(table)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     console.print(
-        f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; python {platform.python_version()} "
+        f"({platform.python_implementation()}), {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {load} (other work on the machine inflates absolute numbers; "
+        "compare ratios)"
     )
 
 
