@@ -12,7 +12,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._core import Ticket, _BreakerCore
+from ._control import _ManagedBreaker
+from ._core import Ticket
 from ._errors import CircuitOpenError
 
 __all__ = ["CircuitBreaker"]
@@ -24,7 +25,7 @@ T = TypeVar("T")
 Fallback = Callable[[CircuitOpenError], Any]
 
 
-class CircuitBreaker(_BreakerCore):
+class CircuitBreaker(_ManagedBreaker):
     """A circuit breaker for sync and async callables; thread- and task-safe.
 
     ``CircuitBreaker(name, *, failure_threshold=5, success_threshold=2, open_timeout=60.0,
@@ -109,7 +110,11 @@ class CircuitBreaker(_BreakerCore):
         return self.wrap(fn)
 
     def wrap(self, fn: Callable[P, R], *, fallback: Fallback | None = None) -> Callable[P, R]:
-        """Protect ``fn`` (sync or async, decided once here), keeping its signature."""
+        """Protect ``fn`` (sync or async, decided once here), keeping its signature.
+
+        ``async def`` functions (and partials of them) get an async wrapper. A plain callable
+        that merely returns an awaitable would be timed as sync: protect it with ``acall``.
+        """
         if inspect.iscoroutinefunction(fn):
             return cast(Callable[P, R], self._wrap_async(fn, fallback))
         return self._wrap_sync(fn, fallback)
