@@ -25,6 +25,11 @@ def route_table(app: Any) -> set[Route]:
 
 def _collect(routes: Iterable[Any], prefix: str, found: set[Route]) -> None:
     for route in routes:
+        # FastAPI >= 0.16x includes routers lazily; expand them to their effective routes.
+        expand = getattr(route, "effective_route_contexts", None)
+        if callable(expand):
+            _collect(list(expand()), prefix, found)
+            continue
         path = prefix + str(getattr(route, "path", ""))
         methods = getattr(route, "methods", None)
         children = getattr(route, "routes", None)

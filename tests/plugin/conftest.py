@@ -1,48 +1,13 @@
-"""Point the hardening fixtures at the small weather app (tests/plugin/weather_app.py)."""
+"""Tests here run against the reference app: this is what ``-p reference_app.testing`` gives a
+project (a conftest below the rootdir cannot use ``pytest_plugins``, so the fixtures are
+re-exported instead). tests/plugin/weather/ overrides them for the small second app."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import pytest
-
-from pytest_hardening import Provider
-
-from . import weather_app
-
-DEV_ENV = {
-    "APP_ENV": "development",
-    "SENTRY_DSN": "https://public@sentry.example/1",
-    "DB_PASSWORD": "hunter2-secret",
-}
-PROD_ENV = {
-    "APP_ENV": "production",
-    "WEATHER_API_URL": "https://api.weather.example",
-    "WEATHER_API_KEY": "wk_live_0123456789abcdef",
-    "SENTRY_DSN": "https://public@sentry.example/1",
-}
-
-
-@pytest.fixture
-def hardening_app_factory() -> object:
-    return weather_app.create_app
-
-
-@pytest.fixture
-def hardening_dev_env() -> Mapping[str, str]:
-    return DEV_ENV
-
-
-@pytest.fixture
-def hardening_prod_env() -> Mapping[str, str]:
-    return PROD_ENV
-
-
-@pytest.fixture
-def hardening_providers() -> Mapping[str, object]:
-    return {
-        "weather": Provider(
-            "https://api.weather.example",
-            healthy=lambda request: __import__("httpx").Response(200, json={"temp_c": 21}),
-        )
-    }
+from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
+    hardening_app_factory,
+    hardening_database_url,
+    hardening_dev_env,
+    hardening_prod_env,
+    hardening_providers,
+)

@@ -43,14 +43,15 @@ def hardening_providers():
 def _warm_imports() -> None:
     # pytester removes modules first imported during an in-process run; importing what the
     # app and Sentry's integrations load lazily once, up front, keeps each run fast.
-    from pytest_hardening import EnvPatch, SentryGuard
+    from pytest_hardening import EnvPatch, SentryCapture, SentryGuard
 
-    from . import weather_app
+    from .weather import weather_app
 
     guard = SentryGuard().start()
     try:
         with EnvPatch({"SENTRY_DSN": "https://public@sentry.example/1"}):
             app = weather_app.create_app()
+        SentryCapture().attach()  # nothing may leave for the fake DSN
         from pytest_hardening._app import starlette_test_client
 
         with starlette_test_client()(app) as client:
@@ -61,7 +62,7 @@ def _warm_imports() -> None:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(weather_app=(HERE / "weather_app.py").read_text())
+    pytester.makepyfile(weather_app=(HERE / "weather" / "weather_app.py").read_text())
     pytester.makeconftest(CONFTEST)
     return pytester
 
@@ -322,3 +323,19 @@ def test_xdist_workers_are_aggregated(project: pytest.Pytester) -> None:
     assert report["seed"] == 77
     calls = sorted(json.dumps(r["calls"]) for r in report["tests"])
     assert calls == [json.dumps({"weather": {f"fail {s}": 1}}) for s in range(500, 504)]
+
+
+def test_dash_p_reference_app_testing_gives_a_ready_harness(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_ref="""
+        CALL = {"order_id": "1", "shop": "acme.myshopify.com", "phone": "+919876543210"}
+
+        def test_outage(hardened_client, faults, breakers):
+            faults.fail("exotel", 503)
+            for _ in range(5):
+                assert hardened_client.post("/api/calls", json=CALL).status_code == 202
+            assert breakers.state("exotel") == "OPEN"
+        """
+    )
+    result = pytester.runpytest(*FAST, "-p", "reference_app.testing")
+    result.assert_outcomes(passed=1)

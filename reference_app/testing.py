@@ -1,0 +1,126 @@
+"""pytest plugin module pointing pytest-hardening's fixtures at the reference app.
+
+    pytest -p pytest_hardening -p reference_app.testing
+
+gives any test file ``hardened_app``/``hardened_client``/``faults``/``clock``/``breakers``/
+``prod_config``/``route_audit``/``sentry_events``/``apm`` against :func:`reference_app.create_app`:
+a development env with a per-test SQLite file, Sentry on with a fake DSN (events are captured
+in memory, never sent) and fake provider credentials; a production env from
+``.env.production.example``; the five providers answered by :mod:`reference_app.fakes`.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_hardening import Provider
+
+from . import create_app, fakes
+
+__all__ = [
+    "DEV_ENV",
+    "FAKE_SENTRY_DSN",
+    "hardening_app_factory",
+    "hardening_database_url",
+    "hardening_dev_env",
+    "hardening_prod_env",
+    "hardening_providers",
+    "production_example_env",
+    "pytest_configure",
+]
+
+FAKE_SENTRY_DSN = "https://public@sentry.example/1"
+
+#: Development settings with fake credentials for every provider (the fakes accept any).
+DEV_ENV: dict[str, str] = {
+    "APP_ENV": "development",
+    "ENABLE_SENTRY": "true",
+    "SENTRY_DSN": FAKE_SENTRY_DSN,
+    "EXOTEL_ACCOUNT_SID": "acme1",
+    "EXOTEL_API_KEY": "exotel-key",
+    "EXOTEL_API_TOKEN": "exotel-token",
+    "EXOTEL_CALLER_ID": "08047112233",
+    "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
+    "OPENAI_API_KEY": "sk-test-key",
+    "WASABI_BUCKET": "recordings",
+    "WASABI_ACCESS_KEY": "wasabi-access",
+    "WASABI_SECRET_KEY": "wasabi-secret",
+    "SHOPIFY_ACCESS_TOKEN": "shpat_test_token",
+    "SHOPIFY_WEBHOOK_SECRET": "test-shopify-webhook-secret",
+    "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
+    "GOOGLE_CLIENT_SECRET": "google-client-secret",
+    "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f",
+}
+
+_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.production.example"
+
+
+def production_example_env(path: Path = _EXAMPLE) -> dict[str, str]:
+    """The known-good production env in ``.env.production.example`` (KEY=VALUE lines)."""
+    env: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
+@pytest.fixture
+def hardening_app_factory() -> Callable[[], Any]:
+    return create_app
+
+
+@pytest.fixture
+def hardening_database_url(tmp_path: Path) -> str:
+    """A SQLite file of this test's own (override for PostgreSQL or in-memory)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'reference_app.db'}"
+
+
+@pytest.fixture
+def hardening_dev_env(hardening_database_url: str) -> dict[str, str]:
+    return {**DEV_ENV, "DATABASE_URL": hardening_database_url}
+
+
+@pytest.fixture
+def hardening_prod_env(hardening_database_url: str) -> dict[str, str]:
+    if not _EXAMPLE.is_file():
+        pytest.fail(
+            f"{_EXAMPLE} not found (installed without the repository?): override "
+            "hardening_prod_env with a known-good production environment",
+            pytrace=False,
+        )
+    return {**production_example_env(), "DATABASE_URL": hardening_database_url}
+
+
+@pytest.fixture
+def hardening_providers() -> dict[str, Provider]:
+    return {
+        name: Provider(url, healthy=handler) for name, (url, handler) in fakes.providers().items()
+    }
+
+
+_FIXTURES = (
+    "hardening_app_factory",
+    "hardening_database_url",
+    "hardening_dev_env",
+    "hardening_prod_env",
+    "hardening_providers",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `-p reference_app.testing` is imported before entry-point plugins, and among plugins the
+    # fixture registered last wins: pytest-hardening's defaults would shadow these. Registering
+    # the same fixtures again now, after every plugin is loaded, makes them the last word.
+    name = f"{__name__}:overrides"
+    if config.pluginmanager.get_plugin(name) is None:
+        holder = types.ModuleType(name)
+        for fixture in _FIXTURES:
+            setattr(holder, fixture, globals()[fixture])
+        config.pluginmanager.register(holder, name)
