@@ -55,7 +55,18 @@ class Gate:
         yield
 
 
-async def protected(gate: Gate | None, outcome: str) -> str:
+def protected_sync(hits: list[str], outcome: str) -> str:
+    hits.append(outcome)
+    if outcome == "fail":
+        raise Boom
+    if outcome == "excluded":
+        raise NotOurFault
+    return outcome
+
+
+async def protected(gate: Gate | None, outcome: str, hits: list[str] | None = None) -> str:
+    if hits is not None:
+        hits.append(outcome)
     if gate is not None:
         await gate
         outcome = gate.outcome
@@ -78,6 +89,7 @@ class Model:
     probes: list[tuple[int, float]] = field(default_factory=list)  # (probe id, deadline)
     probe_successes: int = 0
     next_probe_id: int = 0
+    admitted: int = 0
     log: list[tuple[str, str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("successes", "failures", "rejections", "ignored"), 0)
@@ -100,6 +112,7 @@ class Model:
     def admit(self, now: float) -> tuple[str, int] | None:
         state = self.observe(now)
         if state == "CLOSED":
+            self.admitted += 1
             return ("closed", self.episode)
         if state == "HALF_OPEN":
             if len(self.probes) >= self.max_probes:
@@ -107,6 +120,7 @@ class Model:
             if len(self.probes) < self.max_probes:
                 self.next_probe_id += 1
                 self.probes.append((self.next_probe_id, now + PROBE_TIMEOUT))
+                self.admitted += 1
                 return ("probe", self.next_probe_id)
         self.counts["rejections"] += 1
         return None
@@ -180,7 +194,7 @@ class BreakerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock()
-        self.entered = 0  # how many calls reached the protected function
+        self.hits: list[str] = []  # every call that reached the protected function
         self.open_calls: list[InFlight] = []
 
     @initialize(
@@ -219,7 +233,7 @@ class BreakerMachine(RuleBasedStateMachine):
     @rule(outcome=st.sampled_from(OUTCOMES[:4]))
     def call_now(self, outcome: str) -> None:
         outcome = self._outcome(outcome)
-        coro = self.breaker.acall(protected, None, outcome)
+        coro = self.breaker.acall(protected, None, outcome, self.hits)
         ticket = self.model.admit(self.clock())
         result = drive(coro)
         if ticket is None:
@@ -227,20 +241,32 @@ class BreakerMachine(RuleBasedStateMachine):
             return
         assert not isinstance(result, CircuitOpenError), "breaker rejected a call the model admits"
         assert result is not None, "an ungated call suspended"
-        self.entered += 1
+        self.model.finish(ticket, outcome, self.clock())
+
+    @rule(outcome=st.sampled_from(OUTCOMES[:4]))
+    def call_sync(self, outcome: str) -> None:
+        outcome = self._outcome(outcome)
+        ticket = self.model.admit(self.clock())
+        try:
+            result: object = self.breaker.call(protected_sync, self.hits, outcome)
+        except (CircuitOpenError, Boom, NotOurFault) as exc:
+            result = exc
+        if ticket is None:
+            assert isinstance(result, CircuitOpenError), f"model rejects, breaker gave {result!r}"
+            return
+        assert not isinstance(result, CircuitOpenError), "breaker rejected a call the model admits"
         self.model.finish(ticket, outcome, self.clock())
 
     @rule(target=inflight)
     def start_call(self) -> Any:
         gate = Gate()
-        coro = self.breaker.acall(protected, gate, "gated")
+        coro = self.breaker.acall(protected, gate, "gated", self.hits)
         ticket = self.model.admit(self.clock())
         result = drive(coro)
         if ticket is None:
             assert isinstance(result, CircuitOpenError), f"model rejects, breaker gave {result!r}"
             return multiple()
         assert result is None, f"breaker did not admit a call the model admits: {result!r}"
-        self.entered += 1
         call = InFlight(coro, gate, ticket)
         self.open_calls.append(call)
         return call
@@ -293,6 +319,7 @@ class BreakerMachine(RuleBasedStateMachine):
         actual = {k: getattr(metrics, k) for k in self.model.counts}
         assert actual == self.model.counts
         assert metrics.probes_in_flight == len(self.model.probes)
+        assert len(self.hits) == self.model.admitted, "calls reaching the function"
 
     def teardown(self) -> None:
         for call in self.open_calls:
