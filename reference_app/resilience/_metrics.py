@@ -14,6 +14,11 @@ __all__ = ["BreakerMetrics"]
 class BreakerMetrics:
     """A consistent, immutable snapshot of one breaker (counts since creation or ``reset()``).
 
+    Counts: ``successes`` and ``failures`` are completed calls as classified; ``ignored`` are
+    calls that ended with an ignored or unlisted exception or a cancellation; ``rejections``
+    never reached the function; ``total_calls`` is their sum (calls still in flight are not
+    counted yet). ``failure_rate`` is ``failures / (successes + failures)``.
+
     Times ending in ``_at`` are on the breaker clock (monotonic); ``_wall`` ones are
     ``time.time()``. ``next_probe_in`` is seconds until a probe may be admitted: ``None`` while
     CLOSED, ``0.0`` when a probe would be admitted right now.
