@@ -8,6 +8,33 @@ the fault injector, a frozen clock, and Sentry captured in memory.
 from __future__ import annotations
 
 from ._catalogue import catalogue
+from ._steps import (
+    DatabaseOutage,
+    DatabaseRestored,
+    RetryPendingUploads,
+    calls_kept,
+    calls_kept_nothing_half_written,
+    health_is,
+    place_calls,
+    recordings_kept,
+    retry_after_on_503,
+    status_callbacks,
+)
 from ._target import CHAOS_ENV, session, target
 
-__all__ = ["CHAOS_ENV", "catalogue", "session", "target"]
+__all__ = [
+    "CHAOS_ENV",
+    "DatabaseOutage",
+    "DatabaseRestored",
+    "RetryPendingUploads",
+    "calls_kept",
+    "calls_kept_nothing_half_written",
+    "catalogue",
+    "health_is",
+    "place_calls",
+    "recordings_kept",
+    "retry_after_on_503",
+    "session",
+    "status_callbacks",
+    "target",
+]

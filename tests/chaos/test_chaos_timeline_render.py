@@ -22,7 +22,7 @@ def full_cycle() -> Timeline:
         tl.request(0, "POST", "/api/calls", 202)
     tl.breaker_changed(0, "exotel", "CLOSED", "OPEN", "5 fails")
     tl.fault(0, "exotel", "heal")
-    tl.breaker_changed(60, "exotel", "OPEN", "HALF_OPEN")
+    tl.breaker_changed(60, "exotel", "OPEN", "HALF_OPEN", "60s")
     tl.request(60, "POST", "/api/calls", 201)
     tl.request(60, "POST", "/api/calls", 201)
     tl.breaker_changed(60, "exotel", "HALF_OPEN", "CLOSED", "2 ok")
@@ -36,6 +36,12 @@ def test_breaker_line_reads_like_the_cycle() -> None:
         "exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED"
     )
     assert breaker_line(tl, "openai") == "openai CLOSED"
+
+
+def test_transitions_without_a_reason_get_a_bare_arrow() -> None:
+    tl = Timeline.starting({"payments": "CLOSED"})
+    tl.breaker_changed(3, "payments", "CLOSED", "OPEN")
+    assert breaker_line(tl, "payments") == "payments CLOSED ─→ OPEN"
 
 
 def test_bands_cover_virtual_time_and_skip_zero_width_stays() -> None:

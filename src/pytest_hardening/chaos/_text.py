@@ -19,15 +19,12 @@ def _seconds(value: float) -> str:
 def breaker_line(timeline: Timeline, breaker: str) -> str:
     """``exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED``.
 
-    Each arrow carries what caused the transition; when the cause is only the passing of
-    time (OPEN → HALF_OPEN) the label is the virtual time spent in the previous state.
+    Each arrow carries what caused the transition (``─→`` when the breaker does not say);
+    when the cause is the passing of time (OPEN → HALF_OPEN) the label is the virtual time
+    spent in the previous state.
     """
     parts = [breaker, timeline.initial.get(breaker, "CLOSED")]
-    since = 0.0
-    for change in timeline.transitions(breaker):
-        label = change.label or _seconds(change.at - since)
-        parts.append(f"─{label}→ {change.to_state}")
-        since = change.at
+    parts += [f"─{change.label}→ {change.to_state}" for change in timeline.transitions(breaker)]
     return " ".join(parts)
 
 
@@ -37,13 +34,10 @@ def breaker_text(timeline: Timeline, breaker: str) -> Text:
     text.append(" ")
     initial = timeline.initial.get(breaker, "CLOSED")
     text.append(initial, style=STATE_STYLES.get(initial, ""))
-    since = 0.0
     changes = timeline.transitions(breaker)
     for change in changes:
-        label = change.label or _seconds(change.at - since)
-        text.append(f" ─{label}→ ", style="dim")
+        text.append(f" ─{change.label}→ ", style="dim")
         text.append(change.to_state, style=STATE_STYLES.get(change.to_state, ""))
-        since = change.at
     if changes:
         text.append(f"   (at {', '.join(_seconds(c.at) for c in changes)})", style="dim")
     return text

@@ -1,0 +1,35 @@
+"""Fixture reference: what the app reports (``sentry_events``, ``apm``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_hardening import ApmView, Clock, FaultInjector, SentryCapture
+
+CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
+
+
+def test_nothing_secret_reaches_sentry(
+    hardened_client: Any, faults: FaultInjector, sentry_events: SentryCapture
+) -> None:
+    faults.fail("exotel", 500)
+    hardened_client.post(
+        "/api/calls?token=s3cr3t-query-token",
+        json=CALL,
+        headers={"Authorization": "Bearer s3cr3t-bearer"},
+    )
+    # Fails if any value appears in any envelope, and if nothing was captured at all.
+    sentry_events.assert_no_secrets("s3cr3t-query-token", "s3cr3t-bearer", "+919876543210")
+
+
+def test_apm_sees_the_traffic_and_the_slow_provider(
+    hardened_client: Any, faults: FaultInjector, clock: Clock, apm: ApmView
+) -> None:
+    faults.latency("openai", 12.0)  # slower than the 10 s slow-call threshold, under its timeout
+    assert hardened_client.post("/api/calls", json=CALL).status_code == 201
+    assert apm.endpoint("POST /api/calls").count == 1
+    assert apm.external("openai").max >= 12.0
+    assert {(a.kind, a.subject) for a in apm.alerts} >= {
+        ("slow_external", "openai.chat_completion"),
+        ("slow_endpoint", "POST /api/calls"),
+    }
