@@ -123,3 +123,20 @@ async def test_async_client_runs_lifespan_in_the_test_loop(
 @pytest.mark.production
 def test_production_marker_builds_the_production_app(hardened_client: Any) -> None:
     assert hardened_client.get("/debug/env").status_code == 404
+
+
+@pytest.fixture
+def seen_lifespan(hardened_app: Any) -> list[str]:
+    return [hardened_app.state.lifespan]
+
+
+def test_app_alone_runs_its_lifespan(hardened_app: Any, breakers: BreakerInspector) -> None:
+    assert hardened_app.state.lifespan == "running"
+    assert breakers.names == ["weather"]
+
+
+def test_client_runs_the_lifespan_not_the_app_fixture(
+    seen_lifespan: list[str], hardened_client: Any
+) -> None:
+    assert seen_lifespan == ["not started"]  # the client starts it, in its own loop
+    assert hardened_client.app.state.lifespan == "running"

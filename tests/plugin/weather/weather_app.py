@@ -119,9 +119,12 @@ def create_app() -> FastAPI:
         # Bound to the loop that runs lifespan: the plugin must serve requests from it.
         async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as http:
             with httpx.Client(base_url=base_url, timeout=2.0) as sync_http:
+                app.state.lifespan = "running"
                 yield {"http": http, "sync_http": sync_http}
+        app.state.lifespan = "stopped"
 
     app = FastAPI(lifespan=lifespan)
+    app.state.lifespan = "not started"
     app.state.breakers = {"weather": breaker}
     app.state.apm = apm
 
