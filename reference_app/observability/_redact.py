@@ -12,6 +12,8 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 FILTERED = "[Filtered]"  # the marker sentry_sdk's EventScrubber uses
+MAX_TEXT = 16_384
+TRUNCATED = "…[truncated]"
 
 _SENSITIVE_NAMES = (
     r"access[_-]?token|refresh[_-]?token|id[_-]?token|token|api[_-]?key|apikey|x[_-]api[_-]key|"
@@ -25,16 +27,20 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]%]{1,64}$")
 # "code" is an OAuth credential in code=..., but "status code: 503" must survive.
 _CODE_PARAM = re.compile(r"(?i)(?<![\w-])(code=)[^\s&,;\"'<>)\]}]+")
 _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
-_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
-_EMAIL = re.compile(r"(?i)(?<![\w.+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
-# International (+ then 8-15 digits with optional separators) or national forms: (555) 123-4567,
-# 555.123.4567, 555-123-4567, 098765 43210, 07700 900123, and bare runs of 10-15 digits (Indian
-# mobiles are often written bare). Matches with fewer than 9 digits (8 after "+") are kept, so
-# dates, times, versions and small numbers survive.
+# Every pattern that starts with a repeated class has a lookbehind excluding that class, so a
+# match can only begin at the start of a run: linear time on long tokens instead of quadratic.
+_URL = re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
+# Local part: RFC 5322 "atext" characters and dots; domain: labels (IDNs included via \w).
+_EMAIL = re.compile(r"(?i)(?<![\w!#$%&'*+/=?^`{|}~.-])[\w!#$%&'*+/=?^`{|}~.-]+@[\w-]+(?:\.[\w-]+)+")
+# International: "+" (or its URL encoding) then 7-15 digits with optional separators; the "+"
+# is a strong signal, so letters may follow. National forms, stricter about their neighbours:
+# (555) 123-4567, 555.123.4567, 555-123-4567, 098765 43210, 07700 900123, and bare runs of 10-15
+# digits (Indian mobiles are often written bare). Matches with fewer than 9 digits (8 after "+")
+# are kept, so dates, times, versions and small numbers survive.
 _PHONE = re.compile(
-    r"(?<![\w+.:-])(?:"
-    r"(?:\+|%2[Bb])\d(?:[\s().-]{0,2}\d){6,14}"
-    r"|\(\d{2,5}\)\s?\d{3,5}[\s-]?\d{3,5}"
+    r"(?<![\d+])(?:\+|%2[Bb])\d(?:[\s().-]{0,2}\d){6,14}(?!\d)"
+    r"|(?<![\w+.:-])(?:"
+    r"\(\d{2,5}\)\s?\d{3,5}[\s-]?\d{3,5}"
     r"|\d{3}\.\d{3}\.\d{4}"
     r"|\d{2,6}[\s-]\d{3,6}(?:[\s-]\d{3,6})?"
     r"|\d{10,15}"
@@ -92,7 +98,13 @@ def redact_text_plain(text: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Free text (messages, exception values): URLs first, then everything else."""
+    """Free text (messages, exception values): URLs first, then everything else.
+
+    Text beyond ``MAX_TEXT`` characters is cut off (marked ``[truncated]``): it bounds the work
+    per event, and nothing that long is readable in an error report anyway.
+    """
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + TRUNCATED
     pieces: list[str] = []
     last = 0
     for match in _URL.finditer(text):

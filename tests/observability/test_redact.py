@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reference_app.observability import FILTERED, redact_query, redact_text, redact_url
 
@@ -75,3 +77,42 @@ def test_query_without_names_is_filtered_whole() -> None:
     assert redact_query("a=1&b=") == "a=[Filtered]&b=[Filtered]"
     assert redact_query("s3cr3t-token") == FILTERED
     assert redact_query("") == ""
+
+
+WORDS = st.sampled_from(["call", "to", "failed", "order", "for", "(", ")", ":", ",", "user", "\n"])
+ATEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-"
+LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
+# Cheaper than st.emails() (this runs in every CI build) but covers the same local-part alphabet.
+EMAILS = st.builds(
+    lambda local, labels, tld: f"{local}@{'.'.join(labels)}.{tld}",
+    st.text(alphabet=ATEXT, min_size=1, max_size=20),
+    st.lists(LABEL, min_size=1, max_size=3),
+    st.sampled_from(["com", "org", "co.uk", "in", "AC"]),
+)
+PHONES = st.builds(
+    lambda cc, rest: f"+{cc}{rest}",
+    st.integers(1, 999),
+    st.text(alphabet="0123456789", min_size=7, max_size=12),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(email=EMAILS, phone=PHONES, before=WORDS, after=WORDS)
+def test_generated_emails_and_e164_numbers_never_survive(
+    email: str, phone: str, before: str, after: str
+) -> None:
+    text = f"{before} {email} {after} {phone}{after}"
+    redacted = redact_text(text)
+    assert email not in redacted
+    assert phone not in redacted
+    assert redacted.startswith(before)  # the text around them is kept
+
+
+def test_very_long_text_is_truncated_after_redaction_of_what_is_kept() -> None:
+    phone = "+919876543210"
+    text = f"failed for {phone} " + "x" * 50_000 + f" {phone}"
+    redacted = redact_text(text)
+    assert phone not in redacted
+    assert redacted.startswith(f"failed for {FILTERED} x")
+    assert redacted.endswith("…[truncated]")
+    assert len(redacted) < 17_000
