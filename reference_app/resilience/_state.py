@@ -26,6 +26,8 @@ class Transition:
 
     ``at`` is the breaker clock (``time.monotonic`` unless injected); ``wall_time`` is
     ``time.time()`` at the moment of the change, for reports; ``breaker`` is the breaker's name.
+    OPEN → HALF_OPEN is applied lazily, by the first call, ``state`` read or ``metrics()`` after
+    the open timeout, so its ``at`` is when that happened (never before the timeout).
     """
 
     from_state: State
