@@ -1,4 +1,4 @@
-"""Every Python snippet in docs/*.md is an excerpt of a test file in docs/examples/.
+"""Every Python snippet in README.md and docs/*.md is an excerpt of a collected test file.
 
 The examples run in the normal test command, so a snippet that is found verbatim in one of them
 cannot rot. This test fails when someone edits a snippet in the Markdown only.
@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 EXAMPLES = DOCS / "examples"
+README_EXAMPLE = ROOT / "tests" / "plugin" / "test_readme_example.py"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 def snippets() -> list[tuple[str, int, str]]:
     found = []
-    for page in sorted(DOCS.glob("*.md")):
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
         for n, match in enumerate(BLOCK.finditer(page.read_text()), 1):
             found.append((page.name, n, match.group(1)))
     return found
@@ -27,7 +29,7 @@ def snippets() -> list[tuple[str, int, str]]:
 def test_docs_have_python_examples() -> None:
     pages = {page for page, _, _ in snippets()}
     assert "circuit-breakers-by-example.md" in pages
-    assert {"getting-started.md", "fixtures.md"} <= pages
+    assert {"README.md", "getting-started.md", "fixtures.md", "chaos.md"} <= pages
     assert len(list(EXAMPLES.rglob("test_example_*.py"))) >= 8
 
 
@@ -36,6 +38,8 @@ def test_docs_have_python_examples() -> None:
 )
 def test_snippet_is_part_of_a_collected_example(page: str, index: int, code: str) -> None:
     sources = {str(f.relative_to(EXAMPLES)): f.read_text() for f in EXAMPLES.rglob("*.py")}
+    if README_EXAMPLE.exists():  # the README mirrors the plugin's own README test
+        sources[README_EXAMPLE.name] = README_EXAMPLE.read_text()
     hits = [name for name, text in sources.items() if code in text]
     assert hits, (
         f"{page}, python block {index} is not an excerpt of any file in docs/examples/; "
