@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=port,
         log_level="info",
-        timeout_graceful_shutdown=int(grace) if grace else 30,
+        timeout_graceful_shutdown=max(1, math.ceil(grace)) if grace else 30,
         server_header=False,
     )
     return 0

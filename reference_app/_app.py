@@ -18,7 +18,8 @@ from reference_app.api import (
     monitoring_router,
     webhooks_router,
 )
-from reference_app.config import Settings, load_settings
+from reference_app.config import ConfigurationError, Problem, Settings, load_settings
+from reference_app.db import normalise_database_url
 from reference_app.observability import ApmMiddleware, ApmRegistry, SystemMonitor, init_sentry
 from reference_app.resilience import (
     SERVICE_BREAKERS,
@@ -47,6 +48,14 @@ def build_breakers(
     return BreakerRegistry([*service.values(), *extra])
 
 
+def _check_database_url(settings: Settings) -> None:
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    try:
+        normalise_database_url(url)
+    except ValueError as exc:
+        raise ConfigurationError([Problem("DATABASE_URL", str(exc))]) from None
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -63,6 +72,7 @@ def create_app(
     """
     if settings is None:
         settings = load_settings()
+    _check_database_url(settings)
     production = settings.is_production
     # Sentry first, so that everything after it is covered.
     sentry = init_sentry(settings, transport=sentry_transport)

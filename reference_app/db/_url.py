@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -29,7 +30,10 @@ def normalise_database_url(url: str | None) -> str:
     """
     if not url:
         return DEFAULT_DATABASE_URL
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("DATABASE_URL is not a valid database URL") from None
     driver = _ALIASES.get(parsed.drivername, parsed.drivername)
     if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
         raise ValueError("DATABASE_URL must be a sqlite:// or postgresql:// URL")

@@ -40,6 +40,9 @@ def test_unsupported_database_urls_are_refused_without_echoing_them() -> None:
     with pytest.raises(ValueError, match="sqlite:// or postgresql://") as error:
         normalise_database_url("mysql://root:hunter2@db/x")
     assert "hunter2" not in str(error.value)
+    with pytest.raises(ValueError, match="not a valid database URL") as error:
+        normalise_database_url("hunter2 is not a url")
+    assert "hunter2" not in str(error.value)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from reference_app import ConfigurationError, create_app
+from reference_app import ConfigurationError, create_app, load_settings
 
 from .conftest import ADMIN_TOKEN
 
@@ -105,3 +105,13 @@ def test_send_otp_validation_does_not_echo_the_address(client: TestClient) -> No
     response = client.post("/api/test/send-otp", json={"email": "not-an-email-secret"})
     assert response.status_code == 422
     assert "not-an-email-secret" not in response.text
+
+
+def test_unsupported_database_url_is_a_configuration_error_without_the_password(
+    dev_env: dict[str, str],
+) -> None:
+    env = dev_env | {"DATABASE_URL": "mysql://root:hunter2@db/calls"}
+    with pytest.raises(ConfigurationError) as error:
+        create_app(load_settings(env))
+    assert error.value.variables == ["DATABASE_URL"]
+    assert "hunter2" not in str(error.value)
