@@ -6,7 +6,6 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,34 +13,40 @@ from typing import Any
 import httpx
 import pytest
 
+from . import _config_fixtures
 from ._apm import ApmView
 from ._app import (
     AppFactory,
     LifespanManager,
     NotConfigured,
     build_app,
-    load_factory,
     running_lifespan,
     starlette_test_client,
     with_state,
 )
 from ._breakers import BreakerInspector
 from ._clock import Clock
+from ._config_fixtures import CLIENT_FIXTURES, started_app
 from ._env import EnvPatch
 from ._faults import FaultInjector
 from ._prod_config import ProdConfigChecker
 from ._providers import ProviderSpec
-from ._report import HardeningSession, TestRecord
+from ._report import (
+    TestRecord,
+    collect_worker,
+    finish_item,
+    finish_session,
+    record_for,
+    session_of,
+    start_session,
+    write_summary,
+)
 from ._routes import RouteAuditor
 from ._sentry import SentryCapture, SentryGuard
 
-SESSION_KEY = pytest.StashKey[HardeningSession]()
-RECORD_KEY = pytest.StashKey[TestRecord]()
 APP_KEY = pytest.StashKey["_AppContext"]()
 CLOCK_KEY = pytest.StashKey[Clock]()
 FAULTS_KEY = pytest.StashKey[FaultInjector]()
-_CLIENTS = ("hardened_client", "hardened_async_client")
-_WORKER_KEY = "hardening_records"
 
 
 @dataclass
@@ -75,160 +80,56 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# pytest finds a plugin's fixtures among its module attributes.
+hardening_apm = _config_fixtures.hardening_apm
+hardening_app_factory = _config_fixtures.hardening_app_factory
+hardening_breakers = _config_fixtures.hardening_breakers
+hardening_dev_env = _config_fixtures.hardening_dev_env
+hardening_prod_env = _config_fixtures.hardening_prod_env
+hardening_providers = _config_fixtures.hardening_providers
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "production: build hardened_app from hardening_prod_env (production mode)."
     )
     config.addinivalue_line("markers", "chaos: a chaos scenario (select with -m chaos).")
-    seed = config.getoption("hardening_seed", None)
-    workerinput = getattr(config, "workerinput", None)
-    if seed is None and workerinput is not None:
-        seed = workerinput.get("hardening_seed")
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**32)
-    config.stash[SESSION_KEY] = HardeningSession(int(seed))
-
-
-def _session(config: pytest.Config) -> HardeningSession:
-    return config.stash[SESSION_KEY]
+    start_session(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    seed = _session(config).seed
+    seed = session_of(config).seed
     return f"hardening: seed {seed} (replay with --hardening-seed={seed})"
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     # xdist controller: every worker uses the controller's seed.
-    node.workerinput["hardening_seed"] = _session(node.config).seed
+    node.workerinput["hardening_seed"] = session_of(node.config).seed
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    records = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
-    if records:
-        _session(node.config).loads(records)
+    collect_worker(node)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    record = item.stash.get(RECORD_KEY, None)
-    if record is not None:
-        if report.outcome != "passed" and record.outcome == "passed":
-            record.outcome = f"{report.outcome} ({report.when})"
-        if report.when == "teardown":
-            _session(item.config).add(record.as_dict())
+    finish_item(item, report)
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    state = _session(config)
-    workeroutput = getattr(config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput[_WORKER_KEY] = state.dumps()
-        return
-    path = config.getoption("hardening_report", None)
-    if path:
-        state.write_json(path)
+    finish_session(session.config)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lines = _session(config).summary_lines()
-    if not lines or getattr(config, "workerinput", None) is not None:
-        return
-    terminalreporter.write_sep("-", "hardening")
-    for line in lines:
-        terminalreporter.write_line(line)
-    path = config.getoption("hardening_report", None)
-    if path:
-        terminalreporter.write_line(f"JSON report: {path}")
+    write_summary(terminalreporter, config)
 
 
 def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
-    node = request.node
-    record: TestRecord | None = node.stash.get(RECORD_KEY, None)
-    if record is None:
-        record = TestRecord(node.nodeid)
-        node.stash[RECORD_KEY] = record
-    record.fixtures.add(fixture)
-    return record
-
-
-# -- overridable configuration fixtures ----------------------------------------------------
-@pytest.fixture
-def hardening_app_factory(request: pytest.FixtureRequest) -> AppFactory:
-    """A zero-argument callable building the ASGI app from ``os.environ``."""
-    spec = request.config.getini("hardening_app_factory")
-    if spec:
-        return load_factory(str(spec))
-    pytest.fail(
-        "pytest-hardening needs to know how to build your app: override the "
-        "`hardening_app_factory` fixture in conftest.py (return a zero-argument callable that "
-        "builds the ASGI app from os.environ), or set `hardening_app_factory = "
-        '"pkg.module:create_app"` in your pytest ini options.',
-        pytrace=False,
-    )
-
-
-@pytest.fixture
-def hardening_dev_env() -> Mapping[str, str]:
-    """Environment for development-mode builds (override to add variables)."""
-    return {}
-
-
-@pytest.fixture
-def hardening_prod_env() -> Mapping[str, str]:
-    """A known-good production environment (override it to use production features)."""
-    return NotConfigured(
-        "hardening_prod_env",
-        "override the `hardening_prod_env` fixture to return a known-good production "
-        "environment mapping (used by @pytest.mark.production, prod_config and route_audit)",
-    )
-
-
-@pytest.fixture
-def hardening_providers() -> Mapping[str, ProviderSpec]:
-    """Provider name -> URL/host pattern or ``Provider(url, healthy=...)``."""
-    return {}
-
-
-def _started_app(request: pytest.FixtureRequest) -> Any:
-    """The app with its lifespan running in the loop the test talks to it through."""
-    for name in _CLIENTS:
-        if name in request.fixturenames:
-            request.getfixturevalue(name)
-    return request.getfixturevalue("hardened_app")
-
-
-@pytest.fixture
-def hardening_breakers(request: pytest.FixtureRequest) -> Mapping[str, Any]:
-    """Name -> breaker (native protocol, pybreaker or adapter); default app.state.breakers."""
-    app = _started_app(request)
-    breakers = getattr(getattr(app, "state", None), "breakers", None)
-    if breakers is None:
-        pytest.fail(
-            "the app has no app.state.breakers mapping: expose one, or override the "
-            "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too)",
-            pytrace=False,
-        )
-    return dict(breakers)
-
-
-@pytest.fixture
-def hardening_apm(request: pytest.FixtureRequest) -> Any:
-    """The app's APM registry; default app.state.apm."""
-    app = _started_app(request)
-    apm = getattr(getattr(app, "state", None), "apm", None)
-    if apm is None:
-        pytest.fail(
-            "the app has no app.state.apm: expose its APM registry there, or override the "
-            "`hardening_apm` fixture",
-            pytrace=False,
-        )
-    return apm
+    return record_for(request.node, fixture)
 
 
 # -- time and providers --------------------------------------------------------------------
@@ -238,7 +139,7 @@ def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
     record = _record(request, "clock")
     # Build the app and run its startup in real time first: modules imported lazily while
     # time is frozen would capture freezegun's fake classes for good.
-    for name in (*_CLIENTS, "hardened_app"):
+    for name in (*CLIENT_FIXTURES, "hardened_app"):
         if name in request.fixturenames:
             request.getfixturevalue(name)
             break
@@ -262,7 +163,7 @@ def faults(
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
     record = _record(request, "faults")
-    seed = f"{_session(request.config).seed}:{request.node.nodeid}"
+    seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
     frozen = request.node.stash.get(CLOCK_KEY, None)
     injector = FaultInjector(hardening_providers, clock=frozen, seed=seed).start()
     request.node.stash[FAULTS_KEY] = injector  # `clock` attaches itself when set up later
@@ -270,14 +171,7 @@ def faults(
         yield injector
     finally:
         injector.stop()
-        record.faults.extend(injector.injected)
-        for name in injector.providers:
-            counts: dict[str, int] = {}
-            for call in injector.calls(name):
-                counts[call.outcome] = counts.get(call.outcome, 0) + 1
-            if counts:
-                record.calls[name] = counts
-        record.unregistered = [str(r.url) for r in injector.unregistered]
+        record.add_faults(injector)
     problem = injector.unregistered_report()
     if problem:
         pytest.fail(problem, pytrace=False)
@@ -307,15 +201,14 @@ def hardened_app(
         app = hardening_app_factory()
         capture.attach()  # before lifespan: nothing may reach a real DSN
         request.node.stash[APP_KEY] = _AppContext(app, capture, production)
-        if any(name in request.fixturenames for name in _CLIENTS):
+        if any(name in request.fixturenames for name in CLIENT_FIXTURES):
             yield app  # the client runs lifespan in the loop it serves requests from
         else:
             with running_lifespan(app):
                 capture.attach()
                 yield app
     finally:
-        record.sentry_events.extend(capture.summary())
-        record.sentry_transactions += len(capture.transactions)
+        record.add_sentry(capture)
         patch.stop()
         guard.stop()
 
@@ -361,15 +254,14 @@ def breakers(
         yield inspector
     finally:
         inspector.stop()
-        for name, moves in inspector.all_transitions().items():
-            record.transitions[name] = [list(m) for m in moves]
+        record.add_transitions(inspector)
 
 
 @pytest.fixture
 def sentry_events(request: pytest.FixtureRequest) -> SentryCapture:
     """What the app's own Sentry setup sent, captured in memory at the transport."""
     _record(request, "sentry_events")
-    _started_app(request)
+    started_app(request)
     return _context(request).capture
 
 

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HardeningSession", "TestRecord"]
+import pytest
+
+__all__ = [
+    "RECORD_KEY",
+    "SESSION_KEY",
+    "HardeningSession",
+    "TestRecord",
+    "collect_worker",
+    "finish_item",
+    "finish_session",
+    "record_for",
+    "session_of",
+    "start_session",
+    "write_summary",
+]
+
+_WORKER_KEY = "hardening_records"
 
 
 @dataclass
@@ -29,6 +46,23 @@ class TestRecord:
     audit_findings: list[str] = field(default_factory=list)
     clock_advanced: float = 0.0
     outcome: str = "passed"
+
+    def add_faults(self, injector: Any) -> None:
+        """Faults injected, provider call outcomes and unregistered hosts of a FaultInjector."""
+        self.faults.extend(injector.injected)
+        for name in injector.providers:
+            counts = Counter(call.outcome for call in injector.calls(name))
+            if counts:
+                self.calls[name] = dict(counts)
+        self.unregistered = [str(request.url) for request in injector.unregistered]
+
+    def add_transitions(self, inspector: Any) -> None:
+        for name, moves in inspector.all_transitions().items():
+            self.transitions[name] = [list(move) for move in moves]
+
+    def add_sentry(self, capture: Any) -> None:
+        self.sentry_events.extend(capture.summary())
+        self.sentry_transactions += len(capture.transactions)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,3 +141,74 @@ def _top(counter: Counter[str], limit: int = 6) -> str:
     if len(counter) > limit:
         parts.append(f"… {len(counter) - limit} more")
     return ", ".join(parts)
+
+
+SESSION_KEY = pytest.StashKey[HardeningSession]()
+RECORD_KEY = pytest.StashKey[TestRecord]()
+
+
+def start_session(config: pytest.Config) -> HardeningSession:
+    """The run's seed: --hardening-seed, else the xdist controller's, else a random one."""
+    seed = config.getoption("hardening_seed", None)
+    workerinput = getattr(config, "workerinput", None)
+    if seed is None and workerinput is not None:
+        seed = workerinput.get("hardening_seed")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    session = config.stash[SESSION_KEY] = HardeningSession(int(seed))
+    return session
+
+
+def session_of(config: pytest.Config) -> HardeningSession:
+    return config.stash[SESSION_KEY]
+
+
+def record_for(node: pytest.Item, fixture: str) -> TestRecord:
+    """The record of the running test, created when its first hardening fixture is set up."""
+    record: TestRecord | None = node.stash.get(RECORD_KEY, None)
+    if record is None:
+        record = TestRecord(node.nodeid)
+        node.stash[RECORD_KEY] = record
+    record.fixtures.add(fixture)
+    return record
+
+
+def finish_item(item: pytest.Item, report: pytest.TestReport) -> None:
+    record = item.stash.get(RECORD_KEY, None)
+    if record is None:
+        return
+    if report.outcome != "passed" and record.outcome == "passed":
+        record.outcome = f"{report.outcome} ({report.when})"
+    if report.when == "teardown":
+        session_of(item.config).add(record.as_dict())
+
+
+def finish_session(config: pytest.Config) -> None:
+    """Workers hand their records to the xdist controller; the controller (or a plain run)
+    writes the JSON report."""
+    state = session_of(config)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_KEY] = state.dumps()
+        return
+    path = config.getoption("hardening_report", None)
+    if path:
+        state.write_json(path)
+
+
+def collect_worker(node: Any) -> None:
+    records = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if records:
+        session_of(node.config).loads(records)
+
+
+def write_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = session_of(config).summary_lines()
+    if not lines or getattr(config, "workerinput", None) is not None:
+        return
+    terminalreporter.write_sep("-", "hardening")
+    for line in lines:
+        terminalreporter.write_line(line)
+    path = config.getoption("hardening_report", None)
+    if path:
+        terminalreporter.write_line(f"JSON report: {path}")

@@ -1,0 +1,102 @@
+"""The overridable configuration fixtures (``hardening_*``): how to build and reach the app.
+
+Projects override them in conftest.py (or a plugin module such as ``reference_app.testing``);
+the defaults here either work for any app following docs/architecture.md or explain what to
+override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from ._app import AppFactory, NotConfigured, load_factory
+from ._providers import ProviderSpec
+
+__all__ = [
+    "CLIENT_FIXTURES",
+    "hardening_apm",
+    "hardening_app_factory",
+    "hardening_breakers",
+    "hardening_dev_env",
+    "hardening_prod_env",
+    "hardening_providers",
+    "started_app",
+]
+
+CLIENT_FIXTURES = ("hardened_client", "hardened_async_client")
+
+
+@pytest.fixture
+def hardening_app_factory(request: pytest.FixtureRequest) -> AppFactory:
+    """A zero-argument callable building the ASGI app from ``os.environ``."""
+    spec = request.config.getini("hardening_app_factory")
+    if spec:
+        return load_factory(str(spec))
+    pytest.fail(
+        "pytest-hardening needs to know how to build your app: override the "
+        "`hardening_app_factory` fixture in conftest.py (return a zero-argument callable that "
+        "builds the ASGI app from os.environ), or set `hardening_app_factory = "
+        '"pkg.module:create_app"` in your pytest ini options.',
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def hardening_dev_env() -> Mapping[str, str]:
+    """Environment for development-mode builds (override to add variables)."""
+    return {}
+
+
+@pytest.fixture
+def hardening_prod_env() -> Mapping[str, str]:
+    """A known-good production environment (override it to use production features)."""
+    return NotConfigured(
+        "hardening_prod_env",
+        "override the `hardening_prod_env` fixture to return a known-good production "
+        "environment mapping (used by @pytest.mark.production, prod_config and route_audit)",
+    )
+
+
+@pytest.fixture
+def hardening_providers() -> Mapping[str, ProviderSpec]:
+    """Provider name -> URL/host pattern or ``Provider(url, healthy=...)``."""
+    return {}
+
+
+def started_app(request: pytest.FixtureRequest) -> Any:
+    """The app with its lifespan running in the loop the test talks to it through."""
+    for name in CLIENT_FIXTURES:
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+    return request.getfixturevalue("hardened_app")
+
+
+@pytest.fixture
+def hardening_breakers(request: pytest.FixtureRequest) -> Mapping[str, Any]:
+    """Name -> breaker (native protocol, pybreaker or adapter); default app.state.breakers."""
+    app = started_app(request)
+    breakers = getattr(getattr(app, "state", None), "breakers", None)
+    if breakers is None:
+        pytest.fail(
+            "the app has no app.state.breakers mapping: expose one, or override the "
+            "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too)",
+            pytrace=False,
+        )
+    return dict(breakers)
+
+
+@pytest.fixture
+def hardening_apm(request: pytest.FixtureRequest) -> Any:
+    """The app's APM registry; default app.state.apm."""
+    app = started_app(request)
+    apm = getattr(getattr(app, "state", None), "apm", None)
+    if apm is None:
+        pytest.fail(
+            "the app has no app.state.apm: expose its APM registry there, or override the "
+            "`hardening_apm` fixture",
+            pytrace=False,
+        )
+    return apm
