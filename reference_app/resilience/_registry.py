@@ -129,6 +129,11 @@ def build_service_breakers(
         if isinstance(override, BreakerConfig):
             configs[name] = override
             continue
+        if not isinstance(override, Mapping):
+            raise ValueError(
+                f"overrides for breaker {name!r} must be a BreakerConfig or a mapping of "
+                f"fields, got {type(override).__name__}"
+            )
         unknown = sorted(set(override) - set(_FIELDS))
         if unknown:
             raise ValueError(

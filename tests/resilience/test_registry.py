@@ -147,3 +147,18 @@ def test_registry_from_custom_breakers_rejects_duplicates() -> None:
     assert "a=CLOSED" in repr(registry)
     with pytest.raises(ValueError, match="duplicate circuit breaker name 'a'"):
         BreakerRegistry([CircuitBreaker("a"), CircuitBreaker("a")])
+
+
+def test_override_of_the_wrong_type_is_rejected_clearly() -> None:
+    with pytest.raises(ValueError, match="overrides for breaker 'exotel' must be a BreakerConfig"):
+        build_service_breakers({"exotel": 30})  # type: ignore[dict-item]
+
+
+def test_public_api_is_curated() -> None:
+    import reference_app.resilience as package
+
+    # (Order is ruff's RUF022 "isort-style" sort, checked by ruff.)
+    assert len(set(package.__all__)) == len(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    assert not any(name.startswith("_") for name in package.__all__)
