@@ -21,7 +21,7 @@ from ._env import EnvPatch
 from ._faults import Call, FaultInjector, UnregisteredHostError
 from ._prod_config import AuditReport, Mutation, ProdConfigChecker
 from ._providers import Provider
-from ._routes import RouteAuditor
+from ._routes import RouteAuditor, route_table
 from ._sentry import SentryCapture, SentryGuard
 
 # Loading the package with ``-p pytest_hardening`` (autoload disabled) registers the plugin
@@ -51,4 +51,5 @@ __all__: list[str] = [
     "SentryGuard",
     "UnregisteredHostError",
     "adapt_breaker",
+    "route_table",
 ]

@@ -1,9 +1,10 @@
-"""Point the hardening fixtures at the small weather app (tests/plugin/weather_app.py)."""
+"""Point the hardening fixtures at the small weather app (weather_app.py beside it)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import httpx
 import pytest
 
 from pytest_hardening import Provider
@@ -43,6 +44,6 @@ def hardening_providers() -> Mapping[str, object]:
     return {
         "weather": Provider(
             "https://api.weather.example",
-            healthy=lambda request: __import__("httpx").Response(200, json={"temp_c": 21}),
+            healthy=lambda request: httpx.Response(200, json={"temp_c": 21}),
         )
     }
