@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from urllib.parse import SplitResult, urlsplit
 
 PLACEHOLDER_HOST = "yourdomain.com"
@@ -38,7 +39,12 @@ def origin_of(value: str) -> str | None:
         return None
     if parts.username or parts.password:
         return None
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    # Browsers send international hosts in their ASCII (punycode) form in Origin.
+    try:
+        netloc = parts.netloc.lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{parts.scheme.lower()}://{netloc}"
 
 
 def is_local_host(host: str) -> bool:
@@ -46,11 +52,24 @@ def is_local_host(host: str) -> bool:
     host = host.strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    address = _ip_address(host)
+    return address is not None and (address.is_loopback or address.is_unspecified)
+
+
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``host`` as an address, including the spellings resolvers accept for IPv4 (``127.1``,
+    ``2130706433``, ``0x7f000001``, ``0177.0.0.1``) and IPv4-mapped IPv6 (``::ffff:127.0.0.1``),
+    so those cannot slip a loopback URL past the production rules."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def is_placeholder_host(host: str) -> bool:

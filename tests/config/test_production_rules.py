@@ -105,7 +105,18 @@ UNSAFE_URLS = {
     "loopback-other": "https://127.0.0.2:9000",
     "any-address": "https://0.0.0.0",
     "ipv6-loopback": "https://[::1]",
+    "ipv6-any": "https://[::]",
+    "ipv4-mapped-loopback": "https://[::ffff:127.0.0.1]",
+    # Loopback spellings resolvers accept (inet_aton forms).
+    "short-loopback": "https://127.1",
+    "decimal-loopback": "https://2130706433",
+    "hex-loopback": "https://0x7f000001",
+    "octal-loopback": "https://0177.0.0.1",
+    "zero": "https://0",
+    "trailing-dot-localhost": "https://localhost.",
+    "sub-localhost": "https://app.localhost",
     "placeholder": "https://yourdomain.com",
+    "placeholder-subdomain": "https://api.yourdomain.com",
 }
 MALFORMED_URLS = {
     "no-scheme": "app.example.com",

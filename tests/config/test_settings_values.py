@@ -17,6 +17,7 @@ from ._envs import EXAMPLE_ENV_FILE, SECRETS, production_env, read_env_file
         ("https://app.example.com/", "https://app.example.com"),
         ("https://App.Example.com", "https://app.example.com"),
         ("https://app.example.com:8443/", "https://app.example.com:8443"),
+        ("https://exämple.com", "https://xn--exmple-cua.com"),  # Origin carries punycode
     ],
 )
 def test_cors_origins_match_the_browser_origin_header(configured: str, origin: str) -> None:
