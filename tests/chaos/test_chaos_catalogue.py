@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from pytest_hardening.chaos import (
     Scenario,
+    ScenarioResult,
     assert_scenario_passes,
     breaker_line,
     scenario_params,
@@ -13,12 +16,27 @@ from pytest_hardening.chaos import (
 from reference_app.chaos import catalogue, target
 
 TARGET = target()
+Run = Callable[[str], ScenarioResult]
+
+
+@pytest.fixture(scope="module")
+def run_once(request: pytest.FixtureRequest) -> Run:
+    """Each scenario runs once per module; the detailed tests below reuse its result."""
+    seed = request.config.getoption("hardening_seed", None) or 0
+    results: dict[str, ScenarioResult] = {}
+    scenarios = {s.name: s for s in TARGET.catalogue()}
+
+    def run(name: str) -> ScenarioResult:
+        if name not in results:
+            results[name] = assert_scenario_passes(scenarios[name], TARGET, seed=seed)
+        return results[name]
+
+    return run
 
 
 @pytest.mark.parametrize("scenario", scenario_params(TARGET))
-def test_scenario(scenario: Scenario, request: pytest.FixtureRequest) -> None:
-    seed = request.config.getoption("hardening_seed", None) or 0
-    assert_scenario_passes(scenario, TARGET, seed=seed)
+def test_scenario(scenario: Scenario, run_once: Run) -> None:
+    run_once(scenario.name)
 
 
 REQUIRED = {
@@ -49,9 +67,8 @@ def test_catalogue_covers_the_required_scenarios_each_with_a_data_check() -> Non
 
 
 @pytest.mark.chaos
-def test_outage_cycle_reads_like_the_spec() -> None:
-    exotel = next(s for s in catalogue() if s.name == "exotel-outage")
-    result = assert_scenario_passes(exotel, TARGET)
+def test_outage_cycle_reads_like_the_spec(run_once: Run) -> None:
+    result = run_once("exotel-outage")
     assert breaker_line(result.timeline, "exotel") == (
         "exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED"
     )
@@ -64,9 +81,8 @@ def test_outage_cycle_reads_like_the_spec() -> None:
 
 
 @pytest.mark.chaos
-def test_database_loss_serves_503_with_retry_after_and_writes_nothing() -> None:
-    loss = next(s for s in catalogue() if s.name == "database-loss")
-    result = assert_scenario_passes(loss, TARGET)
+def test_database_loss_serves_503_with_retry_after_and_writes_nothing(run_once: Run) -> None:
+    result = run_once("database-loss")
     assert breaker_line(result.timeline, "database") == (
         "database CLOSED ─10 fails→ OPEN ─60s→ HALF_OPEN ─3 ok→ CLOSED"
     )

@@ -25,6 +25,8 @@ def test_runs_named_scenarios_with_timelines_and_reports(tmp_path: Path) -> None
             "database-loss",
             "--seed",
             "7",
+            "--jobs",
+            "2",  # two worker processes; the report keeps catalogue order
             "--report",
             str(html),
             "--json",

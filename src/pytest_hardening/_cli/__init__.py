@@ -22,6 +22,7 @@ from pytest_hardening._cli._config import (
 # --help and check-config start fast.
 DEFAULT_TARGET = "reference_app.chaos:target"
 DEFAULT_FACTORY = "reference_app:create_app"
+DEFAULT_JOBS = min(os.cpu_count() or 1, 4)
 
 __all__ = ["app", "main"]
 
@@ -50,6 +51,15 @@ def chaos(
         str, typer.Option(help="Catalogue to run, as package.module:attribute.")
     ] = DEFAULT_TARGET,
     list_only: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Run scenarios in this many worker processes (default: CPUs, at most 4).",
+        ),
+    ] = DEFAULT_JOBS,
 ) -> None:
     """Run chaos scenarios in-process (no network, virtual time) and print their timelines.
 
@@ -66,7 +76,7 @@ def chaos(
         return
     started = time.perf_counter()
     try:
-        results = run_catalogue(console, chaos_target, scenarios or [], seed)
+        results = run_catalogue(console, target, scenarios or [], seed, jobs=jobs)
     except KeyError as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(2) from None

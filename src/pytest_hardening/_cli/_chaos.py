@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pytest_hardening.chaos import (
-    ChaosTarget,
     ScenarioResult,
+    load_target,
     render_html,
     render_result,
     run_scenario,
@@ -19,11 +20,32 @@ from pytest_hardening.chaos import (
 )
 
 
+def _run_named(job: tuple[str, str, int]) -> ScenarioResult:
+    """One scenario by name (in a worker process: the target is loaded there, not pickled)."""
+    spec, name, seed = job
+    [scenario] = select(load_target(spec).catalogue(), [name])
+    return run_scenario(scenario, load_target(spec).session, seed=seed)
+
+
+def _results(spec: str, names: Sequence[str], seed: int, jobs: int) -> Iterator[ScenarioResult]:
+    work = [(spec, name, seed) for name in names]
+    # Workers are forked up front, before any other thread exists (rich's progress refresher
+    # starts later), and inherit the imported app: no second start-up cost. Without fork
+    # (macOS/Windows spawn would re-import everything per worker) the run stays sequential.
+    if jobs > 1 and len(work) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
+            yield from pool.imap(_run_named, work)  # in catalogue order
+    else:
+        yield from map(_run_named, work)
+
+
 def run_catalogue(
-    console: Console, target: ChaosTarget, names: Sequence[str], seed: int
+    console: Console, spec: str, names: Sequence[str], seed: int, *, jobs: int = 1
 ) -> list[ScenarioResult]:
-    scenarios = select(target.catalogue(), names)
+    """Run the selected scenarios (every one when ``names`` is empty), printing each result."""
+    scenarios = [s.name for s in select(load_target(spec).catalogue(), names)]
     results: list[ScenarioResult] = []
+    stream = _results(spec, scenarios, seed, jobs)
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -32,9 +54,9 @@ def run_catalogue(
     )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("chaos", total=len(scenarios))
-        for scenario in scenarios:
-            progress.update(task, description=f"running {scenario.name}")
-            result = run_scenario(scenario, target.session, seed=seed)
+        for name in scenarios:
+            progress.update(task, description=f"running {name}")
+            result = next(stream)
             results.append(result)
             progress.console.print(render_result(result))
             progress.advance(task)
