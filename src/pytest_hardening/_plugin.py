@@ -53,7 +53,7 @@ FAULTS_KEY = pytest.StashKey[FaultInjector]()
 class _AppContext:
     app: Any
     capture: SentryCapture
-    production: bool
+    guard: SentryGuard
 
 
 # -- options, markers, header, report ------------------------------------------------------
@@ -199,13 +199,13 @@ def hardened_app(
     capture = SentryCapture()
     try:
         app = hardening_app_factory()
-        capture.attach()  # before lifespan: nothing may reach a real DSN
-        request.node.stash[APP_KEY] = _AppContext(app, capture, production)
+        guard.capture_into(capture)  # before lifespan: nothing may reach a real DSN
+        request.node.stash[APP_KEY] = _AppContext(app, capture, guard)
         if any(name in request.fixturenames for name in CLIENT_FIXTURES):
             yield app  # the client runs lifespan in the loop it serves requests from
         else:
             with running_lifespan(app):
-                capture.attach()
+                guard.capture_into(capture)  # apps may initialise Sentry at startup
                 yield app
     finally:
         record.add_sentry(capture)
@@ -223,7 +223,8 @@ def hardened_client(request: pytest.FixtureRequest, hardened_app: Any) -> Iterat
     """A Starlette ``TestClient`` (lifespan managed; server errors come back as 500s)."""
     client_class = starlette_test_client()
     with client_class(hardened_app, raise_server_exceptions=False) as client:
-        _context(request).capture.attach()
+        context = _context(request)
+        context.guard.capture_into(context.capture)
         yield client
 
 
@@ -234,7 +235,8 @@ async def hardened_async_client(
     """An ``httpx.AsyncClient`` over ``ASGITransport``; lifespan runs in the test's loop
     (use with ``@pytest.mark.anyio``)."""
     async with LifespanManager(hardened_app) as lifespan:
-        _context(request).capture.attach()
+        context = _context(request)
+        context.guard.capture_into(context.capture)
         transport = httpx.ASGITransport(
             app=with_state(hardened_app, lifespan.state), raise_app_exceptions=False
         )
@@ -304,10 +306,13 @@ def route_audit(
         pytest.fail(hardening_prod_env.hint, pytrace=False)
     clear = set(hardening_dev_env) | set(hardening_prod_env)
     guard = SentryGuard().start()
+
+    def build(env: Mapping[str, str]) -> Any:
+        app = build_app(hardening_app_factory, env, clear=clear)
+        guard.capture_into(SentryCapture())  # the probe requests must not reach a real DSN
+        return app
+
     try:
-        yield RouteAuditor(
-            lambda: build_app(hardening_app_factory, hardening_dev_env, clear=clear),
-            lambda: build_app(hardening_app_factory, hardening_prod_env, clear=clear),
-        )
+        yield RouteAuditor(lambda: build(hardening_dev_env), lambda: build(hardening_prod_env))
     finally:
         guard.stop()

@@ -153,6 +153,19 @@ class SentryGuard:
         self._stack = stack
         return self
 
+    def created_client(self) -> Any:
+        """The active client initialised since :meth:`start` (e.g. by the app), else None;
+        a client that existed before belongs to the caller and is never touched."""
+        client = sentry_sdk.get_client()
+        if client.is_active() and client is not self._client:
+            return client
+        return None
+
+    def capture_into(self, capture: SentryCapture) -> bool:
+        """Attach ``capture`` to the client created since :meth:`start`, if any."""
+        client = self.created_client()
+        return client is not None and capture.attach(client)
+
     def stop(self) -> None:
         scope = sentry_sdk.get_global_scope()
         current = scope.client

@@ -83,3 +83,18 @@ def test_guard_restores_client_and_scopes() -> None:
     assert sentry_sdk.get_global_scope().client is before
     assert not app_client.is_active() or app_client.transport is None  # closed
     assert "leaky" not in sentry_sdk.get_isolation_scope()._tags
+
+
+def test_guard_never_touches_a_client_that_existed_before() -> None:
+    outer = SentryGuard().start()
+    try:
+        user_capture = SentryCapture()
+        sentry_sdk.init(dsn=DSN, transport=user_capture, default_integrations=False)
+        guard = SentryGuard().start()
+        assert guard.created_client() is None
+        assert guard.capture_into(SentryCapture()) is False
+        guard.stop()
+        assert sentry_sdk.get_client().transport is user_capture
+        assert sentry_sdk.get_client().is_active()
+    finally:
+        outer.stop()

@@ -140,3 +140,31 @@ def test_client_runs_the_lifespan_not_the_app_fixture(
 ) -> None:
     assert seen_lifespan == ["not started"]  # the client starts it, in its own loop
     assert hardened_client.app.state.lifespan == "running"
+
+
+@pytest.fixture
+def sentry_http_sends(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Envelopes that reached Sentry's real HTTP transport (must stay empty)."""
+    import sentry_sdk.transport
+
+    sent: list[object] = []
+    monkeypatch.setattr(
+        sentry_sdk.transport.HttpTransport, "capture_envelope", lambda self, e: sent.append(e)
+    )
+    return sent
+
+
+def test_nothing_reaches_the_real_sentry_transport(
+    sentry_http_sends: list[object], hardened_client: Any, sentry_events: SentryCapture
+) -> None:
+    hardened_client.get("/boom")
+    hardened_client.get("/time")
+    assert len(sentry_events.envelopes) >= 2
+    assert sentry_http_sends == []
+
+
+def test_route_audit_probes_do_not_reach_the_real_sentry_transport(
+    sentry_http_sends: list[object], route_audit: Any
+) -> None:
+    route_audit.assert_absent_in_production("/debug")
+    assert sentry_http_sends == []
