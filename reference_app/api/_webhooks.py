@@ -47,7 +47,9 @@ def _exotel_fields(request: Request, body: bytes) -> dict[str, str]:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             payload: Any = json.loads(body)
-        except ValueError:
+        # A deeply nested body (b"[" * 100_000) exhausts the parser's recursion limit: still
+        # the sender's mistake, not a server error.
+        except (ValueError, RecursionError):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON body") from None
         if not isinstance(payload, dict):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected a JSON object")
@@ -94,7 +96,7 @@ def webhooks_router() -> APIRouter:
         try:
             payload: Any = json.loads(body)
             order = OrderInfo.from_webhook(payload)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed order payload") from None
         shop = request.headers.get("x-shopify-shop-domain", "")
         if is_shop_domain(shop):

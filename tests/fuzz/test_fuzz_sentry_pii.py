@@ -1,0 +1,321 @@
+"""PII fuzzing: secrets placed everywhere in a failing request never reach Sentry's wire format.
+
+The real reference app (development mode, Sentry on) is built once for the module, with the
+plugin's :class:`~pytest_hardening.SentryCapture` as its Sentry transport, so every check runs
+through the app's own ``sentry_sdk.init`` options, scrubber and hooks. One extra route is mounted
+on it that does what a buggy handler would: holds the secrets in local variables, writes them
+into breadcrumbs and log lines, makes an outbound call with a key in the URL, then raises with
+secrets in the exception message. Each example also sends the secrets to a real route
+(``POST /api/calls``) in headers, the query string and the JSON body.
+
+The assertion is on the raw serialized envelopes (what would go over the network), and is paired
+with a positive one: the error event and the transactions are there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+from pytest_hardening import SentryCapture, SentryGuard
+from reference_app import create_app, fakes, load_settings
+from reference_app.observability import add_breadcrumb
+
+from ._profiles import fuzz_settings
+from ._secrets import api_keys, emails, leaks, otps, passwords, phones, tokens
+
+DSN = "https://fuzzpublickey@o1.ingest.example.com/1"
+FAIL_PATH = "/api/fuzz/orders/{order_id}/fail"
+logger = logging.getLogger("reference_app.fuzz")
+
+
+class UpstreamRejected(RuntimeError):
+    """What the failing route raises (a distinctive type for the positive assertion)."""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    token: str
+    api_key: str
+    password: str
+    otp: str
+    phone: str
+    email: str
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(vars(self).items())
+
+
+secrets_strategy = st.builds(
+    Secrets,
+    token=tokens,
+    api_key=api_keys,
+    password=passwords,
+    otp=otps,
+    phone=phones,
+    email=emails,
+)
+
+# Free text as developers write it: "<name>=<value>", "<name>: <value>", credentials after an
+# auth scheme, bare emails and phone numbers. (A bare opaque token with no context cannot be told
+# from any other identifier by a scrubber; those forms are out of scope here.)
+TEXT_FORMS: tuple[str, ...] = (
+    "api_key={api_key}",
+    "apikey: {api_key}",
+    "secret={api_key}",
+    "token={token}",
+    "access_token: {token}",
+    "Authorization: Bearer {token}",
+    "bearer {token}",
+    "password={password}",
+    "password: {password}",
+    "otp={otp}",
+    "OTP: {otp}",
+    "reached {email}",
+    "dialled {phone}",
+    "callback for {phone} ({email})",
+)
+# Request headers whose *names* the SDK scrubber and the app's denylist know.
+HEADER_FORMS: dict[str, str] = {
+    "Authorization": "Bearer {token}",
+    "Proxy-Authorization": "Bearer {token}",
+    "Cookie": "session={token}; csrftoken={api_key}",
+    "X-Shopify-Access-Token": "{token}",
+    "X-Shopify-Hmac-Sha256": "{api_key}",
+    "X-Api-Key": "{api_key}",
+}
+QUERY_FORMS: dict[str, str] = {
+    "token": "{token}",
+    "access_token": "{token}",
+    "api_key": "{api_key}",
+    "password": "{password}",
+    "otp": "{otp}",
+    "code": "{otp}",
+    "email": "{email}",
+    "phone": "{phone}",
+    "q": "{email}",
+    "ref": "{token}",
+}
+BODY_KEYS = ("password", "otp", "phone", "email", "api_key", "token", "note", "customer")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where this example puts its secrets."""
+
+    secrets: Secrets
+    headers: tuple[str, ...]
+    query: tuple[str, ...]
+    body: tuple[str, ...]
+    crumb: str
+    crumb_data_key: str
+    log: str
+    error: tuple[str, ...]
+
+
+def _fill(form: str, secrets: Secrets) -> str:
+    return form.format(**vars(secrets))
+
+
+def _subset(options: Any, min_size: int = 1) -> st.SearchStrategy[tuple[str, ...]]:
+    return st.lists(
+        st.sampled_from(sorted(options)), min_size=min_size, max_size=len(options), unique=True
+    ).map(tuple)
+
+
+plans = st.builds(
+    Plan,
+    secrets=secrets_strategy,
+    headers=_subset(HEADER_FORMS),
+    query=_subset(QUERY_FORMS),
+    body=_subset(BODY_KEYS),
+    crumb=st.sampled_from(TEXT_FORMS),
+    # A value under its own kind of key: {"phone": <phone>}, {"api_key": <key>} ...
+    crumb_data_key=st.sampled_from(["token", "api_key", "password", "otp", "phone", "email"]),
+    log=st.sampled_from(TEXT_FORMS),
+    error=_subset(TEXT_FORMS),
+)
+
+
+async def failing_endpoint(order_id: str, request: Request) -> None:
+    """A handler with every PII mistake in the book (the app's Sentry setup must contain it)."""
+    body = await request.json()
+    # Local variables holding secrets: must not be sent as frame vars.
+    password = body["password"]
+    token = body["token"]
+    otp = body["otp"]
+    key = body["crumb_data_key"]
+    add_breadcrumb(
+        body["crumb"], data={key: body[key], "auth": f"Bearer {token}", "url": body["url"]}
+    )
+    logger.info(body["log"])
+    logger.warning("verifying customer %s, otp=%s", body["email"], otp)
+    http = request.app.state.services.http
+    # An outbound call with a key in its query string: httpx breadcrumb + span.
+    await http.get(body["url"])
+    raise UpstreamRejected(f"upstream rejected order {order_id}: {body['error']} ({len(password)})")
+
+
+@dataclass
+class Harness:
+    client: TestClient
+    capture: SentryCapture
+
+    def raw(self) -> bytes:
+        return b"".join(envelope.serialize() for envelope in self.capture.envelopes)
+
+
+def _dev_env(db_path: str) -> dict[str, str]:
+    return {
+        "APP_ENV": "development",
+        "ENABLE_SENTRY": "true",
+        "SENTRY_DSN": DSN,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "SHOPIFY_WEBHOOK_SECRET": "fuzz-webhook-secret",
+    }
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    guard = SentryGuard().start()
+    capture = SentryCapture()
+    db = tmp_path_factory.mktemp("pii") / "calls.db"
+    app: FastAPI = create_app(
+        load_settings(_dev_env(str(db))),
+        http_transport=fakes.mock_transport(),
+        sentry_transport=capture,
+    )
+    app.add_api_route(FAIL_PATH, failing_endpoint, methods=["POST"])
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield Harness(client, capture)
+    finally:
+        app.state.sentry.close(timeout=0.0)
+        guard.stop()
+
+
+def _send(harness: Harness, plan: Plan, extra_headers: dict[str, str] | None = None) -> None:
+    s = plan.secrets
+    headers = {name: _fill(HEADER_FORMS[name], s) for name in plan.headers}
+    headers.update(extra_headers or {})
+    params = {name: _fill(QUERY_FORMS[name], s) for name in plan.query}
+    values = vars(s)
+    body: dict[str, Any] = {key: values.get(key, s.token) for key in plan.body}
+
+    # 1. A real route: 422 (extra fields are forbidden); its transaction carries the request.
+    real = harness.client.post("/api/calls", params=params, headers=headers, json=body)
+    assert real.status_code == 422, real.text
+    # 422 bodies must not echo the submitted values either.
+    assert not leaks(real.content, s.items()), real.text
+
+    # 2. The failing route, with the secrets also in breadcrumbs, logs, locals and the message.
+    failing = {
+        **body,
+        **values,
+        "crumb": _fill(plan.crumb, s),
+        "crumb_data_key": plan.crumb_data_key,
+        "url": f"https://api.openai.com/v1/models?api_key={s.api_key}&user={s.email}",
+        "log": _fill(plan.log, s),
+        "error": "; ".join(_fill(form, s) for form in plan.error),
+    }
+    response = harness.client.post(
+        "/api/fuzz/orders/1001/fail", params=params, headers=headers, json=failing
+    )
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error"}  # no trace to the client
+
+
+def _exceptions(event: dict[str, Any]) -> list[dict[str, Any]]:
+    values: list[dict[str, Any]] = event.get("exception", {}).get("values", [])
+    return values
+
+
+def _assert_captured(harness: Harness) -> None:
+    events = harness.capture.events
+    errors = [
+        e
+        for e in events
+        if any(
+            v.get("type") == "UpstreamRejected" for v in e.get("exception", {}).get("values", [])
+        )
+    ]
+    assert errors, (
+        f"the failing request produced no error event; captured: {harness.capture.summary()}"
+    )
+    event = errors[0]
+    value = event["exception"]["values"][-1]["value"]
+    assert value.startswith("upstream rejected order 1001: ")
+    assert "[Filtered]" in value
+    assert event["request"]["url"].endswith("/api/fuzz/orders/1001/fail")
+    names = {t.get("transaction") for t in harness.capture.transactions}
+    assert {"/api/calls", FAIL_PATH} <= names, names
+
+
+@fuzz_settings()
+@given(plan=plans)
+def test_secrets_in_a_failing_request_never_reach_sentry(harness: Harness, plan: Plan) -> None:
+    harness.capture.clear()
+    _send(harness, plan)
+    _assert_captured(harness)
+    leaked = leaks(harness.raw(), plan.secrets.items())
+    assert leaked == [], (
+        f"secret kinds {leaked} reached the serialized Sentry envelopes "
+        f"(placed in headers {plan.headers}, query {plan.query}, breadcrumb {plan.crumb!r}, "
+        f"log {plan.log!r}, error {plan.error})"
+    )
+
+
+# -- known gaps, found by this fuzzing (see the issue note): strict xfail, so fixing them flips
+# these tests to XPASS and fails the run until the marker is removed. No shrinking: the first
+# leaking example is enough while the gap is open.
+KNOWN_GAP_PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
+TOKEN_HEADERS_OUTSIDE_DENYLIST = (
+    "X-Auth-Token",
+    "X-Access-Token",
+    "X-CSRF-Token",
+    "X-Session-Token",
+    "X-Amz-Security-Token",
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: token headers whose exact name is not in the denylist (x-auth-token, "
+    "x-access-token, x-csrf-token, x-session-token, x-amz-security-token) are sent verbatim: "
+    "_sentry_hooks._scrub_request does not filter header values by a sensitive-name pattern",
+)
+@settings(fuzz_settings(), phases=KNOWN_GAP_PHASES)
+@given(plan=plans, header=st.sampled_from(TOKEN_HEADERS_OUTSIDE_DENYLIST))
+def test_token_headers_outside_the_exact_denylist_are_scrubbed(
+    harness: Harness, plan: Plan, header: str
+) -> None:
+    harness.capture.clear()
+    _send(harness, plan, extra_headers={header: plan.secrets.token})
+    _assert_captured(harness)
+    assert leaks(harness.raw(), [("token", plan.secrets.token)]) == []
+
+
+OTP_PROSE_FORMS = ("OTP {otp}", "your OTP is {otp}", "otp_code={otp}", "one-time code {otp}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='BUG: OTPs in prose ("OTP 482913", "otp_code=482913") survive redact_text: its '
+    "key=value rule needs ':'/'=' right after a known name and the phone rule needs >= 9 digits",
+)
+@settings(fuzz_settings(), phases=KNOWN_GAP_PHASES)
+@given(plan=plans, form=st.sampled_from(OTP_PROSE_FORMS))
+def test_otps_written_in_prose_are_scrubbed(harness: Harness, plan: Plan, form: str) -> None:
+    harness.capture.clear()
+    plan = Plan(**{**vars(plan), "crumb": form})
+    _send(harness, plan)
+    _assert_captured(harness)
+    assert leaks(harness.raw(), [("otp", plan.secrets.otp)]) == []
