@@ -143,7 +143,8 @@ def assert_no_5xx(report: LoadReport, app: LiveApp, live: LiveProviders) -> None
 
 def client(app: LiveApp) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=CONCURRENCY + 4, max_keepalive_connections=CONCURRENCY)
-    return httpx.AsyncClient(base_url=app.url, trust_env=False, timeout=15.0, limits=limits)
+    # Generous: the first wave waits out the 10 s Exotel timeout on a possibly busy machine.
+    return httpx.AsyncClient(base_url=app.url, trust_env=False, timeout=60.0, limits=limits)
 
 
 async def load_until_open(http: httpx.AsyncClient) -> tuple[LoadReport, float | None]:

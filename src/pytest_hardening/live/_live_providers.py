@@ -84,10 +84,12 @@ class LiveProviders:
         for behaviour in self._behaviours.values():
             behaviour.stopping = True
         servers, self._servers = self._servers, {}
+        for server in servers.values():
+            server.request_stop()  # all at once: each takes a few uvicorn ticks to exit
         errors: list[BaseException] = []
         for server in servers.values():
             try:
-                server.stop()
+                server.join()
             except Exception as exc:  # stop the others anyway, then report
                 errors.append(exc)
         self._behaviours.clear()

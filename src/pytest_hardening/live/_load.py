@@ -58,12 +58,19 @@ class LoadReport:
         return percentile(self.latencies(since=since), q)
 
     def describe(self, *, since: float | None = None) -> str:
+        """One line: count, wall time, statuses, p50/p99/max (of requests started at or after
+        ``since`` when given)."""
         lat = self.latencies(since=since)
+        if since is None:
+            head = (
+                f"{len(self.samples)} requests in {self.wall:.2f}s"
+                f"{' (stopped by the deadline)' if self.timed_out else ''}; "
+                f"statuses {dict(sorted(self.statuses.items(), key=str))}"
+            )
+        else:
+            head = f"{len(lat)} requests started since"
         return (
-            f"{len(self.samples)} requests in {self.wall:.2f}s"
-            f"{' (stopped by the deadline)' if self.timed_out else ''}; "
-            f"statuses {dict(sorted(self.statuses.items(), key=str))}; "
-            f"latency over {len(lat)}: p50 {percentile(lat, 50) * 1000:.1f} ms, "
+            f"{head}; latency p50 {percentile(lat, 50) * 1000:.1f} ms, "
             f"p99 {percentile(lat, 99) * 1000:.1f} ms, max {max(lat, default=0) * 1000:.1f} ms"
         )
 

@@ -115,6 +115,16 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        self.request_stop()
+        self.join()
+
+    def request_stop(self) -> None:
+        """Ask uvicorn to exit without waiting (stop several servers at once, then join)."""
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def join(self) -> None:
+        """Wait for a stop requested with :meth:`request_stop` (or request it now)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None and thread is not None:
