@@ -250,3 +250,15 @@ async def _never_finishes() -> None:
 class _Suspend:
     def __await__(self):  # type: ignore[no-untyped-def]
         yield
+
+
+def test_listeners_and_calls_run_outside_the_lock() -> None:
+    """A listener or a protected function may use the breaker itself without deadlocking."""
+    breaker = CircuitBreaker("svc", failure_threshold=1)
+    states_seen: list[State] = []
+    breaker.add_listener(lambda t: states_seen.append(breaker.metrics().state))
+    assert breaker.call(lambda: breaker.metrics().state) is State.CLOSED
+    with pytest.raises(ConnectionError):
+        breaker.call(boom)
+    breaker.reset()
+    assert states_seen == [State.OPEN, State.CLOSED]
