@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+
+import pytest
 
 from pytest_hardening.chaos import (
     STATE_COLOURS,
@@ -12,6 +15,7 @@ from pytest_hardening.chaos import (
     Timeline,
     breaker_line,
     render_html,
+    timeline_svg,
 )
 
 
@@ -71,9 +75,12 @@ def test_html_report_is_self_contained_with_a_band_per_state_stretch() -> None:
     assert html.count('<section class="scenario"') == 2
     band = r'<rect class="band state-(\w+)" data-breaker="(\w+)"[^>]*fill="([^"]+)"'
     bands = re.findall(band, html)
-    # per scenario: exotel OPEN then CLOSED, openai CLOSED all along
-    assert bands[:3] == [
+    # per scenario the whole exotel cycle is visible, though it happened at two instants
+    # (t=0 and t=60); openai stays closed all along
+    assert bands[:5] == [
+        ("CLOSED", "exotel", STATE_COLOURS["CLOSED"]),
         ("OPEN", "exotel", STATE_COLOURS["OPEN"]),
+        ("HALF_OPEN", "exotel", STATE_COLOURS["HALF_OPEN"]),
         ("CLOSED", "exotel", STATE_COLOURS["CLOSED"]),
         ("CLOSED", "openai", STATE_COLOURS["CLOSED"]),
     ]
@@ -108,3 +115,19 @@ def test_explain_teaches_expected_actual_history_and_replay() -> None:
     assert "expected OPEN, is CLOSED" in text
     assert "exotel CLOSED ─5 fails→ OPEN" in text
     assert "hardening chaos exotel-outage --seed 7" in text
+
+
+def test_svg_bands_follow_each_other_and_the_axis_shows_virtual_seconds() -> None:
+    svg = timeline_svg(full_cycle())
+    rects = re.findall(r'data-breaker="exotel" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)
+    spans = [(float(x), float(x) + float(w)) for x, w in rects]
+    assert len(spans) == 4
+    assert all(end > start for start, end in spans)
+    assert all(a[1] == pytest.approx(b[0]) for a, b in itertools.pairwise(spans))
+    # requests at the same instant get distinct x positions, in order
+    xs = [float(x) for x in re.findall(r'class="request status-\d+" x1="([\d.]+)"', svg)]
+    assert xs == sorted(xs)
+    assert len(set(xs)) == len(xs)
+    labels = re.findall(r'text-anchor="middle">([^<]+)</text>', svg)
+    assert labels[0] == "0s"
+    assert "60s" in labels

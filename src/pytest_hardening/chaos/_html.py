@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from html import escape
 
 from pytest_hardening.chaos._result import ScenarioResult
 from pytest_hardening.chaos._text import breaker_line, status_summary
-from pytest_hardening.chaos._timeline import Timeline
+from pytest_hardening.chaos._timeline import Band, Timeline
 
 STATE_COLOURS = {"CLOSED": "#2e7d32", "OPEN": "#c62828", "HALF_OPEN": "#f9a825"}
 UNKNOWN_COLOUR = "#757575"
 
 _LABEL_W = 110
 _PLOT_W = 760
+_SLOT_W = 6.0  # px per mark
 _ROW_H = 24
 _GAP = 8
 _AXIS_H = 24
@@ -32,11 +34,49 @@ ul.failures { color: #c62828; }
 """
 
 
-def _x(at: float, end: float) -> float:
-    return _LABEL_W + (at / end) * _PLOT_W if end > 0 else float(_LABEL_W)
+@dataclass
+class _Layout:
+    """x position of every mark, and labelled instants for the axis.
+
+    Virtual time jumps: a whole outage can open a breaker at t=0 and close it at t=60, with
+    a dozen requests at each of those instants. Each mark therefore gets a slot of its own, in
+    the order it happened, and the time between instants gets the rest of the width in
+    proportion, so a cycle is visible at a glance even when its steps share an instant.
+    """
+
+    x_of: dict[int, float] = field(default_factory=dict)
+    end_x: float = float(_LABEL_W)
+    ticks: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _layout(timeline: Timeline) -> _Layout:
+    marks = sorted(
+        [(c.seq, c.at) for c in timeline.changes]
+        + [(f.seq, f.at) for f in timeline.faults]
+        + [(r.seq, r.at) for r in timeline.requests]
+    )
+    duration = max([timeline.end, *(at for _, at in marks)], default=0.0)
+    slots = len(marks) + 1
+    step = min(_SLOT_W, _PLOT_W * 0.5 / slots) if duration > 0 else _PLOT_W / slots
+    scale = (_PLOT_W - step * slots) / duration if duration > 0 else 0.0
+    layout = _Layout(ticks=[(float(_LABEL_W), 0.0)])
+    x, now = _LABEL_W + step / 2, 0.0
+    for seq, at in marks:
+        if at > now:
+            x += (at - now) * scale
+            layout.ticks.append((x, at))
+            now = at
+        layout.x_of[seq] = x
+        x += step
+    layout.end_x = x + max(duration - now, 0.0) * scale
+    if duration > now:
+        layout.ticks.append((layout.end_x, duration))
+    return layout
 
 
 def _status_colour(status: int) -> str:
+    if status == 202:  # accepted but degraded (e.g. queued): worth telling apart at a glance
+        return "#0277bd"
     if status < 400:
         return "#2e7d32"
     if status < 500:
@@ -44,33 +84,44 @@ def _status_colour(status: int) -> str:
     return "#c62828"
 
 
+def _bands(timeline: Timeline, name: str, layout: _Layout) -> list[tuple[float, float, Band]]:
+    state, start_x, start_at = timeline.initial.get(name, "CLOSED"), float(_LABEL_W), 0.0
+    out: list[tuple[float, float, Band]] = []
+    for change in timeline.transitions(name):
+        x = layout.x_of.get(change.seq, start_x)
+        if x > start_x:
+            out.append((start_x, x, Band(start_at, change.at, state)))
+        state, start_x, start_at = change.to_state, x, change.at
+    out.append((start_x, max(layout.end_x, start_x + 2), Band(start_at, timeline.end, state)))
+    return out
+
+
 def timeline_svg(timeline: Timeline) -> str:
     """Breakers as horizontal bands coloured by state; faults and requests marked below."""
     names = timeline.breakers
-    end = timeline.end if timeline.end > 0 else 1.0
+    layout = _layout(timeline)
     rows = len(names) + 2  # + faults row + requests row
     height = rows * (_ROW_H + _GAP) + _AXIS_H
-    width = _LABEL_W + _PLOT_W + 20
+    width = _LABEL_W + _PLOT_W + 40
     out = [
-        f'<svg class="timeline" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        f'<svg class="timeline" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img">'
     ]
     for row, name in enumerate(names):
         y = row * (_ROW_H + _GAP)
         out.append(f'<text x="0" y="{y + 16}">{escape(name)}</text>')
-        for band in timeline.bands(name):
-            x0, x1 = _x(band.start, end), _x(band.end, end)
+        for x0, x1, band in _bands(timeline, name, layout):
             colour = STATE_COLOURS.get(band.state, UNKNOWN_COLOUR)
             out.append(
                 f'<rect class="band state-{escape(band.state)}" data-breaker="{escape(name)}" '
-                f'x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 2.0):.1f}" height="{_ROW_H}" '
+                f'x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="{_ROW_H}" '
                 f'fill="{colour}"><title>{escape(name)} {escape(band.state)} '
                 f"{band.start:g}s–{band.end:g}s</title></rect>"
             )
     y = len(names) * (_ROW_H + _GAP)
     out.append(f'<text x="0" y="{y + 16}">faults</text>')
     for fault in timeline.faults:
-        x = _x(fault.at, end)
+        x = layout.x_of[fault.seq]
         label = escape(f"{fault.at:g}s {fault.provider}: {fault.action}")
         out.append(
             f'<path class="fault" d="M{x:.1f} {y + 2} l6 10 l-6 10 l-6 -10 z" fill="#6a1b9a">'
@@ -79,7 +130,7 @@ def timeline_svg(timeline: Timeline) -> str:
     y += _ROW_H + _GAP
     out.append(f'<text x="0" y="{y + 16}">requests</text>')
     for req in timeline.requests:
-        x = _x(req.at, end)
+        x = layout.x_of[req.seq]
         label = escape(f"{req.at:g}s {req.method} {req.path} → {req.status}")
         out.append(
             f'<line class="request status-{req.status}" x1="{x:.1f}" y1="{y + 2}" '
@@ -88,12 +139,14 @@ def timeline_svg(timeline: Timeline) -> str:
         )
     y += _ROW_H + _GAP
     out.append(
-        f'<line x1="{_LABEL_W}" y1="{y}" x2="{_LABEL_W + _PLOT_W}" y2="{y}" stroke="#9e9e9e"/>'
+        f'<line x1="{_LABEL_W}" y1="{y}" x2="{layout.end_x:.1f}" y2="{y}" stroke="#9e9e9e"/>'
     )
-    for i in range(5):
-        at = end * i / 4
-        x = _x(at, end)
-        out.append(f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle">{at:g}s</text>')
+    last_label = -1e9
+    for x, at in layout.ticks:
+        out.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}" stroke="#9e9e9e"/>')
+        if x - last_label >= 36:
+            out.append(f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle">{at:g}s</text>')
+            last_label = x
     out.append("</svg>")
     return "".join(out)
 
@@ -145,8 +198,11 @@ def render_html(results: Sequence[ScenarioResult], *, title: str = "Chaos report
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1>"
         f"<p>{passed} of {len(results)} scenarios passed. Time is virtual: the breakers' "
-        "clocks were moved, nobody waited.</p>"
+        "clocks were moved, nobody waited. Time runs left to right; marks that share an "
+        "instant are spread out in the order they happened.</p>"
         f'<p class="legend">{legend}'
-        "<span>◆ fault injected / healed</span><span>| request (colour = status class)</span></p>"
+        "<span>◆ fault injected / healed</span><span>| request: "
+        '<b style="color:#2e7d32">2xx</b> <b style="color:#0277bd">202 (degraded)</b> '
+        '<b style="color:#ef6c00">4xx</b> <b style="color:#c62828">5xx</b></span></p>'
         f"{body}</body></html>\n"
     )

@@ -16,6 +16,7 @@ class BreakerChange:
     from_state: str
     to_state: str
     label: str = ""
+    seq: int = 0  # order of recording across all marks (several can share one instant)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class FaultMark:
     at: float
     provider: str
     action: str
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class RequestMark:
     method: str
     path: str
     status: int
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,19 +76,23 @@ class Timeline:
     def breaker_changed(
         self, at: float, breaker: str, from_state: str, to_state: str, label: str = ""
     ) -> None:
-        self.changes.append(BreakerChange(at, breaker, str(from_state), str(to_state), label))
+        change = BreakerChange(at, breaker, str(from_state), str(to_state), label, self._next())
+        self.changes.append(change)
         self._extend(at)
 
     def fault(self, at: float, provider: str, action: str) -> None:
-        self.faults.append(FaultMark(at, provider, action))
+        self.faults.append(FaultMark(at, provider, action, self._next()))
         self._extend(at)
 
     def request(self, at: float, method: str, path: str, status: int) -> None:
-        self.requests.append(RequestMark(at, method, path, status))
+        self.requests.append(RequestMark(at, method, path, status, self._next()))
         self._extend(at)
 
     def finish(self, at: float) -> None:
         self._extend(at)
+
+    def _next(self) -> int:
+        return len(self.changes) + len(self.faults) + len(self.requests)
 
     def _extend(self, at: float) -> None:
         self.end = max(self.end, at)
