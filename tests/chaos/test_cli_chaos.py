@@ -70,6 +70,12 @@ def test_unknown_scenario_is_a_usage_error() -> None:
     assert "exotel-outage" in result.stdout  # the known ones are listed
 
 
+def test_a_target_that_does_not_load_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["chaos", "--target", "no_such_module:target"])
+    assert result.exit_code == 2
+    assert "cannot load chaos target 'no_such_module:target'" in result.stdout
+
+
 def test_list_names_every_scenario() -> None:
     result = runner.invoke(app, ["chaos", "--list"])
     assert result.exit_code == 0

@@ -69,7 +69,11 @@ def chaos(
     from pytest_hardening.chaos import load_target, summary_table
 
     console = Console(soft_wrap=True)  # timelines stay on one line in CI logs
-    chaos_target = load_target(target)
+    try:
+        chaos_target = load_target(target)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        console.print(f"[red]cannot load chaos target {target!r}: {exc}[/red]")
+        raise typer.Exit(2) from None
     if list_only:
         for scenario in chaos_target.catalogue():
             console.print(f"[bold]{scenario.name}[/bold]  {scenario.description}")
