@@ -90,17 +90,31 @@ class LiveApp:
         *,
         factory: bool = False,
         grace: float | None = None,
-        **options: object,
+        env: Mapping[str, str] | None = None,
+        unset: Iterable[str] = (),
+        health_path: str = "/",
+        ready_timeout: float = 20.0,
+        offline: bool = True,
+        cwd: str | Path | None = None,
     ) -> LiveApp:
         """``python -m uvicorn app`` (``"module:attr"``; ``factory=True`` for an app factory)
-        on 127.0.0.1. Note: after a graceful SIGTERM uvicorn re-raises the signal (exit -15)."""
+        on 127.0.0.1, ``grace`` seconds of graceful shutdown. Note: after a graceful SIGTERM
+        uvicorn re-raises the signal, so the exit status is -15, not 0."""
         argv = [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", "{port}"]
         argv += ["--log-level", "warning", "--no-access-log"]
         if factory:
             argv.append("--factory")
         if grace is not None:
             argv += ["--timeout-graceful-shutdown", str(max(1, round(grace)))]
-        return cls(argv, **options)  # type: ignore[arg-type]
+        return cls(
+            argv,
+            env=env,
+            unset=unset,
+            health_path=health_path,
+            ready_timeout=ready_timeout,
+            offline=offline,
+            cwd=cwd,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
