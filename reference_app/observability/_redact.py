@@ -15,13 +15,21 @@ FILTERED = "[Filtered]"  # the marker sentry_sdk's EventScrubber uses
 MAX_TEXT = 16_384
 TRUNCATED = "…[truncated]"
 
-_SENSITIVE_NAMES = (
-    r"access[_-]?token|refresh[_-]?token|id[_-]?token|token|api[_-]?key|apikey|x[_-]api[_-]key|"
-    r"client[_-]?secret|secret|password|passwd|pwd|otp|authorization|auth|cookie|session|"
-    r"signature|sig|hmac|x[_-]shopify[_-]access[_-]token|x[_-]shopify[_-]hmac[_-]sha256|dsn"
+# A key/header/parameter name is sensitive when it *contains* one of these words, so variants
+# outside any exact denylist are caught too: x-auth-token, x-amz-security-token, otp_code,
+# db_password, client-secret.
+SENSITIVE_NAME = re.compile(
+    r"(?i)token|secret|passw|pwd|auth(?!or(?:s|ed|ing|ship)?\b)|api[-_]?key|apikey|session|"
+    r"signature|hmac|cookie|csrf|xsrf|credential|otp|private[-_]?key|dsn|bearer"
 )
+# name = value / name: value / "name": "value", where the name is judged by SENSITIVE_NAME.
 _KEY_VALUE = re.compile(
-    rf"(?i)(?<![\w-])((?:{_SENSITIVE_NAMES})[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'<>)\]}}]+)"
+    r"(?<![\w.-])([\w.-]{1,64})([\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'<>)\]}]+)"
+)
+# OTPs written as prose: "OTP 482913", "your OTP is 482913", "one-time code 482913".
+_OTP_PROSE = re.compile(
+    r"(?i)\b(otp|one[- ]time[- ](?:password|passcode|code|pin)|verification[- ]code|passcode|"
+    r"security[- ]code|pin)\b([^\d\n]{0,16}?)(?<!\d)\d{4,8}(?!\d)"
 )
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]%]{1,64}$")
 # "code" is an OAuth credential in code=..., but "status code: 503" must survive.
@@ -46,6 +54,17 @@ _PHONE = re.compile(
     r"|\d{10,15}"
     r")(?![\w-]|\.\d)"
 )
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Whether a header, key or parameter name looks like it holds a credential."""
+    return SENSITIVE_NAME.search(name) is not None
+
+
+def _key_value(match: re.Match[str]) -> str:
+    if is_sensitive_name(match.group(1)):
+        return match.group(1) + match.group(2) + FILTERED
+    return match.group(0)
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -91,7 +110,8 @@ def redact_url(url: str) -> str:
 def redact_text_plain(text: str) -> str:
     """Secrets, emails and phone numbers in text that is not a URL."""
     text = _CREDENTIALS.sub(lambda m: f"{m.group(1)} {FILTERED}", text)
-    text = _KEY_VALUE.sub(lambda m: m.group(1) + FILTERED, text)
+    text = _KEY_VALUE.sub(_key_value, text)
+    text = _OTP_PROSE.sub(lambda m: m.group(1) + m.group(2) + FILTERED, text)
     text = _CODE_PARAM.sub(lambda m: m.group(1) + FILTERED, text)
     text = _EMAIL.sub(FILTERED, text)
     return _PHONE.sub(_phone, text)

@@ -15,7 +15,7 @@ from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScr
 
 from reference_app.config import Settings
 
-from ._redact import FILTERED, redact_query, redact_text, redact_url
+from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 
 _EXTRA_DENYLIST = (
     "authorization",
@@ -113,15 +113,24 @@ def _texts(container: Any, keys: tuple[str, ...], redact: Callable[[str], str]) 
 
 
 def _all_strings(value: Any) -> Any:
-    """Redact every string inside nested dicts/lists (used for extra data and breadcrumb data)."""
+    """Redact every string inside nested dicts/lists (extra, tags, breadcrumb data); values under
+    a sensitive-looking key (``x-auth-token``, ``otp_code``) are filtered whole."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, MutableMapping):
         for key in list(value):
-            value[key] = _all_strings(value[key])
+            item = value[key]
+            if isinstance(key, str) and is_sensitive_name(key) and _is_scalar(item):
+                value[key] = FILTERED
+            else:
+                value[key] = _all_strings(item)
     elif isinstance(value, list):
         value[:] = [_all_strings(item) for item in value]
     return value
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 def _scrub_request(event: MutableMapping[str, Any]) -> None:
@@ -138,11 +147,12 @@ def _scrub_request(event: MutableMapping[str, Any]) -> None:
     _texts(request, ("url",), redact_url)
     headers = request.get("headers")
     if isinstance(headers, MutableMapping):
-        # Values of non-denylisted headers (Referer, Origin, X-Original-URL...) can carry URLs
-        # with tokens, or phone numbers and emails.
+        # The denylist matches exact names; X-Auth-Token, X-Amz-Security-Token... are caught by
+        # name pattern. Other values (Referer, Origin...) can carry URLs with tokens, or PII.
         for key, value in headers.items():
             if isinstance(value, str):
-                headers[key] = redact_text(value)
+                sensitive = isinstance(key, str) and is_sensitive_name(key)
+                headers[key] = FILTERED if sensitive else redact_text(value)
     env = request.get("env")
     if isinstance(env, MutableMapping):
         env.pop("REMOTE_ADDR", None)

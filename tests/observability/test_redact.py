@@ -42,6 +42,7 @@ def test_phone_numbers_and_emails_are_filtered(value: str) -> None:
         "trace 4bf92f3577b34da6a3ce929d0e0e4736",
         "call 123e4567-e89b-12d3-a456-426614174000",
         "order 1001 confirmed",
+        "author: Jane, retry_after=30, status: 503",
     ],
 )
 def test_ordinary_text_survives(text: str) -> None:
@@ -58,6 +59,14 @@ def test_ordinary_text_survives(text: str) -> None:
         ("client_secret='s3cr3t-value'", "s3cr3t-value"),
         ("x-shopify-access-token=shpat_abc123", "shpat_abc123"),
         ("redirect?code=4/0AXcode&state=xyz", "4/0AXcode"),
+        ("otp_code=482913", "482913"),
+        ("db_password=hunter22; retry=1", "hunter22"),
+        ("X-Amz-Security-Token: FwoGZXIvYXdz", "FwoGZXIvYXdz"),
+        ("OTP 482913", "482913"),
+        ("your OTP is 482913", "482913"),
+        ("one-time code 482913", "482913"),
+        ("PIN: 4821", "4821"),
+        ("authorization=abc123def", "abc123def"),
     ],
 )
 def test_credentials_in_text_are_filtered(text: str, secret: str) -> None:

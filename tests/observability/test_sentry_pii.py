@@ -42,6 +42,8 @@ SECRETS = {
     "crumb_token": "crumb-token-Xe29",
     "outbound_key": "sk-outbound-Rt31",
     "referer_token": "ref-token-Qa52",
+    "auth_token_header": "xat-Wd64-header",
+    "amz_token_header": "FwoGZXIvYXdzEXAMPLE",
 }
 
 
@@ -103,6 +105,9 @@ async def test_request_event_carries_no_secret_but_is_captured(
                 "X-Shopify-Access-Token": SECRETS["shopify_token"],
                 "X-Shopify-Hmac-Sha256": SECRETS["shopify_hmac"],
                 "Referer": f"https://app.example.com/cb?access_token={SECRETS['referer_token']}",
+                # Not in any exact denylist: caught by the sensitive-name pattern.
+                "X-Auth-Token": SECRETS["auth_token_header"],
+                "X-Amz-Security-Token": SECRETS["amz_token_header"],
             },
         )
     assert response.status_code == 500
