@@ -93,6 +93,7 @@ class FaultInjector:
         self.clock = clock
         self.seed = seed
         self.unregistered: list[httpx.Request] = []
+        self.misuse: list[str] = []
         self.injected: list[dict[str, Any]] = []
         self._history = history
         self._lock = threading.Lock()
@@ -254,6 +255,11 @@ class FaultInjector:
             "declare the host in the hardening_providers fixture."
         )
 
+    def problems_report(self) -> str | None:
+        """Everything that must fail the test even if the app swallowed the error."""
+        parts = [p for p in (self.unregistered_report(), *sorted(set(self.misuse))) if p]
+        return "\n".join(parts) or None
+
     # -- internals -------------------------------------------------------------------------
     def _check(self, provider: str) -> str:
         if provider not in self.providers:
@@ -322,9 +328,15 @@ class FaultInjector:
             except RuntimeError:
                 time.sleep(seconds)
             else:
-                raise RuntimeError(
-                    "latency/timeout in async code needs the `clock` fixture (virtual time)"
+                # Sleeping here would block the event loop; the app may swallow this error,
+                # so it is also kept for the teardown report.
+                message = (
+                    f"faults.latency({seconds}s) hit async code without a clock: use the "
+                    "`clock` fixture (virtual time) with latency faults in async tests"
                 )
+                with self._lock:
+                    self.misuse.append(message)
+                raise RuntimeError(message)
 
     def _dispatch(self, request: httpx.Request) -> httpx.Response:
         provider = match_provider(self.providers, request.url)

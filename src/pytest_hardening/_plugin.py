@@ -172,7 +172,7 @@ def faults(
     finally:
         injector.stop()
         record.add_faults(injector)
-    problem = injector.unregistered_report()
+    problem = injector.problems_report()
     if problem:
         pytest.fail(problem, pytrace=False)
 

@@ -168,3 +168,14 @@ def test_stop_removes_the_router() -> None:
     assert respx.mocks.HTTPCoreMocker.routers
     faults.stop()
     assert respx.mocks.HTTPCoreMocker.routers == []
+
+
+@pytest.mark.anyio
+async def test_latency_in_async_code_without_a_clock_is_reported(injector: FaultInjector) -> None:
+    injector.latency("pay", 5)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(RuntimeError, match="clock"):
+            await client.get("https://api.pay.example/v2/a")
+    report = injector.problems_report()
+    assert report is not None
+    assert "use the `clock` fixture" in report
