@@ -200,3 +200,40 @@ def test_fast_fail_and_sentry_expectations_fail_when_they_should() -> None:
         "[method @0s] provider 'payments' was called 2 time(s) while its breaker should fail fast",
         "[method @0s] Sentry capture is not attached: did the app initialise Sentry?",
     ]
+
+
+def test_a_run_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+    import os
+    import sys
+
+    import httpcore
+    import sentry_sdk
+
+    from pytest_hardening.chaos import send
+    from reference_app.chaos import target
+
+    monkeypatch.setenv("APP_ENV", "production")  # must not leak into the run, nor be lost
+    env_before = dict(os.environ)
+    client_before = sentry_sdk.get_global_scope().client
+    interval = sys.getswitchinterval()
+    handlers = list(logging.getLogger().handlers)
+    transport_handle = httpcore.AsyncConnectionPool.handle_async_request
+    started = time.time()
+
+    # the reference app initialises Sentry and runs in development mode inside the run
+    probe = Scenario(
+        name="probe",
+        description="",
+        # a dev-only route: 404 would mean the shell's APP_ENV=production leaked in
+        method=(send("GET", "/api/test/email-connection", expect=(200, 503)),),
+    )
+    result = run_scenario(probe, target().session, seed=1)
+    assert result.passed, result.explain()
+
+    assert dict(os.environ) == env_before
+    assert abs(time.time() - started) < 120  # real time again (the run was frozen at 2026-01-01)
+    assert sentry_sdk.get_global_scope().client is client_before
+    assert sys.getswitchinterval() == interval
+    assert logging.getLogger().handlers == handlers
+    assert httpcore.AsyncConnectionPool.handle_async_request is transport_handle  # respx gone
