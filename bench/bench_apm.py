@@ -1,0 +1,256 @@
+"""Per-request overhead of APM middlewares over a bare FastAPI app on a trivial endpoint.
+
+Run: ``.venv/bin/python bench/bench_apm.py [--batches 15] [--requests 2000] [--wall]``
+
+Not a test (never collected by pytest). In one process and one run, four apps answer
+``GET /ping`` (a trivial JSON endpoint):
+
+- **bare**: no middleware;
+- **ours**: ``reference_app.observability.ApmMiddleware`` (pure ASGI) over an ``ApmRegistry``;
+- **BaseHTTPMiddleware**: the same metrics (same ``ApmRegistry``, same route-template key)
+  recorded from a ``starlette.middleware.base.BaseHTTPMiddleware``;
+- **instrumentator**: ``prometheus_fastapi_instrumentator.Instrumentator().instrument(app)`` with
+  its default metrics, on a private ``CollectorRegistry``.
+
+Each app is driven directly through ASGI (a scope dict, a ``receive`` that returns an empty body,
+a ``send`` that drops messages) so the numbers are middleware cost, not HTTP-client cost; a
+second, smaller measurement goes through ``httpx.AsyncClient(transport=ASGITransport(app))`` for
+context. Batches are interleaved across apps in a freshly shuffled order every round, with a garbage
+collection before each batch; the table shows the median µs per request, the overhead over bare
+(the median over rounds of the paired difference with bare in the same round, in µs and %), and
+each peer's overhead as a multiple of ours.
+Times are process CPU time (``time.process_time``) unless ``--wall`` is given: on a shared, busy
+machine CPU time is what the middleware itself costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import platform
+import random
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reference_app.observability import UNMATCHED_ROUTE, ApmMiddleware, ApmRegistry
+
+TIMER: Callable[[], float] = time.process_time
+
+
+def trivial_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+class BaseHttpApm(BaseHTTPMiddleware):
+    """The same metrics as ApmMiddleware, the BaseHTTPMiddleware way."""
+
+    def __init__(self, app: Any, registry: ApmRegistry) -> None:
+        super().__init__(app)
+        self.registry = registry
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", None) or UNMATCHED_ROUTE
+            self.registry.record_request(
+                request.method, template, status, time.perf_counter() - start
+            )
+
+
+def build_apps() -> dict[str, Any]:
+    bare = trivial_app()
+    ours = trivial_app()
+    ours_registry = ApmRegistry()
+    ours.add_middleware(ApmMiddleware, registry=ours_registry)
+    based = trivial_app()
+    based_registry = ApmRegistry()
+    based.add_middleware(BaseHttpApm, registry=based_registry)
+    instrumented = trivial_app()
+    Instrumentator(registry=CollectorRegistry()).instrument(instrumented)
+    apps: dict[str, Any] = {
+        "bare": bare,
+        "ours (ApmMiddleware)": ours,
+        "BaseHTTPMiddleware": based,
+        "prometheus-fastapi-instrumentator": instrumented,
+    }
+    apps["_registries"] = (ours_registry, based_registry)
+    return apps
+
+
+SCOPE: dict[str, Any] = {
+    "type": "http",
+    "asgi": {"version": "3.0", "spec_version": "2.3"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "http",
+    "path": "/ping",
+    "raw_path": b"/ping",
+    "root_path": "",
+    "query_string": b"",
+    "headers": [(b"host", b"bench"), (b"accept", b"*/*")],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 80),
+    "state": {},
+}
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def asgi_batch(app: Any, n: int) -> float:
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    start = TIMER()
+    for _ in range(n):
+        await app(dict(SCOPE), receive, send)
+    elapsed = TIMER() - start
+    assert statuses == [200] * n, set(statuses)
+    return elapsed / n
+
+
+@dataclass
+class Case:
+    name: str
+    app: Any
+    client: httpx.AsyncClient | None = None
+    asgi: list[float] = field(default_factory=list)
+    http: list[float] = field(default_factory=list)
+
+
+async def http_batch(client: httpx.AsyncClient, n: int) -> float:
+    start = TIMER()
+    for _ in range(n):
+        response = await client.get("/ping")
+        assert response.status_code == 200
+    return (TIMER() - start) / n
+
+
+async def run(batches: int, n: int, http_n: int) -> list[Case]:
+    apps = build_apps()
+    registries = apps.pop("_registries")
+    cases = [Case(name, app) for name, app in apps.items()]
+    for case in cases:
+        case.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=case.app), base_url="http://bench"
+        )
+        await asgi_batch(case.app, 200)  # warm-up: builds the middleware stack
+        await http_batch(case.client, 50)
+    shuffler = random.Random(6)
+    for _ in range(batches):
+        # A fresh random order every round and a collected heap before every batch: on a busy
+        # machine the position in a round (and whose batch pays for a GC pass) otherwise biases
+        # the comparison by more than the effect being measured.
+        order = cases[:]
+        shuffler.shuffle(order)
+        for case in order:
+            gc.collect()
+            case.asgi.append(await asgi_batch(case.app, n))
+        for case in order:
+            assert case.client is not None
+            gc.collect()
+            case.http.append(await http_batch(case.client, http_n))
+    for case in cases:
+        assert case.client is not None
+        await case.client.aclose()
+    # Both metric-recording middlewares really recorded every request.
+    for registry in registries:
+        assert registry.endpoint("GET /ping").count > batches * n
+    return cases
+
+
+def paired_overhead(case: Case, bare: Case, attr: str) -> float:
+    """Median over rounds of (this case − bare in the same round): drift cancels out."""
+    mine, base = getattr(case, attr), getattr(bare, attr)
+    return statistics.median(a - b for a, b in zip(mine, base, strict=True))
+
+
+def report(cases: list[Case], args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for label, attr in (
+        (f"direct ASGI call, {args.requests} requests per batch", "asgi"),
+        (f"through httpx ASGITransport, {args.http_requests} requests per batch", "http"),
+    ):
+        bare = statistics.median(getattr(cases[0], attr))
+        ours = paired_overhead(cases[1], cases[0], attr)
+        table = Table(title=f"APM middleware overhead on GET /ping — {label}")
+        columns = (
+            "middleware",
+            "median µs/request",
+            "overhead µs (paired)",
+            "overhead %",
+            "× ours",
+        )
+        for column in columns:
+            table.add_column(column, justify="left" if column == "middleware" else "right")
+        for case in cases:
+            median = statistics.median(getattr(case, attr))
+            overhead = paired_overhead(case, cases[0], attr)
+            ratio = "" if case is cases[0] else f"{overhead / ours:.1f}×" if ours > 0 else "—"
+            table.add_row(
+                case.name,
+                f"{median * 1e6:.1f}",
+                f"{overhead * 1e6:.1f}",
+                f"{overhead / bare * 100:.1f} %",
+                ratio,
+            )
+        console.print(table)
+    clock = "wall clock" if args.wall else "process CPU time"
+    console.print(
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.machine()}, {args.batches} batches, {clock}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    global TIMER
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=25)
+    parser.add_argument("--requests", type=int, default=500, help="ASGI requests per batch")
+    parser.add_argument("--http-requests", type=int, default=100, help="httpx requests per batch")
+    parser.add_argument("--wall", action="store_true", help="time with perf_counter")
+    args = parser.parse_args(argv)
+    if args.wall:
+        TIMER = time.perf_counter
+    runner: Callable[[], Awaitable[list[Case]]] = lambda: run(  # noqa: E731
+        args.batches, args.requests, args.http_requests
+    )
+    cases = asyncio.run(runner())
+    report(cases, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
