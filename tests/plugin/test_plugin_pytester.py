@@ -341,3 +341,16 @@ def test_dash_p_reference_app_testing_gives_a_ready_harness(pytester: pytest.Pyt
     )
     result = pytester.runpytest(*FAST, "-p", "reference_app.testing")
     result.assert_outcomes(passed=1)
+
+
+def test_options_are_grouped_and_documented(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(*FAST, "--help")
+    result.stdout.fnmatch_lines(
+        [
+            "*--hardening-seed=N*seed for faults.random*",
+            "*--hardening-report=PATH*",
+            "*write a JSON report of faults*",
+            "*hardening_app_factory (string):*",
+            "*app factory for the hardening fixtures*",
+        ]
+    )
