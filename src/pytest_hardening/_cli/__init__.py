@@ -69,6 +69,8 @@ def chaos(
     from pytest_hardening.chaos import load_target, summary_table
 
     console = Console(soft_wrap=True)  # timelines stay on one line in CI logs
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # logs have no width; 80 squeezes the table
     try:
         chaos_target = load_target(target)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:

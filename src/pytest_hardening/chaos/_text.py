@@ -87,7 +87,8 @@ def render_result(result: ScenarioResult) -> Group:
 
 def summary_table(results: list[ScenarioResult]) -> Table:
     table = Table(title="chaos scenarios", show_lines=False)
-    table.add_column("scenario")
+    widest = max((len(r.name) for r in results), default=8)
+    table.add_column("scenario", no_wrap=True, min_width=widest)
     table.add_column("result")
     table.add_column("virtual", justify="right")
     table.add_column("wall", justify="right")
