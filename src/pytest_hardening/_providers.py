@@ -52,7 +52,7 @@ class Provider:
         return healthy(request)
 
 
-ProviderSpec = str | Provider
+ProviderSpec = str | Provider | tuple[str, Handler | httpx.Response | None]
 
 
 def _default_port(scheme: str) -> int | None:
@@ -66,10 +66,12 @@ def normalize_providers(providers: Mapping[str, ProviderSpec]) -> dict[str, Prov
             result[name] = Provider(spec)
         elif isinstance(spec, Provider):
             result[name] = spec
+        elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
+            result[name] = Provider(spec[0], healthy=spec[1])
         else:
             raise TypeError(
-                f"hardening_providers[{name!r}] must be a URL/host pattern or a Provider, "
-                f"not {type(spec).__name__}"
+                f"hardening_providers[{name!r}] must be a URL/host pattern, a Provider or a "
+                f"(pattern, healthy handler) pair, not {type(spec).__name__}"
             )
     return result
 

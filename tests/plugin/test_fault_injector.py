@@ -38,6 +38,14 @@ def test_provider_patterns_match_prefix_wildcard_and_host() -> None:
     assert maps.matches(httpx.URL("http://maps.example:80/tiles"))
 
 
+def test_provider_declarations_accept_pairs_and_reject_nonsense(http: httpx.Client) -> None:
+    pair = ("https://api.pair.example", lambda request: httpx.Response(202))
+    with FaultInjector({"pair": pair}):
+        assert http.get("https://api.pair.example/x").status_code == 202
+    with pytest.raises(TypeError, match="hardening_providers\\['bad'\\]"):
+        FaultInjector({"bad": 42})  # type: ignore[dict-item]
+
+
 def test_healthy_answers_and_call_log(injector: FaultInjector, http: httpx.Client) -> None:
     assert http.get("https://api.pay.example/v2/charges").json() == {}
     assert http.get("https://acme.shop.example/orders").status_code == 201
