@@ -76,6 +76,15 @@ class SentryCapture(Transport):
     def transactions(self) -> list[dict[str, Any]]:
         return self._payloads("transaction")
 
+    @property
+    def breadcrumbs(self) -> list[dict[str, Any]]:
+        """Breadcrumbs attached to the captured events, in order."""
+        crumbs: list[dict[str, Any]] = []
+        for event in self.events:
+            values = (event.get("breadcrumbs") or {}).get("values") or []
+            crumbs.extend(c for c in values if isinstance(c, dict))
+        return crumbs
+
     def clear(self) -> None:
         with self._lock:
             self._envelopes.clear()

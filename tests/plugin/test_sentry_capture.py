@@ -25,8 +25,10 @@ def test_capture_as_transport(guard: SentryGuard) -> None:
         raise KeyError("customer 42")
     except KeyError:
         sentry_sdk.capture_exception()
+    sentry_sdk.add_breadcrumb(category="db", message="select 1")
     sentry_sdk.capture_message("hello there")
     event = capture.assert_captured(KeyError, area="billing")
+    assert [c["message"] for c in capture.breadcrumbs] == ["select 1"]
     assert event["exception"]["values"][-1]["value"] == "'customer 42'"
     assert capture.assert_captured(message="hello")["message"] == "hello there"
     assert len(capture.events) == 2
