@@ -186,7 +186,14 @@ def hardened_app(
     hardening_prod_env: Mapping[str, str],
     faults: FaultInjector,
 ) -> Iterator[Any]:
-    """The app built in development mode (production with ``@pytest.mark.production``)."""
+    """The app built in development mode (production with ``@pytest.mark.production``).
+
+    The env is set (exactly the mapping; names of both mappings cleared first) for the app's
+    whole life in the test, then restored; Sentry's client and scopes are restored too, and
+    any client the app creates sends to an in-memory capture. Outbound httpx calls go through
+    ``faults``. Without a client fixture the lifespan runs here, in a portal thread (async
+    tests should use ``hardened_async_client`` so the lifespan runs in their loop).
+    """
     record = _record(request, "hardened_app")
     production = request.node.get_closest_marker("production") is not None
     env = hardening_prod_env if production else hardening_dev_env
