@@ -22,10 +22,11 @@ SENSITIVE_NAME = re.compile(
     r"(?i)token|secret|passw|pwd|auth(?!or(?:s|ed|ing|ship)?\b)|api[-_]?key|apikey|session|"
     r"signature|hmac|cookie|csrf|xsrf|credential|otp|private[-_]?key|dsn|bearer"
 )
-# name = value / name: value / "name": "value", where the name is judged by SENSITIVE_NAME.
-_KEY_VALUE = re.compile(
-    r"(?<![\w.-])([\w.-]{1,64})([\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"'<>)\]}]+)"
-)
+# name = value / name: value / "name": "value", where the name is judged by SENSITIVE_NAME. The
+# value is matched separately so a harmless "order 1001: access_token: x" doesn't swallow the
+# sensitive pair that follows it.
+_KEY_SEPARATOR = re.compile(r"(?<![\w.-])([\w.-]{1,64})([\"']?\s*[=:]\s*)")
+_VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s&,;\"'<>)\]}]+")
 # OTPs written as prose: "OTP 482913", "your OTP is 482913", "one-time code 482913".
 _OTP_PROSE = re.compile(
     r"(?i)\b(otp|one[- ]time[- ](?:password|passcode|code|pin)|verification[- ]code|passcode|"
@@ -61,10 +62,19 @@ def is_sensitive_name(name: str) -> bool:
     return SENSITIVE_NAME.search(name) is not None
 
 
-def _key_value(match: re.Match[str]) -> str:
-    if is_sensitive_name(match.group(1)):
-        return match.group(1) + match.group(2) + FILTERED
-    return match.group(0)
+def _redact_key_values(text: str) -> str:
+    pieces: list[str] = []
+    pos = 0
+    while (match := _KEY_SEPARATOR.search(text, pos)) is not None:
+        pieces.append(text[pos : match.end()])
+        pos = match.end()
+        if is_sensitive_name(match.group(1)):
+            value = _VALUE.match(text, pos)
+            if value is not None:
+                pieces.append(FILTERED)
+                pos = value.end()
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -110,7 +120,7 @@ def redact_url(url: str) -> str:
 def redact_text_plain(text: str) -> str:
     """Secrets, emails and phone numbers in text that is not a URL."""
     text = _CREDENTIALS.sub(lambda m: f"{m.group(1)} {FILTERED}", text)
-    text = _KEY_VALUE.sub(_key_value, text)
+    text = _redact_key_values(text)
     text = _OTP_PROSE.sub(lambda m: m.group(1) + m.group(2) + FILTERED, text)
     text = _CODE_PARAM.sub(lambda m: m.group(1) + FILTERED, text)
     text = _EMAIL.sub(FILTERED, text)

@@ -67,6 +67,9 @@ def test_ordinary_text_survives(text: str) -> None:
         ("one-time code 482913", "482913"),
         ("PIN: 4821", "4821"),
         ("authorization=abc123def", "abc123def"),
+        # A harmless "name: value" just before must not hide the sensitive pair.
+        ("rejected order 1001: access_token: 0000000000001234 (10)", "0000000000001234"),
+        ("a=1&b=2, token=tok3n-Value", "tok3n-Value"),
     ],
 )
 def test_credentials_in_text_are_filtered(text: str, secret: str) -> None:
