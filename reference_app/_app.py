@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from reference_app._breaker_reporting import report_transition
 from reference_app._lifespan import make_lifespan
 from reference_app.api import (
     auth_router,
@@ -89,7 +90,8 @@ def create_app(
         lifespan=make_lifespan(http_transport),
     )
     app.state.settings = settings
-    app.state.breakers = build_breakers(settings, clock=clock)
+    app.state.breakers = breakers = build_breakers(settings, clock=clock)
+    breakers.add_listener(report_transition)
     app.state.apm = apm
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)

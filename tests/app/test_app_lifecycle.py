@@ -14,7 +14,8 @@ import sentry_sdk
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ._support import BufferedSentryTransport
+from ._support import BufferedSentryTransport, Switchboard
+from .conftest import new_call
 
 
 def test_importing_reference_app_builds_nothing() -> None:
@@ -111,3 +112,21 @@ def test_unhandled_errors_reach_sentry_without_secrets(
     serialized = str(events)
     assert "abc-secret" not in serialized
     assert "tok-123" not in serialized
+
+
+def test_an_opening_breaker_is_reported_to_sentry_and_logged(
+    build: Callable[[dict[str, str]], FastAPI],
+    dev_env: dict[str, str],
+    sentry_transport: BufferedSentryTransport,
+    switchboard: Switchboard,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = build(dev_env | {"ENABLE_SENTRY": "true", "SENTRY_DSN": "https://k@sentry.example.com/1"})
+    switchboard.fail("exotel", 503)
+    with TestClient(app) as client:
+        for _ in range(5):
+            client.post("/api/calls", json=new_call())
+
+    (event,) = [e for e in sentry_transport.events() if e.get("level") == "warning"]
+    assert event["tags"]["breaker"] == "exotel"
+    assert "circuit breaker exotel: CLOSED -> OPEN" in caplog.text
