@@ -8,9 +8,10 @@ import hmac
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request, status
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message
 
 from reference_app._calls import EXOTEL_STATUSES
 from reference_app.providers import OrderInfo, is_shop_domain
@@ -43,22 +44,26 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def _exotel_fields(request: Request, body: bytes) -> dict[str, str]:
+async def _exotel_fields(request: Request, body: bytes) -> dict[str, str]:
+    """JSON, urlencoded or multipart (Exotel's default) callback fields."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             payload: Any = json.loads(body)
-        # A deeply nested body (b"[" * 100_000) exhausts the parser's recursion limit: still
-        # the sender's mistake, not a server error.
-        except (ValueError, RecursionError):
+        except ValueError:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON body") from None
         if not isinstance(payload, dict):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected a JSON object")
         return {str(k): str(v) for k, v in payload.items() if v is not None}
+
+    async def replay() -> Message:
+        # The body was already read (size-limited); let Starlette's form parser see it again.
+        return {"type": "http.request", "body": body, "more_body": False}
+
     try:
-        form = parse_qs(body.decode(), keep_blank_values=False)
-    except UnicodeDecodeError:
+        form = await Request(request.scope, replay).form()
+    except (StarletteHTTPException, ValueError, UnicodeDecodeError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed form body") from None
-    return {k: v[0] for k, v in form.items()}
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def webhooks_router() -> APIRouter:
@@ -66,7 +71,7 @@ def webhooks_router() -> APIRouter:
 
     @router.post("/exotel/status-callback")
     async def exotel_status_callback(request: Request, app: ServicesDep) -> dict[str, str]:
-        fields = _exotel_fields(request, await _body(request))
+        fields = await _exotel_fields(request, await _body(request))
         sid = fields.get("CallSid", "")
         state = EXOTEL_STATUSES.get(fields.get("Status", "").lower())
         if not sid or state is None:

@@ -115,6 +115,8 @@ def test_malformed_status_callbacks_are_4xx(client: TestClient) -> None:
     assert client.post(CALLBACK, json=["a"]).status_code == 400
     assert client.post(CALLBACK, data={"CallSid": "x", "Status": "exploded"}).status_code == 422
     assert client.post(CALLBACK, content=b"x" * 300_000).status_code == 413
+    broken = {"content-type": "multipart/form-data; boundary=zzz"}
+    assert client.post(CALLBACK, content=b"--zzz\r\nbroken", headers=broken).status_code == 422
 
 
 def _signed(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
@@ -200,3 +202,13 @@ def test_pending_uploads_wait_while_the_wasabi_breaker_is_open(
 
     assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 0
     assert len(switchboard.log) == before
+
+
+def test_multipart_status_callback_is_understood(client: TestClient) -> None:
+    call = _placed(client)
+    fields = {"CallSid": (None, call["exotel_call_sid"]), "Status": (None, "busy")}
+
+    response = client.post(CALLBACK, files=fields)
+
+    assert response.status_code == 200
+    assert client.get(f"/api/calls/{call['id']}").json()["status"] == "busy"
