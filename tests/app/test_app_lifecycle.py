@@ -130,3 +130,26 @@ def test_an_opening_breaker_is_reported_to_sentry_and_logged(
     (event,) = [e for e in sentry_transport.events() if e.get("level") == "warning"]
     assert event["tags"]["breaker"] == "exotel"
     assert "circuit breaker exotel: CLOSED -> OPEN" in caplog.text
+
+
+def test_app_starts_without_its_database_and_reports_it(
+    build: Callable[[dict[str, str]], FastAPI],
+    dev_env: dict[str, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    missing = tmp_path / "no-such-dir" / "calls.db"
+    app = build(dev_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{missing}"})
+
+    with TestClient(app) as client:
+        health = client.get("/api/monitoring/health")
+        placed = client.post("/api/calls", json=new_call())
+        missing.parent.mkdir()  # the database comes back: tables are created on first use
+        recovered = client.post("/api/calls", json=new_call())
+
+    assert recovered.status_code == 201
+    assert "database unavailable at startup" in caplog.text
+    assert health.status_code == 503
+    assert health.json()["status"] == "unhealthy"
+    assert placed.status_code == 503
+    assert placed.headers["retry-after"] == "1"
