@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -32,7 +33,9 @@ from reference_app.resilience import (
 __all__ = ["EXTRA_BREAKERS", "build_breakers", "create_app"]
 
 #: Beyond SPEC's five: Google OAuth gets its own breaker so a Google outage only affects sign-in.
-EXTRA_BREAKERS = {"google": BreakerConfig(5, 2, 60.0, http=True)}
+EXTRA_BREAKERS: Mapping[str, BreakerConfig] = MappingProxyType(
+    {"google": BreakerConfig(5, 2, 60.0, http=True)}
+)
 
 
 def build_breakers(

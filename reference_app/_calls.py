@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from reference_app.db import Call, CallRepository, CallStatus, DatabaseUnavailable
 from reference_app.providers import (
@@ -27,16 +29,18 @@ logger = logging.getLogger("reference_app.calls")
 STATUS_CALLBACK_PATH = "/api/webhooks/exotel/status-callback"
 
 #: Exotel's call statuses onto ours; anything unknown is rejected by the webhook.
-EXOTEL_STATUSES = {
-    "queued": CallStatus.QUEUED,
-    "ringing": CallStatus.RINGING,
-    "in-progress": CallStatus.IN_PROGRESS,
-    "completed": CallStatus.COMPLETED,
-    "failed": CallStatus.FAILED,
-    "busy": CallStatus.BUSY,
-    "no-answer": CallStatus.NO_ANSWER,
-    "canceled": CallStatus.FAILED,
-}
+EXOTEL_STATUSES: Mapping[str, CallStatus] = MappingProxyType(
+    {
+        "queued": CallStatus.QUEUED,
+        "ringing": CallStatus.RINGING,
+        "in-progress": CallStatus.IN_PROGRESS,
+        "completed": CallStatus.COMPLETED,
+        "failed": CallStatus.FAILED,
+        "busy": CallStatus.BUSY,
+        "no-answer": CallStatus.NO_ANSWER,
+        "canceled": CallStatus.FAILED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,13 +48,15 @@ __all__ = [
 Handler = Callable[[httpx.Request], httpx.Response]
 
 #: Provider name -> base URL or host pattern, as the pytest plugin's ``hardening_providers`` wants.
-PROVIDER_URLS: Mapping[str, str] = {
-    "exotel": "https://api.exotel.com",
-    "openai": "https://api.openai.com",
-    "wasabi": "https://s3.wasabisys.com",
-    "shopify": "https://*.myshopify.com",
-    "google": "https://oauth2.googleapis.com",
-}
+PROVIDER_URLS: Mapping[str, str] = MappingProxyType(
+    {
+        "exotel": "https://api.exotel.com",
+        "openai": "https://api.openai.com",
+        "wasabi": "https://s3.wasabisys.com",
+        "shopify": "https://*.myshopify.com",
+        "google": "https://oauth2.googleapis.com",
+    }
+)
 
 _CONNECT = re.compile(r"^/v1/Accounts/(?P<sid>[^/]+)/Calls/connect\.json$")
 _RECORDING = re.compile(r"^/v1/Accounts/[^/]+/Recordings/[^/]+\.(mp3|wav)$")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import event
@@ -15,12 +17,14 @@ __all__ = ["DEFAULT_DATABASE_URL", "create_engine", "normalise_database_url"]
 #: DATABASE_URL unset → a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./reference_app.db"
 
-_ALIASES = {
-    "postgres": "postgresql+asyncpg",
-    "postgresql": "postgresql+asyncpg",
-    "postgresql+psycopg2": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-}
+_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+psycopg2": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+    }
+)
 
 
 def normalise_database_url(url: str | None) -> str:
