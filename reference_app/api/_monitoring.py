@@ -43,13 +43,13 @@ def monitoring_router() -> APIRouter:
         code = status.HTTP_503_SERVICE_UNAVAILABLE if overall == "unhealthy" else 200
         body: dict[str, Any] = {"status": overall}
         if not config.is_production or is_admin(request):
-            apm = request.app.state.apm
+            summary = request.app.state.apm.summary()
             body.update(
                 mode="production" if config.is_production else "development",
                 database={"ok": database_ok},
                 circuit_breakers={name: b.state.value for name, b in breakers.items()},
-                apm=apm.summary()["requests"],
-                slowest_endpoints=apm.slowest_endpoints(),
+                apm={k: summary[k] for k in ("requests", "database", "externals", "alerts")},
+                slowest_endpoints=summary["slowest_endpoints"],
             )
         return JSONResponse(body, status_code=code)
 

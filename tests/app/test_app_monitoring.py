@@ -14,6 +14,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def test_health_is_healthy_with_details_in_development(client: TestClient) -> None:
+    client.post("/api/calls", json=new_call())
+
     response = client.get("/api/monitoring/health")
 
     assert response.status_code == 200
@@ -22,7 +24,10 @@ def test_health_is_healthy_with_details_in_development(client: TestClient) -> No
     assert body["mode"] == "development"
     assert body["database"] == {"ok": True}
     assert set(body["circuit_breakers"].values()) == {"CLOSED"}
-    assert "slowest_endpoints" in body
+    assert body["apm"]["requests"]["count"] == 1
+    assert body["apm"]["externals"]["exotel"]["count"] == 1
+    assert body["apm"]["database"]["count"] >= 3  # insert, update, this health check's ping
+    assert body["slowest_endpoints"][0]["endpoint"] == "POST /api/calls"
 
 
 def test_health_is_degraded_when_any_breaker_is_not_closed(
