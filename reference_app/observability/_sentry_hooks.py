@@ -232,6 +232,7 @@ def before_send_transaction(event: Any, hint: Any) -> Any:
                 if data.get("http.fragment"):
                     data["http.fragment"] = FILTERED
                 _texts(data, ("url",), redact_url)
+                span["data"] = _all_strings(data)
     return event
 
 
