@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
 from ._middleware import ApmMiddleware
-from ._redact import FILTERED, redact_query, redact_text, redact_url
+from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 from ._sentry import SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
 from ._sentry_hooks import (
@@ -37,6 +37,7 @@ __all__ = [
     "capture_message",
     "denylist",
     "init_sentry",
+    "is_sensitive_name",
     "make_event_scrubber",
     "redact_query",
     "redact_text",
