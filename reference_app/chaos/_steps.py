@@ -130,6 +130,24 @@ def retry_after_on_503() -> Check:
     return Check("503 carries Retry-After", probe)
 
 
+def calls_persisted() -> Check:
+    """Along the way: every call accepted so far is already stored, with the status it was
+    answered with (201 → initiated, 202 → queued)."""
+    expected = {201: "initiated", 202: "queued"}
+
+    def probe(ctx: ChaosContext) -> str | None:
+        wrong = []
+        for served in _accepted(ctx):
+            body = served.response.json()
+            stored = ctx.client.request("GET", f"{CALLS}/{body['id']}")
+            status = stored.json().get("status") if stored.status_code == 200 else None
+            if status != expected[served.response.status_code]:
+                wrong.append(f"{body['id']}: {status or stored.status_code}")
+        return f"not stored as answered: {wrong[:5]}" if wrong else None
+
+    return Check("accepted calls are persisted", probe)
+
+
 # -- data checks ---------------------------------------------------------------------------
 def _stored_order_ids(ctx: ChaosContext) -> set[str]:
     async def query() -> set[str]:
