@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import SecretStr
-from sentry_sdk.utils import BadDsn, Dsn
 
 from ._errors import Problem
 from ._urls import is_hostname, origin_of, parse_http_url
@@ -46,8 +45,11 @@ def _origin(value: str) -> str:
 
 
 def _url(value: str) -> str:
-    if parse_http_url(value) is None:
+    parts = parse_http_url(value)
+    if parts is None:
         raise _Invalid("must be an absolute http(s) URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise _Invalid("must not embed credentials (user:password@); use the key variables")
     return value
 
 
@@ -57,11 +59,26 @@ def _base_url(value: str) -> str:
 
 
 def _dsn(value: str) -> SecretStr:
+    # Imported here: importing the config must not pull in the SDK (``import reference_app``
+    # stays light).
+    from sentry_sdk.utils import BadDsn, Dsn
+
     try:
         Dsn(value)
     except (BadDsn, ValueError):
         # BadDsn's own message quotes parts of the DSN: don't pass it on.
         raise _Invalid("is not a valid Sentry DSN (https://<key>@<host>/<project>)") from None
+    return SecretStr(value)
+
+
+def _database_url(value: str) -> SecretStr:
+    from reference_app.db import normalise_database_url  # SQLAlchemy only when a URL is set
+
+    try:
+        normalise_database_url(value)  # the db layer's own rules: one source of truth
+    except ValueError as exc:
+        # Its messages never contain the URL (it may hold a password); drop the variable name.
+        raise _Invalid(str(exc).removeprefix("DATABASE_URL ")) from None
     return SecretStr(value)
 
 
@@ -172,7 +189,7 @@ VARIABLES: tuple[Variable, ...] = (
     _var("ENABLE_SENTRY", _bool),
     _var("SENTRY_TRACES_SAMPLE_RATE", _rate),
     _var("MONITORING_ADMIN_TOKEN", _secret, secret=True),
-    _var("DATABASE_URL", _secret, secret=True),
+    _var("DATABASE_URL", _database_url, secret=True),
     _var("BREAKER_OPEN_TIMEOUTS", _breaker_timeouts),
     _var("SHUTDOWN_GRACE_SECONDS", _seconds),
 )

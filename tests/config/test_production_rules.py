@@ -125,6 +125,7 @@ MALFORMED_URLS = {
     "space": "https://app example.com",
     "bad-port": "https://app.example.com:99999",
     "star": "*",
+    "credentials": "https://user:pw@app.example.com",
 }
 
 
@@ -159,6 +160,23 @@ def test_bad_railway_public_domain_is_rejected(domain: str) -> None:
     assert set(rejected(with_changes(RAILWAY_PUBLIC_DOMAIN=domain)).variables) == {
         "RAILWAY_PUBLIC_DOMAIN"
     }
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u:p@db.example.com/x", "not a url", "sqlite+pysqlite:///x.db"]
+)
+def test_malformed_or_unsupported_database_url_is_rejected_without_its_value(url: str) -> None:
+    env = with_changes(DATABASE_URL=url)
+    error = rejected(env)
+    assert error.variables == ["DATABASE_URL"]
+    assert url not in str(error)
+
+
+def test_postgres_and_sqlite_database_urls_are_accepted() -> None:
+    for url in ("postgresql://app:pw@db.example.com:5432/calls", "sqlite+aiosqlite:///./x.db"):
+        settings = load_settings(with_changes(DATABASE_URL=url))
+        assert settings.database_url is not None
+        assert settings.database_url.get_secret_value() == url
 
 
 def test_every_problem_is_reported_at_once() -> None:
