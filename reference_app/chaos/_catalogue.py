@@ -18,6 +18,7 @@ from pytest_hardening.chaos import (
     ExpectNoSentryErrors,
     ExpectNoServerErrors,
     ExpectProviderCalls,
+    ExpectSentryEvent,
     ExpectTransitions,
     Heal,
     Inject,
@@ -68,6 +69,7 @@ def _outage(provider: str) -> Scenario:
             FAULT[provider],
             place_calls(cfg.failure_threshold, expect=during),
             ExpectBreaker(provider, "OPEN"),
+            ExpectSentryEvent(f"circuit breaker {provider} opened"),  # an incident, reported
             health_is("degraded"),
             ExpectFastFail(provider, place_calls(3, expect=during)),
             calls_persisted(),
@@ -101,6 +103,7 @@ def _wasabi_outage() -> Scenario:
             Inject("wasabi", "fail", (503,)),
             status_callbacks(cfg.failure_threshold),
             ExpectBreaker("wasabi", "OPEN"),
+            ExpectSentryEvent("circuit breaker wasabi opened"),
             ExpectFastFail("wasabi", status_callbacks(2)),
             Heal("wasabi"),
             Advance(cfg.open_timeout),
@@ -128,6 +131,7 @@ def _database_loss() -> Scenario:
             DatabaseOutage(),
             place_calls(cfg.failure_threshold, expect=503),
             ExpectBreaker("database", "OPEN"),
+            ExpectSentryEvent("circuit breaker database opened"),
             place_calls(3, expect=503),  # fast: the breaker answers, not the dead database
             health_is("unhealthy"),
             retry_after_on_503(),

@@ -183,7 +183,7 @@ def test_select_by_name(name: str) -> None:
 
 
 def test_fast_fail_and_sentry_expectations_fail_when_they_should() -> None:
-    from pytest_hardening.chaos import ExpectFastFail, ExpectNoSentryErrors
+    from pytest_hardening.chaos import ExpectFastFail, ExpectNoSentryErrors, ExpectSentryEvent
 
     scenario = Scenario(
         name="closed-breaker-is-not-fast-fail",
@@ -193,12 +193,14 @@ def test_fast_fail_and_sentry_expectations_fail_when_they_should() -> None:
             ExpectFastFail("payments", Send(order, count=2, expect=201)),
             # the mini app never initialised Sentry: an empty capture proves nothing
             ExpectNoSentryErrors(),
+            ExpectSentryEvent("circuit breaker payments opened"),
         ),
     )
     result = run_scenario(scenario, session())
     assert result.failures == [
         "[method @0s] provider 'payments' was called 2 time(s) while its breaker should fail fast",
         "[method @0s] Sentry capture is not attached: did the app initialise Sentry?",
+        "[method @0s] expected a Sentry event mentioning 'circuit breaker payments opened'; got 0",
     ]
 
 
