@@ -264,6 +264,30 @@ def _garbage() -> Scenario:
     )
 
 
+def _intermittent() -> Scenario:
+    cfg = SERVICE_BREAKERS["openai"]
+    return Scenario(
+        name="openai-intermittent",
+        description=(
+            "OpenAI fails 40% of calls at random (seeded: --seed picks which): whatever the "
+            "breaker does, every call is placed (201) and it ends closed once OpenAI is healthy"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("openai", "random", (0.4,)),
+            place_calls(20, expect=201, every=3.0),
+            Heal("openai"),
+            Advance(cfg.open_timeout),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectBreaker("openai", "CLOSED"),
+            ExpectNoServerErrors(),
+            ExpectNoSentryErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
 def _two_down() -> Scenario:
     exotel, openai = SERVICE_BREAKERS["exotel"], SERVICE_BREAKERS["openai"]
     return Scenario(
@@ -329,6 +353,7 @@ def catalogue() -> Sequence[Scenario]:
         _slow_openai(),
         _rate_limited(),
         _garbage(),
+        _intermittent(),
         _two_down(),
         _recovery_under_traffic(),
     )

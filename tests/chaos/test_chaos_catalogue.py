@@ -11,6 +11,7 @@ from pytest_hardening.chaos import (
     ScenarioResult,
     assert_scenario_passes,
     breaker_line,
+    execute,
     scenario_params,
 )
 from reference_app.chaos import catalogue, target
@@ -49,6 +50,7 @@ REQUIRED = {
     "openai-slow",
     "exotel-rate-limited",
     "openai-garbage",
+    "openai-intermittent",
     "exotel-and-openai-down",
     "exotel-recovery-under-traffic",
 }
@@ -89,3 +91,16 @@ def test_database_loss_serves_503_with_retry_after_and_writes_nothing(run_once: 
     assert result.timeline.requests_by_status()[503] >= 13
     assert result.data_loss is not None
     assert "no order refused with 503 is stored" in result.data_loss.description
+
+
+@pytest.mark.chaos
+def test_the_seed_picks_the_random_faults_and_the_invariants_hold_for_each() -> None:
+    intermittent = next(s for s in catalogue() if s.name == "openai-intermittent")
+    outcomes: dict[int, list[str]] = {}
+    for seed in (1, 2):
+        with TARGET.session(seed) as ctx:
+            result = execute(intermittent, ctx)
+            outcomes[seed] = [call.outcome for call in ctx.faults.calls("openai")]
+        assert result.passed, result.explain()
+        assert "fail 503" in outcomes[seed]
+    assert outcomes[1] != outcomes[2]  # another seed, another run (replay one with --seed)
