@@ -23,8 +23,9 @@ from pytest_hardening.chaos import (
 def _run_named(job: tuple[str, str, int]) -> ScenarioResult:
     """One scenario by name (in a worker process: the target is loaded there, not pickled)."""
     spec, name, seed = job
-    [scenario] = select(load_target(spec).catalogue(), [name])
-    return run_scenario(scenario, load_target(spec).session, seed=seed)
+    target = load_target(spec)
+    [scenario] = select(target.catalogue(), [name])
+    return run_scenario(scenario, target.session, seed=seed)
 
 
 def _results(spec: str, names: Sequence[str], seed: int, jobs: int) -> Iterator[ScenarioResult]:
