@@ -51,6 +51,14 @@ def dev_settings(**extra: str) -> Settings:
     return load_settings({"ENABLE_SENTRY": "true", "SENTRY_DSN": DSN, **extra})
 
 
+@pytest.fixture(autouse=True)
+def isolated_sentry_scopes() -> Iterator[None]:
+    """Breadcrumbs (the test client's own httpx calls), users and tags recorded here stay here:
+    later tests fork their scopes from the root one and would inherit them."""
+    with sentry_sdk.isolation_scope(), sentry_sdk.new_scope():
+        yield
+
+
 @pytest.fixture
 def transport() -> CapturingTransport:
     return CapturingTransport()
