@@ -8,12 +8,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
-from ._models import Base, CallRow, CallStatus
+from ._models import Base, CallRow, CallStatus, utcnow
 
 if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
@@ -147,15 +147,18 @@ class CallRepository:
         if isinstance(fields.get("status"), CallStatus):
             fields["status"] = fields["status"].value
 
+        # One UPDATE ... RETURNING: no read-then-write window, one statement on every backend.
+        statement = (
+            update(CallRow)
+            .where(CallRow.id == call_id)
+            .values(**fields, updated_at=utcnow())
+            .returning(CallRow)
+            .execution_options(synchronize_session=False)
+        )
+
         async def work(session: AsyncSession) -> Call | None:
-            row = await session.get(CallRow, call_id)
-            if row is None:
-                return None
-            for name, value in fields.items():
-                setattr(row, name, value)
-            await session.flush()
-            await session.refresh(row)
-            return Call.from_row(row)
+            row = (await session.execute(statement)).scalar_one_or_none()
+            return None if row is None else Call.from_row(row)
 
         return await self._run("update_call", work)
 

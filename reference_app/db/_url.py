@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -44,32 +44,49 @@ def normalise_database_url(url: str | None) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
-def _sqlite_file_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL: readers never block the writer, and far fewer fsyncs per commit; wait for a busy
-    # writer instead of failing at once (concurrent requests share the file).
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-    finally:
-        cursor.close()
+def _sqlite_file_connect(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL: readers never block the writer, and far fewer fsyncs per commit; wait for a busy
+        # writer (another process) instead of failing at once.
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        finally:
+            cursor.close()
+        # The driver would BEGIN lazily (deferred, and only before a write); take over (below).
+        dbapi_connection.isolation_level = None
+
+    return connect
 
 
-def create_engine(url: str | None) -> AsyncEngine:
-    """An async engine for ``url``; in-memory SQLite shares one connection (StaticPool)."""
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes must upgrade its lock, and SQLite
+    # answers a contended upgrade with SQLITE_BUSY at once (busy_timeout cannot help: waiting
+    # could deadlock). BEGIN IMMEDIATE takes the write lock up front, where busy_timeout applies.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str | None, *, busy_timeout: float = 5.0) -> AsyncEngine:
+    """An async engine for ``url``.
+
+    SQLite allows one writer at a time, so a SQLite file gets a single pooled connection:
+    concurrent requests queue for it in order (no lock polling, no "database is locked"), and
+    each transaction begins IMMEDIATE so writers in other processes wait instead of failing.
+    In-memory SQLite shares one connection too (StaticPool). PostgreSQL keeps a normal pool.
+    ``busy_timeout`` (seconds) bounds the wait for another process's write lock on a file.
+    """
     normalised = normalise_database_url(url)
     parsed = make_url(normalised)
-    kwargs: dict[str, Any] = {}
-    in_memory = False
-    if parsed.drivername.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False}
-        in_memory = parsed.database in (None, "", ":memory:")
-        if in_memory:
-            kwargs["poolclass"] = StaticPool
-    else:
-        kwargs["pool_pre_ping"] = True
-    engine = create_async_engine(normalised, **kwargs)
-    if parsed.drivername.startswith("sqlite") and not in_memory:
-        event.listen(engine.sync_engine, "connect", _sqlite_file_pragmas)
+    if not parsed.drivername.startswith("sqlite"):
+        return create_async_engine(normalised, pool_pre_ping=True)
+    connect_args = {"check_same_thread": False}
+    if parsed.database in (None, "", ":memory:"):
+        return create_async_engine(normalised, connect_args=connect_args, poolclass=StaticPool)
+    engine = create_async_engine(
+        normalised, connect_args=connect_args, pool_size=1, max_overflow=0, pool_timeout=30
+    )
+    event.listen(engine.sync_engine, "connect", _sqlite_file_connect(busy_timeout))
+    event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine

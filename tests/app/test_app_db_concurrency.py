@@ -1,0 +1,79 @@
+"""SQLite file databases under concurrent writers: no request may fail on a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from reference_app.db import CallRepository, CallStatus, create_engine
+from reference_app.observability import ApmRegistry
+from reference_app.resilience import ManualClock, build_service_breakers
+
+WRITERS = 64
+
+
+@pytest.mark.anyio
+async def test_concurrent_creates_and_updates_on_a_sqlite_file_never_wait_on_the_lock(
+    tmp_path: Path,
+) -> None:
+    # A 10 ms busy_timeout: if the app's own connections contended for SQLite's write lock (as
+    # with a multi-connection pool: "database is locked" once the machine is loaded), this
+    # would fail at once. In-process writers must queue for the connection instead.
+    path = tmp_path / "busy.db"
+    apm = ApmRegistry()
+    breaker = build_service_breakers(clock=ManualClock())["database"]
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout=0.01)
+    repository = CallRepository(engine, breaker, apm)
+    await repository.create_tables()
+
+    async def place(n: int) -> str:
+        call = await repository.create(order_id=str(n), shop="a.myshopify.com", phone="+91987")
+        updated = await repository.update(
+            call.id, script=f"script {n}", status=CallStatus.INITIATED, exotel_call_sid=f"sid-{n}"
+        )
+        assert updated is not None
+        assert (updated.script, updated.status) == (f"script {n}", CallStatus.INITIATED)
+        assert updated.updated_at >= call.updated_at
+        return call.id
+
+    try:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(place(n) for n in range(WRITERS)), return_exceptions=True), 60
+        )
+    finally:
+        await engine.dispose()
+
+    failures = [repr(o.__cause__ or o) for o in outcomes if isinstance(o, BaseException)]
+    assert not failures, f"{len(failures)} of {WRITERS} writers failed, e.g. {failures[:3]}"
+    assert apm.db().errors == 0
+    assert breaker.state == "CLOSED"
+    with sqlite3.connect(path) as check:
+        rows = check.execute("SELECT id, script, status, exotel_call_sid FROM calls").fetchall()
+    assert sorted(row[0] for row in rows) == sorted(str(o) for o in outcomes)
+    assert all(script and status == "initiated" and sid for _, script, status, sid in rows)
+
+
+@pytest.mark.anyio
+async def test_a_writer_in_another_process_is_waited_for_not_failed(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    breaker = build_service_breakers(clock=ManualClock())["database"]
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout=5.0)
+    repository = CallRepository(engine, breaker, ApmRegistry())
+    try:
+        call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+91987")
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock...
+        other.execute("UPDATE calls SET script = 'theirs'")
+        pending = asyncio.ensure_future(repository.update(call.id, status=CallStatus.FAILED))
+        await asyncio.sleep(0.2)
+        assert not pending.done(), "the update should wait for the other writer"
+        other.execute("COMMIT")  # ...and lets go: ours proceeds, on top of theirs
+        other.close()
+        updated = await asyncio.wait_for(pending, 10)
+    finally:
+        await engine.dispose()
+    assert updated is not None
+    assert (updated.status, updated.script) == (CallStatus.FAILED, "theirs")
