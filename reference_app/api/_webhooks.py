@@ -9,6 +9,7 @@ import json
 import logging
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
@@ -24,6 +25,9 @@ logger = logging.getLogger("reference_app.webhooks")
 
 #: Webhook bodies are small; anything bigger is refused before it is parsed.
 MAX_WEBHOOK_BYTES = 256 * 1024
+#: Exotel's CallSids are 32 hex characters; the column holds 64.
+_MAX_SID_CHARS = 64
+_MAX_URL_CHARS = 2048
 
 
 def shopify_signature(secret: str, body: bytes) -> str:
@@ -49,7 +53,9 @@ async def _exotel_fields(request: Request, body: bytes) -> dict[str, str]:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             payload: Any = json.loads(body)
-        except ValueError:
+        # A deeply nested body (b"[" * 100_000) exhausts the parser's recursion limit: still
+        # the sender's mistake, not a server error (tests/fuzz/test_fuzz_webhooks.py).
+        except (ValueError, RecursionError):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON body") from None
         if not isinstance(payload, dict):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected a JSON object")
@@ -66,19 +72,50 @@ async def _exotel_fields(request: Request, body: bytes) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _call_sid(fields: dict[str, str]) -> str | None:
+    sid = fields.get("CallSid", "")
+    # Bounded and printable before it reaches a query (NUL or a lone surrogate would make the
+    # database driver fail: a 5xx, and a failure counted against the database breaker).
+    return sid if 0 < len(sid) <= _MAX_SID_CHARS and sid.isprintable() else None
+
+
+def _recording_url(fields: dict[str, str]) -> str | None:
+    """The callback's RecordingUrl, if any; a malformed one refuses the whole callback (400).
+
+    Refused rather than stored: a URL that cannot be parsed can never be downloaded, and once
+    stored it would sit "pending" forever. Nothing is written, so a corrected retry applies.
+    """
+    raw = fields.get("RecordingUrl") or None
+    if raw is None:
+        return None
+    try:
+        url: httpx.URL | None = httpx.URL(raw)
+    except (httpx.InvalidURL, ValueError):  # e.g. "http://[::1", a lone surrogate
+        url = None
+    if (
+        url is None
+        or len(raw) > _MAX_URL_CHARS
+        or not raw.isprintable()
+        or url.scheme not in ("http", "https")
+        or not url.host
+    ):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "RecordingUrl is not a valid http(s) URL")
+    return raw
+
+
 def webhooks_router() -> APIRouter:
     router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
     @router.post("/exotel/status-callback")
     async def exotel_status_callback(request: Request, app: ServicesDep) -> dict[str, str]:
         fields = await _exotel_fields(request, await _body(request))
-        sid = fields.get("CallSid", "")
+        sid = _call_sid(fields)
         state = EXOTEL_STATUSES.get(fields.get("Status", "").lower())
-        if not sid or state is None:
+        if sid is None or state is None:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "CallSid and a known Status are required"
             )
-        call = await app.calls.status_callback(sid, state, fields.get("RecordingUrl") or None)
+        call = await app.calls.status_callback(sid, state, _recording_url(fields))
         if call is None:
             # 200 so Exotel does not retry a callback we can never apply.
             logger.warning("status callback for an unknown CallSid ignored")
