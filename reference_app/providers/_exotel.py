@@ -79,9 +79,13 @@ class ExotelClient(ProviderClient):
 
     async def download_recording(self, url: str) -> bytes:
         """Fetch a recording, only from the configured Exotel host (never an arbitrary URL)."""
-        target, base = httpx.URL(url), httpx.URL(self._base_url)
-        if (target.scheme, target.host) != (base.scheme, base.host):
+        base = httpx.URL(self._base_url)
+        try:
+            target = httpx.URL(url)
+        except (httpx.InvalidURL, ValueError):  # ValueError: e.g. a lone surrogate
+            raise ExotelError("recording URL is malformed", status_code=400) from None
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise ExotelError("recording URL is not on the Exotel host", status_code=400)
-        request = self._http.build_request("GET", url)
+        request = self._http.build_request("GET", target)
         request.headers.update(self._auth_header)
         return await self._send("download_recording", request, lambda r: r.content)

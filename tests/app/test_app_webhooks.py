@@ -212,3 +212,60 @@ def test_multipart_status_callback_is_understood(client: TestClient) -> None:
 
     assert response.status_code == 200
     assert client.get(f"/api/calls/{call['id']}").json()["status"] == "busy"
+
+
+def test_a_malformed_recording_url_is_refused_and_nothing_is_stored(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+    sid = call["exotel_call_sid"]
+    before = client.get(f"/api/calls/{call['id']}").json()
+
+    for bad in ("http://[::1", "https://api.exotel.com/\x00.mp3", "javascript:1", "x" * 40):
+        response = client.post(
+            CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": bad}
+        )
+        assert response.status_code == 400, (bad, response.status_code, response.text)
+        assert response.json() == {"detail": "RecordingUrl is not a valid http(s) URL"}
+    surrogate = b'{"CallSid": "%s", "Status": "completed", "RecordingUrl": "https://a/\\ud800"}'
+    response = client.post(
+        CALLBACK, content=surrogate % sid.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+
+    assert client.get(f"/api/calls/{call['id']}").json() == before
+    assert [name for name, _ in switchboard.log] == ["shopify", "openai", "exotel"]
+
+
+def test_odd_call_sids_are_422_without_touching_the_database(client: TestClient) -> None:
+    apm = client.app.state.apm  # type: ignore[attr-defined]
+    db_ops = apm.db().count
+    for sid in ("a" * 65, "abc\x00def", "\u2028"):
+        response = client.post(CALLBACK, data={"CallSid": sid, "Status": "completed"})
+        assert response.status_code == 422, (sid, response.text)
+        assert sid not in response.text
+    lone_surrogate = b'{"CallSid": "\\ud800", "Status": "completed"}'
+    response = client.post(
+        CALLBACK, content=lone_surrogate, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert apm.db().count == db_ops, "a refused callback must not reach the database"
+
+
+def test_a_stored_malformed_recording_url_stays_pending_instead_of_failing(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    # Rows written before RecordingUrl was validated: the retry worker must not crash on them.
+    call = _placed(client)
+    app: FastAPI = client.app  # type: ignore[assignment]
+    services = app.state.services
+    stored = client.portal.call(  # type: ignore[union-attr]
+        lambda: services.repository.update(
+            call["id"], recording_url="http://[::1", recording_upload_pending=True
+        )
+    )
+    assert client.portal.call(services.calls.retry_pending_uploads) == 0  # type: ignore[union-attr]
+    after = client.get(f"/api/calls/{call['id']}").json()
+    assert after["recording_upload_pending"] is True
+    assert stored.recording_url == "http://[::1"
+    assert "wasabi" not in [name for name, _ in switchboard.log]
