@@ -106,7 +106,7 @@ class FaultInjector:
         if self._router is not None:
             raise RuntimeError("FaultInjector is already started")
         router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-        router.route().mock(side_effect=self._dispatch)
+        router.route().mock(side_effect=self.respond)
         router.start()
         self._router = router
         return self
@@ -338,7 +338,15 @@ class FaultInjector:
                     self.misuse.append(message)
                 raise RuntimeError(message)
 
-    def _dispatch(self, request: httpx.Request) -> httpx.Response:
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` as the matching provider would under the active faults.
+
+        This is what the respx router calls for every outbound request; other transports
+        (e.g. live fake-provider servers) call it to serve the same faults and healthy
+        behaviour. The call is recorded in :meth:`calls`. Raises the fault's httpx exception
+        (connect refused, timeouts) as a transport would, and :class:`UnregisteredHostError`
+        for a URL that matches no registered provider (also kept for the teardown report).
+        """
         provider = match_provider(self.providers, request.url)
         if provider is None:
             with self._lock:

@@ -312,14 +312,10 @@ def route_audit(
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
     clear = set(hardening_dev_env) | set(hardening_prod_env)
-    guard = SentryGuard().start()
-
-    def build(env: Mapping[str, str]) -> Any:
-        app = build_app(hardening_app_factory, env, clear=clear)
-        guard.capture_into(SentryCapture())  # the probe requests must not reach a real DSN
-        return app
-
-    try:
-        yield RouteAuditor(lambda: build(hardening_dev_env), lambda: build(hardening_prod_env))
-    finally:
-        guard.stop()
+    # RouteAuditor guards Sentry around each build and probe; this outer guard also covers
+    # anything else the test does with the apps.
+    with SentryGuard():
+        yield RouteAuditor(
+            lambda: build_app(hardening_app_factory, hardening_dev_env, clear=clear),
+            lambda: build_app(hardening_app_factory, hardening_prod_env, clear=clear),
+        )

@@ -98,12 +98,13 @@ class ProdConfigChecker:
         return env
 
     def build(self, **overrides: str | None) -> Any:
-        """Build the app from the production env with ``overrides`` (None drops a variable)."""
-        guard = SentryGuard().start()
-        try:
+        """Build the app from the production env with ``overrides`` (None drops a variable).
+
+        The build runs under a :class:`SentryGuard`: a Sentry client the app initialises is
+        closed and the caller's global client and scopes are restored, whatever the outcome.
+        """
+        with SentryGuard():
             return build_app(self.factory, self.env(**overrides), clear=self.clear | set(overrides))
-        finally:
-            guard.stop()
 
     def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
         try:

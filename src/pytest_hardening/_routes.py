@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._app import starlette_test_client
+from ._sentry import SentryGuard
 
 __all__ = ["RouteAuditor", "route_table"]
 
@@ -52,7 +53,12 @@ def _concrete(path: str) -> str:
 
 
 class RouteAuditor:
-    """Compare the route tables of a development and a production build of the same app."""
+    """Compare the route tables of a development and a production build of the same app.
+
+    Each build and each probe request runs under a :class:`SentryGuard`: a Sentry client the
+    app initialises is closed and the caller's global client and scopes are put back, so an
+    audit never leaves a client (or its DSN) active behind it.
+    """
 
     def __init__(self, build_dev: Callable[[], Any], build_prod: Callable[[], Any]) -> None:
         self._build_dev = build_dev
@@ -63,13 +69,15 @@ class RouteAuditor:
     @property
     def dev_app(self) -> Any:
         if self._dev is None:
-            self._dev = self._build_dev()
+            with SentryGuard():
+                self._dev = self._build_dev()
         return self._dev
 
     @property
     def prod_app(self) -> Any:
         if self._prod is None:
-            self._prod = self._build_prod()
+            with SentryGuard():
+                self._prod = self._build_prod()
         return self._prod
 
     def dev_only(self) -> set[Route]:
@@ -115,4 +123,5 @@ class RouteAuditor:
         # No lifespan: routing decides a 404 before any resource is needed, and a production
         # build must not reach real databases from a test.
         client = client_class(self.prod_app, raise_server_exceptions=False)
-        return int(client.request(method, path).status_code)
+        with SentryGuard():
+            return int(client.request(method, path).status_code)

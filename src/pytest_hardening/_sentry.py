@@ -148,25 +148,50 @@ class SentryCapture(Transport):
 
 
 class SentryGuard:
-    """Snapshot Sentry's global client and fork the isolation scope; :meth:`stop` closes any
-    client created meanwhile and puts the originals back."""
+    """Give a block fresh Sentry scopes and undo what happened to Sentry's global state in it.
+
+    :meth:`start` snapshots the global client and enters forked isolation and current scopes
+    that are cleared (no breadcrumbs, tags, user... left by earlier code) and carry no client
+    of their own, so the global client (e.g. one the app initialises) is the one in effect.
+    :meth:`stop` closes any client initialised meanwhile, puts the global client back and
+    returns to the caller's scopes, untouched. Usable as a context manager.
+    """
 
     def __init__(self) -> None:
         self._client: Any = None
+        self._before: tuple[Any, ...] = ()
         self._stack: contextlib.ExitStack | None = None
 
     def start(self) -> SentryGuard:
         self._client = sentry_sdk.get_global_scope().client
+        self._before = (
+            self._client,
+            sentry_sdk.get_client(),
+            sentry_sdk.get_isolation_scope().client,
+            sentry_sdk.get_current_scope().client,
+        )
         stack = contextlib.ExitStack()
         stack.enter_context(sentry_sdk.isolation_scope())
         self._stack = stack
+        # Forks inherit whatever earlier code left in the caller's scopes (breadcrumbs from
+        # other tests' requests, tags, a scope-bound client): start from nothing instead.
+        for scope in (sentry_sdk.get_isolation_scope(), sentry_sdk.get_current_scope()):
+            scope.clear()
+            scope.set_client(None)
+            scope.generate_propagation_context()
         return self
+
+    def __enter__(self) -> SentryGuard:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def created_client(self) -> Any:
         """The active client initialised since :meth:`start` (e.g. by the app), else None;
         a client that existed before belongs to the caller and is never touched."""
         client = sentry_sdk.get_client()
-        if client.is_active() and client is not self._client:
+        if client.is_active() and all(client is not known for known in self._before):
             return client
         return None
 
@@ -178,13 +203,12 @@ class SentryGuard:
     def stop(self) -> None:
         scope = sentry_sdk.get_global_scope()
         current = scope.client
-        if current is not self._client and current.is_active():
+        if all(current is not known for known in self._before) and current.is_active():
             current.close(timeout=0.0)
         scope.set_client(self._client)
         stack, self._stack = self._stack, None
         if stack is not None:
-            with contextlib.suppress(ValueError):  # token from another context: nothing to undo
-                stack.close()
+            stack.close()
 
 
 def _type_name(exc_type: type[BaseException] | str | None) -> str:

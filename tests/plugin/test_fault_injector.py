@@ -187,3 +187,19 @@ async def test_latency_in_async_code_without_a_clock_is_reported(injector: Fault
     report = injector.problems_report()
     assert report is not None
     assert "use the `clock` fixture" in report
+
+
+def test_respond_serves_faults_to_any_transport(injector: FaultInjector) -> None:
+    # What live fake-provider servers do: answer through the injector without respx.
+    injector.fail("pay", 502, times=1)
+    injector.refuse("shop", times=1)
+    with httpx.Client(transport=httpx.MockTransport(injector.respond)) as client:
+        assert client.get("https://api.pay.example/v2/a").status_code == 502
+        assert client.get("https://api.pay.example/v2/b").status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            client.get("https://acme.shop.example/orders")
+        assert client.get("https://acme.shop.example/orders").status_code == 201
+        with pytest.raises(UnregisteredHostError):
+            client.get("https://elsewhere.example/")
+    assert [c.outcome for c in injector.calls("pay")] == ["fail 502", "ok 200"]
+    assert injector.unregistered_report() is not None

@@ -199,7 +199,7 @@ class LiveProviders:
     def _respond(self, request: httpx.Request) -> httpx.Response:
         # The injector matches the request URL (this server's origin) to its provider, applies
         # the active fault script or the healthy handler, and records the call.
-        return self.faults._dispatch(request)
+        return self.faults.respond(request)
 
     def _check(self, provider: str) -> str:
         if provider not in self._handlers:
