@@ -1,6 +1,6 @@
 """Per-request overhead of APM middlewares over a bare FastAPI app on a trivial endpoint.
 
-Run: ``.venv/bin/python bench/bench_apm.py [--batches 15] [--requests 2000] [--wall]``
+Run: ``.venv/bin/python bench/bench_apm.py [--batches 25] [--requests 500] [--wall]``
 
 Not a test (never collected by pytest). In one process and one run, four apps answer
 ``GET /ping`` (a trivial JSON endpoint):
@@ -15,10 +15,12 @@ Not a test (never collected by pytest). In one process and one run, four apps an
 Each app is driven directly through ASGI (a scope dict, a ``receive`` that returns an empty body,
 a ``send`` that drops messages) so the numbers are middleware cost, not HTTP-client cost; a
 second, smaller measurement goes through ``httpx.AsyncClient(transport=ASGITransport(app))`` for
-context. Batches are interleaved across apps in a freshly shuffled order every round, with a garbage
-collection before each batch; the table shows the median µs per request, the overhead over bare
-(the median over rounds of the paired difference with bare in the same round, in µs and %), and
-each peer's overhead as a multiple of ours.
+context, and a third wraps a minimal raw ASGI app (no FastAPI) to show the middleware's own cost
+(the instrumentator needs a FastAPI app, so it is absent there). Batches are interleaved across
+apps in a freshly shuffled order every round, with a garbage collection before each batch; the
+table shows the median µs per request, the overhead over bare (the median over rounds of the
+paired difference with bare in the same round, in µs and %), and each peer's overhead as a
+multiple of ours.
 Times are process CPU time (``time.process_time``) unless ``--wall`` is given: on a shared, busy
 machine CPU time is what the middleware itself costs.
 """
@@ -80,6 +82,20 @@ class BaseHttpApm(BaseHTTPMiddleware):
             self.registry.record_request(
                 request.method, template, status, time.perf_counter() - start
             )
+
+
+async def raw_ping(scope: Any, receive: Any, send: Any) -> None:
+    """The smallest ASGI app: what remains is the middleware's own cost."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+
+def build_raw_apps() -> dict[str, Any]:
+    return {
+        "bare": raw_ping,
+        "ours (ApmMiddleware)": ApmMiddleware(raw_ping, registry=ApmRegistry()),
+        "BaseHTTPMiddleware": BaseHttpApm(raw_ping, registry=ApmRegistry()),
+    }
 
 
 def build_apps() -> dict[str, Any]:
@@ -188,21 +204,37 @@ async def run(batches: int, n: int, http_n: int) -> list[Case]:
     return cases
 
 
+async def run_raw(batches: int, n: int) -> list[Case]:
+    cases = [Case(name, app) for name, app in build_raw_apps().items()]
+    for case in cases:
+        await asgi_batch(case.app, 200)
+    shuffler = random.Random(7)
+    for _ in range(batches):
+        order = cases[:]
+        shuffler.shuffle(order)
+        for case in order:
+            gc.collect()
+            case.asgi.append(await asgi_batch(case.app, n))
+    return cases
+
+
 def paired_overhead(case: Case, bare: Case, attr: str) -> float:
     """Median over rounds of (this case − bare in the same round): drift cancels out."""
     mine, base = getattr(case, attr), getattr(bare, attr)
     return statistics.median(a - b for a, b in zip(mine, base, strict=True))
 
 
-def report(cases: list[Case], args: argparse.Namespace) -> None:
+def report(cases: list[Case], raw: list[Case], args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    for label, attr in (
-        (f"direct ASGI call, {args.requests} requests per batch", "asgi"),
-        (f"through httpx ASGITransport, {args.http_requests} requests per batch", "http"),
+    for group, label, attr in (
+        (cases, f"direct ASGI call, {args.requests} requests per batch", "asgi"),
+        (cases, f"through httpx ASGITransport, {args.http_requests} requests per batch", "http"),
+        (raw, f"around a minimal raw ASGI app, {args.requests * 4} requests per batch", "asgi"),
     ):
+        cases = group
         bare = statistics.median(getattr(cases[0], attr))
         ours = paired_overhead(cases[1], cases[0], attr)
         table = Table(title=f"APM middleware overhead on GET /ping — {label}")
@@ -248,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         args.batches, args.requests, args.http_requests
     )
     cases = asyncio.run(runner())
-    report(cases, args)
+    raw = asyncio.run(run_raw(args.batches, args.requests * 4))
+    report(cases, raw, args)
     return 0
 
 
