@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -17,16 +19,47 @@ from fastapi.testclient import TestClient
 from ._support import BufferedSentryTransport, Switchboard
 from .conftest import new_call
 
+#: Run in a fresh interpreter: records who first imports a heavy package, then imports the app.
+_IMPORT_PROBE = """
+import importlib.abc, json, os, sys, traceback
+HEAVY = ("fastapi", "sqlalchemy", "httpx", "sentry_sdk")
+first = {}
+class Spy(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        root = name.partition(".")[0]
+        if root in HEAVY and root not in first:
+            stack = [f for f in traceback.extract_stack()[:-1] if "<frozen" not in f.filename]
+            first[root] = [f"{f.filename}:{f.lineno}" for f in stack][-4:]
+        return None
+sys.meta_path.insert(0, Spy())
+import reference_app
+print(json.dumps({"imported": {m: first.get(m) for m in HEAVY if m in sys.modules},
+                  "files": sorted(os.listdir("."))}))
+"""
 
-def test_importing_reference_app_builds_nothing() -> None:
-    code = (
-        "import sys, reference_app; "
-        "print('fastapi' in sys.modules, 'sqlalchemy' in sys.modules, 'httpx' in sys.modules)"
+
+def test_importing_reference_app_builds_nothing(tmp_path: Path) -> None:
+    # Hermetic, so nothing from this test process leaks in: isolated mode (-I: no PYTHON*
+    # variables, no user site, no cwd on sys.path), a bare environment and an empty directory.
+    # The generous timeout is for a loaded CI machine; the probe itself takes well under 1 s.
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
+    run = subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-I", "-c", _IMPORT_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+        check=False,
     )
-    out = subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    assert run.returncode == 0, f"importing reference_app failed:\n{run.stderr[-3000:]}"
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["imported"] == {}, (
+        "importing reference_app must build nothing and stay light, but it imported "
+        f"(package: import chain) {json.dumps(report['imported'], indent=1)}: move that import "
+        "into the function that needs it"
     )
-    assert out.stdout.split() == ["False", "False", "False"]
+    assert report["files"] == [], f"importing reference_app created files: {report['files']}"
 
 
 def test_each_app_instance_owns_its_state(
