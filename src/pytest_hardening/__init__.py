@@ -6,23 +6,65 @@ Load the pytest plugin with ``pytest -p pytest_hardening``.
 
 from __future__ import annotations
 
-from ._apm import ApmView
-from ._app import LifespanError, LifespanManager
-from ._breakers import (
-    BreakerAdapter,
-    BreakerInspector,
-    BreakerState,
-    NativeBreaker,
-    PyBreakerAdapter,
-    adapt_breaker,
-)
-from ._clock import Clock
-from ._env import EnvPatch
-from ._faults import Call, FaultInjector, UnregisteredHostError
-from ._prod_config import AuditReport, Mutation, ProdConfigChecker
-from ._providers import Provider
-from ._routes import RouteAuditor, route_table
-from ._sentry import SentryCapture, SentryGuard
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._apm import ApmView
+    from ._app import LifespanError, LifespanManager
+    from ._breakers import (
+        BreakerAdapter,
+        BreakerInspector,
+        BreakerState,
+        NativeBreaker,
+        PyBreakerAdapter,
+        adapt_breaker,
+    )
+    from ._clock import Clock
+    from ._env import EnvPatch
+    from ._faults import Call, FaultInjector, UnregisteredHostError
+    from ._prod_config import AuditReport, Mutation, ProdConfigChecker
+    from ._providers import Provider
+    from ._routes import RouteAuditor, route_table
+    from ._sentry import SentryCapture, SentryGuard
+
+
+# Public names resolve on first use (PEP 562): loading the plugin must not import respx,
+# freezegun, sentry_sdk and friends for a suite that never touches a hardening fixture.
+_EXPORTS: dict[str, str] = {
+    "ApmView": "._apm",
+    "AuditReport": "._prod_config",
+    "BreakerAdapter": "._breakers",
+    "BreakerInspector": "._breakers",
+    "BreakerState": "._breakers",
+    "Call": "._faults",
+    "Clock": "._clock",
+    "EnvPatch": "._env",
+    "FaultInjector": "._faults",
+    "LifespanError": "._app",
+    "LifespanManager": "._app",
+    "Mutation": "._prod_config",
+    "NativeBreaker": "._breakers",
+    "ProdConfigChecker": "._prod_config",
+    "Provider": "._providers",
+    "PyBreakerAdapter": "._breakers",
+    "RouteAuditor": "._routes",
+    "SentryCapture": "._sentry",
+    "SentryGuard": "._sentry",
+    "UnregisteredHostError": "._faults",
+    "adapt_breaker": "._breakers",
+    "route_table": "._routes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 # Loading the package with ``-p pytest_hardening`` (autoload disabled) registers the plugin
 # module through this hook; with autoload, the entry point registers it directly under the
