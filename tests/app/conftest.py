@@ -1,4 +1,12 @@
-"""Fixtures for the reference app's own tests: an app per test, fakes at the HTTP transport."""
+"""Fixtures for the reference app's own tests.
+
+Two harnesses: pytest-hardening's fixtures (``hardened_client``, ``faults``, ``clock``,
+``breakers``, ``apm``, ``sentry_events``, ``prod_config``, ``route_audit``) pointed at the app by
+``reference_app.testing`` -- what ``-p reference_app.testing`` gives a project; a conftest below
+the rootdir cannot use ``pytest_plugins``, so its fixtures are re-exported here, as in
+tests/plugin -- and, for tests of lower-level seams (injected transport, Sentry transport,
+manual breaker clock, env mappings), the ``build``/``app``/``client`` fixtures below.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,13 @@ from fastapi.testclient import TestClient
 
 from reference_app import create_app, load_settings
 from reference_app.resilience import ManualClock
+from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
+    hardening_app_factory,
+    hardening_database_url,
+    hardening_dev_env,
+    hardening_prod_env,
+    hardening_providers,
+)
 
 from ._support import BufferedSentryTransport, Switchboard
 
@@ -75,7 +90,8 @@ def switchboard() -> Switchboard:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def manual_clock() -> ManualClock:
+    """The breakers' injected clock for ``build`` apps (the plugin's ``clock`` freezes time)."""
     return ManualClock(1000.0)
 
 
@@ -86,7 +102,9 @@ def sentry_transport() -> BufferedSentryTransport:
 
 @pytest.fixture
 def build(
-    switchboard: Switchboard, clock: ManualClock, sentry_transport: BufferedSentryTransport
+    switchboard: Switchboard,
+    manual_clock: ManualClock,
+    sentry_transport: BufferedSentryTransport,
 ) -> Iterator[Callable[[dict[str, str]], FastAPI]]:
     """Build apps from env mappings; their Sentry clients are closed (and restored) afterwards."""
     built: list[FastAPI] = []
@@ -96,7 +114,7 @@ def build(
             load_settings(env),
             http_transport=switchboard.transport(),
             sentry_transport=sentry_transport,
-            clock=clock,
+            clock=manual_clock,
         )
         built.append(app)
         return app
