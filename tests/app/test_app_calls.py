@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs
 
+import pytest
 from fastapi.testclient import TestClient
+
+from pytest_hardening import FaultInjector
 
 from ._support import Switchboard
 from .conftest import new_call
@@ -60,32 +63,45 @@ def test_openai_and_shopify_requests_have_the_documented_shape(
     assert b"#5521" in openai.content  # order facts from Shopify do
 
 
-def test_exotel_down_queues_the_call_with_202(client: TestClient, switchboard: Switchboard) -> None:
-    switchboard.fail("exotel", 503)
+def test_exotel_down_queues_the_call_with_202(
+    hardened_client: TestClient, faults: FaultInjector
+) -> None:
+    faults.fail("exotel", 503)
 
-    response = client.post("/api/calls", json=new_call())
+    response = hardened_client.post("/api/calls", json=new_call())
 
     assert response.status_code == 202
     body = response.json()
     assert body["status"] == "queued"
-    assert client.get(f"/api/calls/{body['id']}").json()["status"] == "queued"
+    assert hardened_client.get(f"/api/calls/{body['id']}").json()["status"] == "queued"
 
 
+@pytest.mark.parametrize("fault", ["refuse", "timeout", "garbage", "rate_limit", "fail"])
 def test_exotel_unreachable_or_rejecting_still_never_5xx(
-    client: TestClient, switchboard: Switchboard
+    fault: str, hardened_client: TestClient, faults: FaultInjector
 ) -> None:
-    switchboard.refuse("exotel")
-    assert client.post("/api/calls", json=new_call()).status_code == 202
-    switchboard.fail("exotel", 400)
-    assert client.post("/api/calls", json=new_call()).status_code == 202
+    inject = {
+        "refuse": lambda: faults.refuse("exotel"),
+        "timeout": lambda: faults.timeout("exotel", kind="read"),
+        "garbage": lambda: faults.garbage("exotel"),
+        "rate_limit": lambda: faults.rate_limit("exotel"),
+        "fail": lambda: faults.fail("exotel", 400),  # rejected: the caller's fault
+    }
+    inject[fault]()
+
+    response = hardened_client.post("/api/calls", json=new_call())
+
+    assert response.status_code == 202, response.text
+    assert hardened_client.get(f"/api/calls/{response.json()['id']}").json()["status"] == "queued"
+    assert [c.outcome.split()[0] for c in faults.calls("exotel")] == [fault]  # it was injected
 
 
 def test_openai_down_uses_the_template_script_with_order_facts(
-    client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector
 ) -> None:
-    switchboard.fail("openai", 500)
+    faults.fail("openai", 500)
 
-    body = client.post("/api/calls", json=new_call()).json()
+    body = hardened_client.post("/api/calls", json=new_call()).json()
 
     assert body["status"] == "initiated"
     assert body["script"].startswith("Hello Asha!")
@@ -95,25 +111,25 @@ def test_openai_down_uses_the_template_script_with_order_facts(
 
 
 def test_shopify_down_without_cache_still_calls_with_a_generic_script(
-    client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector
 ) -> None:
-    switchboard.fail("shopify", 502)
-    switchboard.fail("openai", 503)
+    faults.fail("shopify", 502)
+    faults.fail("openai", 503)
 
-    body = client.post("/api/calls", json=new_call()).json()
+    body = hardened_client.post("/api/calls", json=new_call()).json()
 
     assert body["status"] == "initiated"
     assert body["script"].startswith("Hello! We are calling to confirm your recent order")
 
 
 def test_shopify_down_uses_the_last_good_order_data(
-    client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector
 ) -> None:
-    client.post("/api/calls", json=new_call())  # caches order 5521
-    switchboard.fail("shopify", 503)
-    switchboard.fail("openai", 503)
+    hardened_client.post("/api/calls", json=new_call())  # caches order 5521
+    faults.fail("shopify", 503)
+    faults.fail("openai", 503)
 
-    body = client.post("/api/calls", json=new_call()).json()
+    body = hardened_client.post("/api/calls", json=new_call()).json()
 
     assert "#5521" in body["script"]
     assert "Asha" in body["script"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pytest_hardening import ApmView, BreakerInspector, FaultInjector
 from reference_app.fakes import database_outage
 
-from ._support import Switchboard
 from .conftest import ADMIN_TOKEN, new_call
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -31,40 +31,45 @@ def test_health_is_healthy_with_details_in_development(client: TestClient) -> No
 
 
 def test_health_is_degraded_when_any_breaker_is_not_closed(
-    app: FastAPI, client: TestClient
+    hardened_client: TestClient, breakers: BreakerInspector
 ) -> None:
-    app.state.breakers["openai"].force_open()
+    breakers.force_open("openai")
 
-    body = client.get("/api/monitoring/health").json()
+    body = hardened_client.get("/api/monitoring/health").json()
 
     assert body["status"] == "degraded"
     assert body["circuit_breakers"]["openai"] == "OPEN"
 
 
-def test_health_is_unhealthy_when_the_database_is_down(app: FastAPI, client: TestClient) -> None:
-    with database_outage(app.state.db.engine):
-        response = client.get("/api/monitoring/health")
+def test_health_is_unhealthy_when_the_database_is_down(
+    hardened_app: FastAPI, hardened_client: TestClient, breakers: BreakerInspector
+) -> None:
+    with database_outage(hardened_app.state.db.engine):
+        response = hardened_client.get("/api/monitoring/health")
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
     assert response.json()["database"] == {"ok": False}
 
-    app.state.breakers["database"].force_open()
-    assert client.get("/api/monitoring/health").json()["status"] == "unhealthy"
+    breakers.force_open("database")
+    assert hardened_client.get("/api/monitoring/health").json()["status"] == "unhealthy"
 
 
 def test_apm_numbers_after_known_traffic(
-    app: FastAPI, client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector, apm: ApmView
 ) -> None:
-    client.post("/api/monitoring/reset", headers=ADMIN)
+    client = hardened_client  # apm: the app's registry, reset before the test
     for _ in range(3):
         call = client.post("/api/calls", json=new_call()).json()
     client.get(f"/api/calls/{call['id']}")
     client.get("/api/calls/missing")
-    switchboard.fail("exotel", 503)
+    faults.fail("exotel", 503)
     client.post("/api/calls", json=new_call())
 
+    assert (apm.endpoint("POST /api/calls").count, apm.endpoint("POST /api/calls").errors) == (4, 0)
+    assert apm.endpoint("POST /api/calls").p95 > 0
+    assert (apm.external("exotel").count, apm.external("exotel").errors) == (4, 1)
+    # The same numbers through the monitoring route.
     metrics = client.get("/api/monitoring/metrics").json()
-
     endpoints = metrics["endpoints"]
     assert endpoints["POST /api/calls"]["count"] == 4
     assert endpoints["POST /api/calls"]["errors"] == 0  # 202 is not an error
@@ -75,7 +80,6 @@ def test_apm_numbers_after_known_traffic(
     assert metrics["database"]["operations"]["insert_call"]["count"] == 4
     assert metrics["database"]["operations"]["update_call"]["count"] == 4
     assert metrics["database"]["operations"]["get_call"]["count"] == 2
-    assert app.state.apm.endpoint("POST /api/calls").p95 > 0
 
 
 def test_circuit_breakers_system_and_prometheus(app: FastAPI, client: TestClient) -> None:
