@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pytest_hardening import BreakerInspector, FaultInjector
 from reference_app.api import shopify_signature
 
 from ._support import Switchboard
@@ -67,21 +68,22 @@ def test_json_status_callback_archives_the_recording_in_wasabi(
 
 
 def test_wasabi_down_keeps_metadata_and_marks_the_upload_pending(
-    client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector
 ) -> None:
-    call = _placed(client)
+    call = _placed(hardened_client)
     sid = call["exotel_call_sid"]
-    switchboard.fail("wasabi", 503)
+    faults.fail("wasabi", 503)
 
-    response = client.post(
+    response = hardened_client.post(
         CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
 
     assert response.status_code == 200
-    stored = client.get(f"/api/calls/{call['id']}").json()
+    stored = hardened_client.get(f"/api/calls/{call['id']}").json()
     assert stored["status"] == "completed"
     assert stored["recording_upload_pending"] is True
     assert stored["recording_available"] is False
+    assert [c.outcome for c in faults.calls("wasabi")] == ["fail 503"]
 
 
 def test_recordings_are_only_fetched_from_the_exotel_host(
@@ -138,16 +140,16 @@ ORDER = {
 
 
 def test_shopify_webhook_with_valid_hmac_is_accepted_and_cached(
-    client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector
 ) -> None:
     body = json.dumps(ORDER).encode()
 
-    response = client.post(ORDERS_CREATE, content=body, headers=_signed(body))
+    response = hardened_client.post(ORDERS_CREATE, content=body, headers=_signed(body))
 
     assert response.status_code == 200
-    switchboard.fail("shopify", 503)
-    switchboard.fail("openai", 503)
-    call = client.post("/api/calls", json=new_call(order_id=str(ORDER["id"]))).json()
+    faults.fail("shopify", 503)
+    faults.fail("openai", 503)
+    call = hardened_client.post("/api/calls", json=new_call(order_id=str(ORDER["id"]))).json()
     assert "Ravi" in call["script"]
     assert "#9999" in call["script"]
 
@@ -170,38 +172,47 @@ def test_shopify_webhook_with_valid_hmac_but_malformed_body_is_400(client: TestC
 
 
 def test_pending_uploads_are_retried_once_wasabi_is_back(
-    app: FastAPI, client: TestClient, switchboard: Switchboard
+    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector
 ) -> None:
+    client, calls = hardened_client, hardened_app.state.services.calls
     call = _placed(client)
     sid = call["exotel_call_sid"]
-    switchboard.fail("wasabi", 503)
+    faults.fail("wasabi", 503, times=1)  # then healthy again
     client.post(
         CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
-    switchboard.heal("wasabi")
+    assert client.get(f"/api/calls/{call['id']}").json()["recording_upload_pending"] is True
 
-    assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 1
+    assert client.portal.call(calls.retry_pending_uploads) == 1  # type: ignore[union-attr]
 
     stored = client.get(f"/api/calls/{call['id']}").json()
     assert stored["recording_upload_pending"] is False
     assert stored["recording_available"] is True
-    assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 0
+    assert client.portal.call(calls.retry_pending_uploads) == 0  # type: ignore[union-attr]
+    assert [c.outcome for c in faults.calls("wasabi")] == ["fail 503", "ok 200"]
 
 
 def test_pending_uploads_wait_while_the_wasabi_breaker_is_open(
-    app: FastAPI, client: TestClient, switchboard: Switchboard
+    hardened_app: FastAPI,
+    hardened_client: TestClient,
+    faults: FaultInjector,
+    breakers: BreakerInspector,
 ) -> None:
+    client = hardened_client
     call = _placed(client)
     sid = call["exotel_call_sid"]
-    switchboard.fail("wasabi", 503)
+    faults.fail("wasabi", 503)
     client.post(
         CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
-    app.state.breakers["wasabi"].force_open()
-    before = len(switchboard.log)
+    breakers.force_open("wasabi")
+    faults.heal("wasabi")
+    providers = ("exotel", "openai", "wasabi", "shopify", "google")
+    before = {p: len(faults.calls(p)) for p in providers}
 
-    assert client.portal.call(app.state.services.calls.retry_pending_uploads) == 0
-    assert len(switchboard.log) == before
+    retry = hardened_app.state.services.calls.retry_pending_uploads
+    assert client.portal.call(retry) == 0  # type: ignore[union-attr]
+    assert {p: len(faults.calls(p)) for p in providers} == before  # nothing was contacted
 
 
 def test_multipart_status_callback_is_understood(client: TestClient) -> None:
