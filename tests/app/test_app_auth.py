@@ -9,6 +9,8 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pytest_hardening import BreakerInspector, FaultInjector
+
 from ._support import Switchboard
 
 
@@ -55,25 +57,34 @@ def test_callback_exchanges_the_code_and_echoes_no_token(
     }
 
 
-def test_callback_rejects_a_forged_state(client: TestClient, switchboard: Switchboard) -> None:
-    _login(client)
-    response = client.get("/api/auth/google/callback", params={"code": "c", "state": "forged"})
+def test_callback_rejects_a_forged_state(
+    hardened_client: TestClient, faults: FaultInjector
+) -> None:
+    _login(hardened_client)
+    response = hardened_client.get(
+        "/api/auth/google/callback", params={"code": "c", "state": "forged"}
+    )
     assert response.status_code == 400
-    assert switchboard.calls("google") == []
+    assert faults.calls("google") == []
 
 
 def test_invalid_code_is_400_and_google_outage_is_503(
-    client: TestClient, switchboard: Switchboard
+    hardened_client: TestClient, faults: FaultInjector, breakers: BreakerInspector
 ) -> None:
-    state = _login(client)
-    switchboard.fail("google", 400)
-    response = client.get("/api/auth/google/callback", params={"code": "old", "state": state})
+    state = _login(hardened_client)
+    faults.fail("google", 400)
+    response = hardened_client.get(
+        "/api/auth/google/callback", params={"code": "old", "state": state}
+    )
     assert response.status_code == 400
 
-    switchboard.fail("google", 500)
-    response = client.get("/api/auth/google/callback", params={"code": "c", "state": state})
+    faults.fail("google", 500)
+    response = hardened_client.get(
+        "/api/auth/google/callback", params={"code": "c", "state": state}
+    )
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1
+    assert breakers.state("google") == "CLOSED"  # one failure: counted, not yet open
 
 
 def test_login_without_google_credentials_is_503(
