@@ -104,6 +104,26 @@ def test_hang_that_ends_before_the_client_gives_up_answers_504(
     assert place(client, live).status_code == 200
 
 
+def test_hold_keeps_requests_in_flight_until_released(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    import concurrent.futures
+
+    live.hold("exotel")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        pending = [pool.submit(place, client, live) for _ in range(2)]
+        live.wait_in_flight("exotel", 2, timeout=5.0)
+        time.sleep(0.1)  # held, not merely slow: nothing is answered while held
+        assert not any(f.done() for f in pending)
+        assert live.in_flight("exotel") == 2
+        live.release("exotel")
+        assert [f.result(timeout=5.0).status_code for f in pending] == [200, 200]
+    assert live.in_flight("exotel") == 0
+    live.hold("exotel")
+    live.heal("exotel")  # healing releases too
+    assert place(client, live).status_code == 200
+
+
 def test_delay_composes_with_a_fault_into_a_slow_failure(
     live: LiveProviders, client: httpx.Client
 ) -> None:
@@ -220,9 +240,24 @@ async def test_run_load_is_bounded_by_count_and_by_time(live: LiveProviders) -> 
         report = await run_load(
             lambda i: http.get(f"/n/{i}"), total=10_000, concurrency=4, max_seconds=0.3
         )
-    assert report.timed_out
-    assert 4 <= len(report.samples) <= 4 * 5, report.describe()
-    assert report.p(50) >= 0.1
+        assert report.timed_out
+        assert 4 <= len(report.samples) <= 4 * 5, report.describe()
+        assert report.p(50) >= 0.1
+        live.heal("plain")
+        already = len(live.calls("plain"))
+        began = time.time()
+        report = await run_load(
+            lambda i: http.get(f"/n/{i}"),
+            total=10_000,
+            concurrency=2,
+            max_seconds=10,
+            stop=lambda: len(live.calls("plain")) >= already + 10,
+        )
+    assert not report.timed_out
+    assert 10 <= len(report.samples) < 10 + 2 + 1, report.describe()  # stopped by stop()
+    assert all(began <= s.wall <= time.time() for s in report.samples)
+    assert report.started_between(began) == report.samples
+    assert report.started_between(began, began) == []
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -56,11 +56,14 @@ class Behaviour:
     """What one live provider does on the wire beyond the answer itself (mutable, live).
 
     ``delay``: real seconds added before every answer; ``hang``: how long a timed-out request
-    is held before a ``504``; ``stopping``: set on shutdown so waits end at once.
+    is held before a ``504``; ``held``: while True, every request waits before its answer
+    (at most ``hang`` seconds) until released, so a test decides exactly when in-flight
+    requests complete; ``stopping``: set on shutdown so waits end at once.
     """
 
     delay: float = 0.0
     hang: float = 30.0
+    held: bool = False
     stopping: bool = False
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -132,6 +135,10 @@ class HandlerApp:
         wait = self.behaviour.delay + sum(delays)
         if wait > 0 and not await self._hold(wait, receive):
             return  # the client gave up while we were slow
+        if self.behaviour.held and not await self._hold(
+            self.behaviour.hang, receive, until=lambda: not self.behaviour.held
+        ):
+            return
         if outcome == "hang":
             if await self._hold(self.behaviour.hang, receive):
                 await _send(send, httpx.Response(504, json={"error": "injected hang"}))
@@ -155,13 +162,16 @@ class HandlerApp:
             content=body,
         )
 
-    async def _hold(self, seconds: float, receive: Receive) -> bool:
-        """Wait ``seconds`` (real time); False as soon as the client disconnects."""
+    async def _hold(
+        self, seconds: float, receive: Receive, *, until: Callable[[], bool] | None = None
+    ) -> bool:
+        """Wait ``seconds`` (real time) or until ``until()`` is true; False as soon as the
+        client disconnects."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         gone = asyncio.ensure_future(_until_disconnect(receive))
         try:
-            while not self.behaviour.stopping:
+            while not self.behaviour.stopping and not (until is not None and until()):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return True

@@ -34,6 +34,7 @@ class LiveProviders:
             live.fail("exotel", 503)           # every call answers 503 until healed
             live.hang("exotel", 2.0)           # hold each call 2 s without answering
             live.delay("openai", 0.3)          # answer healthily, 0.3 s late
+            live.hold("exotel")                # answer nothing until live.release("exotel")
             live.refuse("exotel")              # stop listening: ECONNREFUSED
             live.heal()                        # everything healthy (and listening) again
 
@@ -148,6 +149,17 @@ class LiveProviders:
         self._behaviour(provider).delay = seconds
         self.faults.injected.append({"provider": provider, "kind": "delay", "seconds": seconds})
 
+    def hold(self, provider: str) -> None:
+        """Keep every request ``provider`` receives waiting before its answer until
+        :meth:`release` (or :meth:`heal`; at most the hang time, default 30 s): the test,
+        not a timer, decides when in-flight requests complete."""
+        self._behaviour(provider).held = True
+        self.faults.injected.append({"provider": provider, "kind": "hold", "live": True})
+
+    def release(self, provider: str) -> None:
+        """Let the requests :meth:`hold` kept waiting (and later ones) be answered."""
+        self._behaviour(provider).held = False
+
     def refuse(self, provider: str) -> None:
         """Stop listening on ``provider``'s port: connections are refused (``ECONNREFUSED``)
         until :meth:`heal`. Requests in flight are finished first (delays and hangs cut short)."""
@@ -166,7 +178,7 @@ class LiveProviders:
         self.faults.heal(provider)
         for name in names:
             behaviour = self._behaviour(name)
-            behaviour.delay, behaviour.hang = 0.0, self._default_hang
+            behaviour.delay, behaviour.hang, behaviour.held = 0.0, self._default_hang, False
             self._server(name).start()  # a no-op unless refused
 
     # -- inspection ------------------------------------------------------------------------

@@ -16,14 +16,17 @@ __all__ = ["LoadReport", "Sample", "percentile", "run_load"]
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One request: when it started (``time.perf_counter()``), how long it took, and either the
-    response or the transport error's class name."""
+    """One request: when it started (``started``: ``time.perf_counter()``; ``wall``:
+    ``time.time()``, comparable with times another process reports, such as a breaker's
+    transition ``wall_time``), how long it took, and either the response or the transport
+    error's class name."""
 
     index: int
     started: float
     elapsed: float
     response: httpx.Response | None
     error: str | None = None
+    wall: float = 0.0
 
     @property
     def status(self) -> int | None:
@@ -54,6 +57,10 @@ class LoadReport:
         """Latencies in seconds, of requests started at or after ``since`` when given."""
         return [s.elapsed for s in self.samples if since is None or s.started >= since]
 
+    def started_between(self, start: float, end: float = math.inf) -> list[Sample]:
+        """Requests whose ``wall`` start time is in ``[start, end)`` (``time.time()``)."""
+        return [s for s in self.samples if start <= s.wall < end]
+
     def p(self, q: float, *, since: float | None = None) -> float:
         return percentile(self.latencies(since=since), q)
 
@@ -81,9 +88,11 @@ async def run_load(
     total: int,
     concurrency: int,
     max_seconds: float,
+    stop: Callable[[], bool] | None = None,
 ) -> LoadReport:
     """Call ``send(i)`` for i in 0..total-1 from ``concurrency`` workers; no new request
-    starts after ``max_seconds``. Transport errors are recorded, not raised."""
+    starts after ``max_seconds``, nor once ``stop()`` returns True (e.g. when what the load
+    is meant to show has been observed). Transport errors are recorded, not raised."""
     if total < 0 or concurrency < 1 or max_seconds <= 0:
         raise ValueError("need total >= 0, concurrency >= 1 and max_seconds > 0")
     report = LoadReport()
@@ -97,13 +106,16 @@ async def run_load(
             if began > deadline:
                 report.timed_out = True
                 return
+            if stop is not None and stop():
+                return
+            wall = time.time()
             try:
                 response: httpx.Response | None = await send(index)
                 error = None
             except httpx.TransportError as exc:
                 response, error = None, type(exc).__name__
             report.samples.append(
-                Sample(index, began, time.perf_counter() - began, response, error)
+                Sample(index, began, time.perf_counter() - began, response, error, wall)
             )
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
