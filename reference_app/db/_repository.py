@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +16,8 @@ from reference_app.resilience import CircuitOpenError, State
 from ._models import Base, CallRow, CallStatus, utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
@@ -147,17 +149,23 @@ class CallRepository:
         if isinstance(fields.get("status"), CallStatus):
             fields["status"] = fields["status"].value
 
-        # One UPDATE ... RETURNING: no read-then-write window, one statement on every backend.
+        # One UPDATE ... WHERE: no read-then-write window. RETURNING where the backend has it
+        # (PostgreSQL, SQLite >= 3.35); otherwise the row is read back in the same transaction.
         statement = (
             update(CallRow)
             .where(CallRow.id == call_id)
             .values(**fields, updated_at=utcnow())
-            .returning(CallRow)
             .execution_options(synchronize_session=False)
         )
 
         async def work(session: AsyncSession) -> Call | None:
-            row = (await session.execute(statement)).scalar_one_or_none()
+            if self.engine.dialect.update_returning:
+                result = await session.execute(statement.returning(CallRow))
+                row = result.scalar_one_or_none()
+            elif cast("CursorResult[Any]", await session.execute(statement)).rowcount:
+                row = await session.get(CallRow, call_id)
+            else:
+                row = None
             return None if row is None else Call.from_row(row)
 
         return await self._run("update_call", work)

@@ -77,3 +77,26 @@ async def test_a_writer_in_another_process_is_waited_for_not_failed(tmp_path: Pa
         await engine.dispose()
     assert updated is not None
     assert (updated.status, updated.script) == (CallStatus.FAILED, "theirs")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-before-3.35"])
+async def test_update_is_one_statement_with_or_without_returning(
+    tmp_path: Path, returning: bool
+) -> None:
+    breaker = build_service_breakers(clock=ManualClock())["database"]
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}")
+    repository = CallRepository(engine, breaker, ApmRegistry())
+    try:
+        call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+91987")
+        engine.dialect.update_returning = returning  # as the dialect decides per server version
+        updated = await repository.update(call.id, status=CallStatus.BUSY, script="s")
+        missing = await repository.update("no-such-call", status=CallStatus.BUSY)
+        stored = await repository.get(call.id)
+    finally:
+        await engine.dispose()
+    assert updated is not None
+    assert (updated.status, updated.script) == (CallStatus.BUSY, "s")
+    assert updated == stored
+    assert updated.updated_at >= call.updated_at
+    assert missing is None
