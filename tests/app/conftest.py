@@ -137,13 +137,5 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def prod_client(
-    build: Callable[[dict[str, str]], FastAPI], prod_env: dict[str, str]
-) -> Iterator[TestClient]:
-    with TestClient(build(prod_env), raise_server_exceptions=False) as client:
-        yield client
-
-
 def new_call(**overrides: Any) -> dict[str, Any]:
     return {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"} | overrides
