@@ -98,6 +98,7 @@ def _recording_url(fields: dict[str, str]) -> str | None:
         or not raw.isprintable()
         or url.scheme not in ("http", "https")
         or not url.host
+        or not 0 < (url.port or 443) < 65536
     ):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "RecordingUrl is not a valid http(s) URL")
     return raw

@@ -232,7 +232,15 @@ def test_a_malformed_recording_url_is_refused_and_nothing_is_stored(
     sid = call["exotel_call_sid"]
     before = client.get(f"/api/calls/{call['id']}").json()
 
-    for bad in ("http://[::1", "https://api.exotel.com/\x00.mp3", "javascript:1", "x" * 40):
+    malformed = (
+        "http://[::1",
+        "https://api.exotel.com/\x00.mp3",
+        "https://api.exotel.com:99999/x.mp3",
+        "javascript:1",
+        "x" * 40,
+        "https://api.exotel.com/" + "x" * 3000,
+    )
+    for bad in malformed:
         response = client.post(
             CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": bad}
         )
