@@ -10,7 +10,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 __all__ = ["DEFAULT_DATABASE_URL", "create_engine", "normalise_database_url"]
 
@@ -44,7 +44,7 @@ def normalise_database_url(url: str | None) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
-def _sqlite_file_connect(busy_timeout: float) -> Callable[[Any, Any], None]:
+def _sqlite_connect(busy_timeout: float) -> Callable[[Any, Any], None]:
     def connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL: readers never block the writer, and far fewer fsyncs per commit; wait for a busy
         # writer (another process) instead of failing at once.
@@ -71,22 +71,24 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
 def create_engine(url: str | None, *, busy_timeout: float = 5.0) -> AsyncEngine:
     """An async engine for ``url``.
 
-    SQLite allows one writer at a time, so a SQLite file gets a single pooled connection:
-    concurrent requests queue for it in order (no lock polling, no "database is locked"), and
-    each transaction begins IMMEDIATE so writers in other processes wait instead of failing.
-    In-memory SQLite shares one connection too (StaticPool). PostgreSQL keeps a normal pool.
-    ``busy_timeout`` (seconds) bounds the wait for another process's write lock on a file.
+    SQLite allows one writer at a time, so a SQLite database gets a single pooled connection:
+    concurrent requests queue for it in order (no lock polling, no "database is locked"; for
+    in-memory SQLite, no two sessions interleaving on one connection), and each transaction
+    begins IMMEDIATE so writers in other processes wait instead of failing. PostgreSQL keeps a
+    normal pool. ``busy_timeout`` (seconds) bounds the wait for another process's write lock.
     """
     normalised = normalise_database_url(url)
-    parsed = make_url(normalised)
-    if not parsed.drivername.startswith("sqlite"):
+    if not make_url(normalised).drivername.startswith("sqlite"):
         return create_async_engine(normalised, pool_pre_ping=True)
-    connect_args = {"check_same_thread": False}
-    if parsed.database in (None, "", ":memory:"):
-        return create_async_engine(normalised, connect_args=connect_args, poolclass=StaticPool)
+    # pool_size=1 also keeps an in-memory database alive: it lives as long as its connection.
     engine = create_async_engine(
-        normalised, connect_args=connect_args, pool_size=1, max_overflow=0, pool_timeout=30
+        normalised,
+        connect_args={"check_same_thread": False},
+        poolclass=AsyncAdaptedQueuePool,  # the default for in-memory is StaticPool: no queue
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=30,
     )
-    event.listen(engine.sync_engine, "connect", _sqlite_file_connect(busy_timeout))
+    event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine

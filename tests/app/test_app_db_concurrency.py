@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from reference_app.db import CallRepository, CallStatus, create_engine
 from reference_app.observability import ApmRegistry
@@ -16,16 +17,20 @@ WRITERS = 64
 
 
 @pytest.mark.anyio
-async def test_concurrent_creates_and_updates_on_a_sqlite_file_never_wait_on_the_lock(
-    tmp_path: Path,
+@pytest.mark.parametrize("where", ["file", "memory"])
+async def test_concurrent_creates_and_updates_never_wait_on_the_lock(
+    tmp_path: Path, where: str
 ) -> None:
     # A 10 ms busy_timeout: if the app's own connections contended for SQLite's write lock (as
     # with a multi-connection pool: "database is locked" once the machine is loaded), this
-    # would fail at once. In-process writers must queue for the connection instead.
-    path = tmp_path / "busy.db"
+    # would fail at once. In-process writers must queue for the connection instead; in memory,
+    # sessions must not interleave on one shared connection ("cannot commit transaction").
+    url = (
+        f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}" if where == "file" else "sqlite+aiosqlite://"
+    )
     apm = ApmRegistry()
     breaker = build_service_breakers(clock=ManualClock())["database"]
-    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout=0.01)
+    engine = create_engine(url, busy_timeout=0.01)
     repository = CallRepository(engine, breaker, apm)
     await repository.create_tables()
 
@@ -43,15 +48,19 @@ async def test_concurrent_creates_and_updates_on_a_sqlite_file_never_wait_on_the
         outcomes = await asyncio.wait_for(
             asyncio.gather(*(place(n) for n in range(WRITERS)), return_exceptions=True), 60
         )
+        failures = [repr(o.__cause__ or o) for o in outcomes if isinstance(o, BaseException)]
+        assert not failures, f"{len(failures)} of {WRITERS} writers failed, e.g. {failures[:3]}"
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text("SELECT id, script, status, exotel_call_sid FROM calls")
+                )
+            ).all()
     finally:
         await engine.dispose()
 
-    failures = [repr(o.__cause__ or o) for o in outcomes if isinstance(o, BaseException)]
-    assert not failures, f"{len(failures)} of {WRITERS} writers failed, e.g. {failures[:3]}"
     assert apm.db().errors == 0
     assert breaker.state == "CLOSED"
-    with sqlite3.connect(path) as check:
-        rows = check.execute("SELECT id, script, status, exotel_call_sid FROM calls").fetchall()
     assert sorted(row[0] for row in rows) == sorted(str(o) for o in outcomes)
     assert all(script and status == "initiated" and sid for _, script, status, sid in rows)
 
