@@ -3,6 +3,8 @@
 Prometheus (``prometheus_client``, one CollectorRegistry per instance, never the global one) is the
 store for scraping and aggregation across a fleet; a bounded reservoir per key gives exact-enough
 percentiles for the monitoring routes, which Prometheus histograms can only estimate from buckets.
+Both live in one record per label set (see ``_timings``): recording is a few slot updates under one
+lock, and the Prometheus histograms are built from the records when scraped.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from ._stats import Alert, AlertKind, Series, Stats, combine
+from ._stats import Alert, AlertKind, Stats
+from ._timings import Timing, TimingCollector, TimingFamily
 
 UNMATCHED_ROUTE = "unmatched"
 
-_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Requests queued before they are folded into their records: bounds the queue's memory and how
+# stale an unread record gets, while one fold's cost is shared by many requests.
+_FOLD_AT = 256
 
 
 class ApmRegistry:
@@ -45,53 +50,49 @@ class ApmRegistry:
         self.slow_query = slow_query
         self.slow_external = slow_external
         self.high_memory_percent = high_memory_percent
-        self._reservoir_size = reservoir_size
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
-        self._endpoints: dict[str, Series] = {}
-        self._db: dict[str, Series] = {}
-        self._externals: dict[tuple[str, str], Series] = {}
         self._alerts: deque[Alert] = deque(maxlen=max_alerts)
         self._memory_high = False
-        # Hot-path caches: (series, prometheus children) per label set, so a request costs no
-        # labels() lookups. Cleared by reset() together with the children they point to.
-        self._request_cache: dict[tuple[str, str, int], tuple[Series, Any]] = {}
-        self._db_cache: dict[tuple[str, bool], tuple[Series, Any]] = {}
-        self._external_cache: dict[tuple[str, str, bool], tuple[Series, Any]] = {}
-        self.prometheus = CollectorRegistry(auto_describe=True)
-        self._request_seconds = Histogram(
+        # Stats keys: "METHOD /route" for requests, the operation for the database, and
+        # (provider, operation) for external calls.
+        self._requests: TimingFamily[str] = TimingFamily(
             "http_request_duration_seconds",
             "HTTP request duration by method, route template and status class (its _count is the"
             " request count).",
             ("method", "route", "status_class"),
-            buckets=_BUCKETS,
-            registry=self.prometheus,
+            reservoir_size,
         )
-        self._db_seconds = Histogram(
+        self._db: TimingFamily[str] = TimingFamily(
             "db_operation_duration_seconds",
             "Database operation duration by operation and outcome.",
             ("operation", "outcome"),
-            buckets=_BUCKETS,
-            registry=self.prometheus,
+            reservoir_size,
         )
-        self._external_seconds = Histogram(
+        self._externals: TimingFamily[tuple[str, str]] = TimingFamily(
             "external_call_duration_seconds",
             "Outbound provider call duration by provider, operation and outcome.",
             ("provider", "operation", "outcome"),
-            buckets=_BUCKETS,
-            registry=self.prometheus,
+            reservoir_size,
+        )
+        # Hot-path caches: the record per argument tuple, so a request costs one dict lookup.
+        # Cleared by reset() together with the records they point to.
+        self._request_cache: dict[tuple[str, str, int], Timing] = {}
+        self._db_cache: dict[tuple[str, bool], Timing] = {}
+        self._external_cache: dict[tuple[str, str, bool], Timing] = {}
+        self.prometheus = CollectorRegistry(auto_describe=True)
+        # Appended without the lock (deque.append is atomic); popped only under it.
+        self._pending: deque[tuple[str, str, int, float]] = deque()
+        self.prometheus.register(
+            TimingCollector(
+                (self._requests, self._db, self._externals), self._lock, self._fold_requests
+            )
         )
         self._alert_count = Counter(
             "apm_alerts", "APM alerts raised, by kind.", ("kind",), registry=self.prometheus
         )
         self._memory_percent = Gauge(
             "system_memory_percent", "Last sampled system memory use (%).", registry=self.prometheus
-        )
-        self._labelled = (
-            self._request_seconds,
-            self._db_seconds,
-            self._external_seconds,
-            self._alert_count,
         )
 
     # -- recording ---------------------------------------------------------------------------
@@ -100,42 +101,41 @@ class ApmRegistry:
         self, method: str, route_template: str, status: int, duration: float
     ) -> None:
         """One HTTP request; an error is a status >= 500."""
-        status_class = status // 100
-        entry = self._request_cache.get((method, route_template, status_class))
-        if entry is None:
-            entry = self._request_entry(method, route_template, status_class)
-        series, histogram = entry
-        with self._lock:
-            series.add(duration, error=status >= 500)
-        histogram.observe(duration)
+        # Queued, not recorded: an append is all a request pays; the queue is folded into the
+        # records in one tight loop every _FOLD_AT requests and before anything reads them.
+        pending = self._pending
+        pending.append((method, route_template, status, duration))
+        if len(pending) >= _FOLD_AT:
+            with self._lock:
+                self._fold_requests()
         if duration > self.slow_endpoint:
             self._alert("slow_endpoint", f"{method} {route_template}", duration, self.slow_endpoint)
 
     def record_db(self, operation: str, duration: float, *, error: bool = False) -> None:
-        entry = self._db_cache.get((operation, error))
-        if entry is None:
+        timing = self._db_cache.get((operation, error))
+        if timing is None:
             with self._lock:
-                series = self._series(self._db, operation)
-                child = self._db_seconds.labels(operation, "error" if error else "ok")
-                entry = self._db_cache[(operation, error)] = (series, child)
-        series, histogram = entry
+                timing = self._db.timing(
+                    (operation, "error" if error else "ok"), operation, error=error
+                )
+                self._db_cache[(operation, error)] = timing
         with self._lock:
-            series.add(duration, error=error)
-        histogram.observe(duration)
+            timing.add(duration)
         if duration > self.slow_query:
             self._alert("slow_query", operation, duration, self.slow_query)
 
     def record_external(self, provider: str, operation: str, duration: float, *, ok: bool) -> None:
-        entry = self._external_cache.get((provider, operation, ok))
-        if entry is None:
+        timing = self._external_cache.get((provider, operation, ok))
+        if timing is None:
             with self._lock:
-                series = self._series(self._externals, (provider, operation))
-                child = self._external_seconds.labels(provider, operation, "ok" if ok else "error")
-                entry = self._external_cache[(provider, operation, ok)] = (series, child)
-        series, histogram = entry
+                timing = self._externals.timing(
+                    (provider, operation, "ok" if ok else "error"),
+                    (provider, operation),
+                    error=not ok,
+                )
+                self._external_cache[(provider, operation, ok)] = timing
         with self._lock:
-            series.add(duration, error=not ok)
-        histogram.observe(duration)
+            timing.add(duration)
         if duration > self.slow_external:
             self._alert("slow_external", f"{provider}.{operation}", duration, self.slow_external)
 
@@ -156,41 +156,45 @@ class ApmRegistry:
     def endpoint(self, key: str) -> Stats:
         """Stats for ``"METHOD /route/{template}"`` (unmatched paths: ``"GET unmatched"``)."""
         with self._lock:
-            series = self._endpoints.get(key)
-            return combine([series] if series else [])
+            self._fold_requests()
+            return self._requests.stats([key])
 
     def endpoints(self) -> dict[str, Stats]:
         with self._lock:
-            return {key: combine([s]) for key, s in sorted(self._endpoints.items())}
+            self._fold_requests()
+            keys = sorted(self._requests.groups())
+            return {key: self._requests.stats([key]) for key in keys}
 
     def db(self, operation: str | None = None) -> Stats:
         """All database operations, or one."""
         with self._lock:
-            return combine(s for op, s in self._db.items() if operation in (None, op))
+            return self._db.stats(self._db.groups() if operation is None else [operation])
 
     def db_operations(self) -> dict[str, Stats]:
         with self._lock:
-            return {op: combine([s]) for op, s in sorted(self._db.items())}
+            keys = sorted(self._db.groups())
+            return {op: self._db.stats([op]) for op in keys}
 
     def external(self, provider: str, operation: str | None = None) -> Stats:
         """One provider over all its operations, or one operation of it."""
         with self._lock:
-            return combine(
-                s
-                for (p, op), s in self._externals.items()
+            return self._externals.stats(
+                (p, op)
+                for p, op in self._externals.groups()
                 if p == provider and operation in (None, op)
             )
 
     def externals(self) -> dict[str, Stats]:
         """Per provider, aggregated over operations."""
         with self._lock:
-            providers = sorted({p for p, _ in self._externals})
+            providers = sorted({p for p, _ in self._externals.groups()})
         return {p: self.external(p) for p in providers}
 
     def external_operations(self) -> dict[str, Stats]:
         """Per ``"provider.operation"``."""
         with self._lock:
-            return {f"{p}.{op}": combine([s]) for (p, op), s in sorted(self._externals.items())}
+            keys = sorted(self._externals.groups())
+            return {f"{p}.{op}": self._externals.stats([(p, op)]) for p, op in keys}
 
     @property
     def alerts(self) -> list[Alert]:
@@ -243,35 +247,34 @@ class ApmRegistry:
     def reset(self) -> None:
         """Forget everything recorded (Prometheus counters restart at zero, as after a restart)."""
         with self._lock:
+            self._pending.clear()
             self._request_cache.clear()
             self._db_cache.clear()
             self._external_cache.clear()
-            self._endpoints.clear()
+            self._requests.clear()
             self._db.clear()
             self._externals.clear()
             self._alerts.clear()
             self._memory_high = False
-        for metric in self._labelled:
-            metric.clear()
+        self._alert_count.clear()
         self._memory_percent.set(0)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _request_entry(
-        self, method: str, route_template: str, status_class: int
-    ) -> tuple[Series, Any]:
-        with self._lock:
-            series = self._series(self._endpoints, f"{method} {route_template}")
-            histogram = self._request_seconds.labels(method, route_template, f"{status_class}xx")
-            entry = (series, histogram)
-            self._request_cache[(method, route_template, status_class)] = entry
-            return entry
-
-    def _series(self, table: dict[Any, Series], key: Any) -> Series:
-        series = table.get(key)
-        if series is None:
-            series = table[key] = Series(self._reservoir_size)
-        return series
+    def _fold_requests(self) -> None:
+        """Move queued requests into their records. The caller holds the lock."""
+        pending, cache, requests = self._pending, self._request_cache, self._requests
+        for _ in range(len(pending)):  # only lock holders pop: these many are there
+            method, route_template, status, duration = pending.popleft()
+            key = (method, route_template, status // 100)
+            timing = cache.get(key)
+            if timing is None:
+                timing = cache[key] = requests.timing(
+                    (method, route_template, f"{key[2]}xx"),
+                    f"{method} {route_template}",
+                    error=status >= 500,
+                )
+            timing.add(duration)
 
     def _alert(self, kind: AlertKind, subject: str, value: float, threshold: float) -> None:
         at = self._wall_clock() if self._wall_clock is not None else time.time()

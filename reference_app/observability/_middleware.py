@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from starlette.routing import Mount
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
@@ -19,6 +20,8 @@ from ._apm import UNMATCHED_ROUTE, ApmRegistry
 _METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
+# Route classes whose ``path`` is the template as is (an exact type check: a subclass may differ).
+_PLAIN_ROUTES = frozenset({Route, APIRoute})
 
 
 class ApmMiddleware:
@@ -40,7 +43,6 @@ class ApmMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
         root_path = scope.get("root_path", "")
         status = 0  # no response started yet
 
@@ -50,6 +52,7 @@ class ApmMiddleware:
                 status = message["status"]
             await send(message)
 
+        start = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_status)
         except Exception:
@@ -63,13 +66,20 @@ class ApmMiddleware:
             raise
         finally:
             duration = time.perf_counter() - start
-            if status == 0:
-                status = 500  # the app returned without a response
             registry = self._registry
             if not isinstance(registry, ApmRegistry):
                 registry = registry()
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            registry.record_request(method, _template(scope, root_path), status, duration)
+            method = scope["method"]
+            route: Any = scope.get("route")
+            registry.record_request(
+                method if method in _METHODS else "OTHER",
+                # The common case (a plain route, no mount in between) needs no _template call.
+                route.path
+                if type(route) in _PLAIN_ROUTES and scope.get("root_path", "") is root_path
+                else _template(scope, root_path),
+                status or 500,  # 0: the app returned without a response
+                duration,
+            )
 
 
 def _template(scope: Scope, root_path: str) -> str:
