@@ -1,6 +1,7 @@
 """Per-request overhead of APM middlewares over a bare FastAPI app on a trivial endpoint.
 
-Run: ``.venv/bin/python bench/bench_apm.py [--batches 25] [--requests 500] [--wall]``
+Run: ``.venv/bin/python bench/bench_apm.py [--batches 25] [--requests 500] [--interleaved 20000]
+[--wall]``
 
 Not a test (never collected by pytest). In one process and one run, four apps answer
 ``GET /ping`` (a trivial JSON endpoint):
@@ -20,7 +21,10 @@ context, and a third wraps a minimal raw ASGI app (no FastAPI) to show the middl
 apps in a freshly shuffled order every round, with a garbage collection before each batch; the
 table shows the median µs per request, the overhead over bare (the median over rounds of the
 paired difference with bare in the same round, in µs and %), and each peer's overhead as a
-multiple of ours.
+multiple of ours. A first table interleaves the four FastAPI apps request by request (each
+request timed on its own, a fresh random order every round) and shows means with an interval:
+on a shared machine it is the most precise of the four, because load changes between batches no
+longer land on one app's batch.
 Times are process CPU time (``time.process_time``) unless ``--wall`` is given: on a shared, busy
 machine CPU time is what the middleware itself costs.
 """
@@ -218,17 +222,91 @@ async def run_raw(batches: int, n: int) -> list[Case]:
     return cases
 
 
+async def run_interleaved(rounds: int) -> tuple[list[str], list[list[float]]]:
+    """Request by request: every round sends one request to each app in a fresh random order,
+    each timed on its own. Drift and neighbours' load then hit every app alike within
+    microseconds, and the per-app *mean* keeps every cost a request causes, including work that
+    is batched (the registry folds its request queue every few hundred requests) and GC passes.
+    Returns the app names and, per app, the time of each of its requests."""
+    apps = build_apps()
+    apps.pop("_registries")
+    names = list(apps)
+    times: list[list[float]] = [[] for _ in names]
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    for app in apps.values():
+        for _ in range(300):
+            await app(dict(SCOPE), receive, send)
+    order = list(range(len(names)))
+    shuffler = random.Random(8)
+    timer = TIMER
+    for _ in range(rounds):
+        shuffler.shuffle(order)
+        for i in order:
+            app, scope = apps[names[i]], dict(SCOPE)
+            start = timer()
+            await app(scope, receive, send)
+            times[i].append(timer() - start)
+    assert statuses == [200] * len(statuses), set(statuses)
+    return names, times
+
+
+def interleaved_table(names: list[str], times: list[list[float]], blocks: int = 20) -> Any:
+    """Mean µs per request, overhead over bare with a ~95 % interval from the spread of the
+    paired block means (the requests cut into ``blocks`` consecutive blocks)."""
+    from rich.table import Table
+
+    rounds = len(times[0])
+    table = Table(
+        title=f"APM middleware overhead on GET /ping — direct ASGI, interleaved request by "
+        f"request, {rounds} requests per app (means)"
+    )
+    for column in ("middleware", "mean µs/request", "overhead µs (±95 %)", "overhead %", "× ours"):
+        table.add_column(column, justify="left" if column == "middleware" else "right")
+    size = rounds // blocks
+
+    def block_means(series: list[float]) -> list[float]:
+        return [statistics.fmean(series[b * size : (b + 1) * size]) for b in range(blocks)]
+
+    bare = statistics.fmean(times[0])
+    bare_blocks = block_means(times[0])
+    ours = statistics.fmean(times[1]) - bare
+    for name, series in zip(names, times, strict=True):
+        overhead = statistics.fmean(series) - bare
+        diffs = [a - b for a, b in zip(block_means(series), bare_blocks, strict=True)]
+        spread = 2 * statistics.stdev(diffs) / blocks**0.5
+        ratio = "" if series is times[0] else f"{overhead / ours:.1f}×" if ours > 0 else "—"
+        table.add_row(
+            name,
+            f"{statistics.fmean(series) * 1e6:.1f}",
+            f"{overhead * 1e6:.1f} ± {spread * 1e6:.1f}",
+            f"{overhead / bare * 100:.1f} %",
+            ratio,
+        )
+    return table
+
+
 def paired_overhead(case: Case, bare: Case, attr: str) -> float:
     """Median over rounds of (this case − bare in the same round): drift cancels out."""
     mine, base = getattr(case, attr), getattr(bare, attr)
     return statistics.median(a - b for a, b in zip(mine, base, strict=True))
 
 
-def report(cases: list[Case], raw: list[Case], args: argparse.Namespace) -> None:
+def report(
+    cases: list[Case],
+    raw: list[Case],
+    interleaved: tuple[list[str], list[list[float]]],
+    args: argparse.Namespace,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    console.print(interleaved_table(*interleaved))
     for group, label, attr in (
         (cases, f"direct ASGI call, {args.requests} requests per batch", "asgi"),
         (cases, f"through httpx ASGITransport, {args.http_requests} requests per batch", "http"),
@@ -272,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=25)
     parser.add_argument("--requests", type=int, default=500, help="ASGI requests per batch")
     parser.add_argument("--http-requests", type=int, default=100, help="httpx requests per batch")
+    parser.add_argument(
+        "--interleaved", type=int, default=20_000, help="requests per app, interleaved one by one"
+    )
     parser.add_argument("--wall", action="store_true", help="time with perf_counter")
     args = parser.parse_args(argv)
     if args.wall:
@@ -281,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     cases = asyncio.run(runner())
     raw = asyncio.run(run_raw(args.batches, args.requests * 4))
-    report(cases, raw, args)
+    interleaved = asyncio.run(run_interleaved(args.interleaved))
+    report(cases, raw, interleaved, args)
     return 0
 
 

@@ -4,7 +4,9 @@ Prometheus (``prometheus_client``, one CollectorRegistry per instance, never the
 store for scraping and aggregation across a fleet; a bounded reservoir per key gives exact-enough
 percentiles for the monitoring routes, which Prometheus histograms can only estimate from buckets.
 Both live in one record per label set (see ``_timings``): recording is a few slot updates under one
-lock, and the Prometheus histograms are built from the records when scraped.
+lock, and the Prometheus histograms are built from the records when scraped. Requests, the hot
+path, are only queued (one append) and folded into their records in batches and before any read,
+so every view and scrape still sees every request recorded before it.
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ class ApmRegistry:
             ("provider", "operation", "outcome"),
             reservoir_size,
         )
-        # Hot-path caches: the record per argument tuple, so a request costs one dict lookup.
-        # Cleared by reset() together with the records they point to.
+        # The record per argument tuple, so an observation costs one dict lookup. Cleared by
+        # reset() together with the records they point to.
         self._request_cache: dict[tuple[str, str, int], Timing] = {}
         self._db_cache: dict[tuple[str, bool], Timing] = {}
         self._external_cache: dict[tuple[str, str, bool], Timing] = {}
