@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, HTTPException, Response, status
 
 from ._deps import ServicesDep
@@ -31,7 +33,13 @@ def calls_router() -> APIRouter:
 
     @router.get("/{call_id}")
     async def get_call(call_id: str, app: ServicesDep) -> CallOut:
-        call = await app.repository.get(call_id)
+        # Ids are UUIDs: anything else is unknown without a query (a NUL byte would make
+        # PostgreSQL fail the query, and ten of those would open the database breaker).
+        try:
+            canonical = str(uuid.UUID(call_id))
+        except ValueError:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "call not found") from None
+        call = await app.repository.get(canonical)
         if call is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "call not found")
         return CallOut.from_call(call, download_url=app.calls.recording_download_url(call))

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 from fastapi.testclient import TestClient
 
-from pytest_hardening import FaultInjector
+from pytest_hardening import ApmView, FaultInjector
 
 from ._support import Switchboard
 from .conftest import new_call
@@ -161,3 +161,18 @@ def test_non_e164_phone_numbers_are_rejected(client: TestClient) -> None:
 
 def test_unknown_call_is_404(client: TestClient) -> None:
     assert client.get("/api/calls/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_malformed_call_ids_are_404_without_a_database_query(
+    hardened_client: TestClient, apm: ApmView
+) -> None:
+    call = hardened_client.post("/api/calls", json=new_call()).json()
+    queries = apm.db().count
+
+    for odd in ("missing", "%00", "a" * 5000, "%ED%A0%80", call["id"] + "x"):
+        assert hardened_client.get(f"/api/calls/{odd}").status_code == 404, odd[:20]
+    assert apm.db().count == queries  # nothing reached the database (or its breaker)
+
+    same = hardened_client.get(f"/api/calls/{call['id'].upper()}")  # any UUID spelling
+    assert same.status_code == 200
+    assert same.json()["id"] == call["id"]
