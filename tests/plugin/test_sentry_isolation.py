@@ -111,11 +111,19 @@ def test_guard_starts_clean_despite_breadcrumbs_and_tags_left_by_earlier_code() 
         assert outer._tags == {"leftover": "yes"}
 
 
-def test_a_client_bound_to_the_callers_scope_neither_shadows_nor_is_taken() -> None:
+@pytest.mark.parametrize("scope", ["current", "isolation"])
+def test_a_client_bound_to_the_callers_scope_neither_shadows_nor_is_taken(scope: str) -> None:
+    # E.g. a client another test left bound to a scope: before SentryGuard started from clean
+    # scopes, it hid the app's client and was mistaken for one the app created.
     with SentryGuard():
         bound_capture = SentryCapture()
         bound = sentry_sdk.Client(dsn=CALLER_DSN, transport=bound_capture)
-        sentry_sdk.get_current_scope().set_client(bound)
+        caller_scope = (
+            sentry_sdk.get_current_scope()
+            if scope == "current"
+            else sentry_sdk.get_isolation_scope()
+        )
+        caller_scope.set_client(bound)
         with SentryGuard() as guard:
             assert guard.created_client() is None  # the caller's client is not the app's
             capture = SentryCapture()
