@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import pytest_hardening
 
 
@@ -27,4 +29,4 @@ def test_importing_the_package_is_cheap() -> None:
     out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert out.stdout.strip() == "[]", f"importing pytest_hardening pulled in {out.stdout}"
+    assert out.stdout.strip() == "[]", f"importing {module} pulled in {out.stdout}"

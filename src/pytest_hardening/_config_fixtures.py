@@ -8,12 +8,14 @@ override.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ._app import AppFactory, NotConfigured, load_factory
-from ._providers import ProviderSpec
+
+if TYPE_CHECKING:
+    from ._providers import ProviderSpec
 
 __all__ = [
     "CLIENT_FIXTURES",

@@ -8,29 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
 from . import _config_fixtures
-from ._apm import ApmView
-from ._app import (
-    AppFactory,
-    LifespanManager,
-    NotConfigured,
-    build_app,
-    running_lifespan,
-    starlette_test_client,
-    with_state,
-)
-from ._breakers import BreakerInspector
-from ._clock import Clock
+from ._app import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES, started_app
-from ._env import EnvPatch
-from ._faults import FaultInjector
-from ._prod_config import ProdConfigChecker
-from ._providers import ProviderSpec
 from ._report import (
     TestRecord,
     collect_worker,
@@ -41,12 +25,26 @@ from ._report import (
     start_session,
     write_summary,
 )
-from ._routes import RouteAuditor
-from ._sentry import SentryCapture, SentryGuard
+
+# The heavy libraries (respx, freezegun, sentry_sdk, httpx) are imported inside the fixtures
+# that need them: a suite that uses none of the fixtures never pays for them (the plugin is
+# inert, and loading it must stay cheap).
+if TYPE_CHECKING:
+    import httpx
+
+    from ._apm import ApmView
+    from ._app import AppFactory
+    from ._breakers import BreakerInspector
+    from ._clock import Clock
+    from ._faults import FaultInjector
+    from ._prod_config import ProdConfigChecker
+    from ._providers import ProviderSpec
+    from ._routes import RouteAuditor
+    from ._sentry import SentryCapture, SentryGuard
 
 APP_KEY = pytest.StashKey["_AppContext"]()
-CLOCK_KEY = pytest.StashKey[Clock]()
-FAULTS_KEY = pytest.StashKey[FaultInjector]()
+CLOCK_KEY = pytest.StashKey["Clock"]()
+FAULTS_KEY = pytest.StashKey["FaultInjector"]()
 
 
 @dataclass
@@ -136,6 +134,8 @@ def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
 @pytest.fixture
 def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
     """Frozen time that moves only with ``clock.advance(seconds)``."""
+    from ._clock import Clock
+
     record = _record(request, "clock")
     # Build the app and run its startup in real time first: modules imported lazily while
     # time is frozen would capture freezegun's fake classes for good.
@@ -162,6 +162,8 @@ def faults(
     request: pytest.FixtureRequest, hardening_providers: Mapping[str, ProviderSpec]
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
+    from ._faults import FaultInjector
+
     record = _record(request, "faults")
     seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
     frozen = request.node.stash.get(CLOCK_KEY, None)
@@ -194,6 +196,10 @@ def hardened_app(
     ``faults``. Without a client fixture the lifespan runs here, in a portal thread (async
     tests should use ``hardened_async_client`` so the lifespan runs in their loop).
     """
+    from ._app import running_lifespan
+    from ._env import EnvPatch
+    from ._sentry import SentryCapture, SentryGuard
+
     record = _record(request, "hardened_app")
     production = request.node.get_closest_marker("production") is not None
     env = hardening_prod_env if production else hardening_dev_env
@@ -228,6 +234,8 @@ def _context(request: pytest.FixtureRequest) -> _AppContext:
 @pytest.fixture
 def hardened_client(request: pytest.FixtureRequest, hardened_app: Any) -> Iterator[Any]:
     """A Starlette ``TestClient`` (lifespan managed; server errors come back as 500s)."""
+    from ._app import starlette_test_client
+
     client_class = starlette_test_client()
     with client_class(hardened_app, raise_server_exceptions=False) as client:
         context = _context(request)
@@ -241,6 +249,10 @@ async def hardened_async_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` over ``ASGITransport``; lifespan runs in the test's loop
     (use with ``@pytest.mark.anyio``)."""
+    import httpx
+
+    from ._app import LifespanManager, with_state
+
     async with LifespanManager(hardened_app) as lifespan:
         context = _context(request)
         context.guard.capture_into(context.capture)
@@ -257,6 +269,8 @@ def breakers(
     request: pytest.FixtureRequest, hardening_breakers: Mapping[str, Any]
 ) -> Iterator[BreakerInspector]:
     """State, transitions, force_open/reset of the app's breakers (all reset first)."""
+    from ._breakers import BreakerInspector
+
     record = _record(request, "breakers")
     inspector = BreakerInspector(hardening_breakers).start()
     try:
@@ -277,6 +291,8 @@ def sentry_events(request: pytest.FixtureRequest) -> SentryCapture:
 @pytest.fixture
 def apm(request: pytest.FixtureRequest, hardening_apm: Any) -> ApmView:
     """Per-test view of the app's APM registry (reset first)."""
+    from ._apm import ApmView
+
     _record(request, "apm")
     return ApmView(hardening_apm).start()
 
@@ -289,6 +305,8 @@ def prod_config(
     hardening_prod_env: Mapping[str, str],
 ) -> ProdConfigChecker:
     """Build the app from the production env and assert what it refuses."""
+    from ._prod_config import ProdConfigChecker
+
     record = _record(request, "prod_config")
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
@@ -308,6 +326,10 @@ def route_audit(
     hardening_prod_env: Mapping[str, str],
 ) -> Iterator[RouteAuditor]:
     """Routes present in development and absent in production."""
+    from ._app import build_app
+    from ._routes import RouteAuditor
+    from ._sentry import SentryGuard
+
     _record(request, "route_audit")
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
