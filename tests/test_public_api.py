@@ -21,11 +21,10 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
     assert not hasattr(pytest_hardening, "no_such_name")
 
 
-def test_importing_the_package_is_cheap() -> None:
-    heavy = ("respx", "freezegun", "sentry_sdk", "rich", "fastapi")
-    code = (
-        f"import sys, pytest_hardening\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
-    )
+@pytest.mark.parametrize("module", ["pytest_hardening", "pytest_hardening._plugin"])
+def test_importing_the_package_or_the_plugin_is_cheap(module: str) -> None:
+    heavy = ("respx", "freezegun", "sentry_sdk", "rich", "fastapi", "httpx")
+    code = f"import sys, {module}\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
     out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
