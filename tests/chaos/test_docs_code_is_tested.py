@@ -14,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EXAMPLES = DOCS / "examples"
-README_EXAMPLE = ROOT / "tests" / "plugin" / "test_readme_example.py"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
@@ -38,8 +37,6 @@ def test_docs_have_python_examples() -> None:
 )
 def test_snippet_is_part_of_a_collected_example(page: str, index: int, code: str) -> None:
     sources = {str(f.relative_to(EXAMPLES)): f.read_text() for f in EXAMPLES.rglob("*.py")}
-    if README_EXAMPLE.exists():  # the README mirrors the plugin's own README test
-        sources[README_EXAMPLE.name] = README_EXAMPLE.read_text()
     hits = [name for name, text in sources.items() if code in text]
     assert hits, (
         f"{page}, python block {index} is not an excerpt of any file in docs/examples/; "
