@@ -56,6 +56,15 @@ def _secret(value: object) -> str:
     return str(getter()) if getter is not None else ""
 
 
+def _timeout(settings: Settings, provider: str) -> httpx.Timeout | None:
+    """PROVIDER_TIMEOUTS' value for ``provider`` (None: the client keeps its own default).
+
+    The connect phase keeps the clients' 5 s cap when the configured timeout is longer.
+    """
+    seconds = settings.provider_timeouts.get(provider)
+    return None if seconds is None else httpx.Timeout(seconds, connect=min(seconds, 5.0))
+
+
 def build_services(
     settings: Settings,
     breakers: BreakerRegistry,
@@ -83,6 +92,7 @@ def build_services(
             api_key=_secret(settings.exotel_api_key),
             api_token=_secret(settings.exotel_api_token),
             caller_id=settings.exotel_caller_id or "",
+            timeout=_timeout(settings, "exotel"),
         ),
         openai=OpenAIClient(
             http,
@@ -90,6 +100,7 @@ def build_services(
             apm,
             base_url=settings.openai_base_url,
             api_key=_secret(settings.openai_api_key),
+            timeout=_timeout(settings, "openai"),
         ),
         wasabi=WasabiClient(
             http,
@@ -100,6 +111,7 @@ def build_services(
             bucket=settings.wasabi_bucket or DEFAULT_RECORDINGS_BUCKET,
             access_key=_secret(settings.wasabi_access_key),
             secret_key=_secret(settings.wasabi_secret_key),
+            timeout=_timeout(settings, "wasabi"),
         ),
         shopify=ShopifyClient(
             http,
@@ -107,6 +119,7 @@ def build_services(
             apm,
             access_token=_secret(settings.shopify_access_token),
             cache=cache,
+            timeout=_timeout(settings, "shopify"),
         ),
         google=GoogleOAuthClient(
             http,
@@ -115,6 +128,7 @@ def build_services(
             client_id=settings.google_client_id or "",
             client_secret=_secret(settings.google_client_secret),
             redirect_uri=settings.google_callback_url,
+            timeout=_timeout(settings, "google"),
         ),
     )
     calls = CallService(

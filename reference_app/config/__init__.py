@@ -21,12 +21,20 @@ MONITORING_ADMIN_TOKEN; SENTRY_DSN unless ENABLE_SENTRY=false; RAILWAY_PUBLIC_DO
 non-placeholder EXOTEL_WEBHOOK_BASE_URL. Every URL must be https and not local.
 
 Optional tuning: ``BREAKER_OPEN_TIMEOUTS`` (``exotel=2,openai=2``: shorter breaker open timeouts
-for live tests) and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds).
+for live tests), ``PROVIDER_TIMEOUTS`` (``exotel=2,openai=2.5``: per-provider HTTP timeouts in
+seconds; unset providers keep their client's default) and ``SHUTDOWN_GRACE_SECONDS`` (positive
+seconds).
 """
 
 from __future__ import annotations
 
-from ._environment import BREAKER_NAMES, SECRET_VARIABLES, URL_VARIABLES, VARIABLE_NAMES
+from ._environment import (
+    BREAKER_NAMES,
+    PROVIDER_NAMES,
+    SECRET_VARIABLES,
+    URL_VARIABLES,
+    VARIABLE_NAMES,
+)
 from ._errors import ConfigurationError, Problem
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
 from ._settings import Settings, load_settings
@@ -36,6 +44,7 @@ __all__ = [
     "BREAKER_NAMES",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
+    "PROVIDER_NAMES",
     "SECRET_VARIABLES",
     "URL_VARIABLES",
     "VARIABLE_NAMES",

@@ -20,6 +20,8 @@ AppEnv = Literal["development", "production"]
 
 #: The breakers BREAKER_OPEN_TIMEOUTS may name (SPEC §2).
 BREAKER_NAMES: tuple[str, ...] = ("database", "exotel", "openai", "shopify", "wasabi")
+#: The provider clients PROVIDER_TIMEOUTS may name.
+PROVIDER_NAMES: tuple[str, ...] = ("exotel", "openai", "wasabi", "shopify", "google")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -121,18 +123,23 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-def _breaker_timeouts(value: str) -> dict[str, float]:
-    timeouts: dict[str, float] = {}
-    for item in value.split(","):
-        name, sep, seconds = item.partition("=")
-        name = name.strip().lower()
-        if not sep or name not in BREAKER_NAMES:
-            raise _Invalid(
-                "must look like exotel=2,openai=2 with breaker names from "
-                + ", ".join(BREAKER_NAMES)
-            )
-        timeouts[name] = _seconds(seconds.strip())
-    return timeouts
+def _seconds_by_name(kind: str, names: tuple[str, ...]) -> Callable[[str], dict[str, float]]:
+    """A parser for ``exotel=2,openai=2.5`` lists: ``kind`` names from ``names``, each with
+    positive finite seconds."""
+
+    def parse(value: str) -> dict[str, float]:
+        timeouts: dict[str, float] = {}
+        for item in value.split(","):
+            name, sep, seconds = item.partition("=")
+            name = name.strip().lower()
+            if not sep or name not in names:
+                raise _Invalid(
+                    f"must look like exotel=2,openai=2 with {kind} names from " + ", ".join(names)
+                )
+            timeouts[name] = _seconds(seconds.strip())
+        return timeouts
+
+    return parse
 
 
 def _app_env(value: str) -> AppEnv:
@@ -190,7 +197,8 @@ VARIABLES: tuple[Variable, ...] = (
     _var("SENTRY_TRACES_SAMPLE_RATE", _rate),
     _var("MONITORING_ADMIN_TOKEN", _secret, secret=True),
     _var("DATABASE_URL", _database_url, secret=True),
-    _var("BREAKER_OPEN_TIMEOUTS", _breaker_timeouts),
+    _var("BREAKER_OPEN_TIMEOUTS", _seconds_by_name("breaker", BREAKER_NAMES)),
+    _var("PROVIDER_TIMEOUTS", _seconds_by_name("provider", PROVIDER_NAMES)),
     _var("SHUTDOWN_GRACE_SECONDS", _seconds),
 )
 

@@ -57,6 +57,7 @@ class Settings(BaseModel):
     monitoring_admin_token: SecretStr | None = None
     database_url: SecretStr | None = None
     breaker_open_timeouts: dict[str, float] = {}
+    provider_timeouts: dict[str, float] = {}
     shutdown_grace_seconds: float | None = None
 
     @model_validator(mode="before")
@@ -117,6 +118,10 @@ class Settings(BaseModel):
     def breaker_open_timeout(self, name: str, default: float) -> float:
         """Breaker ``name``'s open timeout: the BREAKER_OPEN_TIMEOUTS override, else ``default``."""
         return self.breaker_open_timeouts.get(name, default)
+
+    def provider_timeout(self, name: str, default: float) -> float:
+        """Provider ``name``'s HTTP timeout in seconds: PROVIDER_TIMEOUTS, else ``default``."""
+        return self.provider_timeouts.get(name, default)
 
 
 def _is_placeholder(url: str) -> bool:
