@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from urllib.parse import urlencode
 
 from reference_app.db import Call, CallRepository, CallStatus, DatabaseUnavailable
 from reference_app.providers import (
@@ -22,11 +26,13 @@ from reference_app.providers import (
 )
 from reference_app.resilience import State
 
-__all__ = ["CallService", "PlacedCall"]
+__all__ = ["CallService", "PlacedCall", "status_callback_key"]
 
 logger = logging.getLogger("reference_app.calls")
 
 STATUS_CALLBACK_PATH = "/api/webhooks/exotel/status-callback"
+#: Bound on the ``call_id`` query parameter before it is signed or looked up (ids are UUIDs).
+_MAX_CALL_ID_CHARS = 64
 
 #: Exotel's call statuses onto ours; anything unknown is rejected by the webhook.
 EXOTEL_STATUSES: Mapping[str, CallStatus] = MappingProxyType(
@@ -41,6 +47,20 @@ EXOTEL_STATUSES: Mapping[str, CallStatus] = MappingProxyType(
         "canceled": CallStatus.FAILED,
     }
 )
+
+
+def status_callback_key(api_token: str) -> bytes:
+    """The HMAC key for status-callback URLs, derived from ``EXOTEL_API_TOKEN``.
+
+    Exotel does not sign its callbacks, so the URL we hand it carries our own signature. Derived
+    (domain-separated) rather than a new required variable; rotating the token rotates it.
+    """
+    return hashlib.sha256(b"exotel-status-callback" + api_token.encode()).digest()
+
+
+def _callback_signature(key: bytes, call_id: str) -> str:
+    digest = hmac.new(key, call_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +88,7 @@ class CallService:
         exotel: ExotelClient,
         wasabi: WasabiClient,
         webhook_base_url: str,
+        callback_key: bytes,
     ) -> None:
         self.repository = repository
         self._shopify = shopify
@@ -75,6 +96,25 @@ class CallService:
         self._exotel = exotel
         self._wasabi = wasabi
         self._status_callback = webhook_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+        self._callback_key = callback_key
+
+    def status_callback_params(self, call_id: str) -> dict[str, str]:
+        """``{"call_id", "sig"}``: the query that authenticates a status callback for our call.
+
+        The one place callback signatures are made (the app, tests and chaos steps use it).
+        """
+        return {"call_id": call_id, "sig": _callback_signature(self._callback_key, call_id)}
+
+    def status_callback_url(self, call_id: str) -> str:
+        """The signed StatusCallback URL handed to Exotel when ``call_id`` is placed."""
+        return f"{self._status_callback}?{urlencode(self.status_callback_params(call_id))}"
+
+    def verify_status_callback(self, call_id: str, sig: str) -> bool:
+        """Whether ``sig`` authenticates ``call_id`` (constant-time comparison)."""
+        if not 0 < len(call_id) <= _MAX_CALL_ID_CHARS or not call_id.isprintable():
+            return False
+        expected = _callback_signature(self._callback_key, call_id).encode()
+        return hmac.compare_digest(expected, sig.encode("utf-8", "replace"))
 
     async def place_call(self, *, order_id: str, shop: str, phone: str) -> PlacedCall:
         call = await self.repository.create(order_id=order_id, shop=shop, phone=phone)
@@ -82,7 +122,7 @@ class CallService:
         script = await self._script(order)
         try:
             placed = await self._exotel.connect_call(
-                customer_phone=phone, status_callback=self._status_callback
+                customer_phone=phone, status_callback=self.status_callback_url(call.id)
             )
         except ExotelError as exc:
             logger.warning("call %s stays queued: %s", call.id, exc)
@@ -116,11 +156,19 @@ class CallService:
             return template_script(order)
 
     async def status_callback(
-        self, sid: str, status: CallStatus, recording_url: str | None
+        self, call_id: str, sid: str, status: CallStatus, recording_url: str | None
     ) -> Call | None:
-        """Apply an Exotel status callback; returns None for an unknown ``CallSid``."""
-        call = await self.repository.find_by_sid(sid)
+        """Apply an authenticated Exotel status callback for our call ``call_id``.
+
+        Returns None for an unknown call, or when the row's CallSid differs from ``sid`` (a
+        callback for another Exotel call must not change this one).
+        """
+        call = await self.repository.get(call_id)
         if call is None:
+            return None
+        if call.exotel_call_sid is not None and not hmac.compare_digest(
+            call.exotel_call_sid.encode(), sid.encode("utf-8", "replace")
+        ):
             return None
         if not recording_url or recording_url == call.recording_url:
             return await self.repository.update(call.id, status=status)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from reference_app._calls import CallService
+from reference_app._calls import CallService, status_callback_key
 from reference_app.config import Settings
 from reference_app.db import CallRepository, create_engine
 from reference_app.observability import ApmRegistry
@@ -138,5 +138,6 @@ def build_services(
         exotel=providers.exotel,
         wasabi=providers.wasabi,
         webhook_base_url=settings.webhook_base_url,
+        callback_key=status_callback_key(_secret(settings.exotel_api_token)),
     )
     return Services(http, engine, repository, providers, cache, calls)

@@ -109,6 +109,12 @@ def webhooks_router() -> APIRouter:
 
     @router.post("/exotel/status-callback")
     async def exotel_status_callback(request: Request, app: ServicesDep) -> dict[str, str]:
+        # Exotel does not sign callbacks: the StatusCallback URL we gave it carries our call id
+        # and its HMAC. Checked before the body is read; the answer echoes nothing.
+        call_id = request.query_params.get("call_id", "")
+        sig = request.query_params.get("sig", "")
+        if not call_id or not sig or not app.calls.verify_status_callback(call_id, sig):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid signature")
         fields = await _exotel_fields(request, await _body(request))
         sid = _call_sid(fields)
         state = EXOTEL_STATUSES.get(fields.get("Status", "").lower())
@@ -116,10 +122,10 @@ def webhooks_router() -> APIRouter:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "CallSid and a known Status are required"
             )
-        call = await app.calls.status_callback(sid, state, _recording_url(fields))
+        call = await app.calls.status_callback(call_id, sid, state, _recording_url(fields))
         if call is None:
             # 200 so Exotel does not retry a callback we can never apply.
-            logger.warning("status callback for an unknown CallSid ignored")
+            logger.warning("status callback for an unknown call or CallSid ignored")
             return {"result": "ignored"}
         return {"result": "updated", "status": call.status.value}
 

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
@@ -62,6 +63,15 @@ def _sids(ctx: ChaosContext) -> list[str]:
     ]
 
 
+def _call_ids(ctx: ChaosContext) -> dict[str, str]:
+    """Exotel CallSid → our call id, for the initiated calls."""
+    return {
+        str(s.response.json()["exotel_call_sid"]): str(s.response.json()["id"])
+        for s in _accepted(ctx)
+        if s.response.status_code == 201
+    }
+
+
 def status_callbacks(count: int, *, expect: int | Collection[int] = 200) -> Send:
     """Exotel reports ``count`` completed calls with a recording each (a fresh URL per call),
     for calls that were initiated earlier in the scenario (oldest without a callback first)."""
@@ -73,8 +83,12 @@ def status_callbacks(count: int, *, expect: int | Collection[int] = 200) -> Send
             raise LookupError("no initiated call left to send a status callback for")
         sid = pending[0]
         done.append(sid)
+        call_id = _call_ids(ctx)[sid]
+        # Signed like the StatusCallback URL the app handed Exotel for that call.
+        query = urlencode(ctx.app.state.services.calls.status_callback_params(call_id))
         url = f"https://api.exotel.com/v1/Accounts/acme1/Recordings/{sid}.mp3"
-        return Req("POST", CALLBACK, {"CallSid": sid, "Status": "completed", "RecordingUrl": url})
+        body = {"CallSid": sid, "Status": "completed", "RecordingUrl": url}
+        return Req("POST", f"{CALLBACK}?{query}", body)
 
     return Send(make, count=count, expect=expect, label="POST status-callback")
 

@@ -49,6 +49,7 @@ _EXTRA_DENYLIST = (
     "state",
     "dsn",
     "signature",
+    "sig",
     "hmac",
     "phone",
     "phone_number",

@@ -86,7 +86,10 @@ def test_exotel_breaker_recovers_after_the_open_timeout(
 
 
 def test_wasabi_breaker_opens_after_five_failed_uploads(
-    hardened_client: TestClient, faults: FaultInjector, breakers: BreakerInspector
+    hardened_app: FastAPI,
+    hardened_client: TestClient,
+    faults: FaultInjector,
+    breakers: BreakerInspector,
 ) -> None:
     faults.fail("wasabi", 500)
     for n in range(5):
@@ -94,7 +97,10 @@ def test_wasabi_breaker_opens_after_five_failed_uploads(
         sid = call["exotel_call_sid"]
         recording = f"https://api.exotel.com/v1/Accounts/acme1/Recordings/{sid}.mp3"
         callback = {"CallSid": sid, "Status": "completed", "RecordingUrl": recording}
-        response = hardened_client.post("/api/webhooks/exotel/status-callback", data=callback)
+        signed = hardened_app.state.services.calls.status_callback_params(call["id"])
+        response = hardened_client.post(
+            "/api/webhooks/exotel/status-callback", params=signed, data=callback
+        )
         assert response.status_code == 200
         assert len(faults.calls("wasabi")) == n + 1
     assert breakers.state("wasabi") == OPEN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -44,7 +45,11 @@ def test_exotel_request_has_the_documented_shape(
     form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
     assert form["From"] == "+919876543210"
     assert form["CallerId"] == "08047112233"
-    assert form["StatusCallback"] == "https://hooks.example.com/api/webhooks/exotel/status-callback"
+    callback = httpx.URL(form["StatusCallback"])
+    assert str(callback.copy_with(query=None)) == (
+        "https://hooks.example.com/api/webhooks/exotel/status-callback"
+    )
+    assert set(callback.params) == {"call_id", "sig"}  # signed: see test_app_webhooks
 
 
 def test_openai_and_shopify_requests_have_the_documented_shape(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from fastapi import FastAPI
@@ -24,6 +25,17 @@ def _placed(client: TestClient) -> dict[str, Any]:
     return call
 
 
+def _sig(client: TestClient, call_id: str) -> dict[str, str]:
+    """The signed query the app put in the StatusCallback URL it gave Exotel for ``call_id``."""
+    params: dict[str, str] = client.app.state.services.calls.status_callback_params(call_id)  # type: ignore[attr-defined]
+    return params
+
+
+def _callback(client: TestClient, call: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    """POST a status callback for ``call``, signed as Exotel would send it back."""
+    return client.post(CALLBACK, params=_sig(client, call["id"]), **kwargs)
+
+
 def _recording(sid: str) -> str:
     return f"https://api.exotel.com/v1/Accounts/acme1/Recordings/{sid}.mp3"
 
@@ -31,7 +43,9 @@ def _recording(sid: str) -> str:
 def test_form_status_callback_updates_the_call(client: TestClient) -> None:
     call = _placed(client)
 
-    response = client.post(CALLBACK, data={"CallSid": call["exotel_call_sid"], "Status": "ringing"})
+    response = _callback(
+        client, call, data={"CallSid": call["exotel_call_sid"], "Status": "ringing"}
+    )
 
     assert response.status_code == 200
     assert client.get(f"/api/calls/{call['id']}").json()["status"] == "ringing"
@@ -43,8 +57,8 @@ def test_json_status_callback_archives_the_recording_in_wasabi(
     call = _placed(client)
     sid = call["exotel_call_sid"]
 
-    response = client.post(
-        CALLBACK, json={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    response = _callback(
+        client, call, json={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
 
     assert response.status_code == 200
@@ -74,8 +88,10 @@ def test_wasabi_down_keeps_metadata_and_marks_the_upload_pending(
     sid = call["exotel_call_sid"]
     faults.fail("wasabi", 503)
 
-    response = hardened_client.post(
-        CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    response = _callback(
+        hardened_client,
+        call,
+        data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)},
     )
 
     assert response.status_code == 200
@@ -92,8 +108,9 @@ def test_recordings_are_only_fetched_from_the_exotel_host(
     call = _placed(client)
     sid = call["exotel_call_sid"]
 
-    client.post(
-        CALLBACK,
+    _callback(
+        client,
+        call,
         data={"CallSid": sid, "Status": "completed", "RecordingUrl": "http://169.254.169.254/x"},
     )
 
@@ -105,20 +122,38 @@ def test_recordings_are_only_fetched_from_the_exotel_host(
     assert client.get(f"/api/calls/{call['id']}").json()["recording_upload_pending"] is True
 
 
-def test_unknown_call_sid_is_acknowledged_and_ignored(client: TestClient) -> None:
-    response = client.post(CALLBACK, data={"CallSid": "nope", "Status": "completed"})
+def test_unknown_call_is_acknowledged_and_ignored(client: TestClient) -> None:
+    # Authentic (signed) but for a call id we never stored: 200 so Exotel stops retrying.
+    response = client.post(
+        CALLBACK,
+        params=_sig(client, "no-such-call"),
+        data={"CallSid": "nope", "Status": "completed"},
+    )
     assert response.status_code == 200
     assert response.json() == {"result": "ignored"}
 
 
+def test_a_callsid_that_differs_from_the_stored_one_is_ignored(client: TestClient) -> None:
+    call = _placed(client)
+    before = client.get(f"/api/calls/{call['id']}").json()
+
+    response = _callback(client, call, data={"CallSid": "other-exotel-call", "Status": "failed"})
+
+    assert response.status_code == 200
+    assert response.json() == {"result": "ignored"}
+    assert client.get(f"/api/calls/{call['id']}").json() == before
+
+
 def test_malformed_status_callbacks_are_4xx(client: TestClient) -> None:
+    call = _placed(client)
     headers = {"content-type": "application/json"}
-    assert client.post(CALLBACK, content=b"{not json", headers=headers).status_code == 400
-    assert client.post(CALLBACK, json=["a"]).status_code == 400
-    assert client.post(CALLBACK, data={"CallSid": "x", "Status": "exploded"}).status_code == 422
-    assert client.post(CALLBACK, content=b"x" * 300_000).status_code == 413
+    assert _callback(client, call, content=b"{not json", headers=headers).status_code == 400
+    assert _callback(client, call, json=["a"]).status_code == 400
+    exploded = {"CallSid": "x", "Status": "exploded"}
+    assert _callback(client, call, data=exploded).status_code == 422
+    assert _callback(client, call, content=b"x" * 300_000).status_code == 413
     broken = {"content-type": "multipart/form-data; boundary=zzz"}
-    assert client.post(CALLBACK, content=b"--zzz\r\nbroken", headers=broken).status_code == 422
+    assert _callback(client, call, content=b"--zzz\r\nbroken", headers=broken).status_code == 422
 
 
 def _signed(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
@@ -178,8 +213,8 @@ def test_pending_uploads_are_retried_once_wasabi_is_back(
     call = _placed(client)
     sid = call["exotel_call_sid"]
     faults.fail("wasabi", 503, times=1)  # then healthy again
-    client.post(
-        CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    _callback(
+        client, call, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
     assert client.get(f"/api/calls/{call['id']}").json()["recording_upload_pending"] is True
 
@@ -202,8 +237,8 @@ def test_pending_uploads_wait_while_the_wasabi_breaker_is_open(
     call = _placed(client)
     sid = call["exotel_call_sid"]
     faults.fail("wasabi", 503)
-    client.post(
-        CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    _callback(
+        client, call, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
     breakers.force_open("wasabi")
     faults.heal("wasabi")
@@ -219,7 +254,7 @@ def test_multipart_status_callback_is_understood(client: TestClient) -> None:
     call = _placed(client)
     fields = {"CallSid": (None, call["exotel_call_sid"]), "Status": (None, "busy")}
 
-    response = client.post(CALLBACK, files=fields)
+    response = _callback(client, call, files=fields)
 
     assert response.status_code == 200
     assert client.get(f"/api/calls/{call['id']}").json()["status"] == "busy"
@@ -241,14 +276,17 @@ def test_a_malformed_recording_url_is_refused_and_nothing_is_stored(
         "https://api.exotel.com/" + "x" * 3000,
     )
     for bad in malformed:
-        response = client.post(
-            CALLBACK, data={"CallSid": sid, "Status": "completed", "RecordingUrl": bad}
+        response = _callback(
+            client, call, data={"CallSid": sid, "Status": "completed", "RecordingUrl": bad}
         )
         assert response.status_code == 400, (bad, response.status_code, response.text)
         assert response.json() == {"detail": "RecordingUrl is not a valid http(s) URL"}
     surrogate = b'{"CallSid": "%s", "Status": "completed", "RecordingUrl": "https://a/\\ud800"}'
-    response = client.post(
-        CALLBACK, content=surrogate % sid.encode(), headers={"content-type": "application/json"}
+    response = _callback(
+        client,
+        call,
+        content=surrogate % sid.encode(),
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400, response.text
 
@@ -258,14 +296,15 @@ def test_a_malformed_recording_url_is_refused_and_nothing_is_stored(
 
 def test_odd_call_sids_are_422_without_touching_the_database(client: TestClient) -> None:
     apm = client.app.state.apm  # type: ignore[attr-defined]
+    call = _placed(client)
     db_ops = apm.db().count
     for sid in ("a" * 65, "abc\x00def", "\u2028"):
-        response = client.post(CALLBACK, data={"CallSid": sid, "Status": "completed"})
+        response = _callback(client, call, data={"CallSid": sid, "Status": "completed"})
         assert response.status_code == 422, (sid, response.text)
         assert sid not in response.text
     lone_surrogate = b'{"CallSid": "\\ud800", "Status": "completed"}'
-    response = client.post(
-        CALLBACK, content=lone_surrogate, headers={"content-type": "application/json"}
+    response = _callback(
+        client, call, content=lone_surrogate, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
     assert apm.db().count == db_ops, "a refused callback must not reach the database"
@@ -288,3 +327,79 @@ def test_a_stored_malformed_recording_url_stays_pending_instead_of_failing(
     assert after["recording_upload_pending"] is True
     assert stored.recording_url == "http://[::1"
     assert "wasabi" not in [name for name, _ in switchboard.log]
+
+
+# -- authentication: Exotel does not sign callbacks, so the StatusCallback URL carries our HMAC --
+def _unchanged_after(client: TestClient, call: dict[str, Any], **params: str) -> httpx.Response:
+    before = client.get(f"/api/calls/{call['id']}").json()
+    sid = call["exotel_call_sid"]
+    response = client.post(
+        CALLBACK,
+        params=params,
+        data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)},
+    )
+    assert client.get(f"/api/calls/{call['id']}").json() == before, "an unauthenticated write"
+    return response
+
+
+def test_a_callback_without_a_signature_is_401_and_changes_nothing(
+    client: TestClient, switchboard: Switchboard
+) -> None:
+    call = _placed(client)
+
+    for params in ({}, {"call_id": call["id"]}, {"sig": _sig(client, call["id"])["sig"]}):
+        response = _unchanged_after(client, call, **params)
+        assert response.status_code == 401, (params, response.text)
+        assert response.json() == {"detail": "missing or invalid signature"}
+    assert "wasabi" not in [name for name, _ in switchboard.log]
+
+
+def test_a_wrong_signature_or_one_for_another_call_is_401(client: TestClient) -> None:
+    call, other = _placed(client), _placed(client)
+    good = _sig(client, call["id"])["sig"]
+    forged = {
+        "empty": "",
+        "tampered": ("A" if good[0] != "A" else "B") + good[1:],
+        "truncated": good[:-2],
+        "other call's": _sig(client, other["id"])["sig"],
+        "non-ascii": "é" * len(good),
+    }
+    for kind, sig in forged.items():
+        response = _unchanged_after(client, call, call_id=call["id"], sig=sig)
+        assert response.status_code == 401, (kind, response.text)
+        assert sig == "" or sig not in response.text  # echoes nothing
+    # A valid pair for the other call cannot be pointed at this one's CallSid either.
+    response = _unchanged_after(client, call, **_sig(client, other["id"]))
+    assert response.status_code == 200
+    assert response.json() == {"result": "ignored"}
+
+
+def test_a_signed_callback_is_applied(client: TestClient) -> None:
+    call = _placed(client)
+
+    response = _callback(client, call, data={"CallSid": call["exotel_call_sid"], "Status": "busy"})
+
+    assert response.status_code == 200
+    assert response.json() == {"result": "updated", "status": "busy"}
+    assert client.get(f"/api/calls/{call['id']}").json()["status"] == "busy"
+
+
+def test_the_status_callback_given_to_exotel_is_signed_and_verifies(
+    hardened_client: TestClient, faults: FaultInjector
+) -> None:
+    call = _placed(hardened_client)
+
+    (sent,) = faults.calls("exotel")
+    form = {k: v[0] for k, v in parse_qs(sent.request.content.decode()).items()}
+    url = httpx.URL(form["StatusCallback"])
+    assert (url.host, url.path) == ("hooks.example.com", CALLBACK)
+    assert set(url.params) == {"call_id", "sig"}
+    assert url.params["call_id"] == call["id"]
+    # Exactly what Exotel will send back: it verifies and is applied.
+    response = hardened_client.post(
+        CALLBACK,
+        params=dict(url.params),
+        data={"CallSid": call["exotel_call_sid"], "Status": "ringing"},
+    )
+    assert response.status_code == 200, response.text
+    assert hardened_client.get(f"/api/calls/{call['id']}").json()["status"] == "ringing"

@@ -39,6 +39,12 @@ class Harness:
     app: FastAPI
     db: Path
     sids: list[str]
+    ids: list[str]
+
+    def signed(self, call_id: str) -> dict[str, str]:
+        """The query the app put in the StatusCallback URL it gave Exotel for ``call_id``."""
+        params: dict[str, str] = self.app.state.services.calls.status_callback_params(call_id)
+        return params
 
     def stored(self) -> list[tuple[Any, ...]]:
         """Every call row as it is on disk."""
@@ -64,14 +70,15 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     }
     app = create_app(load_settings(env), http_transport=fakes.mock_transport())
     with TestClient(app, raise_server_exceptions=False) as client:
-        sids = []
+        sids, ids = [], []
         for order in ("1001", "1002"):
             placed = client.post(
                 "/api/calls", json={"order_id": order, "shop": SHOP, "phone": "+919876543210"}
             )
             assert placed.status_code == 201, placed.text
             sids.append(placed.json()["exotel_call_sid"])
-        yield Harness(client, app, db, sids)
+            ids.append(placed.json()["id"])
+        yield Harness(client, app, db, sids, ids)
     app.state.sentry.close()
 
 
@@ -208,18 +215,66 @@ def test_shopify_webhook_rejects_cleanly_and_stores_nothing(
         assert response.status_code == 401
 
 
+callback_auth = st.sampled_from(
+    ["missing", "no-sig", "no-call-id", "empty", "random", "other-call", "unknown-call", "valid"]
+)
+
+
+def _callback_query(harness: Harness, kind: str, noise: bytes) -> dict[str, str]:
+    """The query string of a fuzzed callback: forged in every way but ``valid``.
+
+    ``valid`` signs a call id we never stored (an authentic callback for an unknown call), so
+    no example can legitimately change a stored call.
+    """
+    mine, other = harness.ids[0], harness.ids[1]
+    if kind == "missing":
+        return {}
+    if kind == "no-sig":
+        return {"call_id": mine}
+    if kind == "no-call-id":
+        return {"sig": harness.signed(mine)["sig"]}
+    if kind == "empty":
+        return {"call_id": mine, "sig": ""}
+    if kind == "random":
+        return {"call_id": mine, "sig": base64.urlsafe_b64encode(noise).decode().rstrip("=")}
+    if kind == "other-call":
+        return {"call_id": mine, "sig": harness.signed(other)["sig"]}
+    if kind == "unknown-call":
+        return {"call_id": "never-issued", "sig": harness.signed(mine)["sig"]}
+    return harness.signed("never-issued")
+
+
 @fuzz_settings()
-@given(body=bodies, content_type=content_types)
-@example(body=_nested(5_000), content_type="application/json")
+@given(
+    body=bodies,
+    content_type=content_types,
+    auth=callback_auth,
+    noise=st.binary(min_size=32, max_size=32),
+)
+@example(body=_nested(5_000), content_type="application/json", auth="valid", noise=b"")
+@example(
+    body=b'{"CallSid": "x", "Status": "completed"}',
+    content_type="application/json",
+    auth="other-call",
+    noise=b"",
+)
 def test_exotel_callback_rejects_cleanly_and_changes_nothing(
-    harness: Harness, body: bytes, content_type: str | None
+    harness: Harness, body: bytes, content_type: str | None, auth: str, noise: bytes
 ) -> None:
     rows = harness.stored()
-    response = harness.client.post(EXOTEL, content=body, headers=_headers(content_type))
+    params = _callback_query(harness, auth, noise)
+    response = harness.client.post(
+        EXOTEL, params=params, content=body, headers=_headers(content_type)
+    )
     assert response.status_code < 500, (response.status_code, response.text[:300])
     assert harness.stored() == rows, "a fuzzed callback changed a stored call"
+    if auth != "valid":
+        # Unauthenticated: refused before the body is even read, whatever it holds.
+        assert response.status_code == 401, (auth, response.status_code, response.text[:300])
+        assert response.json() == {"detail": "missing or invalid signature"}
+        return
     if response.status_code == 200:
-        # Well-formed callback for a CallSid we never issued: acknowledged, ignored.
+        # Authentic, well-formed callback for a call we never stored: acknowledged, ignored.
         assert response.json() == {"result": "ignored"}
     else:
         _assert_clear_4xx(response)
@@ -247,7 +302,9 @@ def test_control_valid_shopify_webhook_is_accepted_and_cached(harness: Harness) 
 
 def test_control_valid_exotel_callback_updates_the_call(harness: Harness) -> None:
     sid = harness.sids[0]
-    response = harness.client.post(EXOTEL, data={"CallSid": sid, "Status": "busy"})
+    response = harness.client.post(
+        EXOTEL, params=harness.signed(harness.ids[0]), data={"CallSid": sid, "Status": "busy"}
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"result": "updated", "status": "busy"}
     statuses = {row for row in harness.stored() if sid in row}
