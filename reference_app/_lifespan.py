@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from reference_app._calls import CallService
 from reference_app._services import build_services
 from reference_app.db import DatabaseUnavailable
+from reference_app.observability import redacted_access_log
 
 __all__ = ["SENTRY_FLUSH_SECONDS", "UPLOAD_RETRY_SECONDS", "make_lifespan"]
 
@@ -52,34 +53,36 @@ def make_lifespan(
         state.db = services.repository
         state.providers = services.providers
         retry: asyncio.Task[None] | None = None
-        try:
+        # Request lines carry secrets in query strings (the signed status-callback URL).
+        with redacted_access_log():
             try:
-                await services.repository.create_tables()
-            except DatabaseUnavailable:
-                logger.error("database unavailable at startup; tables are created on first use")
-            await state.system_monitor.start()
-            retry = asyncio.get_running_loop().create_task(
-                _retry_uploads(services.calls, UPLOAD_RETRY_SECONDS),
-                name="reference_app.upload_retry",
-            )
-            logger.info(
-                "reference_app started in %s mode; test routes %s",
-                "production" if settings.is_production else "development",
-                "not mounted" if settings.is_production else "mounted at /api/test",
-            )
-            yield
-        finally:
-            logger.info("reference_app shutting down")
-            try:
-                if retry is not None:
-                    retry.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await retry
-                await state.system_monitor.stop()
-                await services.aclose()
+                try:
+                    await services.repository.create_tables()
+                except DatabaseUnavailable:
+                    logger.error("database unavailable at startup; tables are created on first use")
+                await state.system_monitor.start()
+                retry = asyncio.get_running_loop().create_task(
+                    _retry_uploads(services.calls, UPLOAD_RETRY_SECONDS),
+                    name="reference_app.upload_retry",
+                )
+                logger.info(
+                    "reference_app started in %s mode; test routes %s",
+                    "production" if settings.is_production else "development",
+                    "not mounted" if settings.is_production else "mounted at /api/test",
+                )
+                yield
             finally:
-                state.services = None
-                # Events captured during shutdown must still leave the process.
-                state.sentry.flush(SENTRY_FLUSH_SECONDS)
+                logger.info("reference_app shutting down")
+                try:
+                    if retry is not None:
+                        retry.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await retry
+                    await state.system_monitor.stop()
+                    await services.aclose()
+                finally:
+                    state.services = None
+                    # Events captured during shutdown must still leave the process.
+                    state.sentry.flush(SENTRY_FLUSH_SECONDS)
 
     return lifespan

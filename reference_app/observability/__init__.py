@@ -3,6 +3,7 @@ and system metrics (psutil)."""
 
 from __future__ import annotations
 
+from ._access_log import QueryRedactingFilter, redacted_access_log
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
 from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
@@ -26,6 +27,7 @@ __all__ = [
     "AlertKind",
     "ApmMiddleware",
     "ApmRegistry",
+    "QueryRedactingFilter",
     "SentryHandle",
     "Stats",
     "SystemMonitor",
@@ -42,6 +44,7 @@ __all__ = [
     "redact_query",
     "redact_text",
     "redact_url",
+    "redacted_access_log",
     "sentry_options",
     "set_user",
 ]
