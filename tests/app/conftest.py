@@ -26,23 +26,13 @@ from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
     hardening_dev_env,
     hardening_prod_env,
     hardening_providers,
+    production_example_env,
 )
 
 from ._support import BufferedSentryTransport, Switchboard
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token-5b1f"
 WEBHOOK_SECRET = "test-shopify-webhook-secret"
-
-
-def _example_production_env() -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in (ROOT / ".env.production.example").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            name, _, value = line.partition("=")
-            env[name.strip()] = value.strip()
-    return env
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ def file_db_env(dev_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def prod_env(tmp_path: Path) -> dict[str, str]:
-    env = _example_production_env()
+    env = production_example_env()
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}"
     env["MONITORING_ADMIN_TOKEN"] = ADMIN_TOKEN
     env["SHOPIFY_WEBHOOK_SECRET"] = WEBHOOK_SECRET
