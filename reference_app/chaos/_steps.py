@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from pytest_hardening.chaos import ChaosContext, Check, DataLossCheck, Req, Send, Served
 from reference_app import fakes
+from reference_app._services import Services
 from reference_app.db import CallRow
 
 SHOP = "chaos-demo.myshopify.com"
@@ -19,8 +19,26 @@ CALLS = "/api/calls"
 CALLBACK = "/api/webhooks/exotel/status-callback"
 
 
+@dataclass
+class _RunState:
+    """What the steps of one run share: calls placed, callbacks sent, an ongoing outage."""
+
+    calls_placed: int = 0
+    callbacks: list[str] = field(default_factory=list)
+    database_outage: contextlib.ExitStack | None = None
+
+
+def _services(ctx: ChaosContext) -> Services:
+    services = getattr(ctx.app.state, "services", None)
+    if not isinstance(services, Services):
+        raise RuntimeError("the reference app is not started (app.state.services is unset)")
+    return services
+
+
 def _new_call(ctx: ChaosContext, i: int) -> Req:
-    n = ctx.scratch["calls"] = ctx.scratch.get("calls", 0) + 1
+    state = ctx.run_state(_RunState)
+    state.calls_placed += 1
+    n = state.calls_placed
     phone = f"+9198{ctx.rng.randrange(10**8):08d}"
     return Req("POST", CALLS, {"order_id": f"chaos-{ctx.seed}-{n}", "shop": SHOP, "phone": phone})
 
@@ -77,7 +95,7 @@ def status_callbacks(count: int, *, expect: int | Collection[int] = 200) -> Send
     for calls that were initiated earlier in the scenario (oldest without a callback first)."""
 
     def make(ctx: ChaosContext, i: int) -> Req:
-        done = ctx.scratch.setdefault("callbacks", [])
+        done = ctx.run_state(_RunState).callbacks
         pending = [sid for sid in _sids(ctx) if sid not in done]
         if not pending:
             raise LookupError("no initiated call left to send a status callback for")
@@ -85,16 +103,12 @@ def status_callbacks(count: int, *, expect: int | Collection[int] = 200) -> Send
         done.append(sid)
         call_id = _call_ids(ctx)[sid]
         # Signed like the StatusCallback URL the app handed Exotel for that call.
-        query = urlencode(ctx.app.state.services.calls.status_callback_params(call_id))
+        query = urlencode(_services(ctx).calls.status_callback_params(call_id))
         url = f"https://api.exotel.com/v1/Accounts/acme1/Recordings/{sid}.mp3"
         body = {"CallSid": sid, "Status": "completed", "RecordingUrl": url}
         return Req("POST", f"{CALLBACK}?{query}", body)
 
     return Send(make, count=count, expect=expect, label="POST status-callback")
-
-
-def _portal(ctx: ChaosContext) -> Any:
-    return ctx.client.portal  # type: ignore[attr-defined]  # starlette's TestClient
 
 
 @dataclass(frozen=True)
@@ -103,8 +117,8 @@ class DatabaseOutage:
 
     def run(self, ctx: ChaosContext) -> None:
         stack = contextlib.ExitStack()
-        stack.enter_context(fakes.database_outage(ctx.app.state.services.engine))
-        ctx.scratch["database_outage"] = stack
+        stack.enter_context(fakes.database_outage(_services(ctx).engine))
+        ctx.run_state(_RunState).database_outage = stack
         ctx.timeline.fault(ctx.now(), "database", "outage")
 
 
@@ -113,7 +127,8 @@ class DatabaseRestored:
     """The database answers again (no-op when it was not down: safe in a rollback)."""
 
     def run(self, ctx: ChaosContext) -> None:
-        stack = ctx.scratch.pop("database_outage", None)
+        state = ctx.run_state(_RunState)
+        stack, state.database_outage = state.database_outage, None
         if stack is not None:
             stack.close()
             ctx.timeline.fault(ctx.now(), "database", "restored")
@@ -124,9 +139,7 @@ class RetryPendingUploads:
     """What the recording-retry worker does: archive every recording still pending."""
 
     def run(self, ctx: ChaosContext) -> None:
-        calls = ctx.app.state.services.calls
-        stored = _portal(ctx).call(calls.retry_pending_uploads)
-        ctx.scratch["uploads_retried"] = stored
+        ctx.run_async(_services(ctx).calls.retry_pending_uploads)
         ctx.observe()
 
 
@@ -165,12 +178,11 @@ def calls_persisted() -> Check:
 # -- data checks ---------------------------------------------------------------------------
 def _stored_order_ids(ctx: ChaosContext) -> set[str]:
     async def query() -> set[str]:
-        async with ctx.app.state.services.engine.connect() as connection:
+        async with _services(ctx).engine.connect() as connection:
             rows = await connection.execute(select(CallRow.order_id))
             return {str(row[0]) for row in rows}
 
-    result: set[str] = _portal(ctx).call(query)
-    return result
+    return ctx.run_async(query)
 
 
 def _lost_calls(ctx: ChaosContext) -> tuple[int, list[str]]:
@@ -222,13 +234,14 @@ def recordings_kept(ctx: ChaosContext) -> DataLossCheck:
         for s in _accepted(ctx)
         if s.response.status_code == 201
     }
-    for sid in ctx.scratch.get("callbacks", []):
+    callbacks = ctx.run_state(_RunState).callbacks
+    for sid in callbacks:
         call = ctx.client.request("GET", f"{CALLS}/{by_sid[sid]}").json()
         if not call.get("recording_available"):
             pending = "still pending" if call.get("recording_upload_pending") else "forgotten"
             lost.append(f"recording of call {call.get('id')} is not in Wasabi ({pending})")
     return DataLossCheck(
         CALLS_KEPT + "; every reported recording is stored in Wasabi once it is back",
-        checked + len(ctx.scratch.get("callbacks", [])),
+        checked + len(callbacks),
         tuple(lost),
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._env import EnvPatch
     from ._faults import Call, FaultInjector, UnregisteredHostError
+    from ._harness import Harness, HarnessError
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
     from ._providers import Provider
     from ._routes import RouteAuditor, route_table
@@ -41,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "Clock": "._clock",
     "EnvPatch": "._env",
     "FaultInjector": "._faults",
+    "Harness": "._harness",
+    "HarnessError": "._harness",
     "LifespanError": "._app",
     "LifespanManager": "._app",
     "Mutation": "._prod_config",
@@ -81,6 +84,8 @@ __all__: list[str] = [
     "Clock",
     "EnvPatch",
     "FaultInjector",
+    "Harness",
+    "HarnessError",
     "LifespanError",
     "LifespanManager",
     "Mutation",

@@ -8,9 +8,8 @@ Starlette's ``TestClient`` in its portal thread, :class:`LifespanManager` in the
 from __future__ import annotations
 
 import contextlib
-import importlib
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -18,57 +17,19 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 
+from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
 
 __all__ = [
-    "AppFactory",
     "LifespanError",
     "LifespanManager",
-    "NotConfigured",
     "build_app",
-    "load_factory",
     "running_lifespan",
     "starlette_test_client",
     "with_state",
 ]
 
-AppFactory = Callable[[], Any]
 _Message = MutableMapping[str, Any]
-
-
-class NotConfigured(Mapping[str, str]):
-    """An empty stand-in for an env mapping the user has not provided; using it for a build
-    raises with ``hint``."""
-
-    def __init__(self, fixture: str, hint: str) -> None:
-        self.fixture = fixture
-        self.hint = hint
-
-    def __getitem__(self, key: str) -> str:
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-    def require(self) -> None:
-        raise LookupError(f"{self.fixture} is not configured: {self.hint}")
-
-
-def load_factory(spec: str) -> AppFactory:
-    """Resolve ``"package.module:create_app"``."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"app factory must look like 'package.module:create_app', not {spec!r}")
-    target: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        target = getattr(target, part)
-    if not callable(target):
-        raise TypeError(f"{spec} is not callable")
-    factory: AppFactory = target
-    return factory
 
 
 def build_app(factory: AppFactory, env: Mapping[str, str], *, clear: Iterable[str] = ()) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import time
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -78,6 +80,25 @@ class Clock:
         """The current frozen time as an aware UTC datetime."""
         self._require_active()
         return _dt.datetime.now(_dt.timezone.utc)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Real time inside the block; frozen again afterwards at the instant it was paused.
+
+        For work that must not run under freezegun: importing a module for the first time
+        while time is frozen makes it keep freezegun's fake classes for good (building an app,
+        starting its lifespan).
+        """
+        if self._factory is None:
+            yield
+            return
+        frozen_at = self._factory()
+        self.stop()
+        try:
+            yield
+        finally:
+            self._start_at = frozen_at.replace(tzinfo=_dt.timezone.utc)
+            self.start()
 
     def _require_active(self) -> None:
         if self._factory is None:

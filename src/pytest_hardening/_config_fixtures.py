@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._app import AppFactory, NotConfigured, load_factory
+from ._config import AppFactory, NotConfigured, load_factory
 
 if TYPE_CHECKING:
     from ._providers import ProviderSpec
@@ -22,6 +22,7 @@ __all__ = [
     "hardening_apm",
     "hardening_app_factory",
     "hardening_breakers",
+    "hardening_client_headers",
     "hardening_dev_env",
     "hardening_prod_env",
     "hardening_providers",
@@ -68,6 +69,13 @@ def hardening_providers() -> Mapping[str, ProviderSpec]:
     return {}
 
 
+@pytest.fixture
+def hardening_client_headers() -> Mapping[str, str]:
+    """Headers every hardened client (and chaos request) sends by default, e.g. an API key
+    or a session cookie for apps whose routes require one."""
+    return {}
+
+
 def started_app(request: pytest.FixtureRequest) -> Any:
     """The app with its lifespan running in the loop the test talks to it through."""
     for name in CLIENT_FIXTURES:
@@ -77,8 +85,8 @@ def started_app(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def hardening_breakers(request: pytest.FixtureRequest) -> Mapping[str, Any]:
-    """Name -> breaker (native protocol, pybreaker or adapter); default app.state.breakers."""
+def hardening_breakers(request: pytest.FixtureRequest) -> Any:
+    """Name -> breaker, or a breaker library's registry; default app.state.breakers."""
     app = started_app(request)
     breakers = getattr(getattr(app, "state", None), "breakers", None)
     if breakers is None:
@@ -87,7 +95,7 @@ def hardening_breakers(request: pytest.FixtureRequest) -> Mapping[str, Any]:
             "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too)",
             pytrace=False,
         )
-    return dict(breakers)
+    return breakers
 
 
 @pytest.fixture

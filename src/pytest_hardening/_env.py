@@ -29,10 +29,6 @@ class EnvPatch:
         self._environ: MutableMapping[str, str] = os.environ if environ is None else environ
         self._saved: dict[str, str | None] | None = None
 
-    @property
-    def active(self) -> bool:
-        return self._saved is not None
-
     def start(self) -> EnvPatch:
         if self._saved is not None:
             raise RuntimeError("EnvPatch is already active")

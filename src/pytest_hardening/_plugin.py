@@ -7,13 +7,12 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import _config_fixtures
-from ._app import NotConfigured
+from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES, started_app
 from ._report import (
     TestRecord,
@@ -33,25 +32,15 @@ if TYPE_CHECKING:
     import httpx
 
     from ._apm import ApmView
-    from ._app import AppFactory
     from ._breakers import BreakerInspector
     from ._clock import Clock
+    from ._config import AppFactory
     from ._faults import FaultInjector
+    from ._harness import Harness
     from ._prod_config import ProdConfigChecker
     from ._providers import ProviderSpec
     from ._routes import RouteAuditor
-    from ._sentry import SentryCapture, SentryGuard
-
-APP_KEY = pytest.StashKey["_AppContext"]()
-CLOCK_KEY = pytest.StashKey["Clock"]()
-FAULTS_KEY = pytest.StashKey["FaultInjector"]()
-
-
-@dataclass
-class _AppContext:
-    app: Any
-    capture: SentryCapture
-    guard: SentryGuard
+    from ._sentry import SentryCapture
 
 
 # -- options, markers, header, report ------------------------------------------------------
@@ -82,6 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 hardening_apm = _config_fixtures.hardening_apm
 hardening_app_factory = _config_fixtures.hardening_app_factory
 hardening_breakers = _config_fixtures.hardening_breakers
+hardening_client_headers = _config_fixtures.hardening_client_headers
 hardening_dev_env = _config_fixtures.hardening_dev_env
 hardening_prod_env = _config_fixtures.hardening_prod_env
 hardening_providers = _config_fixtures.hardening_providers
@@ -130,59 +120,53 @@ def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
     return record_for(request.node, fixture)
 
 
-# -- time and providers --------------------------------------------------------------------
+# -- the harness and its views -------------------------------------------------------------
 @pytest.fixture
-def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
-    """Frozen time that moves only with ``clock.advance(seconds)``."""
-    from ._clock import Clock
+def _hardening_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The plain :class:`~pytest_hardening._harness.Harness` behind every fixture below: it
+    owns the order of setting up and undoing; the fixtures only pick the parts they show."""
+    from ._harness import Harness
 
+    harness = Harness(seed=f"{session_of(request.config).seed}:{request.node.nodeid}")
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterator[Clock]:
+    """Frozen time that moves only with ``clock.advance(seconds)``."""
     record = _record(request, "clock")
-    # Build the app and run its startup in real time first: modules imported lazily while
-    # time is frozen would capture freezegun's fake classes for good.
-    for name in (*CLIENT_FIXTURES, "hardened_app"):
-        if name in request.fixturenames:
-            request.getfixturevalue(name)
-            break
-    frozen = Clock().start()
-    request.node.stash[CLOCK_KEY] = frozen
-    injector = request.node.stash.get(FAULTS_KEY, None)
-    if injector is not None:
-        injector.clock = frozen
+    frozen = _hardening_harness.freeze()
     try:
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
-        if injector is not None:
-            injector.clock = None
-        frozen.stop()
 
 
 @pytest.fixture
 def faults(
-    request: pytest.FixtureRequest, hardening_providers: Mapping[str, ProviderSpec]
+    request: pytest.FixtureRequest,
+    _hardening_harness: Harness,
+    hardening_providers: Mapping[str, ProviderSpec],
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
-    from ._faults import FaultInjector
-
     record = _record(request, "faults")
-    seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
-    frozen = request.node.stash.get(CLOCK_KEY, None)
-    injector = FaultInjector(hardening_providers, clock=frozen, seed=seed).start()
-    request.node.stash[FAULTS_KEY] = injector  # `clock` attaches itself when set up later
+    injector = _hardening_harness.fake_providers(hardening_providers)
     try:
         yield injector
     finally:
-        injector.stop()
         record.add_faults(injector)
-    problem = injector.problems_report()
+    problem = _hardening_harness.problems()
     if problem:
         pytest.fail(problem, pytrace=False)
 
 
-# -- the app and its clients ---------------------------------------------------------------
 @pytest.fixture
 def hardened_app(
     request: pytest.FixtureRequest,
+    _hardening_harness: Harness,
     hardening_app_factory: AppFactory,
     hardening_dev_env: Mapping[str, str],
     hardening_prod_env: Mapping[str, str],
@@ -196,10 +180,6 @@ def hardened_app(
     ``faults``. Without a client fixture the lifespan runs here, in a portal thread (async
     tests should use ``hardened_async_client`` so the lifespan runs in their loop).
     """
-    from ._app import running_lifespan
-    from ._env import EnvPatch
-    from ._sentry import SentryCapture, SentryGuard
-
     record = _record(request, "hardened_app")
     production = request.node.get_closest_marker("production") is not None
     env = hardening_prod_env if production else hardening_dev_env
@@ -207,94 +187,63 @@ def hardened_app(
         pytest.fail(
             f"@pytest.mark.production: {env.fixture} is not configured: {env.hint}", pytrace=False
         )
-    guard = SentryGuard().start()
-    patch = EnvPatch(env, clear=set(hardening_dev_env) | set(hardening_prod_env)).start()
-    capture = SentryCapture()
+    harness = _hardening_harness
+    app = harness.build(
+        hardening_app_factory, env, clear=set(hardening_dev_env) | set(hardening_prod_env)
+    )
     try:
-        app = hardening_app_factory()
-        guard.capture_into(capture)  # before lifespan: nothing may reach a real DSN
-        request.node.stash[APP_KEY] = _AppContext(app, capture, guard)
-        if any(name in request.fixturenames for name in CLIENT_FIXTURES):
-            yield app  # the client runs lifespan in the loop it serves requests from
-        else:
-            with running_lifespan(app):
-                guard.capture_into(capture)  # apps may initialise Sentry at startup
-                yield app
+        if not any(name in request.fixturenames for name in CLIENT_FIXTURES):
+            harness.start_lifespan()  # else the client runs it in the loop it serves from
+        yield app
     finally:
-        record.add_sentry(capture)
-        patch.stop()
-        guard.stop()
-
-
-def _context(request: pytest.FixtureRequest) -> _AppContext:
-    context: _AppContext = request.node.stash[APP_KEY]
-    return context
+        record.add_sentry(harness.sentry)
 
 
 @pytest.fixture
-def hardened_client(request: pytest.FixtureRequest, hardened_app: Any) -> Iterator[Any]:
+def hardened_client(
+    _hardening_harness: Harness, hardened_app: Any, hardening_client_headers: Mapping[str, str]
+) -> Any:
     """A Starlette ``TestClient`` (lifespan managed; server errors come back as 500s)."""
-    from ._app import starlette_test_client
-
-    client_class = starlette_test_client()
-    with client_class(hardened_app, raise_server_exceptions=False) as client:
-        context = _context(request)
-        context.guard.capture_into(context.capture)
-        yield client
+    return _hardening_harness.client(headers=hardening_client_headers)
 
 
 @pytest.fixture
 async def hardened_async_client(
-    request: pytest.FixtureRequest, hardened_app: Any
+    _hardening_harness: Harness, hardened_app: Any, hardening_client_headers: Mapping[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` over ``ASGITransport``; lifespan runs in the test's loop
     (use with ``@pytest.mark.anyio``)."""
-    import httpx
-
-    from ._app import LifespanManager, with_state
-
-    async with LifespanManager(hardened_app) as lifespan:
-        context = _context(request)
-        context.guard.capture_into(context.capture)
-        transport = httpx.ASGITransport(
-            app=with_state(hardened_app, lifespan.state), raise_app_exceptions=False
-        )
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+    async with _hardening_harness.async_client(headers=hardening_client_headers) as client:
+        yield client
 
 
 # -- inspection ----------------------------------------------------------------------------
 @pytest.fixture
 def breakers(
-    request: pytest.FixtureRequest, hardening_breakers: Mapping[str, Any]
+    request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_breakers: Any
 ) -> Iterator[BreakerInspector]:
     """State, transitions, force_open/reset of the app's breakers (all reset first)."""
-    from ._breakers import BreakerInspector
-
     record = _record(request, "breakers")
-    inspector = BreakerInspector(hardening_breakers).start()
+    inspector = _hardening_harness.inspect_breakers(hardening_breakers)
     try:
         yield inspector
     finally:
-        inspector.stop()
         record.add_transitions(inspector)
 
 
 @pytest.fixture
-def sentry_events(request: pytest.FixtureRequest) -> SentryCapture:
+def sentry_events(request: pytest.FixtureRequest, _hardening_harness: Harness) -> SentryCapture:
     """What the app's own Sentry setup sent, captured in memory at the transport."""
     _record(request, "sentry_events")
     started_app(request)
-    return _context(request).capture
+    return _hardening_harness.sentry
 
 
 @pytest.fixture
-def apm(request: pytest.FixtureRequest, hardening_apm: Any) -> ApmView:
+def apm(request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_apm: Any) -> ApmView:
     """Per-test view of the app's APM registry (reset first)."""
-    from ._apm import ApmView
-
     _record(request, "apm")
-    return ApmView(hardening_apm).start()
+    return _hardening_harness.watch_apm(hardening_apm)
 
 
 @pytest.fixture

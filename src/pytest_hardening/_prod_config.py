@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ._app import AppFactory, NotConfigured, build_app
+from ._app import build_app
+from ._config import AppFactory, NotConfigured
+from ._secrets import is_secret_name, mask, secret_values
 from ._sentry import SentryGuard
 
-__all__ = ["AuditReport", "Mutation", "ProdConfigChecker", "is_secret_name"]
-
-_SECRET_NAME = re.compile(
-    r"SECRET|TOKEN|PASSWORD|PASSWD|PASS\b|_KEY|^KEY|APIKEY|DSN|CREDENTIAL|PRIVATE|SIGNING|SALT",
-    re.IGNORECASE,
-)
-
-
-def is_secret_name(name: str) -> bool:
-    """Names whose values must never appear in an error message."""
-    return bool(_SECRET_NAME.search(name))
+__all__ = ["AuditReport", "Mutation", "ProdConfigChecker"]
 
 
 @dataclass(frozen=True)
@@ -196,23 +187,16 @@ class ProdConfigChecker:
         # The known-good values plus any the caller supplied; the audit's own placeholders
         # are not secrets.
         supplied = {k: v for k, v in overrides.items() if v is not None}
-        secrets: list[tuple[str, str]] = []
-        for name, value in [*self.prod_env.items(), *supplied.items()]:
-            if is_secret_name(name) and len(value) >= 6:
-                secrets.append((name, value))
-            if "://" in value:
-                password = urlsplit(value).password
-                if password and len(password) >= 6:
-                    secrets.append((name, password))
-        return secrets
+        return [
+            *secret_values(self.prod_env, min_length=6),
+            *secret_values(supplied, min_length=6),
+        ]
 
     def _leaks(self, text: str, overrides: Mapping[str, str | None]) -> list[str]:
         return sorted({name for name, value in self._secrets(overrides) if value in text})
 
     def _redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
-        for name, value in self._secrets(overrides):
-            text = text.replace(value, f"<{name} redacted>")
-        return text
+        return mask(text, self._secrets(overrides), label="<{name} redacted>")
 
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:

@@ -9,13 +9,11 @@ import re
 import pytest
 
 from pytest_hardening.chaos import (
-    STATE_COLOURS,
     DataLossCheck,
     ScenarioResult,
     Timeline,
     breaker_line,
     render_html,
-    timeline_svg,
 )
 
 
@@ -77,13 +75,19 @@ def test_html_report_is_self_contained_with_a_band_per_state_stretch() -> None:
     bands = re.findall(band, html)
     # per scenario the whole exotel cycle is visible, though it happened at two instants
     # (t=0 and t=60); openai stays closed all along
-    assert bands[:5] == [
-        ("CLOSED", "exotel", STATE_COLOURS["CLOSED"]),
-        ("OPEN", "exotel", STATE_COLOURS["OPEN"]),
-        ("HALF_OPEN", "exotel", STATE_COLOURS["HALF_OPEN"]),
-        ("CLOSED", "exotel", STATE_COLOURS["CLOSED"]),
-        ("CLOSED", "openai", STATE_COLOURS["CLOSED"]),
+    assert [(state, breaker) for state, breaker, _ in bands[:5]] == [
+        ("CLOSED", "exotel"),
+        ("OPEN", "exotel"),
+        ("HALF_OPEN", "exotel"),
+        ("CLOSED", "exotel"),
+        ("CLOSED", "openai"),
     ]
+    # one colour per state, the same one in the legend and wherever the state appears
+    colour = {state: fill for state, _, fill in bands}
+    assert len(set(colour.values())) == 3
+    assert all(fill == colour[state] for state, _, fill in bands)
+    for state, fill in colour.items():
+        assert f'style="background:{fill}"></i>{state}' in html
     assert html.count('class="fault"') == 4
     assert html.count('class="request status-202"') == 10
     assert "1 of 2 scenarios passed" in html
@@ -118,7 +122,7 @@ def test_explain_teaches_expected_actual_history_and_replay() -> None:
 
 
 def test_svg_bands_follow_each_other_and_the_axis_shows_virtual_seconds() -> None:
-    svg = timeline_svg(full_cycle())
+    svg = render_html([result()])
     rects = re.findall(r'data-breaker="exotel" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)
     spans = [(float(x), float(x) + float(w)) for x, w in rects]
     assert len(spans) == 4

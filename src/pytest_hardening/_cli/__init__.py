@@ -66,7 +66,8 @@ def chaos(
     Exits 1 if any scenario failed.
     """
     from pytest_hardening._cli._chaos import run_catalogue, write_reports
-    from pytest_hardening.chaos import load_target, summary_table
+    from pytest_hardening.chaos._target import load_target
+    from pytest_hardening.chaos._text import summary_table
 
     console = Console(soft_wrap=True)  # timelines stay on one line in CI logs
     if not console.is_terminal:

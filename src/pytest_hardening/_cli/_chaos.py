@@ -10,14 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pytest_hardening.chaos import (
-    ScenarioResult,
-    load_target,
-    render_html,
-    render_result,
-    run_scenario,
-    select,
-)
+from pytest_hardening.chaos import ScenarioResult, render_html, run_scenario, select
+from pytest_hardening.chaos._target import load_target
+from pytest_hardening.chaos._text import render_result
 
 
 def _run_named(job: tuple[str, str, int]) -> ScenarioResult:

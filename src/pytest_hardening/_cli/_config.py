@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
+from pytest_hardening._config import load_factory, load_object
+from pytest_hardening._secrets import mask, secret_values
+
 DEFAULT_VALIDATOR = "reference_app.config:validate_environment"
 
-# Names whose values must never be printed, whatever the validator says.
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|DSN|DATABASE_URL|CREDENTIAL", re.I)
 _MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
 
 
@@ -23,10 +23,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def load_validator(spec: str) -> Callable[[Mapping[str, str]], Iterable[Any]]:
-    module_name, _, attr = spec.partition(":")
-    validator: Callable[[Mapping[str, str]], Iterable[Any]] = getattr(
-        importlib.import_module(module_name), attr
-    )
+    validator: Callable[[Mapping[str, str]], Iterable[Any]] = load_object(spec, what="validator")
     return validator
 
 
@@ -38,12 +35,6 @@ def _describe(problem: Any) -> tuple[str, str]:
     text = str(problem)
     name, sep, rest = text.partition(": ")
     return (name, rest) if sep else ("?", text)
-
-
-def _mask(text: str, secrets: Iterable[str]) -> str:
-    for value in sorted(secrets, key=len, reverse=True):
-        text = text.replace(value, "***")
-    return text
 
 
 def release_problems(
@@ -68,8 +59,9 @@ def release_problems(
     for problem in validator(checked):
         variable, message = _describe(problem)
         lines.append(f"{variable}: {message}")
-    secrets = [v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 4]
-    return [_mask(line, secrets) for line in lines]
+    # Never printed, whatever the validator says.
+    secrets = secret_values(env, min_length=4)
+    return [mask(line, secrets) for line in lines]
 
 
 def audit_findings(
@@ -80,7 +72,6 @@ def audit_findings(
     rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
-    from pytest_hardening._app import load_factory
 
     module = importlib.import_module(validator.partition(":")[0])
     optional_names = {"APP_ENV", "NODE_ENV", *getattr(module, "PRODUCTION_OPTIONAL", ()), *optional}

@@ -2,18 +2,18 @@
 
 App-agnostic: a :class:`ChaosTarget` supplies the catalogue and a session factory that builds
 a fresh app + harness (faults, clock, breakers) per run; the reference app's lives in
-``reference_app.chaos``.
+``reference_app.chaos``. See docs/chaos.md.
 """
 
 from __future__ import annotations
 
 from pytest_hardening.chaos._context import ChaosContext, Served
-from pytest_hardening.chaos._engine import Session, execute, run_all, run_scenario, select
-from pytest_hardening.chaos._html import STATE_COLOURS, render_html, timeline_svg
+from pytest_hardening.chaos._engine import execute, run_scenario, select
+from pytest_hardening.chaos._html import render_html
 from pytest_hardening.chaos._pytest import assert_scenario_passes, scenario_params
 from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
-from pytest_hardening.chaos._scenario import DataCheck, Scenario, Step
-from pytest_hardening.chaos._session import EPOCH, HarnessSession
+from pytest_hardening.chaos._scenario import Scenario, Step
+from pytest_hardening.chaos._session import HarnessSession
 from pytest_hardening.chaos._steps import (
     Advance,
     Check,
@@ -25,26 +25,21 @@ from pytest_hardening.chaos._steps import (
     ExpectProviderCalls,
     ExpectSentryEvent,
     ExpectTransitions,
+    FaultKind,
     Heal,
     Inject,
     Req,
     Send,
     send,
 )
-from pytest_hardening.chaos._target import ChaosTarget, load_target
-from pytest_hardening.chaos._text import breaker_line, render_result, summary_table
-from pytest_hardening.chaos._timeline import Band, BreakerChange, FaultMark, RequestMark, Timeline
+from pytest_hardening.chaos._target import ChaosTarget
+from pytest_hardening.chaos._timeline import Timeline, breaker_line
 
 __all__ = [
-    "EPOCH",
-    "STATE_COLOURS",
     "Advance",
-    "Band",
-    "BreakerChange",
     "ChaosContext",
     "ChaosTarget",
     "Check",
-    "DataCheck",
     "DataLossCheck",
     "ExpectAlert",
     "ExpectBreaker",
@@ -54,30 +49,23 @@ __all__ = [
     "ExpectProviderCalls",
     "ExpectSentryEvent",
     "ExpectTransitions",
-    "FaultMark",
+    "FaultKind",
     "HarnessSession",
     "Heal",
     "Inject",
     "Req",
-    "RequestMark",
     "Scenario",
     "ScenarioResult",
     "Send",
     "Served",
-    "Session",
     "Step",
     "Timeline",
     "assert_scenario_passes",
     "breaker_line",
     "execute",
-    "load_target",
     "render_html",
-    "render_result",
-    "run_all",
     "run_scenario",
     "scenario_params",
     "select",
     "send",
-    "summary_table",
-    "timeline_svg",
 ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from pytest_hardening.chaos._timeline import Timeline
+
+T = TypeVar("T")
 
 
 class FaultsLike(Protocol):
@@ -67,8 +69,6 @@ class ChaosContext:
     rng: random.Random = field(default_factory=random.Random)
     failures: list[str] = field(default_factory=list)
     served: list[Served] = field(default_factory=list)
-    #: room for app-specific steps to keep state for one run (e.g. an open outage)
-    scratch: dict[str, Any] = field(default_factory=dict)
     #: warnings and errors the app logged during the run
     logs: list[str] = field(default_factory=list)
     phase: str = "method"
@@ -78,6 +78,7 @@ class ChaosContext:
     _seen: dict[str, int] = field(default_factory=dict)
     _reason_index: dict[str, int] = field(default_factory=dict)
     _entered: dict[str, float] = field(default_factory=dict)
+    _run_state: dict[type[Any], Any] = field(default_factory=dict)
 
     def start(self) -> None:
         self._t0 = self.clock.monotonic()
@@ -86,6 +87,26 @@ class ChaosContext:
             self._seen[name] = len(self.breakers.transitions(name))
             self._reason_index[name] = len(self.reasons.get(name, ()))
             self._entered[name] = 0.0
+
+    def run_state(self, kind: type[T]) -> T:
+        """This run's instance of ``kind`` (made with ``kind()`` on first use): typed state
+        that app-specific steps share across one run, e.g. an outage still to be undone."""
+        if kind not in self._run_state:
+            self._run_state[kind] = kind()
+        state: T = self._run_state[kind]
+        return state
+
+    def run_async(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await fn(*args)`` in the app's event loop, where its database engine and clients
+        live (the loop Starlette's ``TestClient`` runs in its portal thread)."""
+        portal = getattr(self.client, "portal", None)
+        if portal is None:
+            raise RuntimeError(
+                "run_async needs a client that runs the app in its own event loop "
+                "(Starlette's TestClient, entered); this client has no portal"
+            )
+        result: T = portal.call(fn, *args)
+        return result
 
     def now(self) -> float:
         """Virtual seconds since the scenario started (rounded: float noise is not news)."""

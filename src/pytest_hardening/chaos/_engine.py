@@ -67,22 +67,6 @@ def run_scenario(scenario: Scenario, session: Session, *, seed: int = 0) -> Scen
     return result
 
 
-def run_all(
-    scenarios: Iterable[Scenario],
-    session: Session,
-    *,
-    seed: int = 0,
-    on_result: Callable[[ScenarioResult], None] | None = None,
-) -> list[ScenarioResult]:
-    results: list[ScenarioResult] = []
-    for scenario in scenarios:
-        result = run_scenario(scenario, session, seed=seed)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-    return results
-
-
 def select(catalogue: Iterable[Scenario], names: Iterable[str]) -> list[Scenario]:
     """Scenarios by name, in catalogue order; unknown names raise with the known ones listed."""
     scenarios = list(catalogue)

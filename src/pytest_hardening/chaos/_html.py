@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from html import escape
 
 from pytest_hardening.chaos._result import ScenarioResult
-from pytest_hardening.chaos._text import breaker_line, status_summary
-from pytest_hardening.chaos._timeline import Band, Timeline
+from pytest_hardening.chaos._text import status_summary
+from pytest_hardening.chaos._timeline import Band, Timeline, breaker_line
 
 STATE_COLOURS = {"CLOSED": "#2e7d32", "OPEN": "#c62828", "HALF_OPEN": "#f9a825"}
 UNKNOWN_COLOUR = "#757575"

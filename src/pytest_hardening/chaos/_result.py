@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_hardening.chaos._timeline import Timeline
+from pytest_hardening.chaos._timeline import Timeline, breaker_line
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,6 @@ class ScenarioResult:
 
     def explain(self) -> str:
         """A failure message that teaches: what was expected, what happened, the history."""
-        from pytest_hardening.chaos._text import breaker_line  # _text imports this module
-
         lines = [f"chaos scenario {self.name!r} (seed {self.seed}) failed:"]
         lines += [f"  - {failure}" for failure in self.failures]
         if self.data_loss is not None and not self.data_loss.passed:

@@ -11,14 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_hardening._apm import ApmView
-from pytest_hardening._app import starlette_test_client
-from pytest_hardening._breakers import BreakerInspector
-from pytest_hardening._clock import Clock
-from pytest_hardening._env import EnvPatch
-from pytest_hardening._faults import FaultInjector
+from pytest_hardening._config import AppFactory
+from pytest_hardening._harness import Harness
 from pytest_hardening._providers import ProviderSpec
-from pytest_hardening._sentry import SentryCapture, SentryGuard
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -26,9 +21,8 @@ from pytest_hardening.chaos._timeline import Timeline
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def _app_breakers(app: Any) -> Mapping[str, Any]:
-    breakers: Mapping[str, Any] = app.state.breakers
-    return breakers
+def _app_breakers(app: Any) -> Any:
+    return app.state.breakers
 
 
 def _app_apm(app: Any) -> Any:
@@ -37,46 +31,34 @@ def _app_apm(app: Any) -> Any:
 
 @dataclass(frozen=True)
 class HarnessSession:
-    """``session(seed)`` → a context manager yielding a ready :class:`ChaosContext`.
-
-    Order matters: the environment is set and Sentry's global client saved before the app is
-    built; time is frozen and faults intercept httpx before the lifespan starts; everything is
-    undone in reverse order.
+    """``session(seed)`` → a context manager yielding a ready :class:`ChaosContext`: a fresh
+    app in a :class:`~pytest_hardening._harness.Harness` (the same one the fixtures use) with
+    the clock frozen at :data:`EPOCH`, faults, a client sending ``headers``, breakers and APM.
     """
 
-    app_factory: Callable[[], Any]
+    app_factory: AppFactory
     env: Mapping[str, str]
     providers: Mapping[str, ProviderSpec]
-    breakers: Callable[[Any], Mapping[str, Any]] = _app_breakers
+    breakers: Callable[[Any], Any] = _app_breakers
     apm: Callable[[Any], Any] = _app_apm
     clear: Iterable[str] = field(default_factory=tuple)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @contextlib.contextmanager
     def __call__(self, seed: int) -> Iterator[ChaosContext]:
         with contextlib.ExitStack() as stack:
             logs = stack.enter_context(_LogTap())
             stack.enter_context(_quick_thread_handoffs())
-            stack.enter_context(EnvPatch(self.env, clear=self.clear))
-            guard = SentryGuard().start()
-            stack.callback(guard.stop)
-            # Built before time is frozen: building imports lazily (FastAPI pulls in
-            # pydantic.v1, whose date subclasses clash with freezegun's FakeDate). Breakers read
-            # time.monotonic at call time, so they follow the frozen clock all the same.
-            app = self.app_factory()
-            sentry = SentryCapture()
-            sentry.attach()  # before lifespan: nothing may reach a real DSN
-            clock = stack.enter_context(Clock(EPOCH))
-            faults = stack.enter_context(FaultInjector(self.providers, clock=clock, seed=seed))
-            client_class = starlette_test_client()
-            client = stack.enter_context(client_class(app, raise_server_exceptions=False))
-            sentry.attach()  # in case the app initialised Sentry during startup
+            harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH))
+            app = harness.build(self.app_factory, self.env, clear=self.clear)
+            clock = harness.freeze()
+            faults = harness.fake_providers(self.providers)
+            client = harness.client(headers=self.headers)
             raw = self.breakers(app)
-            inspector = BreakerInspector(raw).start()
-            stack.callback(inspector.stop)
+            inspector = harness.inspect_breakers(raw)
             reasons = _ReasonTap(raw)
-            stack.callback(reasons.stop)
+            harness.callback(reasons.stop)
             apm_obj = self.apm(app)
-            apm = ApmView(apm_obj).start() if apm_obj is not None else None
             yield ChaosContext(
                 app=app,
                 client=client,
@@ -85,8 +67,8 @@ class HarnessSession:
                 breakers=inspector,
                 seed=seed,
                 timeline=Timeline(),
-                sentry=sentry,
-                apm=apm,
+                sentry=harness.sentry,
+                apm=harness.watch_apm(apm_obj) if apm_obj is not None else None,
                 rng=random.Random(seed),
                 reasons=reasons.log,
                 logs=logs.lines,
@@ -110,10 +92,11 @@ class _ReasonTap:
     """Why each transition happened and when (breaker clock), for breakers that say so
     (the native protocol's ``Transition.reason``/``.at``); others get generic labels."""
 
-    def __init__(self, breakers: Mapping[str, Any]) -> None:
+    def __init__(self, breakers: Any) -> None:
         self.log: dict[str, list[tuple[str, float]]] = {}
         self._undo: list[Callable[[], None]] = []
-        for name, breaker in breakers.items():
+        items = breakers.items() if isinstance(breakers, Mapping) else ()
+        for name, breaker in items:
             if callable(getattr(breaker, "add_listener", None)) and hasattr(breaker, "transitions"):
                 entries: list[tuple[str, float]] = []
                 self.log[name] = entries

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pytest_hardening.chaos._context import ChaosContext
 
 RequestFactory = Callable[[ChaosContext, int], "Req"]
+
+#: The ``FaultInjector`` methods an :class:`Inject` step may call.
+FaultKind = Literal[
+    "fail", "refuse", "timeout", "latency", "rate_limit", "garbage", "sequence", "random"
+]
+_FAULT_KINDS = frozenset(get_args(FaultKind))
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,14 @@ class Inject:
     """``faults.<kind>(provider, *args, **kwargs)``, e.g. ``Inject("exotel", "fail", 503)``."""
 
     provider: str
-    kind: str
+    kind: FaultKind
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A typo fails where the scenario is written, not halfway through a run.
+        if self.kind not in _FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(_FAULT_KINDS)}")
 
     def run(self, ctx: ChaosContext) -> None:
         getattr(ctx.faults, self.kind)(self.provider, *self.args, **self.kwargs)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pytest_hardening._config import load_object
 from pytest_hardening.chaos._engine import Session
 from pytest_hardening.chaos._scenario import Scenario
 
@@ -21,10 +21,7 @@ class ChaosTarget:
 
 def load_target(spec: str) -> ChaosTarget:
     """Import ``"package.module:attribute"``; the attribute is a target or returns one."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"target must look like 'package.module:attribute', got {spec!r}")
-    obj = getattr(importlib.import_module(module_name), attr)
+    obj = load_object(spec, what="target")
     target = obj if isinstance(obj, ChaosTarget) else obj()
     if not isinstance(target, ChaosTarget):
         raise TypeError(f"{spec} is not a ChaosTarget (got {type(target).__name__})")

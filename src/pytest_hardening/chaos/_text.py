@@ -16,18 +16,6 @@ def _seconds(value: float) -> str:
     return f"{value:g}s"
 
 
-def breaker_line(timeline: Timeline, breaker: str) -> str:
-    """``exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED``.
-
-    Each arrow carries what caused the transition (``─→`` when the breaker does not say);
-    when the cause is the passing of time (OPEN → HALF_OPEN) the label is the virtual time
-    spent in the previous state.
-    """
-    parts = [breaker, timeline.initial.get(breaker, "CLOSED")]
-    parts += [f"─{change.label}→ {change.to_state}" for change in timeline.transitions(breaker)]
-    return " ".join(parts)
-
-
 def breaker_text(timeline: Timeline, breaker: str) -> Text:
     """The same line as :func:`breaker_line`, states coloured, then when each change happened."""
     text = Text(breaker, style="bold")

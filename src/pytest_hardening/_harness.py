@@ -1,0 +1,268 @@
+"""Harness: the whole order of setting up a hardened test, and its undo, in one plain class.
+
+The fixtures and the chaos runner are thin views of it; it is usable without pytest, like
+pytest's ``MonkeyPatch``::
+
+    with Harness(seed=7) as harness:
+        app = harness.build(create_app, env)
+        faults = harness.fake_providers(providers)
+        clock = harness.freeze()
+        client = harness.client()
+        ...
+
+Each part starts on first use and pulls in what it needs. Whatever the order of the calls,
+the parts relate the same way: the environment is set and Sentry's global state saved before
+the app is built; Sentry capture is attached to clients the app created (never to one that
+existed before); the app is built and its lifespan started in real time (modules imported
+for the first time under frozen time would keep freezegun's fake classes for good); faults
+and clock know each other. :meth:`close` undoes everything in reverse order of what started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._config import AppFactory, NotConfigured
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._apm import ApmView
+    from ._breakers import BreakerInspector
+    from ._clock import Clock
+    from ._faults import FaultInjector
+    from ._providers import ProviderSpec
+    from ._sentry import SentryCapture, SentryGuard
+
+__all__ = ["Harness", "HarnessError"]
+
+_NOT_BUILT = object()
+
+
+class HarnessError(RuntimeError):
+    """A part of the harness was used before it was set up, or set up twice differently."""
+
+
+def _app_breakers(app: Any) -> Any:
+    breakers = getattr(getattr(app, "state", None), "breakers", None)
+    if breakers is None:
+        raise HarnessError(
+            "the app has no app.state.breakers: expose the app's breakers there, or pass them "
+            "to inspect_breakers() (override the `hardening_breakers` fixture in pytest)"
+        )
+    return breakers
+
+
+def _app_apm(app: Any) -> Any:
+    apm = getattr(getattr(app, "state", None), "apm", None)
+    if apm is None:
+        raise HarnessError(
+            "the app has no app.state.apm: expose its APM registry there, or pass it to "
+            "watch_apm() (override the `hardening_apm` fixture in pytest)"
+        )
+    return apm
+
+
+class Harness:
+    """Environment, Sentry, app, clock, faults, client, breakers and APM for one test or run.
+
+    ``seed`` seeds the fault injector's random failures; ``epoch`` is where the frozen clock
+    starts (default: now). A context manager; :meth:`close` for fixtures.
+    """
+
+    def __init__(self, *, seed: int | str | None = None, epoch: dt.datetime | None = None) -> None:
+        self.seed = seed
+        self.epoch = epoch
+        self._stack = contextlib.ExitStack()
+        self._clock: Clock | None = None
+        self._faults: FaultInjector | None = None
+        self._app: Any = _NOT_BUILT
+        self._guard: SentryGuard | None = None
+        self._sentry: SentryCapture | None = None
+        self._client: Any = None
+        self._lifespan = False
+        self._breakers: BreakerInspector | None = None
+        self._apm: ApmView | None = None
+
+    # -- time and providers ----------------------------------------------------------------
+    def freeze(self) -> Clock:
+        """Freeze time (once; later calls return the same clock)."""
+        if self._clock is None:
+            from ._clock import Clock
+
+            self._clock = self._stack.enter_context(Clock(self.epoch))
+            if self._faults is not None:
+                self._attach_clock(self._faults, self._clock)
+        return self._clock
+
+    def fake_providers(self, providers: Mapping[str, ProviderSpec]) -> FaultInjector:
+        """Answer every outbound request in memory, as ``providers`` or the faults say."""
+        if self._faults is None:
+            from ._faults import FaultInjector
+
+            injector = FaultInjector(providers, clock=self._clock, seed=self.seed)
+            self._faults = self._stack.enter_context(injector)
+            if self._clock is not None:
+                self._attach_clock(injector, self._clock)
+        return self._faults
+
+    def _attach_clock(self, injector: FaultInjector, clock: Clock) -> None:
+        # Latency faults advance the clock instead of sleeping; detached before either stops.
+        injector.clock = clock
+
+        def detach() -> None:
+            injector.clock = None
+
+        self._stack.callback(detach)
+
+    # -- the app ---------------------------------------------------------------------------
+    def build(
+        self, factory: AppFactory, env: Mapping[str, str], *, clear: Iterable[str] = ()
+    ) -> Any:
+        """Build the app with exactly ``env`` set (names in ``clear`` removed first) for the
+        rest of the harness's life; Sentry clients it creates send to :attr:`sentry`."""
+        if self._app is not _NOT_BUILT:
+            raise HarnessError("the app is already built: a harness holds one app")
+        if isinstance(env, NotConfigured):
+            env.require()
+        from ._env import EnvPatch
+        from ._sentry import SentryCapture, SentryGuard
+
+        self._stack.enter_context(EnvPatch(env, clear=clear))
+        self._guard = self._stack.enter_context(SentryGuard())
+        self._sentry = SentryCapture()
+        with self._real_time():
+            self._app = factory()
+        self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
+        return self._app
+
+    @property
+    def app(self) -> Any:
+        if self._app is _NOT_BUILT:
+            raise HarnessError("no app yet: call build(factory, env) first")
+        return self._app
+
+    @property
+    def sentry(self) -> SentryCapture:
+        """What the app's own Sentry client sent, after its before_send and scrubbing."""
+        if self._sentry is None:
+            raise HarnessError("no app yet: Sentry capture starts with build()")
+        return self._sentry
+
+    def client(self, *, headers: Mapping[str, str] | None = None) -> Any:
+        """A Starlette ``TestClient`` with the app's lifespan running in its portal thread
+        (server errors come back as 500s); ``headers`` go with every request."""
+        if self._client is None:
+            if self._lifespan:
+                raise HarnessError(
+                    "the lifespan already runs without a client: ask for the client first"
+                )
+            from ._app import starlette_test_client
+
+            client = starlette_test_client()(
+                self.app, raise_server_exceptions=False, headers=dict(headers or {})
+            )
+            with self._real_time():
+                self._client = self._stack.enter_context(client)
+            self._capture_started_sentry()
+        return self._client
+
+    def start_lifespan(self) -> None:
+        """Run the app's lifespan in a portal thread, for use without a client."""
+        if self._client is None and not self._lifespan:
+            from ._app import running_lifespan
+
+            with self._real_time():
+                self._stack.enter_context(running_lifespan(self.app))
+            self._lifespan = True
+            self._capture_started_sentry()
+
+    @contextlib.asynccontextmanager
+    async def async_client(
+        self, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """An ``httpx.AsyncClient`` over the app; the lifespan runs in the caller's loop,
+        where the app's loop-bound resources (clients, database engines) will be used."""
+        import httpx
+
+        from ._app import LifespanManager, with_state
+
+        manager = LifespanManager(self.app)
+        with self._real_time():
+            await manager.__aenter__()
+        try:
+            self._capture_started_sentry()
+            transport = httpx.ASGITransport(
+                app=with_state(self.app, manager.state), raise_app_exceptions=False
+            )
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", headers=dict(headers or {})
+            ) as client:
+                yield client
+        finally:
+            await manager.__aexit__(None, None, None)
+
+    def _capture_started_sentry(self) -> None:
+        # Apps may initialise Sentry at startup rather than at build.
+        if self._guard is not None and self._sentry is not None:
+            self._guard.capture_into(self._sentry)
+
+    def _real_time(self) -> contextlib.AbstractContextManager[None]:
+        return self._clock.paused() if self._clock is not None else contextlib.nullcontext()
+
+    # -- inspection ------------------------------------------------------------------------
+    def inspect_breakers(self, breakers: Any = None) -> BreakerInspector:
+        """State, transitions and force/reset of ``breakers`` (default: ``app.state.breakers``),
+        every one reset first; transitions recorded until :meth:`close`."""
+        if self._breakers is None:
+            from ._breakers import BreakerInspector
+
+            found = breakers if breakers is not None else _app_breakers(self.app)
+            inspector = BreakerInspector(found).start()
+            self._stack.callback(inspector.stop)
+            self._breakers = inspector
+        return self._breakers
+
+    def watch_apm(self, apm: Any = None) -> ApmView:
+        """A view of ``apm`` (default: ``app.state.apm``), reset first."""
+        if self._apm is None:
+            from ._apm import ApmView
+
+            self._apm = ApmView(apm if apm is not None else _app_apm(self.app)).start()
+        return self._apm
+
+    @property
+    def clock(self) -> Clock | None:
+        return self._clock
+
+    @property
+    def faults(self) -> FaultInjector | None:
+        return self._faults
+
+    @property
+    def breakers(self) -> BreakerInspector | None:
+        return self._breakers
+
+    # -- undo ------------------------------------------------------------------------------
+    def problems(self) -> str:
+        """What must fail the test although nothing raised (unregistered hosts, faults armed
+        and never triggered ...); empty when all is well."""
+        report = self._faults.problems_report() if self._faults is not None else None
+        return report or ""
+
+    def close(self) -> None:
+        """Undo everything, in reverse order of what started."""
+        self._stack.close()
+
+    def callback(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` at :meth:`close`, before what was started before this call is undone."""
+        self._stack.callback(fn)
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

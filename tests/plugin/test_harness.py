@@ -1,0 +1,139 @@
+"""The Harness as a plain class (no fixtures): order, undo, and the Sentry divergence that the
+fixtures and the chaos runner once had (the chaos copy killed a caller's Sentry transport)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import sentry_sdk
+from starlette.applications import Starlette
+
+from pytest_hardening import Harness, HarnessError, SentryCapture, SentryGuard
+from pytest_hardening.chaos import (
+    ExpectBreaker,
+    HarnessSession,
+    Inject,
+    Scenario,
+    run_scenario,
+    send,
+)
+from reference_app import create_app
+from reference_app.testing import DEV_ENV
+from tests.chaos import mini_app
+
+from .weather import weather_app
+from .weather.conftest import DEV_ENV as WEATHER_ENV
+
+EPOCH = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def caller_sentry() -> Iterator[tuple[Any, SentryCapture]]:
+    """A Sentry client that belongs to the caller, sending to its own transport."""
+    with SentryGuard():
+        transport = SentryCapture()
+        sentry_sdk.init(dsn="https://caller@sentry.example/9", transport=transport)
+        yield sentry_sdk.get_client(), transport
+
+
+def _assert_caller_client_intact(client: Any, transport: SentryCapture) -> None:
+    assert sentry_sdk.get_client() is client
+    assert client.transport is transport, "the caller's transport was swapped"
+    before = len(transport.events)
+    sentry_sdk.capture_message("after the run")
+    assert len(transport.events) == before + 1, "the caller's transport no longer delivers"
+
+
+def test_chaos_run_on_an_app_without_sentry_leaves_the_callers_client_alone(
+    caller_sentry: tuple[Any, SentryCapture],
+) -> None:
+    client, transport = caller_sentry
+    scenario = Scenario(
+        "payments-down",
+        "payments refuse; the breaker opens",
+        method=(
+            Inject("payments", "refuse"),
+            *[send("POST", "/orders", json={"item": "x"}, expect=202) for _ in range(3)],
+            ExpectBreaker("payments", "OPEN"),
+        ),
+    )
+    session = HarnessSession(mini_app.create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER})
+    result = run_scenario(scenario, session, seed=1)
+    assert result.passed, result.explain()
+    _assert_caller_client_intact(client, transport)
+
+
+def test_harness_on_an_app_without_sentry_leaves_the_callers_client_alone(
+    caller_sentry: tuple[Any, SentryCapture],
+) -> None:
+    client, transport = caller_sentry
+    with Harness() as harness:
+        harness.build(mini_app.create_app, {})
+        harness.fake_providers({"payments": mini_app.PAYMENTS_PROVIDER})
+        assert harness.client().post("/orders", json={"item": "x"}).status_code == 201
+        assert harness.sentry.events == []  # nothing of the caller's is captured either
+    _assert_caller_client_intact(client, transport)
+
+
+def test_clock_first_then_app_works_and_moves_the_apps_breakers() -> None:
+    # Asking for the clock before the app is built must not freeze time under the build
+    # (first imports under freezegun keep its fake classes: pydantic's metaclass conflict).
+    env = {**DEV_ENV, "DATABASE_URL": "sqlite+aiosqlite:///:memory:"}
+    with Harness(seed=3, epoch=EPOCH) as harness:
+        clock = harness.freeze()
+        faults = harness.fake_providers(
+            {"exotel": "https://api.exotel.com", "openai": "https://api.openai.com"}
+        )
+        harness.build(create_app, env)
+        client = harness.client()
+        breakers = harness.inspect_breakers()
+        breakers.force_open("exotel")
+        clock.advance(61)
+        assert breakers.state("exotel") == "HALF_OPEN"
+        assert clock.now() == EPOCH + dt.timedelta(seconds=61)
+        assert client.get("/api/monitoring/health").status_code == 200
+        assert faults.clock is clock
+
+
+def test_close_undoes_everything_in_reverse() -> None:
+    os.environ["HARNESS_PROBE"] = "caller"
+    try:
+        harness = Harness(epoch=EPOCH)
+        harness.build(weather_app.create_app, {**WEATHER_ENV, "HARNESS_PROBE": "test"})
+        assert os.environ["HARNESS_PROBE"] == "test"
+        harness.fake_providers({"weather": weather_app.WEATHER_DEFAULT})
+        harness.freeze()
+        harness.client()
+        assert dt.datetime.now(dt.timezone.utc) == EPOCH
+        harness.close()
+        assert os.environ["HARNESS_PROBE"] == "caller"
+        assert abs(time.time() - dt.datetime.now().timestamp()) < 3600
+        assert dt.datetime.now(dt.timezone.utc) > EPOCH + dt.timedelta(days=1)
+        # httpx is no longer intercepted: a request to an unregistered host now reaches the
+        # transport we give it, not the injector
+        seen: list[str] = []
+        transport = httpx.MockTransport(lambda r: (seen.append(str(r.url)), httpx.Response(204))[1])
+        with httpx.Client(transport=transport) as plain:
+            assert plain.get("https://elsewhere.example/").status_code == 204
+        assert seen == ["https://elsewhere.example/"]
+    finally:
+        os.environ.pop("HARNESS_PROBE", None)
+
+
+def test_parts_used_before_they_exist_say_what_to_do() -> None:
+    with Harness() as harness:
+        with pytest.raises(HarnessError, match=r"call build\(factory, env\) first"):
+            harness.client()
+        harness.build(Starlette, {})
+        with pytest.raises(HarnessError, match="already built"):
+            harness.build(Starlette, {})
+        with pytest.raises(HarnessError, match=r"app.state.breakers"):
+            harness.inspect_breakers()
+        with pytest.raises(HarnessError, match=r"app.state.apm"):
+            harness.watch_apm()
