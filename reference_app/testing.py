@@ -4,9 +4,11 @@
 
 gives any test file ``hardened_app``/``hardened_client``/``faults``/``clock``/``breakers``/
 ``prod_config``/``route_audit``/``sentry_events``/``apm`` against :func:`reference_app.create_app`:
-a development env with a per-test SQLite file, Sentry on with a fake DSN (events are captured
-in memory, never sent) and fake provider credentials; a production env from
-``.env.production.example``; the five providers answered by :mod:`reference_app.fakes`.
+a development env with a SQLite file, Sentry on with a fake DSN (events are captured in memory,
+never sent) and fake provider credentials; a production env from ``.env.production.example``;
+the five providers answered by :mod:`reference_app.fakes`. ``hardened_client`` tests share one
+running app per env, reset before each test by :func:`reset_app` (breakers, metrics, database
+rows, caches), so the database file is one per test session (and xdist worker).
 """
 
 from __future__ import annotations
@@ -21,17 +23,20 @@ import pytest
 from pytest_hardening import Provider
 
 from . import create_app, fakes
+from .db import Base
 
 __all__ = [
     "DEV_ENV",
     "FAKE_SENTRY_DSN",
     "hardening_app_factory",
+    "hardening_app_reset",
     "hardening_database_url",
     "hardening_dev_env",
     "hardening_prod_env",
     "hardening_providers",
     "production_example_env",
     "pytest_configure",
+    "reset_app",
 ]
 
 FAKE_SENTRY_DSN = "https://public@sentry.example/1"
@@ -76,10 +81,35 @@ def hardening_app_factory() -> Callable[[], Any]:
     return create_app
 
 
+async def reset_app(app: Any) -> None:
+    """Undo what a test can leave in a running reference app: every breaker closed with its
+    history, metrics and alerts zeroed, the order cache and every database row gone."""
+    state = app.state
+    for breaker in state.breakers.values():
+        breaker.reset()
+    state.apm.reset()
+    services = state.services
+    services.order_cache.clear()
+    async with services.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
+
+
 @pytest.fixture
-def hardening_database_url(tmp_path: Path) -> str:
-    """A SQLite file of this test's own (override for PostgreSQL or in-memory)."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'reference_app.db'}"
+def hardening_app_reset() -> Callable[[Any], Any]:
+    return reset_app
+
+
+@pytest.fixture(scope="session")
+def _reference_app_db_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("reference_app")
+
+
+@pytest.fixture
+def hardening_database_url(_reference_app_db_dir: Path) -> str:
+    """A SQLite file per test session (per xdist worker); the shared app's reset empties it
+    before each test. Override for PostgreSQL or in-memory SQLite."""
+    return f"sqlite+aiosqlite:///{_reference_app_db_dir / 'reference_app.db'}"
 
 
 @pytest.fixture
@@ -106,7 +136,9 @@ def hardening_providers() -> dict[str, Provider]:
 
 
 _FIXTURES = (
+    "_reference_app_db_dir",
     "hardening_app_factory",
+    "hardening_app_reset",
     "hardening_database_url",
     "hardening_dev_env",
     "hardening_prod_env",

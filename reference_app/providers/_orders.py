@@ -89,5 +89,8 @@ class OrderCache:
             self._items.move_to_end(key)
         return order
 
+    def clear(self) -> None:
+        self._items.clear()
+
     def __len__(self) -> int:
         return len(self._items)

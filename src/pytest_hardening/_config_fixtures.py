@@ -16,11 +16,13 @@ from ._config import AppFactory, NotConfigured, load_factory
 
 if TYPE_CHECKING:
     from ._providers import ProviderSpec
+    from ._reuse import AppReset
 
 __all__ = [
     "CLIENT_FIXTURES",
     "hardening_apm",
     "hardening_app_factory",
+    "hardening_app_reset",
     "hardening_breakers",
     "hardening_client_headers",
     "hardening_dev_env",
@@ -45,6 +47,15 @@ def hardening_app_factory(request: pytest.FixtureRequest) -> AppFactory:
         '"pkg.module:create_app"` in your pytest ini options.',
         pytrace=False,
     )
+
+
+@pytest.fixture
+def hardening_app_reset() -> AppReset | None:
+    """How to reset the app so the next test can reuse it (default None: a fresh build and
+    lifespan per test). Return ``reset(app)``, sync or async, that closes every breaker,
+    zeroes metrics and empties database rows and caches: then ``hardened_client`` tests
+    built from the same factory and env share one running app, reset before each test."""
+    return None
 
 
 @pytest.fixture

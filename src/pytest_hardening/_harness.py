@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._faults import FaultInjector
     from ._providers import ProviderSpec
+    from ._reuse import AppPool, AppReset, Kept
     from ._sentry import SentryCapture, SentryGuard
 
 __all__ = ["Harness", "HarnessError"]
@@ -70,12 +71,24 @@ class Harness:
     """Environment, Sentry, app, clock, faults, client, breakers and APM for one test or run.
 
     ``seed`` seeds the fault injector's random failures; ``epoch`` is where the frozen clock
-    starts (default: now). A context manager; :meth:`close` for fixtures.
+    starts (default: now). With a ``pool``, an app built with a ``reset`` is kept running after
+    :meth:`close` for the next harness that builds the same app (see :mod:`._reuse`). A
+    context manager; :meth:`close` for fixtures.
     """
 
-    def __init__(self, *, seed: int | str | None = None, epoch: dt.datetime | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int | str | None = None,
+        epoch: dt.datetime | None = None,
+        pool: AppPool | None = None,
+    ) -> None:
         self.seed = seed
         self.epoch = epoch
+        self._pool = pool
+        self._pool_key: Any = None
+        self._kept: Kept | None = None
+        self._base_headers: dict[str, str] = {}
         self._stack = contextlib.ExitStack()
         self._clock: Clock | None = None
         self._faults: FaultInjector | None = None
@@ -120,10 +133,19 @@ class Harness:
 
     # -- the app ---------------------------------------------------------------------------
     def build(
-        self, factory: AppFactory, env: Mapping[str, str], *, clear: Iterable[str] = ()
+        self,
+        factory: AppFactory,
+        env: Mapping[str, str],
+        *,
+        clear: Iterable[str] = (),
+        reset: AppReset | None = None,
     ) -> Any:
         """Build the app with exactly ``env`` set (names in ``clear`` removed first) for the
-        rest of the harness's life; Sentry clients it creates send to :attr:`sentry`."""
+        rest of the harness's life; Sentry clients it creates send to :attr:`sentry`.
+
+        With ``reset`` (and a pool), an app kept from an earlier harness with the same factory
+        and env is reset and reused, client and lifespan included, instead of built.
+        """
         if self._app is not _NOT_BUILT:
             raise HarnessError("the app is already built: a harness holds one app")
         if isinstance(env, NotConfigured):
@@ -134,10 +156,55 @@ class Harness:
         self._stack.enter_context(EnvPatch(env, clear=clear))
         self._guard = self._stack.enter_context(SentryGuard())
         self._sentry = SentryCapture()
+        if reset is not None and self._pool is not None:
+            from ._reuse import pool_key
+
+            self._pool_key = pool_key(factory, env, clear)
+            kept = self._pool.take(self._pool_key)
+            if kept is not None:
+                return self._reuse(kept, reset, self._guard, self._sentry)
         with self._real_time():
             self._app = factory()
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
+
+    def _reuse(
+        self, kept: Kept, reset: AppReset, guard: SentryGuard, capture: SentryCapture
+    ) -> Any:
+        import sentry_sdk
+
+        from ._reuse import fingerprint
+
+        if kept.sentry_client is not None:
+            sentry_sdk.get_global_scope().set_client(kept.sentry_client)
+            guard.spare(kept.sentry_client)
+            capture.attach(kept.sentry_client)
+        try:
+            with self._real_time():
+                kept.reset(reset)
+        except Exception as error:
+            kept.close()
+            raise HarnessError(
+                f"resetting the app kept from an earlier test failed ({error!r}); "
+                "fix the reset, or return None from `hardening_app_reset` to build per test"
+            ) from error
+        kept.fingerprint = fingerprint(kept.app)
+        self._app, self._kept, self._client = kept.app, kept, kept.client
+        self._base_headers = dict(kept.client.headers)
+        self._stack.callback(self._hand_back)
+        return self._app
+
+    def _hand_back(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is None or self._pool is None:
+            return
+        if kept.sentry_client is None and self._guard is not None:
+            kept.sentry_client = self._guard.created_client()
+        if kept.sentry_client is not None and self._guard is not None:
+            self._guard.spare(kept.sentry_client)  # the kept app still owns its client
+        kept.client.headers = self._base_headers
+        with self._real_time():  # an app the test changed is closed here, not kept
+            self._pool.give(self._pool_key, kept)
 
     @property
     def app(self) -> Any:
@@ -162,13 +229,24 @@ class Harness:
                 )
             from ._app import starlette_test_client
 
-            client = starlette_test_client()(
-                self.app, raise_server_exceptions=False, headers=dict(headers or {})
-            )
+            client = starlette_test_client()(self.app, raise_server_exceptions=False)
+            self._base_headers = dict(client.headers)
             with self._real_time():
-                self._client = self._stack.enter_context(client)
+                if self._pool_key is None:
+                    self._client = self._stack.enter_context(client)
+                else:
+                    self._client = self._keep(client.__enter__())
             self._capture_started_sentry()
+        self._client.headers = {**self._base_headers, **dict(headers or {})}
         return self._client
+
+    def _keep(self, client: Any) -> Any:
+        # Entered outside the stack: at close the pool takes it over, still running.
+        from ._reuse import Kept, fingerprint
+
+        self._kept = Kept(self.app, client, None, fingerprint(self.app))
+        self._stack.callback(self._hand_back)
+        return client
 
     def start_lifespan(self) -> None:
         """Run the app's lifespan in a portal thread, for use without a client."""
@@ -255,7 +333,11 @@ class Harness:
 
     def close(self) -> None:
         """Undo everything, in reverse order of what started."""
-        self._stack.close()
+        try:
+            self._stack.close()
+        finally:
+            if self._pool is not None:
+                self._pool.trim()  # in real time: evicted apps run their lifespan shutdown
 
     def callback(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` at :meth:`close`, before what was started before this call is undone."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ._harness import Harness
     from ._prod_config import ProdConfigChecker
     from ._providers import ProviderSpec
+    from ._reuse import AppPool, AppReset
     from ._routes import RouteAuditor
     from ._sentry import SentryCapture
 
@@ -70,6 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # pytest finds a plugin's fixtures among its module attributes.
 hardening_apm = _config_fixtures.hardening_apm
 hardening_app_factory = _config_fixtures.hardening_app_factory
+hardening_app_reset = _config_fixtures.hardening_app_reset
 hardening_breakers = _config_fixtures.hardening_breakers
 hardening_client_headers = _config_fixtures.hardening_client_headers
 hardening_dev_env = _config_fixtures.hardening_dev_env
@@ -121,13 +123,28 @@ def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
 
 
 # -- the harness and its views -------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _hardening_pool() -> Iterator[AppPool]:
+    """Apps kept running between tests when ``hardening_app_reset`` says how to reset them."""
+    from ._reuse import AppPool
+
+    pool = AppPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
-def _hardening_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+def _hardening_harness(
+    request: pytest.FixtureRequest, _hardening_pool: AppPool
+) -> Iterator[Harness]:
     """The plain :class:`~pytest_hardening._harness.Harness` behind every fixture below: it
     owns the order of setting up and undoing; the fixtures only pick the parts they show."""
     from ._harness import Harness
 
-    harness = Harness(seed=f"{session_of(request.config).seed}:{request.node.nodeid}")
+    seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
+    harness = Harness(seed=seed, pool=_hardening_pool)
     try:
         yield harness
     finally:
@@ -170,6 +187,7 @@ def hardened_app(
     hardening_app_factory: AppFactory,
     hardening_dev_env: Mapping[str, str],
     hardening_prod_env: Mapping[str, str],
+    hardening_app_reset: AppReset | None,
     faults: FaultInjector,
 ) -> Iterator[Any]:
     """The app built in development mode (production with ``@pytest.mark.production``).
@@ -188,8 +206,16 @@ def hardened_app(
             f"@pytest.mark.production: {env.fixture} is not configured: {env.hint}", pytrace=False
         )
     harness = _hardening_harness
+    # Only a Starlette TestClient can be kept running between tests: the async client's
+    # lifespan belongs to the test's own event loop.
+    reusable = "hardened_client" in request.fixturenames and (
+        "hardened_async_client" not in request.fixturenames
+    )
     app = harness.build(
-        hardening_app_factory, env, clear=set(hardening_dev_env) | set(hardening_prod_env)
+        hardening_app_factory,
+        env,
+        clear=set(hardening_dev_env) | set(hardening_prod_env),
+        reset=hardening_app_reset if reusable else None,
     )
     try:
         if not any(name in request.fixturenames for name in CLIENT_FIXTURES):

@@ -195,6 +195,11 @@ class SentryGuard:
             return client
         return None
 
+    def spare(self, client: Any) -> None:
+        """Leave ``client`` open at :meth:`stop` (e.g. the client of an app kept running for
+        the next test); the caller's client is put back all the same."""
+        self._before = (*self._before, client)
+
     def capture_into(self, capture: SentryCapture) -> bool:
         """Attach ``capture`` to the client created since :meth:`start`, if any."""
         client = self.created_client()

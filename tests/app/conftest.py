@@ -21,7 +21,9 @@ from fastapi.testclient import TestClient
 from reference_app import create_app, load_settings
 from reference_app.resilience import ManualClock
 from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
+    _reference_app_db_dir,
     hardening_app_factory,
+    hardening_app_reset,
     hardening_database_url,
     hardening_dev_env,
     hardening_prod_env,

@@ -1,0 +1,108 @@
+"""AppPool: apps kept running between tests and reset instead of rebuilt.
+
+Building an app and starting its lifespan costs far more than a test's requests. An app whose
+owner says how to reset it (a ``reset(app)`` callable, sync or async: breakers closed,
+metrics zeroed, database rows and caches emptied) is kept with its running ``TestClient``
+after a test and handed to the next test built from the same factory and environment, reset
+first. See docs/fixtures.md, "Reusing the app between tests".
+
+Safety net: an app whose ``app.state`` or ``dependency_overrides`` a test changed is not kept
+(the reset cannot know about such changes); neither is one whose reset failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["AppPool", "AppReset", "Kept", "pool_key"]
+
+AppReset = Callable[[Any], "Awaitable[None] | None"]
+
+
+def pool_key(factory: Callable[[], Any], env: Mapping[str, str], clear: Iterable[str]) -> Hashable:
+    """Apps are interchangeable only when built by the same factory under the same env."""
+    return (factory, frozenset(env.items()), frozenset(clear))
+
+
+def fingerprint(app: Any) -> tuple[Any, ...]:
+    """What a test could change on the app that a reset does not undo (by identity)."""
+    state = getattr(getattr(app, "state", None), "_state", None)
+    overrides = getattr(app, "dependency_overrides", None)
+    return (
+        tuple((k, id(v)) for k, v in sorted((state or {}).items())),
+        tuple((id(k), id(v)) for k, v in (overrides or {}).items()),
+    )
+
+
+@dataclass
+class Kept:
+    """An app with its entered ``TestClient`` (lifespan running in the client's portal)."""
+
+    app: Any
+    client: Any
+    sentry_client: Any
+    fingerprint: tuple[Any, ...]
+
+    def reset(self, reset: AppReset) -> None:
+        """Run the owner's reset in the app's own event loop; forget the client's cookies."""
+        self.client.cookies.clear()
+        if inspect.iscoroutinefunction(reset):
+            self.client.portal.call(reset, self.app)
+            return
+        outcome = reset(self.app)
+        if inspect.isawaitable(outcome):
+            self.client.portal.call(_awaited, outcome)
+
+    def close(self) -> None:
+        try:
+            self.client.__exit__(None, None, None)  # lifespan shutdown
+        finally:
+            if self.sentry_client is not None:
+                self.sentry_client.close(timeout=0.0)
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    await asyncio.ensure_future(awaitable)
+
+
+class AppPool:
+    """At most ``size`` kept apps, least recently used evicted first."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
+        self.builds = 0
+        self.reuses = 0
+
+    def take(self, key: Hashable) -> Kept | None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self.reuses += 1
+        return kept
+
+    def give(self, key: Hashable, kept: Kept) -> None:
+        """Keep ``kept`` for the next test, unless the test changed what a reset cannot undo."""
+        if fingerprint(kept.app) != kept.fingerprint:
+            kept.close()
+            return
+        self._kept[key] = kept
+        self._kept.move_to_end(key)
+
+    def trim(self) -> None:
+        """Close the least recently used apps beyond ``size`` (call in real time)."""
+        while len(self._kept) > self.size:
+            _, oldest = self._kept.popitem(last=False)
+            oldest.close()
+
+    def close(self) -> None:
+        while self._kept:
+            _, kept = self._kept.popitem(last=False)
+            kept.close()
+
+    def __len__(self) -> int:
+        return len(self._kept)
