@@ -11,7 +11,7 @@ import pytest
 import sentry_sdk
 from fastapi import FastAPI, Request
 
-from pytest_hardening import SentryCapture
+from pytest_hardening import FaultInjector, SentryCapture
 from reference_app.config import Settings, load_settings
 from reference_app.observability import (
     SentryHandle,
@@ -76,14 +76,12 @@ def sentry(transport: SentryCapture) -> Iterator[SentryHandle]:
 def build_app() -> FastAPI:
     app = FastAPI()
 
-    async def outbound(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"ok": True})
-
     @app.post("/api/orders/{order_id}")
     async def failing(order_id: str, request: Request) -> None:
         payload = await request.json()
         local_secret = SECRETS["local_secret"]  # must not appear via frame locals
-        async with httpx.AsyncClient(transport=httpx.MockTransport(outbound)) as client:
+        outbound = httpx.MockTransport(FaultInjector({"api": "https://api.example.com"}).respond)
+        async with httpx.AsyncClient(transport=outbound) as client:
             await client.get(f"https://api.example.com/v1/x?api_key={SECRETS['outbound_key']}")
         add_breadcrumb(
             f"dialling {SECRETS['crumb_phone']}",
