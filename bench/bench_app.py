@@ -3,10 +3,11 @@
 Run: ``.venv/bin/python bench/bench_app.py [--rounds 15] [--requests 100] [--wall]``
 
 Not a test (never collected by pytest). In one process and one run, four instances of the
-reference app (development mode, Sentry off, fake providers over ``httpx.MockTransport``, each
-with its own SQLite file) serve the same traffic, driven directly through ASGI with the lifespan
-running: per round, ``--requests`` × ``POST /api/calls`` (Shopify, OpenAI and Exotel fakes are
-called; 201) and as many ``GET /api/calls/{id}``. The four instances:
+reference app (development mode, Sentry off, fake providers answered by pytest-hardening's
+``FaultInjector`` through an ``httpx.MockTransport``, each with its own SQLite file) serve the
+same traffic, driven directly through ASGI with the lifespan running: per round, ``--requests``
+× ``POST /api/calls`` (Shopify, OpenAI and Exotel fakes are called; 201) and as many
+``GET /api/calls/{id}``. The four instances:
 
 - **full**: the app as ``create_app`` builds it;
 - **no APM**: ``ApmMiddleware`` taken out of ``app.user_middleware`` and ``app.state.apm``
@@ -41,11 +42,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
-from pytest_hardening import LifespanManager
+from pytest_hardening import FaultInjector, LifespanManager
 from reference_app import create_app, fakes, load_settings
 from reference_app.observability import ApmMiddleware, ApmRegistry
+from reference_app.testing import DEV_ENV
 
 TIMER: Callable[[], float] = time.process_time
 CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
@@ -77,25 +80,14 @@ class PassThrough:
 
 
 def env(db: Path) -> dict[str, str]:
-    return {
-        "APP_ENV": "development",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-        "EXOTEL_ACCOUNT_SID": "acme1",
-        "EXOTEL_API_KEY": "exotel-key",
-        "EXOTEL_API_TOKEN": "exotel-token",
-        "EXOTEL_CALLER_ID": "08047112233",
-        "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
-        "OPENAI_API_KEY": "sk-test",
-        "WASABI_BUCKET": "recordings",
-        "WASABI_ACCESS_KEY": "wasabi-access",
-        "WASABI_SECRET_KEY": "wasabi-secret",
-        "SHOPIFY_ACCESS_TOKEN": "shpat_test",
-        "SHOPIFY_WEBHOOK_SECRET": "bench-secret",
-    }
+    """The test harness's development env, with Sentry off and a SQLite file of its own."""
+    return {**DEV_ENV, "ENABLE_SENTRY": "false", "DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
 
 
 def build(db: Path, *, apm: bool, breakers: bool) -> FastAPI:
-    app = create_app(load_settings(env(db)), http_transport=fakes.mock_transport())
+    # The fakes, served by the plugin's fault injector (healthy: no fault is ever set).
+    providers = httpx.MockTransport(FaultInjector(fakes.providers()).respond)
+    app = create_app(load_settings(env(db)), http_transport=providers)
     if not apm:
         app.user_middleware = [m for m in app.user_middleware if m.cls is not ApmMiddleware]
         app.state.apm = NullApm()

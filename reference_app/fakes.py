@@ -3,13 +3,20 @@
 Each fake is a ``Callable[[httpx.Request], httpx.Response]`` answering with the payload shapes the
 real API sends (Exotel's ``Call`` object, OpenAI's ``chat.completion``, S3's ``PUT`` with an
 ``ETag``, Shopify's GraphQL ``{"data": {"order": ...}}``, Google's token JSON). They are stateless
-and free of pytest imports so the plugin, the chaos command and plain tests can share them:
+and free of pytest imports so the plugin, the chaos command and plain tests can share them.
 
-    transport = reference_app.fakes.mock_transport()
-    app = create_app(settings, http_transport=transport)
+``providers()`` maps each provider name to ``(url_pattern, handler)``: the provider declaration
+that pytest-hardening's ``FaultInjector`` routes requests by and injects faults into::
 
-``providers()`` maps each provider name to ``(url_pattern, handler)``; ``database_outage(app)``
-makes every database statement fail until it exits, for database-loss scenarios.
+    faults = FaultInjector(reference_app.fakes.providers())
+    with faults:  # answers every outbound httpx request in the block
+        faults.fail("exotel", 503)
+        ...
+    # or only one app's provider client, without patching httpx:
+    app = create_app(settings, http_transport=httpx.MockTransport(faults.respond))
+
+``database_outage(engine)`` makes every database statement fail until it exits, for
+database-loss scenarios.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import fnmatch
 import hashlib
 import json
 import re
@@ -26,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -36,18 +42,15 @@ __all__ = [
     "database_outage",
     "exotel",
     "google",
-    "mock_transport",
     "openai",
-    "provider_for",
     "providers",
-    "route",
     "shopify",
     "wasabi",
 ]
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-#: Provider name -> base URL or host pattern, as the pytest plugin's ``hardening_providers`` wants.
+#: Provider name -> base URL or host pattern (``pytest_hardening.Provider`` URL syntax).
 PROVIDER_URLS: Mapping[str, str] = MappingProxyType(
     {
         "exotel": "https://api.exotel.com",
@@ -232,44 +235,6 @@ def providers() -> dict[str, tuple[str, Handler]]:
         "google": google,
     }
     return {name: (PROVIDER_URLS[name], handler) for name, handler in handlers.items()}
-
-
-def _matches(pattern: str, url: httpx.URL) -> bool:
-    parts = urlsplit(pattern)
-    return url.scheme == parts.scheme and fnmatch.fnmatchcase(url.host, parts.hostname or "")
-
-
-def provider_for(url: httpx.URL | str) -> str | None:
-    """The provider name whose URL pattern matches ``url``'s scheme and host, if any."""
-    target = httpx.URL(url)
-    return next((n for n, p in PROVIDER_URLS.items() if _matches(p, target)), None)
-
-
-def route(
-    request: httpx.Request, table: Mapping[str, tuple[str, Handler]] | None = None
-) -> httpx.Response:
-    """Dispatch ``request`` to the fake whose URL pattern matches its host.
-
-    An unknown host is answered with an ``httpx.ConnectError``, as a real unreachable host would,
-    so a test that forgot a provider fails visibly instead of reaching the network.
-    """
-    for pattern, handler in (table or providers()).values():
-        if _matches(pattern, request.url):
-            return handler(request)
-    raise httpx.ConnectError(f"no fake provider for {request.url.host}", request=request)
-
-
-def mock_transport(
-    overrides: Mapping[str, Handler] | None = None,
-) -> httpx.MockTransport:
-    """An ``httpx.MockTransport`` serving every provider from its fake.
-
-    ``overrides`` replaces the handler of named providers (e.g. ``{"exotel": failing}``).
-    """
-    table = providers()
-    for name, handler in (overrides or {}).items():
-        table[name] = (table[name][0], handler)
-    return httpx.MockTransport(lambda request: route(request, table))
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ rows, caches), so the database file is one per test session (and xdist worker).
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,26 +41,30 @@ __all__ = [
 
 FAKE_SENTRY_DSN = "https://public@sentry.example/1"
 
-#: Development settings with fake credentials for every provider (the fakes accept any).
-DEV_ENV: dict[str, str] = {
-    "APP_ENV": "development",
-    "ENABLE_SENTRY": "true",
-    "SENTRY_DSN": FAKE_SENTRY_DSN,
-    "EXOTEL_ACCOUNT_SID": "acme1",
-    "EXOTEL_API_KEY": "exotel-key",
-    "EXOTEL_API_TOKEN": "exotel-token",
-    "EXOTEL_CALLER_ID": "08047112233",
-    "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
-    "OPENAI_API_KEY": "sk-test-key",
-    "WASABI_BUCKET": "recordings",
-    "WASABI_ACCESS_KEY": "wasabi-access",
-    "WASABI_SECRET_KEY": "wasabi-secret",
-    "SHOPIFY_ACCESS_TOKEN": "shpat_test_token",
-    "SHOPIFY_WEBHOOK_SECRET": "test-shopify-webhook-secret",
-    "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
-    "GOOGLE_CLIENT_SECRET": "google-client-secret",
-    "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f",
-}
+#: Development settings with fake credentials for every provider (the fakes accept any): the one
+#: development env of the harness, the chaos runs, the live tests and the benchmarks, which
+#: derive their variants from it (``{**DEV_ENV, "DATABASE_URL": ...}``). Read-only.
+DEV_ENV: Mapping[str, str] = types.MappingProxyType(
+    {
+        "APP_ENV": "development",
+        "ENABLE_SENTRY": "true",
+        "SENTRY_DSN": FAKE_SENTRY_DSN,
+        "EXOTEL_ACCOUNT_SID": "acme1",
+        "EXOTEL_API_KEY": "exotel-key",
+        "EXOTEL_API_TOKEN": "exotel-token",
+        "EXOTEL_CALLER_ID": "08047112233",
+        "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
+        "OPENAI_API_KEY": "sk-test-key",
+        "WASABI_BUCKET": "recordings",
+        "WASABI_ACCESS_KEY": "wasabi-access",
+        "WASABI_SECRET_KEY": "wasabi-secret",
+        "SHOPIFY_ACCESS_TOKEN": "shpat_test_token",
+        "SHOPIFY_WEBHOOK_SECRET": "test-shopify-webhook-secret",
+        "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
+        "GOOGLE_CLIENT_SECRET": "google-client-secret",
+        "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f",
+    }
+)
 
 _EXAMPLE = Path(__file__).resolve().parent.parent / ".env.production.example"
 

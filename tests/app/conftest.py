@@ -5,7 +5,8 @@ Two harnesses: pytest-hardening's fixtures (``hardened_client``, ``faults``, ``c
 ``reference_app.testing`` -- what ``-p reference_app.testing`` gives a project; a conftest below
 the rootdir cannot use ``pytest_plugins``, so its fixtures are re-exported here, as in
 tests/plugin -- and, for tests of lower-level seams (injected transport, Sentry transport,
-manual breaker clock, env mappings), the ``build``/``app``/``client`` fixtures below.
+manual breaker clock, env mappings), the ``build``/``app``/``client`` fixtures below, whose test
+doubles are the same ``faults`` and a ``SentryCapture``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pytest_hardening import FaultInjector, SentryCapture
 from reference_app import create_app, load_settings
 from reference_app.resilience import ManualClock
 from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
+    DEV_ENV,
     _reference_app_db_dir,
     hardening_app_factory,
     hardening_app_reset,
@@ -31,34 +35,16 @@ from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
     production_example_env,
 )
 
-from ._support import BufferedSentryTransport, Switchboard
-
-ADMIN_TOKEN = "test-admin-token-5b1f"
-WEBHOOK_SECRET = "test-shopify-webhook-secret"
+ADMIN_TOKEN = DEV_ENV["MONITORING_ADMIN_TOKEN"]
+WEBHOOK_SECRET = DEV_ENV["SHOPIFY_WEBHOOK_SECRET"]
 
 
 @pytest.fixture
 def dev_env() -> dict[str, str]:
-    return {
-        "APP_ENV": "development",
-        # In-memory SQLite (one shared connection): fast; tests that inspect the file use
-        # file_db_env.
-        "DATABASE_URL": "sqlite+aiosqlite://",
-        "EXOTEL_ACCOUNT_SID": "acme1",
-        "EXOTEL_API_KEY": "exotel-key",
-        "EXOTEL_API_TOKEN": "exotel-token",
-        "EXOTEL_CALLER_ID": "08047112233",
-        "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
-        "OPENAI_API_KEY": "sk-test",
-        "WASABI_BUCKET": "recordings",
-        "WASABI_ACCESS_KEY": "wasabi-access",
-        "WASABI_SECRET_KEY": "wasabi-secret",
-        "SHOPIFY_ACCESS_TOKEN": "shpat_test",
-        "SHOPIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
-        "GOOGLE_CLIENT_SECRET": "google-secret",
-        "MONITORING_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
+    """The harness's development env with Sentry off (tests that want it turn it on) and an
+    in-memory SQLite (one shared connection): fast; tests that inspect the file use file_db_env.
+    """
+    return {**DEV_ENV, "ENABLE_SENTRY": "false", "DATABASE_URL": "sqlite+aiosqlite://"}
 
 
 @pytest.fixture
@@ -77,34 +63,34 @@ def prod_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def switchboard() -> Switchboard:
-    return Switchboard()
-
-
-@pytest.fixture
 def manual_clock() -> ManualClock:
     """The breakers' injected clock for ``build`` apps (the plugin's ``clock`` freezes time)."""
     return ManualClock(1000.0)
 
 
 @pytest.fixture
-def sentry_transport() -> BufferedSentryTransport:
-    return BufferedSentryTransport()
+def sentry_transport() -> SentryCapture:
+    """Where ``build`` apps' Sentry clients send their envelopes."""
+    return SentryCapture()
 
 
 @pytest.fixture
 def build(
-    switchboard: Switchboard,
+    faults: FaultInjector,
     manual_clock: ManualClock,
-    sentry_transport: BufferedSentryTransport,
+    sentry_transport: SentryCapture,
 ) -> Iterator[Callable[[dict[str, str]], FastAPI]]:
-    """Build apps from env mappings; their Sentry clients are closed (and restored) afterwards."""
+    """Build apps from env mappings; their Sentry clients are closed (and restored) afterwards.
+
+    Their provider client's injected transport is answered by ``faults`` (the fakes, plus any
+    fault the test injects); ``faults.calls(name)`` is what each provider received.
+    """
     built: list[FastAPI] = []
 
     def build(env: dict[str, str]) -> FastAPI:
         app = create_app(
             load_settings(env),
-            http_transport=switchboard.transport(),
+            http_transport=httpx.MockTransport(faults.respond),
             sentry_transport=sentry_transport,
             clock=manual_clock,
         )

@@ -10,8 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pytest_hardening import BreakerInspector, FaultInjector
-
-from ._support import Switchboard
+from reference_app.testing import DEV_ENV
 
 
 def _login(client: TestClient) -> str:
@@ -35,7 +34,7 @@ def test_login_redirects_to_google_with_the_configured_callback(client: TestClie
 
 
 def test_callback_exchanges_the_code_and_echoes_no_token(
-    client: TestClient, switchboard: Switchboard
+    client: TestClient, faults: FaultInjector
 ) -> None:
     state = _login(client)
 
@@ -45,13 +44,13 @@ def test_callback_exchanges_the_code_and_echoes_no_token(
     assert response.json()["authenticated"] is True
     assert "ya29" not in response.text
     assert "id_token" not in response.text
-    (exchange,) = switchboard.calls("google")
+    exchange = faults.assert_called("google", times=1)[0].request
     assert str(exchange.url) == "https://oauth2.googleapis.com/token"
     form = {k: v[0] for k, v in parse_qs(exchange.content.decode()).items()}
     assert form == {
         "code": "4/abc",
         "client_id": "client-id.apps.googleusercontent.com",
-        "client_secret": "google-secret",
+        "client_secret": DEV_ENV["GOOGLE_CLIENT_SECRET"],
         "redirect_uri": "http://localhost:8080/api/auth/google/callback",
         "grant_type": "authorization_code",
     }

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pytest_hardening import ApmView, FaultInjector
+from reference_app.testing import DEV_ENV
 
-from ._support import Switchboard
 from .conftest import new_call
 
 
 def test_healthy_call_is_initiated_and_retrievable(
-    client: TestClient, switchboard: Switchboard
+    client: TestClient, faults: FaultInjector
 ) -> None:
     response = client.post("/api/calls", json=new_call())
 
@@ -32,15 +32,14 @@ def test_healthy_call_is_initiated_and_retrievable(
     assert stored["script"].startswith("Namaste!")  # the OpenAI fake's completion
 
 
-def test_exotel_request_has_the_documented_shape(
-    client: TestClient, switchboard: Switchboard
-) -> None:
+def test_exotel_request_has_the_documented_shape(client: TestClient, faults: FaultInjector) -> None:
     client.post("/api/calls", json=new_call())
 
-    (request,) = switchboard.calls("exotel")
+    request = faults.assert_called("exotel", times=1)[0].request
     assert request.method == "POST"
     assert str(request.url) == "https://api.exotel.com/v1/Accounts/acme1/Calls/connect.json"
-    credentials = base64.b64encode(b"exotel-key:exotel-token").decode()
+    user, password = DEV_ENV["EXOTEL_API_KEY"], DEV_ENV["EXOTEL_API_TOKEN"]
+    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
     assert request.headers["authorization"] == f"Basic {credentials}"
     form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
     assert form["From"] == "+919876543210"
@@ -53,17 +52,17 @@ def test_exotel_request_has_the_documented_shape(
 
 
 def test_openai_and_shopify_requests_have_the_documented_shape(
-    client: TestClient, switchboard: Switchboard
+    client: TestClient, faults: FaultInjector
 ) -> None:
     client.post("/api/calls", json=new_call())
 
-    (shopify,) = switchboard.calls("shopify")
+    shopify = faults.assert_called("shopify", times=1)[0].request
     assert str(shopify.url) == "https://acme.myshopify.com/admin/api/2025-10/graphql.json"
-    assert shopify.headers["x-shopify-access-token"] == "shpat_test"
+    assert shopify.headers["x-shopify-access-token"] == DEV_ENV["SHOPIFY_ACCESS_TOKEN"]
     assert b"gid://shopify/Order/5521" in shopify.content
-    (openai,) = switchboard.calls("openai")
+    openai = faults.assert_called("openai", times=1)[0].request
     assert str(openai.url) == "https://api.openai.com/v1/chat/completions"
-    assert openai.headers["authorization"] == "Bearer sk-test"
+    assert openai.headers["authorization"] == f"Bearer {DEV_ENV['OPENAI_API_KEY']}"
     assert b"+919876543210" not in openai.content  # the phone number never goes to OpenAI
     assert b"#5521" in openai.content  # order facts from Shopify do
 

@@ -1,4 +1,4 @@
-"""The healthy fakes answer with the real APIs' shapes and route by provider host."""
+"""The healthy fakes answer with the real APIs' shapes; FaultInjector routes to them by host."""
 
 from __future__ import annotations
 
@@ -7,20 +7,29 @@ import json
 import httpx
 import pytest
 
+from pytest_hardening import FaultInjector, UnregisteredHostError
 from reference_app import fakes
 
 
 def _client() -> httpx.Client:
-    return httpx.Client(transport=fakes.mock_transport())
+    """A client whose requests the fakes answer, through the product's own fault injector."""
+    return httpx.Client(transport=httpx.MockTransport(FaultInjector(fakes.providers()).respond))
 
 
 def test_providers_cover_every_dependency_with_url_patterns() -> None:
     table = fakes.providers()
     assert set(table) == {"exotel", "openai", "wasabi", "shopify", "google"}
     assert table["shopify"][0] == "https://*.myshopify.com"
-    assert fakes.provider_for("https://acme.myshopify.com/admin/api/x") == "shopify"
-    assert fakes.provider_for("https://myshopify.com.evil.io/") is None
-    assert fakes.provider_for("http://api.exotel.com/") is None  # scheme matters
+    with FaultInjector(table) as faults, httpx.Client() as client:
+        client.post("https://acme.myshopify.com/admin/api/2025-10/graphql.json")
+        for foreign in ("https://myshopify.com.evil.io/", "http://api.exotel.com/"):  # scheme too
+            with pytest.raises(UnregisteredHostError):
+                client.get(foreign)
+    assert [call.outcome for call in faults.calls("shopify")] == ["ok 401"]
+    assert [str(r.url) for r in faults.unregistered] == [
+        "https://myshopify.com.evil.io/",
+        "http://api.exotel.com/",
+    ]
 
 
 def test_exotel_connect_answers_a_call_object() -> None:
@@ -100,9 +109,9 @@ def test_unknown_hosts_fail_like_an_unreachable_host() -> None:
         client.get("https://example.org/")
 
 
-def test_overrides_replace_one_provider() -> None:
-    transport = fakes.mock_transport({"openai": lambda request: httpx.Response(503)})
-    with httpx.Client(transport=transport) as client:
+def test_a_fault_replaces_one_provider() -> None:
+    with FaultInjector(fakes.providers()) as faults, httpx.Client() as client:
+        faults.fail("openai", 503)
         assert client.post("https://api.openai.com/v1/chat/completions").status_code == 503
         assert (
             client.post("https://oauth2.googleapis.com/token", data={"grant_type": "x"}).status_code

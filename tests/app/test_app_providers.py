@@ -1,12 +1,15 @@
-"""Provider clients directly: timeouts, garbage and throttling count against the breaker."""
+"""Provider clients directly: timeouts, garbage and throttling count against the breaker.
+
+The clients get a plain ``httpx.AsyncClient``; the ``faults`` fixture answers their requests with
+the fakes (``reference_app.fakes``) or the fault a test injects.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import httpx
 import pytest
 
+from pytest_hardening import FaultInjector
 from reference_app.observability import ApmRegistry
 from reference_app.providers import (
     OpenAIClient,
@@ -17,23 +20,19 @@ from reference_app.providers import (
 )
 from reference_app.resilience import CircuitBreaker, build_service_breakers
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-def _openai(handler: Handler) -> tuple[OpenAIClient, CircuitBreaker, ApmRegistry]:
+def _openai() -> tuple[OpenAIClient, CircuitBreaker, ApmRegistry]:
     breaker = build_service_breakers()["openai"]
     apm = ApmRegistry()
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = httpx.AsyncClient()
     client = OpenAIClient(http, breaker, apm, base_url="https://api.openai.com/v1", api_key="k")
     return client, breaker, apm
 
 
 @pytest.mark.anyio
-async def test_read_timeout_is_a_degraded_failure_recorded_by_apm() -> None:
-    def hang(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    client, breaker, apm = _openai(hang)
+async def test_read_timeout_is_a_degraded_failure_recorded_by_apm(faults: FaultInjector) -> None:
+    faults.timeout("openai")
+    client, breaker, apm = _openai()
 
     with pytest.raises(OpenAIError, match="timed out") as error:
         await client.write_script(None)
@@ -44,8 +43,9 @@ async def test_read_timeout_is_a_degraded_failure_recorded_by_apm() -> None:
 
 
 @pytest.mark.anyio
-async def test_garbage_success_bodies_count_as_failures() -> None:
-    client, breaker, _ = _openai(lambda request: httpx.Response(200, content=b"<html>oops"))
+async def test_garbage_success_bodies_count_as_failures(faults: FaultInjector) -> None:
+    faults.garbage("openai")
+    client, breaker, _ = _openai()
 
     for _ in range(5):
         with pytest.raises(OpenAIError, match="malformed"):
@@ -59,29 +59,23 @@ async def test_garbage_success_bodies_count_as_failures() -> None:
 
 
 @pytest.mark.anyio
-async def test_request_carries_an_explicit_timeout() -> None:
-    seen: list[dict[str, float | None]] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json={"choices": [{"message": {"content": "hi"}}]})
-
-    client, _, _ = _openai(record)
-    assert await client.write_script(None) == "hi"
-    assert seen == [{"connect": 5.0, "read": 20.0, "write": 20.0, "pool": 20.0}]
+async def test_request_carries_an_explicit_timeout(faults: FaultInjector) -> None:
+    client, _, _ = _openai()
+    assert (await client.write_script(None)).startswith("Namaste!")  # the fake's completion
+    (call,) = faults.assert_called("openai", times=1)
+    timeout = call.request.extensions["timeout"]
+    assert timeout == {"connect": 5.0, "read": 20.0, "write": 20.0, "pool": 20.0}
 
 
 @pytest.mark.anyio
-async def test_shopify_graphql_throttling_trips_and_unknown_shops_are_refused() -> None:
+async def test_shopify_graphql_throttling_trips_and_unknown_shops_are_refused(
+    faults: FaultInjector,
+) -> None:
     body = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
-    calls: list[httpx.Request] = []
-
-    def throttled(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return httpx.Response(200, json=body)
+    faults.sequence("shopify", [httpx.Response(200, json=body)])  # GraphQL throttles with a 200
 
     breaker = build_service_breakers()["shopify"]
-    http = httpx.AsyncClient(transport=httpx.MockTransport(throttled))
+    http = httpx.AsyncClient()
     client = ShopifyClient(http, breaker, ApmRegistry(), access_token="t", cache=OrderCache())
 
     with pytest.raises(ShopifyError) as error:
@@ -90,7 +84,7 @@ async def test_shopify_graphql_throttling_trips_and_unknown_shops_are_refused() 
     assert breaker.metrics().failures == 1
     with pytest.raises(ShopifyError, match=r"myshopify\.com"):
         await client.fetch_order("attacker.example.com", "1")
-    assert len(calls) == 1
+    faults.assert_called("shopify", times=1)
 
 
 def test_order_cache_is_bounded_lru() -> None:

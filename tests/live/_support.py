@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pytest_hardening.live import LiveApp, LiveProviders
 from reference_app.config import VARIABLE_NAMES
+from reference_app.testing import DEV_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH = "/api/monitoring/health"
@@ -18,26 +19,19 @@ SHOP = "live-demo.myshopify.com"
 
 
 def app_env(live: LiveProviders, database: Path, **extra: str) -> dict[str, str]:
-    """Development mode, every provider the app can be pointed at on a live fake.
+    """The test harness's development env (Sentry off), with every provider the app can be
+    pointed at on a live fake.
 
     Shopify has no base-URL setting (the app calls ``https://{shop}/admin/...``): LiveApp's
     offline proxy refuses those calls, so the app takes its degraded path (generic script).
     """
     env = {
-        "APP_ENV": "development",
-        "EXOTEL_BASE_URL": live.url("exotel"),
-        "EXOTEL_ACCOUNT_SID": "live-account",
-        "EXOTEL_API_KEY": "live-key",
-        "EXOTEL_API_TOKEN": "live-token",
-        "EXOTEL_CALLER_ID": "08012345678",
-        "OPENAI_BASE_URL": live.url("openai") + "/v1",
-        "OPENAI_API_KEY": "sk-live-test",
-        "WASABI_ENDPOINT": live.url("wasabi"),
-        "WASABI_ACCESS_KEY": "live-access",
-        "WASABI_SECRET_KEY": "live-secret",
-        "SHOPIFY_ACCESS_TOKEN": "shpat-live-test",
+        **DEV_ENV,
         "ENABLE_SENTRY": "false",
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "EXOTEL_BASE_URL": live.url("exotel"),
+        "OPENAI_BASE_URL": live.url("openai") + "/v1",
+        "WASABI_ENDPOINT": live.url("wasabi"),
     }
     env.update(extra)
     return env

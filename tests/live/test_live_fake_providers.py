@@ -194,6 +194,7 @@ def test_sentry_ingest_receives_what_the_real_sdk_sends() -> None:
         finally:
             client.close(timeout=1)
         assert [e["message"] for e in ingest.events] == ["live ingest works"]
+        ingest.capture.assert_captured(message="live ingest works")  # the plugin's own store
         assert ingest.rejected == []
         with httpx.Client(trust_env=False) as http:
             url = ingest.dsn.replace("public@", "")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from unittest import mock
 
 import httpx
 import pytest
 import sentry_sdk
 from fastapi import FastAPI, Request
 
+from pytest_hardening import FaultInjector, SentryCapture
 from reference_app.config import Settings, load_settings
 from reference_app.observability import (
     SentryHandle,
@@ -19,8 +21,6 @@ from reference_app.observability import (
     init_sentry,
     set_user,
 )
-
-from ._sentry_capture import CapturingTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -60,12 +60,12 @@ def isolated_sentry_scopes() -> Iterator[None]:
 
 
 @pytest.fixture
-def transport() -> CapturingTransport:
-    return CapturingTransport()
+def transport() -> SentryCapture:
+    return SentryCapture()
 
 
 @pytest.fixture
-def sentry(transport: CapturingTransport) -> Iterator[SentryHandle]:
+def sentry(transport: SentryCapture) -> Iterator[SentryHandle]:
     handle = init_sentry(dev_settings(), transport=transport)
     try:
         yield handle
@@ -76,14 +76,12 @@ def sentry(transport: CapturingTransport) -> Iterator[SentryHandle]:
 def build_app() -> FastAPI:
     app = FastAPI()
 
-    async def outbound(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"ok": True})
-
     @app.post("/api/orders/{order_id}")
     async def failing(order_id: str, request: Request) -> None:
         payload = await request.json()
         local_secret = SECRETS["local_secret"]  # must not appear via frame locals
-        async with httpx.AsyncClient(transport=httpx.MockTransport(outbound)) as client:
+        outbound = httpx.MockTransport(FaultInjector({"api": "https://api.example.com"}).respond)
+        async with httpx.AsyncClient(transport=outbound) as client:
             await client.get(f"https://api.example.com/v1/x?api_key={SECRETS['outbound_key']}")
         add_breadcrumb(
             f"dialling {SECRETS['crumb_phone']}",
@@ -99,7 +97,7 @@ def build_app() -> FastAPI:
 
 
 async def test_request_event_carries_no_secret_but_is_captured(
-    sentry: SentryHandle, transport: CapturingTransport
+    sentry: SentryHandle, transport: SentryCapture
 ) -> None:
     app = build_app()
     asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -121,9 +119,7 @@ async def test_request_event_carries_no_secret_but_is_captured(
     assert response.status_code == 500
     sentry.flush()
 
-    wire = transport.serialized()
-    leaked = {name: value for name, value in SECRETS.items() if value in wire}
-    assert leaked == {}, f"secrets reached the Sentry transport: {sorted(leaked)}"
+    transport.assert_no_secrets(*SECRETS.values())
 
     # Positive: the error event is there, with useful, redacted context.
     [event] = [e for e in transport.events if e.get("exception")]
@@ -145,7 +141,7 @@ async def test_request_event_carries_no_secret_but_is_captured(
 
 
 async def test_unmatched_raw_path_with_a_phone_number_is_redacted(
-    sentry: SentryHandle, transport: CapturingTransport
+    sentry: SentryHandle, transport: SentryCapture
 ) -> None:
     app = build_app()
     asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -156,11 +152,11 @@ async def test_unmatched_raw_path_with_a_phone_number_is_redacted(
 
     assert transport.transactions  # the 404 request was traced ...
     assert transport.events  # ... and the message captured ...
-    assert SECRETS["body_phone"] not in transport.serialized()  # ... without the number
+    transport.assert_no_secrets(SECRETS["body_phone"])  # ... without the number
 
 
 async def test_helpers_send_context_redacted(
-    sentry: SentryHandle, transport: CapturingTransport
+    sentry: SentryHandle, transport: SentryCapture
 ) -> None:
     set_user("user-17")
     try:
@@ -173,9 +169,9 @@ async def test_helpers_send_context_redacted(
     sentry.flush()
 
     assert event_id is not None
-    wire = transport.serialized()
-    for value in ("991122", "ctx-key-Lm11", SECRETS["message_email"], SECRETS["message_phone"]):
-        assert value not in wire
+    transport.assert_no_secrets(
+        "991122", "ctx-key-Lm11", SECRETS["message_email"], SECRETS["message_phone"]
+    )
     error, message = transport.events
     assert error["event_id"] == event_id
     assert error["extra"]["order_id"] == "1001"
@@ -205,7 +201,7 @@ def test_options_harden_the_sdk_defaults(sentry: SentryHandle) -> None:
         assert key in scrubber.denylist
 
 
-def test_production_samples_ten_percent_of_traces(transport: CapturingTransport) -> None:
+def test_production_samples_ten_percent_of_traces(transport: SentryCapture) -> None:
     from tests.config._envs import production_env
 
     handle = init_sentry(load_settings(production_env()), transport=transport)
@@ -229,17 +225,19 @@ def test_disabled_without_dsn_touches_nothing() -> None:
 
 def test_close_flushes_and_restores_the_previous_client() -> None:
     original = sentry_sdk.get_global_scope().client
-    outer_transport, inner_transport = CapturingTransport(), CapturingTransport()
+    outer_transport, inner_transport = SentryCapture(), SentryCapture()
     outer = init_sentry(dev_settings(), transport=outer_transport)
     try:
         inner = init_sentry(dev_settings(), transport=inner_transport)
         assert sentry_sdk.get_client() is inner.client
-        capture_message("from the inner app")
-        assert inner_transport.sent == []  # buffered until flushed
+        with mock.patch.object(inner_transport, "flush", wraps=inner_transport.flush) as flush:
+            capture_message("from the inner app")
+            flush.assert_not_called()  # a real transport still holds it in its queue
 
-        inner.close()
-        inner.close()  # idempotent
+            inner.close()
+            inner.close()  # idempotent
 
+        flush.assert_called_once()  # so the queue was sent before the client went away
         assert [e["message"] for e in inner_transport.events] == ["from the inner app"]
         assert sentry_sdk.get_client() is outer.client
         assert not inner.enabled

@@ -2,7 +2,9 @@
 
 Point an app's ``SENTRY_DSN`` at :attr:`SentryIngest.dsn` and the real SDK, with its real HTTP
 transport, background worker and flush, delivers to it: what arrives here is exactly what would
-have left the process. Envelopes are parsed with the SDK's own ``Envelope.deserialize``.
+have left the process. Envelopes are parsed with the SDK's own ``Envelope.deserialize`` and kept
+in a :class:`~pytest_hardening.SentryCapture`, the same store the in-process fixtures use, so its
+views and assertions (``assert_captured``, ``assert_no_secrets``) work on what arrived.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 
 import httpx
 from sentry_sdk.envelope import Envelope
+
+from pytest_hardening._sentry import SentryCapture
 
 from ._asgi import HandlerApp
 from ._server import LiveServer
@@ -42,14 +46,15 @@ def _decode(request: httpx.Request) -> bytes:
 class SentryIngest:
     """Accepts ``POST /api/<project>/envelope/`` (gzip/deflate/plain) and answers 200.
 
-    ``envelopes`` keeps every parsed envelope; ``events`` the error/message events and
-    ``transactions`` the transaction events, as dicts; ``rejected`` what could not be parsed.
+    :attr:`capture` (a :class:`~pytest_hardening.SentryCapture`) keeps every parsed envelope;
+    ``envelopes``, ``events`` (error/message events) and ``transactions`` are its views, in
+    arrival order; ``rejected`` notes what could not be parsed.
     """
 
     def __init__(self, *, project: str = "1", key: str = "public") -> None:
         self.project = project
         self.key = key
-        self.envelopes: list[Envelope] = []
+        self.capture = SentryCapture()
         self.rejected: list[str] = []
         self._lock = threading.Lock()
         self._server = LiveServer(None, name="sentry-ingest")
@@ -91,35 +96,28 @@ class SentryIngest:
             with self._lock:
                 self.rejected.append(f"{type(exc).__name__}: {exc}")
             return httpx.Response(400, json={"detail": "invalid envelope"})
-        with self._lock:
-            self.envelopes.append(envelope)
+        self.capture.capture_envelope(envelope)
         return httpx.Response(200, json={"id": (envelope.headers or {}).get("event_id")})
 
     # -- what arrived ----------------------------------------------------------------------
-    def _payloads(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            envelopes = list(self.envelopes)
-        found: list[dict[str, Any]] = []
-        for envelope in envelopes:
-            for item in envelope.items:
-                if item.type == kind and isinstance(item.payload.json, dict):
-                    found.append(item.payload.json)
-        return found
+    @property
+    def envelopes(self) -> list[Envelope]:
+        return self.capture.envelopes
 
     @property
     def events(self) -> list[dict[str, Any]]:
         """Error and message events, in arrival order."""
-        return self._payloads("event")
+        return self.capture.events
 
     @property
     def transactions(self) -> list[dict[str, Any]]:
-        return self._payloads("transaction")
+        return self.capture.transactions
 
     def summary(self) -> str:
         """One line per received item, for failure messages."""
         lines = []
-        for kind in ("event", "transaction"):
-            for payload in self._payloads(kind):
+        for kind, payloads in (("event", self.events), ("transaction", self.transactions)):
+            for payload in payloads:
                 name = payload.get("transaction") or payload.get("message") or ""
                 lines.append(f"  {kind}: {name}")
         return "\n".join(lines[-20:]) or "  (nothing received)"
