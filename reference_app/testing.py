@@ -89,8 +89,12 @@ async def reset_app(app: Any) -> None:
     """Undo what a test can leave in a running reference app: every breaker closed with its
     history, metrics and alerts zeroed, the order cache and every database row gone."""
     state = app.state
-    for breaker in state.breakers.values():
-        breaker.reset()
+    if not hasattr(state, "services") or state.services is None:
+        raise TypeError(
+            f"reset_app resets a running reference app, not {type(app).__name__!r}: override "
+            "`hardening_app_reset` for another app (None: a fresh build per test)"
+        )
+    state.breakers.reset_all(clear_history=True)
     state.apm.reset()
     services = state.services
     services.order_cache.clear()
@@ -104,16 +108,11 @@ def hardening_app_reset() -> Callable[[Any], Any]:
     return reset_app
 
 
-@pytest.fixture(scope="session")
-def _reference_app_db_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("reference_app")
-
-
 @pytest.fixture
-def hardening_database_url(_reference_app_db_dir: Path) -> str:
+def hardening_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite file per test session (per xdist worker); the shared app's reset empties it
     before each test. Override for PostgreSQL or in-memory SQLite."""
-    return f"sqlite+aiosqlite:///{_reference_app_db_dir / 'reference_app.db'}"
+    return f"sqlite+aiosqlite:///{tmp_path_factory.getbasetemp() / 'reference_app.db'}"
 
 
 @pytest.fixture
@@ -140,7 +139,6 @@ def hardening_providers() -> dict[str, Provider]:
 
 
 _FIXTURES = (
-    "_reference_app_db_dir",
     "hardening_app_factory",
     "hardening_app_reset",
     "hardening_database_url",

@@ -5,7 +5,6 @@ use ``pytest_plugins``, so the reference app's fixture overrides are re-exported
 from __future__ import annotations
 
 from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
-    _reference_app_db_dir,
     hardening_app_factory,
     hardening_app_reset,
     hardening_database_url,

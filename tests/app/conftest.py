@@ -25,7 +25,6 @@ from reference_app import create_app, load_settings
 from reference_app.resilience import ManualClock
 from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
     DEV_ENV,
-    _reference_app_db_dir,
     hardening_app_factory,
     hardening_app_reset,
     hardening_database_url,

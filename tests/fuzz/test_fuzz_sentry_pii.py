@@ -19,15 +19,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_hardening import SentryCapture, SentryGuard
+from pytest_hardening import FaultInjector, SentryCapture, SentryGuard
 from reference_app import create_app, fakes, load_settings
 from reference_app.observability import add_breadcrumb
+from reference_app.testing import DEV_ENV
 
 from ._profiles import fuzz_settings
 from ._secrets import api_keys, emails, leaks, otps, passwords, phones, tokens
@@ -186,8 +188,7 @@ class Harness:
 
 def _dev_env(db_path: str) -> dict[str, str]:
     return {
-        "APP_ENV": "development",
-        "ENABLE_SENTRY": "true",
+        **DEV_ENV,
         "SENTRY_DSN": DSN,
         "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
         "SHOPIFY_WEBHOOK_SECRET": "fuzz-webhook-secret",
@@ -201,7 +202,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     db = tmp_path_factory.mktemp("pii") / "calls.db"
     app: FastAPI = create_app(
         load_settings(_dev_env(str(db))),
-        http_transport=fakes.mock_transport(),
+        http_transport=httpx.MockTransport(FaultInjector(fakes.providers()).respond),
         sentry_transport=capture,
     )
     app.add_api_route(FAIL_PATH, failing_endpoint, methods=["POST"])

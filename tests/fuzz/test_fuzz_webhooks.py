@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from pytest_hardening import FaultInjector
 from reference_app import create_app, fakes, load_settings
 from reference_app.api._webhooks import MAX_WEBHOOK_BYTES, shopify_signature
+from reference_app.testing import DEV_ENV
 
 from ._profiles import fuzz_settings
 
@@ -59,16 +62,15 @@ class Harness:
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     db = tmp_path_factory.mktemp("webhooks") / "calls.db"
     env = {
-        "APP_ENV": "development",
+        **DEV_ENV,
+        "ENABLE_SENTRY": "false",
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
         "SHOPIFY_WEBHOOK_SECRET": SECRET,
-        "EXOTEL_ACCOUNT_SID": "fuzz1",
-        "EXOTEL_API_KEY": "fuzz-key",
-        "EXOTEL_API_TOKEN": "fuzz-token",
-        "EXOTEL_CALLER_ID": "08047112233",
-        "EXOTEL_WEBHOOK_BASE_URL": "https://hooks.example.com",
     }
-    app = create_app(load_settings(env), http_transport=fakes.mock_transport())
+    app = create_app(
+        load_settings(env),
+        http_transport=httpx.MockTransport(FaultInjector(fakes.providers()).respond),
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         sids, ids = [], []
         for order in ("1001", "1002"):

@@ -30,6 +30,13 @@ def hardening_app_factory() -> object:
 
 
 @pytest.fixture
+def hardening_app_reset() -> None:
+    """A different app from the reference app above: its reset does not apply (a fresh
+    build per test)."""
+    return
+
+
+@pytest.fixture
 def hardening_dev_env() -> Mapping[str, str]:
     return DEV_ENV
 

@@ -1,0 +1,86 @@
+"""Tests that share one running reference app (reset between them) cannot observe each other:
+a pair run in both orders and in separate xdist workers gives the same outcome, and in one
+process the app really was shared (otherwise this would prove nothing about reuse)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+PAIR = """
+import json, os, pathlib, sqlite3
+import pytest
+
+CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
+LOG = pathlib.Path(os.environ["REUSE_LOG"])
+
+
+def _log(name, app):
+    with LOG.open("a") as out:
+        out.write(json.dumps({"test": name, "app": id(app), "pid": os.getpid()}) + "\\n")
+
+
+def test_dirty(hardened_app, hardened_client, faults, breakers, sentry_events, apm):
+    _log("dirty", hardened_app)
+    hardened_client.cookies.set("session", "from-dirty")
+    assert hardened_client.post("/api/calls", json=CALL).status_code == 201
+    faults.fail("exotel", 503)
+    for _ in range(5):
+        assert hardened_client.post("/api/calls", json=CALL).status_code == 202
+    breakers.force_open("openai")
+    assert breakers.state("exotel") == "OPEN"
+    hardened_client.get("/api/test/send-otp")
+    assert apm.endpoint("POST /api/calls").count == 6
+    assert os.environ["EXOTEL_API_KEY"]
+
+
+def test_clean(hardened_app, hardened_client, sentry_events):
+    # Seen through the app itself, not through fixtures that reset what they show.
+    _log("clean", hardened_app)
+    assert not hardened_client.cookies
+    states = {name: b.state for name, b in hardened_app.state.breakers.items()}
+    assert set(map(str, states.values())) == {"CLOSED"}, states
+    assert all(not b.transitions for b in hardened_app.state.breakers.values())
+    apm = hardened_app.state.apm
+    assert apm.endpoint("POST /api/calls").count == 0
+    assert list(apm.alerts) == []
+    assert sentry_events.events == [] and sentry_events.transactions == []
+    # no row of the other test: the fresh call is the only one the database holds
+    assert hardened_client.post("/api/calls", json=CALL).status_code == 201
+    path = os.environ["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM calls").fetchone() == (1,)
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\naddopts = -p pytest_hardening -p reference_app.testing\n")
+    return pytester
+
+
+def _run(project: pytest.Pytester, order: tuple[str, str], *args: str) -> list[dict[str, object]]:
+    log = project.path / "log.jsonl"
+    log.unlink(missing_ok=True)
+    project.makepyfile(test_pair=PAIR)
+    selected = [f"test_pair.py::test_{name}" for name in order]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REUSE_LOG", str(log))
+        outcome = project.runpytest_subprocess("-p", "no:randomly", *args, *selected)
+    outcome.assert_outcomes(passed=2)
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("order", [("dirty", "clean"), ("clean", "dirty")])
+def test_a_shared_app_leaks_nothing_in_either_order(
+    project: pytest.Pytester, order: tuple[str, str]
+) -> None:
+    runs = _run(project, order)
+    assert [r["test"] for r in runs] == list(order)
+    assert runs[0]["app"] == runs[1]["app"], "the app was rebuilt: reuse did not happen"
+
+
+def test_separate_workers_give_the_same_outcome(project: pytest.Pytester) -> None:
+    runs = _run(project, ("dirty", "clean"), "-n", "2")
+    assert sorted(r["test"] for r in runs) == ["clean", "dirty"]
