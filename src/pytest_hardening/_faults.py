@@ -18,6 +18,7 @@ from ._httpx2 import Httpx2Interceptor, is_httpx2_response, to_httpx_response
 from ._network import NetworkGuard
 from ._providers import Provider, ProviderSpec, match_provider, normalize_providers
 from ._sdk_retries import VirtualRetrySleep
+from ._stream_faults import StreamFaultMethods
 
 __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
 
@@ -34,7 +35,7 @@ class UnregisteredHostError(httpx.ConnectError):
     """Raised into the app for a request to a host no provider owns (no real network)."""
 
 
-class FaultInjector(FaultMethods):
+class FaultInjector(FaultMethods, StreamFaultMethods):
     """Intercept every outbound httpx and httpx2 request (respx patches httpcore; httpx2's
     network transports are patched; ASGI test clients are untouched) and answer it as the owning
     provider would, or as the current fault says.
@@ -118,7 +119,7 @@ class FaultInjector(FaultMethods):
     ) -> None:
         self.stop()
 
-    # -- faults (the vocabulary lives in _fault_scripts) ----------------------------------
+    # -- faults (the vocabulary lives in _fault_scripts and _stream_faults) ---------------
     def heal(self, provider: str | None = None) -> None:
         with self._lock:
             if provider is None:
@@ -257,6 +258,15 @@ class FaultInjector(FaultMethods):
     def _record(self, provider: str, call: Call) -> None:
         with self._lock:
             self._calls[provider].append(call)
+
+    def _relabel(self, request: httpx.Request, outcome: str) -> None:
+        """Update a logged call's outcome (a stream fault knows what it delivered at the end)."""
+        with self._lock:
+            for calls in self._calls.values():
+                for index in range(len(calls) - 1, -1, -1):
+                    if calls[index].request is request:
+                        calls[index] = Call(request, outcome)
+                        return
 
 
 def _kind(script: Script | None) -> str:
