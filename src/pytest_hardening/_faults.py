@@ -14,7 +14,7 @@ import httpx
 import respx
 
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
-from ._httpx2 import Httpx2Interceptor, is_httpx2_response, to_httpx_response
+from ._httpx2 import Httpx2Interceptor
 from ._network import NetworkGuard
 from ._providers import Provider, ProviderSpec, match_provider, normalize_providers
 from ._sdk_retries import VirtualRetrySleep
@@ -70,7 +70,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._scripts: dict[str, Script] = {}
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._router: respx.MockRouter | None = None
-        self._httpx2 = Httpx2Interceptor(self._serve)
+        self._httpx2 = Httpx2Interceptor(self.respond)
         self._guard = NetworkGuard() if block_network else None
         self._sdk_sleep = VirtualRetrySleep(lambda: self.clock)
 
@@ -222,13 +222,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         behaviour. The call is recorded in :meth:`calls`. Raises the fault's httpx exception
         (connect refused, timeouts) as a transport would, and :class:`UnregisteredHostError`
         for a URL that matches no registered provider (also kept for the teardown report).
-        A handler's httpx2 response is converted to httpx.
         """
-        response = self._serve(request)
-        return to_httpx_response(response) if is_httpx2_response(response) else response
-
-    def _serve(self, request: httpx.Request) -> Any:
-        """:meth:`respond`, passing a handler's httpx2 response through (httpx2 transports)."""
         provider = match_provider(self.providers, request.url)
         if provider is None:
             with self._lock:

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+if TYPE_CHECKING:
+    import httpx2
+
 __all__ = ["Httpx2Interceptor", "httpx2_available", "to_httpx_response"]
 
-# Serve an httpx request: returns an httpx response, or an httpx2 response as-is.
-Serve = Callable[[httpx.Request], Any]
+Serve = Callable[[httpx.Request], httpx.Response]
 
 
 def _httpx2() -> Any:
@@ -37,10 +39,6 @@ def httpx2_available() -> bool:
     return True
 
 
-def is_httpx2_response(value: object) -> bool:
-    return type(value).__module__.split(".")[0] == "httpx2"
-
-
 def to_httpx_request(request: Any) -> httpx.Request:
     """An ``httpx.Request`` equal to an already read ``httpx2.Request``."""
     return httpx.Request(
@@ -52,11 +50,13 @@ def to_httpx_request(request: Any) -> httpx.Request:
     )
 
 
-def to_httpx_response(response: Any) -> httpx.Response:
-    """An ``httpx.Response`` carrying an httpx2 response's status, headers and body."""
+def to_httpx_response(response: httpx2.Response) -> httpx.Response:
+    """An ``httpx.Response`` carrying an httpx2 response's status, headers and body (read and
+    decoded, so the encoding and length headers are dropped and recomputed)."""
+    dropped = {b"content-encoding", b"content-length", b"transfer-encoding"}
     return httpx.Response(
         response.status_code,
-        headers=list(response.headers.raw),
+        headers=[(k, v) for k, v in response.headers.raw if k.lower() not in dropped],
         content=response.read(),
         extensions=dict(response.extensions),
     )
@@ -119,9 +119,7 @@ class _Stream:
             self.close()
 
 
-def _to_httpx2_response(response: Any, request: Any, stream_cls: type[_Stream]) -> Any:
-    if is_httpx2_response(response):
-        return response
+def _to_httpx2_response(response: httpx.Response, request: Any, stream_cls: type[_Stream]) -> Any:
     return _httpx2().Response(
         response.status_code,
         headers=list(response.headers.raw),

@@ -112,11 +112,17 @@ def test_handler_may_return_an_httpx2_response() -> None:
     def native(request: httpx.Request) -> httpx2.Response:
         return httpx2.Response(418, json={"brewed": True})
 
-    with FaultInjector({"tea": Provider("https://tea.example", healthy=native)}) as faults:  # type: ignore[arg-type]
+    providers = {
+        "tea": Provider("https://tea.example", healthy=native),
+        "fixed": Provider("https://fixed.example", healthy=httpx2.Response(202, text="queued")),
+    }
+    with FaultInjector(providers) as faults:
         with httpx2.Client() as http2_client:
             assert http2_client.get("https://tea.example/pot").json() == {"brewed": True}
+            assert http2_client.get("https://fixed.example/").text == "queued"
         with httpx.Client() as http1_client:  # httpx clients get it converted
-            assert http1_client.get("https://tea.example/pot").status_code == 418
+            assert http1_client.get("https://tea.example/pot").json() == {"brewed": True}
+            assert http1_client.get("https://fixed.example/").text == "queued"
         assert [c.outcome for c in faults.calls("tea")] == ["ok 418", "ok 418"]
 
 
