@@ -157,3 +157,44 @@ def test_nested_guards_restore_in_reverse_order() -> None:
     assert (socket.socket.connect, socket.getaddrinfo) == original
     assert inner.blocked  # the innermost guard sees it first
     assert not outer.blocked
+
+
+def test_faults_fixture_fails_swallowed_httpx2_and_urllib_calls_at_teardown(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def hardening_providers():
+            return {"pay": "https://api.pay.example"}
+        """
+    )
+    pytester.makepyfile(
+        test_app="""
+        import contextlib
+        import urllib.request
+
+        import httpx2
+
+        def test_httpx2(faults):
+            with contextlib.suppress(Exception):
+                httpx2.get("https://tracker.example.net/beacon")
+
+        def test_urllib(faults):
+            with contextlib.suppress(Exception):
+                urllib.request.urlopen("https://metrics.example.org/push", timeout=2)
+
+        def test_registered_only(faults):
+            assert httpx2.get("https://api.pay.example/charges").status_code == 200
+        """
+    )
+    result = pytester.runpytest("-p", "no:hypothesispytest", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_httpx2*", "*GET https://tracker.example.net/beacon"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_urllib*", "*metrics.example.org:443 (name lookup)"]
+    )
