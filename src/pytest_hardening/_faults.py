@@ -15,7 +15,7 @@ import respx
 
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
 from ._httpx2 import Httpx2Interceptor
-from ._network import NetworkGuard
+from ._network import BlockedConnection, NetworkGuard
 from ._providers import Provider, ProviderSpec, match_provider, normalize_providers
 from ._sdk_retries import VirtualRetrySleep
 from ._stream_faults import StreamFaultMethods
@@ -25,7 +25,8 @@ __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
 
 class Call(NamedTuple):
     """One outbound request and what the injector made of it (e.g. ``"ok 200"``,
-    ``"fail 503"``, ``"refuse ConnectError"``, ``"timeout ReadTimeout"``)."""
+    ``"fail 503"``, ``"refuse ConnectError"``, ``"timeout ReadTimeout"``,
+    ``"stream_cut 200 (2/6 events delivered)"``)."""
 
     request: httpx.Request
     outcome: str
@@ -99,7 +100,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         router.stop(quiet=True)
 
     @property
-    def blocked(self) -> list[tuple[str, int | None, str]]:
+    def blocked(self) -> list[BlockedConnection]:
         """Outbound connections refused by the network guard: ``(host, port, via)``."""
         return list(self._guard.blocked) if self._guard is not None else []
 
