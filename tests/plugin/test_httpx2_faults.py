@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -181,3 +182,12 @@ def test_stream_faults_reach_httpx2_as_httpx2_errors() -> None:
             "stream_cut 200 (2/5 events delivered)",
             "stream_stall 200 (4/5 events delivered)",
         ]
+
+
+def test_injector_runs_without_httpx2_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx2", None)  # `import httpx2` now fails
+    original = httpx2.HTTPTransport.handle_request
+    with FaultInjector({"pay": Provider(URL, healthy=echo)}) as faults, httpx.Client() as http:
+        assert http.get(f"{URL}/x").json()["path"] == "/v2/x"
+        assert httpx2.HTTPTransport.handle_request is original  # nothing patched
+    assert [c.outcome for c in faults.calls("pay")] == ["ok 200"]
