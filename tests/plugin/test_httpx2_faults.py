@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import httpx2
@@ -191,3 +192,39 @@ def test_injector_runs_without_httpx2_installed(monkeypatch: pytest.MonkeyPatch)
         assert http.get(f"{URL}/x").json()["path"] == "/v2/x"
         assert httpx2.HTTPTransport.handle_request is original  # nothing patched
     assert [c.outcome for c in faults.calls("pay")] == ["ok 200"]
+
+
+def test_stream_faults_reach_async_httpx_and_httpx2_alike() -> None:
+    events = b"".join(f"data: {i}\n\n".encode() for i in range(4))
+    healthy = httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=events)
+
+    async def lines(client: Any) -> tuple[list[str], str]:
+        seen: list[str] = []
+        try:
+            async with client.stream("GET", f"{URL}/events") as response:
+                async for line in response.aiter_lines():
+                    if line:
+                        seen.append(line)
+        except Exception as error:
+            return seen, type(error).__module__.split(".")[0] + "." + type(error).__name__
+        return seen, "complete"
+
+    async def main(faults: FaultInjector) -> list[tuple[list[str], str]]:
+        results = []
+        async with httpx.AsyncClient() as http1, httpx2.AsyncClient() as http2:
+            for client in (http1, http2):
+                faults.stream_cut("sse", after=1, times=1)
+                results.append(await lines(client))
+                faults.stream_malformed("sse", after=2, event=b"data: {oops\n\n", times=1)
+                results.append(await lines(client))
+        return results
+
+    with FaultInjector({"sse": Provider(URL, healthy)}) as faults:
+        cut = (["data: 0"], "httpx.RemoteProtocolError")
+        malformed = (["data: 0", "data: 1", "data: {oops", "data: 2", "data: 3"], "complete")
+        cut2 = (["data: 0"], "httpx2.RemoteProtocolError")
+        assert asyncio.run(main(faults)) == [cut, malformed, cut2, malformed]
+        assert [c.outcome for c in faults.calls("sse")] == [
+            "stream_cut 200 (1/4 events delivered)",
+            "stream_malformed 200 (4/4 events delivered)",
+        ] * 2
