@@ -42,19 +42,21 @@ class VirtualRetrySleep:
     def __init__(self, clock: Callable[[], _Clock | None]) -> None:
         self._clock = clock
         self.sleeps: list[float] = []
-        self._saved: list[tuple[type, str, Any]] = []
+        self._saved: list[tuple[Any, str, Any]] = []
 
     def start(self) -> VirtualRetrySleep:
         for module_name, class_names in SDK_CLIENTS.items():
             module = _load(module_name)
             if module is None:
                 continue
-            sync_cls, async_cls = (getattr(module, name, None) for name in class_names)
+            sync_cls, async_cls = (getattr(module, name, object) for name in class_names)
             # An SDK release without the method keeps its real sleeps (tests pin the versions).
-            if "_sleep_for_retry" in getattr(sync_cls, "__dict__", {}):
-                self._patch(sync_cls, self._sync(sync_cls._sleep_for_retry))
-            if "_sleep_for_retry" in getattr(async_cls, "__dict__", {}):
-                self._patch(async_cls, self._async(async_cls._sleep_for_retry))
+            sync_sleep = vars(sync_cls).get("_sleep_for_retry")
+            if sync_sleep is not None:
+                self._patch(sync_cls, self._sync(sync_sleep))
+            async_sleep = vars(async_cls).get("_sleep_for_retry")
+            if async_sleep is not None:
+                self._patch(async_cls, self._async(async_sleep))
         return self
 
     def stop(self) -> None:
@@ -64,7 +66,7 @@ class VirtualRetrySleep:
 
     def _patch(self, cls: Any, replacement: Any) -> None:
         self._saved.append((cls, "_sleep_for_retry", cls.__dict__["_sleep_for_retry"]))
-        cls._sleep_for_retry = replacement  # type: ignore[attr-defined]
+        cls._sleep_for_retry = replacement
 
     def _sync(self, original: Any) -> Any:
         def _sleep_for_retry(
