@@ -1,38 +1,32 @@
-"""FaultInjector: per-provider fault scripts served through a respx router, with a call log."""
+"""FaultInjector: per-provider fault scripts served to httpx (through a respx router) and httpx2
+(through its transports), with a call log and no way out to the real network."""
 
 from __future__ import annotations
 
 import asyncio
-import random as _random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import httpx
 import respx
 
+from ._fault_scripts import Action, Advancer, FaultMethods, Script
+from ._httpx2 import Httpx2Interceptor
+from ._network import BlockedConnection, NetworkGuard
 from ._providers import Provider, ProviderSpec, match_provider, normalize_providers
+from ._sdk_retries import VirtualRetrySleep
+from ._stream_faults import StreamFaultMethods
 
 __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
-
-_GARBAGE = b'<html><body>502 Bad Gateway</body></html>{"truncated": '
-_TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
-    "read": httpx.ReadTimeout,
-    "connect": httpx.ConnectTimeout,
-    "write": httpx.WriteTimeout,
-    "pool": httpx.PoolTimeout,
-}
-
-
-class _Advancer(Protocol):
-    def advance(self, seconds: float) -> None: ...
 
 
 class Call(NamedTuple):
     """One outbound request and what the injector made of it (e.g. ``"ok 200"``,
-    ``"fail 503"``, ``"refuse ConnectError"``, ``"timeout ReadTimeout"``)."""
+    ``"fail 503"``, ``"refuse ConnectError"``, ``"timeout ReadTimeout"``,
+    ``"stream_cut 200 (2/6 events delivered)"``)."""
 
     request: httpx.Request
     outcome: str
@@ -42,52 +36,29 @@ class UnregisteredHostError(httpx.ConnectError):
     """Raised into the app for a request to a host no provider owns (no real network)."""
 
 
-Action = Callable[[httpx.Request], tuple[httpx.Response, str]]
-
-
-class _Script:
-    """One fault: ``action`` for the next ``remaining`` calls (``None``: until healed)."""
-
-    def __init__(self, kind: str, actions: Sequence[Action] | Action, times: int | None) -> None:
-        self.kind = kind
-        if callable(actions):
-            self._actions: list[Action] | None = None
-            self._action: Action | None = actions
-            self.remaining = times
-        else:
-            self._actions = list(actions)
-            self._action = None
-            self.remaining = len(self._actions)
-
-    def take(self) -> Action | None:
-        if self.remaining is not None and self.remaining <= 0:
-            return None
-        if self._actions is not None:
-            index = len(self._actions) - (self.remaining or 0)
-            action: Action | None = self._actions[index]
-        else:
-            action = self._action
-        if self.remaining is not None:
-            self.remaining -= 1
-        return action
-
-
-class FaultInjector:
-    """Intercept every outbound httpx request (respx patches httpcore, so ASGI test clients are
-    untouched) and answer it as the owning provider would, or as the current fault says.
+class FaultInjector(FaultMethods, StreamFaultMethods):
+    """Intercept every outbound httpx and httpx2 request (respx patches httpcore; httpx2's
+    network transports are patched; ASGI test clients are untouched) and answer it as the owning
+    provider would, or as the current fault says.
 
     Each fault method replaces the provider's current fault. ``times=None`` means every call
     until :meth:`heal`; ``times=n`` means the next n calls, then healthy again. A request to a
     host no provider owns gets a ``ConnectError`` and is kept in :attr:`unregistered`.
+
+    With ``block_network=True`` (the default) any other outbound connection off this machine
+    (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
+    :meth:`problems_report`. With a clock attached, the OpenAI/Anthropic SDKs' retry back-off
+    moves the clock instead of sleeping (each delay in :attr:`retry_sleeps`).
     """
 
     def __init__(
         self,
         providers: Mapping[str, ProviderSpec],
         *,
-        clock: _Advancer | None = None,
+        clock: Advancer | None = None,
         seed: int | str | None = None,
         history: int = 5,
+        block_network: bool = True,
     ) -> None:
         self.providers: dict[str, Provider] = normalize_providers(providers)
         self.clock = clock
@@ -97,9 +68,12 @@ class FaultInjector:
         self.injected: list[dict[str, Any]] = []
         self._history = history
         self._lock = threading.Lock()
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, Script] = {}
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._router: respx.MockRouter | None = None
+        self._httpx2 = Httpx2Interceptor(self.respond)
+        self._guard = NetworkGuard() if block_network else None
+        self._sdk_sleep = VirtualRetrySleep(lambda: self.clock)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FaultInjector:
@@ -109,12 +83,31 @@ class FaultInjector:
         router.route().mock(side_effect=self.respond)
         router.start()
         self._router = router
+        self._httpx2.start()
+        self._sdk_sleep.start()
+        if self._guard is not None:
+            self._guard.start()
         return self
 
     def stop(self) -> None:
         router, self._router = self._router, None
-        if router is not None:
-            router.stop(quiet=True)
+        if router is None:
+            return
+        if self._guard is not None:
+            self._guard.stop()
+        self._sdk_sleep.stop()
+        self._httpx2.stop()
+        router.stop(quiet=True)
+
+    @property
+    def blocked(self) -> list[BlockedConnection]:
+        """Outbound connections refused by the network guard: ``(host, port, via)``."""
+        return list(self._guard.blocked) if self._guard is not None else []
+
+    @property
+    def retry_sleeps(self) -> list[float]:
+        """The SDK retry back-off delays that moved the clock instead of sleeping."""
+        return list(self._sdk_sleep.sleeps)
 
     def __enter__(self) -> FaultInjector:
         return self.start()
@@ -127,92 +120,7 @@ class FaultInjector:
     ) -> None:
         self.stop()
 
-    # -- faults ----------------------------------------------------------------------------
-    def fail(self, provider: str, status: int = 503, *, times: int | None = None) -> None:
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            body = {"error": "injected failure", "status": status}
-            return httpx.Response(status, json=body), f"fail {status}"
-
-        self._set(provider, "fail", action, times, status=status)
-
-    def refuse(self, provider: str, *, times: int | None = None) -> None:
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            raise httpx.ConnectError("[Errno 111] Connection refused (injected)", request=request)
-
-        self._set(provider, "refuse", action, times)
-
-    def timeout(self, provider: str, *, kind: str = "read", times: int | None = None) -> None:
-        if kind not in _TIMEOUTS:
-            raise ValueError(f"timeout kind must be one of {sorted(_TIMEOUTS)}, not {kind!r}")
-        error = _TIMEOUTS[kind]
-
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            # A timeout takes that long in reality; only virtual time pays for it here.
-            if self.clock is not None:
-                self.clock.advance(_request_timeout(request, kind) or 0.0)
-            raise error(f"{kind} timeout (injected)", request=request)
-
-        self._set(provider, "timeout", action, times, timeout=kind)
-
-    def latency(self, provider: str, seconds: float, *, times: int | None = None) -> None:
-        """Answer healthily after ``seconds``: the frozen clock is moved when a clock is
-        attached (no real waiting). Past the request's own read timeout the call fails with
-        ``httpx.ReadTimeout`` after exactly that timeout."""
-        healthy = self.providers[self._check(provider)]
-
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            limit = _request_timeout(request, "read")
-            if limit is not None and seconds > limit:
-                self._advance(limit)
-                raise httpx.ReadTimeout(
-                    f"read timeout after {limit}s (injected latency {seconds}s)", request=request
-                )
-            self._advance(seconds)
-            response = healthy.respond(request)
-            return response, f"latency {seconds}s {response.status_code}"
-
-        self._set(provider, "latency", action, times, seconds=seconds)
-
-    def rate_limit(self, provider: str, *, retry_after: int = 30, times: int | None = None) -> None:
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            response = httpx.Response(
-                429, headers={"Retry-After": str(retry_after)}, json={"error": "rate limited"}
-            )
-            return response, "rate_limit 429"
-
-        self._set(provider, "rate_limit", action, times, retry_after=retry_after)
-
-    def garbage(self, provider: str, *, times: int | None = None) -> None:
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            headers = {"Content-Type": "application/json"}
-            return httpx.Response(200, headers=headers, content=_GARBAGE), "garbage 200"
-
-        self._set(provider, "garbage", action, times)
-
-    def sequence(self, provider: str, outcomes: Sequence[Any]) -> None:
-        """Script the next calls one by one: an int status, an exception class (httpx
-        errors get the request), ``"ok"``, ``"refuse"``, ``"timeout"`` or ``"garbage"``."""
-        healthy = self.providers[self._check(provider)]
-        actions = [self._step(healthy, outcome) for outcome in outcomes]
-        self._set(provider, "sequence", actions, None, outcomes=[_label(o) for o in outcomes])
-
-    def random(
-        self, provider: str, rate: float, *, status: int = 503, seed: int | str | None = None
-    ) -> None:
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"rate must be within [0, 1], not {rate}")
-        healthy = self.providers[self._check(provider)]
-        used = seed if seed is not None else f"{self.seed}:{provider}"
-        rng = _random.Random(used)
-
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            if rng.random() < rate:
-                return httpx.Response(status, json={"error": "injected failure"}), f"fail {status}"
-            response = healthy.respond(request)
-            return response, f"ok {response.status_code}"
-
-        self._set(provider, "random", action, None, rate=rate, status=status, seed=str(used))
-
+    # -- faults (the vocabulary lives in _fault_scripts and _stream_faults) ---------------
     def heal(self, provider: str | None = None) -> None:
         with self._lock:
             if provider is None:
@@ -257,7 +165,8 @@ class FaultInjector:
 
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
-        parts = [p for p in (self.unregistered_report(), *sorted(set(self.misuse))) if p]
+        network = self._guard.report() if self._guard is not None else None
+        parts = [p for p in (self.unregistered_report(), network, *sorted(set(self.misuse))) if p]
         return "\n".join(parts) or None
 
     # -- internals -------------------------------------------------------------------------
@@ -279,42 +188,10 @@ class FaultInjector:
     ) -> None:
         if times is not None and times < 0:
             raise ValueError(f"times must be >= 0 or None, not {times}")
-        script = _Script(kind, actions, times)
+        script = Script(kind, actions, times)
         with self._lock:
             self._scripts[self._check(provider)] = script
             self.injected.append({"provider": provider, "kind": kind, "times": times, **details})
-
-    def _step(self, healthy: Provider, outcome: Any) -> Action:
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            if outcome == "ok":
-                response = healthy.respond(request)
-                return response, f"ok {response.status_code}"
-            if outcome == "garbage":
-                headers = {"Content-Type": "application/json"}
-                return httpx.Response(200, headers=headers, content=_GARBAGE), "garbage 200"
-            if isinstance(outcome, int):
-                return httpx.Response(outcome, json={"error": "injected"}), f"fail {outcome}"
-            if isinstance(outcome, httpx.Response):
-                return outcome, f"response {outcome.status_code}"
-            error = {"refuse": httpx.ConnectError, "timeout": httpx.ReadTimeout}.get(
-                outcome, outcome
-            )
-            if isinstance(error, type) and issubclass(error, httpx.RequestError):
-                raise error(f"{error.__name__} (injected)", request=request)
-            if isinstance(error, type) and issubclass(error, BaseException):
-                raise error()
-            raise ValueError(f"unsupported sequence outcome {outcome!r}")
-
-        if not (
-            outcome in ("ok", "garbage", "refuse", "timeout")
-            or isinstance(outcome, (int, httpx.Response))
-            or (isinstance(outcome, type) and issubclass(outcome, BaseException))
-        ):
-            raise ValueError(
-                f"unsupported sequence outcome {outcome!r}: use a status code, an exception "
-                'class, "ok", "refuse", "timeout" or "garbage"'
-            )
-        return action
 
     def _advance(self, seconds: float) -> None:
         if seconds <= 0:
@@ -377,18 +254,15 @@ class FaultInjector:
         with self._lock:
             self._calls[provider].append(call)
 
+    def _relabel(self, request: httpx.Request, outcome: str) -> None:
+        """Update a logged call's outcome (a stream fault knows what it delivered at the end)."""
+        with self._lock:
+            for calls in self._calls.values():
+                for index in range(len(calls) - 1, -1, -1):
+                    if calls[index].request is request:
+                        calls[index] = Call(request, outcome)
+                        return
 
-def _kind(script: _Script | None) -> str:
+
+def _kind(script: Script | None) -> str:
     return script.kind if script is not None else "ok"
-
-
-def _label(outcome: Any) -> str:
-    if isinstance(outcome, type):
-        return outcome.__name__
-    return str(outcome)
-
-
-def _request_timeout(request: httpx.Request, kind: str) -> float | None:
-    timeouts = request.extensions.get("timeout") or {}
-    value = timeouts.get(kind)
-    return float(value) if value is not None else None

@@ -5,13 +5,20 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
+from ._httpx2 import to_httpx_response
+
+if TYPE_CHECKING:
+    import httpx2
+
 __all__ = ["Handler", "Provider", "ProviderSpec", "match_provider", "normalize_providers"]
 
-Handler = Callable[[httpx.Request], httpx.Response]
+# A handler answers with an httpx response, or an httpx2 one (converted; its body is read).
+Handler = Callable[[httpx.Request], "httpx.Response | httpx2.Response"]
 
 
 @dataclass(frozen=True)
@@ -20,11 +27,12 @@ class Provider:
 
     ``url`` is a URL prefix (``"https://api.example.com/v1"``), a host (``"api.example.com"``)
     or a host pattern (``"*.myshopify.com"``, also inside a URL). ``healthy`` answers calls while
-    no fault is active: a handler, a fixed response, or ``None`` for ``200 {}``.
+    no fault is active: a handler, a fixed response, or ``None`` for ``200 {}``. Handlers see an
+    ``httpx.Request`` whichever client (httpx or httpx2) sent the request.
     """
 
     url: str
-    healthy: Handler | httpx.Response | None = None
+    healthy: Handler | httpx.Response | httpx2.Response | None = None
 
     def matches(self, url: httpx.URL) -> bool:
         pattern = self.url if "://" in self.url else f"*://{self.url}"
@@ -49,10 +57,13 @@ class Provider:
             return httpx.Response(
                 healthy.status_code, headers=healthy.headers, content=healthy.content
             )
-        return healthy(request)
+        if not callable(healthy):  # a fixed httpx2 response
+            return to_httpx_response(healthy)
+        response = healthy(request)
+        return response if isinstance(response, httpx.Response) else to_httpx_response(response)
 
 
-ProviderSpec = str | Provider | tuple[str, Handler | httpx.Response | None]
+ProviderSpec = str | Provider | tuple[str, "Handler | httpx.Response | httpx2.Response | None"]
 
 
 def _default_port(scheme: str) -> int | None:

@@ -1,0 +1,220 @@
+"""The fault vocabulary of :class:`~pytest_hardening.FaultInjector`: what each fault answers."""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from ._providers import Provider
+
+__all__ = ["Action", "FaultMethods", "request_timeout"]
+
+GARBAGE = b'<html><body>502 Bad Gateway</body></html>{"truncated": '
+_TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
+    "read": httpx.ReadTimeout,
+    "connect": httpx.ConnectTimeout,
+    "write": httpx.WriteTimeout,
+    "pool": httpx.PoolTimeout,
+}
+
+Action = Callable[[httpx.Request], tuple[httpx.Response, str]]
+
+
+class Advancer(Protocol):
+    def advance(self, seconds: float) -> None: ...
+
+
+class Script:
+    """One fault: ``action`` for the next ``remaining`` calls (``None``: until healed)."""
+
+    def __init__(self, kind: str, actions: Sequence[Action] | Action, times: int | None) -> None:
+        self.kind = kind
+        if callable(actions):
+            self._actions: list[Action] | None = None
+            self._action: Action | None = actions
+            self.remaining = times
+        else:
+            self._actions = list(actions)
+            self._action = None
+            self.remaining = len(self._actions)
+
+    def take(self) -> Action | None:
+        if self.remaining is not None and self.remaining <= 0:
+            return None
+        if self._actions is not None:
+            index = len(self._actions) - (self.remaining or 0)
+            action: Action | None = self._actions[index]
+        else:
+            action = self._action
+        if self.remaining is not None:
+            self.remaining -= 1
+        return action
+
+
+class FaultMethods:
+    """Fault-setting methods; :class:`FaultInjector` supplies the state and ``_set``."""
+
+    providers: dict[str, Provider]
+    clock: Advancer | None
+    seed: int | str | None
+
+    def _check(self, provider: str) -> str:
+        raise NotImplementedError
+
+    def _set(
+        self,
+        provider: str,
+        kind: str,
+        actions: Sequence[Action] | Action,
+        times: int | None,
+        **details: Any,
+    ) -> None:
+        raise NotImplementedError
+
+    def _advance(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def fail(self, provider: str, status: int = 503, *, times: int | None = None) -> None:
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            body = {"error": "injected failure", "status": status}
+            return httpx.Response(status, json=body), f"fail {status}"
+
+        self._set(provider, "fail", action, times, status=status)
+
+    def refuse(self, provider: str, *, times: int | None = None) -> None:
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            raise httpx.ConnectError("[Errno 111] Connection refused (injected)", request=request)
+
+        self._set(provider, "refuse", action, times)
+
+    def timeout(self, provider: str, *, kind: str = "read", times: int | None = None) -> None:
+        if kind not in _TIMEOUTS:
+            raise ValueError(f"timeout kind must be one of {sorted(_TIMEOUTS)}, not {kind!r}")
+        error = _TIMEOUTS[kind]
+
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            # A timeout takes that long in reality; only virtual time pays for it here.
+            if self.clock is not None:
+                self.clock.advance(request_timeout(request, kind) or 0.0)
+            raise error(f"{kind} timeout (injected)", request=request)
+
+        self._set(provider, "timeout", action, times, timeout=kind)
+
+    def latency(self, provider: str, seconds: float, *, times: int | None = None) -> None:
+        """Answer healthily after ``seconds``: the frozen clock is moved when a clock is
+        attached (no real waiting). Past the request's own read timeout the call fails with
+        ``httpx.ReadTimeout`` after exactly that timeout."""
+        healthy = self.providers[self._check(provider)]
+
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            limit = request_timeout(request, "read")
+            if limit is not None and seconds > limit:
+                self._advance(limit)
+                raise httpx.ReadTimeout(
+                    f"read timeout after {limit}s (injected latency {seconds}s)", request=request
+                )
+            self._advance(seconds)
+            response = healthy.respond(request)
+            return response, f"latency {seconds}s {response.status_code}"
+
+        self._set(provider, "latency", action, times, seconds=seconds)
+
+    def rate_limit(
+        self,
+        provider: str,
+        *,
+        retry_after: int = 30,
+        times: int | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        """Answer 429 with ``Retry-After: retry_after`` (seconds) and, when given, OpenAI's
+        ``retry-after-ms`` header (which the OpenAI SDK prefers)."""
+        headers = {"Retry-After": str(retry_after)}
+        if retry_after_ms is not None:
+            headers["retry-after-ms"] = str(retry_after_ms)
+
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            response = httpx.Response(429, headers=headers, json={"error": "rate limited"})
+            return response, "rate_limit 429"
+
+        details: dict[str, Any] = {"retry_after": retry_after}
+        if retry_after_ms is not None:
+            details["retry_after_ms"] = retry_after_ms
+        self._set(provider, "rate_limit", action, times, **details)
+
+    def garbage(self, provider: str, *, times: int | None = None) -> None:
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            headers = {"Content-Type": "application/json"}
+            return httpx.Response(200, headers=headers, content=GARBAGE), "garbage 200"
+
+        self._set(provider, "garbage", action, times)
+
+    def sequence(self, provider: str, outcomes: Sequence[Any]) -> None:
+        """Script the next calls one by one: an int status, an exception class (httpx
+        errors get the request), ``"ok"``, ``"refuse"``, ``"timeout"`` or ``"garbage"``."""
+        healthy = self.providers[self._check(provider)]
+        actions = [_step(healthy, outcome) for outcome in outcomes]
+        self._set(provider, "sequence", actions, None, outcomes=[_label(o) for o in outcomes])
+
+    def random(
+        self, provider: str, rate: float, *, status: int = 503, seed: int | str | None = None
+    ) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be within [0, 1], not {rate}")
+        healthy = self.providers[self._check(provider)]
+        used = seed if seed is not None else f"{self.seed}:{provider}"
+        rng = _random.Random(used)
+
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            if rng.random() < rate:
+                return httpx.Response(status, json={"error": "injected failure"}), f"fail {status}"
+            response = healthy.respond(request)
+            return response, f"ok {response.status_code}"
+
+        self._set(provider, "random", action, None, rate=rate, status=status, seed=str(used))
+
+
+def _step(healthy: Provider, outcome: Any) -> Action:
+    def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+        if outcome == "ok":
+            response = healthy.respond(request)
+            return response, f"ok {response.status_code}"
+        if outcome == "garbage":
+            headers = {"Content-Type": "application/json"}
+            return httpx.Response(200, headers=headers, content=GARBAGE), "garbage 200"
+        if isinstance(outcome, int):
+            return httpx.Response(outcome, json={"error": "injected"}), f"fail {outcome}"
+        if isinstance(outcome, httpx.Response):
+            return outcome, f"response {outcome.status_code}"
+        error = {"refuse": httpx.ConnectError, "timeout": httpx.ReadTimeout}.get(outcome, outcome)
+        if isinstance(error, type) and issubclass(error, httpx.RequestError):
+            raise error(f"{error.__name__} (injected)", request=request)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            raise error()
+        raise ValueError(f"unsupported sequence outcome {outcome!r}")
+
+    if not (
+        outcome in ("ok", "garbage", "refuse", "timeout")
+        or isinstance(outcome, (int, httpx.Response))
+        or (isinstance(outcome, type) and issubclass(outcome, BaseException))
+    ):
+        raise ValueError(
+            f"unsupported sequence outcome {outcome!r}: use a status code, an exception "
+            'class, "ok", "refuse", "timeout" or "garbage"'
+        )
+    return action
+
+
+def _label(outcome: Any) -> str:
+    if isinstance(outcome, type):
+        return outcome.__name__
+    return str(outcome)
+
+
+def request_timeout(request: httpx.Request, kind: str) -> float | None:
+    timeouts = request.extensions.get("timeout") or {}
+    value = timeouts.get(kind)
+    return float(value) if value is not None else None

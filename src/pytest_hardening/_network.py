@@ -1,0 +1,167 @@
+"""NetworkGuard: no way out to the network, whichever client the app uses.
+
+Like pytest-socket, it replaces ``socket.socket.connect``/``connect_ex`` (every TCP client ends
+there: httpx/httpx2 via httpcore, urllib/requests, aiohttp and asyncio's ``sock_connect``), and
+it also refuses to resolve non-local host names (``socket.getaddrinfo``): resolving a name is
+itself a request to the network, and clients such as ``urllib`` resolve before connecting.
+Blocked attempts raise :class:`NetworkBlockedError` (a ``ConnectionRefusedError``, so apps see
+an ordinary connection failure) and are recorded, so a test fails at teardown even when the app
+swallowed the error. Loopback (127.0.0.0/8, ::1, ``localhost``) and Unix sockets stay allowed.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import threading
+from types import TracebackType
+from typing import Any, NamedTuple
+
+__all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
+
+
+class BlockedConnection(NamedTuple):
+    host: str
+    port: int | None
+    via: str  # "connect" or "resolve"
+
+
+class NetworkBlockedError(ConnectionRefusedError):
+    """Raised into the app for an outbound connection (or name lookup) off this machine."""
+
+
+def is_local(host: str) -> bool:
+    """Loopback names and addresses (and the unspecified address, which means this host)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+class NetworkGuard:
+    """Refuse and record outbound connections to non-loopback addresses while started.
+
+    A context manager; :meth:`start`/:meth:`stop` for fixtures. Guards nest (each restores
+    what it replaced); stop them in reverse order.
+    """
+
+    def __init__(self) -> None:
+        self.blocked: list[BlockedConnection] = []
+        self._lock = threading.Lock()
+        self._saved: tuple[Any, Any, Any] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._saved is not None
+
+    def start(self) -> NetworkGuard:
+        if self._saved is not None:
+            raise RuntimeError("NetworkGuard is already started")
+        connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+        getaddrinfo = socket.getaddrinfo
+        self._saved = (connect, connect_ex, getaddrinfo)
+        guard = self
+
+        def guarded_connect(sock: Any, address: Any) -> None:
+            guard._check(sock, address)
+            connect(sock, address)
+
+        def guarded_connect_ex(sock: Any, address: Any) -> int:
+            try:
+                guard._check(sock, address)
+            except NetworkBlockedError:
+                return errno.ECONNREFUSED
+            return connect_ex(sock, address)
+
+        def guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if host is not None:
+                name = host.decode() if isinstance(host, bytes) else str(host)
+                if not _is_ip(name) and not is_local(name):
+                    guard._block(name, _port(port), "resolve")
+            return getaddrinfo(host, port, *args, **kwargs)
+
+        socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = guarded_getaddrinfo
+        return self
+
+    def stop(self) -> None:
+        saved, self._saved = self._saved, None
+        if saved is None:
+            return
+        connect, connect_ex, getaddrinfo = saved
+        socket.socket.connect = connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = getaddrinfo
+
+    def __enter__(self) -> NetworkGuard:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def report(self) -> str | None:
+        """What was blocked, one ``host:port`` per line, or ``None``."""
+        with self._lock:
+            blocked = list(dict.fromkeys(self.blocked))
+        if not blocked:
+            return None
+        lines = "\n".join(
+            f"  {b.host}:{b.port if b.port is not None else '?'}"
+            + (" (name lookup)" if b.via == "resolve" else "")
+            for b in blocked[:10]
+        )
+        return (
+            f"the app tried to reach the network {len(self.blocked)} time(s); the connection "
+            f"was refused (only loopback is allowed while faults are active):\n{lines}\n"
+            "mock the client, register the host as a provider, or opt out with the "
+            "hardening_allow_network marker."
+        )
+
+    def _check(self, sock: socket.socket, address: Any) -> None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return  # Unix sockets and friends never leave the machine
+        if not isinstance(address, tuple) or not address:
+            return
+        host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+        if not is_local(host):
+            self._block(host, _port(address[1] if len(address) > 1 else None), "connect")
+
+    def _block(self, host: str, port: int | None, via: str) -> None:
+        with self._lock:
+            self.blocked.append(BlockedConnection(host, port, via))
+        target = f"{host}:{port}" if port is not None else host
+        raise NetworkBlockedError(
+            errno.ECONNREFUSED,
+            f"pytest-hardening blocked an outbound connection to {target} (no real network "
+            "in hardened tests)",
+        )
+
+
+def _port(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,123 @@
+"""Virtual retry back-off for the OpenAI and Anthropic SDKs.
+
+Both SDKs sleep between retries in ``_sleep_for_retry`` (``time.sleep`` in sync clients,
+``anyio.sleep`` in async ones), honouring ``retry-after``/``retry-after-ms``. Those sleeps are
+real even under a frozen clock, so a test of a rate limit with ``retry-after: 20`` would wait
+for real. There is no public hook, so while an injector with a clock is started we replace that
+one method: it computes the same delay with the SDK's own ``_calculate_retry_timeout`` and moves
+the clock instead of sleeping. Without a clock the SDK sleeps as in production. Only SDKs the
+app has imported when the injector starts are patched.
+Tested with openai 3.51-3.x and anthropic 2.10-2.x.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = ["SDK_CLIENTS", "VirtualRetrySleep"]
+
+# module -> (sync base client, async base client)
+SDK_CLIENTS: dict[str, tuple[str, str]] = {
+    "openai._base_client": ("SyncAPIClient", "AsyncAPIClient"),
+    "anthropic._base_client": ("SyncAPIClient", "AsyncAPIClient"),
+}
+
+
+class _Clock(Protocol):
+    def advance(self, seconds: float) -> None: ...
+
+
+def _delay(client: Any, retries_taken: int, max_retries: int, options: Any, response: Any) -> float:
+    headers = response.headers if response is not None else None
+    return float(client._calculate_retry_timeout(max_retries - retries_taken, options, headers))
+
+
+class VirtualRetrySleep:
+    """While started, SDK retry sleeps advance ``clock()`` (when it returns a clock) instead of
+    sleeping; each virtual delay is appended to :attr:`sleeps`."""
+
+    def __init__(self, clock: Callable[[], _Clock | None]) -> None:
+        self._clock = clock
+        self.sleeps: list[float] = []
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def start(self) -> VirtualRetrySleep:
+        for module_name, class_names in SDK_CLIENTS.items():
+            module = _load(module_name)
+            if module is None:
+                continue
+            sync_cls, async_cls = (getattr(module, name, object) for name in class_names)
+            # An SDK release without the method keeps its real sleeps (tests pin the versions).
+            sync_sleep = vars(sync_cls).get("_sleep_for_retry")
+            if sync_sleep is not None:
+                self._patch(sync_cls, self._sync(sync_sleep))
+            async_sleep = vars(async_cls).get("_sleep_for_retry")
+            if async_sleep is not None:
+                self._patch(async_cls, self._async(async_sleep))
+        return self
+
+    def stop(self) -> None:
+        saved, self._saved = self._saved, []
+        for cls, name, original in reversed(saved):
+            setattr(cls, name, original)
+
+    def _patch(self, cls: Any, replacement: Any) -> None:
+        self._saved.append((cls, "_sleep_for_retry", cls.__dict__["_sleep_for_retry"]))
+        cls._sleep_for_retry = replacement
+
+    def _sync(self, original: Any) -> Any:
+        def _sleep_for_retry(
+            client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
+        ) -> None:
+            clock = self._clock()
+            if clock is None:
+                original(
+                    client,
+                    retries_taken=retries_taken,
+                    max_retries=max_retries,
+                    options=options,
+                    response=response,
+                )
+                return
+            seconds = _delay(client, retries_taken, max_retries, options, response)
+            self.sleeps.append(seconds)
+            clock.advance(seconds)
+
+        return _sleep_for_retry
+
+    def _async(self, original: Any) -> Any:
+        async def _sleep_for_retry(
+            client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
+        ) -> None:
+            clock = self._clock()
+            if clock is None:
+                await original(
+                    client,
+                    retries_taken=retries_taken,
+                    max_retries=max_retries,
+                    options=options,
+                    response=response,
+                )
+                return
+            seconds = _delay(client, retries_taken, max_retries, options, response)
+            self.sleeps.append(seconds)
+            clock.advance(seconds)
+            import anyio  # the SDKs' own async back-end library
+
+            await anyio.sleep(0)  # still a checkpoint, as the real sleep was
+
+        return _sleep_for_retry
+
+
+def _load(module_name: str) -> Any:
+    """The SDK module if the app imported the SDK. Never imported here: importing pydantic
+    models under a frozen clock breaks them, and a suite without the SDK should not pay."""
+    if module_name.split(".", 1)[0] not in sys.modules:
+        return None
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:  # pragma: no cover - an SDK layout we do not know
+        return None

@@ -1,0 +1,210 @@
+"""Streaming faults: a healthy server-sent-event stream that is cut, stalls or carries a
+malformed event after ``after`` events. The call log says how much was delivered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+import httpx
+
+from ._fault_scripts import Action, request_timeout
+from ._providers import Provider
+
+__all__ = ["StreamFaultMethods"]
+
+
+def truncate_event(event: bytes) -> bytes:
+    """``event`` with its ``data:`` JSON cut in half: same event name, unparseable data."""
+    lines = event.rstrip(b"\n").split(b"\n")
+    out = [
+        line[: max(len(b"data: {"), len(line) // 2)] if line.startswith(b"data:") else line
+        for line in lines
+    ]
+    return b"\n".join(out) + b"\n\n"
+
+
+def split_events(body: bytes) -> list[bytes]:
+    """SSE events, each with its trailing blank line (a body without one is a single event)."""
+    parts = body.split(b"\n\n")
+    events = [part + b"\n\n" for part in parts[:-1]]
+    if parts[-1]:
+        events.append(parts[-1])
+    return events
+
+
+class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Yields ``events``; before event ``at`` runs ``fault`` (which may raise, or return bytes
+    to inject, in place of event ``at`` when ``replace``). Reports the number of intact events
+    delivered once, when the stream ends."""
+
+    def __init__(
+        self,
+        events: list[bytes],
+        at: int,
+        fault: Callable[[], bytes | None],
+        done: Callable[[int], None],
+        replace: bool = False,
+    ) -> None:
+        self._events = events
+        self._at = at
+        self._fault = fault
+        self._replace = replace
+        self._done: Callable[[int], None] | None = done
+        self._delivered = 0
+
+    def _chunks(self) -> Iterator[bytes]:
+        try:
+            for index, event in enumerate(self._events):
+                if index == self._at:
+                    injected = self._fault()
+                    if injected is not None:
+                        yield injected
+                        if self._replace:
+                            continue
+                yield event
+                self._delivered += 1
+            if self._at >= len(self._events):
+                injected = self._fault()
+                if injected is not None:
+                    yield injected
+        finally:
+            self.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._chunks()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks():
+            yield chunk
+
+    def close(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done(self._delivered)
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class StreamFaultMethods:
+    """Stream fault methods; :class:`FaultInjector` supplies the state and helpers."""
+
+    providers: dict[str, Provider]
+
+    def _check(self, provider: str) -> str:
+        raise NotImplementedError
+
+    def _set(
+        self,
+        provider: str,
+        kind: str,
+        actions: Sequence[Action] | Action,
+        times: int | None,
+        **details: Any,
+    ) -> None:
+        raise NotImplementedError
+
+    def _advance(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def _relabel(self, request: httpx.Request, outcome: str) -> None:
+        raise NotImplementedError
+
+    def stream_cut(self, provider: str, *, after: int, times: int | None = None) -> None:
+        """Deliver the first ``after`` events of the healthy stream, then drop the connection
+        (``httpx.RemoteProtocolError``, as for a peer closing mid-body)."""
+
+        def fault(request: httpx.Request) -> bytes | None:
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body "
+                f"(injected stream cut after {after} events)",
+                request=request,
+            )
+
+        self._stream_fault(provider, "stream_cut", after, fault, times)
+
+    def stream_stall(
+        self,
+        provider: str,
+        *,
+        after: int,
+        seconds: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Deliver ``after`` events, then go quiet for ``seconds`` (virtual time with a clock).
+        Past the request's read timeout, or with ``seconds=None``, the client gets
+        ``httpx.ReadTimeout`` after exactly that timeout."""
+
+        def fault(request: httpx.Request) -> bytes | None:
+            limit = request_timeout(request, "read")
+            if seconds is None or (limit is not None and seconds > limit):
+                if limit is None:
+                    raise ValueError("stream_stall(seconds=None) needs a request read timeout")
+                self._advance(limit)
+                raise httpx.ReadTimeout(
+                    f"read timeout after {limit}s (injected stall after {after} events)",
+                    request=request,
+                )
+            self._advance(seconds)
+            return None
+
+        self._stream_fault(provider, "stream_stall", after, fault, times, seconds=seconds)
+
+    def stream_malformed(
+        self,
+        provider: str,
+        *,
+        after: int,
+        event: bytes | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Deliver ``after`` events, then a malformed one: by default the next event with its
+        JSON data cut in half (same event name, so the client parses and fails), or ``event``
+        inserted as given. The rest of the stream follows."""
+        self._stream_fault(
+            provider,
+            "stream_malformed",
+            after,
+            (lambda request: event) if event is not None else None,
+            times,
+        )
+
+    def _stream_fault(
+        self,
+        provider: str,
+        kind: str,
+        after: int,
+        fault: Callable[[httpx.Request], bytes | None] | None,
+        times: int | None,
+        **details: Any,
+    ) -> None:
+        """``fault=None``: replace event ``after`` with :func:`truncate_event` of it."""
+        if after < 0:
+            raise ValueError(f"after must be >= 0, not {after}")
+        healthy = self.providers[self._check(provider)]
+
+        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            response = healthy.respond(request)
+            if not response.is_success:
+                return response, f"{kind} {response.status_code}"
+            events = split_events(response.read())
+            status = response.status_code
+
+            def done(delivered: int) -> None:
+                self._relabel(request, _label(kind, status, delivered, len(events)))
+
+            if fault is not None:
+                stream = _FaultyStream(events, after, lambda: fault(request), done)
+            else:
+                broken = truncate_event(events[after]) if after < len(events) else b"data: {\n\n"
+                stream = _FaultyStream(events, after, lambda: broken, done, replace=True)
+            headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-length"]
+            faulty = httpx.Response(status, headers=headers, stream=stream)
+            return faulty, _label(kind, status, 0, len(events))
+
+        self._set(provider, kind, action, times, after=after, **details)
+
+
+def _label(kind: str, status: int, delivered: int, total: int) -> str:
+    return f"{kind} {status} ({delivered}/{total} events delivered)"

@@ -1,0 +1,200 @@
+"""No way out: while faults are active, connections off this machine are refused and recorded
+whichever client makes them, and fail the report even when the app swallows the error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import http.server
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+
+from pytest_hardening import FaultInjector
+from pytest_hardening._network import NetworkBlockedError, NetworkGuard
+
+# TEST-NET addresses (RFC 5737): never routed, so a guard failure cannot reach anybody.
+OFF_HOST = "192.0.2.10"
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _swallow(call: object) -> None:
+    """What a careless app does: catch everything and carry on."""
+    with contextlib.suppress(Exception):
+        call()  # type: ignore[operator]
+
+
+def test_urllib_and_httpx2_to_unregistered_hosts_fail_the_report_although_swallowed() -> None:
+    with FaultInjector({"pay": "https://api.pay.example"}) as faults:
+        _swallow(lambda: urllib.request.urlopen("https://metrics.example.org/push", timeout=2))
+        _swallow(lambda: httpx2.get("https://tracker.example.net/beacon"))
+        report = faults.problems_report()
+    assert report is not None
+    assert "metrics.example.org:443" in report
+    assert "GET https://tracker.example.net/beacon" in report
+    assert ("metrics.example.org", 443, "resolve") in faults.blocked
+
+
+def test_urllib_error_is_an_ordinary_connection_failure() -> None:
+    with FaultInjector({}), pytest.raises(urllib.error.URLError) as info:
+        urllib.request.urlopen(f"http://{OFF_HOST}:8080/", timeout=2)
+    assert isinstance(info.value.reason, ConnectionRefusedError)
+
+
+def test_raw_sockets_are_refused_and_recorded() -> None:
+    with NetworkGuard() as guard:
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            with pytest.raises(NetworkBlockedError, match=OFF_HOST):
+                sock.connect((OFF_HOST, 25))
+        with socket.socket(socket.AF_INET6) as sock6:
+            assert sock6.connect_ex(("2001:db8::1", 443)) == errno.ECONNREFUSED
+    assert [(b.host, b.port) for b in guard.blocked] == [(OFF_HOST, 25), ("2001:db8::1", 443)]
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:25" in report
+    assert "2001:db8::1:443" in report
+
+
+def test_asyncio_connections_are_refused() -> None:
+    async def main() -> None:
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.wait_for(asyncio.open_connection(OFF_HOST, 443), 2)
+        loop = asyncio.get_running_loop()
+        with socket.socket() as sock:
+            sock.setblocking(False)
+            with pytest.raises(ConnectionRefusedError):
+                await asyncio.wait_for(loop.sock_connect(sock, (OFF_HOST, 80)), 2)
+        with pytest.raises(ConnectionRefusedError):
+            await loop.create_connection(asyncio.Protocol, "api.remote.example", 443)
+
+    with NetworkGuard() as guard:
+        asyncio.run(main())
+    hosts = [(b.host, b.port) for b in guard.blocked]
+    assert hosts == [(OFF_HOST, 443), (OFF_HOST, 80), ("api.remote.example", 443)]
+
+
+def test_aiohttp_is_refused() -> None:
+    aiohttp = pytest.importorskip("aiohttp")
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await session.get("http://api.remote.example/")
+
+    with NetworkGuard() as guard:
+        asyncio.run(main())
+    assert guard.blocked
+
+
+def test_loopback_stays_reachable(loopback_url: str) -> None:
+    with FaultInjector({}) as faults:
+        with urllib.request.urlopen(loopback_url, timeout=5) as response:  # noqa: S310
+            assert response.read() == b"hello"
+        localhost = loopback_url.replace("127.0.0.1", "localhost")
+        with urllib.request.urlopen(localhost, timeout=5) as response:  # noqa: S310
+            assert response.read() == b"hello"
+        assert faults.problems_report() is None
+    # httpx2 straight to the loopback server when only the guard is active
+    with NetworkGuard() as guard, httpx2.Client() as http:
+        assert http.get(loopback_url).text == "hello"
+    assert guard.report() is None
+
+
+def test_unix_sockets_stay_allowed(tmp_path: object) -> None:
+    with (
+        NetworkGuard() as guard,
+        socket.socket(socket.AF_UNIX) as sock,
+        pytest.raises(FileNotFoundError),
+    ):
+        sock.connect(str(tmp_path) + "/missing.sock")
+    assert guard.blocked == []
+
+
+def test_guard_is_off_with_block_network_false_and_after_stop() -> None:
+    original = socket.socket.connect
+    with FaultInjector({}, block_network=False) as faults:
+        assert socket.socket.connect is original
+        assert faults.blocked == []
+    with NetworkGuard():
+        assert socket.socket.connect is not original
+    assert socket.socket.connect is original
+    assert socket.getaddrinfo is not None
+
+
+def test_nested_guards_restore_in_reverse_order() -> None:
+    original = socket.socket.connect, socket.getaddrinfo
+    with NetworkGuard() as outer, NetworkGuard() as inner:
+        _swallow(lambda: socket.create_connection((OFF_HOST, 1), timeout=2))
+    assert (socket.socket.connect, socket.getaddrinfo) == original
+    assert inner.blocked  # the innermost guard sees it first
+    assert not outer.blocked
+
+
+def test_faults_fixture_fails_swallowed_httpx2_and_urllib_calls_at_teardown(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def hardening_providers():
+            return {"pay": "https://api.pay.example"}
+        """
+    )
+    pytester.makepyfile(
+        test_app="""
+        import contextlib
+        import urllib.request
+
+        import httpx2
+
+        def test_httpx2(faults):
+            with contextlib.suppress(Exception):
+                httpx2.get("https://tracker.example.net/beacon")
+
+        def test_urllib(faults):
+            with contextlib.suppress(Exception):
+                urllib.request.urlopen("https://metrics.example.org/push", timeout=2)
+
+        def test_registered_only(faults):
+            assert httpx2.get("https://api.pay.example/charges").status_code == 200
+        """
+    )
+    result = pytester.runpytest("-p", "no:hypothesispytest", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_httpx2*", "*GET https://tracker.example.net/beacon"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_urllib*", "*metrics.example.org:443 (name lookup)"]
+    )
