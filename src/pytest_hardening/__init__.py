@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._env import EnvPatch
     from ._faults import Call, FaultInjector, UnregisteredHostError
     from ._harness import Harness, HarnessError
+    from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
     from ._providers import Provider
     from ._routes import RouteAuditor, route_table
@@ -44,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "FaultInjector": "._faults",
     "Harness": "._harness",
     "HarnessError": "._harness",
+    "NetworkBlockedError": "._network",
+    "NetworkGuard": "._network",
     "LifespanError": "._app",
     "LifespanManager": "._app",
     "Mutation": "._prod_config",
@@ -90,6 +93,8 @@ __all__: list[str] = [
     "LifespanManager",
     "Mutation",
     "NativeBreaker",
+    "NetworkBlockedError",
+    "NetworkGuard",
     "ProdConfigChecker",
     "Provider",
     "PyBreakerAdapter",

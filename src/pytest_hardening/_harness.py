@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._breakers import BreakerInspector
     from ._clock import Clock
     from ._faults import FaultInjector
+    from ._network import NetworkGuard
     from ._providers import ProviderSpec
     from ._reuse import AppPool, AppReset, Kept
     from ._sentry import SentryCapture, SentryGuard
@@ -92,6 +93,7 @@ class Harness:
         self._stack = contextlib.ExitStack()
         self._clock: Clock | None = None
         self._faults: FaultInjector | None = None
+        self._network: NetworkGuard | None = None
         self._app: Any = _NOT_BUILT
         self._guard: SentryGuard | None = None
         self._sentry: SentryCapture | None = None
@@ -111,12 +113,30 @@ class Harness:
                 self._attach_clock(self._faults, self._clock)
         return self._clock
 
-    def fake_providers(self, providers: Mapping[str, ProviderSpec]) -> FaultInjector:
-        """Answer every outbound request in memory, as ``providers`` or the faults say."""
+    def guard_network(self) -> NetworkGuard:
+        """Refuse and record every connection off this machine, whatever client makes it
+        (loopback stays open for live servers); reported by :meth:`problems`."""
+        if self._network is None:
+            from ._network import NetworkGuard
+
+            self._network = self._stack.enter_context(NetworkGuard())
+        return self._network
+
+    def fake_providers(
+        self, providers: Mapping[str, ProviderSpec], *, block_network: bool = True
+    ) -> FaultInjector:
+        """Answer every outbound httpx/httpx2 request in memory, as ``providers`` or the
+        faults say; other connections off this machine are refused unless ``block_network``
+        is False (the harness's own :meth:`guard_network` covers them when started)."""
         if self._faults is None:
             from ._faults import FaultInjector
 
-            injector = FaultInjector(providers, clock=self._clock, seed=self.seed)
+            injector = FaultInjector(
+                providers,
+                clock=self._clock,
+                seed=self.seed,
+                block_network=block_network and self._network is None,
+            )
             self._faults = self._stack.enter_context(injector)
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
@@ -328,8 +348,11 @@ class Harness:
     def problems(self) -> str:
         """What must fail the test although nothing raised (unregistered hosts, faults armed
         and never triggered ...); empty when all is well."""
-        report = self._faults.problems_report() if self._faults is not None else None
-        return report or ""
+        reports = [
+            self._faults.problems_report() if self._faults is not None else None,
+            self._network.report() if self._network is not None else None,
+        ]
+        return "\n".join(r for r in reports if r)
 
     def close(self) -> None:
         """Undo everything, in reverse order of what started."""

@@ -84,6 +84,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "production: build hardened_app from hardening_prod_env (production mode)."
     )
     config.addinivalue_line("markers", "chaos: a chaos scenario (select with -m chaos).")
+    config.addinivalue_line(
+        "markers",
+        "hardening_allow_network: the hardening fixtures let this test connect off the machine.",
+    )
     start_session(config)
 
 
@@ -145,10 +149,21 @@ def _hardening_harness(
 
     seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
     harness = Harness(seed=seed, pool=_hardening_pool)
+    if not _network_allowed(request):
+        harness.guard_network()
     try:
         yield harness
     finally:
         harness.close()
+    # Without `faults` (which reports the same at its own teardown) a connection off the
+    # machine still fails the test, even if the app swallowed the error.
+    problem = "" if "faults" in request.fixturenames else harness.problems()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+def _network_allowed(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("hardening_allow_network") is not None
 
 
 @pytest.fixture
@@ -170,7 +185,9 @@ def faults(
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
     record = _record(request, "faults")
-    injector = _hardening_harness.fake_providers(hardening_providers)
+    injector = _hardening_harness.fake_providers(
+        hardening_providers, block_network=not _network_allowed(request)
+    )
     try:
         yield injector
     finally:

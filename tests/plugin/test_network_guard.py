@@ -198,3 +198,34 @@ def test_faults_fixture_fails_swallowed_httpx2_and_urllib_calls_at_teardown(
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_urllib*", "*metrics.example.org:443 (name lookup)"]
     )
+
+
+def test_any_hardening_fixture_guards_the_network_and_the_marker_opts_out(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import urllib.request
+        import pytest
+
+        def _swallowed():
+            try:
+                urllib.request.urlopen("http://203.0.113.7:8080/", timeout=1)
+            except Exception:
+                pass
+
+        def test_clock_only(clock):
+            _swallowed()
+
+        @pytest.mark.hardening_allow_network
+        def test_opted_out(clock, monkeypatch):
+            import socket
+            def refused(*args, **kwargs):
+                raise ConnectionRefusedError("not the guard")
+            monkeypatch.setattr(socket, "create_connection", refused)
+            _swallowed()
+        """
+    )
+    result = pytester.runpytest("-p", "pytest_hardening", "-p", "no:randomly", "-n", "0")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*test_clock_only*", "*203.0.113.7*8080*"])
