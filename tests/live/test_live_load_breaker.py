@@ -9,7 +9,7 @@ there.
 
 Robust on a slow, loaded machine: nothing is judged against the test's own stopwatch. The
 breaker's transition times (``wall_time`` from the monitoring endpoint) split the requests into
-those started before it opened and those that started and finished while it stayed open; the
+those sent before it opened and those sent while it stayed open (before any probe); the
 load ends once enough of the latter were sent (not after a fixed number of seconds), and every
 wait has a bound, generous because it only matters when the test fails. The one latency check
 compares the fast-fail latency with Exotel's timeout, with a margin chosen so that it holds on a
@@ -57,8 +57,8 @@ AFTER_OPEN = 2 * CONCURRENCY
 #: Bound on the loaded phase (the breaker opens ~EXOTEL_TIMEOUT in; slack for a slow machine).
 LOAD_CAP = EXOTEL_TIMEOUT + 60.0
 #: BREAKER_OPEN_TIMEOUTS=exotel=8 (production: 60 s): a short real-time recovery, yet long enough
-#: for AFTER_OPEN requests to be sent and answered before the first half-open probe when the
-#: machine is 4x slower (two waves of 32 at ~2.4 s each).
+#: for AFTER_OPEN requests to be sent before the first half-open probe on a machine 4x slower
+#: (two waves of 32 at ~2.5 s each).
 OPEN_TIMEOUT = 8.0
 #: The percentile of fast-failed latencies compared with the timeout: the p90 of 64+ requests
 #: is not moved by a few requests the scheduler stalled.
@@ -210,9 +210,12 @@ class LoadUntilFastFailed:
 
 
 def fast_failed(report: LoadReport, opened: float, probed: float) -> list[Sample]:
-    """Requests that started after the breaker opened and finished before it admitted its
-    first half-open probe: none of them may have reached Exotel."""
-    return [s for s in report.started_between(opened) if s.wall + s.elapsed < probed]
+    """Requests sent after the breaker opened and before it admitted its first half-open probe.
+
+    Judged by when they were sent, not by when they were answered (a slow machine answers late):
+    each of them reached the breaker while it was open, and so was rejected, unless it arrived
+    after the half-open transition and was itself the probe (at most one per probe)."""
+    return report.started_between(opened, probed)
 
 
 async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
@@ -249,8 +252,8 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
     fast = fast_failed(report, opened, probed)
     started_before = len([s for s in report.samples if s.wall < opened])
     assert len(fast) >= CONCURRENCY, (
-        f"expected at least {CONCURRENCY} requests to start and finish while the breaker was "
-        f"open (before any half-open probe); got {len(fast)} of {len(report.samples)} "
+        f"expected at least {CONCURRENCY} requests to be sent while the breaker was open "
+        f"(before any half-open probe); got {len(fast)} of {len(report.samples)} "
         f"(load stopped after {load.sent_after_open} sent after it opened).\n"
         f"transitions: {breaker['transitions']}"
     )
@@ -262,9 +265,10 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
         f"({started_before}) and {probes} half-open probe(s) may reach Exotel, but {reached} "
         f"calls did for {len(report.samples)} requests ({breaker['rejections']} rejected)"
     )
-    assert breaker["rejections"] >= len(fast), (
+    assert breaker["rejections"] >= len(fast) - probes, (
         f"expected each of the {len(fast)} requests sent while the breaker was open to be "
-        f"rejected by it; the breaker counted {breaker['rejections']} rejections"
+        f"rejected by it (but {probes} half-open probe(s)); the breaker counted "
+        f"{breaker['rejections']} rejections"
     )
 
     fast_latencies = [s.elapsed for s in fast]
@@ -275,7 +279,7 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
         f"\n[live load] Exotel hangs ({HANG:g}s; app timeout {EXOTEL_TIMEOUT:g}s), "
         f"concurrency {CONCURRENCY}\n"
         f"  with breaker   : {report.describe()}\n"
-        f"    {started_before} sent before the breaker opened; {len(fast)} sent and answered "
+        f"    {started_before} sent before the breaker opened; {len(fast)} sent "
         f"while open, {p} {p_open * 1000:.1f} ms\n"
         f"  without breaker: {without.describe()}\n"
         f"  {p} once open {p_open * 1000:.1f} ms vs without breaker "
