@@ -15,6 +15,7 @@ from pytest_hardening.live import (
     LiveApp,
     LiveAppError,
     LiveProviders,
+    LiveServer,
     SentryIngest,
     percentile,
     run_load,
@@ -280,3 +281,27 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 50) == 50.0
     assert percentile([0.5], 99) == 0.5
     assert percentile([], 99) == 0.0
+
+
+def test_live_servers_keep_idle_connections_longer_than_clients_do() -> None:
+    # uvicorn's default keep-alive equals httpx's expiry (5 s): a request sent on a connection
+    # idle for almost 5 s could cross the server's close ("Server disconnected without sending
+    # a response"). The servers the plugin starts outlast the client's expiry instead.
+    client_expiry = httpx.Limits().keepalive_expiry
+    assert client_expiry is not None
+    assert LiveServer(None).keep_alive > 2 * client_expiry
+    argv = LiveApp.uvicorn("module:app").argv_template
+    assert float(argv[argv.index("--timeout-keep-alive") + 1]) > 2 * client_expiry
+
+
+@pytest.mark.anyio
+async def test_run_load_records_each_transport_error_and_retries_nothing(
+    live: LiveProviders,
+) -> None:
+    live.refuse("plain")
+    async with httpx.AsyncClient(base_url=live.url("plain"), trust_env=False) as http:
+        report = await run_load(
+            lambda i: http.get(f"/n/{i}"), total=3, concurrency=1, max_seconds=SETTLE
+        )
+    assert report.statuses == {"ConnectError": 3}
+    assert all(s.response is None and s.detail for s in report.samples)
