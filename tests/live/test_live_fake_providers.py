@@ -269,7 +269,9 @@ async def test_run_load_is_bounded_by_count_and_by_time(live: LiveProviders) -> 
             stop=lambda: len(live.calls("plain")) >= already + 10,
         )
     assert not report.timed_out
-    assert 10 <= len(report.samples) < 10 + 2 + 1, report.describe()  # stopped by stop()
+    # Stopped by stop(): each of the 2 workers may have one request in flight and one answered
+    # that the server has not logged yet (it logs after the last byte is sent) when it stops.
+    assert 10 <= len(report.samples) <= 10 + 2 * 2, report.describe()
     assert all(began <= s.wall <= time.time() for s in report.samples)
     assert report.started_between(began) == report.samples
     assert report.started_between(began, began) == []
