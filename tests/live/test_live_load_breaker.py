@@ -47,8 +47,9 @@ pytestmark = [pytest.mark.live, pytest.mark.anyio]
 TOTAL = 2_000
 CONCURRENCY = 32
 # PROVIDER_TIMEOUTS=exotel=5 (the client's default: 10 s read). Fast-failed requests answer in
-# ~0.6 s at p90 on a quiet 2-core machine (queued behind 32 concurrent requests): 5 s holds on a
-# machine 4x slower with 2x to spare. A shorter timeout saves seconds but makes CI red by chance.
+# 0.4-0.6 s at p90 on a quiet 2-core machine (queued behind 32 concurrent requests), 2.4-2.8 s
+# with four CPU burners on its two cores: 5 s holds on a machine 4x slower, with room to spare.
+# A shorter timeout saves seconds but makes CI red by chance (3 s did: "p99 was 3042.5 ms").
 EXOTEL_TIMEOUT = 5.0
 HANG = 30.0  # Exotel holds every call this long: far past the app's timeout
 #: Requests that must start after the breaker was seen OPEN before the load stops: the
