@@ -69,7 +69,9 @@ async def test_concurrent_creates_and_updates_never_wait_on_the_lock(
 async def test_a_writer_in_another_process_is_waited_for_not_failed(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     breaker = build_service_breakers(clock=ManualClock())["database"]
-    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout=5.0)
+    # Far longer than the test holds the lock (0.2 s): a stalled machine cannot turn the wait
+    # into "database is locked".
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout=60.0)
     repository = CallRepository(engine, breaker, ApmRegistry())
     try:
         call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+91987")

@@ -82,7 +82,9 @@ def test_outage_scenario_passes_with_a_readable_timeline() -> None:
     started = time.perf_counter()
     result = run_scenario(outage(), session(), seed=3)
     assert result.passed, result.explain()
-    assert time.perf_counter() - started < 5  # 30 virtual seconds, no real waiting
+    # 30 virtual seconds, no real waiting: a real wait would take at least those 30 s (a bound
+    # set by the scenario, not by the machine's speed).
+    assert time.perf_counter() - started < 30
     assert breaker_line(result.timeline, "payments") == (
         "payments CLOSED ─3 fails→ OPEN ─30s→ HALF_OPEN ─1 ok→ CLOSED"
     )

@@ -15,6 +15,7 @@ with a positive one: the error event and the transactions are there.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,17 @@ from reference_app.observability import add_breadcrumb
 from reference_app.testing import DEV_ENV
 
 from ._profiles import fuzz_settings
-from ._secrets import api_keys, emails, leaks, otps, passwords, phones, tokens
+from ._secrets import (
+    MARKER,
+    api_keys,
+    emails,
+    leaks,
+    numbers,
+    otps,
+    passwords,
+    phones,
+    tokens,
+)
 
 DSN = "https://fuzzpublickey@o1.ingest.example.com/1"
 FAIL_PATH = "/api/fuzz/orders/{order_id}/fail"
@@ -282,3 +293,43 @@ def test_secrets_in_a_failing_request_never_reach_sentry(harness: Harness, plan:
         f"(placed in headers {plan.headers}, query {plan.query}, breadcrumb {plan.crumb!r}, "
         f"log {plan.log!r}, error {plan.error})"
     )
+
+
+def test_no_fixed_text_can_pass_for_a_secret(harness: Harness) -> None:
+    """The guard behind every leak report: with placeholder values (no marker, no OTP-sized
+    number, no phone) the request's fixed text, the answers and the envelopes hold nothing a
+    generated secret could match, so a secret found by the fuzz test is always a real leak."""
+    placeholder = Secrets(
+        token="placeholder-token",
+        api_key="placeholder-key",
+        password="placeholder-password",
+        otp="placeholder-otp",
+        phone="placeholder-phone",
+        email="placeholder-email",
+    )
+    plan = Plan(
+        secrets=placeholder,
+        headers=tuple(HEADER_FORMS),
+        query=tuple(QUERY_FORMS),
+        body=BODY_KEYS,
+        crumb=TEXT_FORMS[0],
+        crumb_data_key="otp",
+        log=TEXT_FORMS[-1],
+        error=TEXT_FORMS,
+    )
+    harness.capture.clear()
+    _send(harness, plan)
+    _assert_captured(harness)
+    fixed = repr((DSN, FAIL_PATH, "/api/calls", TEXT_FORMS, HEADER_FORMS, QUERY_FORMS, BODY_KEYS))
+    raw = harness.raw()
+    assert MARKER not in fixed
+    assert MARKER.encode() not in raw
+    assert numbers(raw, range(6, 9)) == [], "a number an OTP could be mistaken for"
+    assert not re.search(rb"(?:\+|%2B)\d{10}", raw), "a number a phone could be mistaken for"
+
+
+@fuzz_settings()
+@given(value=st.one_of(tokens, api_keys, passwords, emails))
+def test_generated_secrets_carry_the_marker_and_a_length_floor(value: str) -> None:
+    assert MARKER in value
+    assert len(value.split(MARKER, 1)[1]) >= 2  # emails: rest@domain.tld; others: MIN_BODY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pytest_hardening.live import (
     LiveApp,
     LiveAppError,
     LiveProviders,
+    LiveServer,
     SentryIngest,
     percentile,
     run_load,
@@ -23,6 +25,9 @@ from reference_app import fakes
 pytestmark = pytest.mark.live
 
 CONNECT = "/v1/Accounts/acc/Calls/connect.json"
+#: Bound on waiting for something that happens at once on a quiet machine (only a failing run
+#: waits this long): far beyond what a machine 4x slower needs.
+SETTLE = 20.0
 FORM = {"From": "+919876543210", "CallerId": "08012345678"}
 AUTH = ("key", "token")
 
@@ -35,7 +40,7 @@ def live() -> Iterator[LiveProviders]:
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client(trust_env=False, timeout=2.0) as http:
+    with httpx.Client(trust_env=False, timeout=SETTLE) as http:
         yield http
 
 
@@ -82,15 +87,16 @@ def test_garbage_is_a_200_that_does_not_parse(live: LiveProviders, client: httpx
 def test_hang_outlasts_the_client_timeout_for_real(
     live: LiveProviders, client: httpx.Client
 ) -> None:
-    live.hang("exotel", 5.0)
+    # The hang outlasts every bound below: only the client's timeout can end the request.
+    live.hang("exotel", 3 * SETTLE)
     start = time.perf_counter()
     with pytest.raises(httpx.ReadTimeout):
         place(client, live, timeout=0.2)
     waited = time.perf_counter() - start
-    assert 0.2 <= waited < 2.0, f"client gave up after {waited:.3f}s, expected ~0.2s"
+    assert waited >= 0.2, f"client gave up after {waited:.3f}s, before its 0.2s timeout"
     assert outcomes(live) == ["timeout ReadTimeout"]
-    # The server notices the client left and releases the request long before 5 s.
-    deadline = time.monotonic() + 2.0
+    # The server notices the client left and releases the request long before the hang ends.
+    deadline = time.monotonic() + SETTLE
     while live.in_flight("exotel") and time.monotonic() < deadline:
         time.sleep(0.01)
     assert live.in_flight("exotel") == 0
@@ -112,15 +118,15 @@ def test_hold_keeps_requests_in_flight_until_released(
     live.hold("exotel")
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         pending = [pool.submit(place, client, live) for _ in range(2)]
-        live.wait_in_flight("exotel", 2, timeout=5.0)
+        live.wait_in_flight("exotel", 2, timeout=SETTLE)
         time.sleep(0.1)  # held, not merely slow: nothing is answered while held
         assert not any(f.done() for f in pending)
         assert live.in_flight("exotel") == 2
         live.release("exotel")
-        assert [f.result(timeout=5.0).status_code for f in pending] == [200, 200]
+        assert [f.result(timeout=SETTLE).status_code for f in pending] == [200, 200]
     # The server counts a request answered after its last byte is sent; the client can read
     # that byte first, so give the counter a bounded moment to catch up.
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + SETTLE
     while live.in_flight("exotel") and time.monotonic() < deadline:
         time.sleep(0.01)
     assert live.in_flight("exotel") == 0
@@ -137,10 +143,11 @@ def test_delay_composes_with_a_fault_into_a_slow_failure(
     start = time.perf_counter()
     assert place(client, live).status_code == 503
     assert time.perf_counter() - start >= 0.4
+    # Healing drops the delay: with one far longer than the client's timeout still in place,
+    # the next request would time out (no stopwatch: a slow machine cannot fake either way).
+    live.delay("exotel", 3 * SETTLE)
     live.heal("exotel")
-    start = time.perf_counter()
-    assert place(client, live).status_code == 200
-    assert time.perf_counter() - start < 0.4
+    assert place(client, live, timeout=SETTLE).status_code == 200
 
 
 def test_plugin_latency_fault_becomes_real_latency(
@@ -227,8 +234,9 @@ def test_live_app_is_offline_and_stops_on_sigterm() -> None:
     with app:
         with httpx.Client(trust_env=False) as http:
             assert http.get(app.url + "/").status_code == 200
-        exit_ = app.terminate(timeout=5)
-    assert exit_.seconds < 5
+        # terminate() raises if SIGTERM alone did not stop it within the bound (then SIGKILL).
+        exit_ = app.terminate(timeout=SETTLE)
+    assert exit_.returncode == -signal.SIGTERM, exit_
     assert "outbound blocked" in app.output(), app.output()
     assert "reached the network" not in app.output()
 
@@ -242,13 +250,15 @@ async def test_run_load_is_bounded_by_count_and_by_time(live: LiveProviders) -> 
         assert len(report.samples) == 40
         assert not report.timed_out
         assert report.statuses == {200: 40}
-        live.delay("plain", 0.1)
+        # Every request takes >= 0.25 s, so in 1 s each of 4 workers starts at most 5 (at
+        # 0, 0.25, ..., 1.0): an upper bound set by the delay, whatever the machine's speed.
+        live.delay("plain", 0.25)
         report = await run_load(
-            lambda i: http.get(f"/n/{i}"), total=10_000, concurrency=4, max_seconds=0.3
+            lambda i: http.get(f"/n/{i}"), total=10_000, concurrency=4, max_seconds=1.0
         )
         assert report.timed_out
         assert 4 <= len(report.samples) <= 4 * 5, report.describe()
-        assert report.p(50) >= 0.1
+        assert report.p(50) >= 0.25
         live.heal("plain")
         already = len(live.calls("plain"))
         began = time.time()
@@ -260,7 +270,9 @@ async def test_run_load_is_bounded_by_count_and_by_time(live: LiveProviders) -> 
             stop=lambda: len(live.calls("plain")) >= already + 10,
         )
     assert not report.timed_out
-    assert 10 <= len(report.samples) < 10 + 2 + 1, report.describe()  # stopped by stop()
+    # Stopped by stop(): each of the 2 workers may have one request in flight and one answered
+    # that the server has not logged yet (it logs after the last byte is sent) when it stops.
+    assert 10 <= len(report.samples) <= 10 + 2 * 2, report.describe()
     assert all(began <= s.wall <= time.time() for s in report.samples)
     assert report.started_between(began) == report.samples
     assert report.started_between(began, began) == []
@@ -272,3 +284,27 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 50) == 50.0
     assert percentile([0.5], 99) == 0.5
     assert percentile([], 99) == 0.0
+
+
+def test_live_servers_keep_idle_connections_longer_than_clients_do() -> None:
+    # uvicorn's default keep-alive equals httpx's expiry (5 s): a request sent on a connection
+    # idle for almost 5 s could cross the server's close ("Server disconnected without sending
+    # a response"). The servers the plugin starts outlast the client's expiry instead.
+    client_expiry = httpx.Limits().keepalive_expiry
+    assert client_expiry is not None
+    assert LiveServer(None).keep_alive > 2 * client_expiry
+    argv = LiveApp.uvicorn("module:app").argv_template
+    assert float(argv[argv.index("--timeout-keep-alive") + 1]) > 2 * client_expiry
+
+
+@pytest.mark.anyio
+async def test_run_load_records_each_transport_error_and_retries_nothing(
+    live: LiveProviders,
+) -> None:
+    live.refuse("plain")
+    async with httpx.AsyncClient(base_url=live.url("plain"), trust_env=False) as http:
+        report = await run_load(
+            lambda i: http.get(f"/n/{i}"), total=3, concurrency=1, max_seconds=SETTLE
+        )
+    assert report.statuses == {"ConnectError": 3}
+    assert all(s.response is None and s.detail for s in report.samples)

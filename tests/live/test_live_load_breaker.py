@@ -2,17 +2,27 @@
 
 Proves over real sockets what the in-process tests prove with virtual time: under load
 (``POST /api/calls`` at concurrency 32) while Exotel hangs past the app's Exotel timeout, no
-client sees a 5xx, every accepted call is stored, the breaker opens and fast-fails (p99 far
-below the same load without a breaker), and after healing the breaker closes and the queued
-calls are still there.
+client sees a 5xx, every accepted call is stored, the breaker opens and fast-fails (requests sent
+while it is open never reach Exotel and answer well within Exotel's timeout, which every request
+waits out without a breaker), and after healing the breaker closes and the queued calls are still
+there.
 
 Robust on a slow, loaded machine: nothing is judged against the test's own stopwatch. The
 breaker's transition times (``wall_time`` from the monitoring endpoint) split the requests into
-those started before it opened and those that started and finished while it stayed open; the
+those sent before it opened and those sent while it stayed open (before any probe); the
 load ends once enough of the latter were sent (not after a fixed number of seconds), and every
-wait has a bound. Both apps get ``PROVIDER_TIMEOUTS=exotel=3`` (the client's default is a 10 s
-read), so the hang costs 2 s per request rather than 10: the run with the breaker and the
-baseline without one run side by side.
+wait has a bound, generous because it only matters when the test fails. The one latency check
+compares the fast-fail latency with Exotel's timeout, with a margin chosen so that it holds on a
+machine four times slower than a quiet 2-core one; absolute figures belong in ``bench/``.
+
+Both apps get ``PROVIDER_TIMEOUTS=exotel=5`` (the client's default is a 10 s read), so the hang
+costs 5 s per request rather than 10: the run with the breaker and the baseline without one run
+side by side.
+
+The clients expire idle connections after :data:`CLIENT_KEEPALIVE` s, well before the app's
+uvicorn closes them (5 s): reusing a connection the server is closing as idle fails with "Server
+disconnected without sending a response", a race a busy machine makes likely (the baseline's
+connections sit idle while the other load finishes).
 """
 
 from __future__ import annotations
@@ -36,16 +46,26 @@ pytestmark = [pytest.mark.live, pytest.mark.anyio]
 
 TOTAL = 2_000
 CONCURRENCY = 32
-# PROVIDER_TIMEOUTS=exotel=3 (the client's default: 10 s read); 3 s leaves the fast-fail p99
-# a wide margin below the timeout on a busy CI machine.
-EXOTEL_TIMEOUT = 3.0
+# PROVIDER_TIMEOUTS=exotel=5 (the client's default: 10 s read). Fast-failed requests answer in
+# 0.4-0.6 s at p90 on a quiet 2-core machine (queued behind 32 concurrent requests), 2.4-2.8 s
+# with four CPU burners on its two cores: 5 s holds on a machine 4x slower, with room to spare.
+# A shorter timeout saves seconds but makes CI red by chance (3 s did: "p99 was 3042.5 ms").
+EXOTEL_TIMEOUT = 5.0
 HANG = 30.0  # Exotel holds every call this long: far past the app's timeout
 #: Requests that must start after the breaker was seen OPEN before the load stops: the
-#: fast-fail sample (a few times the concurrency, so one slow request cannot make the p99).
+#: fast-fail sample (a few times the concurrency, so one slow request cannot make the p90).
 AFTER_OPEN = 2 * CONCURRENCY
 #: Bound on the loaded phase (the breaker opens ~EXOTEL_TIMEOUT in; slack for a slow machine).
-LOAD_CAP = EXOTEL_TIMEOUT + 30.0
-OPEN_TIMEOUT = 6.0  # BREAKER_OPEN_TIMEOUTS=exotel=6 (SPEC: 60 s): a short real-time recovery
+LOAD_CAP = EXOTEL_TIMEOUT + 60.0
+#: BREAKER_OPEN_TIMEOUTS=exotel=8 (production: 60 s): a short real-time recovery, yet long enough
+#: for AFTER_OPEN requests to be sent before the first half-open probe on a machine 4x slower
+#: (two waves of 32 at ~2.5 s each).
+OPEN_TIMEOUT = 8.0
+#: The percentile of fast-failed latencies compared with the timeout: the p90 of 64+ requests
+#: is not moved by a few requests the scheduler stalled.
+FAST_PERCENTILE = 90
+#: Seconds before a client drops an idle connection: well below uvicorn's keep-alive (5 s).
+CLIENT_KEEPALIVE = 1.0
 BASELINE_SECONDS = 1.0  # without a breaker every request hangs EXOTEL_TIMEOUT: one wave is enough
 BREAKERS = "/api/monitoring/circuit-breakers"
 
@@ -135,13 +155,18 @@ def assert_no_5xx(report: LoadReport, app: LiveApp, live: LiveProviders) -> None
             f"expected zero 5xx/transport errors for POST /api/calls while Exotel is down "
             f"(degraded path: 202 queued); got {len(bad)} of {len(report.samples)}: "
             f"{report.statuses}.\nfirst: #{first.index} status={first.status} "
-            f"error={first.error} body={first.response.text[:300] if first.response else ''}\n"
+            f"error={first.error} ({first.detail}) "
+            f"body={first.response.text[:300] if first.response else ''}\n"
             f"recent Exotel calls:\n{live.history('exotel')}\napp output:\n{app.output(2000)}"
         )
 
 
 def client(app: LiveApp) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=CONCURRENCY + 4, max_keepalive_connections=CONCURRENCY)
+    limits = httpx.Limits(
+        max_connections=CONCURRENCY + 4,
+        max_keepalive_connections=CONCURRENCY,
+        keepalive_expiry=CLIENT_KEEPALIVE,
+    )
     # Generous: the first wave waits out the Exotel timeout on a possibly busy machine.
     return httpx.AsyncClient(base_url=app.url, trust_env=False, timeout=60.0, limits=limits)
 
@@ -186,9 +211,12 @@ class LoadUntilFastFailed:
 
 
 def fast_failed(report: LoadReport, opened: float, probed: float) -> list[Sample]:
-    """Requests that started after the breaker opened and finished before it admitted its
-    first half-open probe: none of them may have reached Exotel."""
-    return [s for s in report.started_between(opened) if s.wall + s.elapsed < probed]
+    """Requests sent after the breaker opened and before it admitted its first half-open probe.
+
+    Judged by when they were sent, not by when they were answered (a slow machine answers late):
+    each of them reached the breaker while it was open, and so was rejected, unless it arrived
+    after the half-open transition and was itself the probe (at most one per probe)."""
+    return report.started_between(opened, probed)
 
 
 async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
@@ -225,8 +253,8 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
     fast = fast_failed(report, opened, probed)
     started_before = len([s for s in report.samples if s.wall < opened])
     assert len(fast) >= CONCURRENCY, (
-        f"expected at least {CONCURRENCY} requests to start and finish while the breaker was "
-        f"open (before any half-open probe); got {len(fast)} of {len(report.samples)} "
+        f"expected at least {CONCURRENCY} requests to be sent while the breaker was open "
+        f"(before any half-open probe); got {len(fast)} of {len(report.samples)} "
         f"(load stopped after {load.sent_after_open} sent after it opened).\n"
         f"transitions: {breaker['transitions']}"
     )
@@ -238,33 +266,34 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
         f"({started_before}) and {probes} half-open probe(s) may reach Exotel, but {reached} "
         f"calls did for {len(report.samples)} requests ({breaker['rejections']} rejected)"
     )
-    assert breaker["rejections"] >= len(fast), (
+    assert breaker["rejections"] >= len(fast) - probes, (
         f"expected each of the {len(fast)} requests sent while the breaker was open to be "
-        f"rejected by it; the breaker counted {breaker['rejections']} rejections"
+        f"rejected by it (but {probes} half-open probe(s)); the breaker counted "
+        f"{breaker['rejections']} rejections"
     )
 
     fast_latencies = [s.elapsed for s in fast]
-    p99_open = percentile(fast_latencies, 99)
-    p99_without = without.p(99)
+    p_open = percentile(fast_latencies, FAST_PERCENTILE)
+    p_without = without.p(FAST_PERCENTILE)
+    p = f"p{FAST_PERCENTILE}"
     print(
         f"\n[live load] Exotel hangs ({HANG:g}s; app timeout {EXOTEL_TIMEOUT:g}s), "
         f"concurrency {CONCURRENCY}\n"
         f"  with breaker   : {report.describe()}\n"
-        f"    {started_before} sent before the breaker opened; {len(fast)} sent and answered "
-        f"while open, p99 {p99_open * 1000:.1f} ms\n"
+        f"    {started_before} sent before the breaker opened; {len(fast)} sent "
+        f"while open, {p} {p_open * 1000:.1f} ms\n"
         f"  without breaker: {without.describe()}\n"
-        f"  p99 once open {p99_open * 1000:.1f} ms vs without breaker "
-        f"{p99_without * 1000:.1f} ms; Exotel calls through the breaker: "
+        f"  {p} once open {p_open * 1000:.1f} ms vs without breaker "
+        f"{p_without * 1000:.1f} ms; Exotel calls through the breaker: "
         f"{reached}, fast-failed: {breaker['rejections']}"
     )
-    assert p99_open < p99_without, (
-        f"expected fast-fail: p99 of POST /api/calls while the breaker is open "
-        f"({p99_open * 1000:.1f} ms) below the same load without a breaker "
-        f"({p99_without * 1000:.1f} ms)"
-    )
-    assert p99_open < EXOTEL_TIMEOUT, (
+    # Without a breaker every request waits out the timeout (p_without >= EXOTEL_TIMEOUT), so
+    # this also says "faster than the same load without a breaker".
+    assert p_open < EXOTEL_TIMEOUT, (
         f"expected requests sent while the breaker was open not to wait for Exotel's "
-        f"{EXOTEL_TIMEOUT:g}s timeout; p99 was {p99_open * 1000:.1f} ms"
+        f"{EXOTEL_TIMEOUT:g}s timeout; their {p} was {p_open * 1000:.1f} ms (without a "
+        f"breaker: {p_without * 1000:.1f} ms). A quiet 2-core machine answers them in ~0.6 s: "
+        f"is the machine more than 4x slower, or is the breaker not failing fast?"
     )
 
     # 2. Nothing lost: every 201/202 is a row in the database.
@@ -282,7 +311,7 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
         recovery: list[int] = []
         # A probe admitted just before healing still hangs until the app's timeout, then the
         # breaker waits another open timeout: bounded by both, plus slack for a slow machine.
-        deadline = time.monotonic() + EXOTEL_TIMEOUT + OPEN_TIMEOUT + 20.0
+        deadline = time.monotonic() + EXOTEL_TIMEOUT + OPEN_TIMEOUT + 60.0
         state = breaker["state"]
         while state != "CLOSED" and time.monotonic() < deadline:
             response = await place(http, "R")(len(recovery))
@@ -309,7 +338,7 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
             lambda _: http.get(f"/api/calls/{next(ids)}"),
             total=len(queued),
             concurrency=CONCURRENCY,
-            max_seconds=30,
+            max_seconds=120,  # a bound for a failing run only
         )
     assert got.statuses == {200: len(queued)}, got.describe()
     statuses = {s.response.json()["status"] for s in got.samples if s.response is not None}

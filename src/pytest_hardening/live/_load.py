@@ -19,7 +19,7 @@ class Sample:
     """One request: when it started (``started``: ``time.perf_counter()``; ``wall``:
     ``time.time()``, comparable with times another process reports, such as a breaker's
     transition ``wall_time``), how long it took, and either the response or the transport
-    error's class name."""
+    error's class name (``error``) and message (``detail``)."""
 
     index: int
     started: float
@@ -27,6 +27,7 @@ class Sample:
     response: httpx.Response | None
     error: str | None = None
     wall: float = 0.0
+    detail: str | None = None
 
     @property
     def status(self) -> int | None:
@@ -92,7 +93,14 @@ async def run_load(
 ) -> LoadReport:
     """Call ``send(i)`` for i in 0..total-1 from ``concurrency`` workers; no new request
     starts after ``max_seconds``, nor once ``stop()`` returns True (e.g. when what the load
-    is meant to show has been observed). Transport errors are recorded, not raised."""
+    is meant to show has been observed).
+
+    Transport errors are recorded, not raised, and nothing is retried: each one counts. So that
+    each one is the server's doing, ``send`` should use a client whose keep-alive expiry is well
+    below the server's keep-alive timeout (uvicorn's default: 5 s; httpx's expiry: also 5 s),
+    e.g. ``httpx.Limits(keepalive_expiry=1.0)``: otherwise a request sent on a connection the
+    server is closing as idle fails with "Server disconnected without sending a response"
+    although the server never read it."""
     if total < 0 or concurrency < 1 or max_seconds <= 0:
         raise ValueError("need total >= 0, concurrency >= 1 and max_seconds > 0")
     report = LoadReport()
@@ -109,14 +117,14 @@ async def run_load(
             if stop is not None and stop():
                 return
             wall = time.time()
+            error: str | None = None
+            detail: str | None = None
             try:
                 response: httpx.Response | None = await send(index)
-                error = None
             except httpx.TransportError as exc:
-                response, error = None, type(exc).__name__
-            report.samples.append(
-                Sample(index, began, time.perf_counter() - began, response, error, wall)
-            )
+                response, error, detail = None, type(exc).__name__, str(exc) or repr(exc)
+            elapsed = time.perf_counter() - began
+            report.samples.append(Sample(index, began, elapsed, response, error, wall, detail))
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     report.wall = time.perf_counter() - start

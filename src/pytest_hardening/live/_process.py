@@ -24,6 +24,11 @@ import httpx
 __all__ = ["Exit", "LiveApp", "LiveAppError"]
 
 HOST = "127.0.0.1"
+#: ``LiveApp.uvicorn``'s keep-alive for idle connections, in seconds: far above the clients'
+#: own expiry (httpx: 5 s). At uvicorn's default (also 5 s) a request sent on a connection idle
+#: for almost 5 s can cross the server's close and fail with "Server disconnected without
+#: sending a response" (a race a busy machine widens), although the app never read it.
+KEEP_ALIVE = 75.0
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
@@ -90,6 +95,7 @@ class LiveApp:
         *,
         factory: bool = False,
         grace: float | None = None,
+        keep_alive: float = KEEP_ALIVE,
         env: Mapping[str, str] | None = None,
         unset: Iterable[str] = (),
         health_path: str = "/",
@@ -98,10 +104,12 @@ class LiveApp:
         cwd: str | Path | None = None,
     ) -> LiveApp:
         """``python -m uvicorn app`` (``"module:attr"``; ``factory=True`` for an app factory)
-        on 127.0.0.1, ``grace`` seconds of graceful shutdown. Note: after a graceful SIGTERM
-        uvicorn re-raises the signal, so the exit status is -15, not 0."""
+        on 127.0.0.1, ``grace`` seconds of graceful shutdown, idle connections kept open for
+        ``keep_alive`` seconds. Note: after a graceful SIGTERM uvicorn re-raises the signal, so
+        the exit status is -15, not 0."""
         argv = [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", "{port}"]
         argv += ["--log-level", "warning", "--no-access-log"]
+        argv += ["--timeout-keep-alive", str(max(1, round(keep_alive)))]
         if factory:
             argv.append("--factory")
         if grace is not None:

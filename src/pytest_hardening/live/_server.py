@@ -4,6 +4,12 @@ Real sockets for tests that need them (a subprocess app calling fake providers, 
 for Sentry). The port is bound before the server starts, so it is known at once and survives a
 stop/start cycle: stopping closes the listening socket (clients get ``ECONNREFUSED``, like a
 provider that is down) and starting again listens on the same port.
+
+Idle keep-alive connections stay open for :data:`KEEP_ALIVE` seconds, far longer than the
+clients' own keep-alive expiry (httpx: 5 s). uvicorn's default is also 5 s: a client that sends
+on a connection idle for almost 5 s can then meet the server's close on the wire and fail with
+"Server disconnected without sending a response" (a race a busy machine widens), although the
+server never read the request.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ import uvicorn
 __all__ = ["LiveServer", "LiveServerError"]
 
 HOST = "127.0.0.1"
+#: Seconds an idle connection is kept open (uvicorn's ``timeout_keep_alive``; its default: 5).
+KEEP_ALIVE = 75.0
+#: Seconds a stop may take beyond the grace period before it is forced, then reported.
+STOP_SLACK = 15.0
 
 
 class LiveServerError(RuntimeError):
@@ -43,6 +53,7 @@ class LiveServer:
 
     ``start()`` returns once uvicorn listens (bounded by ``startup_timeout``); ``stop()`` asks
     it to exit, cancels requests still running after ``grace`` seconds and joins the thread.
+    Idle connections are closed after ``keep_alive`` seconds.
     Usable as a context manager; ``start``/``stop`` may be repeated (same port each time).
     """
 
@@ -52,10 +63,12 @@ class LiveServer:
         *,
         port: int = 0,
         name: str = "live",
-        startup_timeout: float = 5.0,
+        startup_timeout: float = 30.0,
         grace: float = 0.5,
+        keep_alive: float = KEEP_ALIVE,
     ) -> None:
         self.app = app
+        self.keep_alive = keep_alive
         self.name = name
         self.startup_timeout = startup_timeout
         self.grace = grace
@@ -94,6 +107,7 @@ class LiveServer:
             server_header=False,
             date_header=False,
             timeout_graceful_shutdown=max(1, round(self.grace)),
+            timeout_keep_alive=max(1, round(self.keep_alive)),
         )
         server = uvicorn.Server(config)
         self._server, self._error = server, None
@@ -140,11 +154,13 @@ class LiveServer:
 
     def _stop_thread(self, server: uvicorn.Server, thread: threading.Thread) -> None:
         server.should_exit = True
-        # uvicorn checks should_exit every 0.1 s, then waits up to its graceful timeout.
-        thread.join(self.grace + 2.0)
+        # uvicorn checks should_exit every 0.1 s, then waits up to its graceful timeout. The
+        # bounds are generous (a stop takes ~grace + 0.1 s): only a stuck server waits them out,
+        # and a busy machine must not turn a slow stop into an error.
+        thread.join(self.grace + STOP_SLACK)
         if thread.is_alive():
             server.force_exit = True
-            thread.join(2.0)
+            thread.join(STOP_SLACK)
         if thread.is_alive():
             raise LiveServerError(f"live server {self.name!r} did not stop within its deadline")
 
