@@ -48,7 +48,7 @@ class LiveProviders:
         *,
         seed: int | str | None = None,
         hang: float = 30.0,
-        startup_timeout: float = 5.0,
+        startup_timeout: float = 30.0,
     ) -> None:
         if not handlers:
             raise ValueError("LiveProviders needs at least one provider: {name: handler}")
