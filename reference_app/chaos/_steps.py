@@ -125,8 +125,7 @@ class RetryPendingUploads:
 
     def run(self, ctx: ChaosContext) -> None:
         calls = ctx.app.state.services.calls
-        stored = _portal(ctx).call(calls.retry_pending_uploads)
-        ctx.scratch["uploads_retried"] = stored
+        _portal(ctx).call(calls.retry_pending_uploads)
         ctx.observe()
 
 

@@ -7,7 +7,6 @@ machine. ``call``, ``acall`` and the decorator wrappers all go through it.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
@@ -93,6 +92,8 @@ class CircuitBreaker:
             clock=clock,
             history=history,
         )
+        import asyncio  # here: importing the package (and the app's config) stays light
+
         self._failure_on = tuple(failure_on)
         # Cancellation is always neutral, whatever failure_on says.
         self._ignore: tuple[type[BaseException], ...] = (asyncio.CancelledError, *ignore)

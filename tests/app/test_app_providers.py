@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from reference_app.config import SERVICE_BREAKERS
 from reference_app.observability import ApmRegistry
 from reference_app.providers import (
     OpenAIClient,
@@ -15,13 +16,13 @@ from reference_app.providers import (
     ShopifyClient,
     ShopifyError,
 )
-from reference_app.resilience import CircuitBreaker, build_service_breakers
+from reference_app.resilience import CircuitBreaker
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def _openai(handler: Handler) -> tuple[OpenAIClient, CircuitBreaker, ApmRegistry]:
-    breaker = build_service_breakers()["openai"]
+    breaker = SERVICE_BREAKERS["openai"].build("openai")
     apm = ApmRegistry()
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     client = OpenAIClient(http, breaker, apm, base_url="https://api.openai.com/v1", api_key="k")
@@ -80,7 +81,7 @@ async def test_shopify_graphql_throttling_trips_and_unknown_shops_are_refused() 
         calls.append(request)
         return httpx.Response(200, json=body)
 
-    breaker = build_service_breakers()["shopify"]
+    breaker = SERVICE_BREAKERS["shopify"].build("shopify")
     http = httpx.AsyncClient(transport=httpx.MockTransport(throttled))
     client = ShopifyClient(http, breaker, ApmRegistry(), access_token="t", cache=OrderCache())
 
