@@ -258,7 +258,13 @@ class CircuitBreaker:
             raise
         check = self._is_failure_result
         if check is None or not check(result):
-            machine.succeeded(ticket)
+            if ticket.__class__ is int and not machine.consecutive and machine.policy is None:
+                # machine.succeeded(ticket) inlined for its commonest case, a CLOSED success with
+                # nothing to reset: about 15 % of acall's overhead, the form all six of the
+                # app's breakers use (bench/README.md).
+                next(machine.counts.successes)
+            else:
+                machine.succeeded(ticket)
         else:
             machine.failed(ticket)
         return result

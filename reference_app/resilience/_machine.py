@@ -54,28 +54,29 @@ def _plural(n: int, word: str) -> str:
 class StateMachine:
     """CLOSED → OPEN → HALF_OPEN → CLOSED for one breaker (see ``CircuitBreaker`` for the rules).
 
-    ``closed_epoch`` is the current CLOSED epoch, or ``None`` when not CLOSED: the lock-free
-    admission of the hot path.
+    Read without the lock by the call path: ``closed_epoch`` (the current CLOSED epoch, or
+    ``None`` when not CLOSED), ``consecutive`` (failures in a row while CLOSED), ``policy`` and
+    ``counts``. Everything else goes through the methods.
     """
 
     __slots__ = (
         "_clock",
-        "_consecutive",
-        "_counts",
         "_epoch",
         "_listeners",
         "_lock",
         "_open_until",
-        "_policy",
         "_probe_successes",
         "_probes",
         "_state",
         "_transitions",
         "closed_epoch",
+        "consecutive",
+        "counts",
         "failure_threshold",
         "half_open_max_calls",
         "name",
         "open_timeout",
+        "policy",
         "probe_timeout",
         "success_threshold",
     )
@@ -111,7 +112,7 @@ class StateMachine:
         self.open_timeout = float(open_timeout)
         self.half_open_max_calls = half_open_max_calls
         self.probe_timeout = float(probe_timeout)
-        self._policy = trip_policy
+        self.policy = trip_policy
         self._clock = clock
         self._lock = threading.Lock()
         self._state = _CLOSED
@@ -120,8 +121,8 @@ class StateMachine:
         self._open_until = 0.0
         self._probes = ProbePermits(half_open_max_calls, self.probe_timeout)
         self._probe_successes = 0
-        self._consecutive = 0
-        self._counts = Counts()
+        self.consecutive = 0
+        self.counts = Counts()
         self._transitions: deque[Transition] = deque(maxlen=history)
         self._listeners: tuple[Listener, ...] = ()
 
@@ -141,9 +142,9 @@ class StateMachine:
         self._probes.clear()
         self._probe_successes = 0
         if to is _CLOSED:
-            self._consecutive = 0
-            if self._policy is not None:
-                self._policy.reset()
+            self.consecutive = 0
+            if self.policy is not None:
+                self.policy.reset()
             self.closed_epoch = self._epoch
         elif to is _OPEN:
             self._open_until = now + self.open_timeout
@@ -183,7 +184,7 @@ class StateMachine:
         if self._state is _OPEN:
             remaining = self._open_until - now
             if 0.0 < remaining <= self.open_timeout:  # lock-free; else due, or clock went back
-                next(self._counts.rejections)
+                next(self.counts.rejections)
                 return CircuitOpenError(self.name, remaining)
         with self._lock:
             moved = self._maybe_half_open(now)
@@ -198,16 +199,16 @@ class StateMachine:
                 else:
                     retry_after = self._open_until - now if permit is None else permit
                     ticket = CircuitOpenError(self.name, retry_after)
-                    next(self._counts.rejections)
+                    next(self.counts.rejections)
         self._notify(moved)
         return ticket
 
     # -- outcomes ------------------------------------------------------------------------------
 
     def succeeded(self, ticket: Ticket) -> None:
-        next(self._counts.successes)
+        next(self.counts.successes)
         if isinstance(ticket, int):
-            if self._consecutive or self._policy is not None:
+            if self.consecutive or self.policy is not None:
                 self._closed_outcome(ticket, failed=False)
             return
         moved = None
@@ -233,14 +234,14 @@ class StateMachine:
     def neutral(self, ticket: Ticket) -> None:
         """Neither success nor failure (ignored exception, cancellation): a probe's permit is
         given back."""
-        next(self._counts.ignored)
+        next(self.counts.ignored)
         if not isinstance(ticket, int):
             with self._lock:
                 self._probes.release(ticket)
 
     def _record_failure(self) -> float:
         now = self._now()
-        self._counts.failed(now)
+        self.counts.failed(now)
         return now
 
     def _closed_outcome(self, epoch: int, *, failed: bool) -> None:
@@ -252,16 +253,16 @@ class StateMachine:
             if epoch != self.closed_epoch:
                 pass  # admitted under an older epoch: counted above, but moves nothing
             elif not failed:
-                self._consecutive = 0
-                if self._policy is not None:
-                    reason = self._policy.record(False)
+                self.consecutive = 0
+                if self.policy is not None:
+                    reason = self.policy.record(False)
                     now = self._now()
             else:
-                self._consecutive += 1
-                if self._policy is not None:
-                    reason = self._policy.record(True)
-                elif self._consecutive >= self.failure_threshold:
-                    reason = f"{self._consecutive} consecutive failures"
+                self.consecutive += 1
+                if self.policy is not None:
+                    reason = self.policy.record(True)
+                elif self.consecutive >= self.failure_threshold:
+                    reason = f"{self.consecutive} consecutive failures"
             if reason is not None:
                 moved = self._move(_OPEN, reason, now)
         self._notify(moved)
@@ -310,10 +311,10 @@ class StateMachine:
             if self._state is not _CLOSED:
                 moved = self._move(_CLOSED, "reset", self._now())
             else:
-                self._consecutive = 0
-                if self._policy is not None:
-                    self._policy.reset()
-            self._counts = Counts()
+                self.consecutive = 0
+                if self.policy is not None:
+                    self.policy.reset()
+            self.counts = Counts()
             if clear_history:
                 self._transitions.clear()
         self._notify(moved)
@@ -328,10 +329,10 @@ class StateMachine:
                 next_probe_at = self._open_until
             elif state is _HALF_OPEN:
                 next_probe_at = self._probes.next_free_at(now)
-            return self._counts.snapshot(
+            return self.counts.snapshot(
                 self.name,
                 state,
-                consecutive=self._consecutive,
+                consecutive=self.consecutive,
                 now=now,
                 next_probe_at=next_probe_at,
                 probes_in_flight=len(self._probes),
