@@ -101,7 +101,7 @@ class CircuitBreaker:
         self._is_failure_exception = is_failure_exception
 
     def __repr__(self) -> str:
-        return f"<CircuitBreaker {self.name!r} {self._machine.state.value}>"
+        return f"<CircuitBreaker {self.name!r} {self._machine.peek().value}>"
 
     # -- configuration (read-only) -------------------------------------------------------------
 

@@ -277,6 +277,10 @@ class StateMachine:
             self._notify(moved)
         return self._state
 
+    def peek(self) -> State:
+        """The state as last recorded, without applying a due OPEN → HALF_OPEN (for repr)."""
+        return self._state
+
     @property
     def transitions(self) -> tuple[Transition, ...]:
         with self._lock:
