@@ -9,6 +9,13 @@ batches (interleaved round-robin so machine drift hits every case alike); the ta
 median per-call time minus the bare call's median (the overhead), and each peer's overhead as a
 multiple of ours. Every library is used in its decorator form (ours also through ``call``).
 Times are process CPU time (``time.process_time``) unless ``--wall`` is given.
+
+``--baseline DIR`` also measures another copy of ``reference_app/resilience`` (e.g. exported
+from an earlier commit: ``git archive <commit> reference_app/resilience | tar -x -C /tmp/base``,
+then ``--baseline /tmp/base/reference_app/resilience``) as "before" rows in the same run, so a
+change to the breaker is compared side by side under the same machine load. Rows marked "app"
+protect an ``async def`` with ``acall``: the form every breaker of the reference app uses; the
+"before" one also sets a result check, as five of the app's six breakers did.
 """
 
 from __future__ import annotations
@@ -16,18 +23,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from reference_app.resilience import CircuitBreaker
+import reference_app.resilience as resilience
 
 FOREVER = 10**6  # seconds: an opened breaker stays open for the whole run
+
+# The "before" copy of the breaker package (``--baseline``), or None.
+BASELINE: ModuleType | None = None
 
 # CPU time of this process by default: other work on a shared machine then costs us cache
 # misses, not whole time slices. ``--wall`` switches to perf_counter.
@@ -61,6 +75,33 @@ class Case:
     fn: Callable[[], Any] | None  # None: the library has no such path
     note: str = ""
     samples: list[float] = field(default_factory=list)  # ns per call, one per batch
+
+
+def load_baseline(directory: Path) -> ModuleType:
+    """Import the breaker package in ``directory`` under a name of its own (its imports are
+    all relative, so it runs beside the current one)."""
+    name = "_baseline_resilience"
+    spec = importlib.util.spec_from_file_location(
+        name, directory / "__init__.py", submodule_search_locations=[str(directory)]
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline: no Python package in {directory}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def via(method: Callable[[Any], Any], fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``lambda: method(fn)``, the shape the explicit-call rows have always been timed in."""
+    return lambda: method(fn)
+
+
+def our_versions() -> list[tuple[str, Any]]:
+    versions: list[tuple[str, Any]] = [("ours", resilience)]
+    if BASELINE is not None:
+        versions.append(("before", BASELINE))
+    return versions
 
 
 # -- timing loops (identical shape for every library) ------------------------------------------
@@ -124,13 +165,14 @@ def build_sync() -> tuple[list[Case], list[Case]]:
     ok: list[Case] = [Case("bare", "sync success", target)]
     rej: list[Case] = []
 
-    ours = CircuitBreaker("bench", open_timeout=FOREVER)
-    ok.append(Case("ours", "sync success", ours(target)))
-    ok.append(Case("ours (call)", "sync success", lambda: ours.call(target)))
-    ours_open = CircuitBreaker("bench-open", open_timeout=FOREVER)
-    ours_open.force_open()
-    rej.append(Case("ours", "sync rejection", ours_open(target)))
-    rej.append(Case("ours (call)", "sync rejection", lambda: ours_open.call(target)))
+    for label, module in our_versions():
+        ours = module.CircuitBreaker("bench", open_timeout=FOREVER)
+        ok.append(Case(label, "sync success", ours(target)))
+        ok.append(Case(f"{label} (call)", "sync success", via(ours.call, target)))
+        ours_open = module.CircuitBreaker("bench-open", open_timeout=FOREVER)
+        ours_open.force_open()
+        rej.append(Case(label, "sync rejection", ours_open(target)))
+        rej.append(Case(f"{label} (call)", "sync rejection", via(ours_open.call, target)))
 
     pyb = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=FOREVER)
     ok.append(Case("pybreaker", "sync success", pyb(target)))
@@ -173,13 +215,37 @@ async def build_async() -> tuple[list[Case], list[Case]]:
     ok: list[Case] = [Case("bare", "async success", atarget)]
     rej: list[Case] = [Case("bare", "async rejection", atarget, "bare = a successful plain call")]
 
-    ours = CircuitBreaker("bench", open_timeout=FOREVER)
-    ok.append(Case("ours", "async success", ours(atarget)))
-    ok.append(Case("ours (call)", "async success", lambda: ours.acall(atarget)))
-    ours_open = CircuitBreaker("bench-open", open_timeout=FOREVER)
-    ours_open.force_open()
-    rej.append(Case("ours", "async rejection", ours_open(atarget)))
-    rej.append(Case("ours (call)", "async rejection", lambda: ours_open.acall(atarget)))
+    app = "acall: the app's form"
+    for label, module in our_versions():
+        ours = module.CircuitBreaker("bench", open_timeout=FOREVER)
+        ok.append(Case(label, "async success", ours(atarget)))
+        ok.append(Case(f"{label} (call)", "async success", via(ours.acall, atarget), app))
+        ours_open = module.CircuitBreaker("bench-open", open_timeout=FOREVER)
+        ours_open.force_open()
+        rej.append(Case(label, "async rejection", ours_open(atarget)))
+        rej.append(
+            Case(
+                f"{label} (call)",
+                "async rejection",
+                via(ours_open.acall, atarget),
+                app,
+            )
+        )
+        if label != "ours":
+            # Before: five of the app's six breakers set a result check; it never fired (the
+            # provider clients return tuples) but it took them off the fast path.
+            checked = module.CircuitBreaker(
+                "bench-checked", open_timeout=FOREVER, is_failure_result=module.http_failure
+            )
+            note = "acall + is_failure_result, as 5 of the app's 6 breakers"
+            ok.append(
+                Case(
+                    f"{label} (app)",
+                    "async success",
+                    via(checked.acall, atarget),
+                    note,
+                )
+            )
 
     why = "no asyncio path (call_async needs tornado)"
     ok.append(Case("pybreaker", "async success", None, why))
@@ -271,9 +337,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=15, help="timed batches per case")
     parser.add_argument("--calls", type=int, default=20_000, help="calls per batch")
     parser.add_argument("--wall", action="store_true", help="time with perf_counter, not CPU")
+    parser.add_argument(
+        "--baseline", type=Path, help="another reference_app/resilience to measure as 'before'"
+    )
     args = parser.parse_args(argv)
-    global TIMER
+    global TIMER, BASELINE
     TIMER = time.perf_counter if args.wall else time.process_time
+    BASELINE = None if args.baseline is None else load_baseline(args.baseline)
 
     sync_ok, sync_rej = build_sync()
     run_sync_group(sync_ok, loop_sync, args.batches, args.calls)

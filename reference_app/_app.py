@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,44 +19,19 @@ from reference_app.api import (
     monitoring_router,
     webhooks_router,
 )
-from reference_app.config import ConfigurationError, Problem, Settings, load_settings
-from reference_app.db import normalise_database_url
+from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
 from reference_app.observability import ApmMiddleware, ApmRegistry, SystemMonitor, init_sentry
-from reference_app.resilience import (
-    SERVICE_BREAKERS,
-    BreakerConfig,
-    BreakerRegistry,
-    build_service_breakers,
-)
+from reference_app.resilience import BreakerRegistry, build_service_breakers
 
-__all__ = ["EXTRA_BREAKERS", "build_breakers", "create_app"]
-
-#: Beyond SPEC's five: Google OAuth gets its own breaker so a Google outage only affects sign-in.
-EXTRA_BREAKERS: Mapping[str, BreakerConfig] = MappingProxyType(
-    {"google": BreakerConfig(5, 2, 60.0, http=True)}
-)
+__all__ = ["build_breakers", "create_app"]
 
 
 def build_breakers(
     settings: Settings, *, clock: Callable[[], float] | None = None
 ) -> BreakerRegistry:
-    """The five service breakers (open timeouts from BREAKER_OPEN_TIMEOUTS) plus ``google``."""
-    overrides = {
-        name: {"open_timeout": seconds}
-        for name, seconds in settings.breaker_open_timeouts.items()
-        if name in SERVICE_BREAKERS
-    }
-    service = build_service_breakers(overrides, clock=clock)
-    extra = [config.build(name, clock=clock) for name, config in EXTRA_BREAKERS.items()]
-    return BreakerRegistry([*service.values(), *extra])
-
-
-def _check_database_url(settings: Settings) -> None:
-    url = settings.database_url.get_secret_value() if settings.database_url else None
-    try:
-        normalise_database_url(url)
-    except ValueError as exc:
-        raise ConfigurationError([Problem("DATABASE_URL", str(exc))]) from None
+    """The app's breakers (``SERVICE_BREAKERS``), open timeouts from BREAKER_OPEN_TIMEOUTS."""
+    overrides = {name: {"open_timeout": s} for name, s in settings.breaker_open_timeouts.items()}
+    return build_service_breakers(overrides, services=SERVICE_BREAKERS, clock=clock)
 
 
 def create_app(
@@ -76,7 +50,6 @@ def create_app(
     """
     if settings is None:
         settings = load_settings()
-    _check_database_url(settings)
     production = settings.is_production
     # Sentry first, so that everything after it is covered.
     sentry = init_sentry(settings, transport=sentry_transport)

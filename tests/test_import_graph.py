@@ -108,18 +108,7 @@ def test_the_graph_sees_deferred_and_type_checking_imports() -> None:
     assert "pytest_hardening._sentry" in graph["pytest_hardening._plugin"]
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        "pytest_hardening",
-        pytest.param(
-            "reference_app",
-            marks=pytest.mark.xfail(
-                strict=True, reason="config -> db -> observability -> config: being broken"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("package", sorted(PACKAGES))
 def test_no_import_cycles(package: str) -> None:
     cycles = [c for c in _cycles(_graph()) if any(m.partition(".")[0] == package for m in c)]
     assert not cycles, (

@@ -1,4 +1,6 @@
-"""Development-only test routes (SPEC §2.3): never mounted in production."""
+"""Development-only test routes: never mounted in production (``route_audit`` checks it, see
+docs/production-checklist.md).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``/api/monitoring``: health, metrics, breakers, system, Prometheus, reset (SPEC §2.6)."""
+"""``/api/monitoring``: health, metrics, breakers, system, Prometheus, reset.
+
+In production, everything but the bare health status needs the admin token
+(docs/production-checklist.md).
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The reference app's chaos catalogue: outages, flapping, slowness, rate limits, garbage,
 database loss, two providers down, recovery under traffic.
 
-Thresholds come from the app's own breaker configuration (``SERVICE_BREAKERS``), so the
-scenarios state the SPEC's numbers once: 5 failures / 2 probes / 60 s (Wasabi 90 s), and
-10 / 3 / 60 s for the database.
+Thresholds come from the app's own breaker table (``reference_app.config.SERVICE_BREAKERS``),
+so the numbers are stated once: 5 failures / 2 probes / 60 s (Wasabi 90 s), and 10 / 3 / 60 s
+for the database.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pytest_hardening.chaos import (
     Scenario,
     Step,
 )
-from reference_app.resilience import SERVICE_BREAKERS
+from reference_app.config import SERVICE_BREAKERS
 
 from ._steps import (
     DatabaseOutage,

@@ -28,6 +28,8 @@ seconds).
 
 from __future__ import annotations
 
+from ._breakers import SERVICE_BREAKERS
+from ._database import DEFAULT_DATABASE_URL, normalise_database_url
 from ._environment import (
     BREAKER_NAMES,
     PROVIDER_NAMES,
@@ -42,15 +44,18 @@ from ._validation import validate_environment
 
 __all__ = [
     "BREAKER_NAMES",
+    "DEFAULT_DATABASE_URL",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
     "PROVIDER_NAMES",
     "SECRET_VARIABLES",
+    "SERVICE_BREAKERS",
     "URL_VARIABLES",
     "VARIABLE_NAMES",
     "ConfigurationError",
     "Problem",
     "Settings",
     "load_settings",
+    "normalise_database_url",
     "validate_environment",
 ]

@@ -13,13 +13,15 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from ._breakers import SERVICE_BREAKERS
+from ._database import normalise_database_url
 from ._errors import Problem
 from ._urls import is_hostname, origin_of, parse_http_url
 
 AppEnv = Literal["development", "production"]
 
-#: The breakers BREAKER_OPEN_TIMEOUTS may name (SPEC §2).
-BREAKER_NAMES: tuple[str, ...] = ("database", "exotel", "openai", "shopify", "wasabi")
+#: The breakers BREAKER_OPEN_TIMEOUTS may name: all of the app's (``SERVICE_BREAKERS``).
+BREAKER_NAMES: tuple[str, ...] = tuple(sorted(SERVICE_BREAKERS))
 #: The provider clients PROVIDER_TIMEOUTS may name.
 PROVIDER_NAMES: tuple[str, ...] = ("exotel", "openai", "wasabi", "shopify", "google")
 
@@ -74,10 +76,8 @@ def _dsn(value: str) -> SecretStr:
 
 
 def _database_url(value: str) -> SecretStr:
-    from reference_app.db import normalise_database_url  # SQLAlchemy only when a URL is set
-
     try:
-        normalise_database_url(value)  # the db layer's own rules: one source of truth
+        normalise_database_url(value)  # the same rule the db layer builds its engine with
     except ValueError as exc:
         # Its messages never contain the URL (it may hold a password); drop the variable name.
         raise _Invalid(str(exc).removeprefix("DATABASE_URL ")) from None

@@ -1,4 +1,5 @@
-"""SPEC §2.2: the rules a production configuration must satisfy (on normalised env strings)."""
+"""The rules a production configuration must satisfy, on normalised env strings
+(docs/production-checklist.md)."""
 
 from __future__ import annotations
 

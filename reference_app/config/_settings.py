@@ -110,19 +110,6 @@ class Settings(BaseModel):
             return self.sentry_traces_sample_rate
         return 0.1 if self.is_production else 1.0
 
-    def breaker_overrides(self) -> dict[str, dict[str, float]]:
-        """BREAKER_OPEN_TIMEOUTS as ``build_service_breakers`` overrides:
-        ``{"exotel": {"open_timeout": 2.0}}``."""
-        return {name: {"open_timeout": s} for name, s in self.breaker_open_timeouts.items()}
-
-    def breaker_open_timeout(self, name: str, default: float) -> float:
-        """Breaker ``name``'s open timeout: the BREAKER_OPEN_TIMEOUTS override, else ``default``."""
-        return self.breaker_open_timeouts.get(name, default)
-
-    def provider_timeout(self, name: str, default: float) -> float:
-        """Provider ``name``'s HTTP timeout in seconds: PROVIDER_TIMEOUTS, else ``default``."""
-        return self.provider_timeouts.get(name, default)
-
 
 def _is_placeholder(url: str) -> bool:
     parts = parse_http_url(url)

@@ -25,7 +25,8 @@ def check_environment(env: Mapping[str, str]) -> tuple[dict[str, object], list[P
 
 def validate_environment(env: Mapping[str, str]) -> list[Problem]:
     """All problems with ``env`` (empty list = valid): malformed values in any mode, plus the
-    production rules of SPEC §2.2 when APP_ENV (or its alias NODE_ENV) is ``production``.
+    production rules (docs/production-checklist.md) when APP_ENV (or its alias NODE_ENV) is
+    ``production``.
 
     Messages name the variable and never contain a value.
     """

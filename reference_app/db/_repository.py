@@ -170,15 +170,6 @@ class CallRepository:
 
         return await self._run("update_call", work)
 
-    async def find_by_sid(self, sid: str) -> Call | None:
-        async def work(session: AsyncSession) -> Call | None:
-            row = (
-                await session.execute(select(CallRow).where(CallRow.exotel_call_sid == sid))
-            ).scalar_one_or_none()
-            return None if row is None else Call.from_row(row)
-
-        return await self._run("find_call_by_sid", work)
-
     async def pending_uploads(self, limit: int = 50) -> list[Call]:
         async def work(session: AsyncSession) -> list[Call]:
             rows = await session.scalars(

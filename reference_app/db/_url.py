@@ -1,47 +1,18 @@
-"""DATABASE_URL handling: async drivers for SQLite and PostgreSQL."""
+"""The async engine for DATABASE_URL (which URLs are accepted is the configuration's rule)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from reference_app.config import DEFAULT_DATABASE_URL, normalise_database_url
+
 __all__ = ["DEFAULT_DATABASE_URL", "create_engine", "normalise_database_url"]
-
-#: DATABASE_URL unset → a SQLite file in the working directory.
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./reference_app.db"
-
-_ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        "postgres": "postgresql+asyncpg",
-        "postgresql": "postgresql+asyncpg",
-        "postgresql+psycopg2": "postgresql+asyncpg",
-        "sqlite": "sqlite+aiosqlite",
-    }
-)
-
-
-def normalise_database_url(url: str | None) -> str:
-    """Map ``postgres://``/``postgresql://``/``sqlite://`` onto their async drivers.
-
-    Raises ``ValueError`` (without the URL: it may hold a password) for other schemes.
-    """
-    if not url:
-        return DEFAULT_DATABASE_URL
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ValueError("DATABASE_URL is not a valid database URL") from None
-    driver = _ALIASES.get(parsed.drivername, parsed.drivername)
-    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
-        raise ValueError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
 def _sqlite_connect(busy_timeout: float) -> Callable[[Any, Any], None]:

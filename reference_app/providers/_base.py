@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 import httpx
 
-from reference_app.resilience import CircuitOpenError
+from reference_app.resilience import CircuitOpenError, http_failure
 
 if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
@@ -45,8 +45,7 @@ class ProviderError(Exception):
     @property
     def degraded(self) -> bool:
         """True for outages, timeouts, 5xx, 429 and open breakers; false for 4xx caller errors."""
-        code = self.status_code
-        return code is None or code >= 500 or code == 429
+        return http_failure(self)  # no status (outage, timeout, open breaker) counts too
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -57,10 +56,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 class ProviderClient:
     """Base for the provider clients: one breaker-protected, timed, APM-recorded request.
 
-    Failures that count against the breaker (transport errors, timeouts, HTTP 5xx and 429,
-    unparseable success bodies) are raised *inside* the breaker call. HTTP 4xx other than 429 is
-    the caller's fault: the response is handed back through the breaker as a result (the provider
-    is up) and only then turned into the typed error, so it never trips the breaker.
+    Failures that count against the breaker (transport errors, timeouts, what
+    :func:`~reference_app.resilience.http_failure` calls a failure: 5xx and 429, unparseable
+    success bodies) are raised *inside* the breaker call, so the breaker needs no predicate.
+    Other HTTP errors (4xx) are the caller's fault: the response is handed back through the
+    breaker as a result (the provider is up) and only then turned into the typed error, so it
+    never trips the breaker.
     """
 
     name: ClassVar[str] = "provider"
@@ -96,7 +97,7 @@ class ProviderClient:
             start = time.perf_counter()
             try:
                 response = await self._http.send(request)
-                if response.status_code >= 500 or response.status_code == 429:
+                if http_failure(response):
                     raise self.error_type(
                         f"{self.name} {operation} failed: HTTP {response.status_code}",
                         status_code=response.status_code,

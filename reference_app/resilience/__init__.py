@@ -1,18 +1,19 @@
-"""Circuit breakers for the reference app's dependencies (SPEC §2.1).
+"""Circuit breakers for the reference app's dependencies (docs/circuit-breakers-by-example.md).
 
 ::
 
-    breakers = build_service_breakers({"exotel": {"open_timeout": 5.0}})
-    exotel = breakers["exotel"]
+    exotel = CircuitBreaker("exotel", failure_threshold=5, success_threshold=2, open_timeout=60)
 
     response = await exotel.acall(client.post, url, data=form, fallback=lambda err: None)
 
     @exotel                       # or as a decorator, on def or async def
     async def place_call(...): ...
 
+    breakers = build_service_breakers(services={"exotel": BreakerConfig(5, 2, 60.0)})
+
 Open breakers raise :class:`CircuitOpenError` (``.name``, ``.retry_after``) or return the
-caller's ``fallback(error)``. ``python -m reference_app.resilience`` prints one breaker's life
-cycle under injected failures.
+caller's ``fallback(error)``. The reference app's own table of breakers is
+``reference_app.config.SERVICE_BREAKERS``.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from ._errors import CircuitOpenError
 from ._http import http_failure
 from ._metrics import BreakerMetrics
 from ._policy import ConsecutiveFailures, FailureRate, TripPolicy
-from ._registry import SERVICE_BREAKERS, BreakerConfig, BreakerRegistry, build_service_breakers
+from ._registry import BreakerConfig, BreakerRegistry, build_service_breakers
 from ._state import State, Transition
 
 __all__ = [
-    "SERVICE_BREAKERS",
     "BreakerConfig",
     "BreakerMetrics",
     "BreakerRegistry",

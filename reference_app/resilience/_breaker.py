@@ -1,20 +1,22 @@
-"""CircuitBreaker: the call forms (sync, async, decorator) over the state machine in ``_core``.
+"""CircuitBreaker: what counts as a failure, and the call forms, over a :class:`StateMachine`.
 
-The CLOSED success path is inlined in each form (``call``, ``acall`` and both decorator
-wrappers) because it is the hot path: one attribute read to admit, one atomic counter bump and
-one attribute read after the call. ``bench/bench_breaker.py`` measures it against peer libraries.
+Each call takes one path, written once per flavour (``_run`` for sync, ``_arun`` for async):
+admit (a lock-free read while CLOSED), call, classify the outcome, report it to the state
+machine. ``call``, ``acall`` and the decorator wrappers all go through it.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._control import _ManagedBreaker
-from ._core import Ticket
 from ._errors import CircuitOpenError
+from ._machine import Listener, StateMachine, Ticket
+from ._metrics import BreakerMetrics
+from ._policy import TripPolicy
+from ._state import State, Transition
 
 __all__ = ["CircuitBreaker"]
 
@@ -25,7 +27,7 @@ T = TypeVar("T")
 Fallback = Callable[[CircuitOpenError], Any]
 
 
-class CircuitBreaker(_ManagedBreaker):
+class CircuitBreaker:
     """A circuit breaker for sync and async callables; thread- and task-safe.
 
     ``CircuitBreaker(name, *, failure_threshold=5, success_threshold=2, open_timeout=60.0,
@@ -53,57 +55,135 @@ class CircuitBreaker(_ManagedBreaker):
       ``time.monotonic``, looked up at each call so freezegun moves it.
     """
 
-    __slots__ = ()
+    __slots__ = (
+        "__weakref__",
+        "_failure_on",
+        "_ignore",
+        "_is_failure_exception",
+        "_is_failure_result",
+        "_machine",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        success_threshold: int = 2,
+        open_timeout: float = 60.0,
+        half_open_max_calls: int = 1,
+        probe_timeout: float | None = None,
+        failure_on: tuple[type[BaseException], ...] = (Exception,),
+        ignore: tuple[type[BaseException], ...] = (),
+        is_failure_result: Callable[[object], bool] | None = None,
+        is_failure_exception: Callable[[BaseException], bool] | None = None,
+        trip_policy: TripPolicy | None = None,
+        clock: Callable[[], float] | None = None,
+        history: int = 100,
+    ) -> None:
+        self._machine = StateMachine(
+            name,
+            failure_threshold=failure_threshold,
+            success_threshold=success_threshold,
+            open_timeout=open_timeout,
+            half_open_max_calls=half_open_max_calls,
+            probe_timeout=probe_timeout,
+            trip_policy=trip_policy,
+            clock=clock,
+            history=history,
+        )
+        import asyncio  # here: importing the package (and the app's config) stays light
+
+        self._failure_on = tuple(failure_on)
+        # Cancellation is always neutral, whatever failure_on says.
+        self._ignore: tuple[type[BaseException], ...] = (asyncio.CancelledError, *ignore)
+        self._is_failure_result = is_failure_result
+        self._is_failure_exception = is_failure_exception
+
+    def __repr__(self) -> str:
+        return f"<CircuitBreaker {self.name!r} {self._machine.peek().value}>"
+
+    # -- configuration (read-only) -------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._machine.name
+
+    @property
+    def failure_threshold(self) -> int:
+        return self._machine.failure_threshold
+
+    @property
+    def success_threshold(self) -> int:
+        return self._machine.success_threshold
+
+    @property
+    def open_timeout(self) -> float:
+        return self._machine.open_timeout
+
+    @property
+    def half_open_max_calls(self) -> int:
+        return self._machine.half_open_max_calls
+
+    @property
+    def probe_timeout(self) -> float:
+        return self._machine.probe_timeout
+
+    # -- inspection and control ----------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The current state; an OPEN breaker whose timeout has elapsed reports HALF_OPEN."""
+        return self._machine.state
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        """The last ``history`` transitions, oldest first."""
+        return self._machine.transitions
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(transition)`` after every transition; returns an unsubscribe callable.
+
+        Listeners run outside the breaker's lock, in the thread that caused the transition; an
+        exception from a listener is logged and swallowed.
+        """
+        return self._machine.add_listener(listener)
+
+    def force_open(self) -> None:
+        """Open now (reason ``"forced"``); the usual open timeout then applies."""
+        self._machine.force_open()
+
+    def reset(self, *, clear_history: bool = False) -> None:
+        """Back to CLOSED with every count cleared (a ``"reset"`` transition if state changed)."""
+        self._machine.reset(clear_history=clear_history)
+
+    def metrics(self) -> BreakerMetrics:
+        """A consistent snapshot of state, counts and recent transitions."""
+        return self._machine.metrics()
+
+    # -- call forms ----------------------------------------------------------------------------
 
     def call(
         self, fn: Callable[..., T], /, *args: Any, fallback: Fallback | None = None, **kwargs: Any
     ) -> T:
         """``fn(*args, **kwargs)`` through the breaker (``fallback`` is not passed to ``fn``)."""
-        epoch = self._fast_epoch
-        if epoch is None:
-            error = self._rejection()
-            if error is not None:
-                if fallback is None:
-                    raise error
-                return cast(T, fallback(error))
-            return cast(T, self._call_guarded(fn, args, kwargs, fallback))
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            self._on_exception(epoch, exc)
-            raise
-        next(self._successes)
-        if self._consecutive:
-            self._closed_outcome(epoch, failed=False)
-        return result
+        return self._run(fn, args, kwargs, fallback)
 
-    async def acall(
+    def acall(
         self,
         fn: Callable[..., Awaitable[T]],
         /,
         *args: Any,
         fallback: Fallback | None = None,
         **kwargs: Any,
-    ) -> T:
-        """``await fn(*args, **kwargs)`` through the breaker."""
-        epoch = self._fast_epoch
-        if epoch is None:
-            error = self._rejection()
-            if error is not None:
-                if fallback is None:
-                    raise error
-                value = fallback(error)
-                return cast(T, await value if inspect.isawaitable(value) else value)
-            return cast(T, await self._acall_guarded(fn, args, kwargs, fallback))
-        try:
-            result = await fn(*args, **kwargs)
-        except BaseException as exc:
-            self._on_exception(epoch, exc)
-            raise
-        next(self._successes)
-        if self._consecutive:
-            self._closed_outcome(epoch, failed=False)
-        return result
+    ) -> Coroutine[Any, Any, T]:
+        """``await breaker.acall(fn, *args, **kwargs)``: ``await fn(*args, **kwargs)`` through
+        the breaker."""
+        # Not ``async def``: it hands back _arun's coroutine instead of wrapping it in a second
+        # one. An exception leaving a frame costs about as much as the whole rejection, so the
+        # app's open-breaker path (every provider and the database call acall) stays one frame
+        # deep; bench/README.md has the numbers.
+        return self._arun(fn, args, kwargs, fallback)
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Decorator form: ``@breaker`` on a ``def`` or an ``async def``."""
@@ -115,104 +195,88 @@ class CircuitBreaker(_ManagedBreaker):
         ``async def`` functions (and partials of them) get an async wrapper. A plain callable
         that merely returns an awaitable would be timed as sync: protect it with ``acall``.
         """
+        run, arun = self._run, self._arun
         if inspect.iscoroutinefunction(fn):
-            return cast(Callable[P, R], self._wrap_async(fn, fallback))
-        return self._wrap_sync(fn, fallback)
 
-    # -- the guarded (non-fast) paths ----------------------------------------------------------
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return await arun(fn, args, kwargs, fallback)
 
-    def _call_guarded(
-        self, fn: Callable[..., Any], args: Any, kwargs: Any, fallback: Fallback | None
-    ) -> Any:
-        ticket: Ticket | CircuitOpenError | None = self._closed_epoch
-        if ticket is None:
-            ticket = self._admit(self._now())
-            if ticket.__class__ is CircuitOpenError:
-                if fallback is None:
-                    raise ticket
-                return fallback(ticket)
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            self._on_exception(ticket, exc)  # type: ignore[arg-type]
-            raise
-        self._on_result(ticket, result)  # type: ignore[arg-type]
-        return result
-
-    async def _acall_guarded(
-        self,
-        fn: Callable[..., Awaitable[Any]],
-        args: Any,
-        kwargs: Any,
-        fallback: Fallback | None,
-    ) -> Any:
-        ticket: Ticket | CircuitOpenError | None = self._closed_epoch
-        if ticket is None:
-            ticket = self._admit(self._now())
-            if ticket.__class__ is CircuitOpenError:
-                if fallback is None:
-                    raise ticket
-                value = fallback(ticket)
-                return await value if inspect.isawaitable(value) else value
-        try:
-            result = await fn(*args, **kwargs)
-        except BaseException as exc:
-            self._on_exception(ticket, exc)  # type: ignore[arg-type]
-            raise
-        self._on_result(ticket, result)  # type: ignore[arg-type]
-        return result
-
-    # -- decorator wrappers (fast path inlined, see module docstring) --------------------------
-
-    def _wrap_sync(self, fn: Callable[P, R], fallback: Fallback | None) -> Callable[P, R]:
-        breaker = self
+            return cast(Callable[P, R], async_wrapper)
 
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            epoch = breaker._fast_epoch
-            if epoch is None:
-                error = breaker._rejection()
-                if error is not None:
-                    if fallback is None:
-                        raise error
-                    return cast(R, fallback(error))
-                return cast(R, breaker._call_guarded(fn, args, kwargs, fallback))
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                breaker._on_exception(epoch, exc)
-                raise
-            next(breaker._successes)
-            if breaker._consecutive:
-                breaker._closed_outcome(epoch, failed=False)
-            return result
+            return run(fn, args, kwargs, fallback)
 
         return wrapper
 
-    def _wrap_async(
-        self, fn: Callable[P, Awaitable[T]], fallback: Fallback | None
-    ) -> Callable[P, Awaitable[T]]:
-        breaker = self
+    # -- the one path of a call ----------------------------------------------------------------
 
-        @functools.wraps(fn)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-            epoch = breaker._fast_epoch
-            if epoch is None:
-                error = breaker._rejection()
-                if error is not None:
-                    if fallback is None:
-                        raise error
-                    value = fallback(error)
-                    return cast(T, await value if inspect.isawaitable(value) else value)
-                return cast(T, await breaker._acall_guarded(fn, args, kwargs, fallback))
-            try:
-                result = await fn(*args, **kwargs)
-            except BaseException as exc:
-                breaker._on_exception(epoch, exc)
-                raise
-            next(breaker._successes)
-            if breaker._consecutive:
-                breaker._closed_outcome(epoch, failed=False)
-            return result
+    def _run(self, fn: Callable[..., T], args: Any, kwargs: Any, fallback: Fallback | None) -> T:
+        machine = self._machine
+        ticket: Ticket | None = machine.closed_epoch  # lock-free while CLOSED
+        if ticket is None:
+            admitted = machine.admit()
+            if isinstance(admitted, CircuitOpenError):
+                if fallback is None:
+                    raise admitted
+                return fallback(admitted)  # type: ignore[no-any-return]
+            ticket = admitted
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            self._record_exception(ticket, exc)
+            raise
+        check = self._is_failure_result
+        if check is None or not check(result):
+            machine.succeeded(ticket)
+        else:
+            machine.failed(ticket)
+        return result
 
-        return wrapper
+    async def _arun(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        args: Any,
+        kwargs: Any,
+        fallback: Fallback | None,
+    ) -> T:
+        machine = self._machine
+        ticket: Ticket | None = machine.closed_epoch  # lock-free while CLOSED
+        if ticket is None:
+            admitted = machine.admit()
+            if isinstance(admitted, CircuitOpenError):
+                if fallback is None:
+                    raise admitted
+                value = fallback(admitted)
+                return await value if inspect.isawaitable(value) else value  # type: ignore[no-any-return]
+            ticket = admitted
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            self._record_exception(ticket, exc)
+            raise
+        check = self._is_failure_result
+        if check is None or not check(result):
+            if ticket.__class__ is int and not machine.consecutive and machine.policy is None:
+                # machine.succeeded(ticket) inlined for its commonest case, a CLOSED success with
+                # nothing to reset: about 15 % of acall's overhead, the form all six of the
+                # app's breakers use (bench/README.md).
+                next(machine.counts.successes)
+            else:
+                machine.succeeded(ticket)
+        else:
+            machine.failed(ticket)
+        return result
+
+    # -- classification ------------------------------------------------------------------------
+
+    def _record_exception(self, ticket: Ticket, exc: BaseException) -> None:
+        if (
+            isinstance(exc, self._failure_on)
+            and not isinstance(exc, self._ignore)
+            and (self._is_failure_exception is None or self._is_failure_exception(exc))
+        ):
+            self._machine.failed(ticket)
+        else:
+            self._machine.neutral(ticket)

@@ -1,4 +1,5 @@
-"""Failure classification for HTTP providers, duck-typed so httpx is not imported here."""
+"""The one rule for which HTTP outcomes are the provider's failure (5xx and 429), duck-typed so
+httpx is not imported here. The provider clients and ``BreakerConfig(http=True)`` both use it."""
 
 from __future__ import annotations
 

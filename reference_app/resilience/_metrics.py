@@ -1,13 +1,15 @@
-"""The metrics snapshot a breaker hands out."""
+"""The metrics snapshot a breaker hands out, and the counters behind it."""
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from ._state import State, Transition
 
-__all__ = ["BreakerMetrics"]
+__all__ = ["BreakerMetrics", "Counts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +61,65 @@ class BreakerMetrics:
             "probes_in_flight": self.probes_in_flight,
             "transitions": [t.as_dict() for t in self.transitions],
         }
+
+
+def _count_value(counter: itertools.count[int]) -> int:
+    # itertools.count's next() is atomic under the GIL and cheaper than a lock; its repr is
+    # the only way to read it without incrementing ("count(42)").
+    return int(repr(counter)[6:-1])
+
+
+class Counts:
+    """One breaker's counts since creation or ``reset()`` (replaced whole on reset).
+
+    ``successes``, ``ignored`` and ``rejections`` are bumped with ``next()`` without a lock
+    (hot paths); ``failed()`` is called under the breaker's lock.
+    """
+
+    __slots__ = ("failures", "ignored", "last_failure_at", "last_failure_wall", "rejections",
+                 "successes")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.successes = itertools.count()
+        self.ignored = itertools.count()
+        self.rejections = itertools.count()
+        self.failures = 0
+        self.last_failure_at: float | None = None
+        self.last_failure_wall: float | None = None
+
+    def failed(self, now: float) -> None:
+        self.failures += 1
+        self.last_failure_at = now
+        self.last_failure_wall = time.time()
+
+    def snapshot(
+        self,
+        name: str,
+        state: State,
+        *,
+        consecutive: int,
+        now: float,
+        next_probe_at: float | None,
+        probes_in_flight: int,
+        transitions: tuple[Transition, ...],
+    ) -> BreakerMetrics:
+        successes, rejections = _count_value(self.successes), _count_value(self.rejections)
+        ignored, failures = _count_value(self.ignored), self.failures
+        decided = successes + failures
+        return BreakerMetrics(
+            name=name,
+            state=state,
+            successes=successes,
+            failures=failures,
+            rejections=rejections,
+            ignored=ignored,
+            total_calls=decided + rejections + ignored,
+            failure_rate=failures / decided if decided else 0.0,
+            consecutive_failures=consecutive,
+            last_failure_at=self.last_failure_at,
+            last_failure_wall=self.last_failure_wall,
+            next_probe_at=next_probe_at,
+            next_probe_in=None if next_probe_at is None else max(0.0, next_probe_at - now),
+            probes_in_flight=probes_in_flight,
+            transitions=transitions,
+        )

@@ -1,6 +1,7 @@
-"""The service breakers of the reference app and the registry that owns them.
+"""How to build a breaker (:class:`BreakerConfig`), and the registry that owns a set of them.
 
-There is no module-level registry: whoever builds one (the app factory) owns it.
+There is no module-level registry and no built-in table of breakers: whoever builds a registry
+owns it, from a table of its own (the reference app's is ``reference_app.config.SERVICE_BREAKERS``).
 """
 
 from __future__ import annotations
@@ -8,19 +9,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 from ._breaker import CircuitBreaker
 from ._http import http_failure
 from ._state import Transition
 
-__all__ = ["SERVICE_BREAKERS", "BreakerConfig", "BreakerRegistry", "build_service_breakers"]
+__all__ = ["BreakerConfig", "BreakerRegistry", "build_service_breakers"]
 
 
 @dataclass(frozen=True, slots=True)
 class BreakerConfig:
-    """How to build one breaker; ``http=True`` classifies outcomes with :func:`http_failure`."""
+    """How to build one breaker.
+
+    ``http=True`` classifies results and exceptions with :func:`http_failure`, for calls that
+    return the ``httpx.Response`` or raise ``raise_for_status()``'s error. A call that already
+    raises for exactly its failures (the reference app's provider clients) does not need it:
+    a result check also takes the breaker off its fast path.
+    """
 
     failure_threshold: int = 5
     success_threshold: int = 2
@@ -43,17 +49,6 @@ class BreakerConfig:
             clock=clock,
         )
 
-
-#: SPEC §2: failures to open / successes to close / open timeout, per dependency.
-SERVICE_BREAKERS: Mapping[str, BreakerConfig] = MappingProxyType(
-    {
-        "exotel": BreakerConfig(5, 2, 60.0, http=True),
-        "openai": BreakerConfig(5, 2, 60.0, http=True),
-        "wasabi": BreakerConfig(5, 2, 90.0, http=True),
-        "shopify": BreakerConfig(5, 2, 60.0, http=True),
-        "database": BreakerConfig(10, 3, 60.0),
-    }
-)
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(BreakerConfig))
 
@@ -111,20 +106,27 @@ class BreakerRegistry(Mapping[str, CircuitBreaker]):
 def build_service_breakers(
     overrides: Mapping[str, BreakerConfig | Mapping[str, Any]] | None = None,
     *,
+    services: Mapping[str, BreakerConfig],
     clock: Callable[[], float] | None = None,
 ) -> BreakerRegistry:
-    """Build the five service breakers (exotel, openai, wasabi, shopify, database).
+    """Build one breaker per entry of ``services`` (name → :class:`BreakerConfig`).
 
     ``overrides`` maps a breaker name to a whole :class:`BreakerConfig` or to a mapping of
     field overrides, e.g. ``{"exotel": {"open_timeout": 2.0}}``. Unknown breaker names or
-    fields raise ``ValueError`` naming them. ``clock`` is shared by all five breakers.
+    fields raise ``ValueError`` naming them. ``clock`` is shared by all the breakers.
     """
-    configs = dict(SERVICE_BREAKERS)
+    configs = dict(services)
+    for name, config in configs.items():
+        if not isinstance(config, BreakerConfig):
+            raise TypeError(
+                f"services must map names to BreakerConfig; {name!r} maps to "
+                f"{type(config).__name__}"
+            )
     for name, override in (overrides or {}).items():
         if name not in configs:
             raise ValueError(
                 f"unknown circuit breaker {name!r} in overrides; "
-                f"known: {', '.join(sorted(SERVICE_BREAKERS))}"
+                f"known: {', '.join(sorted(configs))}"
             )
         if isinstance(override, BreakerConfig):
             configs[name] = override

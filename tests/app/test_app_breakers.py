@@ -1,4 +1,5 @@
-"""Each dependency's breaker opens at its SPEC threshold; 4xx never trips; recovery closes.
+"""Each dependency's breaker opens at its threshold (``SERVICE_BREAKERS``); 4xx never trips;
+recovery closes.
 
 Written with pytest-hardening's fixtures: ``faults`` breaks a provider, ``breakers`` reads the
 app's breakers, ``clock`` travels through open timeouts.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
+from reference_app.config import SERVICE_BREAKERS
 from reference_app.db import (
     DEFAULT_DATABASE_URL,
     CallRepository,
@@ -18,7 +19,7 @@ from reference_app.db import (
 )
 from reference_app.fakes import database_outage
 from reference_app.observability import ApmRegistry
-from reference_app.resilience import ManualClock, build_service_breakers
+from reference_app.resilience import ManualClock
 
 
 @pytest.mark.parametrize(
@@ -52,9 +53,9 @@ def apm() -> ApmRegistry:
 
 @pytest.fixture
 def repository(tmp_path: Path, apm: ApmRegistry) -> CallRepository:
-    breakers = build_service_breakers(clock=ManualClock())
+    breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'repo.db'}")
-    return CallRepository(engine, breakers["database"], apm)
+    return CallRepository(engine, breaker, apm)
 
 
 @pytest.mark.anyio
@@ -77,7 +78,9 @@ async def test_calls_round_trip_with_aware_utc_timestamps(repository: CallReposi
 @pytest.mark.anyio
 async def test_in_memory_sqlite_works_for_tests() -> None:
     repository = CallRepository(
-        create_engine("sqlite+aiosqlite://"), build_service_breakers()["database"], ApmRegistry()
+        create_engine("sqlite+aiosqlite://"),
+        SERVICE_BREAKERS["database"].build("database"),
+        ApmRegistry(),
     )
     call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+911234567")
     assert (await repository.get(call.id)) == call

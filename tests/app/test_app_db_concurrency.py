@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from reference_app.config import SERVICE_BREAKERS
 from reference_app.db import CallRepository, CallStatus, create_engine
 from reference_app.observability import ApmRegistry
-from reference_app.resilience import ManualClock, build_service_breakers
+from reference_app.resilience import ManualClock
 
 WRITERS = 64
 
@@ -29,7 +30,7 @@ async def test_concurrent_creates_and_updates_never_wait_on_the_lock(
         f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}" if where == "file" else "sqlite+aiosqlite://"
     )
     apm = ApmRegistry()
-    breaker = build_service_breakers(clock=ManualClock())["database"]
+    breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
     engine = create_engine(url, busy_timeout=0.01)
     repository = CallRepository(engine, breaker, apm)
     await repository.create_tables()
@@ -68,7 +69,7 @@ async def test_concurrent_creates_and_updates_never_wait_on_the_lock(
 @pytest.mark.anyio
 async def test_a_writer_in_another_process_is_waited_for_not_failed(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    breaker = build_service_breakers(clock=ManualClock())["database"]
+    breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
     # Far longer than the test holds the lock (0.2 s): a stalled machine cannot turn the wait
     # into "database is locked".
     engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout=60.0)
@@ -95,7 +96,7 @@ async def test_a_writer_in_another_process_is_waited_for_not_failed(tmp_path: Pa
 async def test_update_is_one_statement_with_or_without_returning(
     tmp_path: Path, returning: bool
 ) -> None:
-    breaker = build_service_breakers(clock=ManualClock())["database"]
+    breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}")
     repository = CallRepository(engine, breaker, ApmRegistry())
     try:

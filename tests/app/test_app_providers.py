@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pytest_hardening import FaultInjector
+from reference_app.config import SERVICE_BREAKERS
 from reference_app.observability import ApmRegistry
 from reference_app.providers import (
     OpenAIClient,
@@ -18,11 +19,11 @@ from reference_app.providers import (
     ShopifyClient,
     ShopifyError,
 )
-from reference_app.resilience import CircuitBreaker, build_service_breakers
+from reference_app.resilience import CircuitBreaker
 
 
 def _openai() -> tuple[OpenAIClient, CircuitBreaker, ApmRegistry]:
-    breaker = build_service_breakers()["openai"]
+    breaker = SERVICE_BREAKERS["openai"].build("openai")
     apm = ApmRegistry()
     http = httpx.AsyncClient()
     client = OpenAIClient(http, breaker, apm, base_url="https://api.openai.com/v1", api_key="k")
@@ -74,7 +75,7 @@ async def test_shopify_graphql_throttling_trips_and_unknown_shops_are_refused(
     body = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
     faults.sequence("shopify", [httpx.Response(200, json=body)])  # GraphQL throttles with a 200
 
-    breaker = build_service_breakers()["shopify"]
+    breaker = SERVICE_BREAKERS["shopify"].build("shopify")
     http = httpx.AsyncClient()
     client = ShopifyClient(http, breaker, ApmRegistry(), access_token="t", cache=OrderCache())
 

@@ -1,4 +1,6 @@
-"""SPEC §2.2: a production configuration is refused, with every problem named, when unsafe."""
+"""A production configuration is refused, with every problem named, when unsafe
+(docs/production-checklist.md).
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from reference_app.config import ConfigurationError, load_settings
+from reference_app import create_app
+from reference_app.config import BREAKER_NAMES, SERVICE_BREAKERS, ConfigurationError, load_settings
 
 from ._envs import EXAMPLE_ENV_FILE, SECRETS, production_env, read_env_file
 
@@ -118,14 +119,24 @@ def test_invalid_sample_rate_is_rejected(value: str) -> None:
 
 
 def test_breaker_open_timeouts_parse() -> None:
-    settings = load_settings({"BREAKER_OPEN_TIMEOUTS": "exotel=2, OpenAI = 0.5"})
-    assert settings.breaker_open_timeouts == {"exotel": 2.0, "openai": 0.5}
-    assert settings.breaker_overrides() == {
-        "exotel": {"open_timeout": 2.0},
-        "openai": {"open_timeout": 0.5},
-    }
-    assert settings.breaker_open_timeout("wasabi", 90.0) == 90.0
+    settings = load_settings({"BREAKER_OPEN_TIMEOUTS": "exotel=2, OpenAI = 0.5, google=3"})
+    assert settings.breaker_open_timeouts == {"exotel": 2.0, "openai": 0.5, "google": 3.0}
     assert load_settings({}).breaker_open_timeouts == {}
+
+
+def test_breaker_open_timeouts_shorten_only_the_named_breakers_of_the_app() -> None:
+    settings = load_settings({"BREAKER_OPEN_TIMEOUTS": "exotel=2, OpenAI = 0.5"})
+    breakers = create_app(settings).state.breakers
+    timeouts = {name: breaker.open_timeout for name, breaker in breakers.items()}
+    assert timeouts == {
+        **{name: config.open_timeout for name, config in SERVICE_BREAKERS.items()},
+        "exotel": 2.0,
+        "openai": 0.5,
+    }
+
+
+def test_every_breaker_of_the_app_may_be_named() -> None:
+    assert set(BREAKER_NAMES) == set(SERVICE_BREAKERS)
 
 
 @pytest.mark.parametrize("value", ["exotel", "telegram=2", "exotel=0", "exotel=-1", "exotel=soon"])

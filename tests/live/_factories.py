@@ -19,6 +19,6 @@ def app_without_exotel_breaker() -> FastAPI:
     """
     app = create_app()
     breakers = dict(app.state.breakers)
-    breakers["exotel"] = BreakerConfig(failure_threshold=NEVER, http=True).build("exotel")
+    breakers["exotel"] = BreakerConfig(failure_threshold=NEVER).build("exotel")
     app.state.breakers = BreakerRegistry(breakers.values())
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import pytest
 
@@ -141,7 +143,7 @@ def test_http_breaker_is_not_tripped_by_client_errors() -> None:
 
 
 def test_http_failure_module_does_not_import_httpx() -> None:
-    import reference_app.resilience._http as module
+    module = sys.modules[http_failure.__module__]
 
     assert "httpx" not in vars(module)
 

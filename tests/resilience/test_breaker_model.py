@@ -1,4 +1,5 @@
-"""Stateful model test: random call sequences against a small reference model of SPEC §2.1.
+"""Stateful model test: random call sequences against a small reference model of the
+breaker's rules (``CircuitBreaker``'s docstring, docs/circuit-breakers-by-example.md).
 
 Calls are driven through the public ``acall`` without an event loop: the protected coroutine
 suspends on a ``Gate``, so many probes can be in flight at once, deterministically, and each one

@@ -1,22 +1,22 @@
-"""A short, deterministic demonstration of one breaker's life cycle (no sleeping)."""
+"""Circuit breakers by example: one breaker's whole life cycle as a timeline.
+
+A provider fails five times, the breaker opens and rejects the sixth call without trying the
+provider, the 60 s open timeout passes on a ``ManualClock`` (no sleeping), the provider is
+healthy again and two probes close the breaker. Each line is what a listener and the caller saw.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._breaker import CircuitBreaker
-from ._clock import ManualClock
-from ._errors import CircuitOpenError
-from ._state import Transition
-
-__all__ = ["demo_timeline", "main"]
+from reference_app.resilience import CircuitBreaker, CircuitOpenError, ManualClock, Transition
 
 
-class _ProviderDown(ConnectionError):
+class ProviderDown(ConnectionError):
     """The injected fault."""
 
 
-def demo_timeline() -> list[str]:
+def timeline() -> list[str]:
     """Drive a breaker CLOSED → OPEN → HALF_OPEN → CLOSED on a fake clock; return the lines."""
     clock = ManualClock()
     breaker = CircuitBreaker("exotel", failure_threshold=5, success_threshold=2, clock=clock)
@@ -30,7 +30,7 @@ def demo_timeline() -> list[str]:
 
     def place_call() -> str:
         if not healthy:
-            raise _ProviderDown("connection refused")
+            raise ProviderDown("connection refused")
         return "call placed"
 
     def attempt(label: str, fn: Callable[[], str]) -> None:
@@ -38,7 +38,7 @@ def demo_timeline() -> list[str]:
             outcome = breaker.call(fn)
         except CircuitOpenError as exc:
             outcome = f"rejected, retry in {exc.retry_after:.0f}s"
-        except _ProviderDown as exc:
+        except ProviderDown as exc:
             outcome = f"failed: {exc}"
         lines.append(f"t=+{clock():.1f}s   {label}: {outcome}")
 
@@ -55,7 +55,18 @@ def demo_timeline() -> list[str]:
     return lines
 
 
-def main(write: Callable[[str], object] = print) -> int:
-    for line in demo_timeline():
-        write(line)
-    return 0
+def test_the_timeline_goes_through_the_whole_cycle() -> None:
+    assert timeline() == [
+        "t=+0.0s   call 1: failed: connection refused",
+        "t=+1.0s   call 2: failed: connection refused",
+        "t=+2.0s   call 3: failed: connection refused",
+        "t=+3.0s   call 4: failed: connection refused",
+        "t=+4.0s CLOSED → OPEN (5 consecutive failures)",
+        "t=+4.0s   call 5: failed: connection refused",
+        "t=+5.0s   call 6: rejected, retry in 59s",
+        "t=+64.0s OPEN → HALF_OPEN (open timeout elapsed)",
+        "t=+64.0s   probe 1: call placed",
+        "t=+65.0s HALF_OPEN → CLOSED (2 probe successes)",
+        "t=+65.0s   probe 2: call placed",
+        "final state: CLOSED",
+    ]
