@@ -28,14 +28,16 @@ class BreakerInspector:
     ``breakers`` is a mapping name -> breaker, a purgatory circuit-breaker factory,
     circuitbreaker's ``CircuitBreakerMonitor``, or another registry (``items()``, or an
     iterable of named breakers). It is read live: breakers that appear later (purgatory creates
-    circuits on first use) are picked up by name. Transitions come from each library's listener
-    API where it has one; otherwise (and in addition) from observing the state on every call of
-    the inspector and around ``force_open``/``reset``.
+    circuits on first use) are picked up, as having started CLOSED; a registry with
+    ``watch(callback) -> unwatch`` reports them as they are created. Transitions come from each
+    library's listener API where it has one; otherwise (and in addition) from observing the
+    state on every call of the inspector and around ``force_open``/``reset``.
     """
 
     def __init__(self, breakers: Any, *, history: int = 5) -> None:
         self._registry = breaker_registry(breakers)
         self._tracks: dict[str, _Track] = {}
+        self._unwatch: Callable[[], None] | None = None
         self._lock = threading.RLock()
         self._history = history
         self._started = False
@@ -44,21 +46,26 @@ class BreakerInspector:
 
     # -- registry ------------------------------------------------------------------------------
 
-    def _refresh(self) -> None:
-        for name in self._registry.names():
-            source = self._registry.get(name)
-            track = self._tracks.get(name)
-            if source is None or (track is not None and track.source is source):
-                continue
-            if track is not None and track.unsubscribe is not None:
-                track.unsubscribe()
-            self._tracks[name] = self._track_for(name, source)
+    def _refresh(self, *_: Any) -> None:
+        with self._lock:
+            for name in self._registry.names():
+                source = self._registry.get(name)
+                track = self._tracks.get(name)
+                if source is None or (track is not None and track.source is source):
+                    continue
+                if track is not None and track.unsubscribe is not None:
+                    track.unsubscribe()
+                self._tracks[name] = self._track_for(name, source)
 
     def _track_for(self, name: str, source: Any) -> _Track:
         track = _Track(source, adapt_breaker(source))
-        track.last = BreakerState.parse(track.adapter.state())
         if self._started:
+            # Appeared during the test, so created during it: it started CLOSED.
+            track.last = BreakerState.CLOSED
+            self._observe(name, track)
             self._subscribe(name, track)
+        else:
+            track.last = BreakerState.parse(track.adapter.state())
         return track
 
     def _subscribe(self, name: str, track: _Track) -> None:
@@ -98,10 +105,16 @@ class BreakerInspector:
             track.last = BreakerState.parse(track.adapter.state())
             self._subscribe(name, track)
         self._started = True
+        watch = getattr(self._registry, "watch", None)
+        if callable(watch):  # learn of new breakers as they are created, not when next asked
+            self._unwatch = watch(self._refresh)
         return self
 
     def stop(self) -> None:
         self._started = False
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
         for track in self._tracks.values():
             unsubscribe, track.unsubscribe = track.unsubscribe, None
             if unsubscribe is not None:
@@ -184,7 +197,7 @@ class BreakerInspector:
 
     def problems(self) -> list[str]:
         """Errors caught inside library callbacks (they never reach the app)."""
-        found = list(self._errors)
+        found = [*self._errors, *getattr(self._registry, "errors", ())]
         for track in self._tracks.values():
             found.extend(getattr(track.adapter, "errors", ()))
         return found

@@ -102,6 +102,7 @@ class PurgatoryRegistry:
             )
         self.factory = factory
         self._circuits: dict[str, Any] = repository.breakers
+        self.errors: list[str] = []
         self._adapters: dict[str, PurgatoryAdapter] = {}
 
     def names(self) -> list[str]:
@@ -115,6 +116,18 @@ class PurgatoryRegistry:
         if adapter is None or adapter.context is not context:
             adapter = self._adapters[name] = PurgatoryAdapter(context, factory=self.factory)
         return adapter
+
+    def watch(self, on_new: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``on_new(name)`` when the factory creates a circuit."""
+        guard = CallbackGuard(f"{type(self).__name__} watcher")
+        self.errors = guard.errors
+
+        def hook(name: str, event_type: str, event: Any) -> None:
+            if event_type == "circuit_breaker_created":
+                guard.run(on_new, name)
+
+        self.factory.add_listener(hook)
+        return lambda: self.factory.remove_listener(hook)
 
     def create(self, name: str) -> Any:
         if name not in self._circuits:
