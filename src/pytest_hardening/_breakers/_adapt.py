@@ -87,10 +87,10 @@ class _MappingRegistry:
         return [str(name) for name in self._mapping]
 
     def get(self, name: str) -> Any:
-        for key in (name, *(k for k in self._mapping if str(k) == name)):
-            if key in self._mapping:
-                return self._mapping[key]
-        return None
+        if name in self._mapping:
+            return self._mapping[name]
+        # Non-string keys (an Enum of services, say) are named by str().
+        return next((v for k, v in self._mapping.items() if str(k) == name), None)
 
 
 class _IterableRegistry:
