@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -45,6 +46,7 @@ class Clock:
         self._freezer: Any = None
         self._factory: Any = None
         self._holders: RealClockHolders | None = None
+        self._listeners: list[Callable[[float], None]] = []
         self._advanced = 0.0
 
     @property
@@ -87,9 +89,16 @@ class Clock:
         # and the replacement continues the real clock's timeline, so nothing jumps.
         self._require_active()
         if self._holders is None:
-            holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE))
-            self._holders = holders.sweep(self._freezer, self._continuation)
+            self._holders = self._sweep()
+            if self._holders.problems:  # maybe garbage not yet collected: look again
+                self._holders.undo()
+                gc.collect()
+                self._holders = self._sweep()
         return self._holders
+
+    def _sweep(self) -> RealClockHolders:
+        holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE))
+        return holders.sweep(self._freezer, self._continuation)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
         """``real`` from now on: its current value, moved only by this clock."""
@@ -122,6 +131,14 @@ class Clock:
             )
         self._factory.tick(_dt.timedelta(seconds=seconds))
         self._advanced += seconds
+        for listener in list(self._listeners):
+            listener(seconds)
+
+    def on_advance(self, listener: Callable[[float], None]) -> Callable[[], None]:
+        """Call ``listener(seconds)`` after each :meth:`advance` (e.g. ``breakers.advance``, for
+        breakers on a clock of their own); returns the function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def monotonic(self) -> float:
         """The ``time.monotonic()`` value the app currently sees."""

@@ -185,3 +185,13 @@ def test_a_holder_that_cannot_be_repointed_fails_loudly_naming_it() -> None:
     with Clock(ignore=[__name__]) as clock:
         clock.advance(60)  # told to leave this module alone
     assert settings.clock is time.monotonic
+
+
+def test_advance_listeners_carry_time_to_breakers_on_their_own_clock() -> None:
+    moved: list[float] = []
+    with Clock() as clock:
+        remove = clock.on_advance(moved.append)
+        clock.advance(5)
+        remove()
+        clock.advance(1)
+    assert moved == [5]
