@@ -148,7 +148,7 @@ def test_a_whole_life_is_read_the_same_way_for_every_library(library: str) -> No
     with Clock() as clock:
         breakers, fail, succeed = CASES[library]()
         inspector = BreakerInspector(breakers).start()
-        assert inspector.names == ["pay"]
+        assert "pay" in inspector.names  # the monitor is process-wide: other circuits too
         assert inspector.state("pay") is BreakerState.CLOSED
         fail()
         fail()
