@@ -167,7 +167,7 @@ class RealClockHolders:
             fakes.get(id(v), v) if not name.startswith("_") else v
             for name, v in zip(params, old, strict=True)
         )
-        if new != old:
+        if any(a is not b for a, b in zip(new, old, strict=True)):  # identity: no __eq__ calls
             fn.__defaults__ = new
             self.patched.append(f"{label}: default arguments")
             self._undo.append(functools.partial(_restore_attr, fn, "__defaults__", new, old))
