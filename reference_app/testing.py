@@ -104,8 +104,10 @@ async def reset_app(app: Any) -> None:
 
 
 @pytest.fixture
-def hardening_app_reset() -> Callable[[Any], Any]:
-    return reset_app
+def hardening_app_reset(hardening_app_factory: Callable[[], Any]) -> Callable[[Any], Any] | None:
+    """:func:`reset_app` for the reference app; None (a build per test) for any other app a
+    conftest below points the harness at."""
+    return reset_app if hardening_app_factory is create_app else None
 
 
 @pytest.fixture

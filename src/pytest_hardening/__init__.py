@@ -13,10 +13,15 @@ if TYPE_CHECKING:
     from ._apm import ApmView
     from ._app import LifespanError, LifespanManager
     from ._breakers import (
+        AioBreakerAdapter,
         BreakerAdapter,
         BreakerInspector,
         BreakerState,
+        CircuitbreakerAdapter,
         NativeBreaker,
+        ObservedBreaker,
+        PurgatoryAdapter,
+        PurgatoryRegistry,
         PyBreakerAdapter,
         adapt_breaker,
     )
@@ -34,12 +39,14 @@ if TYPE_CHECKING:
 # Public names resolve on first use (PEP 562): loading the plugin must not import respx,
 # freezegun, sentry_sdk and friends for a suite that never touches a hardening fixture.
 _EXPORTS: dict[str, str] = {
+    "AioBreakerAdapter": "._breakers",
     "ApmView": "._apm",
     "AuditReport": "._prod_config",
     "BreakerAdapter": "._breakers",
     "BreakerInspector": "._breakers",
     "BreakerState": "._breakers",
     "Call": "._faults",
+    "CircuitbreakerAdapter": "._breakers",
     "Clock": "._clock",
     "EnvPatch": "._env",
     "FaultInjector": "._faults",
@@ -51,8 +58,11 @@ _EXPORTS: dict[str, str] = {
     "LifespanManager": "._app",
     "Mutation": "._prod_config",
     "NativeBreaker": "._breakers",
+    "ObservedBreaker": "._breakers",
     "ProdConfigChecker": "._prod_config",
     "Provider": "._providers",
+    "PurgatoryAdapter": "._breakers",
+    "PurgatoryRegistry": "._breakers",
     "PyBreakerAdapter": "._breakers",
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",
@@ -78,12 +88,14 @@ def __getattr__(name: str) -> Any:
 pytest_plugins = ["pytest_hardening._plugin"]
 
 __all__: list[str] = [
+    "AioBreakerAdapter",
     "ApmView",
     "AuditReport",
     "BreakerAdapter",
     "BreakerInspector",
     "BreakerState",
     "Call",
+    "CircuitbreakerAdapter",
     "Clock",
     "EnvPatch",
     "FaultInjector",
@@ -95,8 +107,11 @@ __all__: list[str] = [
     "NativeBreaker",
     "NetworkBlockedError",
     "NetworkGuard",
+    "ObservedBreaker",
     "ProdConfigChecker",
     "Provider",
+    "PurgatoryAdapter",
+    "PurgatoryRegistry",
     "PyBreakerAdapter",
     "RouteAuditor",
     "SentryCapture",

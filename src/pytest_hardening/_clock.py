@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
 import freezegun
 import freezegun.api
+
+from ._clock_holders import RealClockHolders
 
 __all__ = ["Clock"]
 
@@ -31,12 +34,20 @@ class Clock:
     ``time.time``/``monotonic``/``perf_counter`` and ``datetime.now`` are frozen (freezegun,
     ``real_asyncio=True`` so event loops keep scheduling on real time) and move with
     :meth:`advance`. A context manager; :meth:`start`/:meth:`stop` for fixtures.
+
+    Objects that stored a real time function before the clock started (a breaker built with
+    ``clock=time.monotonic``) are re-pointed to the frozen one for as long as the clock runs;
+    one that cannot be (see :meth:`problems`) makes :meth:`advance` fail, naming it. Modules in
+    ``ignore`` (prefixes) are left on real time.
     """
 
-    def __init__(self, start: _dt.datetime | None = None) -> None:
+    def __init__(self, start: _dt.datetime | None = None, *, ignore: Iterable[str] = ()) -> None:
         self._start_at = start
+        self._ignore = tuple(ignore)
         self._freezer: Any = None
         self._factory: Any = None
+        self._holders: RealClockHolders | None = None
+        self._listeners: list[Callable[[float], None]] = []
         self._advanced = 0.0
 
     @property
@@ -59,17 +70,76 @@ class Clock:
         return self
 
     def stop(self) -> None:
+        holders, self._holders = self._holders, None
+        if holders is not None:
+            holders.undo()
         freezer, self._freezer, self._factory = self._freezer, None, None
         if freezer is not None:
             freezer.stop()
+
+    def problems(self) -> list[str]:
+        """Holders of a real time function the clock cannot re-point (empty when none)."""
+        return list(self._reach().problems)
+
+    def repointed(self) -> list[str]:
+        """Holders of a real time function that the clock re-pointed."""
+        return list(self._reach().patched)
+
+    def _reach(self) -> RealClockHolders:
+        # Swept when time first moves, not at start: a test that never advances pays nothing,
+        # and the replacement continues the real clock's timeline, so nothing jumps.
+        self._require_active()
+        if self._holders is None:
+            self._holders = self._sweep()
+            if self._holders.problems:  # maybe garbage not yet collected: look again
+                self._holders.undo()
+                gc.collect()
+                self._holders = self._sweep()
+        return self._holders
+
+    def _sweep(self) -> RealClockHolders:
+        holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE))
+        return holders.sweep(self._freezer, self._continuation)
+
+    def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
+        """``real`` from now on: its current value, moved only by this clock."""
+        factory, base = self._factory, real()
+        frozen_at = factory()
+        if isinstance(base, int):  # the *_ns functions
+
+            def moved_ns() -> int:
+                return base + int((factory() - frozen_at) / _dt.timedelta(microseconds=1)) * 1000
+
+            moved: Callable[[], Any] = moved_ns
+        else:
+
+            def moved_s() -> float:
+                return float(base + (factory() - frozen_at).total_seconds())
+
+            moved = moved_s
+        moved.__qualname__ = f"Clock-moved time.{real.__name__}"
+        return moved
 
     def advance(self, seconds: float) -> None:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; got advance({seconds})")
-        self._require_active()
+        problems = self.problems()
+        if problems:
+            raise RuntimeError(
+                "clock.advance() cannot move everything that reads time:\n"
+                + "\n".join(f"- {p}" for p in problems)
+            )
         self._factory.tick(_dt.timedelta(seconds=seconds))
         self._advanced += seconds
+        for listener in list(self._listeners):
+            listener(seconds)
+
+    def on_advance(self, listener: Callable[[float], None]) -> Callable[[], None]:
+        """Call ``listener(seconds)`` after each :meth:`advance` (e.g. ``breakers.advance``, for
+        breakers on a clock of their own); returns the function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def monotonic(self) -> float:
         """The ``time.monotonic()`` value the app currently sees."""

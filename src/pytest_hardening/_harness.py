@@ -111,6 +111,8 @@ class Harness:
             self._clock = self._stack.enter_context(Clock(self.epoch))
             if self._faults is not None:
                 self._attach_clock(self._faults, self._clock)
+            if self._breakers is not None:
+                self._stack.callback(self._clock.on_advance(self._breakers.advance))
         return self._clock
 
     def guard_network(self) -> NetworkGuard:
@@ -322,6 +324,8 @@ class Harness:
             inspector = BreakerInspector(found).start()
             self._stack.callback(inspector.stop)
             self._breakers = inspector
+            if self._clock is not None:  # breakers on a clock of their own move with it
+                self._stack.callback(self._clock.on_advance(inspector.advance))
         return self._breakers
 
     def watch_apm(self, apm: Any = None) -> ApmView:

@@ -272,6 +272,9 @@ def breakers(
         yield inspector
     finally:
         record.add_transitions(inspector)
+    problem = inspector.problems_report()  # listener errors the app never saw
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture

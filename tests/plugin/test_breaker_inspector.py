@@ -100,3 +100,33 @@ def test_unknown_breaker_and_unadaptable_objects() -> None:
     with pytest.raises(TypeError, match="hardening_breakers"):
         adapt_breaker(object())
     assert isinstance(adapt_breaker(pybreaker.CircuitBreaker()), PyBreakerAdapter)
+
+
+def test_adapters_on_their_own_clock_are_advanced_and_clean_runs_report_nothing() -> None:
+    class OwnClockAdapter:
+        """A breaker on a manual clock: the adapter's advance() is how time reaches it."""
+
+        def __init__(self) -> None:
+            self.now, self.opened_at = 0.0, None
+
+        def state(self) -> str:
+            if self.opened_at is None:
+                return "closed"
+            return "half-open" if self.now - self.opened_at >= 10 else "open"
+
+        def force_open(self) -> None:
+            self.opened_at = self.now
+
+        def reset(self) -> None:
+            self.opened_at = None
+
+        def advance(self, seconds: float) -> None:
+            self.now += seconds
+
+    inspector = BreakerInspector({"own": OwnClockAdapter()}).start()
+    assert "own" in inspector
+    inspector.force_open("own")
+    inspector.advance(10)
+    assert inspector.transitions("own") == [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN")]
+    assert inspector.problems_report() is None
+    inspector.stop()

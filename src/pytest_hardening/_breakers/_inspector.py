@@ -1,0 +1,230 @@
+"""BreakerInspector: state, transitions, force/reset over an app's breakers, any library."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._adapt import adapt_breaker, breaker_registry
+from ._base import BreakerAdapter, BreakerState
+
+__all__ = ["BreakerInspector"]
+
+
+@dataclass
+class _Track:
+    source: Any
+    adapter: BreakerAdapter
+    log: list[tuple[str, str]] = field(default_factory=list)
+    last: BreakerState | None = None
+    unsubscribe: Callable[[], None] | None = None
+
+
+class BreakerInspector:
+    """Observe and steer named breakers; transitions are recorded from :meth:`start` on.
+
+    ``breakers`` is a mapping name -> breaker, a purgatory circuit-breaker factory,
+    circuitbreaker's ``CircuitBreakerMonitor``, or another registry (``items()``, or an
+    iterable of named breakers). It is read live: breakers that appear later (purgatory creates
+    circuits on first use) are picked up, as having started CLOSED; a registry with
+    ``watch(callback) -> unwatch`` reports them as they are created. Transitions come from each
+    library's listener API where it has one; otherwise (and in addition) from observing the
+    state on every call of the inspector and around ``force_open``/``reset``.
+    """
+
+    def __init__(self, breakers: Any, *, history: int = 5) -> None:
+        self._registry = breaker_registry(breakers)
+        self._tracks: dict[str, _Track] = {}
+        self._unwatch: Callable[[], None] | None = None
+        self._lock = threading.RLock()
+        self._history = history
+        self._started = False
+        self._errors: list[str] = []
+        self._refresh()  # an unsupported breaker fails here, with the protocol in the message
+
+    # -- registry ------------------------------------------------------------------------------
+
+    def _refresh(self, *_: Any) -> None:
+        with self._lock:
+            for name in self._registry.names():
+                source = self._registry.get(name)
+                track = self._tracks.get(name)
+                if source is None or (track is not None and track.source is source):
+                    continue
+                if track is not None and track.unsubscribe is not None:
+                    track.unsubscribe()
+                self._tracks[name] = self._track_for(name, source)
+
+    def _track_for(self, name: str, source: Any) -> _Track:
+        track = _Track(source, adapt_breaker(source))
+        if self._started:
+            # Appeared during the test, so created during it: it started CLOSED.
+            track.last = BreakerState.CLOSED
+            self._observe(name, track)
+            self._subscribe(name, track)
+        else:
+            track.last = BreakerState.parse(track.adapter.state())
+        return track
+
+    def _subscribe(self, name: str, track: _Track) -> None:
+        subscribe = getattr(track.adapter, "subscribe", None)
+        if callable(subscribe):
+            track.unsubscribe = subscribe(self._recorder(name))
+
+    def _track(self, name: str, *, create: bool = False) -> _Track:
+        self._refresh()
+        make = getattr(self._registry, "create", None)
+        if name not in self._tracks and create and callable(make):
+            self._tracks[name] = self._track_for(name, make(name))
+        try:
+            return self._tracks[name]
+        except KeyError:
+            raise KeyError(f"no breaker named {name!r}; breakers: {self.names}") from None
+
+    @property
+    def names(self) -> list[str]:
+        self._refresh()
+        return sorted(self._tracks)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def start(self, *, reset: bool = True) -> BreakerInspector:
+        """Reset every breaker (unless told not to) and start recording transitions."""
+        self._refresh()
+        for name, track in self._tracks.items():
+            if reset:
+                track.adapter.reset()
+            track.last = BreakerState.parse(track.adapter.state())
+            self._subscribe(name, track)
+        self._started = True
+        watch = getattr(self._registry, "watch", None)
+        if callable(watch):  # learn of new breakers as they are created, not when next asked
+            self._unwatch = watch(self._refresh)
+        return self
+
+    def stop(self) -> None:
+        self._started = False
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
+        for track in self._tracks.values():
+            unsubscribe, track.unsubscribe = track.unsubscribe, None
+            if unsubscribe is not None:
+                unsubscribe()
+
+    def _recorder(self, name: str) -> Callable[[Any, Any], None]:
+        def record(from_state: Any, to_state: Any) -> None:
+            try:
+                self._record(name, BreakerState.parse(from_state), BreakerState.parse(to_state))
+            except Exception as exc:  # runs inside the app's request: never raise there
+                with self._lock:
+                    self._errors.append(f"recording a transition of {name!r}: {exc!r}")
+
+        return record
+
+    def _record(self, name: str, from_state: BreakerState, to_state: BreakerState) -> None:
+        with self._lock:
+            track = self._tracks[name]
+            if to_state == track.last:
+                return  # already observed
+            if track.last is not None and from_state != track.last:
+                track.log.append((track.last.value, from_state.value))  # seen in between
+            if from_state != to_state:
+                track.log.append((from_state.value, to_state.value))
+            track.last = to_state
+
+    def _observe(self, name: str, track: _Track) -> BreakerState:
+        state = BreakerState.parse(track.adapter.state())
+        with self._lock:
+            if track.last is not None and state != track.last:
+                track.log.append((track.last.value, state.value))
+            track.last = state
+        return state
+
+    # -- reading and steering ------------------------------------------------------------------
+
+    def state(self, name: str) -> BreakerState:
+        return self._observe(name, self._track(name))
+
+    def transitions(self, name: str) -> list[tuple[str, str]]:
+        track = self._track(name)
+        self._observe(name, track)  # lets lazy breakers apply a due OPEN -> HALF_OPEN first
+        with self._lock:
+            return list(track.log)
+
+    def all_transitions(self) -> dict[str, list[tuple[str, str]]]:
+        self._refresh()
+        for name, track in list(self._tracks.items()):
+            try:
+                self._observe(name, track)
+            except Exception as exc:  # a report must not fail on one odd breaker
+                self._errors.append(f"reading the state of {name!r}: {exc!r}")
+        with self._lock:
+            return {name: list(t.log) for name, t in self._tracks.items() if t.log}
+
+    def force_open(self, name: str) -> None:
+        """Open the breaker now (a purgatory circuit not used yet is created first)."""
+        track = self._track(name, create=True)
+        self._observe(name, track)
+        track.adapter.force_open()
+        self._observe(name, track)
+
+    def reset(self, name: str | None = None) -> None:
+        """Close the breaker(s) and forget their recorded transitions."""
+        for key in [name] if name is not None else self.names:
+            track = self._track(key)
+            track.adapter.reset()
+            state = BreakerState.parse(track.adapter.state())
+            with self._lock:
+                track.log.clear()
+                track.last = state
+
+    def advance(self, seconds: float) -> None:
+        """Move breakers that run on their own clock: calls ``advance(seconds)`` on every
+        adapter that has one (breakers on real or frozen time follow ``clock`` by themselves)."""
+        for track in list(self._tracks.values()):
+            advance = getattr(track.adapter, "advance", None)
+            if callable(advance):
+                advance(seconds)
+
+    def problems(self) -> list[str]:
+        """Errors caught inside library callbacks (they never reach the app)."""
+        found = [*self._errors, *getattr(self._registry, "errors", ())]
+        for track in self._tracks.values():
+            found.extend(getattr(track.adapter, "errors", ()))
+        return found
+
+    def problems_report(self) -> str | None:
+        """A teardown message for :meth:`problems`, or ``None``."""
+        found = self.problems()
+        if not found:
+            return None
+        lines = "\n".join(f"  {p}" for p in found)
+        return (
+            f"breakers: {len(found)} error(s) in breaker callbacks were caught inside the app's "
+            f"requests (the app did not see them); transitions may be missing:\n{lines}"
+        )
+
+    def history(self, name: str) -> str:
+        recent = self.transitions(name)[-self._history :]
+        if not recent:
+            return f"  (no transitions of {name})"
+        return "\n".join(f"  {a} -> {b}" for a, b in recent)
+
+    def assert_state(self, name: str, expected: str) -> None:
+        __tracebackhide__ = True
+        actual = self.state(name)
+        wanted = BreakerState.parse(expected)
+        if actual != wanted:
+            raise AssertionError(
+                f"breaker {name!r}: expected {wanted.value}, "
+                f"actual {actual.value}.\nrecent transitions:\n{self.history(name)}"
+            )

@@ -1,0 +1,52 @@
+"""Adapters for hand-written breakers: the native protocol, and a bare ``state`` attribute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._base import BreakerState, CallbackGuard, TransitionListener
+
+__all__ = ["NativeBreaker", "ObservedBreaker"]
+
+
+class ObservedBreaker:
+    """Adapter for a breaker with a ``state`` attribute or property, ``force_open()`` and
+    ``reset()``, and no listener API: transitions are recorded by observation (the inspector
+    reads the state on each of its calls and around ``force_open``/``reset``)."""
+
+    def __init__(self, breaker: Any) -> None:
+        self.breaker = breaker
+
+    def state(self) -> BreakerState:
+        return BreakerState.parse(self.breaker.state)
+
+    def force_open(self) -> None:
+        self.breaker.force_open()
+
+    def reset(self) -> None:
+        self.breaker.reset()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.breaker!r})"
+
+
+class NativeBreaker(ObservedBreaker):
+    """Adapter for breakers with the project's protocol (``reference_app.resilience``):
+    ``state``, ``force_open()``, ``reset()`` and ``add_listener(callback) -> unsubscribe``,
+    the callback receiving a transition with ``from_state`` and ``to_state``."""
+
+    def __init__(self, breaker: Any) -> None:
+        super().__init__(breaker)
+        self._guard = CallbackGuard(f"listener on {type(breaker).__name__}")
+        self.errors = self._guard.errors
+
+    def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
+        def forward(transition: Any) -> None:
+            listener(transition.from_state, transition.to_state)
+
+        def on_transition(transition: Any) -> None:
+            self._guard.run(forward, transition)
+
+        unsubscribe: Callable[[], None] = self.breaker.add_listener(on_transition)
+        return unsubscribe

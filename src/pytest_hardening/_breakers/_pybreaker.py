@@ -1,0 +1,67 @@
+"""Adapters for pybreaker and aiobreaker, which share one listener API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._base import BreakerState, CallbackGuard, TransitionListener
+
+__all__ = ["AioBreakerAdapter", "PyBreakerAdapter"]
+
+
+class _StateChangeListener:
+    """A listener with every hook both libraries call; only ``state_change`` does anything."""
+
+    def __init__(self, on_change: Callable[[Any, Any], None], guard: CallbackGuard) -> None:
+        self._on_change = on_change
+        self._guard = guard
+
+    def before_call(self, cb: Any, func: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def failure(self, cb: Any, exc: BaseException) -> None:
+        pass
+
+    def success(self, cb: Any) -> None:
+        pass
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        if old_state is not None and new_state is not None:  # None: the initial state
+            self._guard.run(self._on_change, old_state, new_state)
+
+
+class PyBreakerAdapter:
+    """Adapter for ``pybreaker.CircuitBreaker`` (states ``closed``/``open``/``half-open``);
+    transitions come from a pybreaker listener (``state_change``)."""
+
+    def __init__(self, breaker: Any) -> None:
+        self.breaker = breaker
+        self._guard = CallbackGuard(f"{type(self).__name__} listener")
+        self.errors = self._guard.errors
+
+    def state(self) -> BreakerState:
+        return BreakerState.parse(self.breaker.current_state)
+
+    def force_open(self) -> None:
+        self.breaker.open()
+
+    def reset(self) -> None:
+        self.breaker.close()
+
+    def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
+        def on_change(old_state: Any, new_state: Any) -> None:
+            listener(BreakerState.parse(old_state), BreakerState.parse(new_state))
+
+        hook = _StateChangeListener(on_change, self._guard)
+        self.breaker.add_listener(hook)
+        return lambda: self.breaker.remove_listener(hook)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.breaker!r})"
+
+
+class AioBreakerAdapter(PyBreakerAdapter):
+    """Adapter for ``aiobreaker.CircuitBreaker`` (states are the ``CircuitBreakerState`` enum);
+    transitions come from an aiobreaker listener (``state_change``). Its open timeout reads
+    ``datetime.utcnow()``, which the clock moves."""

@@ -1,0 +1,268 @@
+"""Re-point real time functions that objects stored before the clock started.
+
+freezegun replaces ``time.monotonic`` & co. in ``time`` and in every module namespace, but a
+breaker built earlier as ``def __init__(self, clock=time.monotonic): self._clock = clock`` keeps
+the real function, in its ``__dict__`` and in the function's defaults, and never sees the
+frozen clock move. :class:`RealClockHolders` finds such holders with ``gc.get_referrers`` and
+swaps in a replacement the clock moves (restored on :meth:`undo`):
+
+- instance attributes (``__dict__``, ``__slots__``, frozen dataclasses too), class attributes;
+- function defaults and keyword defaults (not ``_private`` parameters: ``_time=time.monotonic``
+  is the local-binding idiom of library wait loops, which must keep real time), closure cells;
+- ``functools.partial`` functions, arguments and keywords.
+
+Holders it cannot re-point (a tuple such as a ``NamedTuple`` instance, a C object) are listed in
+:attr:`problems`. Code in the standard library, pytest, freezegun, the event-loop libraries and
+this plugin is left alone, as are modules in ``ignore``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import sys
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import freezegun.api
+
+__all__ = ["DEFAULT_IGNORE", "RealClockHolders", "real_time_functions"]
+
+DEFAULT_IGNORE = (
+    "freezegun",
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "pytest_hardening",
+    "anyio",
+    "trio",
+    "sniffio",
+    "uvloop",
+)
+_NAMES = ("time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "perf_counter_ns")
+
+
+def real_time_functions() -> list[Any]:
+    """The real ``time`` functions freezegun saved before patching the ``time`` module."""
+    api = freezegun.api
+    return [getattr(api, f"real_{n}") for n in _NAMES if getattr(api, f"real_{n}", None)]
+
+
+def _freezegun_containers(freezer: Any) -> set[int]:
+    """Containers of freezegun's own that hold the real functions (its caches and undo log)."""
+    api = freezegun.api
+    known: set[int] = {id(api.real_date_objects)}
+    for _, attributes in getattr(api, "_GLOBAL_MODULES_CACHE", {}).values():
+        known.add(id(attributes))
+        known.update(id(pair) for pair in attributes)
+    for change in getattr(freezer, "undo_changes", ()):
+        known.add(id(change))
+    known.add(id(getattr(freezer, "reals", None)))
+    return known
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+class RealClockHolders:
+    """One sweep: re-point what can be, list what cannot; :meth:`undo` restores."""
+
+    def __init__(self, *, ignore: Iterable[str] = ()) -> None:
+        self.ignore = (*DEFAULT_IGNORE, *ignore)
+        self.problems: list[str] = []
+        self.patched: list[str] = []
+        self._undo: list[Callable[[], None]] = []
+
+    def _ignored(self, module: str | None) -> bool:
+        if not module:
+            return False
+        top = module.partition(".")[0]
+        return top in sys.stdlib_module_names or module.startswith(self.ignore)
+
+    def sweep(self, freezer: Any, replace: Callable[[Any], Any]) -> RealClockHolders:
+        """Re-point every holder found to ``replace(real_function)``."""
+        reals = real_time_functions()
+        fakes = {id(real): replace(real) for real in reals}
+        skip = _freezegun_containers(freezer)
+        skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
+        containers: list[Any] = []
+        for holder in gc.get_referrers(*reals):
+            if id(holder) in skip or isinstance(holder, (types.FrameType, list)):
+                continue
+            if type(holder) in (dict, tuple, types.CellType):
+                containers.append(holder)
+            elif isinstance(holder, functools.partial):
+                self._partial(holder, fakes)
+            else:
+                self._object(holder, fakes)
+        if containers:
+            self._owners(containers, fakes)
+        return self
+
+    def undo(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    # -- holders -------------------------------------------------------------------------------
+
+    def _owners(self, containers: list[Any], fakes: dict[int, Any]) -> None:
+        wanted = {id(c): c for c in containers}
+        closures = []
+        for owner in gc.get_referrers(*containers):
+            if isinstance(owner, types.FrameType) or id(owner) in wanted:
+                continue
+            if type(owner) is tuple and any(
+                type(c) is types.CellType and id(c) in wanted for c in owner
+            ):
+                closures.append(owner)  # a function's __closure__: one more step to the function
+            elif isinstance(owner, types.FunctionType):
+                self._function(owner, wanted, fakes)
+            elif isinstance(owner, type):
+                self._class(owner, wanted, fakes)
+            elif isinstance(owner, functools.partial):
+                self._partial(owner, fakes)
+            else:
+                namespace = _instance_dict(owner)
+                if id(namespace) in wanted and not self._ignored(type(owner).__module__):
+                    self._dict(namespace, fakes, f"{_qualname(type(owner))} instance")
+        if closures:
+            tuples = {id(t) for t in closures}
+            for fn in gc.get_referrers(*closures):
+                if isinstance(fn, types.FunctionType) and id(fn.__closure__) in tuples:
+                    self._function(fn, wanted, fakes)
+
+    def _dict(self, namespace: dict[str, Any], fakes: dict[int, Any], label: str) -> None:
+        for key, value in list(namespace.items()):
+            fake = fakes.get(id(value))
+            if fake is None or (label.endswith("keyword defaults") and str(key).startswith("_")):
+                continue
+            namespace[key] = fake
+            self.patched.append(f"{label}: {key}")
+            self._undo.append(functools.partial(_restore_item, namespace, key, fake, value))
+
+    def _function(self, fn: Any, wanted: dict[int, Any], fakes: dict[int, Any]) -> None:
+        if self._ignored(fn.__module__):
+            return
+        label = _qualname(fn)
+        if id(fn.__defaults__) in wanted:
+            self._defaults(fn, fakes, label)
+        if id(fn.__kwdefaults__) in wanted:
+            self._dict(fn.__kwdefaults__, fakes, f"{label} keyword defaults")
+        if id(fn.__dict__) in wanted:
+            self._dict(fn.__dict__, fakes, f"{label} attributes")
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False):
+            fake = fakes.get(id(cell.cell_contents)) if id(cell) in wanted else None
+            if fake is not None:
+                real, cell.cell_contents = cell.cell_contents, fake
+                self.patched.append(f"{label}: closure variable {name}")
+                self._undo.append(functools.partial(_restore_cell, cell, fake, real))
+
+    def _defaults(self, fn: Any, fakes: dict[int, Any], label: str) -> None:
+        old = fn.__defaults__
+        code = fn.__code__
+        params = code.co_varnames[: code.co_argcount][-len(old) :]
+        new = tuple(
+            fakes.get(id(v), v) if not name.startswith("_") else v
+            for name, v in zip(params, old, strict=True)
+        )
+        if any(a is not b for a, b in zip(new, old, strict=True)):  # identity: no __eq__ calls
+            fn.__defaults__ = new
+            self.patched.append(f"{label}: default arguments")
+            self._undo.append(functools.partial(_restore_attr, fn, "__defaults__", new, old))
+
+    def _class(self, cls: type, wanted: dict[int, Any], fakes: dict[int, Any]) -> None:
+        if self._ignored(cls.__module__):
+            return
+        for key, value in list(vars(cls).items()):
+            fake = fakes.get(id(value))
+            if fake is None:
+                continue
+            try:
+                setattr(cls, key, fake)
+            except (TypeError, AttributeError) as exc:
+                self._cannot(f"class {_qualname(cls)}, attribute {key}", value, str(exc))
+                continue
+            self.patched.append(f"class {_qualname(cls)}: {key}")
+            self._undo.append(functools.partial(_restore_attr, cls, key, fake, value))
+
+    def _partial(self, part: Any, fakes: dict[int, Any]) -> None:
+        held = [part.func, *part.args, *part.keywords.values()]
+        owner = None if id(part.func) in fakes else getattr(part.func, "__module__", None)
+        if self._ignored(owner) or not any(id(v) in fakes for v in held):
+            return
+        func = fakes.get(id(part.func), part.func)
+        args = tuple(fakes.get(id(a), a) for a in part.args)
+        keywords = {k: fakes.get(id(v), v) for k, v in part.keywords.items()}
+        state = part.__reduce__()[2]
+        self.patched.append(f"functools.partial of {_qualname(part.func)}")
+        part.__setstate__((func, args, keywords, state[3]))
+        self._undo.append(functools.partial(part.__setstate__, state))
+
+    def _object(self, holder: Any, fakes: dict[int, Any]) -> None:
+        cls = type(holder)
+        if self._ignored(cls.__module__):
+            return
+        namespace = _instance_dict(holder)  # attributes not yet in a dict (CPython 3.11+)
+        before = len(self.patched)
+        if namespace is not None:
+            self._dict(namespace, fakes, f"{_qualname(cls)} instance")
+        found = len(self.patched) > before
+        for klass in cls.__mro__:
+            for name, member in vars(klass).items():
+                if not isinstance(member, types.MemberDescriptorType):
+                    continue
+                value = member.__get__(holder, cls)
+                fake = fakes.get(id(value))
+                if fake is not None:
+                    found = True
+                    member.__set__(holder, fake)  # bypasses a frozen dataclass's __setattr__
+                    self.patched.append(f"{_qualname(cls)} instance: {name}")
+                    self._undo.append(functools.partial(_restore_slot, member, holder, fake, value))
+        if not found:
+            real = next(r for r in gc.get_referents(holder) if id(r) in fakes)
+            why = "a tuple" if isinstance(holder, tuple) else "no writable attribute"
+            self._cannot(f"{_qualname(cls)} object {_short_repr(holder)}", real, why)
+
+    def _cannot(self, where: str, real: Any, why: str) -> None:
+        self.problems.append(
+            f"{where} holds the real time.{real.__name__}, stored before the clock started, "
+            f"and cannot be re-pointed ({why}): whatever reads time through it stays on real "
+            f"time. Look the time up when it is needed (`time.{real.__name__}()`, or "
+            f"`clock=lambda: time.{real.__name__}()`), or keep it in an attribute or a default "
+            "argument, which the clock re-points; or pass the module to Clock(ignore=...)."
+        )
+
+
+def _instance_dict(obj: Any) -> Any:
+    try:
+        namespace = object.__getattribute__(obj, "__dict__")
+    except Exception:  # no __dict__, or a proxy that will not say
+        return None
+    return namespace if type(namespace) is dict else None
+
+
+def _short_repr(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _restore_item(namespace: dict[Any, Any], key: Any, fake: Any, real: Any) -> None:
+    if namespace.get(key) is fake:
+        namespace[key] = real
+
+
+def _restore_cell(cell: types.CellType, fake: Any, real: Any) -> None:
+    if cell.cell_contents is fake:
+        cell.cell_contents = real
+
+
+def _restore_attr(obj: Any, name: str, fake: Any, real: Any) -> None:
+    if getattr(obj, name, None) is fake:
+        setattr(obj, name, real)
+
+
+def _restore_slot(member: Any, holder: Any, fake: Any, real: Any) -> None:
+    if member.__get__(holder, type(holder)) is fake:
+        member.__set__(holder, real)
