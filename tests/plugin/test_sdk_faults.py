@@ -5,6 +5,7 @@ attempt, and healthy fakes the SDKs parse."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -42,8 +43,22 @@ def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"real anyio.sleep of {seconds}s")
         await real_anyio_sleep(0)
 
-    monkeypatch.setattr(time, "sleep", forbidden)
+    monkeypatch.setattr(time, "sleep", _this_thread_only(forbidden))
     monkeypatch.setattr(anyio, "sleep", forbidden_async)
+
+
+def _this_thread_only(fake: Callable[[float], None]) -> Callable[[float], None]:
+    """``fake`` for the test's own thread; other threads in the process (Sentry's worker, an
+    app kept running between tests) keep sleeping for real."""
+    test_thread, real_sleep = threading.get_ident(), time.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == test_thread:
+            fake(seconds)
+        else:
+            real_sleep(seconds)
+
+    return sleep
 
 
 def _openai(max_retries: int = 2, **kwargs: Any) -> openai.OpenAI:
@@ -206,7 +221,7 @@ def test_garbage_is_not_an_api_error(setup: tuple[Clock, FaultInjector]) -> None
 
 def test_sdk_retry_sleep_is_real_without_a_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", _this_thread_only(slept.append))
     with FaultInjector({"openai": openai_provider()}) as faults:
         faults.rate_limit("openai", retry_after=3)
         with pytest.raises(openai.RateLimitError):
