@@ -162,9 +162,7 @@ def test_asgi_test_traffic_is_never_intercepted(injector: FaultInjector) -> None
         await send({"type": "http.response.start", "status": 204, "headers": []})  # type: ignore[operator]
         await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
 
-    from pytest_hardening._app import starlette_test_client
-
-    TestClient = starlette_test_client()
+    from starlette.testclient import TestClient
 
     assert TestClient(app).get("https://api.pay.example/v2/x").status_code == 204
     assert injector.calls("pay") == []

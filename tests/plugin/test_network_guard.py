@@ -16,8 +16,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from pytest_hardening import FaultInjector
-from pytest_hardening._network import NetworkBlockedError, NetworkGuard
+from pytest_hardening import FaultInjector, NetworkBlockedError, NetworkGuard
 
 # TEST-NET addresses (RFC 5737): never routed, so a guard failure cannot reach anybody.
 OFF_HOST = "192.0.2.10"

@@ -52,9 +52,9 @@ def _warm_imports() -> None:
         with EnvPatch({"SENTRY_DSN": "https://public@sentry.example/1"}):
             app = weather_app.create_app()
         SentryCapture().attach()  # nothing may leave for the fake DSN
-        from pytest_hardening._app import starlette_test_client
+        from starlette.testclient import TestClient
 
-        with starlette_test_client()(app) as client:
+        with TestClient(app) as client:
             client.get("/time")
     finally:
         guard.stop()

@@ -7,7 +7,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
-from pytest_hardening._routes import route_table
+from pytest_hardening import route_table
 
 
 def test_included_routers_nested_and_mounts() -> None:
