@@ -44,6 +44,7 @@ class Settings(BaseModel):
     exotel_caller_id: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_api_key: SecretStr | None = None
+    openai_max_retries: int = 1  # the SDK's retries per script (docs/ai-sdks.md)
     wasabi_endpoint: str = "https://s3.wasabisys.com"
     wasabi_region: str = "us-east-1"
     wasabi_bucket: str | None = None
