@@ -40,12 +40,13 @@ from ._environment import (
 )
 from ._errors import ConfigurationError, Problem
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
-from ._settings import Settings, load_settings
+from ._settings import DEFAULT_OPENAI_MAX_RETRIES, Settings, load_settings
 from ._validation import validate_environment
 
 __all__ = [
     "BREAKER_NAMES",
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_OPENAI_MAX_RETRIES",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
     "PROVIDER_NAMES",

@@ -19,6 +19,7 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES
 from reference_app.resilience import CircuitOpenError, http_failure
 
 from ._base import ProviderError
@@ -42,9 +43,8 @@ SYSTEM_PROMPT = (
 )
 #: Per attempt; the read timeout also bounds the silence between two streamed events.
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
-#: One retry absorbs a blip (a reset connection, one 502); more would mostly stretch an outage,
-#: and the template script is a fine answer. OPENAI_MAX_RETRIES overrides it.
-DEFAULT_MAX_RETRIES = 1
+#: The SDK's retries per script (OPENAI_MAX_RETRIES).
+DEFAULT_MAX_RETRIES = DEFAULT_OPENAI_MAX_RETRIES
 OPERATION = "chat_completion"
 
 
