@@ -174,7 +174,7 @@ class OpenAIClient:
 
     async def _complete(
         self, sdk: openai.AsyncOpenAI, messages: list[ChatCompletionMessageParam]
-    ) -> tuple[str, str | None]:
+    ) -> tuple[str, str]:
         """The streamed answer's text and its finish reason."""
         stream = await sdk.chat.completions.create(
             model=self._model,

@@ -7,10 +7,12 @@ one failure per script, not per SDK retry; the SDK's back-off runs in virtual ti
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from fastapi.testclient import TestClient
 from pytest_hardening import ApmView, BreakerInspector, Clock, FaultInjector
 from pytest_hardening.fakes import sse
 from reference_app import ConfigurationError, create_app, fakes, load_settings
+from reference_app.providers import HttpxTransportBridge
 from reference_app.testing import DEV_ENV
 
 from .conftest import new_call
@@ -228,8 +231,9 @@ def test_the_injected_http_transport_carries_the_sdks_requests_too(
 
 
 def test_the_sdk_gets_the_transports_timeouts_as_httpx2_errors(
-    unstarted: FaultInjector, dev_env: dict[str, str]
+    unstarted: FaultInjector, dev_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="reference_app.calls")
     unstarted.sequence("openai", ["timeout"])
     env = dev_env | {"OPENAI_MAX_RETRIES": "0"}  # no clock here: no back-off to sleep through
     app = create_app(load_settings(env), http_transport=httpx.MockTransport(unstarted.respond))
@@ -238,3 +242,25 @@ def test_the_sdk_gets_the_transports_timeouts_as_httpx2_errors(
         metrics = _openai_breaker(client)
     assert metrics["failures"] == 1
     assert [c.outcome for c in unstarted.calls("openai")] == ["sequence ReadTimeout"]
+    # The SDK saw a timeout (not a mere connection error) through the bridge.
+    assert "script from template: openai chat_completion timed out" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_the_bridge_raises_httpx2s_own_errors_before_and_during_the_body() -> None:
+    faults = FaultInjector(fakes.providers(), block_network=False)  # not started: no patching
+    bridge = HttpxTransportBridge(httpx.MockTransport(faults.respond))
+    url = "https://api.openai.com/v1/chat/completions"
+    body = {"model": "m", "messages": [], "stream": True}
+    headers = {"Authorization": "Bearer k"}
+    async with httpx2.AsyncClient(transport=bridge) as client:
+        faults.timeout("openai", times=1)
+        with pytest.raises(httpx2.ReadTimeout):
+            await client.post(url, json=body, headers=headers)
+
+        faults.stream_cut("openai", after=2)
+        async with client.stream("POST", url, json=body, headers=headers) as response:
+            assert response.status_code == 200
+            with pytest.raises(httpx2.RemoteProtocolError):
+                await response.aread()
+    assert faults.calls("openai")[-1].outcome.startswith("stream_cut 200 (2/")
