@@ -137,9 +137,9 @@ def _openai_stream(completion: dict[str, Any], content: str, usage: bool) -> htt
     base = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
     base["object"] = "chat.completion.chunk"
 
-    def chunk(delta: dict[str, str], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return {**base, "choices": [choice], **extra}
+        return {**base, "choices": [choice]}
 
     words = content.split(" ")
     events: list[tuple[str | None, Any]] = [(None, chunk({"role": "assistant", "content": ""}))]

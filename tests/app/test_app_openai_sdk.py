@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import httpx2
+import openai
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -264,3 +265,27 @@ async def test_the_bridge_raises_httpx2s_own_errors_before_and_during_the_body()
             with pytest.raises(httpx2.RemoteProtocolError):
                 await response.aread()
     assert faults.calls("openai")[-1].outcome.startswith("stream_cut 200 (2/")
+
+
+def test_the_openai_fake_is_parsed_by_the_sdk_plain_and_streamed() -> None:
+    with FaultInjector(fakes.providers()):
+        gpt = openai.OpenAI(api_key="sk-test", max_retries=0)
+        messages: list[Any] = [{"role": "user", "content": "Order #5521"}]
+        plain = gpt.chat.completions.create(model="gpt-4o-mini", messages=messages)
+        chunks = list(
+            gpt.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+    text = plain.choices[0].message.content
+    assert text is not None
+    assert text.startswith(MODEL_SCRIPT)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    usage = chunks[-1].usage  # asked for: a last chunk without choices, as the API sends it
+    assert usage is not None
+    assert plain.usage is not None
+    assert usage.total_tokens == plain.usage.total_tokens
