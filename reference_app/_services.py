@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+import httpx2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference_app._calls import CallService, status_callback_key
@@ -14,6 +15,7 @@ from reference_app.observability import ApmRegistry
 from reference_app.providers import (
     ExotelClient,
     GoogleOAuthClient,
+    HttpxTransportBridge,
     OpenAIClient,
     OrderCache,
     ShopifyClient,
@@ -21,9 +23,17 @@ from reference_app.providers import (
 )
 from reference_app.resilience import BreakerRegistry
 
-__all__ = ["DEFAULT_RECORDINGS_BUCKET", "Providers", "Services", "build_services"]
+__all__ = [
+    "DEFAULT_RECORDINGS_BUCKET",
+    "OPENAI_CONNECTION_LIMITS",
+    "Providers",
+    "Services",
+    "build_services",
+]
 
 DEFAULT_RECORDINGS_BUCKET = "call-recordings"
+#: A streamed script holds its connection for the whole answer: this bounds concurrent ones.
+OPENAI_CONNECTION_LIMITS = httpx2.Limits(max_connections=50, max_keepalive_connections=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +53,14 @@ class Services:
     providers: Providers
     order_cache: OrderCache
     calls: CallService
+    openai_http: httpx2.AsyncClient  # the OpenAI SDK's (httpx2): its own pool and limits
 
     async def aclose(self) -> None:
         try:
-            await self.http.aclose()
+            try:
+                await self.http.aclose()
+            finally:
+                await self.openai_http.aclose()
         finally:
             await self.engine.dispose()
 
@@ -79,6 +93,12 @@ def build_services(
         timeout=httpx.Timeout(10.0, connect=5.0),
         headers={"User-Agent": "reference-app/0.1"},
     )
+    # The OpenAI SDK sends through httpx2: a client of its own, through the same injected
+    # transport when there is one (tests), else httpx2's pool with the app's limits.
+    openai_http = httpx2.AsyncClient(
+        transport=None if http_transport is None else HttpxTransportBridge(http_transport),
+        limits=OPENAI_CONNECTION_LIMITS,
+    )
     engine = create_engine(_secret(settings.database_url) or None)
     repository = CallRepository(engine, breakers["database"], apm)
     cache = OrderCache()
@@ -95,11 +115,12 @@ def build_services(
             timeout=_timeout(settings, "exotel"),
         ),
         openai=OpenAIClient(
-            http,
+            openai_http,
             breakers["openai"],
             apm,
             base_url=settings.openai_base_url,
             api_key=_secret(settings.openai_api_key),
+            max_retries=settings.openai_max_retries,
             timeout=_timeout(settings, "openai"),
         ),
         wasabi=WasabiClient(
@@ -140,4 +161,4 @@ def build_services(
         webhook_base_url=settings.webhook_base_url,
         callback_key=status_callback_key(_secret(settings.exotel_api_token)),
     )
-    return Services(http, engine, repository, providers, cache, calls)
+    return Services(http, engine, repository, providers, cache, calls, openai_http)

@@ -36,6 +36,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from pytest_hardening.fakes import sse
+
 __all__ = [
     "PROVIDER_URLS",
     "Handler",
@@ -128,8 +130,31 @@ def exotel(request: httpx.Request) -> httpx.Response:
     return _json(200, {"Call": call})
 
 
+def _openai_stream(completion: dict[str, Any], content: str, usage: bool) -> httpx.Response:
+    """The same completion as ``chat.completion.chunk`` server-sent events: the role, one chunk
+    per word, the finish reason, the usage (only if asked, in a chunk without choices, as the
+    API does), then ``[DONE]``."""
+    base = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
+    base["object"] = "chat.completion.chunk"
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**base, "choices": [choice]}
+
+    words = content.split(" ")
+    events: list[tuple[str | None, Any]] = [(None, chunk({"role": "assistant", "content": ""}))]
+    events += [(None, chunk({"content": w if i == 0 else f" {w}"})) for i, w in enumerate(words)]
+    events.append((None, chunk({}, "stop")))
+    if usage:
+        events.append((None, {**base, "choices": [], "usage": completion["usage"]}))
+    events.append((None, "[DONE]"))
+    headers = {"content-type": "text/event-stream", "x-request-id": f"req_{uuid.uuid4().hex}"}
+    return httpx.Response(200, content=sse(events), headers=headers)
+
+
 def openai(request: httpx.Request) -> httpx.Response:
-    """OpenAI: ``POST /v1/chat/completions`` answering a ``chat.completion`` object."""
+    """OpenAI: ``POST /v1/chat/completions`` answering a ``chat.completion`` object, or its
+    chunks as server-sent events when the request says ``"stream": true`` (as the app asks)."""
     if not request.headers.get("authorization", "").startswith("Bearer "):
         error = {"message": "You didn't provide an API key.", "type": "invalid_request_error"}
         return _json(401, {"error": {**error, "param": None, "code": None}})
@@ -158,6 +183,9 @@ def openai(request: httpx.Request) -> httpx.Response:
         "usage": {"prompt_tokens": 92, "completion_tokens": 41, "total_tokens": 133},
         "system_fingerprint": "fp_fake0000",
     }
+    if body.get("stream"):
+        options = body.get("stream_options") or {}
+        return _openai_stream(completion, content, usage=bool(options.get("include_usage")))
     return _json(200, completion, **{"x-request-id": f"req_{uuid.uuid4().hex}"})
 
 

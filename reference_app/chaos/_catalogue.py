@@ -9,6 +9,7 @@ for the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_hardening.chaos import (
     Advance,
@@ -25,7 +26,7 @@ from pytest_hardening.chaos import (
     Scenario,
     Step,
 )
-from reference_app.config import SERVICE_BREAKERS
+from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES, SERVICE_BREAKERS
 
 from ._steps import (
     DatabaseOutage,
@@ -41,6 +42,9 @@ from ._steps import (
     status_callbacks,
 )
 
+if TYPE_CHECKING:
+    pass
+
 CYCLE = ("CLOSED", "OPEN", "HALF_OPEN", "CLOSED")
 STEADY: tuple[Step, ...] = (health_is("healthy"), place_calls(1, expect=201))
 ROLLBACK: tuple[Step, ...] = (Heal(), DatabaseRestored())
@@ -53,6 +57,17 @@ FAULT = {
     "openai": Inject("openai", "fail", (500,)),
     "shopify": Inject("shopify", "fail", (503,)),
 }
+
+
+#: Requests one script costs while OpenAI fails: the SDK's first try and its retries
+#: (OPENAI_MAX_RETRIES is unset in the chaos env). The breaker still counts one failure.
+OPENAI_ATTEMPTS = 1 + DEFAULT_OPENAI_MAX_RETRIES
+
+
+def _openai_reached(scripts: int, *, per_script: int = OPENAI_ATTEMPTS) -> tuple[Step, ...]:
+    """OpenAI received the steady-state script's request plus ``per_script`` per failed one."""
+    reached = 1 + scripts * per_script
+    return (ExpectProviderCalls("openai", at_least=reached, at_most=reached),)
 
 
 def _outage(provider: str) -> Scenario:
@@ -69,6 +84,7 @@ def _outage(provider: str) -> Scenario:
             FAULT[provider],
             place_calls(cfg.failure_threshold, expect=during),
             ExpectBreaker(provider, "OPEN"),
+            *(_openai_reached(cfg.failure_threshold) if provider == "openai" else ()),
             ExpectSentryEvent(f"circuit breaker {provider} opened"),  # an incident, reported
             health_is("degraded"),
             ExpectFastFail(provider, place_calls(3, expect=during)),
@@ -188,15 +204,17 @@ def _slow_openai() -> Scenario:
     return Scenario(
         name="openai-slow",
         description=(
-            "OpenAI answers after 30s, past the client's 20s read timeout: each call times out "
-            "(virtual time), raises a slow-call alert, falls back to the template script; the "
-            "breaker opens and later calls do not wait at all"
+            "OpenAI answers after 30s, past the client's 20s read timeout: each attempt times "
+            f"out and the SDK retries ({OPENAI_ATTEMPTS} requests per script, virtual time), a "
+            "slow-call alert, the template script; the breaker counts one failure per script, "
+            "opens, and later calls do not wait at all"
         ),
         steady_state=STEADY,
         method=(
             Inject("openai", "latency", (30.0,)),
             place_calls(cfg.failure_threshold, expect=201),
             ExpectBreaker("openai", "OPEN"),
+            *_openai_reached(cfg.failure_threshold),
             ExpectAlert("slow_external", "openai"),
             ExpectAlert("slow_endpoint", "POST /api/calls"),
             ExpectFastFail("openai", place_calls(3, expect=201)),
@@ -244,14 +262,43 @@ def _garbage() -> Scenario:
     return Scenario(
         name="openai-garbage",
         description=(
-            "OpenAI answers 200 with an unparseable body: counted as a failure (a provider that "
-            "talks garbage is not healthy), template script used, never a 5xx to the client"
+            "OpenAI answers 200 with an unparseable body: the SDK does not retry a 200, the app "
+            "counts it as a failure (a provider that talks garbage is not healthy), template "
+            "script used, never a 5xx to the client"
         ),
         steady_state=STEADY,
         method=(
             Inject("openai", "garbage"),
             place_calls(cfg.failure_threshold, expect=201),
             ExpectBreaker("openai", "OPEN"),
+            *_openai_reached(cfg.failure_threshold, per_script=1),
+            Heal("openai"),
+            Advance(cfg.open_timeout),
+            place_calls(cfg.success_threshold, expect=201),
+            ExpectTransitions("openai", CYCLE),
+            ExpectNoServerErrors(),
+            ExpectNoSentryErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=calls_kept,
+    )
+
+
+def _openai_stream_cut() -> Scenario:
+    cfg = SERVICE_BREAKERS["openai"]
+    return Scenario(
+        name="openai-stream-cut",
+        description=(
+            "OpenAI's streamed answers are cut after 3 events: the half-written script is "
+            "dropped for the template (201), an answer that has started is not retried, each "
+            "cut counts as a failure and the breaker opens"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("openai", "stream_cut", kwargs={"after": 3}),
+            place_calls(cfg.failure_threshold, expect=201),
+            ExpectBreaker("openai", "OPEN"),
+            *_openai_reached(cfg.failure_threshold, per_script=1),
             Heal("openai"),
             Advance(cfg.open_timeout),
             place_calls(cfg.success_threshold, expect=201),
@@ -353,6 +400,7 @@ def catalogue() -> Sequence[Scenario]:
         _slow_openai(),
         _rate_limited(),
         _garbage(),
+        _openai_stream_cut(),
         _intermittent(),
         _two_down(),
         _recovery_under_traffic(),

@@ -22,8 +22,9 @@ non-placeholder EXOTEL_WEBHOOK_BASE_URL. Every URL must be https and not local.
 
 Optional tuning: ``BREAKER_OPEN_TIMEOUTS`` (``exotel=2,openai=2``: shorter breaker open timeouts
 for live tests), ``PROVIDER_TIMEOUTS`` (``exotel=2,openai=2.5``: per-provider HTTP timeouts in
-seconds; unset providers keep their client's default) and ``SHUTDOWN_GRACE_SECONDS`` (positive
-seconds).
+seconds; unset providers keep their client's default), ``OPENAI_MAX_RETRIES`` (0-10, default 1:
+the OpenAI SDK's retries per script; the breaker counts one failure per script, not per retry)
+and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds).
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ from ._environment import (
 )
 from ._errors import ConfigurationError, Problem
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
-from ._settings import Settings, load_settings
+from ._settings import DEFAULT_OPENAI_MAX_RETRIES, Settings, load_settings
 from ._validation import validate_environment
 
 __all__ = [
     "BREAKER_NAMES",
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_OPENAI_MAX_RETRIES",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
     "PROVIDER_NAMES",

@@ -123,6 +123,16 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _retries(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise _Invalid("must be a whole number of retries") from None
+    if not 0 <= count <= 10:
+        raise _Invalid("must be between 0 and 10")
+    return count
+
+
 def _seconds_by_name(kind: str, names: tuple[str, ...]) -> Callable[[str], dict[str, float]]:
     """A parser for ``exotel=2,openai=2.5`` lists: ``kind`` names from ``names``, each with
     positive finite seconds."""
@@ -185,6 +195,7 @@ VARIABLES: tuple[Variable, ...] = (
     _var("EXOTEL_CALLER_ID", _text),
     _var("OPENAI_BASE_URL", _base_url, url=True),
     _var("OPENAI_API_KEY", _secret, secret=True),
+    _var("OPENAI_MAX_RETRIES", _retries),
     _var("WASABI_ENDPOINT", _base_url, url=True),
     _var("WASABI_REGION", _text),
     _var("WASABI_BUCKET", _text),

@@ -19,6 +19,9 @@ logger = logging.getLogger("reference_app.config")
 DEV_FRONTEND_ORIGIN = "http://localhost:3000"
 DEV_GOOGLE_CALLBACK_URL = "http://localhost:8080/api/auth/google/callback"
 DEV_WEBHOOK_BASE_URL = "http://localhost:3000"
+#: OPENAI_MAX_RETRIES when unset: one retry absorbs a blip (a reset connection, one 502); more
+#: would mostly stretch an outage, and the template script is a fine answer (docs/ai-sdks.md).
+DEFAULT_OPENAI_MAX_RETRIES = 1
 
 
 class Settings(BaseModel):
@@ -44,6 +47,7 @@ class Settings(BaseModel):
     exotel_caller_id: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_api_key: SecretStr | None = None
+    openai_max_retries: int = DEFAULT_OPENAI_MAX_RETRIES
     wasabi_endpoint: str = "https://s3.wasabisys.com"
     wasabi_region: str = "us-east-1"
     wasabi_bucket: str | None = None

@@ -91,6 +91,9 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
     """
     if settings.sentry_dsn is None:
         raise ValueError("SENTRY_DSN is not set")
+    # Imported here: it imports the OpenAI SDK, which only a running app needs.
+    from sentry_sdk.integrations.openai import OpenAIIntegration
+
     return {
         "dsn": settings.sentry_dsn.get_secret_value(),
         "environment": settings.app_env,
@@ -102,6 +105,9 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
         "before_send_transaction": before_send_transaction,
         "before_breadcrumb": before_breadcrumb,
         "in_app_include": ["reference_app"],
+        # It reports every OpenAI SDK error as unhandled, yet the app handles each one (the
+        # template script); an OpenAI outage is reported once, when its breaker opens.
+        "disabled_integrations": [OpenAIIntegration()],
     }
 
 

@@ -1,10 +1,12 @@
-"""Provider clients over httpx: each with a timeout, its breaker, APM recording, a typed error."""
+"""Provider clients over httpx (OpenAI: the official SDK over httpx2): each with a timeout, its
+breaker, APM recording, a typed error."""
 
 from __future__ import annotations
 
 from ._base import ProviderClient, ProviderError
 from ._exotel import ExotelCall, ExotelClient, ExotelError
 from ._google import GoogleError, GoogleOAuthClient, GoogleTokens
+from ._httpx2_bridge import HttpxTransportBridge
 from ._openai import OpenAIClient, OpenAIError, template_script
 from ._orders import OrderCache, OrderInfo
 from ._shopify import SHOP_DOMAIN, ShopifyClient, ShopifyError, is_shop_domain
@@ -18,6 +20,7 @@ __all__ = [
     "GoogleError",
     "GoogleOAuthClient",
     "GoogleTokens",
+    "HttpxTransportBridge",
     "OpenAIClient",
     "OpenAIError",
     "OrderCache",

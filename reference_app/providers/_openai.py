@@ -1,24 +1,51 @@
-"""OpenAI chat completions over plain httpx: writes the call script for an order."""
+"""OpenAI chat completions through the official SDK: writes the call script for an order.
+
+The script is streamed, as LLM answers usually are. Only a complete answer (the stream ends
+with ``finish_reason: "stop"``) becomes the script: a stream that is cut, stalls past the read
+timeout or carries a malformed event is a failed call, and the caller falls back to the template
+script (a half-written script read to a customer is worse than the template).
+
+The SDK retries (``max_retries``) inside one breaker call: the breaker counts one outcome per
+logical call, however many attempts the SDK made (docs/ai-sdks.md).
+"""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 import httpx
+import httpx2
+import openai
+from openai.types.chat import ChatCompletionMessageParam
 
-from ._base import ProviderClient, ProviderError
+from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES
+from reference_app.resilience import CircuitOpenError, http_failure
+
+from ._base import ProviderError
 from ._orders import OrderInfo
 
 if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
-__all__ = ["OpenAIClient", "OpenAIError", "template_script"]
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "OpenAIClient",
+    "OpenAIError",
+    "template_script",
+]
 
 SYSTEM_PROMPT = (
     "You write short, polite phone scripts (under 80 words) for an automated call that confirms "
     "a customer's cash-on-delivery order. Ask the customer to press 1 to confirm or 2 to cancel."
 )
+#: Per attempt; the read timeout also bounds the silence between two streamed events.
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+#: The SDK's retries per script (OPENAI_MAX_RETRIES).
+DEFAULT_MAX_RETRIES = DEFAULT_OPENAI_MAX_RETRIES
+OPERATION = "chat_completion"
 
 
 class OpenAIError(ProviderError):
@@ -40,48 +67,129 @@ def template_script(order: OrderInfo | None) -> str:
     )
 
 
-def _parse_content(response: httpx.Response) -> str:
-    content = response.json()["choices"][0]["message"]["content"]
-    if not isinstance(content, str) or not content.strip():
-        raise ValueError("empty completion")
-    return content.strip()
+def _retry_after(error: openai.APIStatusError) -> float | None:
+    value = error.response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
 
 
-class OpenAIClient(ProviderClient):
-    """``POST {OPENAI_BASE_URL}/chat/completions`` with a bearer key."""
+class OpenAIClient:
+    """``POST {OPENAI_BASE_URL}/chat/completions`` (streamed) with ``openai.AsyncOpenAI``.
 
-    name = "openai"
-    error_type: ClassVar[type[ProviderError]] = OpenAIError
+    ``http`` is the app's httpx2 client (its pool, its lifetime); ``max_retries`` is the SDK's.
+    """
+
+    name: ClassVar[str] = "openai"
+    error_type: ClassVar[type[OpenAIError]] = OpenAIError
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx2.AsyncClient,
         breaker: CircuitBreaker,
         apm: ApmRegistry,
         *,
         base_url: str,
         api_key: str,
         model: str = "gpt-4o-mini",
+        max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        super().__init__(http, breaker, apm, timeout=timeout or httpx.Timeout(20.0, connect=5.0))
-        self._url = f"{base_url.rstrip('/')}/chat/completions"
-        self._api_key = api_key
+        self._breaker = breaker
+        self._apm = apm
         self._model = model
+        phases = (timeout or DEFAULT_TIMEOUT).as_dict()
+        # Without a key (development) there is nothing to call: every script is the template.
+        # The SDK would refuse to start, or read OPENAI_API_KEY behind the settings' back.
+        self._sdk = (
+            None
+            if not api_key
+            else openai.AsyncOpenAI(
+                api_key=api_key,
+                base_url=base_url,
+                http_client=http,
+                max_retries=max_retries,
+                timeout=httpx2.Timeout(**phases),
+            )
+        )
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._breaker
 
     async def write_script(self, order: OrderInfo | None) -> str:
         """Ask the model for a script. The prompt carries order facts, never the phone number."""
         facts = "Order details are unavailable." if order is None else order.prompt_facts()
-        body = {
-            "model": self._model,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": facts},
-            ],
-            "temperature": 0.4,
-            "max_tokens": 200,
-        }
-        request = self._http.build_request(
-            "POST", self._url, json=body, headers={"Authorization": f"Bearer {self._api_key}"}
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": facts},
+        ]
+        if self._sdk is None:
+            raise OpenAIError("OPENAI_API_KEY is not set; not calling the provider")
+        try:
+            outcome = await self._breaker.acall(self._attempt, self._sdk, messages)
+        except CircuitOpenError as exc:
+            raise OpenAIError(
+                "openai circuit is open; not calling the provider",
+                circuit_open=True,
+                retry_after=exc.retry_after,
+            ) from exc
+        if isinstance(outcome, OpenAIError):
+            raise outcome
+        return outcome
+
+    async def _attempt(
+        self, sdk: openai.AsyncOpenAI, messages: list[ChatCompletionMessageParam]
+    ) -> str | OpenAIError:
+        """One logical call (the SDK's retries included). Failures that count against the
+        breaker are raised; a refusal of the request (4xx, an answer cut short by the model's
+        own limits) is returned: the provider is up, the breaker must not trip."""
+        ok = False
+        start = time.perf_counter()
+        try:
+            text, finish = await self._complete(sdk, messages)
+            if finish != "stop":
+                return OpenAIError(f"openai {OPERATION} ended early: finish_reason={finish}")
+            if not text.strip():
+                raise OpenAIError(f"openai {OPERATION} returned an empty completion")
+            ok = True
+            return text.strip()
+        except openai.APIStatusError as exc:
+            error = OpenAIError(
+                f"openai {OPERATION} failed: HTTP {exc.status_code}",
+                status_code=exc.status_code,
+                retry_after=_retry_after(exc),
+            )
+            if http_failure(exc):
+                raise error from exc
+            return error
+        except openai.APITimeoutError as exc:
+            raise OpenAIError(f"openai {OPERATION} timed out") from exc
+        except openai.APIConnectionError as exc:
+            cause = type(exc.__cause__ or exc).__name__
+            raise OpenAIError(f"openai {OPERATION} unreachable: {cause}") from exc
+        except (openai.OpenAIError, ValueError, KeyError, TypeError, IndexError) as exc:
+            # Garbage, a malformed event, an error event mid-stream: not a healthy provider.
+            raise OpenAIError(f"openai {OPERATION} returned a malformed response") from exc
+        finally:
+            self._apm.record_external(self.name, OPERATION, time.perf_counter() - start, ok=ok)
+
+    async def _complete(
+        self, sdk: openai.AsyncOpenAI, messages: list[ChatCompletionMessageParam]
+    ) -> tuple[str, str]:
+        """The streamed answer's text and its finish reason."""
+        stream = await sdk.chat.completions.create(
+            model=self._model,
+            messages=messages,
+            temperature=0.4,
+            max_completion_tokens=200,
+            stream=True,
         )
-        return await self._send("chat_completion", request, _parse_content)
+        parts: list[str] = []
+        finish: str | None = None
+        async with stream:
+            async for chunk in stream:
+                for choice in chunk.choices[:1]:
+                    parts.append(choice.delta.content or "")
+                    finish = choice.finish_reason or finish
+        if finish is None:
+            raise OpenAIError(f"openai {OPERATION} stream ended before the answer was complete")
+        return "".join(parts), finish

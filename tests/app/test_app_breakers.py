@@ -34,6 +34,7 @@ def test_call_flow_provider_breaker_opens_after_five_failures(
     hardened_client: TestClient,
     faults: FaultInjector,
     breakers: BreakerInspector,
+    clock: Clock,  # the OpenAI SDK's retry back-off runs in virtual time
 ) -> None:
     faults.fail(provider, 503)
     for attempt in range(5):
@@ -61,7 +62,7 @@ def test_client_errors_do_not_trip_the_breaker(
 
 
 def test_rate_limiting_trips_the_breaker(
-    hardened_client: TestClient, faults: FaultInjector, breakers: BreakerInspector
+    hardened_client: TestClient, faults: FaultInjector, breakers: BreakerInspector, clock: Clock
 ) -> None:
     faults.rate_limit("openai", retry_after=30)
     for _ in range(5):

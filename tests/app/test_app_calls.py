@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from pytest_hardening import ApmView, FaultInjector
+from pytest_hardening import ApmView, Clock, FaultInjector
 from reference_app.testing import DEV_ENV
 
 from .conftest import new_call
@@ -101,7 +101,7 @@ def test_exotel_unreachable_or_rejecting_still_never_5xx(
 
 
 def test_openai_down_uses_the_template_script_with_order_facts(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     faults.fail("openai", 500)
 
@@ -115,7 +115,7 @@ def test_openai_down_uses_the_template_script_with_order_facts(
 
 
 def test_shopify_down_without_cache_still_calls_with_a_generic_script(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     faults.fail("shopify", 502)
     faults.fail("openai", 503)
@@ -127,7 +127,7 @@ def test_shopify_down_without_cache_still_calls_with_a_generic_script(
 
 
 def test_shopify_down_uses_the_last_good_order_data(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     hardened_client.post("/api/calls", json=new_call())  # caches order 5521
     faults.fail("shopify", 503)

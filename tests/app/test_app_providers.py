@@ -1,15 +1,17 @@
 """Provider clients directly: timeouts, garbage and throttling count against the breaker.
 
-The clients get a plain ``httpx.AsyncClient``; the ``faults`` fixture answers their requests with
-the fakes (``reference_app.fakes``) or the fault a test injects.
+The clients get a plain ``httpx.AsyncClient`` (OpenAI's: an ``httpx2.AsyncClient``, the SDK's);
+the ``faults`` fixture answers their requests with the fakes (``reference_app.fakes``) or the
+fault a test injects. Tests that let the OpenAI SDK retry use ``clock`` (virtual back-off).
 """
 
 from __future__ import annotations
 
 import httpx
+import httpx2
 import pytest
 
-from pytest_hardening import FaultInjector
+from pytest_hardening import Clock, FaultInjector
 from reference_app.config import SERVICE_BREAKERS
 from reference_app.observability import ApmRegistry
 from reference_app.providers import (
@@ -22,16 +24,25 @@ from reference_app.providers import (
 from reference_app.resilience import CircuitBreaker
 
 
-def _openai() -> tuple[OpenAIClient, CircuitBreaker, ApmRegistry]:
+def _openai(max_retries: int = 1) -> tuple[OpenAIClient, CircuitBreaker, ApmRegistry]:
     breaker = SERVICE_BREAKERS["openai"].build("openai")
     apm = ApmRegistry()
-    http = httpx.AsyncClient()
-    client = OpenAIClient(http, breaker, apm, base_url="https://api.openai.com/v1", api_key="k")
+    http = httpx2.AsyncClient()  # httpx2: the OpenAI SDK's client, answered by `faults` too
+    client = OpenAIClient(
+        http,
+        breaker,
+        apm,
+        base_url="https://api.openai.com/v1",
+        api_key="k",
+        max_retries=max_retries,
+    )
     return client, breaker, apm
 
 
 @pytest.mark.anyio
-async def test_read_timeout_is_a_degraded_failure_recorded_by_apm(faults: FaultInjector) -> None:
+async def test_read_timeout_is_a_degraded_failure_recorded_by_apm(
+    faults: FaultInjector, clock: Clock
+) -> None:
     faults.timeout("openai")
     client, breaker, apm = _openai()
 
@@ -39,8 +50,9 @@ async def test_read_timeout_is_a_degraded_failure_recorded_by_apm(faults: FaultI
         await client.write_script(None)
 
     assert error.value.degraded
-    assert breaker.metrics().failures == 1
-    assert apm.external("openai").errors == 1
+    assert len(faults.calls("openai")) == 2  # the SDK retried once (max_retries=1)...
+    assert breaker.metrics().failures == 1  # ...and the breaker counted one failure
+    assert (apm.external("openai").count, apm.external("openai").errors) == (1, 1)
 
 
 @pytest.mark.anyio
@@ -49,7 +61,7 @@ async def test_garbage_success_bodies_count_as_failures(faults: FaultInjector) -
     client, breaker, _ = _openai()
 
     for _ in range(5):
-        with pytest.raises(OpenAIError, match="malformed"):
+        with pytest.raises(OpenAIError, match="stream ended before the answer was complete"):
             await client.write_script(None)
 
     assert breaker.state.value == "OPEN"
@@ -57,6 +69,34 @@ async def test_garbage_success_bodies_count_as_failures(faults: FaultInjector) -
         await client.write_script(None)
     assert error.value.circuit_open
     assert error.value.retry_after == pytest.approx(60.0, abs=1.0)
+    assert len(faults.calls("openai")) == 5
+
+
+@pytest.mark.anyio
+async def test_rate_limits_carry_retry_after_once_the_sdk_gives_up(
+    faults: FaultInjector, clock: Clock
+) -> None:
+    faults.rate_limit("openai", retry_after=7)
+    client, breaker, _ = _openai(max_retries=2)
+
+    with pytest.raises(OpenAIError) as error:
+        await client.write_script(None)
+
+    assert (error.value.status_code, error.value.retry_after) == (429, 7.0)
+    assert faults.retry_sleeps == [7.0, 7.0]  # virtual: the clock moved, nothing slept
+    assert breaker.metrics().failures == 1
+
+
+@pytest.mark.anyio
+async def test_a_malformed_event_mid_stream_is_a_malformed_response(
+    faults: FaultInjector,
+) -> None:
+    faults.stream_malformed("openai", after=2)
+    client, breaker, _ = _openai()
+
+    with pytest.raises(OpenAIError, match="malformed"):
+        await client.write_script(None)
+    assert breaker.metrics().failures == 1
 
 
 @pytest.mark.anyio

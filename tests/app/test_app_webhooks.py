@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pytest_hardening import BreakerInspector, FaultInjector
+from pytest_hardening import BreakerInspector, Clock, FaultInjector
 from reference_app.api import shopify_signature
 
 from .conftest import WEBHOOK_SECRET, new_call
@@ -177,7 +177,9 @@ ORDER = {
 
 
 def test_shopify_webhook_with_valid_hmac_is_accepted_and_cached(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient,
+    faults: FaultInjector,
+    clock: Clock,  # OpenAI SDK back-off
 ) -> None:
     body = json.dumps(ORDER).encode()
 

@@ -12,7 +12,17 @@ RequestFactory = Callable[[ChaosContext, int], "Req"]
 
 #: The ``FaultInjector`` methods an :class:`Inject` step may call.
 FaultKind = Literal[
-    "fail", "refuse", "timeout", "latency", "rate_limit", "garbage", "sequence", "random"
+    "fail",
+    "refuse",
+    "timeout",
+    "latency",
+    "rate_limit",
+    "garbage",
+    "sequence",
+    "random",
+    "stream_cut",
+    "stream_stall",
+    "stream_malformed",
 ]
 _FAULT_KINDS = frozenset(get_args(FaultKind))
 
