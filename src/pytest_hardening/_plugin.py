@@ -251,11 +251,27 @@ def hardened_client(
 
 
 @pytest.fixture
-async def hardened_async_client(
-    _hardening_harness: Harness, hardened_app: Any, hardening_client_headers: Mapping[str, str]
+def hardened_async_client(
+    request: pytest.FixtureRequest,
+    _hardening_harness: Harness,
+    hardened_app: Any,
+    hardening_client_headers: Mapping[str, str],
+) -> Iterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` over ``ASGITransport``; the lifespan runs in the test's own
+    loop, under pytest-asyncio (any mode and loop scope) or anyio's plugin."""
+    from ._async_fixture import run_in_test_loop
+
+    yield from run_in_test_loop(
+        request, lambda: _hardening_harness.async_client(headers=hardening_client_headers)
+    )
+
+
+@pytest.fixture
+async def _hardening_anyio_async_client(
+    _hardening_harness: Harness, hardening_client_headers: Mapping[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` over ``ASGITransport``; lifespan runs in the test's loop
-    (use with ``@pytest.mark.anyio``)."""
+    """``hardened_async_client`` for ``@pytest.mark.anyio`` tests: anyio's plugin runs this
+    fixture's setup and teardown in one task of the test's loop."""
     async with _hardening_harness.async_client(headers=hardening_client_headers) as client:
         yield client
 
