@@ -91,11 +91,6 @@ def pytest_configure(config: pytest.Config) -> None:
     start_session(config)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    seed = session_of(config).seed
-    return f"hardening: seed {seed} (replay with --hardening-seed={seed})"
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     # xdist controller: every worker uses the controller's seed.
