@@ -88,6 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "hardening_allow_network: the hardening fixtures let this test connect off the machine.",
     )
+    config.addinivalue_line(
+        "markers",
+        "hardening_allow_unused_faults: faults armed with times=n may go untriggered.",
+    )
     start_session(config)
 
 
@@ -115,6 +119,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     write_summary(terminalreporter, config)
+
+
+_INSPECTOR_KEY = pytest.StashKey["BreakerInspector"]()
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: object, right: object
+) -> list[str] | None:
+    """``assert breakers.state("x") == "OPEN"`` shows the breaker's recent transitions."""
+    inspector = config.stash.get(_INSPECTOR_KEY, None)  # only while `breakers` is in use
+    if op != "==" or inspector is None:
+        return None
+    from ._breakers import BreakerState
+
+    if not (isinstance(left, BreakerState) or isinstance(right, BreakerState)):
+        return None
+    expected = right if isinstance(left, BreakerState) else left
+    lines = inspector.explain(expected)
+    return [f"{left!s} == {right!s}", *lines] if lines else None
 
 
 def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
@@ -183,6 +206,8 @@ def faults(
     injector = _hardening_harness.fake_providers(
         hardening_providers, block_network=not _network_allowed(request)
     )
+    if request.node.get_closest_marker("hardening_allow_unused_faults") is not None:
+        injector.allow_unused()
     try:
         yield injector
     finally:
@@ -279,9 +304,11 @@ def breakers(
     """State, transitions, force_open/reset of the app's breakers (all reset first)."""
     record = _record(request, "breakers")
     inspector = _hardening_harness.inspect_breakers(hardening_breakers)
+    request.config.stash[_INSPECTOR_KEY] = inspector
     try:
         yield inspector
     finally:
+        del request.config.stash[_INSPECTOR_KEY]
         record.add_transitions(inspector)
     problem = inspector.problems_report()  # listener errors the app never saw
     if problem:

@@ -376,3 +376,45 @@ def test_a_run_without_hardening_fixtures_prints_nothing_and_imports_no_framewor
     result.assert_outcomes(passed=1)
     printed = [line for line in result.outlines if not line.startswith(("plugins: ", "rootdir: "))]
     assert not [line for line in printed if "hardening" in line.lower()]
+
+
+def test_unused_counted_faults_fail_and_breaker_asserts_show_transitions(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_teach="""
+        import pytest
+
+        def test_unused(hardened_client, faults):
+            faults.fail("weather", 500, times=2)  # the test never calls the weather route
+
+        def test_opted_out(hardened_client, faults):
+            faults.allow_unused()
+            faults.fail("weather", 500, times=2)
+
+        @pytest.mark.hardening_allow_unused_faults
+        def test_marked(hardened_client, faults):
+            faults.timeout("weather", times=1)
+
+        def test_state(hardened_client, faults, breakers):
+            faults.fail("weather")
+            for _ in range(3):
+                hardened_client.get("/forecast/x")
+            assert breakers.state("weather") == "CLOSED"
+        """
+    )
+    result = project.runpytest(*FAST)
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*fail on provider 'weather' (times=2, status=500): never triggered*",
+            "*faults.allow_unused()*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*breaker 'weather' is OPEN, expected CLOSED",
+            "*recent transitions:",
+            "*CLOSED -> OPEN",
+        ]
+    )
