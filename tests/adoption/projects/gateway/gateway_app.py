@@ -78,4 +78,8 @@ def create_app():
             raise HTTPException(502, "users service failed") from None
         return response.json()
 
+    @app.put("/users/{user_id}/notes")
+    async def notes(user_id: int, request: Request):
+        return {"user": user_id, "stored": len(await request.body())}
+
     return app
