@@ -57,7 +57,7 @@ def test_serve_answers_health_on_localhost_in_development_mode(tmp_path: Path) -
 def test_a_refused_configuration_is_one_line_and_status_2(tmp_path: Path) -> None:
     (tmp_path / "prod.env").write_text("APP_ENV=production\n")
     env = {k: v for k, v in os.environ.items() if k not in VARIABLE_NAMES and k != "NODE_ENV"}
-    run = subprocess.run(  # noqa: S603 - our own command, fixed arguments
+    run = subprocess.run(
         [sys.executable, "-m", "pytest_hardening", "serve", "--env-file", "prod.env"],
         cwd=tmp_path,
         env=env,
