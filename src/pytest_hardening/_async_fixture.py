@@ -66,9 +66,12 @@ def _pytest_asyncio_runner(request: pytest.FixtureRequest) -> _Run | None:
     scope = getattr(request.node, "_loop_scope", None)
     if scope is None:  # not a pytest-asyncio test item
         return None
-    runner = request.getfixturevalue(f"_{scope}_scoped_runner")  # set up before us: outlives us
-    run: _Run = runner.run
-    return run
+    try:  # pytest-asyncio 1.x: the loop scope's runner, set up before us so it outlives us
+        runner = request.getfixturevalue(f"_{scope}_scoped_runner")
+    except pytest.FixtureLookupError:  # pytest-asyncio 0.2x: its event loop fixture
+        loop = request.getfixturevalue("event_loop")
+        return loop.run_until_complete  # type: ignore[no-any-return]
+    return runner.run  # type: ignore[no-any-return]
 
 
 def run_in_test_loop(
