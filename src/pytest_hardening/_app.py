@@ -26,7 +26,6 @@ __all__ = [
     "build_app",
     "running_lifespan",
     "starlette_test_client",
-    "sync_test_client",
     "with_state",
 ]
 
@@ -149,19 +148,3 @@ def starlette_test_client() -> Any:
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         from starlette.testclient import TestClient
     return TestClient
-
-
-def sync_test_client(app: Any) -> Any:
-    """An unentered sync test client for ``app``: Starlette's ``TestClient`` for a Starlette
-    (or FastAPI) app, else an httpx client over the ASGI app (Starlette need not be installed).
-    Either runs the lifespan in a portal thread once entered; server errors come back as 500s."""
-    try:
-        from starlette.applications import Starlette
-    except ImportError:
-        pass
-    else:
-        if isinstance(app, Starlette):
-            return starlette_test_client()(app, raise_server_exceptions=False)
-    from ._asgi_client import AsgiTestClient
-
-    return AsgiTestClient(app)

@@ -14,9 +14,9 @@ from typing import Any
 import anyio.from_thread
 import httpx
 
-from ._app import LifespanManager, with_state
+from ._app import LifespanManager, starlette_test_client, with_state
 
-__all__ = ["AsgiTestClient"]
+__all__ = ["AsgiTestClient", "sync_test_client"]
 
 
 class _PortalTransport(httpx.BaseTransport):
@@ -88,3 +88,17 @@ class AsgiTestClient(httpx.Client):
                 self._portal_cm.__exit__(None, None, None)
             self._portal_cm = self._portal = None
             self.close()
+
+
+def sync_test_client(app: Any) -> Any:
+    """An unentered sync test client for ``app``: Starlette's ``TestClient`` for a Starlette
+    (or FastAPI) app, else an :class:`AsgiTestClient` (Starlette need not be installed).
+    Either runs the lifespan in a portal thread once entered; server errors come back as 500s."""
+    try:
+        from starlette.applications import Starlette
+    except ImportError:
+        pass
+    else:
+        if isinstance(app, Starlette):
+            return starlette_test_client()(app, raise_server_exceptions=False)
+    return AsgiTestClient(app)

@@ -250,7 +250,7 @@ class Harness:
                 raise HarnessError(
                     "the lifespan already runs without a client: ask for the client first"
                 )
-            from ._app import sync_test_client
+            from ._asgi_client import sync_test_client
 
             client = sync_test_client(self.app)
             self._base_headers = dict(client.headers)
