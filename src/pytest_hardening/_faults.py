@@ -170,12 +170,16 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._allow_unused = True
 
     def unused_report(self) -> str | None:
-        """Faults armed for a number of calls (``times=n``, ``sequence``) that no call took:
-        the test meant to exercise them, and the app never called the provider."""
+        """Faults armed for a number of calls (``times=n``, ``sequence``) still waiting, untaken,
+        at the end: the test meant to exercise them, and the app never called the provider."""
         if self._allow_unused:
             return None
         with self._lock:
-            unused = [(p, s, d) for p, s, d in self._counted if s.taken == 0]
+            # Still armed at the end and never taken (a fault replaced or healed before any
+            # call was the test's own decision).
+            unused = [
+                (p, s, d) for p, s, d in self._counted if s.taken == 0 and self._scripts.get(p) is s
+            ]
         if not unused:
             return None
         lines = []
