@@ -418,3 +418,18 @@ def test_unused_counted_faults_fail_and_breaker_asserts_show_transitions(
             "*CLOSED -> OPEN",
         ]
     )
+
+
+def test_audit_without_arguments_skips_the_apps_declared_optional_variables(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_audit="""
+        def test_audit(prod_config):
+            report = prod_config.audit()  # reference_app.config declares PRODUCTION_OPTIONAL
+            assert report.accepted == [], str(report)
+            assert report.rejected
+        """
+    )
+    result = pytester.runpytest("-p", "reference_app.testing", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
