@@ -42,6 +42,8 @@ def test_chaos_runs_the_projects_catalogue_and_a_failure_replays(gateway: Path) 
     assert failed.returncode == 1
     replay = "hardening chaos expects-an-open-breaker --seed 3 --target chaos_scenarios:target"
     assert f"replay with: {replay}" in failed.stdout
+    assert "last app log lines (of 1):" in failed.stdout
+    assert "WARNING gateway: users service failed: HTTPStatusError" in failed.stdout
     again = hardening(gateway, *replay.split()[1:])
     assert again.returncode == 1  # the same failure, not "unknown scenario"
     assert "FAIL expects-an-open-breaker" in again.stdout

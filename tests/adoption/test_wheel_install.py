@@ -102,3 +102,7 @@ def test_the_wheel_without_the_app_extra_beside_fastapi_0_111(tmp_path: Path) ->
     assert "1 passed" in run.stdout
     cli = _run(venv / "bin" / "hardening", "--help", cwd=project)
     assert cli.returncode == 0, cli.stderr
+    # `-p reference_app.testing` reads its production example from the installed package.
+    where = "import importlib.util as u; print(u.find_spec('reference_app').origin)"
+    origin = Path(_run(python, "-c", where, cwd=tmp_path).stdout.strip())
+    assert (origin.parent / "env.production.example").is_file()

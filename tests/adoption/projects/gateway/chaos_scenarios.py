@@ -35,7 +35,11 @@ USERS_OUTAGE = Scenario(
 WRONG_ON_PURPOSE = Scenario(
     name="expects-an-open-breaker",
     description="a scenario that fails, to show the failure output",
-    method=(send("GET", "/users/1", expect=200), ExpectBreaker("users", "OPEN")),
+    method=(
+        Inject("users", "fail", (500,), {"times": 1}),
+        send("GET", "/users/1", expect=502),
+        ExpectBreaker("users", "OPEN"),  # wrong: one failure does not open it
+    ),
 )
 
 

@@ -1,12 +1,16 @@
 """An API gateway: FastAPI, pydantic-settings, httpx upstreams, its own async breaker, and an
 API key on every request."""
 
+import logging
 import time
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+log = logging.getLogger("gateway")
 
 
 class Settings(BaseSettings):
@@ -74,7 +78,8 @@ def create_app():
             response = await breakers["users"].call(request.app.state.http.get, f"/users/{user_id}")
         except BreakerOpen:
             raise HTTPException(503, "users service unavailable") from None
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
+            log.warning("users service failed: %s", type(error).__name__)
             raise HTTPException(502, "users service failed") from None
         return response.json()
 
