@@ -9,7 +9,6 @@ import httpx
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 log = logging.getLogger("gateway")
 
 
