@@ -198,17 +198,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
         network = self._guard.report() if self._guard is not None else None
-        parts = [
-            p
-            for p in (
-                self.unregistered_report(),
-                network,
-                *sorted(set(self.misuse)),
-                self.unused_report(),
-            )
-            if p
-        ]
-        return "\n".join(parts) or None
+        misuse = sorted(set(self.misuse))
+        reports = (self.unregistered_report(), network, *misuse, self.unused_report())
+        return "\n".join(r for r in reports if r) or None
 
     # -- internals -------------------------------------------------------------------------
     def _check(self, provider: str) -> str:
