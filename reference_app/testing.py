@@ -66,7 +66,9 @@ DEV_ENV: Mapping[str, str] = types.MappingProxyType(
     }
 )
 
-_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.production.example"
+# Package data, so that an installed wheel has it too; the repository's
+# `.env.production.example` (what the docs pass to `hardening check-config`) links to it.
+_EXAMPLE = Path(__file__).resolve().parent / "env.production.example"
 
 
 def production_example_env(path: Path = _EXAMPLE) -> dict[str, str]:

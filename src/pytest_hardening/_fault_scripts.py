@@ -32,6 +32,7 @@ class Script:
 
     def __init__(self, kind: str, actions: Sequence[Action] | Action, times: int | None) -> None:
         self.kind = kind
+        self.taken = 0  # calls it answered: a counted fault never taken is reported unused
         if callable(actions):
             self._actions: list[Action] | None = None
             self._action: Action | None = actions
@@ -51,6 +52,7 @@ class Script:
             action = self._action
         if self.remaining is not None:
             self.remaining -= 1
+        self.taken += 1
         return action
 
 

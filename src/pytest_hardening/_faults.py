@@ -69,6 +69,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._history = history
         self._lock = threading.Lock()
         self._scripts: dict[str, Script] = {}
+        self._counted: list[tuple[str, Script, dict[str, Any]]] = []  # faults with times=n
+        self._allow_unused = False
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._router: respx.MockRouter | None = None
         self._httpx2 = Httpx2Interceptor(self.respond)
@@ -163,11 +165,42 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             "declare the host in the hardening_providers fixture."
         )
 
+    def allow_unused(self) -> None:
+        """Do not fail the test for faults armed with ``times=n`` that no call triggered."""
+        self._allow_unused = True
+
+    def unused_report(self) -> str | None:
+        """Faults armed for a number of calls (``times=n``, ``sequence``) still waiting, untaken,
+        at the end: the test meant to exercise them, and the app never called the provider."""
+        if self._allow_unused:
+            return None
+        with self._lock:
+            # Still armed at the end and never taken (a fault replaced or healed before any
+            # call was the test's own decision).
+            unused = [
+                (p, s, d) for p, s, d in self._counted if s.taken == 0 and self._scripts.get(p) is s
+            ]
+        if not unused:
+            return None
+        lines = []
+        for provider, script, details in unused:
+            shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
+            lines.append(f"  {script.kind} on provider {provider!r} ({shown}): never triggered")
+        return (
+            f"{len(unused)} fault(s) armed for a number of calls were never triggered: the app "
+            "made no call to the provider after they were armed.\n"
+            + "\n".join(lines)
+            + "\ncheck the provider's URL in hardening_providers and the request that should "
+            "reach it, or opt out with faults.allow_unused() or "
+            "@pytest.mark.hardening_allow_unused_faults."
+        )
+
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
         network = self._guard.report() if self._guard is not None else None
-        parts = [p for p in (self.unregistered_report(), network, *sorted(set(self.misuse))) if p]
-        return "\n".join(parts) or None
+        misuse = sorted(set(self.misuse))
+        reports = (self.unregistered_report(), network, *misuse, self.unused_report())
+        return "\n".join(r for r in reports if r) or None
 
     # -- internals -------------------------------------------------------------------------
     def _check(self, provider: str) -> str:
@@ -191,6 +224,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         script = Script(kind, actions, times)
         with self._lock:
             self._scripts[self._check(provider)] = script
+            if script.remaining:
+                self._counted.append((provider, script, {"times": times, **details}))
             self.injected.append({"provider": provider, "kind": kind, "times": times, **details})
 
     def _advance(self, seconds: float) -> None:

@@ -242,16 +242,17 @@ class Harness:
         return self._sentry
 
     def client(self, *, headers: Mapping[str, str] | None = None) -> Any:
-        """A Starlette ``TestClient`` with the app's lifespan running in its portal thread
-        (server errors come back as 500s); ``headers`` go with every request."""
+        """A sync client with the app's lifespan running in its portal thread (server errors
+        come back as 500s); ``headers`` go with every request. Starlette's ``TestClient`` for
+        a Starlette app, an ``httpx.Client`` over the ASGI app otherwise."""
         if self._client is None:
             if self._lifespan:
                 raise HarnessError(
                     "the lifespan already runs without a client: ask for the client first"
                 )
-            from ._app import starlette_test_client
+            from ._asgi_client import sync_test_client
 
-            client = starlette_test_client()(self.app, raise_server_exceptions=False)
+            client = sync_test_client(self.app)
             self._base_headers = dict(client.headers)
             with self._real_time():
                 if self._pool_key is None:

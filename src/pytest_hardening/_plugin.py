@@ -88,12 +88,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "hardening_allow_network: the hardening fixtures let this test connect off the machine.",
     )
+    config.addinivalue_line(
+        "markers",
+        "hardening_allow_unused_faults: faults armed with times=n may go untriggered.",
+    )
     start_session(config)
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    seed = session_of(config).seed
-    return f"hardening: seed {seed} (replay with --hardening-seed={seed})"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -120,6 +119,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     write_summary(terminalreporter, config)
+
+
+_INSPECTOR_KEY = pytest.StashKey["BreakerInspector"]()
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: object, right: object
+) -> list[str] | None:
+    """``assert breakers.state("x") == "OPEN"`` shows the breaker's recent transitions."""
+    inspector = config.stash.get(_INSPECTOR_KEY, None)  # only while `breakers` is in use
+    if op != "==" or inspector is None:
+        return None
+    from ._breakers import BreakerState
+
+    if not (isinstance(left, BreakerState) or isinstance(right, BreakerState)):
+        return None
+    expected = right if isinstance(left, BreakerState) else left
+    lines = inspector.explain(expected)
+    return [f"{left!s} == {right!s}", *lines] if lines else None
 
 
 def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
@@ -188,6 +206,8 @@ def faults(
     injector = _hardening_harness.fake_providers(
         hardening_providers, block_network=not _network_allowed(request)
     )
+    if request.node.get_closest_marker("hardening_allow_unused_faults") is not None:
+        injector.allow_unused()
     try:
         yield injector
     finally:
@@ -251,11 +271,27 @@ def hardened_client(
 
 
 @pytest.fixture
-async def hardened_async_client(
-    _hardening_harness: Harness, hardened_app: Any, hardening_client_headers: Mapping[str, str]
+def hardened_async_client(
+    request: pytest.FixtureRequest,
+    _hardening_harness: Harness,
+    hardened_app: Any,
+    hardening_client_headers: Mapping[str, str],
+) -> Iterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` over ``ASGITransport``; the lifespan runs in the test's own
+    loop, under pytest-asyncio (any mode and loop scope) or anyio's plugin."""
+    from ._async_fixture import run_in_test_loop
+
+    yield from run_in_test_loop(
+        request, lambda: _hardening_harness.async_client(headers=hardening_client_headers)
+    )
+
+
+@pytest.fixture
+async def _hardening_anyio_async_client(
+    _hardening_harness: Harness, hardening_client_headers: Mapping[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` over ``ASGITransport``; lifespan runs in the test's loop
-    (use with ``@pytest.mark.anyio``)."""
+    """``hardened_async_client`` for ``@pytest.mark.anyio`` tests: anyio's plugin runs this
+    fixture's setup and teardown in one task of the test's loop."""
     async with _hardening_harness.async_client(headers=hardening_client_headers) as client:
         yield client
 
@@ -268,9 +304,11 @@ def breakers(
     """State, transitions, force_open/reset of the app's breakers (all reset first)."""
     record = _record(request, "breakers")
     inspector = _hardening_harness.inspect_breakers(hardening_breakers)
+    request.config.stash[_INSPECTOR_KEY] = inspector
     try:
         yield inspector
     finally:
+        del request.config.stash[_INSPECTOR_KEY]
         record.add_transitions(inspector)
     problem = inspector.problems_report()  # listener errors the app never saw
     if problem:

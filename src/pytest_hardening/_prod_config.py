@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from ._config import AppFactory, NotConfigured
 from ._secrets import is_secret_name, mask, secret_values
 from ._sentry import SentryGuard
 
-__all__ = ["AuditReport", "Mutation", "ProdConfigChecker"]
+__all__ = ["AuditReport", "Mutation", "ProdConfigChecker", "declared_optional"]
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,15 @@ class ProdConfigChecker:
             )
         return error
 
-    def audit(self, optional: Iterable[str] = ()) -> AuditReport:
-        """Apply each unsafe mutation to the known-good env, one at a time."""
+    def audit(self, optional: Iterable[str] | None = None) -> AuditReport:
+        """Apply each unsafe mutation to the known-good env, one at a time.
+
+        Dropping a variable named in ``optional`` is not tried; by default those are the mode
+        variables (``APP_ENV``, ``NODE_ENV``) and the app's declared ``PRODUCTION_OPTIONAL``
+        (see :func:`declared_optional`)."""
         report = AuditReport()
+        if optional is None:
+            optional = declared_optional(self.factory)
         for mutation in self.mutations(optional):
             changes = {mutation.variable: mutation.value}
             error = self._attempt(changes)
@@ -201,6 +208,25 @@ class ProdConfigChecker:
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:
             self._on_finding(text)
+
+
+MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
+
+
+def declared_optional(factory: AppFactory) -> set[str]:
+    """The variables an app declares optional in production: ``APP_ENV``/``NODE_ENV`` and a
+    ``PRODUCTION_OPTIONAL`` sequence of names in the factory's module, one of its parent
+    packages, or a ``config`` module beside them (already imported: nothing is imported here)."""
+    found = set(MODE_VARIABLES)
+    module = getattr(factory, "__module__", None) or ""
+    parts = module.split(".")
+    for depth in range(len(parts), 0, -1):
+        name = ".".join(parts[:depth])
+        for candidate in (name, f"{name}.config"):
+            declared = getattr(sys.modules.get(candidate), "PRODUCTION_OPTIONAL", None)
+            if declared is not None:
+                found.update(str(v) for v in declared)
+    return found
 
 
 def _with_host(parts: Any, host: str) -> str:

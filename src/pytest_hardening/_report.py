@@ -118,9 +118,11 @@ class HardeningSession:
             events += len(record["sentry_events"])
             findings += len(record["audit_findings"])
         failed = sum(1 for r in self.records if r["outcome"] != "passed")
+        # The seed matters only to seeded faults (faults.random): shown when one was used.
+        seeded = any("seed" in fault for record in self.records for fault in record["faults"])
+        replay = f"; seed {self.seed} (replay: --hardening-seed={self.seed})" if seeded else ""
         return [
-            f"{len(self.records)} test(s) used hardening fixtures ({failed} not passed); "
-            f"seed {self.seed} (replay: --hardening-seed={self.seed})",
+            f"{len(self.records)} test(s) used hardening fixtures ({failed} not passed){replay}",
             f"provider calls: {calls}; faults injected: {_top(faults)}",
             f"breaker transitions: {_top(transitions)}",
             f"Sentry events captured: {events}; audit findings: {findings}",

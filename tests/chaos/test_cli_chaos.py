@@ -61,6 +61,12 @@ def test_exit_status_1_when_a_scenario_fails() -> None:
     assert "FAIL expects-too-much" in result.stdout
     assert "breaker 'payments': expected OPEN, is CLOSED" in result.stdout
     assert "0 passed, 1 failed" in result.stdout
+    # The replay names the catalogue: run as printed, it replays the same failure.
+    replay = "hardening chaos expects-too-much --seed 0 --target tests.chaos.failing_target:target"
+    assert f"replay with: {replay}" in result.stdout
+    again = runner.invoke(app, replay.split()[1:])
+    assert again.exit_code == 1
+    assert "FAIL expects-too-much" in again.stdout
 
 
 def test_unknown_scenario_is_a_usage_error() -> None:

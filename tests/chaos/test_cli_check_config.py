@@ -127,3 +127,32 @@ def test_audit_of_the_reference_app_finds_nothing() -> None:
     result = runner.invoke(app, ["check-config", "--env-file", str(EXAMPLE), "--audit"])
     assert result.exit_code == 0, result.output
     assert re.search(r"audit: \d+ unsafe variants tried, 0 finding\(s\)", result.stdout)
+
+
+def test_project_config_reads_tool_hardening_then_the_ini_option(tmp_path: Path) -> None:
+    from pytest_hardening._cli._project import REFERENCE, project_config
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nhardening_app_factory = "shop.app:create_app"\n'
+    )
+    from_ini = project_config(tmp_path)
+    assert (from_ini.factory, from_ini.validator, from_ini.target) == (
+        "shop.app:create_app",
+        None,
+        None,
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.hardening]\nfactory = "shop:make"\nvalidator = "shop.config:check"\n'
+        'target = "shop.chaos:target"\n'
+        '[tool.pytest.ini_options]\nhardening_app_factory = "shop.app:create_app"\n'
+    )
+    nested = tmp_path / "src" / "shop"
+    nested.mkdir(parents=True)
+    table = project_config(nested)  # found from a subdirectory
+    assert (table.factory, table.validator, table.target) == (
+        "shop:make",
+        "shop.config:check",
+        "shop.chaos:target",
+    )
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    assert project_config(tmp_path) == REFERENCE  # nothing configured: the reference app

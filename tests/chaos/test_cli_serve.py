@@ -47,6 +47,26 @@ def test_serve_answers_health_on_localhost_in_development_mode(tmp_path: Path) -
         assert body["status"] == "healthy"
         assert body["mode"] == "development"
     finally:
-        server.terminate()
+        server.terminate()  # SIGTERM: a requested stop
         output, _ = server.communicate(timeout=15)
     assert f"http://127.0.0.1:{port}" in output
+    assert "in development mode" in output  # the startup mode is logged
+    assert server.returncode == 0, output
+
+
+def test_a_refused_configuration_is_one_line_and_status_2(tmp_path: Path) -> None:
+    (tmp_path / "prod.env").write_text("APP_ENV=production\n")
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLE_NAMES and k != "NODE_ENV"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest_hardening", "serve", "--env-file", "prod.env"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 2
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("hardening serve: reference_app:create_app refused to start:")
+    assert "Traceback" not in run.stdout + run.stderr

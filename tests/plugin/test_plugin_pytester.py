@@ -87,9 +87,8 @@ def test_header_summary_json_report_and_chaos_marker(project: pytest.Pytester) -
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "hardening: seed 123 (replay with --hardening-seed=123)",
             "*- hardening -*",
-            "1 test(s) used hardening fixtures (0 not passed); seed 123*",
+            "1 test(s) used hardening fixtures (0 not passed)",
             "provider calls: 3; faults injected: weather fail ×1",
             "breaker transitions: weather CLOSED→OPEN ×1",
         ]
@@ -319,9 +318,10 @@ def test_xdist_workers_are_aggregated(project: pytest.Pytester) -> None:
     )
     result = project.runpytest_subprocess(*FAST, "-n", "2", "--hardening-report=agg.json")
     result.assert_outcomes(passed=4)
-    [header] = [line for line in result.outlines if line.startswith("hardening: seed ")]
-    seed = header.split()[2]
-    result.stdout.fnmatch_lines([f"4 test(s) used hardening fixtures (0 not passed); seed {seed}*"])
+    # faults.random was used: the summary names the seed and how to replay it.
+    [summary] = [line for line in result.outlines if line.startswith("4 test(s) used hardening")]
+    seed = summary.split("seed ")[1].split()[0]
+    assert f"(replay: --hardening-seed={seed})" in summary
     report = json.loads((project.path / "agg.json").read_text())
     assert str(report["seed"]) == seed
     assert len(report["tests"]) == 4
@@ -356,3 +356,80 @@ def test_options_are_grouped_and_documented(pytester: pytest.Pytester) -> None:
             "*app factory for the hardening fixtures*",
         ]
     )
+
+
+def test_a_run_without_hardening_fixtures_prints_nothing_and_imports_no_framework(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_plain="""
+        import sys
+
+        HEAVY = ("fastapi", "starlette", "pydantic", "sqlalchemy", "aiosqlite", "uvicorn",
+                 "reference_app", "freezegun", "sentry_sdk")
+
+        def test_plain():
+            assert [name for name in HEAVY if name in sys.modules] == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "pytest_hardening", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    printed = [line for line in result.outlines if not line.startswith(("plugins: ", "rootdir: "))]
+    assert not [line for line in printed if "hardening" in line.lower()]
+
+
+def test_unused_counted_faults_fail_and_breaker_asserts_show_transitions(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_teach="""
+        import pytest
+
+        def test_unused(hardened_client, faults):
+            faults.fail("weather", 500, times=2)  # the test never calls the weather route
+
+        def test_opted_out(hardened_client, faults):
+            faults.allow_unused()
+            faults.fail("weather", 500, times=2)
+
+        @pytest.mark.hardening_allow_unused_faults
+        def test_marked(hardened_client, faults):
+            faults.timeout("weather", times=1)
+
+        def test_state(hardened_client, faults, breakers):
+            faults.fail("weather")
+            for _ in range(3):
+                hardened_client.get("/forecast/x")
+            assert breakers.state("weather") == "CLOSED"
+        """
+    )
+    result = project.runpytest(*FAST)
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*fail on provider 'weather' (times=2, status=500): never triggered*",
+            "*faults.allow_unused()*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*breaker 'weather' is OPEN, expected CLOSED",
+            "*recent transitions:",
+            "*CLOSED -> OPEN",
+        ]
+    )
+
+
+def test_audit_without_arguments_skips_the_apps_declared_optional_variables(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_audit="""
+        def test_audit(prod_config):
+            report = prod_config.audit()  # reference_app.config declares PRODUCTION_OPTIONAL
+            assert report.accepted == [], str(report)
+            assert report.rejected
+        """
+    )
+    result = pytester.runpytest("-p", "reference_app.testing", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)

@@ -42,6 +42,7 @@ class BreakerInspector:
         self._history = history
         self._started = False
         self._errors: list[str] = []
+        self.last_read: str | None = None  # the breaker of the latest state(): for assert output
         self._refresh()  # an unsupported breaker fails here, with the protocol in the message
 
     # -- registry ------------------------------------------------------------------------------
@@ -152,7 +153,26 @@ class BreakerInspector:
     # -- reading and steering ------------------------------------------------------------------
 
     def state(self, name: str) -> BreakerState:
-        return self._observe(name, self._track(name))
+        state = self._observe(name, self._track(name))
+        self.last_read = name
+        return state
+
+    def explain(self, expected: Any) -> list[str]:
+        """Lines for a failed ``assert breakers.state(name) == expected``: the breaker read last,
+        its state and recent transitions (pytest's assertion output shows them)."""
+        name = self.last_read
+        if name is None:
+            return []
+        try:
+            actual = BreakerState.parse(self._track(name).adapter.state())
+        except Exception:  # an explanation must not fail the report
+            return []
+        wanted = str(expected.value if isinstance(expected, BreakerState) else expected)
+        return [
+            f"breaker {name!r} is {actual.value}, expected {wanted}",
+            "recent transitions:",
+            *self.history(name).splitlines(),
+        ]
 
     def transitions(self, name: str) -> list[tuple[str, str]]:
         track = self._track(name)

@@ -1,8 +1,14 @@
-"""The ``hardening`` command (typer + rich): chaos, check-config, serve."""
+"""The ``hardening`` command (typer + rich): chaos, check-config, serve.
+
+Defaults come from the project's ``[tool.hardening]`` table (see :mod:`._project`); the
+reference app is the default only for a project that configures nothing.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,16 +17,17 @@ import typer
 from rich.console import Console
 
 from pytest_hardening._cli._config import (
-    DEFAULT_VALIDATOR,
     audit_findings,
+    build_validator,
     load_validator,
     read_env_file,
     release_problems,
 )
+from pytest_hardening._cli._project import REFERENCE, ProjectConfig, project_config
 
 # The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
 # --help and check-config start fast.
-DEFAULT_TARGET = "reference_app.chaos:target"
+DEFAULT_TARGET = "reference_app.chaos:target"  # the defaults of a project configuring nothing
 DEFAULT_FACTORY = "reference_app:create_app"
 DEFAULT_JOBS = min(os.cpu_count() or 1, 4)
 
@@ -48,8 +55,12 @@ def chaos(
         Path | None, typer.Option("--json", help="Write the results as JSON here.")
     ] = None,
     target: Annotated[
-        str, typer.Option(help="Catalogue to run, as package.module:attribute.")
-    ] = DEFAULT_TARGET,
+        str | None,
+        typer.Option(
+            help="Catalogue to run, as package.module:attribute (default: [tool.hardening] "
+            "target in pyproject.toml, else the reference app's)."
+        ),
+    ] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
     jobs: Annotated[
         int,
@@ -72,6 +83,14 @@ def chaos(
     console = Console(soft_wrap=True)  # timelines stay on one line in CI logs
     if not console.is_terminal:
         console.width = max(console.width, 120)  # logs have no width; 80 squeezes the table
+    if target is None:
+        target = _project().target
+    if target is None:
+        console.print(
+            'no chaos target: set `target = "pkg.module:target"` in [tool.hardening] of '
+            "pyproject.toml, or pass --target"
+        )
+        raise typer.Exit(2)
     try:
         chaos_target = load_target(target)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
@@ -114,8 +133,12 @@ def check_config(
         ),
     ] = None,
     validator: Annotated[
-        str, typer.Option(help="Validation function, as package.module:function.")
-    ] = DEFAULT_VALIDATOR,
+        str | None,
+        typer.Option(
+            help="Validation function, as package.module:function (default: [tool.hardening] "
+            "validator; else building the app with [tool.hardening] factory)."
+        ),
+    ] = None,
     audit: Annotated[
         bool,
         typer.Option(
@@ -125,17 +148,39 @@ def check_config(
         ),
     ] = False,
     factory: Annotated[
-        str, typer.Option(help="App factory for --audit, as package.module:function.")
-    ] = DEFAULT_FACTORY,
+        str | None,
+        typer.Option(
+            help="App factory for --audit, as package.module:function (default: "
+            "[tool.hardening] factory)."
+        ),
+    ] = None,
 ) -> None:
     """Check a production configuration before release, without starting the app.
 
     Prints every problem, one per line, naming the variable (never a value). Exits 1 if any.
     """
+    project = _project()
+    factory = factory or project.factory
+    validator = validator or project.validator
     env = read_env_file(env_file) if env_file is not None else dict(os.environ)
-    problems = release_problems(env, load_validator(validator))
+    if validator is not None:
+        check = load_validator(validator)
+    elif factory is not None:
+        check = build_validator(factory)
+    else:
+        typer.echo(
+            "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
+            "pyproject.toml, or pass --validator",
+            err=True,
+        )
+        raise typer.Exit(2)
+    # APP_ENV=production is the reference app's rule; another validator decides for itself.
+    problems = release_problems(env, check, require_production=validator == REFERENCE.validator)
     source = str(env_file) if env_file is not None else "the current environment"
     if audit and not problems:
+        if factory is None:
+            typer.echo("--audit builds the app: set [tool.hardening] factory", err=True)
+            raise typer.Exit(2)
         tried, findings = audit_findings(env, factory=factory, validator=validator)
         problems = [f"audit: {finding}" for finding in findings]
         typer.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
@@ -156,16 +201,50 @@ def serve(
         typer.Option("--env-file", exists=True, dir_okay=False, help="dotenv file to load."),
     ] = None,
     factory: Annotated[
-        str, typer.Option(help="App factory, as package.module:function.")
-    ] = DEFAULT_FACTORY,
+        str | None,
+        typer.Option(
+            help="App factory, as package.module:function (default: [tool.hardening] factory, "
+            "else the reference app)."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the reference app with uvicorn (development mode unless the env says otherwise)."""
-    import uvicorn  # only this command needs the server
+    """Serve the app with uvicorn (development mode unless the env says otherwise).
 
+    A configuration the app refuses is one line on stderr and exit status 2; SIGTERM stops the
+    server gracefully with exit status 0.
+    """
+    try:
+        import uvicorn  # only this command needs the server
+    except ImportError:
+        typer.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
+        raise typer.Exit(2) from None
+    from pytest_hardening._config import load_factory
+
+    spec = factory or _project().factory or REFERENCE.factory
+    assert spec is not None
     if env_file is not None:
         os.environ.update(read_env_file(env_file))
     os.environ.setdefault("APP_ENV", "development")
-    uvicorn.run(factory, factory=True, host=host, port=port)
+    mode = os.environ.get("APP_ENV", "development")
+    try:
+        asgi_app = load_factory(spec)()
+    except Exception as error:  # the app refused its configuration: say so in one line
+        text = " ".join(str(error).split()) or type(error).__name__
+        typer.echo(f"hardening serve: {spec} refused to start: {text}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"hardening serve: {spec} in {mode} mode on http://{host}:{port}", err=True)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: that second
+    # delivery ends the process with status 0 (a requested stop) instead of 143.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    uvicorn.run(asgi_app, host=host, port=port)
+
+
+def _project() -> ProjectConfig:
+    try:
+        return project_config()
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -20,7 +20,9 @@ def _run_named(job: tuple[str, str, int]) -> ScenarioResult:
     spec, name, seed = job
     target = load_target(spec)
     [scenario] = select(target.catalogue(), [name])
-    return run_scenario(scenario, target.session, seed=seed)
+    result = run_scenario(scenario, target.session, seed=seed)
+    result.target = spec  # the printed replay command names the catalogue it came from
+    return result
 
 
 def _results(spec: str, names: Sequence[str], seed: int, jobs: int) -> Iterator[ScenarioResult]:

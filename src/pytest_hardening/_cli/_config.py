@@ -14,6 +14,8 @@ from pytest_hardening._secrets import mask, secret_values
 
 DEFAULT_VALIDATOR = "reference_app.config:validate_environment"
 
+Validator = Callable[[Mapping[str, str]], Iterable[Any]]
+
 _MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
 
 
@@ -22,9 +24,27 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def load_validator(spec: str) -> Callable[[Mapping[str, str]], Iterable[Any]]:
-    validator: Callable[[Mapping[str, str]], Iterable[Any]] = load_object(spec, what="validator")
+def load_validator(spec: str) -> Validator:
+    validator: Validator = load_object(spec, what="validator")
     return validator
+
+
+def build_validator(factory: str) -> Validator:
+    """A validator for apps that validate their settings when built: build the app (no
+    lifespan, nothing served) under the env; a refusal is the problem."""
+    from pytest_hardening._app import build_app
+
+    create = load_factory(factory)
+
+    def validate(env: Mapping[str, str]) -> list[str]:
+        try:
+            build_app(create, env)
+        except Exception as error:
+            text = " ".join(str(error).split()) or type(error).__name__
+            return [f"{factory}: refused to build: {type(error).__name__}: {text}"]
+        return []
+
+    return validate
 
 
 def _describe(problem: Any) -> tuple[str, str]:
@@ -38,18 +58,19 @@ def _describe(problem: Any) -> tuple[str, str]:
 
 
 def release_problems(
-    env: Mapping[str, str], validator: Callable[[Mapping[str, str]], Iterable[Any]]
+    env: Mapping[str, str], validator: Validator, *, require_production: bool = True
 ) -> list[str]:
     """Every problem with ``env`` as a production release, one ``VARIABLE: message`` each.
 
-    A release check is a production check: when neither ``APP_ENV`` nor ``NODE_ENV`` says
-    ``production`` that is reported, and the production rules are applied anyway so the one
-    run lists everything. No secret value is ever part of a line.
+    With ``require_production`` (the reference app's convention), a release check is a
+    production check: when neither ``APP_ENV`` nor ``NODE_ENV`` says ``production`` that is
+    reported, and the production rules are applied anyway so the one run lists everything.
+    Another project's validator decides for itself. No secret value is ever part of a line.
     """
     checked = dict(env)
     lines: list[str] = []
     mode = next((env[v].strip() for v in _MODE_VARIABLES if env.get(v, "").strip()), "")
-    if mode.lower() != "production":
+    if require_production and mode.lower() != "production":
         lines.append(
             f"APP_ENV: must be production for a production release (is {mode or 'unset'}); "
             "the production rules were applied anyway"
@@ -65,18 +86,24 @@ def release_problems(
 
 
 def audit_findings(
-    env: Mapping[str, str], *, factory: str, validator: str, optional: Iterable[str] = ()
+    env: Mapping[str, str], *, factory: str, validator: str | None, optional: Iterable[str] = ()
 ) -> tuple[int, list[str]]:
     """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
     returns how many changes were tried and the findings (unsafe changes it booted with,
     rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
+    from pytest_hardening._prod_config import declared_optional
 
-    module = importlib.import_module(validator.partition(":")[0])
-    optional_names = {"APP_ENV", "NODE_ENV", *getattr(module, "PRODUCTION_OPTIONAL", ()), *optional}
+    create = load_factory(factory)
+    module = importlib.import_module(validator.partition(":")[0]) if validator else None
+    optional_names = {
+        *declared_optional(create),
+        *getattr(module, "PRODUCTION_OPTIONAL", ()),
+        *optional,
+    }
     known = set(getattr(module, "VARIABLE_NAMES", ()))
-    checker = ProdConfigChecker(load_factory(factory), env, clear=known | {"NODE_ENV"})
+    checker = ProdConfigChecker(create, env, clear=known | {"NODE_ENV"})
     report = checker.audit(optional=optional_names)
     tried = len(report.accepted) + len(report.rejected)
     return tried, list(report.findings)

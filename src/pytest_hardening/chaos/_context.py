@@ -116,12 +116,24 @@ class ChaosContext:
         self.failures.append(f"[{self.phase} @{self.now():g}s] {message}")
 
     def send(
-        self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
-        """Send one request to the app and record it on the timeline."""
+        """Send one request to the app (any method; a JSON, raw or form body; headers on top
+        of the session's) and record it on the timeline."""
         kwargs: dict[str, Any] = {}
         if json is not None:
             kwargs["json"] = json
+        if content is not None:
+            kwargs["content"] = content
+        if data is not None:
+            kwargs["data"] = dict(data)
         if headers:
             kwargs["headers"] = dict(headers)
         response = self.client.request(method, path, **kwargs)

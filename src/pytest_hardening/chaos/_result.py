@@ -33,6 +33,7 @@ class ScenarioResult:
     data_loss: DataLossCheck | None = None
     wall_seconds: float = 0.0
     logs: list[str] = field(default_factory=list)
+    target: str | None = None  # the catalogue's package.module:attribute, when run by name
 
     @property
     def passed(self) -> bool:
@@ -51,8 +52,13 @@ class ScenarioResult:
         if self.logs:
             lines.append(f"last app log lines (of {len(self.logs)}):")
             lines += [f"  {line}" for line in self.logs[-8:]]
-        lines.append(f"replay with: hardening chaos {self.name} --seed {self.seed}")
+        lines.append(f"replay with: {self.replay_command()}")
         return "\n".join(lines)
+
+    def replay_command(self) -> str:
+        """The command that runs this scenario again, exactly (its target and seed)."""
+        target = f" --target {self.target}" if self.target else ""
+        return f"hardening chaos {self.name} --seed {self.seed}{target}"
 
     def to_dict(self) -> dict[str, Any]:
         tl = self.timeline

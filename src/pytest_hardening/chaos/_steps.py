@@ -29,12 +29,15 @@ _FAULT_KINDS = frozenset(get_args(FaultKind))
 
 @dataclass(frozen=True)
 class Req:
-    """A request to send: method, path, optional JSON body and headers."""
+    """A request to send: any method, a path, headers, and a JSON (``json``), raw
+    (``content``) or form (``data``) body."""
 
     method: str
     path: str
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | str | None = None
+    data: Mapping[str, Any] | None = None
 
 
 def _statuses(expect: int | Collection[int] | None) -> frozenset[int] | None:
@@ -102,7 +105,14 @@ class Send:
                 ctx.clock.advance(self.every)
                 ctx.observe()
             req = self.make(ctx, i)
-            response = ctx.send(req.method, req.path, json=req.json, headers=req.headers)
+            response = ctx.send(
+                req.method,
+                req.path,
+                json=req.json,
+                headers=req.headers,
+                content=req.content,
+                data=req.data,
+            )
             if wanted is not None and response.status_code not in wanted:
                 ctx.fail(
                     f"{self.label or req.method + ' ' + req.path} (request {i + 1}/{self.count}): "
@@ -118,9 +128,12 @@ def send(
     json: Any = None,
     expect: int | Collection[int] | None = None,
     count: int = 1,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | str | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> Send:
-    """The same request ``count`` times."""
-    req = Req(method, path, json)
+    """The same request ``count`` times: any method, headers and body."""
+    req = Req(method, path, json, dict(headers or {}), content, data)
     return Send(lambda _ctx, _i: req, count=count, expect=expect, label=f"{method} {path}")
 
 

@@ -70,6 +70,11 @@ def render_result(result: ScenarioResult) -> Group:
         )
         rows.extend(Text(f"    lost: {item}", style="red") for item in loss.lost)
     rows.extend(Text(f"  ✗ {failure}", style="red") for failure in result.failures)
+    if not result.passed:
+        if result.logs:
+            rows.append(Text(f"  last app log lines (of {len(result.logs)}):", style="dim"))
+            rows.extend(Text(f"    {line}", style="dim") for line in result.logs[-8:])
+        rows.append(Text(f"  replay with: {result.replay_command()}"))
     return Group(*rows)
 
 
