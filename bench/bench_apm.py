@@ -41,6 +41,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,6 +55,20 @@ from starlette.responses import Response
 from reference_app.observability import UNMATCHED_ROUTE, ApmMiddleware, ApmRegistry
 
 TIMER: Callable[[], float] = time.process_time
+#: ``--baseline``: an earlier ``_middleware.py``, measured as "before" beside the current one.
+BASELINE: Any = None
+
+
+def load_baseline(path: str) -> Any:
+    """The ``ApmMiddleware`` class of another copy of ``_middleware.py`` (e.g. exported with
+    ``git show <commit>:reference_app/observability/_middleware.py``), over today's registry."""
+    import types
+
+    source = Path(path).read_text(encoding="utf-8")
+    source = source.replace("from ._apm import", "from reference_app.observability._apm import")
+    module = types.ModuleType("apm_middleware_before")
+    exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - our own earlier code
+    return module.ApmMiddleware
 
 
 def trivial_app() -> FastAPI:
@@ -98,8 +113,19 @@ def build_raw_apps() -> dict[str, Any]:
     return {
         "bare": raw_ping,
         "ours (ApmMiddleware)": ApmMiddleware(raw_ping, registry=ApmRegistry()),
+        **(
+            {"before (--baseline)": BASELINE(raw_ping, registry=ApmRegistry())}
+            if BASELINE is not None
+            else {}
+        ),
         "BaseHTTPMiddleware": BaseHttpApm(raw_ping, registry=ApmRegistry()),
     }
+
+
+def _with(middleware: Any) -> FastAPI:
+    app = trivial_app()
+    app.add_middleware(middleware, registry=ApmRegistry())
+    return app
 
 
 def build_apps() -> dict[str, Any]:
@@ -115,6 +141,7 @@ def build_apps() -> dict[str, Any]:
     apps: dict[str, Any] = {
         "bare": bare,
         "ours (ApmMiddleware)": ours,
+        **({"before (--baseline)": _with(BASELINE)} if BASELINE is not None else {}),
         "BaseHTTPMiddleware": based,
         "prometheus-fastapi-instrumentator": instrumented,
     }
@@ -345,7 +372,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    global TIMER
+    global TIMER, BASELINE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=25)
     parser.add_argument("--requests", type=int, default=500, help="ASGI requests per batch")
@@ -354,7 +381,12 @@ def main(argv: list[str] | None = None) -> int:
         "--interleaved", type=int, default=20_000, help="requests per app, interleaved one by one"
     )
     parser.add_argument("--wall", action="store_true", help="time with perf_counter")
+    parser.add_argument(
+        "--baseline", help="an earlier _middleware.py, measured as 'before' in the same run"
+    )
     args = parser.parse_args(argv)
+    if args.baseline:
+        BASELINE = load_baseline(args.baseline)
     if args.wall:
         TIMER = time.perf_counter
     runner: Callable[[], Awaitable[list[Case]]] = lambda: run(  # noqa: E731
