@@ -55,20 +55,27 @@ from starlette.responses import Response
 from reference_app.observability import UNMATCHED_ROUTE, ApmMiddleware, ApmRegistry
 
 TIMER: Callable[[], float] = time.process_time
-#: ``--baseline``: an earlier ``_middleware.py``, measured as "before" beside the current one.
+#: ``--baseline``: an earlier (middleware, registry) pair, measured as "before" beside today's.
 BASELINE: Any = None
 
 
-def load_baseline(path: str) -> Any:
-    """The ``ApmMiddleware`` class of another copy of ``_middleware.py`` (e.g. exported with
-    ``git show <commit>:reference_app/observability/_middleware.py``), over today's registry."""
-    import types
+def load_baseline(path: str) -> tuple[Any, Any]:
+    """``ApmMiddleware`` and ``ApmRegistry`` of another copy of ``reference_app/observability``
+    (e.g. ``git archive <commit> reference_app/observability | tar -x -C /tmp/base``), imported
+    as a package of its own."""
+    import importlib.util
+    import sys
 
-    source = Path(path).read_text(encoding="utf-8")
-    source = source.replace("from ._apm import", "from reference_app.observability._apm import")
-    module = types.ModuleType("apm_middleware_before")
-    exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - our own earlier code
-    return module.ApmMiddleware
+    init = Path(path) / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "apm_before", init, submodule_search_locations=[str(Path(path))]
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no package at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["apm_before"] = module
+    spec.loader.exec_module(module)
+    return module.ApmMiddleware, module.ApmRegistry
 
 
 def trivial_app() -> FastAPI:
@@ -114,7 +121,7 @@ def build_raw_apps() -> dict[str, Any]:
         "bare": raw_ping,
         "ours (ApmMiddleware)": ApmMiddleware(raw_ping, registry=ApmRegistry()),
         **(
-            {"before (--baseline)": BASELINE(raw_ping, registry=ApmRegistry())}
+            {"before (--baseline)": BASELINE[0](raw_ping, registry=BASELINE[1]())}
             if BASELINE is not None
             else {}
         ),
@@ -122,9 +129,9 @@ def build_raw_apps() -> dict[str, Any]:
     }
 
 
-def _with(middleware: Any) -> FastAPI:
+def _with(baseline: tuple[Any, Any]) -> FastAPI:
     app = trivial_app()
-    app.add_middleware(middleware, registry=ApmRegistry())
+    app.add_middleware(baseline[0], registry=baseline[1]())
     return app
 
 
@@ -382,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--wall", action="store_true", help="time with perf_counter")
     parser.add_argument(
-        "--baseline", help="an earlier _middleware.py, measured as 'before' in the same run"
+        "--baseline",
+        help="an earlier copy of reference_app/observability, measured as 'before' in the run",
     )
     args = parser.parse_args(argv)
     if args.baseline:
