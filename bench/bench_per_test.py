@@ -161,7 +161,12 @@ def readme_cycles(count: int) -> str:
     )
 
 
-def run(rounds: int, cycles: int) -> dict[str, list[float]]:
+def run(rounds: int, cycles: int, baseline: str | None = None) -> dict[str, list[float]]:
+    """One pytest process; with ``baseline`` (a tree exported from an earlier commit) its
+    ``src`` and ``reference_app`` are imported instead of the installed ones."""
+    env = dict(os.environ)
+    if baseline:
+        env["PYTHONPATH"] = os.pathsep.join([f"{baseline}/src", baseline])
     with tempfile.TemporaryDirectory(prefix="bench-per-test-") as tmp:
         work = Path(tmp)
         (work / "conftest.py").write_text(CONFTEST)
@@ -189,7 +194,7 @@ def run(rounds: int, cycles: int) -> dict[str, list[float]]:
             cwd=work,
             capture_output=True,
             text=True,
-            env={**os.environ, "BENCH_PER_TEST_OUT": str(out), "PYTHONDONTWRITEBYTECODE": "1"},
+            env={**env, "BENCH_PER_TEST_OUT": str(out), "PYTHONDONTWRITEBYTECODE": "1"},
             check=False,
         )
         if done.returncode != 0:
@@ -204,9 +209,9 @@ def run(rounds: int, cycles: int) -> dict[str, list[float]]:
     return times
 
 
-def report(times: dict[str, list[float]], rounds: int, cycles: int) -> None:
+def report(times: dict[str, list[float]], rounds: int, cycles: int, title: str) -> None:
     shared = statistics.median(times["test_b_shared"])
-    print(f"\nPer-test cost, setup + call + teardown, {rounds - 1} rounds / {cycles - 1} cycles")
+    print(f"\n{title}: setup + call + teardown, {rounds - 1} rounds / {cycles - 1} cycles")
     print(f"{'test':<52} {'median ms':>10} {'p90 ms':>8} {'x (b)':>7}")
     for kind, label in KINDS.items():
         values = sorted(times[kind])
@@ -231,8 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=25, help="tests of each kind")
     parser.add_argument("--cycles", type=int, default=10, help="runs of the README example")
+    parser.add_argument(
+        "--baseline",
+        help="a tree exported from an earlier commit (git archive <commit> src reference_app): "
+        "the same run with it, after the current code's",
+    )
     args = parser.parse_args(argv)
-    report(run(args.rounds, args.cycles), args.rounds, args.cycles)
+    report(run(args.rounds, args.cycles), args.rounds, args.cycles, "current code")
+    if args.baseline:
+        baseline = run(args.rounds, args.cycles, args.baseline)
+        report(baseline, args.rounds, args.cycles, f"baseline {args.baseline}")
     return 0
 
 

@@ -105,18 +105,28 @@ class Clock:
         # and the replacement continues the real clock's timeline, so nothing jumps.
         self._require_active()
         if self._holders is None:
-            self._holders = self._sweep()
+            made: dict[int, Callable[[], Any]] = {}
+
+            def replace(real: Callable[[], Any]) -> Callable[[], Any]:
+                # One replacement per function, made at the first sweep: a second sweep (after
+                # the collection below, which may take a while) must not restart the timeline.
+                fake = made.get(id(real))
+                if fake is None:
+                    fake = made[id(real)] = self._continuation(real)
+                return fake
+
+            self._holders = self._sweep(replace)
             if self._holders.problems:  # maybe garbage not yet collected: look again
                 self._holders.undo()
                 gc.collect()
-                self._holders = self._sweep()
+                self._holders = self._sweep(replace)
         return self._holders
 
-    def _sweep(self) -> RealClockHolders:
+    def _sweep(self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]) -> RealClockHolders:
         known = self._cache.owners if self._cache is not None else None
         holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE), known=known)
         own = self._cache.modules.containers() if self._cache is not None else ()
-        return holders.sweep(self._freezer, self._continuation, skip_ids=own)
+        return holders.sweep(self._freezer, replace, skip_ids=own)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
         """``real`` from now on: its current value, moved only by this clock."""

@@ -40,6 +40,7 @@ class ModuleScan:
 
     def __init__(self) -> None:
         self._found: dict[str, tuple[int, int, list[tuple[str, Any]]]] = {}
+        self._own: set[int] = set()  # ids of the lists and pairs in _found
 
     def attributes(self, module: ModuleType) -> list[tuple[str, Any]]:
         namespace = getattr(module, "__dict__", None)
@@ -56,17 +57,16 @@ class ModuleScan:
             return seen[2]
         ids = freezegun.api._real_time_object_ids
         found = [(key, value) for key, value in namespace.copy().items() if id(value) in ids]
+        if seen is not None:
+            self._own.difference_update(_ids(seen[2]))
         self._found[name] = (id(namespace), len(namespace), found)
+        self._own.update(_ids(found))
         return found
 
     def containers(self) -> set[int]:
         """Ids of this scan's own lists and pairs (they hold real functions, and are no
-        holder the clock should re-point)."""
-        ids: set[int] = set()
-        for _, _, found in self._found.values():
-            ids.add(id(found))
-            ids.update(id(pair) for pair in found)
-        return ids
+        holder the clock should re-point). Kept up to date: asked for while time moves."""
+        return self._own
 
     @contextlib.contextmanager
     def used_by_freezegun(self) -> Iterator[None]:
@@ -82,6 +82,10 @@ class ModuleScan:
             yield
         finally:
             api._get_cached_module_attributes = original
+
+
+def _ids(found: list[tuple[str, Any]]) -> list[int]:
+    return [id(found), *(id(pair) for pair in found)]
 
 
 class Owners:

@@ -4,10 +4,12 @@ changed between two clocks, and everything is restored when a clock stops."""
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 import types
 from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -110,3 +112,24 @@ def freezegun_real(name: str) -> Callable[[], float]:
 
     real: Callable[[], float] = getattr(freezegun.api, f"real_{name}")
     return real
+
+
+class _Node(NamedTuple):
+    clock: Callable[[], float]
+    peers: list[Any]
+
+
+def test_a_second_look_after_collecting_garbage_does_not_restart_the_timeline() -> None:
+    breaker = Breaker()
+    gc.disable()  # the cycle below stays until the clock collects it
+    try:
+        node = _Node(time.monotonic, [])
+        node.peers.append(node)  # garbage only a collection frees, holding the real function
+        del node
+        with Clock(cache=ClockCache()) as clock:
+            before = breaker._clock()
+            clock.advance(10)  # first look: a problem; collect (takes a while); look again
+            assert clock.problems() == []
+            assert round(breaker._clock() - before, 3) == 10.0
+    finally:
+        gc.enable()
