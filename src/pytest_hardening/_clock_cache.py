@@ -46,15 +46,14 @@ class ModuleScan:
         namespace = getattr(module, "__dict__", None)
         if type(namespace) is not dict:
             return []
-        name = getattr(module, "__name__", None) or str(id(module))
+        name = namespace.get("__name__") or str(id(module))
         seen = self._found.get(name)
-        if (
-            seen is not None
-            and seen[0] == id(namespace)
-            and seen[1] == len(namespace)
-            and all(namespace.get(key) is value for key, value in seen[2])
-        ):
-            return seen[2]
+        if seen is not None and seen[0] == id(namespace) and seen[1] == len(namespace):
+            found = seen[2]
+            if not found:  # most modules: nothing to check again
+                return found
+            if all(namespace.get(key) is value for key, value in found):
+                return found
         ids = freezegun.api._real_time_object_ids
         found = [(key, value) for key, value in namespace.copy().items() if id(value) in ids]
         if seen is not None:
