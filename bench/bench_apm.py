@@ -41,6 +41,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,6 +55,27 @@ from starlette.responses import Response
 from reference_app.observability import UNMATCHED_ROUTE, ApmMiddleware, ApmRegistry
 
 TIMER: Callable[[], float] = time.process_time
+#: ``--baseline``: an earlier (middleware, registry) pair, measured as "before" beside today's.
+BASELINE: Any = None
+
+
+def load_baseline(path: str) -> tuple[Any, Any]:
+    """``ApmMiddleware`` and ``ApmRegistry`` of another copy of ``reference_app/observability``
+    (e.g. ``git archive <commit> reference_app/observability | tar -x -C /tmp/base``), imported
+    as a package of its own."""
+    import importlib.util
+    import sys
+
+    init = Path(path) / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "apm_before", init, submodule_search_locations=[str(Path(path))]
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no package at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["apm_before"] = module
+    spec.loader.exec_module(module)
+    return module.ApmMiddleware, module.ApmRegistry
 
 
 def trivial_app() -> FastAPI:
@@ -98,8 +120,19 @@ def build_raw_apps() -> dict[str, Any]:
     return {
         "bare": raw_ping,
         "ours (ApmMiddleware)": ApmMiddleware(raw_ping, registry=ApmRegistry()),
+        **(
+            {"before (--baseline)": BASELINE[0](raw_ping, registry=BASELINE[1]())}
+            if BASELINE is not None
+            else {}
+        ),
         "BaseHTTPMiddleware": BaseHttpApm(raw_ping, registry=ApmRegistry()),
     }
+
+
+def _with(baseline: tuple[Any, Any]) -> FastAPI:
+    app = trivial_app()
+    app.add_middleware(baseline[0], registry=baseline[1]())
+    return app
 
 
 def build_apps() -> dict[str, Any]:
@@ -115,6 +148,7 @@ def build_apps() -> dict[str, Any]:
     apps: dict[str, Any] = {
         "bare": bare,
         "ours (ApmMiddleware)": ours,
+        **({"before (--baseline)": _with(BASELINE)} if BASELINE is not None else {}),
         "BaseHTTPMiddleware": based,
         "prometheus-fastapi-instrumentator": instrumented,
     }
@@ -345,7 +379,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    global TIMER
+    global TIMER, BASELINE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=25)
     parser.add_argument("--requests", type=int, default=500, help="ASGI requests per batch")
@@ -354,7 +388,13 @@ def main(argv: list[str] | None = None) -> int:
         "--interleaved", type=int, default=20_000, help="requests per app, interleaved one by one"
     )
     parser.add_argument("--wall", action="store_true", help="time with perf_counter")
+    parser.add_argument(
+        "--baseline",
+        help="an earlier copy of reference_app/observability, measured as 'before' in the run",
+    )
     args = parser.parse_args(argv)
+    if args.baseline:
+        BASELINE = load_baseline(args.baseline)
     if args.wall:
         TIMER = time.perf_counter
     runner: Callable[[], Awaitable[list[Case]]] = lambda: run(  # noqa: E731

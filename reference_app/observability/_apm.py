@@ -20,7 +20,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from ._stats import Alert, AlertKind, Stats
-from ._timings import Timing, TimingCollector, TimingFamily
+from ._timings import Ring, Timing, TimingCollector, TimingFamily
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -266,6 +266,10 @@ class ApmRegistry:
     def _fold_requests(self) -> None:
         """Move queued requests into their records. The caller holds the lock."""
         pending, cache, requests = self._pending, self._request_cache, self._requests
+        # One batch per label set (buckets, total, min, max) and per ring (shared by the label
+        # sets of an endpoint: written in arrival order, as one request at a time would).
+        batches: dict[Timing, list[float]] = {}
+        rings: dict[Ring, list[float]] = {}
         for _ in range(len(pending)):  # only lock holders pop: these many are there
             method, route_template, status, duration = pending.popleft()
             key = (method, route_template, status // 100)
@@ -276,7 +280,16 @@ class ApmRegistry:
                     f"{method} {route_template}",
                     error=status >= 500,
                 )
-            timing.add(duration)
+            batch = batches.get(timing)
+            if batch is None:
+                batches[timing] = batch = []
+                rings.setdefault(timing.ring, [])
+            batch.append(duration)
+            rings[timing.ring].append(duration)
+        for timing, durations in batches.items():
+            timing.add_many(durations)
+        for recent, durations in rings.items():
+            recent.extend(durations)
 
     def _alert(self, kind: AlertKind, subject: str, value: float, threshold: float) -> None:
         at = self._wall_clock() if self._wall_clock is not None else time.time()

@@ -7,7 +7,7 @@ cost) and breaks contextvars propagation. This one only wraps ``send`` to see th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -22,6 +22,7 @@ _METHODS = frozenset(
 )
 # Route classes whose ``path`` is the template as is (an exact type check: a subclass may differ).
 _PLAIN_ROUTES = frozenset({Route, APIRoute})
+_perf_counter = time.perf_counter  # module attribute: freezegun re-points it like time's own
 
 
 class ApmMiddleware:
@@ -46,13 +47,15 @@ class ApmMiddleware:
         root_path = scope.get("root_path", "")
         status = 0  # no response started yet
 
-        async def send_with_status(message: Message) -> None:
+        # A plain function handing back ``send``'s own awaitable: no coroutine of its own per
+        # message (two per request), which measured ~1 µs of a request's overhead.
+        def send_with_status(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
-        start = time.perf_counter()
+        start = _perf_counter()
         try:
             await self.app(scope, receive, send_with_status)
         except Exception:
@@ -65,9 +68,9 @@ class ApmMiddleware:
                 status = 499
             raise
         finally:
-            duration = time.perf_counter() - start
+            duration = _perf_counter() - start
             registry = self._registry
-            if not isinstance(registry, ApmRegistry):
+            if type(registry) is not ApmRegistry and not isinstance(registry, ApmRegistry):
                 registry = registry()
             method = scope["method"]
             route: Any = scope.get("route")

@@ -8,12 +8,15 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import freezegun
 import freezegun.api
 
 from ._clock_holders import RealClockHolders
+
+if TYPE_CHECKING:
+    from ._clock_cache import ClockCache
 
 __all__ = ["Clock"]
 
@@ -38,12 +41,20 @@ class Clock:
     Objects that stored a real time function before the clock started (a breaker built with
     ``clock=time.monotonic``) are re-pointed to the frozen one for as long as the clock runs;
     one that cannot be (see :meth:`problems`) makes :meth:`advance` fail, naming it. Modules in
-    ``ignore`` (prefixes) are left on real time.
+    ``ignore`` (prefixes) are left on real time. A ``cache`` shared by the clocks of a test
+    session makes starting and first moving them cheaper (see :mod:`._clock_cache`).
     """
 
-    def __init__(self, start: _dt.datetime | None = None, *, ignore: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        start: _dt.datetime | None = None,
+        *,
+        ignore: Iterable[str] = (),
+        cache: ClockCache | None = None,
+    ) -> None:
         self._start_at = start
         self._ignore = tuple(ignore)
+        self._cache = cache
         self._freezer: Any = None
         self._factory: Any = None
         self._holders: RealClockHolders | None = None
@@ -64,7 +75,11 @@ class Clock:
             raise RuntimeError("Clock is already running")
         start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
         self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
-        self._factory = self._freezer.start()
+        if self._cache is None:
+            self._factory = self._freezer.start()
+        else:
+            with self._cache.modules.used_by_freezegun():
+                self._factory = self._freezer.start()
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         return self
@@ -90,16 +105,28 @@ class Clock:
         # and the replacement continues the real clock's timeline, so nothing jumps.
         self._require_active()
         if self._holders is None:
-            self._holders = self._sweep()
+            made: dict[int, Callable[[], Any]] = {}
+
+            def replace(real: Callable[[], Any]) -> Callable[[], Any]:
+                # One replacement per function, made at the first sweep: a second sweep (after
+                # the collection below, which may take a while) must not restart the timeline.
+                fake = made.get(id(real))
+                if fake is None:
+                    fake = made[id(real)] = self._continuation(real)
+                return fake
+
+            self._holders = self._sweep(replace)
             if self._holders.problems:  # maybe garbage not yet collected: look again
                 self._holders.undo()
                 gc.collect()
-                self._holders = self._sweep()
+                self._holders = self._sweep(replace)
         return self._holders
 
-    def _sweep(self) -> RealClockHolders:
-        holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE))
-        return holders.sweep(self._freezer, self._continuation)
+    def _sweep(self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]) -> RealClockHolders:
+        known = self._cache.owners if self._cache is not None else None
+        holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE), known=known)
+        own = self._cache.modules.containers() if self._cache is not None else ()
+        return holders.sweep(self._freezer, replace, skip_ids=own)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
         """``real`` from now on: its current value, moved only by this clock."""

@@ -23,9 +23,12 @@ import gc
 import sys
 import types
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import freezegun.api
+
+if TYPE_CHECKING:
+    from ._clock_cache import Owners
 
 __all__ = ["DEFAULT_IGNORE", "RealClockHolders", "real_time_functions"]
 
@@ -69,8 +72,9 @@ def _qualname(obj: Any) -> str:
 class RealClockHolders:
     """One sweep: re-point what can be, list what cannot; :meth:`undo` restores."""
 
-    def __init__(self, *, ignore: Iterable[str] = ()) -> None:
+    def __init__(self, *, ignore: Iterable[str] = (), known: Owners | None = None) -> None:
         self.ignore = (*DEFAULT_IGNORE, *ignore)
+        self._known = known
         self.problems: list[str] = []
         self.patched: list[str] = []
         self._undo: list[Callable[[], None]] = []
@@ -81,11 +85,16 @@ class RealClockHolders:
         top = module.partition(".")[0]
         return top in sys.stdlib_module_names or module.startswith(self.ignore)
 
-    def sweep(self, freezer: Any, replace: Callable[[Any], Any]) -> RealClockHolders:
-        """Re-point every holder found to ``replace(real_function)``."""
-        reals = real_time_functions()
+    def sweep(
+        self, freezer: Any, replace: Callable[[Any], Any], *, skip_ids: Iterable[int] = ()
+    ) -> RealClockHolders:
+        """Re-point every holder found to ``replace(real_function)``; containers whose id is
+        in ``skip_ids`` (the clock's own bookkeeping) are left alone."""
+        reals = tuple(real_time_functions())  # passed on as is: its id is known
         fakes = {id(real): replace(real) for real in reals}
         skip = _freezegun_containers(freezer)
+        skip.add(id(reals))
+        skip.update(skip_ids)
         skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):
@@ -109,29 +118,54 @@ class RealClockHolders:
 
     def _owners(self, containers: list[Any], fakes: dict[int, Any]) -> None:
         wanted = {id(c): c for c in containers}
+        unknown = []
+        for container in containers:  # owners an earlier sweep found: no heap pass for them
+            owner = self._known.owner(container) if self._known is not None else None
+            if owner is None:
+                unknown.append(container)
+            else:
+                self._owner(owner, wanted, fakes)
+        if not unknown:
+            return
         closures = []
-        for owner in gc.get_referrers(*containers):
+        found: dict[int, list[Any]] = {}
+        for owner in gc.get_referrers(*unknown):
             if isinstance(owner, types.FrameType) or id(owner) in wanted:
                 continue
             if type(owner) is tuple and any(
                 type(c) is types.CellType and id(c) in wanted for c in owner
             ):
                 closures.append(owner)  # a function's __closure__: one more step to the function
-            elif isinstance(owner, types.FunctionType):
-                self._function(owner, wanted, fakes)
-            elif isinstance(owner, type):
-                self._class(owner, wanted, fakes)
-            elif isinstance(owner, functools.partial):
-                self._partial(owner, fakes)
-            else:
-                namespace = _instance_dict(owner)
-                if id(namespace) in wanted and not self._ignored(type(owner).__module__):
-                    self._dict(namespace, fakes, f"{_qualname(type(owner))} instance")
+                continue
+            if self._owner(owner, wanted, fakes):
+                for held in gc.get_referents(owner):
+                    found.setdefault(id(held), []).append(owner)
         if closures:
             tuples = {id(t) for t in closures}
             for fn in gc.get_referrers(*closures):
                 if isinstance(fn, types.FunctionType) and id(fn.__closure__) in tuples:
                     self._function(fn, wanted, fakes)
+        if self._known is not None:
+            for container in unknown:
+                owners = found.get(id(container), [])
+                if len(owners) == 1 and type(container) is not types.CellType:
+                    self._known.remember(container, owners[0])
+
+    def _owner(self, owner: Any, wanted: dict[int, Any], fakes: dict[int, Any]) -> bool:
+        """Re-point what ``owner`` holds in ``wanted``; False if it is not a kind of owner."""
+        if isinstance(owner, types.FunctionType):
+            self._function(owner, wanted, fakes)
+        elif isinstance(owner, type):
+            self._class(owner, wanted, fakes)
+        elif isinstance(owner, functools.partial):
+            self._partial(owner, fakes)
+        else:
+            namespace = _instance_dict(owner)
+            if id(namespace) not in wanted:
+                return False
+            if not self._ignored(type(owner).__module__):
+                self._dict(namespace, fakes, f"{_qualname(type(owner))} instance")
+        return True
 
     def _dict(self, namespace: dict[str, Any], fakes: dict[int, Any], label: str) -> None:
         for key, value in list(namespace.items()):

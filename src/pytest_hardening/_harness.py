@@ -108,7 +108,8 @@ class Harness:
         if self._clock is None:
             from ._clock import Clock
 
-            self._clock = self._stack.enter_context(Clock(self.epoch))
+            cache = self._pool.clock_cache if self._pool is not None else None
+            self._clock = self._stack.enter_context(Clock(self.epoch, cache=cache))
             if self._faults is not None:
                 self._attach_clock(self._faults, self._clock)
             if self._breakers is not None:

@@ -8,6 +8,9 @@ first. See docs/fixtures.md, "Reusing the app between tests".
 
 Safety net: an app whose ``app.state`` or ``dependency_overrides`` a test changed is not kept
 (the reset cannot know about such changes); neither is one whose reset failed.
+
+The pool is what hardened tests of a session share, so it also keeps the clocks' cache
+(:class:`~._clock_cache.ClockCache`: module scans and holder owners), which needs no reset.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import inspect
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._clock_cache import ClockCache
 
 __all__ = ["AppPool", "AppReset", "Kept", "pool_key"]
 
@@ -78,6 +84,16 @@ class AppPool:
         self._kept: OrderedDict[Hashable, Kept] = OrderedDict()
         self.builds = 0
         self.reuses = 0
+        self._clock_cache: ClockCache | None = None
+
+    @property
+    def clock_cache(self) -> ClockCache:
+        """Shared by the clocks of the tests this pool serves."""
+        if self._clock_cache is None:
+            from ._clock_cache import ClockCache
+
+            self._clock_cache = ClockCache()
+        return self._clock_cache
 
     def take(self, key: Hashable) -> Kept | None:
         kept = self._kept.pop(key, None)

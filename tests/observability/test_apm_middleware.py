@@ -22,7 +22,8 @@ Freezer = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
 
 @pytest.fixture
 def frozen() -> Iterator[Freezer]:
-    with freeze_time("2026-01-01", real_asyncio=True) as freezer:
+    # pytest times its phases with the functions it imported: keep them real (--durations).
+    with freeze_time("2026-01-01", real_asyncio=True, ignore=["_pytest.timing"]) as freezer:
         yield freezer
 
 

@@ -100,9 +100,14 @@ def chaos(
         for scenario in chaos_target.catalogue():
             console.print(f"[bold]{scenario.name}[/bold]  {scenario.description}")
         return
+    warm_up = getattr(chaos_target.session, "warm_up", None)
+    if callable(warm_up):  # one-off imports and scans, like loading the target: not timed
+        warm_up()
     started = time.perf_counter()
     try:
-        results = run_catalogue(console, target, scenarios or [], seed, jobs=jobs)
+        results = run_catalogue(
+            console, chaos_target, scenarios or [], seed, jobs=jobs, replay_target=target
+        )
     except KeyError as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(2) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import queue as queue_module
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,39 +12,76 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pytest_hardening.chaos import ScenarioResult, render_html, run_scenario, select
-from pytest_hardening.chaos._target import load_target
+from pytest_hardening.chaos._scenario import Scenario
+from pytest_hardening.chaos._target import ChaosTarget, load_target
 from pytest_hardening.chaos._text import render_result
 
 
-def _run_named(job: tuple[str, str, int]) -> ScenarioResult:
-    """One scenario by name (in a worker process: the target is loaded there, not pickled)."""
-    spec, name, seed = job
-    target = load_target(spec)
-    [scenario] = select(target.catalogue(), [name])
-    result = run_scenario(scenario, target.session, seed=seed)
-    result.target = spec  # the printed replay command names the catalogue it came from
-    return result
-
-
-def _results(spec: str, names: Sequence[str], seed: int, jobs: int) -> Iterator[ScenarioResult]:
-    work = [(spec, name, seed) for name in names]
-    # Workers are forked up front, before any other thread exists (rich's progress refresher
-    # starts later), and inherit the imported app: no second start-up cost. Without fork
-    # (macOS/Windows spawn would re-import everything per worker) the run stays sequential.
-    if jobs > 1 and len(work) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
-            yield from pool.imap(_run_named, work)  # in catalogue order
+def _results(
+    target: ChaosTarget, names: Sequence[str], seed: int, jobs: int
+) -> Iterator[ScenarioResult]:
+    scenarios = select(target.catalogue(), names)
+    # Without fork (macOS/Windows spawn would re-import everything per worker) the run stays
+    # sequential.
+    if jobs > 1 and len(scenarios) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        yield from _forked(target, scenarios, seed, min(jobs, len(scenarios)))
     else:
-        yield from map(_run_named, work)
+        for scenario in scenarios:
+            yield run_scenario(scenario, target.session, seed=seed)
+
+
+def _forked(
+    target: ChaosTarget, scenarios: Sequence[Scenario], seed: int, jobs: int
+) -> Iterator[ScenarioResult]:
+    """Every ``jobs``-th scenario in each of ``jobs`` forked workers, yielded in catalogue order.
+
+    Workers are forked before any other thread exists (rich's progress refresher starts
+    later) and inherit the loaded target itself (nothing is pickled on the way in): the
+    imported app, and one session per worker whose clocks share what they learn.
+    """
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def work(first: int) -> None:
+        for index in range(first, len(scenarios), jobs):
+            queue.put((index, run_scenario(scenarios[index], target.session, seed=seed)))
+
+    workers = [context.Process(target=work, args=(k,), daemon=True) for k in range(jobs)]
+    for worker in workers:
+        worker.start()
+    done: dict[int, ScenarioResult] = {}
+    try:
+        for index in range(len(scenarios)):
+            while index not in done:
+                try:
+                    got, result = queue.get(timeout=1.0)
+                except queue_module.Empty:
+                    if not any(w.is_alive() for w in workers) and queue.empty():
+                        raise RuntimeError("chaos workers exited without a result") from None
+                    continue
+                done[got] = result
+            yield done.pop(index)
+    finally:
+        for worker in workers:
+            worker.join(timeout=5.0)
+            if worker.is_alive():
+                worker.terminate()
 
 
 def run_catalogue(
-    console: Console, spec: str, names: Sequence[str], seed: int, *, jobs: int = 1
+    console: Console,
+    spec: str | ChaosTarget,
+    names: Sequence[str],
+    seed: int,
+    *,
+    jobs: int = 1,
+    replay_target: str | None = None,
 ) -> list[ScenarioResult]:
     """Run the selected scenarios (every one when ``names`` is empty), printing each result."""
-    scenarios = [s.name for s in select(load_target(spec).catalogue(), names)]
+    target = load_target(spec) if isinstance(spec, str) else spec
+    scenarios = [s.name for s in select(target.catalogue(), names)]
     results: list[ScenarioResult] = []
-    stream = _results(spec, scenarios, seed, jobs)
+    stream = _results(target, scenarios, seed, jobs)
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -55,6 +93,8 @@ def run_catalogue(
         for name in scenarios:
             progress.update(task, description=f"running {name}")
             result = next(stream)
+            # the printed replay command names the catalogue it came from
+            result.target = spec if isinstance(spec, str) else replay_target
             results.append(result)
             progress.console.print(render_result(result))
             progress.advance(task)

@@ -14,6 +14,7 @@ from typing import Any
 from pytest_hardening._config import AppFactory
 from pytest_hardening._harness import Harness
 from pytest_hardening._providers import ProviderSpec
+from pytest_hardening._reuse import AppPool
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -43,17 +44,29 @@ class HarnessSession:
     apm: Callable[[Any], Any] = _app_apm
     clear: Iterable[str] = field(default_factory=tuple)
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Shared by the runs of this session: no app is kept (no reset is given), but the clocks
+    #: share what they learn about the process (module scans, holder owners).
+    pool: AppPool = field(default_factory=AppPool, compare=False, repr=False)
+
+    def warm_up(self) -> None:
+        """Set up and tear down one run, moving its clock: what only a process's first run
+        pays (the app's first build imports Sentry's integrations, the clock scans every
+        module) is paid here, and workers forked afterwards inherit it."""
+        with self(0) as ctx:
+            ctx.clock.advance(0)
 
     @contextlib.contextmanager
     def __call__(self, seed: int) -> Iterator[ChaosContext]:
         with contextlib.ExitStack() as stack:
             logs = stack.enter_context(_LogTap())
             stack.enter_context(_quick_thread_handoffs())
-            harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH))
+            harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH, pool=self.pool))
             app = harness.build(self.app_factory, self.env, clear=self.clear)
-            clock = harness.freeze()
             faults = harness.fake_providers(self.providers)
+            # The lifespan runs in real time either way; started before the clock, the clock
+            # does not have to stop and start again around it.
             client = harness.client(headers=self.headers)
+            clock = harness.freeze()
             raw = self.breakers(app)
             inspector = harness.inspect_breakers(raw)
             reasons = _ReasonTap(raw)
