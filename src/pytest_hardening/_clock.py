@@ -58,6 +58,7 @@ class Clock:
         self._freezer: Any = None
         self._factory: Any = None
         self._holders: RealClockHolders | None = None
+        self._origin: tuple[float, Any] = (0.0, None)  # when the search for holders began
         self._listeners: list[Callable[[float], None]] = []
         self._advanced = 0.0
 
@@ -105,6 +106,9 @@ class Clock:
         # and the replacement continues the real clock's timeline, so nothing jumps.
         self._require_active()
         if self._holders is None:
+            # Stored clocks continue from their value when time first moves: the search for
+            # them (a heap pass, slow on a loaded machine) must not count as time passing.
+            self._origin = (freezegun.api.real_perf_counter(), self._factory())
             made: dict[int, Callable[[], Any]] = {}
 
             def replace(real: Callable[[], Any]) -> Callable[[], Any]:
@@ -129,9 +133,13 @@ class Clock:
         return holders.sweep(self._freezer, replace, skip_ids=own)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
-        """``real`` from now on: its current value, moved only by this clock."""
-        factory, base = self._factory, real()
-        frozen_at = factory()
+        """``real`` from now on: its value when time first moved, then moved only by this
+        clock (not by the real time the search for its holders took)."""
+        factory = self._factory
+        real_origin, frozen_at = self._origin
+        since_start = freezegun.api.real_perf_counter() - real_origin
+        now = real()
+        base = now - int(since_start * 1e9) if isinstance(now, int) else now - since_start
         if isinstance(base, int):  # the *_ns functions
 
             def moved_ns() -> int:
