@@ -72,8 +72,8 @@ def test_stored_real_functions_are_repointed_by_every_clock_of_a_session() -> No
     cache = ClockCache()
     kept = Breaker()  # its holder's owner is remembered by the first clock
     for _ in range(3):
-        kept.opened_at = time.monotonic()
         with Clock(cache=cache) as clock:
+            kept.opened_at = kept._clock()  # on its own (real) clock, just before time moves
             clock.advance(59)
             assert kept.is_open()
             clock.advance(1)
