@@ -20,7 +20,13 @@ from reference_app.api import (
     webhooks_router,
 )
 from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
-from reference_app.observability import ApmMiddleware, ApmRegistry, SystemMonitor, init_sentry
+from reference_app.observability import (
+    ApmMiddleware,
+    ApmRegistry,
+    BreakerCollector,
+    SystemMonitor,
+    init_sentry,
+)
 from reference_app.resilience import BreakerRegistry, build_service_breakers
 
 __all__ = ["build_breakers", "create_app"]
@@ -68,6 +74,10 @@ def create_app(
     app.state.settings = settings
     app.state.breakers = breakers = build_breakers(settings, clock=clock)
     breakers.add_listener(report_transition)
+    # Breaker state and transitions in the app's Prometheus exposition.
+    app.state.breaker_metrics = breaker_metrics = BreakerCollector(breakers)
+    breakers.add_listener(breaker_metrics.record)
+    apm.prometheus.register(breaker_metrics)
     app.state.apm = apm
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)

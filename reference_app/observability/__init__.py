@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._access_log import QueryRedactingFilter, redacted_access_log
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
+from ._breaker_metrics import BREAKER_STATES, BreakerCollector
 from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 from ._sentry import SentryHandle, init_sentry
@@ -21,12 +22,14 @@ from ._stats import Alert, AlertKind, Stats
 from ._system import SystemMonitor
 
 __all__ = [
+    "BREAKER_STATES",
     "FILTERED",
     "UNMATCHED_ROUTE",
     "Alert",
     "AlertKind",
     "ApmMiddleware",
     "ApmRegistry",
+    "BreakerCollector",
     "QueryRedactingFilter",
     "SentryHandle",
     "Stats",
