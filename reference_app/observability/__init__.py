@@ -10,6 +10,7 @@ from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 from ._sentry import SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
+from ._sentry_boot import report_refused_boot
 from ._sentry_hooks import (
     before_breadcrumb,
     before_send,
@@ -48,6 +49,7 @@ __all__ = [
     "redact_text",
     "redact_url",
     "redacted_access_log",
+    "report_refused_boot",
     "sentry_options",
     "set_user",
 ]

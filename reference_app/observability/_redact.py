@@ -36,7 +36,9 @@ _OTP_PROSE = re.compile(
 )
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]%]{1,64}$")
 # "code" is an OAuth credential in code=..., but "status code: 503" must survive.
-_CODE_PARAM = re.compile(r"(?i)(?<![\w-])(code=)(?:\[Filtered\][^\s&,;\"'<>)\]}]*|[^\s&,;\"'<>)\]}]+)")
+_CODE_PARAM = re.compile(
+    r"(?i)(?<![\w-])(code=)(?:\[Filtered\][^\s&,;\"'<>)\]}]*|[^\s&,;\"'<>)\]}]+)"
+)
 _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
 # Every pattern that starts with a repeated class has a lookbehind excluding that class, so a
 # match can only begin at the start of a run: linear time on long tokens instead of quadratic.
