@@ -6,6 +6,7 @@ from __future__ import annotations
 from ._access_log import QueryRedactingFilter, redacted_access_log
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
 from ._breaker_metrics import BREAKER_STATES, BreakerCollector
+from ._memory_limit import MemoryLimit, memory_limit
 from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 from ._sentry import SentryHandle, init_sentry
@@ -31,6 +32,7 @@ __all__ = [
     "ApmMiddleware",
     "ApmRegistry",
     "BreakerCollector",
+    "MemoryLimit",
     "QueryRedactingFilter",
     "SentryHandle",
     "Stats",
@@ -45,6 +47,7 @@ __all__ = [
     "init_sentry",
     "is_sensitive_name",
     "make_event_scrubber",
+    "memory_limit",
     "redact_query",
     "redact_text",
     "redact_url",
