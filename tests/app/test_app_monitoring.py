@@ -95,6 +95,9 @@ def test_circuit_breakers_system_and_prometheus(app: FastAPI, client: TestClient
     system = client.get("/api/monitoring/system").json()
     assert system["rss_bytes"] > 0
     assert 0 <= system["memory_percent"] <= 100
+    assert 0 < system["process_memory_percent"] <= 100
+    assert system["memory_limit_source"] in {"cgroup v2", "cgroup v1", "system"}
+    assert system["cpu_user_seconds"] > 0
     client.post("/api/calls", json=new_call())
     prometheus = client.get("/api/monitoring/prometheus")
     assert prometheus.headers["content-type"].startswith("text/plain")
