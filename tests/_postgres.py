@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib.util
 import os
 import shutil
 import socket
@@ -64,9 +65,12 @@ class LocalPostgres:
     called any number of times (the live outage test does), :meth:`destroy` removes it all."""
 
     def __init__(self) -> None:
-        import pgserver  # the wheel with the server binaries (the `test` extra)
-
-        self._bin = Path(pgserver.__file__).parent / "pginstall" / "bin"
+        # The wheel with the server binaries (the `test` extra). Located, not imported: importing
+        # it sets up lock files and a runtime directory of its own that is not needed here.
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or spec.origin is None:
+            raise RuntimeError("pgserver is not installed (the `test` extra)")
+        self._bin = Path(spec.origin).parent / "pginstall" / "bin"
         self.root = Path(tempfile.mkdtemp(prefix="hardening-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
