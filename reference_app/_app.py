@@ -19,14 +19,13 @@ from reference_app.api import (
     monitoring_router,
     webhooks_router,
 )
-from reference_app.config import SERVICE_BREAKERS, ConfigurationError, Settings, load_settings
+from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
 from reference_app.observability import (
     ApmMiddleware,
     ApmRegistry,
     BreakerCollector,
     SystemMonitor,
     init_sentry,
-    report_refused_boot,
 )
 from reference_app.resilience import BreakerRegistry, build_service_breakers
 
@@ -56,12 +55,10 @@ def create_app(
     (monotonic seconds) drives the breakers. Nothing does I/O until the lifespan starts.
     """
     if settings is None:
-        try:
-            settings = load_settings()
-        except ConfigurationError as exc:
-            # Sentry first: a refused boot is reported (with a valid SENTRY_DSN) and flushed.
-            report_refused_boot(exc, transport=sentry_transport)
-            raise
+        # A refusal raises here. It is reported to Sentry by the process entry point
+        # (`python -m reference_app`), not here: configuration checks build the app under many
+        # refused environments, each of which would otherwise send an event.
+        settings = load_settings()
     production = settings.is_production
     # Sentry first, so that everything after it is covered.
     sentry = init_sentry(settings, transport=sentry_transport)

@@ -6,7 +6,7 @@ import pytest
 
 from pytest_hardening import SentryCapture
 from reference_app import ConfigurationError, create_app
-from reference_app.config import VARIABLE_NAMES
+from reference_app.config import VARIABLE_NAMES, load_settings
 from reference_app.observability import report_refused_boot
 from reference_app.testing import production_example_env
 
@@ -20,35 +20,36 @@ def refused_env(**changes: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """``os.environ`` with none of the app's variables (each test sets its own)."""
-    for name in (*VARIABLE_NAMES, "NODE_ENV"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
 def secrets_of(env: dict[str, str]) -> list[str]:
     return [v for k, v in env.items() if any(w in k for w in ("KEY", "SECRET", "TOKEN"))]
 
 
-def test_create_app_reports_a_refused_boot_once_without_secret_values(
-    environ: pytest.MonkeyPatch,
-) -> None:
+def test_a_refused_boot_is_reported_once_without_secret_values() -> None:
     env = refused_env()
-    for name, value in env.items():
-        environ.setenv(name, value)
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(env)
     capture = SentryCapture()
 
-    with pytest.raises(ConfigurationError) as refused:
-        create_app(sentry_transport=capture)
+    assert report_refused_boot(refused.value, env, transport=capture) is True
 
-    [event] = capture.events  # sent and flushed before create_app raised
+    [event] = capture.events  # sent and flushed before report_refused_boot returned
     assert event["level"] == "error"
     assert "MONITORING_ADMIN_TOKEN" in event["message"]
     assert event["tags"]["boot"] == "refused"
     assert [p["variable"] for p in event["extra"]["problems"]] == refused.value.variables
     capture.assert_no_secrets(*secrets_of(env))
+
+
+def test_create_app_leaves_the_report_to_the_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Configuration checks build the app under many refused environments: no event each time.
+    for name in (*VARIABLE_NAMES, "NODE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in refused_env().items():
+        monkeypatch.setenv(name, value)
+    capture = SentryCapture()
+    with pytest.raises(ConfigurationError):
+        create_app(sentry_transport=capture)
+    assert capture.events == []
 
 
 @pytest.mark.parametrize(
