@@ -20,7 +20,13 @@ from reference_app.api import (
     webhooks_router,
 )
 from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
-from reference_app.observability import ApmMiddleware, ApmRegistry, SystemMonitor, init_sentry
+from reference_app.observability import (
+    ApmMiddleware,
+    ApmRegistry,
+    BreakerCollector,
+    SystemMonitor,
+    init_sentry,
+)
 from reference_app.resilience import BreakerRegistry, build_service_breakers
 
 __all__ = ["build_breakers", "create_app"]
@@ -49,6 +55,9 @@ def create_app(
     (monotonic seconds) drives the breakers. Nothing does I/O until the lifespan starts.
     """
     if settings is None:
+        # A refusal raises here. It is reported to Sentry by the process entry point
+        # (`python -m reference_app`), not here: configuration checks build the app under many
+        # refused environments, each of which would otherwise send an event.
         settings = load_settings()
     production = settings.is_production
     # Sentry first, so that everything after it is covered.
@@ -68,6 +77,10 @@ def create_app(
     app.state.settings = settings
     app.state.breakers = breakers = build_breakers(settings, clock=clock)
     breakers.add_listener(report_transition)
+    # Breaker state and transitions in the app's Prometheus exposition.
+    app.state.breaker_metrics = breaker_metrics = BreakerCollector(breakers)
+    breakers.add_listener(breaker_metrics.record)
+    apm.prometheus.register(breaker_metrics)
     app.state.apm = apm
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)
