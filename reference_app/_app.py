@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from reference_app._breaker_reporting import report_transition
 from reference_app._lifespan import make_lifespan
 from reference_app.api import (
+    MerchantRateLimiter,
     auth_router,
     calls_router,
     dev_router,
@@ -72,6 +73,7 @@ def create_app(
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)
     app.state.services = None
+    app.state.rate_limiter = MerchantRateLimiter(settings.merchant_rate_limit, clock)
     install_error_handlers(app)
     for router in (calls_router(), webhooks_router(), auth_router(), monitoring_router()):
         app.include_router(router)
@@ -82,7 +84,7 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
     )
     # Outermost, so it times everything (CORS included) and sees every final status.
     app.add_middleware(ApmMiddleware, registry=apm)

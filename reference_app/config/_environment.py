@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from ._breakers import SERVICE_BREAKERS
 from ._database import normalise_database_url
 from ._errors import Problem
+from ._merchants import parse_google_accounts, parse_merchant_keys
 from ._urls import is_hostname, origin_of, parse_http_url
 
 AppEnv = Literal["development", "production"]
@@ -142,6 +143,22 @@ def _seconds_by_name(kind: str, names: tuple[str, ...]) -> Callable[[str], dict[
     return parse
 
 
+def _parsed(parse: Callable[[str], object]) -> Callable[[str], object]:
+    def wrapped(value: str) -> object:
+        try:
+            return parse(value)
+        except ValueError as exc:  # their messages never contain the value
+            raise _Invalid(str(exc)) from None
+
+    return wrapped
+
+
+def _rate_limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        raise _Invalid("must be a whole number of calls per minute between 1 and 100000")
+    return int(value)
+
+
 def _app_env(value: str) -> AppEnv:
     lowered = value.lower()
     if lowered == "development":
@@ -200,6 +217,9 @@ VARIABLES: tuple[Variable, ...] = (
     _var("BREAKER_OPEN_TIMEOUTS", _seconds_by_name("breaker", BREAKER_NAMES)),
     _var("PROVIDER_TIMEOUTS", _seconds_by_name("provider", PROVIDER_NAMES)),
     _var("SHUTDOWN_GRACE_SECONDS", _seconds),
+    _var("MERCHANT_API_KEYS", _parsed(parse_merchant_keys)),
+    _var("MERCHANT_GOOGLE_ACCOUNTS", _parsed(parse_google_accounts)),
+    _var("MERCHANT_RATE_LIMIT", _rate_limit),
 )
 
 VARIABLE_NAMES: frozenset[str] = frozenset(v.name for v in VARIABLES)

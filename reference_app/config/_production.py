@@ -28,6 +28,7 @@ PRODUCTION_REQUIRED: tuple[str, ...] = (
     "SHOPIFY_ACCESS_TOKEN",
     "SHOPIFY_WEBHOOK_SECRET",
     "MONITORING_ADMIN_TOKEN",
+    "MERCHANT_API_KEYS",
 )
 
 #: Variables a production configuration may leave unset (defaults apply). SENTRY_DSN is required
@@ -38,6 +39,8 @@ PRODUCTION_OPTIONAL: tuple[str, ...] = (
     "ENABLE_SENTRY",
     "EXOTEL_BASE_URL",
     "FRONTEND_URL_ALT",
+    "MERCHANT_GOOGLE_ACCOUNTS",
+    "MERCHANT_RATE_LIMIT",
     "OPENAI_BASE_URL",
     "PROVIDER_TIMEOUTS",
     "SENTRY_TRACES_SAMPLE_RATE",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_va
 
 from ._environment import VARIABLES, AppEnv
 from ._errors import ConfigurationError, Problem
+from ._merchants import MerchantKey
 from ._urls import is_placeholder_host, parse_http_url
 from ._validation import check_environment
 
@@ -19,6 +20,12 @@ logger = logging.getLogger("reference_app.config")
 DEV_FRONTEND_ORIGIN = "http://localhost:3000"
 DEV_GOOGLE_CALLBACK_URL = "http://localhost:8080/api/auth/google/callback"
 DEV_WEBHOOK_BASE_URL = "http://localhost:3000"
+#: Calls a merchant may place per minute (MERCHANT_RATE_LIMIT), per app instance.
+DEFAULT_MERCHANT_RATE_LIMIT = 30
+#: The most a call request may take end to end: below the 30 s most clients wait.
+REQUEST_BUDGET_SECONDS = 25.0
+#: SIGTERM's default grace: at least one request budget, so in-flight calls can finish.
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 class Settings(BaseModel):
@@ -59,6 +66,9 @@ class Settings(BaseModel):
     breaker_open_timeouts: dict[str, float] = {}
     provider_timeouts: dict[str, float] = {}
     shutdown_grace_seconds: float | None = None
+    merchant_api_keys: tuple[MerchantKey, ...] = ()
+    merchant_google_accounts: dict[str, str] = {}
+    merchant_rate_limit: int = DEFAULT_MERCHANT_RATE_LIMIT
 
     @model_validator(mode="before")
     @classmethod
@@ -97,6 +107,11 @@ class Settings(BaseModel):
     @property
     def webhook_base_url_is_fallback(self) -> bool:
         return self.webhook_base_url == DEV_WEBHOOK_BASE_URL and not self.railway_public_domain
+
+    @property
+    def shutdown_grace(self) -> float:
+        """SHUTDOWN_GRACE_SECONDS, else a grace that covers one request budget."""
+        return self.shutdown_grace_seconds or DEFAULT_SHUTDOWN_GRACE_SECONDS
 
     @property
     def sentry_enabled(self) -> bool:

@@ -34,6 +34,7 @@ def production_env() -> dict[str, str]:
         "EXOTEL_ACCOUNT_SID": "acct-sid",
         "EXOTEL_CALLER_ID": "08000000000",
         "WASABI_BUCKET": "recordings",
+        "MERCHANT_API_KEYS": f"acme:{'ab' * 32}:acme.myshopify.com",
         **SECRETS,
     }
 
