@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from reference_app._breaker_reporting import report_transition
+from reference_app._cutoff import CutoffMiddleware
 from reference_app._lifespan import make_lifespan
+from reference_app._limits import BodyLimitMiddleware
 from reference_app.api import (
     MerchantRateLimiter,
     auth_router,
@@ -86,6 +88,10 @@ def create_app(
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
     )
-    # Outermost, so it times everything (CORS included) and sees every final status.
+    # Before anything parses a body: 413 past 1 MiB, 408 for a trickling body.
+    app.add_middleware(BodyLimitMiddleware)
+    # Times everything (CORS included) and sees every final status.
     app.add_middleware(ApmMiddleware, registry=apm)
+    # Outermost: a request cut off at the end of the shutdown grace answers 503, not 500.
+    app.add_middleware(CutoffMiddleware)
     return app

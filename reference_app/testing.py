@@ -101,7 +101,7 @@ DEV_ENV: Mapping[str, str] = types.MappingProxyType(
         "SHOPIFY_WEBHOOK_SECRET": "test-shopify-webhook-secret",
         "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
         "GOOGLE_CLIENT_SECRET": "google-client-secret",
-        "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f",
+        "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f-9dQ2xW7kLm",
         "MERCHANT_API_KEYS": _merchant_keys(),
         "MERCHANT_GOOGLE_ACCOUNTS": f"{fakes.GOOGLE_EMAIL}={TEST_MERCHANT}",
         # Tests place many calls in frozen time; the rate-limit tests set their own.
@@ -136,6 +136,8 @@ def strong_production_env(path: Path = _EXAMPLE) -> dict[str, str]:
     env["WASABI_BUCKET"] = "call-recordings"
     env["GOOGLE_CLIENT_ID"] = f"{secrets.token_hex(8)}.apps.googleusercontent.com"
     env["MERCHANT_API_KEYS"] = DEV_ENV["MERCHANT_API_KEYS"]
+    # A durable file (a mounted volume); hardening_prod_env points it at the test database.
+    env["DATABASE_URL"] = "sqlite+aiosqlite:////var/lib/reference-app/calls.db"
     return env
 
 

@@ -32,6 +32,11 @@ Merchants (``MERCHANT_API_KEYS``, required in production; ``MERCHANT_GOOGLE_ACCO
 from __future__ import annotations
 
 from ._breakers import SERVICE_BREAKERS
+from ._budget import (
+    DEFAULT_MERCHANT_RATE_LIMIT,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    REQUEST_BUDGET_SECONDS,
+)
 from ._database import DEFAULT_DATABASE_URL, normalise_database_url
 from ._environment import (
     BREAKER_NAMES,
@@ -43,13 +48,7 @@ from ._environment import (
 from ._errors import ConfigurationError, Problem
 from ._merchants import MerchantKey, hash_api_key
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
-from ._settings import (
-    DEFAULT_MERCHANT_RATE_LIMIT,
-    DEFAULT_SHUTDOWN_GRACE_SECONDS,
-    REQUEST_BUDGET_SECONDS,
-    Settings,
-    load_settings,
-)
+from ._settings import Settings, load_settings
 from ._validation import validate_environment
 
 __all__ = [

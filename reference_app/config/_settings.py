@@ -9,6 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
 
+from ._budget import (
+    DEFAULT_MERCHANT_RATE_LIMIT,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+)
 from ._environment import VARIABLES, AppEnv
 from ._errors import ConfigurationError, Problem
 from ._merchants import MerchantKey
@@ -20,12 +24,6 @@ logger = logging.getLogger("reference_app.config")
 DEV_FRONTEND_ORIGIN = "http://localhost:3000"
 DEV_GOOGLE_CALLBACK_URL = "http://localhost:8080/api/auth/google/callback"
 DEV_WEBHOOK_BASE_URL = "http://localhost:3000"
-#: Calls a merchant may place per minute (MERCHANT_RATE_LIMIT), per app instance.
-DEFAULT_MERCHANT_RATE_LIMIT = 30
-#: The most a call request may take end to end: below the 30 s most clients wait.
-REQUEST_BUDGET_SECONDS = 25.0
-#: SIGTERM's default grace: at least one request budget, so in-flight calls can finish.
-DEFAULT_SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 class Settings(BaseModel):
