@@ -50,8 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("PORT must be an integer between 1 and 65535")
 
     from reference_app.config import ConfigurationError, load_settings
+    from reference_app.observability import RequestIdLogFilter
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdLogFilter())
     try:
         settings = load_settings()
     except ConfigurationError as exc:

@@ -13,6 +13,7 @@ from reference_app._breaker_reporting import report_transition
 from reference_app._cutoff import CutoffMiddleware
 from reference_app._lifespan import make_lifespan
 from reference_app._limits import BodyLimitMiddleware
+from reference_app._security_headers import SecurityHeadersMiddleware
 from reference_app.api import (
     MerchantRateLimiter,
     auth_router,
@@ -23,7 +24,13 @@ from reference_app.api import (
     webhooks_router,
 )
 from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
-from reference_app.observability import ApmMiddleware, ApmRegistry, SystemMonitor, init_sentry
+from reference_app.observability import (
+    ApmMiddleware,
+    ApmRegistry,
+    RequestIdMiddleware,
+    SystemMonitor,
+    init_sentry,
+)
 from reference_app.resilience import BreakerRegistry, build_service_breakers
 
 __all__ = ["build_breakers", "create_app"]
@@ -67,6 +74,9 @@ def create_app(
         redoc_url=None if production else "/redoc",
         openapi_url=None if production else "/openapi.json",
         lifespan=make_lifespan(http_transport),
+        # No trailing-slash redirects: they were built from the request's Host header (an
+        # attacker's "Host: evil.com" became the Location) and downgraded to http.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.breakers = breakers = build_breakers(settings, clock=clock)
@@ -88,10 +98,13 @@ def create_app(
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
     )
+    app.add_middleware(SecurityHeadersMiddleware, production=production)
     # Before anything parses a body: 413 past 1 MiB, 408 for a trickling body.
     app.add_middleware(BodyLimitMiddleware)
     # Times everything (CORS included) and sees every final status.
     app.add_middleware(ApmMiddleware, registry=apm)
-    # Outermost: a request cut off at the end of the shutdown grace answers 503, not 500.
+    # A request cut off at the end of the shutdown grace answers 503, not 500.
     app.add_middleware(CutoffMiddleware)
+    # Outermost: every response (the 503 above too) carries its request ID.
+    app.add_middleware(RequestIdMiddleware)
     return app

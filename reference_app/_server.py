@@ -4,9 +4,11 @@ shutdown grace that covers a whole request (docs/production-checklist.md)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 from typing import Any
 
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reference_app.config import Settings
@@ -52,10 +54,20 @@ class HeaderTimeoutH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with each access line ending in its request ID."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"request_id": {"()": "reference_app.observability.RequestIdLogFilter"}}
+    config["formatters"]["access"]["fmt"] += " request_id=%(request_id)s"
+    config["handlers"]["access"]["filters"] = ["request_id"]
+    return config
+
+
 def server_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run`` (besides the app, host and port)."""
     return {
         "log_level": "info",
+        "log_config": log_config(),
         "http": HeaderTimeoutH11Protocol,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,

@@ -7,6 +7,12 @@ from ._access_log import QueryRedactingFilter, redacted_access_log
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
 from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
+from ._request_id import (
+    REQUEST_ID_HEADER,
+    RequestIdLogFilter,
+    RequestIdMiddleware,
+    current_request_id,
+)
 from ._sentry import SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
 from ._sentry_hooks import (
@@ -22,12 +28,15 @@ from ._system import SystemMonitor
 
 __all__ = [
     "FILTERED",
+    "REQUEST_ID_HEADER",
     "UNMATCHED_ROUTE",
     "Alert",
     "AlertKind",
     "ApmMiddleware",
     "ApmRegistry",
     "QueryRedactingFilter",
+    "RequestIdLogFilter",
+    "RequestIdMiddleware",
     "SentryHandle",
     "Stats",
     "SystemMonitor",
@@ -37,6 +46,7 @@ __all__ = [
     "before_send_transaction",
     "capture_error",
     "capture_message",
+    "current_request_id",
     "denylist",
     "init_sentry",
     "is_sensitive_name",
