@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -37,7 +38,7 @@ from reference_app.providers import (
 )
 from reference_app.resilience import State
 
-__all__ = ["CallService", "PlacedCall", "status_callback_key"]
+__all__ = ["CALLBACK_SIGNATURE_SECONDS", "CallService", "PlacedCall", "status_callback_key"]
 
 #: Stage caps inside the request budget (REQUEST_BUDGET_SECONDS, below common 30 s client
 #: timeouts): order data and the script are optional (degraded answers exist), so they get
@@ -96,8 +97,13 @@ def status_callback_key(api_token: str) -> bytes:
     return hashlib.sha256(b"exotel-status-callback" + api_token.encode()).digest()
 
 
-def _callback_signature(key: bytes, call_id: str) -> str:
-    digest = hmac.new(key, call_id.encode(), hashlib.sha256).digest()
+#: How long a signed StatusCallback URL is accepted: Exotel calls back within minutes of the
+#: call (recordings included), so a day is generous; a captured URL is useless after it.
+CALLBACK_SIGNATURE_SECONDS = 24 * 3600
+
+
+def _callback_signature(key: bytes, call_id: str, expires: str) -> str:
+    digest = hmac.new(key, f"{call_id}.{expires}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -138,22 +144,29 @@ class CallService:
         self._pending_writes: dict[str, tuple[asyncio.Task[None], dict[str, object]]] = {}
 
     def status_callback_params(self, call_id: str) -> dict[str, str]:
-        """``{"call_id", "sig"}``: the query that authenticates a status callback for our call.
+        """``{"call_id", "exp", "sig"}``: the query that authenticates a status callback for our
+        call until ``exp`` (Unix seconds, :data:`CALLBACK_SIGNATURE_SECONDS` from now).
 
         The one place callback signatures are made (the app, tests and chaos steps use it).
         """
-        return {"call_id": call_id, "sig": _callback_signature(self._callback_key, call_id)}
+        expires = str(int(time.time() + CALLBACK_SIGNATURE_SECONDS))
+        sig = _callback_signature(self._callback_key, call_id, expires)
+        return {"call_id": call_id, "exp": expires, "sig": sig}
 
     def status_callback_url(self, call_id: str) -> str:
         """The signed StatusCallback URL handed to Exotel when ``call_id`` is placed."""
         return f"{self._status_callback}?{urlencode(self.status_callback_params(call_id))}"
 
-    def verify_status_callback(self, call_id: str, sig: str) -> bool:
-        """Whether ``sig`` authenticates ``call_id`` (constant-time comparison)."""
+    def verify_status_callback(self, call_id: str, sig: str, expires: str = "") -> bool:
+        """Whether ``sig`` authenticates ``call_id`` until ``expires``, which has not passed
+        (constant-time comparison)."""
         if not 0 < len(call_id) <= _MAX_CALL_ID_CHARS or not call_id.isprintable():
             return False
-        expected = _callback_signature(self._callback_key, call_id).encode()
-        return hmac.compare_digest(expected, sig.encode("utf-8", "replace"))
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
+            return False
+        expected = _callback_signature(self._callback_key, call_id, expires).encode()
+        valid = hmac.compare_digest(expected, sig.encode("utf-8", "replace"))
+        return valid and time.time() <= int(expires)
 
     async def place_call(
         self,

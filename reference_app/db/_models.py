@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import Boolean, DateTime, Dialect, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "CallRow", "CallStatus", "IdempotencyRow", "UTCDateTime", "utcnow"]
+__all__ = [
+    "Base",
+    "CallRow",
+    "CallStatus",
+    "IdempotencyRow",
+    "UTCDateTime",
+    "WebhookDeliveryRow",
+    "utcnow",
+]
 
 
 class CallStatus(str, enum.Enum):
@@ -88,3 +96,13 @@ class IdempotencyRow(Base):
     #: The first answer's HTTP status; None while the first request is still running.
     response_status: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDeliveryRow(Base):
+    """A Shopify webhook delivery already handled (``X-Shopify-Webhook-Id``): a replayed
+    delivery is acknowledged and ignored. In the database, so every instance agrees."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

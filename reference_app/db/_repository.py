@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
-from ._models import Base, CallRow, CallStatus, IdempotencyRow, utcnow
+from ._models import Base, CallRow, CallStatus, IdempotencyRow, WebhookDeliveryRow, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -216,6 +216,22 @@ class CallRepository:
             await session.execute(statement)
 
         await self._run("finish_idempotency", work)
+
+    async def first_delivery(self, delivery_id: str) -> bool:
+        """Record a webhook delivery id; False when it was recorded before (a replay)."""
+
+        async def work(session: AsyncSession) -> bool:
+            if await session.get(WebhookDeliveryRow, delivery_id) is not None:
+                return False
+            try:
+                async with session.begin_nested():
+                    session.add(WebhookDeliveryRow(id=delivery_id))
+                    await session.flush()
+            except IntegrityError:
+                return False  # a concurrent delivery of the same id won
+            return True
+
+        return await self._run("record_delivery", work)
 
     async def get(self, call_id: str) -> Call | None:
         async def work(session: AsyncSession) -> Call | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +201,11 @@ def test_shopify_webhook_rejects_cleanly_and_stores_nothing(
         content=body,
         headers=_headers(
             content_type,
-            **{"X-Shopify-Hmac-Sha256": sent, "X-Shopify-Shop-Domain": SHOP},
+            **{
+                "X-Shopify-Hmac-Sha256": sent,
+                "X-Shopify-Shop-Domain": SHOP,
+                "X-Shopify-Webhook-Id": f"fuzz-{uuid.uuid4()}",
+            },
         ),
     )
     assert response.status_code < 500, (response.status_code, response.text[:300])
@@ -288,7 +293,8 @@ def test_exotel_callback_rejects_cleanly_and_changes_nothing(
 
 # -- controls: the authentic paths still work ------------------------------------------------
 def test_control_valid_shopify_webhook_is_accepted_and_cached(harness: Harness) -> None:
-    body = _json({"id": 7001, "name": "#7001", "phone": "+919812345678", "total_price": "499.00"})
+    order = {"id": 7001, "name": "#7001", "phone": "+919812345678", "total_price": "499.00"}
+    body = _json({**order, "order_status_url": f"https://{SHOP}/1/orders/abc/authenticate"})
     before = harness.cached_orders()
     response = harness.client.post(
         SHOPIFY,
@@ -297,6 +303,7 @@ def test_control_valid_shopify_webhook_is_accepted_and_cached(harness: Harness) 
             "content-type": "application/json",
             "X-Shopify-Hmac-Sha256": shopify_signature(SECRET, body),
             "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": f"control-{uuid.uuid4()}",
         },
     )
     assert response.status_code == 200, response.text
