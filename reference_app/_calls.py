@@ -46,6 +46,12 @@ __all__ = ["CALLBACK_SIGNATURE_SECONDS", "CallService", "PlacedCall", "status_ca
 ORDER_SECONDS = 5.0
 SCRIPT_SECONDS = 8.0
 _DB_RESERVE_SECONDS = 2.0
+#: Attempts to archive a recording before it is left for an operator; the delay between them
+#: doubles from RECORDING_RETRY_SECONDS (capped at an hour).
+RECORDING_MAX_ATTEMPTS = 8
+RECORDING_RETRY_SECONDS = 60.0
+
+
 #: Background attempts to store a dialled call's CallSid (back-off from 0.5 s to 30 s).
 _WRITE_ATTEMPTS = 30
 
@@ -346,7 +352,21 @@ class CallService:
             audio = await self._exotel.download_recording(call.recording_url)
             await self._wasabi.put_object(key, audio, "audio/mpeg")
         except (ExotelError, WasabiError) as exc:
-            logger.warning("recording of call %s kept for retry: %s", call.id, exc)
+            # A refused URL (not an allowed recording host) never becomes downloadable:
+            # counted as every attempt at once. Anything else backs off and is retried.
+            permanent = isinstance(exc, ExotelError) and exc.status_code == 400
+            try:
+                attempts = await self.repository.recording_failed(
+                    call.id,
+                    first_delay=RECORDING_RETRY_SECONDS,
+                    attempts=RECORDING_MAX_ATTEMPTS if permanent else 1,
+                )
+            except DatabaseUnavailable:
+                attempts = 0
+            if attempts >= RECORDING_MAX_ATTEMPTS:
+                logger.error("recording of call %s not archived; gave up: %s", call.id, exc)
+            else:
+                logger.warning("recording of call %s kept for retry: %s", call.id, exc)
             return call
         updated = await self.repository.update(
             call.id, recording_key=key, recording_upload_pending=False
@@ -361,7 +381,8 @@ class CallService:
         if self._wasabi.breaker.state is State.OPEN:
             return 0
         done = 0
-        for call in await self.repository.pending_uploads(limit):
+        due = await self.repository.pending_uploads(limit, max_attempts=RECORDING_MAX_ATTEMPTS)
+        for call in due:
             if not (await self.archive_recording(call)).recording_upload_pending:
                 done += 1
         return done

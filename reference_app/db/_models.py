@@ -15,6 +15,7 @@ __all__ = [
     "CallRow",
     "CallStatus",
     "IdempotencyRow",
+    "RecordingRetryRow",
     "UTCDateTime",
     "WebhookDeliveryRow",
     "utcnow",
@@ -106,3 +107,17 @@ class WebhookDeliveryRow(Base):
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecordingRetryRow(Base):
+    """Failed attempts to archive a call's recording, and when to try next (back-off).
+
+    A table of its own (not columns on ``calls``): existing databases gain it by
+    ``create_all``, without a migration.
+    """
+
+    __tablename__ = "recording_retries"
+
+    call_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,13 +8,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
-from ._models import Base, CallRow, CallStatus, IdempotencyRow, WebhookDeliveryRow, utcnow
+from ._models import (
+    Base,
+    CallRow,
+    CallStatus,
+    IdempotencyRow,
+    RecordingRetryRow,
+    WebhookDeliveryRow,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -269,11 +277,47 @@ class CallRepository:
 
         return await self._run("update_call", work)
 
-    async def pending_uploads(self, limit: int = 50) -> list[Call]:
-        async def work(session: AsyncSession) -> list[Call]:
-            rows = await session.scalars(
-                select(CallRow).where(CallRow.recording_upload_pending.is_(True)).limit(limit)
+    async def pending_uploads(self, limit: int = 50, *, max_attempts: int = 8) -> list[Call]:
+        """Calls whose recording awaits archiving and is due: fewest failed attempts first,
+        then newest, so rows that keep failing never starve newer ones (whose signed
+        recording URLs expire); a row past ``max_attempts`` is left for an operator."""
+        now = utcnow()
+        attempts = func.coalesce(RecordingRetryRow.attempts, 0)
+        statement = (
+            select(CallRow)
+            .outerjoin(RecordingRetryRow, RecordingRetryRow.call_id == CallRow.id)
+            .where(
+                CallRow.recording_upload_pending.is_(True),
+                attempts < max_attempts,
+                or_(
+                    RecordingRetryRow.next_attempt_at.is_(None),
+                    RecordingRetryRow.next_attempt_at <= now,
+                ),
             )
-            return [Call.from_row(r) for r in rows]
+            .order_by(attempts, CallRow.created_at.desc())
+            .limit(limit)
+        )
+
+        async def work(session: AsyncSession) -> list[Call]:
+            return [Call.from_row(r) for r in await session.scalars(statement)]
 
         return await self._run("pending_uploads", work)
+
+    async def recording_failed(
+        self, call_id: str, *, first_delay: float, attempts: int = 1, max_delay: float = 3600.0
+    ) -> int:
+        """Count ``attempts`` failed archiving attempts; the next is due after a delay doubling
+        from ``first_delay`` with each attempt (at most ``max_delay``). Returns the total."""
+
+        async def work(session: AsyncSession) -> int:
+            row = await session.get(RecordingRetryRow, call_id)
+            if row is None:
+                row = RecordingRetryRow(call_id=call_id, attempts=0)
+                session.add(row)
+            row.attempts = (row.attempts or 0) + attempts
+            delay = min(first_delay * 2 ** min(row.attempts - 1, 30), max_delay)
+            row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+            await session.flush()
+            return row.attempts
+
+        return await self._run("recording_failed", work)

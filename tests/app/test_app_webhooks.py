@@ -8,12 +8,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pytest_hardening import BreakerInspector, Clock, FaultInjector
-from reference_app._calls import CALLBACK_SIGNATURE_SECONDS
+from reference_app._calls import CALLBACK_SIGNATURE_SECONDS, RECORDING_RETRY_SECONDS
 from reference_app.api import shopify_signature
+from reference_app.config import SERVICE_BREAKERS
+from reference_app.observability import ApmRegistry
+from reference_app.providers import ExotelClient, ExotelError
 
 from .conftest import WEBHOOK_SECRET, new_call
 
@@ -215,7 +219,7 @@ def test_shopify_webhook_with_valid_hmac_but_malformed_body_is_400(client: TestC
 
 
 def test_pending_uploads_are_retried_once_wasabi_is_back(
-    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector
+    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     client, calls = hardened_client, hardened_app.state.services.calls
     call = _placed(client)
@@ -225,6 +229,9 @@ def test_pending_uploads_are_retried_once_wasabi_is_back(
         client, call, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
     assert client.get(f"/api/calls/{call['id']}").json()["recording_upload_pending"] is True
+    # Backing off: not retried before its delay (a minute after the first failure).
+    assert client.portal.call(calls.retry_pending_uploads) == 0  # type: ignore[union-attr]
+    clock.advance(RECORDING_RETRY_SECONDS + 1)
 
     assert client.portal.call(calls.retry_pending_uploads) == 1  # type: ignore[union-attr]
 
@@ -463,3 +470,60 @@ def test_callback_signatures_expire(
     assert hardened_client.post(CALLBACK, params=later, data=data).status_code == 401
     unsigned_expiry = {k: v for k, v in signed.items() if k != "exp"}
     assert hardened_client.post(CALLBACK, params=unsigned_expiry, data=data).status_code == 401
+
+
+def test_failing_recordings_never_starve_a_newer_one(
+    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector, clock: Clock
+) -> None:
+    client, calls = hardened_client, hardened_app.state.services.calls
+    for _ in range(3):  # older recordings on a host never allowed: given up at once
+        stuck = _placed(client)
+        refused = "https://files.example.net/rec.mp3"
+        data = {"CallSid": stuck["exotel_call_sid"], "Status": "completed", "RecordingUrl": refused}
+        _callback(client, stuck, data=data)
+    good = _placed(client)
+    sid = good["exotel_call_sid"]
+    faults.fail("wasabi", 503, times=1)
+    _callback(
+        client, good, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    )
+    clock.advance(RECORDING_RETRY_SECONDS + 1)
+    # One slot per round, and the three older failing rows do not take it.
+    assert client.portal.call(calls.retry_pending_uploads, 1) == 1  # type: ignore[union-attr]
+    assert client.get(f"/api/calls/{good['id']}").json()["recording_available"] is True
+
+
+@pytest.mark.anyio
+async def test_recordings_are_fetched_from_exotels_s3_storage_over_https_without_credentials() -> (
+    None
+):
+    seen: list[httpx.Request] = []
+
+    def storage(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"ID3")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(storage)) as http:
+        exotel = ExotelClient(
+            http,
+            SERVICE_BREAKERS["exotel"].build("exotel"),
+            ApmRegistry(),
+            base_url="https://api.exotel.com",
+            account_sid="acme1",
+            api_key="key",
+            api_token="token",
+            caller_id="080",
+        )
+        s3 = "https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/acme1/abc123.mp3"
+        assert await exotel.download_recording(s3) == b"ID3"
+        assert "authorization" not in seen[0].headers  # S3 URLs are signed; no Exotel keys
+        for refused in (
+            "http://s3-ap-southeast-1.amazonaws.com/exotelrecordings/acme1/a.mp3",  # not https
+            "https://s3-ap-southeast-1.amazonaws.com/someone-else/a.mp3",  # another bucket
+            "https://s3-ap-southeast-1.amazonaws.com:8443/exotelrecordings/a.mp3",
+            "https://exotelrecordings.s3.amazonaws.com.evil.io/a.mp3",
+            "https://169.254.169.254/latest/meta-data/",
+        ):
+            with pytest.raises(ExotelError):
+                await exotel.download_recording(refused)
+        assert len(seen) == 1
