@@ -268,6 +268,12 @@ class CallService:
         """Dialled calls whose state is still being written (background retries)."""
         return len(self._pending_writes)
 
+    def cancel_pending_writes(self) -> None:
+        """Forget every background write (the test harness's reset)."""
+        for task, _fields in list(self._pending_writes.values()):
+            task.cancel()
+        self._pending_writes.clear()
+
     async def flush_pending_writes(self) -> None:
         """Shutdown: stop the background retries and try each pending write once, now."""
         pending = list(self._pending_writes.items())

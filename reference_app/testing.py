@@ -167,6 +167,7 @@ async def reset_app(app: Any) -> None:
     state.rate_limiter.clear()
     services = state.services
     services.order_cache.clear()
+    services.calls.cancel_pending_writes()
     async with services.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(table.delete())

@@ -88,6 +88,12 @@ def entropy_bits(value: str) -> float:
     return n * per_char
 
 
+def _mostly_sequential(value: str) -> bool:
+    """``1234567890123456``, ``abcdefghijklmnop``: distinct characters, no randomness."""
+    steps = [ord(b) - ord(a) for a, b in zip(value, value[1:], strict=False)]
+    return sum(1 for step in steps if abs(step) == 1) * 2 > len(steps)
+
+
 def secret_problem(name: str, value: str) -> str | None:
     """What is wrong with secret ``name``'s ``value``, or None."""
     if is_placeholder(value):
@@ -95,6 +101,6 @@ def secret_problem(name: str, value: str) -> str | None:
     length, bits = SECRET_RULES.get(name, (MIN_SECRET_LENGTH, MIN_SECRET_BITS))
     if len(value) < length:
         return f"is too short: secrets need at least {length} characters"
-    if entropy_bits(value) < bits:
+    if entropy_bits(value) < bits or _mostly_sequential(value):
         return f"is too predictable: secrets need about {bits:.0f} bits of entropy (random)"
     return None

@@ -41,6 +41,8 @@ def test_the_known_good_env_is_accepted() -> None:
         "<your openai key>",
         "aaaaaaaaaaaaaaaaaaaaaaaa",
         "abababababababababababab",
+        "1234567890123456",
+        "abcdefghijklmnopqrstuvwx",
         "sk-test-key",
     ],
 )
