@@ -9,6 +9,7 @@ default (``password``, ``secret`` …). Messages never contain the value.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -90,7 +91,7 @@ def entropy_bits(value: str) -> float:
 
 def _mostly_sequential(value: str) -> bool:
     """``1234567890123456``, ``abcdefghijklmnop``: distinct characters, no randomness."""
-    steps = [ord(b) - ord(a) for a, b in zip(value, value[1:], strict=False)]
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(value)]
     return sum(1 for step in steps if abs(step) == 1) * 2 > len(steps)
 
 
