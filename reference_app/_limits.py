@@ -69,8 +69,12 @@ class BodyLimitMiddleware:
         received = 0
         started = False
 
+        complete = False
+
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, complete
+            if complete:  # the body is in: what follows is waiting for a disconnect
+                return await receive()
             try:
                 async with asyncio.timeout(self.chunk_timeout):
                     message = await receive()
@@ -80,6 +84,7 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise BodyRefused(413, f"request body over {self.max_bytes} bytes")
+                complete = not message.get("more_body", False)
             return message
 
         async def tracked(message: Message) -> None:
