@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import urlencode
 
+from reference_app._dialled_writes import DialledWrites
 from reference_app.config import REQUEST_BUDGET_SECONDS
 from reference_app.db import (
     Call,
@@ -51,9 +52,6 @@ _DB_RESERVE_SECONDS = 2.0
 RECORDING_MAX_ATTEMPTS = 8
 RECORDING_RETRY_SECONDS = 60.0
 
-
-#: Background attempts to store a dialled call's CallSid (back-off from 0.5 s to 30 s).
-_WRITE_ATTEMPTS = 30
 
 logger = logging.getLogger("reference_app.calls")
 
@@ -147,7 +145,7 @@ class CallService:
         self._wasabi = wasabi
         self._status_callback = webhook_base_url.rstrip("/") + STATUS_CALLBACK_PATH
         self._callback_key = callback_key
-        self._pending_writes: dict[str, tuple[asyncio.Task[None], dict[str, object]]] = {}
+        self._writes = DialledWrites(repository)
 
     def status_callback_params(self, call_id: str) -> dict[str, str]:
         """``{"call_id", "exp", "sig"}``: the query that authenticates a status callback for our
@@ -232,58 +230,24 @@ class CallService:
             # Exotel dialled but the row could not say so: report the truth (201 with the
             # CallSid) and keep writing it in the background; never "queued", which invites a
             # second dial.
-            self._keep_writing(call.id, fields)
+            self._writes.keep_writing(call.id, fields)
             saved = dataclasses.replace(
                 call, script=script, status=CallStatus.INITIATED, exotel_call_sid=placed.sid
             )
         return PlacedCall(saved, initiated=True)
 
-    def _keep_writing(self, call_id: str, fields: dict[str, object]) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._write_until_stored(call_id, fields), name=f"reference_app.save_call.{call_id}"
-        )
-        self._pending_writes[call_id] = (task, fields)
-        task.add_done_callback(lambda _: self._pending_writes.pop(call_id, None))
-
-    async def _write_dialled(self, call_id: str, fields: dict[str, object]) -> None:
-        current = await self.repository.get(call_id)
-        if current is not None and current.exotel_call_sid is None:
-            # else gone, or a status callback already attached the CallSid
-            await self.repository.update(call_id, **fields)
-
-    async def _write_until_stored(self, call_id: str, fields: dict[str, object]) -> None:
-        delay = 0.5
-        for _ in range(_WRITE_ATTEMPTS):
-            await asyncio.sleep(delay)
-            try:
-                await self._write_dialled(call_id, fields)
-            except DatabaseUnavailable:
-                delay = min(delay * 2, 30.0)
-            else:
-                return
-        logger.error("call %s was dialled but could not be recorded", call_id)
-
     @property
     def pending_writes(self) -> int:
         """Dialled calls whose state is still being written (background retries)."""
-        return len(self._pending_writes)
+        return self._writes.pending
 
     def cancel_pending_writes(self) -> None:
         """Forget every background write (the test harness's reset)."""
-        for task, _fields in list(self._pending_writes.values()):
-            task.cancel()
-        self._pending_writes.clear()
+        self._writes.cancel()
 
     async def flush_pending_writes(self) -> None:
         """Shutdown: stop the background retries and try each pending write once, now."""
-        pending = list(self._pending_writes.items())
-        for task, _fields in self._pending_writes.values():
-            task.cancel()
-        for call_id, (_task, fields) in pending:
-            try:
-                await self._write_dialled(call_id, fields)
-            except DatabaseUnavailable:
-                logger.error("call %s was dialled but could not be recorded", call_id)
+        await self._writes.flush()
 
     async def _save(self, call: Call, **fields: object) -> Call:
         # The call row already exists (queued): losing this update must not turn an accepted
