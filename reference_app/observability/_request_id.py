@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import uuid
+import secrets
+import string
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,7 @@ __all__ = [
     "RequestIdLogFilter",
     "RequestIdMiddleware",
     "current_request_id",
+    "new_request_id",
 ]
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -28,6 +30,12 @@ _NONE = "-"
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "reference_app_request_id", default=None
 )
+
+
+def new_request_id() -> str:
+    """32 random lowercase letters (150 bits). No digits: a generated ID never looks like an
+    OTP or a phone number to the redaction rules and the PII tests."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(32))
 
 
 def current_request_id() -> str | None:
@@ -54,7 +62,7 @@ class RequestIdMiddleware:
             return
         sent = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
         text = sent.decode("latin-1")
-        request_id = text if _WELL_FORMED.match(text) else str(uuid.uuid4())
+        request_id = text if _WELL_FORMED.match(text) else new_request_id()
         token = _request_id.set(request_id)
         _tag_sentry(request_id)
         header = (b"x-request-id", request_id.encode("ascii"))
