@@ -10,8 +10,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from reference_app._breaker_reporting import report_transition
+from reference_app._cutoff import CutoffMiddleware
 from reference_app._lifespan import make_lifespan
+from reference_app._limits import BodyLimitMiddleware
+from reference_app._security_headers import SecurityHeadersMiddleware
 from reference_app.api import (
+    MerchantRateLimiter,
     auth_router,
     calls_router,
     dev_router,
@@ -24,6 +28,7 @@ from reference_app.observability import (
     ApmMiddleware,
     ApmRegistry,
     BreakerCollector,
+    RequestIdMiddleware,
     SystemMonitor,
     init_sentry,
 )
@@ -73,6 +78,9 @@ def create_app(
         redoc_url=None if production else "/redoc",
         openapi_url=None if production else "/openapi.json",
         lifespan=make_lifespan(http_transport),
+        # No trailing-slash redirects: they were built from the request's Host header (an
+        # attacker's "Host: evil.com" became the Location) and downgraded to http.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.breakers = breakers = build_breakers(settings, clock=clock)
@@ -85,6 +93,7 @@ def create_app(
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)
     app.state.services = None
+    app.state.rate_limiter = MerchantRateLimiter(settings.merchant_rate_limit, clock)
     install_error_handlers(app)
     for router in (calls_router(), webhooks_router(), auth_router(), monitoring_router()):
         app.include_router(router)
@@ -95,8 +104,15 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
     )
-    # Outermost, so it times everything (CORS included) and sees every final status.
+    app.add_middleware(SecurityHeadersMiddleware, production=production)
+    # Before anything parses a body: 413 past 1 MiB, 408 for a trickling body.
+    app.add_middleware(BodyLimitMiddleware)
+    # Times everything (CORS included) and sees every final status.
     app.add_middleware(ApmMiddleware, registry=apm)
+    # A request cut off at the end of the shutdown grace answers 503, not 500.
+    app.add_middleware(CutoffMiddleware)
+    # Outermost: every response (the 503 above too) carries its request ID.
+    app.add_middleware(RequestIdMiddleware)
     return app

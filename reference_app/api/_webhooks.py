@@ -28,6 +28,7 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 #: Exotel's CallSids are 32 hex characters; the column holds 64.
 _MAX_SID_CHARS = 64
 _MAX_URL_CHARS = 2048
+_MAX_DELIVERY_ID_CHARS = 255
 
 
 def shopify_signature(secret: str, body: bytes) -> str:
@@ -104,6 +105,19 @@ def _recording_url(fields: dict[str, str]) -> str | None:
     return raw
 
 
+def _signed_shop(payload: Any) -> str | None:
+    """The shop an order webhook's signed body names: its ``order_status_url`` host
+    (``https://<shop>.myshopify.com/...``), when that is a shop domain."""
+    url = payload.get("order_status_url") if isinstance(payload, dict) else None
+    if not isinstance(url, str):
+        return None
+    try:
+        host = (httpx.URL(url).host or "").lower()
+    except (httpx.InvalidURL, ValueError):
+        return None
+    return host if is_shop_domain(host) else None
+
+
 def webhooks_router() -> APIRouter:
     router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -113,7 +127,8 @@ def webhooks_router() -> APIRouter:
         # and its HMAC. Checked before the body is read; the answer echoes nothing.
         call_id = request.query_params.get("call_id", "")
         sig = request.query_params.get("sig", "")
-        if not call_id or not sig or not app.calls.verify_status_callback(call_id, sig):
+        expires = request.query_params.get("exp", "")
+        if not call_id or not sig or not app.calls.verify_status_callback(call_id, sig, expires):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid signature")
         fields = await _exotel_fields(request, await _body(request))
         sid = _call_sid(fields)
@@ -142,14 +157,24 @@ def webhooks_router() -> APIRouter:
         expected = shopify_signature(secret.get_secret_value(), body)
         if not hmac.compare_digest(sent.encode(), expected.encode()):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid signature")
+        delivery = request.headers.get("x-shopify-webhook-id", "")
+        if not 0 < len(delivery) <= _MAX_DELIVERY_ID_CHARS or not delivery.isprintable():
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Shopify-Webhook-Id is required")
         try:
             payload: Any = json.loads(body)
             order = OrderInfo.from_webhook(payload)
         except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed order payload") from None
-        shop = request.headers.get("x-shopify-shop-domain", "")
-        if is_shop_domain(shop):
-            app.order_cache.put(shop, order)
+        if not await app.repository.first_delivery(delivery):
+            return {"result": "duplicate"}  # 200: Shopify must not retry it
+        # X-Shopify-Shop-Domain is outside the HMAC: the shop comes from the signed body, and a
+        # header naming another shop is refused.
+        shop = _signed_shop(payload)
+        claimed = request.headers.get("x-shopify-shop-domain", "").lower()
+        if shop is None or (claimed and claimed != shop):
+            logger.warning("order webhook without a matching shop in its signed body: not cached")
+            return {"result": "received"}
+        app.order_cache.put(shop, order)
         return {"result": "received"}
 
     return router

@@ -24,12 +24,21 @@ Optional tuning: ``BREAKER_OPEN_TIMEOUTS`` (``exotel=2,openai=2``: shorter break
 for live tests), ``PROVIDER_TIMEOUTS`` (``exotel=2,openai=2.5``: per-provider HTTP timeouts in
 seconds; unset providers keep their client's default), ``OPENAI_MAX_RETRIES`` (0-10, default 1:
 the OpenAI SDK's retries per script; the breaker counts one failure per script, not per retry)
-and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds).
+and ``SHUTDOWN_GRACE_SECONDS`` (positive seconds, default 30: at least one
+request budget).
+
+Merchants (``MERCHANT_API_KEYS``, required in production; ``MERCHANT_GOOGLE_ACCOUNTS``;
+``MERCHANT_RATE_LIMIT`` calls per minute, default 30): see :mod:`._merchants`.
 """
 
 from __future__ import annotations
 
 from ._breakers import SERVICE_BREAKERS
+from ._budget import (
+    DEFAULT_MERCHANT_RATE_LIMIT,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    REQUEST_BUDGET_SECONDS,
+)
 from ._database import DEFAULT_DATABASE_URL, normalise_database_url
 from ._environment import (
     BREAKER_NAMES,
@@ -39,6 +48,7 @@ from ._environment import (
     VARIABLE_NAMES,
 )
 from ._errors import ConfigurationError, Problem
+from ._merchants import MerchantKey, hash_api_key
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
 from ._settings import DEFAULT_OPENAI_MAX_RETRIES, Settings, load_settings
 from ._validation import validate_environment
@@ -46,17 +56,22 @@ from ._validation import validate_environment
 __all__ = [
     "BREAKER_NAMES",
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_MERCHANT_RATE_LIMIT",
     "DEFAULT_OPENAI_MAX_RETRIES",
+    "DEFAULT_SHUTDOWN_GRACE_SECONDS",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
     "PROVIDER_NAMES",
+    "REQUEST_BUDGET_SECONDS",
     "SECRET_VARIABLES",
     "SERVICE_BREAKERS",
     "URL_VARIABLES",
     "VARIABLE_NAMES",
     "ConfigurationError",
+    "MerchantKey",
     "Problem",
     "Settings",
+    "hash_api_key",
     "load_settings",
     "normalise_database_url",
     "validate_environment",

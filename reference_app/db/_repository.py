@@ -8,12 +8,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
-from ._models import Base, CallRow, CallStatus, utcnow
+from ._models import (
+    Base,
+    CallRow,
+    CallStatus,
+    IdempotencyRow,
+    RecordingRetryRow,
+    WebhookDeliveryRow,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -21,7 +30,7 @@ if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
-__all__ = ["Call", "CallRepository", "DatabaseUnavailable"]
+__all__ = ["Call", "CallRepository", "DatabaseUnavailable", "IdempotencyClaim", "IdempotentReplay"]
 
 T = TypeVar("T")
 
@@ -67,6 +76,26 @@ class Call:
         values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
         values["status"] = CallStatus(row.status)
         return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An ``Idempotency-Key`` to record with a new call: whose, which key, which request."""
+
+    merchant: str
+    key: str
+    request_sha256: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdempotentReplay:
+    """The key was used before: the request it named, its call, and the first answer's status
+    (None while the first request is still running)."""
+
+    request_sha256: str
+    call: Call | None
+    response_status: int | None
+    created_at: dt.datetime
 
 
 class CallRepository:
@@ -134,6 +163,84 @@ class CallRepository:
 
         return await self._run("insert_call", work)
 
+    async def create_once(
+        self, claim: IdempotencyClaim, *, order_id: str, shop: str, phone: str
+    ) -> Call | IdempotentReplay:
+        """Store a new call and its idempotency key in one transaction, or, when the merchant
+        used the key before, return what that first request recorded (nothing is written)."""
+
+        async def replay(session: AsyncSession) -> IdempotentReplay | None:
+            record = await session.get(IdempotencyRow, (claim.merchant, claim.key))
+            if record is None:
+                return None
+            row = await session.get(CallRow, record.call_id)
+            return IdempotentReplay(
+                record.request_sha256,
+                None if row is None else Call.from_row(row),
+                record.response_status,
+                record.created_at,
+            )
+
+        async def work(session: AsyncSession) -> Call | IdempotentReplay:
+            found = await replay(session)
+            if found is not None:
+                return found
+            row = CallRow(order_id=order_id, shop=shop, phone=phone)
+            try:
+                # A savepoint: a concurrent first use of the key (PostgreSQL) loses the race
+                # here and reads the winner's record instead of failing the transaction.
+                async with session.begin_nested():
+                    session.add(row)
+                    await session.flush()
+                    session.add(
+                        IdempotencyRow(
+                            merchant=claim.merchant,
+                            key=claim.key,
+                            request_sha256=claim.request_sha256,
+                            call_id=row.id,
+                        )
+                    )
+                    await session.flush()
+            except IntegrityError:
+                found = await replay(session)
+                if found is None:
+                    raise
+                return found
+            await session.refresh(row)
+            return Call.from_row(row)
+
+        return await self._run("insert_call", work)
+
+    async def finish_idempotent(self, merchant: str, key: str, response_status: int) -> None:
+        """Record the first answer's status for the merchant's key."""
+        statement = (
+            update(IdempotencyRow)
+            .where(IdempotencyRow.merchant == merchant, IdempotencyRow.key == key)
+            .values(response_status=response_status)
+            .execution_options(synchronize_session=False)
+        )
+
+        async def work(session: AsyncSession) -> None:
+            await session.execute(statement)
+
+        await self._run("finish_idempotency", work)
+
+    async def first_delivery(self, delivery_id: str) -> bool:
+        """Record a webhook delivery id; False when it was recorded before (a replay)."""
+
+        async def work(session: AsyncSession) -> bool:
+            if await session.get(WebhookDeliveryRow, delivery_id) is not None:
+                return False
+            try:
+                async with session.begin_nested():
+                    session.add(WebhookDeliveryRow(id=delivery_id))
+                    await session.flush()
+            except IntegrityError:
+                return False  # a concurrent delivery of the same id won
+            return True
+
+        return await self._run("record_delivery", work)
+
     async def get(self, call_id: str) -> Call | None:
         async def work(session: AsyncSession) -> Call | None:
             row = await session.get(CallRow, call_id)
@@ -170,11 +277,47 @@ class CallRepository:
 
         return await self._run("update_call", work)
 
-    async def pending_uploads(self, limit: int = 50) -> list[Call]:
-        async def work(session: AsyncSession) -> list[Call]:
-            rows = await session.scalars(
-                select(CallRow).where(CallRow.recording_upload_pending.is_(True)).limit(limit)
+    async def pending_uploads(self, limit: int = 50, *, max_attempts: int = 8) -> list[Call]:
+        """Calls whose recording awaits archiving and is due: fewest failed attempts first,
+        then newest, so rows that keep failing never starve newer ones (whose signed
+        recording URLs expire); a row past ``max_attempts`` is left for an operator."""
+        now = utcnow()
+        attempts = func.coalesce(RecordingRetryRow.attempts, 0)
+        statement = (
+            select(CallRow)
+            .outerjoin(RecordingRetryRow, RecordingRetryRow.call_id == CallRow.id)
+            .where(
+                CallRow.recording_upload_pending.is_(True),
+                attempts < max_attempts,
+                or_(
+                    RecordingRetryRow.next_attempt_at.is_(None),
+                    RecordingRetryRow.next_attempt_at <= now,
+                ),
             )
-            return [Call.from_row(r) for r in rows]
+            .order_by(attempts, CallRow.created_at.desc())
+            .limit(limit)
+        )
+
+        async def work(session: AsyncSession) -> list[Call]:
+            return [Call.from_row(r) for r in await session.scalars(statement)]
 
         return await self._run("pending_uploads", work)
+
+    async def recording_failed(
+        self, call_id: str, *, first_delay: float, attempts: int = 1, max_delay: float = 3600.0
+    ) -> int:
+        """Count ``attempts`` failed archiving attempts; the next is due after a delay doubling
+        from ``first_delay`` with each attempt (at most ``max_delay``). Returns the total."""
+
+        async def work(session: AsyncSession) -> int:
+            row = await session.get(RecordingRetryRow, call_id)
+            if row is None:
+                row = RecordingRetryRow(call_id=call_id, attempts=0)
+                session.add(row)
+            row.attempts = (row.attempts or 0) + attempts
+            delay = min(first_delay * 2 ** min(row.attempts - 1, 30), max_delay)
+            row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+            await session.flush()
+            return row.attempts
+
+        return await self._run("recording_failed", work)

@@ -9,6 +9,12 @@ from ._breaker_metrics import BREAKER_STATES, BreakerCollector
 from ._memory_limit import MemoryLimit, memory_limit
 from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
+from ._request_id import (
+    REQUEST_ID_HEADER,
+    RequestIdLogFilter,
+    RequestIdMiddleware,
+    current_request_id,
+)
 from ._sentry import SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
 from ._sentry_boot import report_refused_boot
@@ -26,6 +32,7 @@ from ._system import SystemMonitor
 __all__ = [
     "BREAKER_STATES",
     "FILTERED",
+    "REQUEST_ID_HEADER",
     "UNMATCHED_ROUTE",
     "Alert",
     "AlertKind",
@@ -34,6 +41,8 @@ __all__ = [
     "BreakerCollector",
     "MemoryLimit",
     "QueryRedactingFilter",
+    "RequestIdLogFilter",
+    "RequestIdMiddleware",
     "SentryHandle",
     "Stats",
     "SystemMonitor",
@@ -43,6 +52,7 @@ __all__ = [
     "before_send_transaction",
     "capture_error",
     "capture_message",
+    "current_request_id",
     "denylist",
     "init_sentry",
     "is_sensitive_name",

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 
 from ._redact import redact_url
+from ._request_id import RequestIdLogFilter
 
 __all__ = ["ACCESS_LOGGER", "QueryRedactingFilter", "redacted_access_log"]
 
@@ -19,10 +20,12 @@ __all__ = ["ACCESS_LOGGER", "QueryRedactingFilter", "redacted_access_log"]
 ACCESS_LOGGER = "uvicorn.access"
 
 
-class QueryRedactingFilter(logging.Filter):
-    """Rewrites the request target in access-log records (uvicorn's format: ``args[2]``)."""
+class QueryRedactingFilter(RequestIdLogFilter):
+    """Rewrites the request target in access-log records (uvicorn's format: ``args[2]``), and
+    sets ``record.request_id`` (``python -m reference_app``'s access format prints it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        super().filter(record)
         args = record.args
         target = args[2] if isinstance(args, tuple) and len(args) > 2 else None
         if isinstance(args, tuple) and isinstance(target, str) and "?" in target:

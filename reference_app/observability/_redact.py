@@ -40,6 +40,22 @@ _CODE_PARAM = re.compile(
     r"(?i)(?<![\w-])(code=)(?:\[Filtered\][^\s&,;\"'<>)\]}]*|[^\s&,;\"'<>)\]}]+)"
 )
 _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
+# Credential-shaped values wherever they appear, whatever the header or key is called: JWTs
+# (X-Goog-IAP-JWT-Assertion, Cf-Access-Jwt-Assertion, X-Amzn-Oidc-Data), base64 JSON blobs
+# (X-Ms-Client-Principal: "eyJ..."), vendor key prefixes, and long random-looking tokens (32+
+# characters mixing upper and lower case and digits, no separators: hex ids, trace ids and
+# dashed UUIDs stay readable).
+_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9_+/=-])(?:"
+    r"eyJ[A-Za-z0-9_+/=-]{8,}(?:\.[A-Za-z0-9_+/=-]*){0,2}"
+    r"|(?:sk|rk|pk)[-_](?:live[-_]|test[-_]|proj[-_])?[A-Za-z0-9_-]{12,}"
+    r"|(?:shpat|shpss|shpca|shppa)_[A-Fa-f0-9]{16,}"
+    r"|(?:ghp|gho|ghs|xox[bpas])[-_][A-Za-z0-9-]{10,}"
+    r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|GOCSPX-[A-Za-z0-9_-]{10,}"
+    r"|(?=[A-Za-z0-9_+/=]{0,200}[0-9])(?=[A-Za-z0-9_+/=]{0,200}[a-z])"
+    r"(?=[A-Za-z0-9_+/=]{0,200}[A-Z])[A-Za-z0-9_+/=]{32,}"
+    r")(?![A-Za-z0-9_+/=-])"
+)
 # Every pattern that starts with a repeated class has a lookbehind excluding that class, so a
 # match can only begin at the start of a run: linear time on long tokens instead of quadratic.
 _URL = re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
@@ -124,6 +140,7 @@ def redact_url(url: str) -> str:
 def redact_text_plain(text: str) -> str:
     """Secrets, emails and phone numbers in text that is not a URL."""
     text = _CREDENTIALS.sub(lambda m: f"{m.group(1)} {FILTERED}", text)
+    text = _SHAPED.sub(FILTERED, text)
     text = _redact_key_values(text)
     text = _OTP_PROSE.sub(lambda m: m.group(1) + m.group(2) + FILTERED, text)
     text = _CODE_PARAM.sub(lambda m: m.group(1) + FILTERED, text)

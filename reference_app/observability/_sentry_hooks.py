@@ -165,9 +165,29 @@ def _scrub_request(event: MutableMapping[str, Any]) -> None:
         env.pop("REMOTE_ADDR", None)
 
 
+#: The transaction name of a request no route matched: its raw path may carry a token or an
+#: OTP, and naming transactions by path would also make one name per attacker probe.
+UNMATCHED_TRANSACTION = "<unmatched>"
+
+
+def _name_unmatched(event: MutableMapping[str, Any]) -> None:
+    info = event.get("transaction_info")
+    source = info.get("source") if isinstance(info, MutableMapping) else None
+    if "transaction" in event and source not in ("route", "component", "task", "custom"):
+        event["transaction"] = UNMATCHED_TRANSACTION
+        if isinstance(info, MutableMapping):
+            info["source"] = "custom"
+        # The path itself is what an attacker or a mistyped link put there: drop it.
+        request = event.get("request")
+        url = request.get("url") if isinstance(request, MutableMapping) else None
+        if isinstance(request, MutableMapping) and isinstance(url, str):
+            scheme, _, rest = url.partition("://")
+            request["url"] = f"{scheme}://{rest.split('/', 1)[0]}/{FILTERED}"
+
+
 def _scrub_common(event: MutableMapping[str, Any]) -> None:
     _scrub_request(event)
-    # "transaction" is the route template when one matched, but the raw path otherwise.
+    _name_unmatched(event)
     _texts(event, ("message", "transaction"), redact_text)
     logentry = event.get("logentry")
     _texts(logentry, ("message", "formatted"), redact_text)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar
 
 import httpx
@@ -14,7 +16,13 @@ if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
-__all__ = ["ExotelCall", "ExotelClient", "ExotelError"]
+__all__ = [
+    "RECORDING_HOSTS",
+    "ExotelCall",
+    "ExotelClient",
+    "ExotelError",
+    "is_recording_storage",
+]
 
 
 class ExotelError(ProviderError):
@@ -30,6 +38,32 @@ class ExotelCall:
 def _parse_call(response: httpx.Response) -> ExotelCall:
     call = response.json()["Call"]
     return ExotelCall(sid=str(call["Sid"]), status=str(call["Status"]))
+
+
+#: Exotel's recording storage (``RecordingUrl`` in callbacks and call details):
+#: ``https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/<account>/<sid>.mp3``, in the
+#: path-style and virtual-hosted S3 spellings. Host → the path prefix its objects live under.
+RECORDING_HOSTS: Mapping[str, str] = MappingProxyType(
+    {
+        "s3-ap-southeast-1.amazonaws.com": "/exotelrecordings/",
+        "s3.ap-southeast-1.amazonaws.com": "/exotelrecordings/",
+        "exotelrecordings.s3.amazonaws.com": "/",
+        "exotelrecordings.s3.ap-southeast-1.amazonaws.com": "/",
+        "exotelrecordings.s3-ap-southeast-1.amazonaws.com": "/",
+    }
+)
+
+
+def is_recording_storage(url: httpx.URL) -> bool:
+    """An https URL on Exotel's recording storage (default port, under its bucket)."""
+    prefix = RECORDING_HOSTS.get(url.host)
+    return (
+        url.scheme == "https"
+        and url.port in (None, 443)
+        and prefix is not None
+        and url.path.startswith(prefix)
+        and ".." not in url.path
+    )
 
 
 class ExotelClient(ProviderClient):
@@ -78,14 +112,19 @@ class ExotelClient(ProviderClient):
         return await self._send("connect_call", request, _parse_call)
 
     async def download_recording(self, url: str) -> bytes:
-        """Fetch a recording, only from the configured Exotel host (never an arbitrary URL)."""
+        """Fetch a recording, only from an allowed host (never an arbitrary URL): the
+        configured Exotel API host (with the account's credentials), or Exotel's documented S3
+        recording storage over https (:data:`RECORDING_HOSTS`; its URLs are signed, so no
+        credentials are sent there)."""
         base = httpx.URL(self._base_url)
         try:
             target = httpx.URL(url)
         except (httpx.InvalidURL, ValueError):  # ValueError: e.g. a lone surrogate
             raise ExotelError("recording URL is malformed", status_code=400) from None
-        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
-            raise ExotelError("recording URL is not on the Exotel host", status_code=400)
+        on_api = (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+        if not on_api and not is_recording_storage(target):
+            raise ExotelError("recording URL is not on an allowed Exotel host", status_code=400)
         request = self._http.build_request("GET", target)
-        request.headers.update(self._auth_header)
+        if on_api:
+            request.headers.update(self._auth_header)
         return await self._send("download_recording", request, lambda r: r.content)

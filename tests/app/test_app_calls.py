@@ -48,7 +48,7 @@ def test_exotel_request_has_the_documented_shape(client: TestClient, faults: Fau
     assert str(callback.copy_with(query=None)) == (
         "https://hooks.example.com/api/webhooks/exotel/status-callback"
     )
-    assert set(callback.params) == {"call_id", "sig"}  # signed: see test_app_webhooks
+    assert set(callback.params) == {"call_id", "exp", "sig"}  # signed: see test_app_webhooks
 
 
 def test_openai_and_shopify_requests_have_the_documented_shape(

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pytest_hardening import BreakerInspector, Clock, FaultInjector
+from reference_app._calls import CALLBACK_SIGNATURE_SECONDS, RECORDING_RETRY_SECONDS
 from reference_app.api import shopify_signature
+from reference_app.config import SERVICE_BREAKERS
+from reference_app.observability import ApmRegistry
+from reference_app.providers import ExotelClient, ExotelError
 
 from .conftest import WEBHOOK_SECRET, new_call
 
@@ -158,10 +164,13 @@ def test_malformed_status_callbacks_are_4xx(client: TestClient) -> None:
     assert _callback(client, call, content=b"--zzz\r\nbroken", headers=broken).status_code == 422
 
 
-def _signed(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+def _signed(
+    body: bytes, secret: str = WEBHOOK_SECRET, *, delivery: str | None = None
+) -> dict[str, str]:
     return {
         "X-Shopify-Hmac-Sha256": shopify_signature(secret, body),
         "X-Shopify-Shop-Domain": "acme.myshopify.com",
+        "X-Shopify-Webhook-Id": delivery or str(uuid.uuid4()),
         "Content-Type": "application/json",
     }
 
@@ -173,6 +182,7 @@ ORDER = {
     "currency": "INR",
     "payment_gateway_names": ["Cash on Delivery (COD)"],
     "customer": {"first_name": "Ravi", "phone": "+919812345678"},
+    "order_status_url": "https://acme.myshopify.com/548380009/orders/b1946ac9/authenticate",
 }
 
 
@@ -211,7 +221,7 @@ def test_shopify_webhook_with_valid_hmac_but_malformed_body_is_400(client: TestC
 
 
 def test_pending_uploads_are_retried_once_wasabi_is_back(
-    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector
+    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     client, calls = hardened_client, hardened_app.state.services.calls
     call = _placed(client)
@@ -221,6 +231,9 @@ def test_pending_uploads_are_retried_once_wasabi_is_back(
         client, call, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
     )
     assert client.get(f"/api/calls/{call['id']}").json()["recording_upload_pending"] is True
+    # Backing off: not retried before its delay (a minute after the first failure).
+    assert client.portal.call(calls.retry_pending_uploads) == 0  # type: ignore[union-attr]
+    clock.advance(RECORDING_RETRY_SECONDS + 1)
 
     assert client.portal.call(calls.retry_pending_uploads) == 1  # type: ignore[union-attr]
 
@@ -397,7 +410,7 @@ def test_the_status_callback_given_to_exotel_is_signed_and_verifies(
     form = {k: v[0] for k, v in parse_qs(sent.request.content.decode()).items()}
     url = httpx.URL(form["StatusCallback"])
     assert (url.host, url.path) == ("hooks.example.com", CALLBACK)
-    assert set(url.params) == {"call_id", "sig"}
+    assert set(url.params) == {"call_id", "exp", "sig"}
     assert url.params["call_id"] == call["id"]
     # Exactly what Exotel will send back: it verifies and is applied.
     response = hardened_client.post(
@@ -407,3 +420,112 @@ def test_the_status_callback_given_to_exotel_is_signed_and_verifies(
     )
     assert response.status_code == 200, response.text
     assert hardened_client.get(f"/api/calls/{call['id']}").json()["status"] == "ringing"
+
+
+def test_a_replayed_shopify_delivery_is_acknowledged_and_ignored(
+    hardened_client: TestClient, faults: FaultInjector
+) -> None:
+    first = json.dumps(ORDER).encode()
+    headers = _signed(first, delivery="d-1")
+    assert hardened_client.post(ORDERS_CREATE, content=first, headers=headers).json() == {
+        "result": "received"
+    }
+    changed = json.dumps({**ORDER, "name": "#6666"}).encode()
+    replay = _signed(changed, delivery="d-1")  # a new signed body under a used delivery id
+    assert hardened_client.post(ORDERS_CREATE, content=changed, headers=replay).json() == {
+        "result": "duplicate"
+    }
+    faults.fail("shopify", 503)
+    faults.fail("openai", 503)
+    call = hardened_client.post("/api/calls", json=new_call(order_id=str(ORDER["id"]))).json()
+    assert "#9999" in call["script"]  # the first delivery's order, not the replay's
+
+
+def test_a_delivery_without_its_id_is_400(client: TestClient) -> None:
+    body = json.dumps(ORDER).encode()
+    headers = {k: v for k, v in _signed(body).items() if k != "X-Shopify-Webhook-Id"}
+    assert client.post(ORDERS_CREATE, content=body, headers=headers).status_code == 400
+
+
+def test_the_shop_comes_from_the_signed_body_not_the_header(
+    hardened_client: TestClient, faults: FaultInjector
+) -> None:
+    body = json.dumps(ORDER).encode()  # signed for acme.myshopify.com
+    headers = {**_signed(body), "X-Shopify-Shop-Domain": "a.myshopify.com"}
+    assert hardened_client.post(ORDERS_CREATE, content=body, headers=headers).status_code == 200
+    faults.fail("shopify", 503)
+    faults.fail("openai", 503)
+    other_shop = new_call(order_id=str(ORDER["id"]), shop="a.myshopify.com")
+    assert "Ravi" not in hardened_client.post("/api/calls", json=other_shop).json()["script"]
+
+
+def test_callback_signatures_expire(
+    hardened_client: TestClient, hardened_app: FastAPI, clock: Clock
+) -> None:
+    call = hardened_client.post("/api/calls", json=new_call()).json()
+    signed = hardened_app.state.services.calls.status_callback_params(call["id"])
+    data = {"CallSid": call["exotel_call_sid"], "Status": "ringing"}
+    assert hardened_client.post(CALLBACK, params=signed, data=data).status_code == 200
+    clock.advance(CALLBACK_SIGNATURE_SECONDS + 1)
+    assert hardened_client.post(CALLBACK, params=signed, data=data).status_code == 401
+    later = {**signed, "exp": str(int(signed["exp"]) + 10**6)}  # a forged expiry
+    assert hardened_client.post(CALLBACK, params=later, data=data).status_code == 401
+    unsigned_expiry = {k: v for k, v in signed.items() if k != "exp"}
+    assert hardened_client.post(CALLBACK, params=unsigned_expiry, data=data).status_code == 401
+
+
+def test_failing_recordings_never_starve_a_newer_one(
+    hardened_app: FastAPI, hardened_client: TestClient, faults: FaultInjector, clock: Clock
+) -> None:
+    client, calls = hardened_client, hardened_app.state.services.calls
+    for _ in range(3):  # older recordings on a host never allowed: given up at once
+        stuck = _placed(client)
+        refused = "https://files.example.net/rec.mp3"
+        data = {"CallSid": stuck["exotel_call_sid"], "Status": "completed", "RecordingUrl": refused}
+        _callback(client, stuck, data=data)
+    good = _placed(client)
+    sid = good["exotel_call_sid"]
+    faults.fail("wasabi", 503, times=1)
+    _callback(
+        client, good, data={"CallSid": sid, "Status": "completed", "RecordingUrl": _recording(sid)}
+    )
+    clock.advance(RECORDING_RETRY_SECONDS + 1)
+    # One slot per round, and the three older failing rows do not take it.
+    assert client.portal.call(calls.retry_pending_uploads, 1) == 1  # type: ignore[union-attr]
+    assert client.get(f"/api/calls/{good['id']}").json()["recording_available"] is True
+
+
+@pytest.mark.anyio
+async def test_recordings_are_fetched_from_exotels_s3_storage_over_https_without_credentials() -> (
+    None
+):
+    seen: list[httpx.Request] = []
+
+    def storage(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"ID3")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(storage)) as http:
+        exotel = ExotelClient(
+            http,
+            SERVICE_BREAKERS["exotel"].build("exotel"),
+            ApmRegistry(),
+            base_url="https://api.exotel.com",
+            account_sid="acme1",
+            api_key="key",
+            api_token="token",
+            caller_id="080",
+        )
+        s3 = "https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/acme1/abc123.mp3"
+        assert await exotel.download_recording(s3) == b"ID3"
+        assert "authorization" not in seen[0].headers  # S3 URLs are signed; no Exotel keys
+        for refused in (
+            "http://s3-ap-southeast-1.amazonaws.com/exotelrecordings/acme1/a.mp3",  # not https
+            "https://s3-ap-southeast-1.amazonaws.com/someone-else/a.mp3",  # another bucket
+            "https://s3-ap-southeast-1.amazonaws.com:8443/exotelrecordings/a.mp3",
+            "https://exotelrecordings.s3.amazonaws.com.evil.io/a.mp3",
+            "https://169.254.169.254/latest/meta-data/",
+        ):
+            with pytest.raises(ExotelError):
+                await exotel.download_recording(refused)
+        assert len(seen) == 1

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pytest_hardening import EnvPatch
 from reference_app import ConfigurationError, Settings, create_app, load_settings
 from reference_app.config import VARIABLE_NAMES
+from reference_app.testing import strong_production_env
 
 from ._profiles import fuzz_settings
 
@@ -65,7 +66,8 @@ def example_env() -> dict[str, str]:
     return env
 
 
-BASE = example_env()
+#: The example with its placeholders replaced by strong values (the example itself is refused).
+BASE = strong_production_env()
 
 
 # -- the oracle ------------------------------------------------------------------------------
@@ -82,8 +84,31 @@ def _oracle_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return address
 
 
+def _oracle_mapped(host: str) -> str:
+    """The host a client connects to: Python's own IDNA codec (nameprep maps ideographic full
+    stops and full-width letters), independent of the app's UTS-46 library."""
+    host = host.strip("[]")
+    if host.isascii():
+        return host.lower().rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii").lower().rstrip(".")
+    except UnicodeError:
+        return host.lower().rstrip(".")
+
+
+def oracle_internal(host: str) -> bool:
+    host = _oracle_mapped(host)
+    if host.endswith((".internal", ".svc.cluster.local", ".local")) or host == "metadata":
+        return True
+    address = _oracle_ip(host)
+    if address is None or address.is_loopback or address.is_unspecified:
+        return False
+    shared = ipaddress.ip_network("100.64.0.0/10")
+    return address.is_private or address.is_link_local or address in shared
+
+
 def oracle_local(host: str) -> bool:
-    host = host.strip("[]").lower().rstrip(".")
+    host = _oracle_mapped(host)
     if host in ("localhost", "") or host.endswith(".localhost"):
         return True
     address = _oracle_ip(host)
@@ -100,6 +125,10 @@ def oracle_url_problem(value: str) -> str | None:
         return "not https"
     if oracle_local(host):
         return "local host"
+    if oracle_internal(host):
+        return "internal host"
+    if parts.port == 0:
+        return "port 0"
     if host.rstrip(".").lower().endswith("yourdomain.com"):
         return "placeholder"
     return None
@@ -166,6 +195,18 @@ _HOSTS = st.sampled_from(
         "api.yourdomain.com",
         "exämple.com",
         "xn--exmple-cua.com",
+        # Unicode spellings clients map onto loopback, and hosts only a private network has.
+        "127\u30020\u30020\u30021",
+        "\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54",
+        "169.254.169.254",
+        "10.0.0.8",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "[fd00::1]",
+        "[fe80::1]",
+        "db.internal",
+        "api.default.svc.cluster.local",
     ]
 )
 _SCHEMES = st.sampled_from(["https", "http", "HTTPS", "Http", "ftp", "ws", ""])
@@ -289,6 +330,8 @@ def test_the_example_env_is_accepted_and_the_oracle_agrees() -> None:
 @example(case=({**BASE, "EXOTEL_WEBHOOK_BASE_URL": "https://[::ffff:127.0.0.1]"}, {}))
 @example(case=({**BASE, "GOOGLE_CALLBACK_URL": "https://2130706433/cb"}, {}))
 @example(case=({**BASE, "OPENAI_BASE_URL": "https://0x7f000001/v1"}, {}))
+@example(case=({**BASE, "EXOTEL_WEBHOOK_BASE_URL": "https://127\u30020\u30020\u30021"}, {}))
+@example(case=({**BASE, "OPENAI_BASE_URL": "https://169.254.169.254/v1"}, {}))
 def test_production_validation_never_accepts_unsafe_and_never_leaks(
     case: tuple[dict[str, str], dict[str, str]],
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 from pytest_hardening import FaultInjector
 from reference_app import create_app, fakes, load_settings
 from reference_app.api._webhooks import MAX_WEBHOOK_BYTES, shopify_signature
-from reference_app.testing import DEV_ENV
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
 from ._profiles import fuzz_settings
 
@@ -75,7 +76,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         sids, ids = [], []
         for order in ("1001", "1002"):
             placed = client.post(
-                "/api/calls", json={"order_id": order, "shop": SHOP, "phone": "+919876543210"}
+                "/api/calls",
+                json={"order_id": order, "shop": SHOP, "phone": "+919876543210"},
+                headers={"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"},
             )
             assert placed.status_code == 201, placed.text
             sids.append(placed.json()["exotel_call_sid"])
@@ -198,7 +201,11 @@ def test_shopify_webhook_rejects_cleanly_and_stores_nothing(
         content=body,
         headers=_headers(
             content_type,
-            **{"X-Shopify-Hmac-Sha256": sent, "X-Shopify-Shop-Domain": SHOP},
+            **{
+                "X-Shopify-Hmac-Sha256": sent,
+                "X-Shopify-Shop-Domain": SHOP,
+                "X-Shopify-Webhook-Id": f"fuzz-{uuid.uuid4()}",
+            },
         ),
     )
     assert response.status_code < 500, (response.status_code, response.text[:300])
@@ -286,7 +293,8 @@ def test_exotel_callback_rejects_cleanly_and_changes_nothing(
 
 # -- controls: the authentic paths still work ------------------------------------------------
 def test_control_valid_shopify_webhook_is_accepted_and_cached(harness: Harness) -> None:
-    body = _json({"id": 7001, "name": "#7001", "phone": "+919812345678", "total_price": "499.00"})
+    order = {"id": 7001, "name": "#7001", "phone": "+919812345678", "total_price": "499.00"}
+    body = _json({**order, "order_status_url": f"https://{SHOP}/1/orders/abc/authenticate"})
     before = harness.cached_orders()
     response = harness.client.post(
         SHOPIFY,
@@ -295,6 +303,7 @@ def test_control_valid_shopify_webhook_is_accepted_and_cached(harness: Harness) 
             "content-type": "application/json",
             "X-Shopify-Hmac-Sha256": shopify_signature(SECRET, body),
             "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": f"control-{uuid.uuid4()}",
         },
     )
     assert response.status_code == 200, response.text

@@ -22,6 +22,7 @@ import pytest
 
 from pytest_hardening.live import LiveProviders, SentryIngest
 from reference_app import fakes
+from reference_app.testing import TEST_MERCHANT_API_KEY
 
 from ._support import SHOP, app_env, reference_app
 
@@ -41,6 +42,7 @@ CLIENT_KEEPALIVE = 1.0
 BEFORE = 4  # calls completed before the shutdown
 IN_FLIGHT = 6  # calls in flight when SIGTERM arrives
 BATCH = "x-live-batch"
+MERCHANT = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
 
 
 @pytest.fixture
@@ -107,7 +109,7 @@ async def test_sigterm_drains_in_flight_requests_exits_0_and_flushes_sentry(
 
         limits = httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE)
         async with httpx.AsyncClient(
-            base_url=app.url, trust_env=False, timeout=30, limits=limits
+            base_url=app.url, trust_env=False, timeout=30, limits=limits, headers=MERCHANT
         ) as http:
             before = [await post(http, "before", i) for i in range(BEFORE)]
             assert [r.status_code for r in before] == [201] * BEFORE, [r.text for r in before]
@@ -184,3 +186,46 @@ async def test_sigterm_drains_in_flight_requests_exits_0_and_flushes_sentry(
     )
     codes = {(t.get("contexts") or {}).get("response", {}).get("status_code") for t in got_inflight}
     assert codes <= {201, None}, codes
+
+
+async def test_requests_cut_off_by_the_grace_answer_503_with_retry_after(
+    live: LiveProviders, tmp_path: Path
+) -> None:
+    """Past the grace period uvicorn cancels what still runs: those requests answer 503 with
+    Retry-After (retry with the Idempotency-Key), never 500."""
+    short = 2.0
+    env = app_env(live, tmp_path / "calls.db", SHUTDOWN_GRACE_SECONDS=f"{short:g}")
+    app = reference_app(env, ready_timeout=60)
+    with app:
+        async with httpx.AsyncClient(
+            base_url=app.url, trust_env=False, timeout=60, headers=MERCHANT
+        ) as http:
+            live.hold("exotel")
+            results: dict[int, httpx.Response | BaseException] = {}
+            try:
+                async with anyio.create_task_group() as tasks:
+
+                    async def one(i: int) -> None:
+                        body = {"order_id": f"cut{i}", "shop": SHOP, "phone": "+919876543210"}
+                        try:
+                            results[i] = await http.post(
+                                "/api/calls", json=body, headers={"Idempotency-Key": f"cut-{i}"}
+                            )
+                        except httpx.TransportError as exc:
+                            results[i] = exc
+
+                    for i in range(3):
+                        tasks.start_soon(one, i)
+                    await anyio.to_thread.run_sync(
+                        lambda: live.wait_in_flight("exotel", 3, timeout=30)
+                    )
+                    await anyio.to_thread.run_sync(lambda: app.terminate(timeout=short + 30))
+            finally:
+                live.release("exotel")
+    statuses = {i: getattr(r, "status_code", repr(r)) for i, r in sorted(results.items())}
+    print(f"\n[live shutdown] grace {short:g}s, 3 calls held at Exotel: statuses {statuses}")
+    assert set(statuses.values()) == {503}, f"{statuses}\n{app.output(3000)}"
+    for response in results.values():
+        assert isinstance(response, httpx.Response)
+        assert int(response.headers["retry-after"]) >= 1
+        assert "x-request-id" in response.headers
