@@ -75,6 +75,8 @@ def report_refused_boot(
             "message": redact_text(f"refusing to start: {error}"),
             "tags": {"boot": "refused"},
             "extra": {
+                # Every refused variable by name (Sentry keeps only the first ten list items).
+                "variables": ", ".join(p.variable for p in error.problems),
                 "problems": [
                     {"variable": p.variable, "message": redact_text(p.message)}
                     for p in error.problems

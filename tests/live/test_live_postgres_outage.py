@@ -30,6 +30,7 @@ import pytest
 
 from pytest_hardening.live import LiveProviders, LoadReport, run_load
 from reference_app import fakes
+from reference_app.testing import TEST_MERCHANT_API_KEY
 from tests._postgres import LocalPostgres, PostgresAdmin
 
 from ._support import SHOP, app_env, reference_app, stored_ids
@@ -130,6 +131,9 @@ class Outage:
                 await asyncio.sleep(0.05)
 
 
+MERCHANT = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
+
+
 async def test_postgres_stopped_under_load_opens_the_breaker_and_recovers_without_restart(
     live: LiveProviders, postgres: LocalPostgres
 ) -> None:
@@ -140,7 +144,7 @@ async def test_postgres_stopped_under_load_opens_the_breaker_and_recovers_withou
         started = psutil.Process(pid).create_time()
         limits = httpx.Limits(max_connections=CONCURRENCY + 4, keepalive_expiry=1.0)
         async with httpx.AsyncClient(
-            base_url=app.url, trust_env=False, timeout=60.0, limits=limits
+            base_url=app.url, trust_env=False, timeout=60.0, limits=limits, headers=MERCHANT
         ) as http:
             outage = Outage(http, postgres)
             load = asyncio.ensure_future(
