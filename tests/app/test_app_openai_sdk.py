@@ -24,7 +24,7 @@ from reference_app import ConfigurationError, create_app, fakes, load_settings
 from reference_app.providers import HttpxTransportBridge
 from reference_app.testing import DEV_ENV
 
-from .conftest import new_call
+from .conftest import MERCHANT_HEADERS, new_call
 
 TEMPLATE = "Hello Asha! We are calling to confirm your order #5521"
 MODEL_SCRIPT = "Namaste!"  # the OpenAI fake's completion (reference_app.fakes.openai)
@@ -209,7 +209,7 @@ def test_without_an_api_key_openai_is_never_called(
     build: Callable[[dict[str, str]], FastAPI], dev_env: dict[str, str], faults: FaultInjector
 ) -> None:
     env = {k: v for k, v in dev_env.items() if k != "OPENAI_API_KEY"}
-    with TestClient(build(env)) as client:
+    with TestClient(build(env), headers=MERCHANT_HEADERS) as client:
         assert _script(client).startswith(TEMPLATE)
     assert faults.calls("openai") == []
 
@@ -224,7 +224,7 @@ def test_the_injected_http_transport_carries_the_sdks_requests_too(
     unstarted: FaultInjector, dev_env: dict[str, str]
 ) -> None:
     app = create_app(load_settings(dev_env), http_transport=httpx.MockTransport(unstarted.respond))
-    with TestClient(app) as client:
+    with TestClient(app, headers=MERCHANT_HEADERS) as client:
         assert _script(client).startswith(MODEL_SCRIPT)
         services = app.state.services
     assert [c.outcome for c in unstarted.calls("openai")] == ["ok 200"]
@@ -238,7 +238,7 @@ def test_the_sdk_gets_the_transports_timeouts_as_httpx2_errors(
     unstarted.sequence("openai", ["timeout"])
     env = dev_env | {"OPENAI_MAX_RETRIES": "0"}  # no clock here: no back-off to sleep through
     app = create_app(load_settings(env), http_transport=httpx.MockTransport(unstarted.respond))
-    with TestClient(app) as client:
+    with TestClient(app, headers=MERCHANT_HEADERS) as client:
         assert _script(client).startswith(TEMPLATE)
         metrics = _openai_breaker(client)
     assert metrics["failures"] == 1
