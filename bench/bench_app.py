@@ -48,7 +48,7 @@ from fastapi import FastAPI
 from pytest_hardening import FaultInjector, LifespanManager
 from reference_app import create_app, fakes, load_settings
 from reference_app.observability import ApmMiddleware, ApmRegistry
-from reference_app.testing import DEV_ENV
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
 TIMER: Callable[[], float] = time.process_time
 CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
@@ -107,7 +107,11 @@ async def request(app: Any, method: str, path: str, body: bytes = b"") -> tuple[
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"host", b"bench"), (b"content-type", b"application/json")],
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {TEST_MERCHANT_API_KEY}".encode()),
+        ],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),
         "state": {},

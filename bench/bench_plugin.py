@@ -68,7 +68,7 @@ from fastapi.testclient import TestClient
 from sentry_sdk.transport import Transport
 
 from reference_app import create_app, fakes
-from reference_app.testing import DEV_ENV
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
 CALL = {{"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}}
 
@@ -85,7 +85,11 @@ class Capture(Transport):
 
 @pytest.fixture
 def plain(tmp_path, monkeypatch) -> Iterator[tuple[TestClient, respx.Router, object]]:
-    for name, value in {{**DEV_ENV, "DATABASE_URL": f"sqlite+aiosqlite:///{{tmp_path}}/db"}}.items():
+    # OPENAI_API_KEY empty: the app writes the template script (its SDK rides on httpx2, which
+    # plain respx does not intercept).
+    db = f"sqlite+aiosqlite:///{{tmp_path}}/db"
+    env = {{**DEV_ENV, "DATABASE_URL": db, "OPENAI_API_KEY": ""}}
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
         router.route(host="api.exotel.com").mock(return_value=httpx.Response(503))
@@ -95,7 +99,8 @@ def plain(tmp_path, monkeypatch) -> Iterator[tuple[TestClient, respx.Router, obj
         try:
             # Time is frozen once the app runs: lazy imports in the lifespan must not happen
             # under freezegun (pydantic.v1 breaks on a patched datetime).
-            with TestClient(app, raise_server_exceptions=False) as client:
+            auth = {{"Authorization": f"Bearer {{TEST_MERCHANT_API_KEY}}"}}
+            with TestClient(app, raise_server_exceptions=False, headers=auth) as client:
                 with freezegun.freeze_time(real_asyncio=True) as frozen:
                     yield client, router, frozen
         finally:

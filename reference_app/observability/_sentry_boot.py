@@ -80,7 +80,7 @@ def report_refused_boot(
                 "problems": [
                     {"variable": p.variable, "message": redact_text(p.message)}
                     for p in error.problems
-                ]
+                ],
             },
         }
         sent = client.capture_event(event) is not None

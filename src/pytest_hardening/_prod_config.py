@@ -27,7 +27,10 @@ class Mutation:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.variable}: dropped"
-        shown = "<redacted>" if is_secret_name(self.variable) else repr(self.value)
+        if is_secret_name(self.variable):
+            return f"{self.variable}: {self.kind} -> <redacted>"
+        # A URL's password (DATABASE_URL ...) is a secret whatever the variable is called.
+        shown = mask(repr(self.value), secret_values({self.variable: self.value}, min_length=1))
         return f"{self.variable}: {self.kind} -> {shown}"
 
 

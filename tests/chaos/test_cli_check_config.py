@@ -175,3 +175,24 @@ def test_project_config_reads_tool_hardening_then_the_ini_option(tmp_path: Path)
     )
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
     assert project_config(tmp_path) == REFERENCE  # nothing configured: the reference app
+
+
+def test_a_file_that_is_not_utf8_gets_one_line_and_no_content(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.env"
+    secret = "pässwort-very-secret-value"
+    path.write_bytes(f"SHOPIFY_WEBHOOK_SECRET={secret}\n".encode("latin-1"))
+    result = runner.invoke(app, ["check-config", "--env-file", str(path)])
+    assert result.exit_code == 1
+    output = result.output.strip()
+    assert output.count("\n") == 0, output
+    assert "not UTF-8" in output
+    assert "secret-value" not in output
+    assert "Traceback" not in output
+
+
+def test_an_audit_line_never_shows_a_url_password() -> None:
+    from pytest_hardening import Mutation
+
+    line = str(Mutation("DATABASE_URL", "localhost", "postgresql://app:s3cr3t-pw@localhost/db"))
+    assert "s3cr3t-pw" not in line
+    assert "localhost" in line

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from pytest_hardening._cli._config import (
+    EnvFileError,
     audit_findings,
     build_validator,
     load_validator,
@@ -167,7 +168,11 @@ def check_config(
     project = _project()
     factory = factory or project.factory
     validator = validator or project.validator
-    env = read_env_file(env_file) if env_file is not None else dict(os.environ)
+    try:
+        env = read_env_file(env_file) if env_file is not None else dict(os.environ)
+    except EnvFileError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
     if validator is not None:
         check = load_validator(validator)
     elif factory is not None:
@@ -228,7 +233,11 @@ def serve(
     spec = factory or _project().factory or REFERENCE.factory
     assert spec is not None
     if env_file is not None:
-        os.environ.update(read_env_file(env_file))
+        try:
+            os.environ.update(read_env_file(env_file))
+        except EnvFileError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
     os.environ.setdefault("APP_ENV", "development")
     mode = os.environ.get("APP_ENV", "development")
     try:

@@ -19,9 +19,23 @@ Validator = Callable[[Mapping[str, str]], Iterable[Any]]
 _MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
 
 
+class EnvFileError(ValueError):
+    """An env file that cannot be read as text; the message never quotes its content."""
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a dotenv file (quotes, comments, ``export``); variables without a value are dropped."""
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise EnvFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise EnvFileError(
+            f"{path}: not UTF-8 text (invalid byte at position {error.start}); save it as UTF-8"
+        ) from None
+    return {k: v for k, v in dotenv_values(path, encoding="utf-8").items() if v is not None}
 
 
 def load_validator(spec: str) -> Validator:
