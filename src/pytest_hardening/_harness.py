@@ -194,24 +194,13 @@ class Harness:
     def _reuse(
         self, kept: Kept, reset: AppReset, guard: SentryGuard, capture: SentryCapture
     ) -> Any:
-        import sentry_sdk
+        from ._reuse import ResetFailed
 
-        from ._reuse import fingerprint
-
-        if kept.sentry_client is not None:
-            sentry_sdk.get_global_scope().set_client(kept.sentry_client)
-            guard.spare(kept.sentry_client)
-            capture.attach(kept.sentry_client)
         try:
             with self._real_time():
-                kept.reset(reset)
-        except Exception as error:
-            kept.close()
-            raise HarnessError(
-                f"resetting the app kept from an earlier test failed ({error!r}); "
-                "fix the reset, or return None from `hardening_app_reset` to build per test"
-            ) from error
-        kept.fingerprint = fingerprint(kept.app)
+                kept.adopt(reset, guard, capture)
+        except ResetFailed as error:
+            raise HarnessError(str(error)) from error.__cause__
         self._app, self._kept, self._client = kept.app, kept, kept.client
         self._base_headers = dict(kept.client.headers)
         self._stack.callback(self._hand_back)
@@ -219,15 +208,10 @@ class Harness:
 
     def _hand_back(self) -> None:
         kept, self._kept = self._kept, None
-        if kept is None or self._pool is None:
-            return
-        if kept.sentry_client is None and self._guard is not None:
-            kept.sentry_client = self._guard.created_client()
-        if kept.sentry_client is not None and self._guard is not None:
-            self._guard.spare(kept.sentry_client)  # the kept app still owns its client
-        kept.client.headers = self._base_headers
-        with self._real_time():  # an app the test changed is closed here, not kept
-            self._pool.give(self._pool_key, kept)
+        if kept is not None and self._pool is not None and self._guard is not None:
+            kept.client.headers = self._base_headers
+            with self._real_time():  # an app the test changed is shut down here, not kept
+                kept.hand_back(self._pool, self._pool_key, self._guard)
 
     @property
     def app(self) -> Any:

@@ -22,12 +22,19 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import sentry_sdk
+
 if TYPE_CHECKING:
     from ._clock_cache import ClockCache
+    from ._sentry import SentryCapture, SentryGuard
 
-__all__ = ["AppPool", "AppReset", "Kept", "pool_key"]
+__all__ = ["AppPool", "AppReset", "Kept", "ResetFailed", "pool_key"]
 
 AppReset = Callable[[Any], "Awaitable[None] | None"]
+
+
+class ResetFailed(RuntimeError):
+    """The owner's reset raised: the kept app was shut down."""
 
 
 def pool_key(factory: Callable[[], Any], env: Mapping[str, str], clear: Iterable[str]) -> Hashable:
@@ -53,6 +60,31 @@ class Kept:
     client: Any
     sentry_client: Any
     fingerprint: tuple[Any, ...]
+
+    def adopt(self, reset: AppReset, guard: SentryGuard, capture: SentryCapture) -> None:
+        """Make this app the test's: its Sentry client global and sending to ``capture``
+        (spared by ``guard``), then reset. A failing reset shuts the app down."""
+        if self.sentry_client is not None:
+            sentry_sdk.get_global_scope().set_client(self.sentry_client)
+            guard.spare(self.sentry_client)
+            capture.attach(self.sentry_client)
+        try:
+            self.reset(reset)
+        except Exception as error:
+            self.close()
+            raise ResetFailed(
+                f"resetting the app kept from an earlier test failed ({error!r}); "
+                "fix the reset, or return None from `hardening_app_reset` to build per test"
+            ) from error
+        self.fingerprint = fingerprint(self.app)
+
+    def hand_back(self, pool: AppPool, key: Hashable, guard: SentryGuard) -> None:
+        """Give the app to ``pool`` for the next test; it keeps its Sentry client."""
+        if self.sentry_client is None:
+            self.sentry_client = guard.created_client()
+        if self.sentry_client is not None:
+            guard.spare(self.sentry_client)
+        pool.give(key, self)
 
     def reset(self, reset: AppReset) -> None:
         """Run the owner's reset in the app's own event loop; forget the client's cookies."""

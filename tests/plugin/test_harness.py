@@ -137,3 +137,33 @@ def test_parts_used_before_they_exist_say_what_to_do() -> None:
             harness.inspect_breakers()
         with pytest.raises(HarnessError, match=r"app.state.apm"):
             harness.watch_apm()
+
+
+def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None:
+    from pytest_hardening._reuse import AppPool
+
+    pool = AppPool()
+    resets: list[object] = []
+
+    def reset(app: Any) -> None:
+        resets.append(app)
+        if len(resets) == 2:
+            raise RuntimeError("cannot reset")
+
+    def one_test() -> Any:
+        with Harness(pool=pool) as harness:
+            app = harness.build(mini_app.create_app, {}, reset=reset)
+            harness.fake_providers({"payments": mini_app.PAYMENTS_PROVIDER})
+            assert harness.client().post("/orders", json={"item": "x"}).status_code == 201
+            return app
+
+    try:
+        first = one_test()
+        assert one_test() is first  # kept, reset, reused
+        assert resets == [first]
+        with pytest.raises(HarnessError, match="cannot reset"):
+            one_test()
+        assert len(pool) == 0  # the app whose reset failed was shut down, not kept
+        assert one_test() is not first  # so the next test builds afresh
+    finally:
+        pool.close()
