@@ -2,13 +2,17 @@
 
 Port: ``--port``, else ``PORT``, else 8080. A refused configuration exits with status 1 and the
 one error listing every problem (no traceback; problems never contain values).
+
+Server limits (docs/production-checklist.md): idle keep-alive connections are kept 75 s (longer
+than the 60 s load balancers keep theirs, else they meet closed connections: intermittent
+502s); a connection must send its request headers within HEADER_TIMEOUT_SECONDS and each body
+chunk within BODY_TIMEOUT_SECONDS; the shutdown grace covers one request budget.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import signal
 import sys
@@ -57,20 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from reference_app import create_app
+    from reference_app._server import server_options
 
     app = create_app(settings)
-    grace = settings.shutdown_grace_seconds
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal (exit status -15).
     # SIGTERM is how platforms stop a healthy deployment, so a graceful stop exits 0.
     signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=max(1, math.ceil(grace)) if grace else 30,
-        server_header=False,
-    )
+    uvicorn.run(app, host=args.host, port=port, **server_options(settings))
     return 0
 
 

@@ -10,8 +10,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from reference_app._breaker_reporting import report_transition
+from reference_app._cutoff import CutoffMiddleware
 from reference_app._lifespan import make_lifespan
+from reference_app._limits import BodyLimitMiddleware
 from reference_app.api import (
+    MerchantRateLimiter,
     auth_router,
     calls_router,
     dev_router,
@@ -72,6 +75,7 @@ def create_app(
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)
     app.state.services = None
+    app.state.rate_limiter = MerchantRateLimiter(settings.merchant_rate_limit, clock)
     install_error_handlers(app)
     for router in (calls_router(), webhooks_router(), auth_router(), monitoring_router()):
         app.include_router(router)
@@ -82,8 +86,12 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
     )
-    # Outermost, so it times everything (CORS included) and sees every final status.
+    # Before anything parses a body: 413 past 1 MiB, 408 for a trickling body.
+    app.add_middleware(BodyLimitMiddleware)
+    # Times everything (CORS included) and sees every final status.
     app.add_middleware(ApmMiddleware, registry=apm)
+    # Outermost: a request cut off at the end of the shutdown grace answers 503, not 500.
+    app.add_middleware(CutoffMiddleware)
     return app

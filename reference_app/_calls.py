@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TypeVar
 from urllib.parse import urlencode
 
-from reference_app.db import Call, CallRepository, CallStatus, DatabaseUnavailable
+from reference_app.config import REQUEST_BUDGET_SECONDS
+from reference_app.db import (
+    Call,
+    CallRepository,
+    CallStatus,
+    DatabaseUnavailable,
+    IdempotencyClaim,
+    IdempotentReplay,
+)
 from reference_app.providers import (
     ExotelClient,
     ExotelError,
@@ -28,7 +39,18 @@ from reference_app.resilience import State
 
 __all__ = ["CallService", "PlacedCall", "status_callback_key"]
 
+#: Stage caps inside the request budget (REQUEST_BUDGET_SECONDS, below common 30 s client
+#: timeouts): order data and the script are optional (degraded answers exist), so they get
+#: short caps; Exotel gets what is left, minus a reserve for the database writes.
+ORDER_SECONDS = 5.0
+SCRIPT_SECONDS = 8.0
+_DB_RESERVE_SECONDS = 2.0
+#: Background attempts to store a dialled call's CallSid (back-off from 0.5 s to 30 s).
+_WRITE_ATTEMPTS = 30
+
 logger = logging.getLogger("reference_app.calls")
+
+T = TypeVar("T")
 
 STATUS_CALLBACK_PATH = "/api/webhooks/exotel/status-callback"
 #: Bound on the ``call_id`` query parameter before it is signed or looked up (ids are UUIDs).
@@ -45,6 +67,22 @@ EXOTEL_STATUSES: Mapping[str, CallStatus] = MappingProxyType(
         "busy": CallStatus.BUSY,
         "no-answer": CallStatus.NO_ANSWER,
         "canceled": CallStatus.FAILED,
+    }
+)
+
+
+#: Call states in the order a call moves through them; a callback never moves a call back
+#: (terminal states share the last rank: the first terminal state wins).
+_RANK: Mapping[CallStatus, int] = MappingProxyType(
+    {
+        CallStatus.QUEUED: 0,
+        CallStatus.INITIATED: 1,
+        CallStatus.RINGING: 2,
+        CallStatus.IN_PROGRESS: 3,
+        CallStatus.COMPLETED: 4,
+        CallStatus.FAILED: 4,
+        CallStatus.BUSY: 4,
+        CallStatus.NO_ANSWER: 4,
     }
 )
 
@@ -97,6 +135,7 @@ class CallService:
         self._wasabi = wasabi
         self._status_callback = webhook_base_url.rstrip("/") + STATUS_CALLBACK_PATH
         self._callback_key = callback_key
+        self._pending_writes: dict[str, tuple[asyncio.Task[None], dict[str, object]]] = {}
 
     def status_callback_params(self, call_id: str) -> dict[str, str]:
         """``{"call_id", "sig"}``: the query that authenticates a status callback for our call.
@@ -116,21 +155,110 @@ class CallService:
         expected = _callback_signature(self._callback_key, call_id).encode()
         return hmac.compare_digest(expected, sig.encode("utf-8", "replace"))
 
-    async def place_call(self, *, order_id: str, shop: str, phone: str) -> PlacedCall:
-        call = await self.repository.create(order_id=order_id, shop=shop, phone=phone)
-        order = await self._order(shop, order_id)
-        script = await self._script(order)
-        try:
-            placed = await self._exotel.connect_call(
-                customer_phone=phone, status_callback=self.status_callback_url(call.id)
+    async def place_call(
+        self,
+        *,
+        order_id: str,
+        shop: str,
+        phone: str,
+        claim: IdempotencyClaim | None = None,
+    ) -> PlacedCall | IdempotentReplay:
+        """Store, then dial. With ``claim`` (an Idempotency-Key) a key used before returns what
+        its first request recorded, and nothing is dialled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REQUEST_BUDGET_SECONDS
+        if claim is None:
+            call = await self.repository.create(order_id=order_id, shop=shop, phone=phone)
+        else:
+            created = await self.repository.create_once(
+                claim, order_id=order_id, shop=shop, phone=phone
             )
-        except ExotelError as exc:
-            logger.warning("call %s stays queued: %s", call.id, exc)
-            return PlacedCall(await self._save(call, script=script), initiated=False)
-        saved = await self._save(
-            call, script=script, status=CallStatus.INITIATED, exotel_call_sid=placed.sid
+            if isinstance(created, IdempotentReplay):
+                return created
+            call = created
+        placed = await self._dial(call, deadline)
+        if claim is not None:
+            try:
+                await self.repository.finish_idempotent(
+                    claim.merchant, claim.key, 201 if placed.initiated else 202
+                )
+            except DatabaseUnavailable:  # a replay then answers from the call's state
+                logger.warning("call %s: could not record its idempotent answer", call.id)
+        return placed
+
+    async def _dial(self, call: Call, deadline: float) -> PlacedCall:
+        loop = asyncio.get_running_loop()
+        order = await self._capped(self._order(call.shop, call.order_id), ORDER_SECONDS, None)
+        script = await self._capped(
+            self._script(order), SCRIPT_SECONDS, template_script(order), "script"
         )
-        return PlacedCall(saved, initiated=saved.status is CallStatus.INITIATED)
+        remaining = max(1.0, deadline - loop.time() - _DB_RESERVE_SECONDS)
+        try:
+            async with asyncio.timeout(remaining):
+                placed = await self._exotel.connect_call(
+                    customer_phone=call.phone, status_callback=self.status_callback_url(call.id)
+                )
+        except (ExotelError, TimeoutError) as exc:
+            # A timeout may come after Exotel dialled: the signed status callback then attaches
+            # the CallSid to this row (status_callback), so the call is not re-dialled blindly.
+            logger.warning("call %s stays queued: %s", call.id, exc or "request budget spent")
+            return PlacedCall(await self._save(call, script=script), initiated=False)
+        fields: dict[str, object] = {
+            "script": script,
+            "status": CallStatus.INITIATED,
+            "exotel_call_sid": placed.sid,
+        }
+        saved = await self._save(call, **fields)
+        if saved.exotel_call_sid != placed.sid:
+            # Exotel dialled but the row could not say so: report the truth (201 with the
+            # CallSid) and keep writing it in the background; never "queued", which invites a
+            # second dial.
+            self._keep_writing(call.id, fields)
+            saved = dataclasses.replace(
+                call, script=script, status=CallStatus.INITIATED, exotel_call_sid=placed.sid
+            )
+        return PlacedCall(saved, initiated=True)
+
+    def _keep_writing(self, call_id: str, fields: dict[str, object]) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._write_until_stored(call_id, fields), name=f"reference_app.save_call.{call_id}"
+        )
+        self._pending_writes[call_id] = (task, fields)
+        task.add_done_callback(lambda _: self._pending_writes.pop(call_id, None))
+
+    async def _write_dialled(self, call_id: str, fields: dict[str, object]) -> None:
+        current = await self.repository.get(call_id)
+        if current is not None and current.exotel_call_sid is None:
+            # else gone, or a status callback already attached the CallSid
+            await self.repository.update(call_id, **fields)
+
+    async def _write_until_stored(self, call_id: str, fields: dict[str, object]) -> None:
+        delay = 0.5
+        for _ in range(_WRITE_ATTEMPTS):
+            await asyncio.sleep(delay)
+            try:
+                await self._write_dialled(call_id, fields)
+            except DatabaseUnavailable:
+                delay = min(delay * 2, 30.0)
+            else:
+                return
+        logger.error("call %s was dialled but could not be recorded", call_id)
+
+    @property
+    def pending_writes(self) -> int:
+        """Dialled calls whose state is still being written (background retries)."""
+        return len(self._pending_writes)
+
+    async def flush_pending_writes(self) -> None:
+        """Shutdown: stop the background retries and try each pending write once, now."""
+        pending = list(self._pending_writes.items())
+        for task, _fields in self._pending_writes.values():
+            task.cancel()
+        for call_id, (_task, fields) in pending:
+            try:
+                await self._write_dialled(call_id, fields)
+            except DatabaseUnavailable:
+                logger.error("call %s was dialled but could not be recorded", call_id)
 
     async def _save(self, call: Call, **fields: object) -> Call:
         # The call row already exists (queued): losing this update must not turn an accepted
@@ -140,6 +268,15 @@ class CallService:
         except DatabaseUnavailable:
             logger.exception("call %s: could not record %s", call.id, ", ".join(fields))
             return call
+
+    @staticmethod
+    async def _capped(work: Awaitable[T], seconds: float, fallback: T, what: str = "order") -> T:
+        try:
+            async with asyncio.timeout(seconds):
+                return await work
+        except TimeoutError:
+            logger.warning("%s took longer than %.0f s: degraded answer", what, seconds)
+            return fallback
 
     async def _order(self, shop: str, order_id: str) -> OrderInfo | None:
         try:
@@ -170,13 +307,22 @@ class CallService:
             call.exotel_call_sid.encode(), sid.encode("utf-8", "replace")
         ):
             return None
-        if not recording_url or recording_url == call.recording_url:
-            return await self.repository.update(call.id, status=status)
-        # Metadata first, so the recording is never forgotten even if the upload fails.
-        call = await self.repository.update(
-            call.id, status=status, recording_url=recording_url, recording_upload_pending=True
-        )
-        return None if call is None else await self.archive_recording(call)
+        fields: dict[str, object] = {}
+        if call.exotel_call_sid is None and sid:
+            # The URL was signed for this call alone, so its CallSid is this call's: this
+            # repairs a dial whose CallSid could not be stored.
+            fields["exotel_call_sid"] = sid
+        if _RANK[status] > _RANK[call.status]:  # monotonic: never back from completed
+            fields["status"] = status
+        if recording_url and recording_url != call.recording_url:
+            # Metadata first, so the recording is never forgotten even if the upload fails.
+            fields.update(recording_url=recording_url, recording_upload_pending=True)
+        if not fields:
+            return call
+        call = await self.repository.update(call.id, **fields)
+        if call is None or "recording_url" not in fields:
+            return call
+        return await self.archive_recording(call)
 
     async def archive_recording(self, call: Call) -> Call:
         """Copy the call's recording from Exotel into Wasabi; on failure it stays pending."""

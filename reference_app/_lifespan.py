@@ -79,6 +79,8 @@ def make_lifespan(
                         with contextlib.suppress(asyncio.CancelledError):
                             await retry
                     await state.system_monitor.stop()
+                    # Dialled calls whose CallSid is not stored yet: one last attempt.
+                    await services.calls.flush_pending_writes()
                     await services.aclose()
                 finally:
                     state.services = None

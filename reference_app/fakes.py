@@ -206,6 +206,18 @@ def shopify(request: httpx.Request) -> httpx.Response:
     return _json(200, {"data": {"order": order}, "extensions": {"cost": cost}})
 
 
+#: The verified email of the fake Google account every code signs in as.
+GOOGLE_EMAIL = "owner@acme.example"
+
+
+def _id_token() -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": "100000000000000000000", "email": GOOGLE_EMAIL, "email_verified": True}
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2ln"
+
+
 def google(request: httpx.Request) -> httpx.Response:
     """Google OAuth 2.0 token endpoint: authorization-code exchange."""
     form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
@@ -220,7 +232,7 @@ def google(request: httpx.Request) -> httpx.Response:
         "expires_in": 3599,
         "scope": "openid https://www.googleapis.com/auth/userinfo.email",
         "token_type": "Bearer",
-        "id_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMDAwMDAwMDAwMDAwMDAwMDAwMDAifQ.c2ln",
+        "id_token": _id_token(),
     }
     return _json(200, token)
 

@@ -5,14 +5,18 @@
 gives any test file ``hardened_app``/``hardened_client``/``faults``/``clock``/``breakers``/
 ``prod_config``/``route_audit``/``sentry_events``/``apm`` against :func:`reference_app.create_app`:
 a development env with a SQLite file, Sentry on with a fake DSN (events are captured in memory,
-never sent) and fake provider credentials; a production env from ``.env.production.example``;
-the five providers answered by :mod:`reference_app.fakes`. ``hardened_client`` tests share one
+never sent) and fake provider credentials; a production env built from
+``.env.production.example`` with strong generated secrets in place of its placeholders; the five
+providers answered by :mod:`reference_app.fakes`. The hardened clients authenticate as the test
+merchant (``hardening_client_headers``: ``Authorization: Bearer`` :data:`TEST_MERCHANT_API_KEY`,
+bound to :data:`TEST_MERCHANT_SHOPS`). ``hardened_client`` tests share one
 running app per env, reset before each test by :func:`reset_app` (breakers, metrics, database
 rows, caches), so the database file is one per test session (and xdist worker).
 """
 
 from __future__ import annotations
 
+import secrets
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,13 +27,20 @@ import pytest
 from pytest_hardening import Provider
 
 from . import create_app, fakes
+from .config import SECRET_VARIABLES, hash_api_key
 from .db import Base
 
 __all__ = [
     "DEV_ENV",
     "FAKE_SENTRY_DSN",
+    "OTHER_MERCHANT_API_KEY",
+    "OTHER_MERCHANT_SHOPS",
+    "TEST_MERCHANT",
+    "TEST_MERCHANT_API_KEY",
+    "TEST_MERCHANT_SHOPS",
     "hardening_app_factory",
     "hardening_app_reset",
+    "hardening_client_headers",
     "hardening_database_url",
     "hardening_dev_env",
     "hardening_prod_env",
@@ -37,9 +48,37 @@ __all__ = [
     "production_example_env",
     "pytest_configure",
     "reset_app",
+    "strong_production_env",
 ]
 
 FAKE_SENTRY_DSN = "https://public@sentry.example/1"
+
+#: The merchant the hardened clients authenticate as, its API key (test-only: published here)
+#: and the shops the key is bound to (every shop the repository's tests and docs use).
+TEST_MERCHANT = "acme"
+TEST_MERCHANT_API_KEY = "rk_test_9c3f2a7e41b84d0f8e6a5c1b2d3e4f5a"
+TEST_MERCHANT_SHOPS: tuple[str, ...] = (
+    "acme.myshopify.com",
+    "a.myshopify.com",
+    "s.myshopify.com",
+    "shop-1.myshopify.com",
+    "live-demo.myshopify.com",
+    "fuzz-shop.myshopify.com",
+    "chaos-demo.myshopify.com",
+)
+#: A second merchant, for tests of what one merchant must not reach of another's.
+OTHER_MERCHANT_API_KEY = "rk_test_other_51d0c2b7e9a84f36b1c0d9e8f7a6b5c4"
+OTHER_MERCHANT_SHOPS: tuple[str, ...] = ("other.myshopify.com",)
+
+
+def _merchant_keys() -> str:
+    return ",".join(
+        (
+            f"{TEST_MERCHANT}:{hash_api_key(TEST_MERCHANT_API_KEY)}:{'|'.join(TEST_MERCHANT_SHOPS)}",
+            f"other:{hash_api_key(OTHER_MERCHANT_API_KEY)}:{'|'.join(OTHER_MERCHANT_SHOPS)}",
+        )
+    )
+
 
 #: Development settings with fake credentials for every provider (the fakes accept any): the one
 #: development env of the harness, the chaos runs, the live tests and the benchmarks, which
@@ -62,7 +101,11 @@ DEV_ENV: Mapping[str, str] = types.MappingProxyType(
         "SHOPIFY_WEBHOOK_SECRET": "test-shopify-webhook-secret",
         "GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
         "GOOGLE_CLIENT_SECRET": "google-client-secret",
-        "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f",
+        "MONITORING_ADMIN_TOKEN": "test-admin-token-5b1f-9dQ2xW7kLm",
+        "MERCHANT_API_KEYS": _merchant_keys(),
+        "MERCHANT_GOOGLE_ACCOUNTS": f"{fakes.GOOGLE_EMAIL}={TEST_MERCHANT}",
+        # Tests place many calls in frozen time; the rate-limit tests set their own.
+        "MERCHANT_RATE_LIMIT": "100000",
     }
 )
 
@@ -80,6 +123,30 @@ def production_example_env(path: Path = _EXAMPLE) -> dict[str, str]:
     return env
 
 
+def strong_production_env(path: Path = _EXAMPLE) -> dict[str, str]:
+    """``.env.production.example`` made deployable for tests: every secret and every
+    ``replace-me`` placeholder replaced by a strong random value, the test merchants' keys and
+    a SQLite file (override DATABASE_URL). The example itself is refused on purpose."""
+    env = production_example_env(path)
+    for name, value in list(env.items()):
+        if name in SECRET_VARIABLES or "replace-me" in value.lower():
+            env[name] = secrets.token_urlsafe(32)
+    env["SENTRY_DSN"] = f"https://{secrets.token_hex(16)}@sentry.example.com/1"
+    env["EXOTEL_CALLER_ID"] = "08047112233"
+    env["WASABI_BUCKET"] = "call-recordings"
+    env["GOOGLE_CLIENT_ID"] = f"{secrets.token_hex(8)}.apps.googleusercontent.com"
+    env["MERCHANT_API_KEYS"] = DEV_ENV["MERCHANT_API_KEYS"]
+    # A durable file (a mounted volume); hardening_prod_env points it at the test database.
+    env["DATABASE_URL"] = "sqlite+aiosqlite:////var/lib/reference-app/calls.db"
+    return env
+
+
+@pytest.fixture
+def hardening_client_headers() -> Mapping[str, str]:
+    """The hardened clients authenticate as :data:`TEST_MERCHANT` (override for another)."""
+    return {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
+
+
 @pytest.fixture
 def hardening_app_factory() -> Callable[[], Any]:
     return create_app
@@ -87,7 +154,8 @@ def hardening_app_factory() -> Callable[[], Any]:
 
 async def reset_app(app: Any) -> None:
     """Undo what a test can leave in a running reference app: every breaker closed with its
-    history, metrics and alerts zeroed, the order cache and every database row gone."""
+    history, metrics and alerts zeroed, rate-limit counters, the order cache and every database
+    row (calls, idempotency keys, webhook deliveries) gone."""
     state = app.state
     if not hasattr(state, "services") or state.services is None:
         raise TypeError(
@@ -96,6 +164,7 @@ async def reset_app(app: Any) -> None:
         )
     state.breakers.reset_all(clear_history=True)
     state.apm.reset()
+    state.rate_limiter.clear()
     services = state.services
     services.order_cache.clear()
     async with services.engine.begin() as connection:
@@ -130,7 +199,7 @@ def hardening_prod_env(hardening_database_url: str) -> dict[str, str]:
             "hardening_prod_env with a known-good production environment",
             pytrace=False,
         )
-    return {**production_example_env(), "DATABASE_URL": hardening_database_url}
+    return {**strong_production_env(), "DATABASE_URL": hardening_database_url}
 
 
 @pytest.fixture
@@ -142,6 +211,7 @@ def hardening_providers() -> dict[str, Provider]:
 
 _FIXTURES = (
     "hardening_app_factory",
+    "hardening_client_headers",
     "hardening_app_reset",
     "hardening_database_url",
     "hardening_dev_env",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
     hardening_app_factory,
     hardening_app_reset,
+    hardening_client_headers,
     hardening_database_url,
     hardening_dev_env,
     hardening_prod_env,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
 import math
 import secrets
 
@@ -12,11 +14,33 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from reference_app.providers import GoogleError
 
 from ._deps import ServicesDep, SettingsDep
+from ._merchant_auth import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    make_session,
+    merchant_shops,
+    session_key,
+)
 
 __all__ = ["STATE_COOKIE", "auth_router"]
 
 #: The OAuth ``state`` is bound to the browser with this cookie (CSRF protection).
 STATE_COOKIE = "oauth_state"
+
+
+def _verified_email(id_token: str | None) -> str | None:
+    """The verified email in Google's ID token. It came straight from Google's token endpoint
+    over TLS, so its claims are trusted without checking its signature (OpenID Connect Core
+    3.1.3.7); it is never accepted from the browser."""
+    try:
+        payload = (id_token or "").split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    if not isinstance(claims, dict) or claims.get("email_verified") is not True:
+        return None
+    email = claims.get("email")
+    return email.lower() if isinstance(email, str) else None
 
 
 def auth_router() -> APIRouter:
@@ -42,7 +66,7 @@ def auth_router() -> APIRouter:
 
     @router.get("/callback")
     async def google_callback(
-        request: Request, app: ServicesDep, code: str = "", state: str = ""
+        request: Request, app: ServicesDep, config: SettingsDep, code: str = "", state: str = ""
     ) -> JSONResponse:
         expected = request.cookies.get(STATE_COOKIE, "")
         if not code or not state or not expected:
@@ -62,11 +86,27 @@ def auth_router() -> APIRouter:
                 "Google sign-in is temporarily unavailable",
                 headers={"Retry-After": retry},
             ) from None
-        # Tokens stay server-side: the client learns only that sign-in worked.
+        email = _verified_email(tokens.id_token)
+        merchant = config.merchant_google_accounts.get(email or "")
+        if merchant is None or not merchant_shops(config, merchant):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this Google account is not a merchant")
+        secret = config.google_client_secret
+        assert secret is not None  # google.configured
+        # Tokens stay server-side: the client learns only that sign-in worked, and gets a
+        # signed session cookie that /api/calls accepts.
         response = JSONResponse(
             {"authenticated": True, "token_type": tokens.token_type, "scope": tokens.scope}
         )
         response.delete_cookie(STATE_COOKIE, path="/api/auth/google")
+        response.set_cookie(
+            SESSION_COOKIE,
+            make_session(session_key(secret.get_secret_value()), merchant),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            secure=config.is_production,
+            samesite="lax",
+            path="/",
+        )
         return response
 
     return router

@@ -9,7 +9,7 @@ from pytest_hardening import Provider
 from pytest_hardening.chaos import ChaosTarget, HarnessSession
 from reference_app import create_app, fakes
 from reference_app.config import VARIABLE_NAMES
-from reference_app.testing import DEV_ENV
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
 from ._catalogue import catalogue
 
@@ -33,6 +33,8 @@ def session() -> HarnessSession:
         env=CHAOS_ENV,
         providers=providers,
         clear=(*VARIABLE_NAMES, "NODE_ENV"),
+        # Every chaos request authenticates as the test merchant, as the hardened clients do.
+        headers={"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"},
     )
 
 

@@ -23,12 +23,20 @@ non-placeholder EXOTEL_WEBHOOK_BASE_URL. Every URL must be https and not local.
 Optional tuning: ``BREAKER_OPEN_TIMEOUTS`` (``exotel=2,openai=2``: shorter breaker open timeouts
 for live tests), ``PROVIDER_TIMEOUTS`` (``exotel=2,openai=2.5``: per-provider HTTP timeouts in
 seconds; unset providers keep their client's default) and ``SHUTDOWN_GRACE_SECONDS`` (positive
-seconds).
+seconds, default 30: at least one request budget).
+
+Merchants (``MERCHANT_API_KEYS``, required in production; ``MERCHANT_GOOGLE_ACCOUNTS``;
+``MERCHANT_RATE_LIMIT`` calls per minute, default 30): see :mod:`._merchants`.
 """
 
 from __future__ import annotations
 
 from ._breakers import SERVICE_BREAKERS
+from ._budget import (
+    DEFAULT_MERCHANT_RATE_LIMIT,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    REQUEST_BUDGET_SECONDS,
+)
 from ._database import DEFAULT_DATABASE_URL, normalise_database_url
 from ._environment import (
     BREAKER_NAMES,
@@ -38,6 +46,7 @@ from ._environment import (
     VARIABLE_NAMES,
 )
 from ._errors import ConfigurationError, Problem
+from ._merchants import MerchantKey, hash_api_key
 from ._production import PRODUCTION_OPTIONAL, PRODUCTION_REQUIRED
 from ._settings import Settings, load_settings
 from ._validation import validate_environment
@@ -45,16 +54,21 @@ from ._validation import validate_environment
 __all__ = [
     "BREAKER_NAMES",
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_MERCHANT_RATE_LIMIT",
+    "DEFAULT_SHUTDOWN_GRACE_SECONDS",
     "PRODUCTION_OPTIONAL",
     "PRODUCTION_REQUIRED",
     "PROVIDER_NAMES",
+    "REQUEST_BUDGET_SECONDS",
     "SECRET_VARIABLES",
     "SERVICE_BREAKERS",
     "URL_VARIABLES",
     "VARIABLE_NAMES",
     "ConfigurationError",
+    "MerchantKey",
     "Problem",
     "Settings",
+    "hash_api_key",
     "load_settings",
     "normalise_database_url",
     "validate_environment",

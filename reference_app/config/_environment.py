@@ -14,8 +14,14 @@ from typing import Literal
 from pydantic import SecretStr
 
 from ._breakers import SERVICE_BREAKERS
+from ._budget import (
+    MAX_BREAKER_OPEN_SECONDS,
+    MAX_PROVIDER_TIMEOUT_SECONDS,
+    MAX_SHUTDOWN_GRACE_SECONDS,
+)
 from ._database import normalise_database_url
 from ._errors import Problem
+from ._merchants import parse_google_accounts, parse_merchant_keys
 from ._urls import is_hostname, origin_of, parse_http_url
 
 AppEnv = Literal["development", "production"]
@@ -116,16 +122,18 @@ def _rate(value: str) -> float:
     return rate
 
 
-def _seconds(value: str) -> float:
+def _seconds(value: str, maximum: float = MAX_SHUTDOWN_GRACE_SECONDS) -> float:
     seconds = _number(value)
-    if seconds <= 0:
-        raise _Invalid("must be a positive number of seconds")
+    if not 0 < seconds <= maximum:
+        raise _Invalid(f"must be a positive number of seconds, at most {maximum:g}")
     return seconds
 
 
-def _seconds_by_name(kind: str, names: tuple[str, ...]) -> Callable[[str], dict[str, float]]:
+def _seconds_by_name(
+    kind: str, names: tuple[str, ...], maximum: float
+) -> Callable[[str], dict[str, float]]:
     """A parser for ``exotel=2,openai=2.5`` lists: ``kind`` names from ``names``, each with
-    positive finite seconds."""
+    positive seconds up to ``maximum`` (an unbounded timeout is no timeout)."""
 
     def parse(value: str) -> dict[str, float]:
         timeouts: dict[str, float] = {}
@@ -136,10 +144,26 @@ def _seconds_by_name(kind: str, names: tuple[str, ...]) -> Callable[[str], dict[
                 raise _Invalid(
                     f"must look like exotel=2,openai=2 with {kind} names from " + ", ".join(names)
                 )
-            timeouts[name] = _seconds(seconds.strip())
+            timeouts[name] = _seconds(seconds.strip(), maximum)
         return timeouts
 
     return parse
+
+
+def _parsed(parse: Callable[[str], object]) -> Callable[[str], object]:
+    def wrapped(value: str) -> object:
+        try:
+            return parse(value)
+        except ValueError as exc:  # their messages never contain the value
+            raise _Invalid(str(exc)) from None
+
+    return wrapped
+
+
+def _rate_limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        raise _Invalid("must be a whole number of calls per minute between 1 and 100000")
+    return int(value)
 
 
 def _app_env(value: str) -> AppEnv:
@@ -197,9 +221,18 @@ VARIABLES: tuple[Variable, ...] = (
     _var("SENTRY_TRACES_SAMPLE_RATE", _rate),
     _var("MONITORING_ADMIN_TOKEN", _secret, secret=True),
     _var("DATABASE_URL", _database_url, secret=True),
-    _var("BREAKER_OPEN_TIMEOUTS", _seconds_by_name("breaker", BREAKER_NAMES)),
-    _var("PROVIDER_TIMEOUTS", _seconds_by_name("provider", PROVIDER_NAMES)),
+    _var(
+        "BREAKER_OPEN_TIMEOUTS",
+        _seconds_by_name("breaker", BREAKER_NAMES, MAX_BREAKER_OPEN_SECONDS),
+    ),
+    _var(
+        "PROVIDER_TIMEOUTS",
+        _seconds_by_name("provider", PROVIDER_NAMES, MAX_PROVIDER_TIMEOUT_SECONDS),
+    ),
     _var("SHUTDOWN_GRACE_SECONDS", _seconds),
+    _var("MERCHANT_API_KEYS", _parsed(parse_merchant_keys)),
+    _var("MERCHANT_GOOGLE_ACCOUNTS", _parsed(parse_google_accounts)),
+    _var("MERCHANT_RATE_LIMIT", _rate_limit),
 )
 
 VARIABLE_NAMES: frozenset[str] = frozenset(v.name for v in VARIABLES)

@@ -9,8 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
 
+from ._budget import (
+    DEFAULT_MERCHANT_RATE_LIMIT,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+)
 from ._environment import VARIABLES, AppEnv
 from ._errors import ConfigurationError, Problem
+from ._merchants import MerchantKey
 from ._urls import is_placeholder_host, parse_http_url
 from ._validation import check_environment
 
@@ -59,6 +64,9 @@ class Settings(BaseModel):
     breaker_open_timeouts: dict[str, float] = {}
     provider_timeouts: dict[str, float] = {}
     shutdown_grace_seconds: float | None = None
+    merchant_api_keys: tuple[MerchantKey, ...] = ()
+    merchant_google_accounts: dict[str, str] = {}
+    merchant_rate_limit: int = DEFAULT_MERCHANT_RATE_LIMIT
 
     @model_validator(mode="before")
     @classmethod
@@ -97,6 +105,11 @@ class Settings(BaseModel):
     @property
     def webhook_base_url_is_fallback(self) -> bool:
         return self.webhook_base_url == DEV_WEBHOOK_BASE_URL and not self.railway_public_domain
+
+    @property
+    def shutdown_grace(self) -> float:
+        """SHUTDOWN_GRACE_SECONDS, else a grace that covers one request budget."""
+        return self.shutdown_grace_seconds or DEFAULT_SHUTDOWN_GRACE_SECONDS
 
     @property
     def sentry_enabled(self) -> bool:

@@ -15,17 +15,37 @@ _HOSTNAME = re.compile(
 
 
 def parse_http_url(value: str) -> SplitResult | None:
-    """Split an absolute http(s) URL with a host, or return None when it is malformed."""
+    """Split an absolute http(s) URL with a host, or return None when it is malformed (port 0
+    and hosts with no IDNA/UTS-46 form included)."""
     if not value or any(ch.isspace() for ch in value):
         return None
     try:
         parts = urlsplit(value)
-        _ = parts.port  # raises ValueError on a non-numeric or out-of-range port
+        port = parts.port  # raises ValueError on a non-numeric or out-of-range port
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+        return None
+    if normalise_host(parts.hostname) is None:
         return None
     return parts
+
+
+def normalise_host(host: str) -> str | None:
+    """The host as clients resolve it: IDNA/UTS-46 mapped (``127。0。0。1`` → ``127.0.0.1``,
+    full-width ``ｌｏｃａｌｈｏｓｔ`` → ``localhost``), lowercase, without a trailing dot; IP
+    literals as they are. None when no client could use it."""
+    bare = host.strip("[]").rstrip(".")
+    if _ip_address(bare) is not None or ":" in bare:
+        return bare.lower()
+    if bare.isascii():
+        return bare.lower() or None
+    try:
+        import idna  # httpx's own dependency: the mapping httpx applies
+
+        return idna.encode(bare, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
 
 
 def origin_of(value: str) -> str | None:
@@ -48,12 +68,38 @@ def origin_of(value: str) -> str | None:
 
 
 def is_local_host(host: str) -> bool:
-    """True for localhost names and loopback/unspecified addresses (127.0.0.1, 0.0.0.0, [::1])."""
-    host = host.strip("[]").lower().rstrip(".")
+    """True for localhost names and loopback/unspecified addresses (127.0.0.1, 0.0.0.0, [::1]),
+    in any spelling a client maps onto them (see :func:`normalise_host`)."""
+    host = normalise_host(host) or host.strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     address = _ip_address(host)
     return address is not None and (address.is_loopback or address.is_unspecified)
+
+
+#: Names that resolve only inside a private network or a cluster.
+_INTERNAL_SUFFIXES = (".internal", ".svc.cluster.local", ".cluster.local", ".local", ".lan")
+_INTERNAL_NAMES = frozenset({"metadata", "metadata.google.internal", "instance-data"})
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
+
+
+def is_internal_host(host: str) -> bool:
+    """True for hosts no public client can reach: link-local and cloud metadata addresses
+    (169.254.169.254), RFC 1918, shared (100.64/10) and ULA (fc00::/7) addresses, and
+    ``*.internal``, ``*.svc.cluster.local``, ``*.local`` names."""
+    host = normalise_host(host) or host.strip("[]").lower().rstrip(".")
+    if host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES):
+        return True
+    address = _ip_address(host)
+    if address is None:
+        return False
+    return (
+        address.is_private
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED)
+    ) and not (address.is_loopback or address.is_unspecified)
 
 
 def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -73,7 +119,7 @@ def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 def is_placeholder_host(host: str) -> bool:
-    host = host.lower().rstrip(".")
+    host = normalise_host(host) or host.lower().rstrip(".")
     return host == PLACEHOLDER_HOST or host.endswith("." + PLACEHOLDER_HOST)
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from ._models import Base, CallRow, CallStatus, UTCDateTime
-from ._repository import Call, CallRepository, DatabaseUnavailable
+from ._models import Base, CallRow, CallStatus, IdempotencyRow, UTCDateTime, utcnow
+from ._repository import (
+    Call,
+    CallRepository,
+    DatabaseUnavailable,
+    IdempotencyClaim,
+    IdempotentReplay,
+)
 from ._url import DEFAULT_DATABASE_URL, create_engine, normalise_database_url
 
 __all__ = [
@@ -14,7 +20,11 @@ __all__ = [
     "CallRow",
     "CallStatus",
     "DatabaseUnavailable",
+    "IdempotencyClaim",
+    "IdempotencyRow",
+    "IdempotentReplay",
     "UTCDateTime",
     "create_engine",
     "normalise_database_url",
+    "utcnow",
 ]

@@ -7,10 +7,10 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Dialect, String, Text, TypeDecorator
+from sqlalchemy import Boolean, DateTime, Dialect, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "CallRow", "CallStatus", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "CallRow", "CallStatus", "IdempotencyRow", "UTCDateTime", "utcnow"]
 
 
 class CallStatus(str, enum.Enum):
@@ -70,3 +70,21 @@ class CallRow(Base):
     recording_upload_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IdempotencyRow(Base):
+    """One ``Idempotency-Key`` a merchant used: the request it named and the call it made.
+
+    Kept in the database (not in memory) so a retry reaching another instance, or arriving after
+    a restart, still finds the first answer.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    merchant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(String(36))
+    #: The first answer's HTTP status; None while the first request is still running.
+    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
-from ._models import Base, CallRow, CallStatus, utcnow
+from ._models import Base, CallRow, CallStatus, IdempotencyRow, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
-__all__ = ["Call", "CallRepository", "DatabaseUnavailable"]
+__all__ = ["Call", "CallRepository", "DatabaseUnavailable", "IdempotencyClaim", "IdempotentReplay"]
 
 T = TypeVar("T")
 
@@ -67,6 +68,26 @@ class Call:
         values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
         values["status"] = CallStatus(row.status)
         return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An ``Idempotency-Key`` to record with a new call: whose, which key, which request."""
+
+    merchant: str
+    key: str
+    request_sha256: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdempotentReplay:
+    """The key was used before: the request it named, its call, and the first answer's status
+    (None while the first request is still running)."""
+
+    request_sha256: str
+    call: Call | None
+    response_status: int | None
+    created_at: dt.datetime
 
 
 class CallRepository:
@@ -133,6 +154,68 @@ class CallRepository:
             return Call.from_row(row)
 
         return await self._run("insert_call", work)
+
+    async def create_once(
+        self, claim: IdempotencyClaim, *, order_id: str, shop: str, phone: str
+    ) -> Call | IdempotentReplay:
+        """Store a new call and its idempotency key in one transaction, or, when the merchant
+        used the key before, return what that first request recorded (nothing is written)."""
+
+        async def replay(session: AsyncSession) -> IdempotentReplay | None:
+            record = await session.get(IdempotencyRow, (claim.merchant, claim.key))
+            if record is None:
+                return None
+            row = await session.get(CallRow, record.call_id)
+            return IdempotentReplay(
+                record.request_sha256,
+                None if row is None else Call.from_row(row),
+                record.response_status,
+                record.created_at,
+            )
+
+        async def work(session: AsyncSession) -> Call | IdempotentReplay:
+            found = await replay(session)
+            if found is not None:
+                return found
+            row = CallRow(order_id=order_id, shop=shop, phone=phone)
+            try:
+                # A savepoint: a concurrent first use of the key (PostgreSQL) loses the race
+                # here and reads the winner's record instead of failing the transaction.
+                async with session.begin_nested():
+                    session.add(row)
+                    await session.flush()
+                    session.add(
+                        IdempotencyRow(
+                            merchant=claim.merchant,
+                            key=claim.key,
+                            request_sha256=claim.request_sha256,
+                            call_id=row.id,
+                        )
+                    )
+                    await session.flush()
+            except IntegrityError:
+                found = await replay(session)
+                if found is None:
+                    raise
+                return found
+            await session.refresh(row)
+            return Call.from_row(row)
+
+        return await self._run("insert_call", work)
+
+    async def finish_idempotent(self, merchant: str, key: str, response_status: int) -> None:
+        """Record the first answer's status for the merchant's key."""
+        statement = (
+            update(IdempotencyRow)
+            .where(IdempotencyRow.merchant == merchant, IdempotencyRow.key == key)
+            .values(response_status=response_status)
+            .execution_options(synchronize_session=False)
+        )
+
+        async def work(session: AsyncSession) -> None:
+            await session.execute(statement)
+
+        await self._run("finish_idempotency", work)
 
     async def get(self, call_id: str) -> Call | None:
         async def work(session: AsyncSession) -> Call | None:

@@ -39,7 +39,16 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str | None, *, busy_timeout: float = 5.0) -> AsyncEngine:
+#: Seconds to wait for another process's SQLite write lock: a locked database fails the
+#: request in half a second (503, counted against the database breaker, which opens after its
+#: threshold and then answers at once) instead of stalling it.
+BUSY_TIMEOUT_SECONDS = 0.5
+#: Seconds a request may queue for the one SQLite connection. Not shorter: under a burst the
+#: queue is long but moves (each transaction takes milliseconds).
+POOL_TIMEOUT_SECONDS = 10.0
+
+
+def create_engine(url: str | None, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
     """An async engine for ``url``.
 
     SQLite allows one writer at a time, so a SQLite database gets a single pooled connection:
@@ -58,7 +67,7 @@ def create_engine(url: str | None, *, busy_timeout: float = 5.0) -> AsyncEngine:
         poolclass=AsyncAdaptedQueuePool,  # the default for in-memory is StaticPool: no queue
         pool_size=1,
         max_overflow=0,
-        pool_timeout=30,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)

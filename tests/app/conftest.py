@@ -25,17 +25,22 @@ from reference_app import create_app, load_settings
 from reference_app.resilience import ManualClock
 from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
     DEV_ENV,
+    TEST_MERCHANT_API_KEY,
     hardening_app_factory,
     hardening_app_reset,
+    hardening_client_headers,
     hardening_database_url,
     hardening_dev_env,
     hardening_prod_env,
     hardening_providers,
     production_example_env,
+    strong_production_env,
 )
 
 ADMIN_TOKEN = DEV_ENV["MONITORING_ADMIN_TOKEN"]
 WEBHOOK_SECRET = DEV_ENV["SHOPIFY_WEBHOOK_SECRET"]
+#: What the test merchant sends (the hardened clients send it too).
+MERCHANT_HEADERS = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
 
 
 @pytest.fixture
@@ -54,7 +59,7 @@ def file_db_env(dev_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def prod_env(tmp_path: Path) -> dict[str, str]:
-    env = production_example_env()
+    env = strong_production_env()
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}"
     env["MONITORING_ADMIN_TOKEN"] = ADMIN_TOKEN
     env["SHOPIFY_WEBHOOK_SECRET"] = WEBHOOK_SECRET
@@ -110,7 +115,7 @@ def app(build: Callable[[dict[str, str]], FastAPI], dev_env: dict[str, str]) -> 
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, headers=MERCHANT_HEADERS) as client:
         yield client
 
 

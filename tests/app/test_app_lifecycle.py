@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from pytest_hardening import FaultInjector, SentryCapture
 
-from .conftest import new_call
+from .conftest import MERCHANT_HEADERS, new_call
 
 #: Run in a fresh interpreter: records who first imports a heavy package, then imports the app.
 _IMPORT_PROBE = """
@@ -163,7 +163,7 @@ def test_app_starts_without_its_database_and_reports_it(
     missing = tmp_path / "no-such-dir" / "calls.db"
     app = build(dev_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{missing}"})
 
-    with TestClient(app) as client:
+    with TestClient(app, headers=MERCHANT_HEADERS) as client:
         health = client.get("/api/monitoring/health")
         placed = client.post("/api/calls", json=new_call())
         missing.parent.mkdir()  # the database comes back: tables are created on first use

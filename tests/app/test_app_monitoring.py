@@ -100,7 +100,7 @@ def test_circuit_breakers_system_and_prometheus(app: FastAPI, client: TestClient
 def test_reset_is_admin_only(app: FastAPI, client: TestClient) -> None:
     client.post("/api/calls", json=new_call())
 
-    missing = client.post("/api/monitoring/reset")
+    missing = client.post("/api/monitoring/reset", headers={"Authorization": ""})
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
     wrong = client.post("/api/monitoring/reset", headers={"Authorization": "Bearer nope"})

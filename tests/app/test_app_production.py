@@ -87,7 +87,8 @@ def test_production_monitoring_details_are_admin_only(
     hardened_client: TestClient, admin: dict[str, str]
 ) -> None:
     for path in ("metrics", "circuit-breakers", "system", "prometheus"):
-        assert hardened_client.get(f"/api/monitoring/{path}").status_code == 401, path
+        anonymous = hardened_client.get(f"/api/monitoring/{path}", headers={"Authorization": ""})
+        assert anonymous.status_code == 401, path
         assert hardened_client.get(f"/api/monitoring/{path}", headers=admin).status_code == 200
 
 

@@ -9,13 +9,24 @@ import pytest
 from typer.testing import CliRunner
 
 from pytest_hardening._cli import app
+from reference_app.config import SECRET_VARIABLES
+from reference_app.testing import strong_production_env
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.production.example"
 runner = CliRunner()
+#: The example with strong values in place of its placeholders: a releasable configuration.
+GOOD = strong_production_env()
 
 
 def env_lines() -> list[str]:
-    return EXAMPLE.read_text().splitlines()
+    return [f"{name}={value}" for name, value in GOOD.items()]
+
+
+@pytest.fixture
+def good_file(tmp_path: Path) -> Path:
+    path = tmp_path / "good.env"
+    path.write_text("\n".join(env_lines()) + "\n")
+    return path
 
 
 def write_variant(tmp_path: Path, *, drop: str | None = None, **values: str) -> Path:
@@ -27,8 +38,15 @@ def write_variant(tmp_path: Path, *, drop: str | None = None, **values: str) -> 
     return path
 
 
-def test_shipped_example_passes() -> None:
+def test_shipped_example_is_refused_for_its_placeholder_secrets() -> None:
     result = runner.invoke(app, ["check-config", "--env-file", str(EXAMPLE)])
+    assert result.exit_code == 1, result.output
+    assert "OPENAI_API_KEY: is a placeholder" in result.stdout
+    assert "replace-me" not in result.output  # values are never echoed
+
+
+def test_example_with_strong_values_passes(good_file: Path) -> None:
+    result = runner.invoke(app, ["check-config", "--env-file", str(good_file)])
     assert result.exit_code == 0, result.output
     assert "production configuration OK" in result.output
 
@@ -103,13 +121,13 @@ def test_help_on_every_command(command: list[str]) -> None:
     assert "Usage:" in result.output
 
 
-def test_audit_reports_every_unsafe_variant_an_app_boots_with() -> None:
+def test_audit_reports_every_unsafe_variant_an_app_boots_with(good_file: Path) -> None:
     result = runner.invoke(
         app,
         [
             "check-config",
             "--env-file",
-            str(EXAMPLE),
+            str(good_file),
             "--audit",
             "--factory",
             "tests.chaos.lenient_app:create_app",
@@ -120,10 +138,11 @@ def test_audit_reports_every_unsafe_variant_an_app_boots_with() -> None:
     assert "audit: accepted FRONTEND_URL: dropped" in lines
     assert "audit: accepted FRONTEND_URL: localhost -> 'https://localhost'" in lines
     assert "audit: accepted SHOPIFY_WEBHOOK_SECRET: dropped" in lines
-    assert not any("replace-me" in line for line in lines)  # secret values never printed
+    secrets = [GOOD[name] for name in SECRET_VARIABLES & GOOD.keys()]
+    assert not any(v in line for v in secrets for line in lines)  # secret values never printed
 
 
-def test_audit_of_the_reference_app_finds_nothing() -> None:
-    result = runner.invoke(app, ["check-config", "--env-file", str(EXAMPLE), "--audit"])
+def test_audit_of_the_reference_app_finds_nothing(good_file: Path) -> None:
+    result = runner.invoke(app, ["check-config", "--env-file", str(good_file), "--audit"])
     assert result.exit_code == 0, result.output
     assert re.search(r"audit: \d+ unsafe variants tried, 0 finding\(s\)", result.stdout)

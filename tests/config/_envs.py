@@ -17,7 +17,7 @@ SECRETS = {
     "WASABI_SECRET_KEY": "wsk-Jk66-secret-value",
     "SHOPIFY_ACCESS_TOKEN": "shpat-Vb12-secret-value",
     "SHOPIFY_WEBHOOK_SECRET": "whsec-Nc38-secret-value",
-    "MONITORING_ADMIN_TOKEN": "mon-Xe29-secret-value",
+    "MONITORING_ADMIN_TOKEN": "mon-Xe29-secret-value-Rk4Tz8",
     "SENTRY_DSN": "https://pubkeyQw77@o1.ingest.example.com/42",
 }
 
@@ -34,6 +34,8 @@ def production_env() -> dict[str, str]:
         "EXOTEL_ACCOUNT_SID": "acct-sid",
         "EXOTEL_CALLER_ID": "08000000000",
         "WASABI_BUCKET": "recordings",
+        "MERCHANT_API_KEYS": f"acme:{'ab' * 32}:acme.myshopify.com",
+        "DATABASE_URL": "postgresql+asyncpg://calls@db.example.com:5432/calls",
         **SECRETS,
     }
 

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pytest_hardening import EnvPatch
 from reference_app import ConfigurationError, Settings, create_app, load_settings
 from reference_app.config import VARIABLE_NAMES
+from reference_app.testing import strong_production_env
 
 from ._profiles import fuzz_settings
 
@@ -65,7 +66,8 @@ def example_env() -> dict[str, str]:
     return env
 
 
-BASE = example_env()
+#: The example with its placeholders replaced by strong values (the example itself is refused).
+BASE = strong_production_env()
 
 
 # -- the oracle ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from pytest_hardening import FaultInjector
 from reference_app import create_app, fakes, load_settings
 from reference_app.api._webhooks import MAX_WEBHOOK_BYTES, shopify_signature
-from reference_app.testing import DEV_ENV
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
 from ._profiles import fuzz_settings
 
@@ -75,7 +75,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         sids, ids = [], []
         for order in ("1001", "1002"):
             placed = client.post(
-                "/api/calls", json={"order_id": order, "shop": SHOP, "phone": "+919876543210"}
+                "/api/calls",
+                json={"order_id": order, "shop": SHOP, "phone": "+919876543210"},
+                headers={"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"},
             )
             assert placed.status_code == 201, placed.text
             sids.append(placed.json()["exotel_call_sid"])

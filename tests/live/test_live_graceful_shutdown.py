@@ -22,6 +22,7 @@ import pytest
 
 from pytest_hardening.live import LiveProviders, SentryIngest
 from reference_app import fakes
+from reference_app.testing import TEST_MERCHANT_API_KEY
 
 from ._support import SHOP, app_env, reference_app
 
@@ -41,6 +42,7 @@ CLIENT_KEEPALIVE = 1.0
 BEFORE = 4  # calls completed before the shutdown
 IN_FLIGHT = 6  # calls in flight when SIGTERM arrives
 BATCH = "x-live-batch"
+MERCHANT = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
 
 
 @pytest.fixture
@@ -107,7 +109,7 @@ async def test_sigterm_drains_in_flight_requests_exits_0_and_flushes_sentry(
 
         limits = httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE)
         async with httpx.AsyncClient(
-            base_url=app.url, trust_env=False, timeout=30, limits=limits
+            base_url=app.url, trust_env=False, timeout=30, limits=limits, headers=MERCHANT
         ) as http:
             before = [await post(http, "before", i) for i in range(BEFORE)]
             assert [r.status_code for r in before] == [201] * BEFORE, [r.text for r in before]

@@ -39,6 +39,7 @@ import pytest
 
 from pytest_hardening.live import LiveApp, LiveProviders, LoadReport, Sample, percentile, run_load
 from reference_app import fakes
+from reference_app.testing import TEST_MERCHANT_API_KEY
 
 from ._support import ROOT, SHOP, UNSET, app_env, reference_app, stored_ids
 
@@ -109,6 +110,13 @@ def apps(live: LiveProviders, tmp_path: Path) -> Iterator[tuple[LiveApp, LiveApp
             app.__exit__(None, None, None)
 
 
+#: Idempotency-Keys sent at the end, each by DUPLICATES concurrent identical requests.
+KEYS = 20
+DUPLICATES = 3
+#: The test merchant's key: calls need a merchant.
+MERCHANT = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
+
+
 def place(http: httpx.AsyncClient, prefix: str) -> Any:
     def send(i: int) -> Any:
         body = {"order_id": f"{prefix}{i}", "shop": SHOP, "phone": "+919876543210"}
@@ -168,7 +176,9 @@ def client(app: LiveApp) -> httpx.AsyncClient:
         keepalive_expiry=CLIENT_KEEPALIVE,
     )
     # Generous: the first wave waits out the Exotel timeout on a possibly busy machine.
-    return httpx.AsyncClient(base_url=app.url, trust_env=False, timeout=60.0, limits=limits)
+    return httpx.AsyncClient(
+        base_url=app.url, trust_env=False, timeout=60.0, limits=limits, headers=MERCHANT
+    )
 
 
 class LoadUntilFastFailed:
@@ -347,3 +357,35 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
         f"  recovery: CLOSED after {len(recovery)} request(s) {recovery}; "
         f"{len(queued)} queued calls retrievable ({got.describe()})"
     )
+
+    # 4. Retries: every key sent DUPLICATES times at once; one dial per key, one call id.
+    async with client(app) as http:
+        dials_before = len(live.calls("exotel"))
+
+        async def with_key(i: int) -> httpx.Response:
+            key = f"retry-{i // DUPLICATES}"
+            body = {"order_id": key, "shop": SHOP, "phone": "+919876543210"}
+            return await http.post("/api/calls", json=body, headers={"Idempotency-Key": key})
+
+        answers = await asyncio.gather(*(with_key(i) for i in range(KEYS * DUPLICATES)))
+        # A duplicate arriving while its first request still runs is told to retry (409):
+        # retry those until every key has its answer.
+        for _ in range(50):
+            pending = [i for i, r in enumerate(answers) if r.status_code == 409]
+            if not pending:
+                break
+            await asyncio.sleep(0.1)
+            for i in pending:
+                answers[i] = await with_key(i)
+        codes = sorted({r.status_code for r in answers})
+        assert set(codes) <= {201, 202}, codes
+        ids_per_key: dict[str, set[str]] = {}
+        for i, r in enumerate(answers):
+            ids_per_key.setdefault(f"retry-{i // DUPLICATES}", set()).add(r.json()["id"])
+        dials = len(live.calls("exotel")) - dials_before
+        print(
+            f"  idempotent retries: {KEYS} keys x {DUPLICATES} concurrent duplicates -> "
+            f"{dials} Exotel dials, statuses {codes}"
+        )
+        assert all(len(ids) == 1 for ids in ids_per_key.values()), ids_per_key
+        assert dials == KEYS, f"expected one dial per Idempotency-Key ({KEYS}); got {dials}"
