@@ -1,7 +1,9 @@
 """``python -m reference_app``: serve the app with uvicorn on 127.0.0.1.
 
 Port: ``--port``, else ``PORT``, else 8080. A refused configuration exits with status 1 and the
-one error listing every problem (no traceback; problems never contain values).
+one error listing every problem (no traceback; problems never contain values); with a valid
+``SENTRY_DSN`` the refusal is reported to Sentry first, and flushed before the exit.
+
 
 Server limits (docs/production-checklist.md): idle keep-alive connections are kept 75 s (longer
 than the 60 s load balancers keep theirs, else they meet closed connections: intermittent
@@ -56,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except ConfigurationError as exc:
         print(f"reference_app: refusing to start: {exc}", file=sys.stderr)
+        from reference_app.observability import report_refused_boot
+
+        report_refused_boot(exc)
         return 1
     # Imported only once the configuration is known to be good: a refusal stays fast.
     import uvicorn

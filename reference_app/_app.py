@@ -22,8 +22,15 @@ from reference_app.api import (
     monitoring_router,
     webhooks_router,
 )
-from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
-from reference_app.observability import ApmMiddleware, ApmRegistry, SystemMonitor, init_sentry
+from reference_app.config import SERVICE_BREAKERS, ConfigurationError, Settings, load_settings
+from reference_app.observability import (
+    ApmMiddleware,
+    ApmRegistry,
+    BreakerCollector,
+    SystemMonitor,
+    init_sentry,
+    report_refused_boot,
+)
 from reference_app.resilience import BreakerRegistry, build_service_breakers
 
 __all__ = ["build_breakers", "create_app"]
@@ -52,7 +59,12 @@ def create_app(
     (monotonic seconds) drives the breakers. Nothing does I/O until the lifespan starts.
     """
     if settings is None:
-        settings = load_settings()
+        try:
+            settings = load_settings()
+        except ConfigurationError as exc:
+            # Sentry first: a refused boot is reported (with a valid SENTRY_DSN) and flushed.
+            report_refused_boot(exc, transport=sentry_transport)
+            raise
     production = settings.is_production
     # Sentry first, so that everything after it is covered.
     sentry = init_sentry(settings, transport=sentry_transport)
@@ -71,6 +83,10 @@ def create_app(
     app.state.settings = settings
     app.state.breakers = breakers = build_breakers(settings, clock=clock)
     breakers.add_listener(report_transition)
+    # Breaker state and transitions in the app's Prometheus exposition.
+    app.state.breaker_metrics = breaker_metrics = BreakerCollector(breakers)
+    breakers.add_listener(breaker_metrics.record)
+    apm.prometheus.register(breaker_metrics)
     app.state.apm = apm
     app.state.sentry = sentry
     app.state.system_monitor = SystemMonitor(apm)

@@ -165,6 +165,7 @@ async def reset_app(app: Any) -> None:
     state.breakers.reset_all(clear_history=True)
     state.apm.reset()
     state.rate_limiter.clear()
+    state.breaker_metrics.reset()
     services = state.services
     services.order_cache.clear()
     async with services.engine.begin() as connection:

@@ -1,8 +1,20 @@
-"""Shared test configuration."""
+"""Shared test configuration, and a real PostgreSQL for the database-backed tests.
+
+``postgres_admin`` (session) is the server: the one ``DATABASE_URL`` names when it is a
+PostgreSQL URL (a CI service), else one started from the ``pgserver`` wheel for this session (per
+xdist worker). ``postgres_url`` is a fresh database on it per test; ``database_url`` runs a test
+against SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+from tests._postgres import LocalPostgres, PostgresAdmin, is_postgres_url
 
 pytest_plugins = ["pytester"]
 
@@ -10,3 +22,50 @@ pytest_plugins = ["pytester"]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[PostgresAdmin]:
+    """The PostgreSQL server of this test session."""
+    provided = os.environ.get("DATABASE_URL")
+    if is_postgres_url(provided):
+        assert provided is not None
+        yield PostgresAdmin(provided)
+        return
+    pytest.importorskip("pgserver", reason="PostgreSQL tests need the `test` extra (pgserver)")
+    server = LocalPostgres()
+    try:
+        server.start()
+        yield PostgresAdmin(server.url)
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: PostgresAdmin) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test (dropped afterwards)."""
+    url = postgres_admin.create_database()
+    try:
+        yield url
+    finally:
+        postgres_admin.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url(postgres_admin: PostgresAdmin) -> Iterator[str]:
+    """One PostgreSQL database for this session (per xdist worker): for apps shared between
+    tests, whose reset empties it."""
+    url = postgres_admin.create_database("session")
+    try:
+        yield url
+    finally:
+        postgres_admin.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's own database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

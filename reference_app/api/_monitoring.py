@@ -6,6 +6,7 @@ In production, everything but the bare health status needs the admin token
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -30,6 +31,12 @@ def health_status(breakers: BreakerRegistry, database_ok: bool) -> str:
     return "healthy"
 
 
+def _iso_now() -> str:
+    """Now, ISO-8601 in UTC with milliseconds (``2026-03-01T12:00:00.000Z``)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def monitoring_router() -> APIRouter:
     router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
     details = [Depends(require_admin_in_production)]
@@ -45,13 +52,18 @@ def monitoring_router() -> APIRouter:
                 database_ok = False
         overall = health_status(breakers, database_ok)
         code = status.HTTP_503_SERVICE_UNAVAILABLE if overall == "unhealthy" else 200
-        body: dict[str, Any] = {"status": overall}
+        body: dict[str, Any] = {"status": overall, "timestamp": _iso_now()}
         if not config.is_production or is_admin(request):
             summary = request.app.state.apm.summary()
             body.update(
                 mode="production" if config.is_production else "development",
                 database={"ok": database_ok},
                 circuit_breakers={name: b.state.value for name, b in breakers.items()},
+                # failure_rate: failures / (successes + failures) since start or reset, 0..1.
+                breakers={
+                    name: {"state": m.state.value, "failure_rate": m.failure_rate}
+                    for name, m in ((n, b.metrics()) for n, b in breakers.items())
+                },
                 apm={k: summary[k] for k in ("requests", "database", "externals", "alerts")},
                 slowest_endpoints=summary["slowest_endpoints"],
             )
@@ -79,6 +91,7 @@ def monitoring_router() -> APIRouter:
     @router.post("/reset", dependencies=[Depends(require_admin)])
     async def reset(request: Request) -> dict[str, str]:
         request.app.state.apm.reset()
+        request.app.state.breaker_metrics.reset()
         return {"result": "metrics reset"}
 
     return router

@@ -80,6 +80,8 @@ def production_problems(env: Mapping[str, str]) -> list[Problem]:
             )
         )
     for name in sorted(URL_VARIABLES & env.keys()):
+        if name == "EXOTEL_WEBHOOK_BASE_URL" and "RAILWAY_PUBLIC_DOMAIN" in env:
+            continue  # Railway's domain wins: a leftover base URL (even the placeholder) is unused
         problems.extend(_url_problems(name, env[name]))
     problems.extend(_secret_problems(env))
     problems.extend(_database_problems(env))
@@ -158,6 +160,10 @@ def _webhook_problems(env: Mapping[str, str]) -> list[Problem]:
     ]
 
 
+#: What else would satisfy a rule, for variables that have an alternative.
+_OR = {"EXOTEL_WEBHOOK_BASE_URL": ": set it or RAILWAY_PUBLIC_DOMAIN to the public domain"}
+
+
 def _url_problems(name: str, value: str) -> list[Problem]:
     parts = parse_http_url(value)
     if parts is None or (name.startswith("FRONTEND_URL") and origin_of(value) is None):
@@ -165,7 +171,9 @@ def _url_problems(name: str, value: str) -> list[Problem]:
     host = normalise_host(parts.hostname or "") or ""
     problems = []
     if is_placeholder_host(host):
-        problems.append(Problem(name, "is still the placeholder yourdomain.com"))
+        problems.append(
+            Problem(name, "is still the placeholder yourdomain.com" + _OR.get(name, ""))
+        )
     if parts.scheme.lower() != "https":
         problems.append(Problem(name, "must use https in production"))
     if is_local_host(host):

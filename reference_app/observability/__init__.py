@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from ._access_log import QueryRedactingFilter, redacted_access_log
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
+from ._breaker_metrics import BREAKER_STATES, BreakerCollector
+from ._memory_limit import MemoryLimit, memory_limit
 from ._middleware import ApmMiddleware
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 from ._sentry import SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
+from ._sentry_boot import report_refused_boot
 from ._sentry_hooks import (
     before_breadcrumb,
     before_send,
@@ -21,12 +24,15 @@ from ._stats import Alert, AlertKind, Stats
 from ._system import SystemMonitor
 
 __all__ = [
+    "BREAKER_STATES",
     "FILTERED",
     "UNMATCHED_ROUTE",
     "Alert",
     "AlertKind",
     "ApmMiddleware",
     "ApmRegistry",
+    "BreakerCollector",
+    "MemoryLimit",
     "QueryRedactingFilter",
     "SentryHandle",
     "Stats",
@@ -41,10 +47,12 @@ __all__ = [
     "init_sentry",
     "is_sensitive_name",
     "make_event_scrubber",
+    "memory_limit",
     "redact_query",
     "redact_text",
     "redact_url",
     "redacted_access_log",
+    "report_refused_boot",
     "sentry_options",
     "set_user",
 ]

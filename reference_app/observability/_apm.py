@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
@@ -55,7 +55,7 @@ class ApmRegistry:
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._alerts: deque[Alert] = deque(maxlen=max_alerts)
-        self._memory_high = False
+        self._memory_high: set[str] = set()  # subjects in a high-memory episode
         # Stats keys: "METHOD /route" for requests, the operation for the database, and
         # (provider, operation) for external calls.
         self._requests: TimingFamily[str] = TimingFamily(
@@ -95,6 +95,11 @@ class ApmRegistry:
         )
         self._memory_percent = Gauge(
             "system_memory_percent", "Last sampled system memory use (%).", registry=self.prometheus
+        )
+        self._process_memory_percent = Gauge(
+            "process_memory_percent",
+            "Last sampled memory of this process against its limit (cgroup, else system) (%).",
+            registry=self.prometheus,
         )
 
     # -- recording ---------------------------------------------------------------------------
@@ -141,17 +146,24 @@ class ApmRegistry:
         if duration > self.slow_external:
             self._alert("slow_external", f"{provider}.{operation}", duration, self.slow_external)
 
-    def record_memory(self, percent: float) -> None:
-        """A system memory sample (percent). Alerts when it reaches ``high_memory_percent``, once
-        per episode: samples that stay high don't flood the bounded alert list; dropping below
+    def record_memory(
+        self, percent: float, *, subject: Literal["system", "process"] = "system"
+    ) -> None:
+        """A memory sample (percent): of the system, or of this process against its limit
+        (``subject="process"``). Alerts when it reaches ``high_memory_percent``, once per episode
+        and subject: samples that stay high don't flood the bounded alert list; dropping below
         the threshold re-arms the alert."""
-        self._memory_percent.set(percent)
+        gauge = self._process_memory_percent if subject == "process" else self._memory_percent
+        gauge.set(percent)
         high = percent >= self.high_memory_percent
         with self._lock:
-            new_episode = high and not self._memory_high
-            self._memory_high = high
+            new_episode = high and subject not in self._memory_high
+            if high:
+                self._memory_high.add(subject)
+            else:
+                self._memory_high.discard(subject)
         if new_episode:
-            self._alert("high_memory", "system", percent, self.high_memory_percent)
+            self._alert("high_memory", subject, percent, self.high_memory_percent)
 
     # -- views -------------------------------------------------------------------------------
 
@@ -257,9 +269,10 @@ class ApmRegistry:
             self._db.clear()
             self._externals.clear()
             self._alerts.clear()
-            self._memory_high = False
+            self._memory_high.clear()
         self._alert_count.clear()
         self._memory_percent.set(0)
+        self._process_memory_percent.set(0)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -26,7 +26,9 @@ SENSITIVE_NAME = re.compile(
 # value is matched separately so a harmless "order 1001: access_token: x" doesn't swallow the
 # sensitive pair that follows it.
 _KEY_SEPARATOR = re.compile(r"(?<![\w.-])([\w.-]{1,64})([\"']?\s*[=:]\s*)")
-_VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s&,;\"'<>)\]}]+")
+# A value already redacted ("[Filtered]", whose "]" would otherwise end the value) is consumed
+# whole, so redacting twice reads the same as once.
+_VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|\[Filtered\][^\s&,;\"'<>)\]}]*|[^\s&,;\"'<>)\]}]+")
 # OTPs written as prose: "OTP 482913", "your OTP is 482913", "one-time code 482913".
 _OTP_PROSE = re.compile(
     r"(?i)\b(otp|one[- ]time[- ](?:password|passcode|code|pin)|verification[- ]code|passcode|"
@@ -34,7 +36,9 @@ _OTP_PROSE = re.compile(
 )
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]%]{1,64}$")
 # "code" is an OAuth credential in code=..., but "status code: 503" must survive.
-_CODE_PARAM = re.compile(r"(?i)(?<![\w-])(code=)[^\s&,;\"'<>)\]}]+")
+_CODE_PARAM = re.compile(
+    r"(?i)(?<![\w-])(code=)(?:\[Filtered\][^\s&,;\"'<>)\]}]*|[^\s&,;\"'<>)\]}]+)"
+)
 _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
 # Every pattern that starts with a repeated class has a lookbehind excluding that class, so a
 # match can only begin at the start of a run: linear time on long tokens instead of quadratic.

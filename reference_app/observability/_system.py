@@ -14,12 +14,20 @@ from typing import Any
 import psutil
 
 from ._apm import ApmRegistry
+from ._memory_limit import MemoryLimit, memory_limit
 
 logger = logging.getLogger("reference_app.observability")
 
 
 class SystemMonitor:
-    """Samples RSS, memory percent, CPU percent, load average and uptime.
+    """Samples RSS, memory, CPU (percent, and user/system seconds), load average and uptime.
+
+    Memory is judged twice, each against 90 % (the ApmRegistry's ``high_memory_percent``):
+    ``memory_percent`` is the machine's memory in use (a ``high_memory`` alert with subject
+    ``system``), ``process_memory_percent`` is this process's RSS against its own limit,
+    ``memory_limit_bytes`` from ``memory_limit_source``: its cgroup (v2, else v1) when it has a
+    limit, else the machine's memory (subject ``process``). CPU user/system seconds are the
+    process's cumulative CPU time in each mode.
 
     ``sample()`` is cheap (psutil reads /proc; ``cpu_percent(interval=None)`` never sleeps) so it
     runs on the event loop. CPU percent is measured since the previous call, so the constructor
@@ -28,7 +36,8 @@ class SystemMonitor:
     to the ApmRegistry, which raises a ``high_memory`` alert at >= 90 %.
 
     Seams: ``memory_percent`` (a zero-argument callable returning percent) replaces the psutil
-    reading, ``started_at`` (epoch seconds, default: now) and ``wall_clock`` drive the uptime.
+    reading, ``memory_limit`` (returning a ``MemoryLimit``) the cgroup lookup, ``started_at``
+    (epoch seconds, default: now) and ``wall_clock`` drive the uptime.
     """
 
     def __init__(
@@ -40,12 +49,14 @@ class SystemMonitor:
         wall_clock: Callable[[], float] | None = None,
         memory_percent: Callable[[], float] | None = None,
         process: psutil.Process | None = None,
+        memory_limit: Callable[[], MemoryLimit] | None = None,
     ) -> None:
         self._apm = apm
         self.interval = interval
         self._wall_clock = wall_clock
         self.started_at = self._now() if started_at is None else started_at
         self._memory_percent = memory_percent
+        self._memory_limit = memory_limit
         self._process = process if process is not None else psutil.Process()
         self._process.cpu_percent(interval=None)  # prime: the first call always returns 0.0
         self._task: asyncio.Task[None] | None = None
@@ -55,10 +66,13 @@ class SystemMonitor:
         return self._wall_clock() if self._wall_clock is not None else time.time()
 
     def sample(self) -> dict[str, Any]:
-        """One reading; also recorded in the ApmRegistry (memory gauge + alert)."""
+        """One reading; also recorded in the ApmRegistry (memory gauges + alerts)."""
         with self._process.oneshot():
             rss = self._process.memory_info().rss
             cpu = self._process.cpu_percent(interval=None)
+            cpu_times = self._process.cpu_times()
+        limit = self._memory_limit() if self._memory_limit is not None else memory_limit()
+        process_memory = 100.0 * rss / limit.bytes
         memory = (
             self._memory_percent()
             if self._memory_percent is not None
@@ -71,7 +85,12 @@ class SystemMonitor:
         snapshot: dict[str, Any] = {
             "rss_bytes": rss,
             "memory_percent": memory,
+            "process_memory_percent": process_memory,
+            "memory_limit_bytes": limit.bytes,
+            "memory_limit_source": limit.source,
             "cpu_percent": cpu,
+            "cpu_user_seconds": cpu_times.user,
+            "cpu_system_seconds": cpu_times.system,
             "load_average": load,
             "cpu_count": psutil.cpu_count() or 1,
             "uptime_seconds": max(0.0, self._now() - self.started_at),
@@ -79,6 +98,7 @@ class SystemMonitor:
         }
         if self._apm is not None:
             self._apm.record_memory(memory)
+            self._apm.record_memory(process_memory, subject="process")
         self.last_sample = snapshot
         return snapshot
 

@@ -11,6 +11,7 @@ doubles are the same ``faults`` and a ``SentryCapture``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,42 @@ from reference_app.testing import (  # noqa: F401 (fixtures are found by name)
     hardening_app_factory,
     hardening_app_reset,
     hardening_client_headers,
-    hardening_database_url,
     hardening_dev_env,
     hardening_prod_env,
     hardening_providers,
     production_example_env,
     strong_production_env,
 )
+from tests._postgres import PostgresAdmin
 
 ADMIN_TOKEN = DEV_ENV["MONITORING_ADMIN_TOKEN"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The harness's apps (``hardened_client`` ...) run every test on SQLite and on PostgreSQL.
+    # Not as fixture params: a test that reaches the app only through a fixture asking for it
+    # late (``breakers`` alone) cannot be parametrised, and keeps the default (SQLite).
+    if "hardening_database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_backend", ["sqlite", "postgresql"])
+
+
+@pytest.fixture
+def database_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def hardening_database_url(
+    database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """One database per backend per session (and xdist worker), emptied by the shared app's
+    reset before each test."""
+    if database_backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path_factory.getbasetemp() / 'reference_app.db'}"
+    url: str = request.getfixturevalue("postgres_session_url")
+    return url
+
+
 WEBHOOK_SECRET = DEV_ENV["SHOPIFY_WEBHOOK_SECRET"]
 #: What the test merchant sends (the hardened clients send it too).
 MERCHANT_HEADERS = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
@@ -117,6 +145,16 @@ def app(build: Callable[[dict[str, str]], FastAPI], dev_env: dict[str, str]) -> 
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False, headers=MERCHANT_HEADERS) as client:
         yield client
+
+
+def stored_rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
+    """Rows of ``query`` read straight from the database (SQLite file or PostgreSQL), around
+    the app."""
+    if database_url.startswith("sqlite"):
+        path = database_url.removeprefix("sqlite+aiosqlite:///")
+        with sqlite3.connect(path) as db:
+            return db.execute(query).fetchall()
+    return PostgresAdmin(database_url).fetch(database_url, query)
 
 
 def new_call(**overrides: Any) -> dict[str, Any]:

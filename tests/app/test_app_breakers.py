@@ -7,9 +7,6 @@ app's breakers, ``clock`` travels through open timeouts.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -17,7 +14,7 @@ from fastapi.testclient import TestClient
 from pytest_hardening import BreakerInspector, Clock, FaultInjector
 from reference_app.fakes import database_outage
 
-from .conftest import new_call
+from .conftest import new_call, stored_rows
 
 CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
 
@@ -140,9 +137,7 @@ def test_database_loss_writes_nothing(
         response = hardened_client.post("/api/calls", json=new_call(order_id="lost"))
         assert response.status_code == 503
 
-    path = Path(hardening_database_url.removeprefix("sqlite+aiosqlite:///"))
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT order_id, status FROM calls").fetchall()
+    rows = stored_rows(hardening_database_url, "SELECT order_id, status FROM calls")
     assert rows == [("5521", "initiated")]
     assert hardened_app.state.apm.db("insert_call").count == 2
     assert hardened_app.state.apm.db("insert_call").errors == 1

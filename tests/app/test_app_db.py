@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -52,9 +51,10 @@ def apm() -> ApmRegistry:
 
 
 @pytest.fixture
-def repository(tmp_path: Path, apm: ApmRegistry) -> CallRepository:
+def repository(database_url: str, apm: ApmRegistry) -> CallRepository:
+    """A repository on a SQLite file, then on a PostgreSQL database (``database_url``)."""
     breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'repo.db'}")
+    engine = create_engine(database_url)
     return CallRepository(engine, breaker, apm)
 
 

@@ -1,4 +1,4 @@
-"""SQLite file databases under concurrent writers: no request may fail on a lock."""
+"""Concurrent writers: no request may fail on a lock (SQLite file and memory, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,19 @@ WRITERS = 64
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("where", ["file", "memory"])
+@pytest.mark.parametrize("where", ["file", "memory", "postgresql"])
 async def test_concurrent_creates_and_updates_never_wait_on_the_lock(
-    tmp_path: Path, where: str
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
 ) -> None:
     # A 10 ms busy_timeout: if the app's own connections contended for SQLite's write lock (as
     # with a multi-connection pool: "database is locked" once the machine is loaded), this
     # would fail at once. In-process writers must queue for the connection instead; in memory,
     # sessions must not interleave on one shared connection ("cannot commit transaction").
-    url = (
-        f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}" if where == "file" else "sqlite+aiosqlite://"
-    )
+    # PostgreSQL: row locks and a connection pool, no database-wide write lock to contend for.
+    url = {
+        "file": f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}",
+        "memory": "sqlite+aiosqlite://",
+    }.get(where) or request.getfixturevalue("postgres_url")
     apm = ApmRegistry()
     breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
     engine = create_engine(url, busy_timeout=0.01)
@@ -92,12 +94,12 @@ async def test_a_writer_in_another_process_is_waited_for_not_failed(tmp_path: Pa
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-before-3.35"])
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "without-returning"])
 async def test_update_is_one_statement_with_or_without_returning(
-    tmp_path: Path, returning: bool
+    database_url: str, returning: bool
 ) -> None:
     breaker = SERVICE_BREAKERS["database"].build("database", clock=ManualClock())
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}")
+    engine = create_engine(database_url)
     repository = CallRepository(engine, breaker, ApmRegistry())
     try:
         call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+91987")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
-from pytest_hardening import ApmView, BreakerInspector, FaultInjector
+from pytest_hardening import ApmView, BreakerInspector, Clock, FaultInjector
 from reference_app.fakes import database_outage
 
 from .conftest import ADMIN_TOKEN, new_call
@@ -91,6 +95,9 @@ def test_circuit_breakers_system_and_prometheus(app: FastAPI, client: TestClient
     system = client.get("/api/monitoring/system").json()
     assert system["rss_bytes"] > 0
     assert 0 <= system["memory_percent"] <= 100
+    assert 0 < system["process_memory_percent"] <= 100
+    assert system["memory_limit_source"] in {"cgroup v2", "cgroup v1", "system"}
+    assert system["cpu_user_seconds"] > 0
     client.post("/api/calls", json=new_call())
     prometheus = client.get("/api/monitoring/prometheus")
     assert prometheus.headers["content-type"].startswith("text/plain")
@@ -109,3 +116,64 @@ def test_reset_is_admin_only(app: FastAPI, client: TestClient) -> None:
 
     assert client.post("/api/monitoring/reset", headers=ADMIN).status_code == 200
     assert app.state.apm.endpoint("POST /api/calls").count == 0
+
+
+def test_health_has_an_iso_timestamp_and_each_breakers_failure_rate(
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
+) -> None:
+    frozen = dt.datetime.now(dt.timezone.utc)  # the clock holds time still
+    hardened_client.post("/api/calls", json=new_call())  # one Exotel success
+    faults.fail("exotel", 503)
+    hardened_client.post("/api/calls", json=new_call())  # one Exotel failure: 50 %
+
+    body = hardened_client.get("/api/monitoring/health").json()
+
+    assert body["timestamp"] == frozen.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert body["timestamp"].endswith("Z")
+    assert body["breakers"]["exotel"] == {"state": "CLOSED", "failure_rate": 0.5}
+    assert body["breakers"]["database"] == {"state": "CLOSED", "failure_rate": 0.0}
+    assert set(body["breakers"]) == set(body["circuit_breakers"])
+
+
+def test_production_bare_health_still_has_its_timestamp(
+    build: Any, prod_env: dict[str, str]
+) -> None:
+    with TestClient(build(prod_env)) as client:
+        body = client.get("/api/monitoring/health").json()
+    assert set(body) == {"status", "timestamp"}
+    parsed = dt.datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00"))
+    assert parsed.tzinfo is not None
+
+
+def prometheus_samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = client.get("/api/monitoring/prometheus", headers=ADMIN).text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_prometheus_has_each_breakers_state_and_counts_transitions(
+    hardened_client: TestClient, breakers: BreakerInspector, clock: Clock
+) -> None:
+    breakers.force_open("openai")
+    clock.advance(61)
+    breakers.state("openai")  # OPEN → HALF_OPEN on read
+
+    samples = prometheus_samples(hardened_client)
+
+    def state(name: str, value: str) -> float:
+        return samples[("circuit_breaker_state", frozenset({("breaker", name), ("state", value)}))]
+
+    assert [state("openai", s) for s in ("CLOSED", "OPEN", "HALF_OPEN")] == [0.0, 0.0, 1.0]
+    assert [state("exotel", s) for s in ("CLOSED", "OPEN", "HALF_OPEN")] == [1.0, 0.0, 0.0]
+    transitions = {
+        (dict(labels)["breaker"], dict(labels)["from_state"], dict(labels)["to_state"]): value
+        for (name, labels), value in samples.items()
+        if name == "circuit_breaker_transitions_total"
+    }
+    assert transitions == {("openai", "CLOSED", "OPEN"): 1.0, ("openai", "OPEN", "HALF_OPEN"): 1.0}
+    # Bounded: one series per breaker and state, whatever the traffic.
+    states = [k for k in samples if k[0] == "circuit_breaker_state"]
+    assert len(states) == 3 * len(breakers.names)

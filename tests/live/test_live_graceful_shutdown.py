@@ -90,11 +90,11 @@ async def refused_while_draining(url: str, *, within: float) -> bool:
 
 
 async def test_sigterm_drains_in_flight_requests_exits_0_and_flushes_sentry(
-    live: LiveProviders, ingest: SentryIngest, tmp_path: Path
+    live: LiveProviders, ingest: SentryIngest, live_database: Path | str
 ) -> None:
     env = app_env(
         live,
-        tmp_path / "calls.db",
+        live_database,
         ENABLE_SENTRY="true",
         SENTRY_DSN=ingest.dsn,
         SENTRY_TRACES_SAMPLE_RATE="1.0",

@@ -71,7 +71,7 @@ BASELINE_SECONDS = 1.0  # without a breaker every request hangs EXOTEL_TIMEOUT: 
 BREAKERS = "/api/monitoring/circuit-breakers"
 
 
-def env(live: LiveProviders, database: Path, **extra: str) -> dict[str, str]:
+def env(live: LiveProviders, database: Path | str, **extra: str) -> dict[str, str]:
     """The live app env with the shortened Exotel timeout (both apps: a fair baseline)."""
     return app_env(live, database, PROVIDER_TIMEOUTS=f"exotel={EXOTEL_TIMEOUT:g}", **extra)
 
@@ -84,10 +84,12 @@ def live() -> Iterator[LiveProviders]:
 
 
 @pytest.fixture
-def apps(live: LiveProviders, tmp_path: Path) -> Iterator[tuple[LiveApp, LiveApp]]:
+def apps(
+    live: LiveProviders, tmp_path: Path, live_database: Path | str
+) -> Iterator[tuple[LiveApp, LiveApp]]:
     """Both apps boot in parallel: the real entry point with breakers, and the baseline."""
     with_breaker = reference_app(
-        env(live, tmp_path / "breaker.db", BREAKER_OPEN_TIMEOUTS=f"exotel={OPEN_TIMEOUT:g}"),
+        env(live, live_database, BREAKER_OPEN_TIMEOUTS=f"exotel={OPEN_TIMEOUT:g}"),
         ready_timeout=60,
     )
     baseline = LiveApp.uvicorn(
@@ -230,7 +232,7 @@ def fast_failed(report: LoadReport, opened: float, probed: float) -> list[Sample
 
 
 async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
-    live: LiveProviders, apps: tuple[LiveApp, LiveApp], tmp_path: Path
+    live: LiveProviders, apps: tuple[LiveApp, LiveApp], live_database: Path | str
 ) -> None:
     app, baseline = apps
     live.hang("exotel", HANG)
@@ -309,7 +311,7 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
     # 2. Nothing lost: every 201/202 is a row in the database.
     accepted = accepted_ids(report)
     assert len(accepted) == len(report.samples), report.describe()
-    stored = stored_ids(tmp_path / "breaker.db", accepted)
+    stored = stored_ids(live_database, accepted)
     assert stored == set(accepted), (
         f"expected every accepted call in the database; {len(accepted) - len(stored)} of "
         f"{len(accepted)} missing (e.g. {sorted(set(accepted) - stored)[:3]})"

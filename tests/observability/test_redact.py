@@ -128,3 +128,29 @@ def test_very_long_text_is_truncated_after_redaction_of_what_is_kept() -> None:
     assert redacted.startswith(f"failed for {FILTERED} x")
     assert redacted.endswith("…[truncated]")
     assert len(redacted) < 17_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token=abc123",
+        "password: hunter2",
+        '{"api_key": "k-1"}',
+        "code=xyz&state=s",
+        "Authorization: Bearer abcdef123456",
+        "call +919876543210 about OTP 482913",
+        "https://u:p@h.example.com/cb?token=t#frag",
+    ],
+)
+def test_redacting_twice_reads_as_once(text: str) -> None:
+    once = redact_text(text)
+    assert redact_text(once) == once
+    assert "]]" not in redact_text(once)
+    assert redact_url(redact_url(text)) == redact_url(text)
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_redaction_is_idempotent_on_any_text(text: str) -> None:
+    once = redact_text(text)
+    assert redact_text(once) == once

@@ -245,3 +245,22 @@ def test_close_flushes_and_restores_the_previous_client() -> None:
         outer.close()
     assert sentry_sdk.get_global_scope().client is original
     assert not sentry_sdk.get_client().is_active()
+
+
+async def test_a_breadcrumb_redacted_at_record_and_at_send_reads_filtered_once(
+    sentry: SentryHandle, transport: SentryCapture
+) -> None:
+    # Breadcrumbs are redacted when recorded and again when the event is sent: twice must read
+    # exactly as once ("[Filtered]", not "[Filtered]]").
+    add_breadcrumb(
+        "callback token=abc123 code=xyz",
+        data={"note": "password: hunter2", "url": "https://h.example.com/cb?token=abc123"},
+    )
+    sentry_sdk.capture_message("after the crumb")
+    sentry.flush()
+
+    [event] = transport.events
+    [crumb] = [c for c in event["breadcrumbs"]["values"] if c.get("message", "").startswith("cal")]
+    assert crumb["message"] == "callback token=[Filtered] code=[Filtered]"
+    assert crumb["data"]["note"] == "password: [Filtered]"
+    assert crumb["data"]["url"] == "https://h.example.com/cb?token=[Filtered]"

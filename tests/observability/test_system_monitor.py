@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import asyncio
 
+import psutil
 import pytest
 
-from reference_app.observability import ApmRegistry, SystemMonitor
+from reference_app.observability import ApmRegistry, MemoryLimit, SystemMonitor
 
 pytestmark = pytest.mark.anyio
 
@@ -93,3 +94,29 @@ async def test_sample_async_matches_sample_shape() -> None:
     monitor = SystemMonitor(memory_percent=lambda: 42.0)
     sample = await monitor.sample_async()
     assert sample["memory_percent"] == 42.0
+
+
+def test_cpu_is_split_into_user_and_system_seconds() -> None:
+    sample = SystemMonitor().sample()
+    times = psutil.Process().cpu_times()
+    assert 0.0 < sample["cpu_user_seconds"] <= times.user
+    assert 0.0 <= sample["cpu_system_seconds"] <= times.system
+
+
+def test_process_memory_against_its_limit_alerts_at_ninety_percent() -> None:
+    apm = ApmRegistry()
+    rss = psutil.Process().memory_info().rss
+    limits = iter([MemoryLimit(rss * 2, "cgroup v2"), MemoryLimit(int(rss / 0.95), "cgroup v2")])
+    # The machine itself has memory to spare: only the process's own limit is near.
+    monitor = SystemMonitor(apm, memory_percent=lambda: 40.0, memory_limit=lambda: next(limits))
+
+    first = monitor.sample()
+    assert first["process_memory_percent"] == pytest.approx(50.0, abs=5.0)
+    assert (first["memory_limit_bytes"], first["memory_limit_source"]) == (rss * 2, "cgroup v2")
+    assert apm.alerts == []
+    second = monitor.sample()
+
+    assert second["process_memory_percent"] >= 90.0
+    assert [(a.kind, a.subject) for a in apm.alerts] == [("high_memory", "process")]
+    assert b"process_memory_percent 9" in apm.prometheus_text()
+    assert b"system_memory_percent 40.0" in apm.prometheus_text()
