@@ -4,7 +4,6 @@ Port: ``--port``, else ``PORT``, else 8080. A refused configuration exits with s
 one error listing every problem (no traceback; problems never contain values); with a valid
 ``SENTRY_DSN`` the refusal is reported to Sentry first, and flushed before the exit.
 
-
 Server limits (docs/production-checklist.md): idle keep-alive connections are kept 75 s (longer
 than the 60 s load balancers keep theirs, else they meet closed connections: intermittent
 502s); a connection must send its request headers within HEADER_TIMEOUT_SECONDS and each body
