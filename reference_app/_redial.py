@@ -67,12 +67,19 @@ class RedialWorker:
 
     def round_due(self) -> bool:
         """A round is due when its time has come and the Exotel breaker lets calls through."""
-        return time.monotonic() >= self._next_round and self._breaker.state is not State.OPEN
+        wait = self._next_round - time.monotonic()
+        # More than a round ahead: the clock went back (a test clock restarted); due now.
+        due = wait <= 0 or wait > self.round_seconds
+        return due and self._breaker.state is not State.OPEN
 
     async def run(self, poll: float = 1.0) -> None:
         """The background loop: wake every ``poll`` real seconds, run a round when due."""
         while True:
-            await asyncio.sleep(min(poll, self.round_seconds))
+            # Slept in a thread, not on the loop's timers: a timer is placed by loop.time() when
+            # scheduled, and a frozen test clock started around the app's startup can make that
+            # the frozen time (the timer would then never fire). time.sleep is never frozen.
+            await asyncio.to_thread(time.sleep, min(poll, self.round_seconds))
+
             if not self.round_due():
                 continue
             self._next_round = time.monotonic() + self.round_seconds
