@@ -149,6 +149,10 @@ class RedialWorker:
         give_up = counted >= REDIAL_MAX_ATTEMPTS
         next_at = fields["next_dial_at"]
         assert isinstance(next_at, dt.datetime)
+        if getattr(exc, "circuit_open", False):
+            # Refused by our own breaker (another dial holds the half-open probe): no back-off;
+            # rounds only run while the breaker lets calls through.
+            next_at = now
         await self._claims.release(call.id, attempts=counted, next_dial_at=next_at, give_up=give_up)
         if give_up:
             logger.error("call %s: not dialled after %d attempts; marked failed", call.id, counted)
