@@ -60,6 +60,10 @@ class RedialWorker:
         self._next_round = time.monotonic()
         self._lock = asyncio.Lock()
 
+    def reset(self) -> None:
+        """Forget the round timing (the only state not in the database): a round is due now."""
+        self._next_round = time.monotonic()
+
     @property
     def round_seconds(self) -> float:
         """Breaker-clock seconds between rounds: a sixth of Exotel's open timeout (10 s)."""
