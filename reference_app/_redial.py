@@ -59,10 +59,14 @@ class RedialWorker:
         self._breaker = calls.exotel.breaker
         self._next_round = time.monotonic()
         self._lock = asyncio.Lock()
+        self._generation = 0
 
-    def reset(self) -> None:
-        """Forget the round timing (the only state not in the database): a round is due now."""
-        self._next_round = time.monotonic()
+    async def reset(self) -> None:
+        """Stop a round in progress before its next dial, wait for it, and forget the round
+        timing (the only state not in the database). For the shared test app's reset."""
+        self._generation += 1
+        async with self._lock:
+            self._next_round = time.monotonic()
 
     @property
     def round_seconds(self) -> float:
@@ -74,7 +78,11 @@ class RedialWorker:
         wait = self._next_round - time.monotonic()
         # More than a round ahead: the clock went back (a test clock restarted); due now.
         due = wait <= 0 or wait > self.round_seconds
-        return due and self._breaker.state is not State.OPEN
+        # Never a half-open database probe: those belong to request traffic.
+        return due and self._breaker.state is not State.OPEN and self._database_closed()
+
+    def _database_closed(self) -> bool:
+        return self._calls.repository.breaker.state is State.CLOSED
 
     async def run(self, poll: float = 1.0) -> None:
         """The background loop: wake every ``poll`` real seconds, run a round when due."""
@@ -101,8 +109,9 @@ class RedialWorker:
         :class:`~reference_app.db.DatabaseUnavailable` when the calls cannot be leased.
         """
         async with self._lock:  # the loop and a test's round never interleave in one instance
-            if self._breaker.state is State.OPEN:
+            if self._breaker.state is State.OPEN or not self._database_closed():
                 return RedialRound()
+            generation = self._generation
             claimed = await self._claims.claim(
                 self.instance,
                 now=utcnow(),
@@ -113,6 +122,8 @@ class RedialWorker:
             counts = dict.fromkeys(("dialled", "retried", "gave_up", "in_doubt"), 0)
             try:
                 for call, attempts in claimed:
+                    if generation != self._generation:  # reset: dial nothing more
+                        break
                     outcome = await self._dial(call, attempts)
                     if outcome == "stop":  # the breaker refused: the rest wait for later
                         counts["retried"] += 1
