@@ -16,6 +16,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from reference_app._dialled_writes import DialledWrites
+from reference_app._redial_policy import not_dialled_fields
 from reference_app.config import REQUEST_BUDGET_SECONDS
 from reference_app.db import (
     Call,
@@ -24,6 +25,7 @@ from reference_app.db import (
     DatabaseUnavailable,
     IdempotencyClaim,
     IdempotentReplay,
+    utcnow,
 )
 from reference_app.providers import (
     ExotelClient,
@@ -219,7 +221,11 @@ class CallService:
             # A timeout may come after Exotel dialled: the signed status callback then attaches
             # the CallSid to this row (status_callback), so the call is not re-dialled blindly.
             logger.warning("call %s stays queued: %s", call.id, exc or "request budget spent")
-            return PlacedCall(await self._save(call, script=script), initiated=False)
+            # Known not to have reached Exotel: hand it to the re-dial worker (docs/redial.md).
+            retry = not_dialled_fields(
+                exc, attempts=0, open_timeout=self._exotel.breaker.open_timeout, now=utcnow()
+            )
+            return PlacedCall(await self._save(call, script=script, **retry), initiated=False)
         fields: dict[str, object] = {
             "script": script,
             "status": CallStatus.INITIATED,
@@ -235,6 +241,36 @@ class CallService:
                 call, script=script, status=CallStatus.INITIATED, exotel_call_sid=placed.sid
             )
         return PlacedCall(saved, initiated=True)
+
+    @property
+    def exotel(self) -> ExotelClient:
+        return self._exotel
+
+    async def redial(self, call: Call, seconds: float) -> str:
+        """Dial a stored queued call again (the re-dial worker); returns Exotel's CallSid.
+
+        Raises :class:`~reference_app.providers.ExotelError` or :class:`TimeoutError`.
+        """
+        async with asyncio.timeout(seconds):
+            placed = await self._exotel.connect_call(
+                customer_phone=call.phone, status_callback=self.status_callback_url(call.id)
+            )
+        return placed.sid
+
+    async def record_redialled(self, call_id: str, sid: str) -> None:
+        """Store a re-dialled call's CallSid (before its claim is released); if the database
+        refuses, keep writing in the background: the row stays "dial started", never re-dialled.
+        """
+        fields: dict[str, object] = {
+            "status": CallStatus.INITIATED,
+            "exotel_call_sid": sid,
+            "claimed_by": None,
+            "claim_expires_at": None,
+        }
+        try:
+            await self._writes.write(call_id, fields)
+        except DatabaseUnavailable:
+            self._writes.keep_writing(call_id, fields)
 
     @property
     def pending_writes(self) -> int:

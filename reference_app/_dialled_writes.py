@@ -36,7 +36,8 @@ class DialledWrites:
         self._pending[call_id] = (task, fields)
         task.add_done_callback(lambda _: self._pending.pop(call_id, None))
 
-    async def _write(self, call_id: str, fields: dict[str, object]) -> None:
+    async def write(self, call_id: str, fields: dict[str, object]) -> None:
+        """Store ``fields`` unless the row is gone or already has its CallSid."""
         current = await self.repository.get(call_id)
         if current is not None and current.exotel_call_sid is None:
             # else gone, or a status callback already attached the CallSid
@@ -47,7 +48,7 @@ class DialledWrites:
         for _ in range(_WRITE_ATTEMPTS):
             await asyncio.sleep(delay)
             try:
-                await self._write(call_id, fields)
+                await self.write(call_id, fields)
             except DatabaseUnavailable:
                 delay = min(delay * 2, 30.0)
             else:
@@ -66,6 +67,6 @@ class DialledWrites:
             task.cancel()
         for call_id, (_task, fields) in pending:
             try:
-                await self._write(call_id, fields)
+                await self.write(call_id, fields)
             except DatabaseUnavailable:
                 logger.error("call %s was dialled but could not be recorded", call_id)

@@ -12,17 +12,22 @@ import httpx
 from fastapi import FastAPI
 
 from reference_app._calls import CallService
+from reference_app._redial import RedialWorker
+from reference_app._redial_policy import instance_id
 from reference_app._services import build_services
 from reference_app.db import DatabaseUnavailable
 from reference_app.observability import redacted_access_log
 
-__all__ = ["SENTRY_FLUSH_SECONDS", "UPLOAD_RETRY_SECONDS", "make_lifespan"]
+__all__ = ["REDIAL_POLL_SECONDS", "SENTRY_FLUSH_SECONDS", "UPLOAD_RETRY_SECONDS", "make_lifespan"]
 
 logger = logging.getLogger("reference_app")
 
 SENTRY_FLUSH_SECONDS = 5.0
 #: How often recordings whose Wasabi upload failed are retried.
 UPLOAD_RETRY_SECONDS = 300.0
+#: Real seconds between the re-dial worker's checks (whether a round is due is decided by the
+#: breaker clock; see reference_app/_redial.py).
+REDIAL_POLL_SECONDS = 0.5
 
 
 async def _retry_uploads(calls: CallService, interval: float) -> None:
@@ -52,7 +57,10 @@ def make_lifespan(
         state.services = services
         state.db = services.repository
         state.providers = services.providers
+        state.instance_id = instance_id()
+        state.redial = RedialWorker(services.calls, state.instance_id)
         retry: asyncio.Task[None] | None = None
+        redial: asyncio.Task[None] | None = None
         # Request lines carry secrets in query strings (the signed status-callback URL).
         with redacted_access_log():
             try:
@@ -65,6 +73,9 @@ def make_lifespan(
                     _retry_uploads(services.calls, UPLOAD_RETRY_SECONDS),
                     name="reference_app.upload_retry",
                 )
+                redial = asyncio.get_running_loop().create_task(
+                    state.redial.run(REDIAL_POLL_SECONDS), name="reference_app.redial"
+                )
                 logger.info(
                     "reference_app started in %s mode; test routes %s",
                     "production" if settings.is_production else "development",
@@ -74,10 +85,11 @@ def make_lifespan(
             finally:
                 logger.info("reference_app shutting down")
                 try:
-                    if retry is not None:
-                        retry.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await retry
+                    for task in (redial, retry):
+                        if task is not None:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
                     await state.system_monitor.stop()
                     # Dialled calls whose CallSid is not stored yet: one last attempt.
                     await services.calls.flush_pending_writes()

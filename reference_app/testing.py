@@ -155,15 +155,18 @@ def hardening_app_factory() -> Callable[[], Any]:
 
 
 async def reset_app(app: Any) -> None:
-    """Undo what a test can leave in a running reference app: every breaker closed with its
-    history, metrics and alerts zeroed, rate-limit counters, the order cache and every database
-    row (calls, idempotency keys, webhook deliveries) gone."""
+    """Undo what a test can leave in a running reference app: the re-dial worker's round
+    stopped, every breaker closed with its history, metrics and alerts zeroed, rate-limit
+    counters, the order cache and every database row (calls, idempotency keys, webhook
+    deliveries) gone."""
     state = app.state
     if not hasattr(state, "services") or state.services is None:
         raise TypeError(
             f"reset_app resets a running reference app, not {type(app).__name__!r}: override "
             "`hardening_app_reset` for another app (None: a fresh build per test)"
         )
+    # The re-dial worker first: no round of the last test dials during the next one.
+    await state.redial.reset()
     state.breakers.reset_all(clear_history=True)
     state.apm.reset()
     state.breaker_metrics.reset()

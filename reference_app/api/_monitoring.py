@@ -20,6 +20,15 @@ from ._deps import ServicesDep, SettingsDep, is_admin, require_admin, require_ad
 __all__ = ["health_status", "monitoring_router"]
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: Which app instance answered (``INSTANCE_ID``, else ``hostname:pid``): in a fleet, breakers
+#: and metrics are each instance's own.
+INSTANCE_HEADER = "X-Instance-Id"
+
+
+def _name_instance(request: Request, response: Response) -> None:
+    instance = getattr(request.app.state, "instance_id", None)
+    if instance:
+        response.headers[INSTANCE_HEADER] = instance
 
 
 def health_status(breakers: BreakerRegistry, database_ok: bool) -> str:
@@ -37,8 +46,15 @@ def _iso_now() -> str:
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _instance_header(request: Request) -> dict[str, str]:
+    instance = getattr(request.app.state, "instance_id", None)
+    return {INSTANCE_HEADER: instance} if instance else {}
+
+
 def monitoring_router() -> APIRouter:
-    router = APIRouter(prefix="/api/monitoring", tags=["monitoring"])
+    router = APIRouter(
+        prefix="/api/monitoring", tags=["monitoring"], dependencies=[Depends(_name_instance)]
+    )
     details = [Depends(require_admin_in_production)]
 
     @router.get("/health")
@@ -56,6 +72,7 @@ def monitoring_router() -> APIRouter:
         if not config.is_production or is_admin(request):
             summary = request.app.state.apm.summary()
             body.update(
+                instance=getattr(request.app.state, "instance_id", None),
                 mode="production" if config.is_production else "development",
                 database={"ok": database_ok},
                 circuit_breakers={name: b.state.value for name, b in breakers.items()},
@@ -67,7 +84,7 @@ def monitoring_router() -> APIRouter:
                 apm={k: summary[k] for k in ("requests", "database", "externals", "alerts")},
                 slowest_endpoints=summary["slowest_endpoints"],
             )
-        return JSONResponse(body, status_code=code)
+        return JSONResponse(body, status_code=code, headers=_instance_header(request))
 
     @router.get("/metrics", dependencies=details)
     async def metrics(request: Request) -> dict[str, Any]:
@@ -86,7 +103,11 @@ def monitoring_router() -> APIRouter:
 
     @router.get("/prometheus", dependencies=details)
     async def prometheus(request: Request) -> Response:
-        return Response(request.app.state.apm.prometheus_text(), media_type=PROMETHEUS_CONTENT_TYPE)
+        return Response(
+            request.app.state.apm.prometheus_text(),
+            media_type=PROMETHEUS_CONTENT_TYPE,
+            headers=_instance_header(request),
+        )
 
     @router.post("/reset", dependencies=[Depends(require_admin)])
     async def reset(request: Request) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The reference app's chaos catalogue: outages, flapping, slowness, rate limits, garbage,
-database loss, two providers down, recovery under traffic.
+database loss, two providers down, recovery under traffic, queued calls re-dialled.
 
 Thresholds come from the app's own breaker table (``reference_app.config.SERVICE_BREAKERS``),
 so the numbers are stated once: 5 failures / 2 probes / 60 s (Wasabi 90 s), and 10 / 3 / 60 s
@@ -28,6 +28,7 @@ from pytest_hardening.chaos import (
 )
 from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES, SERVICE_BREAKERS
 
+from ._redial_steps import RedialQueued, queued_calls_dialled_once
 from ._steps import (
     DatabaseOutage,
     DatabaseRestored,
@@ -390,6 +391,39 @@ def _recovery_under_traffic() -> Scenario:
     )
 
 
+def _outage_redial() -> Scenario:
+    cfg = SERVICE_BREAKERS["exotel"]
+    # A queued call is first re-dialled two open timeouts after its failed dial (docs/redial.md).
+    first_redial = 2 * cfg.open_timeout
+    return Scenario(
+        name="exotel-outage-redial",
+        description=(
+            f"Exotel down: {cfg.failure_threshold} refused dials open its breaker and 3 more calls "
+            f"are queued without a dial; it recovers, and {first_redial:g}s later the re-dial "
+            "worker dials every queued call exactly once (none lost, none twice)"
+        ),
+        steady_state=STEADY,
+        method=(
+            Inject("exotel", "refuse"),
+            place_calls(cfg.failure_threshold, expect=202),
+            ExpectBreaker("exotel", "OPEN"),
+            ExpectSentryEvent("circuit breaker exotel opened"),
+            ExpectFastFail("exotel", place_calls(3, expect=202)),
+            calls_persisted(),
+            Heal("exotel"),
+            Advance(first_redial),
+            RedialQueued(),
+            RedialQueued(),  # a second round finds nothing left to dial
+            ExpectBreaker("exotel", "CLOSED"),
+            ExpectTransitions("exotel", CYCLE),
+            ExpectNoServerErrors(),
+            ExpectNoSentryErrors(),
+        ),
+        rollback=ROLLBACK,
+        data_check=queued_calls_dialled_once,
+    )
+
+
 def catalogue() -> Sequence[Scenario]:
     """Every scenario, in the order the command runs them."""
     return (
@@ -404,4 +438,5 @@ def catalogue() -> Sequence[Scenario]:
         _intermittent(),
         _two_down(),
         _recovery_under_traffic(),
+        _outage_redial(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._claims import RedialClaims
 from ._models import Base, CallRow, CallStatus, IdempotencyRow, UTCDateTime, utcnow
 from ._repository import (
     Call,
@@ -23,6 +24,7 @@ __all__ = [
     "IdempotencyClaim",
     "IdempotencyRow",
     "IdempotentReplay",
+    "RedialClaims",
     "UTCDateTime",
     "create_engine",
     "normalise_database_url",

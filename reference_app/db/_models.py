@@ -79,6 +79,15 @@ class CallRow(Base):
     recording_upload_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Re-dialling (docs/redial.md). A row is born "dial started": the request that stored it is
+    # dialling; only a dial known NOT to have reached Exotel clears it and sets next_dial_at.
+    dial_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    #: Dial attempts known to have failed without reaching Exotel.
+    dial_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_dial_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True, default=None)
+    #: The instance holding the re-dial claim, until claim_expires_at.
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class IdempotencyRow(Base):

@@ -42,6 +42,12 @@ _UPDATABLE = frozenset(
         "recording_url",
         "recording_key",
         "recording_upload_pending",
+        # re-dial bookkeeping (reference_app/db/_claims.py)
+        "dial_started_at",
+        "dial_attempts",
+        "next_dial_at",
+        "claimed_by",
+        "claim_expires_at",
     }
 )
 

@@ -88,6 +88,7 @@ class Harness:
         self.epoch = epoch
         self._pool = pool
         self._pool_key: Any = None
+        self._reset: AppReset | None = None
         self._kept: Kept | None = None
         self._base_headers: dict[str, str] = {}
         self._stack = contextlib.ExitStack()
@@ -182,6 +183,7 @@ class Harness:
         if reset is not None and self._pool is not None:
             from ._reuse import pool_key
 
+            self._reset = reset
             self._pool_key = pool_key(factory, env, clear)
             kept = self._pool.take(self._pool_key)
             if kept is not None:
@@ -252,7 +254,7 @@ class Harness:
         # Entered outside the stack: at close the pool takes it over, still running.
         from ._reuse import Kept, fingerprint
 
-        self._kept = Kept(self.app, client, None, fingerprint(self.app))
+        self._kept = Kept(self.app, client, None, fingerprint(self.app), self._reset)
         self._stack.callback(self._hand_back)
         return client
 

@@ -60,6 +60,7 @@ class Kept:
     client: Any
     sentry_client: Any
     fingerprint: tuple[Any, ...]
+    resetter: AppReset | None = None
 
     def adopt(self, reset: AppReset, guard: SentryGuard, capture: SentryCapture) -> None:
         """Make this app the test's: its Sentry client global and sending to ``capture``
@@ -68,6 +69,7 @@ class Kept:
             sentry_sdk.get_global_scope().set_client(self.sentry_client)
             guard.spare(self.sentry_client)
             capture.attach(self.sentry_client)
+        self.resetter = reset
         try:
             self.reset(reset)
         except Exception as error:
@@ -79,12 +81,19 @@ class Kept:
         self.fingerprint = fingerprint(self.app)
 
     def hand_back(self, pool: AppPool, key: Hashable, guard: SentryGuard) -> None:
-        """Give the app to ``pool`` for the next test; it keeps its Sentry client."""
+        """Give the app to ``pool`` for the next test, reset already: an app kept idle holds
+        nothing of this test that its background tasks could act on while other tests run
+        (queued work, due retries). It keeps its Sentry client."""
         if self.sentry_client is None:
             self.sentry_client = guard.created_client()
         if self.sentry_client is not None:
             guard.spare(self.sentry_client)
-        pool.give(key, self)
+        if not pool.give(key, self) or self.resetter is None:
+            return
+        try:
+            self.reset(self.resetter)
+        except Exception:  # the next test would fail on it: build afresh instead
+            pool.discard(key)
 
     def reset(self, reset: AppReset) -> None:
         """Run the owner's reset in the app's own event loop; forget the client's cookies."""
@@ -133,13 +142,20 @@ class AppPool:
             self.reuses += 1
         return kept
 
-    def give(self, key: Hashable, kept: Kept) -> None:
-        """Keep ``kept`` for the next test, unless the test changed what a reset cannot undo."""
+    def give(self, key: Hashable, kept: Kept) -> bool:
+        """Keep ``kept`` for the next test, unless the test changed what a reset cannot undo
+        (then it is shut down and False returned)."""
         if fingerprint(kept.app) != kept.fingerprint:
             kept.close()
-            return
+            return False
         self._kept[key] = kept
         self._kept.move_to_end(key)
+        return True
+
+    def discard(self, key: Hashable) -> None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            kept.close()
 
     def trim(self) -> None:
         """Close the least recently used apps beyond ``size`` (call in real time)."""

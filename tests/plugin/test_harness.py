@@ -144,26 +144,36 @@ def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None
 
     pool = AppPool()
     resets: list[object] = []
+    broken = False
 
     def reset(app: Any) -> None:
         resets.append(app)
-        if len(resets) == 2:
+        if broken:
             raise RuntimeError("cannot reset")
 
-    def one_test() -> Any:
+    def one_test(*, break_at_end: bool = False) -> Any:
+        nonlocal broken
         with Harness(pool=pool) as harness:
             app = harness.build(mini_app.create_app, {}, reset=reset)
             harness.fake_providers({"payments": mini_app.PAYMENTS_PROVIDER})
             assert harness.client().post("/orders", json={"item": "x"}).status_code == 201
+            broken = break_at_end
             return app
 
     try:
         first = one_test()
-        assert one_test() is first  # kept, reset, reused
-        assert resets == [first]
+        assert resets == [first]  # reset when handed back: an idle kept app holds nothing
+        assert one_test() is first  # kept, reset again when taken, reused
+        assert resets == [first] * 3
+        # a reset failing when the app is handed back: shut down, not kept
+        assert one_test(break_at_end=True) is first
+        assert len(pool) == 0
+        second = one_test()
+        assert second is not first  # so the next test builds afresh
+        # a reset failing when the app is taken: the test errors, naming the reset
+        broken = True
         with pytest.raises(HarnessError, match="cannot reset"):
             one_test()
-        assert len(pool) == 0  # the app whose reset failed was shut down, not kept
-        assert one_test() is not first  # so the next test builds afresh
+        assert len(pool) == 0
     finally:
         pool.close()
