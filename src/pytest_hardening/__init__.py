@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
     from ._providers import Provider
+    from ._reuse import AppPool
     from ._routes import RouteAuditor, route_table
     from ._sentry import SentryCapture, SentryGuard
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "AioBreakerAdapter": "._breakers",
     "ApmView": "._apm",
+    "AppPool": "._reuse",
     "AuditReport": "._prod_config",
     "BreakerAdapter": "._breakers",
     "BreakerInspector": "._breakers",
@@ -90,6 +92,7 @@ pytest_plugins = ["pytest_hardening._plugin"]
 __all__: list[str] = [
     "AioBreakerAdapter",
     "ApmView",
+    "AppPool",
     "AuditReport",
     "BreakerAdapter",
     "BreakerInspector",

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from pytest_hardening import (
+    ApmView,
+    AuditReport,
     BreakerInspector,
     Clock,
     FaultInjector,
     ProdConfigChecker,
     RouteAuditor,
+    SentryCapture,
 )
-from pytest_hardening._apm import ApmView
-from pytest_hardening._prod_config import AuditReport
-from pytest_hardening._sentry import SentryCapture
 
 REFERENCE = (Path(__file__).parents[2] / "docs" / "fixtures.md").read_text(encoding="utf-8")
 

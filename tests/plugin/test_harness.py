@@ -140,7 +140,7 @@ def test_parts_used_before_they_exist_say_what_to_do() -> None:
 
 
 def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None:
-    from pytest_hardening._reuse import AppPool
+    from pytest_hardening import AppPool
 
     pool = AppPool()
     resets: list[object] = []
