@@ -29,3 +29,15 @@ def test_importing_the_package_or_the_plugin_is_cheap(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]", f"importing {module} pulled in {out.stdout}"
+
+
+@pytest.mark.parametrize("module", ["pytest_hardening", "pytest_hardening.chaos"])
+def test_the_public_names_are_the_documented_ones(module: str) -> None:
+    import importlib
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    text = "\n".join(page.read_text(encoding="utf-8") for page in docs.glob("*.md"))
+    exported = importlib.import_module(module).__all__
+    undocumented = [name for name in exported if f"`{name}" not in text]
+    assert undocumented == [], f"exported by {module} but in no page of docs/: {undocumented}"
