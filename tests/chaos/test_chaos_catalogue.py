@@ -12,6 +12,7 @@ from pytest_hardening.chaos import (
     assert_scenario_passes,
     breaker_line,
     execute,
+    render_html,
     scenario_params,
 )
 from reference_app.chaos import catalogue, target
@@ -104,3 +105,13 @@ def test_the_seed_picks_the_random_faults_and_the_invariants_hold_for_each() -> 
         assert result.passed, result.explain()
         assert "fail 503" in outcomes[seed]
     assert outcomes[1] != outcomes[2]  # another seed, another run (replay one with --seed)
+
+
+def test_the_report_names_each_requests_id(run_once: Run) -> None:
+    result = run_once("exotel-outage")
+    requests = result.to_dict()["requests"]
+    assert requests, "the scenario sent no request"
+    ids = [r.get("request_id", "") for r in requests]
+    assert all(len(i) >= 8 for i in ids), ids  # the app's X-Request-ID, one per request
+    assert len(set(ids)) == len(ids)
+    assert f"(request {ids[0]})" in render_html([result])

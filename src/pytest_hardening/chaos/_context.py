@@ -138,7 +138,8 @@ class ChaosContext:
             kwargs["headers"] = dict(headers)
         response = self.client.request(method, path, **kwargs)
         at = self.now()
-        self.timeline.request(at, method, path, response.status_code)
+        request_id = response.headers.get("x-request-id", "")
+        self.timeline.request(at, method, path, response.status_code, request_id)
         self.served.append(Served(at, method, path, json, response))
         self.observe()
         return response

@@ -131,7 +131,8 @@ def timeline_svg(timeline: Timeline) -> str:
     out.append(f'<text x="0" y="{y + 16}">requests</text>')
     for req in timeline.requests:
         x = layout.x_of[req.seq]
-        label = escape(f"{req.at:g}s {req.method} {req.path} → {req.status}")
+        request_id = f" (request {req.request_id})" if req.request_id else ""
+        label = escape(f"{req.at:g}s {req.method} {req.path} → {req.status}{request_id}")
         out.append(
             f'<line class="request status-{req.status}" x1="{x:.1f}" y1="{y + 2}" '
             f'x2="{x:.1f}" y2="{y + _ROW_H - 2}" stroke="{_status_colour(req.status)}" '

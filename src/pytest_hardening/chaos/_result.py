@@ -92,7 +92,13 @@ class ScenarioResult:
             },
             "faults": [{"at": f.at, "provider": f.provider, "action": f.action} for f in tl.faults],
             "requests": [
-                {"at": r.at, "method": r.method, "path": r.path, "status": r.status}
+                {
+                    "at": r.at,
+                    "method": r.method,
+                    "path": r.path,
+                    "status": r.status,
+                    **({"request_id": r.request_id} if r.request_id else {}),
+                }
                 for r in tl.requests
             ],
         }

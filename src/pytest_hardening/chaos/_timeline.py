@@ -38,6 +38,8 @@ class RequestMark:
     path: str
     status: int
     seq: int = 0
+    #: the app's ``X-Request-ID`` for it, when it returns one (to find it in logs and Sentry)
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class Timeline:
         self.faults.append(FaultMark(at, provider, action, self._next()))
         self._extend(at)
 
-    def request(self, at: float, method: str, path: str, status: int) -> None:
-        self.requests.append(RequestMark(at, method, path, status, self._next()))
+    def request(self, at: float, method: str, path: str, status: int, request_id: str = "") -> None:
+        self.requests.append(RequestMark(at, method, path, status, self._next(), request_id))
         self._extend(at)
 
     def finish(self, at: float) -> None:
