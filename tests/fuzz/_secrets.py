@@ -61,12 +61,15 @@ emails = st.builds(
 # Machine-made numbers (timestamps, durations, hex ids of any length: span 16, trace 32, the
 # release's git SHA 40; JSON number values: process and thread ids, sizes, counts) are removed
 # before looking for short numeric secrets (OTPs), so a 6-digit OTP cannot "leak" by matching
-# microseconds, a digit run inside the commit id (fab2273400a0b) or a pid past 999,999. An OTP
+# microseconds, a digit run inside the commit id (fab2273400a0b) or a call's UUID
+# (...-a5070790b...) or a thread's hex name, or a pid past 999,999. An OTP
 # arrives as text, so if it leaks it is in a string, never a bare JSON number.
 _MACHINE_NUMBERS = re.compile(
     rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?"
     rb"|\b[0-9a-f]{16,}\b|\d+\.\d+(?:e-?\d+)?"
     rb"|(?<=[:\[,])\s*-?\d+(?=\s*[,}\]])"
+    rb"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+    rb"|\b(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"  # hex with a letter: asyncio-portal-7f17ea701190
 )
 
 
