@@ -314,7 +314,13 @@ def test_a_malformed_recording_url_is_refused_and_nothing_is_stored(
 def test_odd_call_sids_are_422_without_touching_the_database(client: TestClient) -> None:
     apm = client.app.state.apm  # type: ignore[attr-defined]
     call = _placed(client)
-    db_ops = apm.db().count
+
+    def call_rows_touched() -> int:
+        # What a callback would do to the call's row (the re-dial worker's own rounds, which
+        # run in the background, are not the callback's).
+        return sum(apm.db(op).count for op in ("get_call", "update_call", "insert_call"))
+
+    db_ops = call_rows_touched()
     for sid in ("a" * 65, "abc\x00def", "\u2028"):
         response = _callback(client, call, data={"CallSid": sid, "Status": "completed"})
         assert response.status_code == 422, (sid, response.text)
@@ -324,7 +330,7 @@ def test_odd_call_sids_are_422_without_touching_the_database(client: TestClient)
         client, call, content=lone_surrogate, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
-    assert apm.db().count == db_ops, "a refused callback must not reach the database"
+    assert call_rows_touched() == db_ops, "a refused callback must not reach the database"
 
 
 def test_a_stored_malformed_recording_url_stays_pending_instead_of_failing(
