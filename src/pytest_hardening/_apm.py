@@ -32,8 +32,10 @@ class ApmView:
     def external(self, provider: str) -> Any:
         return self.registry.external(provider)
 
-    def db(self) -> Any:
-        return self.registry.db()
+    def db(self, operation: str | None = None) -> Any:
+        """All database operations, or one (``db("insert_call")``) when the registry's
+        ``db`` takes an operation name."""
+        return self.registry.db() if operation is None else self.registry.db(operation)
 
     @property
     def alerts(self) -> list[Any]:
