@@ -56,12 +56,10 @@ class Script:
         return action
 
 
-class FaultMethods:
-    """Fault-setting methods; :class:`FaultInjector` supplies the state and ``_set``."""
+class InjectorHooks:
+    """What the fault methods need of :class:`FaultInjector` (its state and ``_set``)."""
 
     providers: dict[str, Provider]
-    clock: Advancer | None
-    seed: int | str | None
 
     def _check(self, provider: str) -> str:
         raise NotImplementedError
@@ -78,6 +76,13 @@ class FaultMethods:
 
     def _advance(self, seconds: float) -> None:
         raise NotImplementedError
+
+
+class FaultMethods(InjectorHooks):
+    """Fault-setting methods; :class:`FaultInjector` supplies the state and ``_set``."""
+
+    clock: Advancer | None
+    seed: int | str | None
 
     def fail(self, provider: str, status: int = 503, *, times: int | None = None) -> None:
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:

@@ -3,13 +3,12 @@ malformed event after ``after`` events. The call log says how much was delivered
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 
-from ._fault_scripts import Action, request_timeout
-from ._providers import Provider
+from ._fault_scripts import InjectorHooks, request_timeout
 
 __all__ = ["StreamFaultMethods"]
 
@@ -87,26 +86,8 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.close()
 
 
-class StreamFaultMethods:
+class StreamFaultMethods(InjectorHooks):
     """Stream fault methods; :class:`FaultInjector` supplies the state and helpers."""
-
-    providers: dict[str, Provider]
-
-    def _check(self, provider: str) -> str:
-        raise NotImplementedError
-
-    def _set(
-        self,
-        provider: str,
-        kind: str,
-        actions: Sequence[Action] | Action,
-        times: int | None,
-        **details: Any,
-    ) -> None:
-        raise NotImplementedError
-
-    def _advance(self, seconds: float) -> None:
-        raise NotImplementedError
 
     def _relabel(self, request: httpx.Request, outcome: str) -> None:
         raise NotImplementedError
