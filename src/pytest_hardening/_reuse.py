@@ -9,6 +9,10 @@ first. See docs/fixtures.md, "Reusing the app between tests".
 Safety net: an app whose ``app.state`` or ``dependency_overrides`` a test changed is not kept
 (the reset cannot know about such changes); neither is one whose reset failed.
 
+An idle app is *parked*: its event loop is held in one blocking call until a test takes it, so
+its background tasks (a re-dial worker, an upload retry) cannot act on what the running test
+puts in a database they share, however far that test moves the clock.
+
 The pool is what hardened tests of a session share, so it also keeps the clocks' cache
 (:class:`~._clock_cache.ClockCache`: module scans and holder owners), which needs no reset.
 """
@@ -17,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sentry_sdk
@@ -29,6 +34,9 @@ if TYPE_CHECKING:
     from ._sentry import SentryCapture, SentryGuard
 
 __all__ = ["AppPool", "AppReset", "Kept", "ResetFailed", "pool_key"]
+
+#: How long parking waits for a kept app's event loop to take the hold.
+_PARK_WAIT_SECONDS = 30.0
 
 AppReset = Callable[[Any], "Awaitable[None] | None"]
 
@@ -61,10 +69,37 @@ class Kept:
     sentry_client: Any
     fingerprint: tuple[Any, ...]
     resetter: AppReset | None = None
+    _held: threading.Event | None = field(default=None, init=False, repr=False)
+
+    def park(self) -> None:
+        """Hold the app's event loop until :meth:`unpark`: nothing of it runs while it idles.
+
+        A blocking call submitted to the client's portal occupies the loop's thread; we wait
+        until it has started, so the app is quiet when this returns.
+        """
+        if self._held is not None:
+            return
+        release, holding = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            holding.set()
+            release.wait()
+
+        self.client.portal.start_task_soon(hold)
+        if holding.wait(_PARK_WAIT_SECONDS):
+            self._held = release
+        else:  # the loop is stuck elsewhere: do not hold it later, when nobody would release
+            release.set()
+
+    def unpark(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.set()
 
     def adopt(self, reset: AppReset, guard: SentryGuard, capture: SentryCapture) -> None:
         """Make this app the test's: its Sentry client global and sending to ``capture``
         (spared by ``guard``), then reset. A failing reset shuts the app down."""
+        self.unpark()
         if self.sentry_client is not None:
             sentry_sdk.get_global_scope().set_client(self.sentry_client)
             guard.spare(self.sentry_client)
@@ -94,6 +129,8 @@ class Kept:
             self.reset(self.resetter)
         except Exception:  # the next test would fail on it: build afresh instead
             pool.discard(key)
+            return
+        self.park()
 
     def reset(self, reset: AppReset) -> None:
         """Run the owner's reset in the app's own event loop; forget the client's cookies."""
@@ -106,6 +143,7 @@ class Kept:
             self.client.portal.call(_awaited, outcome)
 
     def close(self) -> None:
+        self.unpark()
         try:
             self.client.__exit__(None, None, None)  # lifespan shutdown
         finally:

@@ -3,8 +3,10 @@ fixtures and the chaos runner once had (the chaos copy killed a caller's Sentry 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -175,5 +177,55 @@ def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None
         with pytest.raises(HarnessError, match="cannot reset"):
             one_test()
         assert len(pool) == 0
+    finally:
+        pool.close()
+
+
+def test_an_idle_kept_app_runs_nothing_until_a_test_takes_it() -> None:
+    """Kept apps share the process (and often a database) with the running test: a background
+    task of an idle one must not act, however far the test moves the clock."""
+    from contextlib import asynccontextmanager
+
+    from pytest_hardening import AppPool
+
+    woken, acted = threading.Event(), threading.Event()
+    wake: list[Any] = []
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        loop = asyncio.get_running_loop()
+        nudge = asyncio.Event()
+        wake.append(lambda: loop.call_soon_threadsafe(nudge.set))
+
+        async def background() -> None:
+            while True:
+                await nudge.wait()
+                nudge.clear()
+                acted.set()
+
+        task = loop.create_task(background())
+        woken.set()
+        yield
+        task.cancel()
+
+    pool = AppPool()
+
+    def factory() -> Starlette:
+        return Starlette(lifespan=lifespan)
+
+    def one_test() -> Any:
+        with Harness(pool=pool) as harness:
+            app = harness.build(factory, {}, reset=lambda app: None)
+            harness.client()
+            return app
+
+    try:
+        first = one_test()
+        assert woken.is_set()
+        wake[0]()  # what a due retry or an advanced clock would do while the app idles
+        # Negative check: passes only while the loop is held (a slow machine cannot fail it).
+        assert not acted.wait(0.2), "an idle kept app ran its background task"
+        assert one_test() is first  # taken: its loop runs again, and the nudge is handled
+        assert acted.wait(30)
     finally:
         pool.close()
