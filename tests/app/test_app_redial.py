@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import httpx
@@ -59,6 +60,19 @@ def _queue(client: TestClient, faults: FaultInjector, n: int) -> list[str]:
     return ids
 
 
+def _rounds_until_dialled(
+    one_round: Callable[[], object], faults: FaultInjector, clock: Clock, queued: list[str]
+) -> None:
+    """Rounds until every queued call was dialled (at most eight), past the back-off cap in
+    between: a round's first dial meets the Exotel breaker half-open (one probe at a time; the
+    background worker may hold it), and the calls it turns away are due after their back-off."""
+    for _ in range(8):
+        one_round()
+        if set(dials_per_call(faults, queued)) >= set(queued):
+            return
+        clock.advance(600)
+
+
 def _statuses(url: str) -> dict[str, tuple[str, str | None]]:
     rows = stored_rows(url, "SELECT id, status, exotel_call_sid FROM calls")
     return {r[0]: (r[1], r[2]) for r in rows}
@@ -76,13 +90,7 @@ def test_queued_calls_are_dialled_once_after_the_back_off(
     assert dials_per_call(faults, queued) == Counter()
 
     clock.advance(FIRST_BACKOFF)
-    # A round may meet the Exotel breaker half-open (the background worker probing too): the
-    # calls it turns away are due again after their back-off. Bounded rounds until all are.
-    for _ in range(8):
-        _redial(hardened_client, hardened_app)
-        if set(dials_per_call(faults, queued)) >= set(queued):
-            break
-        clock.advance(600)
+    _rounds_until_dialled(lambda: _redial(hardened_client, hardened_app), faults, clock, queued)
     _redial(hardened_client, hardened_app)  # one more round finds nothing left
 
     assert dials_per_call(faults, queued) == Counter(dict.fromkeys(queued, 1))
@@ -197,15 +205,9 @@ def test_two_instances_dial_each_queued_call_once(
     async def one_round() -> None:
         await asyncio.gather(*(w.redial_once() for w in fleet))
 
-    assert hardened_client.portal is not None
-    # Concurrent first dials meet the Exotel breaker half-open (one probe at a time): the
-    # calls it turns away are due again after their back-off. Rounds until every call was
-    # dialled (bounded), time moved past the back-off cap in between.
-    for _ in range(8):
-        hardened_client.portal.call(one_round)
-        if set(dials_per_call(faults, queued)) >= set(queued):
-            break
-        clock.advance(600)
+    portal = hardened_client.portal
+    assert portal is not None
+    _rounds_until_dialled(lambda: portal.call(one_round), faults, clock, queued)
     assert dials_per_call(faults, queued) == Counter(dict.fromkeys(queued, 1))
 
 
