@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -20,14 +21,14 @@ pytestmark = pytest.mark.anyio
 Freezer = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
 
 
-@pytest.fixture
+@contextmanager
 def frozen() -> Iterator[Freezer]:
     # pytest times its phases with the functions it imported: keep them real (--durations).
     with freeze_time("2026-01-01", real_asyncio=True, ignore=["_pytest.timing"]) as freezer:
         yield freezer
 
 
-def build_app(apm: ApmRegistry, frozen: Freezer | None = None) -> FastAPI:
+def build_app(apm: ApmRegistry, clock: list[Freezer] | None = None) -> FastAPI:
     app = FastAPI()
     calls = APIRouter(prefix="/api/calls")
 
@@ -39,8 +40,8 @@ def build_app(apm: ApmRegistry, frozen: Freezer | None = None) -> FastAPI:
 
     @calls.post("")
     async def create_call() -> dict[str, str]:
-        if frozen is not None:
-            frozen.tick(6.0)  # a 6 s request, without sleeping
+        if clock:
+            clock[0].tick(6.0)  # a 6 s request, without sleeping
         return {"status": "queued"}
 
     @app.get("/boom")
@@ -100,10 +101,16 @@ async def test_unhandled_exception_counts_as_500_and_propagates() -> None:
     assert apm.endpoint("GET /boom").count == 2
 
 
-async def test_slow_endpoint_alert_with_virtual_time(frozen: Freezer) -> None:
+async def test_slow_endpoint_alert_with_virtual_time() -> None:
     apm = ApmRegistry()
-    async with client(build_app(apm, frozen)) as http:
-        assert (await http.post("/api/calls")).status_code == 200
+    clock: list[Freezer] = []
+    # Built before time is frozen: FastAPI imports pydantic.v1 on its first route, and a module
+    # first imported under freezegun subclasses its fake date (a metaclass conflict).
+    app = build_app(apm, clock)
+    with frozen() as freezer:
+        clock.append(freezer)
+        async with client(app) as http:
+            assert (await http.post("/api/calls")).status_code == 200
 
     stats = apm.endpoint("POST /api/calls")
     assert stats.max == pytest.approx(6.0)
