@@ -8,9 +8,11 @@ breadcrumb messages, span descriptions) that may carry phone numbers, emails or 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from sentry_sdk.integrations import DidNotEnable, Integration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScrubber
 
 from reference_app.config import Settings
@@ -105,10 +107,39 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
         "before_send_transaction": before_send_transaction,
         "before_breadcrumb": before_breadcrumb,
         "in_app_include": ["reference_app"],
+        # Only the integrations of what the app uses: auto-enabling would import every SDK that
+        # happens to be installed (Anthropic's alone costs a second or more per boot).
+        "auto_enabling_integrations": False,
+        "integrations": used_integrations(),
         # It reports every OpenAI SDK error as unhandled, yet the app handles each one (the
         # template script); an OpenAI outage is reported once, when its breaker opens.
         "disabled_integrations": [OpenAIIntegration()],
     }
+
+
+#: (module under ``sentry_sdk.integrations``, class): the frameworks and clients the app uses.
+_USED_INTEGRATIONS = (
+    ("starlette", "StarletteIntegration"),
+    ("fastapi", "FastApiIntegration"),
+    ("httpx", "HttpxIntegration"),
+    ("httpx2", "Httpx2Integration"),
+    ("sqlalchemy", "SqlalchemyIntegration"),
+    ("asyncpg", "AsyncPGIntegration"),
+)
+
+
+def used_integrations() -> list[Integration]:
+    """The integrations of :data:`_USED_INTEGRATIONS` whose library is installed (asyncpg only
+    comes with PostgreSQL support; httpx2 with a recent sentry-sdk)."""
+    found: list[Integration] = []
+    for module, name in _USED_INTEGRATIONS:
+        try:
+            found_module = importlib.import_module(f"sentry_sdk.integrations.{module}")
+            integration = getattr(found_module, name)
+        except (ImportError, AttributeError, DidNotEnable):
+            continue
+        found.append(integration())
+    return found
 
 
 def _texts(container: Any, keys: tuple[str, ...], redact: Callable[[str], str]) -> None:

@@ -201,6 +201,14 @@ def test_options_harden_the_sdk_defaults(sentry: SentryHandle) -> None:
         assert key in scrubber.denylist
 
 
+def test_only_the_integrations_of_what_the_app_uses_are_enabled(sentry: SentryHandle) -> None:
+    # Auto-enabling would also set up (and import at boot) every other installed SDK.
+    assert sentry.client is not None
+    enabled = set(sentry.client.integrations)
+    assert {"fastapi", "starlette", "httpx", "sqlalchemy"} <= enabled
+    assert not enabled & {"anthropic", "aiohttp", "openai"}
+
+
 def test_production_samples_ten_percent_of_traces(transport: SentryCapture) -> None:
     from tests.config._envs import production_env
 
