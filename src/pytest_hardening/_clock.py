@@ -133,11 +133,14 @@ class Clock:
         return holders.sweep(self._freezer, replace, skip_ids=own)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
-        """``real`` from now on: its value when time first moved, then moved only by this
-        clock (not by the real time the search for its holders took)."""
+        """``real`` from now on: its value when time first moved (plus what this clock was
+        moved before a pause), then moved only by this clock (not by the real time the search
+        for its holders took)."""
         factory = self._factory
         real_origin, frozen_at = self._origin
-        since_start = freezegun.api.real_perf_counter() - real_origin
+        # What the clock was already moved (before a pause restarted it) is carried over: a
+        # stored clock never goes back by it.
+        since_start = freezegun.api.real_perf_counter() - real_origin - self._advanced
         now = real()
         base = now - int(since_start * 1e9) if isinstance(now, int) else now - since_start
         if isinstance(base, int):  # the *_ns functions

@@ -198,3 +198,17 @@ def test_advance_listeners_carry_time_to_breakers_on_their_own_clock() -> None:
         remove()
         clock.advance(1)
     assert moved == [5]
+
+
+def test_a_stored_clock_keeps_what_it_was_moved_across_a_pause() -> None:
+    # Clock.paused() is where an app is built after the test moved time (real time inside);
+    # a breaker that stored time.monotonic before must not go back by what was advanced.
+    breaker = HandWrittenBreaker(open_timeout=30)
+    with Clock() as clock:
+        breaker.force_open()
+        clock.advance(20)
+        with clock.paused():
+            pass
+        assert breaker.state == "OPEN"
+        clock.advance(10)  # 30 s in all: due for its probe
+        assert breaker.state == "HALF_OPEN"
