@@ -189,7 +189,14 @@ def test_faults_fixture_fails_swallowed_httpx2_and_urllib_calls_at_teardown(
             assert httpx2.get("https://api.pay.example/charges").status_code == 200
         """
     )
-    result = pytester.runpytest("-p", "no:hypothesispytest", "-p", "no:randomly")
+    result = pytester.runpytest(
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:randomly",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+    )
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_httpx2*", "*GET https://tracker.example.net/beacon"]
@@ -225,6 +232,15 @@ def test_any_hardening_fixture_guards_the_network_and_the_marker_opts_out(
             _swallowed()
         """
     )
-    result = pytester.runpytest("-p", "pytest_hardening", "-p", "no:randomly", "-n", "0")
+    result = pytester.runpytest(
+        "-p",
+        "pytest_hardening",
+        "-p",
+        "no:randomly",
+        "-n",
+        "0",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+    )
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test_clock_only*", "*203.0.113.7*8080*"])

@@ -10,7 +10,8 @@ import pytest
 
 HERE = Path(__file__).parent
 # hypothesis' plugin costs seconds per in-process run and is irrelevant here.
-FAST = ("-p", "no:hypothesispytest")
+# The inner runs set pytest-asyncio's loop scope (else each warns that it is unset).
+FAST = ("-p", "no:hypothesispytest", "-o", "asyncio_default_fixture_loop_scope=function")
 
 CONFTEST = """
 import httpx
@@ -431,5 +432,5 @@ def test_audit_without_arguments_skips_the_apps_declared_optional_variables(
             assert report.rejected
         """
     )
-    result = pytester.runpytest("-p", "reference_app.testing", "-p", "no:randomly")
+    result = pytester.runpytest("-p", "reference_app.testing", "-p", "no:randomly", *FAST)
     result.assert_outcomes(passed=1)
