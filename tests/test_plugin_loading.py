@@ -18,16 +18,20 @@ def test_probe(request):
 def test_dash_p_loads_plugin_exactly_once(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, autoload: bool
 ) -> None:
+    # pytest-asyncio (autoloaded) warns when its loop scope is unset
+    scope = ("-o", "asyncio_default_fixture_loop_scope=function") if autoload else ()
     if not autoload:
         monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makepyfile(PROBE)
-    result = pytester.runpytest_subprocess("-s", "-p", "pytest_hardening")
+    result = pytester.runpytest("-s", "-p", "pytest_hardening", *scope)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*HARDENING 1 *", "MARKERS True"])
 
 
 def test_dash_p_no_disables_plugin(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(PROBE)
-    result = pytester.runpytest_subprocess("-s", "-p", "no:pytest_hardening")
+    result = pytester.runpytest(
+        "-s", "-p", "no:pytest_hardening", "-o", "asyncio_default_fixture_loop_scope=function"
+    )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*HARDENING 0 *", "MARKERS False"])
