@@ -59,6 +59,9 @@ def test_clean(hardened_app, hardened_client, sentry_events):
 """
 
 
+FAST = ("-p", "no:hypothesispytest", "-o", "asyncio_default_fixture_loop_scope=function")
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\naddopts = -p pytest_hardening -p reference_app.testing\n")
@@ -72,7 +75,9 @@ def _run(project: pytest.Pytester, order: tuple[str, ...], *args: str) -> list[d
     selected = [f"test_pair.py::test_{name}" for name in order]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REUSE_LOG", str(log))
-        outcome = project.runpytest_subprocess("-p", "no:randomly", *args, *selected)
+        # In-process unless xdist workers are asked for (those are processes anyway).
+        run = project.runpytest_subprocess if "-n" in args else project.runpytest
+        outcome = run("-p", "no:randomly", *FAST, *args, *selected)
     outcome.assert_outcomes(passed=len(order))
     return [json.loads(line) for line in log.read_text().splitlines()]
 
