@@ -178,8 +178,9 @@ class Harness:
         from ._sentry import SentryCapture, SentryGuard
 
         self._stack.enter_context(EnvPatch(env, clear=clear))
-        self._guard = self._stack.enter_context(SentryGuard())
+        # Every Sentry client the app creates sends here, a refused build's report included.
         self._sentry = SentryCapture()
+        self._guard = self._stack.enter_context(SentryGuard(self._sentry))
         if reset is not None and self._pool is not None:
             from ._reuse import pool_key
 
