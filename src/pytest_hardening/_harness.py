@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from ._network import NetworkGuard
     from ._providers import ProviderSpec
     from ._reuse import AppPool, AppReset, Kept
-    from ._sentry import SentryCapture, SentryGuard
+    from ._sentry import SentryCapture
+    from ._sentry_guard import SentryGuard
 
 __all__ = ["Harness", "HarnessError"]
 
@@ -175,7 +176,8 @@ class Harness:
         if isinstance(env, NotConfigured):
             env.require()
         from ._env import EnvPatch
-        from ._sentry import SentryCapture, SentryGuard
+        from ._sentry import SentryCapture
+        from ._sentry_guard import SentryGuard
 
         self._stack.enter_context(EnvPatch(env, clear=clear))
         # Every Sentry client the app creates sends here, a refused build's report included.

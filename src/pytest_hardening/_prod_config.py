@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 from ._app import build_app
 from ._config import AppFactory, NotConfigured
 from ._secrets import is_secret_name, mask, secret_values
-from ._sentry import SentryCapture, SentryGuard
+from ._sentry import SentryCapture
+from ._sentry_guard import SentryGuard
 
 __all__ = ["AuditReport", "Mutation", "ProdConfigChecker", "declared_optional"]
 

@@ -51,7 +51,7 @@ def build_validator(factory: str) -> Validator:
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
     from pytest_hardening._app import build_app
-    from pytest_hardening._sentry import SentryGuard
+    from pytest_hardening._sentry_guard import SentryGuard
 
     create = load_factory(factory)
 
