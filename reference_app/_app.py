@@ -23,7 +23,12 @@ from reference_app.api import (
     monitoring_router,
     webhooks_router,
 )
-from reference_app.config import SERVICE_BREAKERS, Settings, load_settings
+from reference_app.config import (
+    SERVICE_BREAKERS,
+    ConfigurationError,
+    Settings,
+    load_settings,
+)
 from reference_app.observability import (
     ApmMiddleware,
     ApmRegistry,
@@ -31,6 +36,7 @@ from reference_app.observability import (
     RequestIdMiddleware,
     SystemMonitor,
     init_sentry,
+    report_refused_boot,
 )
 from reference_app.resilience import BreakerRegistry, build_service_breakers
 
@@ -53,17 +59,22 @@ def create_app(
     clock: Callable[[], float] | None = None,
 ) -> FastAPI:
     """Build the app. With no ``settings`` they are read from ``os.environ`` now, and a refused
-    production configuration raises :class:`~reference_app.config.ConfigurationError` here.
+    configuration raises :class:`~reference_app.config.ConfigurationError` here, after it is
+    reported to Sentry when ``SENTRY_DSN`` is a valid one (one event, flushed before raising:
+    ``uvicorn --factory`` and ``hardening serve`` exit right after).
 
     ``http_transport`` carries every outbound provider request (tests: ``httpx.MockTransport``);
     ``sentry_transport`` replaces Sentry's transport (tests capture events with it); ``clock``
     (monotonic seconds) drives the breakers. Nothing does I/O until the lifespan starts.
     """
     if settings is None:
-        # A refusal raises here. It is reported to Sentry by the process entry point
-        # (`python -m reference_app`), not here: configuration checks build the app under many
-        # refused environments, each of which would otherwise send an event.
-        settings = load_settings()
+        try:
+            settings = load_settings()
+        except ConfigurationError as refused:
+            # Sentry first: a boot refused before Sentry could start is reported all the same.
+            # (Configuration checks build the app under SentryGuard, which keeps it in memory.)
+            report_refused_boot(refused, transport=sentry_transport)
+            raise
     production = settings.is_production
     # Sentry first, so that everything after it is covered.
     sentry = init_sentry(settings, transport=sentry_transport)

@@ -58,4 +58,9 @@ def init_sentry(settings: Settings, *, transport: Any = None) -> SentryHandle:
     if transport is not None:
         options["transport"] = transport
     sentry_sdk.init(**options)
-    return SentryHandle(sentry_sdk.get_global_scope().client, previous)
+    client = sentry_sdk.get_global_scope().client
+    # sentry-sdk honours disabled_integrations only for an integration no earlier client of
+    # the process installed; once installed, every client with default integrations gets it.
+    for integration in options.get("disabled_integrations") or ():
+        client.integrations.pop(integration.identifier, None)
+    return SentryHandle(client, previous)

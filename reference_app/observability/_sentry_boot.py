@@ -6,6 +6,11 @@ Sentry from. :func:`report_refused_boot` reads just ``SENTRY_DSN`` (and ``ENABLE
 the refused variables and why (a :class:`~reference_app.config.ConfigurationError` never holds
 a value, and the message is redacted once more on the way out), then flushes before returning, so
 the process may exit right after. A client of its own: the global Sentry state is not touched.
+
+Both ways of booting call it: ``python -m reference_app``, and ``create_app()`` when it reads a
+refused configuration itself (``uvicorn --factory``, ``hardening serve``). Configuration checks
+that build the app many times do so under the plugin's ``SentryGuard``, which gives this client
+an in-memory transport: a check never sends to the DSN.
 """
 
 from __future__ import annotations

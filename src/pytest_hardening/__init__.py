@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from ._providers import Provider
     from ._reuse import AppPool
     from ._routes import RouteAuditor, route_table
-    from ._sentry import SentryCapture, SentryGuard
+    from ._sentry import SentryCapture
+    from ._sentry_guard import SentryGuard
 
 
 # Public names resolve on first use (PEP 562): loading the plugin must not import respx,
@@ -68,7 +69,7 @@ _EXPORTS: dict[str, str] = {
     "PyBreakerAdapter": "._breakers",
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",
-    "SentryGuard": "._sentry",
+    "SentryGuard": "._sentry_guard",
     "UnregisteredHostError": "._faults",
     "adapt_breaker": "._breakers",
     "route_table": "._routes",

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from ._network import NetworkGuard
     from ._providers import ProviderSpec
     from ._reuse import AppPool, AppReset, Kept
-    from ._sentry import SentryCapture, SentryGuard
+    from ._sentry import SentryCapture
+    from ._sentry_guard import SentryGuard
 
 __all__ = ["Harness", "HarnessError"]
 
@@ -175,11 +176,13 @@ class Harness:
         if isinstance(env, NotConfigured):
             env.require()
         from ._env import EnvPatch
-        from ._sentry import SentryCapture, SentryGuard
+        from ._sentry import SentryCapture
+        from ._sentry_guard import SentryGuard
 
         self._stack.enter_context(EnvPatch(env, clear=clear))
-        self._guard = self._stack.enter_context(SentryGuard())
+        # Every Sentry client the app creates sends here, a refused build's report included.
         self._sentry = SentryCapture()
+        self._guard = self._stack.enter_context(SentryGuard(self._sentry))
         if reset is not None and self._pool is not None:
             from ._reuse import pool_key
 

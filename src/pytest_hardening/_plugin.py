@@ -361,7 +361,7 @@ def route_audit(
     """Routes present in development and absent in production."""
     from ._app import build_app
     from ._routes import RouteAuditor
-    from ._sentry import SentryGuard
+    from ._sentry_guard import SentryGuard
 
     _record(request, "route_audit")
     if isinstance(hardening_prod_env, NotConfigured):

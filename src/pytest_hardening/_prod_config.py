@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 from ._app import build_app
 from ._config import AppFactory, NotConfigured
 from ._secrets import is_secret_name, mask, secret_values
-from ._sentry import SentryGuard
+from ._sentry import SentryCapture
+from ._sentry_guard import SentryGuard
 
 __all__ = ["AuditReport", "Mutation", "ProdConfigChecker", "declared_optional"]
 
@@ -82,6 +83,8 @@ class ProdConfigChecker:
         self.prod_env = dict(prod_env)
         self.clear = set(clear) | set(prod_env)
         self._on_finding = on_finding
+        #: What the builds sent to Sentry (e.g. each refused build's report), kept in memory.
+        self.sentry = SentryCapture()
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         env = dict(self.prod_env)
@@ -95,10 +98,12 @@ class ProdConfigChecker:
     def build(self, **overrides: str | None) -> Any:
         """Build the app from the production env with ``overrides`` (None drops a variable).
 
-        The build runs under a :class:`SentryGuard`: a Sentry client the app initialises is
-        closed and the caller's global client and scopes are restored, whatever the outcome.
+        The build runs under a :class:`SentryGuard`: what a Sentry client created meanwhile
+        sends (a refused build's report too) goes to :attr:`sentry`, never to the DSN; a client
+        the app initialises is closed and the caller's global client and scopes are restored,
+        whatever the outcome.
         """
-        with SentryGuard():
+        with SentryGuard(self.sentry):
             return build_app(self.factory, self.env(**overrides), clear=self.clear | set(overrides))
 
     def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:

@@ -31,7 +31,8 @@ import sentry_sdk
 
 if TYPE_CHECKING:
     from ._clock_cache import ClockCache
-    from ._sentry import SentryCapture, SentryGuard
+    from ._sentry import SentryCapture
+    from ._sentry_guard import SentryGuard
 
 __all__ = ["AppPool", "AppReset", "Kept", "ResetFailed", "pool_key"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._app import starlette_test_client
-from ._sentry import SentryGuard
+from ._sentry_guard import SentryGuard
 
 __all__ = ["RouteAuditor", "route_table"]
 

@@ -1,10 +1,8 @@
-"""SentryCapture: a Sentry transport that keeps envelopes in memory, plus SentryGuard, which
-restores Sentry's global client and scopes after an app under test called ``sentry_sdk.init``.
-"""
+"""SentryCapture: a Sentry transport that keeps envelopes in memory, with views and assertions
+on what an app sent (SentryGuard, in ``_sentry_guard``, points clients at one)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -14,7 +12,7 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
-__all__ = ["SentryCapture", "SentryGuard"]
+__all__ = ["SentryCapture"]
 
 
 class SentryCapture(Transport):
@@ -145,75 +143,6 @@ class SentryCapture(Transport):
                 + "\n".join(leaks)
                 + "\nscrub them in the app's before_send / event scrubber"
             )
-
-
-class SentryGuard:
-    """Give a block fresh Sentry scopes and undo what happened to Sentry's global state in it.
-
-    :meth:`start` snapshots the global client and enters forked isolation and current scopes
-    that are cleared (no breadcrumbs, tags, user... left by earlier code) and carry no client
-    of their own, so the global client (e.g. one the app initialises) is the one in effect.
-    :meth:`stop` closes any client initialised meanwhile, puts the global client back and
-    returns to the caller's scopes, untouched. Usable as a context manager.
-    """
-
-    def __init__(self) -> None:
-        self._client: Any = None
-        self._before: tuple[Any, ...] = ()
-        self._stack: contextlib.ExitStack | None = None
-
-    def start(self) -> SentryGuard:
-        self._client = sentry_sdk.get_global_scope().client
-        self._before = (
-            self._client,
-            sentry_sdk.get_client(),
-            sentry_sdk.get_isolation_scope().client,
-            sentry_sdk.get_current_scope().client,
-        )
-        stack = contextlib.ExitStack()
-        stack.enter_context(sentry_sdk.isolation_scope())
-        self._stack = stack
-        # Forks inherit whatever earlier code left in the caller's scopes (breadcrumbs from
-        # other tests' requests, tags, a scope-bound client): start from nothing instead.
-        for scope in (sentry_sdk.get_isolation_scope(), sentry_sdk.get_current_scope()):
-            scope.clear()
-            scope.set_client(None)
-            scope.generate_propagation_context()
-        return self
-
-    def __enter__(self) -> SentryGuard:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def created_client(self) -> Any:
-        """The active client initialised since :meth:`start` (e.g. by the app), else None;
-        a client that existed before belongs to the caller and is never touched."""
-        client = sentry_sdk.get_client()
-        if client.is_active() and all(client is not known for known in self._before):
-            return client
-        return None
-
-    def spare(self, client: Any) -> None:
-        """Leave ``client`` open at :meth:`stop` (e.g. the client of an app kept running for
-        the next test); the caller's client is put back all the same."""
-        self._before = (*self._before, client)
-
-    def capture_into(self, capture: SentryCapture) -> bool:
-        """Attach ``capture`` to the client created since :meth:`start`, if any."""
-        client = self.created_client()
-        return client is not None and capture.attach(client)
-
-    def stop(self) -> None:
-        scope = sentry_sdk.get_global_scope()
-        current = scope.client
-        if all(current is not known for known in self._before) and current.is_active():
-            current.close(timeout=0.0)
-        scope.set_client(self._client)
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
 
 
 def _type_name(exc_type: type[BaseException] | str | None) -> str:

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pytest_hardening import EnvPatch
+from pytest_hardening import EnvPatch, SentryGuard
 from reference_app import ConfigurationError, Settings, create_app, load_settings
 from reference_app.config import VARIABLE_NAMES
 from reference_app.testing import strong_production_env
@@ -346,13 +346,17 @@ def test_production_validation_never_accepts_unsafe_and_never_leaks(
         _assert_no_secret(f"{error}\n{problems}", secrets)
         assert error.problems, "a ConfigurationError must list at least one problem"
         assert all(p.variable for p in error.problems)
-        # The factory path (settings read from os.environ) refuses the same environment.
+        # The factory path (settings read from os.environ) refuses the same environment, and
+        # reports it to Sentry: the guard keeps that report in memory, to be checked too.
         with (
+            SentryGuard() as guard,
             EnvPatch(env, clear=VARIABLE_NAMES | {"NODE_ENV"}),
             pytest.raises(ConfigurationError) as info,
         ):
             create_app()
         _assert_no_secret(str(info.value), secrets)
+        if guard.capture.envelopes:
+            _assert_no_secret(repr(guard.capture.events), secrets)
         return
     # Accepted: if production was asked for, it must be production, and safe by the oracle.
     if wants_production(env):

@@ -1,7 +1,8 @@
-"""Live: ``python -m reference_app`` refusing a production env reports it to Sentry first.
+"""Live: a process refusing a production env reports it to Sentry first, however it boots:
+``python -m reference_app``, ``uvicorn --factory reference_app:create_app``, ``hardening serve``.
 
 A real Sentry SDK in a real process sends to a Sentry-compatible ingest stub on 127.0.0.1: one
-event, naming the refused variable, no secret value; flushed before the process exits 1.
+event, naming the refused variable, no secret value; flushed before the process exits.
 """
 
 from __future__ import annotations
@@ -20,14 +21,23 @@ from ._support import ROOT, UNSET
 pytestmark = pytest.mark.live
 
 
-def test_refused_production_boot_sends_one_event_before_exiting() -> None:
+BOOTS = {
+    "python -m reference_app": (["-m", "reference_app", "--port", "9"], 1),
+    "uvicorn --factory": (["-m", "uvicorn", "--factory", "reference_app:create_app"], 1),
+    "hardening serve": (["-m", "pytest_hardening", "serve", "--port", "9"], 2),
+}
+
+
+@pytest.mark.parametrize("boot", list(BOOTS))
+def test_refused_production_boot_sends_one_event_before_exiting(boot: str) -> None:
+    args, status = BOOTS[boot]
     with SentryIngest() as ingest:
         env = production_example_env() | {"SENTRY_DSN": ingest.dsn}
         env.pop("MONITORING_ADMIN_TOKEN")
         secrets = [v for k, v in env.items() if any(w in k for w in ("KEY", "SECRET", "TOKEN"))]
         inherited = {k: v for k, v in os.environ.items() if k not in UNSET}
-        result = subprocess.run(
-            [sys.executable, "-m", "reference_app", "--port", "9"],
+        result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [sys.executable, *args],
             env=inherited | env,
             cwd=ROOT,
             capture_output=True,
@@ -37,7 +47,7 @@ def test_refused_production_boot_sends_one_event_before_exiting() -> None:
         # Flushed before the exit: the event is there as soon as the process is gone.
         events = ingest.events
 
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == status, result.stderr
     assert "MONITORING_ADMIN_TOKEN" in result.stderr
     [event] = events
     assert "MONITORING_ADMIN_TOKEN" in event["message"]

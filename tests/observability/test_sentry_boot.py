@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_hardening import SentryCapture
+from pytest_hardening import SentryCapture, SentryGuard
 from reference_app import ConfigurationError, create_app
 from reference_app.config import VARIABLE_NAMES, load_settings
 from reference_app.observability import report_refused_boot
@@ -42,16 +42,42 @@ def test_a_refused_boot_is_reported_once_without_secret_values() -> None:
     capture.assert_no_secrets(*secrets_of(env))
 
 
-def test_create_app_leaves_the_report_to_the_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Configuration checks build the app under many refused environments: no event each time.
+@pytest.fixture
+def refused_environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``os.environ`` holding exactly the refused env (what ``create_app()`` reads)."""
     for name in (*VARIABLE_NAMES, "NODE_ENV"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in refused_env().items():
+    env = refused_env()
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
+    return env
+
+
+def test_create_app_reports_a_refused_boot_once_before_raising(
+    refused_environ: dict[str, str],
+) -> None:
+    # `uvicorn --factory reference_app:create_app` and `hardening serve` boot through here.
     capture = SentryCapture()
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError) as refused:
         create_app(sentry_transport=capture)
-    assert capture.events == []
+
+    [event] = capture.events  # captured before the refusal was raised
+    assert "MONITORING_ADMIN_TOKEN" in event["message"]
+    assert event["tags"]["boot"] == "refused"
+    assert event["extra"]["variables"].split(", ") == refused.value.variables
+    capture.assert_no_secrets(*secrets_of(refused_environ))
+
+
+def test_a_refused_build_under_sentry_guard_reports_in_memory(
+    refused_environ: dict[str, str],
+) -> None:
+    # How configuration checks build the app: the report's own client, created with the
+    # DSN from the env and no transport given, sends to the guard's capture, not the DSN.
+    with SentryGuard() as guard, pytest.raises(ConfigurationError):
+        create_app()
+    [event] = guard.capture.events
+    assert event["tags"]["boot"] == "refused"
+    guard.capture.assert_no_secrets(*secrets_of(refused_environ))
 
 
 @pytest.mark.parametrize(

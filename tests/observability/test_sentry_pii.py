@@ -221,6 +221,39 @@ def test_production_samples_ten_percent_of_traces(transport: SentryCapture) -> N
         handle.close()
 
 
+OPENAI_INSTALLED_FIRST = """
+import sentry_sdk
+from sentry_sdk.integrations.openai import OpenAIIntegration
+from pytest_hardening import SentryCapture
+from reference_app.config import load_settings
+from reference_app.observability import init_sentry
+
+dsn = "https://publickey@o1.ingest.example.com/1"
+other = sentry_sdk.Client(dsn=dsn, integrations=[OpenAIIntegration()], transport=SentryCapture())
+assert other.get_integration(OpenAIIntegration) is not None  # installed in this process
+handle = init_sentry(load_settings({"ENABLE_SENTRY": "true", "SENTRY_DSN": dsn}),
+                     transport=SentryCapture())
+assert handle.client.get_integration(OpenAIIntegration) is None, "the app's client has it"
+"""
+
+
+def test_the_openai_integration_stays_off_when_another_client_installed_it_first() -> None:
+    # It reports every OpenAI SDK error as unhandled, though the app handles each one. Once any
+    # client of the process installed it (another app, a test), sentry-sdk gave it to every
+    # later client despite disabled_integrations. A fresh interpreter: installs are per process.
+    import subprocess
+    import sys
+
+    run = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", OPENAI_INSTALLED_FIRST],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+
 def test_disabled_without_dsn_touches_nothing() -> None:
     before = sentry_sdk.get_global_scope().client
     handle = init_sentry(load_settings({"ENABLE_SENTRY": "true"}))

@@ -1,16 +1,23 @@
 """Builds done by ProdConfigChecker and RouteAuditor never leak a Sentry client or scope state,
-and SentryGuard gives its block clean scopes whatever earlier code left behind."""
+SentryGuard gives its block clean scopes whatever earlier code left behind, and no Sentry client
+created in a guarded block (a refused build's report included) sends over the network."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sentry_sdk
 
 from pytest_hardening import ProdConfigChecker, RouteAuditor, SentryCapture, SentryGuard
+from pytest_hardening.live import SentryIngest
+from reference_app import ConfigurationError, create_app
+from reference_app.config import VARIABLE_NAMES, load_settings
+from reference_app.observability import report_refused_boot
+from reference_app.testing import strong_production_env
 
 from .weather import weather_app
 from .weather.conftest import DEV_ENV, PROD_ENV
@@ -142,3 +149,122 @@ def _build_with_env(env: dict[str, str], factory: Any) -> Any:
 
     with EnvPatch(env):
         return factory()
+
+
+def _report(dsn: str, message: str) -> None:
+    """What an app reporting a refused boot does: a client of its own, one event, flushed."""
+    client = sentry_sdk.Client(dsn=dsn, default_integrations=False)
+    client.capture_event({"message": message, "level": "error"})
+    client.close(timeout=5.0)
+
+
+def test_clients_created_in_a_guard_send_to_its_capture_never_to_the_dsn() -> None:
+    with SentryIngest() as ingest:
+        with SentryGuard() as guard:
+            _report(ingest.dsn, "standalone")
+            sentry_sdk.init(dsn=ingest.dsn, default_integrations=False)
+            sentry_sdk.capture_message("global")
+            sentry_sdk.flush(timeout=5.0)
+        sent_in_the_guard = ingest.events
+        _report(ingest.dsn, "after the guard")  # the stub does receive what leaves
+        sent = ingest.events
+    assert sent_in_the_guard == []
+    assert sorted(e["message"] for e in guard.capture.events) == ["global", "standalone"]
+    assert [e["message"] for e in sent] == ["after the guard"]
+
+
+def test_nested_guards_each_keep_what_their_block_sent() -> None:
+    with SentryGuard() as outer:
+        with SentryGuard() as inner:
+            _report(DSN, "inner")
+        _report(DSN, "outer")
+    assert [e["message"] for e in inner.capture.events] == ["inner"]
+    assert [e["message"] for e in outer.capture.events] == ["outer"]
+
+
+def test_prod_config_keeps_each_refused_builds_report_in_memory() -> None:
+    env = strong_production_env()
+    checker = ProdConfigChecker(create_app, env, clear=VARIABLE_NAMES | {"NODE_ENV"})
+    checker.assert_rejects(drop=["MONITORING_ADMIN_TOKEN"])
+    checker.assert_rejects(FRONTEND_URL="http://localhost:3000")
+    assert [e["tags"]["boot"] for e in checker.sentry.events] == ["refused", "refused"]
+    assert "MONITORING_ADMIN_TOKEN" in checker.sentry.events[0]["message"]
+    secrets = [v for k, v in env.items() if any(w in k for w in ("KEY", "SECRET", "TOKEN"))]
+    checker.sentry.assert_no_secrets(*secrets, env["SENTRY_DSN"].split("@")[0])
+
+
+def test_a_harness_build_refused_by_the_app_captures_its_report() -> None:
+    from pytest_hardening import Harness
+
+    env = strong_production_env()
+    env.pop("MONITORING_ADMIN_TOKEN")
+    with Harness() as harness:
+        with pytest.raises(ConfigurationError):
+            harness.build(create_app, env, clear=VARIABLE_NAMES | {"NODE_ENV"})
+        [event] = harness.sentry.events
+    assert "MONITORING_ADMIN_TOKEN" in event["message"]
+
+
+PROD_CONFIG_PROJECT = """
+import pytest
+from reference_app import create_app
+from reference_app.config import VARIABLE_NAMES
+from reference_app.testing import DEV_ENV, strong_production_env
+
+@pytest.fixture
+def hardening_app_factory():
+    return create_app
+
+@pytest.fixture
+def hardening_dev_env():
+    return dict(DEV_ENV)
+
+@pytest.fixture
+def hardening_prod_env():
+    # The ingest's DSN (http, 127.0.0.1) is itself refused in production: every build is.
+    return strong_production_env() | {{"SENTRY_DSN": "{dsn}"}}
+"""
+
+
+def test_refused_builds_of_prod_config_and_check_config_reach_no_dsn(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pytest_hardening._cli import app as cli
+
+    with SentryIngest() as ingest:
+        pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+        pytester.makeconftest(PROD_CONFIG_PROJECT.format(dsn=ingest.dsn))
+        pytester.makepyfile(
+            test_refused="""
+            def test_refused_builds(prod_config):
+                prod_config.assert_rejects(drop=["MONITORING_ADMIN_TOKEN"])
+                prod_config.assert_rejects(FRONTEND_URL="http://localhost:3000")
+                assert len(prod_config.sentry.events) == 2
+            """
+        )
+        result = pytester.runpytest("-p", "no:hypothesispytest", "-p", "no:randomly")
+        # check-config building the app (a project with a factory and no validator).
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(
+            '[tool.hardening]\nfactory = "reference_app:create_app"\n'
+        )
+        env = strong_production_env() | {"SENTRY_DSN": ingest.dsn}
+        (project / "prod.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        monkeypatch.chdir(project)
+        for name in (*VARIABLE_NAMES, "NODE_ENV"):
+            monkeypatch.delenv(name, raising=False)
+        checked = CliRunner().invoke(cli, ["check-config", "--env-file", "prod.env"])
+        sent_by_checks = ingest.events
+        # The control: the same report outside any guard does reach the ingest.
+        with pytest.raises(ConfigurationError) as refused:
+            load_settings(env)
+        assert report_refused_boot(refused.value, env)
+        sent = ingest.events
+    result.assert_outcomes(passed=1)
+    assert checked.exit_code == 1, checked.output
+    assert "refused to build" in checked.stdout
+    assert sent_by_checks == []
+    assert len(sent) == 1

@@ -45,14 +45,20 @@ def load_validator(spec: str) -> Validator:
 
 def build_validator(factory: str) -> Validator:
     """A validator for apps that validate their settings when built: build the app (no
-    lifespan, nothing served) under the env; a refusal is the problem."""
+    lifespan, nothing served) under the env; a refusal is the problem.
+
+    A check is not a boot: under a :class:`~pytest_hardening.SentryGuard`, what the app sends
+    to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
+    """
     from pytest_hardening._app import build_app
+    from pytest_hardening._sentry_guard import SentryGuard
 
     create = load_factory(factory)
 
     def validate(env: Mapping[str, str]) -> list[str]:
         try:
-            build_app(create, env)
+            with SentryGuard():
+                build_app(create, env)
         except Exception as error:
             text = " ".join(str(error).split()) or type(error).__name__
             return [f"{factory}: refused to build: {type(error).__name__}: {text}"]
