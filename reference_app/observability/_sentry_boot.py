@@ -77,7 +77,9 @@ def report_refused_boot(
         event: Event = {
             "level": "error",
             "logger": "reference_app.config",
-            "message": redact_text(f"refusing to start: {error}"),
+            # "NAME (why)", not "NAME: why": a name-value shape would be redacted as one.
+            "message": "refusing to start: "
+            + "; ".join(f"{p.variable} ({redact_text(p.message)})" for p in error.problems),
             "tags": {"boot": "refused"},
             "extra": {
                 # Every refused variable by name (Sentry keeps only the first ten list items).

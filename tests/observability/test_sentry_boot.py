@@ -35,6 +35,7 @@ def test_a_refused_boot_is_reported_once_without_secret_values() -> None:
     [event] = capture.events  # sent and flushed before report_refused_boot returned
     assert event["level"] == "error"
     assert "MONITORING_ADMIN_TOKEN" in event["message"]
+    assert "[Filtered]" not in event["message"]  # the reasons read as written
     assert event["tags"]["boot"] == "refused"
     assert event["extra"]["variables"].split(", ") == refused.value.variables
     problems = [p["variable"] for p in event["extra"]["problems"]]
