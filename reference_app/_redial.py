@@ -62,11 +62,12 @@ class RedialWorker:
         self._generation = 0
 
     async def reset(self) -> None:
-        """Stop a round in progress before its next dial, wait for it, and forget the round
-        timing (the only state not in the database). For the shared test app's reset."""
+        """Stop a round in progress before its next dial, wait for it, and start the round
+        timing afresh (the only state not in the database): the next round is a full round
+        away, so none begins while the rest of a reset runs. For the shared test app's reset."""
         self._generation += 1
         async with self._lock:
-            self._next_round = time.monotonic()
+            self._next_round = time.monotonic() + self.round_seconds
 
     @property
     def round_seconds(self) -> float:

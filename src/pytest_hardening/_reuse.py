@@ -72,25 +72,33 @@ class Kept:
     resetter: AppReset | None = None
     _held: threading.Event | None = field(default=None, init=False, repr=False)
 
-    def park(self) -> None:
-        """Hold the app's event loop until :meth:`unpark`: nothing of it runs while it idles.
+    def park(self, reset: AppReset | None = None) -> None:
+        """Run ``reset`` in the app's event loop, then hold that loop until :meth:`unpark`.
 
-        A blocking call submitted to the client's portal occupies the loop's thread; we wait
-        until it has started, so the app is quiet when this returns.
+        Both in one step of the loop: nothing of the app runs between the end of the reset and
+        the hold, so a background task cannot begin a database transaction there and keep its
+        lock while the app idles. Returns once the loop is held; raises what the reset raised.
         """
         if self._held is not None:
             return
         release, holding = threading.Event(), threading.Event()
 
-        def hold() -> None:
+        async def reset_then_hold() -> None:
+            if reset is not None:
+                outcome = reset(self.app)
+                if inspect.isawaitable(outcome):
+                    await outcome
             holding.set()
-            release.wait()
+            release.wait()  # blocks the loop's thread, with no await since the reset ended
 
-        self.client.portal.start_task_soon(hold)
-        if holding.wait(_PARK_WAIT_SECONDS):
-            self._held = release
-        else:  # the loop is stuck elsewhere: do not hold it later, when nobody would release
-            release.set()
+        future = self.client.portal.start_task_soon(reset_then_hold)
+        future.add_done_callback(lambda _: holding.set())  # a failed reset wakes us too
+        if not holding.wait(_PARK_WAIT_SECONDS) or future.done():
+            release.set()  # never hold later, when nobody would release it
+            if future.done():
+                future.result()
+            return
+        self._held = release
 
     def unpark(self) -> None:
         held, self._held = self._held, None
@@ -126,12 +134,11 @@ class Kept:
             guard.spare(self.sentry_client)
         if not pool.give(key, self) or self.resetter is None:
             return
+        self.client.cookies.clear()
         try:
-            self.reset(self.resetter)
+            self.park(self.resetter)
         except Exception:  # the next test would fail on it: build afresh instead
             pool.discard(key)
-            return
-        self.park()
 
     def reset(self, reset: AppReset) -> None:
         """Run the owner's reset in the app's own event loop; forget the client's cookies."""

@@ -229,3 +229,31 @@ def test_an_idle_kept_app_runs_nothing_until_a_test_takes_it() -> None:
         assert acted.wait(30)
     finally:
         pool.close()
+
+
+def test_nothing_of_a_kept_app_runs_between_its_reset_and_its_parking() -> None:
+    """A task the reset made ready (a background round waking up) must not begin work, such as
+    a database transaction whose lock it would keep while the app idles."""
+    from pytest_hardening import AppPool
+
+    acted = threading.Event()
+
+    async def reset(app: Any) -> None:
+        asyncio.get_running_loop().call_soon(acted.set)  # ready to run right after the reset
+
+    pool = AppPool()
+
+    def factory() -> Starlette:
+        return Starlette()
+
+    try:
+        with Harness(pool=pool) as harness:
+            first = harness.build(factory, {}, reset=reset)
+            harness.client()
+        # Negative check: passes only while the loop is held (a slow machine cannot fail it).
+        assert not acted.wait(0.2), "a task ran between the reset and the parking"
+        with Harness(pool=pool) as harness:
+            assert harness.build(factory, {}, reset=reset) is first
+            assert acted.wait(30)  # taken: the loop runs again
+    finally:
+        pool.close()
