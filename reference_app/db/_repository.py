@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
@@ -34,6 +36,8 @@ __all__ = ["Call", "CallRepository", "DatabaseUnavailable", "IdempotencyClaim", 
 
 T = TypeVar("T")
 
+logger = logging.getLogger("reference_app.db")
+
 _UPDATABLE = frozenset(
     {
         "status",
@@ -53,11 +57,40 @@ _UPDATABLE = frozenset(
 
 
 class DatabaseUnavailable(Exception):
-    """The database cannot be used right now; retry after ``retry_after`` seconds (>= 1)."""
+    """The database cannot be used right now; retry after ``retry_after`` seconds (>= 1).
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"database unavailable; retry after {retry_after:.0f}s")
+    ``reason`` says why, as a fixed label for logs and tests (never shown to clients):
+    ``"breaker open"``, ``"failed while queued"`` (the operation ahead of it in the connection
+    queue failed: the database is locked or gone, so this one gave up without trying),
+    ``"locked"`` (SQLite's write lock stayed taken past the busy timeout), ``"pool timeout"``
+    or ``"error"``.
+    """
+
+    def __init__(self, retry_after: float, reason: str = "error") -> None:
+        super().__init__(f"database unavailable ({reason}); retry after {retry_after:.0f}s")
         self.retry_after = retry_after
+        self.reason = reason
+
+
+class FailedWhileQueued(Exception):
+    """An operation waited for the connection while the operation ahead of it failed on the
+    database itself (a held lock, a lost server): it fails at once instead of meeting the same
+    wait again, so every request queued behind a locked database fails within about one busy
+    timeout instead of one busy timeout per request ahead of it."""
+
+
+#: Failures of the database itself (not of one statement): the queue behind them gives up.
+_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError, OSError)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, FailedWhileQueued):
+        return "failed while queued"
+    if isinstance(exc, SQLAlchemyTimeoutError):
+        return "pool timeout"
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig):
+        return "locked"
+    return "error"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,18 +146,32 @@ class CallRepository:
         self._apm = apm
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._schema_ready = False
+        #: Operations that failed on the database itself, so far (see FailedWhileQueued).
+        self._failures_seen = 0
 
     async def _run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async def attempt() -> T:
             error = True
             start = time.perf_counter()
+            queued_at = self._failures_seen
             try:
-                async with self._sessions.begin() as session:
-                    if not self._schema_ready:
-                        # Startup may have met a dead database: create the tables on first use.
-                        connection = await session.connection()
-                        await connection.run_sync(Base.metadata.create_all)
-                    result = await work(session)
+                # The connection first (the pool queue), then the transaction on it, so that an
+                # operation queued while the one ahead of it failed gives up before it begins.
+                async with self.engine.connect() as connection:
+                    if self._failures_seen != queued_at:
+                        raise FailedWhileQueued(operation)
+                    try:
+                        async with self._sessions(bind=connection) as session, session.begin():
+                            if not self._schema_ready:
+                                # Startup may have met a dead database: create tables on first use
+                                # (through the session, whose transaction commits them).
+                                joined = await session.connection()
+                                await joined.run_sync(Base.metadata.create_all)
+                            result = await work(session)
+                    except _UNAVAILABLE:
+                        # Before the connection goes back to the pool: the queue sees it.
+                        self._failures_seen += 1
+                        raise
                 self._schema_ready = True
                 error = False
                 return result
@@ -134,9 +181,11 @@ class CallRepository:
         try:
             return await self.breaker.acall(attempt)
         except CircuitOpenError as exc:
-            raise DatabaseUnavailable(max(1.0, exc.retry_after)) from exc
+            raise DatabaseUnavailable(max(1.0, exc.retry_after), "breaker open") from exc
         except Exception as exc:
-            raise DatabaseUnavailable(self._retry_after()) from exc
+            unavailable = DatabaseUnavailable(self._retry_after(), _reason(exc))
+            logger.warning("database %s failed: %s", operation, unavailable.reason)
+            raise unavailable from exc
 
     def _retry_after(self) -> float:
         metrics = self.breaker.metrics()
