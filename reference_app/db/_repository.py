@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import time
@@ -10,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
+from ._errors import UNAVAILABLE, DatabaseUnavailable, FailedWhileQueued, reason
 from ._models import (
     Base,
     CallRow,
@@ -25,6 +24,8 @@ from ._models import (
     WebhookDeliveryRow,
     utcnow,
 )
+from ._records import Call, IdempotencyClaim, IdempotentReplay
+from ._retention import Retention, delivery_expired, idempotency_expired
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
-__all__ = ["Call", "CallRepository", "DatabaseUnavailable", "IdempotencyClaim", "IdempotentReplay"]
+__all__ = ["CallRepository"]
 
 T = TypeVar("T")
 
@@ -56,87 +57,6 @@ _UPDATABLE = frozenset(
 )
 
 
-class DatabaseUnavailable(Exception):
-    """The database cannot be used right now; retry after ``retry_after`` seconds (>= 1).
-
-    ``reason`` says why, as a fixed label for logs and tests (never shown to clients):
-    ``"breaker open"``, ``"failed while queued"`` (the operation ahead of it in the connection
-    queue failed: the database is locked or gone, so this one gave up without trying),
-    ``"locked"`` (SQLite's write lock stayed taken past the busy timeout), ``"pool timeout"``
-    or ``"error"``.
-    """
-
-    def __init__(self, retry_after: float, reason: str = "error") -> None:
-        super().__init__(f"database unavailable ({reason}); retry after {retry_after:.0f}s")
-        self.retry_after = retry_after
-        self.reason = reason
-
-
-class FailedWhileQueued(Exception):
-    """An operation waited for the connection while the operation ahead of it failed on the
-    database itself (a held lock, a lost server): it fails at once instead of meeting the same
-    wait again, so every request queued behind a locked database fails within about one busy
-    timeout instead of one busy timeout per request ahead of it."""
-
-
-#: Failures of the database itself (not of one statement): the queue behind them gives up.
-_UNAVAILABLE = (OperationalError, InterfaceError, SQLAlchemyTimeoutError, OSError)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, FailedWhileQueued):
-        return "failed while queued"
-    if isinstance(exc, SQLAlchemyTimeoutError):
-        return "pool timeout"
-    if isinstance(exc, OperationalError) and "locked" in str(exc.orig):
-        return "locked"
-    return "error"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Call:
-    """A stored call, detached from any session."""
-
-    id: str
-    order_id: str
-    shop: str
-    phone: str
-    status: CallStatus
-    exotel_call_sid: str | None
-    script: str | None
-    recording_url: str | None
-    recording_key: str | None
-    recording_upload_pending: bool
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: CallRow) -> Call:
-        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
-        values["status"] = CallStatus(row.status)
-        return cls(**values)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class IdempotencyClaim:
-    """An ``Idempotency-Key`` to record with a new call: whose, which key, which request."""
-
-    merchant: str
-    key: str
-    request_sha256: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class IdempotentReplay:
-    """The key was used before: the request it named, its call, and the first answer's status
-    (None while the first request is still running)."""
-
-    request_sha256: str
-    call: Call | None
-    response_status: int | None
-    created_at: dt.datetime
-
-
 class CallRepository:
     """Each public method is one transaction: all of it is written, or none of it."""
 
@@ -146,6 +66,8 @@ class CallRepository:
         self._apm = apm
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._schema_ready = False
+        #: When expired idempotency keys and webhook delivery ids are next deleted.
+        self.retention = Retention()
         #: Operations that failed on the database itself, so far (see FailedWhileQueued).
         self._failures_seen = 0
 
@@ -168,7 +90,7 @@ class CallRepository:
                                 joined = await session.connection()
                                 await joined.run_sync(Base.metadata.create_all)
                             result = await work(session)
-                    except _UNAVAILABLE:
+                    except UNAVAILABLE:
                         # Before the connection goes back to the pool: the queue sees it.
                         self._failures_seen += 1
                         raise
@@ -183,7 +105,7 @@ class CallRepository:
         except CircuitOpenError as exc:
             raise DatabaseUnavailable(max(1.0, exc.retry_after), "breaker open") from exc
         except Exception as exc:
-            unavailable = DatabaseUnavailable(self._retry_after(), _reason(exc))
+            unavailable = DatabaseUnavailable(self._retry_after(), reason(exc))
             logger.warning("database %s failed: %s", operation, unavailable.reason)
             raise unavailable from exc
 
@@ -222,11 +144,18 @@ class CallRepository:
         self, claim: IdempotencyClaim, *, order_id: str, shop: str, phone: str
     ) -> Call | IdempotentReplay:
         """Store a new call and its idempotency key in one transaction, or, when the merchant
-        used the key before, return what that first request recorded (nothing is written)."""
+        used the key before (within IDEMPOTENCY_KEY_RETENTION), return what that first request
+        recorded (nothing is written)."""
+        now = utcnow()
 
         async def replay(session: AsyncSession) -> IdempotentReplay | None:
             record = await session.get(IdempotencyRow, (claim.merchant, claim.key))
             if record is None:
+                return None
+            if idempotency_expired(record.created_at, now):
+                # Past its window the key names a new request (pruning may not have run yet).
+                await session.delete(record)
+                await session.flush()
                 return None
             row = await session.get(CallRow, record.call_id)
             return IdempotentReplay(
@@ -237,6 +166,7 @@ class CallRepository:
             )
 
         async def work(session: AsyncSession) -> Call | IdempotentReplay:
+            await self.retention.prune_if_due(session, now)
             found = await replay(session)
             if found is not None:
                 return found
@@ -249,6 +179,7 @@ class CallRepository:
                     await session.flush()
                     session.add(
                         IdempotencyRow(
+                            created_at=now,
                             merchant=claim.merchant,
                             key=claim.key,
                             request_sha256=claim.request_sha256,
@@ -281,14 +212,23 @@ class CallRepository:
         await self._run("finish_idempotency", work)
 
     async def first_delivery(self, delivery_id: str) -> bool:
-        """Record a webhook delivery id; False when it was recorded before (a replay)."""
+        """Record a webhook delivery id; False when it was recorded before (a replay) within
+        the dedupe window (reference_app/db/_retention.py)."""
+
+        now = utcnow()
 
         async def work(session: AsyncSession) -> bool:
-            if await session.get(WebhookDeliveryRow, delivery_id) is not None:
-                return False
+            await self.retention.prune_if_due(session, now)
+            seen = await session.get(WebhookDeliveryRow, delivery_id)
+            if seen is not None:
+                if not delivery_expired(seen.received_at, now):
+                    return False
+                seen.received_at = now  # past its window: a new delivery (not pruned yet)
+                await session.flush()
+                return True
             try:
                 async with session.begin_nested():
-                    session.add(WebhookDeliveryRow(id=delivery_id))
+                    session.add(WebhookDeliveryRow(id=delivery_id, received_at=now))
                     await session.flush()
             except IntegrityError:
                 return False  # a concurrent delivery of the same id won
