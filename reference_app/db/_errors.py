@@ -26,9 +26,9 @@ class DatabaseUnavailable(Exception):
 
 class FailedWhileQueued(Exception):
     """An operation waited for the connection while the operation ahead of it failed on the
-    database itself (a held lock, a lost server): it fails at once instead of meeting the same
-    wait again, so every request queued behind a locked database fails within about one busy
-    timeout instead of one busy timeout per request ahead of it."""
+    database itself (a held lock, a lost server) less than a second ago: it fails at once
+    instead of meeting the same wait again, so every request queued behind a locked database
+    fails within about one busy timeout instead of one busy timeout per request ahead of it."""
 
 
 #: Failures of the database itself (not of one statement): the queue behind them gives up.

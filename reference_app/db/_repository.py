@@ -37,6 +37,10 @@ __all__ = ["CallRepository"]
 
 T = TypeVar("T")
 
+#: How long after an operation failed on the database the operations queued behind it give up
+#: without trying: about two busy timeouts (reference_app/db/_url.py).
+FAILURE_IS_CURRENT_SECONDS = 1.0
+
 logger = logging.getLogger("reference_app.db")
 
 _UPDATABLE = frozenset(
@@ -68,8 +72,10 @@ class CallRepository:
         self._schema_ready = False
         #: When expired idempotency keys and webhook delivery ids are next deleted.
         self.retention = Retention()
-        #: Operations that failed on the database itself, so far (see FailedWhileQueued).
+        #: Operations that failed on the database itself, so far, and when the last one did
+        #: (``time.monotonic``; see FailedWhileQueued).
         self._failures_seen = 0
+        self._failed_at = 0.0
 
     async def _run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async def attempt() -> T:
@@ -80,7 +86,7 @@ class CallRepository:
                 # The connection first (the pool queue), then the transaction on it, so that an
                 # operation queued while the one ahead of it failed gives up before it begins.
                 async with self.engine.connect() as connection:
-                    if self._failures_seen != queued_at:
+                    if self._failures_seen != queued_at and self._failure_is_current():
                         raise FailedWhileQueued(operation)
                     try:
                         async with self._sessions(bind=connection) as session, session.begin():
@@ -93,6 +99,7 @@ class CallRepository:
                     except UNAVAILABLE:
                         # Before the connection goes back to the pool: the queue sees it.
                         self._failures_seen += 1
+                        self._failed_at = time.monotonic()
                         raise
                 self._schema_ready = True
                 error = False
@@ -108,6 +115,12 @@ class CallRepository:
             unavailable = DatabaseUnavailable(self._retry_after(), reason(exc))
             logger.warning("database %s failed: %s", operation, unavailable.reason)
             raise unavailable from exc
+
+    def _failure_is_current(self) -> bool:
+        # Only a fresh failure speaks for the database now: an operation that queued long ago
+        # (or across a clock.advance in tests) tries for itself, or it could fail a database
+        # that has come back -- as a failed probe, re-opening a half-open breaker.
+        return time.monotonic() - self._failed_at <= FAILURE_IS_CURRENT_SECONDS
 
     def _retry_after(self) -> float:
         metrics = self.breaker.metrics()
