@@ -1,6 +1,11 @@
-"""Request body limits, enforced before anything parses the body.
+"""Request limits, enforced before anything parses the request.
 
-The JSON API takes at most :data:`MAX_BODY_BYTES`: a larger declared ``Content-Length`` is
+A request line plus headers over :data:`MAX_HEADER_BYTES` is refused (431): the server's own
+limit only applies to headers that arrive in pieces. A request declaring both
+``Content-Length`` and ``Transfer-Encoding`` is refused (400) and its connection closed: the
+two framings disagree, the classic request-smuggling shape (RFC 9112 §6.3), and a proxy in
+front could frame the body differently. The JSON API takes at most :data:`MAX_BODY_BYTES`: a
+larger declared ``Content-Length`` is
 refused at once (413) without reading, and a body that streams past the limit (chunked, or a
 lying length) is cut off at the limit (413). Each body chunk must arrive within
 :data:`BODY_TIMEOUT_SECONDS` (408): a client trickling its body cannot hold a worker for ever.
@@ -15,10 +20,34 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BODY_TIMEOUT_SECONDS", "MAX_BODY_BYTES", "BodyLimitMiddleware", "BodyRefused"]
+__all__ = [
+    "BODY_TIMEOUT_SECONDS",
+    "MAX_BODY_BYTES",
+    "MAX_HEADER_BYTES",
+    "BodyLimitMiddleware",
+    "BodyRefused",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT_SECONDS = 15.0
+#: The most a request line plus headers may take.
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def _head_refusal(scope: Scope, max_body: int) -> tuple[int, str] | None:
+    """Why the request's line and headers alone refuse it, if they do."""
+    headers = scope.get("headers", ())
+    size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    size += sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > MAX_HEADER_BYTES:
+        return 431, "request headers too large"
+    names = {name for name, _ in headers}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        return 400, "both Content-Length and Transfer-Encoding"
+    for name, value in headers:
+        if name == b"content-length" and (not value.isdigit() or int(value) > max_body):
+            return 413, f"request body over {max_body} bytes"
+    return None
 
 
 class BodyRefused(HTTPException):
@@ -62,10 +91,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await _answer(send, 413, f"request body over {self.max_bytes} bytes")
-                return
+        refusal = _head_refusal(scope, self.max_bytes)
+        if refusal is not None:
+            await _answer(send, *refusal)
+            return
         received = 0
         started = False
 

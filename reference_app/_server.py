@@ -11,6 +11,7 @@ from typing import Any
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from reference_app._limits import MAX_HEADER_BYTES
 from reference_app.config import Settings
 
 __all__ = [
@@ -27,8 +28,6 @@ HEADER_TIMEOUT_SECONDS = 10.0
 #: Idle keep-alive connections are kept longer than the 60 s load balancers keep theirs:
 #: otherwise a balancer reuses a connection the app just closed (intermittent 502s).
 KEEP_ALIVE_SECONDS = 75
-#: The most a request line plus headers may take.
-MAX_HEADER_BYTES = 16 * 1024
 
 
 class HeaderTimeoutH11Protocol(H11Protocol):

@@ -158,7 +158,7 @@ async def reset_app(app: Any) -> None:
     """Undo what a test can leave in a running reference app: the re-dial worker's round
     stopped, every breaker closed with its history, metrics and alerts zeroed, rate-limit
     counters, the order cache and every database row (calls, idempotency keys, webhook
-    deliveries) gone."""
+    deliveries) gone, and the next write prunes expired keys."""
     state = app.state
     if not hasattr(state, "services") or state.services is None:
         raise TypeError(
@@ -174,6 +174,7 @@ async def reset_app(app: Any) -> None:
     services = state.services
     services.order_cache.clear()
     services.calls.cancel_pending_writes()
+    services.repository.retention.reset()
     async with services.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(table.delete())

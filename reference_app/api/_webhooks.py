@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
 from reference_app._calls import EXOTEL_STATUSES
+from reference_app.db import WEBHOOK_DELIVERY_RETENTION, utcnow
 from reference_app.providers import OrderInfo, is_shop_domain
 
 from ._deps import ServicesDep, SettingsDep
@@ -118,6 +120,18 @@ def _signed_shop(payload: Any) -> str | None:
     return host if is_shop_domain(host) else None
 
 
+def _created_before(payload: Any, limit: dt.datetime) -> bool:
+    """Whether the signed body's ``created_at`` (ISO 8601 with offset) is before ``limit``."""
+    created = payload.get("created_at") if isinstance(payload, dict) else None
+    if not isinstance(created, str):
+        return False
+    try:
+        at = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return False
+    return at.tzinfo is not None and at < limit
+
+
 def webhooks_router() -> APIRouter:
     router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -165,6 +179,11 @@ def webhooks_router() -> APIRouter:
             order = OrderInfo.from_webhook(payload)
         except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed order payload") from None
+        if _created_before(payload, utcnow() - WEBHOOK_DELIVERY_RETENTION):
+            # Shopify stops retrying long before: a replay of a captured delivery whose id
+            # may already be pruned. 200, so nothing retries it.
+            logger.warning("order webhook older than the delivery-id window ignored")
+            return {"result": "expired"}
         if not await app.repository.first_delivery(delivery):
             return {"result": "duplicate"}  # 200: Shopify must not retry it
         # X-Shopify-Shop-Domain is outside the HMAC: the shop comes from the signed body, and a

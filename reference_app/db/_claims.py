@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from ._models import CallRow, CallStatus
-from ._repository import Call
+from ._records import Call
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult

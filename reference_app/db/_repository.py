@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reference_app.resilience import CircuitOpenError, State
 
+from ._errors import UNAVAILABLE, DatabaseUnavailable, FailedWhileQueued, reason
 from ._models import (
     Base,
     CallRow,
@@ -23,6 +24,8 @@ from ._models import (
     WebhookDeliveryRow,
     utcnow,
 )
+from ._records import Call, IdempotencyClaim, IdempotentReplay
+from ._retention import Retention, delivery_expired, idempotency_expired
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -30,9 +33,15 @@ if TYPE_CHECKING:
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
-__all__ = ["Call", "CallRepository", "DatabaseUnavailable", "IdempotencyClaim", "IdempotentReplay"]
+__all__ = ["CallRepository"]
 
 T = TypeVar("T")
+
+#: How long after an operation failed on the database the operations queued behind it give up
+#: without trying: about two busy timeouts (reference_app/db/_url.py).
+FAILURE_IS_CURRENT_SECONDS = 1.0
+
+logger = logging.getLogger("reference_app.db")
 
 _UPDATABLE = frozenset(
     {
@@ -52,58 +61,6 @@ _UPDATABLE = frozenset(
 )
 
 
-class DatabaseUnavailable(Exception):
-    """The database cannot be used right now; retry after ``retry_after`` seconds (>= 1)."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"database unavailable; retry after {retry_after:.0f}s")
-        self.retry_after = retry_after
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Call:
-    """A stored call, detached from any session."""
-
-    id: str
-    order_id: str
-    shop: str
-    phone: str
-    status: CallStatus
-    exotel_call_sid: str | None
-    script: str | None
-    recording_url: str | None
-    recording_key: str | None
-    recording_upload_pending: bool
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: CallRow) -> Call:
-        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
-        values["status"] = CallStatus(row.status)
-        return cls(**values)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class IdempotencyClaim:
-    """An ``Idempotency-Key`` to record with a new call: whose, which key, which request."""
-
-    merchant: str
-    key: str
-    request_sha256: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class IdempotentReplay:
-    """The key was used before: the request it named, its call, and the first answer's status
-    (None while the first request is still running)."""
-
-    request_sha256: str
-    call: Call | None
-    response_status: int | None
-    created_at: dt.datetime
-
-
 class CallRepository:
     """Each public method is one transaction: all of it is written, or none of it."""
 
@@ -113,18 +70,37 @@ class CallRepository:
         self._apm = apm
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._schema_ready = False
+        #: When expired idempotency keys and webhook delivery ids are next deleted.
+        self.retention = Retention()
+        #: Operations that failed on the database itself, so far, and when the last one did
+        #: (``time.monotonic``; see FailedWhileQueued).
+        self._failures_seen = 0
+        self._failed_at = 0.0
 
     async def _run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async def attempt() -> T:
             error = True
             start = time.perf_counter()
+            queued_at = self._failures_seen
             try:
-                async with self._sessions.begin() as session:
-                    if not self._schema_ready:
-                        # Startup may have met a dead database: create the tables on first use.
-                        connection = await session.connection()
-                        await connection.run_sync(Base.metadata.create_all)
-                    result = await work(session)
+                # The connection first (the pool queue), then the transaction on it, so that an
+                # operation queued while the one ahead of it failed gives up before it begins.
+                async with self.engine.connect() as connection:
+                    if self._failures_seen != queued_at and self._failure_is_current():
+                        raise FailedWhileQueued(operation)
+                    try:
+                        async with self._sessions(bind=connection) as session, session.begin():
+                            if not self._schema_ready:
+                                # Startup may have met a dead database: create tables on first use
+                                # (through the session, whose transaction commits them).
+                                joined = await session.connection()
+                                await joined.run_sync(Base.metadata.create_all)
+                            result = await work(session)
+                    except UNAVAILABLE:
+                        # Before the connection goes back to the pool: the queue sees it.
+                        self._failures_seen += 1
+                        self._failed_at = time.monotonic()
+                        raise
                 self._schema_ready = True
                 error = False
                 return result
@@ -134,9 +110,17 @@ class CallRepository:
         try:
             return await self.breaker.acall(attempt)
         except CircuitOpenError as exc:
-            raise DatabaseUnavailable(max(1.0, exc.retry_after)) from exc
+            raise DatabaseUnavailable(max(1.0, exc.retry_after), "breaker open") from exc
         except Exception as exc:
-            raise DatabaseUnavailable(self._retry_after()) from exc
+            unavailable = DatabaseUnavailable(self._retry_after(), reason(exc))
+            logger.warning("database %s failed: %s", operation, unavailable.reason)
+            raise unavailable from exc
+
+    def _failure_is_current(self) -> bool:
+        # Only a fresh failure speaks for the database now: an operation that queued long ago
+        # (or across a clock.advance in tests) tries for itself, or it could fail a database
+        # that has come back -- as a failed probe, re-opening a half-open breaker.
+        return time.monotonic() - self._failed_at <= FAILURE_IS_CURRENT_SECONDS
 
     def _retry_after(self) -> float:
         metrics = self.breaker.metrics()
@@ -173,11 +157,18 @@ class CallRepository:
         self, claim: IdempotencyClaim, *, order_id: str, shop: str, phone: str
     ) -> Call | IdempotentReplay:
         """Store a new call and its idempotency key in one transaction, or, when the merchant
-        used the key before, return what that first request recorded (nothing is written)."""
+        used the key before (within IDEMPOTENCY_KEY_RETENTION), return what that first request
+        recorded (nothing is written)."""
+        now = utcnow()
 
         async def replay(session: AsyncSession) -> IdempotentReplay | None:
             record = await session.get(IdempotencyRow, (claim.merchant, claim.key))
             if record is None:
+                return None
+            if idempotency_expired(record.created_at, now):
+                # Past its window the key names a new request (pruning may not have run yet).
+                await session.delete(record)
+                await session.flush()
                 return None
             row = await session.get(CallRow, record.call_id)
             return IdempotentReplay(
@@ -188,6 +179,7 @@ class CallRepository:
             )
 
         async def work(session: AsyncSession) -> Call | IdempotentReplay:
+            await self.retention.prune_if_due(session, now)
             found = await replay(session)
             if found is not None:
                 return found
@@ -200,6 +192,7 @@ class CallRepository:
                     await session.flush()
                     session.add(
                         IdempotencyRow(
+                            created_at=now,
                             merchant=claim.merchant,
                             key=claim.key,
                             request_sha256=claim.request_sha256,
@@ -232,14 +225,23 @@ class CallRepository:
         await self._run("finish_idempotency", work)
 
     async def first_delivery(self, delivery_id: str) -> bool:
-        """Record a webhook delivery id; False when it was recorded before (a replay)."""
+        """Record a webhook delivery id; False when it was recorded before (a replay) within
+        the dedupe window (reference_app/db/_retention.py)."""
+
+        now = utcnow()
 
         async def work(session: AsyncSession) -> bool:
-            if await session.get(WebhookDeliveryRow, delivery_id) is not None:
-                return False
+            await self.retention.prune_if_due(session, now)
+            seen = await session.get(WebhookDeliveryRow, delivery_id)
+            if seen is not None:
+                if not delivery_expired(seen.received_at, now):
+                    return False
+                seen.received_at = now  # past its window: a new delivery (not pruned yet)
+                await session.flush()
+                return True
             try:
                 async with session.begin_nested():
-                    session.add(WebhookDeliveryRow(id=delivery_id))
+                    session.add(WebhookDeliveryRow(id=delivery_id, received_at=now))
                     await session.flush()
             except IntegrityError:
                 return False  # a concurrent delivery of the same id won

@@ -44,7 +44,9 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
 #: threshold and then answers at once) instead of stalling it.
 BUSY_TIMEOUT_SECONDS = 0.5
 #: Seconds a request may queue for the one SQLite connection. Not shorter: under a burst the
-#: queue is long but moves (each transaction takes milliseconds).
+#: queue is long but moves (each transaction takes milliseconds). Behind a locked database the
+#: queue does not wait this long: once the operation ahead fails on the lock, every operation
+#: already queued fails at once (reference_app/db/_errors.py, FailedWhileQueued).
 POOL_TIMEOUT_SECONDS = 10.0
 
 
