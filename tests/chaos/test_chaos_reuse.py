@@ -1,4 +1,5 @@
-"""Scenarios run back to back share one running reference app, and see nothing of each other."""
+"""Scenarios run back to back share one running reference app, see nothing of each other,
+and replay exactly."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from pytest_hardening.chaos import (
     ExpectSentryEvent,
     Inject,
     Scenario,
+    ScenarioResult,
+    run_scenario,
     run_scenarios,
 )
-from reference_app.chaos import health_is, place_calls, target
+from reference_app.chaos import catalogue, health_is, place_calls, target
 from reference_app.db import CallRow
 
 #: A passing scenario that leaves everything it can behind: no heal, no rollback; Exotel's
@@ -122,3 +125,24 @@ def test_runs_outside_run_scenarios_build_their_own_app() -> None:
     assert seen[0]["app"] != seen[1]["app"]
     assert session.pool.reuses == 0
     assert len(session.pool) == 0
+
+
+def _replayable(result: ScenarioResult) -> dict[str, Any]:
+    """A result without what differs by design: wall time, the app's random request ids."""
+    record = result.to_dict()
+    record.pop("wall_seconds")
+    for request in record["requests"]:
+        request.pop("request_id", None)
+    return record
+
+
+def test_a_seed_replays_the_same_timeline_to_the_microsecond() -> None:
+    """The SDK's retry back-off is jittered (it moves the virtual clock): seeded per run, the
+    same seed gives the same virtual times, on a fresh app and on a reused one alike."""
+    scenario = next(s for s in catalogue() if s.name == "openai-outage")
+    fresh = run_scenario(scenario, target().session, seed=3)
+    reused = list(run_scenarios([scenario, scenario], target().session, seed=3))
+    assert fresh.passed, fresh.explain()
+    assert fresh.timeline.end % 1 != 0  # the retries' jitter is on the timeline
+    assert _replayable(reused[0]) == _replayable(fresh)
+    assert _replayable(reused[1]) == _replayable(fresh)

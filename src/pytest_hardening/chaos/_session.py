@@ -110,6 +110,7 @@ class HarnessSession:
             reasons = _ReasonTap(raw)
             harness.callback(reasons.stop)
             apm_obj = self.apm(app)
+            stack.enter_context(_seeded_global_random(seed))
             yield ChaosContext(
                 app=app,
                 client=client,
@@ -124,6 +125,20 @@ class HarnessSession:
                 reasons=reasons.log,
                 logs=logs.lines,
             )
+
+
+@contextlib.contextmanager
+def _seeded_global_random(seed: int) -> Iterator[None]:
+    """The module-level ``random`` seeded for the run, restored afterwards. Libraries draw
+    from it: the OpenAI and Anthropic SDKs jitter their retry back-off with it, and that
+    back-off moves the virtual clock; unseeded, a replay of the same seed drifted by
+    fractions of a second (and with it every later time on the timeline)."""
+    state = random.getstate()
+    random.seed(f"pytest-hardening chaos {seed}")
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 @contextlib.contextmanager
