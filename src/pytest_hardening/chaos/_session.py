@@ -57,7 +57,7 @@ class HarnessSession:
     #: Shared by the runs of this session: apps kept inside :meth:`reusing`, and what the
     #: clocks learn about the process (module scans, holder owners).
     pool: AppPool = field(default_factory=AppPool, compare=False, repr=False)
-    _reusing: list[bool] = field(default_factory=list, compare=False, repr=False)
+    _reusing: list[bool] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @contextlib.contextmanager
     def reusing(self) -> Iterator[None]:
