@@ -18,8 +18,9 @@ __all__ = ["RedialQueued", "queued_calls_dialled_once"]
 
 @dataclass(frozen=True)
 class RedialQueued:
-    """What the re-dial worker does when a round is due: one round, awaited (the background
-    worker may run one too; claims keep every call to one dial)."""
+    """What the re-dial worker does when a round is due: one round, awaited. In a chaos run
+    this step is the worker's timer (``create_chaos_app``), so rounds fall at the same point
+    of the timeline on every run."""
 
     def run(self, ctx: ChaosContext) -> None:
         ctx.run_async(ctx.app.state.redial.redial_once)

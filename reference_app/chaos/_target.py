@@ -7,10 +7,11 @@ from types import MappingProxyType
 
 from pytest_hardening import Provider
 from pytest_hardening.chaos import ChaosTarget, HarnessSession
-from reference_app import create_app, fakes
+from reference_app import fakes
 from reference_app.config import VARIABLE_NAMES
-from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY, reset_app
 
+from ._app import create_chaos_app
 from ._catalogue import catalogue
 
 #: The test harness's development env, with in-memory SQLite and no request tracing (errors
@@ -25,16 +26,20 @@ CHAOS_ENV: Mapping[str, str] = MappingProxyType(
 
 
 def session() -> HarnessSession:
-    """A fresh app per run; every variable the app reads is cleared first, so the caller's
-    shell environment (an ``APP_ENV=production``, a real DSN) never leaks into a chaos run."""
+    """A fresh app per run, or one shared by the runs inside ``reusing()`` and reset by the
+    test suite's ``reset_app`` between them; re-dial rounds run when a step says so
+    (:func:`create_chaos_app`). Every variable the app reads is cleared first, so the
+    caller's shell environment (an ``APP_ENV=production``, a real DSN) never leaks into a
+    chaos run."""
     providers = {name: Provider(url, handler) for name, (url, handler) in fakes.providers().items()}
     return HarnessSession(
-        app_factory=create_app,
+        app_factory=create_chaos_app,
         env=CHAOS_ENV,
         providers=providers,
         clear=(*VARIABLE_NAMES, "NODE_ENV"),
         # Every chaos request authenticates as the test merchant, as the hardened clients do.
         headers={"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"},
+        reset=reset_app,
     )
 
 

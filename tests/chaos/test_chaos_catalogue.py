@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,8 +22,9 @@ Run = Callable[[str], ScenarioResult]
 
 
 @pytest.fixture(scope="module")
-def run_once(request: pytest.FixtureRequest) -> Run:
-    """Each scenario runs once per module; the detailed tests below reuse its result."""
+def run_once(request: pytest.FixtureRequest) -> Iterator[Run]:
+    """Each scenario runs once per module; the detailed tests below reuse its result. The
+    runs share one app, reset between them, as in ``hardening chaos``."""
     seed = request.config.getoption("hardening_seed", None) or 0
     results: dict[str, ScenarioResult] = {}
     scenarios = {s.name: s for s in TARGET.catalogue()}
@@ -33,7 +34,8 @@ def run_once(request: pytest.FixtureRequest) -> Run:
             results[name] = assert_scenario_passes(scenarios[name], TARGET, seed=seed)
         return results[name]
 
-    return run
+    with TARGET.session.reusing():
+        yield run
 
 
 @pytest.mark.parametrize("scenario", scenario_params(TARGET))

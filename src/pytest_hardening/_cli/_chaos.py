@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import queue as queue_module
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pytest_hardening.chaos import ScenarioResult, render_html, run_scenario, select
+from pytest_hardening.chaos import ScenarioResult, render_html, run_scenarios, select
 from pytest_hardening.chaos._scenario import Scenario
 from pytest_hardening.chaos._target import ChaosTarget, load_target
 from pytest_hardening.chaos._text import render_result
@@ -19,15 +20,14 @@ from pytest_hardening.chaos._text import render_result
 
 def _results(
     target: ChaosTarget, names: Sequence[str], seed: int, jobs: int
-) -> Iterator[ScenarioResult]:
+) -> Generator[ScenarioResult, None, None]:
     scenarios = select(target.catalogue(), names)
     # Without fork (macOS/Windows spawn would re-import everything per worker) the run stays
     # sequential.
     if jobs > 1 and len(scenarios) > 1 and "fork" in multiprocessing.get_all_start_methods():
         yield from _forked(target, scenarios, seed, min(jobs, len(scenarios)))
     else:
-        for scenario in scenarios:
-            yield run_scenario(scenario, target.session, seed=seed)
+        yield from run_scenarios(scenarios, target.session, seed=seed)
 
 
 def _forked(
@@ -37,14 +37,17 @@ def _forked(
 
     Workers are forked before any other thread exists (rich's progress refresher starts
     later) and inherit the loaded target itself (nothing is pickled on the way in): the
-    imported app, and one session per worker whose clocks share what they learn.
+    imported app, and one session per worker whose clocks share what they learn (and that
+    keeps its app between its scenarios when it can).
     """
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
 
     def work(first: int) -> None:
-        for index in range(first, len(scenarios), jobs):
-            queue.put((index, run_scenario(scenarios[index], target.session, seed=seed)))
+        mine = range(first, len(scenarios), jobs)
+        results = run_scenarios([scenarios[i] for i in mine], target.session, seed=seed)
+        for result, index in zip(results, mine, strict=True):  # its app stops at the end
+            queue.put((index, result))
 
     workers = [context.Process(target=work, args=(k,), daemon=True) for k in range(jobs)]
     for worker in workers:
@@ -88,7 +91,11 @@ def run_catalogue(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    # closed on the way out: a sequential run's kept app is stopped there
+    with (
+        contextlib.closing(stream),
+        Progress(*columns, console=console, transient=True) as progress,
+    ):
         task = progress.add_task("chaos", total=len(scenarios))
         for name in scenarios:
             progress.update(task, description=f"running {name}")

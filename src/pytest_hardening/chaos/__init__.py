@@ -8,7 +8,7 @@ a fresh app + harness (faults, clock, breakers) per run; the reference app's liv
 from __future__ import annotations
 
 from pytest_hardening.chaos._context import ChaosContext, Served
-from pytest_hardening.chaos._engine import execute, run_scenario, select
+from pytest_hardening.chaos._engine import execute, run_scenario, run_scenarios, select
 from pytest_hardening.chaos._html import render_html
 from pytest_hardening.chaos._pytest import assert_scenario_passes, scenario_params
 from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
@@ -65,6 +65,7 @@ __all__ = [
     "execute",
     "render_html",
     "run_scenario",
+    "run_scenarios",
     "scenario_params",
     "select",
     "send",

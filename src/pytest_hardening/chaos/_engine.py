@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 
 from pytest_hardening.chaos._context import ChaosContext
@@ -65,6 +66,21 @@ def run_scenario(scenario: Scenario, session: Session, *, seed: int = 0) -> Scen
         result.failures.append(f"could not set up the scenario: {type(exc).__name__}: {exc}")
     result.wall_seconds = time.perf_counter() - started
     return result
+
+
+def run_scenarios(
+    scenarios: Iterable[Scenario], session: Session, *, seed: int = 0
+) -> Iterator[ScenarioResult]:
+    """:func:`run_scenario` for each scenario in turn, yielding each result as it is known.
+
+    A session that can reuse its app between runs (``session.reusing()``, e.g. a
+    :class:`~pytest_hardening.chaos.HarnessSession` with a ``reset``) does so for these runs,
+    and stops the app when the last one is done.
+    """
+    reusing = getattr(session, "reusing", None)
+    with reusing() if callable(reusing) else contextlib.nullcontext():
+        for scenario in scenarios:
+            yield run_scenario(scenario, session, seed=seed)
 
 
 def select(catalogue: Iterable[Scenario], names: Iterable[str]) -> list[Scenario]:

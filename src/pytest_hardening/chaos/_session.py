@@ -1,4 +1,8 @@
-"""A fresh app and harness per scenario run: env, frozen clock, faults, Sentry, breakers, APM."""
+"""A harness per scenario run: env, frozen clock, faults, Sentry, breakers, APM.
+
+The app is built afresh per run, or, inside :meth:`HarnessSession.reusing` and with a
+``reset``, built once and reset between runs (the pool the hardened fixtures use).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from typing import Any
 from pytest_hardening._config import AppFactory
 from pytest_hardening._harness import Harness
 from pytest_hardening._providers import ProviderSpec
-from pytest_hardening._reuse import AppPool
+from pytest_hardening._reuse import AppPool, AppReset, pool_key
+from pytest_hardening.chaos._client import one_hop_client
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -35,6 +40,10 @@ class HarnessSession:
     """``session(seed)`` → a context manager yielding a ready :class:`ChaosContext`: a fresh
     app in a :class:`~pytest_hardening._harness.Harness` (the same one the fixtures use) with
     the clock frozen at :data:`EPOCH`, faults, a client sending ``headers``, breakers and APM.
+
+    With ``reset`` (the app's reset, as for ``hardening_app_reset``), runs inside
+    :meth:`reusing` share one running app, reset before each run, instead of building one
+    each; an app whose run failed is not reused.
     """
 
     app_factory: AppFactory
@@ -44,9 +53,23 @@ class HarnessSession:
     apm: Callable[[Any], Any] = _app_apm
     clear: Iterable[str] = field(default_factory=tuple)
     headers: Mapping[str, str] = field(default_factory=dict)
-    #: Shared by the runs of this session: no app is kept (no reset is given), but the clocks
-    #: share what they learn about the process (module scans, holder owners).
+    reset: AppReset | None = None
+    #: Shared by the runs of this session: apps kept inside :meth:`reusing`, and what the
+    #: clocks learn about the process (module scans, holder owners).
     pool: AppPool = field(default_factory=AppPool, compare=False, repr=False)
+    _reusing: list[bool] = field(default_factory=list, init=False, compare=False, repr=False)
+
+    @contextlib.contextmanager
+    def reusing(self) -> Iterator[None]:
+        """Runs inside keep the app running between them (when the session has a ``reset``);
+        it is shut down on leaving. Outside, every run builds and stops its own app."""
+        self._reusing.append(True)
+        try:
+            yield
+        finally:
+            self._reusing.pop()
+            if not self._reusing:
+                self.pool.close()
 
     def warm_up(self) -> None:
         """Set up and tear down one run, moving its clock: what only a process's first run
@@ -57,21 +80,37 @@ class HarnessSession:
 
     @contextlib.contextmanager
     def __call__(self, seed: int) -> Iterator[ChaosContext]:
+        reset = self.reset if self._reusing else None
+        clean = False
+        try:
+            with self._run(seed, reset) as ctx:
+                yield ctx
+                clean = not ctx.failures
+        finally:
+            if reset is not None and not clean:  # a failed run may leave what no reset undoes
+                self.pool.discard(pool_key(self.app_factory, self.env, self.clear))
+
+    @contextlib.contextmanager
+    def _run(self, seed: int, reset: AppReset | None) -> Iterator[ChaosContext]:
         with contextlib.ExitStack() as stack:
             logs = stack.enter_context(_LogTap())
             stack.enter_context(_quick_thread_handoffs())
             harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH, pool=self.pool))
-            app = harness.build(self.app_factory, self.env, clear=self.clear)
+            app = harness.build(self.app_factory, self.env, clear=self.clear, reset=reset)
             faults = harness.fake_providers(self.providers)
             # The lifespan runs in real time either way; started before the clock, the clock
             # does not have to stop and start again around it.
-            client = harness.client(headers=self.headers)
+            started = harness.client(headers=self.headers)
+            client = one_hop_client(started)
+            if client is not started:  # ours; the harness's client may be kept for reuse
+                stack.callback(client.close)
             clock = harness.freeze()
             raw = self.breakers(app)
             inspector = harness.inspect_breakers(raw)
             reasons = _ReasonTap(raw)
             harness.callback(reasons.stop)
             apm_obj = self.apm(app)
+            stack.enter_context(_seeded_global_random(seed))
             yield ChaosContext(
                 app=app,
                 client=client,
@@ -86,6 +125,20 @@ class HarnessSession:
                 reasons=reasons.log,
                 logs=logs.lines,
             )
+
+
+@contextlib.contextmanager
+def _seeded_global_random(seed: int) -> Iterator[None]:
+    """The module-level ``random`` seeded for the run, restored afterwards. Libraries draw
+    from it: the OpenAI and Anthropic SDKs jitter their retry back-off with it, and that
+    back-off moves the virtual clock; unseeded, a replay of the same seed drifted by
+    fractions of a second (and with it every later time on the timeline)."""
+    state = random.getstate()
+    random.seed(f"pytest-hardening chaos {seed}")
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 @contextlib.contextmanager
