@@ -77,6 +77,11 @@ class RealClockHolders:
         self._known = known
         self.problems: list[str] = []
         self.patched: list[str] = []
+        #: Every owner or holder the sweep handled (re-pointed or left alone), with its kind,
+        #: and whether those are *all* the referrers of the real functions besides modules and
+        #: the clock's own bookkeeping (what a :class:`~._clock_replay.SweepRecord` needs).
+        self.sources: list[tuple[str, Any]] = []
+        self.complete = True
         self._undo: list[Callable[[], None]] = []
 
     def _ignored(self, module: str | None) -> bool:
@@ -98,13 +103,17 @@ class RealClockHolders:
         skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):
-            if id(holder) in skip or isinstance(holder, (types.FrameType, list)):
+            if id(holder) in skip:
                 continue
-            if type(holder) in (dict, tuple, types.CellType):
+            if isinstance(holder, (types.FrameType, list)):
+                self.complete = False  # neither re-pointed nor watched
+            elif type(holder) in (dict, tuple, types.CellType):
                 containers.append(holder)
             elif isinstance(holder, functools.partial):
+                self.sources.append(("partial", holder))
                 self._partial(holder, fakes)
             else:
+                self.sources.append(("object", holder))
                 self._object(holder, fakes)
         if containers:
             self._owners(containers, fakes)
@@ -113,6 +122,23 @@ class RealClockHolders:
     def undo(self) -> None:
         while self._undo:
             self._undo.pop()()
+
+    def replay(self, sources: Iterable[tuple[str, Any]], replace: Callable[[Any], Any]) -> None:
+        """Re-point what ``sources`` (an earlier sweep's :attr:`sources`) hold, without a heap
+        pass; whether that is everything is for the caller to check."""
+        fakes = {id(real): replace(real) for real in real_time_functions()}
+        for kind, source in sources:
+            if kind == "partial":
+                self._partial(source, fakes)
+            elif kind == "object":
+                self._object(source, fakes)
+            elif kind == "function":
+                self._function(source, _function_containers(source), fakes)
+            elif kind == "class":
+                self._class(source, {}, fakes)
+            else:
+                namespace = _instance_dict(source)
+                self._owner(source, {id(namespace): namespace}, fakes)
 
     # -- holders -------------------------------------------------------------------------------
 
@@ -124,6 +150,7 @@ class RealClockHolders:
             if owner is None:
                 unknown.append(container)
             else:
+                self._source(owner)
                 self._owner(owner, wanted, fakes)
         if not unknown:
             return
@@ -137,19 +164,36 @@ class RealClockHolders:
             ):
                 closures.append(owner)  # a function's __closure__: one more step to the function
                 continue
+            held = gc.get_referents(owner)  # before re-pointing, which may replace a tuple
             if self._owner(owner, wanted, fakes):
-                for held in gc.get_referents(owner):
-                    found.setdefault(id(held), []).append(owner)
+                self._source(owner)
+                for container in held:
+                    found.setdefault(id(container), []).append(owner)
         if closures:
             tuples = {id(t) for t in closures}
             for fn in gc.get_referrers(*closures):
                 if isinstance(fn, types.FunctionType) and id(fn.__closure__) in tuples:
+                    self._source(fn)
                     self._function(fn, wanted, fakes)
+                    found.update((id(cell), [fn]) for cell in fn.__closure__ or ())
+        if any(id(c) not in found for c in unknown):
+            self.complete = False  # a container whose owner was not found
         if self._known is not None:
             for container in unknown:
                 owners = found.get(id(container), [])
                 if len(owners) == 1 and type(container) is not types.CellType:
                     self._known.remember(container, owners[0])
+
+    def _source(self, owner: Any) -> None:
+        if isinstance(owner, types.FunctionType):
+            kind = "function"
+        elif isinstance(owner, type):
+            kind = "class"
+        elif isinstance(owner, functools.partial):
+            kind = "partial"
+        else:
+            kind = "instance"
+        self.sources.append((kind, owner))
 
     def _owner(self, owner: Any, wanted: dict[int, Any], fakes: dict[int, Any]) -> bool:
         """Re-point what ``owner`` holds in ``wanted``; False if it is not a kind of owner."""
@@ -267,6 +311,11 @@ class RealClockHolders:
             f"`clock=lambda: time.{real.__name__}()`), or keep it in an attribute or a default "
             "argument, which the clock re-points; or pass the module to Clock(ignore=...)."
         )
+
+
+def _function_containers(fn: Any) -> dict[int, Any]:
+    held = [fn.__defaults__, fn.__kwdefaults__, fn.__dict__, *(fn.__closure__ or ())]
+    return {id(c): c for c in held if c is not None}
 
 
 def _instance_dict(obj: Any) -> Any:
