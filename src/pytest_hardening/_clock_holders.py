@@ -27,6 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 import freezegun.api
 
+from ._clock_places import (
+    function_containers,
+    instance_dict,
+    restore_attr,
+    restore_cell,
+    restore_item,
+    restore_slot,
+)
+
 if TYPE_CHECKING:
     from ._clock_cache import Owners
 
@@ -133,11 +142,11 @@ class RealClockHolders:
             elif kind == "object":
                 self._object(source, fakes)
             elif kind == "function":
-                self._function(source, _function_containers(source), fakes)
+                self._function(source, function_containers(source), fakes)
             elif kind == "class":
                 self._class(source, {}, fakes)
             else:
-                namespace = _instance_dict(source)
+                namespace = instance_dict(source)
                 self._owner(source, {id(namespace): namespace}, fakes)
 
     # -- holders -------------------------------------------------------------------------------
@@ -204,7 +213,7 @@ class RealClockHolders:
         elif isinstance(owner, functools.partial):
             self._partial(owner, fakes)
         else:
-            namespace = _instance_dict(owner)
+            namespace = instance_dict(owner)
             if id(namespace) not in wanted:
                 return False
             if not self._ignored(type(owner).__module__):
@@ -218,7 +227,7 @@ class RealClockHolders:
                 continue
             namespace[key] = fake
             self.patched.append(f"{label}: {key}")
-            self._undo.append(functools.partial(_restore_item, namespace, key, fake, value))
+            self._undo.append(functools.partial(restore_item, namespace, key, fake, value))
 
     def _function(self, fn: Any, wanted: dict[int, Any], fakes: dict[int, Any]) -> None:
         if self._ignored(fn.__module__):
@@ -235,7 +244,7 @@ class RealClockHolders:
             if fake is not None:
                 real, cell.cell_contents = cell.cell_contents, fake
                 self.patched.append(f"{label}: closure variable {name}")
-                self._undo.append(functools.partial(_restore_cell, cell, fake, real))
+                self._undo.append(functools.partial(restore_cell, cell, fake, real))
 
     def _defaults(self, fn: Any, fakes: dict[int, Any], label: str) -> None:
         old = fn.__defaults__
@@ -248,7 +257,7 @@ class RealClockHolders:
         if any(a is not b for a, b in zip(new, old, strict=True)):  # identity: no __eq__ calls
             fn.__defaults__ = new
             self.patched.append(f"{label}: default arguments")
-            self._undo.append(functools.partial(_restore_attr, fn, "__defaults__", new, old))
+            self._undo.append(functools.partial(restore_attr, fn, "__defaults__", new, old))
 
     def _class(self, cls: type, wanted: dict[int, Any], fakes: dict[int, Any]) -> None:
         if self._ignored(cls.__module__):
@@ -263,7 +272,7 @@ class RealClockHolders:
                 self._cannot(f"class {_qualname(cls)}, attribute {key}", value, str(exc))
                 continue
             self.patched.append(f"class {_qualname(cls)}: {key}")
-            self._undo.append(functools.partial(_restore_attr, cls, key, fake, value))
+            self._undo.append(functools.partial(restore_attr, cls, key, fake, value))
 
     def _partial(self, part: Any, fakes: dict[int, Any]) -> None:
         held = [part.func, *part.args, *part.keywords.values()]
@@ -282,7 +291,7 @@ class RealClockHolders:
         cls = type(holder)
         if self._ignored(cls.__module__):
             return
-        namespace = _instance_dict(holder)  # attributes not yet in a dict (CPython 3.11+)
+        namespace = instance_dict(holder)  # attributes not yet in a dict (CPython 3.11+)
         before = len(self.patched)
         if namespace is not None:
             self._dict(namespace, fakes, f"{_qualname(cls)} instance")
@@ -297,7 +306,7 @@ class RealClockHolders:
                     found = True
                     member.__set__(holder, fake)  # bypasses a frozen dataclass's __setattr__
                     self.patched.append(f"{_qualname(cls)} instance: {name}")
-                    self._undo.append(functools.partial(_restore_slot, member, holder, fake, value))
+                    self._undo.append(functools.partial(restore_slot, member, holder, fake, value))
         if not found:
             real = next(r for r in gc.get_referents(holder) if id(r) in fakes)
             why = "a tuple" if isinstance(holder, tuple) else "no writable attribute"
@@ -313,39 +322,6 @@ class RealClockHolders:
         )
 
 
-def _function_containers(fn: Any) -> dict[int, Any]:
-    held = [fn.__defaults__, fn.__kwdefaults__, fn.__dict__, *(fn.__closure__ or ())]
-    return {id(c): c for c in held if c is not None}
-
-
-def _instance_dict(obj: Any) -> Any:
-    try:
-        namespace = object.__getattribute__(obj, "__dict__")
-    except Exception:  # no __dict__, or a proxy that will not say
-        return None
-    return namespace if type(namespace) is dict else None
-
-
 def _short_repr(obj: Any) -> str:
     text = repr(obj)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _restore_item(namespace: dict[Any, Any], key: Any, fake: Any, real: Any) -> None:
-    if namespace.get(key) is fake:
-        namespace[key] = real
-
-
-def _restore_cell(cell: types.CellType, fake: Any, real: Any) -> None:
-    if cell.cell_contents is fake:
-        cell.cell_contents = real
-
-
-def _restore_attr(obj: Any, name: str, fake: Any, real: Any) -> None:
-    if getattr(obj, name, None) is fake:
-        setattr(obj, name, real)
-
-
-def _restore_slot(member: Any, holder: Any, fake: Any, real: Any) -> None:
-    if member.__get__(holder, type(holder)) is fake:
-        member.__set__(holder, real)

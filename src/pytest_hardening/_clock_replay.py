@@ -21,12 +21,12 @@ anything differs the clock undoes the replay and sweeps the heap as before.
 
 from __future__ import annotations
 
-import functools
 import sys
-import types
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
+
+from ._clock_places import held
 
 __all__ = ["SweepRecord", "reference_counts"]
 
@@ -52,28 +52,6 @@ H = TypeVar("H", bound=Holders)
 def reference_counts(reals: Sequence[Any]) -> tuple[int, ...]:
     """How many references each real time function has (called at one fixed point)."""
     return tuple(sys.getrefcount(real) for real in reals)
-
-
-def held(source: Any, ids: set[int]) -> int:
-    """How many of the functions whose ids are ``ids`` ``source`` holds where a sweep looks."""
-    if isinstance(source, types.FunctionType):
-        values = [*(source.__defaults__ or ()), *(source.__kwdefaults__ or {}).values()]
-        values += [*source.__dict__.values(), *_cells(source.__closure__ or ())]
-    elif isinstance(source, type):
-        values = list(vars(source).values())
-    elif isinstance(source, functools.partial):
-        values = [source.func, *source.args, *source.keywords.values()]
-    else:
-        namespace = _namespace(source)
-        values = list(namespace.values()) if namespace is not None else []
-        for klass in type(source).__mro__:
-            for member in vars(klass).values():
-                if isinstance(member, types.MemberDescriptorType):
-                    try:
-                        values.append(member.__get__(source, type(source)))
-                    except AttributeError:  # an empty slot
-                        continue
-    return sum(id(value) in ids for value in values)
 
 
 class SweepRecord:
@@ -134,21 +112,3 @@ def _ref(source: Any) -> Callable[[], Any]:
         return weakref.ref(source)
     except TypeError:  # __slots__ without __weakref__ (a dataclass Field): kept alive until
         return lambda: source  # the next full sweep, so it cannot go away unseen
-
-
-def _cells(cells: tuple[types.CellType, ...]) -> list[Any]:
-    values = []
-    for cell in cells:
-        try:
-            values.append(cell.cell_contents)
-        except ValueError:  # an empty cell
-            continue
-    return values
-
-
-def _namespace(obj: Any) -> dict[str, Any] | None:
-    try:
-        namespace = object.__getattribute__(obj, "__dict__")
-    except Exception:  # no __dict__, or a proxy that will not say
-        return None
-    return namespace if type(namespace) is dict else None

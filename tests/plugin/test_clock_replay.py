@@ -5,11 +5,11 @@ function appeared, let go, changed or died in between."""
 from __future__ import annotations
 
 import functools
-import gc
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-
-import pytest
 
 from pytest_hardening import Clock
 from pytest_hardening._clock_cache import ClockCache
@@ -18,20 +18,6 @@ from pytest_hardening._clock_cache import ClockCache
 class Breaker:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-
-
-@pytest.fixture
-def heap_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times ``gc.get_referrers`` ran (the sweep's passes over the heap)."""
-    passes: list[int] = []
-    real = gc.get_referrers
-
-    def counted(*objects: object) -> list[object]:
-        passes.append(len(objects))
-        return real(*objects)
-
-    monkeypatch.setattr(gc, "get_referrers", counted)
-    return passes
 
 
 def _moves(clock: Clock, read: Callable[[], float]) -> float:
@@ -50,26 +36,45 @@ def _two_clocks(
         assert _moves(clock, reads) == 10.0
 
 
-def test_nothing_changed_the_same_holders_move_without_a_heap_pass(
-    heap_passes: list[int],
-) -> None:
-    gc.collect()  # earlier tests' garbage holding real functions, freed in between, would
-    # rightly make the second clock sweep the heap again
-    cache = ClockCache()
-    kept = Breaker()
+# Run in a fresh interpreter: in a test session other tests' objects (lists, frames) may hold
+# real time functions, and then no sweep is recorded (rightly: the heap is swept every time).
+_UNCHANGED = """
+import gc, json, time
+from pytest_hardening import Clock
+from pytest_hardening._clock_cache import ClockCache
+
+class Breaker:
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+
+passes = []
+real = gc.get_referrers
+gc.get_referrers = lambda *objects: passes.append(len(objects)) or real(*objects)
+cache, kept, moved, repointed, sweeps = ClockCache(), Breaker(), [], [], []
+for _ in range(3):
     with Clock(cache=cache) as clock:
-        assert _moves(clock, lambda: kept._clock()) == 10.0
-        first = clock.repointed()
-    assert heap_passes  # the first clock of the session sweeps the heap
-    heap_passes.clear()
-    for _ in range(2):
-        with Clock(cache=cache) as clock:
-            assert _moves(clock, lambda: kept._clock()) == 10.0
-            assert clock.repointed() == first
-        assert kept._clock is time.monotonic  # restored as after a sweep
-    if cache.sweep is None:
-        pytest.skip("this interpreter's first sweep met a referrer it cannot watch")
-    assert heap_passes == []
+        before = kept._clock()
+        clock.advance(10)
+        moved.append(round(kept._clock() - before, 3))
+        repointed.append(clock.repointed())
+    sweeps.append(len(passes))
+    restored = kept._clock is time.monotonic
+print(json.dumps([moved, repointed, sweeps, restored, cache.sweep is not None]))
+"""
+
+
+def test_nothing_changed_the_same_holders_move_without_a_heap_pass() -> None:
+    done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
+        [sys.executable, "-c", _UNCHANGED], capture_output=True, text=True, check=True
+    )
+    moved, repointed, sweeps, restored, recorded = json.loads(done.stdout)
+    assert moved == [10.0, 10.0, 10.0]
+    assert repointed[0] == repointed[1] == repointed[2]
+    assert any("Breaker instance: _clock" in r for r in repointed[0])
+    assert restored
+    assert recorded
+    assert sweeps[0] > 0  # the first clock sweeps the heap; the next two re-point from the record
+    assert sweeps[1] == sweeps[2] == sweeps[0]
 
 
 def test_a_holder_made_between_clocks_is_found() -> None:
