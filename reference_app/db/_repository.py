@@ -147,8 +147,7 @@ class CallRepository:
         async def work(session: AsyncSession) -> Call:
             row = CallRow(order_id=order_id, shop=shop, phone=phone)
             session.add(row)
-            await session.flush()
-            await session.refresh(row)
+            await session.flush()  # every column's default is made here: nothing to read back
             return Call.from_row(row)
 
         return await self._run("insert_call", work)
@@ -205,7 +204,6 @@ class CallRepository:
                 if found is None:
                     raise
                 return found
-            await session.refresh(row)
             return Call.from_row(row)
 
         return await self._run("insert_call", work)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import freezegun
 import freezegun.api
 
-from ._clock_holders import RealClockHolders
+from ._clock_holders import RealClockHolders, real_time_functions
+from ._clock_replay import SweepRecord, reference_counts
 
 if TYPE_CHECKING:
     from ._clock_cache import ClockCache
@@ -119,18 +120,47 @@ class Clock:
                     fake = made[id(real)] = self._continuation(real)
                 return fake
 
-            self._holders = self._sweep(replace)
-            if self._holders.problems:  # maybe garbage not yet collected: look again
-                self._holders.undo()
-                gc.collect()
-                self._holders = self._sweep(replace)
+            self._holders = self._replay(replace) or self._sweep_all(replace, made)
         return self._holders
 
-    def _sweep(self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]) -> RealClockHolders:
+    def _replay(
+        self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]
+    ) -> RealClockHolders | None:
+        """The holders the last full sweep of the session found, re-pointed again, when
+        nothing changed since (see :mod:`._clock_replay`); else None."""
+        record = self._cache.sweep if self._cache is not None else None
+        if record is None or record.ignore != (*self._ignore, *_EXTRA_IGNORE):
+            return None
+        reals = real_time_functions()
+        holders = record.replay(self._new_holders(), reals, replace)
+        if holders is not None and reference_counts(reals) != record.counts:
+            holders.undo()  # a reference no recorded holder accounts for: look for it
+            return None
+        return holders
+
+    def _sweep_all(
+        self, replace: Callable[[Callable[[], Any]], Callable[[], Any]], made: dict[int, Any]
+    ) -> RealClockHolders:
+        holders = self._sweep(replace)
+        if holders.problems:  # maybe garbage not yet collected: look again
+            holders.undo()
+            del holders  # it lists what it found: that must not keep the garbage alive
+            gc.collect()
+            holders = self._sweep(replace)
+        if self._cache is not None:
+            reals, fakes = real_time_functions(), list(made.values())
+            ignore = (*self._ignore, *_EXTRA_IGNORE)
+            counts = reference_counts(reals)
+            self._cache.sweep = SweepRecord.of(ignore, holders, reals, fakes, counts)
+        return holders
+
+    def _new_holders(self) -> RealClockHolders:
         known = self._cache.owners if self._cache is not None else None
-        holders = RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE), known=known)
+        return RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE), known=known)
+
+    def _sweep(self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]) -> RealClockHolders:
         own = self._cache.modules.containers() if self._cache is not None else ()
-        return holders.sweep(self._freezer, replace, skip_ids=own)
+        return self._new_holders().sweep(self._freezer, replace, skip_ids=own)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
         """``real`` from now on: its value when time first moved (plus what this clock was

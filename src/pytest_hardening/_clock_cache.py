@@ -10,7 +10,9 @@ Starting a clock and moving it the first time both look at the whole process:
 - the first :meth:`Clock.advance` looks for objects that stored a real time function with
   ``gc.get_referrers`` (a pass over the whole heap), then for the owners of the dicts, tuples
   and cells it found (another pass). :class:`Owners` remembers those owners (weakly), so the
-  second pass runs only for containers it has not seen before.
+  second pass runs only for containers it has not seen before; a
+  :class:`~._clock_replay.SweepRecord` of the last full sweep lets the next clock skip both
+  passes when nothing that holds a real time function changed.
 
 One ``ClockCache`` is shared by the clocks of a test session (the plugin keeps it with its
 app pool); nothing is kept at module level.
@@ -23,9 +25,12 @@ import gc
 import weakref
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import freezegun.api
+
+if TYPE_CHECKING:
+    from ._clock_replay import SweepRecord
 
 __all__ = ["ClockCache", "ModuleScan", "Owners"]
 
@@ -120,3 +125,4 @@ class ClockCache:
     def __init__(self) -> None:
         self.modules = ModuleScan()
         self.owners = Owners()
+        self.sweep: SweepRecord | None = None

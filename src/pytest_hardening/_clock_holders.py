@@ -27,6 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 import freezegun.api
 
+from ._clock_places import (
+    function_containers,
+    instance_dict,
+    restore_attr,
+    restore_cell,
+    restore_item,
+    restore_slot,
+)
+
 if TYPE_CHECKING:
     from ._clock_cache import Owners
 
@@ -77,6 +86,11 @@ class RealClockHolders:
         self._known = known
         self.problems: list[str] = []
         self.patched: list[str] = []
+        #: Every owner or holder the sweep handled (re-pointed or left alone), with its kind,
+        #: and whether those are *all* the referrers of the real functions besides modules and
+        #: the clock's own bookkeeping (what a :class:`~._clock_replay.SweepRecord` needs).
+        self.sources: list[tuple[str, Any]] = []
+        self.complete = True
         self._undo: list[Callable[[], None]] = []
 
     def _ignored(self, module: str | None) -> bool:
@@ -98,13 +112,17 @@ class RealClockHolders:
         skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):
-            if id(holder) in skip or isinstance(holder, (types.FrameType, list)):
+            if id(holder) in skip:
                 continue
-            if type(holder) in (dict, tuple, types.CellType):
+            if isinstance(holder, (types.FrameType, list)):
+                self.complete = False  # neither re-pointed nor watched
+            elif type(holder) in (dict, tuple, types.CellType):
                 containers.append(holder)
             elif isinstance(holder, functools.partial):
+                self.sources.append(("partial", holder))
                 self._partial(holder, fakes)
             else:
+                self.sources.append(("object", holder))
                 self._object(holder, fakes)
         if containers:
             self._owners(containers, fakes)
@@ -113,6 +131,23 @@ class RealClockHolders:
     def undo(self) -> None:
         while self._undo:
             self._undo.pop()()
+
+    def replay(self, sources: Iterable[tuple[str, Any]], replace: Callable[[Any], Any]) -> None:
+        """Re-point what ``sources`` (an earlier sweep's :attr:`sources`) hold, without a heap
+        pass; whether that is everything is for the caller to check."""
+        fakes = {id(real): replace(real) for real in real_time_functions()}
+        for kind, source in sources:
+            if kind == "partial":
+                self._partial(source, fakes)
+            elif kind == "object":
+                self._object(source, fakes)
+            elif kind == "function":
+                self._function(source, function_containers(source), fakes)
+            elif kind == "class":
+                self._class(source, {}, fakes)
+            else:
+                namespace = instance_dict(source)
+                self._owner(source, {id(namespace): namespace}, fakes)
 
     # -- holders -------------------------------------------------------------------------------
 
@@ -124,6 +159,7 @@ class RealClockHolders:
             if owner is None:
                 unknown.append(container)
             else:
+                self._source(owner)
                 self._owner(owner, wanted, fakes)
         if not unknown:
             return
@@ -137,19 +173,36 @@ class RealClockHolders:
             ):
                 closures.append(owner)  # a function's __closure__: one more step to the function
                 continue
+            held = gc.get_referents(owner)  # before re-pointing, which may replace a tuple
             if self._owner(owner, wanted, fakes):
-                for held in gc.get_referents(owner):
-                    found.setdefault(id(held), []).append(owner)
+                self._source(owner)
+                for container in held:
+                    found.setdefault(id(container), []).append(owner)
         if closures:
             tuples = {id(t) for t in closures}
             for fn in gc.get_referrers(*closures):
                 if isinstance(fn, types.FunctionType) and id(fn.__closure__) in tuples:
+                    self._source(fn)
                     self._function(fn, wanted, fakes)
+                    found.update((id(cell), [fn]) for cell in fn.__closure__ or ())
+        if any(id(c) not in found for c in unknown):
+            self.complete = False  # a container whose owner was not found
         if self._known is not None:
             for container in unknown:
                 owners = found.get(id(container), [])
                 if len(owners) == 1 and type(container) is not types.CellType:
                     self._known.remember(container, owners[0])
+
+    def _source(self, owner: Any) -> None:
+        if isinstance(owner, types.FunctionType):
+            kind = "function"
+        elif isinstance(owner, type):
+            kind = "class"
+        elif isinstance(owner, functools.partial):
+            kind = "partial"
+        else:
+            kind = "instance"
+        self.sources.append((kind, owner))
 
     def _owner(self, owner: Any, wanted: dict[int, Any], fakes: dict[int, Any]) -> bool:
         """Re-point what ``owner`` holds in ``wanted``; False if it is not a kind of owner."""
@@ -160,7 +213,7 @@ class RealClockHolders:
         elif isinstance(owner, functools.partial):
             self._partial(owner, fakes)
         else:
-            namespace = _instance_dict(owner)
+            namespace = instance_dict(owner)
             if id(namespace) not in wanted:
                 return False
             if not self._ignored(type(owner).__module__):
@@ -174,7 +227,7 @@ class RealClockHolders:
                 continue
             namespace[key] = fake
             self.patched.append(f"{label}: {key}")
-            self._undo.append(functools.partial(_restore_item, namespace, key, fake, value))
+            self._undo.append(functools.partial(restore_item, namespace, key, fake, value))
 
     def _function(self, fn: Any, wanted: dict[int, Any], fakes: dict[int, Any]) -> None:
         if self._ignored(fn.__module__):
@@ -191,7 +244,7 @@ class RealClockHolders:
             if fake is not None:
                 real, cell.cell_contents = cell.cell_contents, fake
                 self.patched.append(f"{label}: closure variable {name}")
-                self._undo.append(functools.partial(_restore_cell, cell, fake, real))
+                self._undo.append(functools.partial(restore_cell, cell, fake, real))
 
     def _defaults(self, fn: Any, fakes: dict[int, Any], label: str) -> None:
         old = fn.__defaults__
@@ -204,7 +257,7 @@ class RealClockHolders:
         if any(a is not b for a, b in zip(new, old, strict=True)):  # identity: no __eq__ calls
             fn.__defaults__ = new
             self.patched.append(f"{label}: default arguments")
-            self._undo.append(functools.partial(_restore_attr, fn, "__defaults__", new, old))
+            self._undo.append(functools.partial(restore_attr, fn, "__defaults__", new, old))
 
     def _class(self, cls: type, wanted: dict[int, Any], fakes: dict[int, Any]) -> None:
         if self._ignored(cls.__module__):
@@ -219,7 +272,7 @@ class RealClockHolders:
                 self._cannot(f"class {_qualname(cls)}, attribute {key}", value, str(exc))
                 continue
             self.patched.append(f"class {_qualname(cls)}: {key}")
-            self._undo.append(functools.partial(_restore_attr, cls, key, fake, value))
+            self._undo.append(functools.partial(restore_attr, cls, key, fake, value))
 
     def _partial(self, part: Any, fakes: dict[int, Any]) -> None:
         held = [part.func, *part.args, *part.keywords.values()]
@@ -238,7 +291,7 @@ class RealClockHolders:
         cls = type(holder)
         if self._ignored(cls.__module__):
             return
-        namespace = _instance_dict(holder)  # attributes not yet in a dict (CPython 3.11+)
+        namespace = instance_dict(holder)  # attributes not yet in a dict (CPython 3.11+)
         before = len(self.patched)
         if namespace is not None:
             self._dict(namespace, fakes, f"{_qualname(cls)} instance")
@@ -253,7 +306,7 @@ class RealClockHolders:
                     found = True
                     member.__set__(holder, fake)  # bypasses a frozen dataclass's __setattr__
                     self.patched.append(f"{_qualname(cls)} instance: {name}")
-                    self._undo.append(functools.partial(_restore_slot, member, holder, fake, value))
+                    self._undo.append(functools.partial(restore_slot, member, holder, fake, value))
         if not found:
             real = next(r for r in gc.get_referents(holder) if id(r) in fakes)
             why = "a tuple" if isinstance(holder, tuple) else "no writable attribute"
@@ -269,34 +322,6 @@ class RealClockHolders:
         )
 
 
-def _instance_dict(obj: Any) -> Any:
-    try:
-        namespace = object.__getattribute__(obj, "__dict__")
-    except Exception:  # no __dict__, or a proxy that will not say
-        return None
-    return namespace if type(namespace) is dict else None
-
-
 def _short_repr(obj: Any) -> str:
     text = repr(obj)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _restore_item(namespace: dict[Any, Any], key: Any, fake: Any, real: Any) -> None:
-    if namespace.get(key) is fake:
-        namespace[key] = real
-
-
-def _restore_cell(cell: types.CellType, fake: Any, real: Any) -> None:
-    if cell.cell_contents is fake:
-        cell.cell_contents = real
-
-
-def _restore_attr(obj: Any, name: str, fake: Any, real: Any) -> None:
-    if getattr(obj, name, None) is fake:
-        setattr(obj, name, real)
-
-
-def _restore_slot(member: Any, holder: Any, fake: Any, real: Any) -> None:
-    if member.__get__(holder, type(holder)) is fake:
-        member.__set__(holder, real)

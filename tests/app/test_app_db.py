@@ -10,9 +10,11 @@ from freezegun import freeze_time
 from reference_app.config import SERVICE_BREAKERS
 from reference_app.db import (
     DEFAULT_DATABASE_URL,
+    Call,
     CallRepository,
     CallStatus,
     DatabaseUnavailable,
+    IdempotencyClaim,
     create_engine,
     normalise_database_url,
 )
@@ -102,4 +104,24 @@ async def test_every_operation_goes_through_the_breaker_and_apm(
     assert error.value.retry_after == 60.0
     assert apm.db("get_call").count == 10  # rejected calls never reached the database
     assert apm.db("get_call").errors == 10
+    await repository.engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_a_new_call_is_what_the_database_then_reads_back(
+    repository: CallRepository,
+) -> None:
+    """``create``/``create_once`` answer without reading the row back: what they return must
+    be what is stored, to the microsecond (not a frozen whole second)."""
+    call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+911234567")
+    claim = IdempotencyClaim("m1", "key-1", "0" * 64)
+    once = await repository.create_once(
+        claim, order_id="2", shop="a.myshopify.com", phone="+911234568"
+    )
+    assert isinstance(once, Call)
+    for made in (call, once):
+        assert made.created_at.microsecond or made.updated_at.microsecond  # real time, not :00
+        assert (await repository.get(made.id)) == made
+    assert made.status is CallStatus.QUEUED
+    assert made.exotel_call_sid is None
     await repository.engine.dispose()
