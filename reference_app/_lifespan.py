@@ -85,6 +85,7 @@ def make_lifespan(
             finally:
                 logger.info("reference_app shutting down")
                 try:
+                    state.redial.stop()
                     for task in (redial, retry):
                         if task is not None:
                             task.cancel()

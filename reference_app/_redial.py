@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ class RedialWorker:
         self._next_round = time.monotonic()
         self._lock = asyncio.Lock()
         self._generation = 0
+        self._stopping = threading.Event()
 
     async def reset(self) -> None:
         """Stop a round in progress before its next dial, wait for it, and start the round
@@ -85,13 +87,20 @@ class RedialWorker:
     def _database_closed(self) -> bool:
         return self._calls.repository.breaker.state is State.CLOSED
 
+    def stop(self) -> None:
+        """Wake :meth:`run`'s sleeping thread and end the loop (shutdown): the event loop's
+        close joins that thread, which would otherwise finish its sleep first."""
+        self._stopping.set()
+
     async def run(self, poll: float = 1.0) -> None:
         """The background loop: wake every ``poll`` real seconds, run a round when due."""
-        while True:
-            # Slept in a thread, not on the loop's timers: a timer is placed by loop.time() when
-            # scheduled, and a frozen test clock started around the app's startup can make that
-            # the frozen time (the timer would then never fire). time.sleep is never frozen.
-            await asyncio.to_thread(time.sleep, min(poll, self.round_seconds))
+        while not self._stopping.is_set():
+            # Waited in a thread, not on the loop's timers: a timer is placed by loop.time()
+            # when scheduled, and a frozen test clock started around the app's startup can make
+            # that the frozen time (the timer would then never fire). A thread's wait is never
+            # frozen, and stop() ends it at once.
+            if await asyncio.to_thread(self._stopping.wait, min(poll, self.round_seconds)):
+                return
 
             if not self.round_due():
                 continue

@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
+from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import httpx
@@ -20,7 +21,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pytest_hardening import Clock, FaultInjector
+from reference_app._redial import RedialWorker
 from reference_app.db import RedialClaims
+from reference_app.resilience import State
 from reference_app.testing import TEST_MERCHANT_API_KEY
 
 from .conftest import new_call, stored_rows
@@ -253,3 +256,19 @@ def test_monitoring_names_the_instance(hardened_client: TestClient) -> None:
         "/api/monitoring/metrics", headers={"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
     )
     assert metrics.headers["x-instance-id"] == instance
+
+
+def test_stopping_the_worker_ends_its_wait_at_once() -> None:
+    # Shutdown: the event loop's close joins the thread the worker waits in; a wait that ran
+    # to its end cost every app shutdown up to a poll interval.
+    breaker = SimpleNamespace(open_timeout=1e6, state=State.CLOSED)
+    calls = SimpleNamespace(repository=None, exotel=SimpleNamespace(breaker=breaker))
+    worker = RedialWorker(calls, "instance-0")  # type: ignore[arg-type]
+
+    async def stop_while_waiting() -> None:
+        running = asyncio.ensure_future(worker.run(poll=1e5))
+        await asyncio.sleep(0.05)  # let it begin its wait (a hundred thousand seconds)
+        worker.stop()
+        await asyncio.wait_for(running, timeout=60)  # a generous bound for a failing run only
+
+    asyncio.run(stop_while_waiting())
