@@ -20,13 +20,13 @@ from typing import Any, Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from ._stats import Alert, AlertKind, Stats
-from ._timings import Ring, Timing, TimingCollector, TimingFamily
+from ._timings import Timing, TimingCollector, TimingFamily
 
 UNMATCHED_ROUTE = "unmatched"
 
 # Requests queued before they are folded into their records: bounds the queue's memory and how
 # stale an unread record gets, while one fold's cost is shared by many requests.
-_FOLD_AT = 256
+FOLD_AT = 256
 
 
 class ApmRegistry:
@@ -79,12 +79,14 @@ class ApmRegistry:
         )
         # The record per argument tuple, so an observation costs one dict lookup. Cleared by
         # reset() together with the records they point to.
-        self._request_cache: dict[tuple[str, str, int], Timing] = {}
+        self._request_cache: dict[tuple[str, str, int], Timing] = {}  # by status, not class
         self._db_cache: dict[tuple[str, bool], Timing] = {}
         self._external_cache: dict[tuple[str, str, bool], Timing] = {}
         self.prometheus = CollectorRegistry(auto_describe=True)
-        # Appended without the lock (deque.append is atomic); popped only under it.
-        self._pending: deque[tuple[str, str, int, float]] = deque()
+        # Appended without the lock (list.append is atomic); taken out only under it. ApmMiddleware
+        # appends to it directly (the same tuples record_request appends), then calls
+        # _fold_requests_due() when it holds FOLD_AT.
+        self._pending: list[tuple[str, str, int, float]] = []
         self.prometheus.register(
             TimingCollector(
                 (self._requests, self._db, self._externals), self._lock, self._fold_requests
@@ -109,12 +111,11 @@ class ApmRegistry:
     ) -> None:
         """One HTTP request; an error is a status >= 500."""
         # Queued, not recorded: an append is all a request pays; the queue is folded into the
-        # records in one tight loop every _FOLD_AT requests and before anything reads them.
+        # records in one tight loop every FOLD_AT requests and before anything reads them.
         pending = self._pending
         pending.append((method, route_template, status, duration))
-        if len(pending) >= _FOLD_AT:
-            with self._lock:
-                self._fold_requests()
+        if len(pending) >= FOLD_AT:
+            self._fold_requests_due()
         if duration > self.slow_endpoint:
             self._alert("slow_endpoint", f"{method} {route_template}", duration, self.slow_endpoint)
 
@@ -278,31 +279,32 @@ class ApmRegistry:
 
     def _fold_requests(self) -> None:
         """Move queued requests into their records. The caller holds the lock."""
-        pending, cache, requests = self._pending, self._request_cache, self._requests
-        # One batch per label set (buckets, total, min, max) and per ring (shared by the label
-        # sets of an endpoint: written in arrival order, as one request at a time would).
-        batches: dict[Timing, list[float]] = {}
-        rings: dict[Ring, list[float]] = {}
-        for _ in range(len(pending)):  # only lock holders pop: these many are there
-            method, route_template, status, duration = pending.popleft()
-            key = (method, route_template, status // 100)
-            timing = cache.get(key)
+        pending = self._pending
+        count = len(pending)
+        if not count:
+            return
+        # Two single C calls, each atomic under the GIL: a request appended in between (appends
+        # take no lock) lands after index ``count`` and stays queued for the next fold.
+        batch = pending[:count]
+        del pending[:count]
+        cache = self._request_cache
+        # Each record (and the ring of its endpoint, shared by its status classes) collects its
+        # durations in arrival order; the family then brings each list in with one batch.
+        for method, route_template, status, duration in batch:
+            timing = cache.get((method, route_template, status))
             if timing is None:
-                timing = cache[key] = requests.timing(
-                    (method, route_template, f"{key[2]}xx"),
+                timing = cache[(method, route_template, status)] = self._requests.timing(
+                    (method, route_template, f"{status // 100}xx"),
                     f"{method} {route_template}",
                     error=status >= 500,
                 )
-            batch = batches.get(timing)
-            if batch is None:
-                batches[timing] = batch = []
-                rings.setdefault(timing.ring, [])
-            batch.append(duration)
-            rings[timing.ring].append(duration)
-        for timing, durations in batches.items():
-            timing.add_many(durations)
-        for recent, durations in rings.items():
-            recent.extend(durations)
+            timing.queued.append(duration)
+            timing.ring.queued.append(duration)
+        self._requests.flush()
+
+    def _fold_requests_due(self) -> None:
+        with self._lock:
+            self._fold_requests()
 
     def _alert(self, kind: AlertKind, subject: str, value: float, threshold: float) -> None:
         at = self._wall_clock() if self._wall_clock is not None else time.time()

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._apm import UNMATCHED_ROUTE, ApmRegistry
+from ._apm import FOLD_AT, UNMATCHED_ROUTE, ApmRegistry
 
 # Anything else is bucketed as OTHER: the method is client-controlled and a metric label.
 _METHODS = frozenset(
@@ -39,6 +39,9 @@ class ApmMiddleware:
     def __init__(self, app: ASGIApp, registry: ApmRegistry | Callable[[], ApmRegistry]) -> None:
         self.app = app
         self._registry = registry
+        # Our own class exactly (a subclass may override record_request): its requests are
+        # queued in line, without the call (see __call__).
+        self._direct = registry if type(registry) is ApmRegistry else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,8 +51,10 @@ class ApmMiddleware:
         status = 0  # no response started yet
 
         # A plain function handing back ``send``'s own awaitable: no coroutine of its own per
-        # message (two per request), which measured ~1 µs of a request's overhead.
-        def send_with_status(message: Message) -> Awaitable[None]:
+        # message (two per request), which measured ~1 µs of a request's overhead. ``send`` is a
+        # default, not a closure cell: one cell fewer to make and read (~2 % of the overhead in
+        # instructions).
+        def send_with_status(message: Message, send: Send = send) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -69,20 +74,36 @@ class ApmMiddleware:
             raise
         finally:
             duration = _perf_counter() - start
-            registry = self._registry
-            if type(registry) is not ApmRegistry and not isinstance(registry, ApmRegistry):
-                registry = registry()
             method = scope["method"]
             route: Any = scope.get("route")
-            registry.record_request(
-                method if method in _METHODS else "OTHER",
-                # The common case (a plain route, no mount in between) needs no _template call.
-                route.path
-                if type(route) in _PLAIN_ROUTES and scope.get("root_path", "") is root_path
-                else _template(scope, root_path),
-                status or 500,  # 0: the app returned without a response
-                duration,
-            )
+            direct = self._direct
+            # The common case in line: a fast request, a known method, a plain route with no
+            # mount in between (its path is the template) and a response. It queues exactly
+            # what record_request would queue, without the call.
+            if (
+                direct is not None
+                and type(route) in _PLAIN_ROUTES
+                and scope.get("root_path", "") is root_path
+                and method in _METHODS
+                and status
+                and duration <= direct.slow_endpoint
+            ):
+                pending = direct._pending
+                pending.append((method, route.path, status, duration))
+                if len(pending) >= FOLD_AT:
+                    direct._fold_requests_due()
+            else:
+                registry = self._registry
+                if not isinstance(registry, ApmRegistry):
+                    registry = registry()
+                registry.record_request(
+                    method if method in _METHODS else "OTHER",
+                    route.path
+                    if type(route) in _PLAIN_ROUTES and scope.get("root_path", "") is root_path
+                    else _template(scope, root_path),
+                    status or 500,  # 0: the app returned without a response
+                    duration,
+                )
 
 
 def _template(scope: Scope, root_path: str) -> str:

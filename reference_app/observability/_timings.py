@@ -14,6 +14,8 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from functools import reduce
+from operator import add
 from typing import Any, Generic, TypeVar
 
 import prometheus_client.metrics
@@ -45,25 +47,36 @@ K = TypeVar("K", bound=Hashable)
 
 
 class Ring:
-    """The last ``size`` durations of one stats key: a preallocated list and a write counter."""
+    """The last ``size`` durations of one stats key: a preallocated list and a write counter.
+    ``queued`` collects a fold's durations in arrival order until :meth:`flush` writes them."""
 
-    __slots__ = ("size", "values", "written")
+    __slots__ = ("queued", "size", "values", "written")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.values = [0.0] * size
         self.written = 0
+        self.queued: list[float] = []
 
     def recent(self) -> list[float]:
         return self.values[: min(self.written, self.size)]
 
     def extend(self, durations: list[float]) -> None:
-        """Write ``durations`` in order, as one :meth:`Timing.add` each would."""
-        size, values, written = self.size, self.values, self.written
-        skipped = max(0, len(durations) - size)  # overwritten within this batch anyway
-        for offset, duration in enumerate(durations[skipped:], written + skipped):
-            values[offset % size] = duration
-        self.written = written + len(durations)
+        """Write ``durations`` in order, as one :meth:`Timing.add` each would: at most two slice
+        assignments (the write position wraps around once at most)."""
+        size, values, count = self.size, self.values, len(durations)
+        if count > size:  # the first ones are overwritten within this batch anyway
+            durations = durations[count - size :]
+        offset = (self.written + count - len(durations)) % size
+        head = min(len(durations), size - offset)
+        values[offset : offset + head] = durations[:head]
+        values[: len(durations) - head] = durations[head:]
+        self.written += count
+
+    def flush(self) -> None:
+        if self.queued:
+            self.extend(self.queued)
+            self.queued = []
 
 
 class Timing:
@@ -71,7 +84,7 @@ class Timing:
     its stats key (shared by the label sets that differ only by status class or outcome).
     Not locked: the owner serialises :meth:`add`."""
 
-    __slots__ = ("buckets", "created", "error", "maximum", "minimum", "ring", "total")
+    __slots__ = ("buckets", "created", "error", "maximum", "minimum", "queued", "ring", "total")
 
     def __init__(self, ring: Ring, *, error: bool) -> None:
         self.buckets = [0] * len(BUCKETS)
@@ -81,6 +94,7 @@ class Timing:
         self.ring = ring
         self.error = error
         self.created = time.time()  # as prometheus_client stamps a labelled child
+        self.queued: list[float] = []  # a fold's durations, until flush()
 
     def add(self, duration: float) -> None:
         # bisect_left finds the first bound >= duration: Histogram.observe's `amount <= bound`.
@@ -105,14 +119,18 @@ class Timing:
             upto = bisect_right(ordered, bound)
             buckets[index] += upto - below
             below = upto
-        total = self.total
-        for duration in durations:
-            total += duration
-        self.total = total
+        # Left to right, one addition at a time, as Histogram.observe sums (builtin sum() may
+        # compensate rounding errors, so its result can differ in the last bits).
+        self.total = reduce(add, durations, self.total)
         if ordered[0] < self.minimum:
             self.minimum = ordered[0]
         if ordered[-1] > self.maximum:
             self.maximum = ordered[-1]
+
+    def flush(self) -> None:
+        if self.queued:
+            self.add_many(self.queued)
+            self.queued = []
 
 
 class TimingFamily(Generic[K]):
@@ -144,6 +162,13 @@ class TimingFamily(Generic[K]):
 
     def groups(self) -> list[K]:
         return list(self._groups)
+
+    def flush(self) -> None:
+        """Bring every record's and ring's ``queued`` durations in (see :meth:`Timing.flush`)."""
+        for timing in self._timings.values():
+            timing.flush()
+        for ring, _ in self._groups.values():
+            ring.flush()
 
     def stats(self, groups: Iterable[K]) -> Stats:
         """One Stats over the given stats keys (unknown keys contribute nothing)."""

@@ -157,3 +157,62 @@ async def test_cancellation_is_recorded_as_499_and_propagates() -> None:
     stats = apm.endpoint(f"GET {UNMATCHED_ROUTE}")
     assert (stats.count, stats.errors) == (2, 1)  # 499 is not a server error; no response is
     assert b'status_class="4xx"' in apm.prometheus_text()
+
+
+class _Forwarding(ApmRegistry):
+    """A subclass: the middleware hands it every request through record_request."""
+
+    def record_request(
+        self, method: str, route_template: str, status: int, duration: float
+    ) -> None:
+        super().record_request(method, route_template, status, duration)
+
+
+async def test_queued_in_line_equals_recorded_through_record_request() -> None:
+    # The middleware queues a plain route's request itself (not through record_request) for our
+    # own registry class: the records, percentiles, alerts and exposition must be the same as
+    # through record_request, across folds and ring overflow, with mounts and unmatched paths.
+    clock: list[Freezer] = []
+
+    def app_for(apm: ApmRegistry) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/items/{item}", response_model=None)
+        async def item(item: str) -> PlainTextResponse:
+            number = int(item)
+            clock[0].tick(6.0 if number % 97 == 0 else number % 13 / 1000)  # a few slow ones
+            return PlainTextResponse("x", status_code=(200, 201, 404, 503)[number % 4])
+
+        app.mount("/v2", Starlette(routes=[Route("/items/{item}", _item)]))
+        app.add_middleware(ApmMiddleware, registry=apm)
+        return app
+
+    in_line = ApmRegistry(reservoir_size=16)
+    forwarded = _Forwarding(reservoir_size=16)
+    apps = [app_for(in_line), app_for(forwarded)]  # built in real time (lazy imports)
+    for app in apps:
+        # Each run from the same instant: both see bit-for-bit the same durations.
+        with freeze_time("2026-01-01", real_asyncio=True, ignore=["_pytest.timing"]) as freezer:
+            clock[:] = [freezer]
+            async with client(app) as http:
+                for i in range(700):  # more than two folds; the rings overflow many times
+                    path = ("/items/{}", "/v2/items/{}", "/nowhere/{}")[0 if i % 5 else i // 5 % 3]
+                    await http.get(path.format(i))
+
+    assert in_line.endpoints() == forwarded.endpoints()
+    assert set(in_line.endpoints()) == {
+        "GET /items/{item}",
+        "GET /v2/items/{item}",
+        f"GET {UNMATCHED_ROUTE}",
+    }
+    assert [(a.kind, a.subject, a.duration) for a in in_line.alerts] == [
+        (a.kind, a.subject, a.duration) for a in forwarded.alerts
+    ]
+    assert in_line.alerts  # the slow ones were alerted
+
+    def scrape(apm: ApmRegistry) -> list[str]:
+        return [
+            line for line in apm.prometheus_text().decode().splitlines() if "_created" not in line
+        ]
+
+    assert scrape(in_line) == scrape(forwarded)
