@@ -41,7 +41,7 @@ def shopify_signature(secret: str, body: bytes) -> str:
 
 async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
     body = b""
     async for chunk in request.stream():

@@ -171,7 +171,8 @@ def _parsed(parse: Callable[[str], object]) -> Callable[[str], object]:
 
 
 def _rate_limit(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    # ASCII digits only: str.isdigit() also accepts "¹" and "٣", which int() refuses
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 100_000:
         raise _Invalid("must be a whole number of calls per minute between 1 and 100000")
     return int(value)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 import httpx
@@ -48,9 +48,11 @@ class ProviderError(Exception):
         return http_failure(self)  # no status (outage, timeout, open breaker) counts too
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A provider's ``Retry-After`` in seconds, when it is plain ASCII digits (str.isdigit()
+    alone also accepts "¹", which float() refuses); an HTTP date or junk gives None."""
+    value = headers.get("retry-after", "")
+    return float(value) if value.isascii() and value.isdigit() else None
 
 
 class ProviderClient:
@@ -101,7 +103,7 @@ class ProviderClient:
                     raise self.error_type(
                         f"{self.name} {operation} failed: HTTP {response.status_code}",
                         status_code=response.status_code,
-                        retry_after=_retry_after(response),
+                        retry_after=retry_after_seconds(response.headers),
                     )
                 if response.is_error:
                     return response, None

@@ -22,7 +22,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES
 from reference_app.resilience import CircuitOpenError, http_failure
 
-from ._base import ProviderError
+from ._base import ProviderError, retry_after_seconds
 from ._orders import OrderInfo
 
 if TYPE_CHECKING:
@@ -65,11 +65,6 @@ def template_script(order: OrderInfo | None) -> str:
         f"{order.total_amount} {order.currency}, payable {order.payment_description}. "
         "Please press 1 to confirm it, or 2 to cancel."
     )
-
-
-def _retry_after(error: openai.APIStatusError) -> float | None:
-    value = error.response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
 
 
 class OpenAIClient:
@@ -156,7 +151,7 @@ class OpenAIClient:
             error = OpenAIError(
                 f"openai {OPERATION} failed: HTTP {exc.status_code}",
                 status_code=exc.status_code,
-                retry_after=_retry_after(exc),
+                retry_after=retry_after_seconds(exc.response.headers),
             )
             if http_failure(exc):
                 raise error from exc

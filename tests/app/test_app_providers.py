@@ -139,3 +139,18 @@ def test_order_cache_is_bounded_lru() -> None:
     cache.put("s.myshopify.com", orders[2])
     assert cache.get("s.myshopify.com", "1") is None
     assert len(cache) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("retry_after", [b"\xb9", b"\xb2\xb3", b"Wed, 21 Oct 2026 07:28:00 GMT"])
+async def test_a_retry_after_that_is_not_ascii_seconds_is_ignored(retry_after: bytes) -> None:
+    # Header bytes read as Latin-1: b"\xb9" is "¹", which str.isdigit() accepts and float()
+    # refuses (that crashed the error path).
+    answer = httpx.Response(429, headers=[(b"Retry-After", retry_after)])
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer))
+    breaker = SERVICE_BREAKERS["shopify"].build("shopify")
+    client = ShopifyClient(http, breaker, ApmRegistry(), access_token="t", cache=OrderCache())
+
+    with pytest.raises(ShopifyError) as error:
+        await client.get_order("acme.myshopify.com", "1")
+    assert (error.value.status_code, error.value.retry_after) == (429, None)

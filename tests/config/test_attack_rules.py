@@ -102,6 +102,15 @@ def test_unbounded_timeouts_are_refused_in_any_mode(variable: str, value: str) -
     assert info.value.variables == [variable]
 
 
+@pytest.mark.parametrize("value", ["¹", "٣٠", "0", "100001", "ten"])
+def test_a_rate_limit_must_be_ascii_digits_in_range(value: str) -> None:
+    # "¹" and "٣٠" pass str.isdigit(): the check must refuse them, not crash in int().
+    refused = _refused(MERCHANT_RATE_LIMIT=value)
+    assert refused == {
+        "MERCHANT_RATE_LIMIT": "must be a whole number of calls per minute between 1 and 100000"
+    }
+
+
 def test_production_needs_a_durable_database() -> None:
     assert "DATABASE_URL" in _refused(DATABASE_URL=None)
     for memory in ("sqlite://", "sqlite+aiosqlite://", "sqlite:///:memory:"):
