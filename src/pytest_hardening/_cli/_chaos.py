@@ -33,7 +33,9 @@ def _results(
 def _forked(
     target: ChaosTarget, scenarios: Sequence[Scenario], seed: int, jobs: int
 ) -> Iterator[ScenarioResult]:
-    """Every ``jobs``-th scenario in each of ``jobs`` forked workers, yielded in catalogue order.
+    """The scenarios shared out to ``jobs`` forked workers, yielded in catalogue order. Each
+    worker takes the next scenario not yet taken when it is free, so one slow scenario does
+    not leave a worker with a longer share.
 
     Workers are forked before any other thread exists (rich's progress refresher starts
     later) and inherit the loaded target itself (nothing is pickled on the way in): the
@@ -42,14 +44,26 @@ def _forked(
     """
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
+    next_index = context.Value("i", 0)  # the next scenario no worker has taken
 
-    def work(first: int) -> None:
-        mine = range(first, len(scenarios), jobs)
-        results = run_scenarios([scenarios[i] for i in mine], target.session, seed=seed)
-        for result, index in zip(results, mine, strict=True):  # its app stops at the end
-            queue.put((index, result))
+    def work() -> None:
+        taken: list[int] = []
 
-    workers = [context.Process(target=work, args=(k,), daemon=True) for k in range(jobs)]
+        def take() -> Iterator[Scenario]:
+            while True:
+                with next_index.get_lock():
+                    index = next_index.value
+                    next_index.value += 1
+                if index >= len(scenarios):
+                    return
+                taken.append(index)
+                yield scenarios[index]
+
+        # run_scenarios takes the next one only after yielding this one's result
+        for result in run_scenarios(take(), target.session, seed=seed):  # app stops at the end
+            queue.put((taken[-1], result))
+
+    workers = [context.Process(target=work, daemon=True) for _ in range(jobs)]
     for worker in workers:
         worker.start()
     done: dict[int, ScenarioResult] = {}
