@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 AlertKind = Literal["slow_endpoint", "slow_query", "slow_external", "high_memory"]
@@ -29,7 +29,14 @@ class Stats:
         return self.count - self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "successes": self.successes}
+        # Field by field: dataclasses.asdict deep-copies each value, and the health and metrics
+        # routes build one of these per endpoint, provider and query on every request.
+        values = {name: getattr(self, name) for name in _STATS_FIELDS}
+        values["successes"] = self.successes
+        return values
+
+
+_STATS_FIELDS = tuple(f.name for f in fields(Stats))
 
 
 @dataclass(frozen=True, slots=True)
