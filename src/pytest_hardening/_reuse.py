@@ -19,7 +19,6 @@ The pool is what hardened tests of a session share, so it also keeps the clocks'
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections import OrderedDict
@@ -85,9 +84,7 @@ class Kept:
 
         async def reset_then_hold() -> None:
             if reset is not None:
-                outcome = reset(self.app)
-                if inspect.isawaitable(outcome):
-                    await outcome
+                await _run_reset(reset, self.app)
             holding.set()
             release.wait()  # blocks the loop's thread, with no await since the reset ended
 
@@ -143,12 +140,7 @@ class Kept:
     def reset(self, reset: AppReset) -> None:
         """Run the owner's reset in the app's own event loop; forget the client's cookies."""
         self.client.cookies.clear()
-        if inspect.iscoroutinefunction(reset):
-            self.client.portal.call(reset, self.app)
-            return
-        outcome = reset(self.app)
-        if inspect.isawaitable(outcome):
-            self.client.portal.call(_awaited, outcome)
+        self.client.portal.call(_run_reset, reset, self.app)
 
     def close(self) -> None:
         self.unpark()
@@ -159,8 +151,11 @@ class Kept:
                 self.sentry_client.close(timeout=0.0)
 
 
-async def _awaited(awaitable: Awaitable[None]) -> None:
-    await asyncio.ensure_future(awaitable)
+async def _run_reset(reset: AppReset, app: Any) -> None:
+    """``reset(app)`` in the app's event loop, awaited when it is async."""
+    outcome = reset(app)
+    if inspect.isawaitable(outcome):
+        await outcome
 
 
 class AppPool:
