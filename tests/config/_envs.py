@@ -49,3 +49,14 @@ def read_env_file(path: Path) -> dict[str, str]:
             key, _, value = line.partition("=")
             env[key.strip()] = value.strip()
     return env
+
+
+def with_changes(**changes: str | None) -> dict[str, str]:
+    """:func:`production_env` with ``changes`` applied (None removes the variable)."""
+    env = production_env()
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env

@@ -13,18 +13,12 @@ from reference_app.config import (
     validate_environment,
 )
 
-from ._envs import production_env
+from ._envs import with_changes
 
 
 def _refused(**changes: str | None) -> dict[str, str]:
     """{variable: message} of the problems with production_env() changed as given."""
-    env = production_env()
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return {p.variable: p.message for p in validate_environment(env)}
+    return {p.variable: p.message for p in validate_environment(with_changes(**changes))}
 
 
 def test_the_known_good_env_is_accepted() -> None:

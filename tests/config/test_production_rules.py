@@ -17,7 +17,7 @@ from reference_app.config import (
     validate_environment,
 )
 
-from ._envs import SECRETS, production_env
+from ._envs import SECRETS, production_env, with_changes
 
 
 def rejected(env: dict[str, str]) -> ConfigurationError:
@@ -25,16 +25,6 @@ def rejected(env: dict[str, str]) -> ConfigurationError:
         load_settings(env)
     assert validate_environment(env) == info.value.problems  # same checks, nothing built
     return info.value
-
-
-def with_changes(**changes: str | None) -> dict[str, str]:
-    env = production_env()
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
 
 
 def test_known_good_environment_is_accepted() -> None:
