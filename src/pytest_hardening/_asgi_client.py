@@ -8,35 +8,17 @@ app's loop-bound resources are created and used in that one loop).
 
 from __future__ import annotations
 
-from types import TracebackType
+import importlib
+from types import ModuleType, TracebackType
 from typing import Any
 
 import anyio.from_thread
 import httpx
 
-from ._app import LifespanManager, starlette_test_client, with_state
+from ._app import LifespanManager, starlette_test_client
+from ._portal_transport import PortalTransport
 
 __all__ = ["AsgiTestClient", "sync_test_client"]
-
-
-class _PortalTransport(httpx.BaseTransport):
-    """Hands each request to ``httpx.ASGITransport`` in the portal's loop, and the answer back."""
-
-    def __init__(self, client: AsgiTestClient) -> None:
-        self._client = client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._client.portal.call(self._send, request)
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        inner = httpx.Request(
-            request.method, request.url, headers=request.headers, content=request.read()
-        )
-        response = await self._client.asgi_transport.handle_async_request(inner)
-        content = await response.aread()
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
 
 
 class AsgiTestClient(httpx.Client):
@@ -44,12 +26,15 @@ class AsgiTestClient(httpx.Client):
     thread), leaving it stops both. Server errors come back as 500s, as with ``TestClient``."""
 
     def __init__(self, app: Any, *, base_url: str = "http://testserver") -> None:
-        super().__init__(transport=_PortalTransport(self), base_url=base_url)
+        self.app_state: dict[str, Any] = {}
+        super().__init__(
+            transport=PortalTransport(app, lambda: self.portal, state=lambda: self.app_state),
+            base_url=base_url,
+        )
         self.app = app
         self._portal_cm: Any = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._lifespan: Any = None
-        self.asgi_transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
     @property
     def portal(self) -> anyio.from_thread.BlockingPortal:
@@ -68,9 +53,7 @@ class AsgiTestClient(httpx.Client):
             self._portal_cm.__exit__(None, None, None)
             self._portal = None
             raise
-        self.asgi_transport = httpx.ASGITransport(
-            app=with_state(self.app, manager.state), raise_app_exceptions=False
-        )
+        self.app_state = dict(manager.state)
         return self
 
     def __exit__(
@@ -100,5 +83,35 @@ def sync_test_client(app: Any) -> Any:
         pass
     else:
         if isinstance(app, Starlette):
-            return starlette_test_client()(app, raise_server_exceptions=False)
+            return _one_call(starlette_test_client()(app, raise_server_exceptions=False))
     return AsgiTestClient(app)
+
+
+def _one_call(client: Any) -> Any:
+    """``client`` (a Starlette ``TestClient``) serving HTTP with :class:`PortalTransport`:
+    the same scope and answers in one portal call instead of about eight; websockets stay
+    with its own transport. A ``TestClient`` too old to keep the lifespan state is left as
+    it is."""
+    own = getattr(client, "_transport", None)
+    if own is None or not isinstance(getattr(client, "app_state", None), dict):
+        return client
+    client._transport = PortalTransport(
+        client.app,
+        lambda: client.portal,
+        state=lambda: client.app_state,
+        root_path=getattr(own, "root_path", ""),
+        client=getattr(own, "client", ("testclient", 50000)),
+        raise_app_exceptions=bool(getattr(own, "raise_server_exceptions", False)),
+        fallback=own,
+        http=_http_module(client),
+    )
+    return client
+
+
+def _http_module(client: Any) -> ModuleType:
+    """httpx or httpx2, whichever ``client`` is built on."""
+    for cls in type(client).__mro__:
+        package = cls.__module__.partition(".")[0]
+        if cls.__name__ == "Client" and package in ("httpx", "httpx2"):
+            return importlib.import_module(package)
+    return httpx

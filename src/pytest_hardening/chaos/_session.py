@@ -19,7 +19,6 @@ from pytest_hardening._config import AppFactory
 from pytest_hardening._harness import Harness
 from pytest_hardening._providers import ProviderSpec
 from pytest_hardening._reuse import AppPool, AppReset, pool_key
-from pytest_hardening.chaos._client import one_hop_client
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -100,10 +99,7 @@ class HarnessSession:
             faults = harness.fake_providers(self.providers)
             # The lifespan runs in real time either way; started before the clock, the clock
             # does not have to stop and start again around it.
-            started = harness.client(headers=self.headers)
-            client = one_hop_client(started)
-            if client is not started:  # ours; the harness's client may be kept for reuse
-                stack.callback(client.close)
+            client = harness.client(headers=self.headers)
             clock = harness.freeze()
             raw = self.breakers(app)
             inspector = harness.inspect_breakers(raw)

@@ -1,0 +1,227 @@
+"""A sync httpx transport that serves a request with one call into the app's event loop.
+
+Starlette's ``TestClient`` hands each request to its portal thread in about eight calls
+(creating events and a stream, starting the app, waiting for the response to start, then one
+call per body message); every call wakes two threads, and on a reference-app request the
+hand-offs cost as much CPU as a middleware stack. Here the app runs as one task of the portal,
+and the caller waits once: until the app returns (the whole response, background tasks done,
+as with ``TestClient``), or until a body message says ``more_body``. Such a streamed response
+(server-sent events, downloads) is then handed over as it comes, one call per message, with
+back-pressure, so endless streams work as they do under ``TestClient``.
+
+The scope is the one ``TestClient`` builds (lifespan ``state``, the debug and trailers
+extensions; templates' debug info lands on ``response.template``/``response.context``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote
+
+import anyio
+import httpx
+
+__all__ = ["PortalTransport"]
+
+_Message = dict[str, Any]
+_DEBUG_MESSAGES = ("http.response.debug", "http.response.template")
+
+
+class PortalTransport(httpx.BaseTransport):
+    """Serve ``http``/``https`` requests with ``app`` in the loop of ``portal()``; anything
+    else (``ws://``) goes to ``fallback``. An exception before the response starts is a 500
+    (or raised in the caller with ``raise_app_exceptions``)."""
+
+    def __init__(
+        self,
+        app: Any,
+        portal: Callable[[], Any],
+        *,
+        state: Callable[[], Mapping[str, Any]] = dict,
+        root_path: str = "",
+        client: tuple[str, int] = ("testclient", 50000),
+        raise_app_exceptions: bool = False,
+        fallback: httpx.BaseTransport | None = None,
+        http: ModuleType = httpx,
+    ) -> None:
+        self._app = app
+        self._portal = portal
+        self._state = state
+        self._root_path = root_path
+        self._client = client
+        self._raise = raise_app_exceptions
+        self._fallback = fallback
+        # httpx or httpx2 (Starlette's TestClient takes httpx2 when it is installed): the
+        # client checks that answers and their streams are its own module's.
+        self._http = http
+        self._streamed = type("StreamedBody", (_StreamedBody, http.SyncByteStream), {})
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme not in ("http", "https"):
+            if self._fallback is None:
+                raise self._http.UnsupportedProtocol(f"{request.url.scheme}:// is not served here")
+            return self._fallback.handle_request(request)
+        portal = self._portal()
+        exchange = _Exchange(self._scope(request), request.read())
+        done = portal.start_task_soon(exchange.serve, self._app)
+        concurrent.futures.wait((done, exchange.streaming), return_when=FIRST_COMPLETED)
+        error = done.exception() if done.done() and not done.cancelled() else None
+        if error is not None and self._raise:
+            raise error
+        if exchange.start is None:  # the app failed, or returned without answering
+            return self._http.Response(500, request=request)  # type: ignore[no-any-return]
+        if not done.done():
+            stream = self._streamed(portal, exchange, done)
+        else:
+            stream = self._http.ByteStream(
+                b"" if request.method == "HEAD" else b"".join(exchange.head)
+            )
+        response = self._http.Response(
+            exchange.start["status"],
+            headers=exchange.headers,
+            stream=stream,
+            request=request,
+        )
+        if exchange.trailers_expected:
+            response.extensions["http.response.trailers"] = exchange.trailers
+        if exchange.debug is not None:
+            response.extensions["http.response.debug"] = exchange.debug
+            for name in ("template", "context"):
+                if name in exchange.debug:
+                    setattr(response, name, exchange.debug[name])
+        return response  # type: ignore[no-any-return]
+
+    def _scope(self, request: httpx.Request) -> _Message:
+        url = request.url
+        port = url.port or {"http": 80, "https": 443}[url.scheme]
+        return {
+            "type": "http",
+            "http_version": "1.1",
+            "method": request.method,
+            "path": unquote(url.path),
+            "raw_path": url.raw_path.split(b"?", 1)[0],
+            "root_path": self._root_path,
+            "scheme": url.scheme,
+            "query_string": url.query,
+            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "client": self._client,
+            "server": [url.raw_host.decode("ascii"), port],
+            "extensions": {"http.response.debug": {}, "http.response.trailers": {}},
+            "state": dict(self._state()),
+        }
+
+    def close(self) -> None:
+        if self._fallback is not None:
+            self._fallback.close()
+
+
+class _Exchange:
+    """One request's messages, between the app (in the portal's loop) and the caller."""
+
+    def __init__(self, scope: _Message, body: bytes) -> None:
+        self.scope = scope
+        self.body = body
+        self.start: _Message | None = None
+        self.head: list[bytes] = []  # body messages sent before the caller took the response
+        self.trailers: list[tuple[bytes, bytes]] = []
+        self.trailers_expected = False
+        self.debug: dict[str, Any] | None = None
+        # Set (from the loop) when the body turns out to be streamed: the caller stops waiting.
+        self.streaming: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._requested = False
+        self._complete: anyio.Event | None = None
+        self._scope_cancel: anyio.CancelScope | None = None
+        self._tx: Any = None
+        self._rx: Any = None
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        assert self.start is not None
+        return list(self.start.get("headers", []))
+
+    async def serve(self, app: Any) -> None:
+        self._complete = anyio.Event()
+        self._tx, self._rx = anyio.create_memory_object_stream[bytes](0)
+        with anyio.CancelScope() as self._scope_cancel:
+            try:
+                await app(self.scope, self._receive, self._send)
+            finally:
+                self._complete.set()
+                self._tx.close()
+
+    async def _receive(self) -> _Message:
+        if not self._requested:
+            self._requested = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        assert self._complete is not None
+        await self._complete.wait()  # a disconnect only once the response is over
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: _Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.start is not None:
+                raise RuntimeError('received a second "http.response.start" message')
+            self.start = message
+            self.trailers_expected = bool(message.get("trailers", False))
+        elif kind == "http.response.body":
+            if self.start is None:
+                raise RuntimeError('received "http.response.body" before "http.response.start"')
+            chunk = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if self.streaming.done():
+                await self._tx.send(chunk)  # waits for the caller: back-pressure
+            else:
+                self.head.append(chunk)
+                if more:
+                    self.streaming.set_result(None)
+            if not more and not self.trailers_expected:
+                assert self._complete is not None
+                self._complete.set()
+        elif kind == "http.response.trailers":
+            self.trailers.extend(message.get("headers", []))
+            if not message.get("more_trailers", False):
+                assert self._complete is not None
+                self._complete.set()
+        elif kind in _DEBUG_MESSAGES:
+            self.debug = message.get("info", message)
+
+    async def next_chunk(self) -> bytes | None:
+        try:
+            chunk: bytes = await self._rx.receive()
+        except anyio.EndOfStream:
+            return None
+        return chunk
+
+    def cancel(self) -> None:
+        if self._scope_cancel is not None:
+            self._scope_cancel.cancel()
+
+
+class _StreamedBody:
+    """The rest of a streamed body, one portal call per message; closing it early cancels
+    the app (as a client that went away). Mixed with the client's ``SyncByteStream``."""
+
+    def __init__(
+        self, portal: Any, exchange: _Exchange, done: concurrent.futures.Future[None]
+    ) -> None:
+        self._portal = portal
+        self._exchange = exchange
+        self._done = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from (chunk for chunk in self._exchange.head if chunk)
+        while (chunk := self._portal.call(self._exchange.next_chunk)) is not None:
+            if chunk:
+                yield chunk
+
+    def close(self) -> None:
+        if not self._done.done():
+            self._portal.call(self._exchange.cancel)
+        with contextlib.suppress(Exception):
+            self._done.result()

@@ -1,0 +1,221 @@
+"""The harness's sync client serves each request in one call into the app's loop, yet the
+app sees what Starlette's ``TestClient`` shows it, and the client gets what ``TestClient``
+gives: whole answers after background tasks, 500s, HEAD, lifespan state, debug info,
+websockets, and streamed bodies (endless ones too) handed over as they come."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
+
+from pytest_hardening import Harness
+
+
+class Seen:
+    """What the app saw: scopes, background work, streams it was made to stop."""
+
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, Any]] = []
+        self.background: list[str] = []
+        self.stopped_streams = 0
+
+
+def starlette_app(seen: Seen) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, str]]:
+        yield {"token": "from-lifespan"}
+
+    async def echo(request: Request) -> JSONResponse:
+        scope = {k: v for k, v in request.scope.items() if k in SCOPE_KEYS}
+        seen.scopes.append(scope)
+        body = (await request.body()).decode()
+        task = BackgroundTask(seen.background.append, body)
+        return JSONResponse({"token": request.state.token, "body": body}, background=task)
+
+    async def boom(request: Request) -> None:
+        raise RuntimeError("the app failed")
+
+    async def endless(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        try:
+            for n in itertools.count():
+                event = f"data: {n}\n\n".encode()
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+        finally:
+            seen.stopped_streams += 1
+
+    async def finite(request: Request) -> StreamingResponse:
+        return StreamingResponse(iter(["a", "b", "c"]), media_type="text/plain")
+
+    async def socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(f"hello {await websocket.receive_text()}")
+        await websocket.close()
+
+    routes = [
+        Route("/echo/{rest:path}", echo, methods=["GET", "POST", "HEAD"]),
+        Route("/boom", boom),
+        Mount("/endless", endless),
+        Route("/finite", finite),
+        WebSocketRoute("/ws", socket),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+SCOPE_KEYS = (
+    "type",
+    "http_version",
+    "method",
+    "path",
+    "raw_path",
+    "root_path",
+    "scheme",
+    "query_string",
+    "headers",
+    "client",
+    "server",
+    "extensions",
+)
+
+
+@pytest.fixture
+def seen() -> Seen:
+    return Seen()
+
+
+@pytest.fixture
+def client(seen: Seen) -> Iterator[Any]:
+    with Harness() as harness:
+        harness.build(lambda: starlette_app(seen), {})
+        yield harness.client()
+
+
+def test_the_app_sees_the_scope_starlettes_test_client_builds(client: Any, seen: Seen) -> None:
+    reference = TestClient(starlette_app(seen), raise_server_exceptions=False)
+    with reference:
+        for http in (reference, client):
+            http.post("/echo/a%2Fb?x=1&y=%20", content=b"hi", headers={"X-Trace": "t"})
+    ours, theirs = seen.scopes[1], seen.scopes[0]
+    assert ours == theirs
+    assert ours["path"] == "/echo/a/b"
+    assert ours["raw_path"] == b"/echo/a%2Fb"
+    assert ours["query_string"] == b"x=1&y=%20"
+
+
+def test_an_answer_comes_back_whole_after_its_background_task(client: Any, seen: Seen) -> None:
+    response = client.post("/echo/x", content=b"payload")
+    assert response.json() == {"token": "from-lifespan", "body": "payload"}
+    assert seen.background == ["payload"], "the background task ran before the call returned"
+
+
+def test_an_app_error_is_a_500_and_head_has_no_body(client: Any) -> None:
+    assert client.get("/boom").status_code == 500
+    head = client.head("/echo/x")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["content-length"]) > 0
+
+
+def test_a_finite_stream_is_read_whole(client: Any) -> None:
+    assert client.get("/finite").text == "abc"
+    with client.stream("GET", "/finite") as response:
+        assert list(response.iter_text()) == ["a", "b", "c"]
+
+
+def test_an_endless_stream_is_handed_over_and_stopped_when_the_client_leaves(
+    client: Any, seen: Seen
+) -> None:
+    with client.stream("GET", "/endless") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        events = [line for line in itertools.islice(lines, 8) if line]
+    assert events == [f"data: {n}" for n in range(4)]
+    assert seen.stopped_streams == 1, "leaving the stream cancels the app's generator"
+    assert client.get("/echo/after").status_code == 200
+
+
+def test_websockets_still_work(client: Any) -> None:
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text("there")
+        assert ws.receive_text() == "hello there"
+
+
+def test_a_plain_asgi_app_gets_streams_and_lifespan_state_too() -> None:
+    """Not Starlette: the harness's own httpx client, same transport."""
+    stopped: list[bool] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            scope["state"]["greeting"] = "hi"
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"] == "/state":
+            await send({"type": "http.response.body", "body": scope["state"]["greeting"].encode()})
+            return
+        try:
+            for n in itertools.count():
+                await send({"type": "http.response.body", "body": b"%d," % n, "more_body": True})
+        finally:
+            stopped.append(True)
+
+    with Harness() as harness:
+        harness.build(lambda: app, {})
+        client = harness.client()
+        assert not isinstance(client, TestClient)
+        assert client.get("/state").text == "hi"
+        with client.stream("GET", "/numbers") as response:
+            chunks = list(itertools.islice(response.iter_bytes(), 3))
+        assert chunks == [b"0,", b"1,", b"2,"]
+    assert stopped == [True]
+
+
+def test_debug_info_lands_on_the_response_as_with_test_client() -> None:
+    """What template responses send (``response.template``/``.context`` in tests)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        assert "http.response.debug" in scope["extensions"]
+        info = {"template": "page.html", "context": {"user": "ada"}}
+        await send({"type": "http.response.debug", "info": info})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"<p>ada</p>"})
+
+    with Harness() as harness:
+        harness.build(lambda: app, {})
+        response = harness.client().get("/")
+    assert response.template == "page.html"
+    assert response.context == {"user": "ada"}
+
+
+def test_a_response_never_started_is_a_500() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+
+    with Harness() as harness:
+        harness.build(lambda: app, {})
+        assert harness.client().get("/").status_code == 500
