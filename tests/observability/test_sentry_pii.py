@@ -229,7 +229,10 @@ from reference_app.config import load_settings
 from reference_app.observability import init_sentry
 
 dsn = "https://publickey@o1.ingest.example.com/1"
-other = sentry_sdk.Client(dsn=dsn, integrations=[OpenAIIntegration()], transport=SentryCapture())
+# OpenAI's integration given explicitly; auto-enabling would import every AI SDK installed here
+# (seconds of CPU) and has no part in the scenario.
+other = sentry_sdk.Client(dsn=dsn, integrations=[OpenAIIntegration()], transport=SentryCapture(),
+                          auto_enabling_integrations=False)
 assert other.get_integration(OpenAIIntegration) is not None  # installed in this process
 handle = init_sentry(load_settings({"ENABLE_SENTRY": "true", "SENTRY_DSN": dsn}),
                      transport=SentryCapture())

@@ -12,6 +12,9 @@ HERE = Path(__file__).parent
 # hypothesis' plugin costs seconds per in-process run and is irrelevant here.
 # The inner runs set pytest-asyncio's loop scope (else each warns that it is unset).
 FAST = ("-p", "no:hypothesispytest", "-o", "asyncio_default_fixture_loop_scope=function")
+# For subprocess runs with PYTEST_DISABLE_PLUGIN_AUTOLOAD: the plugins installed here (hypothesis,
+# randomly, pytest-httpx ...) cost over a second of imports in every fresh interpreter.
+ONLY_HARDENING = ("-p", "pytest_hardening", "-p", "no:cacheprovider")
 
 CONFTEST = """
 import httpx
@@ -305,10 +308,18 @@ def test_ini_option_names_the_factory(project: pytest.Pytester) -> None:
     project.runpytest(*FAST).assert_outcomes(passed=1)
 
 
-def test_xdist_workers_are_aggregated(project: pytest.Pytester) -> None:
+def test_xdist_workers_are_aggregated(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project.makepyfile(
         test_spread="""
         import pytest
+
+        @pytest.fixture
+        def hardening_dev_env():
+            # No Sentry DSN: sentry_sdk.init imports every AI SDK installed here, seconds of
+            # CPU in each worker, and this test is about the report, not about Sentry.
+            return {"APP_ENV": "development"}
 
         @pytest.mark.parametrize("n", range(4))
         def test_fault(hardened_client, faults, n):
@@ -317,7 +328,11 @@ def test_xdist_workers_are_aggregated(project: pytest.Pytester) -> None:
             assert hardened_client.get("/sync-forecast/x").json()["status"] == 200
         """
     )
-    result = project.runpytest_subprocess(*FAST, "-n", "2", "--hardening-report=agg.json")
+    # Real worker processes: each loads only the plugins it needs (autoload off).
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = project.runpytest_subprocess(
+        *ONLY_HARDENING, "-p", "xdist", "-n", "2", "--hardening-report=agg.json"
+    )
     result.assert_outcomes(passed=4)
     # faults.random was used: the summary names the seed and how to replay it.
     [summary] = [line for line in result.outlines if line.startswith("4 test(s) used hardening")]
@@ -360,7 +375,7 @@ def test_options_are_grouped_and_documented(pytester: pytest.Pytester) -> None:
 
 
 def test_a_run_without_hardening_fixtures_prints_nothing_and_imports_no_framework(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(
         test_plain="""
@@ -373,7 +388,9 @@ def test_a_run_without_hardening_fixtures_prints_nothing_and_imports_no_framewor
             assert [name for name in HEAVY if name in sys.modules] == []
         """
     )
-    result = pytester.runpytest_subprocess("-p", "pytest_hardening", "-p", "no:randomly")
+    # A fresh interpreter (sys.modules as a user's run starts), with this plugin alone.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.runpytest_subprocess(*ONLY_HARDENING)
     result.assert_outcomes(passed=1)
     printed = [line for line in result.outlines if not line.startswith(("plugins: ", "rootdir: "))]
     assert not [line for line in printed if "hardening" in line.lower()]

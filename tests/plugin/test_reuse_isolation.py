@@ -64,7 +64,9 @@ FAST = ("-p", "no:hypothesispytest", "-o", "asyncio_default_fixture_loop_scope=f
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\naddopts = -p pytest_hardening -p reference_app.testing\n")
+    pytester.makeini(
+        "[pytest]\naddopts = -p pytest_hardening -p reference_app.testing -p no:cacheprovider\n"
+    )
     return pytester
 
 
@@ -75,9 +77,13 @@ def _run(project: pytest.Pytester, order: tuple[str, ...], *args: str) -> list[d
     selected = [f"test_pair.py::test_{name}" for name in order]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REUSE_LOG", str(log))
-        # In-process unless xdist workers are asked for (those are processes anyway).
-        run = project.runpytest_subprocess if "-n" in args else project.runpytest
-        outcome = run("-p", "no:randomly", *FAST, *args, *selected)
+        if "-n" in args:
+            # xdist workers are processes anyway; each loads only the plugins it needs: the
+            # others installed here (hypothesis, randomly ...) cost a second in every process.
+            patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+            outcome = project.runpytest_subprocess("-p", "xdist", *args, *selected)
+        else:
+            outcome = project.runpytest("-p", "no:randomly", *FAST, *args, *selected)
     outcome.assert_outcomes(passed=len(order))
     return [json.loads(line) for line in log.read_text().splitlines()]
 
