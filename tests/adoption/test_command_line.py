@@ -19,10 +19,15 @@ def gateway(tmp_path: Path) -> Path:
     return tmp_path
 
 
+#: The installed console script: unlike `python -m`, it starts without the current folder on
+#: ``sys.path``, so the project's own modules must be found from its pyproject.toml.
+COMMAND = Path(sys.executable).with_name("hardening")
+
+
 def hardening(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     return subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "pytest_hardening", *args],
+        [str(COMMAND), *args],
         cwd=cwd,
         env={**env, "COLUMNS": "200"},
         capture_output=True,

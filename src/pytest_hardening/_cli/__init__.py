@@ -255,12 +255,24 @@ def serve(
 
 def _project() -> ProjectConfig:
     try:
-        return project_config()
+        config = project_config()
     except ValueError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    if config.source is not None:
+        # The project's modules (factory, validator, target) import from its own folder, as
+        # under `python -m` or pytest; a console script starts without that folder on the path.
+        folder = str(config.source.parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    return config
 
 
 def main() -> None:
     """Console-script entry point."""
+    # As under `python -m pytest_hardening` (and uvicorn's --app-dir default): the project's
+    # modules named on the command line import from the current folder.
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
     app()
