@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import freezegun
 import freezegun.api
 
+from ._clock_cache import SCAN_TYPES
 from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_replay import SweepRecord, reference_counts
 
@@ -159,8 +160,7 @@ class Clock:
         return RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE), known=known)
 
     def _sweep(self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]) -> RealClockHolders:
-        own = self._cache.modules.containers() if self._cache is not None else ()
-        return self._new_holders().sweep(self._freezer, replace, skip_ids=own)
+        return self._new_holders().sweep(self._freezer, replace, skip_types=SCAN_TYPES)
 
     def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
         """``real`` from now on: its value when time first moved (plus what this clock was

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,25 @@ import freezegun.api
 if TYPE_CHECKING:
     from ._clock_replay import SweepRecord
 
-__all__ = ["ClockCache", "ModuleScan", "Owners"]
+__all__ = ["SCAN_TYPES", "ClockCache", "ModuleScan", "Owners", "ScanList", "ScanPair"]
+
+
+class ScanPair(tuple[str, Any]):
+    """``(name, value)``: a module attribute holding a real time object, as found by a
+    :class:`ModuleScan` (its own type, so that no sweep takes it for a holder, whichever
+    clock cache it belongs to)."""
+
+    __slots__ = ()
+
+
+class ScanList(list[ScanPair]):
+    """A :class:`ModuleScan`'s pairs for one module (its own type, as :class:`ScanPair`)."""
+
+    __slots__ = ()
+
+
+#: What a sweep leaves alone: the scans' own bookkeeping holds real functions by design.
+SCAN_TYPES: tuple[type, ...] = (ScanPair, ScanList)
 
 
 class ModuleScan:
@@ -44,10 +62,9 @@ class ModuleScan:
     """
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[int, int, list[tuple[str, Any]]]] = {}
-        self._own: set[int] = set()  # ids of the lists and pairs in _found
+        self._found: dict[str, tuple[int, int, ScanList]] = {}
 
-    def attributes(self, module: ModuleType) -> list[tuple[str, Any]]:
+    def attributes(self, module: ModuleType) -> Sequence[tuple[str, Any]]:
         namespace = getattr(module, "__dict__", None)
         if type(namespace) is not dict:
             return []
@@ -60,17 +77,11 @@ class ModuleScan:
             if all(namespace.get(key) is value for key, value in found):
                 return found
         ids = freezegun.api._real_time_object_ids
-        found = [(key, value) for key, value in namespace.copy().items() if id(value) in ids]
-        if seen is not None:
-            self._own.difference_update(_ids(seen[2]))
+        found = ScanList(
+            ScanPair((key, value)) for key, value in namespace.copy().items() if id(value) in ids
+        )
         self._found[name] = (id(namespace), len(namespace), found)
-        self._own.update(_ids(found))
         return found
-
-    def containers(self) -> set[int]:
-        """Ids of this scan's own lists and pairs (they hold real functions, and are no
-        holder the clock should re-point). Kept up to date: asked for while time moves."""
-        return self._own
 
     @contextlib.contextmanager
     def used_by_freezegun(self) -> Iterator[None]:
@@ -86,10 +97,6 @@ class ModuleScan:
             yield
         finally:
             api._get_cached_module_attributes = original
-
-
-def _ids(found: list[tuple[str, Any]]) -> list[int]:
-    return [id(found), *(id(pair) for pair in found)]
 
 
 class Owners:

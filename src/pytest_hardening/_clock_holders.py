@@ -100,10 +100,16 @@ class RealClockHolders:
         return top in sys.stdlib_module_names or module.startswith(self.ignore)
 
     def sweep(
-        self, freezer: Any, replace: Callable[[Any], Any], *, skip_ids: Iterable[int] = ()
+        self,
+        freezer: Any,
+        replace: Callable[[Any], Any],
+        *,
+        skip_ids: Iterable[int] = (),
+        skip_types: tuple[type, ...] = (),
     ) -> RealClockHolders:
         """Re-point every holder found to ``replace(real_function)``; containers whose id is
-        in ``skip_ids`` (the clock's own bookkeeping) are left alone."""
+        in ``skip_ids``, or of a type in ``skip_types`` (the clock's own bookkeeping), are left
+        alone."""
         reals = tuple(real_time_functions())  # passed on as is: its id is known
         fakes = {id(real): replace(real) for real in reals}
         skip = _freezegun_containers(freezer)
@@ -112,7 +118,7 @@ class RealClockHolders:
         skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):
-            if id(holder) in skip:
+            if id(holder) in skip or type(holder) in skip_types:
                 continue
             if isinstance(holder, (types.FrameType, list)):
                 self.complete = False  # neither re-pointed nor watched
