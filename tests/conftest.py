@@ -20,6 +20,18 @@ from tests._postgres import LocalPostgres, PostgresAdmin, is_postgres_url
 pytest_plugins = ["pytester"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (the README's command): one worker per core, plus one. The live tests spend
+    much of their time waiting on real time (a provider's timeout, a breaker's open timeout, a
+    server starting); the extra worker keeps the cores busy meanwhile.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
