@@ -104,17 +104,14 @@ class RealClockHolders:
         freezer: Any,
         replace: Callable[[Any], Any],
         *,
-        skip_ids: Iterable[int] = (),
         skip_types: tuple[type, ...] = (),
     ) -> RealClockHolders:
-        """Re-point every holder found to ``replace(real_function)``; containers whose id is
-        in ``skip_ids``, or of a type in ``skip_types`` (the clock's own bookkeeping), are left
-        alone."""
+        """Re-point every holder found to ``replace(real_function)``; containers of a type in
+        ``skip_types`` (the clock's own bookkeeping) are left alone."""
         reals = tuple(real_time_functions())  # passed on as is: its id is known
         fakes = {id(real): replace(real) for real in reals}
         skip = _freezegun_containers(freezer)
         skip.add(id(reals))
-        skip.update(skip_ids)
         skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):

@@ -67,7 +67,7 @@ class PortalTransport(httpx.BaseTransport):
                 raise self._http.UnsupportedProtocol(f"{request.url.scheme}:// is not served here")
             return self._fallback.handle_request(request)
         portal = self._portal()
-        exchange = _Exchange(self._scope(request), request.read())
+        exchange = _Exchange(self._scope(request), request.read(), body=request.method != "HEAD")
         done = portal.start_task_soon(exchange.serve, self._app)
         concurrent.futures.wait((done, exchange.streaming), return_when=FIRST_COMPLETED)
         error = done.exception() if done.done() and not done.cancelled() else None
@@ -78,9 +78,7 @@ class PortalTransport(httpx.BaseTransport):
         if not done.done():
             stream = self._streamed(portal, exchange, done)
         else:
-            stream = self._http.ByteStream(
-                b"" if request.method == "HEAD" else b"".join(exchange.head)
-            )
+            stream = self._http.ByteStream(b"".join(exchange.head))
         response = self._http.Response(
             exchange.start["status"],
             headers=exchange.headers,
@@ -123,9 +121,10 @@ class PortalTransport(httpx.BaseTransport):
 class _Exchange:
     """One request's messages, between the app (in the portal's loop) and the caller."""
 
-    def __init__(self, scope: _Message, body: bytes) -> None:
+    def __init__(self, scope: _Message, request_body: bytes, *, body: bool = True) -> None:
         self.scope = scope
-        self.body = body
+        self.request_body = request_body
+        self.keep_body = body  # False for HEAD: the caller gets no body, as with TestClient
         self.start: _Message | None = None
         self.head: list[bytes] = []  # body messages sent before the caller took the response
         self.trailers: list[tuple[bytes, bytes]] = []
@@ -157,7 +156,7 @@ class _Exchange:
     async def _receive(self) -> _Message:
         if not self._requested:
             self._requested = True
-            return {"type": "http.request", "body": self.body, "more_body": False}
+            return {"type": "http.request", "body": self.request_body, "more_body": False}
         assert self._complete is not None
         await self._complete.wait()  # a disconnect only once the response is over
         return {"type": "http.disconnect"}
@@ -172,7 +171,7 @@ class _Exchange:
         elif kind == "http.response.body":
             if self.start is None:
                 raise RuntimeError('received "http.response.body" before "http.response.start"')
-            chunk = bytes(message.get("body", b""))
+            chunk = bytes(message.get("body", b"")) if self.keep_body else b""
             more = bool(message.get("more_body", False))
             if self.streaming.done():
                 await self._tx.send(chunk)  # waits for the caller: back-pressure

@@ -260,19 +260,21 @@ def _project() -> ProjectConfig:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     if config.source is not None:
-        # The project's modules (factory, validator, target) import from its own folder, as
-        # under `python -m` or pytest; a console script starts without that folder on the path.
-        folder = str(config.source.parent)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+        # The project's modules (factory, validator, target) import from its own folder, also
+        # when the command runs in a subfolder of the project.
+        _importable(str(config.source.parent))
     return config
+
+
+def _importable(folder: str) -> None:
+    """Modules in ``folder`` import (it goes first on ``sys.path``, once)."""
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
 
 def main() -> None:
     """Console-script entry point."""
     # As under `python -m pytest_hardening` (and uvicorn's --app-dir default): the project's
     # modules named on the command line import from the current folder.
-    here = os.getcwd()
-    if here not in sys.path:
-        sys.path.insert(0, here)
+    _importable(os.getcwd())
     app()
