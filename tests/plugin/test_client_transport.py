@@ -152,17 +152,22 @@ def test_websockets_still_work(client: Any) -> None:
         assert ws.receive_text() == "hello there"
 
 
+async def lifespan(receive: Any, send: Any, state: dict[str, Any], **values: Any) -> None:
+    """A raw ASGI app's lifespan: ``values`` go into its state at startup."""
+    await receive()
+    state.update(values)
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 def test_a_plain_asgi_app_gets_streams_and_lifespan_state_too() -> None:
     """Not Starlette: the harness's own httpx client, same transport."""
     stopped: list[bool] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await receive()
-            scope["state"]["greeting"] = "hi"
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send, scope["state"], greeting="hi")
             return
         await send({"type": "http.response.start", "status": 200, "headers": []})
         if scope["path"] == "/state":
@@ -190,10 +195,7 @@ def test_debug_info_lands_on_the_response_as_with_test_client() -> None:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await receive()
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send, scope["state"])
             return
         assert "http.response.debug" in scope["extensions"]
         info = {"template": "page.html", "context": {"user": "ada"}}
@@ -211,10 +213,7 @@ def test_debug_info_lands_on_the_response_as_with_test_client() -> None:
 def test_a_response_never_started_is_a_500() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await receive()
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send, scope["state"])
 
     with Harness() as harness:
         harness.build(lambda: app, {})
