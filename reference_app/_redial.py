@@ -36,6 +36,9 @@ REDIAL_BATCH = 20
 #: One dial's cap (the provider client's own timeouts are shorter).
 REDIAL_DIAL_SECONDS = 15.0
 _LEASE_SECONDS = REDIAL_BATCH * REDIAL_DIAL_SECONDS + 60.0
+#: A round overdue by more than this was not missed: the clock jumped. The worker looks every
+#: poll (under a second), and monotonic time does not run on while the machine sleeps.
+_CLOCK_JUMP = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,9 @@ class RedialWorker:
         self._claims = RedialClaims(calls.repository)
         self.instance = instance
         self._breaker = calls.exotel.breaker
-        self._next_round = time.monotonic()
+        # The first round a full round after start, as after reset(): never racing the first
+        # requests (the worker checks every poll; it does not need to run at once).
+        self._next_round = time.monotonic() + self.round_seconds
         self._lock = asyncio.Lock()
         self._generation = 0
         self._stopping = threading.Event()
@@ -77,12 +82,19 @@ class RedialWorker:
         return self._breaker.open_timeout / 6
 
     def round_due(self) -> bool:
-        """A round is due when its time has come and the Exotel breaker lets calls through."""
-        wait = self._next_round - time.monotonic()
-        # More than a round ahead: the clock went back (a test clock restarted); due now.
-        due = wait <= 0 or wait > self.round_seconds
+        """A round is due when its time has come and the Exotel breaker lets calls through.
+
+        When the clock has jumped (a test clock started or stopped), the next round is
+        re-anchored a full round from now, as after :meth:`reset`, and none is due yet."""
+        now = time.monotonic()
+        wait = self._next_round - now
+        if wait > self.round_seconds or wait < -_CLOCK_JUMP:
+            # Run at once, such a round would race whatever the caller does next (its database
+            # work, a success, can end a breaker's failure streak a test is counting).
+            self._next_round = now + self.round_seconds
+            return False
         # Never a half-open database probe: those belong to request traffic.
-        return due and self._breaker.state is not State.OPEN and self._database_closed()
+        return wait <= 0 and self._breaker.state is not State.OPEN and self._database_closed()
 
     def _database_closed(self) -> bool:
         return self._calls.repository.breaker.state is State.CLOSED
