@@ -6,8 +6,10 @@ import contextlib
 import json
 import multiprocessing
 import queue as queue_module
+import threading
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,26 +23,38 @@ from pytest_hardening.chaos._text import render_result
 def _results(
     target: ChaosTarget, names: Sequence[str], seed: int, jobs: int
 ) -> Generator[ScenarioResult, None, None]:
+    """The results in catalogue order. Workers, when there are any, are forked here, at the
+    call, not at the first ``next``: before the caller starts a thread of its own (rich's
+    progress refresher)."""
     scenarios = select(target.catalogue(), names)
-    # Without fork (macOS/Windows spawn would re-import everything per worker) the run stays
-    # sequential.
-    if jobs > 1 and len(scenarios) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        yield from _forked(target, scenarios, seed, min(jobs, len(scenarios)))
-    else:
-        yield from run_scenarios(scenarios, target.session, seed=seed)
+    if jobs > 1 and len(scenarios) > 1 and _can_fork():
+        return _forked(target, scenarios, seed, min(jobs, len(scenarios)))
+    return _closable(run_scenarios(scenarios, target.session, seed=seed))
+
+
+def _closable(results: Iterator[ScenarioResult]) -> Generator[ScenarioResult, None, None]:
+    yield from results  # closing this closes ``results`` (its kept app is stopped there)
+
+
+def _can_fork() -> bool:
+    """Workers are forked only from a process with no other thread. A fork copies just the
+    calling thread: a lock another thread holds stays held in the child, and an event loop
+    another thread runs shares its epoll instance with the child. Called from such a process
+    (a test session, a running app), or without fork (macOS/Windows spawn would re-import
+    everything per worker), the scenarios run one by one."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _forked(
     target: ChaosTarget, scenarios: Sequence[Scenario], seed: int, jobs: int
-) -> Iterator[ScenarioResult]:
-    """The scenarios shared out to ``jobs`` forked workers, yielded in catalogue order. Each
-    worker takes the next scenario not yet taken when it is free, so one slow scenario does
-    not leave a worker with a longer share.
+) -> Generator[ScenarioResult, None, None]:
+    """Fork ``jobs`` workers now; the returned iterator yields their results in catalogue
+    order. Each worker takes the next scenario not yet taken when it is free, so one slow
+    scenario does not leave a worker with a longer share.
 
-    Workers are forked before any other thread exists (rich's progress refresher starts
-    later) and inherit the loaded target itself (nothing is pickled on the way in): the
-    imported app, and one session per worker whose clocks share what they learn (and that
-    keeps its app between its scenarios when it can).
+    Workers inherit the loaded target itself (nothing is pickled on the way in): the imported
+    app, and one session per worker whose clocks share what they learn (and that keeps its
+    app between its scenarios when it can).
     """
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -66,9 +80,15 @@ def _forked(
     workers = [context.Process(target=work, daemon=True) for _ in range(jobs)]
     for worker in workers:
         worker.start()
+    return _in_order(queue, workers, len(scenarios))
+
+
+def _in_order(
+    queue: Any, workers: Sequence[multiprocessing.process.BaseProcess], count: int
+) -> Generator[ScenarioResult, None, None]:
     done: dict[int, ScenarioResult] = {}
     try:
-        for index in range(len(scenarios)):
+        for index in range(count):
             while index not in done:
                 try:
                     got, result = queue.get(timeout=1.0)
