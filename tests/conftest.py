@@ -17,7 +17,7 @@ import pytest
 
 from tests._postgres import LocalPostgres, PostgresAdmin, is_postgres_url
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests._crash_report"]
 
 
 @pytest.hookimpl(tryfirst=True)
