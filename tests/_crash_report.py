@@ -41,9 +41,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if directory:
         log = Path(directory, f"{worker}.log").open("w")  # noqa: SIM115 (open for the run)
         _open.append(log)
-        faulthandler.enable(log, all_threads=True)
+        _point_at(log)
         for number in _DUMP_ON:
             faulthandler.register(number, log, all_threads=True, chain=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A pytest run inside a test (pytester's inline runs) points faulthandler back at stderr
+    # when it ends: point it at the log again before every test.
+    if _open:
+        _point_at(_open[0])
+
+
+def _point_at(log: IO[str]) -> None:
+    faulthandler.enable(log, all_threads=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
