@@ -32,6 +32,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return (cores or 1) + 1
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # asyncpg cannot be imported twice in one process: imported again after its modules left
+    # sys.modules, it segfaults on first use (an xdist worker "crashed"). pytester's in-process
+    # runs remove the modules they imported when they end, so a run whose app merely imported
+    # asyncpg would arm that crash for the worker's next PostgreSQL test. Imported here, first,
+    # it is never theirs to remove.
+    if importlib.util.find_spec("asyncpg") is not None:
+        import asyncpg  # noqa: F401
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -15,7 +15,7 @@ from typing import Any
 from sentry_sdk.integrations import DidNotEnable, Integration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScrubber
 
-from reference_app.config import Settings
+from reference_app.config import Settings, normalise_database_url
 
 from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
 
@@ -110,7 +110,7 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
         # Only the integrations of what the app uses: auto-enabling would import every SDK that
         # happens to be installed (Anthropic's alone costs a second or more per boot).
         "auto_enabling_integrations": False,
-        "integrations": used_integrations(),
+        "integrations": used_integrations(settings),
         # It reports every OpenAI SDK error as unhandled, yet the app handles each one (the
         # template script); an OpenAI outage is reported once, when its breaker opens.
         "disabled_integrations": [OpenAIIntegration()],
@@ -124,15 +124,20 @@ _USED_INTEGRATIONS = (
     ("httpx", "HttpxIntegration"),
     ("httpx2", "Httpx2Integration"),
     ("sqlalchemy", "SqlalchemyIntegration"),
-    ("asyncpg", "AsyncPGIntegration"),
 )
+_POSTGRESQL_INTEGRATION = ("asyncpg", "AsyncPGIntegration")
 
 
-def used_integrations() -> list[Integration]:
-    """The integrations of :data:`_USED_INTEGRATIONS` whose library is installed (asyncpg only
-    comes with PostgreSQL support; httpx2 with a recent sentry-sdk)."""
+def used_integrations(settings: Settings) -> list[Integration]:
+    """The integrations of :data:`_USED_INTEGRATIONS` whose library is installed (httpx2 needs
+    a recent sentry-sdk), and asyncpg's when the database is PostgreSQL: the integration imports
+    the driver, which a SQLite app never loads."""
+    wanted = list(_USED_INTEGRATIONS)
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    if normalise_database_url(url).startswith("postgresql"):
+        wanted.append(_POSTGRESQL_INTEGRATION)
     found: list[Integration] = []
-    for module, name in _USED_INTEGRATIONS:
+    for module, name in wanted:
         try:
             found_module = importlib.import_module(f"sentry_sdk.integrations.{module}")
             integration = getattr(found_module, name)

@@ -207,6 +207,18 @@ def test_only_the_integrations_of_what_the_app_uses_are_enabled(sentry: SentryHa
     enabled = set(sentry.client.integrations)
     assert {"fastapi", "starlette", "httpx", "sqlalchemy"} <= enabled
     assert not enabled & {"anthropic", "aiohttp", "openai"}
+    # No PostgreSQL (the default SQLite database): asyncpg's integration would import the driver.
+    assert "asyncpg" not in enabled
+
+
+def test_a_postgresql_app_enables_the_asyncpg_integration(transport: SentryCapture) -> None:
+    settings = dev_settings(DATABASE_URL="postgresql://app@db.internal/calls")
+    handle = init_sentry(settings, transport=transport)  # nothing connects
+    try:
+        assert handle.client is not None
+        assert "asyncpg" in handle.client.integrations
+    finally:
+        handle.close()
 
 
 def test_production_samples_ten_percent_of_traces(transport: SentryCapture) -> None:
