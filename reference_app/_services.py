@@ -87,9 +87,13 @@ def build_services(
     http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Services:
     """Build the clients and the database engine (no I/O happens here)."""
+    # One TLS context for both clients (and any proxy they are given): loading the CA bundle
+    # costs more than building a client. With a transport injected (tests) nothing needs one.
+    tls = httpx.create_ssl_context() if http_transport is None else True
     # One connection pool for all providers; each request carries its provider's timeout.
     http = httpx.AsyncClient(
         transport=http_transport,
+        verify=tls,
         timeout=httpx.Timeout(10.0, connect=5.0),
         headers={"User-Agent": "reference-app/0.1"},
     )
@@ -97,6 +101,7 @@ def build_services(
     # transport when there is one (tests), else httpx2's pool with the app's limits.
     openai_http = httpx2.AsyncClient(
         transport=None if http_transport is None else HttpxTransportBridge(http_transport),
+        verify=tls,
         limits=OPENAI_CONNECTION_LIMITS,
     )
     engine = create_engine(_secret(settings.database_url) or None)

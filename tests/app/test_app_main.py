@@ -60,12 +60,13 @@ def test_development_server_answers_health_on_127_0_0_1(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 30.0
         response = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/monitoring/health", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)  # bounded wait for the real server to come up
+        with httpx.Client(timeout=2) as http:  # one client: each new one loads the CA bundle
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    response = http.get(f"http://127.0.0.1:{port}/api/monitoring/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)  # bounded wait for the real server to come up
         assert response is not None, "server did not come up within 30 s"
         assert response.status_code == 200
         assert response.json()["status"] == "healthy"

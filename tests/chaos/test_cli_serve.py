@@ -35,14 +35,15 @@ def test_serve_answers_health_on_localhost_in_development_mode(tmp_path: Path) -
     try:
         deadline = time.monotonic() + 60
         body = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/monitoring/health", timeout=1)
-            except httpx.TransportError:
-                time.sleep(0.1)  # a real server is starting: polling real time is the point
-                continue
-            body = response.json()
-            break
+        with httpx.Client(timeout=1) as http:  # one client: each new one loads the CA bundle
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    response = http.get(f"http://127.0.0.1:{port}/api/monitoring/health")
+                except httpx.TransportError:
+                    time.sleep(0.1)  # a real server is starting: polling real time is the point
+                    continue
+                body = response.json()
+                break
         assert body is not None, "server did not answer /api/monitoring/health"
         assert body["status"] == "healthy"
         assert body["mode"] == "development"

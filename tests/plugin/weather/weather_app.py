@@ -117,8 +117,9 @@ def create_app() -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         # Bound to the loop that runs lifespan: the plugin must serve requests from it.
-        async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as http:
-            with httpx.Client(base_url=base_url, timeout=2.0) as sync_http:
+        tls = httpx.create_ssl_context()  # one CA bundle load for both clients
+        async with httpx.AsyncClient(base_url=base_url, timeout=2.0, verify=tls) as http:
+            with httpx.Client(base_url=base_url, timeout=2.0, verify=tls) as sync_http:
                 app.state.lifespan = "running"
                 yield {"http": http, "sync_http": sync_http}
         app.state.lifespan = "stopped"
