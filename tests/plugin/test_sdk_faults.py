@@ -23,9 +23,10 @@ USER = [{"role": "user", "content": "Say hello"}]
 
 
 @pytest.fixture
-def setup() -> Iterator[tuple[Clock, FaultInjector]]:
+def setup(clock: Clock) -> Iterator[tuple[Clock, FaultInjector]]:
+    # The plugin's clock: it reuses what the session's earlier clocks learned about the heap.
     providers = {"openai": openai_provider("Hello there"), "anthropic": anthropic_provider("Hi")}
-    with Clock() as clock, FaultInjector(providers, clock=clock) as faults:
+    with FaultInjector(providers, clock=clock) as faults:
         yield clock, faults
 
 
