@@ -15,6 +15,7 @@ import freezegun.api
 
 from ._clock_cache import SCAN_TYPES
 from ._clock_holders import RealClockHolders, real_time_functions
+from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
 
 if TYPE_CHECKING:
@@ -38,7 +39,9 @@ class Clock:
 
     ``time.time``/``monotonic``/``perf_counter`` and ``datetime.now`` are frozen (freezegun,
     ``real_asyncio=True`` so event loops keep scheduling on real time) and move with
-    :meth:`advance`. A context manager; :meth:`start`/:meth:`stop` for fixtures.
+    :meth:`advance`; ``monotonic`` and ``perf_counter`` go on from their real values, without
+    a jump (see :mod:`._clock_monotonic`). A context manager; :meth:`start`/:meth:`stop` for
+    fixtures.
 
     Objects that stored a real time function before the clock started (a breaker built with
     ``clock=time.monotonic``) are re-pointed to the frozen one for as long as the clock runs;
@@ -63,6 +66,7 @@ class Clock:
         self._origin: tuple[float, Any] = (0.0, None)  # when the search for holders began
         self._listeners: list[Callable[[float], None]] = []
         self._advanced = 0.0
+        self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
 
     @property
     def active(self) -> bool:
@@ -85,12 +89,21 @@ class Clock:
                 self._factory = self._freezer.start()
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
+        if self._anchor is None:
+            self._anchor = Anchor()
+        self._anchor.install(self._factory)
         return self
 
     def stop(self) -> None:
+        self._stop()
+        self._anchor = None
+
+    def _stop(self) -> None:
         holders, self._holders = self._holders, None
         if holders is not None:
             holders.undo()
+        if self._anchor is not None:
+            self._anchor.remove()
         freezer, self._freezer, self._factory = self._freezer, None, None
         if freezer is not None:
             freezer.stop()
@@ -231,7 +244,7 @@ class Clock:
             yield
             return
         frozen_at = self._factory()
-        self.stop()
+        self._stop()
         try:
             yield
         finally:

@@ -1,0 +1,68 @@
+"""Frozen ``time.monotonic``/``perf_counter`` that continue the real timeline instead of jumping.
+
+freezegun derives them from the frozen date, about 1.8e9 seconds today, so starting a clock
+moved them decades ahead of the real ones. Whatever an app scheduled on them before the clock
+started (a background task's next round, a cache expiry) was then long overdue and ran at once,
+racing the test. While an :class:`Anchor` is installed they read the real value they had when it
+was made, plus how far the frozen date has moved since.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any
+
+import freezegun.api
+
+__all__ = ["Anchor"]
+
+_MICROSECOND = _dt.timedelta(microseconds=1)
+
+
+class Anchor:
+    """The real monotonic time at one frozen instant. :meth:`install` makes freezegun's
+    monotonic functions (``monotonic``, ``perf_counter`` and their ``_ns`` forms) read from it
+    while ``factory``, the clock's freezegun factory, is the innermost freeze; :meth:`remove`
+    puts freezegun's own back."""
+
+    def __init__(self) -> None:
+        api: Any = freezegun.api
+        self._frozen_at: _dt.datetime = api.get_current_time()
+        # The next whole second (as if under a second passed): whole seconds plus the frozen
+        # date's microseconds round the way freezegun's own values do, so moving the clock by
+        # whole seconds moves these by exactly that (a Retry-After rounded up stays right).
+        self._seconds: int = math.ceil(api.real_monotonic())
+        self._ns: int = self._seconds * 10**9
+        self._factory: Any = None
+        self._saved: tuple[Any, Any] | None = None
+
+    def install(self, factory: Any) -> None:
+        api: Any = freezegun.api
+        if self._saved is not None or not hasattr(api, "_get_fake_monotonic_ns"):
+            return
+        self._factory = factory
+        self._saved = (api._get_fake_monotonic, api._get_fake_monotonic_ns)
+        seconds, nanoseconds = self._saved
+        # freezegun's fakes look these up in their module at each call.
+        api._get_fake_monotonic = lambda: self._monotonic() if self._ours() else seconds()
+        api._get_fake_monotonic_ns = lambda: self._monotonic_ns() if self._ours() else nanoseconds()
+
+    def remove(self) -> None:
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            api: Any = freezegun.api
+            api._get_fake_monotonic, api._get_fake_monotonic_ns = saved
+
+    def _ours(self) -> bool:
+        # A freeze started inside the clock (a test's own freeze_time) keeps freezegun's values.
+        factories = freezegun.api.freeze_factories
+        return bool(factories) and factories[-1] is self._factory
+
+    def _monotonic(self) -> float:
+        moved = freezegun.api.get_current_time() - self._frozen_at
+        return self._seconds + moved.total_seconds()
+
+    def _monotonic_ns(self) -> int:
+        moved = freezegun.api.get_current_time() - self._frozen_at
+        return self._ns + (moved // _MICROSECOND) * 1000
