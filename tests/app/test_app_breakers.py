@@ -117,7 +117,10 @@ def test_database_breaker_opens_after_ten_failures_and_answers_503_retry_after(
             response = hardened_client.post("/api/calls", json=new_call())
             assert response.status_code == 503, attempt
             assert int(response.headers["retry-after"]) >= 1
-        assert breakers.state("database") == OPEN
+        # The counts say what happened if it did not open: a success in between, or failures
+        # not counted (this failed about once in ten full runs, never alone).
+        metrics = hardened_app.state.breakers["database"].metrics()
+        assert breakers.state("database") == OPEN, metrics
         clock.advance(15.0)
         response = hardened_client.post("/api/calls", json=new_call())
 
