@@ -109,6 +109,7 @@ def test_python_dash_m_runs_the_scenarios_in_forked_workers(tmp_path: Path) -> N
         [sys.executable, "-m", "pytest_hardening", "chaos", *names, "--jobs", "2",
          "--json", str(data)],
         capture_output=True, text=True, check=False,
+        timeout=300,  # a worker hung after the fork fails the test, not the whole run
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "3 passed, 0 failed" in result.stdout

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
+import os
 import queue as queue_module
 import threading
+import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,9 @@ from pytest_hardening.chaos import ScenarioResult, render_html, run_scenarios, s
 from pytest_hardening.chaos._scenario import Scenario
 from pytest_hardening.chaos._target import ChaosTarget, load_target
 from pytest_hardening.chaos._text import render_result
+
+#: How long forking waits for threads that have ended to be gone from the OS.
+_ALONE_WAIT_SECONDS = 1.0
 
 
 def _results(
@@ -42,7 +47,20 @@ def _can_fork() -> bool:
     another thread runs shares its epoll instance with the child. Called from such a process
     (a test session, a running app), or without fork (macOS/Windows spawn would re-import
     everything per worker), the scenarios run one by one."""
-    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    # A thread Python counts as ended may still be running its C-level exit (OpenSSL frees
+    # its per-thread state under a global lock): forked then, the child hangs at its first
+    # TLS context. Where the OS lists threads, wait a moment for it to be alone.
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return True
+    deadline = time.monotonic() + _ALONE_WAIT_SECONDS
+    while len(os.listdir(tasks)) > 1:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def _forked(
