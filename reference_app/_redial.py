@@ -36,9 +36,6 @@ REDIAL_BATCH = 20
 #: One dial's cap (the provider client's own timeouts are shorter).
 REDIAL_DIAL_SECONDS = 15.0
 _LEASE_SECONDS = REDIAL_BATCH * REDIAL_DIAL_SECONDS + 60.0
-#: A round overdue by more than this was not missed: the clock jumped. The worker looks every
-#: poll (under a second), and monotonic time does not run on while the machine sleeps.
-_CLOCK_JUMP = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +81,11 @@ class RedialWorker:
     def round_due(self) -> bool:
         """A round is due when its time has come and the Exotel breaker lets calls through.
 
-        When the clock has jumped (a test clock started or stopped), the next round is
-        re-anchored a full round from now, as after :meth:`reset`, and none is due yet."""
+        When the clock went back (a test clock stopped), the next round is re-anchored a full
+        round from now, as after :meth:`reset`, and none is due yet."""
         now = time.monotonic()
         wait = self._next_round - now
-        if wait > self.round_seconds or wait < -_CLOCK_JUMP:
+        if wait > self.round_seconds:
             # Run at once, such a round would race whatever the caller does next (its database
             # work, a success, can end a breaker's failure streak a test is counting).
             self._next_round = now + self.round_seconds

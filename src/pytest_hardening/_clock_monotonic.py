@@ -33,7 +33,6 @@ class Anchor:
         # date's microseconds round the way freezegun's own values do, so moving the clock by
         # whole seconds moves these by exactly that (a Retry-After rounded up stays right).
         self._seconds: int = math.ceil(api.real_monotonic())
-        self._ns: int = self._seconds * 10**9
         self._factory: Any = None
         self._saved: tuple[Any, Any] | None = None
 
@@ -65,4 +64,4 @@ class Anchor:
 
     def _monotonic_ns(self) -> int:
         moved = freezegun.api.get_current_time() - self._frozen_at
-        return self._ns + (moved // _MICROSECOND) * 1000
+        return (self._seconds * 1_000_000 + moved // _MICROSECOND) * 1000
