@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -34,23 +35,20 @@ SECRET_RULES: Mapping[str, tuple[int, float]] = MappingProxyType(
     }
 )
 
-#: Substrings that mark a value copied from an example or a template.
-_PLACEHOLDER_MARKS = (
-    "replace-me",
-    "replace_me",
-    "replaceme",
-    "change-me",
-    "change_me",
-    "changeme",
-    "placeholder",
-    "your-",
-    "your_",
-    "<",
-    ">",
-    "xxxxxx",
-    "todo",
-    "fixme",
+#: Words that mark a value copied from an example or a template. They are matched as whole
+#: words (split at anything not a letter or digit), never as substrings: a random
+#: ``token_urlsafe`` secret holds ``todo`` or ``your`` by chance about once in 30,000 draws,
+#: and refusing a strong secret for that would be a false alarm at deploy time.
+_PLACEHOLDER_WORDS = frozenset(
+    {"placeholder", "todo", "fixme", "tbd", "changeme", "replaceme", "your", "yourkey"}
 )
+#: Two-word placeholders (``replace-me``, ``Change_Me``, ``change me``).
+_PLACEHOLDER_PAIRS = frozenset({("replace", "me"), ("change", "me")})
+#: A template slot (a whole ``<your key>``, ``${API_KEY}``, ``{{ secret }}``) or a run of x's
+#: (``sk-xxxxxxxx``). A lone ``<`` or ``>`` is not one: a generated password with symbols
+#: holds both about one time in ten.
+_TEMPLATE = re.compile(r"^<[^<>]+>$|\$\{[a-z_][a-z0-9_]*\}|\{\{\s*[a-z_][a-z0-9_.]*\s*\}\}|x{6}")
+_WORD_BREAK = re.compile(r"[^a-z0-9]+")
 #: Whole values that are published defaults.
 _KNOWN_DEFAULTS = frozenset(
     {
@@ -74,8 +72,15 @@ _KNOWN_DEFAULTS = frozenset(
 
 
 def is_placeholder(value: str) -> bool:
+    """A published default, a template slot or a placeholder word (``replace-me-…``,
+    ``YOUR_API_KEY``, ``<your key>``, ``changeme``)."""
     lowered = value.strip().lower()
-    return lowered in _KNOWN_DEFAULTS or any(mark in lowered for mark in _PLACEHOLDER_MARKS)
+    if lowered in _KNOWN_DEFAULTS or _TEMPLATE.search(lowered):
+        return True
+    words = [word for word in _WORD_BREAK.split(lowered) if word]
+    return any(word in _PLACEHOLDER_WORDS for word in words) or any(
+        pair in _PLACEHOLDER_PAIRS for pair in itertools.pairwise(words)
+    )
 
 
 def entropy_bits(value: str) -> float:

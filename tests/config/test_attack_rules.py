@@ -38,12 +38,34 @@ def test_the_known_good_env_is_accepted() -> None:
         "1234567890123456",
         "abcdefghijklmnopqrstuvwx",
         "sk-test-key",
+        "YOUR_OPENAI_API_KEY_GOES_HERE_1234",
+        "${OPENAI_API_KEY}",
+        "{{ openai_api_key }}",
+        "Change_Me_Before_Deploying_2026",
+        "sk-proj-xxxxxxxxxxxxxxxxxxxxxxxx",
+        "TODO: ask ops for the real key",
     ],
 )
 def test_weak_placeholder_and_published_secrets_are_refused(value: str) -> None:
     problems = _refused(OPENAI_API_KEY=value)
     assert "OPENAI_API_KEY" in problems
     assert value not in problems["OPENAI_API_KEY"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # Random values that hold a placeholder word or sign inside, as one random draw in
+        # thousands does: refusing them would fail a deploy (and a test) by chance.
+        "q8Rz1LmXtodo4vTb7NcYp2Wd9KsJ5hGf3",
+        "Yourk3Lq9-ZxTbHaNgP0cWmRsYdE7uVi2",
+        "fixme8Rz1LmX4vTb7NcYp2Wd9KsJ5hGf3",
+        "aK9<q>Zr!4m#Tb7&NcY%p2Wd9KsJ5hGf3",
+        "Hq2$x{9Lm}Rz!4vTb7NcYp2Wd9KsJ5h",
+    ],
+)
+def test_a_random_secret_is_not_a_placeholder_for_holding_one_by_chance(value: str) -> None:
+    assert "OPENAI_API_KEY" not in _refused(OPENAI_API_KEY=value)
 
 
 def test_the_admin_token_needs_more_than_the_floor() -> None:
