@@ -80,6 +80,21 @@ def test_event_loop_keeps_real_time_while_frozen() -> None:
         assert asyncio.run(main()) == 0.0  # the app's clock did not move by itself
 
 
+def test_a_deadline_whole_seconds_ahead_is_reached_by_moving_exactly_that_far() -> None:
+    # A breaker opened at a jittered moment (an SDK's back-off moved the clock 2.2375 s) sets
+    # ``open_until = now + 60``; moving the clock 60 s must reach it, at any fraction of a second
+    # (decimal fractions missed it by a rounding step about once in 200).
+    with Clock() as clock:
+        for step in range(2_000):
+            clock.advance((step * 7_919 % 1_000_000) / 1_000_000)
+            opened = time.monotonic()
+            open_until = opened + 60.0
+            clock.advance(60)
+            now = time.monotonic()
+            assert now >= open_until, (step, opened, now)
+            assert now - opened == 60.0, (step, opened, now)
+
+
 def test_monotonic_goes_on_from_its_real_value_when_the_clock_starts() -> None:
     # An app's timer set before the clock started stays about as far ahead as it was: it comes
     # due when the clock has moved that far, not at once (freezegun alone jumps decades ahead).
