@@ -36,11 +36,11 @@ SECRET_RULES: Mapping[str, tuple[int, float]] = MappingProxyType(
 )
 
 #: Words that mark a value copied from an example or a template. They are matched as whole
-#: words (split at anything not a letter or digit), never as substrings: a random
-#: ``token_urlsafe`` secret holds ``todo`` or ``your`` by chance about once in 30,000 draws,
-#: and refusing a strong secret for that would be a false alarm at deploy time.
+#: words (split at anything not a letter or digit), never as substrings: as substrings, a
+#: random ``token_urlsafe(32)`` secret held one by chance once in 25,000 draws, and refusing a
+#: strong secret is a false alarm at deploy time; as words, once in 2,000,000 (``your-…``).
 _PLACEHOLDER_WORDS = frozenset(
-    {"placeholder", "todo", "fixme", "tbd", "changeme", "replaceme", "your", "yourkey"}
+    {"placeholder", "todo", "fixme", "changeme", "replaceme", "your", "yourkey"}
 )
 #: Two-word placeholders (``replace-me``, ``Change_Me``, ``change me``).
 _PLACEHOLDER_PAIRS = frozenset({("replace", "me"), ("change", "me")})
