@@ -13,6 +13,8 @@ chunk within BODY_TIMEOUT_SECONDS; the shutdown grace covers one request budget.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import logging
 import os
 import signal
@@ -76,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal (exit status -15).
     # SIGTERM is how platforms stop a healthy deployment, so a graceful stop exits 0.
     signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
+    # After the graceful stop, the heap (the SDKs' pydantic models are most of it) is frozen
+    # instead of garbage-collected on the way out: about a second less to exit. Sentry's flush
+    # and every other exit handler still run.
+    atexit.register(gc.freeze)
     uvicorn.run(app, host=args.host, port=port, **server_options(settings))
     return 0
 

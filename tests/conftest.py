@@ -8,6 +8,8 @@ against SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib.util
 import os
 from collections.abc import Iterator
@@ -40,6 +42,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # it is never theirs to remove.
     if importlib.util.find_spec("asyncpg") is not None:
         import asyncpg  # noqa: F401
+    # Each process of the run (the controller, every xdist worker) ends with the whole stack
+    # in its heap: frozen at exit, it is skipped by the interpreter's final collections (about
+    # 0.85 s of CPU per process on a 2-core runner). Exit handlers still run.
+    atexit.register(gc.freeze)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ reference app is the default only for a project that configures nothing.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import signal
 import sys
@@ -277,4 +279,8 @@ def main() -> None:
     # As under `python -m pytest_hardening` (and uvicorn's --app-dir default): the project's
     # modules named on the command line import from the current folder.
     _importable(os.getcwd())
+    # A command's process ends with the whole stack in its heap (the AI SDKs' pydantic models
+    # alone are most of a second of final garbage collection): frozen at exit, the heap is
+    # skipped by those passes; atexit handlers still run and output is still flushed.
+    atexit.register(gc.freeze)
     app()
