@@ -20,6 +20,7 @@ def copy_project(pytester: pytest.Pytester, name: str) -> Path:
     return pytester.path
 
 
+@pytest.mark.slow
 def test_gateway_in_auto_mode_needs_a_15_line_conftest(pytester: pytest.Pytester) -> None:
     root = copy_project(pytester, "gateway")
     lines = (root / "conftest.py").read_text().splitlines()
@@ -29,6 +30,7 @@ def test_gateway_in_auto_mode_needs_a_15_line_conftest(pytester: pytest.Pytester
     result.assert_outcomes(passed=4)
 
 
+@pytest.mark.slow
 def test_strict_mode_with_function_and_module_loops_and_anyio(pytester: pytest.Pytester) -> None:
     copy_project(pytester, "strict_mode")
     result = pytester.runpytest_subprocess(*NOT_THEIRS)

@@ -37,6 +37,7 @@ def hardening(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_chaos_runs_the_projects_catalogue_and_a_failure_replays(gateway: Path) -> None:
     run = hardening(gateway, "chaos", "users-outage", "--jobs", "1")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -54,6 +55,7 @@ def test_chaos_runs_the_projects_catalogue_and_a_failure_replays(gateway: Path) 
     assert "FAIL expects-an-open-breaker" in again.stdout
 
 
+@pytest.mark.slow
 def test_check_config_builds_the_projects_app_and_does_not_demand_app_env(gateway: Path) -> None:
     (gateway / "good.env").write_text("GATEWAY_API_KEY=a-long-enough-production-key\n")
     (gateway / "empty.env").write_text("# nothing\n")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .conftest import ADMIN_TOKEN
 
@@ -46,6 +47,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.slow
 def test_development_server_answers_health_on_127_0_0_1(tmp_path: Path) -> None:
     port = _free_port()
     env = _env({"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}"})

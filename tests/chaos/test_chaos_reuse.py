@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from pytest_hardening.chaos import (
@@ -136,6 +137,7 @@ def _replayable(result: ScenarioResult) -> dict[str, Any]:
     return record
 
 
+@pytest.mark.slow
 def test_a_seed_replays_the_same_timeline_to_the_microsecond() -> None:
     """The SDK's retry back-off is jittered (it moves the virtual clock): seeded per run, the
     same seed gives the same virtual times, on a fresh app and on a reused one alike."""

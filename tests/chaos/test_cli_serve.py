@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from reference_app.config import VARIABLE_NAMES
 
@@ -21,6 +22,7 @@ def free_port() -> int:
         return port
 
 
+@pytest.mark.slow
 def test_serve_answers_health_on_localhost_in_development_mode(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in VARIABLE_NAMES and k != "NODE_ENV"}
@@ -55,6 +57,7 @@ def test_serve_answers_health_on_localhost_in_development_mode(tmp_path: Path) -
     assert server.returncode == 0, output
 
 
+@pytest.mark.slow
 def test_a_refused_configuration_is_one_line_and_status_2(tmp_path: Path) -> None:
     (tmp_path / "prod.env").write_text("APP_ENV=production\n")
     env = {k: v for k, v in os.environ.items() if k not in VARIABLE_NAMES and k != "NODE_ENV"}

@@ -252,6 +252,7 @@ assert handle.client.get_integration(OpenAIIntegration) is None, "the app's clie
 """
 
 
+@pytest.mark.slow
 def test_the_openai_integration_stays_off_when_another_client_installed_it_first() -> None:
     # It reports every OpenAI SDK error as unhandled, though the app handles each one. Once any
     # client of the process installed it (another app, a test), sentry-sdk gave it to every

@@ -308,6 +308,7 @@ def test_ini_option_names_the_factory(project: pytest.Pytester) -> None:
     project.runpytest(*FAST).assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_xdist_workers_are_aggregated(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -329,6 +330,7 @@ class BreakerMachine(RuleBasedStateMachine):
 
 BreakerMachine.TestCase.settings = settings.get_profile(PROFILE)
 test_breaker_matches_model = BreakerMachine.TestCase
+test_breaker_matches_model.pytestmark = [pytest.mark.slow]
 
 
 def test_gate_really_holds_a_call_in_flight() -> None:
