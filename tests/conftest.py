@@ -50,7 +50,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     if workers < 2 or not slow:
         return
-    rest = iter([item for item in items if item not in slow])
+    first = set(slow)
+    rest = iter([item for item in items if item not in first])
     ordered: list[pytest.Item] = []
     remaining = len(items)
     for worker in range(workers):
