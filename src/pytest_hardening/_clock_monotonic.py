@@ -34,9 +34,9 @@ class Anchor:
     def __init__(self) -> None:
         api: Any = freezegun.api
         self._frozen_at: _dt.datetime = api.get_current_time()
-        # The next whole second (as if under a second passed): whole seconds plus the frozen
-        # date's microseconds round the way freezegun's own values do, so moving the clock by
-        # whole seconds moves these by exactly that (a Retry-After rounded up stays right).
+        # The next whole second (as if under a second passed): with the readings' grid below,
+        # moving the clock by whole seconds moves them by exactly that (a Retry-After rounded
+        # up stays right).
         self._seconds: int = math.ceil(api.real_monotonic())
         self._factory: Any = None
         self._saved: tuple[Any, Any] | None = None
@@ -63,11 +63,14 @@ class Anchor:
         factories = freezegun.api.freeze_factories
         return bool(factories) and factories[-1] is self._factory
 
+    def _moved(self) -> int:
+        """Microseconds the frozen date has moved since the anchor was made."""
+        moved: int = (freezegun.api.get_current_time() - self._frozen_at) // _MICROSECOND
+        return moved
+
     def _monotonic(self) -> float:
-        moved = freezegun.api.get_current_time() - self._frozen_at
-        seconds, microseconds = divmod(moved // _MICROSECOND, 1_000_000)
+        seconds, microseconds = divmod(self._moved(), 1_000_000)
         return self._seconds + seconds + round(microseconds * _GRID / 1_000_000) / _GRID
 
     def _monotonic_ns(self) -> int:
-        moved = freezegun.api.get_current_time() - self._frozen_at
-        return (self._seconds * 1_000_000 + moved // _MICROSECOND) * 1000
+        return (self._seconds * 1_000_000 + self._moved()) * 1000
