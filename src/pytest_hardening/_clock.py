@@ -85,8 +85,7 @@ class Clock:
         if self._cache is None:
             self._factory = self._freezer.start()
         else:
-            with self._cache.modules.used_by_freezegun():
-                self._factory = self._freezer.start()
+            self._factory = self._cache.modules.start(self._freezer)
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         if self._anchor is None:

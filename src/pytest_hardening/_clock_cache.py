@@ -6,7 +6,8 @@ Starting a clock and moving it the first time both look at the whole process:
   them it calls ``dir()`` and ``getattr`` on each of the ~5,000 loaded modules at every start
   (its own cache is keyed by the attribute names, which it recomputes): 25-40 ms per start once
   the AI SDKs are imported. :class:`ModuleScan` reads each module's ``__dict__`` once and looks
-  again only when the namespace changed size or a remembered attribute was rebound;
+  again only when the namespace changed size or a remembered attribute was rebound, and hands
+  freezegun only the few hundred modules that hold something to re-point;
 - the first :meth:`Clock.advance` looks for objects that stored a real time function with
   ``gc.get_referrers`` (a pass over the whole heap), then for the owners of the dicts, tuples
   and cells it found (another pass). :class:`Owners` remembers those owners (weakly), so the
@@ -20,11 +21,11 @@ app pool); nothing is kept at module level.
 
 from __future__ import annotations
 
-import contextlib
 import gc
+import sys
 import weakref
-from collections.abc import Iterator, Sequence
-from types import ModuleType
+from collections.abc import Mapping, Sequence
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import freezegun.api
@@ -58,11 +59,17 @@ class ModuleScan:
 
     Read from the module's ``__dict__`` (never ``getattr``: a lazy module's ``__getattr__``
     would import things). Looked at again when the namespace is another object, changed size,
-    or no longer holds what was found there.
+    or no longer holds what was found there; forgotten when the module is freed (a module
+    imported again may get the freed namespace's id).
     """
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[int, int, ScanList]] = {}
+        self._found: dict[str, tuple[int, int, ScanList, weakref.ref[Any] | None]] = {}
+        #: The ids of the loaded modules and their namespaces' sizes at the last
+        #: :meth:`holding`, and the names of its answer; forgotten as soon as one of those
+        #: modules is freed (its id could be reused). Modules are never kept alive here.
+        self._last: tuple[list[int], list[int], list[str]] | None = None
+        self._watching: list[weakref.ref[Any]] = []
 
     def attributes(self, module: ModuleType) -> Sequence[tuple[str, Any]]:
         namespace = getattr(module, "__dict__", None)
@@ -80,23 +87,93 @@ class ModuleScan:
         found = ScanList(
             ScanPair((key, value)) for key, value in namespace.copy().items() if id(value) in ids
         )
-        self._found[name] = (id(namespace), len(namespace), found)
+        self._found[name] = (id(namespace), len(namespace), found, self._watch(name, module))
         return found
 
-    @contextlib.contextmanager
-    def used_by_freezegun(self) -> Iterator[None]:
-        """Within the block freezegun's start asks this scan (it looks the function up in its
-        module at each call); freezegun without that function scans as it always did."""
+    def _watch(self, name: str, module: ModuleType) -> weakref.ref[Any] | None:
+        def drop(ref: weakref.ref[Any]) -> None:
+            entry = self._found.get(name)
+            if entry is not None and entry[3] is ref:
+                del self._found[name]
+
+        try:
+            return weakref.ref(module, drop)
+        except TypeError:  # not a module: remembered by its namespace's id alone
+            return None
+
+    def holding(self, modules: Mapping[str, Any]) -> dict[str, ModuleType]:
+        """The modules of ``modules`` (``sys.modules``) with an attribute that holds a real
+        time object: the only ones freezegun's start has anything to re-point in."""
+        # The same modules with namespaces of the same sizes as last time: the same answer
+        # (compared in C: a per-module loop in Python is what a start costs). The held modules'
+        # own attributes are checked again when freezegun asks for them.
+        loaded = [module for module in list(modules.values()) if module is not None]
+        try:
+            sizes = list(map(len, map(vars, loaded)))
+        except TypeError:  # an entry without a namespace: no shortcut this time
+            sizes = []
+        ids = list(map(id, loaded))
+        last = self._last
+        if sizes and last is not None and last[1] == sizes and last[0] == ids:
+            return {name: modules[name] for name in last[2] if modules.get(name) is not None}
+        found, attributes = self._found, self.attributes
+        held: dict[str, ModuleType] = {}
+        for name, module in list(modules.items()):
+            # Inlined for most modules (nothing found, namespace unchanged): this loop is
+            # what a start costs.
+            namespace: Any = getattr(module, "__dict__", None)
+            seen = found.get(name)
+            if seen and not seen[2] and seen[0] == id(namespace) and seen[1] == len(namespace):
+                continue
+            if module is not None and attributes(module):
+                held[name] = module
+        self._remember(loaded, ids, sizes, held)
+        return held
+
+    def _remember(
+        self, loaded: list[Any], ids: list[int], sizes: list[int], held: dict[str, ModuleType]
+    ) -> None:
+        self._last = None
+        if not sizes:
+            return
+        try:
+            self._watching = [weakref.ref(module, self._forget) for module in loaded]
+        except TypeError:  # an entry that cannot be watched: no shortcut
+            self._watching = []
+            return
+        self._last = (ids, sizes, list(held))
+
+    def _forget(self, _: object) -> None:
+        self._last = None
+
+    def start(self, freezer: Any) -> Any:
+        """``freezer.start()`` asking this scan, over the modules it has something to do in.
+
+        freezegun's start walks every loaded module (~5,000) with checks of its own before it
+        asks for a module's attributes; most of its time went there. For the duration of the
+        start it sees this scan (it looks the function up in its module at each call) and a
+        ``sys`` whose ``modules`` are those :meth:`holding` finds; what it re-points is the
+        same. It records the modules loaded at start, to restore those loaded later at stop:
+        that record is the whole ``sys.modules``, taken as freezegun takes it. A freezegun
+        without these names starts as it always did.
+        """
         api: Any = freezegun.api
         original = getattr(api, "_get_cached_module_attributes", None)
-        if original is None or not hasattr(api, "_real_time_object_ids"):
-            yield
-            return
+        if original is None or getattr(api, "sys", None) is not sys:
+            return freezer.start()
+        if not hasattr(api, "_real_time_object_ids"):
+            return freezer.start()
+        at_start = set(sys.modules)
         api._get_cached_module_attributes = self.attributes
+        api.sys = SimpleNamespace(modules=self.holding(sys.modules))
         try:
-            yield
+            factory = freezer.start()
         finally:
             api._get_cached_module_attributes = original
+            api.sys = sys
+        if hasattr(freezer, "modules_at_start"):
+            freezer.modules_at_start = at_start
+        return factory
 
 
 class Owners:

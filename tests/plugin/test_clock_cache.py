@@ -4,11 +4,14 @@ changed between two clocks, and everything is restored when a clock stops."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
+import importlib
 import sys
 import time
 import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -66,6 +69,83 @@ def test_attributes_added_or_rebound_between_clocks_are_found(module: types.Modu
         assert _moves(clock, module.now) == 10.0
     assert module.later is freezegun_real("perf_counter")
     assert module.now is freezegun_real("time")
+
+
+def test_a_module_imported_while_a_clock_runs_gets_the_real_functions_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A start hands freezegun only the modules that hold a real time object; the modules it
+    # restores at stop (those loaded after the start) must still be judged against all of them.
+    name = "hardening_clock_cache_imported_late"
+    (tmp_path / f"{name}.py").write_text("from time import monotonic as now\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    cache = ClockCache()
+    with Clock(cache=cache):  # the cache has seen the process
+        pass
+    with Clock(cache=cache) as clock:
+        late = importlib.import_module(name)
+        assert late.now is not freezegun_real("monotonic")
+        assert _moves(clock, late.now) == 10.0
+    assert late.now is freezegun_real("monotonic")
+    with Clock(cache=cache) as clock:  # and the next clock finds it like any other module
+        assert _moves(clock, late.now) == 10.0
+    assert late.now is freezegun_real("monotonic")
+
+
+def test_modules_with_nothing_to_repoint_are_left_out_of_the_start(
+    module: types.ModuleType,
+) -> None:
+    cache = ClockCache()
+    with Clock(cache=cache):
+        pass
+    holding = cache.modules.holding(sys.modules)
+    assert holding[module.__name__] is module
+    assert "json" not in holding  # no time function among its attributes
+    names = ("time", "monotonic", "perf_counter", "gmtime", "localtime", "strftime")
+    names += ("time_ns", "monotonic_ns", "perf_counter_ns")
+    reals = {id(getattr(time, name)) for name in names} | {id(dt.datetime), id(dt.date)}
+    for name, held in holding.items():
+        assert any(id(value) in reals for value in vars(held).values()), name
+
+
+def test_a_module_that_held_nothing_is_looked_at_again_when_it_grows(
+    module: types.ModuleType,
+) -> None:
+    cache = ClockCache()
+    quiet = types.ModuleType("hardening_clock_cache_quiet")
+    sys.modules[quiet.__name__] = quiet
+    try:
+        with Clock(cache=cache):  # remembered: nothing to re-point here
+            pass
+        quiet.later = time.perf_counter  # type: ignore[attr-defined]  # the namespace grew
+        with Clock(cache=cache) as clock:
+            assert _moves(clock, quiet.later) == 10.0
+        assert quiet.later is freezegun_real("perf_counter")
+    finally:
+        del sys.modules[quiet.__name__]
+
+
+def test_a_module_replaced_by_one_of_the_same_size_is_looked_at_again() -> None:
+    # A module dropped and imported again (as pytester's runs do) whose namespace has the same
+    # size: made right after the other is freed, it usually gets the freed one's id.
+    cache = ClockCache()
+    name = "hardening_clock_cache_replaced"
+    quiet = types.ModuleType(name)
+    quiet.now = 1  # type: ignore[attr-defined]
+    sys.modules[name] = quiet
+    try:
+        with Clock(cache=cache):  # remembered: nothing to re-point here
+            pass
+        del sys.modules[name], quiet
+        again = types.ModuleType(name)
+        again.now = time.monotonic  # type: ignore[attr-defined]
+        sys.modules[name] = again
+        with Clock(cache=cache) as clock:
+            assert _moves(clock, again.now) == 10.0
+        assert again.now is freezegun_real("monotonic")
+    finally:
+        sys.modules.pop(name, None)
 
 
 def test_stored_real_functions_are_repointed_by_every_clock_of_a_session() -> None:
