@@ -54,28 +54,40 @@ class ScanList(list[ScanPair]):
 SCAN_TYPES: tuple[type, ...] = (ScanPair, ScanList)
 
 
+class _ModuleRef(weakref.ref[ModuleType]):
+    """A weak reference to a scanned module, with what to forget when it is freed."""
+
+    __slots__ = ("key", "name")
+    key: int
+    name: str
+
+
 class ModuleScan:
     """Module attributes that hold real time objects, per module, remembered between starts.
 
     Read from the module's ``__dict__`` (never ``getattr``: a lazy module's ``__getattr__``
     would import things). Looked at again when the namespace is another object, changed size,
     or no longer holds what was found there; forgotten when the module is freed (a module
-    imported again may get the freed namespace's id).
+    imported again may get the freed one's ids).
     """
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[int, int, ScanList, weakref.ref[Any] | None]] = {}
+        self._found: dict[str, tuple[int, int, ScanList]] = {}
+        #: Every scanned module, weakly, by id: none is kept alive here.
+        self._refs: dict[int, _ModuleRef] = {}
         #: The ids of the loaded modules and their namespaces' sizes at the last
-        #: :meth:`holding`, and the names of its answer; forgotten as soon as one of those
-        #: modules is freed (its id could be reused). Modules are never kept alive here.
+        #: :meth:`holding`, and the names of its answer.
         self._last: tuple[list[int], list[int], list[str]] | None = None
-        self._watching: list[weakref.ref[Any]] = []
 
     def attributes(self, module: ModuleType) -> Sequence[tuple[str, Any]]:
         namespace = getattr(module, "__dict__", None)
+        name = str(id(module))
+        if type(namespace) is dict:
+            name = namespace.get("__name__") or name
+        if id(module) not in self._refs:
+            self._watch(module, name)
         if type(namespace) is not dict:
             return []
-        name = namespace.get("__name__") or str(id(module))
         seen = self._found.get(name)
         if seen is not None and seen[0] == id(namespace) and seen[1] == len(namespace):
             found = seen[2]
@@ -87,19 +99,23 @@ class ModuleScan:
         found = ScanList(
             ScanPair((key, value)) for key, value in namespace.copy().items() if id(value) in ids
         )
-        self._found[name] = (id(namespace), len(namespace), found, self._watch(name, module))
+        self._found[name] = (id(namespace), len(namespace), found)
         return found
 
-    def _watch(self, name: str, module: ModuleType) -> weakref.ref[Any] | None:
-        def drop(ref: weakref.ref[Any]) -> None:
-            entry = self._found.get(name)
-            if entry is not None and entry[3] is ref:
-                del self._found[name]
-
+    def _watch(self, module: ModuleType, name: str) -> None:
         try:
-            return weakref.ref(module, drop)
-        except TypeError:  # not a module: remembered by its namespace's id alone
-            return None
+            ref = _ModuleRef(module, self._freed)
+        except TypeError:  # cannot be watched: remembered by its namespace's id alone
+            return
+        ref.key, ref.name = id(module), name
+        self._refs[ref.key] = ref
+
+    def _freed(self, ref: weakref.ref[ModuleType]) -> None:
+        # Called before the module's memory is freed, so before its ids can be reused.
+        if isinstance(ref, _ModuleRef):
+            self._refs.pop(ref.key, None)
+            self._found.pop(ref.name, None)
+        self._last = None
 
     def holding(self, modules: Mapping[str, Any]) -> dict[str, ModuleType]:
         """The modules of ``modules`` (``sys.modules``) with an attribute that holds a real
@@ -127,24 +143,10 @@ class ModuleScan:
                 continue
             if module is not None and attributes(module):
                 held[name] = module
-        self._remember(loaded, ids, sizes, held)
+        # Only while every one of them is watched: a freed one forgets this answer.
+        watched = sizes and all(map(self._refs.__contains__, ids))
+        self._last = (ids, sizes, list(held)) if watched else None
         return held
-
-    def _remember(
-        self, loaded: list[Any], ids: list[int], sizes: list[int], held: dict[str, ModuleType]
-    ) -> None:
-        self._last = None
-        if not sizes:
-            return
-        try:
-            self._watching = [weakref.ref(module, self._forget) for module in loaded]
-        except TypeError:  # an entry that cannot be watched: no shortcut
-            self._watching = []
-            return
-        self._last = (ids, sizes, list(held))
-
-    def _forget(self, _: object) -> None:
-        self._last = None
 
     def start(self, freezer: Any) -> Any:
         """``freezer.start()`` asking this scan, over the modules it has something to do in.
