@@ -110,12 +110,12 @@ class ModuleScan:
         ref.key, ref.name = id(module), name
         self._refs[ref.key] = ref
 
-    def _freed(self, ref: weakref.ref[ModuleType]) -> None:
-        # Called before the module's memory is freed, so before its ids can be reused.
-        if isinstance(ref, _ModuleRef):
-            self._refs.pop(ref.key, None)
-            self._found.pop(ref.name, None)
+    def _freed(self, ref: _ModuleRef) -> None:
+        # Called before the module's memory is freed, so before its ids can be reused; also
+        # while the interpreter exits, when module globals are already gone: no names used.
         self._last = None
+        self._refs.pop(ref.key, None)
+        self._found.pop(ref.name, None)
 
     def holding(self, modules: Mapping[str, Any]) -> dict[str, ModuleType]:
         """The modules of ``modules`` (``sys.modules``) with an attribute that holds a real
