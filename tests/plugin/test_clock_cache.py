@@ -109,9 +109,7 @@ def test_modules_with_nothing_to_repoint_are_left_out_of_the_start(
         assert any(id(value) in reals for value in vars(held).values()), name
 
 
-def test_a_module_that_held_nothing_is_looked_at_again_when_it_grows(
-    module: types.ModuleType,
-) -> None:
+def test_a_module_that_held_nothing_is_looked_at_again_when_it_grows() -> None:
     cache = ClockCache()
     quiet = types.ModuleType("hardening_clock_cache_quiet")
     sys.modules[quiet.__name__] = quiet
