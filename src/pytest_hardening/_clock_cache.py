@@ -161,9 +161,8 @@ class ModuleScan:
         """
         api: Any = freezegun.api
         original = getattr(api, "_get_cached_module_attributes", None)
-        if original is None or getattr(api, "sys", None) is not sys:
-            return freezer.start()
-        if not hasattr(api, "_real_time_object_ids"):
+        seams = getattr(api, "sys", None) is sys and hasattr(api, "_real_time_object_ids")
+        if original is None or not seams:
             return freezer.start()
         at_start = set(sys.modules)
         api._get_cached_module_attributes = self.attributes
