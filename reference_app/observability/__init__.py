@@ -6,9 +6,17 @@ from __future__ import annotations
 from ._access_log import QueryRedactingFilter, redacted_access_log
 from ._apm import UNMATCHED_ROUTE, ApmRegistry
 from ._breaker_metrics import BREAKER_STATES, BreakerCollector
+from ._event_scrub import before_breadcrumb, before_send, before_send_transaction
 from ._memory_limit import MemoryLimit, memory_limit
 from ._middleware import ApmMiddleware
-from ._redact import FILTERED, is_sensitive_name, redact_query, redact_text, redact_url
+from ._redact import (
+    FILTERED,
+    Redactor,
+    is_sensitive_name,
+    redact_query,
+    redact_text,
+    redact_url,
+)
 from ._request_id import (
     REQUEST_ID_HEADER,
     RequestIdLogFilter,
@@ -18,14 +26,7 @@ from ._request_id import (
 from ._sentry import SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
 from ._sentry_boot import report_refused_boot
-from ._sentry_hooks import (
-    before_breadcrumb,
-    before_send,
-    before_send_transaction,
-    denylist,
-    make_event_scrubber,
-    sentry_options,
-)
+from ._sentry_hooks import denylist, make_event_scrubber, sentry_options
 from ._stats import Alert, AlertKind, Stats
 from ._system import SystemMonitor
 
@@ -41,6 +42,7 @@ __all__ = [
     "BreakerCollector",
     "MemoryLimit",
     "QueryRedactingFilter",
+    "Redactor",
     "RequestIdLogFilter",
     "RequestIdMiddleware",
     "SentryHandle",

@@ -164,3 +164,51 @@ def redact_text(text: str) -> str:
         last = match.end()
     pieces.append(redact_text_plain(text[last:]))
     return "".join(pieces)
+
+
+#: Texts longer than this are not remembered (each remembered text is kept until a clear).
+_REMEMBER_CHARS = 1_024
+
+
+class Redactor:
+    """:func:`redact_text` and :func:`redact_url` that remember which texts they found clean.
+
+    An app's events repeat the same strings on every request: SQL statements, span names,
+    provider URLs. Each is seven regular-expression passes; a remembered one is a set lookup.
+    Only a text that redaction leaves unchanged is remembered, so the memory never holds
+    anything redaction would filter. It is bounded: once ``remember`` texts of a kind are held it
+    is emptied and refills with what recurs (a flood of one-off texts cannot pin it). One per
+    app; safe across threads (set operations under the GIL; a lost add only costs a recompute).
+    """
+
+    __slots__ = ("_clean_texts", "_clean_urls", "_remember")
+
+    def __init__(self, remember: int = 2_048) -> None:
+        self._remember = remember
+        self._clean_texts: set[str] = set()
+        self._clean_urls: set[str] = set()
+
+    def text(self, text: str) -> str:
+        """:func:`redact_text`, answered from memory for a text already found clean."""
+        if text in self._clean_texts:
+            return text
+        redacted = redact_text(text)
+        if redacted == text:
+            self._keep(self._clean_texts, text)
+        return redacted
+
+    def url(self, url: str) -> str:
+        """:func:`redact_url`, answered from memory for a URL already found clean."""
+        if url in self._clean_urls:
+            return url
+        redacted = redact_url(url)
+        if redacted == url:
+            self._keep(self._clean_urls, url)
+        return redacted
+
+    def _keep(self, clean: set[str], text: str) -> None:
+        if len(text) > _REMEMBER_CHARS:
+            return
+        if len(clean) >= self._remember:
+            clean.clear()
+        clean.add(text)

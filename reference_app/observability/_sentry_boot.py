@@ -24,8 +24,8 @@ from sentry_sdk.utils import BadDsn, Dsn
 
 from reference_app.config import ConfigurationError
 
+from ._event_scrub import before_send
 from ._redact import redact_text
-from ._sentry_hooks import before_send
 
 if TYPE_CHECKING:
     from sentry_sdk._types import Event

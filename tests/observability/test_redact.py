@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_app.observability import FILTERED, redact_query, redact_text, redact_url
+from reference_app.observability import FILTERED, Redactor, redact_query, redact_text, redact_url
 
 PII = [
     "+919876543210",
@@ -154,3 +156,48 @@ def test_redacting_twice_reads_as_once(text: str) -> None:
 def test_redaction_is_idempotent_on_any_text(text: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once
+
+
+CLEAN = [
+    "BEGIN IMMEDIATE",
+    'PRAGMA main.table_info("calls")',
+    "status code: 503",
+    "https://api.openai.com/v1/chat/completions",
+]
+DIRTY = [
+    "call +919876543210 about OTP 482913",
+    "https://u:p@h.example.com/cb?token=t#frag",
+    "Authorization: Bearer abcdef123456",
+]
+
+
+def test_a_redactor_answers_as_redaction_does_whatever_it_remembers() -> None:
+    redactor = Redactor()
+    for _ in range(3):  # the second and third rounds answer clean texts from memory
+        for text in [*CLEAN, *DIRTY]:
+            assert redactor.text(text) == redact_text(text)
+            assert redactor.url(text) == redact_url(text)
+    for text in DIRTY:  # never remembered as clean: filtered every time
+        assert FILTERED in redactor.text(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([*CLEAN, *DIRTY]) | st.text(max_size=30), max_size=40))
+def test_a_small_redactor_stays_exact_across_forgetting(texts: list[str]) -> None:
+    redactor = Redactor(remember=2)  # emptied again and again
+    for text in texts:
+        assert redactor.text(text) == redact_text(text)
+        assert redactor.url(text) == redact_url(text)
+
+
+def test_a_redactor_memory_is_bounded_under_a_flood_of_one_off_texts() -> None:
+    redactor = Redactor(remember=64)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(5_000):  # ~0.8 MB of distinct clean texts if all were kept
+            redactor.text(f"one-off text number {i:06} " + "x" * 120)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f"expected a bounded memory; it grew by {grown} bytes"
