@@ -102,6 +102,10 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
         "before_send_transaction": scrub.before_send_transaction,
         "before_breadcrumb": scrub.before_breadcrumb,
         "in_app_include": ["reference_app"],
+        # No trace headers on outbound calls: every one goes to a third party (Exotel, OpenAI,
+        # Shopify, Wasabi, Google), and baggage carries the trace id, environment, release and
+        # the DSN's public key.
+        "trace_propagation_targets": [],
         # Only the integrations of what the app uses: auto-enabling would import every SDK that
         # happens to be installed (Anthropic's alone costs a second or more per boot).
         "auto_enabling_integrations": False,

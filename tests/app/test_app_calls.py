@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from pytest_hardening import ApmView, Clock, FaultInjector
+from pytest_hardening import ApmView, Clock, FaultInjector, SentryCapture
 from reference_app.testing import DEV_ENV
 
 from .conftest import new_call
@@ -180,3 +180,19 @@ def test_malformed_call_ids_are_404_without_a_database_query(
     same = hardened_client.get(f"/api/calls/{call['id'].upper()}")  # any UUID spelling
     assert same.status_code == 200
     assert same.json()["id"] == call["id"]
+
+
+def test_no_provider_is_sent_the_apps_trace_context(
+    hardened_client: TestClient, faults: FaultInjector, sentry_events: SentryCapture
+) -> None:
+    """Sentry's ``sentry-trace`` and ``baggage`` headers carry the trace id, the environment,
+    the release and the DSN's public key: nothing Exotel, OpenAI or Shopify should learn."""
+    assert hardened_client.post("/api/calls", json=new_call()).status_code == 201
+
+    assert sentry_events.transactions, "expected Sentry on and tracing (the development default)"
+    for provider in ("exotel", "openai", "shopify"):
+        request = faults.assert_called(provider, times=1)[0].request
+        leaked = {"sentry-trace", "baggage", "traceparent"} & set(request.headers)
+        assert not leaked, (
+            f"{provider} was sent {sorted(leaked)} (headers: {sorted(request.headers)})"
+        )
