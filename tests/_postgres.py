@@ -75,6 +75,7 @@ class LocalPostgres:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = _free_port()
+        self._started = False
         self._user = RUN_AS if os.geteuid() == 0 else None
         if self._user is not None:
             shutil.chown(self.root, self._user)
@@ -91,6 +92,21 @@ class LocalPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
+        """Start the server. The first start moves to a new port when the picked one was taken
+        in the meantime (initdb takes seconds; another worker's server may bind it); a restart
+        keeps its port, which the apps' URLs name."""
+        for attempt in range(3):
+            try:
+                self._start()
+            except RuntimeError as exc:
+                if self._started or attempt == 2 or "already in use" not in str(exc).lower():
+                    raise
+                self.port = _free_port()
+            else:
+                self._started = True
+                return
+
+    def _start(self) -> None:
         # fsync off: the suite's databases are throw-away; durability costs seconds per test run.
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
         self._pg("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w",

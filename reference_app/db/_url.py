@@ -50,14 +50,20 @@ BUSY_TIMEOUT_SECONDS = 0.5
 POOL_TIMEOUT_SECONDS = 10.0
 
 
-def create_engine(url: str | None, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
+def create_engine(
+    url: str | None,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    pool_timeout: float = POOL_TIMEOUT_SECONDS,
+) -> AsyncEngine:
     """An async engine for ``url``.
 
     SQLite allows one writer at a time, so a SQLite database gets a single pooled connection:
     concurrent requests queue for it in order (no lock polling, no "database is locked"; for
     in-memory SQLite, no two sessions interleaving on one connection), and each transaction
     begins IMMEDIATE so writers in other processes wait instead of failing. PostgreSQL keeps a
-    normal pool. ``busy_timeout`` (seconds) bounds the wait for another process's write lock.
+    normal pool. ``busy_timeout`` (seconds) bounds the wait for another process's write lock,
+    ``pool_timeout`` (seconds) a SQLite request's wait for the connection.
     """
     normalised = normalise_database_url(url)
     if not make_url(normalised).drivername.startswith("sqlite"):
@@ -69,7 +75,7 @@ def create_engine(url: str | None, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS
         poolclass=AsyncAdaptedQueuePool,  # the default for in-memory is StaticPool: no queue
         pool_size=1,
         max_overflow=0,
-        pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_timeout=pool_timeout,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)

@@ -6,6 +6,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ CONNECT = "/v1/Accounts/acc/Calls/connect.json"
 #: Bound on waiting for something that happens at once on a quiet machine (only a failing run
 #: waits this long): far beyond what a machine 4x slower needs.
 SETTLE = 20.0
+CLIENT_TIMEOUT = 2.0  # the hang outlasts it: only this timeout ends the request
 FORM = {"From": "+919876543210", "CallerId": "08012345678"}
 AUTH = ("key", "token")
 
@@ -91,9 +93,11 @@ def test_hang_outlasts_the_client_timeout_for_real(
     live.hang("exotel", 3 * SETTLE)
     start = time.perf_counter()
     with pytest.raises(httpx.ReadTimeout):
-        place(client, live, timeout=0.2)
+        # Long enough for the server thread to take the request in first on a loaded machine:
+        # a client gone before that leaves no call to record.
+        place(client, live, timeout=CLIENT_TIMEOUT)
     waited = time.perf_counter() - start
-    assert waited >= 0.2, f"client gave up after {waited:.3f}s, before its 0.2s timeout"
+    assert waited >= CLIENT_TIMEOUT, f"client gave up after {waited:.3f}s, before its timeout"
     assert outcomes(live) == ["timeout ReadTimeout"]
     # The server notices the client left and releases the request long before the hang ends.
     deadline = time.monotonic() + SETTLE
@@ -308,3 +312,28 @@ async def test_run_load_records_each_transport_error_and_retries_nothing(
         )
     assert report.statuses == {"ConnectError": 3}
     assert all(s.response is None and s.detail for s in report.samples)
+
+
+def test_live_app_relaunches_on_a_new_port_when_its_port_was_taken(tmp_path: Path) -> None:
+    # The port is picked free, then the app binds it seconds later (after its imports): another
+    # process may take it in between. Here the first launch meets that; the second serves.
+    script = (
+        "import pathlib, sys, http.server\n"
+        f"marker = pathlib.Path({str(tmp_path / 'launched')!r})\n"
+        "if not marker.exists():\n"
+        "    marker.touch()\n"
+        "    print('[Errno 98] error while attempting to bind: address already in use')\n"
+        "    sys.exit(1)\n"
+        "http.server.test(http.server.SimpleHTTPRequestHandler, port=int(sys.argv[1]),"
+        " bind='127.0.0.1')\n"
+    )
+    with LiveApp([sys.executable, "-c", script, "{port}"], ready_timeout=30) as app:
+        with httpx.Client(trust_env=False) as http:
+            assert http.get(app.url + "/").status_code == 200
+        assert "address already in use" not in app.output()  # the log is the second launch's
+
+
+def test_live_app_gives_up_when_the_port_is_always_taken() -> None:
+    argv = [sys.executable, "-c", "import sys; print('Address already in use'); sys.exit(1)"]
+    with pytest.raises(LiveAppError, match=r"(?s)exited with status 1.*already in use"):
+        LiveApp(argv, ready_timeout=10).start()

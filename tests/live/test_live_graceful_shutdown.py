@@ -99,6 +99,10 @@ async def test_sigterm_drains_in_flight_requests_exits_0_and_flushes_sentry(
         SENTRY_DSN=ingest.dsn,
         SENTRY_TRACES_SAMPLE_RATE="1.0",
         SHUTDOWN_GRACE_SECONDS=f"{GRACE:g}",
+        # The held calls wait at Exotel for all six to arrive, then for the refusal check (up
+        # to REFUSAL_WITHIN): the client's 10 s default could end the first one first on a slow
+        # machine (202, queued). The request budget (25 s) is then what bounds them.
+        PROVIDER_TIMEOUTS="exotel=60",
     )
     app = reference_app(env, ready_timeout=60)
     with app:

@@ -15,9 +15,9 @@ wait has a bound, generous because it only matters when the test fails. The one 
 compares the fast-fail latency with Exotel's timeout, with a margin chosen so that it holds on a
 machine four times slower than a quiet 2-core one; absolute figures belong in ``bench/``.
 
-Both apps get ``PROVIDER_TIMEOUTS=exotel=8`` (the client's default is a 10 s read), so the hang
-costs 8 s per request rather than 10: the run with the breaker and the baseline without one run
-side by side.
+Both apps get ``PROVIDER_TIMEOUTS=exotel=12`` (the client's default is a 10 s read): the run
+with the breaker and the baseline without one run side by side, and a request that waits out the
+timeout is told apart from a fast-failed one on a machine several times slower under load.
 
 The clients expire idle connections after :data:`CLIENT_KEEPALIVE` s, well before the app's
 uvicorn closes them (5 s): reusing a connection the server is closing as idle fails with "Server
@@ -49,22 +49,23 @@ pytestmark = [pytest.mark.live, pytest.mark.anyio]
 
 TOTAL = 2_000
 CONCURRENCY = 32
-# PROVIDER_TIMEOUTS=exotel=8 (the client's default: 10 s read). Fast-failed requests answer in
+# PROVIDER_TIMEOUTS=exotel=12 (the client's default: 10 s read). Fast-failed requests answer in
 # 0.4-0.6 s at p90 on a quiet 2-core machine (queued behind 32 concurrent requests), 2.4-2.8 s
-# with four CPU burners on its two cores, and 5.3-6.2 s with the burners on a machine about
-# twice as slow (5 s failed there). A shorter timeout saves seconds of waiting but makes CI red
-# by chance (3 s did: "p99 was 3042.5 ms").
-EXOTEL_TIMEOUT = 8.0
+# with four CPU burners on its two cores, and 2.4-6.2 s with the burners on a machine about
+# twice as slow, where a 5 s timeout failed. The queueing grows with the machine's slowness, so
+# the timeout keeps a margin of about 2x over the slowest seen. A shorter one saves seconds of
+# waiting but makes CI red by chance (3 s did: "p99 was 3042.5 ms").
+EXOTEL_TIMEOUT = 12.0
 HANG = 30.0  # Exotel holds every call this long: far past the app's timeout
 #: Requests that must start after the breaker was seen OPEN before the load stops: the
 #: fast-fail sample (a few times the concurrency, so one slow request cannot make the p90).
 AFTER_OPEN = 2 * CONCURRENCY
 #: Bound on the loaded phase (the breaker opens ~EXOTEL_TIMEOUT in; slack for a slow machine).
 LOAD_CAP = EXOTEL_TIMEOUT + 60.0
-#: BREAKER_OPEN_TIMEOUTS=exotel=8 (production: 60 s): a short real-time recovery, yet long enough
-#: for AFTER_OPEN requests to be sent before the first half-open probe on a machine 4x slower
-#: (two waves of 32 at ~2.5 s each).
-OPEN_TIMEOUT = 8.0
+#: BREAKER_OPEN_TIMEOUTS=exotel=12 (production: 60 s): a short real-time recovery, yet long
+#: enough for AFTER_OPEN requests to be sent before the first half-open probe on a slow, loaded
+#: machine (two waves of 32 at up to ~5 s each).
+OPEN_TIMEOUT = 12.0
 #: The percentile of fast-failed latencies compared with the timeout: the p90 of 64+ requests
 #: is not moved by a few requests the scheduler stalled.
 FAST_PERCENTILE = 90
@@ -355,8 +356,12 @@ async def test_exotel_hang_under_load_fast_fails_loses_nothing_and_recovers(
         )
         path = [(t["from"], t["to"]) for t in breaker["transitions"]][-2:]
         assert path == [("OPEN", "HALF_OPEN"), ("HALF_OPEN", "CLOSED")], breaker["transitions"]
-        assert recovery[-1] == 201, recovery
         assert set(recovery) <= {201, 202}, recovery
+        # The probe that closed it may have been the re-dial worker's (it dials the queued
+        # calls through the same breaker), so the loop's last answer may still be a 202:
+        # a call placed once it is closed is dialled.
+        after = await place(http, "R")(len(recovery))
+        assert after.status_code == 201, (after.status_code, recovery[-10:])
 
         # Queued calls are still retrievable through the API, as queued.
         queued = [i for i, status in accepted.items() if status == "queued"]

@@ -30,6 +30,10 @@ HOST = "127.0.0.1"
 #: sending a response" (a race a busy machine widens), although the app never read it.
 KEEP_ALIVE = 75.0
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+#: How servers word EADDRINUSE (uvicorn, hypercorn, gunicorn, http.server), lowercased.
+_PORT_TAKEN = "address already in use"
+#: Launches on a fresh port after the picked one was taken before the app could bind it.
+_RELAUNCHES = 3
 
 
 class LiveAppError(RuntimeError):
@@ -87,6 +91,7 @@ class LiveApp:
         self._log: IO[bytes] | None = None
         self._final_output = ""
         self._dead_end: socket.socket | None = None
+        self._relaunches = 0
 
     @classmethod
     def uvicorn(
@@ -234,6 +239,13 @@ class LiveApp:
         with httpx.Client(trust_env=False, timeout=1.0) as client:
             while True:
                 code = self._popen().poll()
+                if code is not None and self._port_was_taken():
+                    # Free when picked, taken by another process (another test's server) before
+                    # the app bound it: the app's start is the window. Again on a new port.
+                    self._relaunch()
+                    deadline = time.monotonic() + self.ready_timeout
+                    url = self.url + self.health_path
+                    continue
                 if code is not None:
                     self.exit = Exit(code, 0.0)
                     raise LiveAppError(
@@ -255,6 +267,20 @@ class LiveApp:
                         f"last attempt: {last}.\nthe app's output:\n{self.output()}"
                     )
                 time.sleep(0.05)
+
+    def _port_was_taken(self) -> bool:
+        return self._relaunches < _RELAUNCHES and _PORT_TAKEN in self.output().lower()
+
+    def _relaunch(self) -> None:
+        self._relaunches += 1
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._dead_end is not None:
+            self._dead_end.close()
+            self._dead_end = None
+        self._process = None
+        self.launch()
 
     def _signal(self, sig: signal.Signals, timeout: float) -> Exit:
         process = self._popen()
