@@ -9,6 +9,7 @@ SDK's own ``[Filtered]`` marker.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 FILTERED = "[Filtered]"  # the marker sentry_sdk's EventScrubber uses
@@ -190,25 +191,18 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """:func:`redact_text`, answered from memory for a text already found clean."""
-        if text in self._clean_texts:
-            return text
-        redacted = redact_text(text)
-        if redacted == text:
-            self._keep(self._clean_texts, text)
-        return redacted
+        return self._answer(self._clean_texts, redact_text, text)
 
     def url(self, url: str) -> str:
         """:func:`redact_url`, answered from memory for a URL already found clean."""
-        if url in self._clean_urls:
-            return url
-        redacted = redact_url(url)
-        if redacted == url:
-            self._keep(self._clean_urls, url)
-        return redacted
+        return self._answer(self._clean_urls, redact_url, url)
 
-    def _keep(self, clean: set[str], text: str) -> None:
-        if len(text) > _REMEMBER_CHARS:
-            return
-        if len(clean) >= self._remember:
-            clean.clear()
-        clean.add(text)
+    def _answer(self, clean: set[str], redact: Callable[[str], str], text: str) -> str:
+        if text in clean:
+            return text
+        redacted = redact(text)
+        if redacted == text and len(text) <= _REMEMBER_CHARS:
+            if len(clean) >= self._remember:
+                clean.clear()
+            clean.add(text)
+        return redacted
