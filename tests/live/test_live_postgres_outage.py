@@ -166,10 +166,23 @@ async def test_postgres_stopped_under_load_opens_the_breaker_and_recovers_withou
         assert process.create_time() == started
         assert process.status() != psutil.STATUS_ZOMBIE
         output = app.output(3000)
+        problems = [
+            line
+            for line in app.output(1_000_000).splitlines()
+            if any(mark in line for mark in ("ERROR", "Traceback", "Error:", "Exception"))
+        ]
 
     statuses = report.statuses
     print(f"postgres outage: {report.describe()}; database breaker: {breaker['transitions']}")
-    assert set(statuses) <= {201, 202, 503}, f"{statuses}\n{output}"
+    dropped = [s for s in report.samples if s.response is None]
+    assert set(statuses) <= {201, 202, 503}, (
+        f"expected 201/202/503 only, never a 500 or a dropped connection; got {statuses}.\n"
+        f"dropped: {[(s.index, s.error, s.detail, round(s.elapsed, 3), s.wall) for s in dropped]}"
+        f"\nbreaker transitions: {breaker['transitions']}\n"
+        f"the app's error lines ({len(problems)}):\n"
+        + "\n".join(problems[-20:])
+        + f"\nthe app's last output:\n{output}"
+    )
     unavailable = [s for s in report.samples if s.status == 503]
     assert len(unavailable) >= THRESHOLD + WHILE_OPEN - CONCURRENCY, statuses
     assert all(
