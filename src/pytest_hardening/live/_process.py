@@ -61,6 +61,8 @@ class LiveApp:
     """Run ``argv`` (``{port}`` is replaced by a free port) with ``env`` on top of this
     process's environment (names in ``unset`` removed first), and wait until
     ``GET {url}{health_path}`` answers a status below 500, for at most ``ready_timeout`` s.
+    An app that exits saying its address is already in use (the port was free when picked and
+    taken before the app bound it) is launched again on a new port, up to three times.
 
     ``offline=True`` (default) points the HTTP(S) proxy variables at a port that refuses
     connections, with ``NO_PROXY=127.0.0.1,localhost``: an app whose HTTP clients honour them
