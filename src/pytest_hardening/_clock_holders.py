@@ -61,6 +61,19 @@ def real_time_functions() -> list[Any]:
     return [getattr(api, f"real_{n}") for n in _NAMES if getattr(api, f"real_{n}", None)]
 
 
+def _unfreeze_heap() -> None:
+    """Put objects frozen with ``gc.freeze()`` back where ``gc.get_referrers`` searches.
+
+    A suite that freezes its heap after collection (a speed-up: the collector then skips what
+    the imports made) would hide every holder made before the freeze from the sweep, and the
+    clock would silently leave them on real time. They stay unfrozen: freezing again after the
+    sweep would also freeze the garbage of the tests so far, for good (a holder that cannot be
+    re-pointed among it would fail every later ``advance``).
+    """
+    if gc.get_freeze_count():
+        gc.unfreeze()
+
+
 def _freezegun_containers(freezer: Any) -> set[int]:
     """Containers of freezegun's own that hold the real functions (its caches and undo log)."""
     api = freezegun.api
@@ -113,6 +126,7 @@ class RealClockHolders:
         skip = _freezegun_containers(freezer)
         skip.add(id(reals))
         skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
+        _unfreeze_heap()
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):
             if id(holder) in skip or type(holder) in skip_types:

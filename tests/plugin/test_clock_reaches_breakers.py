@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import gc
 import sched
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, NamedTuple
 
 import pytest
@@ -212,3 +213,34 @@ def test_a_stored_clock_keeps_what_it_was_moved_across_a_pause() -> None:
         assert breaker.state == "OPEN"
         clock.advance(10)  # 30 s in all: due for its probe
         assert breaker.state == "HALF_OPEN"
+
+
+@pytest.fixture
+def frozen_heap() -> Iterator[None]:
+    """The heap frozen with ``gc.freeze()``, as suites do after collection; unfrozen after."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def test_holders_frozen_by_gc_freeze_are_found(frozen_heap: None) -> None:
+    # gc.get_referrers does not search frozen objects: the breaker's default (a tuple made at
+    # import) and an instance built before the freeze would keep real time, silently.
+    built_before = HandWrittenBreaker(open_timeout=5)
+    gc.freeze()
+    with Clock() as clock:
+        built_before.force_open()
+        clock.advance(1)
+        late = HandWrittenBreaker(open_timeout=5)
+        late.force_open()
+        clock.advance(4)
+        assert built_before.state == "HALF_OPEN"
+        assert "HandWrittenBreaker instance: _clock" in "\n".join(clock.repointed())
+        clock.advance(4)
+        assert late.state == "HALF_OPEN"
+    assert gc.get_freeze_count() == 0  # searched: freezing again would keep garbage for good
+    assert built_before._clock is time.monotonic
+    assert HandWrittenBreaker.__init__.__defaults__ == (60.0, time.monotonic)
