@@ -6,7 +6,10 @@ it also refuses to resolve non-local host names (``socket.getaddrinfo``): resolv
 itself a request to the network, and clients such as ``urllib`` resolve before connecting.
 Blocked attempts raise :class:`NetworkBlockedError` (a ``ConnectionRefusedError``, so apps see
 an ordinary connection failure) and are recorded, so a test fails at teardown even when the app
-swallowed the error. Loopback (127.0.0.0/8, ::1, ``localhost``) and Unix sockets stay allowed.
+swallowed the error. Loopback (127.0.0.0/8, ::1, ``localhost``) and Unix sockets stay allowed,
+except a proxy the environment names (``HTTPS_PROXY`` & co. on this machine, as corporate
+networks and local debugging proxies set them): clients such as urllib, requests, boto3 and
+aiohttp send every request there, and it forwards them to the network.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import errno
 import ipaddress
 import socket
 import threading
+import urllib.parse
+import urllib.request
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -24,7 +29,7 @@ __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 class BlockedConnection(NamedTuple):
     host: str
     port: int | None
-    via: str  # "connect" or "resolve"
+    via: str  # "connect", "resolve", or the variable naming the proxy connected to
 
 
 class NetworkBlockedError(ConnectionRefusedError):
@@ -127,15 +132,15 @@ class NetworkGuard:
         if not blocked:
             return None
         lines = "\n".join(
-            f"  {b.host}:{b.port if b.port is not None else '?'}"
-            + (" (name lookup)" if b.via == "resolve" else "")
-            for b in blocked[:10]
+            f"  {b.host}:{b.port if b.port is not None else '?'}{_how(b.via)}" for b in blocked[:10]
         )
+        proxied = any(b.via not in ("connect", "resolve") for b in blocked)
         return (
             f"the app tried to reach the network {len(self.blocked)} time(s); the connection "
             f"was refused (only loopback is allowed while faults are active):\n{lines}\n"
-            "mock the client, register the host as a provider, or opt out with the "
-            "hardening_allow_network marker."
+            "mock the client, register the host as a provider, "
+            + ("unset the proxy variable for the tests, " if proxied else "")
+            + "or opt out with the hardening_allow_network marker."
         )
 
     def _check(self, sock: socket.socket, address: Any) -> None:
@@ -144,8 +149,12 @@ class NetworkGuard:
         if not isinstance(address, tuple) or not address:
             return
         host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+        port = _port(address[1] if len(address) > 1 else None)
         if not is_local(host):
-            self._block(host, _port(address[1] if len(address) > 1 else None), "connect")
+            self._block(host, port, "connect")
+        variable = _proxy_named(host, port)
+        if variable is not None:
+            self._block(host, port, variable)
 
     def _block(self, host: str, port: int | None, via: str) -> None:
         with self._lock:
@@ -153,9 +162,47 @@ class NetworkGuard:
         target = f"{host}:{port}" if port is not None else host
         raise NetworkBlockedError(
             errno.ECONNREFUSED,
-            f"pytest-hardening blocked an outbound connection to {target} (no real network "
-            "in hardened tests)",
+            f"pytest-hardening blocked an outbound connection to {target}{_how(via)} (no real "
+            "network in hardened tests)",
         )
+
+
+def _how(via: str) -> str:
+    if via == "resolve":
+        return " (name lookup)"
+    if via == "connect":
+        return ""
+    return f", the proxy {via} names, which forwards requests to the network"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks5": 1080, "socks5h": 1080}
+
+
+def _proxy_named(host: str, port: int | None) -> str | None:
+    """The environment variable naming a loopback proxy at ``host:port``, if one does.
+
+    Read at each loopback connection, not at start: a test may set the variable later."""
+    for scheme, url in urllib.request.getproxies_environment().items():
+        if scheme == "no":
+            continue
+        parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+        try:
+            proxy_port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:  # not a port: no client can connect there either
+            continue
+        proxy_host = parts.hostname or ""
+        if proxy_port != port or not is_local(proxy_host):
+            continue
+        if not _is_ip(proxy_host) or _same_address(proxy_host, host):
+            return f"{scheme.upper()}_PROXY"  # a name (localhost): any loopback address
+    return None
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
+    except ValueError:
+        return False
 
 
 def _port(value: Any) -> int | None:

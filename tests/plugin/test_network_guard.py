@@ -244,3 +244,57 @@ def test_any_hardening_fixture_guards_the_network_and_the_marker_opts_out(
     )
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test_clock_only*", "*203.0.113.7*8080*"])
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_a_loopback_proxy_named_by_the_environment_is_the_network(
+    loopback_url: str, no_proxy_env: pytest.MonkeyPatch
+) -> None:
+    # Corporate networks and debugging proxies listen on loopback; urllib, requests, boto3 and
+    # aiohttp send everything there, and the proxy forwards it off the machine.
+    no_proxy_env.setenv("HTTP_PROXY", loopback_url)
+    opener = urllib.request.build_opener()  # reads the proxy variables now (urlopen's is cached)
+    with FaultInjector({}) as faults:
+        with pytest.raises(urllib.error.URLError, match="forwards requests to the network"):
+            opener.open("http://api.remote.example/v1", timeout=5)
+        report = faults.problems_report()
+    port = int(loopback_url.rsplit(":", 1)[1].strip("/"))
+    assert report is not None
+    assert f"127.0.0.1:{port}, the proxy HTTP_PROXY names" in report
+    assert "unset the proxy variable" in report
+
+
+@pytest.mark.parametrize("variable", ["https_proxy", "ALL_PROXY"])
+@pytest.mark.parametrize("named", ["localhost", "127.0.0.1"])
+def test_any_proxy_variable_and_a_name_or_an_address(
+    no_proxy_env: pytest.MonkeyPatch, variable: str, named: str
+) -> None:
+    no_proxy_env.setenv(variable, f"http://{named}:3128")
+    with (
+        NetworkGuard() as guard,
+        socket.socket() as sock,
+        pytest.raises(NetworkBlockedError, match=f"the proxy {variable.upper()} names"),
+    ):
+        sock.connect(("127.0.0.1", 3128))
+    assert guard.blocked == [("127.0.0.1", 3128, variable.upper())]
+
+
+def test_loopback_servers_on_other_ports_stay_reachable_beside_a_proxy(
+    loopback_url: str, no_proxy_env: pytest.MonkeyPatch
+) -> None:
+    no_proxy_env.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    no_proxy_env.setenv("HTTP_PROXY", "socks5://[::1]")  # port 1080, another loopback address
+    no_proxy_env.setenv("NO_PROXY", "127.0.0.1,localhost")  # how a test reaches its own server
+    with NetworkGuard() as guard, socket.socket() as sock:
+        with urllib.request.urlopen(loopback_url, timeout=5) as response:  # noqa: S310
+            assert response.read() == b"hello"
+        sock.settimeout(2)
+        sock.connect_ex(("127.0.0.1", 1080))  # not [::1]: left to the OS, whatever it answers
+    assert guard.blocked == []
