@@ -54,6 +54,8 @@ class LifespanManager:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.state: dict[str, Any] = {}
+        # Closed on the way out: an unclosed stream is a ResourceWarning when collected, an
+        # error in suites that turn warnings into errors.
         self._to_app = anyio.create_memory_object_stream[_Message](4)
         self._to_us = anyio.create_memory_object_stream[_Message](4)
         self._group: anyio.abc.TaskGroup | None = None
@@ -99,8 +101,13 @@ class LifespanManager:
             group.cancel_scope.cancel()
             await group.__aexit__(None, None, None)
             self._group = None
+            self._close_streams()
             raise
         return self
+
+    def _close_streams(self) -> None:
+        for stream in (*self._to_app, *self._to_us):
+            stream.close()
 
     async def __aexit__(
         self,
@@ -117,6 +124,7 @@ class LifespanManager:
         finally:
             group.cancel_scope.cancel()
             await group.__aexit__(None, None, None)
+            self._close_streams()
 
 
 def with_state(app: Any, state: Mapping[str, Any]) -> Any:

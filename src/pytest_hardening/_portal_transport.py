@@ -152,6 +152,10 @@ class _Exchange:
             finally:
                 self._complete.set()
                 self._tx.close()
+                # Unbuffered: every chunk sent was taken, so nothing is left to read. Closed here
+                # for the responses that never stream too (unclosed, each is a ResourceWarning,
+                # an error in suites that turn warnings into errors).
+                self._rx.close()
 
     async def _receive(self) -> _Message:
         if not self._requested:
@@ -193,7 +197,7 @@ class _Exchange:
     async def next_chunk(self) -> bytes | None:
         try:
             chunk: bytes = await self._rx.receive()
-        except anyio.EndOfStream:
+        except (anyio.EndOfStream, anyio.ClosedResourceError):  # the app has finished
             return None
         return chunk
 

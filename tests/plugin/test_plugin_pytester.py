@@ -452,3 +452,30 @@ def test_audit_without_arguments_skips_the_apps_declared_optional_variables(
     )
     result = pytester.runpytest("-p", "reference_app.testing", "-p", "no:randomly", *FAST)
     result.assert_outcomes(passed=1)
+
+
+def test_nothing_left_unclosed_when_warnings_are_errors(project: pytest.Pytester) -> None:
+    # Strict projects run with filterwarnings = error: a stream the fixtures leave unclosed is
+    # a ResourceWarning when collected, and then an error in whichever test comes next.
+    project.makepyfile(
+        """
+        import gc
+        import pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        def test_sync(hardened_client, faults):
+            assert hardened_client.get("/time").status_code == 200
+
+        @pytest.mark.anyio
+        async def test_async(hardened_async_client):
+            assert (await hardened_async_client.get("/time")).status_code == 200
+
+        def test_collected():
+            gc.collect()
+        """
+    )
+    result = project.runpytest("-W", "error", "-p", "no:randomly", *FAST)
+    result.assert_outcomes(passed=3)
