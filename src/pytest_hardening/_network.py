@@ -185,10 +185,10 @@ def _proxy_named(host: str, port: int | None) -> str | None:
     for scheme, url in urllib.request.getproxies_environment().items():
         if scheme == "no":
             continue
-        parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
         try:
+            parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
             proxy_port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-        except ValueError:  # not a port: no client can connect there either
+        except ValueError:  # not an address: no client can connect there either
             continue
         proxy_host = parts.hostname or ""
         if proxy_port != port or not is_local(proxy_host):

@@ -291,6 +291,7 @@ def test_loopback_servers_on_other_ports_stay_reachable_beside_a_proxy(
 ) -> None:
     no_proxy_env.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     no_proxy_env.setenv("HTTP_PROXY", "socks5://[::1]")  # port 1080, another loopback address
+    no_proxy_env.setenv("ALL_PROXY", "http://[::1:3128")  # malformed: no client can use it
     no_proxy_env.setenv("NO_PROXY", "127.0.0.1,localhost")  # how a test reaches its own server
     with NetworkGuard() as guard, socket.socket() as sock:
         with urllib.request.urlopen(loopback_url, timeout=5) as response:  # noqa: S310
