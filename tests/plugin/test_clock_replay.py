@@ -14,20 +14,12 @@ from collections.abc import Callable
 from pytest_hardening import Clock
 from pytest_hardening._clock_cache import ClockCache
 
+from ._clock_moves import moves
+
 
 class Breaker:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-
-
-def _moves(clock: Clock, read: Callable[[], float]) -> float:
-    """How far ``read`` moved across ``clock.advance(10)``, to the half second. A holder
-    re-pointed at the first advance reads real time before it, and its timeline goes on from
-    the real value when the advance began: microseconds later, or milliseconds on a busy
-    machine. A restarted or jumping timeline is still seen."""
-    before = read()
-    clock.advance(10)
-    return round((read() - before) * 2) / 2
 
 
 def _two_clocks(
@@ -37,7 +29,7 @@ def _two_clocks(
         clock.advance(1)
     between()
     with Clock(cache=cache) as clock:
-        assert _moves(clock, reads) == 10.0
+        assert moves(clock, reads) == 10.0
 
 
 # Run in a fresh interpreter: in a test session other tests' objects (lists, frames) may hold
