@@ -56,14 +56,7 @@ class EventScrub:
                 if not isinstance(span, MutableMapping):
                     continue
                 _texts(span, ("description",), self._redact.text)
-                data = span.get("data")
-                if isinstance(data, MutableMapping):
-                    if data.get("http.query"):
-                        data["http.query"] = redact_query(str(data["http.query"]))
-                    if data.get("http.fragment"):
-                        data["http.fragment"] = FILTERED
-                    _texts(data, ("url",), self._redact.url)
-                    span["data"] = self._all_strings(data)
+                self._scrub_http_data(span)
         return event
 
     def before_breadcrumb(self, crumb: Any, hint: Any) -> Any:
@@ -151,13 +144,19 @@ class EventScrub:
         if not isinstance(crumb, MutableMapping):
             return
         _texts(crumb, ("message",), self._redact.text)
-        data = crumb.get("data")
+        self._scrub_http_data(crumb)
+
+    def _scrub_http_data(self, holder: MutableMapping[str, Any]) -> None:
+        """A span's or breadcrumb's ``data``: the query redacted, the fragment filtered, the
+        URL redacted, then every other string."""
+        data = holder.get("data")
         if isinstance(data, MutableMapping):
-            for key in ("http.query", "http.fragment"):
-                if data.get(key):
-                    data[key] = FILTERED if key == "http.fragment" else redact_query(str(data[key]))
+            if data.get("http.query"):
+                data["http.query"] = redact_query(str(data["http.query"]))
+            if data.get("http.fragment"):
+                data["http.fragment"] = FILTERED
             _texts(data, ("url",), self._redact.url)
-            crumb["data"] = self._all_strings(data)
+            holder["data"] = self._all_strings(data)
 
 
 def _name_unmatched(event: MutableMapping[str, Any]) -> None:
