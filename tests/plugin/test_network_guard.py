@@ -293,8 +293,10 @@ def test_loopback_servers_on_other_ports_stay_reachable_beside_a_proxy(
     no_proxy_env.setenv("HTTP_PROXY", "socks5://[::1]")  # port 1080, another loopback address
     no_proxy_env.setenv("ALL_PROXY", "http://[::1:3128")  # malformed: no client can use it
     no_proxy_env.setenv("NO_PROXY", "127.0.0.1,localhost")  # how a test reaches its own server
+    # Its own opener: urlopen's would be built (and cached for the process) with these variables.
+    opener = urllib.request.build_opener()
     with NetworkGuard() as guard, socket.socket() as sock:
-        with urllib.request.urlopen(loopback_url, timeout=5) as response:  # noqa: S310
+        with opener.open(loopback_url, timeout=5) as response:
             assert response.read() == b"hello"
         sock.settimeout(2)
         sock.connect_ex(("127.0.0.1", 1080))  # not [::1]: left to the OS, whatever it answers
