@@ -280,6 +280,7 @@ class Harness:
         import httpx
 
         from ._app import LifespanManager, with_state
+        from ._app_errors import logging_app_errors
 
         manager = LifespanManager(self.app)
         with self._real_time():
@@ -287,7 +288,8 @@ class Harness:
         try:
             self._capture_started_sentry()
             transport = httpx.ASGITransport(
-                app=with_state(self.app, manager.state), raise_app_exceptions=False
+                app=logging_app_errors(with_state(self.app, manager.state)),
+                raise_app_exceptions=False,
             )
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver", headers=dict(headers or {})

@@ -16,7 +16,6 @@ extensions; templates' debug info lands on ``response.template``/``response.cont
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED
 from types import ModuleType
@@ -25,6 +24,8 @@ from urllib.parse import unquote
 
 import anyio
 import httpx
+
+from ._app_errors import log_app_error
 
 __all__ = ["PortalTransport"]
 
@@ -35,7 +36,7 @@ _DEBUG_MESSAGES = ("http.response.debug", "http.response.template")
 class PortalTransport(httpx.BaseTransport):
     """Serve ``http``/``https`` requests with ``app`` in the loop of ``portal()``; anything
     else (``ws://``) goes to ``fallback``. An exception before the response starts is a 500
-    (or raised in the caller with ``raise_app_exceptions``)."""
+    (or raised in the caller with ``raise_app_exceptions``); either way it is logged."""
 
     def __init__(
         self,
@@ -71,8 +72,10 @@ class PortalTransport(httpx.BaseTransport):
         done = portal.start_task_soon(exchange.serve, self._app)
         concurrent.futures.wait((done, exchange.streaming), return_when=FIRST_COMPLETED)
         error = done.exception() if done.done() and not done.cancelled() else None
-        if error is not None and self._raise:
-            raise error
+        if error is not None:
+            if self._raise:
+                raise error
+            log_app_error(exchange.scope, error)
         if exchange.start is None:  # the app failed, or returned without answering
             return self._http.Response(500, request=request)  # type: ignore[no-any-return]
         if not done.done():
@@ -226,5 +229,7 @@ class _StreamedBody:
     def close(self) -> None:
         if not self._done.done():
             self._portal.call(self._exchange.cancel)
-        with contextlib.suppress(Exception):
+        try:
             self._done.result()
+        except Exception as exc:  # the app failed mid-stream: the body ends where it stopped
+            log_app_error(self._exchange.scope, exc)

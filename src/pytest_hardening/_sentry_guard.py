@@ -28,9 +28,11 @@ class SentryGuard:
     Until :meth:`stop`, every Sentry client created with a DSN and Sentry's own HTTP transport
     (``sentry_sdk.init``, or a standalone ``sentry_sdk.Client`` such as the one an app reports
     a refused boot with) sends to :attr:`capture` instead: in memory, never over the network.
-    A transport the caller passes in is kept (unless it is the SDK's HTTP transport class).
-    :meth:`stop` closes any client initialised meanwhile, puts the global client back and
-    returns to the caller's scopes, untouched. Usable as a context manager.
+    So does a global client initialised earlier with that transport (an app that calls
+    ``sentry_sdk.init`` when its module is imported); its transport is put back at
+    :meth:`stop`. A transport the caller passes in is kept (unless it is the SDK's HTTP
+    transport class). :meth:`stop` closes any client initialised meanwhile, puts the global
+    client back and returns to the caller's scopes, untouched. Usable as a context manager.
     """
 
     def __init__(self, capture: SentryCapture | None = None) -> None:
@@ -40,6 +42,7 @@ class SentryGuard:
         self._before: tuple[Any, ...] = ()
         self._stack: contextlib.ExitStack | None = None
         self._hook: _InMemoryTransports | None = None
+        self._set_aside: _SetAside | None = None
 
     def start(self) -> SentryGuard:
         self._client = sentry_sdk.get_global_scope().client
@@ -59,6 +62,7 @@ class SentryGuard:
             scope.set_client(None)
             scope.generate_propagation_context()
         self._hook = _InMemoryTransports(self)
+        self._set_aside = _SetAside.of(self._client, self)
         return self
 
     def __enter__(self) -> SentryGuard:
@@ -91,6 +95,9 @@ class SentryGuard:
         hook, self._hook = self._hook, None
         if hook is not None:
             hook.remove()
+        set_aside, self._set_aside = self._set_aside, None
+        if set_aside is not None:
+            set_aside.restore()
         scope = sentry_sdk.get_global_scope()
         current = scope.client
         if all(current is not known for known in self._before) and current.is_active():
@@ -111,6 +118,28 @@ class _Forward(Transport):
 
     def capture_envelope(self, envelope: Envelope) -> None:
         self._guard.capture.capture_envelope(envelope)
+
+
+class _SetAside:
+    """The HTTP transport of a global client that existed before a guard started, replaced by
+    a :class:`_Forward` to the guard until :meth:`restore`: Sentry initialised at import time
+    would otherwise send a hardened test's events over the network, and none to its capture."""
+
+    def __init__(self, client: Any, transport: Any, forward: _Forward) -> None:
+        self._client, self._transport, self._forward = client, transport, forward
+
+    @classmethod
+    def of(cls, client: Any, guard: SentryGuard) -> _SetAside | None:
+        transport = getattr(client, "transport", None)
+        if not client.is_active() or not isinstance(transport, _http_transports()):
+            return None  # no client, or a transport of the caller's choosing: kept
+        forward = _Forward(client.options, guard)
+        client.transport = forward
+        return cls(client, transport, forward)
+
+    def restore(self) -> None:
+        if self._client.transport is self._forward:
+            self._client.transport = self._transport
 
 
 def _http_transports() -> tuple[type, ...]:

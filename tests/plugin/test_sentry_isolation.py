@@ -173,6 +173,31 @@ def test_clients_created_in_a_guard_send_to_its_capture_never_to_the_dsn() -> No
     assert [e["message"] for e in sent] == ["after the guard"]
 
 
+def test_a_client_initialised_before_the_guard_sends_to_its_capture_then_to_its_dsn() -> None:
+    # An app that calls sentry_sdk.init when its module is imported, before any fixture runs.
+    scope = sentry_sdk.get_global_scope()
+    before = scope.client
+    with SentryIngest() as ingest:
+        sentry_sdk.init(dsn=ingest.dsn, default_integrations=False)
+        client = sentry_sdk.get_client()
+        transport = client.transport
+        try:
+            with SentryGuard() as guard:
+                sentry_sdk.capture_message("in the guard")
+                sentry_sdk.flush(timeout=5.0)
+            sent_in_the_guard = ingest.events
+            assert client.transport is transport  # put back, unclosed
+            sentry_sdk.capture_message("after the guard")
+            sentry_sdk.flush(timeout=5.0)
+            sent = ingest.events
+        finally:
+            client.close(timeout=0.0)
+            scope.set_client(before)
+    assert [e["message"] for e in guard.capture.events] == ["in the guard"]
+    assert sent_in_the_guard == []
+    assert [e["message"] for e in sent] == ["after the guard"]
+
+
 def test_nested_guards_each_keep_what_their_block_sent() -> None:
     with SentryGuard() as outer:
         with SentryGuard() as inner:

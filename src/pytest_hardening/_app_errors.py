@@ -1,0 +1,40 @@
+"""An app's unhandled exception is logged with its traceback, as a server logs it.
+
+The hardened clients answer such an exception with a 500, as a server does, so that a test can
+assert what a client sees. Without a log the traceback would be lost, and a failing test would
+show only "Internal Server Error". pytest shows the record under "Captured log" of a failing
+test; the chaos harness keeps its first line in a failed scenario's report.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+__all__ = ["LOGGER", "log_app_error", "logging_app_errors"]
+
+LOGGER = logging.getLogger("pytest_hardening.app")
+
+
+def log_app_error(scope: dict[str, Any], error: BaseException) -> None:
+    """Log ``error``, raised by the app while it served ``scope``. The path is logged without
+    its query string (where tokens travel); the exception is the app's own."""
+    LOGGER.error(
+        "Exception in ASGI application: %s %s (the client was answered 500)",
+        scope.get("method", scope.get("type", "?")),
+        scope.get("path", "?"),
+        exc_info=error,
+    )
+
+
+def logging_app_errors(app: Any) -> Any:
+    """Wrap ``app`` so that an exception it raises is logged, then raised on."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            log_app_error(scope, exc)
+            raise
+
+    return asgi

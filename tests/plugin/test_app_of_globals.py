@@ -1,0 +1,102 @@
+"""An app written the way many are: module-level globals. Sentry is initialised when the app's
+module is imported (before any fixture runs, with the SDK's HTTP transport), and one app object
+serves the whole process. The fixtures still keep its Sentry events in memory, never at its DSN,
+and an exception it answers with a 500 is logged with its traceback (pytest shows it under
+"Captured log" when the test fails), for the sync and the async client alike."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import sentry_sdk
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from pytest_hardening import SentryCapture
+from pytest_hardening.live import SentryIngest
+
+
+def report(request: Request) -> JSONResponse:
+    sentry_sdk.capture_message("reported")
+    return JSONResponse({"reported": True})
+
+
+def boom(request: Request) -> JSONResponse:
+    raise LookupError("no forecast for atlantis")
+
+
+#: The app object of the module, built once, as ``app = Starlette(...)`` at import would be.
+APP = Starlette(routes=[Route("/report", report), Route("/boom", boom)])
+
+
+@pytest.fixture
+def hardening_app_factory() -> Callable[[], Any]:
+    return lambda: APP
+
+
+@pytest.fixture
+def hardening_app_reset() -> None:
+    return None
+
+
+@pytest.fixture
+def ingest() -> Iterator[SentryIngest]:
+    with SentryIngest() as ingest:
+        yield ingest
+
+
+@pytest.fixture
+def sentry_at_import(ingest: SentryIngest) -> Iterator[Any]:
+    """``sentry_sdk.init`` as the app's module runs it on import: before the harness starts.
+    The worker's own Sentry client is put back after."""
+    scope = sentry_sdk.get_global_scope()
+    before = scope.client
+    sentry_sdk.init(dsn=ingest.dsn, default_integrations=False)
+    client = sentry_sdk.get_client()
+    try:
+        yield client
+    finally:
+        client.close(timeout=0.0)
+        scope.set_client(before)
+
+
+def test_sentry_initialised_at_import_reports_to_sentry_events_never_its_dsn(
+    sentry_at_import: Any, ingest: SentryIngest, hardened_client: Any, sentry_events: SentryCapture
+) -> None:
+    assert hardened_client.get("/report").json() == {"reported": True}
+    sentry_sdk.flush(timeout=5.0)
+    assert [e["message"] for e in sentry_events.events] == ["reported"]
+    assert ingest.events == []
+
+
+def _logged_500(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage().startswith("Exception in ASGI application: GET /boom")
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], LookupError)
+    return record
+
+
+def test_an_exception_answered_500_is_logged_with_its_traceback(
+    hardened_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = hardened_client.get("/boom?token=s3cr3t")
+    assert response.status_code == 500
+    record = _logged_500(caplog)
+    assert "s3cr3t" not in record.getMessage()  # the query string stays out of the log
+    assert "no forecast for atlantis" in caplog.text  # the traceback, as a server logs it
+
+
+@pytest.mark.anyio
+async def test_the_async_client_logs_it_too(
+    hardened_async_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert (await hardened_async_client.get("/boom")).status_code == 500
+    _logged_500(caplog)
