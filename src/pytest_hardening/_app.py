@@ -17,12 +17,14 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 
+from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
 
 __all__ = [
     "LifespanError",
     "LifespanManager",
+    "app_env",
     "build_app",
     "running_lifespan",
     "starlette_test_client",
@@ -32,12 +34,38 @@ __all__ = [
 _Message = MutableMapping[str, Any]
 
 
-def build_app(factory: AppFactory, env: Mapping[str, str], *, clear: Iterable[str] = ()) -> Any:
+def build_app(
+    factory: AppFactory,
+    env: Mapping[str, str],
+    *,
+    clear: Iterable[str] = (),
+    getters: CachedGetters | None = None,
+) -> Any:
     """Call ``factory()`` with exactly ``env`` set (names in ``clear`` removed first)."""
     if isinstance(env, NotConfigured):
         env.require()
-    with EnvPatch(env, clear=clear):
+    with app_env(factory, env, clear=clear, getters=getters):
         return factory()
+
+
+@contextlib.contextmanager
+def app_env(
+    factory: AppFactory,
+    env: Mapping[str, str],
+    *,
+    clear: Iterable[str] = (),
+    getters: CachedGetters | None = None,
+) -> Iterator[None]:
+    """Exactly ``env`` for the block, and the cached settings getters of ``factory``'s package
+    cleared on the way in and out, so that the app reads the environment it runs in
+    (``getters``: kept across blocks, to search the package once)."""
+    getters = getters if getters is not None else CachedGetters(factory)
+    try:
+        with EnvPatch(env, clear=clear):
+            getters.clear()
+            yield
+    finally:
+        getters.clear()
 
 
 class LifespanError(RuntimeError):

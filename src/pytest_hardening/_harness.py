@@ -175,11 +175,12 @@ class Harness:
             raise HarnessError("the app is already built: a harness holds one app")
         if isinstance(env, NotConfigured):
             env.require()
-        from ._env import EnvPatch
+        from ._app import app_env
         from ._sentry import SentryCapture
         from ._sentry_guard import SentryGuard
 
-        self._stack.enter_context(EnvPatch(env, clear=clear))
+        getters = self._pool.cached_getters(factory) if self._pool else None
+        self._stack.enter_context(app_env(factory, env, clear=clear, getters=getters))
         # Every Sentry client the app creates sends here, a refused build's report included.
         self._sentry = SentryCapture()
         self._guard = self._stack.enter_context(SentryGuard(self._sentry))

@@ -359,7 +359,7 @@ def route_audit(
     hardening_prod_env: Mapping[str, str],
 ) -> Iterator[RouteAuditor]:
     """Routes present in development and absent in production."""
-    from ._app import build_app
+    from ._app import app_env, build_app
     from ._routes import RouteAuditor
     from ._sentry_guard import SentryGuard
 
@@ -373,4 +373,5 @@ def route_audit(
         yield RouteAuditor(
             lambda: build_app(hardening_app_factory, hardening_dev_env, clear=clear),
             lambda: build_app(hardening_app_factory, hardening_prod_env, clear=clear),
+            prod_env=lambda: app_env(hardening_app_factory, hardening_prod_env, clear=clear),
         )

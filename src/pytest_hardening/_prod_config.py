@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._app import build_app
+from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._secrets import is_secret_name, mask, secret_values
 from ._sentry import SentryCapture
@@ -85,6 +86,7 @@ class ProdConfigChecker:
         self._on_finding = on_finding
         #: What the builds sent to Sentry (e.g. each refused build's report), kept in memory.
         self.sentry = SentryCapture()
+        self._getters = CachedGetters(factory)  # searched once for all the builds
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         env = dict(self.prod_env)
@@ -104,7 +106,12 @@ class ProdConfigChecker:
         whatever the outcome.
         """
         with SentryGuard(self.sentry):
-            return build_app(self.factory, self.env(**overrides), clear=self.clear | set(overrides))
+            return build_app(
+                self.factory,
+                self.env(**overrides),
+                clear=self.clear | set(overrides),
+                getters=self._getters,
+            )
 
     def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
         try:

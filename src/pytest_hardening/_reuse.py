@@ -14,7 +14,8 @@ its background tasks (a re-dial worker, an upload retry) cannot act on what the 
 puts in a database they share, however far that test moves the clock.
 
 The pool is what hardened tests of a session share, so it also keeps the clocks' cache
-(:class:`~._clock_cache.ClockCache`: module scans and holder owners), which needs no reset.
+(:class:`~._clock_cache.ClockCache`: module scans and holder owners), which needs no reset, and
+each factory's :class:`~._cached_getters.CachedGetters`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import sentry_sdk
 
 if TYPE_CHECKING:
+    from ._cached_getters import CachedGetters
     from ._clock_cache import ClockCache
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
@@ -167,6 +169,7 @@ class AppPool:
         self.builds = 0
         self.reuses = 0
         self._clock_cache: ClockCache | None = None
+        self._getters: dict[Any, CachedGetters] = {}
 
     @property
     def clock_cache(self) -> ClockCache:
@@ -176,6 +179,16 @@ class AppPool:
 
             self._clock_cache = ClockCache()
         return self._clock_cache
+
+    def cached_getters(self, factory: Callable[[], Any]) -> CachedGetters:
+        """The cached getters of ``factory``'s package, searched once for the session's builds
+        (again only when modules were imported since)."""
+        getters = self._getters.get(factory)
+        if getters is None:
+            from ._cached_getters import CachedGetters
+
+            getters = self._getters[factory] = CachedGetters(factory)
+        return getters
 
     def take(self, key: Hashable) -> Kept | None:
         kept = self._kept.pop(key, None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ._app import starlette_test_client
@@ -57,12 +59,21 @@ class RouteAuditor:
 
     Each build and each probe request runs under a :class:`SentryGuard`: a Sentry client the
     app initialises is closed and the caller's global client and scopes are put back, so an
-    audit never leaves a client (or its DSN) active behind it.
+    audit never leaves a client (or its DSN) active behind it. ``prod_env``, when given, is
+    entered around each probe request (e.g. the production environment, for an app that reads
+    its settings per request).
     """
 
-    def __init__(self, build_dev: Callable[[], Any], build_prod: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        build_dev: Callable[[], Any],
+        build_prod: Callable[[], Any],
+        *,
+        prod_env: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+    ) -> None:
         self._build_dev = build_dev
         self._build_prod = build_prod
+        self._prod_env = prod_env
         self._dev: Any = None
         self._prod: Any = None
 
@@ -123,5 +134,5 @@ class RouteAuditor:
         # No lifespan: routing decides a 404 before any resource is needed, and a production
         # build must not reach real databases from a test.
         client = client_class(self.prod_app, raise_server_exceptions=False)
-        with SentryGuard():
+        with self._prod_env(), SentryGuard():
             return int(client.request(method, path).status_code)

@@ -1,0 +1,126 @@
+"""CachedGetters: the zero-argument functools-cached getters of a factory's package, cleared so
+that each build reads its own environment."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hardening._app import app_env, build_app
+from pytest_hardening._cached_getters import CachedGetters
+
+_names = itertools.count()
+
+SETTINGS = """
+import functools
+import os
+
+
+@functools.lru_cache
+def get_settings():
+    return {"env": os.environ.get("APP_ENV", "none")}
+
+
+@functools.cache
+def get_region(default="eu"):
+    return os.environ.get("REGION", default)
+
+
+@functools.lru_cache(maxsize=32)
+def price(item):
+    return {"item": item, "env": os.environ.get("APP_ENV", "none")}
+"""
+
+MAIN = """
+from .settings import get_settings
+
+
+def create_app():
+    return {"built_with": get_settings()["env"]}
+"""
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh package (settings + main) on sys.path, removed from sys.modules after."""
+    name = f"cached_getters_app_{os.getpid()}_{next(_names)}"
+    root = tmp_path / name
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    (root / "settings.py").write_text(textwrap.dedent(SETTINGS))
+    (root / "main.py").write_text(textwrap.dedent(MAIN))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        yield name
+    finally:
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[module]
+
+
+def _module(name: str) -> object:
+    __import__(name)
+    return sys.modules[name]
+
+
+def test_finds_the_getters_that_take_no_argument_in_the_factorys_package(package: str) -> None:
+    main, settings = _module(f"{package}.main"), _module(f"{package}.settings")
+    getters = CachedGetters(main.create_app)  # type: ignore[attr-defined]
+    getters.clear()
+    found = {g.__wrapped__.__name__ for g in getters.found}
+    assert found == {"get_settings", "get_region"}  # not price(item): it takes an argument
+    assert settings.price not in getters.found  # type: ignore[attr-defined]
+
+
+def test_each_build_reads_its_own_environment(package: str) -> None:
+    main = _module(f"{package}.main")
+    factory = main.create_app  # type: ignore[attr-defined]
+    getters = CachedGetters(factory)
+    dev = build_app(factory, {"APP_ENV": "development"}, clear=["APP_ENV"], getters=getters)
+    prod = build_app(factory, {"APP_ENV": "production"}, clear=["APP_ENV"], getters=getters)
+    assert (dev, prod) == ({"built_with": "development"}, {"built_with": "production"})
+
+
+def test_the_block_clears_them_on_the_way_out_too(
+    package: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, main = _module(f"{package}.settings"), _module(f"{package}.main")
+    monkeypatch.setenv("APP_ENV", "outside")
+    with app_env(main.create_app, {"APP_ENV": "inside"}):  # type: ignore[attr-defined]
+        assert settings.get_settings() == {"env": "inside"}  # type: ignore[attr-defined]
+    assert settings.get_settings() == {"env": "outside"}  # type: ignore[attr-defined]
+
+
+def test_a_partial_of_the_factory_names_the_same_package(package: str) -> None:
+    main = _module(f"{package}.main")
+    getters = CachedGetters(functools.partial(main.create_app))  # type: ignore[attr-defined]
+    getters.clear()
+    assert len(getters.found) == 2
+
+
+def test_modules_imported_later_are_searched_again(package: str) -> None:
+    _module(package)
+    factory = type("Factory", (), {"__module__": package, "__call__": lambda self: None})()
+    getters = CachedGetters(factory)
+    getters.clear()
+    assert getters.found == []  # only the package's __init__ is imported so far
+    _module(f"{package}.settings")
+    getters.clear()
+    assert len(getters.found) == 2
+
+
+def test_a_factory_without_a_module_clears_nothing() -> None:
+    class NoModule:
+        __module__ = None  # type: ignore[assignment]
+
+        def __call__(self) -> None: ...
+
+    getters = CachedGetters(NoModule())
+    getters.clear()
+    assert getters.found == []
