@@ -16,7 +16,13 @@ import respx
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
 from ._httpx2 import Httpx2Interceptor
 from ._network import BlockedConnection, NetworkGuard
-from ._providers import Provider, ProviderSpec, match_provider, normalize_providers
+from ._providers import (
+    Provider,
+    ProviderSpec,
+    match_provider,
+    normalize_providers,
+    provider_of_host,
+)
 from ._sdk_retries import VirtualRetrySleep
 from ._stream_faults import StreamFaultMethods
 
@@ -195,9 +201,13 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             "@pytest.mark.hardening_allow_unused_faults."
         )
 
+    def provider_of_host(self, host: str) -> str | None:
+        """The registered provider whose URL names ``host``, if any."""
+        return provider_of_host(self.providers, host)
+
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
-        network = self._guard.report() if self._guard is not None else None
+        network = self._guard.report(self.provider_of_host) if self._guard is not None else None
         misuse = sorted(set(self.misuse))
         reports = (self.unregistered_report(), network, *misuse, self.unused_report())
         return "\n".join(r for r in reports if r) or None

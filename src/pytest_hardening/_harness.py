@@ -348,7 +348,9 @@ class Harness:
         and never triggered ...); empty when all is well."""
         reports = [
             self._faults.problems_report() if self._faults is not None else None,
-            self._network.report() if self._network is not None else None,
+            self._network.report(self._faults.provider_of_host if self._faults else None)
+            if self._network is not None
+            else None,
         ]
         return "\n".join(r for r in reports if r)
 

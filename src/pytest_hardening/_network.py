@@ -17,9 +17,11 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+import sys
 import threading
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -67,6 +69,8 @@ class NetworkGuard:
 
     def __init__(self) -> None:
         self.blocked: list[BlockedConnection] = []
+        # The client library of each (for the report): the stack tells, when it does.
+        self._clients: dict[BlockedConnection, str] = {}
         self._lock = threading.Lock()
         self._saved: tuple[Any, Any, Any] | None = None
 
@@ -125,20 +129,38 @@ class NetworkGuard:
     ) -> None:
         self.stop()
 
-    def report(self) -> str | None:
-        """What was blocked, one ``host:port`` per line, or ``None``."""
+    def report(self, provider_of: Callable[[str], str | None] | None = None) -> str | None:
+        """What was blocked, one ``host:port`` per line, or ``None``. ``provider_of`` names
+        the registered provider of a host: such a host was called around the plugin."""
         with self._lock:
             blocked = list(dict.fromkeys(self.blocked))
+            clients = dict(self._clients)
         if not blocked:
             return None
-        lines = "\n".join(
-            f"  {b.host}:{b.port if b.port is not None else '?'}{_how(b.via)}" for b in blocked[:10]
-        )
+        lines, around = [], set()
+        for b in blocked[:10]:
+            client = clients.get(b, "")
+            line = f"  {b.host}:{b.port if b.port is not None else '?'}{_how(b.via)}"
+            line += f", from {client}" if client else ""
+            provider = provider_of(b.host) if provider_of is not None else None
+            if provider is not None:
+                line += f": the host of provider {provider!r}"
+                around.add(client or "a client other than httpx or httpx2")
+            lines.append(line)
         proxied = any(b.via not in ("connect", "resolve") for b in blocked)
+        if around:
+            advice = (
+                "faults and healthy answers reach a provider only through httpx and httpx2; "
+                f"these calls went through {', '.join(sorted(around))}: send them through httpx, "
+                "mock that client in the test"
+            )
+        else:
+            advice = "mock the client, register the host as a provider"
         return (
             f"the app tried to reach the network {len(self.blocked)} time(s); the connection "
-            f"was refused (only loopback is allowed while faults are active):\n{lines}\n"
-            "mock the client, register the host as a provider, "
+            "was refused (only loopback is allowed while faults are active):\n"
+            + "\n".join(lines)
+            + f"\n{advice}, "
             + ("unset the proxy variable for the tests, " if proxied else "")
             + "or opt out with the hardening_allow_network marker."
         )
@@ -158,13 +180,55 @@ class NetworkGuard:
 
     def _block(self, host: str, port: int | None, via: str) -> None:
         with self._lock:
-            self.blocked.append(BlockedConnection(host, port, via))
+            blocked = BlockedConnection(host, port, via)
+            self.blocked.append(blocked)
+            self._clients.setdefault(blocked, _calling_client())
         target = f"{host}:{port}" if port is not None else host
         raise NetworkBlockedError(
             errno.ECONNREFUSED,
             f"pytest-hardening blocked an outbound connection to {target}{_how(via)} (no real "
             "network in hardened tests)",
         )
+
+
+#: Modules between a client library and the socket: never the client.
+_PLUMBING = frozenset(
+    {"socket", "ssl", "asyncio", "selectors", "concurrent", "threading", "contextlib", "functools"}
+    | {"anyio", "sniffio", "trio", "aiohappyeyeballs", "pytest_hardening", "sentry_sdk"}
+)
+#: Client libraries, by module prefix; the outermost one on the stack is what the app called.
+_CLIENTS = {
+    "urllib.request": "urllib",
+    "http.client": "http.client",
+    "requests": "requests",
+    "urllib3": "urllib3",
+    "aiohttp": "aiohttp",
+    "boto3": "boto3",
+    "botocore": "botocore",
+    "httpx": "httpx (a transport the faults do not reach)",
+    "httpx2": "httpx2 (a transport the faults do not reach)",
+    "httpcore": "httpx (a transport the faults do not reach)",
+    "httpcore2": "httpx2 (a transport the faults do not reach)",
+}
+
+
+def _calling_client() -> str:
+    """The client library that made this connection attempt: the outermost one on the stack
+    (requests over urllib3 over http.client is "requests"), else the innermost package
+    outside the socket plumbing."""
+    frame, outermost, innermost = sys._getframe(2), "", ""
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        package = module.partition(".")[0]
+        for prefix, name in _CLIENTS.items():
+            if module == prefix or module.startswith(prefix + "."):
+                outermost = name
+                break
+        else:
+            if not innermost and package and package not in _PLUMBING:
+                innermost = "" if package in ("urllib", "http") else package
+        frame = frame.f_back  # type: ignore[assignment]
+    return outermost or innermost
 
 
 def _how(via: str) -> str:

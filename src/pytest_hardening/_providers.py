@@ -15,7 +15,14 @@ from ._httpx2 import to_httpx_response
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["Handler", "Provider", "ProviderSpec", "match_provider", "normalize_providers"]
+__all__ = [
+    "Handler",
+    "Provider",
+    "ProviderSpec",
+    "match_provider",
+    "normalize_providers",
+    "provider_of_host",
+]
 
 # A handler answers with an httpx response, or an httpx2 one (converted; its body is read).
 Handler = Callable[[httpx.Request], "httpx.Response | httpx2.Response"]
@@ -85,6 +92,16 @@ def normalize_providers(providers: Mapping[str, ProviderSpec]) -> dict[str, Prov
                 f"(pattern, healthy handler) pair, not {type(spec).__name__}"
             )
     return result
+
+
+def provider_of_host(providers: Mapping[str, Provider], host: str) -> str | None:
+    """The provider whose URL or pattern names ``host`` (any scheme, port or path)."""
+    for name, provider in providers.items():
+        rest = provider.url.partition("://")[2] if "://" in provider.url else provider.url
+        pattern = (urlsplit(f"http://{rest}").hostname or "").lower()
+        if pattern and fnmatch.fnmatchcase(host.lower(), pattern):
+            return name
+    return None
 
 
 def match_provider(providers: Mapping[str, Provider], url: httpx.URL) -> str | None:

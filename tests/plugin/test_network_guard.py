@@ -45,10 +45,10 @@ def loopback_url() -> Iterator[str]:
         server.server_close()
 
 
-def _swallow(call: object) -> None:
+def _swallow(call: object, *args: object) -> None:
     """What a careless app does: catch everything and carry on."""
     with contextlib.suppress(Exception):
-        call()  # type: ignore[operator]
+        call(*args)  # type: ignore[operator]
 
 
 def test_urllib_and_httpx2_to_unregistered_hosts_fail_the_report_although_swallowed() -> None:
@@ -60,6 +60,33 @@ def test_urllib_and_httpx2_to_unregistered_hosts_fail_the_report_although_swallo
     assert "metrics.example.org:443" in report
     assert "GET https://tracker.example.net/beacon" in report
     assert ("metrics.example.org", 443, "resolve") in faults.blocked
+
+
+def test_a_provider_called_through_another_client_is_named_with_that_client() -> None:
+    # The host is a registered provider, but urllib does not go through httpx: no fault or
+    # healthy answer can reach it, and "register the host as a provider" would mislead.
+    with FaultInjector({"rates": "https://rates.example"}) as faults:
+        _swallow(lambda: urllib.request.urlopen("https://rates.example/eur", timeout=2))
+        _swallow(lambda: urllib.request.urlopen("https://other.example/", timeout=2))
+        report = faults.problems_report()
+    assert report is not None
+    assert "rates.example:443 (name lookup), from urllib: the host of provider 'rates'" in report
+    assert "other.example:443 (name lookup), from urllib\n" in report  # not a provider
+    assert "these calls went through urllib: send them through httpx" in report
+    assert "register the host as a provider" not in report
+
+
+def test_the_library_the_app_called_is_named_not_the_one_beneath_it() -> None:
+    import http.client
+
+    with NetworkGuard() as guard:
+        connection = http.client.HTTPConnection(OFF_HOST, 8080, timeout=2)
+        _swallow(connection.request, "GET", "/")  # type: ignore[arg-type]
+        _swallow(lambda: urllib.request.urlopen(f"http://{OFF_HOST}:8081/", timeout=2))
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:8080, from http.client" in report
+    assert f"{OFF_HOST}:8081, from urllib" in report  # urllib over http.client: urllib
 
 
 def test_urllib_error_is_an_ordinary_connection_failure() -> None:
@@ -202,7 +229,10 @@ def test_faults_fixture_fails_swallowed_httpx2_and_urllib_calls_at_teardown(
         ["*ERROR at teardown of test_httpx2*", "*GET https://tracker.example.net/beacon"]
     )
     result.stdout.fnmatch_lines(
-        ["*ERROR at teardown of test_urllib*", "*metrics.example.org:443 (name lookup)"]
+        [
+            "*ERROR at teardown of test_urllib*",
+            "*metrics.example.org:443 (name lookup), from urllib",
+        ]
     )
 
 
