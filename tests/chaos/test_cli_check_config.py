@@ -196,3 +196,23 @@ def test_an_audit_line_never_shows_a_url_password() -> None:
     line = str(Mutation("DATABASE_URL", "localhost", "postgresql://app:s3cr3t-pw@localhost/db"))
     assert "s3cr3t-pw" not in line
     assert "localhost" in line
+
+
+def test_a_pydantic_settings_refusal_is_its_message_without_the_input_it_echoes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pydantic's own text carries input_value={...} (every value it validated) and a link.
+    factory = "tests.adoption.cached_settings.app:create_app"
+    (tmp_path / "pyproject.toml").write_text(f'[tool.hardening]\nfactory = "{factory}"\n')
+    env = tmp_path / "prod.env"
+    env.write_text(
+        "APP_ENV=production\nPAYMENTS_KEY=pk_short_9\nPAYMENTS_URL=https://pay.example\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check-config", "--env-file", str(env)])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"{factory}: refused to build: Value error, PAYMENTS_KEY: production needs the live key"
+    )
+    for echoed in ("input_value", "pk_short_9", "https://pay.example", "errors.pydantic.dev"):
+        assert echoed not in result.output
