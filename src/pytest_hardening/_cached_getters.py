@@ -24,7 +24,7 @@ _CACHED = functools._lru_cache_wrapper
 
 class CachedGetters:
     """The ``functools.lru_cache``/``functools.cache`` functions taking no argument that the
-    modules of ``factory``'s top-level package hold. Found on the first :meth:`clear`, and
+    modules of ``factory``'s top-level package define. Found on the first :meth:`clear`, and
     again when modules were imported since."""
 
     def __init__(self, factory: Callable[..., Any]) -> None:
@@ -60,7 +60,11 @@ def _search(package: str) -> list[Any]:
         if name != package and not name.startswith(prefix):
             continue
         for value in list(vars(module).values()):
-            if type(value) is _CACHED and id(value) not in found and _takes_nothing(value):
+            if type(value) is not _CACHED or id(value) in found:
+                continue
+            # Defined in the package: a library's getter imported into it is left alone.
+            defined = str(getattr(value, "__module__", ""))
+            if (defined == package or defined.startswith(prefix)) and _takes_nothing(value):
                 found[id(value)] = value
     return list(found.values())
 

@@ -40,10 +40,25 @@ def price(item):
 
 MAIN = """
 from .settings import get_settings
+from .vendored import library_default
 
 
 def create_app():
     return {"built_with": get_settings()["env"]}
+"""
+
+
+#: A library's cached getter, as the package imports it (defined in another package).
+VENDORED = """
+import functools
+
+
+@functools.cache
+def library_default():
+    return object()
+
+
+library_default.__module__ = "some_library.defaults"
 """
 
 
@@ -56,6 +71,7 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     (root / "__init__.py").write_text("")
     (root / "settings.py").write_text(textwrap.dedent(SETTINGS))
     (root / "main.py").write_text(textwrap.dedent(MAIN))
+    (root / "vendored.py").write_text(textwrap.dedent(VENDORED))
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         yield name
@@ -74,7 +90,8 @@ def test_finds_the_getters_that_take_no_argument_in_the_factorys_package(package
     getters = CachedGetters(main.create_app)  # type: ignore[attr-defined]
     getters.clear()
     found = {g.__wrapped__.__name__ for g in getters.found}
-    assert found == {"get_settings", "get_region"}  # not price(item): it takes an argument
+    # Not price(item): it takes an argument; not library_default: defined in another package.
+    assert found == {"get_settings", "get_region"}
     assert settings.price not in getters.found  # type: ignore[attr-defined]
 
 
