@@ -8,6 +8,7 @@ Starlette's ``TestClient`` in its portal thread, :class:`LifespanManager` in the
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
@@ -26,6 +27,7 @@ __all__ = [
     "LifespanManager",
     "app_env",
     "build_app",
+    "call_factory",
     "running_lifespan",
     "starlette_test_client",
     "with_state",
@@ -45,7 +47,24 @@ def build_app(
     if isinstance(env, NotConfigured):
         env.require()
     with app_env(factory, env, clear=clear, getters=getters):
-        return factory()
+        return call_factory(factory)
+
+
+def call_factory(factory: AppFactory) -> Any:
+    """``factory()``, refusing what is not an app: an ``async def`` factory gives a coroutine,
+    which would only fail at the first request, as a 500."""
+    app = factory()
+    if inspect.isawaitable(app):
+        if inspect.iscoroutine(app):
+            app.close()  # never awaited: no RuntimeWarning at collection
+        name = getattr(factory, "__qualname__", repr(factory))
+        raise TypeError(
+            f"the app factory {name} returned an awaitable, not an app: it is an async "
+            "function. The harness builds apps synchronously; do the async set-up in the "
+            "app's lifespan (it runs in the event loop that serves the requests), or pass a "
+            "synchronous factory that returns the app."
+        )
+    return app
 
 
 @contextlib.contextmanager

@@ -175,7 +175,7 @@ class Harness:
             raise HarnessError("the app is already built: a harness holds one app")
         if isinstance(env, NotConfigured):
             env.require()
-        from ._app import app_env
+        from ._app import app_env, call_factory
         from ._sentry import SentryCapture
         from ._sentry_guard import SentryGuard
 
@@ -193,7 +193,7 @@ class Harness:
             if kept is not None:
                 return self._reuse(kept, reset, self._guard, self._sentry)
         with self._real_time():
-            self._app = factory()
+            self._app = call_factory(factory)
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
 

@@ -141,6 +141,20 @@ def test_parts_used_before_they_exist_say_what_to_do() -> None:
             harness.watch_apm()
 
 
+async def _async_factory() -> Starlette:
+    return Starlette()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the coroutine is closed, not left
+def test_an_async_factory_is_refused_at_the_build_not_answered_500_later() -> None:
+    from pytest_hardening import ProdConfigChecker
+
+    with Harness() as harness, pytest.raises(TypeError, match="in the app's lifespan"):
+        harness.build(_async_factory, {})
+    with pytest.raises(TypeError, match="_async_factory returned an awaitable, not an app"):
+        ProdConfigChecker(_async_factory, {"APP_ENV": "production"}).build()
+
+
 def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None:
     from pytest_hardening import AppPool
 
