@@ -5,7 +5,9 @@ package that respx does not see. Its seam is the public transport API: every net
 of a ``Client``/``AsyncClient`` ends in ``HTTPTransport.handle_request`` or
 ``AsyncHTTPTransport.handle_async_request`` (the default transport, transports mounted with
 ``mounts=``, HTTP/2 and proxy transports alike), while ASGI/WSGI/mock transports never reach
-the network and stay untouched. We patch those two public methods for the injector's lifetime,
+the network and stay untouched. So does the aiohttp transport the OpenAI and Anthropic SDKs
+offer (``DefaultAioHttpClient``, their vendored ``httpx_aiohttp``), once the SDK is imported.
+We patch those public methods for the injector's lifetime,
 converting requests to ``httpx.Request`` (so provider handlers written for httpx serve httpx2
 too), responses back to ``httpx2.Response`` (bodies streamed, not buffered) and httpx
 exceptions to httpx2's own types. Tested with httpx2 2.16.
@@ -14,6 +16,7 @@ exceptions to httpx2's own types. Tested with httpx2 2.16.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -129,13 +132,36 @@ def _to_httpx2_response(response: httpx.Response, request: Any, stream_cls: type
     )
 
 
+#: The AI SDKs' aiohttp transport for httpx2 (``DefaultAioHttpClient``): a network transport
+#: of its own, patched like httpx2's when its SDK is imported (the SDK imports the package).
+_VENDORED_AIOHTTP = ("openai._vendor.httpx_aiohttp", "anthropic._vendor.httpx_aiohttp")
+
+
+def _aiohttp_transports() -> list[type]:
+    found = []
+    for package in _VENDORED_AIOHTTP:
+        if package not in sys.modules:
+            continue  # the SDK is not imported: nothing to patch, and no import of ours
+        try:
+            module = importlib.import_module(f"{package}.transport")
+        except ImportError:  # aiohttp is not installed: the SDK cannot use it either
+            continue
+        transport = getattr(module, "AiohttpTransport", None)
+        if isinstance(transport, type) and callable(
+            getattr(transport, "handle_async_request", None)
+        ):
+            found.append(transport)
+    return found
+
+
 class Httpx2Interceptor:
     """Answer every httpx2 network request with ``serve`` while started (no-op without
-    httpx2 installed)."""
+    httpx2 installed): httpx2's own network transports, and the aiohttp transport the OpenAI
+    and Anthropic SDKs offer as ``DefaultAioHttpClient``."""
 
     def __init__(self, serve: Serve) -> None:
         self._serve = serve
-        self._saved: tuple[Any, Any, Any] | None = None
+        self._saved: list[tuple[type, str, Any]] | None = None
 
     @property
     def active(self) -> bool:
@@ -147,8 +173,6 @@ class Httpx2Interceptor:
         if not httpx2_available():
             return self
         module = _httpx2()
-        sync_cls, async_cls = module.HTTPTransport, module.AsyncHTTPTransport
-        self._saved = (module, sync_cls.handle_request, async_cls.handle_async_request)
         serve = self._serve
         # httpx2 checks that a body is one of its own byte-stream types.
         bases = (_Stream, module.SyncByteStream, module.AsyncByteStream)
@@ -170,14 +194,19 @@ class Httpx2Interceptor:
                 raise _httpx2_error(error, request) from error
             return _to_httpx2_response(response, request, stream_cls)
 
-        sync_cls.handle_request = handle_request
-        async_cls.handle_async_request = handle_async_request
+        patches = [(module.HTTPTransport, "handle_request", handle_request)]
+        for cls in (module.AsyncHTTPTransport, *_aiohttp_transports()):
+            patches.append((cls, "handle_async_request", handle_async_request))
+        # An inherited method (not in the class's own __dict__) is deleted again at stop.
+        self._saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
+        for cls, name, replacement in patches:
+            setattr(cls, name, replacement)
         return self
 
     def stop(self) -> None:
         saved, self._saved = self._saved, None
-        if saved is None:
-            return
-        module, handle_request, handle_async_request = saved
-        module.HTTPTransport.handle_request = handle_request
-        module.AsyncHTTPTransport.handle_async_request = handle_async_request
+        for cls, name, original in reversed(saved or []):
+            if original is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, original)

@@ -119,6 +119,39 @@ def test_handler_written_for_httpx_serves_the_async_sdk() -> None:
         assert faults.problems_report() is None
 
 
+def test_the_sdks_aiohttp_clients_are_served_and_faulted_like_httpx2() -> None:
+    # DefaultAioHttpClient: both SDKs' own aiohttp transport for httpx2 (the aiohttp extra).
+    async def main() -> tuple[str | None, str, int, int]:
+        chat = openai.AsyncOpenAI(
+            api_key="sk-test", http_client=openai.DefaultAioHttpClient(), max_retries=0
+        )
+        claude = anthropic.AsyncAnthropic(
+            api_key="k", http_client=anthropic.DefaultAioHttpClient(), max_retries=0
+        )
+        async with chat, claude:
+            completion = await chat.chat.completions.create(model="m", messages=USER)  # type: ignore[arg-type]
+            message = await claude.messages.create(model="m", max_tokens=64, messages=USER)  # type: ignore[arg-type]
+            faults.fail("openai", 503)
+            faults.fail("anthropic", 529)
+            with pytest.raises(openai.InternalServerError) as chat_error:
+                await chat.chat.completions.create(model="m", messages=USER)  # type: ignore[arg-type]
+            with pytest.raises(anthropic.APIStatusError) as claude_error:
+                await claude.messages.create(model="m", max_tokens=64, messages=USER)  # type: ignore[arg-type]
+        text = "".join(block.text for block in message.content if block.type == "text")
+        return (
+            completion.choices[0].message.content,
+            text,
+            chat_error.value.status_code,
+            claude_error.value.status_code,
+        )
+
+    providers = {"openai": openai_provider("Hello there"), "anthropic": anthropic_provider("Hi")}
+    with FaultInjector(providers) as faults:
+        assert asyncio.run(main()) == ("Hello there", "Hi", 503, 529)
+        assert faults.problems_report() is None  # nothing went around the faults
+        assert [c.outcome for c in faults.calls("openai")] == ["ok 200", "fail 503"]
+
+
 # -- faults after the SDK's own retries ------------------------------------------------------
 FAULTS: list[tuple[str, dict[str, Any], type[Exception], type[Exception], str]] = [
     (
