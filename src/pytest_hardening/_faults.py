@@ -15,6 +15,7 @@ import respx
 
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
 from ._httpx2 import Httpx2Interceptor
+from ._httpx_transports import HttpxTransportInterceptor
 from ._network import BlockedConnection, NetworkGuard
 from ._providers import (
     Provider,
@@ -44,8 +45,8 @@ class UnregisteredHostError(httpx.ConnectError):
 
 class FaultInjector(FaultMethods, StreamFaultMethods):
     """Intercept every outbound httpx and httpx2 request (respx patches httpcore; httpx2's
-    network transports are patched; ASGI test clients are untouched) and answer it as the owning
-    provider would, or as the current fault says.
+    network transports and the aiohttp transports for both are patched; ASGI test clients are
+    untouched) and answer it as the owning provider would, or as the current fault says.
 
     Each fault method replaces the provider's current fault. ``times=None`` means every call
     until :meth:`heal`; ``times=n`` means the next n calls, then healthy again. A request to a
@@ -80,6 +81,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._router: respx.MockRouter | None = None
         self._httpx2 = Httpx2Interceptor(self.respond)
+        self._transports = HttpxTransportInterceptor(self.respond)
         self._guard = NetworkGuard() if block_network else None
         self._sdk_sleep = VirtualRetrySleep(lambda: self.clock)
 
@@ -92,6 +94,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         router.start()
         self._router = router
         self._httpx2.start()
+        self._transports.start()
         self._sdk_sleep.start()
         if self._guard is not None:
             self._guard.start()
@@ -104,8 +107,16 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         if self._guard is not None:
             self._guard.stop()
         self._sdk_sleep.stop()
+        self._transports.stop()
         self._httpx2.stop()
         router.stop(quiet=True)
+
+    def intercept_imported(self) -> None:
+        """Reach the network transports of client libraries imported since :meth:`start`
+        (the aiohttp transports of httpx-aiohttp and of the AI SDKs): the harness calls it
+        once the app is built, whose imports may have brought them."""
+        self._httpx2.catch_up()
+        self._transports.catch_up()
 
     @property
     def blocked(self) -> list[BlockedConnection]:

@@ -194,6 +194,8 @@ class Harness:
                 return self._reuse(kept, reset, self._guard, self._sentry)
         with self._real_time():
             self._app = call_factory(factory)
+        if self._faults is not None:
+            self._faults.intercept_imported()  # transports the app's imports brought
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
 

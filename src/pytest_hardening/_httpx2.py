@@ -162,6 +162,7 @@ class Httpx2Interceptor:
     def __init__(self, serve: Serve) -> None:
         self._serve = serve
         self._saved: list[tuple[type, str, Any]] | None = None
+        self._async_handler: Any = None
 
     @property
     def active(self) -> bool:
@@ -194,17 +195,32 @@ class Httpx2Interceptor:
                 raise _httpx2_error(error, request) from error
             return _to_httpx2_response(response, request, stream_cls)
 
-        patches = [(module.HTTPTransport, "handle_request", handle_request)]
-        for cls in (module.AsyncHTTPTransport, *_aiohttp_transports()):
-            patches.append((cls, "handle_async_request", handle_async_request))
-        # An inherited method (not in the class's own __dict__) is deleted again at stop.
-        self._saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
-        for cls, name, replacement in patches:
-            setattr(cls, name, replacement)
+        self._saved = []
+        self._patch(module.HTTPTransport, "handle_request", handle_request)
+        self._patch(module.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+        self._async_handler = handle_async_request
+        self.catch_up()
         return self
+
+    def catch_up(self) -> None:
+        """Patch the SDKs' aiohttp transports imported since :meth:`start` (e.g. by the app's
+        build); a no-op when stopped."""
+        if self._saved is None or self._async_handler is None:
+            return
+        patched = {cls for cls, _, _ in self._saved}
+        for cls in _aiohttp_transports():
+            if cls not in patched:
+                self._patch(cls, "handle_async_request", self._async_handler)
+
+    def _patch(self, cls: type, name: str, replacement: Any) -> None:
+        assert self._saved is not None
+        # An inherited method (not in the class's own __dict__) is deleted again at stop.
+        self._saved.append((cls, name, cls.__dict__.get(name)))
+        setattr(cls, name, replacement)
 
     def stop(self) -> None:
         saved, self._saved = self._saved, None
+        self._async_handler = None
         for cls, name, original in reversed(saved or []):
             if original is None:
                 delattr(cls, name)

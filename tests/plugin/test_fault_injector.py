@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
 import httpx
 import pytest
 import respx
@@ -201,3 +204,71 @@ def test_respond_serves_faults_to_any_transport(injector: FaultInjector) -> None
             client.get("https://elsewhere.example/")
     assert [c.outcome for c in injector.calls("pay")] == ["fail 502", "ok 200"]
     assert injector.unregistered_report() is not None
+
+
+def _forget_httpx_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next ``import httpx_aiohttp`` imports it afresh (its classes new), as an app's
+    first import would; the modules are put back after the test."""
+    for name in [m for m in sys.modules if m.partition(".")[0] == "httpx_aiohttp"]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+async def _three_calls(client: httpx.AsyncClient, injector: FaultInjector) -> list[object]:
+    healthy = await client.get("https://eu.shop.example/orders")
+    injector.fail("shop", 503)
+    failed = await client.get("https://eu.shop.example/orders")
+    injector.timeout("shop")
+    with pytest.raises(httpx.ReadTimeout):
+        await client.get("https://eu.shop.example/orders")
+    return [healthy.json(), failed.status_code]
+
+
+def test_httpx_over_aiohttp_meets_the_fakes_and_the_faults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # httpx-aiohttp: an httpx transport that reaches the network without httpcore (respx's
+    # seam), here imported after the injector started, as an app's build may import it.
+    _forget_httpx_aiohttp(monkeypatch)
+    with FaultInjector(PROVIDERS) as injector:
+        from httpx_aiohttp import AiohttpTransport
+
+        injector.intercept_imported()
+        transport = AiohttpTransport()
+
+        async def main() -> list[object]:
+            async with httpx.AsyncClient(transport=transport, timeout=2.0) as client:
+                return await _three_calls(client, injector)
+
+        assert asyncio.run(main()) == [{"ok": True}, 503]
+        assert transport.client is None  # no aiohttp session was opened
+        outcomes = [call.outcome for call in injector.calls("shop")]
+        assert outcomes == ["ok 201", "fail 503", "timeout ReadTimeout"]
+        assert injector.problems_report() is None
+    assert "handle_async_request" in vars(AiohttpTransport)  # its own method, put back
+
+
+def test_the_harness_reaches_a_transport_the_apps_build_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_hardening import Harness
+
+    _forget_httpx_aiohttp(monkeypatch)
+
+    def create_app() -> object:
+        from httpx_aiohttp import AiohttpTransport  # first imported here, by the build
+
+        client = httpx.AsyncClient(transport=AiohttpTransport(), timeout=2.0)
+
+        async def app(scope: dict[str, object], receive: object, send: object) -> None:
+            assert scope["type"] == "http"
+            response = await client.get("https://eu.shop.example/orders")
+            await send({"type": "http.response.start", "status": response.status_code})
+            await send({"type": "http.response.body", "body": response.content})
+
+        return app
+
+    with Harness() as harness:
+        injector = harness.fake_providers(PROVIDERS)
+        harness.build(create_app, {})
+        assert harness.client().get("/").json() == {"ok": True}
+        assert injector.problems_report() is None

@@ -1,0 +1,84 @@
+"""httpx network transports that respx does not see: served through the FaultInjector too.
+
+respx intercepts httpx where httpx's own transports reach httpcore. A transport that reaches
+the network another way is not seen: ``httpx_aiohttp.AiohttpTransport`` (the ``httpx-aiohttp``
+package, httpx over aiohttp for its speed, as in ``httpx.AsyncClient(transport=
+AiohttpTransport())``). Its ``handle_async_request`` is patched for the injector's lifetime,
+once the package is imported (never imported here; the harness catches up after building the
+app): its requests meet the same fakes and faults, and no aiohttp session is opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+__all__ = ["HttpxTransportInterceptor"]
+
+Serve = Callable[[httpx.Request], httpx.Response]
+
+#: (module, class) of httpx transports that reach the network without httpcore.
+_TRANSPORTS = (("httpx_aiohttp", "AiohttpTransport"),)
+
+
+def _transports() -> list[type]:
+    found = []
+    for module_name, class_name in _TRANSPORTS:
+        if module_name.partition(".")[0] not in sys.modules:
+            continue  # not imported by the app: nothing of it can run
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        transport = getattr(module, class_name, None)
+        if isinstance(transport, type) and issubclass(transport, httpx.AsyncBaseTransport):
+            found.append(transport)
+    return found
+
+
+class HttpxTransportInterceptor:
+    """Answer the requests of the httpx transports listed above with ``serve`` while started."""
+
+    def __init__(self, serve: Serve) -> None:
+        self._serve = serve
+        self._saved: list[tuple[type, Any]] | None = None
+        self._handler: Any = None
+
+    def start(self) -> HttpxTransportInterceptor:
+        if self._saved is not None:
+            raise RuntimeError("HttpxTransportInterceptor is already started")
+        serve = self._serve
+
+        async def handle_async_request(transport: Any, request: httpx.Request) -> httpx.Response:
+            await request.aread()
+            return serve(request)
+
+        self._saved = []
+        self._handler = handle_async_request
+        self.catch_up()
+        return self
+
+    def catch_up(self) -> None:
+        """Patch the transports imported since :meth:`start` (e.g. by the app's build); a
+        no-op when stopped."""
+        if self._saved is None or self._handler is None:
+            return
+        patched = {cls for cls, _ in self._saved}
+        for cls in _transports():
+            if cls not in patched:
+                # An inherited method (not in the class's own __dict__) is deleted at stop.
+                self._saved.append((cls, cls.__dict__.get("handle_async_request")))
+                setattr(cls, "handle_async_request", self._handler)  # noqa: B010
+
+    def stop(self) -> None:
+        saved, self._saved = self._saved, None
+        self._handler = None
+        for cls, original in reversed(saved or []):
+            if original is None:
+                delattr(cls, "handle_async_request")
+            else:
+                setattr(cls, "handle_async_request", original)  # noqa: B010
