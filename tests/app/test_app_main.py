@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from pytest_hardening.live import LiveApp
+from reference_app.config import VARIABLE_NAMES
 
 from .conftest import ADMIN_TOKEN
 
@@ -40,44 +41,28 @@ def test_production_with_incomplete_env_exits_non_zero_listing_every_problem() -
     assert "Uvicorn running" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_development_server_answers_health_on_127_0_0_1(tmp_path: Path) -> None:
-    port = _free_port()
-    env = _env({"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}"})
-    server = subprocess.Popen(
+    # PORT="{port}": LiveApp picks the port, and launches again on a new one if another
+    # process took it before the server bound it.
+    server = LiveApp(
         [sys.executable, "-m", "reference_app"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+        env={"PORT": "{port}", "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}"},
+        unset=(*VARIABLE_NAMES, "NODE_ENV"),  # no app variable leaks in from the shell
+        health_path="/api/monitoring/health",
         # A bound for a failing run only: 3.4 s to health here when idle, 12-17 s beside burners.
-        deadline = time.monotonic() + 120.0
-        response = None
-        with httpx.Client(timeout=2) as http:  # one client: each new one loads the CA bundle
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    response = http.get(f"http://127.0.0.1:{port}/api/monitoring/health")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)  # bounded wait for the real server to come up
-        assert response is not None, "server did not come up within 120 s"
+        ready_timeout=120.0,
+        cwd=tmp_path,
+    )
+    with server:
+        with httpx.Client(trust_env=False, timeout=5) as http:
+            response = http.get(f"{server.url}/api/monitoring/health")
         assert response.status_code == 200
         assert response.json()["status"] == "healthy"
         assert response.json()["mode"] == "development"
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert server.returncode == 0, output
-    assert f"http://127.0.0.1:{port}" in output
+        stopped = server.terminate(timeout=30)
+    output = server.output()
+    assert stopped.returncode == 0, output
+    assert server.url in output
     assert "started in development mode" in output
     assert (tmp_path / "served.db").exists()

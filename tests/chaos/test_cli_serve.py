@@ -3,58 +3,38 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pytest_hardening.live import LiveApp
 from reference_app.config import VARIABLE_NAMES
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.mark.slow
 def test_serve_answers_health_on_localhost_in_development_mode(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in VARIABLE_NAMES and k != "NODE_ENV"}
-    server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "pytest_hardening", "serve", "--port", str(port)],
+    # LiveApp picks the port, and launches again on a new one if another process took it
+    # before the server bound it.
+    server = LiveApp(
+        [sys.executable, "-m", "pytest_hardening", "serve", "--port", "{port}"],
+        unset=(*VARIABLE_NAMES, "NODE_ENV"),
+        health_path="/api/monitoring/health",
+        ready_timeout=120.0,  # a bound for a failing run only
         cwd=tmp_path,  # the default SQLite file lands here
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        body = None
-        with httpx.Client(timeout=1) as http:  # one client: each new one loads the CA bundle
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    response = http.get(f"http://127.0.0.1:{port}/api/monitoring/health")
-                except httpx.TransportError:
-                    time.sleep(0.1)  # a real server is starting: polling real time is the point
-                    continue
-                body = response.json()
-                break
-        assert body is not None, "server did not answer /api/monitoring/health"
+    with server:
+        with httpx.Client(trust_env=False, timeout=5) as http:
+            body = http.get(f"{server.url}/api/monitoring/health").json()
         assert body["status"] == "healthy"
         assert body["mode"] == "development"
-    finally:
-        server.terminate()  # SIGTERM: a requested stop
-        output, _ = server.communicate(timeout=15)
-    assert f"http://127.0.0.1:{port}" in output
+        stopped = server.terminate(timeout=15)  # SIGTERM: a requested stop
+    output = server.output()
+    assert server.url in output
     assert "in development mode" in output  # the startup mode is logged
-    assert server.returncode == 0, output
+    assert stopped.returncode == 0, output
 
 
 @pytest.mark.slow

@@ -58,8 +58,9 @@ def free_port() -> int:
 
 
 class LiveApp:
-    """Run ``argv`` (``{port}`` is replaced by a free port) with ``env`` on top of this
-    process's environment (names in ``unset`` removed first), and wait until
+    """Run ``argv`` (``{port}`` is replaced by a free port, in ``argv`` and in the values of
+    ``env``, e.g. ``PORT="{port}"``) with ``env`` on top of this process's environment (names
+    in ``unset`` removed first), and wait until
     ``GET {url}{health_path}`` answers a status below 500, for at most ``ready_timeout`` s.
     An app that exits saying its address is already in use (the port was free when picked and
     taken before the app bound it) is launched again on a new port, up to three times.
@@ -230,7 +231,7 @@ class LiveApp:
             for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
                 env[name] = env[name.lower()] = proxy
             env["NO_PROXY"] = env["no_proxy"] = f"{HOST},localhost"
-        env.update(self.env)
+        env.update({k: v.replace("{port}", str(self.port)) for k, v in self.env.items()})
         return env
 
     def wait_ready(self) -> None:
