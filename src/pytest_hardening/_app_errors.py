@@ -3,13 +3,16 @@
 The hardened clients answer such an exception with a 500, as a server does, so that a test can
 assert what a client sees. Without a log the traceback would be lost, and a failing test would
 show only "Internal Server Error". pytest shows the record under "Captured log" of a failing
-test; the chaos harness keeps its first line in a failed scenario's report.
+test; the chaos harness keeps its first line in a failed scenario's report. The app's Sentry
+never sees it.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from sentry_sdk.integrations.logging import ignore_logger
 
 __all__ = ["LOGGER", "log_app_error", "logging_app_errors"]
 
@@ -19,6 +22,9 @@ LOGGER = logging.getLogger("pytest_hardening.app")
 def log_app_error(scope: dict[str, Any], error: BaseException) -> None:
     """Log ``error``, raised by the app while it served ``scope``. The path is logged without
     its query string (where tokens travel); the exception is the app's own."""
+    # The app's Sentry (its logging integration, on by default) would make this record an
+    # event and a breadcrumb of the app's own: its test would see two events for one error.
+    ignore_logger(LOGGER.name)
     LOGGER.error(
         "Exception in ASGI application: %s %s (the client was answered 500)",
         scope.get("method", scope.get("type", "?")),

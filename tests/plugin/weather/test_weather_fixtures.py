@@ -97,6 +97,19 @@ def test_sentry_capture_sees_the_scrubbed_event(
     assert sentry_events.transactions  # traces_sample_rate=1.0 in the app
 
 
+def test_an_unhandled_exception_is_one_sentry_event_each_though_the_harness_logs_it(
+    hardened_client: Any, sentry_events: SentryCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The app's Sentry has its logging integration (the default): the harness's own record of
+    # the 500 must not become an event of the app's, nor a breadcrumb.
+    for _ in range(2):  # the second event would carry the first record as a breadcrumb
+        assert hardened_client.get("/boom").status_code == 500
+    assert caplog.text.count("Exception in ASGI application: GET /boom") == 2
+    assert len(sentry_events.events) == 2, sentry_events.summary()
+    crumbs = [c.get("logger") for c in sentry_events.breadcrumbs]
+    assert "pytest_hardening.app" not in crumbs
+
+
 def test_apm_view_starts_from_zero(hardened_client: Any, apm: Any, faults: FaultInjector) -> None:
     hardened_client.get("/forecast/a")
     faults.fail("weather")
