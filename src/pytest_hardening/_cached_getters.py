@@ -1,12 +1,17 @@
-"""Cached zero-argument getters (``@functools.lru_cache def get_settings()``, the pattern FastAPI's
+"""Cached settings getters (``@functools.lru_cache def get_settings()``, the pattern FastAPI's
 documentation teaches) follow the environment of each build.
 
 The harness, ``prod_config`` and ``route_audit`` build an app under one environment after
 another. A getter cached during the first build would hand every later build the first one's
 settings: a production build would run with the development settings, and a variable it must
-refuse would look accepted, the app blamed for it. So the getters of the factory's package are
-cleared before each build and again once the environment is put back, and the next caller reads
-the environment it runs in.
+refuse would look accepted, the app blamed for it. So the settings getters of the factory's
+package are cleared before each build and again once the environment is put back, and the next
+caller reads the environment it runs in.
+
+Only settings: a cached getter of anything else (a database engine, a loaded model, a client)
+is kept, as the app's own code would keep it. A settings object is a pydantic(-settings)
+``BaseSettings``, or an instance of a class whose name ends in ``Settings``, ``Config`` or
+``Configuration``.
 """
 
 from __future__ import annotations
@@ -17,13 +22,25 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CachedGetters"]
+__all__ = ["CachedGetters", "is_settings"]
 
 _CACHED = functools._lru_cache_wrapper
+_SETTINGS_NAMES = ("Settings", "Config", "Configuration")
+
+
+def is_settings(value: Any) -> bool:
+    """Whether ``value`` is a settings object (see the module's docstring)."""
+    cls = type(value)
+    if any(
+        base.__name__ == "BaseSettings" and base.__module__.startswith("pydantic")
+        for base in cls.__mro__
+    ):
+        return True
+    return cls.__name__.endswith(_SETTINGS_NAMES)
 
 
 class CachedGetters:
-    """The ``functools.lru_cache``/``functools.cache`` functions taking no argument that the
+    """The ``functools.lru_cache``/``functools.cache`` functions without parameters that the
     modules of ``factory``'s top-level package define. Found on the first :meth:`clear`, and
     again when modules were imported since."""
 
@@ -33,13 +50,16 @@ class CachedGetters:
         self._found: list[Any] = []
 
     def clear(self) -> None:
+        """Clear each getter whose cached value is a settings object."""
         if self._package is None:
             return
         if len(sys.modules) != self._modules:
             self._modules = len(sys.modules)
             self._found = _search(self._package)
         for getter in self._found:
-            getter.cache_clear()
+            # Without parameters, a filled cache holds the one value: calling returns it.
+            if getter.cache_info().currsize and is_settings(getter()):
+                getter.cache_clear()
 
     @property
     def found(self) -> list[Any]:
@@ -64,16 +84,13 @@ def _search(package: str) -> list[Any]:
                 continue
             # Defined in the package: a library's getter imported into it is left alone.
             defined = str(getattr(value, "__module__", ""))
-            if (defined == package or defined.startswith(prefix)) and _takes_nothing(value):
+            if (defined == package or defined.startswith(prefix)) and _no_parameters(value):
                 found[id(value)] = value
     return list(found.values())
 
 
-def _takes_nothing(getter: Any) -> bool:
+def _no_parameters(getter: Any) -> bool:
     try:
-        parameters = inspect.signature(getter.__wrapped__).parameters.values()
+        return not inspect.signature(getter.__wrapped__).parameters
     except (AttributeError, TypeError, ValueError):
         return False
-    return all(
-        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
-    )

@@ -23,19 +23,38 @@ import functools
 import os
 
 
+class Settings:
+    def __init__(self):
+        self.env = os.environ.get("APP_ENV", "none")
+
+
+class Engine:
+    \"\"\"Not settings: a resource the app keeps, as its own code would.\"\"\"
+
+
 @functools.lru_cache
 def get_settings():
-    return {"env": os.environ.get("APP_ENV", "none")}
+    return Settings()
 
 
 @functools.cache
-def get_region(default="eu"):
-    return os.environ.get("REGION", default)
+def get_config():
+    return type("AppConfig", (), {"region": os.environ.get("REGION", "eu")})()
+
+
+@functools.cache
+def get_engine():
+    return Engine()
 
 
 @functools.lru_cache(maxsize=32)
 def price(item):
     return {"item": item, "env": os.environ.get("APP_ENV", "none")}
+
+
+@functools.lru_cache
+def region(default="eu"):
+    return Settings()
 """
 
 MAIN = """
@@ -44,7 +63,7 @@ from .vendored import library_default
 
 
 def create_app():
-    return {"built_with": get_settings()["env"]}
+    return {"built_with": get_settings().env}
 """
 
 
@@ -85,14 +104,27 @@ def _module(name: str) -> object:
     return sys.modules[name]
 
 
-def test_finds_the_getters_that_take_no_argument_in_the_factorys_package(package: str) -> None:
-    main, settings = _module(f"{package}.main"), _module(f"{package}.settings")
+def test_finds_the_getters_without_parameters_in_the_factorys_package(package: str) -> None:
+    main = _module(f"{package}.main")
     getters = CachedGetters(main.create_app)  # type: ignore[attr-defined]
     getters.clear()
     found = {g.__wrapped__.__name__ for g in getters.found}
-    # Not price(item): it takes an argument; not library_default: defined in another package.
-    assert found == {"get_settings", "get_region"}
-    assert settings.price not in getters.found  # type: ignore[attr-defined]
+    # Not price(item) nor region(default=...): they take arguments (a call may compute);
+    # not library_default: defined in another package.
+    assert found == {"get_settings", "get_config", "get_engine"}
+
+
+def test_only_settings_are_cleared_an_engine_is_kept(
+    package: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, main = _module(f"{package}.settings"), _module(f"{package}.main")
+    monkeypatch.setenv("REGION", "us")
+    before = (settings.get_settings(), settings.get_config(), settings.get_engine())  # type: ignore[attr-defined]
+    CachedGetters(main.create_app).clear()  # type: ignore[attr-defined]
+    after = (settings.get_settings(), settings.get_config(), settings.get_engine())  # type: ignore[attr-defined]
+    assert after[0] is not before[0]  # Settings: read again
+    assert after[1] is not before[1]  # AppConfig: read again
+    assert after[2] is before[2]  # Engine: kept
 
 
 def test_each_build_reads_its_own_environment(package: str) -> None:
@@ -110,15 +142,15 @@ def test_the_block_clears_them_on_the_way_out_too(
     settings, main = _module(f"{package}.settings"), _module(f"{package}.main")
     monkeypatch.setenv("APP_ENV", "outside")
     with app_env(main.create_app, {"APP_ENV": "inside"}):  # type: ignore[attr-defined]
-        assert settings.get_settings() == {"env": "inside"}  # type: ignore[attr-defined]
-    assert settings.get_settings() == {"env": "outside"}  # type: ignore[attr-defined]
+        assert settings.get_settings().env == "inside"  # type: ignore[attr-defined]
+    assert settings.get_settings().env == "outside"  # type: ignore[attr-defined]
 
 
 def test_a_partial_of_the_factory_names_the_same_package(package: str) -> None:
     main = _module(f"{package}.main")
     getters = CachedGetters(functools.partial(main.create_app))  # type: ignore[attr-defined]
     getters.clear()
-    assert len(getters.found) == 2
+    assert len(getters.found) == 3
 
 
 def test_modules_imported_later_are_searched_again(package: str) -> None:
@@ -129,7 +161,7 @@ def test_modules_imported_later_are_searched_again(package: str) -> None:
     assert getters.found == []  # only the package's __init__ is imported so far
     _module(f"{package}.settings")
     getters.clear()
-    assert len(getters.found) == 2
+    assert len(getters.found) == 3
 
 
 def test_a_factory_without_a_module_clears_nothing() -> None:
