@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import httpx
 import respx
+from respx.models import AllMockedAssertionError
 
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
 from ._httpx2 import Httpx2Interceptor
@@ -24,6 +25,7 @@ from ._providers import (
     normalize_providers,
     provider_of_host,
 )
+from ._respx_routers import routed_elsewhere
 from ._sdk_retries import VirtualRetrySleep
 from ._stream_faults import StreamFaultMethods
 
@@ -90,7 +92,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         if self._router is not None:
             raise RuntimeError("FaultInjector is already started")
         router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-        router.route().mock(side_effect=self.respond)
+        router.route().mock(side_effect=self._answer_for_respx)
         router.start()
         self._router = router
         self._httpx2.start()
@@ -110,6 +112,16 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._transports.stop()
         self._httpx2.stop()
         router.stop(quiet=True)
+
+    def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
+        # A test may mock other hosts with respx routers of its own (respx_mock): respx asks
+        # its routers in the order they started, and this catch-all one must not answer, as
+        # an unregistered host, a request one of them routes.
+        if match_provider(self.providers, request.url) is None and routed_elsewhere(
+            self._router, request
+        ):
+            raise AllMockedAssertionError(f"{request.url} is for another respx router")
+        return self.respond(request)
 
     def intercept_imported(self) -> None:
         """Reach the network transports of client libraries imported since :meth:`start`

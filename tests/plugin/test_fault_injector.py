@@ -206,6 +206,21 @@ def test_respond_serves_faults_to_any_transport(injector: FaultInjector) -> None
     assert injector.unregistered_report() is not None
 
 
+def test_a_respx_router_the_test_starts_later_answers_its_own_hosts(
+    injector: FaultInjector, http: httpx.Client
+) -> None:
+    # respx asks routers in the order they started: the injector's catch-all one came first.
+    with respx.mock(assert_all_called=False) as mine:
+        mine.get("https://internal.example/users/1").respond(207)
+        assert http.get("https://internal.example/users/1").status_code == 207
+        assert http.get("https://api.pay.example/v2/charges").status_code == 200  # a provider
+        with pytest.raises(UnregisteredHostError):
+            http.get("https://nobody.example/")  # routed by no router: unregistered, as ever
+        assert mine.calls.call_count == 1
+    assert [str(r.url) for r in injector.unregistered] == ["https://nobody.example/"]
+    assert [c.outcome for c in injector.calls("pay")] == ["ok 200"]
+
+
 def _forget_httpx_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next ``import httpx_aiohttp`` imports it afresh (its classes new), as an app's
     first import would; the modules are put back after the test."""

@@ -239,6 +239,7 @@ def test_coexists_with_respx_and_pytest_httpx_fixtures(project: pytest.Pytester)
     project.makepyfile(
         test_neighbours="""
         import httpx
+        import pytest
 
         def test_a_respx(respx_mock):
             respx_mock.get("https://other.example/x").respond(202)
@@ -260,10 +261,23 @@ def test_coexists_with_respx_and_pytest_httpx_fixtures(project: pytest.Pytester)
         def test_e_respx_again(respx_mock):
             respx_mock.get("https://other.example/z").respond(204)
             assert httpx.get("https://other.example/z").status_code == 204
+
+        def test_f_respx_beside_faults_in_one_test(faults, respx_mock, hardened_client):
+            respx_mock.get("https://other.example/w").respond(203)
+            faults.fail("weather", 500, times=1)
+            assert httpx.get("https://other.example/w").status_code == 203
+            assert hardened_client.get("/sync-forecast/x").json()["status"] == 500
+
+        @pytest.mark.httpx_mock(should_mock=lambda request: request.url.host == "other.example")
+        def test_g_httpx_mock_beside_faults_in_one_test(faults, httpx_mock, hardened_client):
+            httpx_mock.add_response(url="https://other.example/v", status_code=418)
+            faults.fail("weather", 500, times=1)
+            assert httpx.get("https://other.example/v").status_code == 418
+            assert hardened_client.get("/sync-forecast/x").json()["status"] == 500
         """
     )
     result = project.runpytest(*FAST)
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_missing_configuration_errors_teach(pytester: pytest.Pytester) -> None:
