@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,6 +59,8 @@ class AuditReport:
     def __str__(self) -> str:
         lines = [f"{len(self.rejected)} unsafe change(s) refused, {len(self.accepted)} accepted"]
         lines += [f"  ACCEPTED {m}" for m in self.accepted]
+        dropped = {m.variable: None for m in self.accepted if m.value is None}
+        lines += [f"  {hint}" for hint in dotenv_hints(dropped)]
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
         return "\n".join(lines)
@@ -65,6 +69,36 @@ class AuditReport:
         __tracebackhide__ = True
         if not self.ok:
             raise AssertionError(f"production config audit failed:\n{self}")
+
+
+#: Files settings libraries read beside the environment (pydantic-settings' env_file,
+#: python-dotenv's load_dotenv), in the working directory.
+_DOTENV_FILES = (".env", ".env.local", ".env.production")
+
+
+def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
+    """For each dropped variable that a dotenv file in the working directory sets, why the
+    build may still have found it (never the value)."""
+    dropped = [name for name, value in changes.items() if value is None]
+    hints = []
+    for filename in _DOTENV_FILES:
+        path = Path(filename)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        except OSError:
+            continue
+        named = [
+            n for n in dropped if re.search(rf"(?m)^\s*(?:export\s+)?{re.escape(n)}\s*=", text)
+        ]
+        if named:
+            hints.append(
+                f"{', '.join(named)} dropped from the environment, but set in {filename} in the "
+                "working directory: if the app's settings read that file (pydantic-settings' "
+                "env_file, python-dotenv), the build found it there. Have the settings read no "
+                "file under test (e.g. Settings(_env_file=None)), or run from a directory "
+                "without one."
+            )
+    return hints
 
 
 class ProdConfigChecker:
@@ -141,6 +175,7 @@ class ProdConfigChecker:
             raise AssertionError(
                 f"expected the production build to be refused with {_describe(changes)}; "
                 "the app booted. Validate these variables at startup."
+                + "".join(f"\n{hint}" for hint in dotenv_hints(changes))
             )
         text = str(error)
         missing = [name for name in changes if name.lower() not in text.lower()]

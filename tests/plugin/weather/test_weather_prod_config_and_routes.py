@@ -66,6 +66,34 @@ def test_rejection_that_leaks_a_secret_is_a_finding() -> None:
     assert "<API_TOKEN redacted>" in str(info.value)
 
 
+def _reads_a_dotenv_file() -> Any:
+    """An app whose settings also read ./.env (as pydantic-settings' env_file does)."""
+    from dotenv import dotenv_values
+    from starlette.applications import Starlette
+
+    values = {**dotenv_values(".env"), **os.environ}
+    if values.get("APP_ENV") == "production" and not values.get("PAYMENTS_KEY"):
+        raise weather_app.SettingsError("PAYMENTS_KEY is required in production")
+    return Starlette()
+
+
+def test_a_dropped_variable_that_a_dotenv_file_sets_is_named_as_its_source(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("export PAYMENTS_KEY=pk_dev_local_0123456789\n")
+    env = {"APP_ENV": "production", "PAYMENTS_KEY": "pk_live_abcdefghijklmnop"}
+    checker = ProdConfigChecker(_reads_a_dotenv_file, env)
+    with pytest.raises(AssertionError) as info:
+        checker.assert_rejects(drop=["PAYMENTS_KEY"])
+    message = str(info.value)
+    assert "PAYMENTS_KEY dropped from the environment, but set in .env" in message
+    assert "pk_dev_local" not in message  # never the value
+    assert "set in .env" in str(checker.audit(optional=["APP_ENV"]))
+    (tmp_path / ".env").unlink()
+    checker.assert_rejects(drop=["PAYMENTS_KEY"])  # without the file, refused
+
+
 def test_url_mutations() -> None:
     checker = ProdConfigChecker(object, {"DB_URL": "postgresql://u:pw@db.internal:5432/app"})
     values = {m.kind: m.value for m in checker.mutations()}
