@@ -53,6 +53,14 @@ def build_app(
 def call_factory(factory: AppFactory) -> Any:
     """``factory()``, refusing what is not an app: an ``async def`` factory gives a coroutine,
     which would only fail at the first request, as a 500."""
+    if _is_asgi_app(factory):
+        raise TypeError(
+            f"the app factory is an ASGI app ({type(factory).__name__}), not a function that "
+            "builds one: name the factory (e.g. 'main:create_app', as uvicorn's --factory "
+            "takes), so that each test, and each production check, builds the app under its "
+            "own environment. An app built once at import can still be used: return "
+            "'lambda: app' from the hardening_app_factory fixture."
+        )
     app = factory()
     if inspect.isawaitable(app):
         if inspect.iscoroutine(app):
@@ -85,6 +93,25 @@ def app_env(
             yield
     finally:
         getters.clear()
+
+
+def _is_asgi_app(candidate: Any) -> bool:
+    """An ASGI application object (``app = FastAPI()``) rather than a factory: an instance
+    whose call takes (scope, receive, send)."""
+    if inspect.isfunction(candidate) or inspect.ismethod(candidate) or isinstance(candidate, type):
+        return False
+    if not callable(candidate):
+        return False
+    try:
+        parameters = list(inspect.signature(candidate).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    required = [
+        p
+        for p in parameters
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(required) == 3
 
 
 class LifespanError(RuntimeError):

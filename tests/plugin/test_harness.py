@@ -155,6 +155,14 @@ def test_an_async_factory_is_refused_at_the_build_not_answered_500_later() -> No
         ProdConfigChecker(_async_factory, {"APP_ENV": "production"}).build()
 
 
+def test_an_app_named_where_its_factory_belongs_is_refused_saying_what_to_name() -> None:
+    app = Starlette()  # 'main:app', the uvicorn way, in place of 'main:create_app'
+    with Harness() as harness, pytest.raises(TypeError, match="not a function that builds one"):
+        harness.build(app, {})
+    with Harness() as harness:
+        assert harness.build(lambda: app, {}) is app  # an app built at import, used as it is
+
+
 def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None:
     from pytest_hardening import AppPool
 
