@@ -213,22 +213,29 @@ _CLIENTS = {
 
 
 def _calling_client() -> str:
-    """The client library that made this connection attempt: the outermost one on the stack
-    (requests over urllib3 over http.client is "requests"), else the innermost package
-    outside the socket plumbing."""
-    frame, outermost, innermost = sys._getframe(2), "", ""
+    """The client library that made this connection attempt. Walking out from the socket:
+    the outermost known client before the first other code (requests over urllib3 over
+    http.client is "requests"; the app's own code, or an SDK, ends the walk), else that other
+    code's package (a client not listed, such as smtplib or redis)."""
+    frame: Any = sys._getframe(2)
+    found = ""
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         package = module.partition(".")[0]
-        for prefix, name in _CLIENTS.items():
-            if module == prefix or module.startswith(prefix + "."):
-                outermost = name
-                break
-        else:
-            if not innermost and package and package not in _PLUMBING:
-                innermost = "" if package in ("urllib", "http") else package
-        frame = frame.f_back  # type: ignore[assignment]
-    return outermost or innermost
+        frame = frame.f_back
+        client = _client_of(module)
+        if client is not None:
+            found = client
+        elif package and package not in _PLUMBING and package not in ("urllib", "http"):
+            return found or package
+    return found
+
+
+def _client_of(module: str) -> str | None:
+    for prefix, name in _CLIENTS.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return name
+    return None
 
 
 def _how(via: str) -> str:

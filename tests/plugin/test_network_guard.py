@@ -12,7 +12,9 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import httpx2
 import pytest
 
@@ -87,6 +89,25 @@ def test_the_library_the_app_called_is_named_not_the_one_beneath_it() -> None:
     assert report is not None
     assert f"{OFF_HOST}:8080, from http.client" in report
     assert f"{OFF_HOST}:8081, from urllib" in report  # urllib over http.client: urllib
+
+
+def test_the_client_named_is_the_one_the_app_called_not_the_tests_client_around_it() -> None:
+    # An async test client runs the app in the test's own stack: httpx frames lie further out.
+    async def app(scope: dict[str, object], receive: object, send: Any) -> None:
+        _swallow(lambda: urllib.request.urlopen(f"http://{OFF_HOST}:8082/", timeout=2))
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            assert (await client.get("/")).status_code == 204
+
+    with NetworkGuard() as guard:
+        asyncio.run(main())
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:8082, from urllib\n" in report
 
 
 def test_urllib_error_is_an_ordinary_connection_failure() -> None:
