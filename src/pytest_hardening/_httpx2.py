@@ -16,11 +16,12 @@ exceptions to httpx2's own types. Tested with httpx2 2.16.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from ._class_patches import ClassPatches, import_if_loaded
 
 if TYPE_CHECKING:
     import httpx2
@@ -140,12 +141,8 @@ _VENDORED_AIOHTTP = ("openai._vendor.httpx_aiohttp", "anthropic._vendor.httpx_ai
 def _aiohttp_transports() -> list[type]:
     found = []
     for package in _VENDORED_AIOHTTP:
-        if package not in sys.modules:
-            continue  # the SDK is not imported: nothing to patch, and no import of ours
-        try:
-            module = importlib.import_module(f"{package}.transport")
-        except ImportError:  # aiohttp is not installed: the SDK cannot use it either
-            continue
+        # Only once the SDK is imported; None too without aiohttp (the SDK cannot use it then).
+        module = import_if_loaded(f"{package}.transport", loaded=package)
         transport = getattr(module, "AiohttpTransport", None)
         if isinstance(transport, type) and callable(
             getattr(transport, "handle_async_request", None)
@@ -161,15 +158,15 @@ class Httpx2Interceptor:
 
     def __init__(self, serve: Serve) -> None:
         self._serve = serve
-        self._saved: list[tuple[type, str, Any]] | None = None
+        self._patches: ClassPatches | None = None
         self._async_handler: Any = None
 
     @property
     def active(self) -> bool:
-        return self._saved is not None
+        return self._patches is not None
 
     def start(self) -> Httpx2Interceptor:
-        if self._saved is not None:
+        if self._patches is not None:
             raise RuntimeError("Httpx2Interceptor is already started")
         if not httpx2_available():
             return self
@@ -195,9 +192,9 @@ class Httpx2Interceptor:
                 raise _httpx2_error(error, request) from error
             return _to_httpx2_response(response, request, stream_cls)
 
-        self._saved = []
-        self._patch(module.HTTPTransport, "handle_request", handle_request)
-        self._patch(module.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+        patches = self._patches = ClassPatches()
+        patches.patch(module.HTTPTransport, "handle_request", handle_request)
+        patches.patch(module.AsyncHTTPTransport, "handle_async_request", handle_async_request)
         self._async_handler = handle_async_request
         self.catch_up()
         return self
@@ -205,24 +202,14 @@ class Httpx2Interceptor:
     def catch_up(self) -> None:
         """Patch the SDKs' aiohttp transports imported since :meth:`start` (e.g. by the app's
         build); a no-op when stopped."""
-        if self._saved is None or self._async_handler is None:
+        if self._patches is None:
             return
-        patched = {cls for cls, _, _ in self._saved}
         for cls in _aiohttp_transports():
-            if cls not in patched:
-                self._patch(cls, "handle_async_request", self._async_handler)
-
-    def _patch(self, cls: type, name: str, replacement: Any) -> None:
-        assert self._saved is not None
-        # An inherited method (not in the class's own __dict__) is deleted again at stop.
-        self._saved.append((cls, name, cls.__dict__.get(name)))
-        setattr(cls, name, replacement)
+            if not self._patches.patched(cls):
+                self._patches.patch(cls, "handle_async_request", self._async_handler)
 
     def stop(self) -> None:
-        saved, self._saved = self._saved, None
+        patches, self._patches = self._patches, None
         self._async_handler = None
-        for cls, name, original in reversed(saved or []):
-            if original is None:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, original)
+        if patches is not None:
+            patches.undo()

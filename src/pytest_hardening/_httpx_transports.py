@@ -10,12 +10,12 @@ app): its requests meet the same fakes and faults, and no aiohttp session is ope
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from ._class_patches import ClassPatches, import_if_loaded
 
 __all__ = ["HttpxTransportInterceptor"]
 
@@ -28,12 +28,7 @@ _TRANSPORTS = (("httpx_aiohttp", "AiohttpTransport"),)
 def _transports() -> list[type]:
     found = []
     for module_name, class_name in _TRANSPORTS:
-        if module_name.partition(".")[0] not in sys.modules:
-            continue  # not imported by the app: nothing of it can run
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
+        module = import_if_loaded(module_name)  # not imported by the app: nothing of it runs
         transport = getattr(module, class_name, None)
         if isinstance(transport, type) and issubclass(transport, httpx.AsyncBaseTransport):
             found.append(transport)
@@ -45,11 +40,11 @@ class HttpxTransportInterceptor:
 
     def __init__(self, serve: Serve) -> None:
         self._serve = serve
-        self._saved: list[tuple[type, Any]] | None = None
+        self._patches: ClassPatches | None = None
         self._handler: Any = None
 
     def start(self) -> HttpxTransportInterceptor:
-        if self._saved is not None:
+        if self._patches is not None:
             raise RuntimeError("HttpxTransportInterceptor is already started")
         serve = self._serve
 
@@ -57,7 +52,7 @@ class HttpxTransportInterceptor:
             await request.aread()
             return serve(request)
 
-        self._saved = []
+        self._patches = ClassPatches()
         self._handler = handle_async_request
         self.catch_up()
         return self
@@ -65,20 +60,14 @@ class HttpxTransportInterceptor:
     def catch_up(self) -> None:
         """Patch the transports imported since :meth:`start` (e.g. by the app's build); a
         no-op when stopped."""
-        if self._saved is None or self._handler is None:
+        if self._patches is None:
             return
-        patched = {cls for cls, _ in self._saved}
         for cls in _transports():
-            if cls not in patched:
-                # An inherited method (not in the class's own __dict__) is deleted at stop.
-                self._saved.append((cls, cls.__dict__.get("handle_async_request")))
-                setattr(cls, "handle_async_request", self._handler)  # noqa: B010
+            if not self._patches.patched(cls):
+                self._patches.patch(cls, "handle_async_request", self._handler)
 
     def stop(self) -> None:
-        saved, self._saved = self._saved, None
+        patches, self._patches = self._patches, None
         self._handler = None
-        for cls, original in reversed(saved or []):
-            if original is None:
-                delattr(cls, "handle_async_request")
-            else:
-                setattr(cls, "handle_async_request", original)  # noqa: B010
+        if patches is not None:
+            patches.undo()

@@ -12,10 +12,10 @@ Tested with openai 3.51-3.x and anthropic 2.10-2.x.
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from ._class_patches import ClassPatches, import_if_loaded
 
 __all__ = ["SDK_CLIENTS", "VirtualRetrySleep"]
 
@@ -42,11 +42,12 @@ class VirtualRetrySleep:
     def __init__(self, clock: Callable[[], _Clock | None]) -> None:
         self._clock = clock
         self.sleeps: list[float] = []
-        self._saved: list[tuple[Any, str, Any]] = []
+        self._patches = ClassPatches()
 
     def start(self) -> VirtualRetrySleep:
         for module_name, class_names in SDK_CLIENTS.items():
-            module = _load(module_name)
+            # Never imported here: importing pydantic models under a frozen clock breaks them.
+            module = import_if_loaded(module_name)
             if module is None:
                 continue
             sync_cls, async_cls = (getattr(module, name, object) for name in class_names)
@@ -60,13 +61,10 @@ class VirtualRetrySleep:
         return self
 
     def stop(self) -> None:
-        saved, self._saved = self._saved, []
-        for cls, name, original in reversed(saved):
-            setattr(cls, name, original)
+        self._patches.undo()
 
     def _patch(self, cls: Any, replacement: Any) -> None:
-        self._saved.append((cls, "_sleep_for_retry", cls.__dict__["_sleep_for_retry"]))
-        cls._sleep_for_retry = replacement
+        self._patches.patch(cls, "_sleep_for_retry", replacement)
 
     def _sync(self, original: Any) -> Any:
         def _sleep_for_retry(
@@ -110,14 +108,3 @@ class VirtualRetrySleep:
             await anyio.sleep(0)  # still a checkpoint, as the real sleep was
 
         return _sleep_for_retry
-
-
-def _load(module_name: str) -> Any:
-    """The SDK module if the app imported the SDK. Never imported here: importing pydantic
-    models under a frozen clock breaks them, and a suite without the SDK should not pay."""
-    if module_name.split(".", 1)[0] not in sys.modules:
-        return None
-    try:
-        return importlib.import_module(module_name)
-    except ImportError:  # pragma: no cover - an SDK layout we do not know
-        return None
