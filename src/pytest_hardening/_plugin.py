@@ -360,6 +360,7 @@ def route_audit(
 ) -> Iterator[RouteAuditor]:
     """Routes present in development and absent in production."""
     from ._app import app_env, build_app
+    from ._cached_getters import CachedGetters
     from ._routes import RouteAuditor
     from ._sentry_guard import SentryGuard
 
@@ -370,8 +371,15 @@ def route_audit(
     # RouteAuditor guards Sentry around each build and probe; this outer guard also covers
     # anything else the test does with the apps.
     with SentryGuard():
+        getters = CachedGetters(hardening_app_factory)  # one search for every build and probe
         yield RouteAuditor(
-            lambda: build_app(hardening_app_factory, hardening_dev_env, clear=clear),
-            lambda: build_app(hardening_app_factory, hardening_prod_env, clear=clear),
-            prod_env=lambda: app_env(hardening_app_factory, hardening_prod_env, clear=clear),
+            lambda: build_app(
+                hardening_app_factory, hardening_dev_env, clear=clear, getters=getters
+            ),
+            lambda: build_app(
+                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
+            ),
+            prod_env=lambda: app_env(
+                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
+            ),
         )

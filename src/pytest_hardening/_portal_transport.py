@@ -35,8 +35,8 @@ _DEBUG_MESSAGES = ("http.response.debug", "http.response.template")
 
 class PortalTransport(httpx.BaseTransport):
     """Serve ``http``/``https`` requests with ``app`` in the loop of ``portal()``; anything
-    else (``ws://``) goes to ``fallback``. An exception before the response starts is a 500
-    (or raised in the caller with ``raise_app_exceptions``); either way it is logged."""
+    else (``ws://``) goes to ``fallback``. An exception before the response starts is a 500,
+    logged with its traceback (or raised in the caller with ``raise_app_exceptions``)."""
 
     def __init__(
         self,
