@@ -10,10 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from reference_app.db import DatabaseUnavailable
+from reference_app.observability import ERRORS_LOGGER
 
 __all__ = ["install_error_handlers"]
 
-logger = logging.getLogger("reference_app.errors")
+logger = logging.getLogger(ERRORS_LOGGER)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ from ._request_id import (
     RequestIdMiddleware,
     current_request_id,
 )
-from ._sentry import SentryHandle, init_sentry
+from ._sentry import ERRORS_LOGGER, SentryHandle, init_sentry
 from ._sentry_api import add_breadcrumb, capture_error, capture_message, set_user
 from ._sentry_boot import report_refused_boot
 from ._sentry_hooks import denylist, make_event_scrubber, sentry_options
@@ -32,6 +32,7 @@ from ._system import SystemMonitor
 
 __all__ = [
     "BREAKER_STATES",
+    "ERRORS_LOGGER",
     "FILTERED",
     "REQUEST_ID_HEADER",
     "UNMATCHED_ROUTE",

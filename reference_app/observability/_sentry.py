@@ -6,10 +6,14 @@ from typing import Any
 
 import sentry_sdk
 from sentry_sdk.client import BaseClient
+from sentry_sdk.integrations.logging import ignore_logger
 
 from reference_app.config import Settings
 
 from ._sentry_hooks import sentry_options
+
+#: The logger of the app's unhandled errors (its 500 handler logs each with its traceback).
+ERRORS_LOGGER = "reference_app.errors"
 
 
 class SentryHandle:
@@ -63,4 +67,8 @@ def init_sentry(settings: Settings, *, transport: Any = None) -> SentryHandle:
     # the process installed; once installed, every client with default integrations gets it.
     for integration in options.get("disabled_integrations") or ():
         client.integrations.pop(integration.identifier, None)
+    # The ASGI integration reports an unhandled error itself (as unhandled, with its request);
+    # through the logging integration, the handler's log record of it built the same event a
+    # second time (stack, locals, source lines), for the Dedupe integration to drop.
+    ignore_logger(ERRORS_LOGGER)
     return SentryHandle(client, previous)
