@@ -37,7 +37,7 @@ def hardening(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=4)
 def test_chaos_runs_the_projects_catalogue_and_a_failure_replays(gateway: Path) -> None:
     run = hardening(gateway, "chaos", "users-outage", "--jobs", "1")
     assert run.returncode == 0, run.stdout + run.stderr

@@ -117,7 +117,7 @@ def _venv_with(uv: str | None, venv: Path, *requirements: str | Path) -> Path:
     return python
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=5)
 def test_the_wheel_without_the_app_extra_beside_fastapi_0_111(tmp_path: Path) -> None:
     uv = _uv()
     wheel = _build_wheel(uv, tmp_path)

@@ -100,7 +100,7 @@ def test_default_target_is_the_reference_app() -> None:
     assert DEFAULT_TARGET == "reference_app.chaos:target"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=4)
 def test_python_dash_m_runs_the_scenarios_in_forked_workers(tmp_path: Path) -> None:
     # A process of its own (forking from this test session's threads is refused): two
     # workers, and the report still in catalogue order.

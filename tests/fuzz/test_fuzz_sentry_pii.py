@@ -282,7 +282,7 @@ def _assert_captured(harness: Harness) -> None:
     assert {"/api/calls", FAIL_PATH} <= names, names
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=4)
 @fuzz_settings()
 @given(plan=plans)
 def test_secrets_in_a_failing_request_never_reach_sentry(harness: Harness, plan: Plan) -> None:

@@ -31,7 +31,7 @@ from tests._postgres import PostgresAdmin
 
 from ._support import SHOP, app_env, reference_app, stored_ids
 
-pytestmark = [pytest.mark.live, pytest.mark.anyio]
+pytestmark = [pytest.mark.live(seconds=16), pytest.mark.anyio]
 
 TOTAL = 3_000
 CONCURRENCY = 16

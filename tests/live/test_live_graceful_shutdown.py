@@ -26,7 +26,7 @@ from reference_app.testing import TEST_MERCHANT_API_KEY
 
 from ._support import SHOP, app_env, reference_app
 
-pytestmark = [pytest.mark.live, pytest.mark.anyio]
+pytestmark = [pytest.mark.live(seconds=5), pytest.mark.anyio]
 
 #: SHUTDOWN_GRACE_SECONDS (uvicorn's timeout_graceful_shutdown). The drain takes ~1 s on a quiet
 #: 2-core machine, 4-7 s with four CPU burners on its two cores: 30 s (a common platform default)

@@ -20,7 +20,7 @@ from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
 from ._support import HEALTH, ROOT, UNSET
 
-pytestmark = pytest.mark.live
+pytestmark = pytest.mark.live(seconds=1.5)
 
 #: Bounds a failing run only (the server answers after its one-second body timeout).
 SOCKET_TIMEOUT = 30.0

@@ -45,7 +45,7 @@ from reference_app.testing import TEST_MERCHANT_API_KEY
 
 from ._support import ROOT, SHOP, UNSET, app_env, reference_app, stored_ids
 
-pytestmark = [pytest.mark.live, pytest.mark.anyio]
+pytestmark = [pytest.mark.live(seconds=30), pytest.mark.anyio]
 
 TOTAL = 2_000
 CONCURRENCY = 32

@@ -35,7 +35,7 @@ from tests._postgres import LocalPostgres, PostgresAdmin
 
 from ._support import SHOP, app_env, reference_app, stored_ids
 
-pytestmark = [pytest.mark.live, pytest.mark.anyio]
+pytestmark = [pytest.mark.live(seconds=9), pytest.mark.anyio]
 
 CONCURRENCY = 8
 TOTAL = 3_000

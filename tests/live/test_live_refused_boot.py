@@ -18,7 +18,7 @@ from reference_app.testing import production_example_env
 
 from ._support import ROOT, UNSET
 
-pytestmark = pytest.mark.live
+pytestmark = pytest.mark.live(seconds=3)
 
 
 BOOTS = {

@@ -96,7 +96,7 @@ def test_a_shared_app_leaks_nothing_in_either_order(project: pytest.Pytester) ->
     assert len({r["app"] for r in runs}) == 1, "the app was rebuilt: reuse did not happen"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=8)
 def test_separate_workers_give_the_same_outcome(project: pytest.Pytester) -> None:
     runs = _run(project, ("dirty", "clean"), "-n", "2")
     assert sorted(r["test"] for r in runs) == ["clean", "dirty"]

@@ -330,7 +330,7 @@ class BreakerMachine(RuleBasedStateMachine):
 
 BreakerMachine.TestCase.settings = settings.get_profile(PROFILE)
 test_breaker_matches_model = BreakerMachine.TestCase
-test_breaker_matches_model.pytestmark = [pytest.mark.slow]
+test_breaker_matches_model.pytestmark = [pytest.mark.slow(seconds=6)]
 
 
 def test_gate_really_holds_a_call_in_flight() -> None:
