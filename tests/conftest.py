@@ -48,6 +48,10 @@ def pytest_configure_node(node: Any) -> None:
 DEFAULT_SECONDS = {"live": 1.0, "slow": 2.0}
 
 
+#: Slow tests expected to take this long or more are spread one by one; shorter ones by module.
+SPLIT_SECONDS = 5.0
+
+
 def expected_seconds(item: pytest.Item) -> float:
     """The longest of the ``live``/``slow`` markers' estimates; 0 for any other test."""
     return max(
@@ -66,25 +70,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     processes, servers or real timeouts) start first, spread over the workers, longest first.
 
     The scheduler hands each worker a contiguous share of the collection and steals from the
-    ends of the queues, so the front of each share stays with its worker. Each slow test goes
-    to the share with the fewest expected seconds so far (longest-processing-time first): the
+    ends of the queues, so the front of each share stays with its worker. Each slow test (or
+    a module's shorter ones, together) goes to the share with the fewest expected seconds so
+    far (longest-processing-time first): the
     two 30 s live load tests then run side by side from the start, while the other workers keep
     the cores busy, instead of one after the other at the end (62 s of one run's 120 s)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None or workerinput.get("hardening_dist") != "worksteal":
         return
     workers = int(workerinput["workercount"])
-    slow = sorted(
-        (item for item in items if expected_seconds(item)), key=expected_seconds, reverse=True
-    )
+    slow = [item for item in items if expected_seconds(item)]
     if workers < 2 or not slow:
         return
+    # A module's shorter slow tests stay together, so that a server its module shares (a
+    # module-scoped fixture) starts once in the run, not once per worker.
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in slow:
+        key = item.nodeid if expected_seconds(item) >= SPLIT_SECONDS else item.nodeid.split("::")[0]
+        groups.setdefault(key, []).append(item)
     firsts: list[list[pytest.Item]] = [[] for _ in range(workers)]
     loads = [0.0] * workers
-    for item in slow:
+    for group in sorted(groups.values(), key=lambda g: sum(map(expected_seconds, g)), reverse=True):
         worker = loads.index(min(loads))
-        firsts[worker].append(item)
-        loads[worker] += expected_seconds(item)
+        firsts[worker] += group
+        loads[worker] += sum(map(expected_seconds, group))
     first = set(slow)
     rest = iter([item for item in items if item not in first])
     ordered: list[pytest.Item] = []

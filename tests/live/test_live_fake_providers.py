@@ -23,7 +23,7 @@ from pytest_hardening.live import (
 )
 from reference_app import fakes
 
-pytestmark = pytest.mark.live
+pytestmark = pytest.mark.live(seconds=0.5)
 
 CONNECT = "/v1/Accounts/acc/Calls/connect.json"
 #: Bound on waiting for something that happens at once on a quiet machine (only a failing run
