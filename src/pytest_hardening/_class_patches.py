@@ -29,17 +29,17 @@ def import_if_loaded(name: str, *, loaded: str | None = None) -> ModuleType | No
 
 
 class ClassPatches:
-    """Replace methods on classes; :meth:`undo` puts back what each class had, in reverse
-    order (a method the class only inherited is deleted again)."""
+    """Replace attributes of classes (or modules); :meth:`undo` puts back what each had, in
+    reverse order (a method the class only inherited is deleted again)."""
 
     def __init__(self) -> None:
-        self._saved: list[tuple[type, str, Any]] = []
+        self._saved: list[tuple[type | ModuleType, str, Any]] = []
 
-    def patch(self, cls: type, name: str, replacement: Any) -> None:
+    def patch(self, cls: type | ModuleType, name: str, replacement: Any) -> None:
         self._saved.append((cls, name, cls.__dict__.get(name)))
         setattr(cls, name, replacement)
 
-    def patched(self, cls: type) -> bool:
+    def patched(self, cls: type | ModuleType) -> bool:
         return any(saved is cls for saved, _, _ in self._saved)
 
     def undo(self) -> None:

@@ -26,6 +26,7 @@ from ._providers import (
     provider_of_host,
 )
 from ._respx_routers import routed_elsewhere
+from ._retry_libraries import VirtualLibrarySleep
 from ._sdk_retries import VirtualRetrySleep
 from ._stream_faults import StreamFaultMethods
 
@@ -56,8 +57,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     With ``block_network=True`` (the default) any other outbound connection off this machine
     (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
-    :meth:`problems_report`. With a clock attached, the OpenAI/Anthropic SDKs' retry back-off
-    moves the clock instead of sleeping (each delay in :attr:`retry_sleeps`).
+    :meth:`problems_report`. With a clock attached, the retry back-off of the OpenAI/Anthropic
+    SDKs, tenacity and backoff moves the clock instead of sleeping (each delay in
+    :attr:`retry_sleeps`).
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._transports = HttpxTransportInterceptor(self.respond)
         self._guard = NetworkGuard() if block_network else None
         self._sdk_sleep = VirtualRetrySleep(lambda: self.clock)
+        self._library_sleep = VirtualLibrarySleep(lambda: self.clock, self._sdk_sleep.sleeps)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FaultInjector:
@@ -98,6 +101,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._httpx2.start()
         self._transports.start()
         self._sdk_sleep.start()
+        self._library_sleep.start()
         if self._guard is not None:
             self._guard.start()
         return self
@@ -109,6 +113,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         if self._guard is not None:
             self._guard.stop()
         self._sdk_sleep.stop()
+        self._library_sleep.stop()
         self._transports.stop()
         self._httpx2.stop()
         router.stop(quiet=True)
@@ -125,10 +130,13 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     def intercept_imported(self) -> None:
         """Reach the network transports of client libraries imported since :meth:`start`
-        (the aiohttp transports of httpx-aiohttp and of the AI SDKs): the harness calls it
-        once the app is built, whose imports may have brought them."""
+        (the aiohttp transports of httpx-aiohttp and of the AI SDKs), and the retry libraries
+        whose back-off the clock moves: the harness calls it once the app is built, whose
+        imports may have brought them."""
         self._httpx2.catch_up()
         self._transports.catch_up()
+        if self._router is not None:
+            self._library_sleep.start()
 
     @property
     def blocked(self) -> list[BlockedConnection]:
@@ -137,7 +145,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     @property
     def retry_sleeps(self) -> list[float]:
-        """The SDK retry back-off delays that moved the clock instead of sleeping."""
+        """The retry back-off delays (the AI SDKs', tenacity's, backoff's) that moved the clock
+        instead of sleeping."""
         return list(self._sdk_sleep.sleeps)
 
     def __enter__(self) -> FaultInjector:

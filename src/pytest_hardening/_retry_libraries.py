@@ -1,0 +1,130 @@
+"""Virtual back-off for the retry libraries apps use: tenacity and backoff.
+
+An app that retries a provider with ``@tenacity.retry(wait=wait_exponential(...))`` or
+``@backoff.on_exception(backoff.expo, ...)`` sleeps for real between attempts, even under a
+frozen clock: a test of an outage would wait out every back-off. While an injector with a clock
+is started, their default sleeps move the clock instead (each delay recorded):
+
+- tenacity keeps its sleep on each ``Retrying``/``AsyncRetrying`` object, built when the
+  decorated function was defined. A property on those classes hands out the virtual sleep in
+  place of the library's default one (``tenacity.nap.sleep``, or its asyncio/trio sleep); a
+  sleep the app chose itself (``sleep=...``) is left alone.
+- backoff calls ``time.sleep`` and ``asyncio.sleep`` through its modules' own names: those
+  names are pointed at stand-ins whose ``sleep`` is virtual (all else is the real module).
+
+Without a clock the libraries sleep as in production. Only libraries the app has imported are
+patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
+Tested with tenacity 9.x (and stamina's synchronous retries, which ride on it) and backoff 2.x.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Protocol
+
+from ._class_patches import ClassPatches, import_if_loaded
+
+__all__ = ["VirtualLibrarySleep"]
+
+
+class _Clock(Protocol):
+    def advance(self, seconds: float) -> None: ...
+
+
+class _DefaultSleep:
+    """A data descriptor for the ``sleep`` attribute of tenacity's retrying classes: the
+    object's own sleep, except the library default, which becomes ``virtual()`` (when not
+    None). Assignments (``self.sleep = sleep`` in ``__init__``) land in the instance dict."""
+
+    def __init__(self, default: Any, virtual: Callable[[], Any]) -> None:
+        self._default = default
+        self._virtual = virtual
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        stored = vars(obj).get("sleep", self._default)
+        if stored is self._default:
+            return self._virtual() or stored
+        return stored
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        vars(obj)["sleep"] = value
+
+
+class _Standin:
+    """A module's stand-in: ``sleep`` replaced, every other name the real module's."""
+
+    def __init__(self, real: ModuleType, sleep: Callable[..., Any]) -> None:
+        self._real = real
+        self.sleep = sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class VirtualLibrarySleep:
+    """While started, tenacity's and backoff's default back-off sleeps advance ``clock()``
+    (when it returns a clock) instead of sleeping; each delay is appended to ``sleeps``."""
+
+    def __init__(self, clock: Callable[[], _Clock | None], sleeps: list[float]) -> None:
+        self._clock = clock
+        self.sleeps = sleeps
+        self._patches = ClassPatches()
+
+    def start(self) -> VirtualLibrarySleep:
+        """Patch the libraries imported so far (again: only those not yet patched)."""
+        tenacity = import_if_loaded("tenacity")
+        if tenacity is not None:
+            nap = getattr(getattr(tenacity, "nap", None), "sleep", None)
+            self._property(getattr(tenacity, "BaseRetrying", None), nap, self._sync)
+            aio = import_if_loaded("tenacity.asyncio")
+            default = getattr(aio, "_portable_async_sleep", None)
+            self._property(getattr(aio, "AsyncRetrying", None), default, self._async)
+        sync = import_if_loaded("backoff._sync")
+        if sync is not None and not self._patches.patched(sync):
+            self._patches.patch(sync, "time", _Standin(time, self._sync_sleep))
+        aio_backoff = import_if_loaded("backoff._async")
+        if aio_backoff is not None and not self._patches.patched(aio_backoff):
+            self._patches.patch(aio_backoff, "asyncio", _Standin(asyncio, self._async_sleep))
+        return self
+
+    def stop(self) -> None:
+        self._patches.undo()
+
+    def _property(self, cls: Any, default: Any, virtual: Callable[[], Any]) -> None:
+        # A release without these names keeps its real sleeps (tests pin the versions).
+        if isinstance(cls, type) and callable(default) and not self._patches.patched(cls):
+            self._patches.patch(cls, "sleep", _DefaultSleep(default, virtual))
+
+    def _sync(self) -> Callable[[float], None] | None:
+        return self._sync_sleep if self._clock() is not None else None
+
+    def _async(self) -> Callable[[float], Any] | None:
+        return self._async_sleep if self._clock() is not None else None
+
+    def _sync_sleep(self, seconds: float) -> None:
+        clock = self._clock()
+        if clock is None:
+            time.sleep(seconds)
+            return
+        self.sleeps.append(float(seconds))
+        clock.advance(float(seconds))
+
+    async def _async_sleep(self, seconds: float) -> None:
+        clock = self._clock()
+        if clock is None:
+            await _real_async_sleep(seconds)
+            return
+        self.sleeps.append(float(seconds))
+        clock.advance(float(seconds))
+        await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
+
+
+async def _real_async_sleep(seconds: float) -> None:
+    import anyio  # asyncio or trio, whichever runs the app (httpx brings anyio)
+
+    await anyio.sleep(seconds)

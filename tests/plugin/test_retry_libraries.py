@@ -1,0 +1,173 @@
+"""An app's own retries with tenacity or backoff under faults: the back-off moves the clock
+instead of sleeping, each delay in ``retry_sleeps``; a sleep the app chose is kept; without a
+clock the libraries sleep as in production; nothing is left patched."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import backoff
+import backoff._async
+import backoff._sync
+import httpx
+import pytest
+import tenacity
+
+from pytest_hardening import Clock, FaultInjector, Provider
+
+URL = "https://api.example.com/orders"
+
+
+def _healthy(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"orders": []})
+
+
+PROVIDERS = {"orders": Provider("https://api.example.com", _healthy)}
+
+
+# -- an app's retrying calls, decorated at import as apps do ------------------------------------
+@tenacity.retry(
+    wait=tenacity.wait_exponential(multiplier=2, max=60),
+    stop=tenacity.stop_after_attempt(4),
+    reraise=True,
+)
+def tenacity_sync() -> httpx.Response:
+    return httpx.get(URL).raise_for_status()
+
+
+@tenacity.retry(wait=tenacity.wait_fixed(30), stop=tenacity.stop_after_attempt(3), reraise=True)
+async def tenacity_async() -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(URL)).raise_for_status()
+
+
+@backoff.on_exception(backoff.constant, httpx.HTTPError, interval=20, max_tries=3, jitter=None)
+def backoff_sync() -> httpx.Response:
+    return httpx.get(URL).raise_for_status()
+
+
+@backoff.on_exception(backoff.expo, httpx.HTTPError, factor=5, max_tries=3, jitter=None)
+async def backoff_async() -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(URL)).raise_for_status()
+
+
+CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
+    ("tenacity", tenacity_sync, [2.0, 4.0, 8.0]),
+    ("tenacity async", lambda: asyncio.run(tenacity_async()), [30.0, 30.0]),
+    ("backoff", backoff_sync, [20.0, 20.0]),
+    ("backoff async", lambda: asyncio.run(backoff_async()), [5.0, 10.0]),
+]
+
+
+@pytest.fixture
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real back-off sleep in the test's thread fails the test."""
+    test_thread, real_sleep, real_async_sleep = threading.get_ident(), time.sleep, asyncio.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == test_thread:
+            raise AssertionError(f"real time.sleep({seconds})")
+        real_sleep(seconds)
+
+    async def async_sleep(seconds: float, result: Any = None) -> Any:
+        if seconds > 0:
+            raise AssertionError(f"real asyncio.sleep({seconds})")
+        return await real_async_sleep(0, result)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(asyncio, "sleep", async_sleep)
+
+
+@pytest.fixture
+def faults() -> Iterator[tuple[Clock, FaultInjector]]:
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as injector:
+        yield clock, injector
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+@pytest.mark.parametrize(("library", "call", "delays"), CALLS, ids=[c[0] for c in CALLS])
+def test_back_off_moves_the_clock_instead_of_sleeping(
+    faults: tuple[Clock, FaultInjector], library: str, call: Callable[[], Any], delays: list[float]
+) -> None:
+    clock, injector = faults
+    injector.fail("orders", 503)
+    with pytest.raises(httpx.HTTPStatusError):
+        call()
+    assert injector.retry_sleeps == delays
+    assert clock.advanced == sum(delays)
+    assert [c.outcome for c in injector.calls("orders")] == ["fail 503"] * (len(delays) + 1)
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+def test_a_call_that_recovers_returns_after_virtual_back_off(
+    faults: tuple[Clock, FaultInjector],
+) -> None:
+    clock, injector = faults
+    injector.fail("orders", 503, times=2)
+    assert tenacity_sync().status_code == 200
+    assert injector.retry_sleeps == [2.0, 4.0]
+    assert clock.advanced == 6.0
+
+
+def test_a_sleep_the_app_chose_is_kept(faults: tuple[Clock, FaultInjector]) -> None:
+    _, injector = faults
+    slept: list[float] = []
+    retrying = tenacity.Retrying(
+        sleep=slept.append, wait=tenacity.wait_fixed(7), stop=tenacity.stop_after_attempt(2)
+    )
+    injector.fail("orders", 503)
+    with pytest.raises(tenacity.RetryError):
+        retrying(tenacity_sync.__wrapped__)  # type: ignore[attr-defined]
+    assert slept == [7.0]
+    assert injector.retry_sleeps == []
+
+
+def test_without_a_clock_the_libraries_sleep_as_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    with FaultInjector(PROVIDERS) as injector:
+        injector.fail("orders", 503)
+        for call in (tenacity_sync, backoff_sync):
+            with pytest.raises(httpx.HTTPStatusError):
+                call()
+        assert injector.retry_sleeps == []
+    assert slept == [2.0, 4.0, 8.0, 20.0, 20.0]
+
+
+def test_nothing_stays_patched() -> None:
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock):
+        assert tenacity_sync.retry.sleep is not tenacity.nap.sleep  # type: ignore[attr-defined]
+        assert backoff._sync.time is not time
+    assert "sleep" not in vars(tenacity.BaseRetrying)
+    assert "sleep" not in vars(tenacity.AsyncRetrying)
+    assert tenacity_sync.retry.sleep is tenacity.nap.sleep  # type: ignore[attr-defined]
+    assert backoff._sync.time is time
+    assert backoff._async.asyncio is asyncio
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+def test_a_library_the_app_imports_after_the_start_is_reached_once_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As when the harness starts the faults before the app's build imports its retry library.
+    hidden = {name: sys.modules[name] for name in ("tenacity", "backoff")}
+    for name in hidden:
+        monkeypatch.delitem(sys.modules, name)
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as injector:
+        assert backoff._sync.time is time  # not imported as far as the injector could tell
+        for name, module in hidden.items():
+            monkeypatch.setitem(sys.modules, name, module)
+        injector.intercept_imported()  # what the harness calls after the build
+        injector.fail("orders", 503)
+        with pytest.raises(httpx.HTTPStatusError):
+            backoff_sync()
+        assert injector.retry_sleeps == [20.0, 20.0]
+    assert backoff._sync.time is time
