@@ -11,13 +11,10 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 import httpx
-import respx
-from respx.models import AllMockedAssertionError
 
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
-from ._httpx2 import Httpx2Interceptor
-from ._httpx_transports import HttpxTransportInterceptor
-from ._network import BlockedConnection, NetworkGuard
+from ._interception import Interception
+from ._network import BlockedConnection
 from ._providers import (
     Provider,
     ProviderSpec,
@@ -25,9 +22,6 @@ from ._providers import (
     normalize_providers,
     provider_of_host,
 )
-from ._respx_routers import routed_elsewhere
-from ._retry_libraries import VirtualLibrarySleep
-from ._sdk_retries import VirtualRetrySleep
 from ._stream_faults import StreamFaultMethods
 
 __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
@@ -83,71 +77,41 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._counted: list[tuple[str, Script, dict[str, Any]]] = []  # faults with times=n
         self._allow_unused = False
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
-        self._router: respx.MockRouter | None = None
-        self._httpx2 = Httpx2Interceptor(self.respond)
-        self._transports = HttpxTransportInterceptor(self.respond)
-        self._guard = NetworkGuard() if block_network else None
-        self._sdk_sleep = VirtualRetrySleep(lambda: self.clock)
-        self._library_sleep = VirtualLibrarySleep(lambda: self.clock, self._sdk_sleep.sleeps)
+        self._interception = Interception(
+            self.respond,
+            lambda url: match_provider(self.providers, url) is not None,
+            lambda: self.clock,
+            block_network=block_network,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FaultInjector:
-        if self._router is not None:
+        if self._interception.started:
             raise RuntimeError("FaultInjector is already started")
-        router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-        router.route().mock(side_effect=self._answer_for_respx)
-        router.start()
-        self._router = router
-        self._httpx2.start()
-        self._transports.start()
-        self._sdk_sleep.start()
-        self._library_sleep.start()
-        if self._guard is not None:
-            self._guard.start()
+        self._interception.start()
         return self
 
     def stop(self) -> None:
-        router, self._router = self._router, None
-        if router is None:
-            return
-        if self._guard is not None:
-            self._guard.stop()
-        self._sdk_sleep.stop()
-        self._library_sleep.stop()
-        self._transports.stop()
-        self._httpx2.stop()
-        router.stop(quiet=True)
-
-    def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
-        # A test may mock other hosts with respx routers of its own (respx_mock): respx asks
-        # its routers in the order they started, and this catch-all one must not answer, as
-        # an unregistered host, a request one of them routes.
-        if match_provider(self.providers, request.url) is None and routed_elsewhere(
-            self._router, request
-        ):
-            raise AllMockedAssertionError(f"{request.url} is for another respx router")
-        return self.respond(request)
+        self._interception.stop()
 
     def intercept_imported(self) -> None:
         """Reach the network transports of client libraries imported since :meth:`start`
         (the aiohttp transports of httpx-aiohttp and of the AI SDKs), and the retry libraries
         whose back-off the clock moves: the harness calls it once the app is built, whose
         imports may have brought them."""
-        self._httpx2.catch_up()
-        self._transports.catch_up()
-        if self._router is not None:
-            self._library_sleep.start()
+        self._interception.catch_up()
 
     @property
     def blocked(self) -> list[BlockedConnection]:
         """Outbound connections refused by the network guard: ``(host, port, via)``."""
-        return list(self._guard.blocked) if self._guard is not None else []
+        guard = self._interception.guard
+        return list(guard.blocked) if guard is not None else []
 
     @property
     def retry_sleeps(self) -> list[float]:
         """The retry back-off delays (the AI SDKs', tenacity's, backoff's) that moved the clock
         instead of sleeping."""
-        return list(self._sdk_sleep.sleeps)
+        return list(self._interception.sleeps)
 
     def __enter__(self) -> FaultInjector:
         return self.start()
@@ -239,7 +203,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
-        network = self._guard.report(self.provider_of_host) if self._guard is not None else None
+        guard = self._interception.guard
+        network = guard.report(self.provider_of_host) if guard is not None else None
         misuse = sorted(set(self.misuse))
         reports = (self.unregistered_report(), network, *misuse, self.unused_report())
         return "\n".join(r for r in reports if r) or None

@@ -1,0 +1,92 @@
+"""What a started :class:`~._faults.FaultInjector` puts in place, and takes away again: where
+outbound requests are caught, where the network is closed, and where retry back-off sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import respx
+from respx.models import AllMockedAssertionError
+
+from ._fault_scripts import Advancer
+from ._httpx2 import Httpx2Interceptor
+from ._httpx_transports import HttpxTransportInterceptor
+from ._network import NetworkGuard
+from ._respx_routers import routed_elsewhere
+from ._retry_libraries import VirtualLibrarySleep
+from ._sdk_retries import VirtualRetrySleep
+
+__all__ = ["Interception"]
+
+Respond = Callable[[httpx.Request], httpx.Response]
+
+
+class Interception:
+    """Started in order, stopped in reverse: a catch-all respx router (httpx), httpx2's and the
+    aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, and the
+    network guard. ``respond`` answers every caught request; ``owns(url)`` says whether a
+    provider owns it; ``clock()`` is the clock the back-off moves, or None (real sleeps)."""
+
+    def __init__(
+        self,
+        respond: Respond,
+        owns: Callable[[httpx.URL], bool],
+        clock: Callable[[], Advancer | None],
+        *,
+        block_network: bool,
+    ) -> None:
+        self._respond = respond
+        self._owns = owns
+        self._router: respx.MockRouter | None = None
+        self._httpx2 = Httpx2Interceptor(respond)
+        self._transports = HttpxTransportInterceptor(respond)
+        self.guard = NetworkGuard() if block_network else None
+        self._sdk_sleep = VirtualRetrySleep(clock)
+        #: The back-off delays that moved the clock instead of sleeping (SDKs and libraries).
+        self.sleeps = self._sdk_sleep.sleeps
+        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps)
+
+    @property
+    def started(self) -> bool:
+        return self._router is not None
+
+    def start(self) -> None:
+        router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
+        router.route().mock(side_effect=self._answer_for_respx)
+        router.start()
+        self._router = router
+        self._httpx2.start()
+        self._transports.start()
+        self._sdk_sleep.start()
+        self._library_sleep.start()
+        if self.guard is not None:
+            self.guard.start()
+
+    def stop(self) -> None:
+        router, self._router = self._router, None
+        if router is None:
+            return
+        if self.guard is not None:
+            self.guard.stop()
+        self._sdk_sleep.stop()
+        self._library_sleep.stop()
+        self._transports.stop()
+        self._httpx2.stop()
+        router.stop(quiet=True)
+
+    def catch_up(self) -> None:
+        """Reach what the app imported since :meth:`start`: aiohttp transports, retry
+        libraries."""
+        self._httpx2.catch_up()
+        self._transports.catch_up()
+        if self.started:
+            self._library_sleep.start()
+
+    def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
+        # A test may mock other hosts with respx routers of its own (respx_mock): respx asks
+        # its routers in the order they started, and this catch-all one must not answer, as
+        # an unregistered host, a request one of them routes.
+        if not self._owns(request.url) and routed_elsewhere(self._router, request):
+            raise AllMockedAssertionError(f"{request.url} is for another respx router")
+        return self._respond(request)
