@@ -27,6 +27,11 @@ def _texts(container: Any, keys: tuple[str, ...], redact: Callable[[str], str]) 
                 container[key] = redact(value)
 
 
+#: Span data the SDK writes itself, never from a request: a thread id is a bare run of 15
+#: digits, which the phone rule would filter.
+_SDK_NUMBERS = frozenset({"thread.id"})
+
+
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
@@ -74,6 +79,8 @@ class EventScrub:
                 item = value[key]
                 if isinstance(key, str) and is_sensitive_name(key) and _is_scalar(item):
                     value[key] = FILTERED
+                elif key in _SDK_NUMBERS and isinstance(item, str) and item.isdigit():
+                    continue
                 else:
                     value[key] = self._all_strings(item)
         elif isinstance(value, list):

@@ -140,6 +140,23 @@ async def test_request_event_carries_no_secret_but_is_captured(
     assert transport.transactions
 
 
+async def test_span_thread_ids_are_kept_and_outbound_urls_redacted(
+    sentry: SentryHandle, transport: SentryCapture
+) -> None:
+    asgi = httpx.ASGITransport(app=build_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=asgi, base_url="http://testserver") as client:
+        response = await client.post("/api/orders/42", json={"phone": SECRETS["body_phone"]})
+    assert response.status_code == 500
+    sentry.flush()
+
+    [transaction] = transport.transactions
+    [outbound] = [s for s in transaction["spans"] if s.get("op") == "http.client"]
+    # The SDK's own thread id is a bare 15-digit number, not a phone number to filter.
+    assert outbound["data"]["thread.id"].isdigit(), outbound["data"]
+    assert SECRETS["outbound_key"] not in str(outbound)
+    transport.assert_no_secrets(SECRETS["body_phone"], SECRETS["outbound_key"])
+
+
 async def test_unmatched_raw_path_with_a_phone_number_is_redacted(
     sentry: SentryHandle, transport: SentryCapture
 ) -> None:
