@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +18,8 @@ import pytest
 import tenacity
 
 from pytest_hardening import Clock, FaultInjector, Provider
+
+from ._sleeps import this_thread_only, this_thread_only_async
 
 URL = "https://api.example.com/orders"
 
@@ -68,20 +69,18 @@ CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
 @pytest.fixture
 def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """A real back-off sleep in the test's thread fails the test."""
-    test_thread, real_sleep, real_async_sleep = threading.get_ident(), time.sleep, asyncio.sleep
+    real_async_sleep = asyncio.sleep
 
     def sleep(seconds: float) -> None:
-        if threading.get_ident() == test_thread:
-            raise AssertionError(f"real time.sleep({seconds})")
-        real_sleep(seconds)
+        raise AssertionError(f"real time.sleep({seconds})")
 
     async def async_sleep(seconds: float, result: Any = None) -> Any:
         if seconds > 0:
             raise AssertionError(f"real asyncio.sleep({seconds})")
         return await real_async_sleep(0, result)
 
-    monkeypatch.setattr(time, "sleep", sleep)
-    monkeypatch.setattr(asyncio, "sleep", async_sleep)
+    monkeypatch.setattr(time, "sleep", this_thread_only(sleep, time.sleep))
+    monkeypatch.setattr(asyncio, "sleep", this_thread_only_async(async_sleep, asyncio.sleep))
 
 
 @pytest.fixture
@@ -132,7 +131,7 @@ def test_without_a_clock_the_libraries_sleep_as_in_production(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", this_thread_only(slept.append, time.sleep))
     with FaultInjector(PROVIDERS) as injector:
         injector.fail("orders", 503)
         for call in (tenacity_sync, backoff_sync):

@@ -5,7 +5,6 @@ attempt, and healthy fakes the SDKs parse."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +17,8 @@ import pytest
 
 from pytest_hardening import Clock, FaultInjector, Provider
 from pytest_hardening.fakes import anthropic_provider, openai_provider
+
+from ._sleeps import this_thread_only, this_thread_only_async
 
 USER = [{"role": "user", "content": "Say hello"}]
 
@@ -32,7 +33,8 @@ def setup(clock: Clock) -> Iterator[tuple[Clock, FaultInjector]]:
 
 @pytest.fixture
 def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any real back-off sleep (sync or async) fails the test: retries must use the clock."""
+    """Any real back-off sleep (sync or async) in the test's thread fails the test: retries
+    must use the clock."""
 
     def forbidden(seconds: float) -> None:
         raise AssertionError(f"real sleep of {seconds}s")
@@ -44,22 +46,8 @@ def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"real anyio.sleep of {seconds}s")
         await real_anyio_sleep(0)
 
-    monkeypatch.setattr(time, "sleep", _this_thread_only(forbidden))
-    monkeypatch.setattr(anyio, "sleep", forbidden_async)
-
-
-def _this_thread_only(fake: Callable[[float], None]) -> Callable[[float], None]:
-    """``fake`` for the test's own thread; other threads in the process (Sentry's worker, an
-    app kept running between tests) keep sleeping for real."""
-    test_thread, real_sleep = threading.get_ident(), time.sleep
-
-    def sleep(seconds: float) -> None:
-        if threading.get_ident() == test_thread:
-            fake(seconds)
-        else:
-            real_sleep(seconds)
-
-    return sleep
+    monkeypatch.setattr(time, "sleep", this_thread_only(forbidden, time.sleep))
+    monkeypatch.setattr(anyio, "sleep", this_thread_only_async(forbidden_async, anyio.sleep))
 
 
 def _openai(max_retries: int = 2, **kwargs: Any) -> openai.OpenAI:
@@ -255,7 +243,7 @@ def test_garbage_is_not_an_api_error(setup: tuple[Clock, FaultInjector]) -> None
 
 def test_sdk_retry_sleep_is_real_without_a_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(time, "sleep", _this_thread_only(slept.append))
+    monkeypatch.setattr(time, "sleep", this_thread_only(slept.append, time.sleep))
     with FaultInjector({"openai": openai_provider()}) as faults:
         faults.rate_limit("openai", retry_after=3)
         with pytest.raises(openai.RateLimitError):

@@ -1,0 +1,37 @@
+"""Stand-ins for ``time.sleep`` and async sleeps that act in the test's own thread only.
+
+Every other thread in the worker keeps sleeping for real: Sentry's monitor thread sleeps in a
+``while`` loop for as long as a client lives, and a reused app runs its event loop in a thread
+of its own. A process-wide stand-in that returns at once turns their sleeps into busy loops,
+and one that records its calls records theirs too, without end."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+
+def this_thread_only(
+    fake: Callable[[float], Any], real: Callable[[float], Any]
+) -> Callable[[float], None]:
+    """``fake`` in the calling thread, ``real`` in every other."""
+    test_thread = threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        (fake if threading.get_ident() == test_thread else real)(seconds)
+
+    return sleep
+
+
+def this_thread_only_async(
+    fake: Callable[..., Awaitable[Any]], real: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[Any]]:
+    """The async twin of :func:`this_thread_only` (for ``asyncio.sleep`` or ``anyio.sleep``)."""
+    test_thread = threading.get_ident()
+
+    async def sleep(seconds: float, *args: Any) -> Any:
+        chosen = fake if threading.get_ident() == test_thread else real
+        return await chosen(seconds, *args)
+
+    return sleep
