@@ -17,6 +17,7 @@ from ._clock_cache import SCAN_TYPES
 from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
+from ._fake_dates import teach_pydantic_the_fake_dates
 
 if TYPE_CHECKING:
     from ._clock_cache import ClockCache
@@ -81,6 +82,7 @@ class Clock:
         if self._factory is not None:
             raise RuntimeError("Clock is already running")
         start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
+        teach_pydantic_the_fake_dates()
         self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
         if self._cache is None:
             self._factory = self._freezer.start()
