@@ -11,7 +11,6 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import anthropic
 import httpx2
 import openai
 import pytest
@@ -72,6 +71,8 @@ def test_rate_limited_sdk_retries_in_virtual_time(
 def test_faults_become_the_sdks_typed_errors() -> None:
     providers = {"openai": openai_provider(), "anthropic": anthropic_provider()}
     with Clock() as clock, FaultInjector(providers, clock=clock) as faults:
+        import anthropic  # an SDK imported late, even under the clock, is reached as well
+
         claude = anthropic.Anthropic(api_key="test", max_retries=2)
         faults.fail("anthropic", 503)
         with pytest.raises(anthropic.InternalServerError):
@@ -124,6 +125,8 @@ def test_a_stream_cut_mid_answer() -> None:
 
 def test_a_stream_that_stalls_past_the_timeout() -> None:
     with Clock() as clock, FaultInjector({"anthropic": anthropic_provider()}, clock=clock) as f:
+        import anthropic
+
         f.stream_stall("anthropic", after=3)  # silent after 3 events, longer than the timeout
         claude = anthropic.Anthropic(api_key="test", max_retries=0, timeout=30)
         # Mid-stream, the Anthropic SDK lets httpx2's own exception through (not an APIError).

@@ -26,7 +26,7 @@ from ._class_patches import ClassPatches, import_if_loaded
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["Httpx2Interceptor", "httpx2_available", "to_httpx_response"]
+__all__ = ["PACKAGES", "Httpx2Interceptor", "httpx2_available", "to_httpx_response"]
 
 Serve = Callable[[httpx.Request], httpx.Response]
 
@@ -136,6 +136,8 @@ def _to_httpx2_response(response: httpx.Response, request: Any, stream_cls: type
 #: The AI SDKs' aiohttp transport for httpx2 (``DefaultAioHttpClient``): a network transport
 #: of its own, patched like httpx2's when its SDK is imported (the SDK imports the package).
 _VENDORED_AIOHTTP = ("openai._vendor.httpx_aiohttp", "anthropic._vendor.httpx_aiohttp")
+#: Their top-level packages (the SDKs).
+PACKAGES = frozenset(package.partition(".")[0] for package in _VENDORED_AIOHTTP)
 
 
 def _aiohttp_transports() -> list[type]:

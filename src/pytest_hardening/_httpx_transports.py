@@ -17,12 +17,14 @@ import httpx
 
 from ._class_patches import ClassPatches, import_if_loaded
 
-__all__ = ["HttpxTransportInterceptor"]
+__all__ = ["PACKAGES", "HttpxTransportInterceptor"]
 
 Serve = Callable[[httpx.Request], httpx.Response]
 
 #: (module, class) of httpx transports that reach the network without httpcore.
 _TRANSPORTS = (("httpx_aiohttp", "AiohttpTransport"),)
+#: Their top-level packages.
+PACKAGES = frozenset(module.partition(".")[0] for module, _ in _TRANSPORTS)
 
 
 def _transports() -> list[type]:

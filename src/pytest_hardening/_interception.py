@@ -9,9 +9,11 @@ import httpx
 import respx
 from respx.models import AllMockedAssertionError
 
+from . import _httpx2, _httpx_transports, _retry_libraries, _sdk_retries
 from ._fault_scripts import Advancer
 from ._httpx2 import Httpx2Interceptor
 from ._httpx_transports import HttpxTransportInterceptor
+from ._import_watch import ImportWatch
 from ._network import NetworkGuard
 from ._respx_routers import routed_elsewhere
 from ._retry_libraries import VirtualLibrarySleep
@@ -21,12 +23,18 @@ __all__ = ["Interception"]
 
 Respond = Callable[[httpx.Request], httpx.Response]
 
+#: Libraries reached when the app imports them after the start (see :meth:`catch_up`).
+_LATE_IMPORTS = frozenset().union(
+    _httpx2.PACKAGES, _httpx_transports.PACKAGES, _retry_libraries.PACKAGES, _sdk_retries.PACKAGES
+)
+
 
 class Interception:
     """Started in order, stopped in reverse: a catch-all respx router (httpx), httpx2's and the
-    aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, and the
-    network guard. ``respond`` answers every caught request; ``owns(url)`` says whether a
-    provider owns it; ``clock()`` is the clock the back-off moves, or None (real sleeps)."""
+    aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, the network
+    guard, and a watch that reaches those libraries when the app imports one later.
+    ``respond`` answers every caught request; ``owns(url)`` says whether a provider owns it;
+    ``clock()`` is the clock the back-off moves, or None (real sleeps)."""
 
     def __init__(
         self,
@@ -46,6 +54,7 @@ class Interception:
         #: The back-off delays that moved the clock instead of sleeping (SDKs and libraries).
         self.sleeps = self._sdk_sleep.sleeps
         self._library_sleep = VirtualLibrarySleep(clock, self.sleeps)
+        self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
 
     @property
     def started(self) -> bool:
@@ -62,11 +71,13 @@ class Interception:
         self._library_sleep.start()
         if self.guard is not None:
             self.guard.start()
+        self._imports.start()
 
     def stop(self) -> None:
         router, self._router = self._router, None
         if router is None:
             return
+        self._imports.stop()
         if self.guard is not None:
             self.guard.stop()
         self._sdk_sleep.stop()
@@ -76,11 +87,12 @@ class Interception:
         router.stop(quiet=True)
 
     def catch_up(self) -> None:
-        """Reach what the app imported since :meth:`start`: aiohttp transports, retry
-        libraries."""
+        """Reach what the app imported since :meth:`start`: aiohttp transports, the AI SDKs,
+        retry libraries. Runs by itself after each such import while started."""
         self._httpx2.catch_up()
         self._transports.catch_up()
         if self.started:
+            self._sdk_sleep.start()
             self._library_sleep.start()
 
     def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:

@@ -27,7 +27,10 @@ from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
 
-__all__ = ["VirtualLibrarySleep"]
+__all__ = ["PACKAGES", "VirtualLibrarySleep"]
+
+#: The libraries' top-level packages.
+PACKAGES = frozenset({"backoff", "tenacity"})
 
 
 class _Clock(Protocol):

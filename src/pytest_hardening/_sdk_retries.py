@@ -17,13 +17,15 @@ from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
 
-__all__ = ["SDK_CLIENTS", "VirtualRetrySleep"]
+__all__ = ["PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
 
 # module -> (sync base client, async base client)
 SDK_CLIENTS: dict[str, tuple[str, str]] = {
     "openai._base_client": ("SyncAPIClient", "AsyncAPIClient"),
     "anthropic._base_client": ("SyncAPIClient", "AsyncAPIClient"),
 }
+#: The SDKs' top-level packages.
+PACKAGES = frozenset(module.partition(".")[0] for module in SDK_CLIENTS)
 
 
 class _Clock(Protocol):
@@ -45,6 +47,7 @@ class VirtualRetrySleep:
         self._patches = ClassPatches()
 
     def start(self) -> VirtualRetrySleep:
+        """Patch the SDKs imported so far (again: only those not yet patched)."""
         for module_name, class_names in SDK_CLIENTS.items():
             # Never imported here: importing pydantic models under a frozen clock breaks them.
             module = import_if_loaded(module_name)
@@ -52,11 +55,12 @@ class VirtualRetrySleep:
                 continue
             sync_cls, async_cls = (getattr(module, name, object) for name in class_names)
             # An SDK release without the method keeps its real sleeps (tests pin the versions).
+            # Started again for an SDK imported since: one patched before is left as it is.
             sync_sleep = vars(sync_cls).get("_sleep_for_retry")
-            if sync_sleep is not None:
+            if sync_sleep is not None and not self._patches.patched(sync_cls):
                 self._patch(sync_cls, self._sync(sync_sleep))
             async_sleep = vars(async_cls).get("_sleep_for_retry")
-            if async_sleep is not None:
+            if async_sleep is not None and not self._patches.patched(async_cls):
                 self._patch(async_cls, self._async(async_sleep))
         return self
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 import anyio
 import httpx
 import openai
@@ -19,6 +18,9 @@ from pytest_hardening import Clock, FaultInjector, Provider
 from pytest_hardening.fakes import anthropic_provider, openai_provider
 
 from ._sleeps import this_thread_only, this_thread_only_async
+
+if TYPE_CHECKING:
+    import anthropic
 
 USER = [{"role": "user", "content": "Say hello"}]
 
@@ -64,6 +66,8 @@ def _claude(client: anthropic.Anthropic) -> Any:
 
 # -- healthy fakes ---------------------------------------------------------------------------
 def test_fakes_are_parsed_by_both_sdks(setup: tuple[Clock, FaultInjector]) -> None:
+    import anthropic
+
     _, faults = setup
     client = _openai()
     completion = _chat(client)
@@ -79,6 +83,8 @@ def test_fakes_are_parsed_by_both_sdks(setup: tuple[Clock, FaultInjector]) -> No
 
 
 def test_fakes_stream_as_the_apis_do(setup: tuple[Clock, FaultInjector]) -> None:
+    import anthropic
+
     client = _openai()
     stream = client.chat.completions.create(model="m", messages=USER, stream=True)  # type: ignore[arg-type]
     assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == "Hello there"
@@ -108,6 +114,8 @@ def test_handler_written_for_httpx_serves_the_async_sdk() -> None:
 
 
 def test_the_sdks_aiohttp_clients_are_served_and_faulted_like_httpx2() -> None:
+    import anthropic
+
     # DefaultAioHttpClient: both SDKs' own aiohttp transport for httpx2 (the aiohttp extra).
     async def main() -> tuple[str | None, str, int, int]:
         chat = openai.AsyncOpenAI(
@@ -141,16 +149,17 @@ def test_the_sdks_aiohttp_clients_are_served_and_faulted_like_httpx2() -> None:
 
 
 # -- faults after the SDK's own retries ------------------------------------------------------
-FAULTS: list[tuple[str, dict[str, Any], type[Exception], type[Exception], str]] = [
+#: The Anthropic SDK's error by name: the SDK is imported by the test that uses it.
+FAULTS: list[tuple[str, dict[str, Any], type[Exception], str, str]] = [
     (
         "fail",
         {"status": 503},
         openai.InternalServerError,
-        anthropic.InternalServerError,
+        "InternalServerError",
         "fail 503",
     ),
-    ("timeout", {}, openai.APITimeoutError, anthropic.APITimeoutError, "timeout ReadTimeout"),
-    ("refuse", {}, openai.APIConnectionError, anthropic.APIConnectionError, "refuse ConnectError"),
+    ("timeout", {}, openai.APITimeoutError, "APITimeoutError", "timeout ReadTimeout"),
+    ("refuse", {}, openai.APIConnectionError, "APIConnectionError", "refuse ConnectError"),
 ]
 
 
@@ -161,16 +170,18 @@ def test_faults_surface_as_typed_sdk_errors_after_retries(
     kind: str,
     args: dict[str, Any],
     openai_error: type[Exception],
-    anthropic_error: type[Exception],
+    anthropic_error: str,
     outcome: str,
 ) -> None:
+    import anthropic
+
     _, faults = setup
     for provider, call, error in [
         ("openai", lambda: _chat(_openai(max_retries=2)), openai_error),
         (
             "anthropic",
             lambda: _claude(anthropic.Anthropic(api_key="k", max_retries=2)),
-            anthropic_error,
+            getattr(anthropic, anthropic_error),
         ),
     ]:
         getattr(faults, kind)(provider, **args)
@@ -193,6 +204,8 @@ def test_rate_limit_retry_after_runs_in_virtual_time(setup: tuple[Clock, FaultIn
 
 @pytest.mark.usefixtures("no_real_sleep")
 def test_retry_after_ms_is_preferred_by_both_sdks(setup: tuple[Clock, FaultInjector]) -> None:
+    import anthropic
+
     clock, faults = setup
     faults.rate_limit("openai", retry_after=20, retry_after_ms=1500)
     faults.rate_limit("anthropic", retry_after=20, retry_after_ms=250)
@@ -206,6 +219,8 @@ def test_retry_after_ms_is_preferred_by_both_sdks(setup: tuple[Clock, FaultInjec
 
 @pytest.mark.usefixtures("no_real_sleep")
 def test_async_sdk_retries_in_virtual_time_and_recovers(setup: tuple[Clock, FaultInjector]) -> None:
+    import anthropic
+
     clock, faults = setup
     faults.rate_limit("anthropic", retry_after=20, times=2)
 
@@ -230,6 +245,8 @@ def test_timeout_moves_the_clock_by_the_sdk_timeout(setup: tuple[Clock, FaultInj
 def test_garbage_is_not_an_api_error(setup: tuple[Clock, FaultInjector]) -> None:
     """Both SDKs let the JSON decoder's ValueError through for a garbled 200: an app that only
     catches the SDK's APIError misses it. This pins that behaviour for the docs."""
+    import anthropic
+
     _, faults = setup
     faults.garbage("openai")
     faults.garbage("anthropic")
@@ -301,6 +318,8 @@ def test_stream_faults_reach_the_sdk_mid_stream(
 def test_stream_stall_shorter_than_the_timeout_only_delays(
     setup: tuple[Clock, FaultInjector],
 ) -> None:
+    import anthropic
+
     clock, faults = setup
     faults.stream_stall("anthropic", after=2, seconds=8)
     claude = anthropic.Anthropic(api_key="k", timeout=30)

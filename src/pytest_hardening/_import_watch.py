@@ -1,0 +1,117 @@
+"""ImportWatch: run a callback each time the app imports one of a few libraries, while started.
+
+An app often imports a heavy SDK or a retry library where it first uses it (inside a handler,
+a dependency, a lazily built client), long after the injector started. Its network transports
+and back-off sleeps must be reached all the same, or its requests escape the fakes and its
+retries sleep for real. A finder first on ``sys.meta_path`` wraps the loader of each module of
+the watched packages; when the outermost such import of a thread finishes, the callback runs
+(so a package's own ``__init__`` has completed, submodules included).
+
+The wrapper hands the module its real loader before the module runs: nothing the module or
+later code reads (``__loader__``, ``__spec__.loader``, resources, source) sees the watch.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
+
+__all__ = ["ImportWatch"]
+
+
+class ImportWatch:
+    """While started, ``on_import()`` runs after each import of a module whose top-level
+    package is in ``packages`` (not for modules already imported)."""
+
+    def __init__(self, packages: Iterable[str], on_import: Callable[[], None]) -> None:
+        self._packages = frozenset(packages)
+        self._on_import = on_import
+        self._depth = threading.local()
+
+    @property
+    def started(self) -> bool:
+        return self in sys.meta_path
+
+    def start(self) -> ImportWatch:
+        if not self.started:
+            sys.meta_path.insert(0, self)
+        return self
+
+    def stop(self) -> None:
+        # Another finder may have been inserted in front since: remove this one wherever it is.
+        while self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+    # -- importlib's finder protocol -----------------------------------------------------------
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname.partition(".")[0] not in self._packages:
+            return None
+        spec = _find_elsewhere(self, fullname, path, target)
+        loader = getattr(spec, "loader", None)
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        spec.loader = _NotifyingLoader(loader, self)  # type: ignore[assignment]
+        return spec
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached here (``importlib.invalidate_caches`` asks every finder)."""
+
+    # -- called by the loaders -----------------------------------------------------------------
+    def _entered(self) -> None:
+        self._depth.value = getattr(self._depth, "value", 0) + 1
+
+    def _left(self) -> None:
+        local = self._depth
+        local.value -= 1
+        # Not again while the callback runs: what it imports in turn is caught up with anyway.
+        if local.value == 0 and self.started and not getattr(local, "notifying", False):
+            local.notifying = True
+            try:
+                self._on_import()
+            finally:
+                local.notifying = False
+
+
+def _find_elsewhere(
+    watch: ImportWatch, fullname: str, path: Sequence[str] | None, target: ModuleType | None
+) -> ModuleSpec | None:
+    for finder in list(sys.meta_path):
+        find = getattr(finder, "find_spec", None)
+        if finder is watch or find is None:
+            continue
+        spec: ModuleSpec | None = find(fullname, path, target)
+        if spec is not None:
+            return spec
+    return None
+
+
+class _NotifyingLoader:
+    """The module's own loader, and a word to the watch once the module ran."""
+
+    def __init__(self, loader: Any, watch: ImportWatch) -> None:
+        self._loader = loader
+        self._watch = watch
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        module: ModuleType | None = self._loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # Before the module runs: it, and everything after, sees its real loader.
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._watch._entered()
+        try:
+            self._loader.exec_module(module)
+        finally:
+            self._watch._left()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
