@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._apm import ApmView
+    from ._apm_prometheus import PrometheusView, RequestStats
     from ._app import LifespanError, LifespanManager
     from ._breakers import (
         AioBreakerAdapter,
@@ -63,10 +64,12 @@ _EXPORTS: dict[str, str] = {
     "NativeBreaker": "._breakers",
     "ObservedBreaker": "._breakers",
     "ProdConfigChecker": "._prod_config",
+    "PrometheusView": "._apm_prometheus",
     "Provider": "._providers",
     "PurgatoryAdapter": "._breakers",
     "PurgatoryRegistry": "._breakers",
     "PyBreakerAdapter": "._breakers",
+    "RequestStats": "._apm_prometheus",
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",
     "SentryGuard": "._sentry_guard",
@@ -113,10 +116,12 @@ __all__: list[str] = [
     "NetworkGuard",
     "ObservedBreaker",
     "ProdConfigChecker",
+    "PrometheusView",
     "Provider",
     "PurgatoryAdapter",
     "PurgatoryRegistry",
     "PyBreakerAdapter",
+    "RequestStats",
     "RouteAuditor",
     "SentryCapture",
     "SentryGuard",

@@ -1,10 +1,38 @@
-"""ApmView: a per-test view of an app's APM registry (duck-typed, see docs/architecture.md)."""
+"""ApmView: a per-test view of an app's APM registry (duck-typed, see docs/architecture.md);
+which registry an app has, and which view reads it."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-__all__ = ["ApmView"]
+from ._apm_prometheus import PrometheusView, is_prometheus_registry
+
+__all__ = ["ApmView", "app_apm", "view_of"]
+
+
+#: What prometheus_client's default registry holds before any app registers a metric.
+_DEFAULT_FAMILIES = ("python_", "process_")
+
+
+def app_apm(app: Any) -> Any:
+    """``app.state.apm``; else prometheus_client's default registry, where the common
+    instrumentations record, once some code registered a metric of its own there; else None."""
+    apm = getattr(getattr(app, "state", None), "apm", None)
+    if apm is not None:
+        return apm
+    registry = getattr(sys.modules.get("prometheus_client"), "REGISTRY", None)
+    if registry is None or not is_prometheus_registry(registry):
+        return None
+    own = (m for m in registry.collect() if not m.name.startswith(_DEFAULT_FAMILIES))
+    return registry if next(own, None) is not None else None
+
+
+def view_of(apm: Any) -> ApmView | PrometheusView:
+    """The per-test view of ``apm``, started (reset, or counting from now)."""
+    if not hasattr(apm, "endpoint") and is_prometheus_registry(apm):
+        return PrometheusView(apm).start()
+    return ApmView(apm).start()
 
 
 class ApmView:

@@ -111,13 +111,14 @@ def hardening_breakers(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture
 def hardening_apm(request: pytest.FixtureRequest) -> Any:
-    """The app's APM registry; default app.state.apm."""
-    app = started_app(request)
-    apm = getattr(getattr(app, "state", None), "apm", None)
+    """The app's APM registry; default app.state.apm, else prometheus_client's registry."""
+    from ._apm import app_apm
+
+    apm = app_apm(started_app(request))
     if apm is None:
         pytest.fail(
-            "the app has no app.state.apm: expose its APM registry there, or override the "
-            "`hardening_apm` fixture",
+            "the app has no app.state.apm (nor prometheus_client metrics): expose its APM "
+            "registry there, or override the `hardening_apm` fixture",
             pytrace=False,
         )
     return apm

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._apm import ApmView
+    from ._apm_prometheus import PrometheusView
     from ._breakers import BreakerInspector
     from ._clock import Clock
     from ._faults import FaultInjector
@@ -60,11 +61,14 @@ def _app_breakers(app: Any) -> Any:
 
 
 def _app_apm(app: Any) -> Any:
-    apm = getattr(getattr(app, "state", None), "apm", None)
+    from ._apm import app_apm
+
+    apm = app_apm(app)
     if apm is None:
         raise HarnessError(
-            "the app has no app.state.apm: expose its APM registry there, or pass it to "
-            "watch_apm() (override the `hardening_apm` fixture in pytest)"
+            "the app has no app.state.apm (nor prometheus_client metrics): expose its APM "
+            "registry there, or pass it to watch_apm() (override the `hardening_apm` fixture "
+            "in pytest)"
         )
     return apm
 
@@ -102,7 +106,7 @@ class Harness:
         self._client: Any = None
         self._lifespan = False
         self._breakers: BreakerInspector | None = None
-        self._apm: ApmView | None = None
+        self._apm: ApmView | PrometheusView | None = None
 
     # -- time and providers ----------------------------------------------------------------
     def freeze(self) -> Clock:
@@ -192,12 +196,21 @@ class Harness:
             kept = self._pool.take(self._pool_key)
             if kept is not None:
                 return self._reuse(kept, reset, self._guard, self._sentry)
+        self._scope_metrics()
         with self._real_time():
             self._app = call_factory(factory)
         if self._faults is not None:
             self._faults.intercept_imported()  # transports the app's imports brought
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
+
+    def _scope_metrics(self) -> None:
+        """What the app registers in prometheus_client's default registry leaves with it (an
+        app kept for the next test keeps it)."""
+        from ._prometheus_scope import RegistryScope
+
+        scope = RegistryScope().start()
+        self._stack.callback(lambda: scope.stop(keep=self._pool_key is not None))
 
     def _reuse(
         self, kept: Kept, reset: AppReset, guard: SentryGuard, capture: SentryCapture
@@ -324,12 +337,13 @@ class Harness:
                 self._stack.callback(self._clock.on_advance(inspector.advance))
         return self._breakers
 
-    def watch_apm(self, apm: Any = None) -> ApmView:
-        """A view of ``apm`` (default: ``app.state.apm``), reset first."""
+    def watch_apm(self, apm: Any = None) -> ApmView | PrometheusView:
+        """A view of ``apm`` (default: ``app.state.apm``, else prometheus_client's registry),
+        reset first; a prometheus registry is read as what changed since."""
         if self._apm is None:
-            from ._apm import ApmView
+            from ._apm import view_of
 
-            self._apm = ApmView(apm if apm is not None else _app_apm(self.app)).start()
+            self._apm = view_of(apm if apm is not None else _app_apm(self.app))
         return self._apm
 
     @property

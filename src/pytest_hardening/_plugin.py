@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._apm import ApmView
+    from ._apm_prometheus import PrometheusView
     from ._breakers import BreakerInspector
     from ._clock import Clock
     from ._config import AppFactory
@@ -324,8 +325,11 @@ def sentry_events(request: pytest.FixtureRequest, _hardening_harness: Harness) -
 
 
 @pytest.fixture
-def apm(request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_apm: Any) -> ApmView:
-    """Per-test view of the app's APM registry (reset first)."""
+def apm(
+    request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_apm: Any
+) -> ApmView | PrometheusView:
+    """Per-test view of the app's APM registry (reset first), or of its prometheus_client
+    metrics (what changed since the test started)."""
     _record(request, "apm")
     return _hardening_harness.watch_apm(hardening_apm)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import prometheus_client
 import pytest
 import sentry_sdk
 from starlette.applications import Starlette
@@ -128,7 +129,9 @@ def test_close_undoes_everything_in_reverse() -> None:
         os.environ.pop("HARNESS_PROBE", None)
 
 
-def test_parts_used_before_they_exist_say_what_to_do() -> None:
+def test_parts_used_before_they_exist_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No metrics in prometheus_client's default registry either (other tests' apps add some).
+    monkeypatch.setattr(prometheus_client, "REGISTRY", prometheus_client.CollectorRegistry())
     with Harness() as harness:
         with pytest.raises(HarnessError, match=r"call build\(factory, env\) first"):
             harness.client()

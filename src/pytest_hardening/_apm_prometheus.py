@@ -1,0 +1,182 @@
+"""PrometheusView: the ``apm`` view of an app that keeps its metrics in prometheus_client.
+
+Prometheus counters and histograms only ever grow, and the registry usually lives as long as
+the process: the view takes a snapshot when the test starts and reports what changed since,
+so each test sees the traffic it caused, in any order and under reuse. Request metrics are
+recognised by their labels, as the common instrumentations write them
+(prometheus-fastapi-instrumentator, starlette-exporter, hand-written middleware): a method
+label, a route label (``handler``, ``path``, ``route``, ``endpoint``) and, optionally, a status
+label (``status``, ``status_code``, ``code``; ``5xx`` counts as an error). Latencies come from
+a histogram's buckets: a percentile is the upper bound of the bucket it falls in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PrometheusView", "RequestStats", "is_prometheus_registry"]
+
+_ROUTE_LABELS = ("handler", "path", "route", "endpoint", "path_template")
+_STATUS_LABELS = ("status", "status_code", "code")
+
+#: (sample name, sorted label pairs)
+_Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def is_prometheus_registry(obj: Any) -> bool:
+    """A prometheus_client ``CollectorRegistry`` (or anything collected the same way)."""
+    return callable(getattr(obj, "collect", None)) and callable(
+        getattr(obj, "get_sample_value", None)
+    )
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """One route's requests during the test. ``p50``/``p95``/``max`` are histogram bucket
+    upper bounds in seconds (``inf`` past the last bucket, 0.0 without a histogram)."""
+
+    count: int
+    errors: int
+    p50: float
+    p95: float
+    max: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.count if self.count else 0.0
+
+
+class PrometheusView:
+    """What a prometheus_client registry recorded since :meth:`start`."""
+
+    def __init__(self, registry: Any) -> None:
+        if not is_prometheus_registry(registry):
+            raise TypeError(f"{type(registry).__name__!r} is not a prometheus_client registry")
+        self.registry = registry
+        self._base: dict[_Key, float] = {}
+
+    def start(self) -> PrometheusView:
+        self._base = dict(self._read())
+        return self
+
+    def reset(self) -> None:
+        """From now on, count from zero again."""
+        self.start()
+
+    # -- any metric --------------------------------------------------------------------------
+    def changes(self) -> dict[_Key, float]:
+        """Every sample that moved since the start: ``(name, labels) -> delta``."""
+        base = self._base
+        moved = {key: value - base.get(key, 0.0) for key, value in self._read()}
+        return {key: delta for key, delta in moved.items() if delta}
+
+    def sample(self, name: str, **labels: str) -> float:
+        """How much ``name`` (a sample name, e.g. ``payments_total``) grew since the start,
+        summed over the series whose labels include ``labels``."""
+        wanted = set(labels.items())
+        return sum(
+            delta
+            for (sample, pairs), delta in self.changes().items()
+            if sample == name and wanted <= set(pairs)
+        )
+
+    # -- the request view the reference app's registry offers too ----------------------------
+    def endpoint(self, key: str) -> RequestStats:
+        """Requests to one route since the start: ``endpoint("GET /items/{item_id}")``."""
+        method, _, route = key.partition(" ")
+        if not route:
+            raise ValueError(
+                f"expected 'METHOD /route', e.g. 'GET /items/{{item_id}}'; got {key!r}"
+            )
+        totals = histogram_counts = errors = 0.0
+        counted = histogram = False
+        buckets: dict[float, float] = {}
+        for (name, pairs), delta in self.changes().items():
+            labels = dict(pairs)
+            if labels.get("method", "").upper() != method.upper():
+                continue
+            if not any(labels.get(label) == route for label in _ROUTE_LABELS):
+                continue
+            if name.endswith("_total"):
+                counted = True
+                totals += delta
+                if _status(labels).startswith("5"):
+                    errors += delta
+            elif name.endswith("_bucket") and "le" in labels:
+                histogram = True
+                bound = float(labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + delta
+            elif name.endswith("_count"):
+                histogram_counts += delta
+        if not counted and not histogram and not self._has_request_metrics():
+            raise LookupError(
+                "the prometheus registry has no request metric with a method and a route label "
+                f"({', '.join(_ROUTE_LABELS)}): read your own metrics with apm.sample(name, "
+                "**labels) or apm.changes()"
+            )
+        # A request counter when there is one; else the histogram's own count.
+        count = totals if counted else histogram_counts
+        return RequestStats(
+            count=int(count),
+            errors=int(errors),
+            p50=_quantile(buckets, 0.50),
+            p95=_quantile(buckets, 0.95),
+            max=_quantile(buckets, 1.0),
+        )
+
+    def external(self, provider: str) -> Any:
+        raise TypeError(_NO_STANDARD.format(what="external calls"))
+
+    def db(self, operation: str | None = None) -> Any:
+        raise TypeError(_NO_STANDARD.format(what="database operations"))
+
+    @property
+    def alerts(self) -> list[Any]:
+        raise TypeError(_NO_STANDARD.format(what="alerts"))
+
+    def summary(self) -> dict[str, float]:
+        """The samples that moved, by name and labels, as text keys (for a failure message)."""
+        return {_text(key): delta for key, delta in sorted(self.changes().items())}
+
+    # -- reading -----------------------------------------------------------------------------
+    def _read(self) -> Iterator[tuple[_Key, float]]:
+        for metric in self.registry.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_created"):
+                    continue  # when a series was created: a timestamp, not a count
+                yield (sample.name, tuple(sorted(sample.labels.items()))), float(sample.value)
+
+    def _has_request_metrics(self) -> bool:
+        for (_, pairs), _value in self._read():
+            labels = dict(pairs)
+            if "method" in labels and any(label in labels for label in _ROUTE_LABELS):
+                return True
+        return False
+
+
+_NO_STANDARD = (
+    "prometheus metrics have no standard name for {what}: read them with "
+    "apm.sample('<metric>_total', **labels) or apm.changes()"
+)
+
+
+def _status(labels: dict[str, str]) -> str:
+    return next((labels[label] for label in _STATUS_LABELS if label in labels), "")
+
+
+def _quantile(buckets: dict[float, float], q: float) -> float:
+    """The upper bound of the bucket holding quantile ``q`` (the buckets are cumulative)."""
+    ordered = sorted(buckets.items())
+    total = ordered[-1][1] if ordered else 0.0
+    if total <= 0:
+        return 0.0
+    wanted = max(q * total, math.ulp(total))
+    return next((bound for bound, seen in ordered if seen >= wanted), math.inf)
+
+
+def _text(key: _Key) -> str:
+    name, pairs = key
+    return f"{name}{{{', '.join(f'{k}={v!r}' for k, v in pairs)}}}" if pairs else name

@@ -1,0 +1,143 @@
+"""PrometheusView and RegistryScope without pytest fixtures: per-test deltas of a registry that
+only grows, request stats from the label shapes instrumentations write, and an app's own
+registrations scoped to its life."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+from pytest_hardening import Harness, PrometheusView
+from pytest_hardening._prometheus_scope import RegistryScope
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+def _exporter_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    # starlette-exporter's shape: `path` and `status_code` labels on both.
+    labels = ["method", "path", "status_code"]
+    requests = Counter("starlette_requests", "requests", labels, registry=registry)
+    latency = Histogram(
+        "starlette_request_duration_seconds",
+        "latency",
+        labels,
+        buckets=(0.1, 0.5, 2.0),
+        registry=registry,
+    )
+    return requests, latency
+
+
+def _request(requests: Counter, latency: Histogram, status: int, seconds: float) -> None:
+    labels = {"method": "GET", "path": "/items/{id}", "status_code": str(status)}
+    requests.labels(**labels).inc()
+    latency.labels(**labels).observe(seconds)
+
+
+def test_request_stats_count_only_what_happened_since_the_start(
+    registry: CollectorRegistry,
+) -> None:
+    requests, latency = _exporter_metrics(registry)
+    for _ in range(5):
+        _request(requests, latency, 200, 0.05)  # an earlier test's traffic
+    view = PrometheusView(registry).start()
+    assert view.endpoint("GET /items/{id}").count == 0
+    for seconds in (0.05, 0.05, 0.3, 0.3, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0):
+        _request(requests, latency, 200, seconds)
+    _request(requests, latency, 503, 0.05)
+    stats = view.endpoint("GET /items/{id}")
+    assert (stats.count, stats.errors) == (11, 1)
+    assert stats.error_rate == pytest.approx(1 / 11)
+    assert stats.p50 == 2.0  # the 6th of 11 took 1 s: within the 2 s bucket
+    assert math.isinf(stats.p95)  # the 11th (3 s), past the last bucket, is the slowest 9 %
+    assert math.isinf(stats.max)
+    assert view.endpoint("get /items/{id}").count == 11  # the method in any case
+    assert view.endpoint("POST /items/{id}").count == 0
+    view.reset()
+    assert view.endpoint("GET /items/{id}").count == 0
+
+
+def test_a_histogram_alone_gives_the_count(registry: CollectorRegistry) -> None:
+    latency = Histogram("latency_seconds", "", ["method", "handler"], registry=registry)
+    view = PrometheusView(registry).start()
+    latency.labels(method="POST", handler="/pay").observe(0.2)
+    latency.labels(method="POST", handler="/pay").observe(0.2)
+    stats = view.endpoint("POST /pay")
+    assert (stats.count, stats.errors, stats.p95) == (2, 0, 0.25)
+
+
+def test_any_metric_by_name_and_labels(registry: CollectorRegistry) -> None:
+    payments = Counter("payments", "", ["provider", "outcome"], registry=registry)
+    payments.labels(provider="stripe", outcome="ok").inc(4)
+    view = PrometheusView(registry).start()
+    payments.labels(provider="stripe", outcome="ok").inc()
+    payments.labels(provider="stripe", outcome="declined").inc(2)
+    payments.labels(provider="adyen", outcome="ok").inc()
+    assert view.sample("payments_total") == 4
+    assert view.sample("payments_total", provider="stripe") == 3
+    assert view.sample("payments_total", provider="stripe", outcome="ok") == 1
+    changed = view.changes()
+    assert all(name == "payments_total" for name, _ in changed)  # no `_created` timestamps
+    assert view.summary()["payments_total{outcome='declined', provider='stripe'}"] == 2
+
+
+def test_a_registry_without_request_metrics_says_how_to_read_it(
+    registry: CollectorRegistry,
+) -> None:
+    Counter("jobs", "", ["queue"], registry=registry).labels(queue="mail").inc()
+    view = PrometheusView(registry).start()
+    with pytest.raises(LookupError, match=r"apm.sample\(name"):
+        view.endpoint("GET /")
+    for read in (lambda: view.external("shop"), lambda: view.db(), lambda: view.alerts):
+        with pytest.raises(TypeError, match="no standard name"):
+            read()
+    with pytest.raises(TypeError, match="not a prometheus_client registry"):
+        PrometheusView(object())
+
+
+# -- the default registry, scoped to an app's life ------------------------------------------
+def test_a_scope_unregisters_what_registered_during_it_and_keeps_the_rest() -> None:
+    before = Counter("scope_test_module_level", "registered at import, as apps do")
+    scope = RegistryScope().start()
+    Counter("scope_test_built", "registered by the app's build")
+    scope.stop()
+    again = Counter("scope_test_built", "the next build registers it again: no duplicate")
+    kept = RegistryScope().start()
+    kept_counter = Counter("scope_test_kept", "an app kept for the next test")
+    kept.stop(keep=True)
+    try:
+        for name in ("scope_test_module_level", "scope_test_kept"):
+            with pytest.raises(ValueError, match="Duplicated"):
+                Counter(name, "still registered")
+        assert "register" not in vars(REGISTRY)  # the registry's own method again
+    finally:
+        for collector in (before, again, kept_counter):
+            REGISTRY.unregister(collector)
+
+
+def test_an_app_that_makes_its_metrics_in_the_factory_builds_once_per_harness() -> None:
+    def create_app() -> Any:
+        made = Counter("factory_made", "made by the factory, on the default registry")
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return  # no lifespan
+            made.inc()
+            await send({"type": "http.response.start", "status": 204})
+            await send({"type": "http.response.body", "body": b""})
+
+        return app
+
+    for _ in range(2):  # a second build in the process: no "Duplicated timeseries"
+        with Harness() as harness:
+            harness.build(create_app, {})
+            apm = harness.watch_apm(REGISTRY)
+            assert isinstance(apm, PrometheusView)
+            assert harness.client().get("/").status_code == 204
+            assert apm.sample("factory_made_total") == 1
+    REGISTRY.unregister(Counter("factory_made", "gone with the last app: free again"))
