@@ -121,7 +121,10 @@ def redact_query(query: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Drop userinfo and filter query values and the fragment; scheme, host and path stay."""
+    """Drop userinfo and filter query values and the fragment; scheme, host and path stay,
+    but for a path segment that is itself a secret, an email or a phone number. Judged segment
+    by segment: ``/`` is in the base64 alphabet, and a whole path such as
+    ``/v1/Accounts/acme123/Calls/connect`` would otherwise pass for one long token."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -131,7 +134,7 @@ def redact_url(url: str) -> str:
         (
             parts.scheme,
             netloc,
-            redact_text_plain(parts.path),
+            "/".join(redact_text_plain(segment) for segment in parts.path.split("/")),
             redact_query(parts.query),
             FILTERED if parts.fragment else "",
         )

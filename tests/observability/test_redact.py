@@ -87,6 +87,22 @@ def test_urls_keep_shape_but_lose_credentials_query_values_and_fragment() -> Non
     assert redact_text(f"GET {url} failed") == f"GET {redact_url(url)} failed"
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # A provider's own path stays readable: which endpoint failed is what a report is for.
+        ("/v1/Accounts/acme123/Calls/connect.json", "/v1/Accounts/acme123/Calls/connect.json"),
+        ("/admin/api/2024-01/orders/5521.json", "/admin/api/2024-01/orders/5521.json"),
+        # A segment that is itself a secret, an email or a phone number does not.
+        ("/reset/Zq8v2LmN4pR7sT1uW3yA5bC6dE9fG0hJ", "/reset/[Filtered]"),
+        ("/customers/+919876543210/orders", "/customers/[Filtered]/orders"),
+        ("/users/jane.doe@example.com", "/users/[Filtered]"),
+    ],
+)
+def test_url_paths_are_judged_segment_by_segment(path: str, expected: str) -> None:
+    assert redact_url(f"https://api.example.com{path}") == f"https://api.example.com{expected}"
+
+
 def test_query_without_names_is_filtered_whole() -> None:
     assert redact_query("a=1&b=") == "a=[Filtered]&b=[Filtered]"
     assert redact_query("s3cr3t-token") == FILTERED
