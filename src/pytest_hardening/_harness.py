@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._faults import FaultInjector
     from ._network import NetworkGuard
+    from ._prometheus_scope import RegistryScope
     from ._providers import ProviderSpec
     from ._reuse import AppPool, AppReset, Kept
     from ._sentry import SentryCapture
@@ -196,21 +197,23 @@ class Harness:
             kept = self._pool.take(self._pool_key)
             if kept is not None:
                 return self._reuse(kept, reset, self._guard, self._sentry)
-        self._scope_metrics()
+        metrics = self._scope_metrics()
         with self._real_time():
             self._app = call_factory(factory)
+        metrics.own(self._app)
         if self._faults is not None:
             self._faults.intercept_imported()  # transports the app's imports brought
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
 
-    def _scope_metrics(self) -> None:
-        """What the app registers in prometheus_client's default registry leaves with it (an
-        app kept for the next test keeps it)."""
+    def _scope_metrics(self) -> RegistryScope:
+        """Metric names an earlier build of the app registered in prometheus_client's default
+        registry go to this build (see :mod:`._prometheus_scope`)."""
         from ._prometheus_scope import RegistryScope
 
         scope = RegistryScope().start()
-        self._stack.callback(lambda: scope.stop(keep=self._pool_key is not None))
+        self._stack.callback(scope.stop)
+        return scope
 
     def _reuse(
         self, kept: Kept, reset: AppReset, guard: SentryGuard, capture: SentryCapture

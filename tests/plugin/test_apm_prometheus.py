@@ -101,28 +101,48 @@ def test_a_registry_without_request_metrics_says_how_to_read_it(
 
 
 # -- the default registry, scoped to an app's life ------------------------------------------
-def test_a_scope_unregisters_what_registered_during_it_and_keeps_the_rest() -> None:
-    before = Counter("scope_test_module_level", "registered at import, as apps do")
-    scope = RegistryScope().start()
-    Counter("scope_test_built", "registered by the app's build")
-    scope.stop()
-    again = Counter("scope_test_built", "the next build registers it again: no duplicate")
-    kept = RegistryScope().start()
-    kept_counter = Counter("scope_test_kept", "an app kept for the next test")
-    kept.stop(keep=True)
+class _App:
+    """Stands for an app object (any object the harness built)."""
+
+
+def test_a_later_app_takes_its_names_back_from_an_earlier_one_only() -> None:
+    created: list[Counter] = []
+
+    def build(app: object, name: str) -> None:
+        scope = RegistryScope().start()
+        try:
+            scope.own(app)
+            created.append(Counter(name, "registered while the app runs"))
+        finally:
+            scope.stop()
+
+    outside = Counter("scope_test_outside", "registered at import, outside any harness")
     try:
-        for name in ("scope_test_module_level", "scope_test_kept"):
-            with pytest.raises(ValueError, match="Duplicated"):
-                Counter(name, "still registered")
+        first, second = _App(), _App()
+        build(first, "scope_test_built")
+        build(second, "scope_test_built")  # the next build: replaces the first app's
+        assert created[0] not in _registered()
+        assert created[1] in _registered()
+        with pytest.raises(ValueError, match="Duplicated"):
+            build(second, "scope_test_built")  # the same app twice: a real clash
+        with pytest.raises(ValueError, match="Duplicated"):
+            build(_App(), "scope_test_outside")  # not an earlier build's
         assert "register" not in vars(REGISTRY)  # the registry's own method again
     finally:
-        for collector in (before, again, kept_counter):
-            REGISTRY.unregister(collector)
+        REGISTRY.unregister(outside)
+        REGISTRY.unregister(created[-1])
+
+
+def _registered() -> list[object]:
+    return list(REGISTRY._collector_to_names)  # type: ignore[attr-defined]
 
 
 def test_an_app_that_makes_its_metrics_in_the_factory_builds_once_per_harness() -> None:
+    made_by_builds: list[Counter] = []
+
     def create_app() -> Any:
         made = Counter("factory_made", "made by the factory, on the default registry")
+        made_by_builds.append(made)
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] != "http":
@@ -140,4 +160,4 @@ def test_an_app_that_makes_its_metrics_in_the_factory_builds_once_per_harness() 
             assert isinstance(apm, PrometheusView)
             assert harness.client().get("/").status_code == 204
             assert apm.sample("factory_made_total") == 1
-    REGISTRY.unregister(Counter("factory_made", "gone with the last app: free again"))
+    REGISTRY.unregister(made_by_builds[-1])
