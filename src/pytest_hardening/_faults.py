@@ -74,7 +74,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._history = history
         self._lock = threading.Lock()
         self._scripts: dict[str, Script] = {}
-        self._counted: list[tuple[str, Script, dict[str, Any]]] = []  # faults with times=n
+        self._armed: list[tuple[str, Script, dict[str, Any]]] = []  # every fault set
         self._allow_unused = False
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._interception = Interception(
@@ -168,33 +168,35 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         )
 
     def allow_unused(self) -> None:
-        """Do not fail the test for faults armed with ``times=n`` that no call triggered."""
+        """Do not fail the test for faults that no call met."""
         self._allow_unused = True
 
     def unused_report(self) -> str | None:
-        """Faults armed for a number of calls (``times=n``, ``sequence``) still waiting, untaken,
-        at the end: the test meant to exercise them, and the app never called the provider."""
+        """Faults still armed at the end that no call met, for a number of calls or until
+        healed: the test meant to exercise them, and the app never called the provider (a
+        passing test then proved nothing about the fault)."""
         if self._allow_unused:
             return None
         with self._lock:
             # Still armed at the end and never taken (a fault replaced or healed before any
             # call was the test's own decision).
             unused = [
-                (p, s, d) for p, s, d in self._counted if s.taken == 0 and self._scripts.get(p) is s
+                (p, s, d) for p, s, d in self._armed if s.taken == 0 and self._scripts.get(p) is s
             ]
         if not unused:
             return None
         lines = []
         for provider, script, details in unused:
             shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
-            lines.append(f"  {script.kind} on provider {provider!r} ({shown}): never triggered")
+            shown = f" ({shown})" if shown else ""
+            lines.append(f"  {script.kind} on provider {provider!r}{shown}: never triggered")
         return (
-            f"{len(unused)} fault(s) armed for a number of calls were never triggered: the app "
-            "made no call to the provider after they were armed.\n"
+            f"{len(unused)} fault(s) were never triggered: the app made no call to the "
+            "provider while they were armed, so the test exercised none of them.\n"
             + "\n".join(lines)
             + "\ncheck the provider's URL in hardening_providers and the request that should "
-            "reach it, or opt out with faults.allow_unused() or "
-            "@pytest.mark.hardening_allow_unused_faults."
+            "reach it (one answered 401 or 422 before it got there?), or opt out with "
+            "faults.allow_unused() or @pytest.mark.hardening_allow_unused_faults."
         )
 
     def provider_of_host(self, host: str) -> str | None:
@@ -231,8 +233,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         script = Script(kind, actions, times)
         with self._lock:
             self._scripts[self._check(provider)] = script
-            if script.remaining:
-                self._counted.append((provider, script, {"times": times, **details}))
+            if script.remaining != 0:  # times=0 asks for no call
+                self._armed.append((provider, script, {"times": times, **details}))
             self.injected.append({"provider": provider, "kind": kind, "times": times, **details})
 
     def _advance(self, seconds: float) -> None:

@@ -91,7 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "hardening_allow_unused_faults: faults armed with times=n may go untriggered.",
+        "hardening_allow_unused_faults: faults may go untriggered (no call met them).",
     )
     start_session(config)
 

@@ -287,3 +287,27 @@ def test_the_harness_reaches_a_transport_the_apps_build_imported(
         harness.build(create_app, {})
         assert harness.client().get("/").json() == {"ok": True}
         assert injector.problems_report() is None
+
+
+def test_a_fault_no_call_met_is_reported_whether_counted_or_until_healed() -> None:
+    with FaultInjector(PROVIDERS) as injector:
+        injector.fail("pay", 500)  # until healed
+        injector.timeout("shop", times=2)
+        report = injector.unused_report()
+        assert report is not None
+        assert "2 fault(s) were never triggered" in report
+        assert "fail on provider 'pay' (status=500): never triggered" in report
+        assert "timeout on provider 'shop' (times=2, timeout='read'): never triggered" in report
+        with httpx.Client(transport=httpx.MockTransport(injector.respond)) as client:
+            assert client.get("https://api.pay.example/v2/a").status_code == 500
+        report = injector.unused_report()
+        assert report is not None
+        assert "'pay'" not in report  # one call met it: exercised
+        injector.heal("shop")  # healed before any call: the test's own decision
+        assert injector.unused_report() is None
+        injector.refuse("shop", times=0)  # asks for no call
+        assert injector.unused_report() is None
+        injector.latency("pay", 3.0)  # replaces the taken fault: armed anew, and not met
+        assert "latency on provider 'pay'" in (injector.unused_report() or "")
+        injector.allow_unused()
+        assert injector.unused_report() is None  # opted out
