@@ -26,11 +26,36 @@ def log_app_error(scope: dict[str, Any], error: BaseException) -> None:
     # event and a breadcrumb of the app's own: its test would see two events for one error.
     ignore_logger(LOGGER.name)
     LOGGER.error(
-        "Exception in ASGI application: %s %s (the client was answered 500)",
+        "Exception in ASGI application: %s %s (the client was answered 500)%s",
         scope.get("method", scope.get("type", "?")),
         scope.get("path", "?"),
+        _hint(error),
         exc_info=error,
     )
+
+
+#: Messages of errors that come from where the app made an object, not from the request.
+_THREAD_BOUND = "can only be used in that same thread"  # sqlite3
+_LOOP_BOUND = ("attached to a different loop", "is bound to a different event loop")
+
+
+def _hint(error: BaseException) -> str:
+    """What the test harness has to do with an error (empty for most)."""
+    message = str(error)
+    if _THREAD_BOUND in message:
+        return (
+            "\nhint: the app used an object bound to the thread that made it (a sqlite3 "
+            "connection made at import?). hardened_client runs the app in a thread of its own, "
+            "as Starlette's TestClient does; hardened_async_client runs its async code in the "
+            "test's thread (sync endpoints still run in worker threads). Or make the object "
+            "in the app's lifespan, or let it be shared (check_same_thread=False)."
+        )
+    if any(bound in message for bound in _LOOP_BOUND):
+        return (
+            "\nhint: the app used an object bound to another event loop (a client or pool "
+            "made at import, or by an earlier test's loop): make it in the app's lifespan."
+        )
+    return ""
 
 
 def logging_app_errors(app: Any) -> Any:

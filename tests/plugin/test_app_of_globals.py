@@ -7,6 +7,7 @@ and an exception it answers with a 500 is logged with its traceback (pytest show
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,8 +32,16 @@ def boom(request: Request) -> JSONResponse:
     raise LookupError("no forecast for atlantis")
 
 
+#: A database connection made at import, as small apps do: bound to the importing thread.
+LEDGER = sqlite3.connect(":memory:")
+
+
+async def ledger(request: Request) -> JSONResponse:
+    return JSONResponse({"one": LEDGER.execute("select 1").fetchone()[0]})
+
+
 #: The app object of the module, built once, as ``app = Starlette(...)`` at import would be.
-APP = Starlette(routes=[Route("/report", report), Route("/boom", boom)])
+APP = Starlette(routes=[Route("/report", report), Route("/boom", boom), Route("/ledger", ledger)])
 
 
 @pytest.fixture
@@ -100,3 +109,20 @@ async def test_the_async_client_logs_it_too(
 ) -> None:
     assert (await hardened_async_client.get("/boom")).status_code == 500
     _logged_500(caplog)
+
+
+def test_an_object_bound_to_the_importing_thread_gets_a_hint(
+    hardened_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The sync client runs the app in a portal thread, as Starlette's TestClient does.
+    assert hardened_client.get("/ledger").status_code == 500
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert "hint: the app used an object bound to the thread that made it" in record.getMessage()
+    assert "hardened_async_client runs its async code in the test's thread" in record.getMessage()
+
+
+@pytest.mark.anyio
+async def test_the_async_client_runs_the_app_in_the_importing_thread(
+    hardened_async_client: httpx.AsyncClient,
+) -> None:
+    assert (await hardened_async_client.get("/ledger")).json() == {"one": 1}
