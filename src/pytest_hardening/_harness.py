@@ -201,8 +201,6 @@ class Harness:
         with self._real_time():
             self._app = call_factory(factory)
         metrics.own(self._app)
-        if self._faults is not None:
-            self._faults.intercept_imported()  # transports the app's imports brought
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
 
