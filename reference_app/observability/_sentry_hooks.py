@@ -4,6 +4,7 @@ hooks (``_event_scrub``: free text, URLs, query strings), and only the integrati
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from sentry_sdk.integrations import DidNotEnable, Integration
@@ -87,9 +88,6 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
     """
     if settings.sentry_dsn is None:
         raise ValueError("SENTRY_DSN is not set")
-    # Imported here: it imports the OpenAI SDK, which only a running app needs.
-    from sentry_sdk.integrations.openai import OpenAIIntegration
-
     scrub = EventScrub()  # one per client: its memory of clean texts is this app's
     return {
         "dsn": settings.sentry_dsn.get_secret_value(),
@@ -112,8 +110,17 @@ def sentry_options(settings: Settings) -> dict[str, Any]:
         "integrations": used_integrations(settings),
         # It reports every OpenAI SDK error as unhandled, yet the app handles each one (the
         # template script); an OpenAI outage is reported once, when its breaker opens.
-        "disabled_integrations": [OpenAIIntegration()],
+        "disabled_integrations": _installed_openai_integration(),
     }
+
+
+def _installed_openai_integration() -> list[Integration]:
+    """sentry-sdk's OpenAI integration, when another client of this process may have installed
+    it (sentry-sdk then gives it to every later client unless disabled). Its module imports the
+    OpenAI SDK, a second of CPU: while nothing imported the module, nothing installed it, and
+    this client, built without it, never takes it up later."""
+    module = sys.modules.get("sentry_sdk.integrations.openai")
+    return [] if module is None else [module.OpenAIIntegration()]
 
 
 #: (module under ``sentry_sdk.integrations``, class): the frameworks and clients the app uses.

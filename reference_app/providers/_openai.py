@@ -12,12 +12,10 @@ logical call, however many attempts the SDK made (docs/ai-sdks.md).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import httpx2
-import openai
-from openai.types.chat import ChatCompletionMessageParam
 
 from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES
 from reference_app.resilience import CircuitOpenError, http_failure
@@ -26,6 +24,9 @@ from ._base import ProviderError, retry_after_seconds
 from ._orders import OrderInfo
 
 if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
+
     from reference_app.observability import ApmRegistry
     from reference_app.resilience import CircuitBreaker
 
@@ -94,17 +95,18 @@ class OpenAIClient:
         phases = (timeout or DEFAULT_TIMEOUT).as_dict()
         # Without a key (development) there is nothing to call: every script is the template.
         # The SDK would refuse to start, or read OPENAI_API_KEY behind the settings' back.
-        self._sdk = (
+        self._options: dict[str, Any] | None = (
             None
             if not api_key
-            else openai.AsyncOpenAI(
-                api_key=api_key,
-                base_url=base_url,
-                http_client=http,
-                max_retries=max_retries,
-                timeout=httpx2.Timeout(**phases),
-            )
+            else {
+                "api_key": api_key,
+                "base_url": base_url,
+                "http_client": http,
+                "max_retries": max_retries,
+                "timeout": httpx2.Timeout(**phases),
+            }
         )
+        self._sdk: openai.AsyncOpenAI | None = None
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -117,10 +119,11 @@ class OpenAIClient:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": facts},
         ]
-        if self._sdk is None:
+        sdk = self._client()
+        if sdk is None:
             raise OpenAIError("OPENAI_API_KEY is not set; not calling the provider")
         try:
-            outcome = await self._breaker.acall(self._attempt, self._sdk, messages)
+            outcome = await self._breaker.acall(self._attempt, sdk, messages)
         except CircuitOpenError as exc:
             raise OpenAIError(
                 "openai circuit is open; not calling the provider",
@@ -131,12 +134,24 @@ class OpenAIClient:
             raise outcome
         return outcome
 
+    def _client(self) -> openai.AsyncOpenAI | None:
+        """The SDK's client, made with the first script: importing the SDK costs more CPU than
+        the rest of a boot (its types), and a process that never writes a script (a refused
+        production boot, a health check, ``hardening check-config``) need not pay it."""
+        if self._sdk is None and self._options is not None:
+            import openai
+
+            self._sdk = openai.AsyncOpenAI(**self._options)
+        return self._sdk
+
     async def _attempt(
         self, sdk: openai.AsyncOpenAI, messages: list[ChatCompletionMessageParam]
     ) -> str | OpenAIError:
         """One logical call (the SDK's retries included). Failures that count against the
         breaker are raised; a refusal of the request (4xx, an answer cut short by the model's
         own limits) is returned: the provider is up, the breaker must not trip."""
+        import openai  # imported by _client already: a lookup in sys.modules
+
         ok = False
         start = time.perf_counter()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from unittest import mock
 
 import httpx
@@ -250,35 +251,66 @@ def test_production_samples_ten_percent_of_traces(transport: SentryCapture) -> N
         handle.close()
 
 
-OPENAI_INSTALLED_FIRST = """
+OPENAI_INTEGRATION_BOTH_ORDERS = """
+import sys
+
+import httpx
 import sentry_sdk
-from sentry_sdk.integrations.openai import OpenAIIntegration
+from starlette.testclient import TestClient
+
 from pytest_hardening import SentryCapture
+from reference_app import create_app, fakes
 from reference_app.config import load_settings
 from reference_app.observability import init_sentry
+from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
-dsn = "https://publickey@o1.ingest.example.com/1"
-# OpenAI's integration given explicitly; auto-enabling would import every AI SDK installed here
-# (seconds of CPU) and has no part in the scenario.
-other = sentry_sdk.Client(dsn=dsn, integrations=[OpenAIIntegration()], transport=SentryCapture(),
-                          auto_enabling_integrations=False)
-assert other.get_integration(OpenAIIntegration) is not None  # installed in this process
-handle = init_sentry(load_settings({"ENABLE_SENTRY": "true", "SENTRY_DSN": dsn}),
-                     transport=SentryCapture())
-assert handle.client.get_integration(OpenAIIntegration) is None, "the app's client has it"
+def route(request):
+    host = request.url.host
+    name = "shopify" if host.endswith(".myshopify.com") else host.split(".")[-2]
+    return getattr(fakes, name)(request)
+
+env = {**DEV_ENV, "DATABASE_URL": "sqlite+aiosqlite:///" + sys.argv[1]}
+app = create_app(load_settings(env), sentry_transport=SentryCapture(),
+                 http_transport=httpx.MockTransport(route))
+headers = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
+with TestClient(app, headers=headers) as client:
+    assert client.get("/api/monitoring/health").status_code == 200
+    # Booting, Sentry included, never imported the OpenAI SDK: the first script does.
+    assert "openai" not in sys.modules, "imported at boot"
+    # Installed by another client after the app's: the app's client does not take it up.
+    from sentry_sdk.integrations import openai as sentry_openai  # imports the SDK
+
+    other = sentry_sdk.Client(dsn=DEV_ENV["SENTRY_DSN"], transport=SentryCapture(),
+                              integrations=[sentry_openai.OpenAIIntegration()],
+                              auto_enabling_integrations=False)
+    assert other.get_integration(sentry_openai.OpenAIIntegration) is not None
+    assert app.state.sentry.client.get_integration(sentry_openai.OpenAIIntegration) is None
+    call = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
+    placed = client.post("/api/calls", json=call)
+    assert placed.status_code == 201, placed.text
+    assert "Namaste" in client.get(f"/api/calls/{placed.json()['id']}").json()["script"]
+    assert "openai" in sys.modules
+
+# Installed before a client starts: that client disables it.
+handle = init_sentry(load_settings(env), transport=SentryCapture())
+assert handle.client.get_integration(sentry_openai.OpenAIIntegration) is None, "taken up"
+handle.close()
 """
 
 
 @pytest.mark.slow
-def test_the_openai_integration_stays_off_when_another_client_installed_it_first() -> None:
+def test_the_openai_integration_stays_off_whichever_client_installed_it_first(
+    tmp_path: Path,
+) -> None:
     # It reports every OpenAI SDK error as unhandled, though the app handles each one. Once any
     # client of the process installed it (another app, a test), sentry-sdk gave it to every
-    # later client despite disabled_integrations. A fresh interpreter: installs are per process.
+    # later client despite disabled_integrations. A fresh interpreter: installs are per
+    # process, and so is the first import of the OpenAI SDK (it must wait for a script).
     import subprocess
     import sys
 
     run = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", OPENAI_INSTALLED_FIRST],
+        [sys.executable, "-c", OPENAI_INTEGRATION_BOTH_ORDERS, str(tmp_path / "calls.db")],
         capture_output=True,
         text=True,
         timeout=120,
