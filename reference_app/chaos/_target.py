@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -44,4 +45,7 @@ def session() -> HarnessSession:
 
 
 def target() -> ChaosTarget:
+    # The app imports the OpenAI SDK with its first script. `hardening chaos` forks its workers
+    # after loading the target: imported here, once, no worker pays for it again.
+    importlib.import_module("openai")
     return ChaosTarget("reference_app", catalogue, session())

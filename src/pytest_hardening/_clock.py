@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import freezegun
 import freezegun.api
 
-from ._clock_cache import SCAN_TYPES
+from ._clock_cache import SCAN_TYPES, stop_freezer
 from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
@@ -107,7 +107,7 @@ class Clock:
             self._anchor.remove()
         freezer, self._freezer, self._factory = self._freezer, None, None
         if freezer is not None:
-            freezer.stop()
+            stop_freezer(freezer)
 
     def problems(self) -> list[str]:
         """Holders of a real time function the clock cannot re-point (empty when none)."""

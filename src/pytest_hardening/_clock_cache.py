@@ -33,7 +33,15 @@ import freezegun.api
 if TYPE_CHECKING:
     from ._clock_replay import SweepRecord
 
-__all__ = ["SCAN_TYPES", "ClockCache", "ModuleScan", "Owners", "ScanList", "ScanPair"]
+__all__ = [
+    "SCAN_TYPES",
+    "ClockCache",
+    "ModuleScan",
+    "Owners",
+    "ScanList",
+    "ScanPair",
+    "stop_freezer",
+]
 
 
 class ScanPair(tuple[str, Any]):
@@ -175,6 +183,38 @@ class ModuleScan:
         if hasattr(freezer, "modules_at_start"):
             freezer.modules_at_start = at_start
         return factory
+
+
+def stop_freezer(freezer: Any) -> None:
+    """``freezer.stop()``, putting the real time objects back in the modules imported while it
+    ran by reading their ``__dict__``.
+
+    freezegun restores those modules with ``dir()`` and ``getattr`` on each attribute: a lazy
+    module's ``__getattr__`` then imports what the app never asked for (the OpenAI SDK's
+    ``openai.lib.streaming`` pulls in its whole beta API, about a second of CPU, at the end of
+    the first test that wrote a script). A fake can only sit in a namespace, so what this puts
+    back is what freezegun would; its own pass then has no module left to look at. A freezegun
+    without these names stops as it always did.
+    """
+    api: Any = freezegun.api
+    at_start = getattr(freezer, "modules_at_start", None)
+    reals = getattr(freezer, "reals", None)
+    fake_names = getattr(freezer, "fake_names", None)
+    outermost = len(getattr(api, "freeze_factories", ())) == 1  # only its stop restores
+    if outermost and type(at_start) is set and type(reals) is dict and fake_names is not None:
+        ignore = tuple(getattr(freezer, "ignore", ()))
+        for name in set(sys.modules) - at_start:
+            namespace = getattr(sys.modules.get(name), "__dict__", None)
+            if type(namespace) is not dict or name.startswith(ignore):
+                continue
+            if name.endswith(".six.moves") or namespace.get("__name__") in ("datetime", "time"):
+                continue
+            for key, value in namespace.copy().items():
+                real = reals.get(id(value))
+                if real is not None and key not in fake_names:
+                    namespace[key] = real
+        freezer.modules_at_start = set(sys.modules)
+    freezer.stop()
 
 
 class Owners:

@@ -89,6 +89,32 @@ def test_a_module_imported_while_a_clock_runs_gets_the_real_functions_back(
     assert late.now is freezegun_real("monotonic")
 
 
+def test_stopping_asks_no_lazy_attribute_of_a_module_imported_while_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # freezegun's own stop calls getattr on every name dir() lists: a lazy module's
+    # __getattr__ then imports whatever it stands for (the OpenAI SDK's whole beta API).
+    name = "hardening_clock_cache_lazy"
+    (tmp_path / f"{name}.py").write_text(
+        "from time import monotonic as now\n"
+        "ASKED = []\n"
+        "def __getattr__(attribute):\n"
+        "    ASKED.append(attribute)\n"
+        "    raise AttributeError(attribute)\n"
+        "def __dir__():\n"
+        "    return [*globals(), 'heavy_submodule']\n"
+    )
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    for cache in (ClockCache(), None):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        with Clock(cache=cache) as clock:
+            lazy = importlib.import_module(name)
+            assert moves(clock, lazy.now) == 10.0
+        assert lazy.ASKED == []
+        assert lazy.now is freezegun_real("monotonic")  # restored all the same
+
+
 def test_modules_with_nothing_to_repoint_are_left_out_of_the_start(
     module: types.ModuleType,
 ) -> None:
