@@ -26,10 +26,12 @@ import pytest
 
 from pytest_hardening import Provider
 
-from . import create_app, fakes
+from . import fakes
 from .config import SECRET_VARIABLES, hash_api_key
 from .config._secrets import secret_problem
-from .db import Base
+
+# The app (FastAPI, SQLAlchemy, Sentry) is imported by the fixtures that build it, not with
+# this plugin: an xdist controller or a run that collects only never pays for it.
 
 __all__ = [
     "DEV_ENV",
@@ -159,6 +161,8 @@ def hardening_client_headers() -> Mapping[str, str]:
 
 @pytest.fixture
 def hardening_app_factory() -> Callable[[], Any]:
+    from . import create_app
+
     return create_app
 
 
@@ -167,6 +171,8 @@ async def reset_app(app: Any) -> None:
     stopped, every breaker closed with its history, metrics and alerts zeroed, rate-limit
     counters, the order cache and every database row (calls, idempotency keys, webhook
     deliveries) gone, and the next write prunes expired keys."""
+    from .db import Base
+
     state = app.state
     if not hasattr(state, "services") or state.services is None:
         raise TypeError(
@@ -192,6 +198,8 @@ async def reset_app(app: Any) -> None:
 def hardening_app_reset(hardening_app_factory: Callable[[], Any]) -> Callable[[Any], Any] | None:
     """:func:`reset_app` for the reference app; None (a build per test) for any other app a
     conftest below points the harness at."""
+    from . import create_app
+
     return reset_app if hardening_app_factory is create_app else None
 
 
