@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import freezegun
 import freezegun.api
 
-from ._clock_cache import SCAN_TYPES, stop_freezer
+from ._clock_cache import SCAN_TYPES, ModuleScan, stop_freezer
 from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
@@ -84,10 +84,10 @@ class Clock:
         start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
         teach_pydantic_the_fake_dates()
         self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
-        if self._cache is None:
-            self._factory = self._freezer.start()
-        else:
-            self._factory = self._cache.modules.start(self._freezer)
+        # Through a module scan even without a cache: freezegun's own start calls getattr on
+        # every name of every module, which runs lazy modules' __getattr__ (imports).
+        scan = self._cache.modules if self._cache is not None else ModuleScan()
+        self._factory = scan.start(self._freezer)
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         if self._anchor is None:

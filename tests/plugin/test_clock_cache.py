@@ -89,10 +89,10 @@ def test_a_module_imported_while_a_clock_runs_gets_the_real_functions_back(
     assert late.now is freezegun_real("monotonic")
 
 
-def test_stopping_asks_no_lazy_attribute_of_a_module_imported_while_it_ran(
+def test_no_lazy_attribute_is_asked_of_a_module_at_start_or_stop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # freezegun's own stop calls getattr on every name dir() lists: a lazy module's
+    # freezegun's own start and stop call getattr on every name dir() lists: a lazy module's
     # __getattr__ then imports whatever it stands for (the OpenAI SDK's whole beta API).
     name = "hardening_clock_cache_lazy"
     (tmp_path / f"{name}.py").write_text(
@@ -113,6 +113,9 @@ def test_stopping_asks_no_lazy_attribute_of_a_module_imported_while_it_ran(
             assert moves(clock, lazy.now) == 10.0
         assert lazy.ASKED == []
         assert lazy.now is freezegun_real("monotonic")  # restored all the same
+        with Clock(cache=cache) as clock:  # and a start, now that it is loaded, asks none either
+            assert moves(clock, lazy.now) == 10.0
+        assert lazy.ASKED == []
 
 
 def test_modules_with_nothing_to_repoint_are_left_out_of_the_start(
