@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _config_fixtures
+from . import _config_fixtures, _inspection_fixtures
 from ._config import NotConfigured
-from ._config_fixtures import CLIENT_FIXTURES, started_app
+from ._config_fixtures import CLIENT_FIXTURES
+from ._inspection_fixtures import INSPECTOR_KEY
 from ._report import (
     TestRecord,
     collect_worker,
@@ -31,18 +32,12 @@ from ._report import (
 if TYPE_CHECKING:
     import httpx
 
-    from ._apm import ApmView
-    from ._apm_prometheus import PrometheusView
-    from ._breakers import BreakerInspector
     from ._clock import Clock
     from ._config import AppFactory
     from ._faults import FaultInjector
     from ._harness import Harness
-    from ._prod_config import ProdConfigChecker
     from ._providers import ProviderSpec
     from ._reuse import AppPool, AppReset
-    from ._routes import RouteAuditor
-    from ._sentry import SentryCapture
 
 
 # -- options, markers, header, report ------------------------------------------------------
@@ -70,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # pytest finds a plugin's fixtures among its module attributes.
+apm = _inspection_fixtures.apm
+breakers = _inspection_fixtures.breakers
+prod_config = _inspection_fixtures.prod_config
+route_audit = _inspection_fixtures.route_audit
+sentry_events = _inspection_fixtures.sentry_events
 hardening_apm = _config_fixtures.hardening_apm
 hardening_app_factory = _config_fixtures.hardening_app_factory
 hardening_app_reset = _config_fixtures.hardening_app_reset
@@ -122,14 +122,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write_summary(terminalreporter, config)
 
 
-_INSPECTOR_KEY = pytest.StashKey["BreakerInspector"]()
-
-
 def pytest_assertrepr_compare(
     config: pytest.Config, op: str, left: object, right: object
 ) -> list[str] | None:
     """``assert breakers.state("x") == "OPEN"`` shows the breaker's recent transitions."""
-    inspector = config.stash.get(_INSPECTOR_KEY, None)  # only while `breakers` is in use
+    inspector = config.stash.get(INSPECTOR_KEY, None)  # only while `breakers` is in use
     if op != "==" or inspector is None:
         return None
     from ._breakers import BreakerState
@@ -295,95 +292,3 @@ async def _hardening_anyio_async_client(
     fixture's setup and teardown in one task of the test's loop."""
     async with _hardening_harness.async_client(headers=hardening_client_headers) as client:
         yield client
-
-
-# -- inspection ----------------------------------------------------------------------------
-@pytest.fixture
-def breakers(
-    request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_breakers: Any
-) -> Iterator[BreakerInspector]:
-    """State, transitions, force_open/reset of the app's breakers (all reset first)."""
-    record = _record(request, "breakers")
-    inspector = _hardening_harness.inspect_breakers(hardening_breakers)
-    request.config.stash[_INSPECTOR_KEY] = inspector
-    try:
-        yield inspector
-    finally:
-        del request.config.stash[_INSPECTOR_KEY]
-        record.add_transitions(inspector)
-    problem = inspector.problems_report()  # listener errors the app never saw
-    if problem:
-        pytest.fail(problem, pytrace=False)
-
-
-@pytest.fixture
-def sentry_events(request: pytest.FixtureRequest, _hardening_harness: Harness) -> SentryCapture:
-    """What the app's own Sentry setup sent, captured in memory at the transport."""
-    _record(request, "sentry_events")
-    started_app(request)
-    return _hardening_harness.sentry
-
-
-@pytest.fixture
-def apm(
-    request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_apm: Any
-) -> ApmView | PrometheusView:
-    """Per-test view of the app's APM registry (reset first), or of its prometheus_client
-    metrics (what changed since the test started)."""
-    _record(request, "apm")
-    return _hardening_harness.watch_apm(hardening_apm)
-
-
-@pytest.fixture
-def prod_config(
-    request: pytest.FixtureRequest,
-    hardening_app_factory: AppFactory,
-    hardening_dev_env: Mapping[str, str],
-    hardening_prod_env: Mapping[str, str],
-) -> ProdConfigChecker:
-    """Build the app from the production env and assert what it refuses."""
-    from ._prod_config import ProdConfigChecker
-
-    record = _record(request, "prod_config")
-    if isinstance(hardening_prod_env, NotConfigured):
-        pytest.fail(hardening_prod_env.hint, pytrace=False)
-    return ProdConfigChecker(
-        hardening_app_factory,
-        hardening_prod_env,
-        clear=set(hardening_dev_env),
-        on_finding=record.audit_findings.append,
-    )
-
-
-@pytest.fixture
-def route_audit(
-    request: pytest.FixtureRequest,
-    hardening_app_factory: AppFactory,
-    hardening_dev_env: Mapping[str, str],
-    hardening_prod_env: Mapping[str, str],
-) -> Iterator[RouteAuditor]:
-    """Routes present in development and absent in production."""
-    from ._app import app_env, build_app
-    from ._cached_getters import CachedGetters
-    from ._routes import RouteAuditor
-    from ._sentry_guard import SentryGuard
-
-    _record(request, "route_audit")
-    if isinstance(hardening_prod_env, NotConfigured):
-        pytest.fail(hardening_prod_env.hint, pytrace=False)
-    clear = set(hardening_dev_env) | set(hardening_prod_env)
-    # RouteAuditor guards Sentry around each build and probe; this outer guard also covers
-    # anything else the test does with the apps.
-    with SentryGuard():
-        getters = CachedGetters(hardening_app_factory)  # one search for every build and probe
-        yield RouteAuditor(
-            lambda: build_app(
-                hardening_app_factory, hardening_dev_env, clear=clear, getters=getters
-            ),
-            lambda: build_app(
-                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
-            ),
-            prod_env=lambda: app_env(
-                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
-            ),
-        )

@@ -1,0 +1,128 @@
+"""The fixtures that look at the app a hardened test runs: its breakers, what its Sentry
+setup sent, its APM, and the production-configuration and route audits.
+
+Thin, as the rest: the work is in ``_breakers``, ``_sentry``, ``_apm``, ``_prod_config`` and
+``_routes``. ``_plugin`` exposes them (pytest finds a plugin's fixtures among its module
+attributes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._config import NotConfigured
+from ._config_fixtures import started_app
+from ._report import TestRecord, record_for
+
+if TYPE_CHECKING:
+    from ._apm import ApmView
+    from ._apm_prometheus import PrometheusView
+    from ._breakers import BreakerInspector
+    from ._config import AppFactory
+    from ._harness import Harness
+    from ._prod_config import ProdConfigChecker
+    from ._routes import RouteAuditor
+    from ._sentry import SentryCapture
+
+__all__ = ["INSPECTOR_KEY", "apm", "breakers", "prod_config", "route_audit", "sentry_events"]
+
+#: The running test's ``breakers``, for ``pytest_assertrepr_compare`` (only while in use).
+INSPECTOR_KEY = pytest.StashKey["BreakerInspector"]()
+
+
+def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
+    return record_for(request.node, fixture)
+
+
+@pytest.fixture
+def breakers(
+    request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_breakers: Any
+) -> Iterator[BreakerInspector]:
+    """State, transitions, force_open/reset of the app's breakers (all reset first)."""
+    record = _record(request, "breakers")
+    inspector = _hardening_harness.inspect_breakers(hardening_breakers)
+    request.config.stash[INSPECTOR_KEY] = inspector
+    try:
+        yield inspector
+    finally:
+        del request.config.stash[INSPECTOR_KEY]
+        record.add_transitions(inspector)
+    problem = inspector.problems_report()  # listener errors the app never saw
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture
+def sentry_events(request: pytest.FixtureRequest, _hardening_harness: Harness) -> SentryCapture:
+    """What the app's own Sentry setup sent, captured in memory at the transport."""
+    _record(request, "sentry_events")
+    started_app(request)
+    return _hardening_harness.sentry
+
+
+@pytest.fixture
+def apm(
+    request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_apm: Any
+) -> ApmView | PrometheusView:
+    """Per-test view of the app's APM registry (reset first), or of its prometheus_client
+    metrics (what changed since the test started)."""
+    _record(request, "apm")
+    return _hardening_harness.watch_apm(hardening_apm)
+
+
+@pytest.fixture
+def prod_config(
+    request: pytest.FixtureRequest,
+    hardening_app_factory: AppFactory,
+    hardening_dev_env: Mapping[str, str],
+    hardening_prod_env: Mapping[str, str],
+) -> ProdConfigChecker:
+    """Build the app from the production env and assert what it refuses."""
+    from ._prod_config import ProdConfigChecker
+
+    record = _record(request, "prod_config")
+    if isinstance(hardening_prod_env, NotConfigured):
+        pytest.fail(hardening_prod_env.hint, pytrace=False)
+    return ProdConfigChecker(
+        hardening_app_factory,
+        hardening_prod_env,
+        clear=set(hardening_dev_env),
+        on_finding=record.audit_findings.append,
+    )
+
+
+@pytest.fixture
+def route_audit(
+    request: pytest.FixtureRequest,
+    hardening_app_factory: AppFactory,
+    hardening_dev_env: Mapping[str, str],
+    hardening_prod_env: Mapping[str, str],
+) -> Iterator[RouteAuditor]:
+    """Routes present in development and absent in production."""
+    from ._app import app_env, build_app
+    from ._cached_getters import CachedGetters
+    from ._routes import RouteAuditor
+    from ._sentry_guard import SentryGuard
+
+    _record(request, "route_audit")
+    if isinstance(hardening_prod_env, NotConfigured):
+        pytest.fail(hardening_prod_env.hint, pytrace=False)
+    clear = set(hardening_dev_env) | set(hardening_prod_env)
+    # RouteAuditor guards Sentry around each build and probe; this outer guard also covers
+    # anything else the test does with the apps.
+    with SentryGuard():
+        getters = CachedGetters(hardening_app_factory)  # one search for every build and probe
+        yield RouteAuditor(
+            lambda: build_app(
+                hardening_app_factory, hardening_dev_env, clear=clear, getters=getters
+            ),
+            lambda: build_app(
+                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
+            ),
+            prod_env=lambda: app_env(
+                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
+            ),
+        )
