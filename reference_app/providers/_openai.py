@@ -11,6 +11,9 @@ logical call, however many attempts the SDK made (docs/ai-sdks.md).
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -119,7 +122,7 @@ class OpenAIClient:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": facts},
         ]
-        sdk = self._client()
+        sdk = await self._client()
         if sdk is None:
             raise OpenAIError("OPENAI_API_KEY is not set; not calling the provider")
         try:
@@ -134,14 +137,18 @@ class OpenAIClient:
             raise outcome
         return outcome
 
-    def _client(self) -> openai.AsyncOpenAI | None:
+    async def _client(self) -> openai.AsyncOpenAI | None:
         """The SDK's client, made with the first script: importing the SDK costs more CPU than
         the rest of a boot (its types), and a process that never writes a script (a refused
-        production boot, a health check, ``hardening check-config``) need not pay it."""
+        production boot, a health check, ``hardening check-config``) need not pay it. The
+        import runs in a worker thread, so the requests the event loop is serving meanwhile
+        go on."""
         if self._sdk is None and self._options is not None:
-            import openai
-
-            self._sdk = openai.AsyncOpenAI(**self._options)
+            sdk = sys.modules.get("openai")
+            if sdk is None:
+                sdk = await asyncio.to_thread(importlib.import_module, "openai")
+            if self._sdk is None:  # a concurrent first script may have made it meanwhile
+                self._sdk = sdk.AsyncOpenAI(**self._options)
         return self._sdk
 
     async def _attempt(
