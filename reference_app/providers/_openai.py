@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import sys
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -144,9 +143,9 @@ class OpenAIClient:
         import runs in a worker thread, so the requests the event loop is serving meanwhile
         go on."""
         if self._sdk is None and self._options is not None:
-            sdk = sys.modules.get("openai")
-            if sdk is None:
-                sdk = await asyncio.to_thread(importlib.import_module, "openai")
+            # Not sys.modules: while another request's import is under way it holds the
+            # half-made module; import_module waits for that import to finish.
+            sdk = await asyncio.to_thread(importlib.import_module, "openai")
             if self._sdk is None:  # a concurrent first script may have made it meanwhile
                 self._sdk = sdk.AsyncOpenAI(**self._options)
         return self._sdk
