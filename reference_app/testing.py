@@ -215,15 +215,26 @@ def hardening_dev_env(hardening_database_url: str) -> dict[str, str]:
     return {**DEV_ENV, "DATABASE_URL": hardening_database_url}
 
 
+#: The session's strong production env (see :func:`hardening_prod_env`).
+_STRONG_PROD_ENV = pytest.StashKey[dict[str, str]]()
+
+
 @pytest.fixture
-def hardening_prod_env(hardening_database_url: str) -> dict[str, str]:
+def hardening_prod_env(
+    request: pytest.FixtureRequest, hardening_database_url: str
+) -> dict[str, str]:
     if not _EXAMPLE.is_file():
         pytest.fail(
             f"{_EXAMPLE} not found (installed without the repository?): override "
             "hardening_prod_env with a known-good production environment",
             pytrace=False,
         )
-    return {**strong_production_env(), "DATABASE_URL": hardening_database_url}
+    # Drawn once per session: every hardened test asks for it (the harness clears its names),
+    # and drawing its secrets, each checked by the app's own rule, cost 1.5 ms a test.
+    strong = request.config.stash.get(_STRONG_PROD_ENV, None)
+    if strong is None:
+        strong = request.config.stash[_STRONG_PROD_ENV] = strong_production_env()
+    return {**strong, "DATABASE_URL": hardening_database_url}
 
 
 @pytest.fixture
