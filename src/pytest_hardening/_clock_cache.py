@@ -203,7 +203,8 @@ def stop_freezer(freezer: Any) -> None:
     outermost = len(getattr(api, "freeze_factories", ())) == 1  # only its stop restores
     if outermost and type(at_start) is set and type(reals) is dict and fake_names is not None:
         ignore = tuple(getattr(freezer, "ignore", ()))
-        for name in set(sys.modules) - at_start:
+        loaded = set(sys.modules)
+        for name in loaded - at_start:
             namespace = getattr(sys.modules.get(name), "__dict__", None)
             if type(namespace) is not dict or name.startswith(ignore):
                 continue
@@ -213,7 +214,7 @@ def stop_freezer(freezer: Any) -> None:
                 real = reals.get(id(value))
                 if real is not None and key not in fake_names:
                     namespace[key] = real
-        freezer.modules_at_start = set(sys.modules)
+        freezer.modules_at_start = loaded
     freezer.stop()
 
 

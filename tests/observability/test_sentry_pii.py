@@ -258,20 +258,15 @@ import httpx
 import sentry_sdk
 from starlette.testclient import TestClient
 
-from pytest_hardening import SentryCapture
+from pytest_hardening import FaultInjector, SentryCapture
 from reference_app import create_app, fakes
 from reference_app.config import load_settings
 from reference_app.observability import init_sentry
 from reference_app.testing import DEV_ENV, TEST_MERCHANT_API_KEY
 
-def route(request):
-    host = request.url.host
-    name = "shopify" if host.endswith(".myshopify.com") else host.split(".")[-2]
-    return getattr(fakes, name)(request)
-
 env = {**DEV_ENV, "DATABASE_URL": "sqlite+aiosqlite:///" + sys.argv[1]}
-app = create_app(load_settings(env), sentry_transport=SentryCapture(),
-                 http_transport=httpx.MockTransport(route))
+providers = httpx.MockTransport(FaultInjector(fakes.providers()).respond)
+app = create_app(load_settings(env), sentry_transport=SentryCapture(), http_transport=providers)
 headers = {"Authorization": f"Bearer {TEST_MERCHANT_API_KEY}"}
 with TestClient(app, headers=headers) as client:
     assert client.get("/api/monitoring/health").status_code == 200
