@@ -15,7 +15,7 @@ import pytest
 
 from ._config import NotConfigured
 from ._config_fixtures import started_app
-from ._report import TestRecord, record_for
+from ._report import record_for
 
 if TYPE_CHECKING:
     from ._apm import ApmView
@@ -33,16 +33,12 @@ __all__ = ["INSPECTOR_KEY", "apm", "breakers", "prod_config", "route_audit", "se
 INSPECTOR_KEY = pytest.StashKey["BreakerInspector"]()
 
 
-def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
-    return record_for(request.node, fixture)
-
-
 @pytest.fixture
 def breakers(
     request: pytest.FixtureRequest, _hardening_harness: Harness, hardening_breakers: Any
 ) -> Iterator[BreakerInspector]:
     """State, transitions, force_open/reset of the app's breakers (all reset first)."""
-    record = _record(request, "breakers")
+    record = record_for(request.node, "breakers")
     inspector = _hardening_harness.inspect_breakers(hardening_breakers)
     request.config.stash[INSPECTOR_KEY] = inspector
     try:
@@ -58,7 +54,7 @@ def breakers(
 @pytest.fixture
 def sentry_events(request: pytest.FixtureRequest, _hardening_harness: Harness) -> SentryCapture:
     """What the app's own Sentry setup sent, captured in memory at the transport."""
-    _record(request, "sentry_events")
+    record_for(request.node, "sentry_events")
     started_app(request)
     return _hardening_harness.sentry
 
@@ -69,7 +65,7 @@ def apm(
 ) -> ApmView | PrometheusView:
     """Per-test view of the app's APM registry (reset first), or of its prometheus_client
     metrics (what changed since the test started)."""
-    _record(request, "apm")
+    record_for(request.node, "apm")
     return _hardening_harness.watch_apm(hardening_apm)
 
 
@@ -83,7 +79,7 @@ def prod_config(
     """Build the app from the production env and assert what it refuses."""
     from ._prod_config import ProdConfigChecker
 
-    record = _record(request, "prod_config")
+    record = record_for(request.node, "prod_config")
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
     return ProdConfigChecker(
@@ -107,7 +103,7 @@ def route_audit(
     from ._routes import RouteAuditor
     from ._sentry_guard import SentryGuard
 
-    _record(request, "route_audit")
+    record_for(request.node, "route_audit")
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
     clear = set(hardening_dev_env) | set(hardening_prod_env)

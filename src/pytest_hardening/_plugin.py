@@ -16,7 +16,6 @@ from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES
 from ._inspection_fixtures import INSPECTOR_KEY
 from ._report import (
-    TestRecord,
     collect_worker,
     finish_item,
     finish_session,
@@ -138,10 +137,6 @@ def pytest_assertrepr_compare(
     return [f"{left!s} == {right!s}", *lines] if lines else None
 
 
-def _record(request: pytest.FixtureRequest, fixture: str) -> TestRecord:
-    return record_for(request.node, fixture)
-
-
 # -- the harness and its views -------------------------------------------------------------
 @pytest.fixture(scope="session")
 def _hardening_pool() -> Iterator[AppPool]:
@@ -185,7 +180,7 @@ def _network_allowed(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterator[Clock]:
     """Frozen time that moves only with ``clock.advance(seconds)``."""
-    record = _record(request, "clock")
+    record = record_for(request.node, "clock")
     frozen = _hardening_harness.freeze()
     try:
         yield frozen
@@ -200,7 +195,7 @@ def faults(
     hardening_providers: Mapping[str, ProviderSpec],
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
-    record = _record(request, "faults")
+    record = record_for(request.node, "faults")
     injector = _hardening_harness.fake_providers(
         hardening_providers, block_network=not _network_allowed(request)
     )
@@ -233,7 +228,7 @@ def hardened_app(
     ``faults``. Without a client fixture the lifespan runs here, in a portal thread (async
     tests should use ``hardened_async_client`` so the lifespan runs in their loop).
     """
-    record = _record(request, "hardened_app")
+    record = record_for(request.node, "hardened_app")
     production = request.node.get_closest_marker("production") is not None
     env = hardening_prod_env if production else hardening_dev_env
     if isinstance(env, NotConfigured):
