@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ._reuse import AppPool, AppReset, Kept
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
+    from ._shared_tls import SharedTLSContexts
 
 __all__ = ["Harness", "HarnessError"]
 
@@ -148,9 +149,16 @@ class Harness:
                 block_network=block_network and self._network is None,
             )
             self._faults = self._stack.enter_context(injector)
+            # No request reaches the network now: clients the app opens need no CA bundle each.
+            self._stack.enter_context(self._tls_contexts().sharing())
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
         return self._faults
+
+    def _tls_contexts(self) -> SharedTLSContexts:
+        from ._shared_tls import SharedTLSContexts
+
+        return self._pool.tls_contexts if self._pool is not None else SharedTLSContexts()
 
     def _attach_clock(self, injector: FaultInjector, clock: Clock) -> None:
         # Latency faults advance the clock instead of sleeping; detached before either stops.

@@ -15,7 +15,8 @@ puts in a database they share, however far that test moves the clock.
 
 The pool is what hardened tests of a session share, so it also keeps the clocks' cache
 (:class:`~._clock_cache.ClockCache`: module scans and holder owners), which needs no reset, and
-each factory's :class:`~._cached_getters.CachedGetters`.
+each factory's :class:`~._cached_getters.CachedGetters`, and the TLS context its apps' default
+httpx clients share (:class:`~._shared_tls.SharedTLSContexts`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from ._clock_cache import ClockCache
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
+    from ._shared_tls import SharedTLSContexts
 
 __all__ = ["AppPool", "AppReset", "Kept", "ResetFailed", "pool_key"]
 
@@ -170,6 +172,7 @@ class AppPool:
         self.reuses = 0
         self._clock_cache: ClockCache | None = None
         self._getters: dict[Any, CachedGetters] = {}
+        self._tls: SharedTLSContexts | None = None
 
     @property
     def clock_cache(self) -> ClockCache:
@@ -179,6 +182,15 @@ class AppPool:
 
             self._clock_cache = ClockCache()
         return self._clock_cache
+
+    @property
+    def tls_contexts(self) -> SharedTLSContexts:
+        """Shared by the default-configured httpx clients of the apps this pool serves."""
+        if self._tls is None:
+            from ._shared_tls import SharedTLSContexts
+
+            self._tls = SharedTLSContexts()
+        return self._tls
 
     def cached_getters(self, factory: Callable[[], Any]) -> CachedGetters:
         """The cached getters of ``factory``'s package, searched once for the session's builds
