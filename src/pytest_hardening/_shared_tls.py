@@ -11,7 +11,8 @@ clients with the default settings (``verify=True``, no ``cert``) one context per
 source (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when ``trust_env``), built the first time by the
 library itself. Any other setting (``verify=False``, a CA file, a client certificate, the app's
 own ``SSLContext``) goes to the library untouched, so its errors surface as in production.
-Only libraries already imported are reached: nothing here imports httpx2.
+Nothing here imports httpx2: a library the app imports later (an AI SDK imported in a handler)
+is reached when that import finishes.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._import_watch import ImportWatch
 
 __all__ = ["SharedTLSContexts"]
 
 #: The modules whose network transports call their own ``create_ssl_context`` per client.
 _TRANSPORT_MODULES = ("httpx._transports.default", "httpx2._transports.default")
+_PACKAGES = frozenset(name.partition(".")[0] for name in _TRANSPORT_MODULES)
 
 _Key = tuple[str, str | None, str | None]
 
@@ -47,14 +50,21 @@ class SharedTLSContexts:
     @contextlib.contextmanager
     def sharing(self) -> Iterator[SharedTLSContexts]:
         patches = ClassPatches()
-        try:
+
+        def catch_up() -> None:
             for name in _TRANSPORT_MODULES:
                 module = import_if_loaded(name)
                 create = getattr(module, "create_ssl_context", None)
-                if module is not None and callable(create):
+                if module is not None and callable(create) and not patches.patched(module):
                     patches.patch(module, "create_ssl_context", self._shared(name, create))
+
+        watch = ImportWatch(_PACKAGES, catch_up)
+        try:
+            catch_up()
+            watch.start()
             yield self
         finally:
+            watch.stop()
             patches.undo()
 
     def _shared(self, library: str, create: Callable[..., Any]) -> Callable[..., Any]:

@@ -109,11 +109,22 @@ def test_httpx2_clients_share_too_when_httpx2_is_loaded(ca_loads: list[object]) 
     assert len(ca_loads) == 2
 
 
-def test_nothing_is_imported_to_share(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [n for n in sys.modules if n == "httpx2" or n.startswith("httpx2.")]:
-        monkeypatch.delitem(sys.modules, name)
-    with SharedTLSContexts().sharing():
+def test_httpx2_imported_meanwhile_is_reached_and_nothing_is_imported_to_share(
+    ca_loads: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("httpx2")
+    for name in [n for n in sys.modules if n.partition(".")[0] in ("httpx2", "httpcore2")]:
+        monkeypatch.delitem(sys.modules, name)  # put back after the test
+    with SharedTLSContexts().sharing() as shared:
         assert "httpx2" not in sys.modules
+        import httpx2  # as an app importing an AI SDK in its first handler
+
+        httpx2.AsyncClient()
+        httpx2.AsyncClient()
+    assert shared.built == 1
+    assert len(ca_loads) == 1
+    httpx2.AsyncClient()  # once sharing stopped, httpx2's own again
+    assert len(ca_loads) == 2
 
 
 def test_a_pools_apps_load_the_ca_bundle_once_across_tests(ca_loads: list[object]) -> None:
