@@ -17,11 +17,17 @@ The app (Starlette) answers ``GET /quote`` with one outbound call made through a
 
 Per-test time is setup + call + teardown as pytest reports them, next to the process CPU time;
 the first test of each kind (one-off imports) is left out, medians are printed with ratios.
+
+Then, in this process, the CPU time of building one client of each kind (httpx, httpx2, the
+OpenAI and Anthropic SDKs' async clients; those installed), with the context shared and not,
+interleaved in batches.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import platform
@@ -31,6 +37,7 @@ import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 CONFTEST = """
 import contextlib
@@ -174,11 +181,51 @@ def report(times: dict[str, list[float]], rounds: int) -> None:
     )
 
 
+def constructions(batches: int = 9, per_batch: int = 5) -> None:
+    """Median CPU ms to build one client, sharing the TLS context or not."""
+    import importlib
+    import time
+
+    from pytest_hardening._shared_tls import SharedTLSContexts
+
+    makers: dict[str, Any] = {}
+    for label, module, name, kwargs in (
+        ("httpx.AsyncClient()", "httpx", "AsyncClient", {}),
+        ("httpx2.AsyncClient()", "httpx2", "AsyncClient", {}),
+        ("openai.AsyncOpenAI()", "openai", "AsyncOpenAI", {"api_key": "sk-bench"}),
+        ("anthropic.AsyncAnthropic()", "anthropic", "AsyncAnthropic", {"api_key": "sk-bench"}),
+    ):
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except ImportError:
+            continue
+        makers[label] = functools.partial(cls, **kwargs)
+    shared = SharedTLSContexts()
+    times: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(batches):
+        for label, make in makers.items():
+            for sharing in (False, True):
+                with shared.sharing() if sharing else contextlib.nullcontext():
+                    make()  # the first of a batch may build the shared context
+                    start = time.process_time()
+                    for _ in range(per_batch):
+                        make()
+                    spent = (time.process_time() - start) / per_batch
+                times.setdefault((label, sharing), []).append(spent)
+    print(f"\nbuilding one client, CPU ms (median of {batches} batches of {per_batch})")
+    print(f"{'client':<30} {'own context':>12} {'shared':>8} {'ratio':>7}")
+    for label in makers:
+        own = statistics.median(times[(label, False)])
+        common = statistics.median(times[(label, True)])
+        print(f"{label:<30} {own * 1e3:>12.1f} {common * 1e3:>8.2f} {own / common:>6.0f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="tests of each kind")
     args = parser.parse_args(argv)
     report(run(args.rounds), args.rounds)
+    constructions()
     return 0
 
 
