@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from ._reuse import AppPool, AppReset, Kept
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
-    from ._shared_tls import SharedTLSContexts
 
 __all__ = ["Harness", "HarnessError"]
 
@@ -141,6 +140,7 @@ class Harness:
         is False (the harness's own :meth:`guard_network` covers them when started)."""
         if self._faults is None:
             from ._faults import FaultInjector
+            from ._shared_tls import SharedTLSContexts
 
             injector = FaultInjector(
                 providers,
@@ -150,15 +150,11 @@ class Harness:
             )
             self._faults = self._stack.enter_context(injector)
             # No request reaches the network now: clients the app opens need no CA bundle each.
-            self._stack.enter_context(self._tls_contexts().sharing())
+            tls = self._pool.tls_contexts if self._pool is not None else SharedTLSContexts()
+            self._stack.enter_context(tls.sharing())
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
         return self._faults
-
-    def _tls_contexts(self) -> SharedTLSContexts:
-        from ._shared_tls import SharedTLSContexts
-
-        return self._pool.tls_contexts if self._pool is not None else SharedTLSContexts()
 
     def _attach_clock(self, injector: FaultInjector, clock: Clock) -> None:
         # Latency faults advance the clock instead of sleeping; detached before either stops.
