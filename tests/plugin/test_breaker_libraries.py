@@ -251,6 +251,7 @@ def test_unsupported_objects_fail_naming_the_protocol() -> None:
     message = str(info.value)
     for part in ("NotABreaker", "force_open()", "reset()", "BreakerAdapter", "subscribe"):
         assert part in message
+    assert "it has `state` but no force_open() or reset()" in message
     with pytest.raises(TypeError, match="mapping name -> breaker"):
         BreakerInspector(42)
     with pytest.raises(TypeError, match="give it a `name`"):

@@ -65,9 +65,26 @@ def adapt_breaker(breaker: Any) -> BreakerAdapter:
             return ObservedBreaker(breaker)
     raise TypeError(
         f"cannot inspect {type(breaker).__module__}.{type(breaker).__qualname__} as a circuit "
-        f"breaker. pytest-hardening reads pybreaker, aiobreaker, circuitbreaker and purgatory "
-        f"breakers, and anything that follows the breaker protocol: {ADAPTER_PROTOCOL}. "
-        "Return such adapters from the `hardening_breakers` fixture."
+        f"breaker{_missing(breaker)}. pytest-hardening reads pybreaker, aiobreaker, "
+        f"circuitbreaker and purgatory breakers, and anything that follows the breaker "
+        f"protocol: {ADAPTER_PROTOCOL}. Return such adapters from the `hardening_breakers` "
+        "fixture."
+    )
+
+
+def _missing(breaker: Any) -> str:
+    """What a hand-written breaker lacks, when it has some of the protocol (a ``state`` that
+    can be read is common; the means to close it for each test, or open it, less so)."""
+    steer = [
+        f"{name}()"
+        for name in ("force_open", "reset")
+        if not callable(getattr(breaker, name, None))
+    ]
+    if not hasattr(breaker, "state") or not steer:
+        return ""
+    return (
+        f": it has `state` but no {' or '.join(steer)}, which the `breakers` fixture needs to "
+        "close it when each test starts and to open it on request"
     )
 
 
