@@ -52,7 +52,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     With ``block_network=True`` (the default) any other outbound connection off this machine
     (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
     :meth:`problems_report`. With a clock attached, the retry back-off of the OpenAI/Anthropic
-    SDKs, tenacity and backoff moves the clock instead of sleeping (each delay in
+    SDKs, tenacity, stamina and backoff moves the clock instead of sleeping (each delay in
     :attr:`retry_sleeps`).
     """
 
@@ -109,8 +109,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     @property
     def retry_sleeps(self) -> list[float]:
-        """The retry back-off delays (the AI SDKs', tenacity's, backoff's) that moved the clock
-        instead of sleeping."""
+        """The retry back-off delays (the AI SDKs', tenacity's, stamina's, backoff's) that moved
+        the clock instead of sleeping."""
         return list(self._interception.sleeps)
 
     def __enter__(self) -> FaultInjector:

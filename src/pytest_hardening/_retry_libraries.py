@@ -8,18 +8,21 @@ is started, their default sleeps move the clock instead (each delay recorded):
 - tenacity keeps its sleep on each ``Retrying``/``AsyncRetrying`` object, built when the
   decorated function was defined. A property on those classes hands out the virtual sleep in
   place of the library's default one (``tenacity.nap.sleep``, or its asyncio/trio sleep); a
-  sleep the app chose itself (``sleep=...``) is left alone.
+  sleep the app chose itself (``sleep=...``) is left alone. stamina rides on tenacity: its
+  synchronous retries use tenacity's default, its async ones hand tenacity stamina's own
+  asyncio-or-trio sleep, which counts as a default too.
 - backoff calls ``time.sleep`` and ``asyncio.sleep`` through its modules' own names: those
   names are pointed at stand-ins whose ``sleep`` is virtual (all else is the real module).
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
-Tested with tenacity 9.x (and stamina's synchronous retries, which ride on it) and backoff 2.x.
+Tested with tenacity 9.x, stamina 24-26 and backoff 2.x.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -42,15 +45,18 @@ class _DefaultSleep:
     object's own sleep, except the library default, which becomes ``virtual()`` (when not
     None). Assignments (``self.sleep = sleep`` in ``__init__``) land in the instance dict."""
 
-    def __init__(self, default: Any, virtual: Callable[[], Any]) -> None:
+    def __init__(
+        self, default: Any, virtual: Callable[[], Any], others: Callable[[], tuple[Any, ...]]
+    ) -> None:
         self._default = default
         self._virtual = virtual
+        self._others = others  # other libraries' defaults, looked up when read (late imports)
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
         stored = vars(obj).get("sleep", self._default)
-        if stored is self._default:
+        if stored is self._default or any(stored is other for other in self._others()):
             return self._virtual() or stored
         return stored
 
@@ -83,10 +89,10 @@ class VirtualLibrarySleep:
         tenacity = import_if_loaded("tenacity")
         if tenacity is not None:
             nap = getattr(getattr(tenacity, "nap", None), "sleep", None)
-            self._property(getattr(tenacity, "BaseRetrying", None), nap, self._sync)
+            self._property(getattr(tenacity, "BaseRetrying", None), nap, self._sync, tuple)
             aio = import_if_loaded("tenacity.asyncio")
             default = getattr(aio, "_portable_async_sleep", None)
-            self._property(getattr(aio, "AsyncRetrying", None), default, self._async)
+            self._property(getattr(aio, "AsyncRetrying", None), default, self._async, _stamina)
         sync = import_if_loaded("backoff._sync")
         if sync is not None and not self._patches.patched(sync):
             self._patches.patch(sync, "time", _Standin(time, self._sync_sleep))
@@ -98,10 +104,16 @@ class VirtualLibrarySleep:
     def stop(self) -> None:
         self._patches.undo()
 
-    def _property(self, cls: Any, default: Any, virtual: Callable[[], Any]) -> None:
+    def _property(
+        self,
+        cls: Any,
+        default: Any,
+        virtual: Callable[[], Any],
+        others: Callable[[], tuple[Any, ...]],
+    ) -> None:
         # A release without these names keeps its real sleeps (tests pin the versions).
         if isinstance(cls, type) and callable(default) and not self._patches.patched(cls):
-            self._patches.patch(cls, "sleep", _DefaultSleep(default, virtual))
+            self._patches.patch(cls, "sleep", _DefaultSleep(default, virtual, others))
 
     def _sync(self) -> Callable[[float], None] | None:
         return self._sync_sleep if self._clock() is not None else None
@@ -125,6 +137,13 @@ class VirtualLibrarySleep:
         self.sleeps.append(float(seconds))
         clock.advance(float(seconds))
         await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
+
+
+def _stamina() -> tuple[Any, ...]:
+    """stamina's async sleep (``stamina._core._smart_sleep``: asyncio's or trio's), which its
+    async retries pass to tenacity as ``sleep=``; nothing when stamina is not imported."""
+    smart = getattr(sys.modules.get("stamina._core"), "_smart_sleep", None)
+    return (smart,) if callable(smart) else ()
 
 
 async def _real_async_sleep(seconds: float) -> None:

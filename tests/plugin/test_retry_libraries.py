@@ -15,6 +15,7 @@ import backoff._async
 import backoff._sync
 import httpx
 import pytest
+import stamina
 import tenacity
 
 from pytest_hardening import Clock, FaultInjector, Provider
@@ -47,6 +48,18 @@ async def tenacity_async() -> httpx.Response:
         return (await client.get(URL)).raise_for_status()
 
 
+@stamina.retry(on=httpx.HTTPError, attempts=3, wait_initial=3, wait_jitter=0, timeout=None)
+def stamina_sync() -> httpx.Response:
+    return httpx.get(URL).raise_for_status()
+
+
+# stamina's async retries hand tenacity a sleep of their own (asyncio's or trio's).
+@stamina.retry(on=httpx.HTTPError, attempts=3, wait_initial=4, wait_max=60, wait_jitter=0)
+async def stamina_async() -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(URL)).raise_for_status()
+
+
 @backoff.on_exception(backoff.constant, httpx.HTTPError, interval=20, max_tries=3, jitter=None)
 def backoff_sync() -> httpx.Response:
     return httpx.get(URL).raise_for_status()
@@ -61,6 +74,8 @@ async def backoff_async() -> httpx.Response:
 CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
     ("tenacity", tenacity_sync, [2.0, 4.0, 8.0]),
     ("tenacity async", lambda: asyncio.run(tenacity_async()), [30.0, 30.0]),
+    ("stamina", stamina_sync, [3.0, 5.0]),  # wait_max defaults to 5 s
+    ("stamina async", lambda: asyncio.run(stamina_async()), [4.0, 8.0]),
     ("backoff", backoff_sync, [20.0, 20.0]),
     ("backoff async", lambda: asyncio.run(backoff_async()), [5.0, 10.0]),
 ]
