@@ -52,8 +52,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     With ``block_network=True`` (the default) any other outbound connection off this machine
     (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
     :meth:`problems_report`. With a clock attached, the retry back-off of the OpenAI/Anthropic
-    SDKs, tenacity, stamina and backoff moves the clock instead of sleeping (each delay in
-    :attr:`retry_sleeps`).
+    SDKs, tenacity, stamina, backoff and httpx-retries moves the clock instead of sleeping (each
+    delay in :attr:`retry_sleeps`).
     """
 
     def __init__(
@@ -109,7 +109,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     @property
     def retry_sleeps(self) -> list[float]:
-        """The retry back-off delays (the AI SDKs', tenacity's, stamina's, backoff's) that moved
+        """The retry back-off delays (the AI SDKs' and the retry libraries') that moved
         the clock instead of sleeping."""
         return list(self._interception.sleeps)
 

@@ -11,12 +11,13 @@ is started, their default sleeps move the clock instead (each delay recorded):
   sleep the app chose itself (``sleep=...``) is left alone. stamina rides on tenacity: its
   synchronous retries use tenacity's default, its async ones hand tenacity stamina's own
   asyncio-or-trio sleep, which counts as a default too.
-- backoff calls ``time.sleep`` and ``asyncio.sleep`` through its modules' own names: those
-  names are pointed at stand-ins whose ``sleep`` is virtual (all else is the real module).
+- backoff and httpx-retries (``RetryTransport``) call ``time.sleep`` and ``asyncio.sleep``
+  through their modules' own names: those names are pointed at stand-ins whose ``sleep`` is
+  virtual (all else is the real module).
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
-Tested with tenacity 9.x, stamina 24-26 and backoff 2.x.
+Tested with tenacity 9.x, stamina 24-26, backoff 2.x and httpx-retries 0.6.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from ._class_patches import ClassPatches, import_if_loaded
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
 #: The libraries' top-level packages.
-PACKAGES = frozenset({"backoff", "tenacity"})
+PACKAGES = frozenset({"backoff", "httpx_retries", "tenacity"})
+#: Modules that sleep through their own ``time`` / ``asyncio`` names.
+_SYNC_SLEEPERS = ("backoff._sync", "httpx_retries.retry")
+_ASYNC_SLEEPERS = ("backoff._async", "httpx_retries.retry")
 
 
 class _Clock(Protocol):
@@ -93,12 +97,14 @@ class VirtualLibrarySleep:
             aio = import_if_loaded("tenacity.asyncio")
             default = getattr(aio, "_portable_async_sleep", None)
             self._property(getattr(aio, "AsyncRetrying", None), default, self._async, _stamina)
-        sync = import_if_loaded("backoff._sync")
-        if sync is not None and not self._patches.patched(sync):
-            self._patches.patch(sync, "time", _Standin(time, self._sync_sleep))
-        aio_backoff = import_if_loaded("backoff._async")
-        if aio_backoff is not None and not self._patches.patched(aio_backoff):
-            self._patches.patch(aio_backoff, "asyncio", _Standin(asyncio, self._async_sleep))
+        for name in _SYNC_SLEEPERS:
+            module = import_if_loaded(name)
+            if module is not None and getattr(module, "time", None) is time:
+                self._patches.patch(module, "time", _Standin(time, self._sync_sleep))
+        for name in _ASYNC_SLEEPERS:
+            module = import_if_loaded(name)
+            if module is not None and getattr(module, "asyncio", None) is asyncio:
+                self._patches.patch(module, "asyncio", _Standin(asyncio, self._async_sleep))
         return self
 
     def stop(self) -> None:

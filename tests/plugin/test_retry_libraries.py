@@ -14,6 +14,8 @@ import backoff
 import backoff._async
 import backoff._sync
 import httpx
+import httpx_retries
+import httpx_retries.retry
 import pytest
 import stamina
 import tenacity
@@ -71,6 +73,23 @@ async def backoff_async() -> httpx.Response:
         return (await client.get(URL)).raise_for_status()
 
 
+def _retry_transport() -> httpx_retries.RetryTransport:
+    # A retry layer in the client's transport: 503s are retried, then the last one returned.
+    return httpx_retries.RetryTransport(
+        retry=httpx_retries.Retry(total=2, backoff_factor=3, backoff_jitter=0)
+    )
+
+
+def httpx_retries_sync() -> httpx.Response:
+    with httpx.Client(transport=_retry_transport()) as client:
+        return client.get(URL).raise_for_status()
+
+
+async def httpx_retries_async() -> httpx.Response:
+    async with httpx.AsyncClient(transport=_retry_transport()) as client:
+        return (await client.get(URL)).raise_for_status()
+
+
 CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
     ("tenacity", tenacity_sync, [2.0, 4.0, 8.0]),
     ("tenacity async", lambda: asyncio.run(tenacity_async()), [30.0, 30.0]),
@@ -78,6 +97,8 @@ CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
     ("stamina async", lambda: asyncio.run(stamina_async()), [4.0, 8.0]),
     ("backoff", backoff_sync, [20.0, 20.0]),
     ("backoff async", lambda: asyncio.run(backoff_async()), [5.0, 10.0]),
+    ("httpx-retries", httpx_retries_sync, [6.0, 12.0]),
+    ("httpx-retries async", lambda: asyncio.run(httpx_retries_async()), [6.0, 12.0]),
 ]
 
 
@@ -160,11 +181,14 @@ def test_nothing_stays_patched() -> None:
     with Clock() as clock, FaultInjector(PROVIDERS, clock=clock):
         assert tenacity_sync.retry.sleep is not tenacity.nap.sleep  # type: ignore[attr-defined]
         assert backoff._sync.time is not time
+        assert httpx_retries.retry.asyncio is not asyncio
     assert "sleep" not in vars(tenacity.BaseRetrying)
     assert "sleep" not in vars(tenacity.AsyncRetrying)
     assert tenacity_sync.retry.sleep is tenacity.nap.sleep  # type: ignore[attr-defined]
     assert backoff._sync.time is time
     assert backoff._async.asyncio is asyncio
+    assert httpx_retries.retry.time is time
+    assert httpx_retries.retry.asyncio is asyncio
 
 
 @pytest.mark.usefixtures("no_real_sleep")
