@@ -52,8 +52,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     With ``block_network=True`` (the default) any other outbound connection off this machine
     (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
     :meth:`problems_report`. With a clock attached, the retry back-off of the OpenAI/Anthropic
-    SDKs, tenacity, stamina, backoff and httpx-retries moves the clock instead of sleeping (each
-    delay in :attr:`retry_sleeps`).
+    SDKs and of the retry libraries (tenacity, stamina, backoff, httpx-retries, retrying) moves
+    the clock instead of sleeping (each delay in :attr:`retry_sleeps`).
     """
 
     def __init__(

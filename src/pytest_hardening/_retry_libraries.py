@@ -11,13 +11,13 @@ is started, their default sleeps move the clock instead (each delay recorded):
   sleep the app chose itself (``sleep=...``) is left alone. stamina rides on tenacity: its
   synchronous retries use tenacity's default, its async ones hand tenacity stamina's own
   asyncio-or-trio sleep, which counts as a default too.
-- backoff and httpx-retries (``RetryTransport``) call ``time.sleep`` and ``asyncio.sleep``
-  through their modules' own names: those names are pointed at stand-ins whose ``sleep`` is
-  virtual (all else is the real module).
+- backoff, httpx-retries (``RetryTransport``) and retrying call ``time.sleep`` and
+  ``asyncio.sleep`` through their modules' own names: those names are pointed at stand-ins
+  whose ``sleep`` is virtual (all else is the real module).
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
-Tested with tenacity 9.x, stamina 24-26, backoff 2.x and httpx-retries 0.6.
+Tested with tenacity 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4.
 """
 
 from __future__ import annotations
@@ -34,10 +34,15 @@ from ._class_patches import ClassPatches, import_if_loaded
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
 #: The libraries' top-level packages.
-PACKAGES = frozenset({"backoff", "httpx_retries", "tenacity"})
-#: Modules that sleep through their own ``time`` / ``asyncio`` names.
-_SYNC_SLEEPERS = ("backoff._sync", "httpx_retries.retry")
-_ASYNC_SLEEPERS = ("backoff._async", "httpx_retries.retry")
+PACKAGES = frozenset({"backoff", "httpx_retries", "retrying", "tenacity"})
+#: Modules that sleep through their own ``time`` / ``asyncio`` names, each with a name it must
+#: have (an app's own module called ``retrying`` is not the library).
+_SYNC_SLEEPERS = (
+    ("backoff._sync", "retry_exception"),
+    ("httpx_retries.retry", "Retry"),
+    ("retrying", "Retrying"),
+)
+_ASYNC_SLEEPERS = (("backoff._async", "retry_exception"), ("httpx_retries.retry", "Retry"))
 
 
 class _Clock(Protocol):
@@ -97,18 +102,23 @@ class VirtualLibrarySleep:
             aio = import_if_loaded("tenacity.asyncio")
             default = getattr(aio, "_portable_async_sleep", None)
             self._property(getattr(aio, "AsyncRetrying", None), default, self._async, _stamina)
-        for name in _SYNC_SLEEPERS:
-            module = import_if_loaded(name)
-            if module is not None and getattr(module, "time", None) is time:
-                self._patches.patch(module, "time", _Standin(time, self._sync_sleep))
-        for name in _ASYNC_SLEEPERS:
-            module = import_if_loaded(name)
-            if module is not None and getattr(module, "asyncio", None) is asyncio:
-                self._patches.patch(module, "asyncio", _Standin(asyncio, self._async_sleep))
+        for name, marker in _SYNC_SLEEPERS:
+            self._stand_in(name, marker, time, self._sync_sleep)
+        for name, marker in _ASYNC_SLEEPERS:
+            self._stand_in(name, marker, asyncio, self._async_sleep)
         return self
 
     def stop(self) -> None:
         self._patches.undo()
+
+    def _stand_in(
+        self, name: str, marker: str, real: ModuleType, sleep: Callable[..., Any]
+    ) -> None:
+        # The library's module (it has ``marker``), still holding the real module: not patched.
+        module = import_if_loaded(name)
+        attr = real.__name__
+        if module is not None and hasattr(module, marker) and getattr(module, attr, 0) is real:
+            self._patches.patch(module, attr, _Standin(real, sleep))
 
     def _property(
         self,

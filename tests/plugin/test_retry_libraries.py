@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import httpx_retries
 import httpx_retries.retry
 import pytest
+import retrying
 import stamina
 import tenacity
 
@@ -73,6 +75,16 @@ async def backoff_async() -> httpx.Response:
         return (await client.get(URL)).raise_for_status()
 
 
+@retrying.retry(
+    stop_max_attempt_number=3,
+    wait_exponential_multiplier=1000,
+    retry_on_exception=lambda exc: isinstance(exc, httpx.HTTPError),
+    wrap_exception=False,
+)
+def retrying_sync() -> httpx.Response:
+    return httpx.get(URL).raise_for_status()
+
+
 def _retry_transport() -> httpx_retries.RetryTransport:
     # A retry layer in the client's transport: 503s are retried, then the last one returned.
     return httpx_retries.RetryTransport(
@@ -98,6 +110,7 @@ CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
     ("backoff", backoff_sync, [20.0, 20.0]),
     ("backoff async", lambda: asyncio.run(backoff_async()), [5.0, 10.0]),
     ("httpx-retries", httpx_retries_sync, [6.0, 12.0]),
+    ("retrying", retrying_sync, [2.0, 4.0]),  # milliseconds in its API: 2**n * 1000
     ("httpx-retries async", lambda: asyncio.run(httpx_retries_async()), [6.0, 12.0]),
 ]
 
@@ -188,6 +201,7 @@ def test_nothing_stays_patched() -> None:
     assert backoff._sync.time is time
     assert backoff._async.asyncio is asyncio
     assert httpx_retries.retry.time is time
+    assert retrying.time is time
     assert httpx_retries.retry.asyncio is asyncio
 
 
@@ -209,3 +223,13 @@ def test_a_library_the_app_imports_after_the_start_is_reached_once_built(
             backoff_sync()
         assert injector.retry_sleeps == [20.0, 20.0]
     assert backoff._sync.time is time
+
+
+def test_an_apps_own_module_named_like_a_library_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own = types.ModuleType("retrying")  # the app's retrying.py, not the library
+    own.time = time  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "retrying", own)
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock):
+        assert own.time is time  # type: ignore[attr-defined]
