@@ -39,8 +39,9 @@ class ClassPatches:
         self._saved.append((cls, name, cls.__dict__.get(name)))
         setattr(cls, name, replacement)
 
-    def patched(self, cls: type | ModuleType) -> bool:
-        return any(saved is cls for saved, _, _ in self._saved)
+    def patched(self, cls: type | ModuleType, name: str | None = None) -> bool:
+        """Whether this object replaced ``name`` (any attribute, without one) of ``cls``."""
+        return any(saved is cls and name in (None, attr) for saved, attr, _ in self._saved)
 
     def undo(self) -> None:
         saved, self._saved = self._saved, []

@@ -114,10 +114,13 @@ class VirtualLibrarySleep:
     def _stand_in(
         self, name: str, marker: str, real: ModuleType, sleep: Callable[..., Any]
     ) -> None:
-        # The library's module (it has ``marker``), still holding the real module: not patched.
+        # The library's module (it has ``marker``), not patched by this object yet (an outer
+        # injector's stand-in is replaced until this one stops).
         module = import_if_loaded(name)
         attr = real.__name__
-        if module is not None and hasattr(module, marker) and getattr(module, attr, 0) is real:
+        if module is None or not (hasattr(module, marker) and hasattr(module, attr)):
+            return
+        if not self._patches.patched(module, attr):
             self._patches.patch(module, attr, _Standin(real, sleep))
 
     def _property(

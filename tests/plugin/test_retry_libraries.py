@@ -23,6 +23,7 @@ import stamina
 import tenacity
 
 from pytest_hardening import Clock, FaultInjector, Provider
+from pytest_hardening._retry_libraries import VirtualLibrarySleep
 
 from ._sleeps import this_thread_only, this_thread_only_async
 
@@ -233,3 +234,32 @@ def test_an_apps_own_module_named_like_a_library_is_left_alone(
     monkeypatch.setitem(sys.modules, "retrying", own)
     with Clock() as clock, FaultInjector(PROVIDERS, clock=clock):
         assert own.time is time  # type: ignore[attr-defined]
+
+
+def test_an_inner_virtual_back_off_takes_over_until_it_stops() -> None:
+    """Nested injectors: the inner one's stand-ins replace the outer one's, then give way."""
+
+    class Moved:
+        def __init__(self) -> None:
+            self.by = 0.0
+
+        def advance(self, seconds: float) -> None:
+            self.by += seconds
+
+    clock = Moved()
+    outer_sleeps: list[float] = []
+    inner_sleeps: list[float] = []
+    outer = VirtualLibrarySleep(lambda: clock, outer_sleeps).start()
+    try:
+        inner = VirtualLibrarySleep(lambda: clock, inner_sleeps).start()
+        try:
+            backoff._sync.time.sleep(3)
+            httpx_retries.retry.time.sleep(5)
+        finally:
+            inner.stop()
+        backoff._sync.time.sleep(4)
+    finally:
+        outer.stop()
+    assert (inner_sleeps, outer_sleeps, clock.by) == ([3.0, 5.0], [4.0], 12.0)
+    assert backoff._sync.time is time
+    assert httpx_retries.retry.time is time
