@@ -53,7 +53,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
     :meth:`problems_report`. With a clock attached, the retry back-off of the OpenAI/Anthropic
     SDKs and of the retry libraries (tenacity, stamina, backoff, httpx-retries, retrying) moves
-    the clock instead of sleeping (each delay in :attr:`retry_sleeps`).
+    the clock instead of sleeping (each delay in :attr:`retry_sleeps`). While started, httpx
+    and httpx2 clients with the default TLS settings share one TLS context (no request needs
+    one): an app that opens a client per request does not load the CA bundle for each.
     """
 
     def __init__(

@@ -149,7 +149,7 @@ class Harness:
                 block_network=block_network and self._network is None,
             )
             self._faults = self._stack.enter_context(injector)
-            # No request reaches the network now: clients the app opens need no CA bundle each.
+            # The injector shares one TLS context while it runs; the pool's serves every test.
             tls = self._pool.tls_contexts if self._pool is not None else SharedTLSContexts()
             self._stack.enter_context(tls.sharing())
             if self._clock is not None:

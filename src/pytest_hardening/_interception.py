@@ -3,6 +3,7 @@ outbound requests are caught, where the network is closed, and where retry back-
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import httpx
@@ -18,6 +19,7 @@ from ._network import NetworkGuard
 from ._respx_routers import routed_elsewhere
 from ._retry_libraries import VirtualLibrarySleep
 from ._sdk_retries import VirtualRetrySleep
+from ._shared_tls import SharedTLSContexts
 
 __all__ = ["Interception"]
 
@@ -32,7 +34,8 @@ _LATE_IMPORTS = frozenset().union(
 class Interception:
     """Started in order, stopped in reverse: a catch-all respx router (httpx), httpx2's and the
     aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, the network
-    guard, and a watch that reaches those libraries when the app imports one later.
+    guard, a watch that reaches those libraries when the app imports one later, and one TLS
+    context for the default-configured clients built meanwhile (no request needs one).
     ``respond`` answers every caught request; ``owns(url)`` says whether a provider owns it;
     ``clock()`` is the clock the back-off moves, or None (real sleeps)."""
 
@@ -55,6 +58,7 @@ class Interception:
         self.sleeps = self._sdk_sleep.sleeps
         self._library_sleep = VirtualLibrarySleep(clock, self.sleeps)
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
+        self._tls = contextlib.ExitStack()
 
     @property
     def started(self) -> bool:
@@ -72,11 +76,13 @@ class Interception:
         if self.guard is not None:
             self.guard.start()
         self._imports.start()
+        self._tls.enter_context(SharedTLSContexts().sharing())
 
     def stop(self) -> None:
         router, self._router = self._router, None
         if router is None:
             return
+        self._tls.close()
         self._imports.stop()
         if self.guard is not None:
             self.guard.stop()

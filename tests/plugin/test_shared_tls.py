@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pytest_hardening import AppPool, Harness
+from pytest_hardening import AppPool, FaultInjector, Harness
 from pytest_hardening._shared_tls import SharedTLSContexts
 
 QUOTES = "https://quotes.example"
@@ -124,6 +124,15 @@ def test_httpx2_imported_meanwhile_is_reached_and_nothing_is_imported_to_share(
     assert shared.built == 1
     assert len(ca_loads) == 1
     httpx2.AsyncClient()  # once sharing stopped, httpx2's own again
+    assert len(ca_loads) == 2
+
+
+def test_a_started_fault_injector_shares_one_context_for_its_life(ca_loads: list[object]) -> None:
+    with FaultInjector(quote_provider()):  # used on its own, without the harness
+        httpx.Client()
+        httpx.AsyncClient()
+    assert len(ca_loads) == 1
+    httpx.Client()
     assert len(ca_loads) == 2
 
 
