@@ -39,21 +39,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-CONFTEST = """
+from bench_per_test import CONFTEST as TIMING_HOOKS  # this folder: run as a script
+from bench_per_test import by_kind
+
+# bench_per_test's hooks (each test's wall and CPU time to BENCH_PER_TEST_OUT), then the app.
+CONFTEST = (
+    TIMING_HOOKS
+    + """
 import contextlib
-import json
-import os
-import time
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from pytest_hardening._shared_tls import SharedTLSContexts
-
-_TIMES, _CPU = {}, {}
 
 
 def create_app():
@@ -79,24 +79,8 @@ def hardening_providers():
 def _no_sharing(request, monkeypatch):
     if "_nosharing_" in request.node.name:
         monkeypatch.setattr(SharedTLSContexts, "sharing", lambda self: contextlib.nullcontext())
-
-
-def pytest_runtest_logreport(report):
-    name = report.nodeid.rpartition("::")[2]
-    _TIMES[name] = _TIMES.get(name, 0.0) + report.duration
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    start = time.process_time()
-    yield
-    _CPU[item.name] = time.process_time() - start
-
-
-def pytest_sessionfinish(session):
-    with open(os.environ["BENCH_OUT"], "w") as out:
-        json.dump({"wall": _TIMES, "cpu": _CPU}, out)
 """
+)
 
 MODULE = """
 import pytest
@@ -143,20 +127,13 @@ def run(rounds: int) -> dict[str, list[float]]:
         out = work / "times.json"
         command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:randomly"]
         command += ["-p", "no:cacheprovider", "-p", "pytest_hardening", "test_rounds.py"]
-        env = {**os.environ, "BENCH_OUT": str(out), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "BENCH_PER_TEST_OUT": str(out), "PYTHONDONTWRITEBYTECODE": "1"}
         done = subprocess.run(  # noqa: S603 (this interpreter, our arguments)
             command, cwd=work, capture_output=True, text=True, env=env, check=False
         )
         if done.returncode != 0:
             raise SystemExit(f"the generated tests failed:\n{done.stdout[-4000:]}{done.stderr}")
-        per_test: dict[str, dict[str, float]] = json.loads(out.read_text())
-    times: dict[str, list[float]] = {}
-    for clock, suffix in (("wall", ""), ("cpu", "/cpu")):
-        for test, seconds in per_test[clock].items():
-            kind, _, index = test.rpartition("_")
-            if index != "0":  # the first of each kind pays one-off imports
-                times.setdefault(kind + suffix, []).append(seconds)
-    return times
+        return by_kind(json.loads(out.read_text()))
 
 
 def report(times: dict[str, list[float]], rounds: int) -> None:

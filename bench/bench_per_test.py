@@ -246,7 +246,12 @@ def run(rounds: int, cycles: int, baseline: str | None = None) -> dict[str, list
         )
         if done.returncode != 0:
             raise SystemExit(f"the generated tests failed:\n{done.stdout[-4000:]}{done.stderr}")
-        per_test: dict[str, dict[str, float]] = json.loads(out.read_text())
+        return by_kind(json.loads(out.read_text()))
+
+
+def by_kind(per_test: dict[str, dict[str, float]]) -> dict[str, list[float]]:
+    """The times :data:`CONFTEST` wrote, grouped by kind (``test_x_<i>`` -> ``test_x``, CPU
+    under ``test_x/cpu``), the first test of each kind left out."""
     times: dict[str, list[float]] = {}
     for clock in ("wall", "cpu"):
         for test, seconds in per_test[clock].items():
