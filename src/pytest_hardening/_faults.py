@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
@@ -23,6 +23,9 @@ from ._providers import (
     provider_of_host,
 )
 from ._stream_faults import StreamFaultMethods
+
+if TYPE_CHECKING:
+    from ._shared_tls import SharedTLSContexts
 
 __all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
 
@@ -95,6 +98,11 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     def stop(self) -> None:
         self._interception.stop()
+
+    def _share_tls(self, contexts: SharedTLSContexts) -> None:
+        """Hand out ``contexts`` (a session's, kept across tests) instead of the injector's
+        own; before the start."""
+        self._interception.tls = contexts
 
     def intercept_imported(self) -> None:
         """Reach the network transports of client libraries imported since :meth:`start`

@@ -140,7 +140,6 @@ class Harness:
         is False (the harness's own :meth:`guard_network` covers them when started)."""
         if self._faults is None:
             from ._faults import FaultInjector
-            from ._shared_tls import SharedTLSContexts
 
             injector = FaultInjector(
                 providers,
@@ -148,10 +147,9 @@ class Harness:
                 seed=self.seed,
                 block_network=block_network and self._network is None,
             )
+            if self._pool is not None:  # the session's TLS contexts: built once for every test
+                injector._share_tls(self._pool.tls_contexts)
             self._faults = self._stack.enter_context(injector)
-            # The injector shares one TLS context while it runs; the pool's serves every test.
-            tls = self._pool.tls_contexts if self._pool is not None else SharedTLSContexts()
-            self._stack.enter_context(tls.sharing())
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
         return self._faults

@@ -3,14 +3,13 @@ outbound requests are caught, where the network is closed, and where retry back-
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
 import httpx
 import respx
 from respx.models import AllMockedAssertionError
 
-from . import _httpx2, _httpx_transports, _retry_libraries, _sdk_retries
+from . import _httpx2, _httpx_transports, _retry_libraries, _sdk_retries, _shared_tls
 from ._fault_scripts import Advancer
 from ._httpx2 import Httpx2Interceptor
 from ._httpx_transports import HttpxTransportInterceptor
@@ -19,7 +18,7 @@ from ._network import NetworkGuard
 from ._respx_routers import routed_elsewhere
 from ._retry_libraries import VirtualLibrarySleep
 from ._sdk_retries import VirtualRetrySleep
-from ._shared_tls import SharedTLSContexts
+from ._shared_tls import SharedTLSContexts, TLSPatches
 
 __all__ = ["Interception"]
 
@@ -27,7 +26,11 @@ Respond = Callable[[httpx.Request], httpx.Response]
 
 #: Libraries reached when the app imports them after the start (see :meth:`catch_up`).
 _LATE_IMPORTS = frozenset().union(
-    _httpx2.PACKAGES, _httpx_transports.PACKAGES, _retry_libraries.PACKAGES, _sdk_retries.PACKAGES
+    _httpx2.PACKAGES,
+    _httpx_transports.PACKAGES,
+    _retry_libraries.PACKAGES,
+    _sdk_retries.PACKAGES,
+    _shared_tls.PACKAGES,
 )
 
 
@@ -35,7 +38,8 @@ class Interception:
     """Started in order, stopped in reverse: a catch-all respx router (httpx), httpx2's and the
     aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, the network
     guard, a watch that reaches those libraries when the app imports one later, and one TLS
-    context for the default-configured clients built meanwhile (no request needs one).
+    context for the default-configured clients built meanwhile (no request needs one), from
+    :attr:`tls`: the injector's own, or a session's set before the start.
     ``respond`` answers every caught request; ``owns(url)`` says whether a provider owns it;
     ``clock()`` is the clock the back-off moves, or None (real sleeps)."""
 
@@ -58,7 +62,8 @@ class Interception:
         self.sleeps = self._sdk_sleep.sleeps
         self._library_sleep = VirtualLibrarySleep(clock, self.sleeps)
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
-        self._tls = contextlib.ExitStack()
+        self.tls = SharedTLSContexts()
+        self._tls: TLSPatches | None = None
 
     @property
     def started(self) -> bool:
@@ -75,15 +80,17 @@ class Interception:
         self._library_sleep.start()
         if self.guard is not None:
             self.guard.start()
+        self._tls = self.tls.patch()
         self._imports.start()
-        self._tls.enter_context(SharedTLSContexts().sharing())
 
     def stop(self) -> None:
         router, self._router = self._router, None
         if router is None:
             return
-        self._tls.close()
         self._imports.stop()
+        if self._tls is not None:
+            self._tls.undo()
+            self._tls = None
         if self.guard is not None:
             self.guard.stop()
         self._sdk_sleep.stop()
@@ -94,12 +101,15 @@ class Interception:
 
     def catch_up(self) -> None:
         """Reach what the app imported since :meth:`start`: aiohttp transports, the AI SDKs,
-        retry libraries. Runs by itself after each such import while started."""
+        retry libraries, httpx2's TLS contexts. Runs by itself after each such import while
+        started."""
         self._httpx2.catch_up()
         self._transports.catch_up()
         if self.started:
             self._sdk_sleep.start()
             self._library_sleep.start()
+        if self._tls is not None:
+            self._tls.catch_up()
 
     def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
         # A test may mock other hosts with respx routers of its own (respx_mock): respx asks

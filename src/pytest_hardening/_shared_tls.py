@@ -26,18 +26,19 @@ from typing import Any
 from ._class_patches import ClassPatches, import_if_loaded
 from ._import_watch import ImportWatch
 
-__all__ = ["SharedTLSContexts"]
+__all__ = ["PACKAGES", "SharedTLSContexts", "TLSPatches"]
 
 #: The modules whose network transports call their own ``create_ssl_context`` per client.
 _TRANSPORT_MODULES = ("httpx._transports.default", "httpx2._transports.default")
-_PACKAGES = frozenset(name.partition(".")[0] for name in _TRANSPORT_MODULES)
+#: Reached when imported later: :meth:`TLSPatches.catch_up` after each such import.
+PACKAGES = frozenset(name.partition(".")[0] for name in _TRANSPORT_MODULES)
 
 _Key = tuple[str, str | None, str | None]
 
 
 class SharedTLSContexts:
-    """The contexts built so far (keep one instance for a session to share them across tests)
-    and :meth:`sharing`, which hands them out while active."""
+    """The contexts built so far (keep one instance for a session to share them across tests),
+    handed out while :meth:`sharing` is active, or while the :meth:`patch` it returned is."""
 
     def __init__(self) -> None:
         self._contexts: dict[_Key, ssl.SSLContext] = {}
@@ -47,27 +48,28 @@ class SharedTLSContexts:
         """How many contexts were built for default-configured clients."""
         return len(self._contexts)
 
+    def patch(self) -> TLSPatches:
+        """Hand the contexts out from now on, in the libraries imported so far; for those
+        imported later, call :meth:`TLSPatches.catch_up` after their import (an
+        :class:`~._import_watch.ImportWatch` of :data:`PACKAGES` that someone already runs),
+        or use :meth:`sharing`, which brings a watch of its own."""
+        patches = TLSPatches(self)
+        patches.catch_up()
+        return patches
+
     @contextlib.contextmanager
     def sharing(self) -> Iterator[SharedTLSContexts]:
-        patches = ClassPatches()
-
-        def catch_up() -> None:
-            for name in _TRANSPORT_MODULES:
-                module = import_if_loaded(name)
-                create = getattr(module, "create_ssl_context", None)
-                if module is not None and callable(create) and not patches.patched(module):
-                    patches.patch(module, "create_ssl_context", self._shared(name, create))
-
-        watch = ImportWatch(_PACKAGES, catch_up)
+        patches = self.patch()
+        watch = ImportWatch(PACKAGES, patches.catch_up)
         try:
-            catch_up()
             watch.start()
             yield self
         finally:
             watch.stop()
             patches.undo()
 
-    def _shared(self, library: str, create: Callable[..., Any]) -> Callable[..., Any]:
+    def shared(self, library: str, create: Callable[..., Any]) -> Callable[..., Any]:
+        """``create`` (a transport module's ``create_ssl_context``) serving these contexts."""
         contexts = self._contexts
 
         def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
@@ -85,3 +87,25 @@ class SharedTLSContexts:
             return context
 
         return create_ssl_context
+
+
+class TLSPatches:
+    """The transport modules' ``create_ssl_context`` serving one :class:`SharedTLSContexts`,
+    until :meth:`undo`."""
+
+    def __init__(self, contexts: SharedTLSContexts) -> None:
+        self._contexts = contexts
+        self._patches = ClassPatches()
+
+    def catch_up(self) -> None:
+        """Patch the transport modules imported since the last look (none twice)."""
+        for name in _TRANSPORT_MODULES:
+            module = import_if_loaded(name)
+            create = getattr(module, "create_ssl_context", None)
+            if module is not None and callable(create) and not self._patches.patched(module):
+                self._patches.patch(
+                    module, "create_ssl_context", self._contexts.shared(name, create)
+                )
+
+    def undo(self) -> None:
+        self._patches.undo()

@@ -136,6 +136,14 @@ def test_a_started_fault_injector_shares_one_context_for_its_life(ca_loads: list
     assert len(ca_loads) == 2
 
 
+def test_a_fault_injector_shares_httpx2s_context_too(ca_loads: list[object]) -> None:
+    httpx2 = pytest.importorskip("httpx2")
+    with FaultInjector(quote_provider()):  # the AI SDKs' clients ride on httpx2
+        httpx2.AsyncClient()
+        httpx2.Client()
+    assert len(ca_loads) == 1
+
+
 def test_a_pools_apps_load_the_ca_bundle_once_across_tests(ca_loads: list[object]) -> None:
     pool = AppPool()
     try:
