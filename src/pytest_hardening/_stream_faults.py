@@ -51,6 +51,7 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._replace = replace
         self._done: Callable[[int], None] | None = done
         self._delivered = 0
+        self._pass: Iterator[bytes] | None = None
 
     def _chunks(self) -> Iterator[bytes]:
         try:
@@ -61,8 +62,8 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                         yield injected
                         if self._replace:
                             continue
+                self._delivered += 1  # handed over: a reader may stop at it (the last event)
                 yield event
-                self._delivered += 1
             if self._at >= len(self._events):
                 injected = self._fault()
                 if injected is not None:
@@ -70,11 +71,19 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         finally:
             self.close()
 
+    def _one_pass(self) -> Iterator[bytes]:
+        # A body is read once, as from a socket: reading it again (the OpenAI SDK drains the
+        # response after its last event) goes on from where the first read stopped, and never
+        # meets the fault a second time.
+        if self._pass is None:
+            self._pass = self._chunks()
+        return self._pass
+
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._chunks()
+        yield from self._one_pass()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks():
+        for chunk in self._one_pass():
             yield chunk
 
     def close(self) -> None:

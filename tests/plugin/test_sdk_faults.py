@@ -327,3 +327,20 @@ def test_stream_stall_shorter_than_the_timeout_only_delays(
         assert message_stream.get_final_text() == "Hi"
     assert clock.advanced == 8.0
     assert faults.calls("anthropic")[0].outcome == "stream_stall 200 (6/6 events delivered)"
+
+
+@pytest.mark.anyio
+async def test_a_short_stall_is_met_once_though_the_async_sdk_reads_the_body_again(
+    setup: tuple[Clock, FaultInjector],
+) -> None:
+    # AsyncOpenAI drains the response after the last event, iterating the body a second time:
+    # the stream goes on from where it stopped, as a socket's would, and never stalls again.
+    clock, faults = setup
+    faults.stream_stall("openai", after=2, seconds=5)
+    gpt = openai.AsyncOpenAI(api_key="sk-test", max_retries=0)
+    stream = await gpt.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True)  # type: ignore[arg-type]
+    text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+    assert text == "Hello there"
+    assert clock.advanced == 5.0
+    [call] = faults.calls("openai")
+    assert call.outcome == "stream_stall 200 (5/5 events delivered)"
