@@ -19,16 +19,21 @@ __all__ = ["LOGGER", "log_app_error", "logging_app_errors"]
 LOGGER = logging.getLogger("pytest_hardening.app")
 
 
-def log_app_error(scope: dict[str, Any], error: BaseException) -> None:
-    """Log ``error``, raised by the app while it served ``scope``. The path is logged without
-    its query string (where tokens travel); the exception is the app's own."""
+def log_app_error(
+    scope: dict[str, Any], error: BaseException, status: int | None = None, *, cut: bool = False
+) -> None:
+    """Log ``error``, raised by the app while it served ``scope``, having answered ``status``
+    (None: nothing, so the client gets a 500); ``cut`` when the body was under way. The path is
+    logged without its query string (where tokens travel); the exception is the app's own."""
     # The app's Sentry (its logging integration, on by default) would make this record an
     # event and a breadcrumb of the app's own: its test would see two events for one error.
     ignore_logger(LOGGER.name)
+    answered = f"the client was answered {status or 500}"  # an exception handler's own, too
     LOGGER.error(
-        "Exception in ASGI application: %s %s (the client was answered 500)%s",
+        "Exception in ASGI application: %s %s (%s)%s",
         scope.get("method", scope.get("type", "?")),
         scope.get("path", "?"),
+        f"{answered}, its body cut where the app failed" if cut else answered,
         _hint(error),
         exc_info=error,
     )
@@ -62,10 +67,17 @@ def logging_app_errors(app: Any) -> Any:
     """Wrap ``app`` so that an exception it raises is logged, then raised on."""
 
     async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started: list[int] = []
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started.append(message["status"])
+            await send(message)
+
         try:
-            await app(scope, receive, send)
+            await app(scope, receive, sending)
         except Exception as exc:
-            log_app_error(scope, exc)
+            log_app_error(scope, exc, started[0] if started else None)
             raise
 
     return asgi

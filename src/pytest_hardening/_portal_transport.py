@@ -75,7 +75,7 @@ class PortalTransport(httpx.BaseTransport):
         if error is not None:
             if self._raise:
                 raise error
-            log_app_error(exchange.scope, error)
+            log_app_error(exchange.scope, error, exchange.status)
         if exchange.start is None:  # the app failed, or returned without answering
             return self._http.Response(500, request=request)  # type: ignore[no-any-return]
         if not done.done():
@@ -140,6 +140,11 @@ class _Exchange:
         self._scope_cancel: anyio.CancelScope | None = None
         self._tx: Any = None
         self._rx: Any = None
+
+    @property
+    def status(self) -> int | None:
+        """The status the app answered, once it started its response."""
+        return None if self.start is None else int(self.start["status"])
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -232,4 +237,4 @@ class _StreamedBody:
         try:
             self._done.result()
         except Exception as exc:  # the app failed mid-stream: the body ends where it stopped
-            log_app_error(self._exchange.scope, exc)
+            log_app_error(self._exchange.scope, exc, self._exchange.status, cut=True)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pytest_hardening import SentryCapture
+from pytest_hardening import Harness, SentryCapture
 from pytest_hardening.live import SentryIngest
 
 
@@ -87,7 +87,9 @@ def test_sentry_initialised_at_import_reports_to_sentry_events_never_its_dsn(
 def _logged_500(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
     (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
     assert record.levelno == logging.ERROR
-    assert record.getMessage().startswith("Exception in ASGI application: GET /boom")
+    assert record.getMessage().startswith(
+        "Exception in ASGI application: GET /boom (the client was answered 500)"
+    )
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], LookupError)
     return record
@@ -126,3 +128,31 @@ async def test_the_async_client_runs_the_app_in_the_importing_thread(
     hardened_async_client: httpx.AsyncClient,
 ) -> None:
     assert (await hardened_async_client.get("/ledger")).json() == {"one": 1}
+
+
+def answering_502() -> Starlette:
+    """An app whose catch-all exception handler answers 502: Starlette sends that answer, then
+    raises the exception on, as a server would log it."""
+
+    async def provider_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "provider"}, status_code=502)
+
+    return Starlette(routes=[Route("/boom", boom)], exception_handlers={Exception: provider_error})
+
+
+def test_the_log_names_what_the_apps_own_handler_answered(caplog: pytest.LogCaptureFixture) -> None:
+    with Harness() as harness:
+        harness.build(answering_502, {})
+        assert harness.client().get("/boom").status_code == 502
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert "GET /boom (the client was answered 502)" in record.getMessage()
+
+
+@pytest.mark.anyio
+async def test_the_async_client_names_it_too(caplog: pytest.LogCaptureFixture) -> None:
+    with Harness() as harness:
+        harness.build(answering_502, {})
+        async with harness.async_client() as client:
+            assert (await client.get("/boom")).status_code == 502
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert "GET /boom (the client was answered 502)" in record.getMessage()
