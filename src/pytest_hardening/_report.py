@@ -117,12 +117,15 @@ class HardeningSession:
             calls += sum(sum(c.values()) for c in record["calls"].values())
             events += len(record["sentry_events"])
             findings += len(record["audit_findings"])
-        failed = sum(1 for r in self.records if r["outcome"] != "passed")
+        outcomes = Counter(r["outcome"].partition(" ")[0] for r in self.records)
+        failed = len(self.records) - outcomes["passed"] - outcomes["xfailed"]
+        xfailed = f", {outcomes['xfailed']} xfailed" if outcomes["xfailed"] else ""
         # The seed matters only to seeded faults (faults.random): shown when one was used.
         seeded = any("seed" in fault for record in self.records for fault in record["faults"])
         replay = f"; seed {self.seed} (replay: --hardening-seed={self.seed})" if seeded else ""
         return [
-            f"{len(self.records)} test(s) used hardening fixtures ({failed} not passed){replay}",
+            f"{len(self.records)} test(s) used hardening fixtures ({failed} not passed{xfailed})"
+            f"{replay}",
             f"provider calls: {calls}; faults injected: {_top(faults)}",
             f"breaker transitions: {_top(transitions)}",
             f"Sentry events captured: {events}; audit findings: {findings}",
@@ -180,7 +183,9 @@ def finish_item(item: pytest.Item, report: pytest.TestReport) -> None:
     if record is None:
         return
     if report.outcome != "passed" and record.outcome == "passed":
-        record.outcome = f"{report.outcome} ({report.when})"
+        # An expected failure (xfail) is not a test that did not pass.
+        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        record.outcome = f"{outcome} ({report.when})"
     if report.when == "teardown":
         session_of(item.config).add(record.as_dict())
 

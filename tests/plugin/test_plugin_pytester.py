@@ -110,6 +110,26 @@ def test_header_summary_json_report_and_chaos_marker(project: pytest.Pytester) -
     selected.assert_outcomes(passed=1, deselected=1)
 
 
+def test_the_summary_tells_expected_failures_from_tests_that_did_not_pass(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_outcomes="""
+        import pytest
+
+        @pytest.mark.xfail(strict=True, reason="a known bug of the app")
+        def test_known_bug(hardened_client):
+            assert hardened_client.get("/nowhere").status_code == 200
+
+        def test_broken(hardened_client):
+            assert hardened_client.get("/nowhere").status_code == 200
+        """
+    )
+    result = project.runpytest(*FAST)
+    result.assert_outcomes(failed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["2 test(s) used hardening fixtures (1 not passed, 1 xfailed)"])
+
+
 def test_random_faults_replay_from_the_seed(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_random="""
