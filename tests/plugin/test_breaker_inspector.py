@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,3 +131,47 @@ def test_adapters_on_their_own_clock_are_advanced_and_clean_runs_report_nothing(
     assert inspector.transitions("own") == [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN")]
     assert inspector.problems_report() is None
     inspector.stop()
+
+
+class AsyncLockBreaker:
+    """A hand-written asyncio breaker: every method a coroutine behind an ``asyncio.Lock``."""
+
+    def __init__(self) -> None:
+        self._state = "closed"
+        self.lock = asyncio.Lock()
+
+    async def state(self) -> str:
+        async with self.lock:
+            return self._state
+
+    async def force_open(self) -> None:
+        async with self.lock:
+            self._state = "open"
+
+    def reset(self) -> None:
+        self._state = "closed"
+
+
+def test_a_breaker_with_async_methods_is_read_between_requests() -> None:
+    breakers = BreakerInspector({"quotes": AsyncLockBreaker()}).start()
+    try:
+        breakers.force_open("quotes")
+        assert breakers.state("quotes") == "OPEN"
+        assert breakers.transitions("quotes") == [("CLOSED", "OPEN")]
+        breakers.reset("quotes")
+        assert breakers.state("quotes") == "CLOSED"
+    finally:
+        breakers.stop()
+
+
+@pytest.mark.anyio
+async def test_one_that_would_wait_says_so_instead_of_taking_a_coroutine_for_a_state() -> None:
+    breaker = AsyncLockBreaker()
+    breakers = BreakerInspector({"quotes": breaker}).start()
+    try:
+        async with breaker.lock:  # held by a request in flight
+            with pytest.raises(TypeError, match=r"state\(\) is a coroutine that waits"):
+                breakers.state("quotes")
+        assert breakers.state("quotes") == "CLOSED"
+    finally:
+        breakers.stop()

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from ._at_once import AtOnce
 from ._base import ADAPTER_PROTOCOL, BreakerAdapter
 from ._circuitbreaker import CircuitbreakerAdapter
 from ._native import NativeBreaker, ObservedBreaker
@@ -16,6 +17,7 @@ from ._pybreaker import AioBreakerAdapter, PyBreakerAdapter
 __all__ = ["BreakerRegistry", "adapt_breaker", "breaker_registry"]
 
 _ADAPTERS = (
+    AtOnce,
     NativeBreaker,
     ObservedBreaker,
     PyBreakerAdapter,
@@ -39,7 +41,8 @@ def adapt_breaker(breaker: Any) -> BreakerAdapter:
 
     Known: pybreaker, aiobreaker, circuitbreaker (fabfuel) and purgatory breakers, the native
     protocol (``reference_app.resilience``), any breaker with a ``state`` attribute,
-    ``force_open()`` and ``reset()``, and any object with the :class:`BreakerAdapter` methods.
+    ``force_open()`` and ``reset()``, and any object with the :class:`BreakerAdapter` methods
+    (``async def`` ones too: see :class:`~._at_once.AtOnce`).
     Anything else raises ``TypeError`` naming that protocol.
     """
     if isinstance(breaker, _ADAPTERS):
@@ -57,6 +60,11 @@ def adapt_breaker(breaker: Any) -> BreakerAdapter:
     if all(callable(getattr(breaker, a, None)) for a in ("force_open", "reset")):
         state = inspect.getattr_static(breaker, "state", None)
         if inspect.isfunction(state) or inspect.ismethod(getattr(breaker, "state", None)):
+            if any(
+                inspect.iscoroutinefunction(getattr(breaker, name))
+                for name in ("state", "force_open", "reset")
+            ):
+                return AtOnce(breaker)
             adapter: BreakerAdapter = breaker  # an adapter: state() is a method
             return adapter
         if hasattr(breaker, "state"):
