@@ -7,7 +7,7 @@ override.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +23,7 @@ __all__ = [
     "hardening_apm",
     "hardening_app_factory",
     "hardening_app_reset",
+    "hardening_backoff_modules",
     "hardening_breakers",
     "hardening_client_headers",
     "hardening_dev_env",
@@ -78,6 +79,14 @@ def hardening_prod_env() -> Mapping[str, str]:
 def hardening_providers() -> Mapping[str, ProviderSpec]:
     """Provider name -> URL/host pattern or ``Provider(url, healthy=...)``."""
     return {}
+
+
+@pytest.fixture
+def hardening_backoff_modules() -> Sequence[str]:
+    """The app's own modules whose retry loops sleep between attempts (``time.sleep``,
+    ``asyncio.sleep``, ``anyio.sleep``): under ``faults`` and ``clock`` those sleeps move the
+    clock instead (``FaultInjector.virtual_backoff``). Default: none."""
+    return ()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
@@ -55,8 +55,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     With ``block_network=True`` (the default) any other outbound connection off this machine
     (urllib, aiohttp, raw sockets ...) is refused and kept in :attr:`blocked`; both end up in
     :meth:`problems_report`. With a clock attached, the retry back-off of the OpenAI/Anthropic
-    SDKs and of the retry libraries (tenacity, stamina, backoff, httpx-retries, retrying) moves
-    the clock instead of sleeping (each delay in :attr:`retry_sleeps`). While started, httpx
+    SDKs and of the retry libraries (tenacity, stamina, backoff, httpx-retries, retrying), and
+    of the app's own retry loops in the modules named to :meth:`virtual_backoff`, moves the
+    clock instead of sleeping (each delay in :attr:`retry_sleeps`). While started, httpx
     and httpx2 clients with the default TLS settings share one TLS context (no request needs
     one): an app that opens a client per request does not load the CA bundle for each.
     """
@@ -98,6 +99,15 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     def stop(self) -> None:
         self._interception.stop()
+
+    def virtual_backoff(self, *modules: str | ModuleType) -> None:
+        """Make the back-off of the app's own retry loops in ``modules`` (names or modules)
+        virtual, as the retry libraries' is: while a clock is attached, ``time.sleep``,
+        ``asyncio.sleep`` and ``anyio.sleep`` called through those modules' own names (or a
+        ``sleep`` imported from them) move the clock instead, each delay in
+        :attr:`retry_sleeps`; ``sleep(0)`` stays a plain checkpoint. Until the injector stops.
+        A module with none of those names raises ``ValueError``."""
+        self._interception.own_backoff(modules)
 
     def _share_tls(self, contexts: SharedTLSContexts) -> None:
         """Hand out ``contexts`` (a session's, kept across tests) instead of the injector's

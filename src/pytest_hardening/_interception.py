@@ -3,7 +3,8 @@ outbound requests are caught, where the network is closed, and where retry back-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import ModuleType
 
 import httpx
 import respx
@@ -110,6 +111,10 @@ class Interception:
             self._library_sleep.start()
         if self._tls is not None:
             self._tls.catch_up()
+
+    def own_backoff(self, modules: Iterable[str | ModuleType]) -> None:
+        """The app's own ``modules`` back off in virtual time too (see _retry_libraries)."""
+        self._library_sleep.own_modules(modules, started=self.started)
 
     def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
         # A test may mock other hosts with respx routers of its own (respx_mock): respx asks

@@ -6,7 +6,7 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -72,6 +72,7 @@ sentry_events = _inspection_fixtures.sentry_events
 hardening_apm = _config_fixtures.hardening_apm
 hardening_app_factory = _config_fixtures.hardening_app_factory
 hardening_app_reset = _config_fixtures.hardening_app_reset
+hardening_backoff_modules = _config_fixtures.hardening_backoff_modules
 hardening_breakers = _config_fixtures.hardening_breakers
 hardening_client_headers = _config_fixtures.hardening_client_headers
 hardening_dev_env = _config_fixtures.hardening_dev_env
@@ -193,12 +194,15 @@ def faults(
     request: pytest.FixtureRequest,
     _hardening_harness: Harness,
     hardening_providers: Mapping[str, ProviderSpec],
+    hardening_backoff_modules: Sequence[str],
 ) -> Iterator[FaultInjector]:
     """Provider fault injection; every outbound httpx request is answered in memory."""
     record = record_for(request.node, "faults")
     injector = _hardening_harness.fake_providers(
         hardening_providers, block_network=not _network_allowed(request)
     )
+    if hardening_backoff_modules:
+        injector.virtual_backoff(*hardening_backoff_modules)
     if request.node.get_closest_marker("hardening_allow_unused_faults") is not None:
         injector.allow_unused()
     try:

@@ -15,6 +15,10 @@ is started, their default sleeps move the clock instead (each delay recorded):
   ``asyncio.sleep`` through their modules' own names: those names are pointed at stand-ins
   whose ``sleep`` is virtual (all else is the real module).
 
+The app's own back-off (``await asyncio.sleep(delay)`` in a retry loop) is reached the same way,
+for the modules named to :meth:`VirtualLibrarySleep.own_modules`: their ``time``, ``asyncio`` and
+``anyio`` names, and a ``sleep`` imported from one of those.
+
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
 Tested with tenacity 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4.
@@ -23,9 +27,10 @@ Tested with tenacity 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retr
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -92,6 +97,7 @@ class VirtualLibrarySleep:
         self._clock = clock
         self.sleeps = sleeps
         self._patches = ClassPatches()
+        self._own: list[ModuleType] = []
 
     def start(self) -> VirtualLibrarySleep:
         """Patch the libraries imported so far (again: only those not yet patched)."""
@@ -106,7 +112,40 @@ class VirtualLibrarySleep:
             self._stand_in(name, marker, time, self._sync_sleep)
         for name, marker in _ASYNC_SLEEPERS:
             self._stand_in(name, marker, asyncio, self._async_sleep)
+        for module in self._own:
+            self._own_module(module)
         return self
+
+    def own_modules(self, modules: Iterable[str | ModuleType], *, started: bool) -> None:
+        """Make the back-off of the app's own ``modules`` virtual: their module-level ``time``,
+        ``asyncio`` and ``anyio`` names, and a ``sleep`` imported from one of them (patched
+        now when ``started``, else at :meth:`start`). A module with none of those names is an
+        error: nothing there would sleep in virtual time."""
+        found = [m if isinstance(m, ModuleType) else importlib.import_module(m) for m in modules]
+        for module in found:
+            if not any(_own_sleep(module, name) for name in ("time", "asyncio", "anyio", "sleep")):
+                raise ValueError(
+                    f"{module.__name__} has no module-level `time`, `asyncio` or `anyio`, nor a "
+                    "`sleep` imported from one of them: name the module whose code calls "
+                    "`time.sleep`, `asyncio.sleep` or `anyio.sleep` (or `from asyncio import "
+                    "sleep`) between its attempts"
+                )
+        self._own.extend(found)
+        if started:
+            for module in found:
+                self._own_module(module)
+
+    def _own_module(self, module: ModuleType) -> None:
+        for name in ("time", "asyncio", "anyio", "sleep"):
+            real = _own_sleep(module, name)
+            if real is None or self._patches.patched(module, name):
+                continue
+            sync = real is time or real is _SLEEPS[0] or real is time.sleep
+            if name == "sleep":
+                replacement: Any = self._sync_sleep if sync else self._own_async_sleep
+            else:
+                replacement = _Standin(real, self._sync_sleep if sync else self._own_async_sleep)
+            self._patches.patch(module, name, replacement)
 
     def stop(self) -> None:
         self._patches.undo()
@@ -157,12 +196,36 @@ class VirtualLibrarySleep:
         clock.advance(float(seconds))
         await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
 
+    async def _own_async_sleep(self, seconds: float, result: Any = None) -> Any:
+        # ``asyncio.sleep(delay, result)``'s signature; ``sleep(0)`` is a checkpoint, no back-off.
+        if seconds > 0:
+            await self._async_sleep(seconds)
+        else:
+            await _real_async_sleep(0)
+        return result
+
 
 def _stamina() -> tuple[Any, ...]:
     """stamina's async sleep (``stamina._core._smart_sleep``: asyncio's or trio's), which its
     async retries pass to tenacity as ``sleep=``; nothing when stamina is not imported."""
     smart = getattr(sys.modules.get("stamina._core"), "_smart_sleep", None)
     return (smart,) if callable(smart) else ()
+
+
+#: The sleeps as the standard library made them (a test may replace ``asyncio.sleep`` later; a
+#: module that imported ``sleep`` before still holds these).
+_SLEEPS = (time.sleep, asyncio.sleep)
+
+
+def _own_sleep(module: ModuleType, name: str) -> Any:
+    """The sleeping module or function ``module`` holds as ``name``, else None."""
+    value = vars(module).get(name)
+    anyio = sys.modules.get("anyio")
+    if name != "sleep":
+        reals: tuple[Any, ...] = (time, asyncio, anyio)
+    else:
+        reals = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
+    return value if value is not None and any(value is real for real in reals) else None
 
 
 async def _real_async_sleep(seconds: float) -> None:

@@ -1,0 +1,145 @@
+"""An app's own retry loops (``time.sleep`` / ``asyncio.sleep`` between attempts, no library):
+the modules named to ``virtual_backoff`` (or by the ``hardening_backoff_modules`` fixture) back
+off in virtual time, each delay in ``retry_sleeps``; nothing stays patched."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pytest_hardening import Clock, FaultInjector, Provider
+
+from . import _own_backoff
+from ._sleeps import this_thread_only, this_thread_only_async
+
+OWN = "tests.plugin._own_backoff"
+
+
+def _healthy(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"orders": []})
+
+
+PROVIDERS = {"orders": Provider("https://api.example.com", _healthy)}
+LOOPS: list[tuple[str, Callable[[], httpx.Response], list[float]]] = [
+    ("time.sleep", _own_backoff.fetch_sync, [1.0, 2.0]),
+    ("asyncio.sleep", lambda: asyncio.run(_own_backoff.fetch_async()), [5.0, 10.0]),
+    (
+        "from asyncio import sleep",
+        lambda: asyncio.run(_own_backoff.fetch_with_imported_sleep()),
+        [3.0, 3.0],
+    ),
+]
+
+
+@pytest.fixture
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real back-off sleep in the test's thread fails the test."""
+    real_async_sleep = asyncio.sleep
+
+    def sleep(seconds: float) -> None:
+        raise AssertionError(f"real time.sleep({seconds})")
+
+    async def async_sleep(seconds: float, result: Any = None) -> Any:
+        if seconds > 0:
+            raise AssertionError(f"real asyncio.sleep({seconds})")
+        return await real_async_sleep(0, result)
+
+    monkeypatch.setattr(time, "sleep", this_thread_only(sleep, time.sleep))
+    monkeypatch.setattr(asyncio, "sleep", this_thread_only_async(async_sleep, asyncio.sleep))
+
+
+@pytest.fixture
+def injector() -> Iterator[tuple[Clock, FaultInjector]]:
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        yield clock, faults
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+@pytest.mark.parametrize(("how", "fetch", "delays"), LOOPS, ids=[loop[0] for loop in LOOPS])
+def test_the_apps_own_back_off_moves_the_clock(
+    injector: tuple[Clock, FaultInjector],
+    how: str,
+    fetch: Callable[[], httpx.Response],
+    delays: list[float],
+) -> None:
+    clock, faults = injector
+    faults.fail("orders", 503, times=2)
+    faults.virtual_backoff(OWN)
+    assert fetch().status_code == 200
+    assert faults.retry_sleeps == delays  # sleep(0), a checkpoint, is not a back-off
+    assert clock.advanced == sum(delays)
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+def test_a_module_not_named_sleeps_for_real(injector: tuple[Clock, FaultInjector]) -> None:
+    _, faults = injector
+    faults.fail("orders", 503, times=2)
+    with pytest.raises(AssertionError, match=r"real time\.sleep"):
+        _own_backoff.fetch_sync()
+
+
+def test_without_a_clock_it_sleeps_as_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", this_thread_only(slept.append, time.sleep))
+    with FaultInjector(PROVIDERS) as faults:
+        faults.virtual_backoff(_own_backoff)
+        faults.fail("orders", 503, times=2)
+        assert _own_backoff.fetch_sync().status_code == 200
+        assert faults.retry_sleeps == []
+    assert slept == [1.0, 2.0]
+
+
+def test_nothing_stays_patched() -> None:
+    imported_sleep = _own_backoff.sleep
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        faults.virtual_backoff(OWN)
+        assert _own_backoff.asyncio is not asyncio
+        assert _own_backoff.asyncio.gather is asyncio.gather  # all else is the real module
+    assert _own_backoff.asyncio is asyncio
+    assert _own_backoff.time is time
+    assert _own_backoff.sleep is imported_sleep
+
+
+def test_named_before_the_start_it_applies_from_the_start() -> None:
+    clock = Clock().start()
+    faults = FaultInjector(PROVIDERS, clock=clock)
+    try:
+        faults.virtual_backoff(OWN)
+        assert _own_backoff.time is time  # nothing patched before the start
+        with faults:
+            faults.fail("orders", 503, times=1)
+            assert _own_backoff.fetch_sync().status_code == 200
+            assert faults.retry_sleeps == [1.0]
+    finally:
+        clock.stop()
+
+
+def test_a_module_with_nothing_that_sleeps_is_refused() -> None:
+    empty = types.ModuleType("app.models")
+    with FaultInjector(PROVIDERS) as faults, pytest.raises(ValueError, match=r"app\.models has no"):
+        faults.virtual_backoff(empty)
+
+
+class TestTheFixture:
+    """``hardening_backoff_modules`` names them once, for every test using ``faults``."""
+
+    @pytest.fixture
+    def hardening_providers(self) -> dict[str, Provider]:
+        return PROVIDERS
+
+    @pytest.fixture
+    def hardening_backoff_modules(self) -> list[str]:
+        return [OWN]
+
+    @pytest.mark.usefixtures("no_real_sleep")
+    def test_outage_then_recovery(self, faults: FaultInjector, clock: Clock) -> None:
+        faults.fail("orders", 503, times=2)
+        assert _own_backoff.fetch_sync().status_code == 200
+        assert faults.retry_sleeps == [1.0, 2.0]
+        assert clock.advanced == 3.0
