@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     )
     from ._clock import Clock
     from ._env import EnvPatch
-    from ._faults import Call, FaultInjector, UnregisteredHostError
+    from ._faults import Call, FaultInjector, RealSleepWarning, UnregisteredHostError
     from ._harness import Harness, HarnessError
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "PurgatoryAdapter": "._breakers",
     "PurgatoryRegistry": "._breakers",
     "PyBreakerAdapter": "._breakers",
+    "RealSleepWarning": "._faults",
     "RequestStats": "._apm_prometheus",
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",
@@ -121,6 +122,7 @@ __all__: list[str] = [
     "PurgatoryAdapter",
     "PurgatoryRegistry",
     "PyBreakerAdapter",
+    "RealSleepWarning",
     "RequestStats",
     "RouteAuditor",
     "SentryCapture",

@@ -27,7 +27,7 @@ from ._stream_faults import StreamFaultMethods
 if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts
 
-__all__ = ["Call", "FaultInjector", "UnregisteredHostError"]
+__all__ = ["Call", "FaultInjector", "RealSleepWarning", "UnregisteredHostError"]
 
 
 class Call(NamedTuple):
@@ -41,6 +41,10 @@ class Call(NamedTuple):
 
 class UnregisteredHostError(httpx.ConnectError):
     """Raised into the app for a request to a host no provider owns (no real network)."""
+
+
+class RealSleepWarning(UserWarning):
+    """A test's retry back-off slept for real under faults, for want of a clock."""
 
 
 class FaultInjector(FaultMethods, StreamFaultMethods):
@@ -126,6 +130,12 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         """Outbound connections refused by the network guard: ``(host, port, via)``."""
         guard = self._interception.guard
         return list(guard.blocked) if guard is not None else []
+
+    @property
+    def real_sleeps(self) -> list[float]:
+        """The retry back-off delays slept for real, for want of a clock (the AI SDKs' and the
+        retry libraries'): the ``faults`` fixture warns when they add up to half a second."""
+        return list(self._interception.real_sleeps)
 
     @property
     def retry_sleeps(self) -> list[float]:

@@ -61,7 +61,9 @@ class Interception:
         self._sdk_sleep = VirtualRetrySleep(clock)
         #: The back-off delays that moved the clock instead of sleeping (SDKs and libraries).
         self.sleeps = self._sdk_sleep.sleeps
-        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps)
+        #: The back-off delays slept for real, for want of a clock (SDKs and libraries).
+        self.real_sleeps = self._sdk_sleep.real_sleeps
+        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps, self.real_sleeps)
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
         self.tls = SharedTLSContexts()
         self._tls: TLSPatches | None = None

@@ -6,6 +6,7 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -174,6 +175,26 @@ def _hardening_harness(
         pytest.fail(problem, pytrace=False)
 
 
+#: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: the
+#: AI SDKs' shortest retry delay.
+REAL_SLEEP_WARN_SECONDS = 0.5
+
+
+def _warn_real_sleeps(real_sleeps: list[float]) -> None:
+    slept = sum(real_sleeps)
+    if slept >= REAL_SLEEP_WARN_SECONDS:
+        from ._faults import RealSleepWarning
+
+        warnings.warn(
+            RealSleepWarning(
+                f"the app's retries slept {slept:.1f} s for real ({len(real_sleeps)} back-off "
+                "sleep(s) of the AI SDKs or retry libraries, the test has no clock): add the "
+                "`clock` fixture to the test and the back-off moves the clock instead"
+            ),
+            stacklevel=2,
+        )
+
+
 def _network_allowed(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("hardening_allow_network") is not None
 
@@ -209,6 +230,7 @@ def faults(
         yield injector
     finally:
         record.add_faults(injector)
+    _warn_real_sleeps(injector.real_sleeps)
     problem = _hardening_harness.problems()
     if problem:
         pytest.fail(problem, pytrace=False)

@@ -56,8 +56,9 @@ class _Clock(Protocol):
 
 class _DefaultSleep:
     """A data descriptor for the ``sleep`` attribute of tenacity's retrying classes: the
-    object's own sleep, except the library default, which becomes ``virtual()`` (when not
-    None). Assignments (``self.sleep = sleep`` in ``__init__``) land in the instance dict."""
+    object's own sleep, except the library default, which becomes ``virtual()`` (virtual with a
+    clock, else real and recorded). Assignments (``self.sleep = sleep`` in ``__init__``) land in
+    the instance dict."""
 
     def __init__(
         self, default: Any, virtual: Callable[[], Any], others: Callable[[], tuple[Any, ...]]
@@ -93,9 +94,15 @@ class VirtualLibrarySleep:
     """While started, tenacity's and backoff's default back-off sleeps advance ``clock()``
     (when it returns a clock) instead of sleeping; each delay is appended to ``sleeps``."""
 
-    def __init__(self, clock: Callable[[], _Clock | None], sleeps: list[float]) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], _Clock | None],
+        sleeps: list[float],
+        real_sleeps: list[float] | None = None,
+    ) -> None:
         self._clock = clock
         self.sleeps = sleeps
+        self.real_sleeps = [] if real_sleeps is None else real_sleeps
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
 
@@ -173,15 +180,18 @@ class VirtualLibrarySleep:
         if isinstance(cls, type) and callable(default) and not self._patches.patched(cls):
             self._patches.patch(cls, "sleep", _DefaultSleep(default, virtual, others))
 
-    def _sync(self) -> Callable[[float], None] | None:
-        return self._sync_sleep if self._clock() is not None else None
+    # tenacity's default sleep, looked up at each retry: virtual with a clock, else a real
+    # sleep as the library's own (``time.sleep``; anyio's asyncio-or-trio sleep), recorded.
+    def _sync(self) -> Callable[[float], None]:
+        return self._sync_sleep
 
-    def _async(self) -> Callable[[float], Any] | None:
-        return self._async_sleep if self._clock() is not None else None
+    def _async(self) -> Callable[[float], Any]:
+        return self._async_sleep
 
     def _sync_sleep(self, seconds: float) -> None:
         clock = self._clock()
         if clock is None:
+            self.real_sleeps.append(float(seconds))
             time.sleep(seconds)
             return
         self.sleeps.append(float(seconds))
@@ -190,6 +200,7 @@ class VirtualLibrarySleep:
     async def _async_sleep(self, seconds: float) -> None:
         clock = self._clock()
         if clock is None:
+            self.real_sleeps.append(float(seconds))
             await _real_async_sleep(seconds)
             return
         self.sleeps.append(float(seconds))

@@ -12,6 +12,7 @@ Tested with openai 3.51-3.x and anthropic 2.10-2.x.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -44,6 +45,8 @@ class VirtualRetrySleep:
     def __init__(self, clock: Callable[[], _Clock | None]) -> None:
         self._clock = clock
         self.sleeps: list[float] = []
+        #: Seconds each back-off took for real (no clock attached).
+        self.real_sleeps: list[float] = []
         self._patches = ClassPatches()
 
     def start(self) -> VirtualRetrySleep:
@@ -76,6 +79,7 @@ class VirtualRetrySleep:
         ) -> None:
             clock = self._clock()
             if clock is None:
+                start = time.monotonic()
                 original(
                     client,
                     retries_taken=retries_taken,
@@ -83,6 +87,7 @@ class VirtualRetrySleep:
                     options=options,
                     response=response,
                 )
+                self.real_sleeps.append(time.monotonic() - start)
                 return
             seconds = _delay(client, retries_taken, max_retries, options, response)
             self.sleeps.append(seconds)
@@ -96,6 +101,7 @@ class VirtualRetrySleep:
         ) -> None:
             clock = self._clock()
             if clock is None:
+                start = time.monotonic()
                 await original(
                     client,
                     retries_taken=retries_taken,
@@ -103,6 +109,7 @@ class VirtualRetrySleep:
                     options=options,
                     response=response,
                 )
+                self.real_sleeps.append(time.monotonic() - start)
                 return
             seconds = _delay(client, retries_taken, max_retries, options, response)
             self.sleeps.append(seconds)

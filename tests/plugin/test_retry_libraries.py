@@ -188,7 +188,55 @@ def test_without_a_clock_the_libraries_sleep_as_in_production(
             with pytest.raises(httpx.HTTPStatusError):
                 call()
         assert injector.retry_sleeps == []
+        assert injector.real_sleeps == [2.0, 4.0, 8.0, 20.0, 20.0]
     assert slept == [2.0, 4.0, 8.0, 20.0, 20.0]
+
+
+def test_the_faults_fixture_warns_when_a_test_without_a_clock_slept_for_real(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from pytest_hardening import Provider
+
+        @pytest.fixture
+        def hardening_providers():
+            return {"orders": Provider("https://api.example.com")}
+        """
+    )
+    pytester.makepyfile(
+        """
+        import time
+
+        import httpx
+        import tenacity
+
+        @tenacity.retry(wait=tenacity.wait_fixed(0.3), stop=tenacity.stop_after_attempt(3))
+        def fetch():
+            return httpx.get("https://api.example.com/orders").raise_for_status()
+
+        def test_outage_without_a_clock(faults, monkeypatch):
+            monkeypatch.setattr(time, "sleep", lambda seconds: None)  # the test waits for nobody
+            faults.fail("orders", 503, times=2)
+            assert fetch().status_code == 200
+
+        def test_outage_with_a_clock(faults, clock):
+            faults.fail("orders", 503, times=2)
+            assert fetch().status_code == 200
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_outage_without_a_clock*",
+            "*RealSleepWarning: the app's retries slept 0.6 s for real (2 back-off sleep(s)*",
+        ]
+    )
+    assert "test_outage_with_a_clock" not in result.stdout.str().split("warnings summary")[-1]
 
 
 def test_nothing_stays_patched() -> None:

@@ -266,6 +266,7 @@ def test_sdk_retry_sleep_is_real_without_a_clock(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(openai.RateLimitError):
             _chat(_openai(max_retries=1))
         assert faults.retry_sleeps == []
+        assert len(faults.real_sleeps) == 1  # how long it took (the test's time.sleep: none)
     assert slept == [3.0]
 
 
