@@ -84,7 +84,7 @@ def test_shopifys_retry_window_is_inside_the_delivery_window() -> None:
 
 
 def test_an_order_signed_before_the_delivery_window_is_refused_as_a_replay(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     old = (now - WEBHOOK_DELIVERY_RETENTION - SECOND).isoformat()

@@ -429,7 +429,7 @@ def test_the_status_callback_given_to_exotel_is_signed_and_verifies(
 
 
 def test_a_replayed_shopify_delivery_is_acknowledged_and_ignored(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     first = json.dumps(ORDER).encode()
     headers = _signed(first, delivery="d-1")
@@ -454,7 +454,7 @@ def test_a_delivery_without_its_id_is_400(client: TestClient) -> None:
 
 
 def test_the_shop_comes_from_the_signed_body_not_the_header(
-    hardened_client: TestClient, faults: FaultInjector
+    hardened_client: TestClient, faults: FaultInjector, clock: Clock
 ) -> None:
     body = json.dumps(ORDER).encode()  # signed for acme.myshopify.com
     headers = {**_signed(body), "X-Shopify-Shop-Domain": "a.myshopify.com"}
