@@ -134,7 +134,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     @property
     def real_sleeps(self) -> list[float]:
         """The retry back-off delays slept for real, for want of a clock (the AI SDKs' and the
-        retry libraries'): the ``faults`` fixture warns when they add up to half a second."""
+        retry libraries'): the ``faults`` fixture warns when they add up to a quarter second."""
         return list(self._interception.real_sleeps)
 
     @property

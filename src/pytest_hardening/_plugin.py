@@ -175,9 +175,10 @@ def _hardening_harness(
         pytest.fail(problem, pytrace=False)
 
 
-#: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: the
-#: AI SDKs' shortest retry delay.
-REAL_SLEEP_WARN_SECONDS = 0.5
+#: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: below
+#: the AI SDKs' shortest retry delay (0.5 s less up to a quarter of jitter), so one SDK retry
+#: always warns.
+REAL_SLEEP_WARN_SECONDS = 0.25
 
 
 def _warn_real_sleeps(real_sleeps: list[float]) -> None:
