@@ -7,9 +7,13 @@ and one that records its calls records theirs too, without end."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import pytest
 
 
 def this_thread_only(
@@ -35,3 +39,21 @@ def this_thread_only_async(
         return await chosen(seconds, *args)
 
     return sleep
+
+
+@pytest.fixture
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real back-off sleep (``time.sleep``, ``asyncio.sleep``) in the test's thread fails the
+    test; ``asyncio.sleep(0)``, a checkpoint, is let through."""
+    real_async_sleep = asyncio.sleep
+
+    def sleep(seconds: float) -> None:
+        raise AssertionError(f"real time.sleep({seconds})")
+
+    async def async_sleep(seconds: float, result: Any = None) -> Any:
+        if seconds > 0:
+            raise AssertionError(f"real asyncio.sleep({seconds})")
+        return await real_async_sleep(0, result)
+
+    monkeypatch.setattr(time, "sleep", this_thread_only(sleep, time.sleep))
+    monkeypatch.setattr(asyncio, "sleep", this_thread_only_async(async_sleep, asyncio.sleep))

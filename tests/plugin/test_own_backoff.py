@@ -8,7 +8,6 @@ import asyncio
 import time
 import types
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from pytest_hardening import Clock, FaultInjector, Provider
 
 from . import _own_backoff
-from ._sleeps import this_thread_only, this_thread_only_async
+from ._sleeps import no_real_sleep, this_thread_only  # noqa: F401 (a fixture)
 
 OWN = "tests.plugin._own_backoff"
 
@@ -35,23 +34,6 @@ LOOPS: list[tuple[str, Callable[[], httpx.Response], list[float]]] = [
         [3.0, 3.0],
     ),
 ]
-
-
-@pytest.fixture
-def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real back-off sleep in the test's thread fails the test."""
-    real_async_sleep = asyncio.sleep
-
-    def sleep(seconds: float) -> None:
-        raise AssertionError(f"real time.sleep({seconds})")
-
-    async def async_sleep(seconds: float, result: Any = None) -> Any:
-        if seconds > 0:
-            raise AssertionError(f"real asyncio.sleep({seconds})")
-        return await real_async_sleep(0, result)
-
-    monkeypatch.setattr(time, "sleep", this_thread_only(sleep, time.sleep))
-    monkeypatch.setattr(asyncio, "sleep", this_thread_only_async(async_sleep, asyncio.sleep))
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import tenacity
 from pytest_hardening import Clock, FaultInjector, Provider
 from pytest_hardening._retry_libraries import VirtualLibrarySleep
 
-from ._sleeps import this_thread_only, this_thread_only_async
+from ._sleeps import no_real_sleep, this_thread_only  # noqa: F401 (a fixture)
 
 URL = "https://api.example.com/orders"
 
@@ -114,23 +114,6 @@ CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
     ("retrying", retrying_sync, [2.0, 4.0]),  # milliseconds in its API: 2**n * 1000
     ("httpx-retries async", lambda: asyncio.run(httpx_retries_async()), [6.0, 12.0]),
 ]
-
-
-@pytest.fixture
-def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real back-off sleep in the test's thread fails the test."""
-    real_async_sleep = asyncio.sleep
-
-    def sleep(seconds: float) -> None:
-        raise AssertionError(f"real time.sleep({seconds})")
-
-    async def async_sleep(seconds: float, result: Any = None) -> Any:
-        if seconds > 0:
-            raise AssertionError(f"real asyncio.sleep({seconds})")
-        return await real_async_sleep(0, result)
-
-    monkeypatch.setattr(time, "sleep", this_thread_only(sleep, time.sleep))
-    monkeypatch.setattr(asyncio, "sleep", this_thread_only_async(async_sleep, asyncio.sleep))
 
 
 @pytest.fixture
