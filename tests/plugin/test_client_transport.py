@@ -59,6 +59,13 @@ def starlette_app(seen: Seen) -> Starlette:
     async def finite(request: Request) -> StreamingResponse:
         return StreamingResponse(iter(["a", "b", "c"]), media_type="text/plain")
 
+    def failing_parts() -> Iterator[str]:
+        yield "a"
+        raise LookupError("the stream's source went away")
+
+    async def broken(request: Request) -> StreamingResponse:
+        return StreamingResponse(failing_parts(), media_type="text/plain")
+
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(f"hello {await websocket.receive_text()}")
@@ -69,6 +76,7 @@ def starlette_app(seen: Seen) -> Starlette:
         Route("/boom", boom),
         Mount("/endless", endless),
         Route("/finite", finite),
+        Route("/broken", broken),
         WebSocketRoute("/ws", socket),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -132,6 +140,15 @@ def test_a_finite_stream_is_read_whole(client: Any) -> None:
     assert client.get("/finite").text == "abc"
     with client.stream("GET", "/finite") as response:
         assert list(response.iter_text()) == ["a", "b", "c"]
+
+
+def test_a_body_the_app_fails_part_way_is_logged_with_the_status_sent(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = client.get("/broken")
+    assert (response.status_code, response.text) == (200, "a")  # what a server would send
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert "GET /broken (the client was answered 200" in record.getMessage()
 
 
 def test_an_endless_stream_is_handed_over_and_stopped_when_the_client_leaves(
