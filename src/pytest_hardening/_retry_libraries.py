@@ -137,7 +137,8 @@ class VirtualLibrarySleep:
                     "`time.sleep`, `asyncio.sleep` or `anyio.sleep` (or `from asyncio import "
                     "sleep`) between its attempts"
                 )
-        self._own.extend(found)
+        found = [m for i, m in enumerate(found) if m not in found[:i] and m not in self._own]
+        self._own.extend(found)  # named again (twice, by the fixture and a call): once
         if started:
             for module in found:
                 self._own_module(module)
@@ -229,8 +230,14 @@ _SLEEPS = (time.sleep, asyncio.sleep)
 
 
 def _own_sleep(module: ModuleType, name: str) -> Any:
-    """The sleeping module or function ``module`` holds as ``name``, else None."""
+    """The sleeping module or function ``module`` holds as ``name``, else None; through the
+    stand-ins an outer injector put there, the real module or sleep they stand for."""
     value = vars(module).get(name)
+    if isinstance(value, _Standin):
+        value = value._real
+    elif isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
+        own = getattr(value, "__func__", None)
+        value = time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
     anyio = sys.modules.get("anyio")
     if name != "sleep":
         reals: tuple[Any, ...] = (time, asyncio, anyio)

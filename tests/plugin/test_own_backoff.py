@@ -125,3 +125,19 @@ class TestTheFixture:
         assert _own_backoff.fetch_sync().status_code == 200
         assert faults.retry_sleeps == [1.0, 2.0]
         assert clock.advanced == 3.0
+
+
+def test_named_twice_or_by_a_nested_injector_it_is_patched_once_each() -> None:
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as outer:
+        outer.virtual_backoff(OWN)
+        outer.virtual_backoff(OWN, _own_backoff)  # the fixture's list, then a test's own call
+        outer.fail("orders", 503, times=1)
+        assert _own_backoff.fetch_sync().status_code == 200
+        assert outer.retry_sleeps == [1.0]  # one stand-in: one sleep, recorded once
+        with FaultInjector(PROVIDERS, clock=clock) as inner:
+            inner.virtual_backoff(OWN)  # over the outer's stand-ins, for the real modules
+            _own_backoff.time.sleep(2.0)
+            assert inner.retry_sleeps == [2.0]
+        _own_backoff.time.sleep(4.0)  # the outer's again, until it stops
+        assert outer.retry_sleeps == [1.0, 4.0]
+    assert _own_backoff.time is time
