@@ -14,3 +14,15 @@ def target() -> ChaosTarget:
     )
     session = HarnessSession(mini_app.create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER})
     return ChaosTarget("mini", lambda: [wrong], session)
+
+
+def unreadable_breakers() -> ChaosTarget:
+    """A target whose breakers cannot be read: no run can be set up at all."""
+
+    def breakers(app: object) -> object:
+        raise TypeError("cannot read breakers from Registry: give a mapping name -> breaker")
+
+    session = HarnessSession(
+        mini_app.create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER}, breakers=breakers
+    )
+    return ChaosTarget("mini", list, session)

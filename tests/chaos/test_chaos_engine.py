@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_hardening import Provider
 from pytest_hardening.chaos import (
     Advance,
     ChaosContext,
@@ -241,3 +242,71 @@ def test_a_run_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sys.getswitchinterval() == interval
     assert logging.getLogger().handlers == handlers
     assert httpcore.AsyncConnectionPool.handle_async_request is transport_handle  # respx gone
+
+
+def test_what_fails_a_fixture_test_fails_a_scenario_too() -> None:
+    # The app's provider is not declared (its charge goes to an unregistered host), then a
+    # fault is armed that no call meets: the app swallows the first, the steps see neither.
+    scenario = Scenario(
+        name="undeclared",
+        description="the app's payment host is nobody's",
+        method=(Send(order, expect=202),),
+    )
+    other = {"fraud": Provider("https://fraud.example", httpx.Response(200))}
+    undeclared = HarnessSession(lambda: mini_app.create_app(), {}, other)
+    result = run_scenario(scenario, undeclared)
+    assert not result.passed
+    [problem] = result.failures
+    assert problem.startswith("[teardown checks @0s]")
+    assert "not registered providers" in problem
+    assert f"POST {mini_app.PAYMENTS}/charge" in problem
+    scenario = Scenario(
+        name="unused-fault",
+        description="a fault no call meets",
+        method=(Inject("payments", "fail", (503,)),),
+    )
+    result = run_scenario(scenario, session())
+    assert any("never triggered" in failure for failure in result.failures), result.failures
+
+
+def own_retry_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.plugin import _own_backoff
+
+    async def orders(request: Request) -> JSONResponse:
+        response = await _own_backoff.fetch_async()  # asyncio.sleep between its attempts
+        return JSONResponse({}, status_code=response.status_code)
+
+    return Starlette(routes=[Route("/orders", orders)])
+
+
+def test_a_sessions_backoff_modules_back_off_in_virtual_time() -> None:
+    def slept(ctx: ChaosContext) -> str | None:
+        sleeps = ctx.faults.retry_sleeps  # type: ignore[attr-defined]
+        return None if sleeps == [5.0, 10.0] else f"retry_sleeps {sleeps}"
+
+    scenario = Scenario(
+        name="orders-flaky",
+        description="two 503s, then the order list",
+        method=(
+            Inject("orders", "fail", (503,), {"times": 2}),
+            Send(lambda ctx, i: Req("GET", "/orders"), expect=200),
+            Check("the app's own back-off moved the clock", slept),
+        ),
+    )
+    providers = {"orders": Provider("https://api.example.com", httpx.Response(200))}
+    own = HarnessSession(
+        own_retry_app,
+        {},
+        providers,
+        breakers=lambda app: {},
+        backoff_modules=("tests.plugin._own_backoff",),
+    )
+    started = time.perf_counter()
+    result = run_scenario(scenario, own)
+    assert result.passed, result.explain()
+    assert time.perf_counter() - started < 15  # the 15 s of back-off were virtual

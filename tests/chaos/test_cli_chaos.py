@@ -89,6 +89,14 @@ def test_a_target_that_does_not_load_is_a_usage_error() -> None:
     assert "cannot load chaos target 'no_such_module:target'" in result.stdout
 
 
+def test_a_target_that_cannot_set_up_a_run_is_one_line_and_status_2() -> None:
+    target = "tests.chaos.failing_target:unreadable_breakers"
+    result = runner.invoke(app, ["chaos", "--target", target])
+    assert result.exit_code == 2, result.output
+    assert "cannot set up a run: TypeError('cannot read breakers from Registry" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_list_names_every_scenario() -> None:
     result = runner.invoke(app, ["chaos", "--list"])
     assert result.exit_code == 0

@@ -105,7 +105,11 @@ def chaos(
         return
     warm_up = getattr(chaos_target.session, "warm_up", None)
     if callable(warm_up):  # one-off imports and scans, like loading the target: not timed
-        warm_up()
+        try:
+            warm_up()
+        except Exception as exc:  # the target cannot set up any run: say so, once
+            console.print(f"[red]chaos target {target!r} cannot set up a run: {exc!r}[/red]")
+            raise typer.Exit(2) from None
     started = time.perf_counter()
     try:
         results = run_catalogue(

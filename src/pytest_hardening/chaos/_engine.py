@@ -48,6 +48,13 @@ def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
             result.data_loss = scenario.data_check(ctx)
         except Exception as exc:
             ctx.fail(f"data check raised {type(exc).__name__}: {exc}")
+    # What fails a test of the fixtures though the app swallowed it: a host no provider owns,
+    # a connection off the machine, a fault no call met.
+    report = getattr(ctx.faults, "problems_report", None)  # the plugin's FaultInjector has it
+    problems = report() if callable(report) else None
+    if problems:
+        ctx.phase = "teardown checks"
+        ctx.fail(problems)
     ctx.timeline.finish(ctx.now())
     result.failures = list(ctx.failures)
     result.logs = list(ctx.logs)

@@ -53,6 +53,9 @@ class HarnessSession:
     clear: Iterable[str] = field(default_factory=tuple)
     headers: Mapping[str, str] = field(default_factory=dict)
     reset: AppReset | None = None
+    #: The app's own modules whose retry loops sleep between attempts: their back-off moves
+    #: the clock (``FaultInjector.virtual_backoff``, as ``hardening_backoff_modules``).
+    backoff_modules: Iterable[str] = field(default_factory=tuple)
     #: Shared by the runs of this session: apps kept inside :meth:`reusing`, and what the
     #: clocks learn about the process (module scans, holder owners).
     pool: AppPool = field(default_factory=AppPool, compare=False, repr=False)
@@ -97,6 +100,8 @@ class HarnessSession:
             harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH, pool=self.pool))
             app = harness.build(self.app_factory, self.env, clear=self.clear, reset=reset)
             faults = harness.fake_providers(self.providers)
+            if self.backoff_modules:
+                faults.virtual_backoff(*self.backoff_modules)
             # The lifespan runs in real time either way; started before the clock, the clock
             # does not have to stop and start again around it.
             client = harness.client(headers=self.headers)
