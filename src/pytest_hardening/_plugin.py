@@ -189,8 +189,9 @@ def _warn_real_sleeps(real_sleeps: list[float]) -> None:
         warnings.warn(
             RealSleepWarning(
                 f"the app's retries slept {slept:.1f} s for real ({len(real_sleeps)} back-off "
-                "sleep(s) of the AI SDKs or retry libraries, the test has no clock): add the "
-                "`clock` fixture to the test and the back-off moves the clock instead"
+                "sleep(s) of the AI SDKs, the retry libraries or the modules named in "
+                "hardening_backoff_modules; the test has no clock): add the `clock` fixture to "
+                "the test and the back-off moves the clock instead"
             ),
             stacklevel=2,
         )

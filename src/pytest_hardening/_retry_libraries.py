@@ -16,8 +16,8 @@ is started, their default sleeps move the clock instead (each delay recorded):
   whose ``sleep`` is virtual (all else is the real module).
 
 The app's own back-off (``await asyncio.sleep(delay)`` in a retry loop) is reached the same way,
-for the modules named to :meth:`VirtualLibrarySleep.own_modules`: their ``time``, ``asyncio`` and
-``anyio`` names, and a ``sleep`` imported from one of those.
+for the modules named to :meth:`VirtualLibrarySleep.own_modules`: the ``time``, ``asyncio`` and
+``anyio`` modules they hold under any name, and a ``sleep`` imported from one of those.
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
@@ -124,18 +124,18 @@ class VirtualLibrarySleep:
         return self
 
     def own_modules(self, modules: Iterable[str | ModuleType], *, started: bool) -> None:
-        """Make the back-off of the app's own ``modules`` virtual: their module-level ``time``,
-        ``asyncio`` and ``anyio`` names, and a ``sleep`` imported from one of them (patched
-        now when ``started``, else at :meth:`start`). A module with none of those names is an
-        error: nothing there would sleep in virtual time."""
+        """Make the back-off of the app's own ``modules`` virtual: the ``time``, ``asyncio`` and
+        ``anyio`` modules they hold, under any name (``import time as _time``), and a ``sleep``
+        imported from one of them (patched now when ``started``, else at :meth:`start`). A
+        module holding none of those is an error: nothing there would sleep in virtual time."""
         found = [m if isinstance(m, ModuleType) else importlib.import_module(m) for m in modules]
         for module in found:
-            if not any(_own_sleep(module, name) for name in ("time", "asyncio", "anyio", "sleep")):
+            if not _own_sleepers(module):
                 raise ValueError(
-                    f"{module.__name__} has no module-level `time`, `asyncio` or `anyio`, nor a "
-                    "`sleep` imported from one of them: name the module whose code calls "
-                    "`time.sleep`, `asyncio.sleep` or `anyio.sleep` (or `from asyncio import "
-                    "sleep`) between its attempts"
+                    f"{module.__name__} holds neither the `time`, `asyncio` or `anyio` module "
+                    "(under any name) nor a `sleep` imported from one of them: name the module "
+                    "whose code calls `time.sleep`, `asyncio.sleep` or `anyio.sleep` between "
+                    "its attempts"
                 )
         found = [m for i, m in enumerate(found) if m not in found[:i] and m not in self._own]
         self._own.extend(found)  # named again (twice, by the fixture and a call): once
@@ -144,15 +144,12 @@ class VirtualLibrarySleep:
                 self._own_module(module)
 
     def _own_module(self, module: ModuleType) -> None:
-        for name in ("time", "asyncio", "anyio", "sleep"):
-            real = _own_sleep(module, name)
-            if real is None or self._patches.patched(module, name):
+        for name, real in _own_sleepers(module).items():
+            if self._patches.patched(module, name):
                 continue
             sync = real is time or real is _SLEEPS[0] or real is time.sleep
-            if name == "sleep":
-                replacement: Any = self._sync_sleep if sync else self._own_async_sleep
-            else:
-                replacement = _Standin(real, self._sync_sleep if sync else self._own_async_sleep)
+            sleep = self._sync_sleep if sync else self._own_async_sleep
+            replacement = _Standin(real, sleep) if isinstance(real, ModuleType) else sleep
             self._patches.patch(module, name, replacement)
 
     def stop(self) -> None:
@@ -229,21 +226,23 @@ def _stamina() -> tuple[Any, ...]:
 _SLEEPS = (time.sleep, asyncio.sleep)
 
 
-def _own_sleep(module: ModuleType, name: str) -> Any:
-    """The sleeping module or function ``module`` holds as ``name``, else None; through the
-    stand-ins an outer injector put there, the real module or sleep they stand for."""
-    value = vars(module).get(name)
-    if isinstance(value, _Standin):
-        value = value._real
-    elif isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
-        own = getattr(value, "__func__", None)
-        value = time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
+def _own_sleepers(module: ModuleType) -> dict[str, Any]:
+    """The names under which ``module`` holds the ``time``, ``asyncio`` or ``anyio`` module or
+    one of their sleeps, each with the real one; through the stand-ins an outer injector put
+    there, the real module or sleep they stand for."""
     anyio = sys.modules.get("anyio")
-    if name != "sleep":
-        reals: tuple[Any, ...] = (time, asyncio, anyio)
-    else:
-        reals = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
-    return value if value is not None and any(value is real for real in reals) else None
+    modules = (time, asyncio, anyio)
+    sleeps = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
+    found: dict[str, Any] = {}
+    for name, value in list(vars(module).items()):
+        if isinstance(value, _Standin):
+            value = value._real
+        elif isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
+            own = getattr(value, "__func__", None)
+            value = time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
+        if any(value is real for real in modules) or any(value is real for real in sleeps):
+            found[name] = value
+    return found
 
 
 async def _real_async_sleep(seconds: float) -> None:

@@ -104,7 +104,8 @@ def test_named_before_the_start_it_applies_from_the_start() -> None:
 
 def test_a_module_with_nothing_that_sleeps_is_refused() -> None:
     empty = types.ModuleType("app.models")
-    with FaultInjector(PROVIDERS) as faults, pytest.raises(ValueError, match=r"app\.models has no"):
+    refused = pytest.raises(ValueError, match=r"app\.models holds neither")
+    with FaultInjector(PROVIDERS) as faults, refused:
         faults.virtual_backoff(empty)
 
 
@@ -141,3 +142,17 @@ def test_named_twice_or_by_a_nested_injector_it_is_patched_once_each() -> None:
         _own_backoff.time.sleep(4.0)  # the outer's again, until it stops
         assert outer.retry_sleeps == [1.0, 4.0]
     assert _own_backoff.time is time
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+def test_sleeps_held_under_other_names_are_reached(injector: tuple[Clock, FaultInjector]) -> None:
+    from . import _aliased_backoff  # `import time as _time`, `from asyncio import sleep as pause`
+
+    clock, faults = injector
+    faults.virtual_backoff(_aliased_backoff)
+    faults.fail("orders", 503, times=2)
+    assert _aliased_backoff.fetch_sync().status_code == 200
+    faults.fail("orders", 503, times=2)
+    assert asyncio.run(_aliased_backoff.fetch_async()).status_code == 200
+    assert faults.retry_sleeps == [1.0, 2.0, 3.0, 6.0]
+    assert clock.advanced == 12.0
