@@ -131,3 +131,26 @@ def _with_env(env: dict[str, str], factory: Any) -> Any:
 
     with EnvPatch(env):
         return factory()
+
+
+def test_a_route_registered_in_production_but_answering_404_is_named_as_such() -> None:
+    from fastapi import FastAPI, HTTPException
+
+    def build(production: bool) -> FastAPI:
+        app = FastAPI(openapi_url=None)  # no API document served
+
+        @app.get("/sentry-debug")
+        def debug() -> None:
+            if production:  # hidden at request time only
+                raise HTTPException(404)
+            raise ZeroDivisionError
+
+        return app
+
+    auditor = RouteAuditor(lambda: build(False), lambda: build(True))
+    with pytest.raises(AssertionError) as info:
+        auditor.assert_absent_in_production("/sentry-debug")
+    message = str(info.value)
+    assert "is still registered (every request answered 404) in production" in message
+    assert "route table has GET /sentry-debug" in message
+    assert "OpenAPI" not in message  # openapi_url=None: the app serves no document
