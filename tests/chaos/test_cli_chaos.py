@@ -126,3 +126,17 @@ def test_python_dash_m_runs_the_scenarios_in_forked_workers(tmp_path: Path) -> N
     # The processes end quietly: nothing the plugin left behind fails while the interpreter
     # tears its modules down.
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+def test_the_pytest_runner_replays_a_target_by_its_spec() -> None:
+    from pytest_hardening.chaos import ChaosTarget, assert_scenario_passes
+    from tests.chaos import failing_target
+
+    spec = "tests.chaos.failing_target:target"
+    target = failing_target.target()
+    target = ChaosTarget(target.name, target.catalogue, target.session, spec=spec)
+    [scenario] = target.catalogue()
+    with pytest.raises(pytest.fail.Exception) as info:
+        assert_scenario_passes(scenario, target)
+    replay = f"replay with: hardening chaos expects-too-much --seed 0 --target {spec}"
+    assert replay in str(info.value)

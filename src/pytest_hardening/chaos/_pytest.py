@@ -23,6 +23,7 @@ def assert_scenario_passes(
     """Run ``scenario`` against a fresh harness; fail with the explained result if it failed."""
     __tracebackhide__ = True
     result = run_scenario(scenario, target.session, seed=seed)
+    result.target = target.spec  # the replay command names it
     if not result.passed:
         pytest.fail(result.explain(), pytrace=False)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,10 @@ class ChaosTarget:
     name: str
     catalogue: Callable[[], Sequence[Scenario]]
     session: Session
+    #: ``"package.module:attribute"`` that loads this target: the replay command a failing run
+    #: prints names it (``--target``). Set by :func:`load_target`; give it for pytest runs of
+    #: a target other than the project's ``[tool.hardening] target``.
+    spec: str | None = None
 
 
 def load_target(spec: str) -> ChaosTarget:
@@ -25,4 +30,4 @@ def load_target(spec: str) -> ChaosTarget:
     target = obj if isinstance(obj, ChaosTarget) else obj()
     if not isinstance(target, ChaosTarget):
         raise TypeError(f"{spec} is not a ChaosTarget (got {type(target).__name__})")
-    return target
+    return target if target.spec is not None else dataclasses.replace(target, spec=spec)
