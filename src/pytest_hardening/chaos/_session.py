@@ -182,8 +182,10 @@ class _ReasonTap:
 
 
 class _LogTap(logging.Handler):
-    """Keeps the app's warnings and errors of one run (for failure messages) instead of
-    letting them interleave with the report; nothing is printed."""
+    """Keeps the app's warnings and errors of one run that reach the root logger, for failure
+    messages; it prints nothing. Handlers the app set up itself still write where they write
+    (a logger with ``propagate=False`` and a stream handler of its own: its lines are not
+    kept here, and they show between the report's)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
