@@ -6,25 +6,25 @@ per request (``async with httpx.AsyncClient() as http:``, as countless examples 
 every request of every test, though under the fault injector no request reaches the network
 and no handshake ever uses the context.
 
-While :meth:`SharedTLSContexts.sharing` is active, the transports' ``create_ssl_context`` hands
+While the :meth:`SharedTLSContexts.patch` it returned is in place (a started fault injector
+holds one), the transports' ``create_ssl_context`` hands
 clients with the default settings (``verify=True``, no ``cert``) one context per library and CA
 source (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when ``trust_env``), built the first time by the
 library itself. Any other setting (``verify=False``, a CA file, a client certificate, the app's
 own ``SSLContext``) goes to the library untouched, so its errors surface as in production.
-Nothing here imports httpx2: a library the app imports later (an AI SDK imported in a handler)
-is reached when that import finishes.
+Nothing here imports httpx2: a library imported later (an AI SDK imported in a handler) is
+reached by :meth:`TLSPatches.catch_up`, which the injector's import watch calls when that
+import finishes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from ._class_patches import ClassPatches, import_if_loaded
-from ._import_watch import ImportWatch
 
 __all__ = ["PACKAGES", "SharedTLSContexts", "TLSPatches"]
 
@@ -38,7 +38,7 @@ _Key = tuple[str, str | None, str | None]
 
 class SharedTLSContexts:
     """The contexts built so far (keep one instance for a session to share them across tests),
-    handed out while :meth:`sharing` is active, or while the :meth:`patch` it returned is."""
+    handed out while a :meth:`patch` of it is in place."""
 
     def __init__(self) -> None:
         self._contexts: dict[_Key, ssl.SSLContext] = {}
@@ -50,23 +50,12 @@ class SharedTLSContexts:
 
     def patch(self) -> TLSPatches:
         """Hand the contexts out from now on, in the libraries imported so far; for those
-        imported later, call :meth:`TLSPatches.catch_up` after their import (an
-        :class:`~._import_watch.ImportWatch` of :data:`PACKAGES` that someone already runs),
-        or use :meth:`sharing`, which brings a watch of its own."""
+        imported later, call :meth:`TLSPatches.catch_up` after their import (from an
+        :class:`~._import_watch.ImportWatch` of :data:`PACKAGES`), until
+        :meth:`TLSPatches.undo`."""
         patches = TLSPatches(self)
         patches.catch_up()
         return patches
-
-    @contextlib.contextmanager
-    def sharing(self) -> Iterator[SharedTLSContexts]:
-        patches = self.patch()
-        watch = ImportWatch(PACKAGES, patches.catch_up)
-        try:
-            watch.start()
-            yield self
-        finally:
-            watch.stop()
-            patches.undo()
 
     def shared(self, library: str, create: Callable[..., Any]) -> Callable[..., Any]:
         """``create`` (a transport module's ``create_ssl_context``) serving these contexts."""

@@ -4,8 +4,10 @@ setting of the app's own still goes to httpx, errors included."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,16 @@ def ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return loads
 
 
+@contextlib.contextmanager
+def sharing(contexts: SharedTLSContexts) -> Iterator[SharedTLSContexts]:
+    """``contexts`` handed out inside the block, as a started fault injector hands them out."""
+    patches = contexts.patch()
+    try:
+        yield contexts
+    finally:
+        patches.undo()
+
+
 def per_request_client_app() -> Starlette:
     """The common pattern: a new client for every outbound call."""
 
@@ -56,13 +68,13 @@ def quote_provider() -> dict[str, Any]:
 
 def test_default_clients_share_one_context_only_while_sharing(ca_loads: list[object]) -> None:
     shared = SharedTLSContexts()
-    with shared.sharing():
+    with sharing(shared):
         clients = [httpx.AsyncClient(), httpx.Client(), httpx.AsyncClient(timeout=3)]
     assert len(ca_loads) == 1, "each default client loaded the CA bundle again"
     assert shared.built == 1
     httpx.Client()  # httpx's own again, once sharing stopped
     assert len(ca_loads) == 2
-    with shared.sharing():  # a later test of the session: nothing loaded again
+    with sharing(shared):  # a later test of the session: nothing loaded again
         httpx.AsyncClient()
     assert len(ca_loads) == 2
     for client in clients:
@@ -74,7 +86,7 @@ def test_the_apps_own_tls_settings_still_reach_httpx(
 ) -> None:
     mine = ssl.create_default_context()
     before = len(ca_loads)
-    with SharedTLSContexts().sharing() as shared:
+    with sharing(SharedTLSContexts()) as shared:
         httpx.Client(verify=mine)
         httpx.Client(verify=False)  # noqa: S501 (no request is sent)
         missing = str(tmp_path / "missing-ca.pem")
@@ -87,7 +99,7 @@ def test_the_apps_own_tls_settings_still_reach_httpx(
 def test_a_ca_bundle_named_by_the_environment_is_honoured(
     ca_loads: list[object], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with SharedTLSContexts().sharing() as shared:
+    with sharing(SharedTLSContexts()) as shared:
         httpx.Client()
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
         with pytest.raises(FileNotFoundError):
@@ -101,7 +113,7 @@ def test_a_ca_bundle_named_by_the_environment_is_honoured(
 
 def test_httpx2_clients_share_too_when_httpx2_is_loaded(ca_loads: list[object]) -> None:
     httpx2 = pytest.importorskip("httpx2")
-    with SharedTLSContexts().sharing() as shared:
+    with sharing(SharedTLSContexts()) as shared:
         httpx2.AsyncClient()
         httpx2.Client()
         httpx.Client()
@@ -115,12 +127,17 @@ def test_httpx2_imported_meanwhile_is_reached_and_nothing_is_imported_to_share(
     pytest.importorskip("httpx2")
     for name in [n for n in sys.modules if n.partition(".")[0] in ("httpx2", "httpcore2")]:
         monkeypatch.delitem(sys.modules, name)  # put back after the test
-    with SharedTLSContexts().sharing() as shared:
+    shared = SharedTLSContexts()
+    patches = shared.patch()
+    try:
         assert "httpx2" not in sys.modules
         import httpx2  # as an app importing an AI SDK in its first handler
 
+        patches.catch_up()  # what the injector's import watch calls once the import finished
         httpx2.AsyncClient()
         httpx2.AsyncClient()
+    finally:
+        patches.undo()
     assert shared.built == 1
     assert len(ca_loads) == 1
     httpx2.AsyncClient()  # once sharing stopped, httpx2's own again
