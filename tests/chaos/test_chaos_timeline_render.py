@@ -135,3 +135,19 @@ def test_svg_bands_follow_each_other_and_the_axis_shows_virtual_seconds() -> Non
     labels = re.findall(r'text-anchor="middle">([^<]+)</text>', svg)
     assert labels[0] == "0s"
     assert "60s" in labels
+
+
+def test_times_in_one_report_share_one_precision() -> None:
+    # A provider that answered after a 2.22397 s timeout moves everything after it off the
+    # whole second: every time is printed to the millisecond, never in six significant digits
+    # (which gave "2.22397s" beside "62.224s").
+    tl = Timeline.starting({"openai": "CLOSED"})
+    tl.request(2.22397, "POST", "/api/calls", 201)
+    tl.breaker_changed(2.22397, "openai", "CLOSED", "OPEN", "5 fails")
+    tl.breaker_changed(62.223971, "openai", "OPEN", "HALF_OPEN", "60s")
+    tl.finish(262.2239712)
+    html = render_html([ScenarioResult("openai-slow", "", 0, tl)])
+    assert "2.224s" in html
+    assert "62.224s" in html
+    assert "Virtual time 262.224s" in html
+    assert not re.search(r"\d\.\d{4,}s", html), re.findall(r"[\d.]+\d{4,}s", html)

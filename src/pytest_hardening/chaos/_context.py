@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from pytest_hardening.chaos._timeline import Timeline
+from pytest_hardening.chaos._timeline import Timeline, seconds
 
 T = TypeVar("T")
 
@@ -113,7 +113,7 @@ class ChaosContext:
         return round(self.clock.monotonic() - self._t0, 6)
 
     def fail(self, message: str) -> None:
-        self.failures.append(f"[{self.phase} @{self.now():g}s] {message}")
+        self.failures.append(f"[{self.phase} @{seconds(self.now())}] {message}")
 
     def send(
         self,
@@ -173,7 +173,7 @@ _OKS = re.compile(r"^(\d+) probe success(?:es)?$")
 def _label(reason: str, from_state: str, to_state: str, elapsed: float) -> str:
     """A short arrow label: ``5 fails``, ``60s``, ``2 ok``, ``probe failed``, ``forced``."""
     if from_state == "OPEN" and to_state == "HALF_OPEN":
-        return f"{elapsed:g}s"
+        return seconds(elapsed)
     if match := _FAILS.match(reason):
         return f"{match.group(1)} fails"
     if match := _OKS.match(reason):

@@ -8,7 +8,7 @@ from html import escape
 
 from pytest_hardening.chaos._result import ScenarioResult
 from pytest_hardening.chaos._text import status_summary
-from pytest_hardening.chaos._timeline import Band, Timeline, breaker_line
+from pytest_hardening.chaos._timeline import Band, Timeline, breaker_line, seconds
 
 STATE_COLOURS = {"CLOSED": "#2e7d32", "OPEN": "#c62828", "HALF_OPEN": "#f9a825"}
 UNKNOWN_COLOUR = "#757575"
@@ -116,13 +116,13 @@ def timeline_svg(timeline: Timeline) -> str:
                 f'<rect class="band state-{escape(band.state)}" data-breaker="{escape(name)}" '
                 f'x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="{_ROW_H}" '
                 f'fill="{colour}"><title>{escape(name)} {escape(band.state)} '
-                f"{band.start:g}s–{band.end:g}s</title></rect>"
+                f"{seconds(band.start)}–{seconds(band.end)}</title></rect>"
             )
     y = len(names) * (_ROW_H + _GAP)
     out.append(f'<text x="0" y="{y + 16}">faults</text>')
     for fault in timeline.faults:
         x = layout.x_of[fault.seq]
-        label = escape(f"{fault.at:g}s {fault.provider}: {fault.action}")
+        label = escape(f"{seconds(fault.at)} {fault.provider}: {fault.action}")
         out.append(
             f'<path class="fault" d="M{x:.1f} {y + 2} l6 10 l-6 10 l-6 -10 z" fill="#6a1b9a">'
             f"<title>{label}</title></path>"
@@ -132,7 +132,7 @@ def timeline_svg(timeline: Timeline) -> str:
     for req in timeline.requests:
         x = layout.x_of[req.seq]
         request_id = f" (request {req.request_id})" if req.request_id else ""
-        label = escape(f"{req.at:g}s {req.method} {req.path} → {req.status}{request_id}")
+        label = escape(f"{seconds(req.at)} {req.method} {req.path} → {req.status}{request_id}")
         out.append(
             f'<line class="request status-{req.status}" x1="{x:.1f}" y1="{y + 2}" '
             f'x2="{x:.1f}" y2="{y + _ROW_H - 2}" stroke="{_status_colour(req.status)}" '
@@ -146,7 +146,7 @@ def timeline_svg(timeline: Timeline) -> str:
     for x, at in layout.ticks:
         out.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}" stroke="#9e9e9e"/>')
         if x - last_label >= 36:
-            out.append(f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle">{at:g}s</text>')
+            out.append(f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle">{seconds(at)}</text>')
             last_label = x
     out.append("</svg>")
     return "".join(out)
@@ -165,7 +165,7 @@ def _section(result: ScenarioResult) -> str:
         + "\n".join(escape(breaker_line(result.timeline, n)) for n in result.timeline.breakers)
         + "</pre>",
         f"<p>Requests by status: {escape(status_summary(result.timeline))}. "
-        f"Virtual time {result.timeline.end:g}s, wall {result.wall_seconds:.2f}s, "
+        f"Virtual time {seconds(result.timeline.end)}, wall {result.wall_seconds:.2f}s, "
         f"seed {result.seed}.</p>",
     ]
     if result.data_loss is not None:

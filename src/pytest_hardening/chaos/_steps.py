@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from pytest_hardening.chaos._context import ChaosContext
+from pytest_hardening.chaos._timeline import seconds
 
 RequestFactory = Callable[[ChaosContext, int], "Req"]
 
@@ -258,7 +259,7 @@ class ExpectFastFail:
                 "breaker should fail fast"
             )
         if waited > 0:
-            ctx.fail(f"fast-fail traffic took {waited:g} virtual seconds; expected none")
+            ctx.fail(f"fast-fail traffic took {seconds(waited)} of virtual time; expected none")
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ class ExpectNoServerErrors:
             first = bad[0]
             ctx.fail(
                 f"{len(bad)} server error(s) served, first: {first.method} {first.path} -> "
-                f"{first.response.status_code} at {first.at:g}s: {first.response.text[:200]}"
+                f"{first.response.status_code} at {seconds(first.at)}: {first.response.text[:200]}"
             )
 
 

@@ -7,13 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pytest_hardening.chaos._result import ScenarioResult
-from pytest_hardening.chaos._timeline import Timeline
+from pytest_hardening.chaos._timeline import Timeline, seconds
 
 STATE_STYLES = {"CLOSED": "green", "OPEN": "red", "HALF_OPEN": "yellow"}
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g}s"
 
 
 def breaker_text(timeline: Timeline, breaker: str) -> Text:
@@ -27,7 +23,7 @@ def breaker_text(timeline: Timeline, breaker: str) -> Text:
         text.append(f" ─{change.label}→ ", style="dim")
         text.append(change.to_state, style=STATE_STYLES.get(change.to_state, ""))
     if changes:
-        text.append(f"   (at {', '.join(_seconds(c.at) for c in changes)})", style="dim")
+        text.append(f"   (at {', '.join(seconds(c.at) for c in changes)})", style="dim")
     return text
 
 
@@ -45,7 +41,7 @@ def render_result(result: ScenarioResult) -> Group:
         verdict,
         " ",
         (result.name, "bold"),
-        (f"  {_seconds(result.timeline.end)} virtual, {result.wall_seconds:.2f}s wall", "dim"),
+        (f"  {seconds(result.timeline.end)} virtual, {result.wall_seconds:.2f}s wall", "dim"),
     )
     rows: list[Text | Table] = [head]
     if result.description:
@@ -91,7 +87,7 @@ def summary_table(results: list[ScenarioResult]) -> Table:
         table.add_row(
             r.name,
             Text("PASS", style="green") if r.passed else Text("FAIL", style="bold red"),
-            _seconds(r.timeline.end),
+            seconds(r.timeline.end),
             f"{r.wall_seconds:.2f}s",
             status_summary(r.timeline),
             "-" if r.data_loss is None else ("ok" if r.data_loss.passed else "LOST"),

@@ -7,6 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
+def seconds(value: float) -> str:
+    """Virtual seconds as the reports print them: to the millisecond, trailing zeros dropped
+    (``60s``, ``2.224s``, ``62.224s``), so times of one report line up in one precision."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"{'0' if text in ('', '-0') else text}s"
+
+
 @dataclass(frozen=True)
 class BreakerChange:
     """One breaker transition, ``at`` virtual seconds after the scenario started."""
