@@ -335,10 +335,29 @@ class Harness:
             found = breakers if breakers is not None else _app_breakers(self.app)
             inspector = BreakerInspector(found).start()
             self._stack.callback(inspector.stop)
+            self._stack.callback(inspector.reset)  # first of the two: see close_breakers()
             self._breakers = inspector
             if self._clock is not None:  # breakers on a clock of their own move with it
                 self._stack.callback(self._clock.on_advance(inspector.advance))
         return self._breakers
+
+    def close_breakers(self, breakers: Any) -> None:
+        """Close ``breakers`` when the harness closes, unless :meth:`inspect_breakers` already
+        does (it resets what it inspects, first and last).
+
+        Breakers built with the app go with it; module-level ones outlive it and would carry
+        one test's outage into the next. Best effort: breakers no adapter can drive are left
+        as they are (only :meth:`inspect_breakers` reports those).
+        """
+        if self._breakers is not None:
+            return
+        from ._breakers import BreakerInspector
+
+        try:
+            inspector = BreakerInspector(breakers)
+        except TypeError:  # an unsupported breaker: nothing to drive
+            return
+        self._stack.callback(inspector.reset)
 
     def watch_apm(self, apm: Any = None) -> ApmView | PrometheusView:
         """A view of ``apm`` (default: ``app.state.apm``, else prometheus_client's registry),

@@ -115,6 +115,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    try:
+        return (yield)
+    finally:
+        _close_breakers_after(item)
+
+
+#: The request of a test's ``hardened_app``, kept for :func:`_close_breakers_after`.
+_APP_REQUEST = pytest.StashKey["pytest.FixtureRequest"]()
+
+
+def _close_breakers_after(item: pytest.Item) -> None:
+    """Have the harness close the app's breakers at teardown, in every test that built the app
+    (with ``breakers`` the fixture does it): module-level breakers outlive the app."""
+    request = item.stash.get(_APP_REQUEST, None)
+    harness = item.funcargs.get("_hardening_harness") if isinstance(item, pytest.Function) else None
+    if request is None or harness is None or harness.breakers is not None:
+        return
+    try:  # after the test, in its call phase: every fixture it used is still up
+        breakers = request.getfixturevalue("hardening_breakers")
+    except pytest.fail.Exception:  # the app exposes no breakers: nothing to close
+        return
+    harness.close_breakers(breakers)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     finish_session(session.config)
 
@@ -264,6 +290,7 @@ def hardened_app(
             f"@pytest.mark.production: {env.fixture} is not configured: {env.hint}", pytrace=False
         )
     harness = _hardening_harness
+    request.node.stash[_APP_REQUEST] = request
     # Only a Starlette TestClient can be kept running between tests: the async client's
     # lifespan belongs to the test's own event loop.
     reusable = "hardened_client" in request.fixturenames and (

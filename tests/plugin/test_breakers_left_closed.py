@@ -1,0 +1,127 @@
+"""A breaker that outlives the app (module-level, as many apps keep them) is closed after every
+test that built the app, whether the test asked for `breakers` or not: one test's outage never
+reaches the next."""
+
+from __future__ import annotations
+
+import pytest
+
+APP = """
+import httpx
+import pybreaker
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from pytest_hardening import Provider
+
+BREAKER = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=30)  # outlives every app
+
+
+def fetch():
+    return httpx.get("https://pricing.example.com/price").raise_for_status().json()["price"]
+
+
+def quote(request):
+    try:
+        return JSONResponse({"price": BREAKER.call(fetch), "cached": False})
+    except (httpx.HTTPError, pybreaker.CircuitBreakerError):
+        return JSONResponse({"price": 9.99, "cached": True})
+
+
+def create_app():
+    app = Starlette(routes=[Route("/quote", quote)])
+    app.state.breakers = {"pricing": BREAKER}
+    return app
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return create_app
+
+
+@pytest.fixture
+def hardening_providers():
+    healthy = lambda request: httpx.Response(200, json={"price": 10.5})
+    return {"pricing": Provider("https://pricing.example.com", healthy)}
+"""
+
+TESTS = """
+from conftest import BREAKER
+
+
+def test_a_opens_it_without_the_breakers_fixture(hardened_client, faults):
+    faults.fail("pricing", 503)
+    for _ in range(3):
+        hardened_client.get("/quote")
+    assert BREAKER.current_state == "open"
+
+
+def test_b_opens_it_with_the_breakers_fixture(hardened_client, faults, breakers):
+    faults.fail("pricing", 503)
+    for _ in range(3):
+        hardened_client.get("/quote")
+    assert breakers.state("pricing") == "OPEN"
+
+
+def test_c_sees_a_healthy_provider(hardened_client, faults):
+    assert hardened_client.get("/quote").json() == {"price": 10.5, "cached": False}
+
+
+def test_d_plain_code_after_them():
+    assert BREAKER.current_state == "closed"
+"""
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("a", "c", "d"),
+        ("b", "c", "d"),
+        ("a", "d"),
+        ("b", "d"),
+        ("c", "a", "d"),
+    ],
+)
+def test_a_module_level_breaker_opened_in_one_test_is_closed_for_the_next(
+    pytester: pytest.Pytester, order: tuple[str, ...]
+) -> None:
+    pytester.makeconftest(APP)
+    pytester.makepyfile(test_quotes=TESTS)
+    names = {
+        "a": "test_a_opens_it_without_the_breakers_fixture",
+        "b": "test_b_opens_it_with_the_breakers_fixture",
+        "c": "test_c_sees_a_healthy_provider",
+        "d": "test_d_plain_code_after_them",
+    }
+    ids = [f"test_quotes.py::{names[key]}" for key in order]
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", *ids
+    )
+    result.assert_outcomes(passed=len(order))
+
+
+def test_an_app_without_breakers_needs_none(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(APP.replace('    app.state.breakers = {"pricing": BREAKER}\n', ""))
+    pytester.makepyfile(
+        test_quotes="""
+        def test_quote(hardened_client, faults):
+            assert hardened_client.get("/quote").json()["price"] == 10.5
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_the_harness_closes_breakers_it_was_given() -> None:
+    pybreaker = pytest.importorskip("pybreaker")
+    from pytest_hardening import Harness
+
+    breaker = pybreaker.CircuitBreaker(fail_max=1)
+    with Harness() as harness:
+        harness.close_breakers({"pricing": breaker})
+        breaker.open()
+    assert breaker.current_state == "closed"
