@@ -214,10 +214,10 @@ def _warn_real_sleeps(real_sleeps: list[float]) -> None:
 
         warnings.warn(
             RealSleepWarning(
-                f"the app's retries slept {slept:.1f} s for real ({len(real_sleeps)} back-off "
-                "sleep(s) of the AI SDKs, the retry libraries or the modules named in "
-                "hardening_backoff_modules; the test has no clock): add the `clock` fixture to "
-                "the test and the back-off moves the clock instead"
+                f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s): back-off "
+                "of the AI SDKs or the retry libraries, or sleeps in the modules named in "
+                "hardening_backoff_modules (the test has no clock). Add the `clock` fixture to "
+                "the test and they move the clock instead"
             ),
             stacklevel=2,
         )
