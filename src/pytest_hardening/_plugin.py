@@ -131,8 +131,10 @@ def _close_breakers_after(item: pytest.Item) -> None:
     """Have the harness close the app's breakers at teardown, in every test that built the app
     (with ``breakers`` the fixture does it): module-level breakers outlive the app."""
     request = item.stash.get(_APP_REQUEST, None)
-    harness = item.funcargs.get("_hardening_harness") if isinstance(item, pytest.Function) else None
-    if request is None or harness is None or harness.breakers is not None:
+    if request is None:
+        return
+    harness: Harness = request.getfixturevalue("_hardening_harness")  # set up with the app
+    if harness.breakers is not None:
         return
     try:  # after the test, in its call phase: every fixture it used is still up
         breakers = request.getfixturevalue("hardening_breakers")
