@@ -6,6 +6,7 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "hardening_allow_unused_faults: faults may go untriggered (no call met them).",
+    )
+    config.addinivalue_line(
+        "markers",
+        "hardening_clock(start): the clock fixture starts at `start` (a datetime, or an ISO 8601 "
+        "string; naive means UTC) instead of now.",
     )
     start_session(config)
 
@@ -189,7 +195,7 @@ def _hardening_harness(
     from ._harness import Harness
 
     seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
-    harness = Harness(seed=seed, pool=_hardening_pool)
+    harness = Harness(seed=seed, epoch=_clock_start(request), pool=_hardening_pool)
     if not _network_allowed(request):
         harness.guard_network()
     try:
@@ -201,6 +207,30 @@ def _hardening_harness(
     problem = "" if "faults" in request.fixturenames else harness.problems()
     if problem:
         pytest.fail(problem, pytrace=False)
+
+
+def _clock_start(request: pytest.FixtureRequest) -> dt.datetime | None:
+    """The instant ``@pytest.mark.hardening_clock(start)`` names (UTC when naive), or None."""
+    marker = request.node.get_closest_marker("hardening_clock")
+    if marker is None:
+        return None
+    start = marker.kwargs.get("start", marker.args[0] if marker.args else None)
+    if isinstance(start, str):
+        try:
+            start = dt.datetime.fromisoformat(start)
+        except ValueError:
+            pytest.fail(
+                f"@pytest.mark.hardening_clock: {start!r} is not an ISO 8601 date and time "
+                "(e.g. '2026-01-04T19:30:00-08:00')",
+                pytrace=False,
+            )
+    if not isinstance(start, dt.datetime):
+        pytest.fail(
+            "@pytest.mark.hardening_clock(start) needs a datetime or an ISO 8601 string; got "
+            f"{start!r}",
+            pytrace=False,
+        )
+    return start if start.tzinfo is not None else start.replace(tzinfo=dt.timezone.utc)
 
 
 #: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: below
