@@ -157,8 +157,8 @@ class NetworkGuard:
         else:
             advice = "mock the client, register the host as a provider"
         return (
-            f"the app tried to reach the network {len(self.blocked)} time(s); the connection "
-            "was refused (only loopback is allowed while faults are active):\n"
+            f"the app (or the test itself) tried to reach the network {len(self.blocked)} time(s); "
+            "each connection was refused (only loopback is allowed while faults are active):\n"
             + "\n".join(lines)
             + f"\n{advice}, "
             + ("unset the proxy variable for the tests, " if proxied else "")
