@@ -1,0 +1,31 @@
+"""An app built at import, as many are: the app, its settings and its breaker are made once,
+when the module is first imported (there is no factory to name)."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pybreaker
+from fastapi import FastAPI
+
+RATES_URL = os.environ.get("RATES_URL", "https://rates.example.com")
+breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=30)
+
+app = FastAPI()
+app.state.breakers = {"rates": breaker}
+
+
+def _rate() -> float:
+    response = httpx.get(f"{RATES_URL}/eur-usd", timeout=5)
+    response.raise_for_status()
+    return float(response.json()["rate"])
+
+
+@app.get("/convert")
+def convert(amount: float) -> dict[str, object]:
+    try:
+        rate = breaker.call(_rate)
+    except (httpx.HTTPError, pybreaker.CircuitBreakerError):
+        return {"amount": None, "degraded": True}
+    return {"amount": amount * rate, "degraded": False}
