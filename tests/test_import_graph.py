@@ -104,7 +104,7 @@ def test_the_checker_finds_a_cycle_hidden_in_a_function() -> None:
 def test_the_graph_sees_deferred_and_type_checking_imports() -> None:
     graph = _graph()
     # deferred (inside a fixture) and TYPE_CHECKING-only edges of the plugin's modules
-    assert "pytest_hardening._harness" in graph["pytest_hardening._plugin"]
+    assert "pytest_hardening._harness" in graph["pytest_hardening._harness_fixtures"]
     assert "pytest_hardening._prod_config" in graph["pytest_hardening._inspection_fixtures"]
     assert "pytest_hardening._sentry" in graph["pytest_hardening._inspection_fixtures"]
 

@@ -1,4 +1,4 @@
-"""The pytest entry point: options, markers, report hooks and thin fixtures.
+"""The pytest entry point: options, markers and report hooks; it exposes the fixtures.
 
 Logic lives in plain classes (``_faults``, ``_clock``, ``_breakers`` ...). Plugin state lives
 in ``config.stash``; nothing runs for tests that use none of the fixtures.
@@ -6,22 +6,17 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 
 from __future__ import annotations
 
-import datetime as dt
-import warnings
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from . import _config_fixtures, _inspection_fixtures
-from ._config import NotConfigured
-from ._config_fixtures import CLIENT_FIXTURES
+from . import _config_fixtures, _harness_fixtures, _inspection_fixtures
+from ._harness_fixtures import close_breakers_after
 from ._inspection_fixtures import INSPECTOR_KEY
 from ._report import (
     collect_worker,
     finish_item,
     finish_session,
-    record_for,
     session_of,
     start_session,
     write_summary,
@@ -30,15 +25,6 @@ from ._report import (
 # The heavy libraries (respx, freezegun, sentry_sdk, httpx) are imported inside the fixtures
 # that need them: a suite that uses none of the fixtures never pays for them (the plugin is
 # inert, and loading it must stay cheap).
-if TYPE_CHECKING:
-    import httpx
-
-    from ._clock import Clock
-    from ._config import AppFactory
-    from ._faults import FaultInjector
-    from ._harness import Harness
-    from ._providers import ProviderSpec
-    from ._reuse import AppPool, AppReset
 
 
 # -- options, markers, header, report ------------------------------------------------------
@@ -66,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # pytest finds a plugin's fixtures among its module attributes.
+_hardening_pool = _harness_fixtures._hardening_pool
+_hardening_harness = _harness_fixtures._hardening_harness
+_hardening_anyio_async_client = _harness_fixtures._hardening_anyio_async_client
+clock = _harness_fixtures.clock
+faults = _harness_fixtures.faults
+hardened_app = _harness_fixtures.hardened_app
+hardened_async_client = _harness_fixtures.hardened_async_client
+hardened_client = _harness_fixtures.hardened_client
 apm = _inspection_fixtures.apm
 breakers = _inspection_fixtures.breakers
 prod_config = _inspection_fixtures.prod_config
@@ -126,27 +120,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     try:
         return (yield)
     finally:
-        _close_breakers_after(item)
-
-
-#: The request of a test's ``hardened_app``, kept for :func:`_close_breakers_after`.
-_APP_REQUEST = pytest.StashKey["pytest.FixtureRequest"]()
-
-
-def _close_breakers_after(item: pytest.Item) -> None:
-    """Have the harness close the app's breakers at teardown, in every test that built the app
-    (with ``breakers`` the fixture does it): module-level breakers outlive the app."""
-    request = item.stash.get(_APP_REQUEST, None)
-    if request is None:
-        return
-    harness: Harness = request.getfixturevalue("_hardening_harness")  # set up with the app
-    if harness.breakers is not None:
-        return
-    try:  # after the test, in its call phase: every fixture it used is still up
-        breakers = request.getfixturevalue("hardening_breakers")
-    except pytest.fail.Exception:  # the app exposes no breakers: nothing to close
-        return
-    harness.close_breakers(breakers)
+        close_breakers_after(item)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -171,206 +145,3 @@ def pytest_assertrepr_compare(
     expected = right if isinstance(left, BreakerState) else left
     lines = inspector.explain(expected)
     return [f"{left!s} == {right!s}", *lines] if lines else None
-
-
-# -- the harness and its views -------------------------------------------------------------
-@pytest.fixture(scope="session")
-def _hardening_pool() -> Iterator[AppPool]:
-    """Apps kept running between tests when ``hardening_app_reset`` says how to reset them."""
-    from ._reuse import AppPool
-
-    pool = AppPool()
-    try:
-        yield pool
-    finally:
-        pool.close()
-
-
-@pytest.fixture
-def _hardening_harness(
-    request: pytest.FixtureRequest, _hardening_pool: AppPool
-) -> Iterator[Harness]:
-    """The plain :class:`~pytest_hardening._harness.Harness` behind every fixture below: it
-    owns the order of setting up and undoing; the fixtures only pick the parts they show."""
-    from ._harness import Harness
-
-    seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
-    harness = Harness(seed=seed, epoch=_clock_start(request), pool=_hardening_pool)
-    if not _network_allowed(request):
-        harness.guard_network()
-    try:
-        yield harness
-    finally:
-        harness.close()
-    # Without `faults` (which reports the same at its own teardown) a connection off the
-    # machine still fails the test, even if the app swallowed the error.
-    problem = "" if "faults" in request.fixturenames else harness.problems()
-    if problem:
-        pytest.fail(problem, pytrace=False)
-
-
-def _clock_start(request: pytest.FixtureRequest) -> dt.datetime | None:
-    """The instant ``@pytest.mark.hardening_clock(start)`` names (UTC when naive), or None."""
-    marker = request.node.get_closest_marker("hardening_clock")
-    if marker is None:
-        return None
-    start = marker.kwargs.get("start", marker.args[0] if marker.args else None)
-    if isinstance(start, str):
-        try:
-            start = dt.datetime.fromisoformat(start)
-        except ValueError:
-            pytest.fail(
-                f"@pytest.mark.hardening_clock: {start!r} is not an ISO 8601 date and time "
-                "(e.g. '2026-01-04T19:30:00-08:00')",
-                pytrace=False,
-            )
-    if not isinstance(start, dt.datetime):
-        pytest.fail(
-            "@pytest.mark.hardening_clock(start) needs a datetime or an ISO 8601 string; got "
-            f"{start!r}",
-            pytrace=False,
-        )
-    return start if start.tzinfo is not None else start.replace(tzinfo=dt.timezone.utc)
-
-
-#: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: below
-#: the AI SDKs' shortest retry delay (0.5 s less up to a quarter of jitter), so one SDK retry
-#: always warns.
-REAL_SLEEP_WARN_SECONDS = 0.25
-
-
-def _warn_real_sleeps(real_sleeps: list[float]) -> None:
-    slept = sum(real_sleeps)
-    if slept >= REAL_SLEEP_WARN_SECONDS:
-        from ._faults import RealSleepWarning
-
-        warnings.warn(
-            RealSleepWarning(
-                f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s): back-off "
-                "of the AI SDKs or the retry libraries, or sleeps in the modules named in "
-                "hardening_backoff_modules (the test has no clock). Add the `clock` fixture to "
-                "the test and they move the clock instead"
-            ),
-            stacklevel=2,
-        )
-
-
-def _network_allowed(request: pytest.FixtureRequest) -> bool:
-    return request.node.get_closest_marker("hardening_allow_network") is not None
-
-
-@pytest.fixture
-def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterator[Clock]:
-    """Frozen time that moves only with ``clock.advance(seconds)``."""
-    record = record_for(request.node, "clock")
-    frozen = _hardening_harness.freeze()
-    try:
-        yield frozen
-    finally:
-        record.clock_advanced = frozen.advanced
-
-
-@pytest.fixture
-def faults(
-    request: pytest.FixtureRequest,
-    _hardening_harness: Harness,
-    hardening_providers: Mapping[str, ProviderSpec],
-    hardening_backoff_modules: Sequence[str],
-) -> Iterator[FaultInjector]:
-    """Provider fault injection; every outbound httpx request is answered in memory."""
-    record = record_for(request.node, "faults")
-    injector = _hardening_harness.fake_providers(
-        hardening_providers, block_network=not _network_allowed(request)
-    )
-    if hardening_backoff_modules:
-        injector.virtual_backoff(*hardening_backoff_modules)
-    if request.node.get_closest_marker("hardening_allow_unused_faults") is not None:
-        injector.allow_unused()
-    try:
-        yield injector
-    finally:
-        record.add_faults(injector)
-    _warn_real_sleeps(injector.real_sleeps)
-    problem = _hardening_harness.problems()
-    if problem:
-        pytest.fail(problem, pytrace=False)
-
-
-@pytest.fixture
-def hardened_app(
-    request: pytest.FixtureRequest,
-    _hardening_harness: Harness,
-    hardening_app_factory: AppFactory,
-    hardening_dev_env: Mapping[str, str],
-    hardening_prod_env: Mapping[str, str],
-    hardening_app_reset: AppReset | None,
-    faults: FaultInjector,
-) -> Iterator[Any]:
-    """The app built in development mode (production with ``@pytest.mark.production``).
-
-    The env is set (exactly the mapping; names of both mappings cleared first) for the app's
-    whole life in the test, then restored; Sentry's client and scopes are restored too, and
-    any client the app creates sends to an in-memory capture. Outbound httpx calls go through
-    ``faults``. Without a client fixture the lifespan runs here, in a portal thread (async
-    tests should use ``hardened_async_client`` so the lifespan runs in their loop).
-    """
-    record = record_for(request.node, "hardened_app")
-    production = request.node.get_closest_marker("production") is not None
-    env = hardening_prod_env if production else hardening_dev_env
-    if isinstance(env, NotConfigured):
-        pytest.fail(
-            f"@pytest.mark.production: {env.fixture} is not configured: {env.hint}", pytrace=False
-        )
-    harness = _hardening_harness
-    request.node.stash[_APP_REQUEST] = request
-    # Only a Starlette TestClient can be kept running between tests: the async client's
-    # lifespan belongs to the test's own event loop.
-    reusable = "hardened_client" in request.fixturenames and (
-        "hardened_async_client" not in request.fixturenames
-    )
-    app = harness.build(
-        hardening_app_factory,
-        env,
-        clear=set(hardening_dev_env) | set(hardening_prod_env),
-        reset=hardening_app_reset if reusable else None,
-    )
-    try:
-        if not any(name in request.fixturenames for name in CLIENT_FIXTURES):
-            harness.start_lifespan()  # else the client runs it in the loop it serves from
-        yield app
-    finally:
-        record.add_sentry(harness.sentry)
-
-
-@pytest.fixture
-def hardened_client(
-    _hardening_harness: Harness, hardened_app: Any, hardening_client_headers: Mapping[str, str]
-) -> Any:
-    """A Starlette ``TestClient`` (lifespan managed; server errors come back as 500s)."""
-    return _hardening_harness.client(headers=hardening_client_headers)
-
-
-@pytest.fixture
-def hardened_async_client(
-    request: pytest.FixtureRequest,
-    _hardening_harness: Harness,
-    hardened_app: Any,
-    hardening_client_headers: Mapping[str, str],
-) -> Iterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` over ``ASGITransport``; the lifespan runs in the test's own
-    loop, under pytest-asyncio (any mode and loop scope) or anyio's plugin."""
-    from ._async_fixture import run_in_test_loop
-
-    yield from run_in_test_loop(
-        request, lambda: _hardening_harness.async_client(headers=hardening_client_headers)
-    )
-
-
-@pytest.fixture
-async def _hardening_anyio_async_client(
-    _hardening_harness: Harness, hardening_client_headers: Mapping[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    """``hardened_async_client`` for ``@pytest.mark.anyio`` tests: anyio's plugin runs this
-    fixture's setup and teardown in one task of the test's loop."""
-    async with _hardening_harness.async_client(headers=hardening_client_headers) as client:
-        yield client
