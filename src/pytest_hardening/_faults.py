@@ -14,7 +14,7 @@ import httpx
 
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
 from ._interception import Interception
-from ._network import BlockedConnection
+from ._network import BlockedConnection, NetworkGuard
 from ._providers import (
     Provider,
     ProviderSpec,
@@ -87,6 +87,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._armed: list[tuple[str, Script, dict[str, Any]]] = []  # every fault set
         self._allow_unused = False
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
+        self._outer_guard: NetworkGuard | None = None
         self._interception = Interception(
             self.respond,
             lambda url: match_provider(self.providers, url) is not None,
@@ -118,6 +119,16 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         own; before the start."""
         self._interception.tls = contexts
 
+    def _share_guard(self, guard: NetworkGuard) -> None:
+        """Report what ``guard`` (a harness's, which refuses connections off the machine for
+        the whole test) refused in :attr:`blocked` and :meth:`problems_report`, as this
+        injector's own guard's."""
+        self._outer_guard = guard
+
+    @property
+    def _network_guard(self) -> NetworkGuard | None:
+        return self._interception.guard or self._outer_guard
+
     def intercept_imported(self) -> None:
         """Reach the network transports of client libraries imported since :meth:`start`
         (the aiohttp transports of httpx-aiohttp and of the AI SDKs), and the retry libraries
@@ -128,7 +139,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     @property
     def blocked(self) -> list[BlockedConnection]:
         """Outbound connections refused by the network guard: ``(host, port, via)``."""
-        guard = self._interception.guard
+        guard = self._network_guard
         return list(guard.blocked) if guard is not None else []
 
     @property
@@ -237,7 +248,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
-        guard = self._interception.guard
+        guard = self._network_guard
         network = guard.report(self.provider_of_host) if guard is not None else None
         misuse = sorted(set(self.misuse))
         reports = (self.unregistered_report(), network, *misuse, self.unused_report())

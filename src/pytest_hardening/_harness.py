@@ -127,9 +127,14 @@ class Harness:
         """Refuse and record every connection off this machine, whatever client makes it
         (loopback stays open for live servers); reported by :meth:`problems`."""
         if self._network is None:
-            from ._network import NetworkGuard
+            own = self._faults._network_guard if self._faults is not None else None
+            if own is None:
+                from ._network import NetworkGuard
 
-            self._network = self._stack.enter_context(NetworkGuard())
+                own = self._stack.enter_context(NetworkGuard())
+                if self._faults is not None:
+                    self._faults._share_guard(own)
+            self._network = own  # the injector's, when it has one: one guard, one report
         return self._network
 
     def fake_providers(
@@ -149,6 +154,8 @@ class Harness:
             )
             if self._pool is not None:  # the session's TLS contexts: built once for every test
                 injector._share_tls(self._pool.tls_contexts)
+            if self._network is not None:  # the injector reports what it refuses
+                injector._share_guard(self._network)
             self._faults = self._stack.enter_context(injector)
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
@@ -384,13 +391,9 @@ class Harness:
     def problems(self) -> str:
         """What must fail the test although nothing raised (unregistered hosts, faults armed
         and never triggered ...); empty when all is well."""
-        reports = [
-            self._faults.problems_report() if self._faults is not None else None,
-            self._network.report(self._faults.provider_of_host if self._faults else None)
-            if self._network is not None
-            else None,
-        ]
-        return "\n".join(r for r in reports if r)
+        if self._faults is not None:  # the network guard's report included
+            return self._faults.problems_report() or ""
+        return (self._network.report(None) if self._network is not None else None) or ""
 
     def close(self) -> None:
         """Undo everything, in reverse order of what started."""
