@@ -109,7 +109,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         """Make the back-off of the app's own retry loops in ``modules`` (names or modules)
         virtual, as the retry libraries' is: while a clock is attached, ``time.sleep``,
         ``asyncio.sleep`` and ``anyio.sleep`` called through the modules those hold (under any
-        name) or a ``sleep`` imported from them move the clock instead, each delay in
+        name), a ``sleep`` imported from them, or one held as a default argument of a function
+        or method they define move the clock instead, each delay in
         :attr:`retry_sleeps`; ``sleep(0)`` stays a plain checkpoint. Until the injector stops.
         A module with none of those names raises ``ValueError``."""
         self._interception.own_backoff(modules)

@@ -30,6 +30,7 @@ import asyncio
 import importlib
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, Protocol
@@ -105,6 +106,7 @@ class VirtualLibrarySleep:
         self.real_sleeps = [] if real_sleeps is None else real_sleeps
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
+        self._defaults: list[tuple[Any, Any, Any]] = []  # (function, defaults, kwdefaults)
 
     def start(self) -> VirtualLibrarySleep:
         """Patch the libraries imported so far (again: only those not yet patched)."""
@@ -147,13 +149,42 @@ class VirtualLibrarySleep:
         for name, real in _own_sleepers(module).items():
             if self._patches.patched(module, name):
                 continue
-            sync = real is time or real is _SLEEPS[0] or real is time.sleep
-            sleep = self._sync_sleep if sync else self._own_async_sleep
+            sleep = self._virtual(real)
             replacement = _Standin(real, sleep) if isinstance(real, ModuleType) else sleep
             self._patches.patch(module, name, replacement)
+        for function in _functions_of(module):
+            self._own_defaults(function)
+
+    def _virtual(self, real: Any) -> Callable[..., Any]:
+        if isinstance(getattr(real, "__self__", None), VirtualLibrarySleep):  # another's
+            sync = getattr(real, "__func__", None) is VirtualLibrarySleep._sync_sleep
+        else:
+            sync = real is time or real is _SLEEPS[0] or real is time.sleep
+        return self._sync_sleep if sync else self._own_async_sleep
+
+    def _own_defaults(self, function: Any) -> None:
+        """A sleep held as a default argument (``def __init__(self, sleep=asyncio.sleep)``, so
+        that tests can inject one) is bound when the ``def`` runs: the module's names alone
+        never reach it. Such defaults get the virtual sleep until :meth:`stop`."""
+        if any(done is function for done, _, _ in self._defaults):
+            return
+        defaults, kwdefaults = function.__defaults__, function.__kwdefaults__
+        found = [v for v in (*(defaults or ()), *(kwdefaults or {}).values()) if _is_sleep(v)]
+        if not found:  # compared by identity only: defaults may be anything
+            return
+        self._defaults.append((function, defaults, kwdefaults))
+        if defaults:
+            function.__defaults__ = tuple(self._virtual(v) if _is_sleep(v) else v for v in defaults)
+        if kwdefaults:
+            function.__kwdefaults__ = {
+                k: self._virtual(v) if _is_sleep(v) else v for k, v in kwdefaults.items()
+            }
 
     def stop(self) -> None:
         self._patches.undo()
+        defaults, self._defaults = self._defaults, []
+        for function, saved, kwsaved in reversed(defaults):
+            function.__defaults__, function.__kwdefaults__ = saved, kwsaved
 
     def _stand_in(
         self, name: str, marker: str, real: ModuleType, sleep: Callable[..., Any]
@@ -242,6 +273,33 @@ def _own_sleepers(module: ModuleType) -> dict[str, Any]:
             value = time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
         if any(value is real for real in modules) or any(value is real for real in sleeps):
             found[name] = value
+    return found
+
+
+def _is_sleep(value: Any) -> bool:
+    """A sleep a stand-in must replace: the standard library's or anyio's, or another
+    injector's virtual one (a nested injector's stands in for it until it stops)."""
+    if isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
+        return True
+    anyio = sys.modules.get("anyio")
+    sleeps = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
+    return any(value is real for real in sleeps if real is not None)
+
+
+def _functions_of(module: ModuleType) -> list[Any]:
+    """The functions ``module`` defines, and the methods of the classes it defines (static and
+    class methods too)."""
+    found: list[Any] = []
+    for value in list(vars(module).values()):
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        if isinstance(value, types.FunctionType):
+            found.append(value)
+        elif isinstance(value, type):
+            for member in list(vars(value).values()):
+                member = getattr(member, "__func__", member)  # staticmethod, classmethod
+                if isinstance(member, types.FunctionType):
+                    found.append(member)
     return found
 
 

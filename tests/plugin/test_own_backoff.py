@@ -33,6 +33,9 @@ LOOPS: list[tuple[str, Callable[[], httpx.Response], list[float]]] = [
         lambda: asyncio.run(_own_backoff.fetch_with_imported_sleep()),
         [3.0, 3.0],
     ),
+    # A sleep bound as a default argument when the def ran (injectable in tests).
+    ("sleep=asyncio.sleep", lambda: asyncio.run(_own_backoff.Fetcher().fetch()), [0.4, 0.8]),
+    ("pause=time.sleep, keyword-only", _own_backoff.fetch_with_keyword_pause, [7.0, 7.0]),
 ]
 
 
@@ -86,6 +89,8 @@ def test_nothing_stays_patched() -> None:
     assert _own_backoff.asyncio is asyncio
     assert _own_backoff.time is time
     assert _own_backoff.sleep is imported_sleep
+    assert _own_backoff.Fetcher.__init__.__defaults__ == (asyncio.sleep,)
+    assert _own_backoff.fetch_with_keyword_pause.__kwdefaults__ == {"pause": time.sleep}
 
 
 def test_named_before_the_start_it_applies_from_the_start() -> None:
@@ -141,7 +146,14 @@ def test_named_twice_or_by_a_nested_injector_it_is_patched_once_each() -> None:
             assert inner.retry_sleeps == [2.0]
         _own_backoff.time.sleep(4.0)  # the outer's again, until it stops
         assert outer.retry_sleeps == [1.0, 4.0]
+        with FaultInjector(PROVIDERS, clock=clock) as inner:
+            inner.virtual_backoff(OWN)  # a default argument: the inner's, then the outer's
+            _own_backoff.fetch_with_keyword_pause.__kwdefaults__["pause"](3.0)
+            assert inner.retry_sleeps == [3.0]
+        _own_backoff.fetch_with_keyword_pause.__kwdefaults__["pause"](5.0)
+        assert outer.retry_sleeps == [1.0, 4.0, 5.0]
     assert _own_backoff.time is time
+    assert _own_backoff.fetch_with_keyword_pause.__kwdefaults__ == {"pause": time.sleep}
 
 
 @pytest.mark.usefixtures("no_real_sleep")
