@@ -17,6 +17,9 @@ keyed its own table by the fake classes.
 
 from __future__ import annotations
 
+import datetime as _datetime
+import sys
+import types
 from typing import Any
 
 import freezegun.api
@@ -36,8 +39,33 @@ def _schema(name: str) -> classmethod[Any, Any, Any]:
 
 
 def teach_pydantic_the_fake_dates() -> None:
-    """Give ``FakeDate`` and ``FakeDatetime`` the schemas of ``date`` and ``datetime``."""
+    """Give ``FakeDate`` and ``FakeDatetime`` the schemas of ``date`` and ``datetime``, and an
+    older pydantic's schema generator the real classes (:class:`_RealDates`)."""
     api = freezegun.api
     for fake, schema in ((api.FakeDate, "date_schema"), (api.FakeDatetime, "datetime_schema")):
         if _HOOK not in vars(fake):
             setattr(fake, _HOOK, _schema(schema))
+    generator = sys.modules.get("pydantic._internal._generate_schema")
+    if getattr(generator, "datetime", None) is _datetime:
+        generator.datetime = _RealDates()  # type: ignore[union-attr]
+
+
+class _RealDates(types.ModuleType):
+    """The ``datetime`` module as pydantic's schema generator sees it: its ``date`` and
+    ``datetime`` stay the real classes while freezegun has swapped the module's.
+
+    pydantic before 2.14 matches a type with ``obj is datetime.datetime``, looked up when the
+    schema is built: under the clock, a real ``datetime`` annotation (a model defined before
+    the clock and built lazily under it, as the AI SDKs' response models are) matched nothing,
+    and the first parse failed with "Unable to generate pydantic-core schema for <class
+    'datetime.datetime'>". Fake annotations still meet the hook above; later pydantic releases
+    read the module once, at import, and never look again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("datetime")
+        self.date = freezegun.api.real_date
+        self.datetime = freezegun.api.real_datetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_datetime, name)

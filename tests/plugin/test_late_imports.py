@@ -139,6 +139,27 @@ def test_models_built_while_time_is_frozen_validate_real_dates() -> None:
     assert Later(at="2026-01-02T03:04:05").at == dt.datetime(2026, 1, 2, 3, 4, 5)  # type: ignore[arg-type]
 
 
+class _Event(pydantic.BaseModel, defer_build=True):  # defined before any clock, real classes
+    at: dt.datetime
+    on: dt.date
+
+
+def test_a_model_defined_before_the_clock_and_built_under_it_validates() -> None:
+    # The AI SDKs' response models: built on first use, which may be under the clock. pydantic
+    # before 2.14 looks ``datetime.datetime`` up on the module while building the schema (where
+    # freezegun has put its fake class), so its schema generator sees the real ones.
+    from pydantic._internal import _generate_schema
+
+    with Clock():
+        assert dt.datetime is not _generate_schema.datetime.datetime  # the module's: the fake
+        assert isinstance(dt.datetime.now(), _generate_schema.datetime.datetime)
+        assert _generate_schema.datetime.date.today() == dt.date.today()
+        assert _generate_schema.datetime.timezone is dt.timezone  # the rest: the real module
+        event = _Event(at="2026-01-02T03:04:05Z", on="2026-01-02")  # type: ignore[arg-type]
+    assert event.at == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert event.on == dt.date(2026, 1, 2)
+
+
 def test_a_handler_that_builds_a_model_under_the_clock_answers() -> None:
     app = FastAPI()
 
