@@ -46,8 +46,11 @@ def build_app(
     """Call ``factory()`` with exactly ``env`` set (names in ``clear`` removed first)."""
     if isinstance(env, NotConfigured):
         env.require()
+    getters = getters if getters is not None else CachedGetters(factory)
     with app_env(factory, env, clear=clear, getters=getters):
-        return call_factory(factory)
+        app = call_factory(factory)
+        getters.learn(app)  # cleared again on the way out, the app's own packages included
+        return app
 
 
 def call_factory(factory: AppFactory) -> Any:

@@ -45,17 +45,26 @@ class CachedGetters:
     again when modules were imported since."""
 
     def __init__(self, factory: Callable[..., Any]) -> None:
-        self._package = _package_of(factory)
+        package = _package_of(factory)
+        self._packages: set[str] = {package} if package is not None else set()
         self._modules = -1  # len(sys.modules) at the last search
         self._found: list[Any] = []
 
+    def learn(self, app: Any) -> None:
+        """Search the packages of ``app``'s own routes too: a factory that hands over an app
+        built at import (defined in ``conftest.py``) names none of the app's packages."""
+        known = len(self._packages)
+        self._packages |= _packages_of_routes(app)
+        if len(self._packages) != known:
+            self._modules = -1  # search again at the next clear
+
     def clear(self) -> None:
         """Clear each getter whose cached value is a settings object."""
-        if self._package is None:
+        if not self._packages:
             return
         if len(sys.modules) != self._modules:
             self._modules = len(sys.modules)
-            self._found = _search(self._package)
+            self._found = [g for package in sorted(self._packages) for g in _search(package)]
         for getter in self._found:
             # Without parameters, a filled cache holds the one value: calling returns it.
             if getter.cache_info().currsize and is_settings(getter()):
@@ -71,6 +80,33 @@ def _package_of(factory: Callable[..., Any]) -> str | None:
     target = getattr(factory, "func", factory)  # functools.partial
     module = getattr(target, "__module__", None)
     return module.partition(".")[0] if isinstance(module, str) else None
+
+
+#: Packages whose routes are not the app's own (documentation, static files ...).
+_FRAMEWORKS = frozenset({"fastapi", "starlette", "pytest_hardening"})
+
+
+def _packages_of_routes(app: Any) -> set[str]:
+    """The top-level packages of the endpoints of ``app``'s routes (Starlette's, FastAPI's),
+    mounted apps' included, but the frameworks' and the standard library's."""
+    found: set[str] = set()
+    pending, seen = [app], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for route in getattr(current, "routes", None) or ():
+            endpoint = getattr(route, "endpoint", None)
+            module = getattr(endpoint, "__module__", None)
+            if isinstance(module, str):
+                top = module.partition(".")[0]
+                if top not in _FRAMEWORKS and top not in sys.stdlib_module_names:
+                    found.add(top)
+            mounted = getattr(route, "app", None)
+            if mounted is not None and getattr(mounted, "routes", None):
+                pending.append(mounted)
+    return found
 
 
 def _search(package: str) -> list[Any]:

@@ -190,10 +190,11 @@ class Harness:
         if isinstance(env, NotConfigured):
             env.require()
         from ._app import app_env, call_factory
+        from ._cached_getters import CachedGetters
         from ._sentry import SentryCapture
         from ._sentry_guard import SentryGuard
 
-        getters = self._pool.cached_getters(factory) if self._pool else None
+        getters = self._pool.cached_getters(factory) if self._pool else CachedGetters(factory)
         self._stack.enter_context(app_env(factory, env, clear=clear, getters=getters))
         # Every Sentry client the app creates sends here, a refused build's report included.
         self._sentry = SentryCapture()
@@ -209,6 +210,7 @@ class Harness:
         metrics = self._scope_metrics()
         with self._real_time():
             self._app = call_factory(factory)
+        getters.learn(self._app)  # its settings getters are cleared at close, then next build
         metrics.own(self._app)
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app

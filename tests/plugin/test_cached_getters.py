@@ -173,3 +173,97 @@ def test_a_factory_without_a_module_clears_nothing() -> None:
     getters = CachedGetters(NoModule())
     getters.clear()
     assert getters.found == []
+
+
+FLAT_APP = '''
+"""An app built at import, in a module of its own (no package), whose lifespan reads an
+lru_cache'd settings getter."""
+import functools
+import os
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+class Settings:
+    def __init__(self):
+        self.chain = os.environ.get("LLM_CHAIN", "unset")
+
+
+@functools.lru_cache
+def get_settings():
+    return Settings()
+
+
+@asynccontextmanager
+async def lifespan(app):
+    app.state.chain = get_settings().chain
+    yield
+
+
+async def chain(request):
+    return JSONResponse({"chain": request.app.state.chain})
+
+
+app = Starlette(routes=[Route("/chain", chain)], lifespan=lifespan)
+'''
+
+CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def hardening_app_factory():
+    def the_app():  # an app built at import, handed over (docs/getting-started.md)
+        from chain_app import app
+
+        return app
+
+    return the_app
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"LLM_CHAIN": "openai"}
+"""
+
+TWO_ENVIRONMENTS = """
+import pytest
+
+
+def test_first(hardened_client):
+    assert hardened_client.get("/chain").json() == {"chain": "openai"}
+
+
+class TestAnotherEnvironment:
+    @pytest.fixture
+    def hardening_dev_env(self):
+        return {"LLM_CHAIN": "anthropic"}
+
+    def test_second(self, hardened_client):
+        assert hardened_client.get("/chain").json() == {"chain": "anthropic"}
+"""
+
+
+@pytest.mark.parametrize("order", ["forward", "reverse"])
+def test_an_app_handed_over_from_conftest_has_its_getters_cleared(
+    pytester: pytest.Pytester, order: str
+) -> None:
+    # The factory lives in conftest.py, so its package names none of the app's: the getters
+    # are found through the app's own routes, once it is built.
+    pytester.makepyfile(chain_app=FLAT_APP)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_chains=TWO_ENVIRONMENTS)
+    ids = ["test_chains.py::test_first", "test_chains.py::TestAnotherEnvironment::test_second"]
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "pytest_hardening",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:asyncio",
+        *(ids if order == "forward" else ids[::-1]),
+    )
+    result.assert_outcomes(passed=2)
