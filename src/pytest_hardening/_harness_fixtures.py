@@ -220,8 +220,12 @@ def hardened_app(
         reset=hardening_app_reset if reusable else None,
     )
     try:
-        if not any(name in request.fixturenames for name in CLIENT_FIXTURES):
-            harness.start_lifespan()  # else the client runs it in the loop it serves from
+        # The lifespan runs before the app is handed on, so that a fixture built on it finds
+        # what startup made (app.state); the async client runs it later, in the test's loop.
+        if reusable:
+            harness.client()  # the sync client's portal is the loop it serves from
+        elif not any(name in request.fixturenames for name in CLIENT_FIXTURES):
+            harness.start_lifespan()
         yield app
     finally:
         record.add_sentry(harness.sentry)

@@ -148,11 +148,12 @@ def test_app_alone_runs_its_lifespan(hardened_app: Any, breakers: BreakerInspect
     assert breakers.names == ["weather"]
 
 
-def test_client_runs_the_lifespan_not_the_app_fixture(
+def test_the_client_runs_the_lifespan_before_fixtures_built_on_the_app(
     seen_lifespan: list[str], hardened_client: Any
 ) -> None:
-    assert seen_lifespan == ["not started"]  # the client starts it, in its own loop
-    assert hardened_client.app.state.lifespan == "running"
+    assert seen_lifespan == ["running"]  # started by the client, before the app was handed on
+    # ... in the loop the client serves from: the lifespan's AsyncClient works there.
+    assert hardened_client.get("/forecast/goa").status_code == 200
 
 
 @pytest.fixture
