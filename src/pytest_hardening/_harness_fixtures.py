@@ -54,7 +54,9 @@ def close_breakers_after(item: pytest.Item) -> None:
         return
     try:  # after the test, in its call phase: every fixture it used is still up
         breakers = request.getfixturevalue("hardening_breakers")
-    except pytest.fail.Exception:  # the app exposes no breakers: nothing to close
+    except (pytest.fail.Exception, Exception):
+        # No breakers exposed (the default fails), or an override that cannot give them for
+        # this test: it did not ask for them, and the next test that does resets them first.
         return
     harness.close_breakers(breakers)
 

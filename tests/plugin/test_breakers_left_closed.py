@@ -125,3 +125,32 @@ def test_the_harness_closes_breakers_it_was_given() -> None:
         harness.close_breakers({"pricing": breaker})
         breaker.open()
     assert breaker.current_state == "closed"
+
+
+def test_an_override_that_fails_only_fails_tests_that_ask_for_breakers(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        APP.replace('    app.state.breakers = {"pricing": BREAKER}\n', "")
+        + """
+
+@pytest.fixture
+def hardening_breakers(hardened_app):
+    return hardened_app.state.breakers  # AttributeError: this app has none
+"""
+    )
+    pytester.makepyfile(
+        test_quotes="""
+        def test_quote(hardened_client, faults):
+            assert hardened_client.get("/quote").json()["price"] == 10.5
+
+
+        def test_asks_for_them(hardened_client, breakers):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*test_asks_for_them*AttributeError*"])
