@@ -18,6 +18,7 @@ from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
 from ._fake_dates import teach_pydantic_the_fake_dates
+from ._sleep_watch import RealSleep, SleepWatch
 
 if TYPE_CHECKING:
     from ._clock_cache import ClockCache
@@ -68,6 +69,7 @@ class Clock:
         self._listeners: list[Callable[[float], None]] = []
         self._advanced = 0.0
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
+        self._sleeps = SleepWatch()
 
     @property
     def active(self) -> bool:
@@ -77,6 +79,12 @@ class Clock:
     def advanced(self) -> float:
         """Total seconds this clock was moved forward."""
         return self._advanced
+
+    @property
+    def real_sleeps(self) -> list[RealSleep]:
+        """``(module, seconds)`` of each real ``time.sleep`` the app's code made while this
+        clock was frozen (see :mod:`._sleep_watch`): time it waited for nothing."""
+        return list(self._sleeps.sleeps)
 
     def start(self) -> Clock:
         if self._factory is not None:
@@ -93,13 +101,16 @@ class Clock:
         if self._anchor is None:
             self._anchor = Anchor()
         self._anchor.install(self._factory)
+        self._sleeps.start()
         return self
 
     def stop(self) -> None:
         self._stop()
         self._anchor = None
+        self._sleeps.stop()
 
     def _stop(self) -> None:
+        self._sleeps.pause()
         holders, self._holders = self._holders, None
         if holders is not None:
             holders.undo()

@@ -142,6 +142,25 @@ def _warn_real_sleeps(real_sleeps: list[float]) -> None:
         )
 
 
+def _warn_frozen_sleeps(sleeps: Sequence[tuple[str, float]]) -> None:
+    slept = sum(seconds for _, seconds in sleeps)
+    if slept >= REAL_SLEEP_WARN_SECONDS:
+        from collections import Counter
+
+        from ._faults import RealSleepWarning
+
+        where = ", ".join(f"{m} ({n})" for m, n in Counter(m for m, _ in sleeps).most_common())
+        warnings.warn(
+            RealSleepWarning(
+                f"the app slept {slept:.2f} s for real while the clock was frozen, in "
+                f"{len(sleeps)} time.sleep call(s) from {where}: the clock did not move for "
+                "them. Name those modules in hardening_backoff_modules (or pass them to "
+                "faults.virtual_backoff) and their sleeps move the clock instead"
+            ),
+            stacklevel=2,
+        )
+
+
 def _network_allowed(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("hardening_allow_network") is not None
 
@@ -155,6 +174,7 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
+    _warn_frozen_sleeps(frozen.real_sleeps)
 
 
 @pytest.fixture

@@ -1,0 +1,105 @@
+"""SleepWatch: the real ``time.sleep`` calls made while the clock is frozen, and from where.
+
+The clock moves only with ``advance``, and the back-off it knows of (the AI SDKs', the retry
+libraries', the modules named to ``virtual_backoff``) moves it. A library it does not know
+that sleeps between retries (botocore, say) makes the test wait in real time while the clock
+stands still: the test is slow, and the time the app meant to let pass never passes. The
+watch records such sleeps with the module that called ``time.sleep``, so the ``clock``
+fixture can name it.
+
+While started, ``time.sleep`` is a wrapper that records, then sleeps as before. Callers in the
+standard library, pytest, the event-loop libraries, Sentry's SDK and the test code itself
+(``test_*`` modules, ``conftest``) are not recorded: their sleeps are theirs to make. Code that
+bound ``sleep`` before the watch started (``from time import sleep``) is not seen.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+__all__ = ["RealSleep", "SleepWatch"]
+
+_IGNORED = (
+    "freezegun",
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "pytest_hardening",
+    "anyio",
+    "trio",
+    "sniffio",
+    "uvloop",
+    "sentry_sdk",
+    "_hypothesis",
+    "hypothesis",
+)
+
+
+class RealSleep(NamedTuple):
+    """One real ``time.sleep(seconds)`` made while the clock was frozen, by ``module``."""
+
+    module: str
+    seconds: float
+
+
+class SleepWatch:
+    """Record real sleeps between :meth:`start` and :meth:`stop` (again after a restart)."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[RealSleep] = []
+        self._lock = threading.Lock()
+        self._wrapper: Callable[[float], None] | None = None
+        self._real: Callable[[float], None] | None = None
+        self._recording = False
+
+    def start(self) -> SleepWatch:
+        self._recording = True
+        if self._wrapper is None:
+            real = time.sleep
+
+            def sleep(seconds: float) -> None:
+                if self._recording and seconds > 0:
+                    module = _caller(sys._getframe(1))
+                    if module is not None:
+                        with self._lock:
+                            self.sleeps.append(RealSleep(module, float(seconds)))
+                real(seconds)
+
+            self._real, self._wrapper = real, sleep
+            time.sleep = sleep  # type: ignore[assignment]
+        return self
+
+    def pause(self) -> None:
+        """Stop recording (real time goes on: a real sleep is what it should be)."""
+        self._recording = False
+
+    def stop(self) -> None:
+        self._recording = False
+        # Only our own wrapper is taken back: a patch made over it since (a test's
+        # monkeypatch) is undone by its owner first, as fixtures tear down in reverse.
+        if self._wrapper is not None and time.sleep is self._wrapper:
+            time.sleep = self._real  # type: ignore[assignment]
+            self._wrapper = self._real = None
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return sum(s.seconds for s in self.sleeps)
+
+
+def _caller(frame: Any) -> str | None:
+    """The module that called ``time.sleep``, unless its sleeps are not the app's."""
+    name = frame.f_globals.get("__name__") if frame is not None else None
+    if not isinstance(name, str):
+        return None
+    top = name.partition(".")[0]
+    last = name.rpartition(".")[2]
+    if top in sys.stdlib_module_names or name.startswith(_IGNORED):
+        return None
+    if last.startswith("test_") or last == "conftest" or last.endswith("_test"):
+        return None
+    return name
