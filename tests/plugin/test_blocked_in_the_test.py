@@ -51,3 +51,20 @@ def test_a_harness_started_either_way_keeps_one_guard() -> None:
             assert [b.host for b in faults.blocked] == ["metrics.example.org"]
             assert guard.blocked == faults.blocked
             assert harness.problems().count("tried to reach the network") == 1
+
+
+def test_a_test_that_checks_the_refusal_itself_can_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_blocked=TESTS.replace(
+            "def test_refused_connections_are_visible_during_the_test(faults):\n",
+            "def test_refused_connections_are_visible_during_the_test(faults):\n"
+            "    faults.allow_blocked()\n",
+        ).replace(
+            '    assert report is not None and "metrics.example.org" in report\n',
+            "    assert report is None  # allowed: the test checked them itself\n",
+        )
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
