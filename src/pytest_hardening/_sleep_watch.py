@@ -21,22 +21,13 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ._clock_holders import DEFAULT_IGNORE
+
 __all__ = ["RealSleep", "SleepWatch"]
 
-_IGNORED = (
-    "freezegun",
-    "_pytest",
-    "pytest",
-    "pluggy",
-    "pytest_hardening",
-    "anyio",
-    "trio",
-    "sniffio",
-    "uvloop",
-    "sentry_sdk",
-    "_hypothesis",
-    "hypothesis",
-)
+#: The clock's own list (freezegun, pytest, this plugin, the event-loop libraries), and the
+#: libraries whose threads sleep for themselves (Sentry's monitor, hypothesis).
+_IGNORED = (*DEFAULT_IGNORE, "sentry_sdk", "hypothesis", "_hypothesis")
 
 
 class RealSleep(NamedTuple):
