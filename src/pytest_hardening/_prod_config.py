@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._app import build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
-from ._secrets import is_secret_name, mask, secret_values
+from ._secrets import is_public_default, is_secret_name, leaks, mask, secret_values
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
 
@@ -50,7 +50,13 @@ class AuditReport:
 
     @property
     def findings(self) -> list[str]:
-        return [f"accepted {m}" for m in self.accepted] + [f"leak: {leak}" for leak in self.leaks]
+        # A refusal that does not name the variable may be another crash (the variant then
+        # proved nothing), and tells an operator nothing: a finding too.
+        return (
+            [f"accepted {m}" for m in self.accepted]
+            + [f"leak: {leak}" for leak in self.leaks]
+            + [f"refused without naming the variable: {m}" for m in self.unnamed]
+        )
 
     @property
     def ok(self) -> bool:
@@ -203,6 +209,14 @@ class ProdConfigChecker:
         report = AuditReport()
         if optional is None:
             optional = declared_optional(self.factory)
+        baseline = self._attempt({})
+        if baseline is not None:  # every variant would look refused
+            raise AssertionError(
+                "the production audit needs the known-good env to boot, and it was refused: "
+                f"{type(baseline).__name__}: {self._redacted(str(baseline), {})}\n"
+                "fix hardening_prod_env (or the factory) until prod_config.assert_accepts() "
+                "passes"
+            )
         for mutation in self.mutations(optional):
             changes = {mutation.variable: mutation.value}
             error = self._attempt(changes)
@@ -214,6 +228,7 @@ class ProdConfigChecker:
             text = str(error)
             if mutation.variable.lower() not in text.lower():
                 report.unnamed.append(mutation)
+                self._finding(f"refused without naming the variable: {mutation}")
             for name in self._leaks(text, {}):
                 leak = f"refusing '{mutation}' printed the value of {name}"
                 if leak not in report.leaks:
@@ -241,16 +256,18 @@ class ProdConfigChecker:
 
     # -- secrets ---------------------------------------------------------------------------
     def _secrets(self, overrides: Mapping[str, str | None]) -> list[tuple[str, str]]:
-        # The known-good values plus any the caller supplied; the audit's own placeholders
-        # are not secrets.
-        supplied = {k: v for k, v in overrides.items() if v is not None}
+        # The known-good values plus any the caller supplied; the audit's own placeholders are
+        # not secrets, nor published defaults a test checks are refused ("changethis").
+        supplied = {
+            k: v for k, v in overrides.items() if v is not None and not is_public_default(v)
+        }
         return [
             *secret_values(self.prod_env, min_length=6),
             *secret_values(supplied, min_length=6),
         ]
 
     def _leaks(self, text: str, overrides: Mapping[str, str | None]) -> list[str]:
-        return sorted({name for name, value in self._secrets(overrides) if value in text})
+        return sorted({name for name, value in self._secrets(overrides) if leaks(text, value)})
 
     def _redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
         return mask(text, self._secrets(overrides), label="<{name} redacted>")

@@ -6,7 +6,34 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["is_secret_name", "mask", "secret_values"]
+__all__ = ["is_public_default", "is_secret_name", "leaks", "mask", "secret_values"]
+
+#: Secrets published as defaults in templates and docs, for deployments to change: an app that
+#: refuses one may name it ('SECRET_KEY is "changethis"'): that prints nothing secret.
+_PUBLIC_DEFAULTS = frozenset(
+    {
+        "changethis",
+        "changeme",
+        "change-me",
+        "change_me",
+        "changeit",
+        "replaceme",
+        "replace-me",
+        "replace_me",
+        "secret",
+        "password",
+        "admin",
+        "default",
+        "your-secret-key",
+        "your_secret_key",
+        "supersecret",
+    }
+)
+
+#: How a printed value is cut off (pydantic's and Python's reprs, Sentry's serializer).
+_CUT = ("...", "\u2026")
+#: The shortest cut-off part of a secret that still counts as printing it.
+_FRAGMENT = 8
 
 # DATABASE_URL and other URLs are handled by value (their password), not by name.
 _SECRET_NAME = re.compile(
@@ -37,9 +64,36 @@ def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[
     return found
 
 
+def is_public_default(value: str) -> bool:
+    """Whether ``value`` is a placeholder secret published for deployments to change."""
+    return value.strip().lower() in _PUBLIC_DEFAULTS
+
+
+def _fragments(value: str) -> list[tuple[str, str]]:
+    """``(printed, masked-form)`` of each way a repr may cut ``value`` off: a prefix of
+    :data:`_FRAGMENT` characters or more before ``...``, or a suffix after it (a URL's scheme
+    does not count: ``https://...`` names no secret), longest first."""
+    core = value.partition("://")[2] or value
+    found = []
+    for size in range(len(core) - 1, _FRAGMENT - 1, -1):
+        for cut in _CUT:
+            found.append((core[:size] + cut, "{label}" + cut))
+            found.append((cut + core[-size:], cut + "{label}"))
+    return found
+
+
+def leaks(text: str, value: str) -> bool:
+    """Whether ``text`` prints ``value``, whole or cut off by a repr (``'Zq8v3LmT1...``)."""
+    return value in text or any(printed in text for printed, _ in _fragments(value))
+
+
 def mask(text: str, secrets: Iterable[tuple[str, str]], *, label: str = "***") -> str:
-    """``text`` with every secret value replaced (longest first, so no fragment survives);
-    ``label`` may use ``{name}``."""
+    """``text`` with every secret value replaced (longest first, so no fragment survives),
+    a value cut off by a repr too; ``label`` may use ``{name}``."""
     for name, value in sorted(secrets, key=lambda item: len(item[1]), reverse=True):
-        text = text.replace(value, label.format(name=name))
+        shown = label.format(name=name)
+        text = text.replace(value, shown)
+        for printed, masked in _fragments(value):
+            if printed in text:
+                text = text.replace(printed, masked.format(label=shown))
     return text

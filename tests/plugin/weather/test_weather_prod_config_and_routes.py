@@ -66,6 +66,71 @@ def test_rejection_that_leaks_a_secret_is_a_finding() -> None:
     assert "<API_TOKEN redacted>" in str(info.value)
 
 
+def test_a_secret_cut_off_by_a_repr_is_still_a_leak() -> None:
+    # pydantic prints the settings input truncated: part of a secret is still printed.
+    def factory() -> Any:
+        if "DATABASE_URL" not in os.environ:
+            raise ValueError(f"DATABASE_URL missing; input={{'SECRET_KEY': '{KEY[:9]}...'}}")
+        return object()
+
+    checker = ProdConfigChecker(factory, {"SECRET_KEY": KEY, "DATABASE_URL": "postgresql://db"})
+    with pytest.raises(AssertionError) as info:
+        checker.assert_rejects(drop=["DATABASE_URL"])
+    assert "leaks the value of SECRET_KEY" in str(info.value)
+    assert KEY[:9] not in str(info.value)  # the failure masks the fragment too
+    assert "'<SECRET_KEY redacted>...'" in str(info.value)
+
+    # A URL's scheme before "..." names no secret.
+    def strict() -> Any:
+        if os.environ.get("MODE") != "ok":
+            raise ValueError("MODE invalid; SENTRY_DSN must be an https://... URL too")
+        return object()
+
+    env = {"MODE": "ok", "SENTRY_DSN": "https://k3y0123@o1.ingest.sentry.io/4"}
+    ProdConfigChecker(strict, env).assert_rejects(MODE="bad")
+
+
+KEY = "Zq8v3LmT1x9PbWc4Ry7uKd2HfN6sJe0A"
+
+
+def test_refusing_a_published_default_may_name_it() -> None:
+    # As FastAPI's full-stack template does: 'The value of SECRET_KEY is "changethis"'.
+    def factory() -> Any:
+        key = os.environ.get("SECRET_KEY", "")
+        if key in ("changethis", "dev-secret-1"):
+            raise ValueError(f'The value of SECRET_KEY is "{key}": change it for deployments')
+        return object()
+
+    checker = ProdConfigChecker(factory, {"SECRET_KEY": KEY})
+    checker.assert_rejects(SECRET_KEY="changethis")  # public: printing it leaks nothing
+    with pytest.raises(AssertionError, match="leaks the value of SECRET_KEY"):
+        checker.assert_rejects(SECRET_KEY="dev-secret-1")  # any other value is a secret
+
+
+def test_the_audit_needs_the_known_good_env_to_boot() -> None:
+    # A build that crashes for another reason refuses every variant: not a clean audit.
+    def factory() -> Any:
+        raise RuntimeError("Table 'user' is already defined for this MetaData instance")
+
+    checker = ProdConfigChecker(factory, {"SECRET_KEY": KEY, "DATABASE_URL": "postgresql://db"})
+    with pytest.raises(AssertionError, match=r"needs the known-good env to boot.*RuntimeError"):
+        checker.audit()
+
+
+def test_a_refusal_that_does_not_name_the_variable_is_a_finding() -> None:
+    def factory() -> Any:
+        if "CACHE_URL" not in os.environ:
+            raise RuntimeError("connection pool exhausted")  # not about CACHE_URL at all
+        return object()
+
+    report = ProdConfigChecker(factory, {"CACHE_URL": "cache-1"}).audit()
+    assert report.accepted == []
+    assert [str(m) for m in report.unnamed] == ["CACHE_URL: dropped"]
+    assert not report.ok
+    with pytest.raises(AssertionError, match="refused without naming the variable: CACHE_URL"):
+        report.assert_ok()
+
+
 def _reads_a_dotenv_file() -> Any:
     """An app whose settings also read ./.env (as pydantic-settings' env_file does)."""
     from dotenv import dotenv_values
