@@ -242,6 +242,7 @@ class ProdConfigChecker:
         for name, value in self.prod_env.items():
             if name not in skip:
                 found.append(Mutation(name, "drop", None))
+            found.extend(_weakened(name, value))
             parts = urlsplit(value) if "://" in value else None
             if parts is None or not parts.hostname:
                 continue
@@ -294,6 +295,23 @@ def declared_optional(factory: AppFactory) -> set[str]:
             if declared is not None:
                 found.update(str(v) for v in declared)
     return found
+
+
+#: Variables that switch debugging on, and that list the origins CORS lets in.
+_DEBUG = re.compile(r"(^|_)DEBUG$", re.IGNORECASE)
+_ORIGINS = re.compile(r"CORS|ORIGINS", re.IGNORECASE)
+
+
+def _weakened(name: str, value: str) -> list[Mutation]:
+    """The unsafe values a setting of this kind is given in the wild: a secret left at a
+    published default or cut to one character, debugging switched on, any origin allowed."""
+    if "://" not in value and is_secret_name(name):
+        return [Mutation(name, "published default", "changethis"), Mutation(name, "short", "x")]
+    if _DEBUG.search(name):
+        return [Mutation(name, "debug on", "true")]
+    if _ORIGINS.search(name):
+        return [Mutation(name, "any origin", "*")]
+    return []
 
 
 def _with_host(parts: Any, host: str) -> str:

@@ -169,6 +169,41 @@ def test_url_mutations() -> None:
     assert "http scheme" not in values  # only https URLs are downgraded
 
 
+def test_weak_value_mutations() -> None:
+    env = {
+        "SECRET_KEY": KEY,
+        "APP_DEBUG": "false",
+        "BACKEND_CORS_ORIGINS": "https://app.example.com",
+        "REGION": "eu-1",
+    }
+    found = {(m.variable, m.kind, m.value) for m in ProdConfigChecker(object, env).mutations()}
+    assert found >= {
+        ("SECRET_KEY", "published default", "changethis"),
+        ("SECRET_KEY", "short", "x"),
+        ("APP_DEBUG", "debug on", "true"),
+        ("BACKEND_CORS_ORIGINS", "any origin", "*"),  # besides the URL's own variants
+    }
+    assert {(k, v) for name, k, v in found if name in ("SECRET_KEY", "APP_DEBUG", "REGION")} == {
+        ("drop", None),
+        ("published default", "changethis"),
+        ("short", "x"),
+        ("debug on", "true"),
+    }
+
+
+def test_the_audit_finds_a_published_default_accepted() -> None:
+    def factory() -> Any:
+        if not os.environ.get("SECRET_KEY"):
+            raise ValueError("SECRET_KEY is required")
+        return object()
+
+    report = ProdConfigChecker(factory, {"SECRET_KEY": KEY}).audit()
+    assert [str(m) for m in report.accepted] == [
+        "SECRET_KEY: published default -> <redacted>",
+        "SECRET_KEY: short -> <redacted>",
+    ]
+
+
 def test_route_audit_dev_only(route_audit: RouteAuditor) -> None:
     assert route_audit.dev_only() == {("GET", "/debug/env"), ("POST", "/debug/reset")}
     route_audit.assert_absent_in_production("/debug")
