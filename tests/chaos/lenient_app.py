@@ -7,3 +7,8 @@ from starlette.applications import Starlette
 
 def create_app() -> Starlette:
     return Starlette()
+
+
+def create_broken_app() -> Starlette:
+    """A factory that never boots, whatever the environment: a crash, not a refusal."""
+    raise RuntimeError("Table 'user' is already defined for this MetaData instance")

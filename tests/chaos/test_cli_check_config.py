@@ -142,6 +142,20 @@ def test_audit_reports_every_unsafe_variant_an_app_boots_with(good_file: Path) -
     assert not any(v in line for v in secrets for line in lines)  # secret values never printed
 
 
+def test_an_audit_of_an_env_that_does_not_boot_tries_nothing_and_says_why(
+    good_file: Path,
+) -> None:
+    args = ["check-config", "--env-file", str(good_file), "--audit"]
+    result = runner.invoke(app, [*args, "--factory", "tests.chaos.lenient_app:create_broken_app"])
+    assert result.exit_code == 1
+    assert "audit: 0 unsafe variants tried, 1 finding(s)" in result.stdout
+    assert (
+        "audit: the production audit needs the known-good env to boot, and it was refused: "
+        "RuntimeError: Table 'user' is already defined" in result.stdout
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_audit_of_the_reference_app_finds_nothing(good_file: Path) -> None:
     result = runner.invoke(app, ["check-config", "--env-file", str(good_file), "--audit"])
     assert result.exit_code == 0, result.output

@@ -156,7 +156,8 @@ def check_config(
         typer.Option(
             "--audit",
             help="Also build the app with every unsafe variant of this env (drop each variable, "
-            "http://, localhost, placeholder, malformed URLs) and report any it accepts. Slow.",
+            "http://, localhost, placeholder, malformed URLs, secrets at a published default or "
+            "one character, DEBUG on, CORS origins '*') and report any it accepts. Slow.",
         ),
     ] = False,
     factory: Annotated[

@@ -144,6 +144,9 @@ def audit_findings(
     }
     known = set(getattr(module, "VARIABLE_NAMES", ()))
     checker = ProdConfigChecker(create, env, clear=known | {"NODE_ENV"})
-    report = checker.audit(optional=optional_names)
+    try:
+        report = checker.audit(optional=optional_names)
+    except AssertionError as refused:  # the env itself does not boot: nothing was tried
+        return 0, [str(refused).splitlines()[0]]
     tried = len(report.accepted) + len(report.rejected)
     return tried, list(report.findings)
