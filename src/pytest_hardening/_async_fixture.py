@@ -64,8 +64,13 @@ class HostedContext:
 def _pytest_asyncio_runner(request: pytest.FixtureRequest) -> _Run | None:
     """How to run a coroutine in the loop pytest-asyncio runs this test in, if it does."""
     scope = getattr(request.node, "_loop_scope", None)
-    if scope is None:  # not a pytest-asyncio test item
-        return None
+    if scope is None:
+        # pytest-asyncio 0.23 has no loop scope on its items: an asyncio-marked test (auto
+        # mode marks them all) runs in its ``event_loop`` fixture's loop.
+        if request.node.get_closest_marker("asyncio") and "event_loop" in request.fixturenames:
+            loop = request.getfixturevalue("event_loop")
+            return loop.run_until_complete  # type: ignore[no-any-return]
+        return None  # not a pytest-asyncio test item
     try:  # pytest-asyncio 1.x: the loop scope's runner, set up before us so it outlives us
         runner = request.getfixturevalue(f"_{scope}_scoped_runner")
     except pytest.FixtureLookupError:  # pytest-asyncio 0.2x: its event loop fixture

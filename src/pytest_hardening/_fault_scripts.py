@@ -103,12 +103,16 @@ class FaultMethods(InjectorHooks):
         error = _TIMEOUTS[kind]
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            # A timeout takes that long in reality; only virtual time pays for it here.
-            if self.clock is not None:
-                self.clock.advance(request_timeout(request, kind) or 0.0)
+            self._timeout_passes(request_timeout(request, kind) or 0.0)
             raise error(f"{kind} timeout (injected)", request=request)
 
         self._set(provider, "timeout", action, times, timeout=kind)
+
+    def _timeout_passes(self, seconds: float) -> None:
+        # A timeout takes that long in reality; only virtual time pays for it here (without
+        # a clock it raises at once: no real wait for an injected timeout).
+        if self.clock is not None and seconds > 0:
+            self.clock.advance(seconds)
 
     def latency(self, provider: str, seconds: float, *, times: int | None = None) -> None:
         """Answer healthily after ``seconds``: the frozen clock is moved when a clock is
@@ -163,7 +167,7 @@ class FaultMethods(InjectorHooks):
         """Script the next calls one by one: an int status, an exception class (httpx
         errors get the request), ``"ok"``, ``"refuse"``, ``"timeout"`` or ``"garbage"``."""
         healthy = self.providers[self._check(provider)]
-        actions = [_step(healthy, outcome) for outcome in outcomes]
+        actions = [_step(healthy, outcome, self._timeout_passes) for outcome in outcomes]
         self._set(provider, "sequence", actions, None, outcomes=[_label(o) for o in outcomes])
 
     def random(
@@ -184,7 +188,7 @@ class FaultMethods(InjectorHooks):
         self._set(provider, "random", action, None, rate=rate, status=status, seed=str(used))
 
 
-def _step(healthy: Provider, outcome: Any) -> Action:
+def _step(healthy: Provider, outcome: Any, advance: Callable[[float], None]) -> Action:
     def action(request: httpx.Request) -> tuple[httpx.Response, str]:
         if outcome == "ok":
             response = healthy.respond(request)
@@ -197,6 +201,10 @@ def _step(healthy: Provider, outcome: Any) -> Action:
         if isinstance(outcome, httpx.Response):
             return outcome, f"response {outcome.status_code}"
         error = {"refuse": httpx.ConnectError, "timeout": httpx.ReadTimeout}.get(outcome, outcome)
+        if isinstance(error, type) and issubclass(error, httpx.TimeoutException):
+            # As faults.timeout: the client's own timeout of that kind passes, in virtual time.
+            kind = next((k for k, cls in _TIMEOUTS.items() if issubclass(error, cls)), "read")
+            advance(request_timeout(request, kind) or 0.0)
         if isinstance(error, type) and issubclass(error, httpx.RequestError):
             raise error(f"{error.__name__} (injected)", request=request)
         if isinstance(error, type) and issubclass(error, BaseException):

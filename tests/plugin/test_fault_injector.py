@@ -11,6 +11,8 @@ import respx
 
 from pytest_hardening import Clock, FaultInjector, Provider, UnregisteredHostError
 
+from ._sleeps import no_real_sleep  # noqa: F401 (a fixture)
+
 PROVIDERS = {
     "pay": "https://api.pay.example/v2",
     "shop": Provider("https://*.shop.example", healthy=httpx.Response(201, json={"ok": True})),
@@ -109,6 +111,25 @@ def test_sequence_script(injector: FaultInjector, http: httpx.Client) -> None:
     assert http.get(url).status_code == 200  # script done: healthy
     with pytest.raises(ValueError, match="unsupported"):
         injector.sequence("pay", ["explode"])
+
+
+@pytest.mark.usefixtures("no_real_sleep")  # without a clock, no real wait either
+def test_a_timeout_in_a_sequence_takes_the_clients_timeout_in_virtual_time() -> None:
+    # As faults.timeout does: the client waited its own timeout of that kind before failing.
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        faults.sequence("pay", [httpx.ReadTimeout, "timeout", httpx.ConnectTimeout, 503])
+        url = "https://api.pay.example/v2/x"
+        timeout = httpx.Timeout(10.0, connect=2.5)
+        with httpx.Client(timeout=timeout) as client:
+            for _ in range(3):
+                with pytest.raises(httpx.TimeoutException):
+                    client.get(url)
+            assert client.get(url).status_code == 503  # no time passes for an answer
+        assert clock.advanced == 10.0 + 10.0 + 2.5
+    with FaultInjector(PROVIDERS) as faults, httpx.Client() as client:  # no clock: at once
+        faults.sequence("pay", ["timeout"])
+        with pytest.raises(httpx.ReadTimeout):
+            client.get("https://api.pay.example/v2/x")
 
 
 def test_random_is_reproducible_from_the_seed(http: httpx.Client) -> None:
