@@ -103,6 +103,39 @@ def test_unknown_breaker_and_unadaptable_objects() -> None:
     assert isinstance(adapt_breaker(pybreaker.CircuitBreaker()), PyBreakerAdapter)
 
 
+class ReadAndResetOnly:
+    """A hand-written breaker as many are: a state, a reset, nothing to open it by hand."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    @property
+    def state(self) -> str:
+        return "closed" if self.opened_at is None else "open"
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        if self.failures >= 3:
+            self.opened_at = 0.0
+
+    def reset(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+
+def test_a_breaker_without_force_open_is_read_and_reset() -> None:
+    breaker = ReadAndResetOnly()
+    inspector = BreakerInspector({"rates": breaker}).start()
+    for _ in range(3):
+        breaker.record_failure()
+    assert inspector.state("rates") == "OPEN"
+    assert inspector.transitions("rates") == [("CLOSED", "OPEN")]
+    inspector.reset("rates")
+    assert inspector.state("rates") == "CLOSED"
+    with pytest.raises(TypeError, match=r"ReadAndResetOnly has no force_open\(\)"):
+        inspector.force_open("rates")
+
+
 def test_adapters_on_their_own_clock_are_advanced_and_clean_runs_report_nothing() -> None:
     class OwnClockAdapter:
         """A breaker on a manual clock: the adapter's advance() is how time reaches it."""

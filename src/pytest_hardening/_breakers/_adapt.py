@@ -57,6 +57,8 @@ def adapt_breaker(breaker: Any) -> BreakerAdapter:
         getattr(breaker, "context", breaker), "_state"
     ):  # a Context, or the Async/SyncCircuitBreaker around one
         return PurgatoryAdapter(breaker)
+    if _read_and_reset_only(breaker):
+        return ObservedBreaker(breaker)  # force_open() says why it cannot
     if all(callable(getattr(breaker, a, None)) for a in ("force_open", "reset")):
         state = inspect.getattr_static(breaker, "state", None)
         if inspect.isfunction(state) or inspect.ismethod(getattr(breaker, "state", None)):
@@ -78,6 +80,19 @@ def adapt_breaker(breaker: Any) -> BreakerAdapter:
         f"protocol: {ADAPTER_PROTOCOL}. Return such adapters from the `hardening_breakers` "
         "fixture."
     )
+
+
+def _read_and_reset_only(breaker: Any) -> bool:
+    """A breaker with a ``state`` attribute and ``reset()`` but no ``force_open()`` (many a
+    hand-written one): it can be read and closed, if not opened by hand."""
+    if callable(getattr(breaker, "force_open", None)) or not callable(
+        getattr(breaker, "reset", None)
+    ):
+        return False
+    if inspect.iscoroutinefunction(breaker.reset):
+        return False  # the AtOnce path needs the whole protocol
+    state = getattr(breaker, "state", None)
+    return hasattr(breaker, "state") and not callable(state)
 
 
 def _missing(breaker: Any) -> str:

@@ -22,7 +22,14 @@ class ObservedBreaker:
         return BreakerState.parse(self.breaker.state)
 
     def force_open(self) -> None:
-        self.breaker.force_open()
+        force_open = getattr(self.breaker, "force_open", None)
+        if not callable(force_open):
+            raise TypeError(
+                f"{type(self.breaker).__qualname__} has no force_open(): breakers can read its "
+                "state and reset it, not open it by hand. Open it as the app would (faults "
+                "on its provider until it trips), or give it a force_open() method."
+            )
+        force_open()
 
     def reset(self) -> None:
         self.breaker.reset()
