@@ -33,6 +33,7 @@ class Script:
     def __init__(self, kind: str, actions: Sequence[Action] | Action, times: int | None) -> None:
         self.kind = kind
         self.taken = 0  # calls it answered: a counted fault never taken is reported unused
+        self.replaced_by: str | None = None  # the fault set over it before any call took it
         if callable(actions):
             self._actions: list[Action] | None = None
             self._action: Action | None = actions

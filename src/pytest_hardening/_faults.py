@@ -227,10 +227,12 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         if self._allow_unused:
             return None
         with self._lock:
-            # Still armed at the end and never taken (a fault replaced or healed before any
-            # call was the test's own decision).
+            # Never taken, and still armed at the end or replaced by another fault before any
+            # call (faults do not queue); healing one before any call was the test's decision.
             unused = [
-                (p, s, d) for p, s, d in self._armed if s.taken == 0 and self._scripts.get(p) is s
+                (p, s, d)
+                for p, s, d in self._armed
+                if s.taken == 0 and (self._scripts.get(p) is s or s.replaced_by is not None)
             ]
         if not unused:
             return None
@@ -238,7 +240,13 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         for provider, script, details in unused:
             shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
             shown = f" ({shown})" if shown else ""
-            lines.append(f"  {script.kind} on provider {provider!r}{shown}: never triggered")
+            why = (
+                f"replaced by {script.replaced_by} before any call (faults do not queue: "
+                f"faults.sequence({provider!r}, [...]) scripts calls in order)"
+                if script.replaced_by is not None
+                else "never triggered"
+            )
+            lines.append(f"  {script.kind} on provider {provider!r}{shown}: {why}")
         return (
             f"{len(unused)} fault(s) were never triggered: the app made no call to the "
             "provider while they were armed, so the test exercised none of them.\n"
@@ -283,7 +291,10 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             raise ValueError(f"times must be >= 0 or None, not {times}")
         script = Script(kind, actions, times)
         with self._lock:
-            self._scripts[self._check(provider)] = script
+            replaced = self._scripts.get(self._check(provider))
+            if replaced is not None and replaced.taken == 0:
+                replaced.replaced_by = kind  # faults do not queue: this one never ran
+            self._scripts[provider] = script
             if script.remaining != 0:  # times=0 asks for no call
                 self._armed.append((provider, script, {"times": times, **details}))
             self.injected.append({"provider": provider, "kind": kind, "times": times, **details})

@@ -334,3 +334,19 @@ def test_a_fault_no_call_met_is_reported_whether_counted_or_until_healed() -> No
         assert "latency on provider 'pay'" in (injector.unused_report() or "")
         injector.allow_unused()
         assert injector.unused_report() is None  # opted out
+
+
+def test_a_fault_replaced_before_any_call_is_reported(http: httpx.Client) -> None:
+    # Faults do not queue: the second replaces the first, which then never ran.
+    with FaultInjector(PROVIDERS) as faults:
+        faults.timeout("pay", times=2)
+        faults.refuse("pay", times=1)
+        with pytest.raises(httpx.ConnectError):
+            http.get("https://api.pay.example/v2/x")
+        report = faults.problems_report()
+        assert report is not None
+        assert "timeout on provider 'pay' (times=2, timeout='read'): replaced by refuse" in report
+        assert "faults.sequence('pay', [...])" in report
+        faults.fail("pay", 503)
+        faults.heal("pay")  # healed before any call: the test's own decision, not reported
+        assert "fail on provider" not in (faults.problems_report() or "")
