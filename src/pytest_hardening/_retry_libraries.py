@@ -156,10 +156,8 @@ class VirtualLibrarySleep:
             self._own_defaults(function)
 
     def _virtual(self, real: Any) -> Callable[..., Any]:
-        if isinstance(getattr(real, "__self__", None), VirtualLibrarySleep):  # another's
-            sync = getattr(real, "__func__", None) is VirtualLibrarySleep._sync_sleep
-        else:
-            sync = real is time or real is _SLEEPS[0] or real is time.sleep
+        real = _real_of(real)  # another injector's stand-in: the sleep it stands for
+        sync = real is time or real is _SLEEPS[0] or real is time.sleep
         return self._sync_sleep if sync else self._own_async_sleep
 
     def _own_defaults(self, function: Any) -> None:
@@ -261,26 +259,30 @@ def _own_sleepers(module: ModuleType) -> dict[str, Any]:
     """The names under which ``module`` holds the ``time``, ``asyncio`` or ``anyio`` module or
     one of their sleeps, each with the real one; through the stand-ins an outer injector put
     there, the real module or sleep they stand for."""
-    anyio = sys.modules.get("anyio")
-    modules = (time, asyncio, anyio)
-    sleeps = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
+    modules = (time, asyncio, sys.modules.get("anyio"))
     found: dict[str, Any] = {}
     for name, value in list(vars(module).items()):
-        if isinstance(value, _Standin):
-            value = value._real
-        elif isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
-            own = getattr(value, "__func__", None)
-            value = time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
-        if any(value is real for real in modules) or any(value is real for real in sleeps):
+        value = _real_of(value)
+        if any(value is real for real in modules) or _is_sleep(value):
             found[name] = value
     return found
+
+
+def _real_of(value: Any) -> Any:
+    """What an outer injector's stand-in (a module or a virtual sleep) stands for; else
+    ``value`` itself."""
+    if isinstance(value, _Standin):
+        return value._real
+    if isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
+        own = getattr(value, "__func__", None)
+        return time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
+    return value
 
 
 def _is_sleep(value: Any) -> bool:
     """A sleep a stand-in must replace: the standard library's or anyio's, or another
     injector's virtual one (a nested injector's stands in for it until it stops)."""
-    if isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
-        return True
+    value = _real_of(value)
     anyio = sys.modules.get("anyio")
     sleeps = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
     return any(value is real for real in sleeps if real is not None)
