@@ -76,11 +76,6 @@ class SleepWatch:
             time.sleep = self._real  # type: ignore[assignment]
             self._wrapper = self._real = None
 
-    @property
-    def seconds(self) -> float:
-        with self._lock:
-            return sum(s.seconds for s in self.sleeps)
-
 
 def _caller(frame: Any) -> str | None:
     """The module that called ``time.sleep``, unless its sleeps are not the app's."""
