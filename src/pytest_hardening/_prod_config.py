@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -78,17 +79,24 @@ class AuditReport:
 
 
 #: Files settings libraries read beside the environment (pydantic-settings' env_file,
-#: python-dotenv's load_dotenv), in the working directory.
+#: python-dotenv's load_dotenv), looked for in the working directory and its parents: apps
+#: run from a subfolder often read ``../.env`` (the full-stack FastAPI template's backend does).
 _DOTENV_FILES = (".env", ".env.local", ".env.production")
+_DOTENV_PARENTS = 2
+
+
+def _dotenv_paths() -> list[Path]:
+    here = Path.cwd()
+    folders = [here, *here.parents[:_DOTENV_PARENTS]]
+    return [folder / name for folder in folders for name in _DOTENV_FILES]
 
 
 def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
-    """For each dropped variable that a dotenv file in the working directory sets, why the
-    build may still have found it (never the value)."""
+    """For each dropped variable that a dotenv file in the working directory or one of its two
+    parents sets, why the build may still have found it (never the value)."""
     dropped = [name for name, value in changes.items() if value is None]
     hints = []
-    for filename in _DOTENV_FILES:
-        path = Path(filename)
+    for path in _dotenv_paths():
         try:
             text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
         except OSError:
@@ -97,12 +105,12 @@ def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
             n for n in dropped if re.search(rf"(?m)^\s*(?:export\s+)?{re.escape(n)}\s*=", text)
         ]
         if named:
+            shown = os.path.relpath(path)
             hints.append(
-                f"{', '.join(named)} dropped from the environment, but set in {filename} in the "
-                "working directory: if the app's settings read that file (pydantic-settings' "
-                "env_file, python-dotenv), the build found it there. Have the settings read no "
-                "file under test (e.g. Settings(_env_file=None)), or run from a directory "
-                "without one."
+                f"{', '.join(named)} dropped from the environment, but set in {shown}: if the "
+                "app's settings read that file (pydantic-settings' env_file, python-dotenv), "
+                "the build found it there. Have the settings read no file under test (e.g. "
+                "Settings(_env_file=None)), or run from a directory without one."
             )
     return hints
 

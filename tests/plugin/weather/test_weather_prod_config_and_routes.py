@@ -159,6 +159,32 @@ def test_a_dropped_variable_that_a_dotenv_file_sets_is_named_as_its_source(
     checker.assert_rejects(drop=["PAYMENTS_KEY"])  # without the file, refused
 
 
+def test_a_dotenv_file_in_a_parent_folder_is_named_too(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Apps run from a subfolder often read ``../.env`` (the full-stack FastAPI template)."""
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    monkeypatch.chdir(backend)
+    (tmp_path / ".env").write_text("PAYMENTS_KEY=pk_dev_local_0123456789\n")
+
+    def reads_the_parent_dotenv() -> Any:
+        from dotenv import dotenv_values
+        from starlette.applications import Starlette
+
+        values = {**dotenv_values("../.env"), **os.environ}
+        if values.get("APP_ENV") == "production" and not values.get("PAYMENTS_KEY"):
+            raise weather_app.SettingsError("PAYMENTS_KEY is required in production")
+        return Starlette()
+
+    env = {"APP_ENV": "production", "PAYMENTS_KEY": "pk_live_abcdefghijklmnop"}
+    checker = ProdConfigChecker(reads_the_parent_dotenv, env)
+    with pytest.raises(AssertionError) as info:
+        checker.assert_rejects(drop=["PAYMENTS_KEY"])
+    assert f"but set in {os.path.join('..', '.env')}:" in str(info.value)
+    assert "pk_dev_local" not in str(info.value)
+
+
 def test_url_mutations() -> None:
     checker = ProdConfigChecker(object, {"DB_URL": "postgresql://u:pw@db.internal:5432/app"})
     values = {m.kind: m.value for m in checker.mutations()}
