@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Iterator
 
 import freezegun.api
 import pytest
@@ -118,3 +119,32 @@ def test_monotonic_goes_on_from_its_real_value_when_the_clock_starts() -> None:
         clock.advance(left - 20 + 0.5)
         assert time.monotonic() > due
     assert 0 < due - time.monotonic() <= 30  # real again
+
+
+@pytest.fixture
+def east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local zone at UTC+05:30 (a POSIX TZ string: no tz database needed)."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset() is Unix-only")
+    monkeypatch.setenv("TZ", "IST-05:30")
+    time.tzset()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_under_the_clock_naive_now_is_utc_whatever_the_local_zone(east_of_utc: None) -> None:
+    """freezegun's naive ``now()``/``today()`` are UTC (its ``tz_offset`` would also shift the
+    aware ``now(tz)``: spulec/freezegun#348), while ``time.localtime()`` follows ``TZ``; the
+    docs say so (docs/fixtures.md, the clock), and aware datetimes are exact either way."""
+    start = dt.datetime(2026, 1, 4, 21, 0, tzinfo=dt.timezone.utc)
+    assert start.astimezone().utcoffset() == dt.timedelta(hours=5, minutes=30)  # really moved
+    with Clock(start) as clock:
+        assert dt.datetime.now(dt.timezone.utc) == clock.now() == start
+        assert dt.datetime.now() == dt.datetime(2026, 1, 4, 21, 0)  # UTC, not 02:30 local
+        assert dt.date.today() == dt.date(2026, 1, 4)
+        assert time.localtime().tm_hour == 2  # local, as without the clock
+        assert dt.datetime.now().astimezone(dt.timezone.utc) != start  # the trap, spelled out
+        assert time.time() == start.timestamp()
