@@ -162,6 +162,34 @@ def test_a_whole_life_is_read_the_same_way_for_every_library(library: str, clock
     inspector.stop()
 
 
+#: Libraries that move OPEN -> HALF_OPEN only on the first call after the open timeout.
+ON_CALL = {"pybreaker", "aiobreaker", "purgatory-sync-factory", "purgatory-async-factory"}
+
+
+@pytest.mark.parametrize("library", CASES)
+def test_half_open_is_read_as_each_library_has_it_and_an_early_expectation_is_explained(
+    library: str, clock: Clock
+) -> None:
+    breakers, fail, succeed = CASES[library]()
+    inspector = BreakerInspector(breakers).start()
+    fail()
+    fail()
+    clock.advance(31)  # past the 30 s open timeout
+    if library not in ON_CALL:
+        inspector.assert_state("pay", "HALF_OPEN")
+        inspector.stop()
+        return
+    with pytest.raises(AssertionError) as info:
+        inspector.assert_state("pay", "HALF_OPEN")
+    assert "actual OPEN" in str(info.value)
+    assert "on the first call after its open timeout" in str(info.value)
+    assert any("make that call (the probe) first" in line for line in inspector.explain("HALF_OPEN"))
+    assert inspector.explain("CLOSED")[-1] == "  CLOSED -> OPEN"  # no note for other mistakes
+    succeed()  # the probe: HALF_OPEN, then CLOSED after one success
+    assert inspector.transitions("pay") == LIFE
+    inspector.stop()
+
+
 @pytest.mark.parametrize("library", CASES)
 def test_force_open_and_reset_steer_every_library(library: str) -> None:
     with Clock():

@@ -89,6 +89,9 @@ class BreakerAdapter(Protocol):
       including ones that stored the real ``time.monotonic`` before the clock started.
     - ``errors``: a list of messages about failures inside library callbacks, which the
       ``breakers`` fixture reports at teardown.
+    - ``half_open_on_call``: the library's name, when it moves OPEN -> HALF_OPEN only on the
+      first call after its open timeout (pybreaker, aiobreaker, purgatory), not when the
+      timeout passes; a test expecting HALF_OPEN before that call is told so.
     """
 
     def state(self) -> Any: ...

@@ -172,6 +172,16 @@ class BreakerInspector:
             f"breaker {name!r} is {actual.value}, expected {wanted}",
             "recent transitions:",
             *self.history(name).splitlines(),
+            *self._on_call_note(name, actual, wanted),
+        ]
+
+    def _on_call_note(self, name: str, actual: BreakerState, wanted: str) -> list[str]:
+        library = getattr(self._track(name).adapter, "half_open_on_call", None)
+        if not library or actual is not BreakerState.OPEN or wanted.upper() != "HALF_OPEN":
+            return []
+        return [
+            f"{library} moves OPEN -> HALF_OPEN on the first call after its open timeout, not "
+            "when the timeout passes: make that call (the probe) first, then read the state"
         ]
 
     def transitions(self, name: str) -> list[tuple[str, str]]:
@@ -244,7 +254,8 @@ class BreakerInspector:
         actual = self.state(name)
         wanted = BreakerState.parse(expected)
         if actual != wanted:
+            note = "".join(f"\n{line}" for line in self._on_call_note(name, actual, wanted))
             raise AssertionError(
                 f"breaker {name!r}: expected {wanted.value}, "
-                f"actual {actual.value}.\nrecent transitions:\n{self.history(name)}"
+                f"actual {actual.value}.\nrecent transitions:\n{self.history(name)}{note}"
             )

@@ -29,6 +29,8 @@ class PurgatoryAdapter:
     timeout reads ``time.time()``, which the clock moves.
     """
 
+    half_open_on_call = "purgatory"
+
     def __init__(self, breaker: Any, *, factory: Any = None) -> None:
         self.context = getattr(breaker, "context", breaker)
         self.name: str = self.context.name

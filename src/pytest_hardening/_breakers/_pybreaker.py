@@ -35,6 +35,9 @@ class PyBreakerAdapter:
     """Adapter for ``pybreaker.CircuitBreaker`` (states ``closed``/``open``/``half-open``);
     transitions come from a pybreaker listener (``state_change``)."""
 
+    #: Shown when a test expects HALF_OPEN too early (see ``BreakerAdapter``).
+    half_open_on_call = "pybreaker"
+
     def __init__(self, breaker: Any) -> None:
         self.breaker = breaker
         self._guard = CallbackGuard(f"{type(self).__name__} listener")
@@ -65,3 +68,5 @@ class AioBreakerAdapter(PyBreakerAdapter):
     """Adapter for ``aiobreaker.CircuitBreaker`` (states are the ``CircuitBreakerState`` enum);
     transitions come from an aiobreaker listener (``state_change``). Its open timeout reads
     ``datetime.utcnow()``, which the clock moves."""
+
+    half_open_on_call = "aiobreaker"
