@@ -183,7 +183,8 @@ def test_half_open_is_read_as_each_library_has_it_and_an_early_expectation_is_ex
         inspector.assert_state("pay", "HALF_OPEN")
     assert "actual OPEN" in str(info.value)
     assert "on the first call after its open timeout" in str(info.value)
-    assert any("make that call (the probe) first" in line for line in inspector.explain("HALF_OPEN"))
+    explained = inspector.explain("HALF_OPEN")
+    assert any("make that call (the probe) first" in line for line in explained)
     assert inspector.explain("CLOSED")[-1] == "  CLOSED -> OPEN"  # no note for other mistakes
     succeed()  # the probe: HALF_OPEN, then CLOSED after one success
     assert inspector.transitions("pay") == LIFE
