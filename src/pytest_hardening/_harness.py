@@ -394,8 +394,27 @@ class Harness:
         """What must fail the test although nothing raised (unregistered hosts, faults armed
         and never triggered ...); empty when all is well."""
         if self._faults is not None:  # the network guard's report included
-            return self._faults.problems_report() or ""
+            report = self._faults.problems_report() or ""
+            if self._breakers is not None and self._faults.unused_report() is not None:
+                report += self._opened_breakers()
+            return report
         return (self._network.report(None) if self._network is not None else None) or ""
+
+    def _opened_breakers(self) -> str:
+        # A fault that no call met while the provider's breaker was open: the breaker answered.
+        assert self._breakers is not None
+        opened = sorted(
+            name
+            for name, log in self._breakers.all_transitions().items()
+            if any(to == "OPEN" for _, to in log)
+        )
+        if not opened:
+            return ""
+        return (
+            f"\nbreakers opened during the test: {', '.join(opened)}. An open breaker answers "
+            "from its fallback without calling the provider: were the faults armed while it "
+            "was open?"
+        )
 
     def close(self) -> None:
         """Undo everything, in reverse order of what started."""
