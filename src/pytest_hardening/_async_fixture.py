@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -79,6 +80,28 @@ def _pytest_asyncio_runner(request: pytest.FixtureRequest) -> _Run | None:
     return runner.run  # type: ignore[no-any-return]
 
 
+def _no_runner(request: pytest.FixtureRequest) -> str:
+    """Why no runner was found: a mark whose plugin is not loaded, or no mark."""
+    plugins = request.config.pluginmanager
+    for mark, plugin, module in (
+        ("asyncio", "asyncio", "pytest_asyncio.plugin"),
+        ("anyio", "anyio", "anyio.pytest_plugin"),
+    ):
+        loaded = sys.modules.get(module)
+        if request.node.get_closest_marker(mark) and not (
+            plugins.has_plugin(plugin) or (loaded is not None and plugins.is_registered(loaded))
+        ):
+            return (
+                f"hardened_async_client: the test is marked @pytest.mark.{mark}, but that "
+                f"mark's plugin is not loaded (PYTEST_DISABLE_PLUGIN_AUTOLOAD set, or "
+                f"-p no:{plugin}?): load it with -p {module}"
+            )
+    return (
+        "hardened_async_client needs an async test: mark it @pytest.mark.asyncio "
+        "(pytest-asyncio, or asyncio_mode = auto) or @pytest.mark.anyio (anyio's plugin)"
+    )
+
+
 def run_in_test_loop(
     request: pytest.FixtureRequest,
     factory: Callable[[], contextlib.AbstractAsyncContextManager[_T]],
@@ -89,11 +112,7 @@ def run_in_test_loop(
         return
     run = _pytest_asyncio_runner(request)
     if run is None:
-        pytest.fail(
-            "hardened_async_client needs an async test: mark it @pytest.mark.asyncio "
-            "(pytest-asyncio, or asyncio_mode = auto) or @pytest.mark.anyio (anyio's plugin)",
-            pytrace=False,
-        )
+        pytest.fail(_no_runner(request), pytrace=False)
     hosted = HostedContext(factory)
     value = run(hosted.start())
     try:

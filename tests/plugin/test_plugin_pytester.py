@@ -514,3 +514,29 @@ def test_nothing_left_unclosed_when_warnings_are_errors(project: pytest.Pytester
     )
     result = project.runpytest("-W", "error", "-p", "no:randomly", *FAST)
     result.assert_outcomes(passed=3)
+
+
+def test_an_async_mark_whose_plugin_is_not_loaded_is_named(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_marked(hardened_async_client):
+            pass
+
+        async def test_unmarked(hardened_async_client):
+            pass
+        """
+    )
+    result = project.runpytest("-p", "no:asyncio", "-p", "no:randomly", *FAST[:2])
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_marked*",
+            "*marked @pytest.mark.asyncio, but that mark's plugin is not loaded*"
+            "load it with -p pytest_asyncio.plugin",
+            "*ERROR at setup of test_unmarked*",
+            "hardened_async_client needs an async test: mark it @pytest.mark.asyncio*",
+        ]
+    )
