@@ -118,7 +118,9 @@ class FaultMethods(InjectorHooks):
     def latency(self, provider: str, seconds: float, *, times: int | None = None) -> None:
         """Answer healthily after ``seconds``: the frozen clock is moved when a clock is
         attached (no real waiting). Past the request's own read timeout the call fails with
-        ``httpx.ReadTimeout`` after exactly that timeout."""
+        ``httpx.ReadTimeout`` after exactly that timeout. Concurrent slow calls move the one
+        clock in turn (their latencies add up): which calls would have overlapped is unknown
+        here."""
         healthy = self.providers[self._check(provider)]
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
