@@ -8,6 +8,7 @@ attributes).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +97,12 @@ def route_audit(
     hardening_app_factory: AppFactory,
     hardening_dev_env: Mapping[str, str],
     hardening_prod_env: Mapping[str, str],
+    hardening_providers: Any,
 ) -> Iterator[RouteAuditor]:
     """Routes present in development and absent in production."""
     from ._app import app_env, build_app
     from ._cached_getters import CachedGetters
+    from ._faults import FaultInjector
     from ._routes import RouteAuditor
     from ._sentry_guard import SentryGuard
 
@@ -107,9 +110,13 @@ def route_audit(
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
     clear = set(hardening_dev_env) | set(hardening_prod_env)
+    # The probes run the app's real handlers: its providers answer in memory, any other
+    # connection off the machine is refused and fails the test, as under the other fixtures
+    # (the `faults` fixture's own injector does both when the test has it).
+    injector = None if "faults" in request.fixturenames else FaultInjector(hardening_providers)
     # RouteAuditor guards Sentry around each build and probe; this outer guard also covers
     # anything else the test does with the apps.
-    with SentryGuard():
+    with SentryGuard(), injector or contextlib.nullcontext():
         getters = CachedGetters(hardening_app_factory)  # one search for every build and probe
         yield RouteAuditor(
             lambda: build_app(
@@ -121,4 +128,8 @@ def route_audit(
             prod_env=lambda: app_env(
                 hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
             ),
+            network=contextlib.nullcontext,
         )
+    report = injector.problems_report() if injector is not None else None
+    if report:
+        pytest.fail(report, pytrace=False)

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ._app import starlette_test_client
+from ._network import NetworkGuard
 from ._sentry_guard import SentryGuard
 
 __all__ = ["RouteAuditor", "route_table"]
@@ -45,8 +46,9 @@ def _collect(routes: Iterable[Any], prefix: str, found: set[Route]) -> None:
 
 
 def _under(path: str, prefix: str) -> bool:
+    # "/" is the root page itself: as a prefix it would take in every route of the app.
     prefix = prefix.rstrip("/") or "/"
-    return path == prefix or path.startswith(prefix + "/") or prefix == "/"
+    return path == prefix or (prefix != "/" and path.startswith(prefix + "/"))
 
 
 def _concrete(path: str) -> str:
@@ -62,6 +64,12 @@ class RouteAuditor:
     audit never leaves a client (or its DSN) active behind it. ``prod_env``, when given, is
     entered around each probe request (e.g. the production environment, for an app that reads
     its settings per request).
+
+    A probe runs the app's real handler, which may call its providers with production
+    settings: each build and probe also runs under ``network`` (default: a
+    :class:`~._network.NetworkGuard`, which refuses every connection off this machine and
+    records it in :meth:`problems_report`; the ``route_audit`` fixture answers the registered
+    providers in memory instead).
     """
 
     def __init__(
@@ -70,24 +78,37 @@ class RouteAuditor:
         build_prod: Callable[[], Any],
         *,
         prod_env: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+        network: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self._build_dev = build_dev
         self._build_prod = build_prod
         self._prod_env = prod_env
+        self._network = network if network is not None else self._guard
+        self._guards: list[NetworkGuard] = []
         self._dev: Any = None
         self._prod: Any = None
+
+    def _guard(self) -> NetworkGuard:
+        guard = NetworkGuard()
+        self._guards.append(guard)
+        return guard
+
+    def problems_report(self) -> str | None:
+        """The connections off this machine that the default guard refused, or ``None``."""
+        reports = [r for r in (g.report() for g in self._guards) if r]
+        return "\n".join(reports) if reports else None
 
     @property
     def dev_app(self) -> Any:
         if self._dev is None:
-            with SentryGuard():
+            with SentryGuard(), self._network():
                 self._dev = self._build_dev()
         return self._dev
 
     @property
     def prod_app(self) -> Any:
         if self._prod is None:
-            with SentryGuard():
+            with SentryGuard(), self._network():
                 self._prod = self._build_prod()
         return self._prod
 
@@ -97,7 +118,8 @@ class RouteAuditor:
 
     def assert_absent_in_production(self, path_or_prefix: str) -> None:
         """Fail unless no production route, no OpenAPI path and no real request (404) is
-        found at ``path_or_prefix`` (a path or a prefix of paths)."""
+        found at ``path_or_prefix`` (a path or a prefix of paths; ``"/"`` is the root page
+        only). Redirects are not followed: a probe reports the route's own status."""
         __tracebackhide__ = True
         problems: list[str] = []
         routes = sorted(r for r in route_table(self.prod_app) if _under(r[1], path_or_prefix))
@@ -142,5 +164,9 @@ class RouteAuditor:
         # No lifespan: routing decides a 404 before any resource is needed, and a production
         # build must not reach real databases from a test.
         client = client_class(self.prod_app, raise_server_exceptions=False)
-        with self._prod_env(), SentryGuard():
-            return int(client.request(method, path).status_code)
+        with self._prod_env(), SentryGuard(), self._network():
+            try:  # the route's own answer: a redirect to a public page is not that page's 200
+                response = client.request(method, path, follow_redirects=False)
+            except TypeError:  # Starlette before 0.21: a requests-based TestClient
+                response = client.request(method, path, allow_redirects=False)
+            return int(response.status_code)

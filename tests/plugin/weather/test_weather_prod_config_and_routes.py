@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import httpx
 import pytest
 
 from pytest_hardening import ProdConfigChecker, RouteAuditor
@@ -280,3 +281,46 @@ def test_a_route_registered_in_production_but_answering_404_is_named_as_such() -
     assert "is still registered (every request answered 404) in production" in message
     assert "route table has GET /sentry-debug" in message
     assert "OpenAPI" not in message  # openapi_url=None: the app serves no document
+
+
+def _calling_app(production: bool) -> Any:
+    """Debug pages that call out (with production settings, for real) and a redirect."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    def status(request: Any) -> JSONResponse:
+        try:
+            code = httpx.get("https://status.example.net/v1", timeout=2).status_code
+        except httpx.HTTPError as error:
+            return JSONResponse({"error": type(error).__name__}, status_code=502)
+        return JSONResponse({"upstream": code})
+
+    routes = [
+        Route("/", lambda r: JSONResponse({"home": True})),
+        Route("/polling", lambda r: RedirectResponse("/")),
+    ]
+    if not production:
+        routes += [Route("/debug/status", status)]
+    routes += [Route("/status", status)]  # left in production by mistake
+    return Starlette(routes=routes)
+
+
+def test_route_probes_cannot_reach_the_network_and_report_what_they_tried() -> None:
+    auditor = RouteAuditor(lambda: _calling_app(False), lambda: _calling_app(True))
+    auditor.assert_absent_in_production("/debug")
+    assert auditor.problems_report() is None  # a 404 calls nobody
+    with pytest.raises(AssertionError, match="GET /status answered 502, expected 404"):
+        auditor.assert_absent_in_production("/status")  # refused, hence 502
+    report = auditor.problems_report()
+    assert report is not None
+    assert "status.example.net:443" in report
+
+
+def test_the_root_is_one_page_and_a_redirect_is_reported_as_one() -> None:
+    auditor = RouteAuditor(lambda: _calling_app(False), lambda: _calling_app(True))
+    with pytest.raises(AssertionError) as info:
+        auditor.assert_absent_in_production("/")
+    assert "route table has GET /\n" in str(info.value) + "\n"  # not every route of the app
+    with pytest.raises(AssertionError, match="GET /polling answered 307, expected 404"):
+        auditor.assert_absent_in_production("/polling")
