@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._app import build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
+from ._network import NetworkGuard
 from ._secrets import is_public_default, is_secret_name, leaks, mask, secret_values
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
@@ -151,9 +152,11 @@ class ProdConfigChecker:
         The build runs under a :class:`SentryGuard`: what a Sentry client created meanwhile
         sends (a refused build's report too) goes to :attr:`sentry`, never to the DSN; a client
         the app initialises is closed and the caller's global client and scopes are restored,
-        whatever the outcome.
+        whatever the outcome. It also runs under a :class:`NetworkGuard`: a factory that
+        connects while it builds (a database ping, a remote config) is refused, and the
+        refusal names the host, instead of reaching a production host from a test.
         """
-        with SentryGuard(self.sentry):
+        with SentryGuard(self.sentry), NetworkGuard():
             return build_app(
                 self.factory,
                 self.env(**overrides),

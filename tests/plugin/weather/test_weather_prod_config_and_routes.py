@@ -324,3 +324,17 @@ def test_the_root_is_one_page_and_a_redirect_is_reported_as_one() -> None:
     assert "route table has GET /\n" in str(info.value) + "\n"  # not every route of the app
     with pytest.raises(AssertionError, match="GET /polling answered 307, expected 404"):
         auditor.assert_absent_in_production("/polling")
+
+
+def test_a_factory_that_connects_while_it_builds_is_refused_naming_the_host() -> None:
+    import socket
+
+    def pings_its_database() -> Any:
+        host, _, port = os.environ["DB_HOST"].partition(":")
+        socket.create_connection((host, int(port)), timeout=2).close()
+        return weather_app.create_app()
+
+    checker = ProdConfigChecker(pings_its_database, {"DB_HOST": "db.internal.example:5432"})
+    with pytest.raises(AssertionError) as info:
+        checker.assert_accepts()
+    assert "blocked an outbound connection to db.internal.example:5432" in str(info.value)
