@@ -176,6 +176,38 @@ def test_setup_failure_is_a_failed_result_not_a_crash() -> None:
     assert "could not set up the scenario: RuntimeError: cannot build" in result.failures[0]
 
 
+def test_an_app_without_breakers_runs_scenarios_on_answers_and_data() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def plain_app() -> Starlette:  # no app.state.breakers at all
+        def price(request: Any) -> JSONResponse:
+            try:
+                reply = httpx.get(f"{mini_app.PAYMENTS}/price", timeout=3)
+                reply.raise_for_status()
+            except httpx.HTTPError:
+                return JSONResponse({"price": None}, status_code=503)
+            return JSONResponse(reply.json())
+
+        return Starlette(routes=[Route("/price", price)])
+
+    scenario = Scenario(
+        name="prices-down",
+        description="the price provider fails; the app says so",
+        steady_state=(Send(lambda ctx, i: Req("GET", "/price"), expect=200),),
+        method=(
+            Inject("payments", "fail", (500,)),
+            Send(lambda ctx, i: Req("GET", "/price"), count=2, expect=503),
+            Heal("payments"),  # the steady state is checked again before the rollback
+        ),
+        rollback=(Heal(),),
+    )
+    provider = ("https://api.payments.test", httpx.Response(200, json={"price": 3}))
+    result = run_scenario(scenario, HarnessSession(plain_app, {}, {"payments": provider}))
+    assert result.passed, result.failures
+
+
 @pytest.mark.parametrize("name", ["payments-outage"])
 def test_select_by_name(name: str) -> None:
     from pytest_hardening.chaos import select

@@ -27,11 +27,13 @@ EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def _app_breakers(app: Any) -> Any:
-    return app.state.breakers
+    # An app without breakers has none to watch: its scenarios check answers and data alone.
+    found = getattr(getattr(app, "state", None), "breakers", None)
+    return {} if found is None else found
 
 
 def _app_apm(app: Any) -> Any:
-    return getattr(app.state, "apm", None)
+    return getattr(getattr(app, "state", None), "apm", None)
 
 
 @dataclass(frozen=True)
