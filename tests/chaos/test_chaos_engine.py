@@ -208,6 +208,31 @@ def test_an_app_without_breakers_runs_scenarios_on_answers_and_data() -> None:
     assert result.passed, result.failures
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_500_names_the_apps_exception(debug: bool) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    def crashing_app() -> Starlette:
+        def price(request: Any) -> Any:
+            raise ValueError("price feed sent no JSON")
+
+        return Starlette(debug=debug, routes=[Route("/price", price)])
+
+    scenario = Scenario(
+        name="crash",
+        description="a handler that raises",
+        steady_state=(),
+        method=(Send(lambda ctx, i: Req("GET", "/price"), expect=200),),
+        rollback=(),
+    )
+    result = run_scenario(scenario, HarnessSession(crashing_app, {}, {}))
+    (failure,) = result.failures
+    assert "expected status [200], got 500: " in failure
+    assert "ValueError: price feed sent no JSON" in failure
+    assert "File " not in failure  # the exception, not the start of a traceback
+
+
 @pytest.mark.parametrize("name", ["payments-outage"])
 def test_select_by_name(name: str) -> None:
     from pytest_hardening.chaos import select

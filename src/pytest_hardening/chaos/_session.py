@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import random
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,10 +193,14 @@ class _LogTap(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record).splitlines()[0])
+        line = f"{record.levelname} {record.name}: {record.getMessage()}".splitlines()[0]
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:  # what was raised: a traceback's last line
+            raised = traceback.format_exception_only(type(error), error)
+            line += " -> " + "".join(raised).strip().splitlines()[-1]
+        self.lines.append(line)
 
     def __enter__(self) -> _LogTap:
         logging.getLogger().addHandler(self)

@@ -106,6 +106,7 @@ class Send:
                 ctx.clock.advance(self.every)
                 ctx.observe()
             req = self.make(ctx, i)
+            logged = len(ctx.logs)
             response = ctx.send(
                 req.method,
                 req.path,
@@ -118,8 +119,21 @@ class Send:
                 ctx.fail(
                     f"{self.label or req.method + ' ' + req.path} (request {i + 1}/{self.count}): "
                     f"expected status {sorted(wanted)}, got {response.status_code}: "
-                    f"{response.text[:200]}"
+                    f"{_answer(response.text)}{_logged(ctx.logs[logged:])}"
                 )
+
+
+def _answer(text: str) -> str:
+    # A debug-mode 500 carries a traceback: its last line (the exception) is the news.
+    if "Traceback (most recent call last)" in text:
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        return f"{lines[-1][:200]} (the last line of a traceback in the body)"
+    return text[:200]
+
+
+def _logged(lines: list[str]) -> str:
+    errors = [line for line in lines if line.startswith(("ERROR", "CRITICAL"))]
+    return f"; the app logged: {errors[-1][:300]}" if errors else ""
 
 
 def send(
