@@ -27,6 +27,7 @@ from pytest_hardening.chaos import (
     Send,
     breaker_line,
     run_scenario,
+    send,
 )
 from tests.chaos import mini_app
 
@@ -231,6 +232,36 @@ def test_an_unexpected_500_names_the_apps_exception(debug: bool) -> None:
     assert "expected status [200], got 500: " in failure
     assert "ValueError: price feed sent no JSON" in failure
     assert "File " not in failure  # the exception, not the start of a traceback
+
+
+def test_a_redirect_and_a_query_are_sent_and_seen_as_asked() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    def form_app() -> Starlette:
+        def lookup(request: Any) -> Any:
+            if request.query_params.get("postcode") != "SW1A 1AA":
+                return RedirectResponse("/form?error=1", status_code=307)
+            return JSONResponse({"ok": True})
+
+        form = Route("/form", lambda r: JSONResponse({"form": True}))
+        return Starlette(routes=[Route("/lookup", lookup), form])
+
+    scenario = Scenario(
+        name="redirects",
+        description="a degraded answer that redirects",
+        steady_state=(),
+        method=(
+            send("GET", "/lookup", params={"postcode": "SW1A 1AA"}, expect=200),
+            send("GET", "/lookup", expect=200),  # followed: the form's 200
+            send("GET", "/lookup", follow_redirects=False, expect=307),
+        ),
+        rollback=(),
+    )
+    result = run_scenario(scenario, HarnessSession(form_app, {}, {}))
+    assert result.passed, result.failures
+    assert result.timeline.requests_by_status() == {200: 2, 307: 1}
 
 
 @pytest.mark.parametrize("name", ["payments-outage"])

@@ -124,10 +124,17 @@ class ChaosContext:
         headers: Mapping[str, str] | None = None,
         content: bytes | str | None = None,
         data: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
     ) -> httpx.Response:
         """Send one request to the app (any method; a JSON, raw or form body; headers on top
-        of the session's) and record it on the timeline."""
+        of the session's; a query) and record it on the timeline. Redirects are followed
+        unless ``follow_redirects`` is False."""
         kwargs: dict[str, Any] = {}
+        if not follow_redirects:  # only when asked: an old requests-based TestClient lacks it
+            kwargs["follow_redirects"] = False
+        if params:
+            kwargs["params"] = dict(params)
         if json is not None:
             kwargs["json"] = json
         if content is not None:

@@ -30,8 +30,10 @@ _FAULT_KINDS = frozenset(get_args(FaultKind))
 
 @dataclass(frozen=True)
 class Req:
-    """A request to send: any method, a path, headers, and a JSON (``json``), raw
-    (``content``) or form (``data``) body."""
+    """A request to send: any method, a path, headers, a JSON (``json``), raw (``content``)
+    or form (``data``) body, and query ``params``. Redirects are followed, as by the test
+    client, unless ``follow_redirects`` is False: then a degraded answer that redirects (a
+    307 to an error page) is seen, and counted, as the redirect it is."""
 
     method: str
     path: str
@@ -39,6 +41,8 @@ class Req:
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes | str | None = None
     data: Mapping[str, Any] | None = None
+    params: Mapping[str, str] | None = None
+    follow_redirects: bool = True
 
 
 def _statuses(expect: int | Collection[int] | None) -> frozenset[int] | None:
@@ -114,6 +118,8 @@ class Send:
                 headers=req.headers,
                 content=req.content,
                 data=req.data,
+                params=req.params,
+                follow_redirects=req.follow_redirects,
             )
             if wanted is not None and response.status_code not in wanted:
                 ctx.fail(
@@ -146,9 +152,12 @@ def send(
     headers: Mapping[str, str] | None = None,
     content: bytes | str | None = None,
     data: Mapping[str, Any] | None = None,
+    params: Mapping[str, str] | None = None,
+    follow_redirects: bool = True,
 ) -> Send:
-    """The same request ``count`` times: any method, headers and body."""
-    req = Req(method, path, json, dict(headers or {}), content, data)
+    """The same request ``count`` times: any method, headers, body and query (see
+    :class:`Req`)."""
+    req = Req(method, path, json, dict(headers or {}), content, data, params, follow_redirects)
     return Send(lambda _ctx, _i: req, count=count, expect=expect, label=f"{method} {path}")
 
 
