@@ -87,6 +87,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._armed: list[tuple[str, Script, dict[str, Any]]] = []  # every fault set
         self._allow_unused = False
         self._allow_blocked = False
+        self._allow_unregistered = False
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._outer_guard: NetworkGuard | None = None
         self._interception = Interception(
@@ -199,7 +200,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         return calls
 
     def unregistered_report(self) -> str | None:
-        if not self.unregistered:
+        if not self.unregistered or self._allow_unregistered:
             return None
         urls = "\n".join(f"  {r.method} {r.url}" for r in self.unregistered[:10])
         known = "\n".join(f"  {n}: {p.url}" for n, p in self.providers.items()) or "  (none)"
@@ -219,6 +220,12 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         checks them itself (:attr:`blocked`), e.g. that the app copes with a client the
         plugin does not fake finding no network. They are still refused."""
         self._allow_blocked = True
+
+    def allow_unregistered(self) -> None:
+        """Do not fail the test for requests to hosts no provider names: the test checks them
+        itself (:attr:`unregistered`), e.g. that the app copes with an unknown host. They are
+        still answered with ``UnregisteredHostError``, never sent."""
+        self._allow_unregistered = True
 
     def unused_report(self) -> str | None:
         """Faults still armed at the end that no call met, for a number of calls or until

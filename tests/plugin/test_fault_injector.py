@@ -155,6 +155,17 @@ def test_unregistered_host_gets_connect_error_and_is_reported(
     assert "pay: https://api.pay.example/v2" in report
 
 
+def test_a_test_that_checks_unregistered_hosts_itself_can_allow_them(
+    injector: FaultInjector, http: httpx.Client
+) -> None:
+    injector.allow_unregistered()
+    with pytest.raises(UnregisteredHostError):  # still never sent
+        http.get("https://elsewhere.example/leak")
+    assert [str(r.url) for r in injector.unregistered] == ["https://elsewhere.example/leak"]
+    assert injector.unregistered_report() is None
+    assert injector.problems_report() is None
+
+
 def test_unknown_provider_name_lists_the_known_ones(injector: FaultInjector) -> None:
     with pytest.raises(KeyError, match="registered providers"):
         injector.fail("nope")
