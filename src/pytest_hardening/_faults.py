@@ -259,10 +259,12 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             "provider while they were armed, so the test exercised none of them.\n"
             + "\n".join(lines)
             + "\ncheck the provider's URL in hardening_providers and the request that should "
-            "reach it (one answered 401 or 422 before it got there? settings the app built at "
-            "import, `settings = Settings()` in a module, which keep the environment of "
-            "whatever imported it first instead of hardening_dev_env?), or opt out with "
-            "faults.allow_unused() or @pytest.mark.hardening_allow_unused_faults."
+            "reach it (one answered 401, 422 or 429 before it got there? an exception before "
+            "the call, in Captured log? state an earlier test left, such as a rate limiter or "
+            "cache built at import? settings the app built at import, `settings = Settings()` "
+            "in a module, which keep the environment of whatever imported it first instead "
+            "of hardening_dev_env?), or opt out with faults.allow_unused() or "
+            "@pytest.mark.hardening_allow_unused_faults."
         )
 
     def provider_of_host(self, host: str) -> str | None:

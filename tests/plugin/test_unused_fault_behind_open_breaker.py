@@ -53,6 +53,7 @@ def test_a_fault_armed_behind_an_open_breaker_is_reported_with_the_breaker() -> 
     assert "never triggered" in report
     assert "breakers opened during the test: rates." in report
     assert "An open breaker answers from its fallback without calling the provider" in report
+    assert "the test's last requests to the app: GET /rate -> 200" in report
 
 
 def test_no_breaker_note_when_no_breaker_opened() -> None:
@@ -65,3 +66,31 @@ def test_no_breaker_note_when_no_breaker_opened() -> None:
         faults.allow_unused()
     assert "never triggered" in report
     assert "breakers opened" not in report
+    assert "the test sent the app no request through the hardened clients" in report
+
+
+def test_what_the_app_answered_is_in_the_report_of_an_unused_fault() -> None:
+    """A rate limiter built at import answered 429 before the provider was called."""
+    hits: list[int] = []
+
+    def limited_app() -> Starlette:
+        def quote(request: Request) -> JSONResponse:
+            hits.append(1)
+            if len(hits) > 2:
+                return JSONResponse({"detail": "slow down"}, status_code=429)
+            return JSONResponse(httpx.get("https://rates.example.com/eur", timeout=5).json())
+
+        return Starlette(routes=[Route("/quote", quote)])
+
+    with Harness() as harness:
+        harness.build(limited_app, {})
+        faults = harness.fake_providers(PROVIDERS)
+        client = harness.client()
+        for _ in range(2):
+            client.get("/quote?token=abc")
+        faults.fail("rates", 503)
+        client.get("/quote?token=abc")
+        report = harness.problems()
+        faults.allow_unused()
+    assert "GET /quote -> 200, GET /quote -> 200, GET /quote -> 429" in report
+    assert "token" not in report  # paths only: queries carry tokens
