@@ -155,7 +155,7 @@ class NetworkGuard:
                 "mock that client in the test"
             )
         else:
-            advice = "mock the client, register the host as a provider"
+            advice = _advice([(clients.get(b, ""), b.port) for b in blocked])
         return (
             f"the app (or the test itself) tried to reach the network {len(self.blocked)} time(s); "
             "each connection was refused (only loopback is allowed while faults are active):\n"
@@ -229,6 +229,28 @@ def _calling_client() -> str:
         elif package and package not in _PLUMBING and package not in ("urllib", "http"):
             return found or package
     return found
+
+
+_HTTP_PORTS = {80, 443, 8080, 8443, None}
+
+
+def _advice(attempts: list[tuple[str, int | None]]) -> str:
+    """What to do: providers answer only httpx and httpx2 calls, so registering a host helps
+    those alone; any other client (redis, requests, a database driver) needs a mock or a
+    server on 127.0.0.1."""
+    others = sorted({c for c, _ in attempts if c and not c.startswith("httpx")})
+    unknown = [port for c, port in attempts if not c]
+    http = any(c.startswith("httpx") for c, _ in attempts) or any(
+        port in _HTTP_PORTS for port in unknown
+    )
+    if any(port not in _HTTP_PORTS for port in unknown):
+        others.append("the client on a non-HTTP port")
+    if not others:
+        return "mock the client, register the host as a provider"
+    advice = f"mock {', '.join(others)} in the test, or point it at a server on 127.0.0.1"
+    if http:
+        advice += "; register the hosts the app reaches over HTTP through httpx as providers"
+    return advice
 
 
 def _client_of(module: str) -> str | None:

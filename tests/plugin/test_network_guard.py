@@ -162,6 +162,22 @@ def test_aiohttp_is_refused() -> None:
     assert guard.blocked
 
 
+def test_advice_for_a_client_the_providers_cannot_answer_is_not_to_register_a_provider() -> None:
+    # redis.asyncio resolves in the loop's executor: no client on the stack, a Redis port.
+    async def lookup() -> None:
+        with pytest.raises(NetworkBlockedError, match=r"cache\.example\.com"):
+            await asyncio.get_running_loop().getaddrinfo("cache.example.com", 6379)
+
+    with NetworkGuard() as guard:
+        asyncio.run(lookup())
+    report = guard.report()
+    assert report is not None
+    assert "cache.example.com:6379 (name lookup)" in report
+    assert "mock the client on a non-HTTP port in the test, or point it at a server on " in report
+    assert "register the host as a provider" not in report
+    assert "register the hosts" not in report  # nothing here went over HTTP
+
+
 def test_loopback_stays_reachable(loopback_url: str) -> None:
     with FaultInjector({}) as faults:
         with urllib.request.urlopen(loopback_url, timeout=5) as response:  # noqa: S310
