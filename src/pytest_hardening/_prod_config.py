@@ -15,7 +15,14 @@ from ._app import build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._network import NetworkGuard
-from ._secrets import is_public_default, is_secret_name, leaks, mask, secret_values
+from ._secrets import (
+    example_placeholder,
+    is_public_default,
+    is_secret_name,
+    leaks,
+    mask,
+    secret_values,
+)
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
 
@@ -315,9 +322,14 @@ _ORIGINS = re.compile(r"CORS|ORIGINS", re.IGNORECASE)
 
 def _weakened(name: str, value: str) -> list[Mutation]:
     """The unsafe values a setting of this kind is given in the wild: a secret left at a
-    published default or cut to one character, debugging switched on, any origin allowed."""
+    published default, its ``.env.example`` placeholder or one character, debugging switched
+    on, any origin allowed."""
     if "://" not in value and is_secret_name(name):
-        return [Mutation(name, "published default", "changethis"), Mutation(name, "short", "x")]
+        return [
+            Mutation(name, "published default", "changethis"),
+            Mutation(name, "example placeholder", example_placeholder(name)),
+            Mutation(name, "short", "x"),
+        ]
     if _DEBUG.search(name):
         return [Mutation(name, "debug on", "true")]
     if _ORIGINS.search(name):

@@ -6,7 +6,14 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["is_public_default", "is_secret_name", "leaks", "mask", "secret_values"]
+__all__ = [
+    "example_placeholder",
+    "is_public_default",
+    "is_secret_name",
+    "leaks",
+    "mask",
+    "secret_values",
+]
 
 #: Secrets published as defaults in templates and docs, for deployments to change: an app that
 #: refuses one may name it ('SECRET_KEY is "changethis"'): that prints nothing secret.
@@ -64,9 +71,19 @@ def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[
     return found
 
 
+#: The ``.env.example`` form: ``your_openai_api_key_here``, ``your-api-key``.
+_EXAMPLE_FORM = re.compile(r"^your[-_][a-z0-9_-]*(key|secret|token|password)([-_]here)?$")
+
+
 def is_public_default(value: str) -> bool:
     """Whether ``value`` is a placeholder secret published for deployments to change."""
-    return value.strip().lower() in _PUBLIC_DEFAULTS
+    folded = value.strip().lower()
+    return folded in _PUBLIC_DEFAULTS or bool(_EXAMPLE_FORM.match(folded))
+
+
+def example_placeholder(name: str) -> str:
+    """The placeholder an ``.env.example`` gives the secret ``name``: ``your_api_key_here``."""
+    return f"your_{name.lower()}_here"
 
 
 def _fragments(value: str) -> list[tuple[str, str]]:

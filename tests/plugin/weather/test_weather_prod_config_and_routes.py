@@ -98,12 +98,13 @@ def test_refusing_a_published_default_may_name_it() -> None:
     # As FastAPI's full-stack template does: 'The value of SECRET_KEY is "changethis"'.
     def factory() -> Any:
         key = os.environ.get("SECRET_KEY", "")
-        if key in ("changethis", "dev-secret-1"):
+        if key in ("changethis", "your_secret_key_here", "dev-secret-1"):
             raise ValueError(f'The value of SECRET_KEY is "{key}": change it for deployments')
         return object()
 
     checker = ProdConfigChecker(factory, {"SECRET_KEY": KEY})
     checker.assert_rejects(SECRET_KEY="changethis")  # public: printing it leaks nothing
+    checker.assert_rejects(SECRET_KEY="your_secret_key_here")  # .env.example's, public too
     with pytest.raises(AssertionError, match="leaks the value of SECRET_KEY"):
         checker.assert_rejects(SECRET_KEY="dev-secret-1")  # any other value is a secret
 
@@ -206,6 +207,7 @@ def test_weak_value_mutations() -> None:
     found = {(m.variable, m.kind, m.value) for m in ProdConfigChecker(object, env).mutations()}
     assert found >= {
         ("SECRET_KEY", "published default", "changethis"),
+        ("SECRET_KEY", "example placeholder", "your_secret_key_here"),
         ("SECRET_KEY", "short", "x"),
         ("APP_DEBUG", "debug on", "true"),
         ("BACKEND_CORS_ORIGINS", "any origin", "*"),  # besides the URL's own variants
@@ -213,6 +215,7 @@ def test_weak_value_mutations() -> None:
     assert {(k, v) for name, k, v in found if name in ("SECRET_KEY", "APP_DEBUG", "REGION")} == {
         ("drop", None),
         ("published default", "changethis"),
+        ("example placeholder", "your_secret_key_here"),
         ("short", "x"),
         ("debug on", "true"),
     }
@@ -227,6 +230,7 @@ def test_the_audit_finds_a_published_default_accepted() -> None:
     report = ProdConfigChecker(factory, {"SECRET_KEY": KEY}).audit()
     assert [str(m) for m in report.accepted] == [
         "SECRET_KEY: published default -> <redacted>",
+        "SECRET_KEY: example placeholder -> <redacted>",
         "SECRET_KEY: short -> <redacted>",
     ]
 
