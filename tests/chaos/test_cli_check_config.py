@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from pytest_hardening._cli import app
 from reference_app.config import SECRET_VARIABLES
