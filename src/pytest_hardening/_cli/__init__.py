@@ -189,7 +189,8 @@ def chaos(
     "--validator",
     default=None,
     help="Validation function, as package.module:function (default: [tool.hardening] "
-    "validator; else building the app with [tool.hardening] factory).",
+    "validator; else building the app of --factory or [tool.hardening] factory; else the "
+    "reference app's rules).",
 )
 @click.option(
     "--audit",
@@ -201,7 +202,8 @@ def chaos(
 @click.option(
     "--factory",
     default=None,
-    help="App factory for --audit, as package.module:function (default: [tool.hardening] factory).",
+    help="App factory, as package.module:function: built to check the env when no validator "
+    "is given, and by --audit (default: [tool.hardening] factory, else the reference app).",
 )
 def check_config(
     env_file: Path | None, validator: str | None, audit: bool, factory: str | None
@@ -209,10 +211,17 @@ def check_config(
     """Check a production configuration before release, without starting the app.
 
     Prints every problem, one per line, naming the variable (never a value). Exits 1 if any.
+
+    The env is checked by the validator (--validator, else [tool.hardening] validator), else by
+    building the app (--factory, else [tool.hardening] factory); with none of these, by the
+    reference app's rules.
     """
     project = _project()
+    # --factory means "build my app", as [tool.hardening] factory does: the reference app's
+    # validator (the default of a project that configures nothing) is not that app's rules.
+    if validator is None and (factory is None or project is not REFERENCE):
+        validator = project.validator
     factory = factory or project.factory
-    validator = validator or project.validator
     try:
         env = read_env_file(env_file) if env_file is not None else dict(os.environ)
     except EnvFileError as error:
