@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,10 +35,41 @@ def test_importing_the_package_or_the_plugin_is_cheap(module: str) -> None:
 @pytest.mark.parametrize("module", ["pytest_hardening", "pytest_hardening.chaos"])
 def test_the_public_names_are_the_documented_ones(module: str) -> None:
     import importlib
-    from pathlib import Path
 
     docs = Path(__file__).resolve().parents[1] / "docs"
     text = "\n".join(page.read_text(encoding="utf-8") for page in docs.glob("*.md"))
     exported = importlib.import_module(module).__all__
     undocumented = [name for name in exported if f"`{name}" not in text]
     assert undocumented == [], f"exported by {module} but in no page of docs/: {undocumented}"
+
+
+def test_the_hardening_command_runs_without_pydantic(tmp_path: Path) -> None:
+    # typer (the command's former framework) needs pydantic 2: installing the plugin upgraded
+    # the pydantic of apps pinned to 1, or every command failed importing pydantic's
+    # AfterValidator. The command itself must not import pydantic, nor typer.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # no [tool.hardening]
+    (tmp_path / "own_rules.py").write_text("def validate(env):\n    return []\n")
+    code = (
+        "import sys\n"
+        "from pytest_hardening._cli import main\n"
+        "for argv in (['--help'], ['check-config', '--help'],\n"
+        "             ['check-config', '--validator', 'own_rules:validate']):\n"
+        "    sys.argv = ['hardening', *argv]\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code == 0, (argv, exit.code)\n"
+        "print(sorted(m for m in ('pydantic', 'typer') if m in sys.modules))\n"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "production configuration OK" in out.stdout
+    imported = out.stdout.splitlines()[-1]
+    assert imported == "[]", f"the hardening command imported {imported}"

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from pytest_hardening._cli import app
 from reference_app.config import SECRET_VARIABLES
@@ -145,7 +145,10 @@ def test_audit_reports_every_unsafe_variant_an_app_boots_with(good_file: Path) -
 def test_an_audit_of_an_env_that_does_not_boot_tries_nothing_and_says_why(
     good_file: Path,
 ) -> None:
+    # The env passes the validator; only the audit builds the app (with --factory alone, the
+    # check itself would build it and report the refusal).
     args = ["check-config", "--env-file", str(good_file), "--audit"]
+    args += ["--validator", "reference_app.config:validate_environment"]
     result = runner.invoke(app, [*args, "--factory", "tests.chaos.lenient_app:create_broken_app"])
     assert result.exit_code == 1
     assert "audit: 0 unsafe variants tried, 1 finding(s)" in result.stdout
@@ -230,3 +233,56 @@ def test_a_pydantic_settings_refusal_is_its_message_without_the_input_it_echoes(
     )
     for echoed in ("input_value", "pk_short_9", "https://pay.example", "errors.pydantic.dev"):
         assert echoed not in result.output
+
+
+#: An app with a rule of its own: it refuses to build without a long enough TINY_KEY, and knows
+#: nothing of the reference app's variables (nor of APP_ENV).
+TINY_APP = """
+import os
+
+
+def create_app():
+    if len(os.environ.get("TINY_KEY", "")) < 12:
+        raise ValueError("TINY_KEY: needs at least 12 characters")
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+
+@pytest.mark.parametrize(
+    ("env_text", "status", "first_line"),
+    [
+        ("TINY_KEY=a-long-enough-key\n", 0, None),
+        (
+            "TINY_KEY=short\n",
+            1,
+            "tiny_cli_app:create_app: refused to build: "
+            "ValueError: TINY_KEY: needs at least 12 characters",
+        ),
+    ],
+)
+def test_factory_option_builds_that_app_in_a_project_that_configures_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env_text: str,
+    status: int,
+    first_line: str | None,
+) -> None:
+    # --factory means "build my app", as [tool.hardening] factory does: not the reference
+    # app's rules (which demand APP_ENV=production and its own variables).
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'tiny'\n")  # no [tool.hardening]
+    (tmp_path / "tiny_cli_app.py").write_text(TINY_APP)
+    (tmp_path / "prod.env").write_text(env_text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as the console script does for the cwd
+    args = ["check-config", "--env-file", "prod.env", "--factory", "tiny_cli_app:create_app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == status, result.output
+    if first_line is None:
+        assert result.stdout == "prod.env: production configuration OK\n"
+    else:
+        assert result.stdout.splitlines() == [first_line]
+    assert "APP_ENV" not in result.output

@@ -254,7 +254,7 @@ def hardening_prod_env():
 def test_refused_builds_of_prod_config_and_check_config_reach_no_dsn(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from pytest_hardening._cli import app as cli
 

@@ -1,7 +1,11 @@
-"""The ``hardening`` command (typer + rich): chaos, check-config, serve.
+"""The ``hardening`` command (click + rich): chaos, check-config, serve.
 
 Defaults come from the project's ``[tool.hardening]`` table (see :mod:`._project`); the
 reference app is the default only for a project that configures nothing.
+
+click, not typer (built on click): typer depends on pydantic 2, and the plugin installs beside
+apps pinned to any FastAPI version, pydantic 1 included; click needs no other package (but
+colorama on Windows).
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Any
 
-import typer
+import click
+from click.exceptions import Exit
 from rich.console import Console
 
 from pytest_hardening._cli._config import (
@@ -36,44 +42,83 @@ DEFAULT_JOBS = min(os.cpu_count() or 1, 4)
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+
+class _Argument(click.Argument):
+    """A positional argument with a help text (click has its own only from 8.5 on)."""
+
+    def __init__(self, param_decls: Sequence[str], *, help_text: str, **attrs: Any) -> None:
+        super().__init__(param_decls, **attrs)
+        self.help_text = help_text
+
+
+class _Command(click.Command):
+    """Help lists the arguments, with their help, before the options."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (" ".join(param.get_usage_pieces(ctx)), param.help_text)
+            for param in self.get_params(ctx)
+            if isinstance(param, _Argument)
+        ]
+        if rows:
+            with formatter.section("Arguments"):
+                formatter.write_dl(rows)
+        super().format_options(ctx, formatter)
+
+
+@click.group(
     name="hardening",
     help="Chaos scenarios, production-config checks and a dev server for hardened backends.",
     no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
+    context_settings={"show_default": True},
 )
+def app() -> None:
+    pass
 
 
-@app.command()
+@app.command(cls=_Command)
+@click.argument(
+    "scenarios",
+    nargs=-1,
+    cls=_Argument,
+    help_text="Scenario names (default: the whole catalogue).",
+)
+@click.option("--seed", type=int, default=0, help="Seed for every random choice; replays a run.")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a self-contained HTML report here.",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the results as JSON here.",
+)
+@click.option(
+    "--target",
+    default=None,
+    help="Catalogue to run, as package.module:attribute (default: [tool.hardening] "
+    "target in pyproject.toml, else the reference app's).",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=DEFAULT_JOBS,
+    help="Run scenarios in this many worker processes (default: CPUs, at most 4).",
+)
 def chaos(
-    scenarios: Annotated[
-        list[str] | None, typer.Argument(help="Scenario names (default: the whole catalogue).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for every random choice; replays a run.")] = 0,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="Write a self-contained HTML report here.")
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the results as JSON here.")
-    ] = None,
-    target: Annotated[
-        str | None,
-        typer.Option(
-            help="Catalogue to run, as package.module:attribute (default: [tool.hardening] "
-            "target in pyproject.toml, else the reference app's)."
-        ),
-    ] = None,
-    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            help="Run scenarios in this many worker processes (default: CPUs, at most 4).",
-        ),
-    ] = DEFAULT_JOBS,
+    scenarios: tuple[str, ...],
+    seed: int,
+    report: Path | None,
+    json_out: Path | None,
+    target: str | None,
+    list_only: bool,
+    jobs: int,
 ) -> None:
     """Run chaos scenarios in-process (no network, virtual time) and print their timelines.
 
@@ -93,12 +138,12 @@ def chaos(
             'no chaos target: set `target = "pkg.module:target"` in [tool.hardening] of '
             "pyproject.toml, or pass --target"
         )
-        raise typer.Exit(2)
+        raise Exit(2)
     try:
         chaos_target = load_target(target)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         console.print(f"[red]cannot load chaos target {target!r}: {exc}[/red]")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     if list_only:
         for scenario in chaos_target.catalogue():
             console.print(f"[bold]{scenario.name}[/bold]  {scenario.description}")
@@ -109,15 +154,15 @@ def chaos(
             warm_up()
         except Exception as exc:  # the target cannot set up any run: say so, once
             console.print(f"[red]chaos target {target!r} cannot set up a run: {exc!r}[/red]")
-            raise typer.Exit(2) from None
+            raise Exit(2) from None
     started = time.perf_counter()
     try:
         results = run_catalogue(
-            console, chaos_target, scenarios or [], seed, jobs=jobs, replay_target=target
+            console, chaos_target, list(scenarios), seed, jobs=jobs, replay_target=target
         )
     except KeyError as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     elapsed = time.perf_counter() - started
     console.print(summary_table(results))
     failed = [r.name for r in results if not r.passed]
@@ -130,101 +175,103 @@ def chaos(
         if path is not None:
             console.print(f"wrote {path}")
     if failed:
-        raise typer.Exit(1)
+        raise Exit(1)
 
 
 @app.command("check-config")
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="dotenv file to check (default: the current environment).",
+)
+@click.option(
+    "--validator",
+    default=None,
+    help="Validation function, as package.module:function (default: [tool.hardening] "
+    "validator; else building the app of --factory or [tool.hardening] factory; else the "
+    "reference app's rules).",
+)
+@click.option(
+    "--audit",
+    is_flag=True,
+    help="Also build the app with every unsafe variant of this env (drop each variable, "
+    "http://, localhost, placeholder, malformed URLs, secrets at a published default or "
+    "one character, DEBUG on, CORS origins '*') and report any it accepts. Slow.",
+)
+@click.option(
+    "--factory",
+    default=None,
+    help="App factory, as package.module:function: built to check the env when no validator "
+    "is given, and by --audit (default: [tool.hardening] factory, else the reference app).",
+)
 def check_config(
-    env_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--env-file",
-            exists=True,
-            dir_okay=False,
-            help="dotenv file to check (default: the current environment).",
-        ),
-    ] = None,
-    validator: Annotated[
-        str | None,
-        typer.Option(
-            help="Validation function, as package.module:function (default: [tool.hardening] "
-            "validator; else building the app with [tool.hardening] factory)."
-        ),
-    ] = None,
-    audit: Annotated[
-        bool,
-        typer.Option(
-            "--audit",
-            help="Also build the app with every unsafe variant of this env (drop each variable, "
-            "http://, localhost, placeholder, malformed URLs, secrets at a published default or "
-            "one character, DEBUG on, CORS origins '*') and report any it accepts. Slow.",
-        ),
-    ] = False,
-    factory: Annotated[
-        str | None,
-        typer.Option(
-            help="App factory for --audit, as package.module:function (default: "
-            "[tool.hardening] factory)."
-        ),
-    ] = None,
+    env_file: Path | None, validator: str | None, audit: bool, factory: str | None
 ) -> None:
     """Check a production configuration before release, without starting the app.
 
     Prints every problem, one per line, naming the variable (never a value). Exits 1 if any.
+
+    The env is checked by the validator (--validator, else [tool.hardening] validator), else by
+    building the app (--factory, else [tool.hardening] factory); with none of these, by the
+    reference app's rules.
     """
     project = _project()
+    # --factory means "build my app", as [tool.hardening] factory does: the reference app's
+    # validator (the default of a project that configures nothing) is not that app's rules.
+    if validator is None and (factory is None or project is not REFERENCE):
+        validator = project.validator
     factory = factory or project.factory
-    validator = validator or project.validator
     try:
         env = read_env_file(env_file) if env_file is not None else dict(os.environ)
     except EnvFileError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
+        click.echo(str(error), err=True)
+        raise Exit(1) from None
     if validator is not None:
         check = load_validator(validator)
     elif factory is not None:
         check = build_validator(factory)
     else:
-        typer.echo(
+        click.echo(
             "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
             "pyproject.toml, or pass --validator",
             err=True,
         )
-        raise typer.Exit(2)
+        raise Exit(2)
     # APP_ENV=production is the reference app's rule; another validator decides for itself.
     problems = release_problems(env, check, require_production=validator == REFERENCE.validator)
     source = str(env_file) if env_file is not None else "the current environment"
     if audit and not problems:
         if factory is None:
-            typer.echo("--audit builds the app: set [tool.hardening] factory", err=True)
-            raise typer.Exit(2)
+            click.echo("--audit builds the app: set [tool.hardening] factory", err=True)
+            raise Exit(2)
         tried, findings = audit_findings(env, factory=factory, validator=validator)
         problems = [f"audit: {finding}" for finding in findings]
-        typer.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
+        click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
     if problems:
         for line in problems:
-            typer.echo(line)
-        typer.echo(f"{len(problems)} problem(s) in {source}: not safe to release.", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{source}: production configuration OK")
+            click.echo(line)
+        click.echo(f"{len(problems)} problem(s) in {source}: not safe to release.", err=True)
+        raise Exit(1)
+    click.echo(f"{source}: production configuration OK")
 
 
 @app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    env_file: Annotated[
-        Path | None,
-        typer.Option("--env-file", exists=True, dir_okay=False, help="dotenv file to load."),
-    ] = None,
-    factory: Annotated[
-        str | None,
-        typer.Option(
-            help="App factory, as package.module:function (default: [tool.hardening] factory, "
-            "else the reference app)."
-        ),
-    ] = None,
-) -> None:
+@click.option("--host", default="127.0.0.1", help="Interface to bind.")
+@click.option("--port", type=int, default=8080, help="Port to listen on.")
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="dotenv file to load.",
+)
+@click.option(
+    "--factory",
+    default=None,
+    help="App factory, as package.module:function (default: [tool.hardening] factory, "
+    "else the reference app).",
+)
+def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> None:
     """Serve the app with uvicorn (development mode unless the env says otherwise).
 
     A configuration the app refuses is one line on stderr and exit status 2; SIGTERM stops the
@@ -233,8 +280,8 @@ def serve(
     try:
         import uvicorn  # only this command needs the server
     except ImportError:
-        typer.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
-        raise typer.Exit(2) from None
+        click.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
+        raise Exit(2) from None
     from pytest_hardening._config import load_factory
 
     spec = factory or _project().factory or REFERENCE.factory
@@ -243,17 +290,17 @@ def serve(
         try:
             os.environ.update(read_env_file(env_file))
         except EnvFileError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(2) from None
+            click.echo(str(error), err=True)
+            raise Exit(2) from None
     os.environ.setdefault("APP_ENV", "development")
     mode = os.environ.get("APP_ENV", "development")
     try:
         asgi_app = load_factory(spec)()
     except Exception as error:  # the app refused its configuration: say so in one line
         text = " ".join(str(error).split()) or type(error).__name__
-        typer.echo(f"hardening serve: {spec} refused to start: {text}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"hardening serve: {spec} in {mode} mode on http://{host}:{port}", err=True)
+        click.echo(f"hardening serve: {spec} refused to start: {text}", err=True)
+        raise Exit(2) from None
+    click.echo(f"hardening serve: {spec} in {mode} mode on http://{host}:{port}", err=True)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: that second
     # delivery ends the process with status 0 (a requested stop) instead of 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -264,8 +311,8 @@ def _project() -> ProjectConfig:
     try:
         config = project_config()
     except ValueError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+        click.echo(str(error), err=True)
+        raise Exit(2) from None
     if config.source is not None:
         # The project's modules (factory, validator, target) import from its own folder, also
         # when the command runs in a subfolder of the project.
