@@ -286,3 +286,19 @@ def test_factory_option_builds_that_app_in_a_project_that_configures_nothing(
     else:
         assert result.stdout.splitlines() == [first_line]
     assert "APP_ENV" not in result.output
+
+
+def test_an_audit_with_a_validator_of_ones_own_asks_for_the_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not the reference app's: auditing it against the user's own rules would prove nothing.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'tiny'\n")  # no [tool.hardening]
+    (tmp_path / "tiny_rules.py").write_text("def validate(env):\n    return []\n")
+    (tmp_path / "prod.env").write_text("TINY_KEY=a-long-enough-key\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = ["check-config", "--env-file", "prod.env", "--validator", "tiny_rules:validate"]
+    result = runner.invoke(app, [*args, "--audit"])
+    assert result.exit_code == 2, result.output
+    assert "--audit builds the app: pass --factory" in result.output
+    assert "audit:" not in result.output

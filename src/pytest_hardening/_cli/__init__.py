@@ -37,7 +37,6 @@ from pytest_hardening._cli._project import REFERENCE, ProjectConfig, project_con
 # The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
 # --help and check-config start fast.
 DEFAULT_TARGET = "reference_app.chaos:target"  # the defaults of a project configuring nothing
-DEFAULT_FACTORY = "reference_app:create_app"
 DEFAULT_JOBS = min(os.cpu_count() or 1, 4)
 
 __all__ = ["app", "main"]
@@ -218,10 +217,12 @@ def check_config(
     """
     project = _project()
     # --factory means "build my app", as [tool.hardening] factory does: the reference app's
-    # validator (the default of a project that configures nothing) is not that app's rules.
+    # validator (the default of a project that configures nothing) is not that app's rules;
+    # nor is the reference app the app of a --validator of one's own.
+    own_validator = validator is not None and project is REFERENCE
     if validator is None and (factory is None or project is not REFERENCE):
         validator = project.validator
-    factory = factory or project.factory
+    factory = factory or (None if own_validator else project.factory)
     try:
         env = read_env_file(env_file) if env_file is not None else dict(os.environ)
     except EnvFileError as error:
@@ -243,7 +244,10 @@ def check_config(
     source = str(env_file) if env_file is not None else "the current environment"
     if audit and not problems:
         if factory is None:
-            click.echo("--audit builds the app: set [tool.hardening] factory", err=True)
+            click.echo(
+                "--audit builds the app: pass --factory, or set [tool.hardening] factory",
+                err=True,
+            )
             raise Exit(2)
         tried, findings = audit_findings(env, factory=factory, validator=validator)
         problems = [f"audit: {finding}" for finding in findings]

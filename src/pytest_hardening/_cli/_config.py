@@ -12,8 +12,6 @@ from dotenv import dotenv_values
 from pytest_hardening._config import load_factory, load_object
 from pytest_hardening._secrets import mask, secret_values
 
-DEFAULT_VALIDATOR = "reference_app.config:validate_environment"
-
 Validator = Callable[[Mapping[str, str]], Iterable[Any]]
 
 _MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
