@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._env import EnvPatch
     from ._faults import Call, FaultInjector, RealSleepWarning, UnregisteredHostError
+    from ._fresh_import import app_from_import
     from ._harness import Harness, HarnessError
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
@@ -76,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "SentryGuard": "._sentry_guard",
     "UnregisteredHostError": "._faults",
     "adapt_breaker": "._breakers",
+    "app_from_import": "._fresh_import",
     "route_table": "._routes",
 }
 
@@ -129,5 +131,6 @@ __all__: list[str] = [
     "SentryGuard",
     "UnregisteredHostError",
     "adapt_breaker",
+    "app_from_import",
     "route_table",
 ]

@@ -7,6 +7,7 @@ them (pytest finds a plugin's fixtures among its module attributes).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -16,6 +17,7 @@ import pytest
 
 from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES
+from ._fresh_import import production_build
 from ._report import record_for, session_of
 
 if TYPE_CHECKING:
@@ -235,12 +237,13 @@ def hardened_app(
     reusable = "hardened_client" in request.fixturenames and (
         "hardened_async_client" not in request.fixturenames
     )
-    app = harness.build(
-        hardening_app_factory,
-        env,
-        clear=set(hardening_dev_env) | set(hardening_prod_env),
-        reset=hardening_app_reset if reusable else None,
-    )
+    with production_build() if production else contextlib.nullcontext():
+        app = harness.build(
+            hardening_app_factory,
+            env,
+            clear=set(hardening_dev_env) | set(hardening_prod_env),
+            reset=hardening_app_reset if reusable else None,
+        )
     try:
         # The lifespan runs before the app is handed on, so that a fixture built on it finds
         # what startup made (app.state); the async client runs it later, in the test's loop.

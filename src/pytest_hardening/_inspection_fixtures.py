@@ -9,7 +9,7 @@ attributes).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -122,8 +122,10 @@ def route_audit(
             lambda: build_app(
                 hardening_app_factory, hardening_dev_env, clear=clear, getters=getters
             ),
-            lambda: build_app(
-                hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
+            lambda: _production(
+                lambda: build_app(
+                    hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
+                )
             ),
             prod_env=lambda: app_env(
                 hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
@@ -133,3 +135,10 @@ def route_audit(
     report = injector.problems_report() if injector is not None else None
     if report:
         pytest.fail(report, pytrace=False)
+
+
+def _production(build: Callable[[], Any]) -> Any:
+    from ._fresh_import import production_build
+
+    with production_build():
+        return build()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._app import build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
+from ._fresh_import import production_build
 from ._network import NetworkGuard
 from ._secrets import (
     example_placeholder,
@@ -163,7 +164,7 @@ class ProdConfigChecker:
         connects while it builds (a database ping, a remote config) is refused, and the
         refusal names the host, instead of reaching a production host from a test.
         """
-        with SentryGuard(self.sentry), NetworkGuard():
+        with SentryGuard(self.sentry), NetworkGuard(), production_build():
             return build_app(
                 self.factory,
                 self.env(**overrides),

@@ -9,10 +9,13 @@ import httpx
 import pybreaker
 from fastapi import FastAPI
 
+APP_ENV = os.environ.get("APP_ENV", "development")
 RATES_URL = os.environ.get("RATES_URL", "https://rates.example.com")
+if APP_ENV == "production" and not RATES_URL.startswith("https://"):
+    raise RuntimeError("RATES_URL: production calls the rates API over https only")
 breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=30)
 
-app = FastAPI()
+app = FastAPI(openapi_url=None if APP_ENV == "production" else "/openapi.json")
 app.state.breakers = {"rates": breaker}
 
 

@@ -17,7 +17,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def production_needs_a_key(self) -> Settings:
-        if self.app_env == "production" and len(self.payments_key) < 16:
+        live = self.payments_key.startswith("pk_live_") and len(self.payments_key) >= 16
+        if self.app_env == "production" and not live:
             raise ValueError("PAYMENTS_KEY: production needs the live key")
         return self
 

@@ -1,0 +1,144 @@
+"""app_from_import: a factory for an app built at import (``app = FastAPI()`` in ``main.py``).
+
+Such an app reads its settings once, when its module is imported, so a production build needs
+the module imported again under the production environment. Doing that by hand has a trap:
+modules re-imported into ``sys.modules`` stay there, and every later test silently gets the
+production-built app. :func:`app_from_import` imports afresh *beside* the modules everyone
+holds:
+
+- the first development build imports the module as usual (or takes it, when a test module
+  imported it already) and marks it with that build's environment: later builds under that
+  environment return that same app, the one the tests' own ``import main`` sees;
+- a production build (inside :func:`production_build`, as the fixtures' production checks
+  are) or a build under another environment (a test with its own ``hardening_dev_env``) sets
+  the app's package aside in ``sys.modules``, imports it again, takes the app, and puts the
+  package back: the fresh app runs on its own copies of the package's modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
+from typing import Any
+
+__all__ = ["app_from_import", "production_build"]
+
+#: Builds kept per environment besides the first: enough for a test session's few distinct
+#: environments; the production audit's many one-off variants only pass through.
+_KEPT = 4
+
+
+#: True while a production build runs (the fixtures' production checks): never the home build.
+_PRODUCTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "pytest_hardening_production_build", default=False
+)
+
+
+@contextlib.contextmanager
+def production_build() -> Iterator[None]:
+    """Builds inside are production builds: :func:`app_from_import` imports them aside even
+    when nothing imported the module yet, so that the tests' own ``import main`` never gets
+    the production-built modules, whichever test runs first."""
+    token = _PRODUCTION.set(True)
+    try:
+        yield
+    finally:
+        _PRODUCTION.reset(token)
+
+
+def _environment() -> frozenset[tuple[str, str]]:
+    # pytest's own variables change per test (PYTEST_CURRENT_TEST) and mean nothing to an app.
+    return frozenset((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_"))
+
+
+def _roots(module: str, packages: Iterable[str]) -> set[str]:
+    return {module.partition(".")[0], *(p.partition(".")[0] for p in packages)}
+
+
+def _under(name: str, roots: set[str]) -> bool:
+    return name.partition(".")[0] in roots
+
+
+#: Set on the module the first development build took: the environment of that build.
+_MARK = "__pytest_hardening_import_environment__"
+
+
+class _FromImport:
+    """The factory :func:`app_from_import` returns."""
+
+    def __init__(self, target: str, packages: Iterable[str]) -> None:
+        module, sep, attr = target.partition(":")
+        if not sep or not module.strip() or not attr.strip():
+            raise ValueError(f"app_from_import needs 'package.module:app', not {target!r}")
+        self.target = target
+        self._module = module.strip()
+        self._attr = attr.strip()
+        self._roots = _roots(self._module, packages)
+        self._aside: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        environment = _environment()
+        with self._lock:
+            home = sys.modules.get(self._module)
+            if not _PRODUCTION.get() and getattr(home, _MARK, environment) == environment:
+                # The first development build imports the module, or takes it as something
+                # imported it (a test module's top): the app the tests' `import main` sees.
+                home = home or importlib.import_module(self._module)
+                setattr(home, _MARK, environment)
+                return self._take(home)
+            if environment in self._aside:
+                self._aside.move_to_end(environment)
+                return self._aside[environment]
+            app = self._import_aside()
+            self._aside[environment] = app
+            while len(self._aside) > _KEPT:
+                self._aside.popitem(last=False)
+            return app
+
+    def _import_aside(self) -> Any:
+        saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
+        for name in saved:
+            del sys.modules[name]
+        try:
+            return self._take(importlib.import_module(self._module))
+        finally:
+            for name in [n for n in sys.modules if _under(n, self._roots)]:
+                del sys.modules[name]
+            sys.modules.update(saved)
+
+    def _take(self, module: ModuleType) -> Any:
+        found: Any = module
+        for part in self._attr.split("."):
+            try:
+                found = getattr(found, part)
+            except AttributeError:
+                raise AttributeError(
+                    f"{self.target}: {self._module!r} has no attribute {self._attr!r}"
+                ) from None
+        return found
+
+    def __repr__(self) -> str:
+        return f"app_from_import({self.target!r})"
+
+
+def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[], Any]:
+    """A factory for the app that ``target`` (``"package.module:app"``) builds at import.
+
+    The first development build imports the module (or takes it, imported already); later
+    builds under the same environment return that app. Production builds (what
+    ``prod_config``, ``route_audit`` and ``@pytest.mark.production`` build) and builds under
+    any other environment import the module again, with the rest of its top-level package and
+    of ``packages`` (the app's other packages that read settings at import), beside the
+    modules everyone holds; this factory keeps the last few, per environment. Imports made
+    while the app serves a request still come from ``sys.modules``: a handler that imports a
+    settings module lazily reads the development build's.
+    """
+    return _FromImport(target, packages)

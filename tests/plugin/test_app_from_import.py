@@ -1,0 +1,199 @@
+"""app_from_import: an app built at import is the app of the development tests, and the
+production checks get their own build of it, imported beside the modules everyone holds."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hardening import EnvPatch, app_from_import
+from pytest_hardening._fresh_import import production_build
+
+CONFIG = """
+import os
+
+
+class Settings:
+    def __init__(self):
+        self.env = os.environ.get("APP_ENV", "development")
+        self.key = os.environ.get("PAY_KEY", "")
+        if self.env == "production" and len(self.key) < 12:
+            raise ValueError("PAY_KEY: needs at least 12 characters in production")
+
+
+settings = Settings()
+"""
+
+MAIN = """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from shopapp.config import settings
+
+hits = []
+
+
+def info(request):
+    hits.append(1)
+    return JSONResponse({"env": settings.env})
+
+
+routes = [Route("/info", info)]
+if settings.env != "production":
+    routes.append(Route("/debug/settings", info))
+app = Starlette(routes=routes)
+"""
+
+DEV = {"APP_ENV": "development"}
+PROD = {"APP_ENV": "production", "PAY_KEY": "pk_live_0123456789"}
+
+
+def _paths(app: object) -> set[str]:
+    return {route.path for route in app.routes}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def shopapp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    package = tmp_path / "shopapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "config.py").write_text(CONFIG)
+    (package / "main.py").write_text(MAIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        yield tmp_path
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "shopapp"]:
+            del sys.modules[name]
+
+
+def test_other_environments_are_imported_beside_the_first(shopapp: Path) -> None:
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(DEV):
+        dev = factory()
+        assert dev is sys.modules["shopapp.main"].app  # what the tests' `import` sees
+        assert factory() is dev
+    with EnvPatch(PROD):
+        prod = factory()
+        assert prod is not dev
+        assert factory() is prod  # kept for this environment
+    assert _paths(dev) == {"/info", "/debug/settings"}
+    assert _paths(prod) == {"/info"}
+    # Nobody else sees the production build's modules.
+    assert sys.modules["shopapp.main"].app is dev
+    assert sys.modules["shopapp.config"].settings.env == "development"
+    with EnvPatch({"APP_ENV": "production"}), pytest.raises(ValueError, match="PAY_KEY"):
+        factory()
+    assert sys.modules["shopapp.main"].app is dev
+    with EnvPatch(DEV):
+        assert factory() is dev
+
+
+def test_a_module_imported_before_is_taken_for_development_not_for_production(
+    shopapp: Path,
+) -> None:
+    with EnvPatch(DEV):
+        import shopapp.main as imported_early  # a test module's top
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(DEV):
+        assert factory() is imported_early.app
+    with EnvPatch(PROD), production_build():
+        prod = factory()
+    assert _paths(prod) == {"/info"}
+    assert sys.modules["shopapp.main"] is imported_early
+
+
+def test_a_production_build_first_is_never_what_the_tests_import(shopapp: Path) -> None:
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(PROD), production_build():
+        prod = factory()
+    assert "shopapp.main" not in sys.modules
+    with EnvPatch(DEV):
+        dev = factory()
+    assert dev is sys.modules["shopapp.main"].app
+    assert dev is not prod
+
+
+def test_a_target_without_an_attribute_says_how_to_name_it() -> None:
+    with pytest.raises(ValueError, match=r"'package\.module:app'"):
+        app_from_import("shopapp.main")
+
+
+CONFTEST = """
+import pytest
+
+from pytest_hardening import app_from_import
+
+THE_APP = app_from_import("shopapp.main:app")  # one factory: its builds are kept
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return THE_APP
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"APP_ENV": "development"}
+
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"APP_ENV": "production", "PAY_KEY": "pk_live_0123456789"}
+"""
+
+DEVELOPMENT_FIRST = """
+import pytest
+
+
+def test_development(hardened_client, hardened_app):
+    import shopapp.main
+
+    assert hardened_client.get("/info").json() == {"env": "development"}
+    assert shopapp.main.app is hardened_app  # the module the tests import is the app's
+    assert shopapp.main.settings.env == "development"
+
+
+def test_production_checks(prod_config, route_audit):
+    prod_config.assert_rejects(drop=["PAY_KEY"])
+    prod_config.assert_rejects(PAY_KEY="short")
+    route_audit.assert_absent_in_production("/debug")
+    assert route_audit.dev_only() == {("GET", "/debug/settings")}
+
+
+@pytest.mark.production
+def test_production_mode(hardened_client):
+    assert hardened_client.get("/info").json() == {"env": "production"}
+    assert hardened_client.get("/debug/settings").status_code == 404
+
+
+def test_development_again(hardened_client):
+    assert hardened_client.get("/debug/settings").json() == {"env": "development"}
+"""
+
+
+# The production checks first: their builds must not become what `import shopapp.main` gets.
+PRODUCTION_FIRST = DEVELOPMENT_FIRST.replace("def test_development", "def test_z_development")
+
+
+@pytest.mark.parametrize("tests", [DEVELOPMENT_FIRST, PRODUCTION_FIRST], ids=["dev", "prod"])
+def test_the_fixtures_on_an_app_built_at_import(
+    shopapp: Path, pytester: pytest.Pytester, tests: str
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_shop=_sorted_by_name(tests))
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=4)
+
+
+def _sorted_by_name(source: str) -> str:
+    """The test functions of ``source`` in the order of their names (pytest runs file order)."""
+    head, *blocks = source.split("\n\n\n")
+    tests = [b for b in blocks if "def test_" in b]
+    return "\n\n\n".join([head, *sorted(tests, key=lambda b: b.split("def ", 1)[1])]) + "\n"
