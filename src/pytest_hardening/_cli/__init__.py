@@ -16,9 +16,9 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from click.exceptions import Exit
@@ -177,13 +177,20 @@ def chaos(
         raise Exit(1)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _env_file_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--env-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
 @app.command("check-config")
-@click.option(
-    "--env-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="dotenv file to check (default: the current environment).",
-)
+@_env_file_option("dotenv file to check (default: the current environment).")
 @click.option(
     "--validator",
     default=None,
@@ -263,12 +270,7 @@ def check_config(
 @app.command()
 @click.option("--host", default="127.0.0.1", help="Interface to bind.")
 @click.option("--port", type=int, default=8080, help="Port to listen on.")
-@click.option(
-    "--env-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="dotenv file to load.",
-)
+@_env_file_option("dotenv file to load.")
 @click.option(
     "--factory",
     default=None,
