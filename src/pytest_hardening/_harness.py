@@ -20,13 +20,13 @@ and clock know each other. :meth:`close` undoes everything in reverse order of w
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._config import AppFactory, NotConfigured
+from ._harness_report import HarnessReport
 
 if TYPE_CHECKING:
     import httpx
@@ -109,8 +109,7 @@ class Harness:
         self._lifespan = False
         self._breakers: BreakerInspector | None = None
         self._apm: ApmView | PrometheusView | None = None
-        # The test's last requests to the app and their answers, for reports.
-        self._answers: collections.deque[str] = collections.deque(maxlen=8)
+        self._report = HarnessReport()
 
     # -- time and providers ----------------------------------------------------------------
     def freeze(self) -> Clock:
@@ -282,14 +281,10 @@ class Harness:
                     self._client = self._keep(client.__enter__())
             self._capture_started_sentry()
             hooks = self._client.event_hooks["response"]
-            hooks.append(self._answered)
-            self._stack.callback(hooks.remove, self._answered)  # a kept client outlives us
+            hooks.append(self._report.answered)
+            self._stack.callback(hooks.remove, self._report.answered)  # a kept client outlives us
         self._client.headers = {**self._base_headers, **dict(headers or {})}
         return self._client
-
-    def _answered(self, response: httpx.Response) -> None:
-        request = response.request
-        self._answers.append(f"{request.method} {request.url.path} -> {response.status_code}")
 
     def _keep(self, client: Any) -> Any:
         # Entered outside the stack: at close the pool takes it over, still running.
@@ -330,14 +325,11 @@ class Harness:
                 raise_app_exceptions=False,
             )
 
-            async def answered(response: httpx.Response) -> None:
-                self._answered(response)
-
             async with httpx.AsyncClient(
                 transport=transport,
                 base_url="http://testserver",
                 headers=dict(headers or {}),
-                event_hooks={"response": [answered]},
+                event_hooks={"response": [self._report.answered_async]},
             ) as client:
                 yield client
         finally:
@@ -409,37 +401,8 @@ class Harness:
     # -- undo ------------------------------------------------------------------------------
     def problems(self) -> str:
         """What must fail the test although nothing raised (unregistered hosts, faults armed
-        and never triggered ...); empty when all is well."""
-        if self._faults is not None:  # the network guard's report included
-            report = self._faults.problems_report() or ""
-            if self._faults.unused_report() is not None:
-                report += self._requests_sent()
-                if self._breakers is not None:
-                    report += self._opened_breakers()
-            return report
-        return (self._network.report(None) if self._network is not None else None) or ""
-
-    def _requests_sent(self) -> str:
-        # What the app answered tells why no call reached the provider (a 429, a 401 ...).
-        if not self._answers:
-            return "\nthe test sent the app no request through the hardened clients"
-        return f"\nthe test's last requests to the app: {', '.join(self._answers)}"
-
-    def _opened_breakers(self) -> str:
-        # A fault that no call met while the provider's breaker was open: the breaker answered.
-        assert self._breakers is not None
-        opened = sorted(
-            name
-            for name, log in self._breakers.all_transitions().items()
-            if any(to == "OPEN" for _, to in log)
-        )
-        if not opened:
-            return ""
-        return (
-            f"\nbreakers opened during the test: {', '.join(opened)}. An open breaker answers "
-            "from its fallback without calling the provider: were the faults armed while it "
-            "was open?"
-        )
+        and never triggered ...), with what explains it; empty when all is well."""
+        return self._report.problems(self._faults, self._network, self._breakers)
 
     def close(self) -> None:
         """Undo everything, in reverse order of what started."""

@@ -1,0 +1,73 @@
+"""What must fail a hardened test although nothing raised, and what explains it.
+
+The injector and the network guard know what they refused or never used; this adds what only
+the harness saw: the test's last requests to the app and their answers (a 429 from a rate
+limiter, a 401, tell why no call reached the provider), and the breakers that opened (an open
+breaker answers from its fallback without calling the provider).
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._breakers import BreakerInspector
+    from ._faults import FaultInjector
+    from ._network import NetworkGuard
+
+__all__ = ["HarnessReport"]
+
+
+class HarnessReport:
+    """Records the app's answers (as an httpx response hook) and composes the problems."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self.answers: collections.deque[str] = collections.deque(maxlen=keep)
+
+    def answered(self, response: httpx.Response) -> None:
+        """An httpx ``response`` event hook: the path only (queries carry tokens)."""
+        request = response.request
+        self.answers.append(f"{request.method} {request.url.path} -> {response.status_code}")
+
+    async def answered_async(self, response: httpx.Response) -> None:
+        self.answered(response)
+
+    def problems(
+        self,
+        faults: FaultInjector | None,
+        network: NetworkGuard | None,
+        breakers: BreakerInspector | None,
+    ) -> str:
+        """Unregistered hosts, refused connections, faults never triggered ...; empty when
+        all is well."""
+        if faults is None:
+            return (network.report(None) if network is not None else None) or ""
+        report = faults.problems_report() or ""  # the network guard's report included
+        if faults.unused_report() is not None:
+            report += self._requests_sent()
+            if breakers is not None:
+                report += _opened(breakers)
+        return report
+
+    def _requests_sent(self) -> str:
+        if not self.answers:
+            return "\nthe test sent the app no request through the hardened clients"
+        return f"\nthe test's last requests to the app: {', '.join(self.answers)}"
+
+
+def _opened(breakers: BreakerInspector) -> str:
+    opened = sorted(
+        name
+        for name, log in breakers.all_transitions().items()
+        if any(to == "OPEN" for _, to in log)
+    )
+    if not opened:
+        return ""
+    return (
+        f"\nbreakers opened during the test: {', '.join(opened)}. An open breaker answers "
+        "from its fallback without calling the provider: were the faults armed while it was "
+        "open?"
+    )
