@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
     from ._providers import Provider
-    from ._reuse import AppPool
+    from ._reuse import AppPool, AppReuseWarning
     from ._routes import RouteAuditor, route_table
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "AioBreakerAdapter": "._breakers",
     "ApmView": "._apm",
     "AppPool": "._reuse",
+    "AppReuseWarning": "._reuse",
     "AuditReport": "._prod_config",
     "BreakerAdapter": "._breakers",
     "BreakerInspector": "._breakers",
@@ -100,6 +101,7 @@ __all__: list[str] = [
     "AioBreakerAdapter",
     "ApmView",
     "AppPool",
+    "AppReuseWarning",
     "AuditReport",
     "BreakerAdapter",
     "BreakerInspector",

@@ -186,7 +186,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         recent = self.calls(provider)[-self._history :]
         if not recent:
             return f"  (no calls to {provider})"
-        return "\n".join(f"  {c.request.method} {c.request.url} -> {c.outcome}" for c in recent)
+        return "\n".join(
+            f"  {c.request.method} {_shown(c.request.url)} -> {c.outcome}" for c in recent
+        )
 
     def assert_called(self, provider: str, *, times: int | None = None) -> list[Call]:
         __tracebackhide__ = True
@@ -381,3 +383,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
 def _kind(script: Script | None) -> str:
     return script.kind if script is not None else "ok"
+
+
+def _shown(url: httpx.URL) -> str:
+    # Without the query: API tokens travel there (?auth_token=...), and a report prints this.
+    return str(url.copy_with(query=None)) + ("?…" if url.query else "")

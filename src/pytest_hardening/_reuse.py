@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from ._sentry_guard import SentryGuard
     from ._shared_tls import SharedTLSContexts
 
-__all__ = ["AppPool", "AppReset", "Kept", "ResetFailed", "pool_key"]
+__all__ = ["AppPool", "AppReset", "AppReuseWarning", "Kept", "ResetFailed", "pool_key"]
 
 #: How long parking waits for a kept app's event loop to take the hold.
 _PARK_WAIT_SECONDS = 30.0
@@ -138,8 +139,9 @@ class Kept:
         self.client.cookies.clear()
         try:
             self.park(self.resetter)
-        except Exception:  # the next test would fail on it: build afresh instead
+        except Exception as error:  # the next test would fail on it: build afresh instead
             pool.discard(key)
+            pool.reset_failed(key, self.resetter, error)
 
     def reset(self, reset: AppReset) -> None:
         """Run the owner's reset in the app's own event loop; forget the client's cookies."""
@@ -162,6 +164,10 @@ async def _run_reset(reset: AppReset, app: Any) -> None:
         await outcome
 
 
+class AppReuseWarning(UserWarning):
+    """A kept app's reset failed: the app is no longer reused (each test builds its own)."""
+
+
 class AppPool:
     """At most ``size`` kept apps, least recently used evicted first."""
 
@@ -173,6 +179,7 @@ class AppPool:
         self._clock_cache: ClockCache | None = None
         self._getters: dict[Any, CachedGetters] = {}
         self._tls: SharedTLSContexts | None = None
+        self._reset_failures: set[Hashable] = set()
 
     @property
     def clock_cache(self) -> ClockCache:
@@ -217,6 +224,22 @@ class AppPool:
         self._kept[key] = kept
         self._kept.move_to_end(key)
         return True
+
+    def reset_failed(self, key: Hashable, reset: AppReset, error: Exception) -> None:
+        """Say once per app that its reset failed, so reuse is off: otherwise the only sign
+        is a slower suite."""
+        if key in self._reset_failures:
+            return
+        self._reset_failures.add(key)
+        name = getattr(reset, "__qualname__", repr(reset))
+        warnings.warn(
+            f"the app's reset {name} raised {type(error).__name__}: {error}, when the app was "
+            "handed back for reuse: the app is built afresh for every test or run from now on. "
+            "Fix the reset, or give none (hardening_app_reset returning None, "
+            "HarnessSession(reset=None)) to build per test on purpose.",
+            AppReuseWarning,
+            stacklevel=2,
+        )
 
     def discard(self, key: Hashable) -> None:
         kept = self._kept.pop(key, None)

@@ -264,6 +264,22 @@ def test_a_redirect_and_a_query_are_sent_and_seen_as_asked() -> None:
     assert result.timeline.requests_by_status() == {200: 2, 307: 1}
 
 
+def test_steps_are_checked_where_the_scenario_is_written() -> None:
+    assert Inject("payments", "fail", 503).args == (503,)  # a bare argument, as a tuple
+    with pytest.raises(TypeError, match=r"method\[1\] is .* not a step: a step has run\(ctx\)"):
+        Scenario("s", "d", method=(Heal(), lambda ctx: None))  # type: ignore[arg-type]
+
+
+def test_too_many_provider_calls_show_the_calls() -> None:
+    scenario = outage(ExpectProviderCalls("payments", at_most=2))
+    result = run_scenario(scenario, session())
+    (failure,) = result.failures
+    assert "expected 0..2 calls to reach it since the run began" in failure
+    assert "saw 5" in failure
+    assert "recent:" in failure
+    assert "POST https://api.payments.test/charge -> " in failure
+
+
 @pytest.mark.parametrize("name", ["payments-outage"])
 def test_select_by_name(name: str) -> None:
     from pytest_hardening.chaos import select

@@ -361,3 +361,11 @@ def test_a_fault_replaced_before_any_call_is_reported(http: httpx.Client) -> Non
         faults.fail("pay", 503)
         faults.heal("pay")  # healed before any call: the test's own decision, not reported
         assert "fail on provider" not in (faults.problems_report() or "")
+
+
+def test_the_call_history_never_prints_a_query(injector: FaultInjector, http: httpx.Client) -> None:
+    # API tokens travel in queries (?auth_token=...); failure messages print this history.
+    http.get("https://api.pay.example/v2/charge", params={"auth_token": "tok_live_8Hq2mZ9x"})
+    history = injector.history("pay")
+    assert "tok_live_8Hq2mZ9x" not in history
+    assert "GET https://api.pay.example/v2/charge?… -> ok 200" in history

@@ -25,9 +25,9 @@ class Scenario:
     """A chaos experiment in the spirit of Chaos Toolkit.
 
     ``steady_state`` probes must hold before the method runs (else the scenario is not
-    attempted) and again after it; ``method`` injects faults, moves the virtual clock and
-    sends traffic, with expectations in between; ``rollback`` always runs (heal everything);
-    ``data_check`` then proves the scenario's definition of "no data lost".
+    attempted) and again after it, before the rollback; ``method`` injects faults, moves the
+    virtual clock and sends traffic, with expectations in between; ``rollback`` always runs
+    (heal everything); ``data_check`` then proves the scenario's definition of "no data lost".
     """
 
     name: str
@@ -37,6 +37,17 @@ class Scenario:
     rollback: Sequence[Step] = ()
     data_check: DataCheck | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        # A wrong step fails where the scenario is written, not halfway through a run.
+        for phase in ("steady_state", "method", "rollback"):
+            for i, step in enumerate(getattr(self, phase)):
+                if not callable(getattr(step, "run", None)):
+                    raise TypeError(
+                        f"scenario {self.name!r}: {phase}[{i}] is {step!r}, not a step: a step "
+                        "has run(ctx) (Send, Inject, Advance, Check ...; wrap a function in "
+                        "Check(description, probe))"
+                    )
 
     def __str__(self) -> str:
         return self.name

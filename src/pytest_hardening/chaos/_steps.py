@@ -53,7 +53,8 @@ def _statuses(expect: int | Collection[int] | None) -> frozenset[int] | None:
 
 @dataclass(frozen=True)
 class Inject:
-    """``faults.<kind>(provider, *args, **kwargs)``, e.g. ``Inject("exotel", "fail", 503)``."""
+    """``faults.<kind>(provider, *args, **kwargs)``, e.g. ``Inject("exotel", "fail", (503,))``;
+    a single argument may be given bare: ``Inject("exotel", "fail", 503)``."""
 
     provider: str
     kind: FaultKind
@@ -64,6 +65,8 @@ class Inject:
         # A typo fails where the scenario is written, not halfway through a run.
         if self.kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(_FAULT_KINDS)}")
+        if not isinstance(self.args, tuple):  # Inject("exotel", "fail", 503)
+            object.__setattr__(self, "args", (self.args,))
 
     def run(self, ctx: ChaosContext) -> None:
         getattr(ctx.faults, self.kind)(self.provider, *self.args, **self.kwargs)
@@ -203,7 +206,8 @@ class ExpectTransitions:
 
 @dataclass(frozen=True)
 class ExpectProviderCalls:
-    """Between ``at_least`` and ``at_most`` calls reached the provider so far."""
+    """Between ``at_least`` and ``at_most`` calls reached the provider so far in the run (the
+    steady state's included, and each retry's)."""
 
     provider: str
     at_least: int = 0
@@ -213,9 +217,10 @@ class ExpectProviderCalls:
         n = len(ctx.faults.calls(self.provider))
         if n < self.at_least or (self.at_most is not None and n > self.at_most):
             bound = f"{self.at_least}..{'∞' if self.at_most is None else self.at_most}"
+            history = ctx.faults.history(self.provider).replace("\n", "; ").strip()
             ctx.fail(
-                f"provider {self.provider!r}: expected {bound} calls to reach it, saw {n} "
-                "(an open breaker must fail fast without calling the provider)"
+                f"provider {self.provider!r}: expected {bound} calls to reach it since the run "
+                f"began (steady state and retries included), saw {n}; recent: {history}"
             )
 
 
