@@ -280,6 +280,88 @@ def test_too_many_provider_calls_show_the_calls() -> None:
     assert "POST https://api.payments.test/charge -> " in failure
 
 
+class _TimedBreaker:
+    """Hand-written: its state is computed from the time, and it reports no transitions."""
+
+    def __init__(self) -> None:
+        self.failures, self.opened_at = 0, None  # type: float | None
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "CLOSED"
+        return "HALF_OPEN" if time.monotonic() - self.opened_at >= 30 else "OPEN"
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        if self.state == "OPEN":
+            raise RuntimeError("open")
+        try:
+            result = fn()
+        except Exception:
+            self.failures += 1
+            if self.state == "HALF_OPEN" or self.failures >= 3:
+                self.opened_at, self.failures = time.monotonic(), 0
+            raise
+        self.reset()
+        return result
+
+    def force_open(self) -> None:
+        self.opened_at = time.monotonic()
+
+    def reset(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+
+def test_a_change_the_breaker_does_not_report_is_timed_as_seen() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from pytest_hardening.chaos._text import breaker_text
+
+    def timed_app() -> Starlette:
+        breaker = _TimedBreaker()
+
+        def fetch() -> httpx.Response:
+            return httpx.get(f"{mini_app.PAYMENTS}/p", timeout=3).raise_for_status()
+
+        def price(request: Any) -> JSONResponse:
+            try:
+                breaker.call(fetch)
+            except Exception:
+                return JSONResponse({"price": None}, status_code=503)
+            return JSONResponse({"price": 1})
+
+        app = Starlette(routes=[Route("/price", price)])
+        app.state.breakers = {"pricing": breaker}
+        return app
+
+    def get(ctx: ChaosContext, i: int) -> Req:
+        return Req("GET", "/price")
+
+    scenario = Scenario(
+        name="timed",
+        description="a breaker that computes its state from the time",
+        steady_state=(),
+        method=(
+            Inject("payments", "fail", 503),
+            Send(get, count=3, expect=503),
+            Heal("payments"),
+            Advance(300),  # half-open from 30 s on; seen at 300 s
+            Send(get, expect=200),
+        ),
+        rollback=(Heal(),),
+    )
+    provider = ("https://api.payments.test", httpx.Response(200, json={}))
+    result = run_scenario(scenario, HarnessSession(timed_app, {}, {"payments": provider}))
+    assert result.passed, result.failures
+    line = breaker_text(result.timeline, "pricing").plain
+    assert "pricing CLOSED ─→ OPEN ─→ HALF_OPEN ─→ CLOSED" in line  # no made-up 300s stay
+    assert "(at by 0s, by 300s, by 300s)" in line
+    transitions = result.to_dict()["breakers"]["pricing"]["transitions"]
+    assert [t["seen"] for t in transitions] == [True, True, True]
+
+
 @pytest.mark.parametrize("name", ["payments-outage"])
 def test_select_by_name(name: str) -> None:
     from pytest_hardening.chaos import select

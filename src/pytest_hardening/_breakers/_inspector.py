@@ -157,6 +157,12 @@ class BreakerInspector:
         self.last_read = name
         return state
 
+    def reports_transitions(self, name: str) -> bool:
+        """Whether the breaker reports its transitions as they happen (a listener); if not,
+        a change is seen only when the inspector next reads its state, so the time it is
+        recorded at is when it was seen, not when it happened."""
+        return callable(getattr(self._track(name).adapter, "subscribe", None))
+
     def explain(self, expected: Any) -> list[str]:
         """Lines for a failed ``assert breakers.state(name) == expected``: the breaker read last,
         its state and recent transitions (pytest's assertion output shows them)."""

@@ -39,6 +39,8 @@ class BreakersLike(Protocol):
 
     def transitions(self, name: str) -> Sequence[tuple[str, str]]: ...
 
+    def reports_transitions(self, name: str) -> bool: ...
+
 
 class ClientLike(Protocol):
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
@@ -160,16 +162,20 @@ class ChaosContext:
             seen = self._seen.get(name, 0)
             new = list(self.breakers.transitions(name))[seen:]
             log = self.reasons.get(name, ())
+            reported = self.breakers.reports_transitions(name)
             for from_state, to_state in new:
-                at, reason = now, ""
+                at, reason, exact = now, "", reported
                 index = self._reason_index.get(name, 0)
                 if index < len(log):
                     reason, breaker_at = log[index]
-                    at = round(breaker_at - self._t0, 6)
+                    at, exact = round(breaker_at - self._t0, 6), True
                     self._reason_index[name] = index + 1
-                elapsed = at - self._entered.get(name, 0.0)
+                # Seen at a later look: how long it stayed in the previous state is unknown.
+                elapsed = at - self._entered.get(name, 0.0) if exact else None
                 label = _label(reason, str(from_state), str(to_state), elapsed)
-                self.timeline.breaker_changed(at, name, str(from_state), str(to_state), label)
+                self.timeline.breaker_changed(
+                    at, name, str(from_state), str(to_state), label, seen=not exact
+                )
                 self._entered[name] = at
             self._seen[name] = seen + len(new)
         self.timeline.finish(now)
@@ -179,10 +185,10 @@ _FAILS = re.compile(r"^(\d+) consecutive failures?$")
 _OKS = re.compile(r"^(\d+) probe success(?:es)?$")
 
 
-def _label(reason: str, from_state: str, to_state: str, elapsed: float) -> str:
+def _label(reason: str, from_state: str, to_state: str, elapsed: float | None) -> str:
     """A short arrow label: ``5 fails``, ``60s``, ``2 ok``, ``probe failed``, ``forced``."""
     if from_state == "OPEN" and to_state == "HALF_OPEN":
-        return seconds(elapsed)
+        return seconds(elapsed) if elapsed is not None else ""
     if match := _FAILS.match(reason):
         return f"{match.group(1)} fails"
     if match := _OKS.match(reason):

@@ -84,7 +84,13 @@ class ScenarioResult:
                 name: {
                     "initial": tl.initial.get(name, "CLOSED"),
                     "transitions": [
-                        {"at": c.at, "from": c.from_state, "to": c.to_state, "label": c.label}
+                        {
+                            "at": c.at,
+                            "from": c.from_state,
+                            "to": c.to_state,
+                            "label": c.label,
+                            "seen": c.seen,
+                        }
                         for c in tl.transitions(name)
                     ],
                 }

@@ -23,7 +23,9 @@ def breaker_text(timeline: Timeline, breaker: str) -> Text:
         text.append(f" ─{change.label}→ ", style="dim")
         text.append(change.to_state, style=STATE_STYLES.get(change.to_state, ""))
     if changes:
-        text.append(f"   (at {', '.join(seconds(c.at) for c in changes)})", style="dim")
+        # "by": seen then, happened then or before (a breaker that reports no transitions).
+        times = ", ".join(f"by {seconds(c.at)}" if c.seen else seconds(c.at) for c in changes)
+        text.append(f"   (at {times})", style="dim")
     return text
 
 

@@ -24,6 +24,9 @@ class BreakerChange:
     to_state: str
     label: str = ""
     seq: int = 0  # order of recording across all marks (several can share one instant)
+    #: ``at`` is when the change was seen (the breaker does not report its transitions):
+    #: it happened at that time or before, after the previous look.
+    seen: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,18 @@ class Timeline:
         return list(dict.fromkeys(names))
 
     def breaker_changed(
-        self, at: float, breaker: str, from_state: str, to_state: str, label: str = ""
+        self,
+        at: float,
+        breaker: str,
+        from_state: str,
+        to_state: str,
+        label: str = "",
+        *,
+        seen: bool = False,
     ) -> None:
-        change = BreakerChange(at, breaker, str(from_state), str(to_state), label, self._next())
+        change = BreakerChange(
+            at, breaker, str(from_state), str(to_state), label, self._next(), seen
+        )
         self.changes.append(change)
         self._extend(at)
 
