@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
+from ._fault_advice import FIXTURES, Advice
 from ._fault_scripts import Action, Advancer, FaultMethods, Script
 from ._interception import Interception
 from ._network import BlockedConnection, NetworkGuard
@@ -88,6 +89,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         self._allow_unused = False
         self._allow_blocked = False
         self._allow_unregistered = False
+        #: Where the reports' advice points (the chaos harness sets its own).
+        self.advice: Advice = FIXTURES
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
         self._outer_guard: NetworkGuard | None = None
         self._interception = Interception(
@@ -210,7 +213,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             f"the app sent {len(self.unregistered)} request(s) to hosts that are not registered "
             f"providers (the app got ConnectError; no real network is used):\n{urls}\n"
             f"registered providers:\n{known}\n"
-            "declare the host in the hardening_providers fixture."
+            f"declare the host in {self.advice.providers}."
         )
 
     def allow_unused(self) -> None:
@@ -260,13 +263,12 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             f"{len(unused)} fault(s) were never triggered: the app made no call to the "
             "provider while they were armed, so the test exercised none of them.\n"
             + "\n".join(lines)
-            + "\ncheck the provider's URL in hardening_providers and the request that should "
-            "reach it (one answered 401, 422 or 429 before it got there? an exception before "
-            "the call, in Captured log? state an earlier test left, such as a rate limiter or "
-            "cache built at import? settings the app built at import, `settings = Settings()` "
-            "in a module, which keep the environment of whatever imported it first instead "
-            "of hardening_dev_env?), or opt out with faults.allow_unused() or "
-            "@pytest.mark.hardening_allow_unused_faults."
+            + f"\ncheck the provider's URL in {self.advice.providers} and the request that "
+            "should reach it (one answered 401, 422 or 429 before it got there? an exception "
+            f"before the call, {self.advice.log}? state an earlier test left, such as a rate "
+            "limiter or cache built at import? settings the app built at import, `settings = "
+            "Settings()` in a module, which keep the environment of whatever imported it "
+            f"first instead of {self.advice.dev_env}?), or opt out with {self.advice.opt_out}."
         )
 
     def provider_of_host(self, host: str) -> str | None:
@@ -286,7 +288,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         if provider not in self.providers:
             raise KeyError(
                 f"unknown provider {provider!r}; registered providers: "
-                f"{sorted(self.providers) or 'none (override hardening_providers)'}"
+                f"{sorted(self.providers) or f'none (declare them in {self.advice.providers})'}"
             )
         return provider
 

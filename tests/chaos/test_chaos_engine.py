@@ -362,6 +362,29 @@ def test_a_change_the_breaker_does_not_report_is_timed_as_seen() -> None:
     assert [t["seen"] for t in transitions] == [True, True, True]
 
 
+def test_a_fault_no_call_met_is_explained_for_a_chaos_session() -> None:
+    def armed(*extra: Any) -> Scenario:
+        return Scenario(
+            name="unused",
+            description="a fault on a provider the method never calls",
+            steady_state=(),
+            method=(Inject("payments", "timeout"), *extra),
+            rollback=(),
+        )
+
+    (failure,) = run_scenario(armed(), session()).failures
+    assert "never triggered" in failure
+    assert "check the provider's URL in HarnessSession(providers=...)" in failure
+    assert "opt out with a Check step calling ctx.faults.allow_unused()" in failure
+    assert "pytest.mark" not in failure
+    assert "hardening_providers" not in failure
+
+    def allow(ctx: ChaosContext) -> None:
+        ctx.faults.allow_unused()
+
+    assert run_scenario(armed(Check("unused on purpose", allow)), session()).passed
+
+
 @pytest.mark.parametrize("name", ["payments-outage"])
 def test_select_by_name(name: str) -> None:
     from pytest_hardening.chaos import select

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_hardening._config import AppFactory
+from pytest_hardening._fault_advice import CHAOS
 from pytest_hardening._harness import Harness
 from pytest_hardening._providers import ProviderSpec
 from pytest_hardening._reuse import AppPool, AppReset, pool_key
@@ -103,6 +104,7 @@ class HarnessSession:
             harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH, pool=self.pool))
             app = harness.build(self.app_factory, self.env, clear=self.clear, reset=reset)
             faults = harness.fake_providers(self.providers)
+            faults.advice = CHAOS
             if self.backoff_modules:
                 faults.virtual_backoff(*self.backoff_modules)
             # The lifespan runs in real time either way; started before the clock, the clock

@@ -1,0 +1,32 @@
+"""Where a fault report's advice points: the pytest fixtures, or a chaos session.
+
+The same injector serves both; what to check and how to opt out is spelt differently.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["CHAOS", "FIXTURES", "Advice"]
+
+
+class Advice(NamedTuple):
+    providers: str  # where the providers are declared
+    dev_env: str  # where the development environment is
+    log: str  # where the app's logged exceptions show
+    opt_out: str  # how to accept faults no call met
+
+
+FIXTURES = Advice(
+    providers="the hardening_providers fixture",
+    dev_env="hardening_dev_env",
+    log="in Captured log",
+    opt_out="faults.allow_unused() or @pytest.mark.hardening_allow_unused_faults",
+)
+
+CHAOS = Advice(
+    providers="HarnessSession(providers=...)",
+    dev_env="the session's env",
+    log="in the app's last log lines",
+    opt_out="a Check step calling ctx.faults.allow_unused()",
+)
