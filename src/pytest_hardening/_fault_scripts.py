@@ -10,7 +10,10 @@ import httpx
 
 from ._providers import Provider
 
-__all__ = ["Action", "FaultMethods", "request_timeout"]
+__all__ = ["OUTCOME", "Action", "FaultMethods", "request_timeout"]
+
+#: An exception attribute naming the call's outcome for the call log, when its type does not.
+OUTCOME = "_hardening_outcome"
 
 GARBAGE = b'<html><body>502 Bad Gateway</body></html>{"truncated": '
 _TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
@@ -98,16 +101,40 @@ class FaultMethods(InjectorHooks):
 
         self._set(provider, "refuse", action, times)
 
-    def timeout(self, provider: str, *, kind: str = "read", times: int | None = None) -> None:
+    def timeout(
+        self,
+        provider: str,
+        *,
+        kind: str = "read",
+        times: int | None = None,
+        delivered: bool = False,
+    ) -> None:
+        """The call times out after the client's own timeout (virtual time). ``delivered``:
+        the provider got the request and did the work (its healthy handler ran), and only the
+        answer was lost: a retry then repeats work that was done (a read timeout only)."""
         if kind not in _TIMEOUTS:
             raise ValueError(f"timeout kind must be one of {sorted(_TIMEOUTS)}, not {kind!r}")
+        if delivered and kind != "read":
+            raise ValueError(f"a {kind} timeout cannot have been delivered: use kind='read'")
         error = _TIMEOUTS[kind]
+        healthy = self.providers[self._check(provider)]
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+            done = healthy.respond(request).status_code if delivered else None
             self._timeout_passes(request_timeout(request, kind) or 0.0)
-            raise error(f"{kind} timeout (injected)", request=request)
+            if done is None:
+                raise error(f"{kind} timeout (injected)", request=request)
+            lost = error(
+                f"{kind} timeout (injected; the provider answered {done})", request=request
+            )
+            # The call log says the work was done (FaultInjector reads this for the outcome).
+            setattr(lost, OUTCOME, f"timeout ReadTimeout after the provider answered {done}")
+            raise lost
 
-        self._set(provider, "timeout", action, times, timeout=kind)
+        details: dict[str, Any] = {"timeout": kind}
+        if delivered:
+            details["delivered"] = True
+        self._set(provider, "timeout", action, times, **details)
 
     def _timeout_passes(self, seconds: float) -> None:
         # A timeout takes that long in reality; only virtual time pays for it here (without

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import httpx
 
 from ._fault_advice import FIXTURES, Advice
-from ._fault_scripts import Action, Advancer, FaultMethods, Script
+from ._fault_scripts import OUTCOME, Action, Advancer, FaultMethods, Script
 from ._interception import Interception
 from ._network import BlockedConnection, NetworkGuard
 from ._providers import (
@@ -364,7 +364,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         try:
             response, outcome = action(request)
         except Exception as error:
-            self._record(provider, Call(request, f"{_kind(script)} {type(error).__name__}"))
+            outcome = getattr(error, OUTCOME, None) or f"{_kind(script)} {type(error).__name__}"
+            self._record(provider, Call(request, outcome))
             raise
         self._record(provider, Call(request, outcome))
         return response

@@ -369,3 +369,22 @@ def test_the_call_history_never_prints_a_query(injector: FaultInjector, http: ht
     history = injector.history("pay")
     assert "tok_live_8Hq2mZ9x" not in history
     assert "GET https://api.pay.example/v2/charge?… -> ok 200" in history
+
+
+def test_a_delivered_timeout_did_the_work_and_lost_the_answer(http: httpx.Client) -> None:
+    written: list[bytes] = []
+
+    def notes(request: httpx.Request) -> httpx.Response:
+        written.append(request.content)
+        return httpx.Response(201, json={"id": len(written)})
+
+    with FaultInjector({"notes": Provider("https://notes.example", notes)}) as faults:
+        faults.timeout("notes", delivered=True, times=1)
+        with pytest.raises(httpx.ReadTimeout, match="the provider answered 201"):
+            http.post("https://notes.example/n", content=b"hello")
+        http.post("https://notes.example/n", content=b"hello")  # the client's retry
+        outcomes = [c.outcome for c in faults.calls("notes")]
+    assert written == [b"hello", b"hello"]  # done twice: what an idempotency key must prevent
+    assert outcomes == ["timeout ReadTimeout after the provider answered 201", "ok 201"]
+    with pytest.raises(ValueError, match="use kind='read'"):
+        faults.timeout("notes", kind="connect", delivered=True)
