@@ -113,6 +113,11 @@ def test_broken_expectations_are_reported_and_the_run_goes_on() -> None:
     assert "[method @30s]" in result.failures[1]
     # the steady state after the method still ran
     assert result.timeline.requests[-1].status == 201
+    explained = result.explain()  # what pytest prints: when each change happened, the faults
+    assert "payments CLOSED ─3 fails→ OPEN ─30s→ HALF_OPEN ─1 ok→ CLOSED   (at 0s, 30s, 30s)" in (
+        explained
+    )
+    assert "faults: payments fail(503) at 0s; payments heal at 0s; * heal at 30s" in explained
 
 
 def test_data_check_catches_an_app_that_drops_queued_orders() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_hardening.chaos._timeline import Timeline, breaker_line
+from pytest_hardening.chaos._timeline import Timeline, breaker_line, change_times, seconds
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,13 @@ class ScenarioResult:
             lines.append(f"  - data lost ({self.data_loss.description}):")
             lines += [f"      {item}" for item in self.data_loss.lost]
         lines.append("breaker timelines (virtual seconds):")
-        lines += [f"  {breaker_line(self.timeline, n)}" for n in self.timeline.breakers]
+        lines += [
+            f"  {breaker_line(self.timeline, n)}   {change_times(self.timeline, n)}".rstrip()
+            for n in self.timeline.breakers
+        ]
+        if self.timeline.faults:
+            marks = [f"{f.provider} {f.action} at {seconds(f.at)}" for f in self.timeline.faults]
+            lines.append(f"faults: {'; '.join(marks)}")
         lines.append(f"requests served by status: {self.timeline.requests_by_status()}")
         if self.logs:
             lines.append(f"last app log lines (of {len(self.logs)}):")

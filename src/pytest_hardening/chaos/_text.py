@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pytest_hardening.chaos._result import ScenarioResult
-from pytest_hardening.chaos._timeline import Timeline, seconds
+from pytest_hardening.chaos._timeline import Timeline, change_times, seconds
 
 STATE_STYLES = {"CLOSED": "green", "OPEN": "red", "HALF_OPEN": "yellow"}
 
@@ -23,9 +23,7 @@ def breaker_text(timeline: Timeline, breaker: str) -> Text:
         text.append(f" ─{change.label}→ ", style="dim")
         text.append(change.to_state, style=STATE_STYLES.get(change.to_state, ""))
     if changes:
-        # "by": seen then, happened then or before (a breaker that reports no transitions).
-        times = ", ".join(f"by {seconds(c.at)}" if c.seen else seconds(c.at) for c in changes)
-        text.append(f"   (at {times})", style="dim")
+        text.append(f"   {change_times(timeline, breaker)}", style="dim")
     return text
 
 

@@ -146,6 +146,16 @@ class Timeline:
         return [name for name in self.breakers if self.transitions(name)]
 
 
+def change_times(timeline: Timeline, breaker: str) -> str:
+    """``(at 0s, 60s, 60s)``: when each change happened; ``by 300s`` when it was only seen
+    then (a breaker that reports no transitions); empty without changes."""
+    changes = timeline.transitions(breaker)
+    if not changes:
+        return ""
+    times = ", ".join(f"by {seconds(c.at)}" if c.seen else seconds(c.at) for c in changes)
+    return f"(at {times})"
+
+
 def breaker_line(timeline: Timeline, breaker: str) -> str:
     """``exotel CLOSED ─5 fails→ OPEN ─60s→ HALF_OPEN ─2 ok→ CLOSED``.
 
