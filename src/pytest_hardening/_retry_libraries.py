@@ -21,7 +21,7 @@ for the modules named to :meth:`VirtualLibrarySleep.own_modules`: the ``time``, 
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
-Tested with tenacity 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4.
+Tested with tenacity 8.2 and 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4.
 """
 
 from __future__ import annotations
@@ -114,8 +114,10 @@ class VirtualLibrarySleep:
         if tenacity is not None:
             nap = getattr(getattr(tenacity, "nap", None), "sleep", None)
             self._property(getattr(tenacity, "BaseRetrying", None), nap, self._sync, tuple)
-            aio = import_if_loaded("tenacity.asyncio")
-            default = getattr(aio, "_portable_async_sleep", None)
+            # 9.x: tenacity.asyncio and its portable sleep; 8.x: tenacity._asyncio, whose
+            # AsyncRetrying defaults to asyncio.sleep itself.
+            aio = import_if_loaded("tenacity.asyncio") or import_if_loaded("tenacity._asyncio")
+            default = getattr(aio, "_portable_async_sleep", None) or getattr(aio, "sleep", None)
             self._property(getattr(aio, "AsyncRetrying", None), default, self._async, _stamina)
         for name, marker in _SYNC_SLEEPERS:
             self._stand_in(name, marker, time, self._sync_sleep)

@@ -11,10 +11,11 @@ from ._base import BreakerState, CallbackGuard, TransitionListener
 
 __all__ = ["CircuitbreakerAdapter"]
 
-# The two methods through which every outcome of a guarded call passes: a failure is counted in
-# the (name-mangled) ``__call_failed``, a success calls ``reset``. Both are looked up on the
-# instance, so an instance attribute can watch them without touching the class.
-_WATCHED = ("_CircuitBreaker__call_failed", "reset")
+# The methods through which every outcome of a guarded call passes: a failure is counted in
+# the (name-mangled) ``__call_failed``, a success calls ``reset`` (2.1 on) or ``__call_succeeded``
+# (2.0). They are looked up on the instance, so an instance attribute can watch them without
+# touching the class; a name the installed version lacks is skipped.
+_WATCHED = ("_CircuitBreaker__call_failed", "reset", "_CircuitBreaker__call_succeeded")
 _MISSING = object()
 
 
@@ -45,7 +46,14 @@ class CircuitbreakerAdapter:
             self.breaker._opened = monotonic()
 
     def reset(self) -> None:
-        self.breaker.reset()
+        reset = getattr(self.breaker, "reset", None)
+        if callable(reset):
+            reset()
+            return
+        # 2.0 has no reset(): set what its success handler sets.
+        self.breaker._state = getattr(sys.modules.get("circuitbreaker"), "STATE_CLOSED", "closed")
+        self.breaker._last_failure = None
+        self.breaker._failure_count = 0
 
     def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
         undo = [self._watch(name, listener) for name in _WATCHED]
