@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._env import EnvPatch
     from ._faults import Call, FaultInjector, RealSleepWarning, UnregisteredHostError
-    from ._fresh_import import app_from_import
+    from ._fresh_import import StaleImportWarning, app_from_import
     from ._harness import Harness, HarnessError
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import AuditReport, Mutation, ProdConfigChecker
@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",
     "SentryGuard": "._sentry_guard",
+    "StaleImportWarning": "._fresh_import",
     "UnregisteredHostError": "._faults",
     "adapt_breaker": "._breakers",
     "app_from_import": "._fresh_import",
@@ -131,6 +132,7 @@ __all__: list[str] = [
     "RouteAuditor",
     "SentryCapture",
     "SentryGuard",
+    "StaleImportWarning",
     "UnregisteredHostError",
     "adapt_breaker",
     "app_from_import",

@@ -6,9 +6,10 @@ modules re-imported into ``sys.modules`` stay there, and every later test silent
 production-built app. :func:`app_from_import` imports afresh *beside* the modules everyone
 holds:
 
-- the first development build imports the module as usual (or takes it, when a test module
-  imported it already) and marks it with that build's environment: later builds under that
-  environment return that same app, the one the tests' own ``import main`` sees;
+- the first development build imports the module into ``sys.modules`` under its environment
+  (again, with a :class:`StaleImportWarning`, when something imported it earlier under an
+  environment nobody recorded) and marks it: later builds under that environment return that
+  same app, the one the tests' own ``import main`` sees;
 - a production build (inside :func:`production_build`, as the fixtures' production checks
   are) or a build under another environment (a test with its own ``hardening_dev_env``) sets
   the app's package aside in ``sys.modules``, imports it again, takes the app, and puts the
@@ -23,12 +24,13 @@ import importlib
 import os
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["app_from_import", "production_build"]
+__all__ = ["StaleImportWarning", "app_from_import", "production_build"]
 
 #: Builds kept per environment besides the first: enough for a test session's few distinct
 #: environments; the production audit's many one-off variants only pass through.
@@ -66,7 +68,12 @@ def _under(name: str, roots: set[str]) -> bool:
     return name.partition(".")[0] in roots
 
 
-#: Set on the module the first development build took: the environment of that build.
+class StaleImportWarning(UserWarning):
+    """The app's module was imported before the first development build, so it was imported
+    again: references taken from the earlier copy are not the app's."""
+
+
+#: Set on the module the first development build imported: the environment of that build.
 _MARK = "__pytest_hardening_import_environment__"
 
 
@@ -88,12 +95,12 @@ class _FromImport:
         environment = _environment()
         with self._lock:
             home = sys.modules.get(self._module)
-            if not _PRODUCTION.get() and getattr(home, _MARK, environment) == environment:
-                # The first development build imports the module, or takes it as something
-                # imported it (a test module's top): the app the tests' `import main` sees.
-                home = home or importlib.import_module(self._module)
-                setattr(home, _MARK, environment)
-                return self._take(home)
+            if not _PRODUCTION.get():
+                imported_under = getattr(home, _MARK, None)
+                if home is not None and imported_under == environment:
+                    return self._take(home)
+                if imported_under is None:  # no development build imported it yet
+                    return self._take(self._import_home(home, environment))
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
@@ -102,6 +109,29 @@ class _FromImport:
             while len(self._aside) > _KEPT:
                 self._aside.popitem(last=False)
             return app
+
+    def _import_home(
+        self, early: ModuleType | None, environment: frozenset[tuple[str, str]]
+    ) -> ModuleType:
+        """Import the package into ``sys.modules`` under this (development) environment: the
+        modules everyone's ``import`` gets from now on. A copy imported before, under an
+        environment nobody recorded (a conftest's top, a test's body under production
+        settings), is replaced, and said so: references taken from it are stale."""
+        for name in [n for n in sys.modules if _under(n, self._roots)]:
+            del sys.modules[name]
+        home = importlib.import_module(self._module)
+        setattr(home, _MARK, environment)
+        if early is not None:
+            warnings.warn(
+                f"app_from_import: {self._module} was imported before the first development "
+                "build (at a module's top, or by a test), under an environment nobody "
+                "recorded; it was imported again under the development environment. Objects "
+                f"taken from the earlier copy (`from {self._module} import ...` at collection) "
+                "are not the app's: import them inside tests and fixtures that use the app.",
+                StaleImportWarning,
+                stacklevel=4,
+            )
+        return home
 
     def _import_aside(self) -> Any:
         saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
@@ -132,8 +162,9 @@ class _FromImport:
 def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[], Any]:
     """A factory for the app that ``target`` (``"package.module:app"``) builds at import.
 
-    The first development build imports the module (or takes it, imported already); later
-    builds under the same environment return that app. Production builds (what
+    The first development build imports the module under its environment (again, with a
+    :class:`StaleImportWarning`, if something imported it earlier); later builds under the
+    same environment return that app. Production builds (what
     ``prod_config``, ``route_audit`` and ``@pytest.mark.production`` build) and builds under
     any other environment import the module again, with the rest of its top-level package and
     of ``packages`` (the app's other packages that read settings at import), beside the

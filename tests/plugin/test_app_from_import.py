@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hardening import EnvPatch, app_from_import
+from pytest_hardening import EnvPatch, StaleImportWarning, app_from_import
 from pytest_hardening._fresh_import import production_build
 
 CONFIG = """
@@ -93,18 +93,20 @@ def test_other_environments_are_imported_beside_the_first(shopapp: Path) -> None
         assert factory() is dev
 
 
-def test_a_module_imported_before_is_taken_for_development_not_for_production(
+def test_a_module_imported_before_under_an_unknown_environment_is_imported_again(
     shopapp: Path,
 ) -> None:
-    with EnvPatch(DEV):
-        import shopapp.main as imported_early  # a test module's top
+    # A production test's body (or a conftest's top) imported it under other settings.
+    with EnvPatch(PROD):
+        import shopapp.main as imported_early
     factory = app_from_import("shopapp.main:app")
+    with EnvPatch(DEV), pytest.warns(StaleImportWarning, match="imported again under the dev"):
+        dev = factory()
+    assert dev is not imported_early.app
+    assert _paths(dev) == {"/info", "/debug/settings"}
+    assert sys.modules["shopapp.main"].app is dev  # what an `import` inside a test now gets
     with EnvPatch(DEV):
-        assert factory() is imported_early.app
-    with EnvPatch(PROD), production_build():
-        prod = factory()
-    assert _paths(prod) == {"/info"}
-    assert sys.modules["shopapp.main"] is imported_early
+        assert factory() is dev  # no second warning, no second import
 
 
 def test_a_production_build_first_is_never_what_the_tests_import(shopapp: Path) -> None:
@@ -167,6 +169,8 @@ def test_production_checks(prod_config, route_audit):
 
 @pytest.mark.production
 def test_production_mode(hardened_client):
+    import shopapp.main  # under production settings, when this test runs first
+
     assert hardened_client.get("/info").json() == {"env": "production"}
     assert hardened_client.get("/debug/settings").status_code == 404
 
