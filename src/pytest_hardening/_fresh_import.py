@@ -119,8 +119,15 @@ class _FromImport:
         settings), is replaced, and said so: references taken from it are stale."""
         for name in [n for n in sys.modules if _under(n, self._roots)]:
             del sys.modules[name]
+        before = _sentry_client()
         home = importlib.import_module(self._module)
         setattr(home, _MARK, environment)
+        after = _sentry_client()
+        if after is not None and after is not before:
+            # sentry_sdk.init at import runs once: the client must outlive this test's guard.
+            from ._sentry_guard import keep_for_the_process
+
+            keep_for_the_process(after)
         if early is not None:
             warnings.warn(
                 f"app_from_import: {self._module} was imported before the first development "
@@ -173,3 +180,12 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     settings module lazily reads the development build's.
     """
     return _FromImport(target, packages)
+
+
+def _sentry_client() -> Any:
+    """The active global Sentry client, if Sentry is imported and initialised."""
+    sdk = sys.modules.get("sentry_sdk")
+    if sdk is None:
+        return None
+    client = sdk.get_client()
+    return client if client.is_active() else None

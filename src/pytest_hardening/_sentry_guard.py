@@ -15,7 +15,18 @@ from sentry_sdk.transport import Transport
 
 from ._sentry import SentryCapture
 
-__all__ = ["SentryGuard"]
+__all__ = ["SentryGuard", "keep_for_the_process"]
+
+#: Set on a client that outlives the guard it was created in (the app's, initialised when
+#: its module was imported during a test, and reused by later tests).
+_KEEP = "_pytest_hardening_kept"
+
+
+def keep_for_the_process(client: Any) -> None:
+    """Have ``client`` (created under a guard) survive it, as the global client, as if it had
+    been initialised before any guard: later guards forward its envelopes to their captures;
+    between guards it sends nothing anywhere."""
+    setattr(client, _KEEP, True)
 
 
 class SentryGuard:
@@ -100,9 +111,15 @@ class SentryGuard:
             set_aside.restore()
         scope = sentry_sdk.get_global_scope()
         current = scope.client
-        if all(current is not known for known in self._before) and current.is_active():
+        created = all(current is not known for known in self._before) and current.is_active()
+        if created and getattr(current, _KEEP, False):
+            current.transport = _Forward(current.options, None)  # silent until the next guard
+            scope.set_client(current)  # stays the process's, as if imported before the guard
+        elif created:
             current.close(timeout=0.0)
-        scope.set_client(self._client)
+            scope.set_client(self._client)
+        else:
+            scope.set_client(self._client)
         stack, self._stack = self._stack, None
         if stack is not None:
             stack.close()
@@ -110,14 +127,16 @@ class SentryGuard:
 
 class _Forward(Transport):
     """The transport of a client created in a guarded block: each envelope goes to the
-    guard's capture (the one in effect when it is sent); nothing leaves the process."""
+    guard's capture (the one in effect when it is sent); nothing leaves the process. Without
+    a guard (a kept client between guards) envelopes are dropped."""
 
-    def __init__(self, options: dict[str, Any], guard: SentryGuard) -> None:
+    def __init__(self, options: dict[str, Any], guard: SentryGuard | None) -> None:
         super().__init__(options)
         self._guard = guard
 
     def capture_envelope(self, envelope: Envelope) -> None:
-        self._guard.capture.capture_envelope(envelope)
+        if self._guard is not None:
+            self._guard.capture.capture_envelope(envelope)
 
 
 class _SetAside:
@@ -131,7 +150,9 @@ class _SetAside:
     @classmethod
     def of(cls, client: Any, guard: SentryGuard) -> _SetAside | None:
         transport = getattr(client, "transport", None)
-        if not client.is_active() or not isinstance(transport, _http_transports()):
+        # The SDK's HTTP transport, or the forward of a client an earlier guard kept.
+        ours = isinstance(transport, _Forward) and getattr(client, _KEEP, False)
+        if not client.is_active() or not (ours or isinstance(transport, _http_transports())):
             return None  # no client, or a transport of the caller's choosing: kept
         forward = _Forward(client.options, guard)
         client.transport = forward

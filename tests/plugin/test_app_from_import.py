@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sentry_sdk
 
-from pytest_hardening import EnvPatch, StaleImportWarning, app_from_import
+from pytest_hardening import EnvPatch, Harness, StaleImportWarning, app_from_import
 from pytest_hardening._fresh_import import production_build
 
 CONFIG = """
@@ -118,6 +119,44 @@ def test_a_production_build_first_is_never_what_the_tests_import(shopapp: Path) 
         dev = factory()
     assert dev is sys.modules["shopapp.main"].app
     assert dev is not prod
+
+
+SENTRY_MAIN = """
+import os
+
+import sentry_sdk
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+sentry_sdk.init(dsn=os.environ["SENTRY_DSN"])  # once, when the module is imported
+
+
+def boom(request):
+    sentry_sdk.capture_message("boom")
+    return JSONResponse({})
+
+
+app = Starlette(routes=[Route("/boom", boom)])
+"""
+
+
+def test_sentry_initialised_at_import_reaches_every_tests_capture(shopapp: Path) -> None:
+    (shopapp / "shopapp" / "main.py").write_text(SENTRY_MAIN)
+    factory = app_from_import("shopapp.main:app")
+    caller = sentry_sdk.get_global_scope().client
+    env = {"SENTRY_DSN": "https://public@sentry.example/1"}
+    try:
+        for _ in range(3):  # the first test imports the module; the others reuse its app
+            with Harness() as harness:
+                harness.build(factory, env)
+                harness.client().get("/boom")
+                assert [e.get("message") for e in harness.sentry.events] == ["boom"]
+    finally:
+        kept = sentry_sdk.get_global_scope().client
+        sentry_sdk.get_global_scope().set_client(caller)
+        if kept is not caller:
+            kept.close(timeout=0.0)
 
 
 def test_a_target_without_an_attribute_says_how_to_name_it() -> None:
