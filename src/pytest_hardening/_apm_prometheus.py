@@ -144,6 +144,8 @@ class PrometheusView:
     # -- reading -----------------------------------------------------------------------------
     def _read(self) -> Iterator[tuple[_Key, float]]:
         for metric in self.registry.collect():
+            if metric.name in _RUNTIME:
+                continue  # the process's own, not the app's: CPU seconds move in every test
             for sample in metric.samples:
                 if sample.name.endswith("_created"):
                     continue  # when a series was created: a timestamp, not a count
@@ -156,6 +158,23 @@ class PrometheusView:
                 return True
         return False
 
+
+#: The families prometheus_client's default collectors add to the default registry (process,
+#: garbage collector, platform), as ``collect()`` names them.
+_RUNTIME = frozenset(
+    {
+        "process_virtual_memory_bytes",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "process_cpu_seconds",
+        "process_open_fds",
+        "process_max_fds",
+        "python_gc_objects_collected",
+        "python_gc_objects_uncollectable",
+        "python_gc_collections",
+        "python_info",
+    }
+)
 
 _NO_STANDARD = (
     "prometheus metrics have no standard name for {what}: read them with "

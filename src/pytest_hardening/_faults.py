@@ -248,6 +248,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             ]
         if not unused:
             return None
+        around = self._called_around()
         lines = []
         for provider, script, details in unused:
             shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
@@ -258,6 +259,11 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 if script.replaced_by is not None
                 else "never triggered"
             )
+            if provider in around:
+                why += (
+                    f": the app called its host through {around[provider]}, which faults do "
+                    "not reach (httpx and httpx2 only), and the network guard refused it"
+                )
             lines.append(f"  {script.kind} on provider {provider!r}{shown}: {why}")
         return (
             f"{len(unused)} fault(s) were never triggered: the app made no call to the "
@@ -270,6 +276,18 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             "Settings()` in a module, which keep the environment of whatever imported it "
             f"first instead of {self.advice.dev_env}?), or opt out with {self.advice.opt_out}."
         )
+
+    def _called_around(self) -> dict[str, str]:
+        """Providers whose host the app reached through another client: provider -> client."""
+        guard = self._network_guard
+        found: dict[str, str] = {}
+        if guard is None:
+            return found
+        for blocked in guard.blocked:
+            provider = self.provider_of_host(blocked.host)
+            if provider is not None:
+                found.setdefault(provider, guard.client_of(blocked) or "a client other than httpx")
+        return found
 
     def provider_of_host(self, host: str) -> str | None:
         """The registered provider whose URL names ``host``, if any."""

@@ -129,6 +129,11 @@ class NetworkGuard:
     ) -> None:
         self.stop()
 
+    def client_of(self, blocked: BlockedConnection) -> str:
+        """The client library that made ``blocked`` (empty when the stack did not tell)."""
+        with self._lock:
+            return self._clients.get(blocked, "")
+
     def report(self, provider_of: Callable[[str], str | None] | None = None) -> str | None:
         """What was blocked, one ``host:port`` per line, or ``None``. ``provider_of`` names
         the registered provider of a host: such a host was called around the plugin."""
@@ -162,7 +167,9 @@ class NetworkGuard:
             + "\n".join(lines)
             + f"\n{advice}, "
             + ("unset the proxy variable for the tests, " if proxied else "")
-            + "or opt out with the hardening_allow_network marker."
+            + "or, when the test does not depend on that call, accept the refusals with "
+            "faults.allow_blocked() (they stay refused; the hardening_allow_network marker "
+            "would let them reach the real network)."
         )
 
     def _check(self, sock: socket.socket, address: Any) -> None:

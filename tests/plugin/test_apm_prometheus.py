@@ -161,3 +161,14 @@ def test_an_app_that_makes_its_metrics_in_the_factory_builds_once_per_harness() 
             assert harness.client().get("/").status_code == 204
             assert apm.sample("factory_made_total") == 1
     REGISTRY.unregister(made_by_builds[-1])
+
+
+def test_the_process_own_metrics_are_not_the_apps() -> None:
+    # prometheus_client's default collectors (CPU seconds, GC counts ...) move in every test:
+    # "none of the app's metrics moved" must be assertable on the default registry.
+    import gc
+
+    view = PrometheusView(REGISTRY).start()
+    sum(i * i for i in range(300_000))  # CPU time passes
+    gc.collect()
+    assert not [name for name, _ in view.changes() if name.startswith(("process_", "python_"))]

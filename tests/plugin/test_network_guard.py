@@ -78,6 +78,19 @@ def test_a_provider_called_through_another_client_is_named_with_that_client() ->
     assert "register the host as a provider" not in report
 
 
+def test_a_fault_on_a_provider_called_through_another_client_says_why_no_call_met_it() -> None:
+    with FaultInjector({"rates": "https://rates.example"}) as faults:
+        faults.allow_blocked()  # the test accepts the refusal ...
+        faults.fail("rates", 503)  # ... but this fault can never reach urllib
+        _swallow(lambda: urllib.request.urlopen("https://rates.example/eur", timeout=2))
+        report = faults.problems_report()
+    assert report is not None
+    assert (
+        "fail on provider 'rates' (status=503): never triggered: the app called its host through "
+        "urllib, which faults do not reach (httpx and httpx2 only)" in report
+    )
+
+
 def test_the_library_the_app_called_is_named_not_the_one_beneath_it() -> None:
     import http.client
 
