@@ -254,7 +254,6 @@ def _stamina() -> tuple[Any, ...]:
 
 #: The sleeps as the standard library made them (a test may replace ``asyncio.sleep`` later; a
 #: module that imported ``sleep`` before still holds these).
-_SLEEPS = (time.sleep, asyncio.sleep)
 
 
 def _own_sleepers(module: ModuleType) -> dict[str, Any]:
@@ -271,14 +270,20 @@ def _own_sleepers(module: ModuleType) -> dict[str, Any]:
 
 
 def _real_of(value: Any) -> Any:
-    """What an outer injector's stand-in (a module or a virtual sleep) stands for; else
-    ``value`` itself."""
+    """What an outer injector's stand-in (a module or a virtual sleep), or the clock's watch
+    of real sleeps, stands for; else ``value`` itself."""
+    watched = getattr(value, "real_sleep", None)  # _sleep_watch's wrappers
+    if watched is not None and getattr(value, "__module__", "") == __package__ + "._sleep_watch":
+        return watched
     if isinstance(value, _Standin):
         return value._real
     if isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):
         own = getattr(value, "__func__", None)
         return time.sleep if own is VirtualLibrarySleep._sync_sleep else asyncio.sleep
     return value
+
+
+_SLEEPS = (_real_of(time.sleep), _real_of(asyncio.sleep))
 
 
 def _is_sleep(value: Any) -> bool:

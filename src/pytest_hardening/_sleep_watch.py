@@ -10,7 +10,9 @@ fixture can name it.
 While started, ``time.sleep`` is a wrapper that records, then sleeps as before. Callers in the
 standard library, pytest, the event-loop libraries, Sentry's SDK and the test code itself
 (``test_*`` modules, ``conftest``) are not recorded: their sleeps are theirs to make. Code that
-bound ``sleep`` before the watch started (``from time import sleep``) is not seen.
+bound ``sleep`` before the watch started (``from time import sleep``) is not seen, nor is
+``asyncio.sleep``: the event loop keeps real time under the clock, and an app's background
+pollers (a re-dial worker, an upload retry) sleep there by design, where a request never waits.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class SleepWatch:
                             self.sleeps.append(RealSleep(module, float(seconds)))
                 real(seconds)
 
+            sleep.real_sleep = real  # type: ignore[attr-defined]  # what it stands for
             self._real, self._wrapper = real, sleep
             time.sleep = sleep  # type: ignore[assignment]
         return self
