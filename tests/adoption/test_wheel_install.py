@@ -174,7 +174,7 @@ def _venv_with(uv: str | None, venv: Path, *requirements: str | Path) -> Path:
     return python
 
 
-@pytest.mark.slow(seconds=5)
+@pytest.mark.slow(seconds=7)
 def test_the_wheel_without_the_app_extra_beside_fastapi_0_111(tmp_path: Path) -> None:
     uv = _uv()
     wheel = _build_wheel(uv, tmp_path)
@@ -245,7 +245,7 @@ async def test_async(hardened_async_client, faults):
 """
 
 
-@pytest.mark.slow(seconds=4)
+@pytest.mark.slow(seconds=5)
 def test_the_wheel_beside_a_starlette_whose_test_client_predates_httpx_0_28(
     tmp_path: Path,
 ) -> None:
