@@ -36,6 +36,16 @@ class AsgiTestClient(httpx.Client):
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._lifespan: Any = None
 
+    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        """Not served: this client speaks HTTP only."""
+        raise NotImplementedError(
+            f"websocket_connect({url!r}): hardened_client is the plugin's own HTTP client for "
+            f"this {type(self.app).__name__} app (Starlette's TestClient, which has websockets, "
+            "serves Starlette apps only). Use the framework's own websocket test client inside "
+            "a test with hardened_async_client (faults and clock still apply), e.g. Quart's "
+            "app.test_client().websocket(url)."
+        )
+
     @property
     def portal(self) -> anyio.from_thread.BlockingPortal:
         if self._portal is None:

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from ._app import starlette_test_client
+import anyio.from_thread
+import httpx
+
 from ._network import NetworkGuard
 from ._sentry_guard import SentryGuard
 
@@ -18,12 +20,28 @@ Route = tuple[str, str]
 
 
 def route_table(app: Any) -> set[Route]:
-    """``(method, path)`` pairs of a Starlette/FastAPI app, following mounts and sub-routers.
+    """``(method, path)`` pairs of a Starlette/FastAPI app (following mounts and sub-routers)
+    or of a Quart/Flask app (its Werkzeug ``url_map``; ``<int:id>`` reads as ``{id}``).
 
-    Apps without a ``routes`` attribute yield an empty set (the OpenAPI and request checks
-    still apply to them)."""
+    Raises ``TypeError`` for an app with neither: an empty table would pass for "no
+    development routes"."""
     found: set[Route] = set()
-    _collect(getattr(app, "routes", None) or [], "", found)
+    routes = getattr(app, "routes", None)
+    url_map = getattr(app, "url_map", None)
+    if routes is not None:
+        _collect(routes, "", found)
+    elif url_map is not None and callable(getattr(url_map, "iter_rules", None)):
+        for rule in url_map.iter_rules():
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", str(rule.rule))
+            methods = {m.upper() for m in (rule.methods or ())} - {"HEAD", "OPTIONS"}
+            found.update((m, path) for m in methods or {"ANY"})
+    else:
+        raise TypeError(
+            f"no route table understood for a {type(app).__module__}.{type(app).__name__} "
+            "app: route_table reads Starlette/FastAPI `app.routes` and Quart/Flask "
+            "`app.url_map`. Name its development routes yourself and check each with "
+            "assert_absent_in_production(path), which also requests it."
+        )
     return found
 
 
@@ -122,7 +140,8 @@ class RouteAuditor:
         only). Redirects are not followed: a probe reports the route's own status."""
         __tracebackhide__ = True
         problems: list[str] = []
-        routes = sorted(r for r in route_table(self.prod_app) if _under(r[1], path_or_prefix))
+        prod_routes, dev_routes = _table_or_none(self.prod_app), _table_or_none(self.dev_app)
+        routes = sorted(r for r in prod_routes if _under(r[1], path_or_prefix))
         if routes:
             problems.append("route table has " + ", ".join(f"{m} {p}" for m, p in routes))
         spec_paths = sorted(p for p in self._openapi_paths() if _under(p, path_or_prefix))
@@ -130,7 +149,7 @@ class RouteAuditor:
             problems.append(f"OpenAPI document lists {', '.join(spec_paths)}")
         registered = len(problems)
         probes = {("GET", path_or_prefix)} | {
-            (m, p) for m, p in route_table(self.dev_app) if _under(p, path_or_prefix)
+            (m, p) for m, p in dev_routes if _under(p, path_or_prefix)
         }
         for method, path in sorted(probes):
             if method in ("ANY", "WEBSOCKET"):
@@ -160,13 +179,30 @@ class RouteAuditor:
         return list((document.get("paths") or {}).keys())
 
     def _request(self, method: str, path: str) -> int:
-        client_class = starlette_test_client()
         # No lifespan: routing decides a 404 before any resource is needed, and a production
-        # build must not reach real databases from a test.
-        client = client_class(self.prod_app, raise_server_exceptions=False)
-        with self._prod_env(), SentryGuard(), self._network():
-            try:  # the route's own answer: a redirect to a public page is not that page's 200
-                response = client.request(method, path, follow_redirects=False)
-            except TypeError:  # Starlette before 0.21: a requests-based TestClient
-                response = client.request(method, path, allow_redirects=False)
-            return int(response.status_code)
+        # build must not reach real databases from a test. Redirects are not followed: the
+        # route's own answer, not the public page it sends to.
+        with (
+            self._prod_env(),
+            SentryGuard(),
+            self._network(),
+            anyio.from_thread.start_blocking_portal() as portal,
+        ):
+            status: int = portal.call(_probe, self.prod_app, method, path)
+        return status
+
+
+def _table_or_none(app: Any) -> set[Route]:
+    # The request checks still apply to an app whose routes cannot be listed.
+    try:
+        return route_table(app)
+    except TypeError:
+        return set()
+
+
+async def _probe(app: Any, method: str, path: str) -> int:
+    """One request to ``app`` over httpx's ASGI transport (any ASGI app; no lifespan)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.request(method, path, follow_redirects=False)
+    return response.status_code
