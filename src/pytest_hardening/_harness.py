@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._config import AppFactory, NotConfigured
-from ._harness_report import HarnessReport
+from ._harness_report import HarnessReport, timed_shutdown
 
 if TYPE_CHECKING:
     import httpx
@@ -276,7 +276,7 @@ class Harness:
             self._base_headers = dict(client.headers)
             with self._real_time():
                 if self._pool_key is None:
-                    self._client = self._stack.enter_context(client)
+                    self._client = self._stack.enter_context(_TimedExit(client, self.app))
                 else:
                     self._client = self._keep(client.__enter__())
             self._capture_started_sentry()
@@ -300,7 +300,7 @@ class Harness:
             from ._app import running_lifespan
 
             with self._real_time():
-                self._stack.enter_context(running_lifespan(self.app))
+                self._stack.enter_context(_TimedExit(running_lifespan(self.app), self.app))
             self._lifespan = True
             self._capture_started_sentry()
 
@@ -333,7 +333,8 @@ class Harness:
             ) as client:
                 yield client
         finally:
-            await manager.__aexit__(None, None, None)
+            with timed_shutdown(self.app):
+                await manager.__aexit__(None, None, None)
 
     def _capture_started_sentry(self) -> None:
         # Apps may initialise Sentry at startup rather than at build.
@@ -421,3 +422,18 @@ class Harness:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _TimedExit:
+    """A sync client whose exit (the app's lifespan shutdown) is timed by
+    :func:`~._harness_report.timed_shutdown`."""
+
+    def __init__(self, client: Any, app: Any) -> None:
+        self._client, self._app = client, app
+
+    def __enter__(self) -> Any:
+        return self._client.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        with timed_shutdown(self._app):
+            return self._client.__exit__(*exc_info)

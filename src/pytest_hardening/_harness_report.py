@@ -9,7 +9,11 @@ breaker answers from its fallback without calling the provider).
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING
+import contextlib
+import time
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
@@ -18,7 +22,11 @@ if TYPE_CHECKING:
     from ._faults import FaultInjector
     from ._network import NetworkGuard
 
-__all__ = ["HarnessReport"]
+__all__ = ["SLOW_SHUTDOWN_SECONDS", "HarnessReport", "timed_shutdown"]
+
+#: A lifespan shutdown longer than this waited in real time for something (tasks the app
+#: started and never stopped): every test that builds the app pays it.
+SLOW_SHUTDOWN_SECONDS = 1.0
 
 
 class HarnessReport:
@@ -71,3 +79,41 @@ def _opened(breakers: BreakerInspector) -> str:
         "from its fallback without calling the provider: were the faults armed while it was "
         "open?"
     )
+
+
+@contextlib.contextmanager
+def timed_shutdown(app: Any) -> Iterator[None]:
+    """Warn when the block (an app's lifespan shutdown) takes :data:`SLOW_SHUTDOWN_SECONDS`
+    of real time or more: a framework waiting for the app's background tasks (Quart's
+    ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT``, 5 s) costs every test that much, unseen."""
+    real = _real_perf_counter()
+    started = real()
+    try:
+        yield
+    finally:
+        took = real() - started
+        if took >= _slow():
+            from ._faults import RealSleepWarning
+
+            warnings.warn(
+                RealSleepWarning(
+                    f"the {type(app).__name__} app's lifespan shutdown took {took:.2f} s of "
+                    "real time after the test: it waited for something still running, such "
+                    "as a background task it started and never stopped (Quart waits up to "
+                    "BACKGROUND_TASK_SHUTDOWN_TIMEOUT for them). Every test that builds the "
+                    "app pays it: stop those tasks at shutdown, shorten that wait in a factory "
+                    "of your own, or keep one app running between tests (hardening_app_reset)"
+                ),
+                stacklevel=4,
+            )
+
+
+def _slow() -> float:
+    return SLOW_SHUTDOWN_SECONDS  # read when used: a test may lower it
+
+
+def _real_perf_counter() -> Any:
+    # The clock may be frozen meanwhile; freezegun keeps the real one.
+    import freezegun.api
+
+    return getattr(freezegun.api, "real_perf_counter", time.perf_counter)

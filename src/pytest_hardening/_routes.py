@@ -23,26 +23,27 @@ def route_table(app: Any) -> set[Route]:
     """``(method, path)`` pairs of a Starlette/FastAPI app (following mounts and sub-routers)
     or of a Quart/Flask app (its Werkzeug ``url_map``; ``<int:id>`` reads as ``{id}``).
 
-    Raises ``TypeError`` for an app with neither: an empty table would pass for "no
-    development routes"."""
+    Other apps yield an empty set (the OpenAPI and request checks still apply to them;
+    :meth:`RouteAuditor.dev_only` refuses to call that "no development routes")."""
     found: set[Route] = set()
     routes = getattr(app, "routes", None)
-    url_map = getattr(app, "url_map", None)
+    url_map: Any = getattr(app, "url_map", None)
     if routes is not None:
         _collect(routes, "", found)
-    elif url_map is not None and callable(getattr(url_map, "iter_rules", None)):
+    elif _is_url_map(url_map):
         for rule in url_map.iter_rules():
             path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", str(rule.rule))
             methods = {m.upper() for m in (rule.methods or ())} - {"HEAD", "OPTIONS"}
             found.update((m, path) for m in methods or {"ANY"})
-    else:
-        raise TypeError(
-            f"no route table understood for a {type(app).__module__}.{type(app).__name__} "
-            "app: route_table reads Starlette/FastAPI `app.routes` and Quart/Flask "
-            "`app.url_map`. Name its development routes yourself and check each with "
-            "assert_absent_in_production(path), which also requests it."
-        )
     return found
+
+
+def _is_url_map(url_map: Any) -> bool:
+    return callable(getattr(url_map, "iter_rules", None))
+
+
+def _understood(app: Any) -> bool:
+    return getattr(app, "routes", None) is not None or _is_url_map(getattr(app, "url_map", None))
 
 
 def _collect(routes: Iterable[Any], prefix: str, found: set[Route]) -> None:
@@ -132,7 +133,15 @@ class RouteAuditor:
 
     def dev_only(self) -> set[Route]:
         """Routes present in development and absent in production."""
-        return route_table(self.dev_app) - route_table(self.prod_app)
+        app = self.dev_app
+        if not _understood(app):
+            raise TypeError(
+                f"no route table understood for a {type(app).__module__}.{type(app).__name__} "
+                "app: route_table reads Starlette/FastAPI `app.routes` and Quart/Flask "
+                "`app.url_map`. Name its development routes yourself and check each with "
+                "assert_absent_in_production(path), which also requests it."
+            )
+        return route_table(app) - route_table(self.prod_app)
 
     def assert_absent_in_production(self, path_or_prefix: str) -> None:
         """Fail unless no production route, no OpenAPI path and no real request (404) is
@@ -140,7 +149,7 @@ class RouteAuditor:
         only). Redirects are not followed: a probe reports the route's own status."""
         __tracebackhide__ = True
         problems: list[str] = []
-        prod_routes, dev_routes = _table_or_none(self.prod_app), _table_or_none(self.dev_app)
+        prod_routes, dev_routes = route_table(self.prod_app), route_table(self.dev_app)
         routes = sorted(r for r in prod_routes if _under(r[1], path_or_prefix))
         if routes:
             problems.append("route table has " + ", ".join(f"{m} {p}" for m, p in routes))
@@ -190,14 +199,6 @@ class RouteAuditor:
         ):
             status: int = portal.call(_probe, self.prod_app, method, path)
         return status
-
-
-def _table_or_none(app: Any) -> set[Route]:
-    # The request checks still apply to an app whose routes cannot be listed.
-    try:
-        return route_table(app)
-    except TypeError:
-        return set()
 
 
 async def _probe(app: Any, method: str, path: str) -> int:
