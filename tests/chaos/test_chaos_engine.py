@@ -390,6 +390,38 @@ def test_a_fault_no_call_met_is_explained_for_a_chaos_session() -> None:
     assert run_scenario(armed(Check("unused on purpose", allow)), session()).passed
 
 
+def test_a_session_may_start_its_clock_where_the_apps_startup_ran() -> None:
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def token_app() -> Starlette:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            app.state.token_expires = time.time() + 1800  # stored at startup, in real time
+            yield
+
+        def token(request: Any) -> JSONResponse:
+            fresh = time.time() < request.app.state.token_expires
+            return JSONResponse({"fresh": fresh}, status_code=200 if fresh else 401)
+
+        return Starlette(routes=[Route("/token", token)], lifespan=lifespan)
+
+    scenario = Scenario(
+        name="token-expiry",
+        description="the token stored at startup expires after 30 minutes",
+        method=(send("GET", "/token", expect=200), Advance(1801), send("GET", "/token")),
+    )
+    now = run_scenario(scenario, HarnessSession(token_app, {}, {}, epoch=None))
+    assert [r.status for r in now.timeline.requests] == [200, 401]
+    # The fixed epoch lies before the real now its startup ran at: the token never expires.
+    fixed = run_scenario(scenario, HarnessSession(token_app, {}, {}))
+    assert [r.status for r in fixed.timeline.requests] == [200, 200]
+
+
 @pytest.mark.parametrize("name", ["payments-outage"])
 def test_select_by_name(name: str) -> None:
     from pytest_hardening.chaos import select

@@ -60,6 +60,11 @@ class HarnessSession:
     #: The app's own modules whose retry loops sleep between attempts: their back-off moves
     #: the clock (``FaultInjector.virtual_backoff``, as ``hardening_backoff_modules``).
     backoff_modules: Iterable[str] = field(default_factory=tuple)
+    #: Where each run's clock starts. The fixed :data:`EPOCH` makes runs replay to the
+    #: microsecond, dates included; but the app's startup runs in real time, so wall-clock
+    #: values it stores then (a token's expiry) lie months in its future. ``None``: the real
+    #: now, as fixture tests start (relative times still replay; dates do not).
+    epoch: dt.datetime | None = EPOCH
     #: Shared by the runs of this session: apps kept inside :meth:`reusing`, and what the
     #: clocks learn about the process (module scans, holder owners).
     pool: AppPool = field(default_factory=AppPool, compare=False, repr=False)
@@ -101,7 +106,7 @@ class HarnessSession:
         with contextlib.ExitStack() as stack:
             logs = stack.enter_context(_LogTap())
             stack.enter_context(_quick_thread_handoffs())
-            harness = stack.enter_context(Harness(seed=seed, epoch=EPOCH, pool=self.pool))
+            harness = stack.enter_context(Harness(seed=seed, epoch=self.epoch, pool=self.pool))
             app = harness.build(self.app_factory, self.env, clear=self.clear, reset=reset)
             faults = harness.fake_providers(self.providers)
             faults.advice = CHAOS
