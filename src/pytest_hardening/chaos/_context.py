@@ -104,12 +104,13 @@ class ChaosContext:
 
     def run_async(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """``await fn(*args)`` in the app's event loop, where its database engine and clients
-        live (the loop Starlette's ``TestClient`` runs in its portal thread)."""
+        live (the loop the harness's client, Starlette's ``TestClient`` or the plugin's own,
+        runs in its portal thread)."""
         portal = getattr(self.client, "portal", None)
         if portal is None:
             raise RuntimeError(
                 "run_async needs a client that runs the app in its own event loop "
-                "(Starlette's TestClient, entered); this client has no portal"
+                "(the harness's sync client, entered); this client has no portal"
             )
         result: T = portal.call(fn, *args)
         return result
