@@ -112,9 +112,11 @@ class SentryGuard:
         scope = sentry_sdk.get_global_scope()
         current = scope.client
         created = all(current is not known for known in self._before) and current.is_active()
-        if created and getattr(current, _KEEP, False):
-            current.transport = _Forward(current.options, None)  # silent until the next guard
-            scope.set_client(current)  # stays the process's, as if imported before the guard
+        if getattr(current, _KEEP, False) and current.is_active():
+            # The process's, as if imported before any guard (spared for a kept app or not).
+            if isinstance(current.transport, (_Forward, SentryCapture)):  # this test's
+                current.transport = _Forward(current.options, None)  # silent until the next
+            scope.set_client(current)
         elif created:
             current.close(timeout=0.0)
             scope.set_client(self._client)
@@ -150,8 +152,8 @@ class _SetAside:
     @classmethod
     def of(cls, client: Any, guard: SentryGuard) -> _SetAside | None:
         transport = getattr(client, "transport", None)
-        # The SDK's HTTP transport, or the forward of a client an earlier guard kept.
-        ours = isinstance(transport, _Forward) and getattr(client, _KEEP, False)
+        # The SDK's HTTP transport, or what an earlier guard left on a client it kept.
+        ours = isinstance(transport, (_Forward, SentryCapture)) and getattr(client, _KEEP, False)
         if not client.is_active() or not (ours or isinstance(transport, _http_transports())):
             return None  # no client, or a transport of the caller's choosing: kept
         forward = _Forward(client.options, guard)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sentry_sdk
 
-from pytest_hardening import EnvPatch, Harness, StaleImportWarning, app_from_import
+from pytest_hardening import AppPool, EnvPatch, Harness, StaleImportWarning, app_from_import
 from pytest_hardening._fresh_import import production_build
 
 CONFIG = """
@@ -146,13 +146,17 @@ def test_sentry_initialised_at_import_reaches_every_tests_capture(shopapp: Path)
     factory = app_from_import("shopapp.main:app")
     caller = sentry_sdk.get_global_scope().client
     env = {"SENTRY_DSN": "https://public@sentry.example/1"}
+    pool = AppPool()
     try:
-        for _ in range(3):  # the first test imports the module; the others reuse its app
-            with Harness() as harness:
-                harness.build(factory, env)
+        # The first test imports the module and keeps the app running (a reset); the others
+        # get that app again, kept or built.
+        for reset in (lambda app: None, None, lambda app: None, None):
+            with Harness(pool=pool) as harness:
+                harness.build(factory, env, reset=reset)
                 harness.client().get("/boom")
                 assert [e.get("message") for e in harness.sentry.events] == ["boom"]
     finally:
+        pool.close()
         kept = sentry_sdk.get_global_scope().client
         sentry_sdk.get_global_scope().set_client(caller)
         if kept is not caller:
