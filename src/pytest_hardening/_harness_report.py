@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import time
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+import freezegun.api
 
 if TYPE_CHECKING:
     import httpx
@@ -86,13 +87,13 @@ def timed_shutdown(app: Any) -> Iterator[None]:
     """Warn when the block (an app's lifespan shutdown) takes :data:`SLOW_SHUTDOWN_SECONDS`
     of real time or more: a framework waiting for the app's background tasks (Quart's
     ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT``, 5 s) costs every test that much, unseen."""
-    real = _real_perf_counter()
+    real = freezegun.api.real_perf_counter  # the clock may be frozen meanwhile
     started = real()
     try:
         yield
     finally:
         took = real() - started
-        if took >= _slow():
+        if took >= SLOW_SHUTDOWN_SECONDS:
             from ._faults import RealSleepWarning
 
             warnings.warn(
@@ -106,14 +107,3 @@ def timed_shutdown(app: Any) -> Iterator[None]:
                 ),
                 stacklevel=4,
             )
-
-
-def _slow() -> float:
-    return SLOW_SHUTDOWN_SECONDS  # read when used: a test may lower it
-
-
-def _real_perf_counter() -> Any:
-    # The clock may be frozen meanwhile; freezegun keeps the real one.
-    import freezegun.api
-
-    return getattr(freezegun.api, "real_perf_counter", time.perf_counter)
