@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
+from ._config import load_object
+
 __all__ = ["StaleImportWarning", "app_from_import", "production_build"]
 
 #: Builds kept per environment besides the first: enough for a test session's few distinct
@@ -98,9 +100,10 @@ class _FromImport:
             if not _PRODUCTION.get():
                 imported_under = getattr(home, _MARK, None)
                 if home is not None and imported_under == environment:
-                    return self._take(home)
+                    return self._take()
                 if imported_under is None:  # no development build imported it yet
-                    return self._take(self._import_home(home, environment))
+                    self._import_home(home, environment)
+                    return self._take()
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
@@ -112,7 +115,7 @@ class _FromImport:
 
     def _import_home(
         self, early: ModuleType | None, environment: frozenset[tuple[str, str]]
-    ) -> ModuleType:
+    ) -> None:
         """Import the package into ``sys.modules`` under this (development) environment: the
         modules everyone's ``import`` gets from now on. A copy imported before, under an
         environment nobody recorded (a conftest's top, a test's body under production
@@ -138,29 +141,21 @@ class _FromImport:
                 StaleImportWarning,
                 stacklevel=4,
             )
-        return home
 
     def _import_aside(self) -> Any:
         saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
         for name in saved:
             del sys.modules[name]
         try:
-            return self._take(importlib.import_module(self._module))
+            return self._take()
         finally:
             for name in [n for n in sys.modules if _under(n, self._roots)]:
                 del sys.modules[name]
             sys.modules.update(saved)
 
-    def _take(self, module: ModuleType) -> Any:
-        found: Any = module
-        for part in self._attr.split("."):
-            try:
-                found = getattr(found, part)
-            except AttributeError:
-                raise AttributeError(
-                    f"{self.target}: {self._module!r} has no attribute {self._attr!r}"
-                ) from None
-        return found
+    def _take(self) -> Any:
+        # The app of the module now in sys.modules (the home copy, or one imported aside).
+        return load_object(self.target, what="app")
 
     def __repr__(self) -> str:
         return f"app_from_import({self.target!r})"
