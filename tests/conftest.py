@@ -21,7 +21,7 @@ import pytest
 
 from tests._postgres import LocalPostgres, PostgresAdmin, is_postgres_url
 
-pytest_plugins = ["pytester", "tests._crash_report"]
+pytest_plugins = ["pytester", "tests._crash_report", "tests._rewrite_cache"]
 
 
 @pytest.hookimpl(tryfirst=True)
