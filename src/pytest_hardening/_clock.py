@@ -70,6 +70,7 @@ class Clock:
         self._advanced = 0.0
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
+        self._owed: list[float] | None = None  # advances asked while paused()
 
     @property
     def active(self) -> bool:
@@ -217,6 +218,12 @@ class Clock:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; got advance({seconds})")
+        owed = self._owed
+        if owed is not None:
+            # Paused (an app's startup runs in real time): a provider's latency met there moves
+            # the clock when it resumes, so the test sees the time the startup took.
+            owed.append(seconds)
+            return
         problems = self.problems()
         if problems:
             raise RuntimeError(
@@ -250,18 +257,24 @@ class Clock:
 
         For work that must not run under freezegun: importing a module for the first time
         while time is frozen makes it keep freezegun's fake classes for good (building an app,
-        starting its lifespan).
+        starting its lifespan). An :meth:`advance` asked inside the block (a fault's latency
+        met during startup) moves the clock when it resumes.
         """
         if self._factory is None:
             yield
             return
         frozen_at = self._factory()
         self._stop()
+        owed_list: list[float] = []
+        self._owed = owed_list
         try:
             yield
         finally:
+            owed, self._owed = sum(owed_list), None
             self._start_at = frozen_at.replace(tzinfo=_dt.timezone.utc)
             self.start()
+            if owed:
+                self.advance(owed)
 
     def _require_active(self) -> None:
         if self._factory is None:
