@@ -61,8 +61,9 @@ def call_factory(factory: AppFactory) -> Any:
             f"the app factory is an ASGI app ({type(factory).__name__}), not a function that "
             "builds one: name the factory (e.g. 'main:create_app', as uvicorn's --factory "
             "takes), so that each test, and each production check, builds the app under its "
-            "own environment. An app built once at import can still be used: return "
-            "'lambda: app' from the hardening_app_factory fixture."
+            "own environment. For an app built at import, return "
+            "app_from_import('main:app') from the hardening_app_factory fixture: it imports "
+            "the module again for each environment (docs/getting-started.md)."
         )
     app = factory()
     if inspect.isawaitable(app):
@@ -99,12 +100,13 @@ def app_env(
 
 
 def _is_asgi_app(candidate: Any) -> bool:
-    """An ASGI application object (``app = FastAPI()``) rather than a factory: an instance
-    whose call takes (scope, receive, send)."""
-    if inspect.isfunction(candidate) or inspect.ismethod(candidate) or isinstance(candidate, type):
+    """An ASGI application (``app = FastAPI()``, or a raw ``async def app(scope, receive,
+    send)``) rather than a factory: its call takes (scope, receive, send)."""
+    if isinstance(candidate, type) or not callable(candidate):
         return False
-    if not callable(candidate):
-        return False
+    routine = inspect.isfunction(candidate) or inspect.ismethod(candidate)
+    if routine and not inspect.iscoroutinefunction(candidate):
+        return False  # a factory: app factories are plain functions
     try:
         parameters = list(inspect.signature(candidate).parameters.values())
     except (TypeError, ValueError):

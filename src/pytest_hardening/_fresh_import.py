@@ -100,15 +100,16 @@ class _FromImport:
             if not _PRODUCTION.get():
                 imported_under = getattr(home, _MARK, None)
                 if home is not None and imported_under == environment:
-                    return self._take()
+                    return self._take()[0]
                 if imported_under is None:  # no development build imported it yet
                     self._import_home(home, environment)
-                    return self._take()
+                    return self._take()[0]
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
-            app = self._import_aside()
-            self._aside[environment] = app
+            app, built = self._import_aside()
+            if not built:  # an app made at import: the same one for this environment
+                self._aside[environment] = app
             while len(self._aside) > _KEPT:
                 self._aside.popitem(last=False)
             return app
@@ -142,7 +143,7 @@ class _FromImport:
                 stacklevel=4,
             )
 
-    def _import_aside(self) -> Any:
+    def _import_aside(self) -> tuple[Any, bool]:
         saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
         for name in saved:
             del sys.modules[name]
@@ -153,16 +154,25 @@ class _FromImport:
                 del sys.modules[name]
             sys.modules.update(saved)
 
-    def _take(self) -> Any:
-        # The app of the module now in sys.modules (the home copy, or one imported aside).
-        return load_object(self.target, what="app")
+    def _take(self) -> tuple[Any, bool]:
+        """The app of the module now in sys.modules (the home copy, or one imported aside),
+        and whether it was built here: a factory (``main:create_app``, in a module that reads
+        its settings at import) is called while its own modules are the ones imported."""
+        from ._app import _is_asgi_app, call_factory
+
+        target = load_object(self.target, what="app")
+        if callable(target) and not _is_asgi_app(target):
+            return call_factory(target), True
+        return target, False
 
     def __repr__(self) -> str:
         return f"app_from_import({self.target!r})"
 
 
 def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[], Any]:
-    """A factory for the app that ``target`` (``"package.module:app"``) builds at import.
+    """A factory for the app that ``target`` (``"package.module:app"``) builds at import, or
+    for the app its factory builds (``"package.module:create_app"``) when the factory's
+    modules read their settings at import (``settings = Settings()`` at a module's top).
 
     The first development build imports the module under its environment (again, with a
     :class:`StaleImportWarning`, if something imported it earlier); later builds under the
@@ -170,7 +180,8 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     ``prod_config``, ``route_audit`` and ``@pytest.mark.production`` build) and builds under
     any other environment import the module again, with the rest of its top-level package and
     of ``packages`` (the app's other packages that read settings at import), beside the
-    modules everyone holds; this factory keeps the last few, per environment. Imports made
+    modules everyone holds; this factory keeps the last few, per environment. A factory named
+    by ``target`` is called for every build, in the modules imported for it. Imports made
     while the app serves a request still come from ``sys.modules``: a handler that imports a
     settings module lazily reads the development build's.
     """

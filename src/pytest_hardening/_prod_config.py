@@ -199,7 +199,8 @@ class ProdConfigChecker:
             self._finding(f"accepted {_describe(changes)}")
             raise AssertionError(
                 f"expected the production build to be refused with {_describe(changes)}; "
-                "the app booted. Validate these variables at startup."
+                "the app booted. Validate these variables at startup; an app that reads "
+                "them when a module is imported needs app_from_import (docs/fixtures.md)."
                 + "".join(f"\n{hint}" for hint in dotenv_hints(changes))
             )
         text = str(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,73 @@ def test_an_audit_with_a_validator_of_ones_own_asks_for_the_factory(
     assert result.exit_code == 2, result.output
     assert "--audit builds the app: pass --factory" in result.output
     assert "audit:" not in result.output
+
+
+#: Settings read when a module is imported, in a module beside the app's (as many apps keep
+#: them): the check must see the env file's, not the shell's.
+IMPORT_SETTINGS = """
+import os
+
+DEBUG = os.environ.get("DEBUG", "false") == "true"
+KEY = os.environ.get("TINY_KEY", "")
+"""
+
+IMPORT_FACTORY = """
+import import_settings
+
+
+def create_app():
+    if import_settings.DEBUG:
+        raise RuntimeError("DEBUG: must be false in production")
+    if len(import_settings.KEY) < 12:
+        raise ValueError("TINY_KEY: needs at least 12 characters")
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+IMPORT_APP = "from import_factory import create_app\n\napp = create_app()\n"
+
+
+@pytest.mark.parametrize("spec", ["import_factory:create_app", "import_app:app"])
+@pytest.mark.parametrize(
+    ("env_text", "status", "first_line"),
+    [
+        ("TINY_KEY=a-long-enough-key\n", 0, "prod.env: production configuration OK"),
+        ("TINY_KEY=a-long-enough-key\nDEBUG=true\n", 1, "DEBUG: must be false in production"),
+    ],
+)
+def test_settings_read_at_import_are_the_env_files(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    spec: str,
+    env_text: str,
+    status: int,
+    first_line: str,
+) -> None:
+    # The shell has neither variable: a module imported under it would refuse every env (no
+    # key), or accept DEBUG=true from the file (debug read as off).
+    monkeypatch.delenv("DEBUG", raising=False)
+    monkeypatch.delenv("TINY_KEY", raising=False)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'tiny'\n")
+    (tmp_path / "import_settings.py").write_text(IMPORT_SETTINGS)
+    (tmp_path / "import_factory.py").write_text(IMPORT_FACTORY)
+    (tmp_path / "import_app.py").write_text(IMPORT_APP)
+    (tmp_path / "prod.env").write_text(env_text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        result = runner.invoke(app, ["check-config", "--env-file", "prod.env", "--factory", spec])
+        (tmp_path / "prod.env").write_text("TINY_KEY=a-long-enough-key\nDEBUG=false\n")
+        args = ["check-config", "--env-file", "prod.env", "--factory", spec, "--audit"]
+        audit = runner.invoke(app, args)
+    finally:
+        for name in ("import_settings", "import_factory", "import_app"):
+            sys.modules.pop(name, None)
+    assert result.exit_code == status, result.output
+    assert first_line in result.stdout.splitlines()[-1]
+    # Each variant built under its own env: DEBUG on is refused (read as off, it was accepted).
+    assert re.search(r"audit: [1-9]\d* unsafe variants tried", audit.output), audit.output
+    assert "DEBUG: debug on" not in audit.output

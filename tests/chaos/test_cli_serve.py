@@ -54,3 +54,26 @@ def test_a_refused_configuration_is_one_line_and_status_2(tmp_path: Path) -> Non
     [line] = run.stderr.strip().splitlines()
     assert line.startswith("hardening serve: reference_app:create_app refused to start:")
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_serve_takes_an_app_made_at_import_as_uvicorn_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uvicorn = pytest.importorskip("uvicorn")
+    from click.testing import CliRunner
+
+    from pytest_hardening._cli import app as cli
+
+    (tmp_path / "served_at_import.py").write_text(
+        "async def app(scope, receive, send):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    monkeypatch.setattr("signal.signal", lambda *args: None)  # the runner's process keeps its own
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--factory", "served_at_import:app"])
+        assert result.exit_code == 0, result.output
+        assert served == [sys.modules["served_at_import"].app]
+    finally:
+        sys.modules.pop("served_at_import", None)

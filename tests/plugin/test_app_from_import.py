@@ -121,6 +121,36 @@ def test_a_production_build_first_is_never_what_the_tests_import(shopapp: Path) 
     assert dev is not prod
 
 
+FACTORY_MAIN = """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from shopapp.config import settings  # read when this module is imported
+
+
+def create_app():
+    return Starlette(routes=[Route("/info", lambda r: JSONResponse({"env": settings.env}))])
+"""
+
+
+def test_a_factory_whose_module_reads_settings_at_import_is_called_in_each_environment(
+    shopapp: Path,
+) -> None:
+    (shopapp / "shopapp" / "main.py").write_text(FACTORY_MAIN)
+    factory = app_from_import("shopapp.main:create_app")
+    with EnvPatch(DEV):
+        first, second = factory(), factory()
+    assert first is not second  # a factory builds for every build
+    assert sys.modules["shopapp.config"].settings.env == "development"
+    short = {"APP_ENV": "production", "PAY_KEY": "short"}
+    with EnvPatch(short), production_build(), pytest.raises(ValueError, match="PAY_KEY"):
+        factory()  # the production settings, read at the fresh import, refuse it
+    with EnvPatch(PROD), production_build():
+        assert factory() is not None
+    assert sys.modules["shopapp.config"].settings.env == "development"  # put back
+
+
 SENTRY_MAIN = """
 import os
 

@@ -208,8 +208,10 @@ def _env_file_option(help: str) -> Callable[[F], F]:
 @click.option(
     "--factory",
     default=None,
-    help="App factory, as package.module:function: built to check the env when no validator "
-    "is given, and by --audit (default: [tool.hardening] factory, else the reference app).",
+    help="App factory, as package.module:function, or an app made at import, as "
+    "package.module:app: built, its modules imported afresh under the env, to check the env "
+    "when no validator is given, and by --audit (default: [tool.hardening] factory, else the "
+    "reference app).",
 )
 def check_config(
     env_file: Path | None, validator: str | None, audit: bool, factory: str | None
@@ -274,7 +276,8 @@ def check_config(
 @click.option(
     "--factory",
     default=None,
-    help="App factory, as package.module:function (default: [tool.hardening] factory, "
+    help="App factory, as package.module:function, or an app made at import, as "
+    "package.module:app (default: [tool.hardening] factory, "
     "else the reference app).",
 )
 def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> None:
@@ -288,7 +291,8 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     except ImportError:
         click.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
         raise Exit(2) from None
-    from pytest_hardening._config import load_factory
+    from pytest_hardening._app import _is_asgi_app, call_factory
+    from pytest_hardening._config import load_object
 
     spec = factory or _project().factory or REFERENCE.factory
     assert spec is not None
@@ -301,7 +305,8 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     os.environ.setdefault("APP_ENV", "development")
     mode = os.environ.get("APP_ENV", "development")
     try:
-        asgi_app = load_factory(spec)()
+        target = load_object(spec, what="app factory")
+        asgi_app = target if _is_asgi_app(target) else call_factory(target)  # as uvicorn takes
     except Exception as error:  # the app refused its configuration: say so in one line
         text = " ".join(str(error).split()) or type(error).__name__
         click.echo(f"hardening serve: {spec} refused to start: {text}", err=True)

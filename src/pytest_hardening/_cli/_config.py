@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
-from pytest_hardening._config import load_factory, load_object
+from pytest_hardening._config import AppFactory, load_object
+from pytest_hardening._env import EnvPatch
 from pytest_hardening._secrets import mask, secret_values
 
 Validator = Callable[[Mapping[str, str]], Iterable[Any]]
@@ -41,6 +44,55 @@ def load_validator(spec: str) -> Validator:
     return validator
 
 
+def fresh_factory(spec: str) -> AppFactory:
+    """The app of ``spec`` (a factory, or an app made at import), built afresh for each check.
+
+    Apps often read their settings when a module is imported (``settings = Settings()`` at a
+    module's top, ``app = FastAPI()`` in ``main.py``): imported once, under the shell's
+    environment, every check would see those settings and pass a configuration the app
+    refuses. Each build imports the spec's package, and the top-level modules beside it (a
+    ``config.py`` next to ``main.py``), again under the environment being checked.
+    """
+    from pytest_hardening._fresh_import import app_from_import, production_build
+
+    fresh = app_from_import(spec, packages=_beside(spec.partition(":")[0]))  # checks the form
+    module = spec.partition(":")[0].strip()
+    top = module.partition(".")[0]
+    if importlib.util.find_spec(top) is None:  # looked for, not imported: not under this env
+        raise ModuleNotFoundError(f"{spec}: no module named {top!r}", name=top)
+
+    def build() -> Any:
+        with production_build():
+            return fresh()
+
+    build.__module__ = module  # where the app may declare its optional variables
+    return build
+
+
+def _beside(module: str) -> list[str]:
+    """The top-level modules and packages in the folder of ``module``'s top-level package,
+    unless that folder holds installed packages (site-packages)."""
+    top = module.strip().partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return []
+    origin = spec.origin if spec is not None else None
+    if not origin or origin in ("built-in", "frozen"):
+        return []
+    path = Path(origin)
+    folder = path.parent.parent if path.name == "__init__.py" else path.parent
+    if folder.name in ("site-packages", "dist-packages"):
+        return []
+    names = []
+    for entry in sorted(folder.iterdir()):
+        if entry.suffix == ".py" and entry.stem.isidentifier():
+            names.append(entry.stem)
+        elif (entry / "__init__.py").is_file() and entry.name.isidentifier():
+            names.append(entry.name)
+    return [name for name in names if name != "pytest_hardening"]
+
+
 def build_validator(factory: str) -> Validator:
     """A validator for apps that validate their settings when built: build the app (no
     lifespan, nothing served) under the env; a refusal is the problem.
@@ -51,7 +103,7 @@ def build_validator(factory: str) -> Validator:
     from pytest_hardening._app import build_app
     from pytest_hardening._sentry_guard import SentryGuard
 
-    create = load_factory(factory)
+    create = fresh_factory(factory)
 
     def validate(env: Mapping[str, str]) -> list[str]:
         try:
@@ -133,7 +185,10 @@ def audit_findings(
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
     from pytest_hardening._prod_config import declared_optional
 
-    create = load_factory(factory)
+    create = fresh_factory(factory)
+    with contextlib.suppress(Exception), EnvPatch(env):
+        # Under the env (known to build): where declared_optional looks for PRODUCTION_OPTIONAL.
+        importlib.import_module(create.__module__)
     module = importlib.import_module(validator.partition(":")[0]) if validator else None
     optional_names = {
         *declared_optional(create),
