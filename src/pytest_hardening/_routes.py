@@ -20,8 +20,9 @@ Route = tuple[str, str]
 
 
 def route_table(app: Any) -> set[Route]:
-    """``(method, path)`` pairs of a Starlette/FastAPI app (following mounts and sub-routers)
-    or of a Quart/Flask app (its Werkzeug ``url_map``; ``<int:id>`` reads as ``{id}``).
+    """``(method, path)`` pairs of an app whose ``app.routes`` are objects with a ``path`` and
+    ``methods`` (Starlette, FastAPI, Litestar; following mounts and sub-routers) or of a
+    Quart/Flask app (its Werkzeug ``url_map``; ``<int:id>`` reads as ``{id}``).
 
     Other apps yield an empty set (the OpenAPI and request checks still apply to them;
     :meth:`RouteAuditor.dev_only` refuses to call that "no development routes")."""
@@ -59,7 +60,10 @@ def _collect(routes: Iterable[Any], prefix: str, found: set[Route]) -> None:
         if children is not None and methods is None:  # Mount, Host, sub-router
             _collect(children, path.rstrip("/"), found)
         elif methods:
-            found.update((m.upper(), path) for m in methods if m.upper() != "HEAD")
+            # HEAD and OPTIONS come with every route in some frameworks (Starlette adds HEAD to
+            # GET, Litestar OPTIONS to all): only a route of nothing else declares them.
+            named = {m.upper() for m in methods}
+            found.update((m, path) for m in (named - {"HEAD", "OPTIONS"} or named))
         elif path:  # websocket routes and plain endpoints
             found.add(("WEBSOCKET" if "WebSocket" in type(route).__name__ else "ANY", path))
 
@@ -137,9 +141,9 @@ class RouteAuditor:
         if not _understood(app):
             raise TypeError(
                 f"no route table understood for a {type(app).__module__}.{type(app).__name__} "
-                "app: route_table reads Starlette/FastAPI `app.routes` and Quart/Flask "
-                "`app.url_map`. Name its development routes yourself and check each with "
-                "assert_absent_in_production(path), which also requests it."
+                "app: route_table reads `app.routes` (Starlette, FastAPI, Litestar) and "
+                "Quart/Flask `app.url_map`. Name its development routes yourself and check "
+                "each with assert_absent_in_production(path), which also requests it."
             )
         return route_table(app) - route_table(self.prod_app)
 

@@ -34,3 +34,27 @@ def test_included_routers_nested_and_mounts() -> None:
 def test_apps_without_routes_have_an_empty_table() -> None:
     assert route_table(object()) == set()
     assert route_table(Starlette(routes=[Mount("/m", routes=[])])) == set()
+
+
+class _Route:
+    """A route as Litestar's ``app.routes`` lists it: every path also answers OPTIONS."""
+
+    def __init__(self, path: str, *methods: str) -> None:
+        self.path = path
+        self.methods = {*methods, "OPTIONS"}
+
+
+class _RoutedApp:
+    def __init__(self, *routes: _Route) -> None:
+        self.routes = list(routes)
+
+
+def test_methods_every_route_gets_are_left_out_unless_the_route_has_no_other() -> None:
+    app = _RoutedApp(_Route("/health", "GET", "HEAD"), _Route("/debug/env", "GET"))
+    assert route_table(app) == {("GET", "/health"), ("GET", "/debug/env")}
+
+    def preflight(request: object) -> PlainTextResponse:
+        return PlainTextResponse("")
+
+    declared = Starlette(routes=[Route("/cors-only", preflight, methods=["OPTIONS"])])
+    assert route_table(declared) == {("OPTIONS", "/cors-only")}
