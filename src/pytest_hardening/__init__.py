@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from ._fresh_import import StaleImportWarning, app_from_import
     from ._harness import Harness, HarnessError
     from ._network import NetworkBlockedError, NetworkGuard
-    from ._prod_config import AuditReport, Mutation, ProdConfigChecker
+    from ._prod_config import ProdConfigChecker
+    from ._prod_variants import AuditReport, Mutation
     from ._providers import Provider
     from ._reuse import AppPool, AppReuseWarning
     from ._routes import RouteAuditor, route_table
@@ -47,7 +48,7 @@ _EXPORTS: dict[str, str] = {
     "ApmView": "._apm",
     "AppPool": "._reuse",
     "AppReuseWarning": "._reuse",
-    "AuditReport": "._prod_config",
+    "AuditReport": "._prod_variants",
     "BreakerAdapter": "._breakers",
     "BreakerInspector": "._breakers",
     "BreakerState": "._breakers",
@@ -62,7 +63,7 @@ _EXPORTS: dict[str, str] = {
     "NetworkGuard": "._network",
     "LifespanError": "._app",
     "LifespanManager": "._app",
-    "Mutation": "._prod_config",
+    "Mutation": "._prod_variants",
     "NativeBreaker": "._breakers",
     "ObservedBreaker": "._breakers",
     "ProdConfigChecker": "._prod_config",

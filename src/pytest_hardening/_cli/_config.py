@@ -183,7 +183,7 @@ def audit_findings(
     rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
-    from pytest_hardening._prod_config import declared_optional
+    from pytest_hardening._prod_variants import declared_optional
 
     create = fresh_factory(factory)
     with contextlib.suppress(Exception), EnvPatch(env):

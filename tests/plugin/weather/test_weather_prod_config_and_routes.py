@@ -31,7 +31,7 @@ def test_assert_rejects_returns_the_error_naming_the_variable(
 def test_assert_rejects_fails_when_the_unsafe_value_is_accepted(
     prod_config: ProdConfigChecker,
 ) -> None:
-    with pytest.raises(AssertionError, match="the app booted"):
+    with pytest.raises(AssertionError, match="the app was built and its startup ran"):
         prod_config.assert_rejects(SENTRY_DSN=None)
 
 

@@ -1,0 +1,189 @@
+"""What the production audit tries: unsafe variants of a known-good env, and its report."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ._config import AppFactory
+from ._secrets import example_placeholder, is_secret_name, mask, secret_values
+
+__all__ = [
+    "MODE_VARIABLES",
+    "AuditReport",
+    "Mutation",
+    "declared_optional",
+    "dotenv_hints",
+    "unsafe_variants",
+]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One unsafe change to the known-good env (``value`` None: the variable is dropped)."""
+
+    variable: str
+    kind: str
+    value: str | None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.variable}: dropped"
+        if is_secret_name(self.variable):
+            return f"{self.variable}: {self.kind} -> <redacted>"
+        # A URL's password (DATABASE_URL ...) is a secret whatever the variable is called.
+        shown = mask(repr(self.value), secret_values({self.variable: self.value}, min_length=1))
+        return f"{self.variable}: {self.kind} -> {shown}"
+
+
+@dataclass
+class AuditReport:
+    """``accepted``: unsafe mutations the app booted with (empty = pass); ``leaks``: rejection
+    messages that contained a secret value; ``unnamed``: rejections not naming the variable."""
+
+    accepted: list[Mutation] = field(default_factory=list)
+    rejected: list[Mutation] = field(default_factory=list)
+    unnamed: list[Mutation] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[str]:
+        # A refusal that does not name the variable may be another crash (the variant then
+        # proved nothing), and tells an operator nothing: a finding too.
+        return (
+            [f"accepted {m}" for m in self.accepted]
+            + [f"leak: {leak}" for leak in self.leaks]
+            + [f"refused without naming the variable: {m}" for m in self.unnamed]
+        )
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.rejected)} unsafe change(s) refused, {len(self.accepted)} accepted"]
+        lines += [f"  ACCEPTED {m}" for m in self.accepted]
+        dropped = {m.variable: None for m in self.accepted if m.value is None}
+        lines += [f"  {hint}" for hint in dotenv_hints(dropped)]
+        lines += [f"  LEAK {leak}" for leak in self.leaks]
+        lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
+        return "\n".join(lines)
+
+    def assert_ok(self) -> None:
+        __tracebackhide__ = True
+        if not self.ok:
+            raise AssertionError(f"production config audit failed:\n{self}")
+
+
+#: Files settings libraries read beside the environment (pydantic-settings' env_file,
+#: python-dotenv's load_dotenv), looked for in the working directory and its parents: apps
+#: run from a subfolder often read ``../.env`` (the full-stack FastAPI template's backend does).
+_DOTENV_FILES = (".env", ".env.local", ".env.production")
+_DOTENV_PARENTS = 2
+
+
+def _dotenv_paths() -> list[Path]:
+    here = Path.cwd()
+    folders = [here, *here.parents[:_DOTENV_PARENTS]]
+    return [folder / name for folder in folders for name in _DOTENV_FILES]
+
+
+def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
+    """For each dropped variable that a dotenv file in the working directory or one of its two
+    parents sets, why the build may still have found it (never the value)."""
+    dropped = [name for name, value in changes.items() if value is None]
+    hints = []
+    for path in _dotenv_paths():
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        except OSError:
+            continue
+        named = [
+            n for n in dropped if re.search(rf"(?m)^\s*(?:export\s+)?{re.escape(n)}\s*=", text)
+        ]
+        if named:
+            shown = os.path.relpath(path)
+            hints.append(
+                f"{', '.join(named)} dropped from the environment, but set in {shown}: if the "
+                "app's settings read that file (pydantic-settings' env_file, python-dotenv), "
+                "the build found it there. Have the settings read no file under test (e.g. "
+                "Settings(_env_file=None)), or run from a directory without one."
+            )
+    return hints
+
+
+def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -> list[Mutation]:
+    """The unsafe changes :meth:`ProdConfigChecker.audit` tries on ``prod_env``, one at a time:
+    each variable dropped (but those in ``optional``), weakened as settings of its kind are in
+    the wild, and its URL made insecure, local, a placeholder or malformed."""
+    skip = set(optional)
+    found: list[Mutation] = []
+    for name, value in prod_env.items():
+        if name not in skip:
+            found.append(Mutation(name, "drop", None))
+        found.extend(_weakened(name, value))
+        parts = urlsplit(value) if "://" in value else None
+        if parts is None or not parts.hostname:
+            continue
+        if parts.scheme == "https":
+            insecure = urlunsplit(parts._replace(scheme="http"))
+            found.append(Mutation(name, "http scheme", insecure))
+        for host in ("localhost", "127.0.0.1"):
+            found.append(Mutation(name, host, _with_host(parts, host)))
+        found.append(Mutation(name, "placeholder", "https://yourdomain.com"))
+        found.append(Mutation(name, "malformed", "not a url"))
+    return found
+
+
+MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
+
+
+def declared_optional(factory: AppFactory) -> set[str]:
+    """The variables an app declares optional in production: ``APP_ENV``/``NODE_ENV`` and a
+    ``PRODUCTION_OPTIONAL`` sequence of names in the factory's module, one of its parent
+    packages, or a ``config`` module beside them (already imported: nothing is imported here)."""
+    found = set(MODE_VARIABLES)
+    module = getattr(factory, "__module__", None) or ""
+    parts = module.split(".")
+    for depth in range(len(parts), 0, -1):
+        name = ".".join(parts[:depth])
+        for candidate in (name, f"{name}.config"):
+            declared = getattr(sys.modules.get(candidate), "PRODUCTION_OPTIONAL", None)
+            if declared is not None:
+                found.update(str(v) for v in declared)
+    return found
+
+
+#: Variables that switch debugging on, and that list the origins CORS lets in.
+_DEBUG = re.compile(r"(^|_)DEBUG$", re.IGNORECASE)
+_ORIGINS = re.compile(r"CORS|ORIGINS", re.IGNORECASE)
+
+
+def _weakened(name: str, value: str) -> list[Mutation]:
+    """The unsafe values a setting of this kind is given in the wild: a secret left at a
+    published default, its ``.env.example`` placeholder or one character, debugging switched
+    on, any origin allowed."""
+    if "://" not in value and is_secret_name(name):
+        return [
+            Mutation(name, "published default", "changethis"),
+            Mutation(name, "example placeholder", example_placeholder(name)),
+            Mutation(name, "short", "x"),
+        ]
+    if _DEBUG.search(name):
+        return [Mutation(name, "debug on", "true")]
+    if _ORIGINS.search(name):
+        return [Mutation(name, "any origin", "*")]
+    return []
+
+
+def _with_host(parts: Any, host: str) -> str:
+    userinfo = parts.netloc.rpartition("@")[0]
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{userinfo}@{host}{port}" if userinfo else f"{host}{port}"
+    return str(urlunsplit(parts._replace(netloc=netloc)))

@@ -1,0 +1,62 @@
+"""The production checks boot the app as a server does: built, then its lifespan started. An
+app that validates its settings at startup (a FastAPI lifespan) is refused there; before, its
+refusals went unseen and every unsafe variant read "the app booted"."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from pytest_hardening import ProdConfigChecker
+
+GOOD = {"APP_ENV": "production", "API_SECRET_KEY": "k" * 40, "DB_HOST": "db.internal"}
+
+
+def create_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if len(os.environ.get("API_SECRET_KEY", "")) < 32:
+            raise RuntimeError("API_SECRET_KEY: needs at least 32 characters in production")
+        # After validating, the startup connects (refused by the check's network guard).
+        with socket.create_connection((os.environ["DB_HOST"], 5432), timeout=1):
+            pass
+        yield
+
+    return FastAPI(lifespan=lifespan)
+
+
+def test_a_refusal_at_startup_is_a_refusal() -> None:
+    checker = ProdConfigChecker(create_app, GOOD)
+    error = checker.assert_rejects(drop=["API_SECRET_KEY"])
+    assert "API_SECRET_KEY" in str(error)
+    checker.assert_rejects(API_SECRET_KEY="short")
+
+
+def test_a_startup_stopped_only_by_the_network_guard_booted() -> None:
+    checker = ProdConfigChecker(create_app, GOOD)
+    checker.assert_accepts()
+    findings: list[str] = []
+    report = ProdConfigChecker(create_app, GOOD, on_finding=findings.append).audit()
+    accepted = {(m.variable, m.kind) for m in report.accepted}
+    assert ("API_SECRET_KEY", "drop") not in accepted  # refused at startup
+    assert ("DB_HOST", "drop") not in accepted  # KeyError at startup: refused
+    assert all("API_SECRET_KEY" not in finding for finding in findings), findings
+
+
+def test_accepts_fails_when_the_startup_refuses() -> None:
+    def refusing() -> Any:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            raise RuntimeError("SIGNING_KEY: missing")
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    with pytest.raises(AssertionError, match="SIGNING_KEY: missing"):
+        ProdConfigChecker(refusing, GOOD).assert_accepts()
