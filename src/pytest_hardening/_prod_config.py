@@ -39,6 +39,7 @@ class ProdConfigChecker:
         *,
         clear: Iterable[str] = (),
         on_finding: Callable[[str], None] | None = None,
+        startup: bool = True,
     ) -> None:
         if isinstance(prod_env, NotConfigured):
             prod_env.require()
@@ -49,6 +50,9 @@ class ProdConfigChecker:
         #: What the builds sent to Sentry (e.g. each refused build's report), kept in memory.
         self.sentry = SentryCapture()
         self._getters = CachedGetters(factory)  # searched once for all the builds
+        #: Whether the assertions and the audit run the lifespan's startup (:meth:`boot`) or
+        #: only build (``hardening check-config``: nothing started on an operator's machine).
+        self.startup = startup
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         env = dict(self.prod_env)
@@ -100,7 +104,7 @@ class ProdConfigChecker:
 
     def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
         try:
-            self.boot(**overrides)
+            (self.boot if self.startup else self.build)(**overrides)
         except Exception as error:
             return error
         return None
@@ -108,7 +112,7 @@ class ProdConfigChecker:
     def assert_accepts(self, **overrides: str | None) -> Any:
         __tracebackhide__ = True
         try:
-            return self.boot(**overrides)
+            return (self.boot if self.startup else self.build)(**overrides)
         except Exception as error:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "

@@ -60,3 +60,9 @@ def test_accepts_fails_when_the_startup_refuses() -> None:
 
     with pytest.raises(AssertionError, match="SIGNING_KEY: missing"):
         ProdConfigChecker(refusing, GOOD).assert_accepts()
+
+
+def test_without_startup_only_the_build_counts() -> None:
+    # hardening check-config --audit: an env file's database is production's, never started.
+    checker = ProdConfigChecker(create_app, GOOD, startup=False)
+    checker.assert_accepts(API_SECRET_KEY="short")

@@ -196,7 +196,8 @@ def audit_findings(
         *optional,
     }
     known = set(getattr(module, "VARIABLE_NAMES", ()))
-    checker = ProdConfigChecker(create, env, clear=known | {"NODE_ENV"})
+    # Built only: an env file's database or paths are production's, not this machine's.
+    checker = ProdConfigChecker(create, env, clear=known | {"NODE_ENV"}, startup=False)
     try:
         report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
