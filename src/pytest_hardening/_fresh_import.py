@@ -72,7 +72,8 @@ def _under(name: str, roots: set[str]) -> bool:
 
 class StaleImportWarning(UserWarning):
     """The app's module was imported before the first development build, so it was imported
-    again: references taken from the earlier copy are not the app's."""
+    again, or a development build under another environment got a copy imported aside: in
+    both cases references taken through ``import`` are not the app's."""
 
 
 #: Set on the module the first development build imported: the environment of that build.
@@ -91,6 +92,7 @@ class _FromImport:
         self._attr = attr.strip()
         self._roots = _roots(self._module, packages)
         self._aside: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
+        self._told: set[frozenset[tuple[str, str]]] = set()  # environments warned of
         self._lock = threading.Lock()
 
     def __call__(self) -> Any:
@@ -104,6 +106,9 @@ class _FromImport:
                 if imported_under is None:  # no development build imported it yet
                     self._import_home(home, environment)
                     return self._take()[0]
+            if not _PRODUCTION.get() and environment not in self._told:
+                self._told.add(environment)
+                self._tell_aside(getattr(home, _MARK), environment)
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
@@ -142,6 +147,24 @@ class _FromImport:
                 StaleImportWarning,
                 stacklevel=4,
             )
+
+    def _tell_aside(
+        self, home: frozenset[tuple[str, str]], environment: frozenset[tuple[str, str]]
+    ) -> None:
+        """A development build under another environment than the home copy's gets a copy
+        imported aside: module state the tests reach through ``import`` (caches, limiters they
+        reset) is not that app's. Said once per environment, naming the variables (never a
+        value) that differ."""
+        names = sorted({name for name, _ in home ^ environment})
+        warnings.warn(
+            f"app_from_import: {self._module} was first imported under another environment "
+            f"(differing in {', '.join(names)}); this build got its own copy, imported aside. "
+            f"`import {self._module}` (and what a reset fixture clears through it) is the "
+            "first copy, not this app's. Give both builds the same environment (a chaos "
+            "HarnessSession's env, a test's own hardening_dev_env) to share one.",
+            StaleImportWarning,
+            stacklevel=4,
+        )
 
     def _import_aside(self) -> tuple[Any, bool]:
         saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
