@@ -32,6 +32,10 @@ class ImportWatch:
         self._on_import = on_import
         self._depth = threading.local()
 
+    def watch(self, packages: Iterable[str]) -> None:
+        """Watch these top-level packages too (modules named before they were importable)."""
+        self._packages = self._packages | frozenset(packages)
+
     @property
     def started(self) -> bool:
         return self in sys.meta_path

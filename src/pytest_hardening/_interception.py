@@ -117,6 +117,13 @@ class Interception:
     def own_backoff(self, modules: Iterable[str | ModuleType]) -> None:
         """The app's own ``modules`` back off in virtual time too (see _retry_libraries)."""
         self._library_sleep.own_modules(modules, started=self.started)
+        # Named but not importable yet (the app's import puts them on sys.path): reached once
+        # imported, by the catch-up.
+        self._imports.watch(name.partition(".")[0] for name in self.unresolved_backoff)
+
+    @property
+    def unresolved_backoff(self) -> list[str]:
+        return self._library_sleep.unresolved
 
     def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
         # A test may mock other hosts with respx routers of its own (respx_mock): respx asks

@@ -91,6 +91,17 @@ class _Standin:
         return getattr(self._real, name)
 
 
+def _import_if_found(name: str) -> ModuleType | None:
+    """``name`` imported, or None when it (or a parent package) cannot be found; an import
+    error inside it is raised."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and (name == error.name or name.startswith(f"{error.name}.")):
+            return None
+        raise
+
+
 class VirtualLibrarySleep:
     """While started, tenacity's and backoff's default back-off sleeps advance ``clock()``
     (when it returns a clock) instead of sleeping; each delay is appended to ``sleeps``."""
@@ -106,6 +117,7 @@ class VirtualLibrarySleep:
         self.real_sleeps = [] if real_sleeps is None else real_sleeps
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
+        self._pending: list[str] = []  # named, not importable yet (the app's import adds paths)
         self._defaults: list[tuple[Any, Any, Any]] = []  # (function, defaults, kwdefaults)
 
     def start(self) -> VirtualLibrarySleep:
@@ -123,16 +135,30 @@ class VirtualLibrarySleep:
             self._stand_in(name, marker, time, self._sync_sleep)
         for name, marker in _ASYNC_SLEEPERS:
             self._stand_in(name, marker, asyncio, self._async_sleep)
+        if self._pending:  # the app's import may have made them importable
+            pending, self._pending = self._pending, []
+            self.own_modules(pending, started=False)
         for module in self._own:
             self._own_module(module)
         return self
+
+    @property
+    def unresolved(self) -> list[str]:
+        """Modules named for virtual back-off that no import made importable yet."""
+        return list(self._pending)
 
     def own_modules(self, modules: Iterable[str | ModuleType], *, started: bool) -> None:
         """Make the back-off of the app's own ``modules`` virtual: the ``time``, ``asyncio`` and
         ``anyio`` modules they hold, under any name (``import time as _time``), and a ``sleep``
         imported from one of them (patched now when ``started``, else at :meth:`start`). A
         module holding none of those is an error: nothing there would sleep in virtual time."""
-        found = [m if isinstance(m, ModuleType) else importlib.import_module(m) for m in modules]
+        found: list[ModuleType] = []
+        for named in modules:
+            module = named if isinstance(named, ModuleType) else _import_if_found(named)
+            if module is not None:
+                found.append(module)
+            elif named not in self._pending:
+                self._pending.append(str(named))  # tried again once the app is imported
         for module in found:
             if not _own_sleepers(module):
                 raise ValueError(

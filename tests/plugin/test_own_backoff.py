@@ -168,3 +168,67 @@ def test_sleeps_held_under_other_names_are_reached(injector: tuple[Clock, FaultI
     assert asyncio.run(_aliased_backoff.fetch_async()).status_code == 200
     assert faults.retry_sleeps == [1.0, 2.0, 3.0, 6.0]
     assert clock.advanced == 12.0
+
+
+LATE_APP = """
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))  # the app's own shim
+from engines.retry import work
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+def create_app():
+    return Starlette(routes=[Route("/", lambda request: JSONResponse({"v": work()}))])
+"""
+
+
+def test_a_module_importable_only_once_the_app_is_imported_is_reached_then(
+    pytester: pytest.Pytester,
+) -> None:
+    engines = pytester.path / "vendor" / "engines"
+    engines.mkdir(parents=True)
+    (engines / "__init__.py").write_text("")
+    retry = "import time\n\n\ndef work():\n    time.sleep(2)\n    return 1\n"
+    (engines / "retry.py").write_text(retry)
+    pytester.makepyfile(late_app=LATE_APP)
+    pytester.makeconftest(
+        """
+        import pytest
+
+
+        @pytest.fixture
+        def hardening_app_factory():
+            def build():  # imported lazily, as app_from_import does
+                from late_app import create_app
+
+                return create_app()
+
+            return build
+
+
+        @pytest.fixture
+        def hardening_backoff_modules():
+            return ["engines.retry"]
+        """
+    )
+    pytester.makepyfile(
+        test_late="""
+        def test_it(hardened_client, faults, clock):
+            assert hardened_client.get("/").json() == {"v": 1}
+            assert clock.advanced == 2.0
+            assert faults.retry_sleeps == [2.0]
+
+
+        def test_a_name_never_importable(hardened_client, faults, clock):
+            faults.virtual_backoff("engines.no_such_module")
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*engines.no_such_module could not be imported, even after*"])
