@@ -7,9 +7,10 @@ production-built app. :func:`app_from_import` imports afresh *beside* the module
 holds:
 
 - the first development build imports the module into ``sys.modules`` under its environment
-  (again, with a :class:`StaleImportWarning`, when something imported it earlier under an
-  environment nobody recorded) and marks it: later builds under that environment return that
-  same app, the one the tests' own ``import main`` sees;
+  and marks it: later builds under that environment return that same app, the one the tests'
+  own ``import main`` sees. When something imported the package first (a test module's top),
+  it is never imported again in place, which would leave its holders with stale references:
+  the build is imported aside instead, with a :class:`StaleImportWarning`;
 - a production build (inside :func:`production_build`, as the fixtures' production checks
   are) or a build under another environment (a test with its own ``hardening_dev_env``) sets
   the app's package aside in ``sys.modules``, imports it again, takes the app, and puts the
@@ -27,7 +28,6 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from types import ModuleType
 from typing import Any
 
 from ._config import load_object
@@ -71,9 +71,9 @@ def _under(name: str, roots: set[str]) -> bool:
 
 
 class StaleImportWarning(UserWarning):
-    """The app's module was imported before the first development build, so it was imported
-    again, or a development build under another environment got a copy imported aside: in
-    both cases references taken through ``import`` are not the app's."""
+    """A development build got a copy of the app's package imported aside, because another
+    copy was imported first (before the first development build, or under another
+    environment): references taken through ``import`` are not this app's."""
 
 
 #: Set on the module the first development build imported: the environment of that build.
@@ -103,12 +103,12 @@ class _FromImport:
                 imported_under = getattr(home, _MARK, None)
                 if home is not None and imported_under == environment:
                     return self._take()[0]
-                if imported_under is None:  # no development build imported it yet
-                    self._import_home(home, environment)
+                if not any(_under(name, self._roots) for name in sys.modules):
+                    self._import_home(environment)  # nobody holds the package yet
                     return self._take()[0]
-            if not _PRODUCTION.get() and environment not in self._told:
-                self._told.add(environment)
-                self._tell_aside(getattr(home, _MARK), environment)
+                if environment not in self._told:
+                    self._told.add(environment)
+                    self._tell_aside(imported_under, environment)
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
@@ -119,15 +119,9 @@ class _FromImport:
                 self._aside.popitem(last=False)
             return app
 
-    def _import_home(
-        self, early: ModuleType | None, environment: frozenset[tuple[str, str]]
-    ) -> None:
+    def _import_home(self, environment: frozenset[tuple[str, str]]) -> None:
         """Import the package into ``sys.modules`` under this (development) environment: the
-        modules everyone's ``import`` gets from now on. A copy imported before, under an
-        environment nobody recorded (a conftest's top, a test's body under production
-        settings), is replaced, and said so: references taken from it are stale."""
-        for name in [n for n in sys.modules if _under(n, self._roots)]:
-            del sys.modules[name]
+        modules everyone's ``import`` gets from now on."""
         before = _sentry_client()
         home = importlib.import_module(self._module)
         setattr(home, _MARK, environment)
@@ -137,31 +131,31 @@ class _FromImport:
             from ._sentry_guard import keep_for_the_process
 
             keep_for_the_process(after)
-        if early is not None:
-            warnings.warn(
-                f"app_from_import: {self._module} was imported before the first development "
-                "build (at a module's top, or by a test), under an environment nobody "
-                "recorded; it was imported again under the development environment. Objects "
-                f"taken from the earlier copy (`from {self._module} import ...` at collection) "
-                "are not the app's: import them inside tests and fixtures that use the app.",
-                StaleImportWarning,
-                stacklevel=4,
-            )
 
     def _tell_aside(
-        self, home: frozenset[tuple[str, str]], environment: frozenset[tuple[str, str]]
+        self, home: frozenset[tuple[str, str]] | None, environment: frozenset[tuple[str, str]]
     ) -> None:
-        """A development build under another environment than the home copy's gets a copy
-        imported aside: module state the tests reach through ``import`` (caches, limiters they
-        reset) is not that app's. Said once per environment, naming the variables (never a
-        value) that differ."""
-        names = sorted({name for name, _ in home ^ environment})
+        """A development build whose package someone else imported (under another
+        environment, or one nobody recorded: a test module's top) gets a copy imported aside,
+        and the holders keep theirs: re-imported in place, their references would go stale
+        (a patch by name would miss the code they call, and its request go out). Module state
+        the tests reach through ``import`` (caches they reset) is then not this app's. Said
+        once per environment, naming the variables (never a value) that differ."""
+        if home is None:
+            how = (
+                "was imported before the first development build, under an environment nobody "
+                "recorded (at a test module's top, say)"
+            )
+        else:
+            names = sorted({name for name, _ in home ^ environment})
+            how = f"was first imported under another environment (differing in {', '.join(names)})"
         warnings.warn(
-            f"app_from_import: {self._module} was first imported under another environment "
-            f"(differing in {', '.join(names)}); this build got its own copy, imported aside. "
-            f"`import {self._module}` (and what a reset fixture clears through it) is the "
-            "first copy, not this app's. Give both builds the same environment (a chaos "
-            "HarnessSession's env, a test's own hardening_dev_env) to share one.",
+            f"app_from_import: {self._module} {how}; what holds it keeps it, and this build "
+            f"got its own copy, imported aside. `import {self._module}` (and what a reset "
+            "fixture or a patch by name reaches through it) is the other copy, not this app's: "
+            "reach the app's state through the app, import the package first through this "
+            "factory, or give both the same environment (a chaos HarnessSession's env, a "
+            "test's own hardening_dev_env).",
             StaleImportWarning,
             stacklevel=4,
         )
@@ -197,9 +191,10 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     for the app its factory builds (``"package.module:create_app"``) when the factory's
     modules read their settings at import (``settings = Settings()`` at a module's top).
 
-    The first development build imports the module under its environment (again, with a
-    :class:`StaleImportWarning`, if something imported it earlier); later builds under the
-    same environment return that app. Production builds (what
+    The first development build imports the module under its environment, unless something
+    imported the package first (then the build is imported aside, with a
+    :class:`StaleImportWarning`); later builds under the same environment return that app.
+    Production builds (what
     ``prod_config``, ``route_audit`` and ``@pytest.mark.production`` build) and builds under
     any other environment import the module again, with the rest of its top-level package and
     of ``packages`` (the app's other packages that read settings at import), beside the

@@ -100,18 +100,21 @@ def test_other_environments_are_imported_beside_the_first(shopapp: Path) -> None
         assert factory() is dev
 
 
-def test_a_module_imported_before_under_an_unknown_environment_is_imported_again(
+def test_a_package_imported_before_is_left_to_its_holders_and_the_build_imported_aside(
     shopapp: Path,
 ) -> None:
-    # A production test's body (or a conftest's top) imported it under other settings.
+    # A test module's top (the app's own tests: `from main import app`), or a production
+    # test's body, imported it under other settings. Imported again in place, its holders'
+    # references would go stale: a patch by name then misses the code they call.
     with EnvPatch(PROD):
         import shopapp.main as imported_early
     factory = app_from_import("shopapp.main:app")
-    with EnvPatch(DEV), pytest.warns(StaleImportWarning, match="imported again under the dev"):
+    with EnvPatch(DEV), pytest.warns(StaleImportWarning, match="imported aside"):
         dev = factory()
     assert dev is not imported_early.app
-    assert _paths(dev) == {"/info", "/debug/settings"}
-    assert sys.modules["shopapp.main"].app is dev  # what an `import` inside a test now gets
+    assert _paths(dev) == {"/info", "/debug/settings"}  # the development build all the same
+    assert sys.modules["shopapp.main"] is imported_early  # its holders keep theirs
+    assert sys.modules["shopapp.config"].settings.env == "production"
     with EnvPatch(DEV):
         assert factory() is dev  # no second warning, no second import
 
@@ -280,3 +283,39 @@ def _sorted_by_name(source: str) -> str:
     head, *blocks = source.split("\n\n\n")
     tests = [b for b in blocks if "def test_" in b]
     return "\n\n\n".join([head, *sorted(tests, key=lambda b: b.split("def ", 1)[1])]) + "\n"
+
+
+def test_the_apps_own_tests_that_imported_it_at_their_top_keep_working(
+    shopapp: Path, pytester: pytest.Pytester
+) -> None:
+    # The app's own tests import it at collection and patch by name; a hardened test's first
+    # build used to import the package again in place, and their patches then missed the code
+    # they called (a real request, in the trial that found it).
+    (shopapp / "shopapp" / "provider.py").write_text(
+        "def fetch():\n    raise RuntimeError('the real provider was called')\n"
+    )
+    (shopapp / "shopapp" / "quotes.py").write_text(
+        "from shopapp import provider\n\n\ndef quote():\n    return provider.fetch()\n"
+    )
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(
+        test_a_hardened="""
+        def test_hardened(hardened_client):
+            assert hardened_client.get("/info").json() == {"env": "development"}
+        """,
+        test_b_own="""
+        from unittest.mock import patch
+
+        from shopapp.quotes import quote  # at collection, before any build
+
+
+        def test_own_patch_by_name():
+            with patch("shopapp.provider.fetch", return_value=42):
+                assert quote() == 42
+        """,
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*StaleImportWarning*imported aside*"])
