@@ -138,8 +138,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     def intercept_imported(self) -> None:
         """Reach the network transports of client libraries imported since :meth:`start`
         (the aiohttp transports of httpx-aiohttp and of the AI SDKs), and the retry libraries
-        whose back-off the clock moves: the harness calls it once the app is built, whose
-        imports may have brought them."""
+        whose back-off the clock moves. It runs by itself after each such import; kept for
+        code that calls it."""
         self._interception.catch_up()
 
     @property
