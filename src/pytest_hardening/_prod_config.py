@@ -13,6 +13,7 @@ from ._network import NetworkGuard
 from ._prod_variants import (
     AuditReport,
     Mutation,
+    debug_stayed_off,
     declared_optional,
     dotenv_hints,
     unsafe_variants,
@@ -103,11 +104,14 @@ class ProdConfigChecker:
         return app
 
     def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
+        return self._outcome(overrides)[0]
+
+    def _outcome(self, overrides: Mapping[str, str | None]) -> tuple[BaseException | None, Any]:
+        """(the refusal, None), or (None, the app) when it booted."""
         try:
-            (self.boot if self.startup else self.build)(**overrides)
+            return None, (self.boot if self.startup else self.build)(**overrides)
         except Exception as error:
-            return error
-        return None
+            return error, None
 
     def assert_accepts(self, **overrides: str | None) -> Any:
         __tracebackhide__ = True
@@ -170,7 +174,10 @@ class ProdConfigChecker:
             )
         for mutation in self.mutations(optional):
             changes = {mutation.variable: mutation.value}
-            error = self._attempt(changes)
+            error, app = self._outcome(changes)
+            if error is None and debug_stayed_off(mutation, app):
+                report.harmless.append(mutation)
+                continue
             if error is None:
                 report.accepted.append(mutation)
                 self._finding(f"accepted {mutation}")

@@ -18,6 +18,7 @@ __all__ = [
     "MODE_VARIABLES",
     "AuditReport",
     "Mutation",
+    "debug_stayed_off",
     "declared_optional",
     "dotenv_hints",
     "unsafe_variants",
@@ -45,12 +46,15 @@ class Mutation:
 @dataclass
 class AuditReport:
     """``accepted``: unsafe mutations the app booted with (empty = pass); ``leaks``: rejection
-    messages that contained a secret value; ``unnamed``: rejections not naming the variable."""
+    messages that contained a secret value; ``unnamed``: rejections not naming the variable;
+    ``harmless``: a debug variable dropped, and the app booted out of debug mode all the same
+    (its ``app.debug`` is False)."""
 
     accepted: list[Mutation] = field(default_factory=list)
     rejected: list[Mutation] = field(default_factory=list)
     unnamed: list[Mutation] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
+    harmless: list[Mutation] = field(default_factory=list)
 
     @property
     def findings(self) -> list[str]:
@@ -68,6 +72,9 @@ class AuditReport:
 
     def __str__(self) -> str:
         lines = [f"{len(self.rejected)} unsafe change(s) refused, {len(self.accepted)} accepted"]
+        if self.harmless:
+            shown = ", ".join(str(m) for m in self.harmless)
+            lines.append(f"  accepted, the app out of debug mode without it: {shown}")
         lines += [f"  ACCEPTED {m}" for m in self.accepted]
         dropped = {m.variable: None for m in self.accepted if m.value is None}
         lines += [f"  {hint}" for hint in dotenv_hints(dropped)]
@@ -163,6 +170,15 @@ def declared_optional(factory: AppFactory) -> set[str]:
 #: Variables that switch debugging on, and that list the origins CORS lets in.
 _DEBUG = re.compile(r"(^|_)DEBUG$", re.IGNORECASE)
 _ORIGINS = re.compile(r"CORS|ORIGINS", re.IGNORECASE)
+
+
+def debug_stayed_off(mutation: Mutation, app: Any) -> bool:
+    """A debug variable dropped, and the app built out of debug mode all the same: its
+    ``debug`` attribute (Starlette, FastAPI, Litestar, Quart, Flask) is False, so its default
+    is off. An app without one tells nothing, and the drop stays a finding; so does ``DEBUG``
+    switched on, which an app may read for more than its framework's flag."""
+    dropped = mutation.value is None and bool(_DEBUG.search(mutation.variable))
+    return dropped and getattr(app, "debug", None) is False
 
 
 def _weakened(name: str, value: str) -> list[Mutation]:

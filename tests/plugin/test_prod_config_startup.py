@@ -66,3 +66,21 @@ def test_without_startup_only_the_build_counts() -> None:
     # hardening check-config --audit: an env file's database is production's, never started.
     checker = ProdConfigChecker(create_app, GOOD, startup=False)
     checker.assert_accepts(API_SECRET_KEY="short")
+
+
+def _debug_app(default: str) -> Any:
+    def create() -> FastAPI:
+        return FastAPI(debug=os.environ.get("DEBUG", default) == "true")
+
+    return create
+
+
+def test_debug_dropped_is_harmless_when_the_app_is_out_of_debug_mode_without_it() -> None:
+    env = {"APP_ENV": "production", "DEBUG": "false"}
+    report = ProdConfigChecker(_debug_app("false"), env).audit()
+    assert [(m.variable, m.kind) for m in report.harmless] == [("DEBUG", "drop")]
+    assert ("DEBUG", "debug on") in {(m.variable, m.kind) for m in report.accepted}  # still
+    assert "DEBUG: dropped" not in "\n".join(report.findings)
+    # Debug on by default: dropping the variable is the finding it was.
+    report = ProdConfigChecker(_debug_app("true"), env).audit()
+    assert ("DEBUG", "drop") in {(m.variable, m.kind) for m in report.accepted}

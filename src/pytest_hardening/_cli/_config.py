@@ -202,5 +202,5 @@ def audit_findings(
         report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
         return 0, [str(refused).splitlines()[0]]
-    tried = len(report.accepted) + len(report.rejected)
+    tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
     return tried, list(report.findings)
