@@ -65,7 +65,10 @@ def call_factory(factory: AppFactory) -> Any:
             "app_from_import('main:app') from the hardening_app_factory fixture: it imports "
             "the module again for each environment (docs/getting-started.md)."
         )
-    app = factory()
+    try:
+        app = factory()
+    except SystemExit as exited:  # a refused configuration, reported as the process's end
+        raise AppExited(exited.code) from None
     if inspect.isawaitable(app):
         if inspect.iscoroutine(app):
             app.close()  # never awaited: no RuntimeWarning at collection
@@ -97,6 +100,19 @@ def app_env(
             yield
     finally:
         getters.clear()
+
+
+class AppExited(RuntimeError):
+    """The app called ``sys.exit()`` while it was built (how some apps refuse a setting): a
+    check reports it as a refusal instead of ending its own process, with status 0 for a bare
+    ``sys.exit()``."""
+
+    def __init__(self, code: object) -> None:
+        self.code = code
+        super().__init__(
+            f"the app called sys.exit({'' if code is None else repr(code)}) while it was built: "
+            "raise an error naming the setting instead, which a check (and a log) can read"
+        )
 
 
 def _is_asgi_app(candidate: Any) -> bool:

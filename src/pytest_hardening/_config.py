@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["AppFactory", "NotConfigured", "load_factory", "load_object"]
+__all__ = ["AppFactory", "NotConfigured", "SpecError", "load_factory", "load_object"]
 
 AppFactory = Callable[[], Any]
 
@@ -35,6 +35,10 @@ class NotConfigured(Mapping[str, str]):
         raise LookupError(f"{self.fixture} is not configured: {self.hint}")
 
 
+class SpecError(AttributeError):
+    """A ``package.module:attribute`` whose module has no such attribute."""
+
+
 def load_object(spec: str, *, what: str = "object") -> Any:
     """Resolve ``"package.module:attr"`` (``attr`` may be dotted) to the object it names."""
     module_name, sep, attr = spec.partition(":")
@@ -45,7 +49,7 @@ def load_object(spec: str, *, what: str = "object") -> Any:
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise AttributeError(f"{spec}: {module_name!r} has no attribute {attr!r}") from None
+            raise SpecError(f"{spec}: {module_name!r} has no attribute {attr!r}") from None
     return target
 
 

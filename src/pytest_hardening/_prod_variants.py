@@ -20,6 +20,7 @@ __all__ = [
     "Mutation",
     "debug_stayed_off",
     "declared_optional",
+    "dotenv_files",
     "dotenv_hints",
     "unsafe_variants",
 ]
@@ -99,6 +100,11 @@ def _dotenv_paths() -> list[Path]:
     here = Path.cwd()
     folders = [here, *here.parents[:_DOTENV_PARENTS]]
     return [folder / name for folder in folders for name in _DOTENV_FILES]
+
+
+def dotenv_files() -> list[Path]:
+    """The dotenv files in the working directory and its two parents."""
+    return [path for path in _dotenv_paths() if path.is_file()]
 
 
 def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:

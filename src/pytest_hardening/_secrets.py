@@ -61,14 +61,27 @@ def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[
     for name, value in env.items():
         if is_secret_name(name) and len(value) >= min_length:
             found.append((name, value))
-        if "://" in value:
-            try:
-                password = urlsplit(value).password
-            except ValueError:  # a malformed URL (bad port ...) has no password to find
-                password = None
-            if password and len(password) >= min_length:
-                found.append((name, password))
+        password = _url_password(value)
+        if password and len(password) >= min_length:
+            found.append((name, password))
     return found
+
+
+#: ``user:password@host`` in a URL, also a malformed one (``postgresql//u:p@h``, a missing
+#: colon): the app's refusal quotes it, and the password must not show.
+_USERINFO = re.compile(r"(?:^|[/\s])[^/:@\s]+:([^@/\s]+)@")
+
+
+def _url_password(value: str) -> str | None:
+    if "://" in value:
+        try:
+            password = urlsplit(value).password
+        except ValueError:  # a malformed URL (bad port ...): its userinfo is still read below
+            password = None
+        if password:
+            return password
+    found = _USERINFO.search(value)
+    return found.group(1) if found else None
 
 
 #: The ``.env.example`` form: ``your_openai_api_key_here``, ``your-api-key``.

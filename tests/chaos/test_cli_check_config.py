@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -373,3 +375,98 @@ def test_settings_read_at_import_are_the_env_files(
     # Each variant built under its own env: DEBUG on is refused (read as off, it was accepted).
     assert re.search(r"audit: [1-9]\d* unsafe variants tried", audit.output), audit.output
     assert "DEBUG: debug on" not in audit.output
+
+
+EXIT_APP = """
+import os
+import sys
+
+
+def create_app():
+    if os.environ.get("TINY_KEY", "") in ("", "changeme"):
+        print("FATAL: TINY_KEY must be changed in production")
+        sys.exit(1)
+    if os.environ.get("BARE_EXIT"):
+        sys.exit()
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'tiny'\n")
+    (tmp_path / "tiny_cli_app.py").write_text(TINY_APP)
+    (tmp_path / "exit_app.py").write_text(EXIT_APP)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in ("tiny_cli_app", "exit_app"):
+        sys.modules.pop(name, None)
+
+
+def _check(*args: str) -> Any:
+    return runner.invoke(app, ["check-config", "--env-file", "prod.env", *args])
+
+
+def test_the_shells_own_settings_never_fill_the_files_gaps(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A developer's shell has the secret; the file to release does not.
+    monkeypatch.setenv("TINY_KEY", "a-long-enough-key-from-the-shell")
+    (tiny_project / "prod.env").write_text("OTHER=1\n")
+    result = _check("--factory", "tiny_cli_app:create_app")
+    assert result.exit_code == 1, result.output
+    assert "TINY_KEY: needs at least 12 characters" in result.stdout
+    assert "a-long-enough-key-from-the-shell" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env_text", "line"),
+    [
+        ("TINY_KEY=changeme\n", "sys.exit(1) while it was built: raise an error naming"),
+        ("TINY_KEY=a-long-enough-key\nBARE_EXIT=1\n", "sys.exit() while it was built"),
+    ],
+)
+def test_an_app_that_exits_is_refused_never_ending_the_check(
+    tiny_project: Path, env_text: str, line: str
+) -> None:
+    (tiny_project / "prod.env").write_text(env_text)
+    result = _check("--factory", "exit_app:create_app")
+    assert result.exit_code == 1, result.output  # a bare sys.exit() ended the check with 0
+    assert line in result.stdout
+    if "changeme" in env_text:
+        assert "(it printed: FATAL: TINY_KEY must be changed in production)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("factory", "said"),
+    [
+        ("no_such_package:create_app", "no_such_package"),
+        ("tiny_cli_app", "'package.module:attribute'"),
+        ("tiny_cli_app:create_ap", "has no attribute 'create_ap'"),
+    ],
+)
+def test_a_factory_that_names_nothing_is_a_usage_error_in_one_line(
+    tiny_project: Path, factory: str, said: str
+) -> None:
+    (tiny_project / "prod.env").write_text("TINY_KEY=a-long-enough-key\n")
+    result = _check("--factory", factory)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert said in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_file_whose_mode_is_not_production_is_said_so(tiny_project: Path) -> None:
+    (tiny_project / "prod.env").write_text("TINY_KEY=a-long-enough-key\nENVIRONMENT=development\n")
+    (tiny_project / ".env").write_text("TINY_KEY=x\n")
+    result = _check("--factory", "tiny_cli_app:create_app")
+    assert result.exit_code == 0, result.output
+    assert "note: prod.env sets ENVIRONMENT=development: not a production environment" in (
+        result.stderr
+    )
+    assert "note: .env exists: settings that read it" in result.stderr

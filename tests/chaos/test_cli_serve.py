@@ -77,3 +77,33 @@ def test_serve_takes_an_app_made_at_import_as_uvicorn_does(
         assert served == [sys.modules["served_at_import"].app]
     finally:
         sys.modules.pop("served_at_import", None)
+
+
+def test_serve_refuses_in_one_line_without_the_values_the_apps_error_quotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("uvicorn")
+    from click.testing import CliRunner
+
+    from pytest_hardening._cli import app as cli
+
+    # A malformed URL (no colon after the scheme) still carries a password, and the app's
+    # error quotes the whole value; a sys.exit() is a refusal too, with status 2.
+    (tmp_path / "quoting_app.py").write_text(
+        "import os, sys\n\n\ndef create_app():\n"
+        "    if os.environ.get('EXIT'):\n        sys.exit(3)\n"
+        "    raise ValueError(f\"cannot parse URL {os.environ['DATABASE_URL']!r}\")\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg//app:Zq8vN3xLm2Rt7pKw9Yb4@db/app")
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--factory", "quoting_app:create_app"])
+        assert result.exit_code == 2, result.output
+        assert "refused to start: ValueError: cannot parse URL" in result.stderr
+        assert "Zq8vN3xLm2Rt7pKw9Yb4" not in result.output
+        monkeypatch.setenv("EXIT", "1")
+        result = CliRunner().invoke(cli, ["serve", "--factory", "quoting_app:create_app"])
+        assert result.exit_code == 2, result.output
+        assert "sys.exit(3) while it was built" in result.stderr
+    finally:
+        sys.modules.pop("quoting_app", None)

@@ -28,11 +28,14 @@ from pytest_hardening._cli._config import (
     EnvFileError,
     audit_findings,
     build_validator,
+    env_notes,
     load_validator,
     read_env_file,
     release_problems,
+    shell_variables,
 )
 from pytest_hardening._cli._project import REFERENCE, ProjectConfig, project_config
+from pytest_hardening._config import SpecError
 
 # The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
 # --help and check-config start fast.
@@ -237,20 +240,35 @@ def check_config(
     except EnvFileError as error:
         click.echo(str(error), err=True)
         raise Exit(1) from None
-    if validator is not None:
-        check = load_validator(validator)
-    elif factory is not None:
-        check = build_validator(factory)
-    else:
-        click.echo(
-            "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
-            "pyproject.toml, or pass --validator",
-            err=True,
-        )
-        raise Exit(2)
-    # APP_ENV=production is the reference app's rule; another validator decides for itself.
-    problems = release_problems(env, check, require_production=validator == REFERENCE.validator)
+    # The file is the whole configuration: the shell's own settings must not fill its gaps.
+    clear = shell_variables() - set(env) if env_file is not None else set()
+    try:
+        if validator is not None:
+            check = load_validator(validator)
+        elif factory is not None:
+            check = build_validator(factory, clear=clear)
+        else:
+            click.echo(
+                "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
+                "pyproject.toml, or pass --validator",
+                err=True,
+            )
+            raise Exit(2)
+        # APP_ENV=production is the reference app's rule; another validator decides for itself.
+        reference = validator == REFERENCE.validator
+        problems = release_problems(env, check, require_production=reference)
+    except (ValueError, ModuleNotFoundError, SpecError) as error:
+        if isinstance(error, ModuleNotFoundError) and not _names_the_spec(
+            error, validator, factory
+        ):
+            raise
+        # A spec that names nothing (a typo, the wrong folder): a usage error, not a refusal.
+        click.echo(f"hardening check-config: {error}", err=True)
+        raise Exit(2) from None
     source = str(env_file) if env_file is not None else "the current environment"
+    if env_file is not None:
+        for note in env_notes(env, env_file):
+            click.echo(f"note: {note}", err=True)
     if audit and not problems:
         if factory is None:
             click.echo(
@@ -258,7 +276,7 @@ def check_config(
                 err=True,
             )
             raise Exit(2)
-        tried, findings = audit_findings(env, factory=factory, validator=validator)
+        tried, findings = audit_findings(env, factory=factory, validator=validator, clear=clear)
         problems = [f"audit: {finding}" for finding in findings]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
     if problems:
@@ -292,7 +310,9 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
         click.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
         raise Exit(2) from None
     from pytest_hardening._app import _is_asgi_app, call_factory
+    from pytest_hardening._cli._config import _refusal, mode_of
     from pytest_hardening._config import load_object
+    from pytest_hardening._secrets import mask, secret_values
 
     spec = factory or _project().factory or REFERENCE.factory
     assert spec is not None
@@ -302,13 +322,17 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
         except EnvFileError as error:
             click.echo(str(error), err=True)
             raise Exit(2) from None
-    os.environ.setdefault("APP_ENV", "development")
-    mode = os.environ.get("APP_ENV", "development")
+    if mode_of(os.environ) is None:
+        os.environ["APP_ENV"] = "development"
+    mode = (mode_of(os.environ) or ("APP_ENV", "development"))[1]
     try:
         target = load_object(spec, what="app factory")
         asgi_app = target if _is_asgi_app(target) else call_factory(target)  # as uvicorn takes
     except Exception as error:  # the app refused its configuration: say so in one line
-        text = " ".join(str(error).split()) or type(error).__name__
+        # As check-config words it: pydantic's errors without the input they echo, and no
+        # secret of the environment, whatever the app's message quotes.
+        text = "; ".join(_refusal(error))
+        text = mask(text, secret_values(dict(os.environ), min_length=4))
         click.echo(f"hardening serve: {spec} refused to start: {text}", err=True)
         raise Exit(2) from None
     click.echo(f"hardening serve: {spec} in {mode} mode on http://{host}:{port}", err=True)
@@ -316,6 +340,14 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     # delivery ends the process with status 0 (a requested stop) instead of 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(asgi_app, host=host, port=port)
+
+
+def _names_the_spec(error: ModuleNotFoundError, *specs: str | None) -> bool:
+    """Whether ``error`` is about a module a spec on the command line names (not one the
+    app's own imports miss)."""
+    name = error.name or ""
+    modules = [spec.partition(":")[0].strip() for spec in specs if spec]
+    return bool(name) and any(m == name or m.startswith(f"{name}.") for m in modules)
 
 
 def _project() -> ProjectConfig:

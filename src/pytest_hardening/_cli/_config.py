@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import io
+import os
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
-from pytest_hardening._config import AppFactory, load_object
+from pytest_hardening._config import AppFactory, SpecError, load_object
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._secrets import mask, secret_values
 
@@ -55,8 +58,11 @@ def fresh_factory(spec: str) -> AppFactory:
     """
     from pytest_hardening._fresh_import import app_from_import, production_build
 
-    fresh = app_from_import(spec, packages=_beside(spec.partition(":")[0]))  # checks the form
-    module = spec.partition(":")[0].strip()
+    module, sep, attr = spec.partition(":")
+    if not sep or not module.strip() or not attr.strip():
+        raise ValueError(f"a factory looks like 'package.module:attribute', not {spec!r}")
+    fresh = app_from_import(spec, packages=_beside(module))
+    module = module.strip()
     top = module.partition(".")[0]
     if importlib.util.find_spec(top) is None:  # looked for, not imported: not under this env
         raise ModuleNotFoundError(f"{spec}: no module named {top!r}", name=top)
@@ -93,27 +99,80 @@ def _beside(module: str) -> list[str]:
     return [name for name in names if name != "pytest_hardening"]
 
 
-def build_validator(factory: str) -> Validator:
+def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
     """A validator for apps that validate their settings when built: build the app (no
-    lifespan, nothing served) under the env; a refusal is the problem.
+    lifespan, nothing served) under the env, the names in ``clear`` removed; a refusal
+    (an error, or ``sys.exit()``) is the problem.
 
     A check is not a boot: under a :class:`~pytest_hardening.SentryGuard`, what the app sends
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
-    from pytest_hardening._app import build_app
+    from pytest_hardening._app import AppExited, build_app
     from pytest_hardening._sentry_guard import SentryGuard
 
     create = fresh_factory(factory)
 
     def validate(env: Mapping[str, str]) -> list[str]:
+        output = io.StringIO()
         try:
-            with SentryGuard():
-                build_app(create, env)
+            with SentryGuard(), redirect_stdout(output), redirect_stderr(output):
+                build_app(create, env, clear=clear)
+        except SpecError:
+            raise  # the command line names what does not exist: not a refusal
+        except AppExited as exited:
+            said = [line.strip() for line in output.getvalue().splitlines() if line.strip()]
+            last = f" (it printed: {said[-1]})" if said else ""
+            return [f"{factory}: refused to build: {exited}{last}"]
         except Exception as error:
             return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
         return []
 
     return validate
+
+
+#: Variables of the machine and the tools, not of an app: kept when an env file is checked.
+_MACHINE = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "COLORTERM",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "PWD",
+        "SHLVL",
+        "HOSTNAME",
+        "VIRTUAL_ENV",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "COLUMNS",
+        "LINES",
+        "CI",
+        "_",
+    }
+)
+_MACHINE_PREFIXES = ("LC_", "PYTHON", "PIP_", "XDG_", "CONDA", "PYENV", "HARDENING_")
+
+
+def shell_variables() -> set[str]:
+    """The shell's variables an app could read as settings: cleared while an env file is
+    checked, so that a developer's own ``SECRET_KEY`` never makes a file that lacks it pass."""
+    return {
+        name
+        for name in os.environ
+        if name not in _MACHINE and not name.startswith(_MACHINE_PREFIXES)
+    }
 
 
 def _refusal(error: Exception) -> list[str]:
@@ -176,7 +235,12 @@ def release_problems(
 
 
 def audit_findings(
-    env: Mapping[str, str], *, factory: str, validator: str | None, optional: Iterable[str] = ()
+    env: Mapping[str, str],
+    *,
+    factory: str,
+    validator: str | None,
+    optional: Iterable[str] = (),
+    clear: Iterable[str] = (),
 ) -> tuple[int, list[str]]:
     """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
     returns how many changes were tried and the findings (unsafe changes it booted with,
@@ -197,10 +261,49 @@ def audit_findings(
     }
     known = set(getattr(module, "VARIABLE_NAMES", ()))
     # Built only: an env file's database or paths are production's, not this machine's.
-    checker = ProdConfigChecker(create, env, clear=known | {"NODE_ENV"}, startup=False)
+    cleared = known | {"NODE_ENV"} | set(clear)
+    checker = ProdConfigChecker(create, env, clear=cleared, startup=False)
     try:
         report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
         return 0, [str(refused).splitlines()[0]]
     tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
     return tried, list(report.findings)
+
+
+#: Variables apps name their mode with, and the values that mean production.
+MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV", "STAGE")
+_PRODUCTION_MODES = frozenset({"production", "prod", "live"})
+
+
+def mode_of(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first mode variable ``env`` sets, and its value (not a secret)."""
+    for name in MODE_VARIABLES:
+        value = env.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
+def env_notes(env: Mapping[str, str], env_file: Path) -> list[str]:
+    """What an operator should know about a check of ``env_file``: a mode that is not
+    production, and dotenv files the app's settings may read beside it (their values would
+    count in the check without being in the file)."""
+    from pytest_hardening._prod_variants import dotenv_files
+
+    notes = []
+    mode = mode_of(env)
+    if mode is not None and mode[1].lower() not in _PRODUCTION_MODES:
+        notes.append(
+            f"{env_file} sets {mode[0]}={mode[1]}: not a production environment; the check "
+            "built the app with it all the same"
+        )
+    checked = env_file.resolve()
+    for path in dotenv_files():
+        if path.resolve() != checked:
+            notes.append(
+                f"{os.path.relpath(path)} exists: settings that read it (pydantic-settings' "
+                "env_file, load_dotenv) add its values to this check; move it aside, or have "
+                "the settings read no file, to check the env file alone"
+            )
+    return notes
