@@ -104,7 +104,7 @@ class _FromImport:
                 if home is not None and imported_under == environment:
                     return self._take()[0]
                 if not any(_under(name, self._roots) for name in sys.modules):
-                    self._import_home(environment)  # nobody holds the package yet
+                    self._import_home()  # nobody holds the package yet
                     return self._take()[0]
                 if environment not in self._told:
                     self._told.add(environment)
@@ -119,12 +119,14 @@ class _FromImport:
                 self._aside.popitem(last=False)
             return app
 
-    def _import_home(self, environment: frozenset[tuple[str, str]]) -> None:
+    def _import_home(self) -> None:
         """Import the package into ``sys.modules`` under this (development) environment: the
         modules everyone's ``import`` gets from now on."""
         before = _sentry_client()
         home = importlib.import_module(self._module)
-        setattr(home, _MARK, environment)
+        # As it is once imported: an app's import may set variables itself (Django sets TZ),
+        # which the next build under the same settings then finds.
+        setattr(home, _MARK, _environment())
         after = _sentry_client()
         if after is not None and after is not before:
             # sentry_sdk.init at import runs once: the client must outlive this test's guard.
@@ -144,18 +146,24 @@ class _FromImport:
         if home is None:
             how = (
                 "was imported before the first development build, under an environment nobody "
-                "recorded (at a test module's top, say)"
+                "recorded (at a conftest's or a test module's top, say)"
+            )
+            remedy = (
+                "import it inside tests and fixtures instead, so that this factory's build is "
+                "its first import"
             )
         else:
             names = sorted({name for name, _ in home ^ environment})
             how = f"was first imported under another environment (differing in {', '.join(names)})"
+            remedy = (
+                "give both builds the same environment (a chaos HarnessSession's env, a test's "
+                "own hardening_dev_env)"
+            )
         warnings.warn(
             f"app_from_import: {self._module} {how}; what holds it keeps it, and this build "
             f"got its own copy, imported aside. `import {self._module}` (and what a reset "
-            "fixture or a patch by name reaches through it) is the other copy, not this app's: "
-            "reach the app's state through the app, import the package first through this "
-            "factory, or give both the same environment (a chaos HarnessSession's env, a "
-            "test's own hardening_dev_env).",
+            "fixture or a patch by name reaches through it) is the other copy, not this app's. "
+            f"To share one copy, {remedy}; or reach the app's state through the app.",
             StaleImportWarning,
             stacklevel=4,
         )

@@ -4,6 +4,7 @@ production checks get their own build of it, imported beside the modules everyon
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -319,3 +320,17 @@ def test_the_apps_own_tests_that_imported_it_at_their_top_keep_working(
     )
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["*StaleImportWarning*imported aside*"])
+
+
+def test_variables_the_apps_import_sets_itself_are_part_of_its_environment(
+    shopapp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Django sets TZ when its settings load: the next build under the same settings finds it.
+    monkeypatch.delenv("TZ", raising=False)
+    main = shopapp / "shopapp" / "main.py"
+    main.write_text('import os\nos.environ["TZ"] = "UTC"\n' + MAIN)
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(DEV), warnings.catch_warnings():
+        warnings.simplefilter("error", StaleImportWarning)
+        first = factory()
+        assert factory() is first
