@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -214,14 +215,21 @@ def test_an_app_without_breakers_runs_scenarios_on_answers_and_data() -> None:
     assert result.passed, result.failures
 
 
-@pytest.mark.parametrize("debug", [False, True])
-def test_an_unexpected_500_names_the_apps_exception(debug: bool) -> None:
+@pytest.mark.parametrize(("debug", "grouped"), [(False, False), (True, False), (False, True)])
+def test_an_unexpected_500_names_the_apps_exception(debug: bool, grouped: bool) -> None:
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     def crashing_app() -> Starlette:
-        def price(request: Any) -> Any:
-            raise ValueError("price feed sent no JSON")
+        async def price(request: Any) -> Any:
+            if not grouped:
+                raise ValueError("price feed sent no JSON")
+
+            async def fetch() -> None:
+                raise ValueError("price feed sent no JSON")
+
+            async with anyio.create_task_group() as group:  # an ExceptionGroup around it
+                group.start_soon(fetch)
 
         return Starlette(debug=debug, routes=[Route("/price", price)])
 

@@ -203,10 +203,10 @@ class _LogTap(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         line = f"{record.levelname} {record.name}: {record.getMessage()}".splitlines()[0]
-        error = record.exc_info[1] if record.exc_info else None
+        error = _innermost(record.exc_info[1]) if record.exc_info and record.exc_info[1] else None
         if error is not None:  # what was raised: a traceback's last line
             raised = traceback.format_exception_only(type(error), error)
-            line += " -> " + "".join(raised).strip().splitlines()[-1]
+            line += " -> " + "".join(raised).strip().splitlines()[0]
         self.lines.append(line)
 
     def __enter__(self) -> _LogTap:
@@ -215,3 +215,14 @@ class _LogTap(logging.Handler):
 
     def __exit__(self, *exc: object) -> None:
         logging.getLogger().removeHandler(self)
+
+
+def _innermost(error: BaseException) -> BaseException:
+    """What a task group's exception group wraps (its first leaf): the app's own error, not
+    "unhandled errors in a TaskGroup (1 sub-exception)". Duck-typed: Python 3.10 has groups
+    only from the ``exceptiongroup`` backport."""
+    while True:
+        inner = getattr(error, "exceptions", None)
+        if not isinstance(inner, tuple) or not inner or not isinstance(inner[0], BaseException):
+            return error
+        error = inner[0]
