@@ -224,6 +224,16 @@ class Clock:
             # the clock when it resumes, so the test sees the time the startup took.
             owed.append(seconds)
             return
+        factories = getattr(freezegun.api, "freeze_factories", [])
+        if self._factory in factories and factories[-1] is not self._factory:
+            raise RuntimeError(
+                "clock.advance(): a freezegun freeze started after the clock (a @freeze_time "
+                "decorator on the test, or a `with freeze_time(...)` block) is on top of it, "
+                "and the app reads that one's time: advancing the clock would move nothing it "
+                "sees. Drop that freeze and start the clock where the test needs it "
+                '(@pytest.mark.hardening_clock("2020-01-01T00:00:00+00:00")), or move the '
+                "inner freeze with its own tick() or move_to()."
+            )
         problems = self.problems()
         if problems:
             raise RuntimeError(

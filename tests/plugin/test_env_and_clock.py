@@ -148,3 +148,15 @@ def test_under_the_clock_naive_now_is_utc_whatever_the_local_zone(east_of_utc: N
         assert time.localtime().tm_hour == 2  # local, as without the clock
         assert dt.datetime.now().astimezone(dt.timezone.utc) != start  # the trap, spelled out
         assert time.time() == start.timestamp()
+
+
+def test_advancing_under_a_freeze_started_after_the_clock_fails_saying_why() -> None:
+    # A @freeze_time on the test starts after the clock fixture: the app reads its time.
+    with Clock() as clock, freezegun.api.freeze_time("2020-01-01"):
+        with pytest.raises(RuntimeError, match="a freezegun freeze started after the clock"):
+            clock.advance(10)
+        assert clock.advanced == 0
+    with Clock() as clock:  # the clock alone moves as before
+        before = clock.now()
+        clock.advance(10)
+        assert (clock.now() - before).total_seconds() == 10
