@@ -249,6 +249,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         if not unused:
             return None
         around = self._called_around()
+        by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
         lines = []
         for provider, script, details in unused:
             shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
@@ -259,15 +260,20 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 if script.replaced_by is not None
                 else "never triggered"
             )
-            if provider in around:
+            if provider in by_respx:
+                why += (
+                    ": a respx route of the test's own answered its calls (a route naming the "
+                    "host wins over the provider's faults: mock it one way or the other)"
+                )
+            elif provider in around:
                 why += (
                     f": the app called its host through {around[provider]}, which faults do "
                     "not reach (httpx and httpx2 only), and the network guard refused it"
                 )
             lines.append(f"  {script.kind} on provider {provider!r}{shown}: {why}")
         return (
-            f"{len(unused)} fault(s) were never triggered: the app made no call to the "
-            "provider while they were armed, so the test exercised none of them.\n"
+            f"{len(unused)} fault(s) were never triggered: no call met them while they were "
+            "armed, so the test exercised none of them.\n"
             + "\n".join(lines)
             + f"\ncheck the provider's URL in {self.advice.providers} and the request that "
             "should reach it (one answered 401, 422 or 429 before it got there? an exception "

@@ -54,6 +54,8 @@ class Interception:
     ) -> None:
         self._respond = respond
         self._owns = owns
+        #: Provider URLs a route of the test's own respx router answered instead.
+        self.answered_by_respx: list[httpx.URL] = []
         self._router: respx.MockRouter | None = None
         self._httpx2 = Httpx2Interceptor(respond)
         self._transports = HttpxTransportInterceptor(respond)
@@ -129,6 +131,11 @@ class Interception:
         # A test may mock other hosts with respx routers of its own (respx_mock): respx asks
         # its routers in the order they started, and this catch-all one must not answer, as
         # an unregistered host, a request one of them routes.
-        if not self._owns(request.url) and routed_elsewhere(self._router, request):
+        # On a provider's host, a route of the test's that names it wins too (its more specific
+        # answer, whichever fixture started first); not a catch-all one.
+        owned = self._owns(request.url)
+        if routed_elsewhere(self._router, request, catch_all=not owned):
+            if owned:
+                self.answered_by_respx.append(request.url)
             raise AllMockedAssertionError(f"{request.url} is for another respx router")
         return self._respond(request)

@@ -1,0 +1,46 @@
+"""A respx route of the test's own that names a provider's host answers it, whichever fixture
+started first; a catch-all route leaves the providers to their faults; a fault its route kept
+from the provider says so."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from pytest_hardening import FaultInjector, Provider
+
+PROVIDERS = {
+    "jira": Provider("https://jira.example.org", lambda r: httpx.Response(200, json={"from": 1}))
+}
+
+
+@pytest.mark.parametrize("respx_first", [True, False])
+def test_a_route_naming_the_providers_host_wins_in_either_order(respx_first: bool) -> None:
+    router = respx.mock(assert_all_called=False)
+    injector = FaultInjector(PROVIDERS)
+    first, second = (router, injector) if respx_first else (injector, router)
+    with first, second:
+        route = router.get("https://jira.example.org/issue/1").respond(json={"from": "respx"})
+        assert httpx.get("https://jira.example.org/issue/1").json() == {"from": "respx"}
+        assert route.called
+        # Other paths of the host are still the provider's.
+        assert httpx.get("https://jira.example.org/issue/2").json() == {"from": 1}
+
+
+def test_a_catch_all_route_leaves_the_providers_to_their_faults() -> None:
+    with FaultInjector(PROVIDERS) as injector, respx.mock(assert_all_called=False) as router:
+        router.route().respond(json={"from": "catch-all"})
+        injector.fail("jira", 503)
+        assert httpx.get("https://jira.example.org/issue/1").status_code == 503
+        assert httpx.get("https://other.example.com/").json() == {"from": "catch-all"}
+
+
+def test_a_fault_a_route_of_the_test_kept_from_the_provider_says_so() -> None:
+    with FaultInjector(PROVIDERS) as injector, respx.mock(assert_all_called=False) as router:
+        router.get("https://jira.example.org/issue/1").respond(json={})
+        injector.fail("jira", 503)
+        httpx.get("https://jira.example.org/issue/1")
+        report = injector.unused_report()
+    assert report is not None
+    assert "a respx route of the test's own answered its calls" in report
