@@ -76,7 +76,13 @@ def test_exit_status_1_when_a_scenario_fails() -> None:
     assert "FAIL expects-too-much" in again.stdout
 
 
-def test_unknown_scenario_is_a_usage_error() -> None:
+def test_unknown_scenario_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_hardening.chaos import HarnessSession
+
+    def no_build(self: object) -> None:
+        raise AssertionError("the app was set up for a run that cannot start")
+
+    monkeypatch.setattr(HarnessSession, "warm_up", no_build)
     result = runner.invoke(app, ["chaos", "no-such-scenario"])
     assert result.exit_code == 2
     assert "unknown scenario" in result.stdout

@@ -150,6 +150,11 @@ def chaos(
         for scenario in chaos_target.catalogue():
             console.print(f"[bold]{scenario.name}[/bold]  {scenario.description}")
         return
+    known = {scenario.name for scenario in chaos_target.catalogue()}
+    unknown = [name for name in scenarios if name not in known]
+    if unknown:  # before the warm-up builds the app: a typo costs no startup output
+        console.print(f"[red]unknown scenario(s) {unknown}; known: {sorted(known)}[/red]")
+        raise Exit(2)
     warm_up = getattr(chaos_target.session, "warm_up", None)
     if callable(warm_up):  # one-off imports and scans, like loading the target: not timed
         try:
