@@ -28,9 +28,11 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import Any
 
 from ._config import load_object
+from ._env_reads import ImportTimeReads
 
 __all__ = ["StaleImportWarning", "app_from_import", "production_build"]
 
@@ -83,7 +85,9 @@ _MARK = "__pytest_hardening_import_environment__"
 class _FromImport:
     """The factory :func:`app_from_import` returns."""
 
-    def __init__(self, target: str, packages: Iterable[str]) -> None:
+    def __init__(
+        self, target: str, packages: Iterable[str], *, share: Iterable[str] | None = None
+    ) -> None:
         module, sep, attr = target.partition(":")
         if not sep or not module.strip() or not attr.strip():
             raise ValueError(f"app_from_import needs 'package.module:app', not {target!r}")
@@ -94,6 +98,11 @@ class _FromImport:
         self._aside: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
         self._told: set[frozenset[tuple[str, str]]] = set()  # environments warned of
         self._lock = threading.Lock()
+        # share (the variables the builds vary): a factory whose import read none of them
+        # keeps one aside import for every build (hardening check-config --audit's many);
+        # None until known, then the modules, or False.
+        self._varied = frozenset(share or ())
+        self._shared: dict[str, ModuleType] | bool | None = None if share is not None else False
 
     def __call__(self) -> Any:
         environment = _environment()
@@ -172,10 +181,25 @@ class _FromImport:
         saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
         for name in saved:
             del sys.modules[name]
+        shared = self._shared
+        if isinstance(shared, dict):
+            sys.modules.update(shared)  # imported once, under no variable: only the call again
+        watch = ImportTimeReads(self._roots, self._varied) if shared is not False else None
+        taken: tuple[Any, bool] | None = None
         try:
-            return self._take()
+            with watch or contextlib.nullcontext():
+                taken = self._take()
+            return taken
         finally:
-            for name in [n for n in sys.modules if _under(n, self._roots)]:
+            mine = {n: m for n, m in sys.modules.items() if _under(n, self._roots)}
+            if watch is not None:
+                # An import that read the environment, or an app made at import: afresh each
+                # time from now on. A refused build that read nothing changes nothing.
+                if watch.seen or (taken is not None and not taken[1]):
+                    self._shared = False
+                elif taken is not None:
+                    self._shared = mine
+            for name in mine:
                 del sys.modules[name]
             sys.modules.update(saved)
 

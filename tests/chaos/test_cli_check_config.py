@@ -470,3 +470,62 @@ def test_a_file_whose_mode_is_not_production_is_said_so(tiny_project: Path) -> N
         result.stderr
     )
     assert "note: .env exists: settings that read it" in result.stderr
+
+
+COUNTED_FACTORY = """
+import os
+
+import builtins
+
+builtins.__dict__.setdefault("counted_factory_imports", []).append(1)
+
+
+def create_app():
+    if len(os.environ.get("TINY_KEY", "")) < 12:
+        raise ValueError("TINY_KEY: needs at least 12 characters")
+    if os.environ.get("DEBUG", "false") != "false":
+        raise ValueError("DEBUG: must be false")
+    if os.environ.get("LAZY"):
+        import lazy_settings  # imported by the factory, reading the environment at its top
+
+        if lazy_settings.DEBUG:
+            raise ValueError("DEBUG: must be false (lazy)")
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+LAZY_SETTINGS = 'import os\nDEBUG = os.environ.get("LAZY_DEBUG") == "true"\n'
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_an_audit_imports_once_an_app_whose_import_reads_no_checked_variable(
+    tiny_project: Path, lazy: bool
+) -> None:
+    import builtins
+
+    (tiny_project / "counted_factory.py").write_text(COUNTED_FACTORY)
+    (tiny_project / "lazy_settings.py").write_text(LAZY_SETTINGS)
+    lines = ["TINY_KEY=a-long-enough-key", "DEBUG=false"]
+    lines += ["LAZY=1", "LAZY_DEBUG=false"] if lazy else []
+    (tiny_project / "prod.env").write_text("\n".join(lines) + "\n")
+    builtins.__dict__.pop("counted_factory_imports", None)
+    try:
+        result = _check("--factory", "counted_factory:create_app", "--audit")
+        imports = len(builtins.__dict__.pop("counted_factory_imports", []))
+    finally:
+        for name in ("counted_factory", "lazy_settings"):
+            sys.modules.pop(name, None)
+    tried = int(re.search(r"audit: (\d+) unsafe variants tried", result.stdout).group(1))
+    assert tried >= 5, result.output
+    if lazy:
+        # The factory's own import reads LAZY_DEBUG at its top: every variant imports afresh,
+        # and LAZY_DEBUG switched on is refused, never read from an earlier variant.
+        assert imports > tried
+        assert "accepted LAZY_DEBUG: debug on" not in result.stdout, result.output
+    else:
+        # The check of the env, the audit's look for PRODUCTION_OPTIONAL, its one shared import.
+        assert imports <= 3 < tried, (imports, tried)
+    assert "accepted DEBUG: debug on" not in result.stdout

@@ -68,6 +68,7 @@ def test_serve_takes_an_app_made_at_import_as_uvicorn_does(
         "async def app(scope, receive, send):\n    pass\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("APP_ENV", "development")  # what serve sets in its process: undone here
     served: list[object] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
     monkeypatch.setattr("signal.signal", lambda *args: None)  # the runner's process keeps its own
@@ -95,6 +96,7 @@ def test_serve_refuses_in_one_line_without_the_values_the_apps_error_quotes(
         "    raise ValueError(f\"cannot parse URL {os.environ['DATABASE_URL']!r}\")\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("APP_ENV", "development")  # what serve sets in its process: undone here
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg//app:Zq8vN3xLm2Rt7pKw9Yb4@db/app")
     try:
         result = CliRunner().invoke(cli, ["serve", "--factory", "quoting_app:create_app"])

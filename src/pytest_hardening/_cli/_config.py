@@ -47,21 +47,23 @@ def load_validator(spec: str) -> Validator:
     return validator
 
 
-def fresh_factory(spec: str) -> AppFactory:
+def fresh_factory(spec: str, *, varied: Iterable[str] | None = None) -> AppFactory:
     """The app of ``spec`` (a factory, or an app made at import), built afresh for each check.
 
     Apps often read their settings when a module is imported (``settings = Settings()`` at a
     module's top, ``app = FastAPI()`` in ``main.py``): imported once, under the shell's
     environment, every check would see those settings and pass a configuration the app
     refuses. Each build imports the spec's package, and the top-level modules beside it (a
-    ``config.py`` next to ``main.py``), again under the environment being checked.
+    ``config.py`` next to ``main.py``), again under the environment being checked. With
+    ``varied`` (the variables the builds change: an audit's), a factory whose first import
+    read none of them keeps that import, and only the factory runs again (see _env_reads).
     """
-    from pytest_hardening._fresh_import import app_from_import, production_build
+    from pytest_hardening._fresh_import import _FromImport, production_build
 
     module, sep, attr = spec.partition(":")
     if not sep or not module.strip() or not attr.strip():
         raise ValueError(f"a factory looks like 'package.module:attribute', not {spec!r}")
-    fresh = app_from_import(spec, packages=_beside(module))
+    fresh = _FromImport(spec, _beside(module), share=varied)
     module = module.strip()
     top = module.partition(".")[0]
     if importlib.util.find_spec(top) is None:  # looked for, not imported: not under this env
@@ -249,19 +251,18 @@ def audit_findings(
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
     from pytest_hardening._prod_variants import declared_optional
 
-    create = fresh_factory(factory)
+    module = importlib.import_module(validator.partition(":")[0]) if validator else None
+    cleared = set(getattr(module, "VARIABLE_NAMES", ())) | {"NODE_ENV"} | set(clear)
+    create = fresh_factory(factory, varied=set(env) | cleared)  # what the variants change
     with contextlib.suppress(Exception), EnvPatch(env):
         # Under the env (known to build): where declared_optional looks for PRODUCTION_OPTIONAL.
         importlib.import_module(create.__module__)
-    module = importlib.import_module(validator.partition(":")[0]) if validator else None
     optional_names = {
         *declared_optional(create),
         *getattr(module, "PRODUCTION_OPTIONAL", ()),
         *optional,
     }
-    known = set(getattr(module, "VARIABLE_NAMES", ()))
     # Built only: an env file's database or paths are production's, not this machine's.
-    cleared = known | {"NODE_ENV"} | set(clear)
     checker = ProdConfigChecker(create, env, clear=cleared, startup=False)
     try:
         report = checker.audit(optional=optional_names)
