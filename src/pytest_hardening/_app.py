@@ -102,6 +102,14 @@ def app_env(
         getters.clear()
 
 
+def app_of(target: Any) -> tuple[Any, bool]:
+    """The app ``target`` names, and whether it was built here: an ASGI app made at import is
+    itself, a factory is called (:func:`call_factory`), as uvicorn takes either."""
+    if callable(target) and not _is_asgi_app(target):
+        return call_factory(target), True
+    return target, False
+
+
 class AppExited(RuntimeError):
     """The app called ``sys.exit()`` while it was built (how some apps refuse a setting): a
     check reports it as a refusal instead of ending its own process, with status 0 for a bare

@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["AppFactory", "NotConfigured", "SpecError", "load_factory", "load_object"]
+__all__ = ["AppFactory", "NotConfigured", "SpecError", "load_factory", "load_object", "split_spec"]
 
 AppFactory = Callable[[], Any]
 
@@ -39,12 +39,20 @@ class SpecError(AttributeError):
     """A ``package.module:attribute`` whose module has no such attribute."""
 
 
+def split_spec(spec: str) -> tuple[str, str] | None:
+    """``(module, attribute)`` of ``"package.module:attribute"``, stripped; None when the
+    spec has not that form."""
+    module, sep, attr = spec.partition(":")
+    return (module.strip(), attr.strip()) if sep and module.strip() and attr.strip() else None
+
+
 def load_object(spec: str, *, what: str = "object") -> Any:
     """Resolve ``"package.module:attr"`` (``attr`` may be dotted) to the object it names."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name.strip() or not attr.strip():
+    parts = split_spec(spec)
+    if parts is None:
         raise ValueError(f"{what} must look like 'package.module:attribute', not {spec!r}")
-    target: Any = importlib.import_module(module_name.strip())
+    module_name, attr = parts
+    target: Any = importlib.import_module(module_name)
     for part in attr.strip().split("."):
         try:
             target = getattr(target, part)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
-from ._config import load_object
+from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
 
 __all__ = ["StaleImportWarning", "app_from_import", "production_build"]
@@ -88,12 +88,11 @@ class _FromImport:
     def __init__(
         self, target: str, packages: Iterable[str], *, share: Iterable[str] | None = None
     ) -> None:
-        module, sep, attr = target.partition(":")
-        if not sep or not module.strip() or not attr.strip():
+        parts = split_spec(target)
+        if parts is None:
             raise ValueError(f"app_from_import needs 'package.module:app', not {target!r}")
         self.target = target
-        self._module = module.strip()
-        self._attr = attr.strip()
+        self._module = parts[0]
         self._roots = _roots(self._module, packages)
         self._aside: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
         self._told: set[frozenset[tuple[str, str]]] = set()  # environments warned of
@@ -207,12 +206,9 @@ class _FromImport:
         """The app of the module now in sys.modules (the home copy, or one imported aside),
         and whether it was built here: a factory (``main:create_app``, in a module that reads
         its settings at import) is called while its own modules are the ones imported."""
-        from ._app import _is_asgi_app, call_factory
+        from ._app import app_of
 
-        target = load_object(self.target, what="app")
-        if callable(target) and not _is_asgi_app(target):
-            return call_factory(target), True
-        return target, False
+        return app_of(load_object(self.target, what="app"))
 
     def __repr__(self) -> str:
         return f"app_from_import({self.target!r})"

@@ -87,14 +87,13 @@ class ProdConfigChecker:
         an app that validates its settings at startup (a FastAPI lifespan) refuses there. A
         startup that failed only on a connection the guard refused (a database ping) got past
         its validation, and counts as booted."""
-        from ._app import call_factory, running_lifespan
+        from ._app import running_lifespan
 
         with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
             env = self.env(**overrides)
             clear = self.clear | set(overrides)
+            app = build_app(self.factory, env, clear=clear, getters=self._getters)
             with app_env(self.factory, env, clear=clear, getters=self._getters):
-                app = call_factory(self.factory)
-                self._getters.learn(app)
                 try:
                     with running_lifespan(app):
                         pass

@@ -314,7 +314,7 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     except ImportError:
         click.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
         raise Exit(2) from None
-    from pytest_hardening._app import _is_asgi_app, call_factory
+    from pytest_hardening._app import app_of
     from pytest_hardening._cli._config import _refusal, mode_of
     from pytest_hardening._config import load_object
     from pytest_hardening._secrets import mask, secret_values
@@ -331,8 +331,7 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
         os.environ["APP_ENV"] = "development"
     mode = (mode_of(os.environ) or ("APP_ENV", "development"))[1]
     try:
-        target = load_object(spec, what="app factory")
-        asgi_app = target if _is_asgi_app(target) else call_factory(target)  # as uvicorn takes
+        asgi_app, _ = app_of(load_object(spec, what="app factory"))
     except Exception as error:  # the app refused its configuration: say so in one line
         # As check-config words it: pydantic's errors without the input they echo, and no
         # secret of the environment, whatever the app's message quotes.

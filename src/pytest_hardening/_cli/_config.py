@@ -14,7 +14,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from pytest_hardening._config import AppFactory, SpecError, load_object
+from pytest_hardening._config import AppFactory, SpecError, load_object, split_spec
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._secrets import mask, secret_values
 
@@ -60,11 +60,11 @@ def fresh_factory(spec: str, *, varied: Iterable[str] | None = None) -> AppFacto
     """
     from pytest_hardening._fresh_import import _FromImport, production_build
 
-    module, sep, attr = spec.partition(":")
-    if not sep or not module.strip() or not attr.strip():
+    parts = split_spec(spec)
+    if parts is None:
         raise ValueError(f"a factory looks like 'package.module:attribute', not {spec!r}")
+    module = parts[0]
     fresh = _FromImport(spec, _beside(module), share=varied)
-    module = module.strip()
     top = module.partition(".")[0]
     if importlib.util.find_spec(top) is None:  # looked for, not imported: not under this env
         raise ModuleNotFoundError(f"{spec}: no module named {top!r}", name=top)
@@ -80,7 +80,7 @@ def fresh_factory(spec: str, *, varied: Iterable[str] | None = None) -> AppFacto
 def _beside(module: str) -> list[str]:
     """The top-level modules and packages in the folder of ``module``'s top-level package,
     unless that folder holds installed packages (site-packages)."""
-    top = module.strip().partition(".")[0]
+    top = module.partition(".")[0]
     try:
         spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
@@ -272,14 +272,15 @@ def audit_findings(
     return tried, list(report.findings)
 
 
-#: Variables apps name their mode with, and the values that mean production.
-MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV", "STAGE")
+#: Variables apps name their mode with (the reference app's rule, _MODE_VARIABLES, reads
+#: APP_ENV and NODE_ENV only), and the values that mean production.
+_ANY_MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV", "STAGE")
 _PRODUCTION_MODES = frozenset({"production", "prod", "live"})
 
 
 def mode_of(env: Mapping[str, str]) -> tuple[str, str] | None:
     """The first mode variable ``env`` sets, and its value (not a secret)."""
-    for name in MODE_VARIABLES:
+    for name in _ANY_MODE_VARIABLES:
         value = env.get(name, "").strip()
         if value:
             return name, value
