@@ -9,6 +9,10 @@ check: only its factory runs again. A read of ``os.environ`` (``os.getenv``,
 the whole environment, counts when the innermost module being executed is one of the app's
 packages (a library's top level, run at its first import, runs once per process however the
 app is imported); only an import that makes none lets the import be shared.
+
+``app_from_import`` watches its development import the same way, for every variable: a later
+build whose environment gives the variables that import read the same values gets the same
+app, whatever else differs.
 """
 
 from __future__ import annotations
@@ -23,16 +27,23 @@ __all__ = ["ImportTimeReads"]
 
 
 class ImportTimeReads:
-    """While entered, notes (in :attr:`seen`) whether the environment was read by code running
-    at the top level of a module in the packages ``roots``: one of ``keys`` (the variables the
-    checks vary), or all of it at once. Patches ``os.environ``'s class for the block: for a
-    one-shot command's own thread, not for tests running beside others."""
+    """While entered, notes what code running at the top level of a module in the packages
+    ``roots`` read of the environment: :attr:`read` maps each variable read (of ``keys``, or
+    of any variable when ``keys`` is None) to the value it had at its first read (None:
+    unset), :attr:`whole` says the whole environment was read at once (iterated, copied), and
+    :attr:`seen` whether either happened. Patches ``os.environ``'s class for the block: reads
+    by other threads go through unchanged (no module of theirs is being executed)."""
 
-    def __init__(self, roots: Iterable[str], keys: Iterable[str]) -> None:
+    def __init__(self, roots: Iterable[str], keys: Iterable[str] | None = None) -> None:
         self._roots = frozenset(roots)
-        self._keys = frozenset(keys)
-        self.seen = False
+        self._keys = None if keys is None else frozenset(keys)
+        self.read: dict[str, str | None] = {}
+        self.whole = False
         self._saved: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+
+    @property
+    def seen(self) -> bool:
+        return self.whole or bool(self.read)
 
     def __enter__(self) -> ImportTimeReads:
         cls: Any = type(os.environ)
@@ -41,12 +52,15 @@ class ImportTimeReads:
         watch = self
 
         def __getitem__(env: Any, key: str) -> Any:
-            if key in watch._keys:  # a library's own switch (PYDANTIC_...) varies in no check
-                watch._check()
+            # A library's own switch (PYDANTIC_...) is not one of the keys a check varies.
+            wanted = watch._keys is None or key in watch._keys
+            if wanted and key not in watch.read and watch._by_the_app():
+                watch.read[key] = _peek(env, key, getitem)
             return getitem(env, key)
 
         def __iter__(env: Any) -> Iterator[str]:
-            watch._check()  # every variable, the checked ones included
+            if not watch.whole and watch._by_the_app():
+                watch.whole = True  # every variable, the checked ones included
             return iterate(env)  # type: ignore[no-any-return]
 
         cls.__getitem__, cls.__iter__ = __getitem__, __iter__
@@ -63,16 +77,22 @@ class ImportTimeReads:
             cls.__getitem__, cls.__iter__ = self._saved
             self._saved = None
 
-    def _check(self) -> None:
-        if self.seen:
-            return
-        # The innermost module being executed: the app's own (``settings = Settings()`` at
-        # its top reads through pydantic's functions, never another module's top level). A
-        # library's module read at its own first import runs once per process either way.
-        frame = sys._getframe(2)
+    def _by_the_app(self) -> bool:
+        """Whether the innermost module being executed is the app's own (``settings =
+        Settings()`` at its top reads through pydantic's functions, never another module's
+        top level). A library's module read at its own first import runs once per process
+        either way."""
+        frame = sys._getframe(2)  # the caller of __getitem__ or __iter__
         while frame is not None:
             if frame.f_code.co_name == "<module>":
                 name = str(frame.f_globals.get("__name__", ""))
-                self.seen = name.partition(".")[0] in self._roots
-                return
+                return name.partition(".")[0] in self._roots
             frame = frame.f_back  # type: ignore[assignment]
+        return False
+
+
+def _peek(env: Any, key: str, getitem: Callable[..., Any]) -> str | None:
+    try:
+        return str(getitem(env, key))
+    except KeyError:
+        return None

@@ -6,28 +6,32 @@ modules re-imported into ``sys.modules`` stay there, and every later test silent
 production-built app. :func:`app_from_import` imports afresh *beside* the modules everyone
 holds:
 
-- the first development build imports the module into ``sys.modules`` under its environment
-  and marks it: later builds under that environment return that same app, the one the tests'
-  own ``import main`` sees. When something imported the package first (a test module's top),
-  it is never imported again in place, which would leave its holders with stale references:
-  the build is imported aside instead, with a :class:`StaleImportWarning`;
+- the first development build imports the module into ``sys.modules``, watching what its
+  modules read of the environment while imported (:class:`~._env_reads.ImportTimeReads`), and
+  marks it: later builds whose environment gives those variables the same values return that
+  same app, the one the tests' own ``import main`` sees. When something imported the package
+  first (a test module's top), it is never imported again in place, which would leave its
+  holders with stale references: if its import reads no variable, theirs is the app; else the
+  build is imported aside, with a :class:`StaleImportWarning`;
 - a production build (inside :func:`production_build`, as the fixtures' production checks
-  are) or a build under another environment (a test with its own ``hardening_dev_env``) sets
-  the app's package aside in ``sys.modules``, imports it again, takes the app, and puts the
-  package back: the fresh app runs on its own copies of the package's modules.
+  are; a fresh import every time) or a build under other values (a test with its own
+  ``hardening_dev_env``) sets the app's package aside in ``sys.modules``, imports it again,
+  takes the app, and puts the package back: the fresh app runs on its own copies of the
+  package's modules.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import importlib
 import os
 import sys
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -64,6 +68,16 @@ def _environment() -> frozenset[tuple[str, str]]:
     return frozenset((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_"))
 
 
+def _held(roots: set[str]) -> list[str]:
+    return sorted(name for name in sys.modules if _under(name, roots))
+
+
+def _named(held: list[str]) -> str:
+    """The modules someone imported, without the packages their import brought along."""
+    leaves = [n for n in held if not any(m.startswith(f"{n}.") for m in held)]
+    return ", ".join(leaves[:3]) + (f" (and {len(leaves) - 3} more)" if len(leaves) > 3 else "")
+
+
 def _roots(module: str, packages: Iterable[str]) -> set[str]:
     return {module.partition(".")[0], *(p.partition(".")[0] for p in packages)}
 
@@ -78,8 +92,32 @@ class StaleImportWarning(UserWarning):
     environment): references taken through ``import`` are not this app's."""
 
 
-#: Set on the module the first development build imported: the environment of that build.
+#: Set on the module the first development build imported: an :class:`_Imported`.
 _MARK = "__pytest_hardening_import_environment__"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Imported:
+    """What the development import read of the environment, which tells the later builds it
+    serves: those whose environment gives what it read the same values. ``read``: each
+    variable read, with its value then (None: unset); ``whole``: the whole environment was
+    read (pydantic-settings iterates it), so every variable counts, but one the import set
+    itself (Django's ``TZ``, a dotenv file's default) serves with either value: importing
+    again would set it again."""
+
+    read: Mapping[str, str | None]
+    whole: bool
+    before: Mapping[str, str]
+    after: Mapping[str, str]
+
+    def differing(self, environment: Mapping[str, str]) -> list[str]:
+        """The variables whose value in ``environment`` would make another app (names only)."""
+        if not self.whole:
+            return sorted(n for n, v in self.read.items() if environment.get(n) != v)
+        names = environment.keys() | self.before.keys() | self.after.keys()
+        return sorted(
+            n for n in names if environment.get(n) not in (self.before.get(n), self.after.get(n))
+        )
 
 
 class _FromImport:
@@ -106,35 +144,64 @@ class _FromImport:
     def __call__(self) -> Any:
         environment = _environment()
         with self._lock:
-            home = sys.modules.get(self._module)
             if not _PRODUCTION.get():
-                imported_under = getattr(home, _MARK, None)
-                if home is not None and imported_under == environment:
+                home = sys.modules.get(self._module)
+                mark = getattr(home, _MARK, None)
+                if isinstance(mark, _Imported) and not mark.differing(dict(environment)):
                     return self._take()[0]
-                if not any(_under(name, self._roots) for name in sys.modules):
+                held = _held(self._roots)
+                if not held:
                     self._import_home()  # nobody holds the package yet
                     return self._take()[0]
-                if environment not in self._told:
+                if not isinstance(mark, _Imported) and environment not in self._told:
+                    # Imported by someone else first (a test module's top): when the package's
+                    # import reads no variable, what they hold is this build's app too.
+                    app = self._foreign(held, environment)
+                    if app is not None:
+                        return app
+                elif environment not in self._told and isinstance(mark, _Imported):
                     self._told.add(environment)
-                    self._tell_aside(imported_under, environment)
+                    self._tell_aside(self._module, mark.differing(dict(environment)))
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
             app, built = self._import_aside()
-            if not built:  # an app made at import: the same one for this environment
-                self._aside[environment] = app
+            self._keep(environment, app, built)
+            return app
+
+    def _keep(self, environment: frozenset[tuple[str, str]], app: Any, built: bool) -> None:
+        # An app made at import is one object per import: the same one for this development
+        # environment. A production build is always a fresh import, as in a fresh process:
+        # its lifespan then never runs twice on one object.
+        if not built and not _PRODUCTION.get():
+            self._aside[environment] = app
             while len(self._aside) > _KEPT:
                 self._aside.popitem(last=False)
-            return app
+
+    def _foreign(self, held: list[str], environment: frozenset[tuple[str, str]]) -> Any:
+        """The app, when the package someone imported first can be this build's: its import
+        (tried aside, watched) reads no variable, so theirs is the same. Otherwise the aside
+        copy is this environment's, said once."""
+        self._told.add(environment)
+        watch = ImportTimeReads(self._roots)
+        app, built = self._import_aside(watch)
+        if not watch.seen:
+            self._import_home()  # what is not held yet joins what is, in place
+            return self._take()[0]
+        self._keep(environment, app, built)
+        read = sorted(watch.read) if not watch.whole else []
+        self._tell_aside(_named(held), read, first=True)
+        return app
 
     def _import_home(self) -> None:
         """Import the package into ``sys.modules`` under this (development) environment: the
-        modules everyone's ``import`` gets from now on."""
+        modules everyone's ``import`` gets from now on, marked with what the import read."""
         before = _sentry_client()
-        home = importlib.import_module(self._module)
-        # As it is once imported: an app's import may set variables itself (Django sets TZ),
-        # which the next build under the same settings then finds.
-        setattr(home, _MARK, _environment())
+        environment = dict(_environment())
+        with ImportTimeReads(self._roots) as watch:
+            home = importlib.import_module(self._module)
+        imported = _Imported(dict(watch.read), watch.whole, environment, dict(_environment()))
+        setattr(home, _MARK, imported)
         after = _sentry_client()
         if after is not None and after is not before:
             # sentry_sdk.init at import runs once: the client must outlive this test's guard.
@@ -142,48 +209,48 @@ class _FromImport:
 
             keep_for_the_process(after)
 
-    def _tell_aside(
-        self, home: frozenset[tuple[str, str]] | None, environment: frozenset[tuple[str, str]]
-    ) -> None:
+    def _tell_aside(self, module: str, read: list[str], *, first: bool = False) -> None:
         """A development build whose package someone else imported (under another
         environment, or one nobody recorded: a test module's top) gets a copy imported aside,
         and the holders keep theirs: re-imported in place, their references would go stale
         (a patch by name would miss the code they call, and its request go out). Module state
-        the tests reach through ``import`` (caches they reset) is then not this app's. Said
-        once per environment, naming the variables (never a value) that differ."""
-        if home is None:
+        the tests reach through ``import`` (caches they reset, module-level breakers) is then
+        not this app's. Said once per environment, naming the variables (never a value)."""
+        what = ", ".join(read) if read else "the whole environment"
+        if first:
             how = (
-                "was imported before the first development build, under an environment nobody "
-                "recorded (at a conftest's or a test module's top, say)"
+                "was imported before the first development build (at a conftest's or a test "
+                f"module's top, say), and the package's import reads {what}"
             )
             remedy = (
                 "import it inside tests and fixtures instead, so that this factory's build is "
                 "its first import"
             )
         else:
-            names = sorted({name for name, _ in home ^ environment})
-            how = f"was first imported under another environment (differing in {', '.join(names)})"
+            how = f"was first imported under another environment (differing in {what})"
             remedy = (
-                "give both builds the same environment (a chaos HarnessSession's env, a test's "
-                "own hardening_dev_env)"
+                "give both builds the same values for those (a chaos HarnessSession's env, a "
+                "test's own hardening_dev_env)"
             )
         warnings.warn(
-            f"app_from_import: {self._module} {how}; what holds it keeps it, and this build "
-            f"got its own copy, imported aside. `import {self._module}` (and what a reset "
-            "fixture or a patch by name reaches through it) is the other copy, not this app's. "
-            f"To share one copy, {remedy}; or reach the app's state through the app.",
+            f"app_from_import: {module} {how}; what holds it keeps it, and this build got its "
+            f"own copy, imported aside. `import {module}` (and what a reset fixture, a "
+            "hardening_breakers or a patch by name reaches through it) is the other copy, not "
+            f"this app's. To share one copy, {remedy}; or reach the app's state through the app.",
             StaleImportWarning,
-            stacklevel=4,
+            stacklevel=5 if first else 4,
         )
 
-    def _import_aside(self) -> tuple[Any, bool]:
+    def _import_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool]:
         saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
         for name in saved:
             del sys.modules[name]
-        shared = self._shared
+        shared = False if watch is not None else self._shared
         if isinstance(shared, dict):
             sys.modules.update(shared)  # imported once, under no variable: only the call again
-        watch = ImportTimeReads(self._roots, self._varied) if shared is not False else None
+        sharing = watch is None and shared is not False
+        if sharing:
+            watch = ImportTimeReads(self._roots, self._varied)
         taken: tuple[Any, bool] | None = None
         try:
             with watch or contextlib.nullcontext():
@@ -191,7 +258,7 @@ class _FromImport:
             return taken
         finally:
             mine = {n: m for n, m in sys.modules.items() if _under(n, self._roots)}
-            if watch is not None:
+            if sharing and watch is not None:
                 # An import that read the environment, or an app made at import: afresh each
                 # time from now on. A refused build that read nothing changes nothing.
                 if watch.seen or (taken is not None and not taken[1]):
@@ -219,14 +286,15 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     for the app its factory builds (``"package.module:create_app"``) when the factory's
     modules read their settings at import (``settings = Settings()`` at a module's top).
 
-    The first development build imports the module under its environment, unless something
-    imported the package first (then the build is imported aside, with a
-    :class:`StaleImportWarning`); later builds under the same environment return that app.
-    Production builds (what
-    ``prod_config``, ``route_audit`` and ``@pytest.mark.production`` build) and builds under
-    any other environment import the module again, with the rest of its top-level package and
-    of ``packages`` (the app's other packages that read settings at import), beside the
-    modules everyone holds; this factory keeps the last few, per environment. A factory named
+    The first development build imports the module, noting the variables its import reads;
+    later builds that give those the same values return that app. A package something
+    imported first stays theirs: it is the app when its import reads no variable, else the
+    build is imported aside, with a :class:`StaleImportWarning`. Production builds (what
+    ``prod_config``, ``route_audit`` and ``@pytest.mark.production`` build; afresh every time)
+    and development builds under other values import the module again, with the rest of its
+    top-level package and of ``packages`` (the app's other packages that read settings at
+    import), beside the modules everyone holds; this factory keeps the last few development
+    ones, per environment. A factory named
     by ``target`` is called for every build, in the modules imported for it. Imports made
     while the app serves a request still come from ``sys.modules``: a handler that imports a
     settings module lazily reads the development build's.

@@ -334,3 +334,86 @@ def test_variables_the_apps_import_sets_itself_are_part_of_its_environment(
         warnings.simplefilter("error", StaleImportWarning)
         first = factory()
         assert factory() is first
+
+
+PLAIN_MAIN = """
+from starlette.applications import Starlette
+
+breaker = object()  # module state a test reaches by name (a module-level breaker, a cache)
+app = Starlette()
+"""
+
+
+def test_a_package_imported_before_whose_import_reads_no_variable_is_the_builds(
+    shopapp: Path,
+) -> None:
+    # An app built at import with a module-level breaker, imported at a test module's top: its
+    # import reads no variable, so the copy the tests hold is the app's, and what they reach
+    # by name (the breaker a hardening_breakers hands over) is the app's own.
+    (shopapp / "shopapp" / "main.py").write_text(PLAIN_MAIN)
+    (shopapp / "shopapp" / "clients.py").write_text("calls = []\n")
+    import shopapp.clients as held  # only a sibling of the app's module
+
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(DEV), warnings.catch_warnings():
+        warnings.simplefilter("error", StaleImportWarning)
+        app = factory()
+        assert app is sys.modules["shopapp.main"].app
+        assert sys.modules["shopapp.clients"] is held
+        with EnvPatch(PROD):
+            assert factory() is app  # it reads nothing: every environment's app
+
+
+def test_the_warning_names_the_module_imported_first_and_what_the_import_reads(
+    shopapp: Path,
+) -> None:
+    with EnvPatch(PROD):
+        import shopapp.config  # noqa: F401  (a test module's top: only the settings module)
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(DEV), pytest.warns(StaleImportWarning) as caught:
+        factory()
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith("app_from_import: shopapp.config was imported before")
+    assert "reads APP_ENV, PAY_KEY" in message
+    assert "pk_live" not in message  # names, never values
+
+
+DOTENV_MAIN = """
+import os
+
+from starlette.applications import Starlette
+
+os.environ.setdefault("SESSION_SECRET", "from-the-packages-dotenv")  # load_dotenv, no override
+SECRET = os.environ["SESSION_SECRET"]
+app = Starlette()
+"""
+
+
+def test_a_variable_the_import_fills_in_itself_is_not_a_different_environment(
+    shopapp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The harness clears what the production env names (SESSION_SECRET) before each build;
+    # the import's own default then fills it again: the same app, not a copy aside.
+    monkeypatch.delenv("SESSION_SECRET", raising=False)
+    (shopapp / "shopapp" / "main.py").write_text(DOTENV_MAIN)
+    factory = app_from_import("shopapp.main:app")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StaleImportWarning)
+        with EnvPatch(DEV):
+            first = factory()
+        with EnvPatch(DEV, clear=["SESSION_SECRET"]):
+            assert factory() is first
+    with EnvPatch({**DEV, "SESSION_SECRET": "a-test-of-its-own"}):
+        with pytest.warns(StaleImportWarning, match=r"differing in SESSION_SECRET\)"):
+            other = factory()
+        assert other is not first
+        assert sys.modules["shopapp.main"].SECRET == "from-the-packages-dotenv"
+
+
+def test_every_production_build_is_a_fresh_import(shopapp: Path) -> None:
+    # As a fresh process would: a lifespan whose shutdown undoes what the import started (a
+    # scheduler) never runs twice on one object.
+    factory = app_from_import("shopapp.main:app")
+    with EnvPatch(PROD), production_build():
+        first, second = factory(), factory()
+    assert first is not second
