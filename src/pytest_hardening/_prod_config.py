@@ -158,7 +158,8 @@ class ProdConfigChecker:
         """Apply each unsafe mutation to the known-good env, one at a time.
 
         Dropping a variable named in ``optional`` is not tried; by default those are the mode
-        variables (``APP_ENV``, ``NODE_ENV``) and the app's declared ``PRODUCTION_OPTIONAL``
+        variables (``APP_ENV``, ``ENVIRONMENT``, ``NODE_ENV``, ...: ``MODE_VARIABLES``) and the
+        app's declared ``PRODUCTION_OPTIONAL``
         (see :func:`declared_optional`)."""
         report = AuditReport()
         if optional is None:

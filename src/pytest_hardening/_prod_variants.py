@@ -154,11 +154,13 @@ def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -
     return found
 
 
-MODE_VARIABLES = ("APP_ENV", "NODE_ENV")
+#: The variables apps name their mode with: dropping one makes another mode, not a weaker
+#: production (the app's own rule decides which it reads; a default it restores is no finding).
+MODE_VARIABLES = ("APP_ENV", "APP_ENVIRONMENT", "ENV", "ENVIRONMENT", "NODE_ENV", "STAGE")
 
 
 def declared_optional(factory: AppFactory) -> set[str]:
-    """The variables an app declares optional in production: ``APP_ENV``/``NODE_ENV`` and a
+    """The variables an app declares optional in production: the mode variables and a
     ``PRODUCTION_OPTIONAL`` sequence of names in the factory's module, one of its parent
     packages, or a ``config`` module beside them (already imported: nothing is imported here)."""
     found = set(MODE_VARIABLES)

@@ -84,3 +84,17 @@ def test_debug_dropped_is_harmless_when_the_app_is_out_of_debug_mode_without_it(
     # Debug on by default: dropping the variable is the finding it was.
     report = ProdConfigChecker(_debug_app("true"), env).audit()
     assert ("DEBUG", "drop") in {(m.variable, m.kind) for m in report.accepted}
+
+
+def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:
+    # An app that names its mode ENVIRONMENT (and whose packaged defaults restore it when
+    # dropped): a drop is another mode, judged by the app's own rule, not a weaker production.
+    def create() -> FastAPI:
+        mode = os.environ.get("ENVIRONMENT", "production")  # the package's .env.dist default
+        return FastAPI(debug=mode != "production")
+
+    env = {"ENVIRONMENT": "production", "STAGE": "eu-1"}
+    report = ProdConfigChecker(create, env).audit()
+    tried = [m.variable for m in (*report.accepted, *report.rejected, *report.harmless)]
+    assert "ENVIRONMENT" not in tried
+    assert "STAGE" not in tried
