@@ -163,6 +163,13 @@ class Harness:
                 self._attach_clock(injector, self._clock)
         return self._faults
 
+    def faked_hosts(self) -> set[str]:
+        """The hosts (or ``*.`` patterns) of the providers answered in memory, loopback aside."""
+        from ._exit_guard import host_pattern
+
+        providers = self._faults.providers if self._faults is not None else {}
+        return {h for h in (host_pattern(p.url) for p in providers.values()) if h is not None}
+
     def _attach_clock(self, injector: FaultInjector, clock: Clock) -> None:
         # Latency faults advance the clock instead of sleeping; detached before either stops.
         injector.clock = clock

@@ -90,6 +90,7 @@ def _hardening_harness(
     try:
         yield harness
     finally:
+        session_of(request.config).faked_hosts.update(harness.faked_hosts())
         harness.close()
     # Without `faults` (which reports the same at its own teardown) a connection off the
     # machine still fails the test, even if the app swallowed the error.

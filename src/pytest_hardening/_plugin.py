@@ -6,6 +6,7 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from . import _config_fixtures, _harness_fixtures, _inspection_fixtures
 from ._harness_fixtures import close_breakers_after
 from ._inspection_fixtures import INSPECTOR_KEY
 from ._report import (
+    SESSION_KEY,
     collect_worker,
     finish_item,
     finish_session,
@@ -125,6 +127,17 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     finish_session(session.config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A library's exit-time sender (a trace exporter) must not reach a host the tests faked.
+    # Not for a session run inside another's test (pytester): that process goes on.
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None and session.faked_hosts and "PYTEST_CURRENT_TEST" not in os.environ:
+        from ._exit_guard import ExitGuard
+
+        ExitGuard(session.faked_hosts).start()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

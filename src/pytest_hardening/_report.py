@@ -86,6 +86,8 @@ class HardeningSession:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.records: list[dict[str, Any]] = []
+        #: The provider hosts this process's tests faked (for the guard at its exit).
+        self.faked_hosts: set[str] = set()
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(record)
