@@ -212,7 +212,11 @@ def hardening_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def hardening_dev_env(hardening_database_url: str) -> dict[str, str]:
-    return {**DEV_ENV, "DATABASE_URL": hardening_database_url}
+    """:data:`DEV_ENV` on the session's database, with no request tracing: errors are still
+    captured, and a test about transactions sets ``SENTRY_TRACES_SAMPLE_RATE`` itself (a
+    transaction per request was a fifth of each request's work, and only those tests read
+    it)."""
+    return {**DEV_ENV, "DATABASE_URL": hardening_database_url, "SENTRY_TRACES_SAMPLE_RATE": "0"}
 
 
 #: The session's strong production env (see :func:`hardening_prod_env`).

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from pytest_hardening import ApmView, Clock, FaultInjector, SentryCapture
+
+
+@pytest.fixture
+def hardening_dev_env(hardening_dev_env: dict[str, str]) -> dict[str, str]:
+    # Every request traced: these tests read what Sentry's transactions carry.
+    return {**hardening_dev_env, "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
+
 
 CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
 

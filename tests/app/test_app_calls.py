@@ -15,6 +15,12 @@ from reference_app.testing import DEV_ENV
 from .conftest import new_call
 
 
+@pytest.fixture
+def hardening_dev_env(hardening_dev_env: dict[str, str]) -> dict[str, str]:
+    # Every request traced: these tests read what Sentry's transactions carry.
+    return {**hardening_dev_env, "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
+
+
 def test_healthy_call_is_initiated_and_retrievable(
     client: TestClient, faults: FaultInjector
 ) -> None:

@@ -12,6 +12,12 @@ from pytest_hardening import SentryCapture
 from .conftest import new_call
 
 
+@pytest.fixture
+def hardening_dev_env(hardening_dev_env: dict[str, str]) -> dict[str, str]:
+    # Every request traced: these tests read what Sentry's transactions carry.
+    return {**hardening_dev_env, "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
+
+
 def test_a_well_formed_request_id_is_kept_and_returned(hardened_client: TestClient) -> None:
     sent = "req-7f3a9c2e-41b8"
     response = hardened_client.post("/api/calls", json=new_call(), headers={"X-Request-ID": sent})

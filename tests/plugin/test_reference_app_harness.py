@@ -31,9 +31,16 @@ OPTIONAL_IN_PRODUCTION = [
 CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
 
 
+@pytest.fixture
+def hardening_dev_env(hardening_dev_env: dict[str, str]) -> dict[str, str]:
+    # Every request traced: these tests read what Sentry's transactions carry.
+    return {**hardening_dev_env, "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
+
+
 def test_healthy_call_goes_through_exotel_and_is_stored(
     hardened_client: Any, faults: FaultInjector, apm: ApmView
 ) -> None:
+
     created = hardened_client.post("/api/calls", json=CALL)
     assert created.status_code == 201, created.text
     assert hardened_client.get(f"/api/calls/{created.json()['id']}").json()["status"] == "initiated"
