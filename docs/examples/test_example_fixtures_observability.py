@@ -9,13 +9,13 @@ import pytest
 from pytest_hardening import ApmView, Clock, FaultInjector, SentryCapture
 
 
+CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
+
+
 @pytest.fixture
 def hardening_dev_env(hardening_dev_env: dict[str, str]) -> dict[str, str]:
     # Every request traced: these tests read what Sentry's transactions carry.
     return {**hardening_dev_env, "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
-
-
-CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
 
 
 def test_nothing_secret_reaches_sentry(
