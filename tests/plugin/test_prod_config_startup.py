@@ -84,3 +84,11 @@ def test_debug_dropped_is_harmless_when_the_app_is_out_of_debug_mode_without_it(
     # Debug on by default: dropping the variable is the finding it was.
     report = ProdConfigChecker(_debug_app("true"), env).audit()
     assert ("DEBUG", "drop") in {(m.variable, m.kind) for m in report.accepted}
+
+
+def test_accepts_fails_when_the_production_build_runs_in_debug_mode() -> None:
+    checker = ProdConfigChecker(_debug_app("false"), {"APP_ENV": "production", "DEBUG": "true"})
+    with pytest.raises(AssertionError, match="runs in debug mode") as failure:
+        checker.assert_accepts()
+    assert "hardening_prod_env" in str(failure.value)
+    checker.assert_accepts(DEBUG="false")  # the same app, out of debug mode: accepted
