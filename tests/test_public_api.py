@@ -73,3 +73,30 @@ def test_the_hardening_command_runs_without_pydantic(tmp_path: Path) -> None:
     assert "production configuration OK" in out.stdout
     imported = out.stdout.splitlines()[-1]
     assert imported == "[]", f"the hardening command imported {imported}"
+
+
+def test_check_config_with_no_app_and_no_app_extra_is_a_usage_error(tmp_path: Path) -> None:
+    # Nothing configured falls back to the reference app, whose stack (pydantic) is the `app`
+    # extra: without it, a traceback and exit 1 ("problems found") said nothing of the cause.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # no [tool.hardening]
+    (tmp_path / "prod.env").write_text("ENVIRONMENT=production\n")
+    code = (
+        "import sys\n"
+        "sys.modules['pydantic'] = None  # as if installed without the app extra\n"
+        "from pytest_hardening._cli import main\n"
+        "sys.argv = ['hardening', 'check-config', '--env-file', 'prod.env']\n"
+        "main()\n"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""
+    [line] = out.stderr.splitlines()
+    assert "pass --factory package.module:attribute, or set `factory` in [tool.hardening]" in line
+    assert "needs pytest-hardening[app]" in line

@@ -16,6 +16,7 @@ from ._prod_variants import (
     debug_stayed_off,
     declared_optional,
     dotenv_hints,
+    runs_in_debug,
     unsafe_variants,
 )
 from ._secrets import (
@@ -113,14 +114,24 @@ class ProdConfigChecker:
             return error, None
 
     def assert_accepts(self, **overrides: str | None) -> Any:
+        """Fail unless the production build succeeds with ``overrides`` and runs out of debug
+        mode (a debug flag that is on is no production build); return the app."""
         __tracebackhide__ = True
         try:
-            return (self.boot if self.startup else self.build)(**overrides)
+            app = (self.boot if self.startup else self.build)(**overrides)
         except Exception as error:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
                 f"refused: {type(error).__name__}: {self._redacted(str(error), overrides)}"
             ) from None
+        if runs_in_debug(app):
+            raise AssertionError(
+                f"the production build with {_describe(overrides)} runs in debug mode (its "
+                "debug flag is on): an error's traceback would reach the client. Have the app "
+                "switch debug off under hardening_prod_env (does its mode variable hold "
+                "exactly the value the app reads as production?)"
+            )
+        return app
 
     def assert_rejects(self, *, drop: Iterable[str] = (), **overrides: str | None) -> BaseException:
         """Fail unless the build is refused and the error names every dropped or overridden

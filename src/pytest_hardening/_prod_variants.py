@@ -22,6 +22,7 @@ __all__ = [
     "declared_optional",
     "dotenv_files",
     "dotenv_hints",
+    "runs_in_debug",
     "unsafe_variants",
 ]
 
@@ -187,6 +188,12 @@ def debug_stayed_off(mutation: Mutation, app: Any) -> bool:
     switched on, which an app may read for more than its framework's flag."""
     dropped = mutation.value is None and bool(_DEBUG.search(mutation.variable))
     return dropped and getattr(app, "debug", None) is False
+
+
+def runs_in_debug(app: Any) -> bool:
+    """The app's framework debug flag (Starlette, FastAPI, Litestar, Quart, Flask) is on: its
+    error pages send the traceback, settings and source lines to the client."""
+    return getattr(app, "debug", None) is True
 
 
 def _weakened(name: str, value: str) -> list[Mutation]:

@@ -42,7 +42,7 @@ _CUT = ("...", "\u2026")
 #: The shortest cut-off part of a secret that still counts as printing it.
 _FRAGMENT = 8
 
-# DATABASE_URL and other URLs are handled by value (their password), not by name.
+# DATABASE_URL and other URLs are handled by value (their credential), not by name.
 _SECRET_NAME = re.compile(
     r"SECRET|TOKEN|PASSWORD|PASSWD|PASS\b|_KEY|^KEY|APIKEY|DSN|CREDENTIAL|PRIVATE|SIGNING|SALT",
     re.IGNORECASE,
@@ -55,15 +55,16 @@ def is_secret_name(name: str) -> bool:
 
 
 def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[str, str]]:
-    """``(name, value)`` of every secret in ``env``: values of secret-named variables and
-    passwords inside URLs. Values shorter than ``min_length`` are too common to mask."""
+    """``(name, value)`` of every secret in ``env``: values of secret-named variables and the
+    credentials inside URLs (a password; a user alone, as a Sentry DSN's key or a token in
+    ``https://TOKEN@host``). Values shorter than ``min_length`` are too common to mask."""
     found: list[tuple[str, str]] = []
     for name, value in env.items():
         if is_secret_name(name) and len(value) >= min_length:
             found.append((name, value))
-        password = _url_password(value)
-        if password and len(password) >= min_length:
-            found.append((name, password))
+        credential = _url_credential(value)
+        if credential and len(credential) >= min_length:
+            found.append((name, credential))
     return found
 
 
@@ -72,16 +73,30 @@ def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[
 _USERINFO = re.compile(r"(?:^|[/\s])[^/:@\s]+:([^@/\s]+)@")
 
 
-def _url_password(value: str) -> str | None:
+def _url_credential(value: str) -> str | None:
+    """The password of a URL's ``user:password@``; of a bare ``user@`` that looks like a key,
+    the user: with no password, it is the credential (a Sentry DSN's key, an access token)."""
     if "://" in value:
         try:
-            password = urlsplit(value).password
+            parts = urlsplit(value)
+            password = parts.password
+            user = None if ":" in parts.netloc.rpartition("@")[0] else parts.username
         except ValueError:  # a malformed URL (bad port ...): its userinfo is still read below
-            password = None
+            password = user = None
         if password:
             return password
+        if user and _looks_like_key(user):
+            return user
     found = _USERINFO.search(value)
     return found.group(1) if found else None
+
+
+def _looks_like_key(user: str) -> bool:
+    """16 characters or more (a DSN key has 32, a GitHub token 40), or 8 or more mixing letters
+    and digits. Not an account name (``postgres@``, ``git@``, ``public@``): masked, such a word
+    would be cut out of every other word it is part of (``postgresql``)."""
+    mixed = any(c.isdigit() for c in user) and any(c.isalpha() for c in user)
+    return len(user) >= 16 or (len(user) >= 8 and mixed)
 
 
 #: The ``.env.example`` form: ``your_openai_api_key_here``, ``your-api-key``.

@@ -215,7 +215,62 @@ def test_an_audit_line_never_shows_a_url_password() -> None:
 
     line = str(Mutation("DATABASE_URL", "localhost", "postgresql://app:s3cr3t-pw@localhost/db"))
     assert "s3cr3t-pw" not in line
-    assert "localhost" in line
+    assert "'postgresql://app:***@localhost/db'" in line  # the user of user:password may show
+
+
+#: A Sentry DSN's key is its URL's user, with no password (here under a misspelt name that is
+#: no secret-looking name), as is a token in ``https://TOKEN@github.com/...``.
+DSN_KEY = "0123456789abcdef0123456789abcdef"
+DSN = f"http://{DSN_KEY}@o123456.ingest.sentry.io/42"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (DSN, "'http://***@o123456.ingest.sentry.io/42'"),
+        ("https://tok3n0123456789abcdef@git.example/o/r.git", "'https://***@git.example/o/r.git'"),
+        # An account name is no key: masked, it would be cut out of "postgresql" too.
+        ("postgresql://postgres@db.internal/app", "'postgresql://postgres@db.internal/app'"),
+    ],
+)
+def test_an_audit_line_never_shows_a_key_as_a_urls_user(url: str, shown: str) -> None:
+    from pytest_hardening import Mutation
+
+    assert str(Mutation("SOURCE_URL", "http scheme", url)) == f"SOURCE_URL: http scheme -> {shown}"
+
+
+URL_APP = """
+import os
+
+
+def create_app():
+    dsn = os.environ.get("SENTRY_DNS", "")
+    if not dsn.startswith("https://"):
+        raise ValueError(f"SENTRY_DNS: must use https, got {dsn}")
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+
+def test_a_refusal_never_shows_a_urls_user_without_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'tiny'\n")
+    (tmp_path / "url_cli_app.py").write_text(URL_APP)
+    (tmp_path / "prod.env").write_text(f"SENTRY_DNS={DSN}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        args = ["check-config", "--env-file", "prod.env", "--factory", "url_cli_app:create_app"]
+        result = runner.invoke(app, args)
+    finally:
+        sys.modules.pop("url_cli_app", None)
+    assert result.exit_code == 1, result.output
+    assert DSN_KEY not in result.output
+    assert "must use https, got http://***@o123456.ingest.sentry.io/42" in result.stdout
 
 
 def test_a_pydantic_settings_refusal_is_its_message_without_the_input_it_echoes(

@@ -162,6 +162,30 @@ def test_a_whole_life_is_read_the_same_way_for_every_library(library: str, clock
     inspector.stop()
 
 
+REOPEN = [("OPEN", "HALF_OPEN"), ("HALF_OPEN", "OPEN")]
+
+
+@pytest.mark.parametrize("library", CASES)
+def test_a_failed_probe_is_recorded_as_a_reopen_for_every_library(
+    library: str, clock: Clock
+) -> None:
+    # No look between the timeout and the probe (this clock is not wired to the inspector):
+    # circuitbreaker's OPEN -> HALF_OPEN is lazy, and its probe reports only HALF_OPEN -> OPEN.
+    breakers, fail, _ = CASES[library]()
+    inspector = BreakerInspector(breakers).start()
+    fail()
+    fail()
+    assert inspector.state("pay") == "OPEN"
+    clock.advance(31)
+    fail()  # the probe fails: open again
+    assert inspector.transitions("pay") == [("CLOSED", "OPEN"), *REOPEN]
+    clock.advance(31)
+    fail()  # and again: the same round trip, recorded again
+    assert inspector.transitions("pay") == [("CLOSED", "OPEN"), *REOPEN, *REOPEN]
+    assert inspector.problems() == []
+    inspector.stop()
+
+
 #: Libraries that move OPEN -> HALF_OPEN only on the first call after the open timeout.
 ON_CALL = {"pybreaker", "aiobreaker", "purgatory-sync-factory", "purgatory-async-factory"}
 

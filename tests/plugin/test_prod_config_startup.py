@@ -98,3 +98,11 @@ def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:
     tried = [m.variable for m in (*report.accepted, *report.rejected, *report.harmless)]
     assert "ENVIRONMENT" not in tried
     assert "STAGE" not in tried
+
+
+def test_accepts_fails_when_the_production_build_runs_in_debug_mode() -> None:
+    checker = ProdConfigChecker(_debug_app("false"), {"APP_ENV": "production", "DEBUG": "true"})
+    with pytest.raises(AssertionError, match="runs in debug mode") as failure:
+        checker.assert_accepts()
+    assert "hardening_prod_env" in str(failure.value)
+    checker.assert_accepts(DEBUG="false")  # the same app, out of debug mode: accepted

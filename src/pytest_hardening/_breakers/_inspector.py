@@ -20,6 +20,9 @@ class _Track:
     log: list[tuple[str, str]] = field(default_factory=list)
     last: BreakerState | None = None
     unsubscribe: Callable[[], None] | None = None
+    #: The latest logged transition, when a look (not a listener) logged it: a listener's
+    #: report of that change arriving after the look is the same change, not a new one.
+    observed: tuple[BreakerState, BreakerState] | None = None
 
 
 class BreakerInspector:
@@ -31,7 +34,8 @@ class BreakerInspector:
     circuits on first use) are picked up, as having started CLOSED; a registry with
     ``watch(callback) -> unwatch`` reports them as they are created. Transitions come from each
     library's listener API where it has one; otherwise (and in addition) from observing the
-    state on every call of the inspector and around ``force_open``/``reset``.
+    state on every call of the inspector, around ``force_open``/``reset`` and on
+    :meth:`advance`.
     """
 
     def __init__(self, breakers: Any, *, history: int = 5) -> None:
@@ -134,8 +138,16 @@ class BreakerInspector:
     def _record(self, name: str, from_state: BreakerState, to_state: BreakerState) -> None:
         with self._lock:
             track = self._tracks[name]
+            observed, track.observed = track.observed, None
             if to_state == track.last:
-                return  # already observed
+                if from_state == to_state or observed == (from_state, to_state):
+                    return  # no change, or the change a look already logged
+                # Left the state last seen and came back unseen: circuitbreaker reports
+                # HALF_OPEN on reading once its timeout has passed, and a failed probe reports
+                # HALF_OPEN -> OPEN while the last look saw OPEN.
+                track.log.append((to_state.value, from_state.value))
+                track.log.append((from_state.value, to_state.value))
+                return
             if track.last is not None and from_state != track.last:
                 track.log.append((track.last.value, from_state.value))  # seen in between
             if from_state != to_state:
@@ -147,6 +159,7 @@ class BreakerInspector:
         with self._lock:
             if track.last is not None and state != track.last:
                 track.log.append((track.last.value, state.value))
+                track.observed = (track.last, state)
             track.last = state
         return state
 
@@ -222,14 +235,26 @@ class BreakerInspector:
             with self._lock:
                 track.log.clear()
                 track.last = state
+                track.observed = None
 
     def advance(self, seconds: float) -> None:
         """Move breakers that run on their own clock: calls ``advance(seconds)`` on every
-        adapter that has one (breakers on real or frozen time follow ``clock`` by themselves)."""
+        adapter that has one (breakers on real or frozen time follow ``clock`` by themselves).
+
+        Then every breaker is looked at (``clock.advance`` calls this): one whose state moves
+        with time alone (circuitbreaker, a hand-written breaker reporting HALF_OPEN once its
+        timeout has passed) is recorded as it moves, before a probe can move it on."""
         for track in list(self._tracks.values()):
             advance = getattr(track.adapter, "advance", None)
             if callable(advance):
                 advance(seconds)
+        if not self._started:
+            return
+        for name, track in list(self._tracks.items()):
+            try:
+                self._observe(name, track)
+            except Exception as exc:  # the clock must move whatever one odd breaker does
+                self._errors.append(f"reading the state of {name!r}: {exc!r}")
 
     def problems(self) -> list[str]:
         """Errors caught inside library callbacks (they never reach the app)."""

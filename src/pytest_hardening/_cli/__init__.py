@@ -233,6 +233,7 @@ def check_config(
     reference app's rules.
     """
     project = _project()
+    by_default = validator is None and factory is None and project is REFERENCE
     # --factory means "build my app", as [tool.hardening] factory does: the reference app's
     # validator (the default of a project that configures nothing) is not that app's rules;
     # nor is the reference app the app of a --validator of one's own.
@@ -263,6 +264,16 @@ def check_config(
         reference = validator == REFERENCE.validator
         problems = release_problems(env, check, require_production=reference)
     except (ValueError, ModuleNotFoundError, SpecError) as error:
+        if isinstance(error, ModuleNotFoundError) and by_default:
+            # Nothing named an app: the reference app's stack is an extra, not installed.
+            click.echo(
+                f"hardening check-config: no app to check ({error}): pass --factory "
+                "package.module:attribute, or set `factory` in [tool.hardening] of "
+                "pyproject.toml; the bundled reference app, the default when neither is "
+                "given, needs pytest-hardening[app]",
+                err=True,
+            )
+            raise Exit(2) from None
         if isinstance(error, ModuleNotFoundError) and not _names_the_spec(
             error, validator, factory
         ):

@@ -110,6 +110,7 @@ def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
     from pytest_hardening._app import AppExited, build_app
+    from pytest_hardening._prod_variants import runs_in_debug
     from pytest_hardening._sentry_guard import SentryGuard
 
     create = fresh_factory(factory)
@@ -118,7 +119,7 @@ def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
         output = io.StringIO()
         try:
             with SentryGuard(), redirect_stdout(output), redirect_stderr(output):
-                build_app(create, env, clear=clear)
+                built = build_app(create, env, clear=clear)
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
@@ -127,9 +128,20 @@ def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
             return [f"{factory}: refused to build: {exited}{last}"]
         except Exception as error:
             return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
+        if runs_in_debug(built):
+            return [f"{factory}: {_debug_problem(env)}"]
         return []
 
     return validate
+
+
+def _debug_problem(env: Mapping[str, str]) -> str:
+    mode = mode_of(env)
+    said = f" (is {mode[0]}={mode[1]} exactly the value it reads as production?)" if mode else ""
+    return (
+        "built in debug mode (its debug flag is on): an error's traceback would reach the "
+        f"client; the app must switch debug off under this env{said}"
+    )
 
 
 #: Variables of the machine and the tools, not of an app: kept when an env file is checked.
@@ -299,6 +311,13 @@ def env_notes(env: Mapping[str, str], env_file: Path) -> list[str]:
         notes.append(
             f"{env_file} sets {mode[0]}={mode[1]}: not a production environment; the check "
             "built the app with it all the same"
+        )
+    elif mode is not None and env[mode[0]] != "production":
+        # Apps compare their mode exactly (`== "production"`): "Production" or "prod" may be
+        # read as development, debug on, by the very app this file is for.
+        notes.append(
+            f"{env_file} sets {mode[0]}={mode[1]}: the app may not read it as production "
+            "(apps often compare with 'production' exactly); write production if it does not"
         )
     checked = env_file.resolve()
     for path in dotenv_files():

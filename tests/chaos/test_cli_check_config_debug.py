@@ -1,0 +1,69 @@
+"""``hardening check-config`` on an app that reads its mode exactly (``== "production"``): an env
+file saying ``Production`` or ``prod`` builds it in debug mode, which is a problem, and the
+note says the app may not read such a value as production."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pytest_hardening._cli import app
+
+runner = CliRunner()
+
+#: As apps in the wild write it: debug and the test routes unless the mode is exactly this.
+MODE_APP = """
+import os
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+def create_app():
+    production = os.environ.get("ENVIRONMENT") == "production"
+    routes = [Route("/", lambda r: PlainTextResponse("ok"))]
+    if not production:
+        routes.append(Route("/test", lambda r: PlainTextResponse("test page")))
+    return Starlette(debug=not production, routes=routes)
+"""
+
+
+@pytest.fixture
+def mode_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'modes'\n")
+    (tmp_path / "mode_cli_app.py").write_text(MODE_APP)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("mode_cli_app", None)
+
+
+@pytest.mark.parametrize("mode", ["Production", "prod"])
+def test_a_build_in_debug_mode_is_a_problem(mode_project: Path, mode: str) -> None:
+    (mode_project / "prod.env").write_text(f"ENVIRONMENT={mode}\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "mode_cli_app:create_app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "mode_cli_app:create_app: built in debug mode (its debug flag is on): an error's "
+        "traceback would reach the client; the app must switch debug off under this env "
+        f"(is ENVIRONMENT={mode} exactly the value it reads as production?)"
+    ]
+    assert (
+        f"note: prod.env sets ENVIRONMENT={mode}: the app may not read it as production"
+        in result.stderr
+    )
+
+
+def test_the_exact_production_value_builds_out_of_debug_mode(mode_project: Path) -> None:
+    (mode_project / "prod.env").write_text("ENVIRONMENT=production\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "mode_cli_app:create_app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "prod.env: production configuration OK\n"
+    assert "note:" not in result.stderr
