@@ -105,7 +105,9 @@ class Capture(Transport):
 
 
 def _env(monkeypatch, path):
-    for name, value in {**DEV_ENV, "DATABASE_URL": f"sqlite+aiosqlite:///{path}"}.items():
+    # The hardened tests' environment (reference_app.testing's hardening_dev_env): no tracing.
+    env = {**DEV_ENV, "DATABASE_URL": f"sqlite+aiosqlite:///{path}", "SENTRY_TRACES_SAMPLE_RATE": "0"}
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
 
 

@@ -157,7 +157,7 @@ def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -
 
 #: The variables apps name their mode with: dropping one makes another mode, not a weaker
 #: production (the app's own rule decides which it reads; a default it restores is no finding).
-MODE_VARIABLES = ("APP_ENV", "APP_ENVIRONMENT", "ENV", "ENVIRONMENT", "NODE_ENV", "STAGE")
+MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV", "STAGE")
 
 
 def declared_optional(factory: AppFactory) -> set[str]:

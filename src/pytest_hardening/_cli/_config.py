@@ -284,15 +284,16 @@ def audit_findings(
     return tried, list(report.findings)
 
 
-#: Variables apps name their mode with (the reference app's rule, _MODE_VARIABLES, reads
-#: APP_ENV and NODE_ENV only), and the values that mean production.
-_ANY_MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV", "STAGE")
+#: The values that mean production to some app (the reference app's rule, _MODE_VARIABLES,
+#: reads APP_ENV and NODE_ENV only).
 _PRODUCTION_MODES = frozenset({"production", "prod", "live"})
 
 
 def mode_of(env: Mapping[str, str]) -> tuple[str, str] | None:
     """The first mode variable ``env`` sets, and its value (not a secret)."""
-    for name in _ANY_MODE_VARIABLES:
+    from pytest_hardening._prod_variants import MODE_VARIABLES
+
+    for name in MODE_VARIABLES:
         value = env.get(name, "").strip()
         if value:
             return name, value
