@@ -23,7 +23,9 @@ _TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
     "pool": httpx.PoolTimeout,
 }
 
-Action = Callable[[httpx.Request], tuple[httpx.Response, str]]
+#: A fault's answer and its call-log outcome; outcome ``None``: the fault did not apply to this
+#: call (a stream fault meeting a plain JSON answer), which passes untouched and leaves it armed.
+Action = Callable[[httpx.Request], tuple[httpx.Response, str | None]]
 
 
 class Advancer(Protocol):
@@ -58,6 +60,12 @@ class Script:
             self.remaining -= 1
         self.taken += 1
         return action
+
+    def give_back(self) -> None:
+        """Undo the last :meth:`take`: its action did not apply, so the call did not count."""
+        if self.remaining is not None:
+            self.remaining += 1
+        self.taken -= 1
 
 
 class InjectorHooks:

@@ -385,18 +385,20 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         with self._lock:
             script = self._scripts.get(provider)
             action = script.take() if script is not None else None
-            if script is not None and script.remaining == 0:
-                self._scripts.pop(provider, None)
-        if action is None:
+        if action is None or script is None:
             response = self.providers[provider].respond(request)
             self._record(provider, Call(request, f"ok {response.status_code}"))
             return response
         try:
             response, outcome = action(request)
         except Exception as error:
-            outcome = getattr(error, OUTCOME, None) or f"{_kind(script)} {type(error).__name__}"
+            outcome = getattr(error, OUTCOME, None) or f"{script.kind} {type(error).__name__}"
             self._record(provider, Call(request, outcome))
             raise
+        if outcome is None:  # not the fault's kind of answer: it passed, the fault waits
+            with self._lock:
+                script.give_back()
+            outcome = f"ok {response.status_code}"
         self._record(provider, Call(request, outcome))
         return response
 
@@ -412,10 +414,6 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                     if calls[index].request is request:
                         calls[index] = Call(request, outcome)
                         return
-
-
-def _kind(script: Script | None) -> str:
-    return script.kind if script is not None else "ok"
 
 
 def _shown(url: httpx.URL) -> str:

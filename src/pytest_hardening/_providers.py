@@ -35,7 +35,8 @@ class Provider:
     ``url`` is a URL prefix (``"https://api.example.com/v1"``), a host (``"api.example.com"``)
     or a host pattern (``"*.myshopify.com"``, also inside a URL). ``healthy`` answers calls while
     no fault is active: a handler, a fixed response, or ``None`` for ``200 {}``. Handlers see an
-    ``httpx.Request`` whichever client (httpx or httpx2) sent the request.
+    ``httpx.Request`` whichever client (httpx or httpx2) sent the request. Where several
+    providers match, the longest ``url`` owns the request: a path prefix splits a host.
     """
 
     url: str
