@@ -86,7 +86,8 @@ class InjectorHooks:
     ) -> None:
         raise NotImplementedError
 
-    def _advance(self, seconds: float) -> None:
+    def _advance(self, seconds: float, fault: str) -> None:
+        """Let ``seconds`` pass for ``fault`` (as set, e.g. ``"latency(2s)"``, for messages)."""
         raise NotImplementedError
 
 
@@ -161,11 +162,11 @@ class FaultMethods(InjectorHooks):
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
             limit = request_timeout(request, "read")
             if limit is not None and seconds > limit:
-                self._advance(limit)
+                self._advance(limit, f"latency({seconds}s)")
                 raise httpx.ReadTimeout(
                     f"read timeout after {limit}s (injected latency {seconds}s)", request=request
                 )
-            self._advance(seconds)
+            self._advance(seconds, f"latency({seconds}s)")
             response = healthy.respond(request)
             return response, f"latency {seconds}s {response.status_code}"
 

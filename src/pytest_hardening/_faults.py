@@ -342,7 +342,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 self._armed.append((provider, script, {"times": times, **details}))
             self.injected.append({"provider": provider, "kind": kind, "times": times, **details})
 
-    def _advance(self, seconds: float) -> None:
+    def _advance(self, seconds: float, fault: str) -> None:
         if seconds <= 0:
             return
         if self.clock is not None:
@@ -357,8 +357,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 # Sleeping here would block the event loop; the app may swallow this error,
                 # so it is also kept for the teardown report.
                 message = (
-                    f"faults.latency({seconds}s) hit async code without a clock: use the "
-                    "`clock` fixture (virtual time) with latency faults in async tests"
+                    f"faults.{fault} hit async code without a clock: its {seconds}s wait would "
+                    "block the event loop, so this error was raised instead; use the `clock` "
+                    f"fixture (virtual time) with {fault.partition('(')[0]} faults in async tests"
                 )
                 with self._lock:
                     self.misuse.append(message)

@@ -133,17 +133,19 @@ class StreamFaultMethods(InjectorHooks):
         Past the request's read timeout, or with ``seconds=None``, the client gets
         ``httpx.ReadTimeout`` after exactly that timeout."""
 
+        shown = f"stream_stall(after={after}, seconds={seconds})"
+
         def fault(request: httpx.Request) -> bytes | None:
             limit = request_timeout(request, "read")
             if seconds is None or (limit is not None and seconds > limit):
                 if limit is None:
                     raise ValueError("stream_stall(seconds=None) needs a request read timeout")
-                self._advance(limit)
+                self._advance(limit, shown)
                 raise httpx.ReadTimeout(
                     f"read timeout after {limit}s (injected stall after {after} events)",
                     request=request,
                 )
-            self._advance(seconds)
+            self._advance(seconds, shown)
             return None
 
         self._stream_fault(provider, "stream_stall", after, fault, times, seconds=seconds)

@@ -91,3 +91,21 @@ def test_a_provider_split_by_path_prefix_faults_that_endpoint_alone(clock: Clock
         assert _streamed(gpt) == ("one two three", None)  # the rest of the host is healthy
         assert [c.outcome for c in faults.calls("embeddings")] == ["ok 200", "fail 503"]
         assert [c.outcome for c in faults.calls("openai")] == ["ok 200"]
+
+
+@pytest.mark.anyio
+async def test_a_stall_in_async_code_without_a_clock_names_the_stall() -> None:
+    events = b"".join(f"data: {i}\n\n".encode() for i in range(4))
+    healthy = httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=events)
+    with FaultInjector({"sse": Provider("https://sse.example", healthy)}) as faults:
+        faults.stream_stall("sse", after=2, seconds=1)
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(RuntimeError) as raised:
+                await http.get("https://sse.example/events")
+        report = faults.problems_report()
+    said = "faults.stream_stall(after=2, seconds=1) hit async code without a clock"
+    assert str(raised.value).startswith(said)
+    assert "latency" not in str(raised.value)
+    assert report is not None
+    assert said in report
+    assert "use the `clock` fixture (virtual time) with stream_stall faults" in report
