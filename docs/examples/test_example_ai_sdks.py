@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import httpx
 import httpx2
 import openai
 import pytest
@@ -97,6 +98,26 @@ def test_openai_prefers_retry_after_ms() -> None:
         with pytest.raises(openai.RateLimitError):
             gpt.responses.create(model="gpt-4o-mini", input="Hello")
         assert faults.retry_sleeps == [1.5]
+
+
+def test_errors_carry_the_apis_type_and_code() -> None:
+    with FaultInjector({"openai": openai_provider()}) as faults:
+        gpt = openai.OpenAI(api_key="sk-test", max_retries=0)
+        faults.rate_limit("openai", times=1)
+        with pytest.raises(openai.RateLimitError) as limited:
+            gpt.responses.create(model="gpt-4o-mini", input="Hello")
+        assert (limited.value.type, limited.value.code) == ("requests", "rate_limit_exceeded")
+
+        quota = {
+            "message": "You exceeded your current quota.",
+            "type": "insufficient_quota",
+            "param": None,
+            "code": "insufficient_quota",
+        }  # a body of the test's own: an httpx.Response in a sequence
+        faults.sequence("openai", [httpx.Response(429, json={"error": quota})])
+        with pytest.raises(openai.RateLimitError) as exhausted:
+            gpt.responses.create(model="gpt-4o-mini", input="Hello")
+        assert exhausted.value.code == "insufficient_quota"
 
 
 def test_garbage_is_a_value_error_not_an_api_error() -> None:

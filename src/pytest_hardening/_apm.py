@@ -28,10 +28,11 @@ def app_apm(app: Any) -> Any:
     return registry if next(own, None) is not None else None
 
 
-def view_of(apm: Any) -> ApmView | PrometheusView:
-    """The per-test view of ``apm``, started (reset, or counting from now)."""
+def view_of(apm: Any, refused: list[str] | None = None) -> ApmView | PrometheusView:
+    """The per-test view of ``apm``, started (reset, or counting from now); ``refused``: the
+    app's prometheus registrations refused (see :class:`PrometheusView`)."""
     if not hasattr(apm, "endpoint") and is_prometheus_registry(apm):
-        return PrometheusView(apm).start()
+        return PrometheusView(apm, refused=refused).start()
     return ApmView(apm).start()
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = ["PrometheusView", "RequestStats", "is_prometheus_registry"]
@@ -43,6 +43,15 @@ class RequestStats:
     p50: float
     p95: float
     max: float
+    #: Why a count may be zero for a reason other than no traffic (a route with no metric at
+    #: all, the app's metrics not registered); shown in the repr, which a failing assert prints.
+    note: str = field(default="", compare=False)
+
+    def __repr__(self) -> str:
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "note"]
+        if self.note:
+            shown.append(f"note={self.note!r}")
+        return f"RequestStats({', '.join(shown)})"
 
     @property
     def error_rate(self) -> float:
@@ -52,11 +61,14 @@ class RequestStats:
 class PrometheusView:
     """What a prometheus_client registry recorded since :meth:`start`."""
 
-    def __init__(self, registry: Any) -> None:
+    def __init__(self, registry: Any, *, refused: list[str] | None = None) -> None:
+        """``refused``: the app's metrics whose registration in ``registry`` was refused, for
+        the note of a zero count (a list the harness fills as it happens)."""
         if not is_prometheus_registry(registry):
             raise TypeError(f"{type(registry).__name__!r} is not a prometheus_client registry")
         self.registry = registry
         self._base: dict[_Key, float] = {}
+        self._refused = refused if refused is not None else []
 
     def start(self) -> PrometheusView:
         self._base = dict(self._read())
@@ -125,7 +137,30 @@ class PrometheusView:
             p50=_quantile(buckets, 0.50),
             p95=_quantile(buckets, 0.95),
             max=_quantile(buckets, 1.0),
+            note="" if count else self._why_zero(f"{method.upper()} {route}"),
         )
+
+    def _why_zero(self, key: str) -> str:
+        # A route never seen may be a typo: zero is still the answer (a test may assert that a
+        # route had no traffic), with the endpoints that were seen to compare against.
+        seen = sorted(
+            {
+                f"{labels['method'].upper()} {route}"
+                for labels in (dict(pairs) for (_, pairs), _value in self._read())
+                if "method" in labels
+                for route in (labels.get(label) for label in _ROUTE_LABELS)
+                if route is not None
+            }
+        )
+        notes = (
+            [f"no series for {key} (a typo?); seen: {', '.join(seen)}"] if key not in seen else []
+        )
+        if self._refused:
+            notes.append(
+                f"not registered for this app: {', '.join(self._refused)}, held by collectors "
+                "made outside the fixtures (at import, or by an app built without them, alive)"
+            )
+        return "; ".join(notes)
 
     def external(self, provider: str) -> Any:
         raise TypeError(_NO_STANDARD.format(what="external calls"))

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ._error_bodies import error_body
 from ._providers import Provider
 
 __all__ = ["OUTCOME", "Action", "FaultMethods", "request_timeout"]
@@ -23,7 +24,9 @@ _TIMEOUTS: dict[str, type[httpx.TimeoutException]] = {
     "pool": httpx.PoolTimeout,
 }
 
-Action = Callable[[httpx.Request], tuple[httpx.Response, str]]
+#: A fault's answer and its call-log outcome; outcome ``None``: the fault did not apply to this
+#: call (a stream fault meeting a plain JSON answer), which passes untouched and leaves it armed.
+Action = Callable[[httpx.Request], tuple[httpx.Response, str | None]]
 
 
 class Advancer(Protocol):
@@ -59,6 +62,12 @@ class Script:
         self.taken += 1
         return action
 
+    def give_back(self) -> None:
+        """Undo the last :meth:`take`: its action did not apply, so the call did not count."""
+        if self.remaining is not None:
+            self.remaining += 1
+        self.taken -= 1
+
 
 class InjectorHooks:
     """What the fault methods need of :class:`FaultInjector` (its state and ``_set``)."""
@@ -78,7 +87,8 @@ class InjectorHooks:
     ) -> None:
         raise NotImplementedError
 
-    def _advance(self, seconds: float) -> None:
+    def _advance(self, seconds: float, fault: str) -> None:
+        """Let ``seconds`` pass for ``fault`` (as set, e.g. ``"latency(2s)"``, for messages)."""
         raise NotImplementedError
 
 
@@ -89,8 +99,11 @@ class FaultMethods(InjectorHooks):
     seed: int | str | None
 
     def fail(self, provider: str, status: int = 503, *, times: int | None = None) -> None:
+        """Answer ``status``, with the error body of the provider's API (see ``Provider``)."""
+        plain = {"error": "injected failure", "status": status}
+        body = error_body(self.providers[self._check(provider)], status, plain)
+
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            body = {"error": "injected failure", "status": status}
             return httpx.Response(status, json=body), f"fail {status}"
 
         self._set(provider, "fail", action, times, status=status)
@@ -153,11 +166,11 @@ class FaultMethods(InjectorHooks):
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
             limit = request_timeout(request, "read")
             if limit is not None and seconds > limit:
-                self._advance(limit)
+                self._advance(limit, f"latency({seconds}s)")
                 raise httpx.ReadTimeout(
                     f"read timeout after {limit}s (injected latency {seconds}s)", request=request
                 )
-            self._advance(seconds)
+            self._advance(seconds, f"latency({seconds}s)")
             response = healthy.respond(request)
             return response, f"latency {seconds}s {response.status_code}"
 
@@ -172,13 +185,15 @@ class FaultMethods(InjectorHooks):
         retry_after_ms: int | None = None,
     ) -> None:
         """Answer 429 with ``Retry-After: retry_after`` (seconds) and, when given, OpenAI's
-        ``retry-after-ms`` header (which the OpenAI SDK prefers)."""
+        ``retry-after-ms`` header (which the OpenAI SDK prefers); the body is the provider
+        API's rate-limit error (see ``Provider``)."""
+        body = error_body(self.providers[self._check(provider)], 429, {"error": "rate limited"})
         headers = {"Retry-After": str(retry_after)}
         if retry_after_ms is not None:
             headers["retry-after-ms"] = str(retry_after_ms)
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            response = httpx.Response(429, headers=headers, json={"error": "rate limited"})
+            response = httpx.Response(429, headers=headers, json=body)
             return response, "rate_limit 429"
 
         details: dict[str, Any] = {"retry_after": retry_after}
@@ -194,8 +209,10 @@ class FaultMethods(InjectorHooks):
         self._set(provider, "garbage", action, times)
 
     def sequence(self, provider: str, outcomes: Sequence[Any]) -> None:
-        """Script the next calls one by one: an int status, an exception class (httpx
-        errors get the request), ``"ok"``, ``"refuse"``, ``"timeout"`` or ``"garbage"``."""
+        """Script the next calls one by one: an int status (with the provider API's error
+        body, as :meth:`fail`), an ``httpx.Response`` (answered as given: an error body of the
+        test's own, such as OpenAI's ``insufficient_quota``), an exception class (httpx errors
+        get the request), ``"ok"``, ``"refuse"``, ``"timeout"`` or ``"garbage"``."""
         healthy = self.providers[self._check(provider)]
         actions = [_step(healthy, outcome, self._timeout_passes) for outcome in outcomes]
         self._set(provider, "sequence", actions, None, outcomes=[_label(o) for o in outcomes])
@@ -209,9 +226,11 @@ class FaultMethods(InjectorHooks):
         used = seed if seed is not None else f"{self.seed}:{provider}"
         rng = _random.Random(used)
 
+        body = error_body(healthy, status, {"error": "injected failure"})
+
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
             if rng.random() < rate:
-                return httpx.Response(status, json={"error": "injected failure"}), f"fail {status}"
+                return httpx.Response(status, json=body), f"fail {status}"
             response = healthy.respond(request)
             return response, f"ok {response.status_code}"
 
@@ -227,7 +246,8 @@ def _step(healthy: Provider, outcome: Any, advance: Callable[[float], None]) -> 
             headers = {"Content-Type": "application/json"}
             return httpx.Response(200, headers=headers, content=GARBAGE), "garbage 200"
         if isinstance(outcome, int):
-            return httpx.Response(outcome, json={"error": "injected"}), f"fail {outcome}"
+            body = error_body(healthy, outcome, {"error": "injected"})
+            return httpx.Response(outcome, json=body), f"fail {outcome}"
         if isinstance(outcome, httpx.Response):
             return outcome, f"response {outcome.status_code}"
         error = {"refuse": httpx.ConnectError, "timeout": httpx.ReadTimeout}.get(outcome, outcome)
@@ -247,8 +267,8 @@ def _step(healthy: Provider, outcome: Any, advance: Callable[[float], None]) -> 
         or (isinstance(outcome, type) and issubclass(outcome, BaseException))
     ):
         raise ValueError(
-            f"unsupported sequence outcome {outcome!r}: use a status code, an exception "
-            'class, "ok", "refuse", "timeout" or "garbage"'
+            f"unsupported sequence outcome {outcome!r}: use a status code, an httpx.Response, "
+            'an exception class, "ok", "refuse", "timeout" or "garbage"'
         )
     return action
 

@@ -342,7 +342,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 self._armed.append((provider, script, {"times": times, **details}))
             self.injected.append({"provider": provider, "kind": kind, "times": times, **details})
 
-    def _advance(self, seconds: float) -> None:
+    def _advance(self, seconds: float, fault: str) -> None:
         if seconds <= 0:
             return
         if self.clock is not None:
@@ -357,8 +357,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 # Sleeping here would block the event loop; the app may swallow this error,
                 # so it is also kept for the teardown report.
                 message = (
-                    f"faults.latency({seconds}s) hit async code without a clock: use the "
-                    "`clock` fixture (virtual time) with latency faults in async tests"
+                    f"faults.{fault} hit async code without a clock: its {seconds}s wait would "
+                    "block the event loop, so this error was raised instead; use the `clock` "
+                    f"fixture (virtual time) with {fault.partition('(')[0]} faults in async tests"
                 )
                 with self._lock:
                     self.misuse.append(message)
@@ -385,18 +386,20 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         with self._lock:
             script = self._scripts.get(provider)
             action = script.take() if script is not None else None
-            if script is not None and script.remaining == 0:
-                self._scripts.pop(provider, None)
-        if action is None:
+        if action is None or script is None:
             response = self.providers[provider].respond(request)
             self._record(provider, Call(request, f"ok {response.status_code}"))
             return response
         try:
             response, outcome = action(request)
         except Exception as error:
-            outcome = getattr(error, OUTCOME, None) or f"{_kind(script)} {type(error).__name__}"
+            outcome = getattr(error, OUTCOME, None) or f"{script.kind} {type(error).__name__}"
             self._record(provider, Call(request, outcome))
             raise
+        if outcome is None:  # not the fault's kind of answer: it passed, the fault waits
+            with self._lock:
+                script.give_back()
+            outcome = f"ok {response.status_code}"
         self._record(provider, Call(request, outcome))
         return response
 
@@ -412,10 +415,6 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                     if calls[index].request is request:
                         calls[index] = Call(request, outcome)
                         return
-
-
-def _kind(script: Script | None) -> str:
-    return script.kind if script is not None else "ok"
 
 
 def _shown(url: httpx.URL) -> str:

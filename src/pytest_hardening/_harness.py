@@ -109,6 +109,7 @@ class Harness:
         self._lifespan = False
         self._breakers: BreakerInspector | None = None
         self._apm: ApmView | PrometheusView | None = None
+        self._metrics_refused: list[str] = []  # the app's prometheus registrations refused
         self._report = HarnessReport()
 
     # -- time and providers ----------------------------------------------------------------
@@ -231,6 +232,7 @@ class Harness:
 
         scope = RegistryScope().start()
         self._stack.callback(scope.stop)
+        self._metrics_refused = scope.refused
         return scope
 
     def _reuse(
@@ -391,7 +393,8 @@ class Harness:
         if self._apm is None:
             from ._apm import view_of
 
-            self._apm = view_of(apm if apm is not None else _app_apm(self.app))
+            apm = apm if apm is not None else _app_apm(self.app)
+            self._apm = view_of(apm, self._metrics_refused)
         return self._apm
 
     @property

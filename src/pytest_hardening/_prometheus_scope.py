@@ -7,14 +7,18 @@ default registry outlives the app: the next build of the same app meets its own 
 duplicates, and either fails (``Duplicated timeseries in CollectorRegistry``) or, as the
 instrumentator does, silently records nothing. While a harness builds and runs an app, a
 registration that clashes only with collectors an *other* app registered under an earlier
-harness replaces them (that app is gone: a build per test). The same app object built once at
-import and run by many harnesses keeps its collectors; a clash within one app, or with a
-collector registered outside any harness (at import), raises as it always did.
+harness replaces them (that app is gone: a build per test), and so it does with collectors
+registered outside any harness that nothing uses any more (an app an earlier test built and
+called without the fixtures: found out by garbage collection). The same app object built once
+at import and run by many harnesses keeps its collectors; a clash within one app, or with a
+collector outside any harness still in use (made at import, or by an app still alive), raises
+as it always did, and is noted for the ``apm`` view (:attr:`RegistryScope.refused`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import weakref
 from collections.abc import Callable
@@ -35,6 +39,10 @@ class RegistryScope:
         self._registry: Any = None
         self._owner: Callable[[], Any] | None = None
         self._noted: list[Any] = []
+        #: The metrics whose registration was refused, a collector still in use holding the
+        #: name (read by the ``apm`` view for a zero count: instrumentations swallow the error).
+        self.refused: list[str] = []
+        self._collected = False  # garbage collected once, for the first unowned clash
 
     def start(self) -> RegistryScope:
         registry: Any = getattr(sys.modules.get("prometheus_client"), "REGISTRY", None)
@@ -47,11 +55,8 @@ class RegistryScope:
             try:
                 register(collector)
             except ValueError as error:
-                stale = self._stale(registry, getattr(error, "duplicates", None))
-                if not stale:
+                if not self._release_stale(registry, register, getattr(error, "duplicates", None)):
                     raise
-                for earlier in stale:
-                    registry.unregister(earlier)
                 register(collector)
             self._noted.append(collector)
             self._mark(collector)
@@ -80,19 +85,55 @@ class RegistryScope:
             with contextlib.suppress(AttributeError):  # __slots__: never replaced
                 setattr(collector, _OWNER, self._owner)
 
-    def _stale(self, registry: Any, names: Any) -> list[Any]:
-        """The collectors holding ``names`` if every one of them was registered under an
-        earlier harness by an app other than this one (else none: the clash is real)."""
+    def _release_stale(self, registry: Any, register: Any, names: Any) -> bool:
+        """Unregister the collectors holding ``names`` if they are stale, and say whether they
+        were: each one registered under an earlier harness by an app other than this one, or
+        outside any harness and used by nothing any more (an app an earlier test built and
+        called without the fixtures). One registered at import, or held by an app still
+        alive, stays: the clash is real."""
         by_name: dict[str, Any] = getattr(registry, "_names_to_collectors", {})
         if not names or not by_name:
-            return []
+            return False
         clashing = {id(c): c for c in (by_name.get(name) for name in names) if c is not None}
+        if not clashing:
+            return False
         current = self._owner() if self._owner is not None else None
+        unowned: list[Any] = []
         for collector in clashing.values():
             owner = getattr(collector, _OWNER, None)
-            if owner is None or any(collector is noted for noted in self._noted):
-                return []  # registered outside any harness, or by this build itself
+            if any(collector is noted for noted in self._noted):
+                return False  # registered by this build itself
+            if owner is None:
+                unowned.append(collector)
+                continue
             earlier = owner()
             if earlier is not None and earlier is current:
-                return []  # the same app registering a name twice
-        return list(clashing.values())
+                return False  # the same app registering a name twice
+        owned = [c for c in clashing.values() if not any(c is u for u in unowned)]
+        clashing.clear()  # no reference here may keep an unowned collector alive: see _unused
+        del collector
+        if unowned and not self._unused(registry, register, unowned):
+            self.refused.append(min(names, key=len))  # the family's name, not its samples'
+            return False
+        for earlier in owned:
+            registry.unregister(earlier)
+        return True
+
+    def _unused(self, registry: Any, register: Any, collectors: list[Any]) -> bool:
+        """Unregister ``collectors`` and tell whether nothing held them any more; those still
+        held are registered again."""
+        try:
+            refs = [weakref.ref(collector) for collector in collectors]
+        except TypeError:  # not weakly referable: cannot tell, so in use
+            return False
+        while collectors:  # popped: nothing here holds them while garbage is collected
+            registry.unregister(collectors.pop())
+        if any(ref() is not None for ref in refs) and not self._collected:
+            # Only garbage collection frees an app gone out of use (web apps sit in reference
+            # cycles); once per build, which frees all of an earlier app's collectors at once.
+            self._collected = True
+            gc.collect()
+        alive = [collector for collector in (ref() for ref in refs) if collector is not None]
+        for collector in alive:
+            register(collector)
+        return not alive

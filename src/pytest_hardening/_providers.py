@@ -27,6 +27,9 @@ __all__ = [
 # A handler answers with an httpx response, or an httpx2 one (converted; its body is read).
 Handler = Callable[[httpx.Request], "httpx.Response | httpx2.Response"]
 
+#: The APIs whose error bodies injected faults can imitate (``Provider.errors``).
+ERROR_SHAPES = ("openai", "anthropic")
+
 
 @dataclass(frozen=True)
 class Provider:
@@ -35,11 +38,25 @@ class Provider:
     ``url`` is a URL prefix (``"https://api.example.com/v1"``), a host (``"api.example.com"``)
     or a host pattern (``"*.myshopify.com"``, also inside a URL). ``healthy`` answers calls while
     no fault is active: a handler, a fixed response, or ``None`` for ``200 {}``. Handlers see an
-    ``httpx.Request`` whichever client (httpx or httpx2) sent the request.
+    ``httpx.Request`` whichever client (httpx or httpx2) sent the request. Where several
+    providers match, the longest ``url`` owns the request: a path prefix splits a host.
+
+    ``errors`` is the API whose error bodies injected faults imitate, so its SDK reads the
+    error's type and code: ``"openai"`` (any OpenAI-compatible API) or ``"anthropic"``; by
+    default it follows the host (``api.openai.com``, ``*.openai.azure.com``,
+    ``api.anthropic.com``), and any other provider gets plain bodies.
     """
 
     url: str
     healthy: Handler | httpx.Response | httpx2.Response | None = None
+    errors: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.errors not in (None, *ERROR_SHAPES):
+            raise ValueError(
+                f"Provider(errors={self.errors!r}): use one of {ERROR_SHAPES} (the API whose "
+                "error bodies faults imitate), or None to follow the host"
+            )
 
     def matches(self, url: httpx.URL) -> bool:
         pattern = self.url if "://" in self.url else f"*://{self.url}"
@@ -94,11 +111,16 @@ def normalize_providers(providers: Mapping[str, ProviderSpec]) -> dict[str, Prov
     return result
 
 
+def host_pattern(url: str) -> str:
+    """The host (or host pattern) a provider's ``url`` names, lower-cased."""
+    rest = url.partition("://")[2] if "://" in url else url
+    return (urlsplit(f"http://{rest}").hostname or "").lower()
+
+
 def provider_of_host(providers: Mapping[str, Provider], host: str) -> str | None:
     """The provider whose URL or pattern names ``host`` (any scheme, port or path)."""
     for name, provider in providers.items():
-        rest = provider.url.partition("://")[2] if "://" in provider.url else provider.url
-        pattern = (urlsplit(f"http://{rest}").hostname or "").lower()
+        pattern = host_pattern(provider.url)
         if pattern and fnmatch.fnmatchcase(host.lower(), pattern):
             return name
     return None

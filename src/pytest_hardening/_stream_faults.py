@@ -1,5 +1,6 @@
 """Streaming faults: a healthy server-sent-event stream that is cut, stalls or carries a
-malformed event after ``after`` events. The call log says how much was delivered."""
+malformed event after ``after`` events. The call log says how much was delivered. Answers that
+are not a stream pass untouched, and the fault waits for the next streamed one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ def truncate_event(event: bytes) -> bytes:
         for line in lines
     ]
     return b"\n".join(out) + b"\n\n"
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    """A successful server-sent-event answer: the only kind a stream fault acts on."""
+    content_type = response.headers.get("content-type", "")
+    return response.is_success and content_type.lower().startswith("text/event-stream")
 
 
 def split_events(body: bytes) -> list[bytes]:
@@ -126,17 +133,19 @@ class StreamFaultMethods(InjectorHooks):
         Past the request's read timeout, or with ``seconds=None``, the client gets
         ``httpx.ReadTimeout`` after exactly that timeout."""
 
+        shown = f"stream_stall(after={after}, seconds={seconds})"
+
         def fault(request: httpx.Request) -> bytes | None:
             limit = request_timeout(request, "read")
             if seconds is None or (limit is not None and seconds > limit):
                 if limit is None:
                     raise ValueError("stream_stall(seconds=None) needs a request read timeout")
-                self._advance(limit)
+                self._advance(limit, shown)
                 raise httpx.ReadTimeout(
                     f"read timeout after {limit}s (injected stall after {after} events)",
                     request=request,
                 )
-            self._advance(seconds)
+            self._advance(seconds, shown)
             return None
 
         self._stream_fault(provider, "stream_stall", after, fault, times, seconds=seconds)
@@ -174,10 +183,12 @@ class StreamFaultMethods(InjectorHooks):
             raise ValueError(f"after must be >= 0, not {after}")
         healthy = self.providers[self._check(provider)]
 
-        def action(request: httpx.Request) -> tuple[httpx.Response, str]:
+        def action(request: httpx.Request) -> tuple[httpx.Response, str | None]:
             response = healthy.respond(request)
-            if not response.is_success:
-                return response, f"{kind} {response.status_code}"
+            if not is_event_stream(response):
+                # Plain JSON (an embeddings call, a non-streamed turn) or an error answer has no
+                # events to break: it passes untouched and the fault waits for a stream.
+                return response, None
             events = split_events(response.read())
             status = response.status_code
 

@@ -148,7 +148,9 @@ def openai_handler(
 def openai_provider(
     reply: str = "Hello from the fake model.", *, url: str = OPENAI_URL
 ) -> Provider:
-    return Provider(url, healthy=openai_handler(reply))
+    """The OpenAI API (or an OpenAI-compatible one at ``url``) answering with ``reply``;
+    injected errors have OpenAI's error body."""
+    return Provider(url, healthy=openai_handler(reply), errors="openai")
 
 
 # -- Anthropic -------------------------------------------------------------------------------
@@ -205,4 +207,6 @@ def anthropic_handler(
 def anthropic_provider(
     reply: str = "Hello from the fake model.", *, url: str = ANTHROPIC_URL
 ) -> Provider:
-    return Provider(url, healthy=anthropic_handler(reply))
+    """The Anthropic API at ``url`` answering with ``reply``; injected errors have
+    Anthropic's error body."""
+    return Provider(url, healthy=anthropic_handler(reply), errors="anthropic")

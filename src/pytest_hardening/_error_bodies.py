@@ -1,0 +1,69 @@
+"""Injected error answers in the provider's own shape: an OpenAI-compatible or Anthropic API
+gets the error body its SDK parses (``e.type``, ``e.code``, the message), so an app that
+branches on them can be driven; any other provider gets a plain body."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from ._providers import Provider, host_pattern
+
+__all__ = ["error_body", "error_shape"]
+
+# The hosts whose shape is known without ``Provider(errors=...)``.
+_HOSTS = {
+    "api.openai.com": "openai",
+    "*.openai.azure.com": "openai",
+    "api.anthropic.com": "anthropic",
+}
+# Said in every injected message: a log line or a test failure never passes for a real outage.
+_INJECTED = " (injected by pytest-hardening)"
+
+# OpenAI: status -> (error.type, error.code, message), as the API answers them.
+_OPENAI: dict[int, tuple[str, str | None, str]] = {
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests."),
+    503: ("server_error", None, "The server is overloaded or not ready yet."),
+}
+# Anthropic: status -> (error.type, message).
+_ANTHROPIC: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "There was an issue with the request."),
+    401: ("authentication_error", "There's an issue with your API key."),
+    402: ("billing_error", "There's an issue with your billing or payment information."),
+    403: ("permission_error", "Your API key does not have permission to use this resource."),
+    404: ("not_found_error", "The requested resource was not found."),
+    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    429: ("rate_limit_error", "Your account has hit a rate limit."),
+    500: ("api_error", "An unexpected error has occurred internal to Anthropic's systems."),
+    504: ("timeout_error", "The request timed out while processing."),
+    529: ("overloaded_error", "The API is temporarily overloaded."),
+}
+
+
+def error_shape(provider: Provider) -> str | None:
+    """``"openai"``, ``"anthropic"`` or ``None`` (plain bodies) for ``provider``."""
+    if provider.errors is not None:
+        return provider.errors
+    host = host_pattern(provider.url)
+    for pattern, shape in _HOSTS.items():
+        if host == pattern or fnmatch.fnmatchcase(host, pattern):
+            return shape
+    return None
+
+
+def error_body(provider: Provider, status: int, plain: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of an injected ``status`` answer from ``provider``; ``plain`` when the
+    provider's API has no known error shape."""
+    shape = error_shape(provider)
+    if shape == "openai":
+        server = ("server_error", None, "The server had an error processing your request.")
+        client = ("invalid_request_error", None, f"The request failed with status {status}.")
+        kind, code, message = _OPENAI.get(status) or (server if status >= 500 else client)
+        error = {"message": message + _INJECTED, "type": kind, "param": None, "code": code}
+        return {"error": error}
+    if shape == "anthropic":
+        fallback = _ANTHROPIC[500] if status >= 500 else _ANTHROPIC[400]
+        kind, message = _ANTHROPIC.get(status, fallback)
+        return {"type": "error", "error": {"type": kind, "message": message + _INJECTED}}
+    return plain

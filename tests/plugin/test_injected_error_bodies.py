@@ -1,0 +1,149 @@
+"""Injected error answers carry the provider API's own error body, so the official SDKs fill
+in the error's type, code and message as for a real outage, and an app that branches on them
+(`e.code == "rate_limit_exceeded"`) can be driven; a body of the test's own goes through
+`sequence` as an `httpx.Response`. Other providers keep plain bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from pytest_hardening import Clock, FaultInjector, Provider
+from pytest_hardening.fakes import anthropic_provider, openai_provider
+
+USER = [{"role": "user", "content": "Hi"}]
+INJECTED = "(injected by pytest-hardening)"
+
+
+@pytest.fixture
+def injector(clock: Clock) -> Iterator[FaultInjector]:
+    providers = {
+        "openai": openai_provider(),
+        "anthropic": anthropic_provider(),
+        "local": openai_provider(url="http://localhost:8000/v1"),  # OpenAI-compatible
+        "azure": "https://myres.openai.azure.com",  # a bare host: the shape follows it
+        "pay": "https://api.pay.example",
+    }
+    with FaultInjector(providers, clock=clock) as faults:
+        yield faults
+
+
+def _gpt_error(base_url: str | None = None) -> openai.APIStatusError:
+    gpt = openai.OpenAI(api_key="sk-test", max_retries=0, base_url=base_url)
+    with pytest.raises(openai.APIStatusError) as raised:
+        gpt.responses.create(model="gpt-4o-mini", input="hi")
+    return raised.value
+
+
+def _claude_error() -> anthropic.APIStatusError:
+    claude = anthropic.Anthropic(api_key="k", max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        claude.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=USER)  # type: ignore[arg-type]
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "kind", "code", "message"),
+    [
+        (429, openai.RateLimitError, "requests", "rate_limit_exceeded", "Rate limit reached"),
+        (500, openai.InternalServerError, "server_error", None, "The server had an error"),
+        (503, openai.InternalServerError, "server_error", None, "The server is overloaded"),
+        (401, openai.AuthenticationError, "invalid_request_error", "invalid_api_key", "Incorr"),
+        (400, openai.BadRequestError, "invalid_request_error", None, "The request failed"),
+    ],
+)
+def test_openai_sdk_reads_type_code_and_message_of_a_failure(
+    injector: FaultInjector,
+    status: int,
+    error: type[openai.APIStatusError],
+    kind: str,
+    code: str | None,
+    message: str,
+) -> None:
+    injector.fail("openai", status)
+    e = _gpt_error()
+    assert type(e) is error
+    assert (e.type, e.code, e.param) == (kind, code, None)
+    assert e.message.startswith(f"Error code: {status} - {message}")
+    assert e.message.endswith(INJECTED)
+
+
+def test_rate_limit_is_openais_rate_limit_exceeded(injector: FaultInjector) -> None:
+    injector.rate_limit("openai", retry_after=1)
+    e = _gpt_error()
+    assert isinstance(e, openai.RateLimitError)
+    assert (e.type, e.code) == ("requests", "rate_limit_exceeded")
+    assert e.response.headers["retry-after"] == "1"
+
+
+def test_openai_compatible_hosts_get_the_openai_shape(injector: FaultInjector) -> None:
+    injector.fail("local", 503)
+    assert _gpt_error("http://localhost:8000/v1").type == "server_error"
+    with httpx.Client() as http:
+        injector.rate_limit("azure")
+        azure = http.post("https://myres.openai.azure.com/openai/deployments/d/chat/completions")
+    assert azure.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "kind"),
+    [
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (529, anthropic.OverloadedError, "overloaded_error"),
+        (401, anthropic.AuthenticationError, "authentication_error"),
+        (404, anthropic.NotFoundError, "not_found_error"),
+    ],
+)
+def test_anthropic_sdk_reads_the_type_of_a_failure(
+    injector: FaultInjector, status: int, error: type[anthropic.APIStatusError], kind: str
+) -> None:
+    injector.fail("anthropic", status)
+    e = _claude_error()
+    assert type(e) is error
+    assert e.type == kind
+    assert e.api_message is not None
+    assert e.api_message.endswith(INJECTED)
+    assert e.body == {"type": "error", "error": {"type": kind, "message": e.api_message}}
+
+
+def test_sequence_and_random_answer_in_the_providers_shape(injector: FaultInjector) -> None:
+    injector.sequence("anthropic", [429])
+    assert _claude_error().type == "rate_limit_error"
+    injector.random("openai", 1.0, status=502)
+    assert _gpt_error().type == "server_error"
+
+
+def test_sequence_takes_a_response_for_a_body_of_the_tests_own(
+    injector: FaultInjector,
+) -> None:
+    quota = {
+        "message": "You exceeded your current quota.",
+        "type": "insufficient_quota",
+        "param": None,
+        "code": "insufficient_quota",
+    }
+    injector.sequence("openai", [httpx.Response(429, json={"error": quota}), "ok"])
+    e = _gpt_error()
+    assert isinstance(e, openai.RateLimitError)
+    assert e.code == "insufficient_quota"
+    assert [c.outcome for c in injector.calls("openai")] == ["response 429"]
+
+
+def test_other_providers_keep_plain_bodies(injector: FaultInjector) -> None:
+    with httpx.Client() as http:
+        injector.fail("pay", 503, times=1)
+        plain = {"error": "injected failure", "status": 503}
+        assert http.get("https://api.pay.example/x").json() == plain
+        injector.sequence("pay", [429])
+        assert http.get("https://api.pay.example/x").json() == {"error": "injected"}
+
+
+def test_a_provider_names_its_error_shape_or_is_told_what_is_known() -> None:
+    assert Provider("https://llm.internal", errors="anthropic").errors == "anthropic"
+    with pytest.raises(ValueError, match=r"errors='gemini'.*\('openai', 'anthropic'\)"):
+        Provider("https://llm.internal", errors="gemini")
