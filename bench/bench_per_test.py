@@ -106,7 +106,8 @@ class Capture(Transport):
 
 def _env(monkeypatch, path):
     # The hardened tests' environment (reference_app.testing's hardening_dev_env): no tracing.
-    env = {**DEV_ENV, "DATABASE_URL": f"sqlite+aiosqlite:///{path}", "SENTRY_TRACES_SAMPLE_RATE": "0"}
+    env = {**DEV_ENV, "DATABASE_URL": f"sqlite+aiosqlite:///{path}"}
+    env["SENTRY_TRACES_SAMPLE_RATE"] = "0"
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 

@@ -8,7 +8,6 @@ import pytest
 
 from pytest_hardening import ApmView, Clock, FaultInjector, SentryCapture
 
-
 CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
 
 
