@@ -146,3 +146,24 @@ def test_the_pytest_runner_replays_a_target_by_its_spec() -> None:
         assert_scenario_passes(scenario, target)
     replay = f"replay with: hardening chaos expects-too-much --seed 0 --target {spec}"
     assert replay in str(info.value)
+
+
+def test_after_the_command_the_hosts_its_scenarios_faked_stay_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As after a pytest session (tests/plugin/test_exit_guard.py): an exit-time sender in the
+    # app's libraries must not reach a faked provider for real once the scenarios are done.
+    from pytest_hardening._cli._chaos import _guard_faked_hosts
+    from pytest_hardening.chaos._target import load_target
+
+    target = load_target(DEFAULT_TARGET)
+    assert _guard_faked_hosts(target) is None  # inside a test: this process goes on
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    guard = _guard_faked_hosts(target)
+    assert guard is not None
+    try:
+        assert guard.covers("api.openai.com")
+        assert guard.covers("acme.myshopify.com")
+        assert not guard.covers("example.org")
+    finally:
+        guard.stop()

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,6 +20,9 @@ from pytest_hardening.chaos import ScenarioResult, render_html, run_scenarios, s
 from pytest_hardening.chaos._scenario import Scenario
 from pytest_hardening.chaos._target import ChaosTarget, load_target
 from pytest_hardening.chaos._text import render_result
+
+if TYPE_CHECKING:
+    from pytest_hardening._exit_guard import ExitGuard
 
 #: How long forking waits for threads that have ended to be gone from the OS.
 _ALONE_WAIT_SECONDS = 1.0
@@ -157,7 +160,22 @@ def run_catalogue(
             results.append(result)
             progress.console.print(render_result(result))
             progress.advance(task)
+    _guard_faked_hosts(target)
     return results
+
+
+def _guard_faked_hosts(target: ChaosTarget) -> ExitGuard | None:
+    """As after a pytest session: a library's exit-time sender (a trace exporter) must not
+    reach a host the scenarios faked, with what they made. Not inside a test (the command
+    run in-process by one): that process goes on."""
+    from pytest_hardening._exit_guard import ExitGuard, host_pattern
+    from pytest_hardening._providers import normalize_providers
+
+    providers = getattr(target.session, "providers", None)
+    if not providers or "PYTEST_CURRENT_TEST" in os.environ:
+        return None
+    hosts = {host_pattern(p.url) for p in normalize_providers(providers).values()}
+    return ExitGuard(h for h in hosts if h is not None).start()
 
 
 def write_reports(
