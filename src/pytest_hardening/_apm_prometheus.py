@@ -142,19 +142,24 @@ class PrometheusView:
 
     def _why_zero(self, key: str) -> str:
         # A route never seen may be a typo: zero is still the answer (a test may assert that a
-        # route had no traffic), with the endpoints that were seen to compare against.
+        # route had no traffic), with the endpoints that moved since the start to compare
+        # against (the registry is the process's: earlier tests' apps left series in it).
         seen = sorted(
             {
                 f"{labels['method'].upper()} {route}"
-                for labels in (dict(pairs) for (_, pairs), _value in self._read())
+                for labels in (dict(pairs) for (_, pairs) in self.changes())
                 if "method" in labels
                 for route in (labels.get(label) for label in _ROUTE_LABELS)
                 if route is not None
             }
         )
         notes = (
-            [f"no series for {key} (a typo?); seen: {', '.join(seen)}"] if key not in seen else []
+            [f"no series for {key} (a typo?); seen: {', '.join(seen)}"]
+            if seen and key not in seen
+            else []
         )
+        if not seen and not self._refused:
+            notes.append("no request was recorded since the test began")
         if self._refused:
             notes.append(
                 f"not registered for this app: {', '.join(self._refused)}, held by collectors "
