@@ -75,16 +75,34 @@ def test_the_hardening_command_runs_without_pydantic(tmp_path: Path) -> None:
     assert imported == "[]", f"the hardening command imported {imported}"
 
 
-def test_check_config_with_no_app_and_no_app_extra_is_a_usage_error(tmp_path: Path) -> None:
+FACTORY_OPTION = "--factory package.module:attribute"
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "key"),
+    [
+        (
+            ["check-config", "--env-file", "prod.env"],
+            "--factory package.module:attribute",
+            "factory",
+        ),
+        (["serve"], "--factory package.module:attribute", "factory"),
+        (["chaos"], "--target package.module:target", "target"),
+    ],
+)
+def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(
+    tmp_path: Path, command: list[str], option: str, key: str
+) -> None:
     # Nothing configured falls back to the reference app, whose stack (pydantic) is the `app`
-    # extra: without it, a traceback and exit 1 ("problems found") said nothing of the cause.
+    # extra: without it, a traceback and exit 1 ("problems found"), or "refused to start",
+    # said nothing of the cause.
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # no [tool.hardening]
     (tmp_path / "prod.env").write_text("ENVIRONMENT=production\n")
     code = (
         "import sys\n"
         "sys.modules['pydantic'] = None  # as if installed without the app extra\n"
         "from pytest_hardening._cli import main\n"
-        "sys.argv = ['hardening', 'check-config', '--env-file', 'prod.env']\n"
+        f"sys.argv = ['hardening', *{command!r}]\n"
         "main()\n"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
@@ -98,5 +116,5 @@ def test_check_config_with_no_app_and_no_app_extra_is_a_usage_error(tmp_path: Pa
     assert out.returncode == 2, out.stderr
     assert out.stdout == ""
     [line] = out.stderr.splitlines()
-    assert "pass --factory package.module:attribute, or set `factory` in [tool.hardening]" in line
+    assert f"pass {option}, or set `{key}` in [tool.hardening]" in line
     assert "needs pytest-hardening[app]" in line

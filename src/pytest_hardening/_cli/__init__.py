@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from click.exceptions import Exit
@@ -144,6 +144,8 @@ def chaos(
     try:
         chaos_target = load_target(target)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        if isinstance(exc, ModuleNotFoundError) and target == DEFAULT_TARGET:
+            _no_app("chaos", exc, "--target package.module:target", "target")
         console.print(f"[red]cannot load chaos target {target!r}: {exc}[/red]")
         raise Exit(2) from None
     if list_only:
@@ -265,15 +267,7 @@ def check_config(
         problems = release_problems(env, check, require_production=reference)
     except (ValueError, ModuleNotFoundError, SpecError) as error:
         if isinstance(error, ModuleNotFoundError) and by_default:
-            # Nothing named an app: the reference app's stack is an extra, not installed.
-            click.echo(
-                f"hardening check-config: no app to check ({error}): pass --factory "
-                "package.module:attribute, or set `factory` in [tool.hardening] of "
-                "pyproject.toml; the bundled reference app, the default when neither is "
-                "given, needs pytest-hardening[app]",
-                err=True,
-            )
-            raise Exit(2) from None
+            _no_app("check-config", error, "--factory package.module:attribute", "factory")
         if isinstance(error, ModuleNotFoundError) and not _names_the_spec(
             error, validator, factory
         ):
@@ -344,6 +338,8 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     try:
         asgi_app, _ = app_of(load_object(spec, what="app factory"))
     except Exception as error:  # the app refused its configuration: say so in one line
+        if isinstance(error, ModuleNotFoundError) and spec == REFERENCE.factory:
+            _no_app("serve", error, "--factory package.module:attribute", "factory")
         # As check-config words it: pydantic's errors without the input they echo, and no
         # secret of the environment, whatever the app's message quotes.
         text = "; ".join(_refusal(error))
@@ -355,6 +351,18 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     # delivery ends the process with status 0 (a requested stop) instead of 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(asgi_app, host=host, port=port)
+
+
+def _no_app(command: str, error: ModuleNotFoundError, option: str, key: str) -> NoReturn:
+    """Nothing named an app, and the default, the bundled reference app, cannot be imported:
+    its stack is an extra, not installed. One line, a usage error."""
+    click.echo(
+        f"hardening {command}: no app given ({error}): pass {option}, or set `{key}` in "
+        "[tool.hardening] of pyproject.toml; the bundled reference app, the default when "
+        "neither is given, needs pytest-hardening[app]",
+        err=True,
+    )
+    raise Exit(2) from None
 
 
 def _names_the_spec(error: ModuleNotFoundError, *specs: str | None) -> bool:
