@@ -232,6 +232,18 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         still answered with ``UnregisteredHostError``, never sent."""
         self._allow_unregistered = True
 
+    def untriggered(self, provider: str | None = None) -> list[str]:
+        """The faults armed now (on ``provider``, or on any) that no call has met yet; none
+        after :meth:`allow_unused` (armed on purpose)."""
+        if self._allow_unused:
+            return []
+        with self._lock:
+            return [
+                f"{s.kind} on provider {p!r}"
+                for p, s, _ in self._armed
+                if s.taken == 0 and self._scripts.get(p) is s and provider in (None, p)
+            ]
+
     def unused_report(self) -> str | None:
         """Faults still armed at the end that no call met, for a number of calls or until
         healed: the test meant to exercise them, and the app never called the provider (a

@@ -564,3 +564,29 @@ def test_a_sessions_backoff_modules_back_off_in_virtual_time() -> None:
     result = run_scenario(scenario, own)
     assert result.passed, result.explain()
     assert time.perf_counter() - started < 15  # the 15 s of back-off were virtual
+
+
+def test_a_fault_healed_before_any_call_met_it_fails_the_scenario() -> None:
+    # The rollback heals every fault, as the docs teach: a fault aimed where the app never
+    # calls (here: no request at all reaches the provider) would otherwise pass unseen.
+    scenario = Scenario(
+        name="aimed-wrong",
+        description="",
+        method=(Inject("payments", "refuse"),),
+        rollback=(Heal(),),
+    )
+    result = run_scenario(scenario, session())
+    assert not result.passed
+    assert result.failures == [
+        "[rollback @0s] refuse on provider 'payments' was healed before any call met it: the "
+        "scenario exercised nothing with it (check the provider's URL and the requests that "
+        "should reach it)"
+    ]
+    # Met by a call, the same heal is no finding.
+    met = Scenario(
+        name="met",
+        description="",
+        method=(Inject("payments", "refuse"), Send(order, expect=(201, 202, 503))),
+        rollback=(Heal(),),
+    )
+    assert run_scenario(met, session()).failures == []

@@ -81,8 +81,18 @@ class Heal:
     provider: str | None = None
 
     def run(self, ctx: ChaosContext) -> None:
+        # A fault healed before any call met it was exercised by nothing: the scenario proved
+        # nothing about it (the app never called that provider, or not through httpx). Not
+        # after a failure, which says more (a crashed step before the traffic).
+        untriggered = getattr(ctx.faults, "untriggered", None)
+        unmet = untriggered(self.provider) if callable(untriggered) and not ctx.failures else []
         ctx.faults.heal(self.provider)
         ctx.timeline.fault(ctx.now(), self.provider or "*", "heal")
+        for fault in unmet:
+            ctx.fail(
+                f"{fault} was healed before any call met it: the scenario exercised nothing "
+                "with it (check the provider's URL and the requests that should reach it)"
+            )
 
 
 @dataclass(frozen=True)
