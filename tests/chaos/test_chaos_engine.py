@@ -274,7 +274,8 @@ def test_a_redirect_and_a_query_are_sent_and_seen_as_asked() -> None:
     )
     result = run_scenario(scenario, HarnessSession(form_app, {}, {}))
     assert result.passed, result.failures
-    assert result.timeline.requests_by_status() == {200: 2, 307: 1}
+    # The followed redirect is both hops, as the app answered them: 307, then the form's 200.
+    assert result.timeline.requests_by_status() == {200: 2, 307: 2}
 
 
 def test_steps_are_checked_where_the_scenario_is_written() -> None:
@@ -590,3 +591,64 @@ def test_a_fault_healed_before_any_call_met_it_fails_the_scenario() -> None:
         rollback=(Heal(),),
     )
     assert run_scenario(met, session()).failures == []
+
+
+def test_a_followed_redirect_is_served_and_counted_hop_by_hop() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    async def search(request: Any) -> Any:
+        form = await request.form()
+        return RedirectResponse(f"/result/{form['city']}", status_code=303)
+
+    def app() -> Starlette:
+        result = Route("/result/{city}", lambda r: JSONResponse({"city": r.path_params["city"]}))
+        return Starlette(routes=[Route("/search", search, methods=["POST"]), result])
+
+    def stored(ctx: ChaosContext) -> DataLossCheck:
+        posts = [s for s in ctx.served if s.method == "POST"]
+        return DataLossCheck("searches answered", len(posts), ())
+
+    scenario = Scenario(
+        name="search",
+        description="a form POST answered 303, then its page",
+        method=(send("POST", "/search", data={"city": "Aarhus"}, expect=200),),
+        data_check=stored,
+    )
+    result = run_scenario(scenario, HarnessSession(app, {}, {}))
+    assert result.passed, result.failures
+    assert result.timeline.requests_by_status() == {303: 1, 200: 1}
+    assert [(r.method, r.path, r.status) for r in result.timeline.requests] == [
+        ("POST", "/search", 303),
+        ("GET", "/result/Aarhus", 200),
+    ]
+
+
+def test_mistakes_in_a_scenario_are_named_not_passed() -> None:
+    # A data check that forgets to return (or returns a bool) read as PASS, or crashed the run.
+    for returned in (None, True):
+        wrong = outage(data_check=lambda ctx, r=returned: r)  # type: ignore[misc]
+        (failure,) = run_scenario(wrong, session()).failures
+        assert f"returned {returned!r}, not a DataLossCheck(description, checked, lost)" in failure
+    # A status as a string is its number; anything else is refused where it is written.
+    assert Send(order, expect="201").expect == "201"
+    with pytest.raises(TypeError, match=r"expect='2xx': give an HTTP status"):
+        Send(order, expect="2xx")
+    # One step, not in a tuple, is taken as the phase.
+    single = Scenario("one", "d", method=Inject("payments", "refuse"))
+    assert single.method == (Inject("payments", "refuse"),)
+    # A breaker name nobody has fails; a probe's False fails, its True holds.
+    probes = Scenario(
+        "probes",
+        "d",
+        method=(
+            ExpectTransitions("typo", ("CLOSED",)),
+            Check("false", lambda ctx: False),
+            Check("true", lambda ctx: True),
+        ),
+    )
+    failures = run_scenario(probes, session()).failures
+    assert len(failures) == 2
+    assert "no breaker named 'typo'; the app's: ['payments']" in failures[0]
+    assert failures[1].endswith("false: the probe returned False")

@@ -50,13 +50,15 @@ class ClientLike(Protocol):
 
 @dataclass(frozen=True)
 class Served:
-    """A request the scenario sent and the response it got (kept for data checks)."""
+    """A request the scenario sent and the response it got (kept for data checks). A followed
+    redirect is two: the request sent, answered 3xx, then the one its client sent next."""
 
     at: float
     method: str
     path: str
     json: Any
     response: httpx.Response
+    data: Any = None  # a form body
 
 
 @dataclass
@@ -152,9 +154,16 @@ class ChaosContext:
             kwargs["headers"] = dict(headers)
         response = self.client.request(method, path, **kwargs)
         at = self.now()
-        request_id = response.headers.get("x-request-id", "")
-        self.timeline.request(at, method, path, response.status_code, request_id)
-        self.served.append(Served(at, method, path, json, response))
+        # Each hop of a followed redirect as the app answered it: the POST's 303, then the
+        # GET its client sent (not the POST counted under the final 200).
+        for i, hop in enumerate((*response.history, response)):
+            hop_method, hop_path = method, path
+            if i:
+                hop_method, hop_path = hop.request.method, hop.request.url.path
+            request_id = hop.headers.get("x-request-id", "")
+            self.timeline.request(at, hop_method, hop_path, hop.status_code, request_id)
+            sent = (json, data) if not i else (None, None)
+            self.served.append(Served(at, hop_method, hop_path, sent[0], hop, sent[1]))
         self.observe()
         return response
 

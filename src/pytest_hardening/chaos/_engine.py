@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 
 from pytest_hardening.chaos._context import ChaosContext
-from pytest_hardening.chaos._result import ScenarioResult
+from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
 from pytest_hardening.chaos._scenario import Scenario, Step
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -45,9 +45,18 @@ def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
     if scenario.data_check is not None:
         ctx.phase = "data check"
         try:
-            result.data_loss = scenario.data_check(ctx)
+            checked = scenario.data_check(ctx)
         except Exception as exc:
             ctx.fail(f"data check raised {type(exc).__name__}: {exc}")
+        else:
+            if isinstance(checked, DataLossCheck):
+                result.data_loss = checked
+            else:  # a forgotten return read as PASS, a bool crashed the report
+                name = getattr(scenario.data_check, "__name__", repr(scenario.data_check))
+                ctx.fail(
+                    f"data check {name} returned {checked!r}, not a DataLossCheck(description, "
+                    "checked, lost): return one, with what it checked and what it found lost"
+                )
     # What fails a test of the fixtures though the app swallowed it: a host no provider owns,
     # a connection off the machine, a fault no call met.
     report = getattr(ctx.faults, "problems_report", None)  # the plugin's FaultInjector has it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,6 +41,16 @@ class Scenario:
     def __post_init__(self) -> None:
         # A wrong step fails where the scenario is written, not halfway through a run.
         for phase in ("steady_state", "method", "rollback"):
+            steps = getattr(self, phase)
+            if callable(getattr(steps, "run", None)):  # one step, not in a tuple: take it
+                object.__setattr__(self, phase, (steps,))
+            elif isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
+                raise TypeError(
+                    f"scenario {self.name!r}: {phase} is {steps!r}, not steps: give a tuple "
+                    "of steps (Send, Inject, Advance, Check ...)"
+                )
+            else:
+                object.__setattr__(self, phase, tuple(steps))
             for i, step in enumerate(getattr(self, phase)):
                 if not callable(getattr(step, "run", None)):
                     raise TypeError(

@@ -45,10 +45,23 @@ class Req:
     follow_redirects: bool = True
 
 
-def _statuses(expect: int | Collection[int] | None) -> frozenset[int] | None:
+def _statuses(expect: int | str | Collection[int | str] | None) -> frozenset[int] | None:
+    """The statuses ``expect`` allows: one (``201``, ``"201"``) or several; anything else is
+    a mistake in the scenario, said where it is written (a string is not its digits)."""
     if expect is None:
         return None
-    return frozenset({expect} if isinstance(expect, int) else expect)
+    wanted = [expect] if isinstance(expect, (int, str)) else list(expect)
+    found = set()
+    for status in wanted:
+        if isinstance(status, str) and status.strip().isdigit():
+            status = int(status)
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise TypeError(
+                f"expect={expect!r}: give an HTTP status (201) or several ((201, 202)), not "
+                f"{status!r}"
+            )
+        found.add(status)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -112,9 +125,12 @@ class Send:
 
     make: RequestFactory
     count: int = 1
-    expect: int | Collection[int] | None = None
+    expect: int | str | Collection[int | str] | None = None
     every: float = 0.0  # virtual seconds between requests: traffic that keeps flowing
     label: str = ""
+
+    def __post_init__(self) -> None:
+        _statuses(self.expect)  # a wrong expect fails where the scenario is written
 
     def run(self, ctx: ChaosContext) -> None:
         wanted = _statuses(self.expect)
@@ -205,6 +221,9 @@ class ExpectTransitions:
 
     def run(self, ctx: ChaosContext) -> None:
         ctx.observe()
+        if self.name not in ctx.breakers.names:
+            ctx.fail(f"no breaker named {self.name!r}; the app's: {sorted(ctx.breakers.names)}")
+            return
         changes = ctx.timeline.transitions(self.name)
         actual = (ctx.timeline.initial.get(self.name, "CLOSED"), *(c.to_state for c in changes))
         if actual != self.path:
@@ -236,14 +255,19 @@ class ExpectProviderCalls:
 
 @dataclass(frozen=True)
 class Check:
-    """A custom probe: ``probe(ctx)`` returns ``None`` when fine, else what went wrong."""
+    """A custom probe: ``probe(ctx)`` returns ``None`` (or ``True``) when fine, else what went
+    wrong: a message, or ``False``."""
 
     description: str
-    probe: Callable[[ChaosContext], str | None]
+    probe: Callable[[ChaosContext], str | bool | None]
 
     def run(self, ctx: ChaosContext) -> None:
         problem = self.probe(ctx)
-        if problem:
+        if problem is None or problem is True:
+            return
+        if problem is False:
+            ctx.fail(f"{self.description}: the probe returned False")
+        elif problem:
             ctx.fail(f"{self.description}: {problem}")
 
 
