@@ -262,7 +262,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             return None
         around = self._called_around()
         by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
-        lines = []
+        lines, unexplained = [], False
         for provider, script, details in unused:
             shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
             shown = f" ({shown})" if shown else ""
@@ -282,12 +282,17 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                     f": the app called its host through {around[provider]}, which faults do "
                     "not reach (httpx and httpx2 only), and the network guard refused it"
                 )
+            elif script.replaced_by is None:
+                unexplained = True
             lines.append(f"  {script.kind} on provider {provider!r}{shown}: {why}")
-        return (
+        head = (
             f"{len(unused)} fault(s) were never triggered: no call met them while they were "
-            "armed, so the test exercised none of them.\n"
-            + "\n".join(lines)
-            + f"\ncheck the provider's URL in {self.advice.providers} and the request that "
+            "armed, so the test exercised none of them.\n" + "\n".join(lines)
+        )
+        if not unexplained:  # each says why: the checklist below would only distract
+            return f"{head}\nor opt out with {self.advice.opt_out}."
+        return (
+            head + f"\ncheck the provider's URL in {self.advice.providers} and the request that "
             "should reach it (one answered 401, 422 or 429 before it got there? an exception "
             f"before the call, {self.advice.log}? state an earlier test left, such as a rate "
             "limiter or cache built at import? settings the app built at import, `settings = "

@@ -17,13 +17,14 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-import sys
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NamedTuple
+
+from ._network_clients import around_advice, calling_client, client_advice
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 
@@ -72,7 +73,7 @@ class NetworkGuard:
         # The client library of each (for the report): the stack tells, when it does.
         self._clients: dict[BlockedConnection, str] = {}
         self._lock = threading.Lock()
-        self._saved: tuple[Any, Any, Any] | None = None
+        self._saved: tuple[Any, ...] | None = None
 
     @property
     def active(self) -> bool:
@@ -82,8 +83,9 @@ class NetworkGuard:
         if self._saved is not None:
             raise RuntimeError("NetworkGuard is already started")
         connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+        sendto, sendmsg = socket.socket.sendto, socket.socket.sendmsg
         getaddrinfo = socket.getaddrinfo
-        self._saved = (connect, connect_ex, getaddrinfo)
+        self._saved = (connect, connect_ex, getaddrinfo, sendto, sendmsg)
         guard = self
 
         def guarded_connect(sock: Any, address: Any) -> None:
@@ -104,8 +106,21 @@ class NetworkGuard:
                     guard._block(name, _port(port), "resolve")
             return getaddrinfo(host, port, *args, **kwargs)
 
+        # A datagram needs no connect: sendto/sendmsg name their address (a tracing daemon's
+        # UDP segments, a metrics agent's).
+        def guarded_sendto(sock: Any, data: Any, *args: Any) -> int:
+            guard._check(sock, args[-1] if args else None)
+            return int(sendto(sock, data, *args))
+
+        def guarded_sendmsg(sock: Any, buffers: Any, *args: Any) -> int:
+            if len(args) >= 3:
+                guard._check(sock, args[2])
+            return int(sendmsg(sock, buffers, *args))
+
         socket.socket.connect = guarded_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+        socket.socket.sendto = guarded_sendto  # type: ignore[method-assign]
+        socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = guarded_getaddrinfo
         return self
 
@@ -113,9 +128,11 @@ class NetworkGuard:
         saved, self._saved = self._saved, None
         if saved is None:
             return
-        connect, connect_ex, getaddrinfo = saved
+        connect, connect_ex, getaddrinfo, sendto, sendmsg = saved
         socket.socket.connect = connect  # type: ignore[method-assign]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.sendto = sendto  # type: ignore[method-assign]
+        socket.socket.sendmsg = sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = getaddrinfo
 
     def __enter__(self) -> NetworkGuard:
@@ -154,13 +171,9 @@ class NetworkGuard:
             lines.append(line)
         proxied = any(b.via not in ("connect", "resolve") for b in blocked)
         if around:
-            advice = (
-                "faults and healthy answers reach a provider only through httpx and httpx2; "
-                f"these calls went through {', '.join(sorted(around))}: send them through httpx, "
-                "mock that client in the test"
-            )
+            advice = around_advice(sorted(around))
         else:
-            advice = _advice([(clients.get(b, ""), b.port) for b in blocked])
+            advice = client_advice([(clients.get(b, ""), b.port) for b in blocked])
         return (
             f"the app (or the test itself) tried to reach the network {len(self.blocked)} time(s); "
             "each connection was refused (only loopback is allowed while faults are active):\n"
@@ -189,82 +202,13 @@ class NetworkGuard:
         with self._lock:
             blocked = BlockedConnection(host, port, via)
             self.blocked.append(blocked)
-            self._clients.setdefault(blocked, _calling_client())
+            self._clients.setdefault(blocked, calling_client())
         target = f"{host}:{port}" if port is not None else host
         raise NetworkBlockedError(
             errno.ECONNREFUSED,
             f"pytest-hardening blocked an outbound connection to {target}{_how(via)} (no real "
             "network in hardened tests)",
         )
-
-
-#: Modules between a client library and the socket: never the client.
-_PLUMBING = frozenset(
-    {"socket", "ssl", "asyncio", "selectors", "concurrent", "threading", "contextlib", "functools"}
-    | {"anyio", "sniffio", "trio", "aiohappyeyeballs", "pytest_hardening", "sentry_sdk"}
-)
-#: Client libraries, by module prefix; the outermost one on the stack is what the app called.
-_CLIENTS = {
-    "urllib.request": "urllib",
-    "http.client": "http.client",
-    "requests": "requests",
-    "urllib3": "urllib3",
-    "aiohttp": "aiohttp",
-    "boto3": "boto3",
-    "botocore": "botocore",
-    "httpx": "httpx (a transport the faults do not reach)",
-    "httpx2": "httpx2 (a transport the faults do not reach)",
-    "httpcore": "httpx (a transport the faults do not reach)",
-    "httpcore2": "httpx2 (a transport the faults do not reach)",
-}
-
-
-def _calling_client() -> str:
-    """The client library that made this connection attempt. Walking out from the socket:
-    the outermost known client before the first other code (requests over urllib3 over
-    http.client is "requests"; the app's own code, or an SDK, ends the walk), else that other
-    code's package (a client not listed, such as smtplib or redis)."""
-    frame: Any = sys._getframe(2)
-    found = ""
-    while frame is not None:
-        module = str(frame.f_globals.get("__name__", ""))
-        package = module.partition(".")[0]
-        frame = frame.f_back
-        client = _client_of(module)
-        if client is not None:
-            found = client
-        elif package and package not in _PLUMBING and package not in ("urllib", "http"):
-            return found or package
-    return found
-
-
-_HTTP_PORTS = {80, 443, 8080, 8443, None}
-
-
-def _advice(attempts: list[tuple[str, int | None]]) -> str:
-    """What to do: providers answer only httpx and httpx2 calls, so registering a host helps
-    those alone; any other client (redis, requests, a database driver) needs a mock or a
-    server on 127.0.0.1."""
-    others = sorted({c for c, _ in attempts if c and not c.startswith("httpx")})
-    unknown = [port for c, port in attempts if not c]
-    http = any(c.startswith("httpx") for c, _ in attempts) or any(
-        port in _HTTP_PORTS for port in unknown
-    )
-    if any(port not in _HTTP_PORTS for port in unknown):
-        others.append("the client on a non-HTTP port")
-    if not others:
-        return "mock the client, register the host as a provider"
-    advice = f"mock {', '.join(others)} in the test, or point it at a server on 127.0.0.1"
-    if http:
-        advice += "; register the hosts the app reaches over HTTP through httpx as providers"
-    return advice
-
-
-def _client_of(module: str) -> str | None:
-    for prefix, name in _CLIENTS.items():
-        if module == prefix or module.startswith(prefix + "."):
-            return name
-    return None
 
 
 def _how(via: str) -> str:

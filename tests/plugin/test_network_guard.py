@@ -89,6 +89,7 @@ def test_a_fault_on_a_provider_called_through_another_client_says_why_no_call_me
         "fail on provider 'rates' (status=503): never triggered: the app called its host through "
         "urllib, which faults do not reach (httpx and httpx2 only)" in report
     )
+    assert "check the provider's URL" not in report  # the cause is known: no checklist
 
 
 def test_the_library_the_app_called_is_named_not_the_one_beneath_it() -> None:
@@ -381,3 +382,50 @@ def test_loopback_servers_on_other_ports_stay_reachable_beside_a_proxy(
         sock.settimeout(2)
         sock.connect_ex(("127.0.0.1", 1080))  # not [::1]: left to the OS, whatever it answers
     assert guard.blocked == []
+
+
+def test_a_datagram_to_another_machine_is_refused() -> None:
+    # A tracing daemon's segments (X-Ray's UDP) need no connect: sendto names the address.
+    with (
+        NetworkGuard() as guard,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+    ):
+        with pytest.raises(NetworkBlockedError):
+            udp.sendto(b"segment", (OFF_HOST, 2000))
+        with pytest.raises(NetworkBlockedError):
+            udp.sendmsg([b"segment"], [], 0, (OFF_HOST, 2000))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as local:
+            local.bind(("127.0.0.1", 0))
+            assert udp.sendto(b"ok", local.getsockname()) == 2  # loopback stays allowed
+    assert [b.host for b in guard.blocked] == [OFF_HOST, OFF_HOST]
+
+
+def test_a_library_connecting_by_itself_is_named_beside_its_client(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An installed library's own traffic (a metrics agent probing for its endpoint) is turned
+    # off in tests, not mocked: the report names the library beside the client it used.
+    installed = tmp_path / "site-packages" / "metricsagent"
+    installed.mkdir(parents=True)
+    (installed / "__init__.py").write_text(
+        "import urllib.request\n\n\ndef probe():\n"
+        f"    urllib.request.urlopen('http://{OFF_HOST}:8083/', timeout=2)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    import metricsagent  # type: ignore[import-not-found]
+
+    with NetworkGuard() as guard:
+        _swallow(metricsagent.probe)
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:8083, from urllib (called by metricsagent)" in report
+    assert "metricsagent connected by itself: turn it off in the tests' environment" in report
+
+
+def test_a_provider_reached_through_boto3_is_mocked_with_its_own_tools() -> None:
+    from pytest_hardening._network_clients import around_advice, client_advice
+
+    # boto3 cannot send through httpx: the advice names what mocks it.
+    assert "moto (`mock_aws`) or botocore's `Stubber`" in around_advice(["botocore"])
+    assert "send them through httpx" not in around_advice(["botocore"])
+    assert "(responses or requests-mock)" in client_advice([("requests", 443)])

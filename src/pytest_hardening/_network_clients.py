@@ -1,0 +1,133 @@
+"""Which client made a blocked connection, and what to do about it.
+
+The network guard sees a socket; the person reading its report needs the client the app (or
+a library of it) called, and how that client is mocked: faults reach httpx and httpx2 only, so
+registering a provider helps no other client. A client a library drives on its own (an AWS
+SDK's metrics or tracing daemon, say) is named with that library: turning it off in tests is
+usually the fix, not a mock.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["around_advice", "calling_client", "client_advice"]
+
+#: Modules between a client library and the socket: never the client.
+_PLUMBING = frozenset(
+    {"socket", "ssl", "asyncio", "selectors", "concurrent", "threading", "contextlib", "functools"}
+    | {"anyio", "sniffio", "trio", "aiohappyeyeballs", "pytest_hardening", "sentry_sdk"}
+    | {"urllib", "http", "importlib", "runpy"}
+)
+#: Client libraries, by module prefix; the outermost one on the stack is what the app called.
+_CLIENTS = {
+    "urllib.request": "urllib",
+    "http.client": "http.client",
+    "requests": "requests",
+    "urllib3": "urllib3",
+    "aiohttp": "aiohttp",
+    "boto3": "boto3",
+    "botocore": "botocore",
+    "httpx": "httpx (a transport the faults do not reach)",
+    "httpx2": "httpx2 (a transport the faults do not reach)",
+    "httpcore": "httpx (a transport the faults do not reach)",
+    "httpcore2": "httpx2 (a transport the faults do not reach)",
+}
+#: How each client is mocked in a test: its own mocking library.
+_MOCKS = {
+    "boto3": "moto (`mock_aws`) or botocore's `Stubber`",
+    "botocore": "moto (`mock_aws`) or botocore's `Stubber`",
+    "requests": "responses or requests-mock",
+    "urllib3": "responses (for requests) or a server on 127.0.0.1",
+    "aiohttp": "aioresponses",
+}
+_CALLED_BY = " (called by "
+
+
+def calling_client() -> str:
+    """The client library that made this connection attempt. Walking out from the socket:
+    the outermost known client before the first other code (requests over urllib3 over
+    http.client is "requests"; the app's own code, or an SDK, ends the walk), with that code's
+    package when it is an installed library rather than the app (``botocore (called by
+    aws_xray_sdk)``); else that other code's package (a client not listed, such as smtplib or
+    redis)."""
+    frame: Any = sys._getframe(2)
+    found = ""
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        package = module.partition(".")[0]
+        installed = "-packages" in str(frame.f_globals.get("__file__", ""))
+        frame = frame.f_back
+        client = _client_of(module)
+        if client is not None:
+            found = client
+        elif package and package not in _PLUMBING:
+            if found and installed:
+                return f"{found}{_CALLED_BY}{package})"
+            return found or package
+    return found
+
+
+_HTTP_PORTS = {80, 443, 8080, 8443, None}
+
+
+def client_advice(attempts: list[tuple[str, int | None]]) -> str:
+    """What to do: providers answer only httpx and httpx2 calls, so registering a host helps
+    those alone; any other client (redis, requests, a database driver) needs its mock or a
+    server on 127.0.0.1, and a library that connects by itself is turned off in tests."""
+    clients = {_base(c) for c, _ in attempts if c and not c.startswith("httpx")}
+    others = sorted(clients)
+    callers = sorted({_caller(c) for c, _ in attempts if _caller(c)})
+    unknown = [port for c, port in attempts if not c]
+    http = any(c.startswith("httpx") for c, _ in attempts) or any(
+        port in _HTTP_PORTS for port in unknown
+    )
+    if any(port not in _HTTP_PORTS for port in unknown):
+        others.append("the client on a non-HTTP port")
+    if not others:
+        return "mock the client, register the host as a provider"
+    advice = f"mock {', '.join(others)} in the test{_mocks(clients)}"
+    advice += ", or point it at a server on 127.0.0.1"
+    if callers:
+        advice += (
+            f"; {', '.join(callers)} connected by itself: turn it off in the tests' environment "
+            "(its own setting) rather than mock its client"
+        )
+    if http:
+        advice += "; register the hosts the app reaches over HTTP through httpx as providers"
+    return advice
+
+
+def around_advice(clients: list[str]) -> str:
+    """What to do when a registered provider's host was reached through another client."""
+    bases = {_base(c) for c in clients}
+    how = "send them through httpx, or mock that client in the test"
+    if bases & {"boto3", "botocore"}:  # boto3 cannot send through httpx
+        how = "mock them with moto (`mock_aws`) or botocore's `Stubber` instead of a provider"
+    elif bases & set(_MOCKS):
+        how += _mocks(bases)
+    return (
+        "faults and healthy answers reach a provider only through httpx and httpx2; these "
+        f"calls went through {', '.join(clients)}: {how}"
+    )
+
+
+def _mocks(clients: set[str]) -> str:
+    known = sorted({_MOCKS[c] for c in clients if c in _MOCKS})
+    return f" ({'; '.join(known)})" if known else ""
+
+
+def _base(client: str) -> str:
+    return client.partition(_CALLED_BY)[0]
+
+
+def _caller(client: str) -> str:
+    return client.partition(_CALLED_BY)[2].rstrip(")")
+
+
+def _client_of(module: str) -> str | None:
+    for prefix, name in _CLIENTS.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return name
+    return None
