@@ -20,6 +20,7 @@ from ._providers import (
     Provider,
     ProviderSpec,
     match_provider,
+    near_miss,
     normalize_providers,
     provider_of_host,
 )
@@ -207,7 +208,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     def unregistered_report(self) -> str | None:
         if not self.unregistered or self._allow_unregistered:
             return None
-        urls = "\n".join(f"  {r.method} {r.url}" for r in self.unregistered[:10])
+        shown = self.unregistered[:10]
+        urls = "\n".join(f"  {r.method} {r.url}{near_miss(self.providers, r.url)}" for r in shown)
         known = "\n".join(f"  {n}: {p.url}" for n, p in self.providers.items()) or "  (none)"
         return (
             f"the app sent {len(self.unregistered)} request(s) to hosts that are not registered "

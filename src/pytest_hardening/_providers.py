@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -20,6 +20,7 @@ __all__ = [
     "Provider",
     "ProviderSpec",
     "match_provider",
+    "near_miss",
     "normalize_providers",
     "provider_of_host",
 ]
@@ -38,8 +39,11 @@ class Provider:
     ``url`` is a URL prefix (``"https://api.example.com/v1"``), a host (``"api.example.com"``)
     or a host pattern (``"*.myshopify.com"``, also inside a URL). ``healthy`` answers calls while
     no fault is active: a handler, a fixed response, or ``None`` for ``200 {}``. Handlers see an
-    ``httpx.Request`` whichever client (httpx or httpx2) sent the request. Where several
-    providers match, the longest ``url`` owns the request: a path prefix splits a host.
+    ``httpx.Request`` whichever client (httpx or httpx2) sent the request. A query in ``url``
+    (``"https://api.example.com/v1/forecast?daily=weather_code"``) matches only requests whose
+    query holds each of its parameters with that value (others may come too). Where several
+    providers match, the most specific owns the request: the longest ``url`` without its query,
+    then the one naming more query parameters. A path prefix splits a host, a query a path.
 
     ``errors`` is the API whose error bodies injected faults imitate, so its SDK reads the
     error's type and code: ``"openai"`` (any OpenAI-compatible API) or ``"anthropic"``; by
@@ -70,7 +74,12 @@ class Provider:
         if parts.port is not None and parts.port != (url.port or _default_port(url.scheme)):
             return False
         prefix = parts.path.rstrip("/")
-        return not prefix or url.path == prefix or url.path.startswith(prefix + "/")
+        if prefix and url.path != prefix and not url.path.startswith(prefix + "/"):
+            return False
+        # Each parameter the provider names must be in the request's query with that value;
+        # other parameters may come too (an API told apart by `?current=` vs `?daily=`).
+        wanted = parse_qsl(parts.query, keep_blank_values=True)
+        return all(value in url.params.get_list(key) for key, value in wanted)
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         healthy = self.healthy
@@ -127,8 +136,25 @@ def provider_of_host(providers: Mapping[str, Provider], host: str) -> str | None
 
 
 def match_provider(providers: Mapping[str, Provider], url: httpx.URL) -> str | None:
-    """The provider owning ``url``; the most specific (longest) pattern wins."""
+    """The provider owning ``url``; the most specific wins (:func:`_specificity`)."""
     hits = [name for name, p in providers.items() if p.matches(url)]
     if not hits:
         return None
-    return max(hits, key=lambda name: len(providers[name].url))
+    return max(hits, key=lambda name: _specificity(providers[name].url))
+
+
+def _specificity(url: str) -> tuple[int, int]:
+    """How specific a provider's ``url`` is: its length without the query (a longer path or a
+    named host beats a pattern, as before queries counted), then how many query parameters it
+    names (``?daily=x&models=y`` beats ``?daily=x`` on the same path)."""
+    head, _, query = url.partition("?")
+    return len(head), len(parse_qsl(query, keep_blank_values=True))
+
+
+def near_miss(providers: Mapping[str, Provider], url: httpx.URL) -> str:
+    """A note for a request no provider matched whose host one names: its path or query did
+    not match (the report's "declare the host" alone would point at the wrong thing)."""
+    name = provider_of_host(providers, url.host)
+    if name is None:
+        return ""
+    return f" (the host of {name!r}, but not the path or query parameters of its URL)"
