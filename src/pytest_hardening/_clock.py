@@ -6,8 +6,8 @@ import contextlib
 import datetime as _dt
 import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
-from types import TracebackType
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import freezegun
@@ -71,6 +71,7 @@ class Clock:
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
         self._owed: list[float] | None = None  # advances asked while paused()
+        self._aside: dict[str, ModuleType] = {}  # modules outside sys.modules, patched too
 
     @property
     def active(self) -> bool:
@@ -96,7 +97,7 @@ class Clock:
         # Through a module scan even without a cache: freezegun's own start calls getattr on
         # every name of every module, which runs lazy modules' __getattr__ (imports).
         scan = self._cache.modules if self._cache is not None else ModuleScan()
-        self._factory = scan.start(self._freezer)
+        self._factory = scan.start(self._freezer, extra=self._aside)
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         if self._anchor is None:
@@ -260,6 +261,19 @@ class Clock:
         """The current frozen time as an aware UTC datetime."""
         self._require_active()
         return _dt.datetime.now(_dt.timezone.utc)
+
+    def include(self, modules: Mapping[str, ModuleType]) -> None:
+        """Freeze time in ``modules`` too, though they are not in ``sys.modules``: the copy of
+        an app's package imported aside (``app_from_import``), whose ``from datetime import
+        datetime`` would otherwise read real time. From the clock's next start; a running
+        clock restarts at once."""
+        new = {f"{name} (aside {id(m):x})": m for name, m in modules.items()}
+        if not new.keys() - self._aside.keys():
+            return
+        self._aside.update(new)
+        if self._factory is not None:
+            with self.paused():
+                pass
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:

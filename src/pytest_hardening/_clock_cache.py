@@ -156,7 +156,7 @@ class ModuleScan:
         self._last = (ids, sizes, list(held)) if watched else None
         return held
 
-    def start(self, freezer: Any) -> Any:
+    def start(self, freezer: Any, extra: Mapping[str, ModuleType] | None = None) -> Any:
         """``freezer.start()`` asking this scan, over the modules it has something to do in.
 
         freezegun's start walks every loaded module (~5,000) with checks of its own before it
@@ -164,8 +164,10 @@ class ModuleScan:
         start it sees this scan (it looks the function up in its module at each call) and a
         ``sys`` whose ``modules`` are those :meth:`holding` finds; what it re-points is the
         same. It records the modules loaded at start, to restore those loaded later at stop:
-        that record is the whole ``sys.modules``, taken as freezegun takes it. A freezegun
-        without these names starts as it always did.
+        that record is the whole ``sys.modules``, taken as freezegun takes it. ``extra``:
+        modules outside ``sys.modules`` to freeze too (an app's package imported aside); their
+        changes are undone at stop like the others. A freezegun without these names starts as
+        it always did (``extra`` then unseen).
         """
         api: Any = freezegun.api
         original = getattr(api, "_get_cached_module_attributes", None)
@@ -174,7 +176,8 @@ class ModuleScan:
             return freezer.start()
         at_start = set(sys.modules)
         api._get_cached_module_attributes = self.attributes
-        api.sys = SimpleNamespace(modules=self.holding(sys.modules))
+        modules = {**sys.modules, **extra} if extra else sys.modules
+        api.sys = SimpleNamespace(modules=self.holding(modules))
         try:
             factory = freezer.start()
         finally:

@@ -30,6 +30,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType
@@ -133,6 +134,10 @@ class _FromImport:
         self._module = parts[0]
         self._roots = _roots(self._module, packages)
         self._aside: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
+        # The modules of each app imported aside, while it lives: the clock freezes them too.
+        self._modules: weakref.WeakKeyDictionary[Any, dict[str, ModuleType]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._told: set[frozenset[tuple[str, str]]] = set()  # environments warned of
         self._lock = threading.Lock()
         # share (the variables the builds vary): a factory whose import read none of them
@@ -268,6 +273,14 @@ class _FromImport:
             for name in mine:
                 del sys.modules[name]
             sys.modules.update(saved)
+            if taken is not None:
+                with contextlib.suppress(TypeError):  # an app that cannot be weakly referred to
+                    self._modules[taken[0]] = mine
+
+    def modules_of(self, app: Any) -> dict[str, ModuleType]:
+        """The modules of ``app``'s own copy of the package, when it was imported aside (empty
+        for the home build, whose modules are ``sys.modules``')."""
+        return dict(self._modules.get(app, {}))
 
     def _take(self) -> tuple[Any, bool]:
         """The app of the module now in sys.modules (the home copy, or one imported aside),

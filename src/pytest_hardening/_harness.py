@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ._config import AppFactory, NotConfigured
@@ -100,6 +101,7 @@ class Harness:
         self._base_headers: dict[str, str] = {}
         self._stack = contextlib.ExitStack()
         self._clock: Clock | None = None
+        self._aside_modules: dict[str, ModuleType] = {}
         self._faults: FaultInjector | None = None
         self._network: NetworkGuard | None = None
         self._app: Any = _NOT_BUILT
@@ -119,7 +121,9 @@ class Harness:
             from ._clock import Clock
 
             cache = self._pool.clock_cache if self._pool is not None else None
-            self._clock = self._stack.enter_context(Clock(self.epoch, cache=cache))
+            clock = Clock(self.epoch, cache=cache)
+            clock.include(self._aside_modules)  # an app already built from a copy aside
+            self._clock = self._stack.enter_context(clock)
             if self._faults is not None:
                 self._attach_clock(self._faults, self._clock)
             if self._breakers is not None:
@@ -216,14 +220,28 @@ class Harness:
             self._pool_key = pool_key(factory, env, clear)
             kept = self._pool.take(self._pool_key)
             if kept is not None:
-                return self._reuse(kept, reset, self._guard, self._sentry)
+                app = self._reuse(kept, reset, self._guard, self._sentry)
+                self._include_aside(factory, app)
+                return app
         metrics = self._scope_metrics()
         with self._real_time():
             self._app = call_factory(factory)
+            self._include_aside(factory, self._app)  # frozen with the rest when time resumes
         getters.learn(self._app)  # its settings getters are cleared at close, then next build
         metrics.own(self._app)
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
+
+    def _include_aside(self, factory: Callable[[], Any], app: Any) -> None:
+        """An app built from a copy of its package imported aside (``app_from_import``) reads
+        time through that copy's modules, which ``sys.modules`` does not hold: the clock
+        freezes them too."""
+        modules_of = getattr(factory, "modules_of", None)
+        modules = modules_of(app) if callable(modules_of) else {}
+        if modules:
+            self._aside_modules.update(modules)
+            if self._clock is not None:
+                self._clock.include(modules)
 
     def _scope_metrics(self) -> RegistryScope:
         """Metric names an earlier build of the app registered in prometheus_client's default

@@ -417,3 +417,81 @@ def test_every_production_build_is_a_fresh_import(shopapp: Path) -> None:
     with EnvPatch(PROD), production_build():
         first, second = factory(), factory()
     assert first is not second
+
+
+STAMP_MAIN = """
+import os
+import time
+from datetime import datetime, timezone
+from time import time as unix_time
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+REGION = os.environ.get("STAMP_REGION", "eu")  # read at import: builds under "us" go aside
+
+
+def now(request):
+    stamps = {"datetime": datetime.now(timezone.utc).timestamp(), "time": time.time()}
+    return JSONResponse({**stamps, "unix_time": unix_time(), "region": REGION})
+
+
+app = Starlette(routes=[Route("/now", now)])
+"""
+
+
+def test_the_clock_reaches_an_app_built_from_a_copy_imported_aside(
+    shopapp: Path, pytester: pytest.Pytester
+) -> None:
+    # The app's own conftest imports it at its top (under "eu"); the hardened builds (under
+    # "us") get a copy aside, whose `from datetime import datetime` freezegun's scan of
+    # sys.modules never saw: the app stamped real time while the test's clock had moved.
+    (shopapp / "shopapp" / "main.py").write_text(STAMP_MAIN)
+    pytester.makeconftest(
+        """
+        import pytest
+
+        import shopapp.main  # noqa: F401  (the app's own tests import it at the top)
+        from pytest_hardening import app_from_import
+
+        THE_APP = app_from_import("shopapp.main:app")
+
+
+        @pytest.fixture
+        def hardening_app_factory():
+            return THE_APP
+
+
+        @pytest.fixture
+        def hardening_dev_env():
+            return {"STAMP_REGION": "us"}
+
+
+        def pytest_collection_modifyitems(items):
+            items.sort(key=lambda item: item.name)  # the clock's test first
+        """
+    )
+    pytester.makepyfile(
+        """
+        import time
+
+
+        def test_a_moved_clock(clock, hardened_client):
+            clock.advance(600)
+            body = hardened_client.get("/now").json()
+            assert body["region"] == "us"  # the copy aside
+            target = clock.now().timestamp()
+            for source in ("datetime", "time", "unix_time"):
+                assert abs(body[source] - target) < 1, (source, body[source] - target)
+
+
+        def test_b_real_time_again(hardened_client):
+            body = hardened_client.get("/now").json()  # the same app, kept: no clock now
+            assert abs(body["datetime"] - time.time()) < 60
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", "-W", "ignore"
+    )
+    result.assert_outcomes(passed=2)
