@@ -48,4 +48,5 @@ def target() -> ChaosTarget:
     # The app imports the OpenAI SDK with its first script. `hardening chaos` forks its workers
     # after loading the target: imported here, once, no worker pays for it again.
     importlib.import_module("openai")
-    return ChaosTarget("reference_app", catalogue, session())
+    # Each process's runs keep their data in its own in-memory SQLite: workers share nothing.
+    return ChaosTarget("reference_app", catalogue, session(), parallel_safe=True)

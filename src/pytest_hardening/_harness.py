@@ -313,6 +313,20 @@ class Harness:
         self._client.headers = {**self._base_headers, **dict(headers or {})}
         return self._client
 
+    def reset_app(self, reset: AppReset) -> None:
+        """Run ``reset(app)`` (sync or async) in the app's event loop, in real time: the
+        client's portal, so :meth:`client` first. For an app built afresh whose data outlives
+        the build (a database file, the one app a module builds at import); an app the pool
+        keeps stays keepable, with what the reset set on ``app.state``."""
+        if self._client is None:
+            raise HarnessError("no running app: call client() before reset_app()")
+        from ._reuse import _run_reset, fingerprint
+
+        with self._real_time():
+            self._client.portal.call(_run_reset, reset, self.app)
+        if self._kept is not None:  # else the change would read as the test's, and not kept
+            self._kept.fingerprint = fingerprint(self.app)
+
     def _keep(self, client: Any) -> Any:
         # Entered outside the stack: at close the pool takes it over, still running.
         from ._reuse import Kept, fingerprint

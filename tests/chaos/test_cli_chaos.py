@@ -128,6 +128,7 @@ def test_python_dash_m_runs_the_scenarios_in_forked_workers(tmp_path: Path) -> N
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "3 passed, 0 failed" in result.stdout
+    assert "one by one" not in result.stdout  # the reference target's runs share nothing
     assert [s["name"] for s in json.loads(data.read_text())["scenarios"]] == names
     # The processes end quietly: nothing the plugin left behind fails while the interpreter
     # tears its modules down.

@@ -17,6 +17,7 @@ from pytest_hardening.chaos import (
     Scenario,
     assert_scenario_passes,
     breaker_line,
+    scenario_params,
     send,
 )
 
@@ -59,3 +60,9 @@ def test_pricing_outage() -> None:
     assert breaker_line(result.timeline, "pricing") == (
         "pricing CLOSED ─→ OPEN ─30s→ HALF_OPEN ─→ CLOSED"
     )
+
+
+# The whole catalogue, one test per scenario (``pytest -m chaos``).
+@pytest.mark.parametrize("scenario", scenario_params(TARGET))
+def test_scenario(scenario: Scenario) -> None:
+    assert_scenario_passes(scenario, TARGET)

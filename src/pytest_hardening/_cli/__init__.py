@@ -111,7 +111,8 @@ def app() -> None:
     "-j",
     type=click.IntRange(min=1),
     default=DEFAULT_JOBS,
-    help="Run scenarios in this many worker processes (default: CPUs, at most 4).",
+    help="Run scenarios in this many worker processes (default: CPUs, at most 4), for a "
+    "target whose runs share nothing (ChaosTarget parallel_safe=True); others run one by one.",
 )
 def chaos(
     scenarios: tuple[str, ...],

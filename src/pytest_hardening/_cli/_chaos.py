@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 #: How long forking waits for threads that have ended to be gone from the OS.
 _ALONE_WAIT_SECONDS = 1.0
 
+#: Set in each forked worker to its number (0, 1, ...): a target that stores on disk names its
+#: files after it, so that workers share none (and may say ``parallel_safe=True``).
+WORKER_VARIABLE = "HARDENING_CHAOS_WORKER"
+
 
 def _results(
     target: ChaosTarget, names: Sequence[str], seed: int, jobs: int
@@ -81,7 +85,8 @@ def _forked(
     queue = context.Queue()
     next_index = context.Value("i", 0)  # the next scenario no worker has taken
 
-    def work() -> None:
+    def work(number: int) -> None:
+        os.environ[WORKER_VARIABLE] = str(number)  # this process's own: it was forked
         taken: list[int] = []
 
         def take() -> Iterator[Scenario]:
@@ -98,7 +103,7 @@ def _forked(
         for result in run_scenarios(take(), target.session, seed=seed):  # app stops at the end
             queue.put((taken[-1], result))
 
-    workers = [context.Process(target=work, daemon=True) for _ in range(jobs)]
+    workers = [context.Process(target=work, args=(n,), daemon=True) for n in range(jobs)]
     for worker in workers:
         worker.start()
     return _in_order(queue, workers, len(scenarios))
@@ -138,6 +143,14 @@ def run_catalogue(
     """Run the selected scenarios (every one when ``names`` is empty), printing each result."""
     target = load_target(spec) if isinstance(spec, str) else spec
     scenarios = [s.name for s in select(target.catalogue(), names)]
+    if jobs > 1 and len(scenarios) > 1 and not target.parallel_safe:
+        # Workers share the app's files and servers: parallel, a verdict could depend on timing.
+        console.print(
+            f"[dim]running the scenarios one by one: target {target.name!r} does not say its "
+            "runs share nothing (ChaosTarget(..., parallel_safe=True) lets --jobs run them in "
+            'parallel; see docs/chaos.md, "In parallel")[/dim]'
+        )
+        jobs = 1
     results: list[ScenarioResult] = []
     stream = _results(target, scenarios, seed, jobs)
     columns = (

@@ -1,7 +1,9 @@
 """A harness per scenario run: env, frozen clock, faults, Sentry, breakers, APM.
 
 The app is built afresh per run, or, inside :meth:`HarnessSession.reusing` and with a
-``reset``, built once and reset between runs (the pool the hardened fixtures use).
+``reset``, built once and reset between runs (the pool the hardened fixtures use). With a
+``reset``, a freshly built app is reset too: what it stores outside itself (a database file,
+the one app a module builds at import) outlives the build.
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ class HarnessSession:
     app in a :class:`~pytest_hardening._harness.Harness` (the same one the fixtures use) with
     the clock frozen at :data:`EPOCH`, faults, a client sending ``headers``, breakers and APM.
 
-    With ``reset`` (the app's reset, as for ``hardening_app_reset``), runs inside
-    :meth:`reusing` share one running app, reset before each run, instead of building one
-    each; an app whose run failed is not reused.
+    With ``reset`` (the app's reset, as for ``hardening_app_reset``), every run starts from a
+    reset app: runs inside :meth:`reusing` share one running app, reset before each run,
+    instead of building one each (an app whose run failed is not reused); a run outside, or
+    the first inside, resets the app it built once its lifespan has started.
     """
 
     app_factory: AppFactory
@@ -107,7 +110,9 @@ class HarnessSession:
             logs = stack.enter_context(_LogTap())
             stack.enter_context(_quick_thread_handoffs())
             harness = stack.enter_context(Harness(seed=seed, epoch=self.epoch, pool=self.pool))
+            reuses = self.pool.reuses
             app = harness.build(self.app_factory, self.env, clear=self.clear, reset=reset)
+            built = self.pool.reuses == reuses  # else taken from the pool, reset already
             faults = harness.fake_providers(self.providers)
             faults.advice = CHAOS
             if self.backoff_modules:
@@ -115,6 +120,8 @@ class HarnessSession:
             # The lifespan runs in real time either way; started before the clock, the clock
             # does not have to stop and start again around it.
             client = harness.client(headers=self.headers)
+            if built and self.reset is not None:
+                _reset_built(harness, self.reset)
             clock = harness.freeze()
             raw = self.breakers(app)
             inspector = harness.inspect_breakers(raw)
@@ -136,6 +143,20 @@ class HarnessSession:
                 reasons=reasons.log,
                 logs=logs.lines,
             )
+
+
+def _reset_built(harness: Harness, reset: AppReset) -> None:
+    """The owner's reset of an app just built, its lifespan running: a fresh build can still
+    hold an earlier run's data (a database file, the app a module built at import)."""
+    try:
+        harness.reset_app(reset)
+    except Exception as error:
+        name = getattr(reset, "__qualname__", repr(reset))
+        raise RuntimeError(
+            f"the session's reset {name} raised {type(error).__name__}: {error}, on an app "
+            "just built, before the run (every run with a reset starts from a reset app): "
+            "fix the reset, or give none (HarnessSession(reset=None)) if a build starts empty"
+        ) from error
 
 
 @contextlib.contextmanager

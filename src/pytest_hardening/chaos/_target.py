@@ -22,6 +22,11 @@ class ChaosTarget:
     #: prints names it (``--target``). Set by :func:`load_target`; give it for pytest runs of
     #: a target other than the project's ``[tool.hardening] target``.
     spec: str | None = None
+    #: True when runs in different processes share nothing they write (an in-memory database,
+    #: or files named after ``HARDENING_CHAOS_WORKER``): ``hardening chaos`` may then run them
+    #: in forked workers (``--jobs``). False, the default: one by one, since one worker's reset
+    #: would empty the rows another worker's scenario is about to check.
+    parallel_safe: bool = False
 
 
 def load_target(spec: str) -> ChaosTarget:

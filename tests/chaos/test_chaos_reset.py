@@ -1,0 +1,106 @@
+"""A session with a ``reset`` starts every run from a reset app, whoever runs it.
+
+The pytest recipe (``scenario_params`` + ``assert_scenario_passes``, nothing else) runs each
+scenario outside ``reusing()``: the app is built per run, but an app built at import is the
+same app each time, and a database file outlives any build, so the reset must run anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from pytest_hardening.chaos import (
+    ChaosContext,
+    ChaosTarget,
+    DataLossCheck,
+    HarnessSession,
+    Scenario,
+    assert_scenario_passes,
+    run_scenario,
+    run_scenarios,
+    send,
+)
+
+
+class Notes:
+    """One app, as ``app_from_import`` hands back the app a module built; its notes outlive
+    its lifespan, as rows in a database file do."""
+
+    def __init__(self) -> None:
+        self.rows: list[str] = []
+        self.resets = 0
+
+        async def add(request: Request) -> JSONResponse:
+            self.rows.append((await request.json())["body"])
+            return JSONResponse({"id": len(self.rows)}, status_code=201)
+
+        async def every(request: Request) -> JSONResponse:
+            return JSONResponse(self.rows)
+
+        routes = [Route("/notes", add, methods=["POST"]), Route("/notes", every)]
+        self.app = Starlette(routes=routes)
+
+    def factory(self) -> Starlette:
+        return self.app
+
+    def reset(self, app: Any) -> None:
+        self.rows.clear()
+        self.resets += 1
+        app.state.resets = self.resets  # a reset may set state (a marker): the app stays kept
+
+
+def only_this_runs_notes(ctx: ChaosContext) -> DataLossCheck:
+    accepted = sum(s.response.status_code == 201 for s in ctx.served)
+    stored = ctx.client.get("/notes").json()
+    extra = [f"note {b!r} stored though this run did not add it" for b in stored[accepted:]]
+    return DataLossCheck("the notes stored are this run's", accepted, tuple(extra))
+
+
+def _scenario(count: int) -> Scenario:
+    return Scenario(
+        name=f"{count}-notes",
+        description=f"{count} notes added, {count} stored",
+        method=(send("POST", "/notes", json={"body": "n"}, count=count, expect=201),),
+        data_check=only_this_runs_notes,
+    )
+
+
+def _target(notes: Notes, reset: Any = None) -> ChaosTarget:
+    session = HarnessSession(notes.factory, {}, {}, reset=reset or notes.reset)
+    return ChaosTarget("notes", lambda: [_scenario(2), _scenario(3)], session)
+
+
+def test_the_pytest_recipe_gets_a_reset_app_for_every_scenario() -> None:
+    notes = Notes()
+    target = _target(notes)
+    for scenario in target.catalogue():  # as the parametrised tests run them, one by one
+        assert_scenario_passes(scenario, target)
+    assert notes.resets == 2
+
+
+def test_an_app_built_inside_reusing_is_reset_before_its_first_run() -> None:
+    notes = Notes()
+    notes.rows.append("left by an earlier process")
+    target = _target(notes)
+    results = list(run_scenarios(target.catalogue(), target.session))
+    assert [r.passed for r in results] == [True, True], [r.explain() for r in results]
+    assert target.session.pool.reuses == 1  # built, reset, then kept for the second run
+
+
+def test_a_reset_that_fails_on_a_fresh_app_says_so() -> None:
+    def broken(app: Any) -> None:
+        raise LookupError("no table notes")
+
+    [first, _] = _target(Notes()).catalogue()
+    result = run_scenario(first, _target(Notes(), broken).session)
+    assert not result.passed
+    [failure] = result.failures
+    assert "could not set up the scenario" in failure
+    assert "the session's reset" in failure
+    assert "HarnessSession(reset=None)" in failure  # what to do about it
+    assert "LookupError: no table notes, on an app just built, before the run" in failure
