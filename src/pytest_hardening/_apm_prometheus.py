@@ -13,6 +13,7 @@ a histogram's buckets: a percentile is the upper bound of the bucket it falls in
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -103,9 +104,14 @@ class PrometheusView:
             raise ValueError(
                 f"expected 'METHOD /route', e.g. 'GET /items/{{item_id}}'; got {key!r}"
             )
-        totals = histogram_counts = errors = 0.0
-        counted = histogram = False
-        buckets: dict[float, float] = {}
+        # Per family: an app may count each request in two (http_requests_total and
+        # fastapi_requests_total) and keep size histograms with the same labels; summing them
+        # doubled the count and mixed bytes into seconds.
+        totals: dict[str, float] = {}
+        errors: dict[str, float] = {}
+        with_status: set[str] = set()
+        buckets: dict[str, dict[float, float]] = {}
+        counts: dict[str, float] = {}
         for (name, pairs), delta in self.changes().items():
             labels = dict(pairs)
             if labels.get("method", "").upper() != method.upper():
@@ -113,30 +119,44 @@ class PrometheusView:
             if not any(labels.get(label) == route for label in _ROUTE_LABELS):
                 continue
             if name.endswith("_total"):
-                counted = True
-                totals += delta
+                family = name[: -len("_total")]
+                totals[family] = totals.get(family, 0.0) + delta
+                if _status(labels):
+                    with_status.add(family)
                 if _status(labels).startswith("5"):
-                    errors += delta
+                    errors[family] = errors.get(family, 0.0) + delta
             elif name.endswith("_bucket") and "le" in labels:
-                histogram = True
+                histogram = buckets.setdefault(name[: -len("_bucket")], {})
                 bound = float(labels["le"])
-                buckets[bound] = buckets.get(bound, 0.0) + delta
+                histogram[bound] = histogram.get(bound, 0.0) + delta
             elif name.endswith("_count"):
-                histogram_counts += delta
-        if not counted and not histogram and not self._has_request_metrics():
+                family_name = name[: -len("_count")]
+                counts[family_name] = counts.get(family_name, 0.0) + delta
+        if not totals and not buckets and not self._has_request_metrics():
             raise LookupError(
                 "the prometheus registry has no request metric with a method and a route label "
                 f"({', '.join(_ROUTE_LABELS)}): read your own metrics with apm.sample(name, "
                 "**labels) or apm.changes()"
             )
-        # A request counter when there is one; else the histogram's own count.
-        count = totals if counted else histogram_counts
+        latency = _latency_family(buckets)
+        counter = min(
+            (f for f in totals if not _SIZE.search(f)),
+            key=lambda f: (f not in with_status, "request" not in f, f),
+            default=None,
+        )
+        # A request counter when there is one (with a status label, for the errors); else the
+        # latency histogram's own count.
+        if counter is not None:
+            count, failed = totals[counter], errors.get(counter, 0.0)
+        else:
+            count, failed = (counts.get(latency, 0.0) if latency else 0.0), 0.0
+        chosen = buckets.get(latency, {}) if latency else {}
         return RequestStats(
             count=int(count),
-            errors=int(errors),
-            p50=_quantile(buckets, 0.50),
-            p95=_quantile(buckets, 0.95),
-            max=_quantile(buckets, 1.0),
+            errors=int(failed),
+            p50=_quantile(chosen, 0.50),
+            p95=_quantile(chosen, 0.95),
+            max=_quantile(chosen, 1.0),
             note="" if count else self._why_zero(f"{method.upper()} {route}"),
         )
 
@@ -220,6 +240,18 @@ _NO_STANDARD = (
     "prometheus metrics have no standard name for {what}: read them with "
     "apm.sample('<metric>_total', **labels) or apm.changes()"
 )
+
+
+#: Histograms of sizes (request and response bytes) carry the same labels as the latency one.
+_SIZE = re.compile(r"size|bytes", re.IGNORECASE)
+_LATENCY = re.compile(r"duration|latency|seconds|time", re.IGNORECASE)
+
+
+def _latency_family(buckets: dict[str, dict[float, float]]) -> str | None:
+    """The request-latency histogram among ``buckets``' families: never a size histogram;
+    one named for time (duration, latency, seconds) before any other."""
+    timed = [f for f in buckets if not _SIZE.search(f)]
+    return min(timed, key=lambda f: (not _LATENCY.search(f), f), default=None)
 
 
 def _status(labels: dict[str, str]) -> str:

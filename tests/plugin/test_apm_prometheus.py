@@ -71,6 +71,32 @@ def test_a_histogram_alone_gives_the_count(registry: CollectorRegistry) -> None:
     assert (stats.count, stats.errors, stats.p95) == (2, 0, 0.25)
 
 
+def test_two_request_families_and_a_size_histogram_count_each_request_once(
+    registry: CollectorRegistry,
+) -> None:
+    # An app with two middlewares, each counting requests in its own family, and a histogram
+    # of response sizes with the same labels: summed, one request read as two, and the bytes'
+    # buckets made the latency percentiles inf.
+    a_labels, b_labels = ["method", "endpoint", "status_code"], ["method", "path", "status_code"]
+    requests_a = Counter("http_requests", "", a_labels, registry=registry)
+    latency_a = Histogram(
+        "http_request_duration_seconds", "", ["method", "endpoint"], registry=registry
+    )
+    requests_b = Counter("fastapi_requests", "", b_labels, registry=registry)
+    sizes = Histogram(
+        "fastapi_response_size_bytes", "", ["method", "path"], buckets=(100, 10_000),
+        registry=registry,
+    )  # fmt: skip
+    view = PrometheusView(registry).start()
+    requests_a.labels("GET", "/ping", "200").inc()
+    latency_a.labels("GET", "/ping").observe(0.002)
+    requests_b.labels("GET", "/ping", "200").inc()
+    sizes.labels("GET", "/ping").observe(40_000)  # bytes, past its last bucket
+    stats = view.endpoint("GET /ping")
+    assert stats.count == 1
+    assert stats.p95 == stats.max == 0.005  # the latency histogram's own bucket, not inf
+
+
 def test_any_metric_by_name_and_labels(registry: CollectorRegistry) -> None:
     payments = Counter("payments", "", ["provider", "outcome"], registry=registry)
     payments.labels(provider="stripe", outcome="ok").inc(4)
