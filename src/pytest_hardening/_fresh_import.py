@@ -139,6 +139,9 @@ class _FromImport:
             weakref.WeakKeyDictionary()
         )
         self._told: set[frozenset[tuple[str, str]]] = set()  # environments warned of
+        # The environment when this factory was made (a conftest's import): the one the test
+        # modules that import the package at their top are imported under too.
+        self._created = dict(_environment())
         self._lock = threading.Lock()
         # share (the variables the builds vary): a factory whose import read none of them
         # keeps one aside import for every build (hardening check-config --audit's many);
@@ -185,27 +188,33 @@ class _FromImport:
 
     def _foreign(self, held: list[str], environment: frozenset[tuple[str, str]]) -> Any:
         """The app, when the package someone imported first can be this build's: its import
-        (tried aside, watched) reads no variable, so theirs is the same. Otherwise the aside
-        copy is this environment's, said once."""
+        (tried aside, watched) reads no variable, or reads only variables whose values are
+        those of when this factory was made (a conftest's import, beside the test modules'
+        that imported the package: a library's own switch, FastAPI's OTEL_..., pydantic's
+        PYDANTIC_DISABLE_PLUGINS), so theirs is the same. Otherwise the aside copy is this
+        environment's, said once."""
         self._told.add(environment)
         watch = ImportTimeReads(self._roots)
         app, built = self._import_aside(watch)
-        if not watch.seen:
-            self._import_home()  # what is not held yet joins what is, in place
+        changed = sorted(n for n, v in watch.read.items() if self._created.get(n) != v)
+        if not watch.whole and not changed:
+            read = dict(watch.read)
+            self._import_home(_Imported(read, False, self._created, self._created))
             return self._take()[0]
         self._keep(environment, app, built)
-        read = sorted(watch.read) if not watch.whole else []
-        self._tell_aside(_named(held), read, first=True)
+        self._tell_aside(_named(held), changed, first=True)
         return app
 
-    def _import_home(self) -> None:
+    def _import_home(self, imported: _Imported | None = None) -> None:
         """Import the package into ``sys.modules`` under this (development) environment: the
-        modules everyone's ``import`` gets from now on, marked with what the import read."""
+        modules everyone's ``import`` gets from now on, marked with what the import read (or
+        with ``imported``: what an import of someone else's read, watched aside)."""
         before = _sentry_client()
         environment = dict(_environment())
         with ImportTimeReads(self._roots) as watch:
             home = importlib.import_module(self._module)
-        imported = _Imported(dict(watch.read), watch.whole, environment, dict(_environment()))
+        if imported is None:
+            imported = _Imported(dict(watch.read), watch.whole, environment, dict(_environment()))
         setattr(home, _MARK, imported)
         after = _sentry_client()
         if after is not None and after is not before:
@@ -225,7 +234,8 @@ class _FromImport:
         if first:
             how = (
                 "was imported before the first development build (at a conftest's or a test "
-                f"module's top, say), and the package's import reads {what}"
+                f"module's top, say), and the package's import reads {what}, set otherwise "
+                "for this build than when the factory was made"
             )
             remedy = (
                 "import it inside tests and fixtures instead, so that this factory's build is "

@@ -374,7 +374,8 @@ def test_the_warning_names_the_module_imported_first_and_what_the_import_reads(
         factory()
     (message,) = [str(w.message) for w in caught]
     assert message.startswith("app_from_import: shopapp.config was imported before")
-    assert "reads APP_ENV, PAY_KEY" in message
+    # The variables whose value differs from the factory's making (PAY_KEY is unset in both).
+    assert "reads APP_ENV, set otherwise for this build" in message
     assert "pk_live" not in message  # names, never values
 
 
@@ -495,3 +496,33 @@ def test_the_clock_reaches_an_app_built_from_a_copy_imported_aside(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", "-W", "ignore"
     )
     result.assert_outcomes(passed=2)
+
+
+SWITCH_MAIN = """
+import os
+
+from starlette.applications import Starlette
+
+# A library's switch read under the app's top level (FastAPI() reads OTEL_..., pydantic its
+# PYDANTIC_DISABLE_PLUGINS): the tests' environment gives it the same value as the build's.
+TRACING = os.environ.get("LIBRARY_TRACING_SWITCH", "auto")
+app = Starlette()
+"""
+
+
+def test_a_package_imported_first_whose_reads_the_build_leaves_alone_is_the_builds(
+    shopapp: Path,
+) -> None:
+    (shopapp / "shopapp" / "main.py").write_text(SWITCH_MAIN)
+    import shopapp.main as held  # a test module's top, at collection
+
+    factory = app_from_import("shopapp.main:app")  # a conftest's, made beside it
+    with EnvPatch(DEV), warnings.catch_warnings():
+        warnings.simplefilter("error", StaleImportWarning)
+        assert factory() is held.app
+        assert factory() is held.app
+    # A build that sets the variable the import read is another app.
+    switched = EnvPatch({**DEV, "LIBRARY_TRACING_SWITCH": "off"})
+    warned = pytest.warns(StaleImportWarning, match=r"differing in LIBRARY_TRACING_SWITCH\)")
+    with switched, warned:
+        assert factory() is not held.app
