@@ -9,7 +9,7 @@ from typing import Any
 
 from ._providers import Provider, host_pattern
 
-__all__ = ["error_body", "error_shape"]
+__all__ = ["error_body", "error_headers", "error_shape"]
 
 # The hosts whose shape is known without ``Provider(errors=...)``.
 _HOSTS = {
@@ -19,6 +19,8 @@ _HOSTS = {
 }
 # Said in every injected message: a log line or a test failure never passes for a real outage.
 _INJECTED = " (injected by pytest-hardening)"
+# The request id the APIs give every answer (apps log ``e.request_id``), as a recognisable fake.
+_REQUEST_ID = "req_injected_by_pytest_hardening"
 
 # OpenAI: status -> (error.type, error.code, message), as the API answers them.
 _OPENAI: dict[int, tuple[str, str | None, str]] = {
@@ -65,5 +67,17 @@ def error_body(provider: Provider, status: int, plain: dict[str, Any]) -> dict[s
     if shape == "anthropic":
         fallback = _ANTHROPIC[500] if status >= 500 else _ANTHROPIC[400]
         kind, message = _ANTHROPIC.get(status, fallback)
-        return {"type": "error", "error": {"type": kind, "message": message + _INJECTED}}
+        error = {"type": kind, "message": message + _INJECTED}
+        return {"type": "error", "error": error, "request_id": _REQUEST_ID}
     return plain
+
+
+def error_headers(provider: Provider) -> dict[str, str]:
+    """The headers an injected error answer carries: the request id of the provider's API
+    (``x-request-id`` for OpenAI, ``request-id`` for Anthropic), which its SDK exposes."""
+    shape = error_shape(provider)
+    if shape == "openai":
+        return {"x-request-id": _REQUEST_ID}
+    if shape == "anthropic":
+        return {"request-id": _REQUEST_ID}
+    return {}

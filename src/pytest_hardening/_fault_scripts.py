@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ._error_bodies import error_body
+from ._error_bodies import error_body, error_headers
 from ._providers import Provider
 
 __all__ = ["OUTCOME", "Action", "FaultMethods", "request_timeout"]
@@ -101,10 +101,11 @@ class FaultMethods(InjectorHooks):
     def fail(self, provider: str, status: int = 503, *, times: int | None = None) -> None:
         """Answer ``status``, with the error body of the provider's API (see ``Provider``)."""
         plain = {"error": "injected failure", "status": status}
-        body = error_body(self.providers[self._check(provider)], status, plain)
+        target = self.providers[self._check(provider)]
+        body, headers = error_body(target, status, plain), error_headers(target)
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            return httpx.Response(status, json=body), f"fail {status}"
+            return httpx.Response(status, headers=headers, json=body), f"fail {status}"
 
         self._set(provider, "fail", action, times, status=status)
 
@@ -187,8 +188,9 @@ class FaultMethods(InjectorHooks):
         """Answer 429 with ``Retry-After: retry_after`` (seconds) and, when given, OpenAI's
         ``retry-after-ms`` header (which the OpenAI SDK prefers); the body is the provider
         API's rate-limit error (see ``Provider``)."""
-        body = error_body(self.providers[self._check(provider)], 429, {"error": "rate limited"})
-        headers = {"Retry-After": str(retry_after)}
+        target = self.providers[self._check(provider)]
+        body = error_body(target, 429, {"error": "rate limited"})
+        headers = {**error_headers(target), "Retry-After": str(retry_after)}
         if retry_after_ms is not None:
             headers["retry-after-ms"] = str(retry_after_ms)
 
@@ -227,10 +229,11 @@ class FaultMethods(InjectorHooks):
         rng = _random.Random(used)
 
         body = error_body(healthy, status, {"error": "injected failure"})
+        headers = error_headers(healthy)
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
             if rng.random() < rate:
-                return httpx.Response(status, json=body), f"fail {status}"
+                return httpx.Response(status, headers=headers, json=body), f"fail {status}"
             response = healthy.respond(request)
             return response, f"ok {response.status_code}"
 
@@ -246,8 +249,11 @@ def _step(healthy: Provider, outcome: Any, advance: Callable[[float], None]) -> 
             headers = {"Content-Type": "application/json"}
             return httpx.Response(200, headers=headers, content=GARBAGE), "garbage 200"
         if isinstance(outcome, int):
-            body = error_body(healthy, outcome, {"error": "injected"})
-            return httpx.Response(outcome, json=body), f"fail {outcome}"
+            body, headers = (
+                error_body(healthy, outcome, {"error": "injected"}),
+                error_headers(healthy),
+            )
+            return httpx.Response(outcome, headers=headers, json=body), f"fail {outcome}"
         if isinstance(outcome, httpx.Response):
             return outcome, f"response {outcome.status_code}"
         error = {"refuse": httpx.ConnectError, "timeout": httpx.ReadTimeout}.get(outcome, outcome)

@@ -29,6 +29,8 @@ _CLIENTS = {
     "aiohttp": "aiohttp",
     "boto3": "boto3",
     "botocore": "botocore",
+    "websockets": "websockets",
+    "aiohttp.client_ws": "aiohttp",
     "httpx": "httpx (a transport the faults do not reach)",
     "httpx2": "httpx2 (a transport the faults do not reach)",
     "httpcore": "httpx (a transport the faults do not reach)",
@@ -41,6 +43,7 @@ _MOCKS = {
     "requests": "responses or requests-mock",
     "urllib3": "responses (for requests) or a server on 127.0.0.1",
     "aiohttp": "aioresponses",
+    "websockets": "a websockets server of the test's own on 127.0.0.1 (websockets.serve)",
 }
 _CALLED_BY = " (called by "
 

@@ -70,6 +70,7 @@ def test_openai_sdk_reads_type_code_and_message_of_a_failure(
     assert (e.type, e.code, e.param) == (kind, code, None)
     assert e.message.startswith(f"Error code: {status} - {message}")
     assert e.message.endswith(INJECTED)
+    assert e.request_id == "req_injected_by_pytest_hardening"
 
 
 def test_rate_limit_is_openais_rate_limit_exceeded(injector: FaultInjector) -> None:
@@ -108,7 +109,9 @@ def test_anthropic_sdk_reads_the_type_of_a_failure(
     assert e.type == kind
     assert e.api_message is not None
     assert e.api_message.endswith(INJECTED)
-    assert e.body == {"type": "error", "error": {"type": kind, "message": e.api_message}}
+    error_body = {"type": kind, "message": e.api_message}
+    assert e.body == {"type": "error", "error": error_body, "request_id": e.request_id}
+    assert e.request_id == "req_injected_by_pytest_hardening"  # what apps log, as the API's
 
 
 def test_sequence_and_random_answer_in_the_providers_shape(injector: FaultInjector) -> None:
