@@ -36,6 +36,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._virtual_time import moved
 
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
@@ -244,23 +245,27 @@ class VirtualLibrarySleep:
         return self._async_sleep
 
     def _sync_sleep(self, seconds: float) -> None:
-        clock = self._clock()
-        if clock is None:
-            self.real_sleeps.append(float(seconds))
+        if not self._moved(float(seconds)):
             time.sleep(seconds)
-            return
-        self.sleeps.append(float(seconds))
-        clock.advance(float(seconds))
 
     async def _async_sleep(self, seconds: float) -> None:
+        if self._moved(float(seconds)):
+            await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
+        else:
+            await _real_async_sleep(seconds)
+
+    def _moved(self, seconds: float) -> bool:
+        """Whether the clock moved by ``seconds`` in place of the sleep; else the caller
+        sleeps for real: for want of a clock (recorded), or after it stopped (a thread still
+        retrying when the test ended: as in production, never an error)."""
         clock = self._clock()
         if clock is None:
-            self.real_sleeps.append(float(seconds))
-            await _real_async_sleep(seconds)
-            return
-        self.sleeps.append(float(seconds))
-        clock.advance(float(seconds))
-        await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
+            self.real_sleeps.append(seconds)
+            return False
+        if not moved(clock, seconds):
+            return False
+        self.sleeps.append(seconds)
+        return True
 
     async def _own_async_sleep(self, seconds: float, result: Any = None) -> Any:
         # ``asyncio.sleep(delay, result)``'s signature; ``sleep(0)`` is a checkpoint, no back-off.

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._virtual_time import moved
 
 __all__ = ["PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
 
@@ -78,20 +79,22 @@ class VirtualRetrySleep:
             client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
         ) -> None:
             clock = self._clock()
+            if clock is not None:
+                seconds = _delay(client, retries_taken, max_retries, options, response)
+                if moved(clock, seconds):
+                    self.sleeps.append(seconds)
+                    return
+                # The clock stopped (a retry still running when the test ended): real time.
+            start = time.monotonic()
+            original(
+                client,
+                retries_taken=retries_taken,
+                max_retries=max_retries,
+                options=options,
+                response=response,
+            )
             if clock is None:
-                start = time.monotonic()
-                original(
-                    client,
-                    retries_taken=retries_taken,
-                    max_retries=max_retries,
-                    options=options,
-                    response=response,
-                )
                 self.real_sleeps.append(time.monotonic() - start)
-                return
-            seconds = _delay(client, retries_taken, max_retries, options, response)
-            self.sleeps.append(seconds)
-            clock.advance(seconds)
 
         return _sleep_for_retry
 
@@ -100,22 +103,23 @@ class VirtualRetrySleep:
             client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
         ) -> None:
             clock = self._clock()
-            if clock is None:
-                start = time.monotonic()
-                await original(
-                    client,
-                    retries_taken=retries_taken,
-                    max_retries=max_retries,
-                    options=options,
-                    response=response,
-                )
-                self.real_sleeps.append(time.monotonic() - start)
-                return
-            seconds = _delay(client, retries_taken, max_retries, options, response)
-            self.sleeps.append(seconds)
-            clock.advance(seconds)
-            import anyio  # the SDKs' own async back-end library
+            if clock is not None:
+                seconds = _delay(client, retries_taken, max_retries, options, response)
+                if moved(clock, seconds):
+                    self.sleeps.append(seconds)
+                    import anyio  # the SDKs' own async back-end library
 
-            await anyio.sleep(0)  # still a checkpoint, as the real sleep was
+                    await anyio.sleep(0)  # still a checkpoint, as the real sleep was
+                    return
+            start = time.monotonic()
+            await original(
+                client,
+                retries_taken=retries_taken,
+                max_retries=max_retries,
+                options=options,
+                response=response,
+            )
+            if clock is None:
+                self.real_sleeps.append(time.monotonic() - start)
 
         return _sleep_for_retry
