@@ -90,8 +90,16 @@ class Clock:
     @property
     def real_sleeps(self) -> list[RealSleep]:
         """``(module, seconds)`` of each real ``time.sleep`` the app's code made while this
-        clock was frozen (see :mod:`._sleep_watch`): time it waited for nothing."""
+        clock was frozen, in a thread serving the test (see :mod:`._sleep_watch`): time the
+        test waited for nothing."""
         return list(self._sleeps.sleeps)
+
+    @property
+    def background_sleeps(self) -> list[RealSleep]:
+        """``(module, seconds)`` of each real ``time.sleep`` asked for while this clock was
+        frozen by a thread that does not serve the test (a library's background poller): its
+        own timing, not back-off the test waited for (see :mod:`._virtual_time`)."""
+        return list(self._sleeps.background)
 
     def start(self) -> Clock:
         with self._lock:

@@ -145,23 +145,38 @@ def _warn_real_sleeps(real_sleeps: list[float]) -> None:
         )
 
 
-def _warn_frozen_sleeps(sleeps: Sequence[tuple[str, float]]) -> None:
+def _where(sleeps: Sequence[tuple[str, float]]) -> str:
+    from collections import Counter
+
+    return ", ".join(f"{m} ({n})" for m, n in Counter(m for m, _ in sleeps).most_common())
+
+
+def _warn_frozen_sleeps(
+    sleeps: Sequence[tuple[str, float]], background: Sequence[tuple[str, float]]
+) -> None:
+    """Warn of the real sleeps the test waited for under the clock; a background thread's
+    (a poller's) are mentioned beside them, never warned of alone: the test did not wait."""
     slept = sum(seconds for _, seconds in sleeps)
-    if slept >= REAL_SLEEP_WARN_SECONDS:
-        from collections import Counter
+    if slept < REAL_SLEEP_WARN_SECONDS:
+        return
+    from ._faults import RealSleepWarning
 
-        from ._faults import RealSleepWarning
-
-        where = ", ".join(f"{m} ({n})" for m, n in Counter(m for m, _ in sleeps).most_common())
-        warnings.warn(
-            RealSleepWarning(
-                f"the app slept {slept:.2f} s for real while the clock was frozen, in "
-                f"{len(sleeps)} time.sleep call(s) from {where}: the clock did not move for "
-                "them. Name those modules in hardening_backoff_modules (or pass them to "
-                "faults.virtual_backoff) and their sleeps move the clock instead"
-            ),
-            stacklevel=2,
+    message = (
+        f"the app slept {slept:.2f} s for real while the clock was frozen, in {len(sleeps)} "
+        f"time.sleep call(s) from {_where(sleeps)}, in threads the test waits for (its own, "
+        "the app's event loop, the worker threads of sync endpoints and executors): the clock "
+        "did not move for them. Name those modules in hardening_backoff_modules (or pass them "
+        "to faults.virtual_backoff) and their sleeps move the clock instead"
+    )
+    if background:
+        asked = sum(seconds for _, seconds in background)
+        message += (
+            f". Background threads the app or a library started also asked for {asked:.2f} s "
+            f"of sleep, from {_where(background)}: a poller's own timing, which the test does "
+            "not wait for, not back-off; leave those modules out of hardening_backoff_modules "
+            "(turn such a poller off in tests, or leave it)"
         )
+    warnings.warn(RealSleepWarning(message), stacklevel=2)
 
 
 def _network_allowed(request: pytest.FixtureRequest) -> bool:
@@ -177,7 +192,7 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
-    _warn_frozen_sleeps(frozen.real_sleeps)
+    _warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
 
 
 @pytest.fixture

@@ -7,6 +7,12 @@ stands still: the test is slow, and the time the app meant to let pass never pas
 watch records such sleeps with the module that called ``time.sleep``, so the ``clock``
 fixture can name it.
 
+Only the sleeps of threads that serve the test (its own, the app's event loop, the worker
+threads of sync endpoints and executors: see :mod:`._virtual_time`) are the app's back-off the
+test waits for, in :attr:`SleepWatch.sleeps`. Those of the threads the app or a library started
+for itself (aws-xray-sdk's sampling pollers sleep their interval in a loop) go to
+:attr:`SleepWatch.background`: their own timing, which the test does not wait for.
+
 While started, ``time.sleep`` is a wrapper that records, then sleeps as before. Callers in the
 standard library, pytest, the event-loop libraries, Sentry's SDK and the test code itself
 (``test_*`` modules, ``conftest``) are not recorded: their sleeps are theirs to make. Code that
@@ -24,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ._clock_holders import DEFAULT_IGNORE
+from ._virtual_time import ServingThreads
 
 __all__ = ["RealSleep", "SleepWatch"]
 
@@ -40,10 +47,15 @@ class RealSleep(NamedTuple):
 
 
 class SleepWatch:
-    """Record real sleeps between :meth:`start` and :meth:`stop` (again after a restart)."""
+    """Record real sleeps between :meth:`start` and :meth:`stop` (again after a restart):
+    those of the threads serving the test (``threads``, default: seen from the thread that makes
+    the watch) in :attr:`sleeps`, the others in :attr:`background`."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: ServingThreads | None = None) -> None:
         self.sleeps: list[RealSleep] = []
+        #: Sleeps asked for by background threads (pollers): not the test's to wait for.
+        self.background: list[RealSleep] = []
+        self._threads = threads if threads is not None else ServingThreads()
         self._lock = threading.Lock()
         self._wrapper: Callable[[float], None] | None = None
         self._real: Callable[[float], None] | None = None
@@ -56,16 +68,20 @@ class SleepWatch:
 
             def sleep(seconds: float) -> None:
                 if self._recording and seconds > 0:
-                    module = _caller(sys._getframe(1))
-                    if module is not None:
-                        with self._lock:
-                            self.sleeps.append(RealSleep(module, float(seconds)))
+                    self._record(sys._getframe(1), float(seconds))
                 real(seconds)
 
             sleep.real_sleep = real  # type: ignore[attr-defined]  # what it stands for
             self._real, self._wrapper = real, sleep
             time.sleep = sleep  # type: ignore[assignment]
         return self
+
+    def _record(self, frame: Any, seconds: float) -> None:
+        module = _caller(frame)
+        if module is not None:
+            into = self.sleeps if self._threads.serving() else self.background
+            with self._lock:
+                into.append(RealSleep(module, seconds))
 
     def pause(self) -> None:
         """Stop recording (real time goes on: a real sleep is what it should be)."""
