@@ -116,8 +116,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         ``asyncio.sleep`` and ``anyio.sleep`` called through the modules those hold (under any
         name), a ``sleep`` imported from them, or one held as a default argument of a function
         or method they define move the clock instead, each delay in
-        :attr:`retry_sleeps`; ``sleep(0)`` stays a plain checkpoint. Until the injector stops.
-        A module with none of those names raises ``ValueError``."""
+        :attr:`retry_sleeps`; ``sleep(0)`` stays a plain checkpoint. Until the injector stops,
+        and in the threads that serve the test only: a background thread (a poller) sleeps for
+        real. A module with none of those names raises ``ValueError``."""
         self._interception.own_backoff(modules)
 
     def _share_tls(self, contexts: SharedTLSContexts) -> None:

@@ -20,6 +20,7 @@ from ._respx_routers import routed_elsewhere
 from ._retry_libraries import VirtualLibrarySleep
 from ._sdk_retries import VirtualRetrySleep
 from ._shared_tls import SharedTLSContexts, TLSPatches
+from ._virtual_time import ServingThreads
 
 __all__ = ["Interception"]
 
@@ -60,12 +61,13 @@ class Interception:
         self._httpx2 = Httpx2Interceptor(respond)
         self._transports = HttpxTransportInterceptor(respond)
         self.guard = NetworkGuard() if block_network else None
-        self._sdk_sleep = VirtualRetrySleep(clock)
+        threads = ServingThreads()  # the test's: the injector is made in its thread
+        self._sdk_sleep = VirtualRetrySleep(clock, threads)
         #: The back-off delays that moved the clock instead of sleeping (SDKs and libraries).
         self.sleeps = self._sdk_sleep.sleeps
         #: The back-off delays slept for real, for want of a clock (SDKs and libraries).
         self.real_sleeps = self._sdk_sleep.real_sleeps
-        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps, self.real_sleeps)
+        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps, self.real_sleeps, threads)
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
         self.tls = SharedTLSContexts()
         self._tls: TLSPatches | None = None

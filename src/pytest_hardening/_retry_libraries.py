@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
-from ._virtual_time import moved
+from ._virtual_time import ServingThreads, moved
 
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
@@ -105,17 +105,20 @@ def _import_if_found(name: str) -> ModuleType | None:
 
 class VirtualLibrarySleep:
     """While started, tenacity's and backoff's default back-off sleeps advance ``clock()``
-    (when it returns a clock) instead of sleeping; each delay is appended to ``sleeps``."""
+    (when it returns a clock) instead of sleeping, in the threads that serve the test
+    (``threads``: see :mod:`._virtual_time`); each delay is appended to ``sleeps``."""
 
     def __init__(
         self,
         clock: Callable[[], _Clock | None],
         sleeps: list[float],
         real_sleeps: list[float] | None = None,
+        threads: ServingThreads | None = None,
     ) -> None:
         self._clock = clock
         self.sleeps = sleeps
         self.real_sleeps = [] if real_sleeps is None else real_sleeps
+        self._threads = threads if threads is not None else ServingThreads()
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
         self._pending: list[str] = []  # named, not importable yet (the app's import adds paths)
@@ -256,8 +259,12 @@ class VirtualLibrarySleep:
 
     def _moved(self, seconds: float) -> bool:
         """Whether the clock moved by ``seconds`` in place of the sleep; else the caller
-        sleeps for real: for want of a clock (recorded), or after it stopped (a thread still
-        retrying when the test ended: as in production, never an error)."""
+        sleeps for real: for want of a clock (recorded), in a thread that does not serve the
+        test (a background poller's loop would spin the clock away, and no test waits for
+        it), or after the clock stopped (a thread still retrying when the test ended: as in
+        production, never an error)."""
+        if not self._threads.serving():
+            return False
         clock = self._clock()
         if clock is None:
             self.real_sleeps.append(seconds)

@@ -1,15 +1,18 @@
-"""A virtual back-off with no running clock to move (a thread still retrying when the test
-ended, an app kept running for the next test) sleeps for real, as in production: it never
-raises in a thread that has nowhere to raise."""
+"""Where a virtual back-off stops: with no running clock to move (a thread still retrying when
+the test ended, an app kept running for the next test) it sleeps for real, as in production,
+and never raises in a thread that has nowhere to raise; in a background thread (a library's
+poller) it sleeps for real even in a named module, instead of spinning the clock away."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx
 import openai
 import pytest
@@ -18,7 +21,7 @@ import tenacity
 from pytest_hardening import Clock, FaultInjector, Provider
 from pytest_hardening.fakes import openai_provider
 
-from . import _own_backoff
+from . import _own_backoff, _pollers
 from ._sleeps import this_thread_only, this_thread_only_async
 
 PROVIDERS = {
@@ -104,3 +107,18 @@ def test_advancing_a_stopped_clock_still_fails_for_the_test() -> None:
     clock.stop()
     with pytest.raises(RuntimeError, match="Clock is not running"):
         clock.advance(1)
+
+
+def test_a_background_thread_backs_off_in_real_time_even_in_a_named_module() -> None:
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        faults.virtual_backoff(_pollers)
+        # A library's poller sleeping its interval in a loop: virtual, it would poll without
+        # end and move the clock by the interval each time, opening and closing breakers.
+        _pollers.start_poller(0.005, polls=3).join()  # 15 ms for real
+        assert clock.advanced == 0
+        _pollers.back_off(1)  # the test's own thread
+        with ThreadPoolExecutor(1) as pool:  # an executor the app awaits
+            pool.submit(_pollers.back_off, 2).result()
+        anyio.run(anyio.to_thread.run_sync, _pollers.back_off, 4)  # a sync endpoint's worker
+        assert faults.retry_sleeps == [1.0, 2.0, 4.0]
+        assert clock.advanced == 7
