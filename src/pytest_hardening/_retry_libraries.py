@@ -310,9 +310,11 @@ def _own_sleepers(module: ModuleType) -> dict[str, Any]:
 def _real_of(value: Any) -> Any:
     """What an outer injector's stand-in (a module or a virtual sleep), or the clock's watch
     of real sleeps, stands for; else ``value`` itself."""
-    watched = getattr(value, "real_sleep", None)  # _sleep_watch's wrappers
-    if watched is not None and getattr(value, "__module__", "") == __package__ + "._sleep_watch":
-        return watched
+    while getattr(value, "__module__", "") == __package__ + "._sleep_watch":
+        watched = getattr(value, "real_sleep", None)  # _sleep_watch's wrappers, one in another
+        if watched is None:
+            break
+        value = watched
     if isinstance(value, _Standin):
         return value._real
     if isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):

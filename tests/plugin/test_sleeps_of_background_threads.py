@@ -61,8 +61,7 @@ def fetch():
     return "ok"
 """
 
-CONFTEST = '''
-import sys
+CONFTEST = """
 import time
 
 import pytest
@@ -72,6 +71,7 @@ from starlette.routing import Route
 
 import poller
 import slow_sdk
+from tests.plugin._sleeps import instant_in
 
 
 def ping(request):  # sync: a worker thread; the poller starts on first use, as xray's does
@@ -89,20 +89,9 @@ def hardening_app_factory():
 
 
 @pytest.fixture(autouse=True)
-def _the_apps_sleeps_take_no_time(monkeypatch):
-    """The app's sleeps return at once; the watch around them still sees what they asked."""
-    real = time.sleep
-
-    def sleep(seconds):
-        frame = sys._getframe(1)
-        while frame is not None:
-            if frame.f_globals.get("__name__") in ("poller", "slow_sdk"):
-                return real(0)
-            frame = frame.f_back
-        return real(seconds)
-
-    monkeypatch.setattr(time, "sleep", sleep)
-'''
+def _the_apps_sleeps_take_no_time(monkeypatch):  # the watch still sees what they asked for
+    monkeypatch.setattr(time, "sleep", instant_in({"poller", "slow_sdk"}, time.sleep))
+"""
 
 TESTS = """
 import poller
