@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType, TracebackType
@@ -19,6 +20,7 @@ from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
 from ._fake_dates import teach_pydantic_the_fake_dates
 from ._sleep_watch import RealSleep, SleepWatch
+from ._virtual_time import ClockNotRunning
 
 if TYPE_CHECKING:
     from ._clock_cache import ClockCache
@@ -72,6 +74,10 @@ class Clock:
         self._sleeps = SleepWatch()
         self._owed: list[float] | None = None  # advances asked while paused()
         self._aside: dict[str, ModuleType] = {}  # modules outside sys.modules, patched too
+        # Starting, stopping and moving are one step each for every thread: a worker thread's
+        # virtual back-off that races the test's end sees the clock running or stopped, never
+        # half-stopped (it then sleeps for real).
+        self._lock = threading.RLock()
 
     @property
     def active(self) -> bool:
@@ -85,10 +91,22 @@ class Clock:
     @property
     def real_sleeps(self) -> list[RealSleep]:
         """``(module, seconds)`` of each real ``time.sleep`` the app's code made while this
-        clock was frozen (see :mod:`._sleep_watch`): time it waited for nothing."""
+        clock was frozen, in a thread serving the test (see :mod:`._sleep_watch`): time the
+        test waited for nothing."""
         return list(self._sleeps.sleeps)
 
+    @property
+    def background_sleeps(self) -> list[RealSleep]:
+        """``(module, seconds)`` of each real ``time.sleep`` asked for while this clock was
+        frozen by a thread that does not serve the test (a library's background poller): its
+        own timing, not back-off the test waited for (see :mod:`._virtual_time`)."""
+        return list(self._sleeps.background)
+
     def start(self) -> Clock:
+        with self._lock:
+            return self._start()
+
+    def _start(self) -> Clock:
         if self._factory is not None:
             raise RuntimeError("Clock is already running")
         start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
@@ -107,9 +125,10 @@ class Clock:
         return self
 
     def stop(self) -> None:
-        self._stop()
-        self._anchor = None
-        self._sleeps.stop()
+        with self._lock:
+            self._stop()
+            self._anchor = None
+            self._sleeps.stop()
 
     def _stop(self) -> None:
         self._sleeps.pause()
@@ -219,12 +238,21 @@ class Clock:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; got advance({seconds})")
+        with self._lock:
+            if not self._move(seconds):
+                return
+        for listener in list(self._listeners):
+            listener(seconds)
+
+    def _move(self, seconds: float) -> bool:
+        """Move the frozen time (under the lock); False when the move is owed instead."""
         owed = self._owed
         if owed is not None:
             # Paused (an app's startup runs in real time): a provider's latency met there moves
             # the clock when it resumes, so the test sees the time the startup took.
             owed.append(seconds)
-            return
+            return False
+        self._require_active()
         factories = getattr(freezegun.api, "freeze_factories", [])
         if self._factory in factories and factories[-1] is not self._factory:
             raise RuntimeError(
@@ -243,8 +271,7 @@ class Clock:
             )
         self._factory.tick(_dt.timedelta(seconds=seconds))
         self._advanced += seconds
-        for listener in list(self._listeners):
-            listener(seconds)
+        return True
 
     def on_advance(self, listener: Callable[[float], None]) -> Callable[[], None]:
         """Call ``listener(seconds)`` after each :meth:`advance` (e.g. ``breakers.advance``, for
@@ -284,25 +311,31 @@ class Clock:
         starting its lifespan). An :meth:`advance` asked inside the block (a fault's latency
         met during startup) moves the clock when it resumes.
         """
-        if self._factory is None:
+        with self._lock:
+            frozen_at = self._factory() if self._factory is not None else None
+            owed_list: list[float] = []
+            if frozen_at is not None:
+                self._stop()
+                self._owed = owed_list  # in the same step: an advance meanwhile is owed
+        if frozen_at is None:
             yield
             return
-        frozen_at = self._factory()
-        self._stop()
-        owed_list: list[float] = []
-        self._owed = owed_list
         try:
             yield
         finally:
-            owed, self._owed = sum(owed_list), None
-            self._start_at = frozen_at.replace(tzinfo=_dt.timezone.utc)
-            self.start()
+            with self._lock:
+                self._start_at = frozen_at.replace(tzinfo=_dt.timezone.utc)
+                self._start()
+                self._owed = None
+                owed = sum(owed_list)
             if owed:
                 self.advance(owed)
 
     def _require_active(self) -> None:
         if self._factory is None:
-            raise RuntimeError("Clock is not running: use it as a context manager or call start()")
+            raise ClockNotRunning(
+                "Clock is not running: use it as a context manager or call start()"
+            )
 
     def __enter__(self) -> Clock:
         return self.start()

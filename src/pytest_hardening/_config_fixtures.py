@@ -85,7 +85,8 @@ def hardening_providers() -> Mapping[str, ProviderSpec]:
 def hardening_backoff_modules() -> Sequence[str]:
     """The app's own modules whose retry loops sleep between attempts (``time.sleep``,
     ``asyncio.sleep``, ``anyio.sleep``): under ``faults`` and ``clock`` those sleeps move the
-    clock instead (``FaultInjector.virtual_backoff``). Default: none."""
+    clock instead (``FaultInjector.virtual_backoff``), in the threads that serve the test (a
+    background poller's stay real). Default: none."""
     return ()
 
 

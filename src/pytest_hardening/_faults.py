@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ from ._stream_faults import StreamFaultMethods
 
 if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts
+    from ._sleep_watch import RealSleep
 
 __all__ = ["Call", "FaultInjector", "RealSleepWarning", "UnregisteredHostError"]
 
@@ -117,8 +119,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         ``asyncio.sleep`` and ``anyio.sleep`` called through the modules those hold (under any
         name), a ``sleep`` imported from them, or one held as a default argument of a function
         or method they define move the clock instead, each delay in
-        :attr:`retry_sleeps`; ``sleep(0)`` stays a plain checkpoint. Until the injector stops.
-        A module with none of those names raises ``ValueError``."""
+        :attr:`retry_sleeps`; ``sleep(0)`` stays a plain checkpoint. Until the injector stops,
+        and in the threads that serve the test only: a background thread (a poller) sleeps for
+        real. A module with none of those names raises ``ValueError``."""
         self._interception.own_backoff(modules)
 
     def _share_tls(self, contexts: SharedTLSContexts) -> None:
@@ -151,9 +154,21 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 
     @property
     def real_sleeps(self) -> list[float]:
-        """The retry back-off delays slept for real, for want of a clock (the AI SDKs' and the
-        retry libraries'): the ``faults`` fixture warns when they add up to a quarter second."""
-        return list(self._interception.real_sleeps)
+        """The retry back-off delays slept for real, for want of a clock, in the threads that
+        serve the test: the AI SDKs', the retry libraries' and the app's named modules', then
+        the ``time.sleep`` calls of other modules (urllib3's ``Retry``, botocore); the
+        ``faults`` fixture warns when either adds up to a quarter second."""
+        unknown = self._interception.unknown_sleeps
+        return [*self._interception.real_sleeps, *(seconds for _, seconds in unknown)]
+
+    def _real_sleeps_by_kind(self) -> tuple[list[float], list[RealSleep]]:
+        """:attr:`real_sleeps` of the back-off the injector knows, and ``(module, seconds)``
+        of the others (for the fixture's warnings)."""
+        return list(self._interception.real_sleeps), self._interception.unknown_sleeps
+
+    def _unwatched(self) -> contextlib.AbstractContextManager[None]:
+        """Real sleeps not recorded inside (an app's startup and shutdown: not back-off)."""
+        return self._interception.watch.paused()
 
     @property
     def retry_sleeps(self) -> list[float]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -382,8 +382,15 @@ class Harness:
         if self._guard is not None and self._sentry is not None:
             self._guard.capture_into(self._sentry)
 
-    def _real_time(self) -> contextlib.AbstractContextManager[None]:
-        return self._clock.paused() if self._clock is not None else contextlib.nullcontext()
+    @contextlib.contextmanager
+    def _real_time(self) -> Iterator[None]:
+        # The app's startup and shutdown: in real time, and no back-off to report.
+        with contextlib.ExitStack() as stack:
+            if self._clock is not None:
+                stack.enter_context(self._clock.paused())
+            if self._faults is not None:
+                stack.enter_context(self._faults._unwatched())
+            yield
 
     # -- inspection ------------------------------------------------------------------------
     def inspect_breakers(self, breakers: Any = None) -> BreakerInspector:

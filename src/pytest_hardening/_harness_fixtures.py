@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES
 from ._fresh_import import production_build
 from ._report import record_for, session_of
+from ._sleep_advice import REAL_SLEEP_WARN_SECONDS, warn_frozen_sleeps, warn_real_sleeps
 
 if TYPE_CHECKING:
     import httpx
@@ -123,47 +123,6 @@ def _clock_start(request: pytest.FixtureRequest) -> dt.datetime | None:
     return start if start.tzinfo is not None else start.replace(tzinfo=dt.timezone.utc)
 
 
-#: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: below
-#: the AI SDKs' shortest retry delay (0.5 s less up to a quarter of jitter), so one SDK retry
-#: always warns.
-REAL_SLEEP_WARN_SECONDS = 0.25
-
-
-def _warn_real_sleeps(real_sleeps: list[float]) -> None:
-    slept = sum(real_sleeps)
-    if slept >= REAL_SLEEP_WARN_SECONDS:
-        from ._faults import RealSleepWarning
-
-        warnings.warn(
-            RealSleepWarning(
-                f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s): back-off "
-                "of the AI SDKs or the retry libraries, or sleeps in the modules named in "
-                "hardening_backoff_modules (the test has no clock). Add the `clock` fixture to "
-                "the test and they move the clock instead"
-            ),
-            stacklevel=2,
-        )
-
-
-def _warn_frozen_sleeps(sleeps: Sequence[tuple[str, float]]) -> None:
-    slept = sum(seconds for _, seconds in sleeps)
-    if slept >= REAL_SLEEP_WARN_SECONDS:
-        from collections import Counter
-
-        from ._faults import RealSleepWarning
-
-        where = ", ".join(f"{m} ({n})" for m, n in Counter(m for m, _ in sleeps).most_common())
-        warnings.warn(
-            RealSleepWarning(
-                f"the app slept {slept:.2f} s for real while the clock was frozen, in "
-                f"{len(sleeps)} time.sleep call(s) from {where}: the clock did not move for "
-                "them. Name those modules in hardening_backoff_modules (or pass them to "
-                "faults.virtual_backoff) and their sleeps move the clock instead"
-            ),
-            stacklevel=2,
-        )
-
-
 def _network_allowed(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("hardening_allow_network") is not None
 
@@ -177,7 +136,7 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
-    _warn_frozen_sleeps(frozen.real_sleeps)
+    warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
 
 
 @pytest.fixture
@@ -200,7 +159,9 @@ def faults(
         yield injector
     finally:
         record.add_faults(injector)
-    _warn_real_sleeps(injector.real_sleeps)
+    known, unknown = injector._real_sleeps_by_kind()
+    # With a clock, the clock's own watch spoke for the sleeps of modules the plugin does not know.
+    warn_real_sleeps(known, unknown if _hardening_harness.clock is None else ())
     problem = _hardening_harness.problems()
     if problem:
         pytest.fail(problem, pytrace=False)

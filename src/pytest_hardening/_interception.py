@@ -20,6 +20,8 @@ from ._respx_routers import routed_elsewhere
 from ._retry_libraries import VirtualLibrarySleep
 from ._sdk_retries import VirtualRetrySleep
 from ._shared_tls import SharedTLSContexts, TLSPatches
+from ._sleep_watch import RealSleep, SleepWatch
+from ._virtual_time import ServingThreads
 
 __all__ = ["Interception"]
 
@@ -38,7 +40,8 @@ _LATE_IMPORTS = frozenset().union(
 class Interception:
     """Started in order, stopped in reverse: a catch-all respx router (httpx), httpx2's and the
     aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, the network
-    guard, a watch that reaches those libraries when the app imports one later, and one TLS
+    guard, a watch of the real sleeps of the back-off it does not know while no clock is
+    attached, a watch that reaches those libraries when the app imports one later, and one TLS
     context for the default-configured clients built meanwhile (no request needs one), from
     :attr:`tls`: the injector's own, or a session's set before the start.
     ``respond`` answers every caught request; ``owns(url)`` says whether a provider owns it;
@@ -60,12 +63,21 @@ class Interception:
         self._httpx2 = Httpx2Interceptor(respond)
         self._transports = HttpxTransportInterceptor(respond)
         self.guard = NetworkGuard() if block_network else None
-        self._sdk_sleep = VirtualRetrySleep(clock)
+        threads = ServingThreads()  # the test's: the injector is made in its thread
+        self._sdk_sleep = VirtualRetrySleep(clock, threads)
         #: The back-off delays that moved the clock instead of sleeping (SDKs and libraries).
         self.sleeps = self._sdk_sleep.sleeps
         #: The back-off delays slept for real, for want of a clock (SDKs and libraries).
         self.real_sleeps = self._sdk_sleep.real_sleeps
-        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps, self.real_sleeps)
+        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps, self.real_sleeps, threads)
+        #: Real sleeps of modules the injector does not know (urllib3's Retry, botocore),
+        #: while no clock is attached: the clock's own watch speaks for its time. Those of the
+        #: libraries above are counted by them.
+        self.watch = SleepWatch(
+            threads,
+            ignore=(*_retry_libraries.PACKAGES, *_sdk_retries.PACKAGES),
+            when=lambda: clock() is None,
+        )
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
         self.tls = SharedTLSContexts()
         self._tls: TLSPatches | None = None
@@ -83,6 +95,7 @@ class Interception:
         self._transports.start()
         self._sdk_sleep.start()
         self._library_sleep.start()
+        self.watch.start()
         if self.guard is not None:
             self.guard.start()
         self._tls = self.tls.patch()
@@ -98,6 +111,7 @@ class Interception:
             self._tls = None
         if self.guard is not None:
             self.guard.stop()
+        self.watch.stop()
         self._sdk_sleep.stop()
         self._library_sleep.stop()
         self._transports.stop()
@@ -122,6 +136,11 @@ class Interception:
         # Named but not importable yet (the app's import puts them on sys.path): reached once
         # imported, by the catch-up.
         self._imports.watch(name.partition(".")[0] for name in self.unresolved_backoff)
+
+    @property
+    def unknown_sleeps(self) -> list[RealSleep]:
+        """The real sleeps :attr:`watch` saw in the threads that serve the test."""
+        return list(self.watch.sleeps)
 
     @property
     def unresolved_backoff(self) -> list[str]:

@@ -36,6 +36,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._virtual_time import ServingThreads, moved
 
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
@@ -104,17 +105,20 @@ def _import_if_found(name: str) -> ModuleType | None:
 
 class VirtualLibrarySleep:
     """While started, tenacity's and backoff's default back-off sleeps advance ``clock()``
-    (when it returns a clock) instead of sleeping; each delay is appended to ``sleeps``."""
+    (when it returns a clock) instead of sleeping, in the threads that serve the test
+    (``threads``: see :mod:`._virtual_time`); each delay is appended to ``sleeps``."""
 
     def __init__(
         self,
         clock: Callable[[], _Clock | None],
         sleeps: list[float],
         real_sleeps: list[float] | None = None,
+        threads: ServingThreads | None = None,
     ) -> None:
         self._clock = clock
         self.sleeps = sleeps
         self.real_sleeps = [] if real_sleeps is None else real_sleeps
+        self._threads = threads if threads is not None else ServingThreads()
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
         self._pending: list[str] = []  # named, not importable yet (the app's import adds paths)
@@ -244,23 +248,31 @@ class VirtualLibrarySleep:
         return self._async_sleep
 
     def _sync_sleep(self, seconds: float) -> None:
-        clock = self._clock()
-        if clock is None:
-            self.real_sleeps.append(float(seconds))
+        if not self._moved(float(seconds)):
             time.sleep(seconds)
-            return
-        self.sleeps.append(float(seconds))
-        clock.advance(float(seconds))
 
     async def _async_sleep(self, seconds: float) -> None:
+        if self._moved(float(seconds)):
+            await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
+        else:
+            await _real_async_sleep(seconds)
+
+    def _moved(self, seconds: float) -> bool:
+        """Whether the clock moved by ``seconds`` in place of the sleep; else the caller
+        sleeps for real: for want of a clock (recorded), in a thread that does not serve the
+        test (a background poller's loop would spin the clock away, and no test waits for
+        it), or after the clock stopped (a thread still retrying when the test ended: as in
+        production, never an error)."""
+        if not self._threads.serving():
+            return False
         clock = self._clock()
         if clock is None:
-            self.real_sleeps.append(float(seconds))
-            await _real_async_sleep(seconds)
-            return
-        self.sleeps.append(float(seconds))
-        clock.advance(float(seconds))
-        await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
+            self.real_sleeps.append(seconds)
+            return False
+        if not moved(clock, seconds):
+            return False
+        self.sleeps.append(seconds)
+        return True
 
     async def _own_async_sleep(self, seconds: float, result: Any = None) -> Any:
         # ``asyncio.sleep(delay, result)``'s signature; ``sleep(0)`` is a checkpoint, no back-off.
@@ -298,9 +310,11 @@ def _own_sleepers(module: ModuleType) -> dict[str, Any]:
 def _real_of(value: Any) -> Any:
     """What an outer injector's stand-in (a module or a virtual sleep), or the clock's watch
     of real sleeps, stands for; else ``value`` itself."""
-    watched = getattr(value, "real_sleep", None)  # _sleep_watch's wrappers
-    if watched is not None and getattr(value, "__module__", "") == __package__ + "._sleep_watch":
-        return watched
+    while getattr(value, "__module__", "") == __package__ + "._sleep_watch":
+        watched = getattr(value, "real_sleep", None)  # _sleep_watch's wrappers, one in another
+        if watched is None:
+            break
+        value = watched
     if isinstance(value, _Standin):
         return value._real
     if isinstance(getattr(value, "__self__", None), VirtualLibrarySleep):

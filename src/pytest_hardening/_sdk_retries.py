@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._virtual_time import ServingThreads, moved
 
 __all__ = ["PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
 
@@ -40,10 +41,14 @@ def _delay(client: Any, retries_taken: int, max_retries: int, options: Any, resp
 
 class VirtualRetrySleep:
     """While started, SDK retry sleeps advance ``clock()`` (when it returns a clock) instead of
-    sleeping; each virtual delay is appended to :attr:`sleeps`."""
+    sleeping, in the threads that serve the test (``threads``: see :mod:`._virtual_time`);
+    each virtual delay is appended to :attr:`sleeps`."""
 
-    def __init__(self, clock: Callable[[], _Clock | None]) -> None:
+    def __init__(
+        self, clock: Callable[[], _Clock | None], threads: ServingThreads | None = None
+    ) -> None:
         self._clock = clock
+        self._threads = threads if threads is not None else ServingThreads()
         self.sleeps: list[float] = []
         #: Seconds each back-off took for real (no clock attached).
         self.real_sleeps: list[float] = []
@@ -77,21 +82,25 @@ class VirtualRetrySleep:
         def _sleep_for_retry(
             client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
         ) -> None:
-            clock = self._clock()
-            if clock is None:
-                start = time.monotonic()
-                original(
-                    client,
-                    retries_taken=retries_taken,
-                    max_retries=max_retries,
-                    options=options,
-                    response=response,
-                )
+            # A background thread's retries (a poller's) keep real time: no test waits for them.
+            serving = self._threads.serving()
+            clock = self._clock() if serving else None
+            if clock is not None:
+                seconds = _delay(client, retries_taken, max_retries, options, response)
+                if moved(clock, seconds):
+                    self.sleeps.append(seconds)
+                    return
+                # The clock stopped (a retry still running when the test ended): real time.
+            start = time.monotonic()
+            original(
+                client,
+                retries_taken=retries_taken,
+                max_retries=max_retries,
+                options=options,
+                response=response,
+            )
+            if serving and clock is None:
                 self.real_sleeps.append(time.monotonic() - start)
-                return
-            seconds = _delay(client, retries_taken, max_retries, options, response)
-            self.sleeps.append(seconds)
-            clock.advance(seconds)
 
         return _sleep_for_retry
 
@@ -99,23 +108,26 @@ class VirtualRetrySleep:
         async def _sleep_for_retry(
             client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
         ) -> None:
-            clock = self._clock()
-            if clock is None:
-                start = time.monotonic()
-                await original(
-                    client,
-                    retries_taken=retries_taken,
-                    max_retries=max_retries,
-                    options=options,
-                    response=response,
-                )
-                self.real_sleeps.append(time.monotonic() - start)
-                return
-            seconds = _delay(client, retries_taken, max_retries, options, response)
-            self.sleeps.append(seconds)
-            clock.advance(seconds)
-            import anyio  # the SDKs' own async back-end library
+            # A background thread's retries (a poller's) keep real time: no test waits for them.
+            serving = self._threads.serving()
+            clock = self._clock() if serving else None
+            if clock is not None:
+                seconds = _delay(client, retries_taken, max_retries, options, response)
+                if moved(clock, seconds):
+                    self.sleeps.append(seconds)
+                    import anyio  # the SDKs' own async back-end library
 
-            await anyio.sleep(0)  # still a checkpoint, as the real sleep was
+                    await anyio.sleep(0)  # still a checkpoint, as the real sleep was
+                    return
+            start = time.monotonic()
+            await original(
+                client,
+                retries_taken=retries_taken,
+                max_retries=max_retries,
+                options=options,
+                response=response,
+            )
+            if serving and clock is None:
+                self.real_sleeps.append(time.monotonic() - start)
 
         return _sleep_for_retry

@@ -6,6 +6,7 @@ once the timeout has passed): the clock's advance is when they are looked at."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import circuitbreaker
@@ -79,6 +80,16 @@ def create_app() -> Starlette:
 @pytest.fixture
 def hardening_app_factory() -> Any:
     return create_app
+
+
+@pytest.fixture(autouse=True)
+def _circuitbreaker_monitor_as_it_was() -> Iterator[None]:
+    """Decorating with the "rates" circuit registers it in circuitbreaker's process-wide
+    monitor, over the docs example's circuit of that name, which reads it from there."""
+    before = dict(circuitbreaker.CircuitBreakerMonitor.circuit_breakers)
+    yield
+    circuitbreaker.CircuitBreakerMonitor.circuit_breakers.clear()
+    circuitbreaker.CircuitBreakerMonitor.circuit_breakers.update(before)
 
 
 @pytest.fixture

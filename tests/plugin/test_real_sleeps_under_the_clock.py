@@ -4,9 +4,13 @@ and naming it in ``hardening_backoff_modules`` makes its sleeps virtual."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from pytest_hardening import Clock
+from pytest_hardening import Clock, FaultInjector
+
+from . import _pollers
 
 SLOW_SDK = '''
 """A client library with its own retries, as botocore's: ``time.sleep`` between attempts."""
@@ -102,8 +106,6 @@ def test_the_clock_fixture_names_a_library_that_slept_for_real(pytester: pytest.
 
 
 def test_nothing_is_left_on_time_sleep() -> None:
-    import time
-
     real = time.sleep
     with Clock() as clock:
         assert time.sleep is not real
@@ -111,3 +113,23 @@ def test_nothing_is_left_on_time_sleep() -> None:
             time.sleep(0)  # real time inside: not recorded
     assert time.sleep is real
     assert clock.real_sleeps == []
+
+
+def test_under_the_faults_own_watch_the_clock_still_names_the_module() -> None:
+    # The injector watches real sleeps too (while it has no clock): started after the clock,
+    # its wrapper is the one the app calls, and the clock's, inside it, must see past it.
+    real = time.sleep
+    with Clock() as clock, FaultInjector({}, clock=clock) as faults:
+        _pollers.back_off(0.001)
+    assert [m for m, _ in clock.real_sleeps] == [_pollers.__name__]
+    assert faults.real_sleeps == []  # the clock's to report
+    assert time.sleep is real
+
+
+def test_stopped_out_of_order_nothing_is_left_on_time_sleep() -> None:
+    real = time.sleep
+    clock = Clock().start()
+    faults = FaultInjector({}, clock=clock).start()
+    clock.stop()  # under the injector's wrapper
+    faults.stop()
+    assert time.sleep is real

@@ -1,0 +1,84 @@
+"""The ``RealSleepWarning``s of the ``clock`` and ``faults`` fixtures: what the test waited
+for in real time, where, and what to do about it.
+
+Only the sleeps of the threads that serve the test are warned of (see :mod:`._virtual_time`):
+a background thread's (a library's poller) are its own timing, mentioned beside the others,
+never warned of alone. Each warning names the modules and the cure: the ``clock`` fixture, and
+``hardening_backoff_modules`` for back-off the plugin does not know.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+
+__all__ = ["REAL_SLEEP_WARN_SECONDS", "warn_frozen_sleeps", "warn_real_sleeps"]
+
+#: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: below
+#: the AI SDKs' shortest retry delay (0.5 s less up to a quarter of jitter), so one SDK retry
+#: always warns.
+REAL_SLEEP_WARN_SECONDS = 0.25
+
+
+def warn_real_sleeps(real_sleeps: list[float], unknown: Sequence[tuple[str, float]]) -> None:
+    """Warn of the back-off a test without a clock slept for real: the one the plugin knows,
+    and the ``time.sleep`` calls of other modules in the threads serving the test."""
+    from ._faults import RealSleepWarning
+
+    slept = sum(real_sleeps)
+    if slept >= REAL_SLEEP_WARN_SECONDS:
+        warnings.warn(
+            RealSleepWarning(
+                f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s): back-off "
+                "of the AI SDKs or the retry libraries, or sleeps in the modules named in "
+                "hardening_backoff_modules (the test has no clock). Add the `clock` fixture to "
+                "the test and they move the clock instead"
+            ),
+            stacklevel=2,
+        )
+    slept = sum(seconds for _, seconds in unknown)
+    if slept >= REAL_SLEEP_WARN_SECONDS:
+        warnings.warn(
+            RealSleepWarning(
+                f"the app slept {slept:.2f} s for real in {len(unknown)} time.sleep call(s) "
+                f"from {_where(unknown)}, in threads the test waits for (the test has no "
+                "clock): back-off the plugin does not know, such as urllib3's Retry. Add the "
+                "`clock` fixture to the test and name those modules in "
+                "hardening_backoff_modules (or pass them to faults.virtual_backoff): their "
+                "sleeps then move the clock instead"
+            ),
+            stacklevel=2,
+        )
+
+
+def _where(sleeps: Sequence[tuple[str, float]]) -> str:
+    return ", ".join(f"{m} ({n})" for m, n in Counter(m for m, _ in sleeps).most_common())
+
+
+def warn_frozen_sleeps(
+    sleeps: Sequence[tuple[str, float]], background: Sequence[tuple[str, float]]
+) -> None:
+    """Warn of the real sleeps the test waited for under the clock; a background thread's
+    (a poller's) are mentioned beside them, never warned of alone: the test did not wait."""
+    slept = sum(seconds for _, seconds in sleeps)
+    if slept < REAL_SLEEP_WARN_SECONDS:
+        return
+    from ._faults import RealSleepWarning
+
+    message = (
+        f"the app slept {slept:.2f} s for real while the clock was frozen, in {len(sleeps)} "
+        f"time.sleep call(s) from {_where(sleeps)}, in threads the test waits for (its own, "
+        "the app's event loop, the worker threads of sync endpoints and executors): the clock "
+        "did not move for them. Name those modules in hardening_backoff_modules (or pass them "
+        "to faults.virtual_backoff) and their sleeps move the clock instead"
+    )
+    if background:
+        asked = sum(seconds for _, seconds in background)
+        message += (
+            f". Background threads the app or a library started also asked for {asked:.2f} s "
+            f"of sleep, from {_where(background)}: a poller's own timing, which the test does "
+            "not wait for, not back-off; leave those modules out of hardening_backoff_modules "
+            "(turn such a poller off in tests, or leave it)"
+        )
+    warnings.warn(RealSleepWarning(message), stacklevel=2)

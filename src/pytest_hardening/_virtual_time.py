@@ -1,0 +1,88 @@
+"""Which sleeps the test waits for, and when a sleep may be virtual: on a clock that is running.
+
+A test waits for the sleeps of the threads that serve it (:class:`ServingThreads`): its own,
+the app's event loop (the client's portal thread, the test's own loop) and the pool threads
+the app hands work to and awaits: anyio's worker threads, which run sync endpoints and sync
+dependencies, ``concurrent.futures`` executors (asyncio's ``run_in_executor`` among them) and
+trio's. A thread the app or a library started for itself (aws-xray-sdk's sampling pollers, a
+metrics flusher, Sentry's monitor) keeps its own timing: the test never waits for its sleeps,
+and a poller's ``time.sleep(interval)`` is no back-off.
+
+Told apart by what the thread is, not by its name: the test's thread is the one that made the
+watch; a running event loop, an anyio ``WorkerThread`` or a pool worker's entry function below
+the sleep marks the others. A plain thread the app starts and then waits on (``join``, a queue
+worker whose result a request awaits) is counted with the background threads: nothing marks it.
+
+A virtual back-off moves the clock instead of sleeping. A sleep that comes after the clock
+stopped (a thread still retrying when the test ended, an app kept running for the next test)
+or that races its stop has no clock to move: it sleeps for real, as it would in production,
+instead of failing in a thread that has nowhere to raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import Protocol
+
+__all__ = ["ClockNotRunning", "ServingThreads", "moved"]
+
+#: ``(module, function)`` a pool's worker thread runs: concurrent.futures' (asyncio's default
+#: executor too) and trio's thread cache (``trio.to_thread``, anyio on trio).
+_POOL_WORKERS = frozenset(
+    {("concurrent.futures.thread", "_worker"), ("trio._core._thread_cache", "_work")}
+)
+
+
+class ServingThreads:
+    """The threads whose sleeps the test waits for, as seen from the thread that made it (the
+    test's): see the module's docstring."""
+
+    def __init__(self) -> None:
+        self.owner = threading.get_ident()
+
+    def serving(self) -> bool:
+        """Whether the calling thread serves the test."""
+        if threading.get_ident() == self.owner or asyncio.events._get_running_loop() is not None:
+            return True
+        kind = type(threading.current_thread())
+        if kind.__name__ == "WorkerThread" and kind.__module__.startswith("anyio."):
+            return True  # anyio.to_thread on asyncio: Starlette's and FastAPI's sync endpoints
+        if _in_trio():
+            return True
+        frame = sys._getframe(1)
+        while frame is not None:
+            if (frame.f_globals.get("__name__"), frame.f_code.co_name) in _POOL_WORKERS:
+                return True
+            frame = frame.f_back  # type: ignore[assignment]
+        return False
+
+
+def _in_trio() -> bool:
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return False
+    return True
+
+
+class ClockNotRunning(RuntimeError):
+    """The clock was stopped (or never started): nothing to move."""
+
+
+class _Clock(Protocol):
+    def advance(self, seconds: float) -> None: ...
+
+
+def moved(clock: _Clock, seconds: float) -> bool:
+    """Whether ``clock`` moved by ``seconds`` in place of a sleep: False when it is not
+    running (the caller then sleeps for real). Its other errors are raised."""
+    try:
+        clock.advance(seconds)
+    except ClockNotRunning:
+        return False
+    return True

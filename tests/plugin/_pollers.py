@@ -1,0 +1,22 @@
+"""Sleeps in an app's threads, as apps and libraries make them: a back-off step, and a
+library's background poller (aws-xray-sdk starts its sampling pollers on first use: daemon
+threads that sleep their interval in a loop)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+def back_off(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def start_poller(interval: float, polls: int) -> threading.Thread:
+    def poll() -> None:
+        for _ in range(polls):
+            time.sleep(interval)
+
+    thread = threading.Thread(target=poll, name="sampling-poller", daemon=True)
+    thread.start()
+    return thread
