@@ -22,6 +22,8 @@ from pytest_hardening import Clock
 
 START = datetime(2020, 1, 1, 12, tzinfo=timezone.utc)  # noon: the same day in any zone
 MOVED = (START + timedelta(days=3)).date()
+# The clock fixture (its session's remembered scans: a bare Clock() sweeps the heap each time).
+pytestmark = pytest.mark.hardening_clock(START)
 
 
 class BoundAtImport(BaseModel):
@@ -48,18 +50,21 @@ ROWS = sa.Table(
 )
 
 
-def test_a_pydantic_default_factory_follows_the_clock_only_when_it_reads_the_name() -> None:
-    with Clock(START) as clock:
-        clock.advance(3 * 86400)
-        assert ReadWhenCalled().created_at.date() == MOVED
-        assert BoundAtImport().created_at.date() != MOVED  # real now: the documented limit
-        assert datetime.now().date() == MOVED  # what a handler reads
+def test_a_pydantic_default_factory_follows_the_clock_only_when_it_reads_the_name(
+    clock: Clock,
+) -> None:
+    clock.advance(3 * 86400)
+    assert ReadWhenCalled().created_at.date() == MOVED
+    assert BoundAtImport().created_at.date() != MOVED  # real now: the documented limit
+    assert datetime.now().date() == MOVED  # what a handler reads
 
 
-def test_a_sqlalchemy_column_default_follows_the_clock_only_when_it_reads_the_name() -> None:
+def test_a_sqlalchemy_column_default_follows_the_clock_only_when_it_reads_the_name(
+    clock: Clock,
+) -> None:
     engine = sa.create_engine("sqlite://")
-    METADATA.create_all(engine)  # the app's startup: real time
-    with Clock(START) as clock, engine.begin() as conn:
+    METADATA.create_all(engine)
+    with engine.begin() as conn:
         clock.advance(3 * 86400)
         conn.execute(ROWS.insert())
         bound, called = conn.execute(sa.select(ROWS.c.bound, ROWS.c.called)).one()
@@ -68,10 +73,11 @@ def test_a_sqlalchemy_column_default_follows_the_clock_only_when_it_reads_the_na
     assert bound.date() != MOVED
 
 
-def test_a_dataclass_default_factory_follows_the_clock_only_when_it_reads_the_name() -> None:
-    with Clock(START) as clock:
-        clock.advance(3 * 86400)
-        entry = Entry()
+def test_a_dataclass_default_factory_follows_the_clock_only_when_it_reads_the_name(
+    clock: Clock,
+) -> None:
+    clock.advance(3 * 86400)
+    entry = Entry()
     assert (entry.called.date(), entry.bound.date() != MOVED) == (MOVED, True)
 
 
@@ -92,9 +98,9 @@ BOUND_AT_IMPORT = {
         ("date.today", True),
     ],
 )
-def test_which_bound_date_methods_follow_the_clock(name: str, follows: bool) -> None:
+def test_which_bound_date_methods_follow_the_clock(clock: Clock, name: str, follows: bool) -> None:
     method: Callable[[], Any] = BOUND_AT_IMPORT[name]
-    with Clock(START) as clock, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # utcnow, from Python 3.12
         clock.advance(3 * 86400)
         value = method()
