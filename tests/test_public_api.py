@@ -76,34 +76,30 @@ def test_the_hardening_command_runs_without_pydantic(tmp_path: Path) -> None:
 
 
 FACTORY_OPTION = "--factory package.module:attribute"
+NO_APP = [
+    (["check-config", "--env-file", "prod.env"], FACTORY_OPTION, "factory"),
+    (["serve"], FACTORY_OPTION, "factory"),
+    (["chaos"], "--target package.module:target", "target"),
+]
 
 
-@pytest.mark.parametrize(
-    ("command", "option", "key"),
-    [
-        (
-            ["check-config", "--env-file", "prod.env"],
-            "--factory package.module:attribute",
-            "factory",
-        ),
-        (["serve"], "--factory package.module:attribute", "factory"),
-        (["chaos"], "--target package.module:target", "target"),
-    ],
-)
-def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(
-    tmp_path: Path, command: list[str], option: str, key: str
-) -> None:
+def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(tmp_path: Path) -> None:
     # Nothing configured falls back to the reference app, whose stack (pydantic) is the `app`
     # extra: without it, a traceback and exit 1 ("problems found"), or "refused to start",
-    # said nothing of the cause.
+    # said nothing of the cause. One process for the three commands (each exits on its own).
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # no [tool.hardening]
     (tmp_path / "prod.env").write_text("ENVIRONMENT=production\n")
     code = (
         "import sys\n"
         "sys.modules['pydantic'] = None  # as if installed without the app extra\n"
-        "from pytest_hardening._cli import main\n"
-        f"sys.argv = ['hardening', *{command!r}]\n"
-        "main()\n"
+        "from pytest_hardening._cli import app\n"
+        f"for args in {[command for command, _, _ in NO_APP]!r}:\n"
+        "    try:\n"
+        "        app.main(args, prog_name='hardening')\n"
+        "    except SystemExit as done:\n"
+        "        print(done.code, flush=True)\n"
+        "    sys.stderr.write('--\\n')\n"
+        "    sys.stderr.flush()\n"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-c", code],
@@ -113,8 +109,9 @@ def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(
         check=False,
         timeout=60,
     )
-    assert out.returncode == 2, out.stderr
-    assert out.stdout == ""
-    [line] = out.stderr.splitlines()
-    assert f"pass {option}, or set `{key}` in [tool.hardening]" in line
-    assert "needs pytest-hardening[app]" in line
+    assert out.stdout.split() == ["2", "2", "2"], out.stderr
+    said = out.stderr.split("--\n")[:3]
+    for (_, option, key), text in zip(NO_APP, said, strict=True):
+        [line] = text.splitlines()
+        assert f"pass {option}, or set `{key}` in [tool.hardening]" in line
+        assert "needs pytest-hardening[app]" in line

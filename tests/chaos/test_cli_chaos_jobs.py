@@ -25,14 +25,22 @@ def _chaos(target: str, notes_dir: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.slow(seconds=4)
-def test_a_target_that_says_nothing_runs_one_by_one_and_loses_nothing(tmp_path: Path) -> None:
-    result = _chaos("shared", tmp_path)
-    # In parallel, resets of other workers made notes answered 201 vanish: "LOST".
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert "6 passed, 0 failed" in result.stdout
-    assert "running the scenarios one by one: target 'notes' does not say" in result.stdout
-    assert "parallel_safe=True" in result.stdout  # how to opt in
+def test_a_target_that_says_nothing_runs_one_by_one_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process: one by one, nothing forks (in parallel, resets of other workers made notes
+    # answered 201 vanish: "LOST").
+    from click.testing import CliRunner
+
+    from pytest_hardening._cli import app
+
+    monkeypatch.setenv("NOTES_DIR", str(tmp_path))
+    target = "tests.chaos.disk_target:shared"
+    result = CliRunner().invoke(app, ["chaos", "--jobs", "3", "--target", target])
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "6 passed, 0 failed" in result.output
+    assert "running the scenarios one by one: target 'notes' does not say" in result.output
+    assert "parallel_safe=True" in result.output  # how to opt in
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
 

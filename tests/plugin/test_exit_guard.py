@@ -37,6 +37,7 @@ def test_the_guard_refuses_only_the_faked_names_and_says_so_once() -> None:
     assert out.getvalue().count("refused api.openai.com after the test session") == 1
 
 
+@pytest.mark.slow(seconds=1.5)  # a pytest process of its own: the exit is the point
 def test_an_exit_time_sender_meets_a_refusal(pytester: pytest.Pytester) -> None:
     # What the Agents SDK does: an atexit handler, registered when the library is imported,
     # sends at interpreter exit, after every fixture and guard of the session is gone.
