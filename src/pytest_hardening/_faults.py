@@ -26,6 +26,7 @@ from ._providers import (
     provider_of_host,
 )
 from ._stream_faults import StreamFaultMethods
+from ._unused_faults import unused_report
 
 if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts
@@ -279,43 +280,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             return None
         around = self._called_around()
         by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
-        lines, unexplained = [], False
-        for provider, script, details in unused:
-            shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
-            shown = f" ({shown})" if shown else ""
-            why = (
-                f"replaced by {script.replaced_by} before any call (faults do not queue: "
-                f"faults.sequence({provider!r}, [...]) scripts calls in order)"
-                if script.replaced_by is not None
-                else "never triggered"
-            )
-            if provider in by_respx:
-                why += (
-                    ": a respx route of the test's own answered its calls (a route naming the "
-                    "host wins over the provider's faults: mock it one way or the other)"
-                )
-            elif provider in around:
-                why += (
-                    f": the app called its host through {around[provider]}, which faults do "
-                    "not reach (httpx and httpx2 only), and the network guard refused it"
-                )
-            elif script.replaced_by is None:
-                unexplained = True
-            lines.append(f"  {script.kind} on provider {provider!r}{shown}: {why}")
-        head = (
-            f"{len(unused)} fault(s) were never triggered: no call met them while they were "
-            "armed, so the test exercised none of them.\n" + "\n".join(lines)
-        )
-        if not unexplained:  # each says why: the checklist below would only distract
-            return f"{head}\nor opt out with {self.advice.opt_out}."
-        return (
-            head + f"\ncheck the provider's URL in {self.advice.providers} and the request that "
-            "should reach it (one answered 401, 422 or 429 before it got there? an exception "
-            f"before the call, {self.advice.log}? state an earlier test left, such as a rate "
-            "limiter or cache built at import? settings the app built at import, `settings = "
-            "Settings()` in a module, which keep the environment of whatever imported it "
-            f"first instead of {self.advice.dev_env}?), or opt out with {self.advice.opt_out}."
-        )
+        return unused_report(unused, around, by_respx, self.advice)
 
     def _called_around(self) -> dict[str, str]:
         """Providers whose host the app reached through another client: provider -> client."""

@@ -1,0 +1,62 @@
+"""What a fault no call met says: which one, why no call met it when that is known (a respx
+route of the test's own answered, the app called the host through another client, another
+fault replaced it), else where to look."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ._fault_advice import Advice
+from ._fault_scripts import Script
+
+__all__ = ["unused_report"]
+
+
+def unused_report(
+    unused: Sequence[tuple[str, Script, Mapping[str, Any]]],
+    around: Mapping[str, str],
+    by_respx: Iterable[str | None],
+    advice: Advice,
+) -> str:
+    """The report of ``unused`` faults (provider, script, the details they were set with):
+    ``around`` names the client each provider's host was reached through instead, ``by_respx``
+    the providers a respx route of the test's own answered."""
+    answered_by_respx = set(by_respx)
+    lines, unexplained = [], False
+    for provider, script, details in unused:
+        shown = ", ".join(f"{k}={v!r}" for k, v in details.items() if v is not None)
+        shown = f" ({shown})" if shown else ""
+        why = (
+            f"replaced by {script.replaced_by} before any call (faults do not queue: "
+            f"faults.sequence({provider!r}, [...]) scripts calls in order)"
+            if script.replaced_by is not None
+            else "never triggered"
+        )
+        if provider in answered_by_respx:
+            why += (
+                ": a respx route of the test's own answered its calls (a route naming the "
+                "host wins over the provider's faults: mock it one way or the other)"
+            )
+        elif provider in around:
+            why += (
+                f": the app called its host through {around[provider]}, which faults do "
+                "not reach (httpx and httpx2 only), and the network guard refused it"
+            )
+        elif script.replaced_by is None:
+            unexplained = True
+        lines.append(f"  {script.kind} on provider {provider!r}{shown}: {why}")
+    head = (
+        f"{len(unused)} fault(s) were never triggered: no call met them while they were "
+        "armed, so the test exercised none of them.\n" + "\n".join(lines)
+    )
+    if not unexplained:  # each says why: the checklist below would only distract
+        return f"{head}\nor opt out with {advice.opt_out}."
+    return (
+        head + f"\ncheck the provider's URL in {advice.providers} and the request that "
+        "should reach it (one answered 401, 422 or 429 before it got there? an exception "
+        f"before the call, {advice.log}? state an earlier test left, such as a rate "
+        "limiter or cache built at import? settings the app built at import, `settings = "
+        "Settings()` in a module, which keep the environment of whatever imported it "
+        f"first instead of {advice.dev_env}?), or opt out with {advice.opt_out}."
+    )
