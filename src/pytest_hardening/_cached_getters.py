@@ -96,7 +96,15 @@ def _packages_of_routes(app: Any) -> set[str]:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        for route in getattr(current, "routes", None) or ():
+        routes = list(getattr(current, "routes", None) or ())
+        while routes:
+            route = routes.pop()
+            # FastAPI >= 0.16x includes routers lazily (_IncludedRouter, no endpoint of its
+            # own): its effective routes carry the endpoints.
+            expand = getattr(route, "effective_route_contexts", None)
+            if callable(expand):
+                routes.extend(expand())
+                continue
             endpoint = getattr(route, "endpoint", None)
             module = getattr(endpoint, "__module__", None)
             if isinstance(module, str):

@@ -247,13 +247,30 @@ class TestAnotherEnvironment:
 """
 
 
+# The same app on FastAPI, its routes in an included router: FastAPI 0.16x includes it lazily
+# (an _IncludedRouter, no endpoint of its own), and its getters were never found.
+ROUTER_APP = (
+    FLAT_APP.replace(
+        "from starlette.applications import Starlette\n",
+        "from fastapi import APIRouter, FastAPI, Request\n",
+    )
+    .replace("async def chain(request):", "async def chain(request: Request):")
+    .replace(
+        'app = Starlette(routes=[Route("/chain", chain)], lifespan=lifespan)',
+        'router = APIRouter()\nrouter.add_api_route("/chain", chain)\n'
+        "app = FastAPI(lifespan=lifespan)\napp.include_router(router)",
+    )
+)
+
+
+@pytest.mark.parametrize("source", [FLAT_APP, ROUTER_APP], ids=["starlette", "fastapi-router"])
 @pytest.mark.parametrize("order", ["forward", "reverse"])
 def test_an_app_handed_over_from_conftest_has_its_getters_cleared(
-    pytester: pytest.Pytester, order: str
+    pytester: pytest.Pytester, order: str, source: str
 ) -> None:
     # The factory lives in conftest.py, so its package names none of the app's: the getters
     # are found through the app's own routes, once it is built.
-    pytester.makepyfile(chain_app=FLAT_APP)
+    pytester.makepyfile(chain_app=source)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_chains=TWO_ENVIRONMENTS)
     ids = ["test_chains.py::test_first", "test_chains.py::TestAnotherEnvironment::test_second"]
