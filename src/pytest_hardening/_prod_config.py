@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from ._secrets import (
     is_public_default,
     leaks,
     mask,
+    refusal_lines,
     secret_values,
 )
 from ._sentry import SentryCapture
@@ -122,7 +124,7 @@ class ProdConfigChecker:
         except Exception as error:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
-                f"refused: {type(error).__name__}: {self._redacted(str(error), overrides)}"
+                f"refused: {self._shown(error, overrides)}"
             ) from None
         if runs_in_debug(app):
             raise AssertionError(
@@ -149,7 +151,7 @@ class ProdConfigChecker:
                 + "".join(f"\n{hint}" for hint in dotenv_hints(changes))
             )
         text = str(error)
-        missing = [name for name in changes if name.lower() not in text.lower()]
+        missing = [name for name in changes if not names_variable(text, name)]
         leaked = self._leaks(text, changes)
         problems = []
         if missing:
@@ -161,7 +163,7 @@ class ProdConfigChecker:
         if problems:
             raise AssertionError(
                 f"the build was refused ({type(error).__name__}) but {'; '.join(problems)}.\n"
-                f"error: {self._redacted(text, changes)}"
+                f"error: {self._shown(error, changes)}"
             )
         return error
 
@@ -179,7 +181,7 @@ class ProdConfigChecker:
         if baseline is not None:  # every variant would look refused
             raise AssertionError(
                 "the production audit needs the known-good env to boot, and it was refused: "
-                f"{type(baseline).__name__}: {self._redacted(str(baseline), {})}\n"
+                f"{self._shown(baseline, {})}\n"
                 "fix hardening_prod_env (or the factory) until prod_config.assert_accepts() "
                 "passes"
             )
@@ -195,7 +197,7 @@ class ProdConfigChecker:
                 continue
             report.rejected.append(mutation)
             text = str(error)
-            if mutation.variable.lower() not in text.lower():
+            if not names_variable(text, mutation.variable):
                 report.unnamed.append(mutation)
                 self._finding(f"refused without naming the variable: {mutation}")
             for name in self._leaks(text, {}):
@@ -226,9 +228,31 @@ class ProdConfigChecker:
     def _redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
         return mask(text, self._secrets(overrides), label="<{name} redacted>")
 
+    def _shown(self, error: BaseException, overrides: Mapping[str, str | None]) -> str:
+        """A refusal as a failure message shows it: pydantic's errors without the input they
+        echo (the first characters of a secret, cut short, escaped the masking), the rest
+        masked."""
+        lines = refusal_lines(error) if isinstance(error, Exception) else [str(error)]
+        return self._redacted("; ".join(lines), overrides)
+
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:
             self._on_finding(text)
+
+
+def names_variable(text: str, variable: str) -> bool:
+    """Whether a refusal names ``variable``: as written (any case), or as the field a settings
+    class reads it into, its prefix dropped (pydantic-settings' ``env_prefix="SVC_"`` names
+    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more, as a word)."""
+    lowered = text.lower()
+    if variable.lower() in lowered:
+        return True
+    parts = variable.lower().split("_")
+    fields = ["_".join(parts[i:]) for i in range(1, len(parts))]
+    return any(
+        len(field) >= 6 and re.search(rf"(?<![a-z0-9_]){re.escape(field)}(?![a-z0-9_])", lowered)
+        for field in fields
+    )
 
 
 def _describe(changes: Mapping[str, str | None]) -> str:

@@ -12,6 +12,7 @@ __all__ = [
     "is_secret_name",
     "leaks",
     "mask",
+    "refusal_lines",
     "secret_values",
 ]
 
@@ -142,3 +143,24 @@ def mask(text: str, secrets: Iterable[tuple[str, str]], *, label: str = "***") -
             if printed in text:
                 text = text.replace(printed, masked.format(label=shown))
     return text
+
+
+def refusal_lines(error: Exception) -> list[str]:
+    """What a refused build said, one line per problem. A validation error of pydantic (and
+    pydantic-settings) gives its field and message for each error, without the input it
+    echoes (values, secrets among them) or its documentation links."""
+    details = getattr(error, "errors", None)
+    if callable(details) and type(error).__name__ == "ValidationError":
+        try:
+            errors = details(include_url=False, include_input=False, include_context=False)
+        except TypeError:
+            errors = details()
+        lines = []
+        for item in errors if isinstance(errors, list) else []:
+            where = ".".join(str(part) for part in item.get("loc", ()))
+            message = " ".join(str(item.get("msg", "")).split())
+            lines.append(f"{where}: {message}" if where else message)
+        if lines:
+            return lines
+    text = " ".join(str(error).split()) or type(error).__name__
+    return [f"{type(error).__name__}: {text}"]

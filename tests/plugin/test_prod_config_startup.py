@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pytest_hardening import ProdConfigChecker
 
@@ -106,3 +107,40 @@ def test_accepts_fails_when_the_production_build_runs_in_debug_mode() -> None:
         checker.assert_accepts()
     assert "hardening_prod_env" in str(failure.value)
     checker.assert_accepts(DEBUG="false")  # the same app, out of debug mode: accepted
+
+
+class _PrefixedSettings(BaseSettings):
+    # pydantic-settings with a prefix: its errors name the field (auth_username), not the
+    # variable (SVC_AUTH_USERNAME).
+    model_config = SettingsConfigDict(env_prefix="SVC_")
+    auth_username: str
+    auth_password: str
+
+
+def _prefixed_app() -> FastAPI:
+    _PrefixedSettings()
+    return FastAPI()
+
+
+PREFIXED = {"SVC_AUTH_USERNAME": "sheets", "SVC_AUTH_PASSWORD": "Zq8v3LmN0pR7sT2uW5xY9aBc"}
+
+
+def test_a_field_under_an_env_prefix_names_its_variable() -> None:
+    report = ProdConfigChecker(_prefixed_app, PREFIXED).audit()
+    dropped = {m.variable for m in report.rejected if m.value is None}
+    assert dropped == {"SVC_AUTH_USERNAME", "SVC_AUTH_PASSWORD"}  # "auth_username: Field required"
+    assert not {m.variable for m in report.unnamed} & dropped
+    # pydantic's own message echoes the input it refused: a real leak, said as one.
+    assert any("printed the value of SVC_AUTH_PASSWORD" in leak for leak in report.leaks)
+
+
+def test_a_refusal_shows_no_input_pydantic_echoed() -> None:
+    # pydantic echoes the input it refused, a dict cut short: the first characters of the
+    # password, too few to be masked, were printed in the failure.
+    checker = ProdConfigChecker(_prefixed_app, PREFIXED)
+    with pytest.raises(AssertionError) as failure:
+        checker.assert_accepts(SVC_AUTH_USERNAME=None)
+    message = str(failure.value)
+    assert "auth_username: Field required" in message
+    assert "Zq8v3" not in message
+    assert "input_value" not in message

@@ -321,9 +321,9 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
         click.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
         raise Exit(2) from None
     from pytest_hardening._app import app_of
-    from pytest_hardening._cli._config import _refusal, mode_of
+    from pytest_hardening._cli._config import mode_of
     from pytest_hardening._config import load_object
-    from pytest_hardening._secrets import mask, secret_values
+    from pytest_hardening._secrets import mask, refusal_lines, secret_values
 
     spec = factory or _project().factory or REFERENCE.factory
     assert spec is not None
@@ -343,7 +343,7 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
             _no_app("serve", error, "--factory package.module:attribute", "factory")
         # As check-config words it: pydantic's errors without the input they echo, and no
         # secret of the environment, whatever the app's message quotes.
-        text = "; ".join(_refusal(error))
+        text = "; ".join(refusal_lines(error))
         text = mask(text, secret_values(dict(os.environ), min_length=4))
         click.echo(f"hardening serve: {spec} refused to start: {text}", err=True)
         raise Exit(2) from None

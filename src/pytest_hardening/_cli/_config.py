@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 from pytest_hardening._config import AppFactory, SpecError, load_object, split_spec
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._secrets import mask, secret_values
+from pytest_hardening._secrets import refusal_lines as _refusal
 
 Validator = Callable[[Mapping[str, str]], Iterable[Any]]
 
@@ -187,27 +188,6 @@ def shell_variables() -> set[str]:
         for name in os.environ
         if name not in _MACHINE and not name.startswith(_MACHINE_PREFIXES)
     }
-
-
-def _refusal(error: Exception) -> list[str]:
-    """What a refused build said, one line per problem. A validation error of pydantic (and
-    pydantic-settings) gives its field and message for each error, without the input it
-    echoes (values, secrets among them) or its documentation links."""
-    details = getattr(error, "errors", None)
-    if callable(details) and type(error).__name__ == "ValidationError":
-        try:
-            errors = details(include_url=False, include_input=False, include_context=False)
-        except TypeError:
-            errors = details()
-        lines = []
-        for item in errors if isinstance(errors, list) else []:
-            where = ".".join(str(part) for part in item.get("loc", ()))
-            message = " ".join(str(item.get("msg", "")).split())
-            lines.append(f"{where}: {message}" if where else message)
-        if lines:
-            return lines
-    text = " ".join(str(error).split()) or type(error).__name__
-    return [f"{type(error).__name__}: {text}"]
 
 
 def _describe(problem: Any) -> tuple[str, str]:
