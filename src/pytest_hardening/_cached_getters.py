@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -64,7 +65,8 @@ class CachedGetters:
             return
         if len(sys.modules) != self._modules:
             self._modules = len(sys.modules)
-            self._found = [g for package in sorted(self._packages) for g in _search(package)]
+            packages = self._packages | _flat_siblings(self._packages)
+            self._found = [g for package in sorted(packages) for g in _search(package)]
         for getter in self._found:
             # Without parameters, a filled cache holds the one value: calling returns it.
             if getter.cache_info().currsize and is_settings(getter()):
@@ -114,6 +116,27 @@ def _packages_of_routes(app: Any) -> set[str]:
             mounted = getattr(route, "app", None)
             if mounted is not None and getattr(mounted, "routes", None):
                 pending.append(mounted)
+    return found
+
+
+def _flat_siblings(packages: set[str]) -> set[str]:
+    """The top-level modules beside any of ``packages`` that is a plain module: a flat layout
+    (``main.py`` beside ``config.py``, no package) keeps its settings getter next door."""
+    folders = set()
+    for name in packages:
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if module is not None and not hasattr(module, "__path__") and isinstance(path, str):
+            folders.add(os.path.dirname(os.path.abspath(path)))
+    if not folders:
+        return set()
+    found = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if "." in name or hasattr(module, "__path__") or not isinstance(path, str):
+            continue
+        if os.path.dirname(os.path.abspath(path)) in folders:
+            found.add(name)
     return found
 
 

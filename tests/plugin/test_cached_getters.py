@@ -284,3 +284,73 @@ def test_an_app_handed_over_from_conftest_has_its_getters_cleared(
         *(ids if order == "forward" else ids[::-1]),
     )
     result.assert_outcomes(passed=2)
+
+
+FLAT_CONFIG = """
+import functools
+import os
+
+
+class Settings:
+    def __init__(self):
+        self.app_env = os.environ.get("APP_ENV", "development")
+
+
+@functools.lru_cache
+def get_settings():
+    return Settings()
+"""
+
+FLAT_MAIN = """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from flatcfg import get_settings
+
+
+def create_app():
+    return Starlette(routes=[Route("/env", lambda r: JSONResponse(get_settings().app_env))])
+"""
+
+FLAT_TESTS = """
+import pytest
+
+from flatmain import create_app
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return create_app
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"APP_ENV": "development"}
+
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"APP_ENV": "production"}
+
+
+def test_1_development(hardened_client):
+    assert hardened_client.get("/env").json() == "development"
+
+
+@pytest.mark.production
+def test_2_production(hardened_client):
+    assert hardened_client.get("/env").json() == "production"
+"""
+
+
+def test_a_flat_layouts_getter_beside_the_factorys_module_is_cleared(
+    pytester: pytest.Pytester,
+) -> None:
+    # main.py beside config.py, no package: the getter is in neither the factory's package
+    # nor a route's, and the production test read development settings.
+    pytester.makepyfile(flatcfg=FLAT_CONFIG, flatmain=FLAT_MAIN, test_flat=FLAT_TESTS)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2)
