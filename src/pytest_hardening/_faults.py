@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -224,8 +226,14 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
     def unregistered_report(self) -> str | None:
         if not self.unregistered or self._allow_unregistered:
             return None
-        shown = self.unregistered[:10]
-        urls = "\n".join(f"  {r.method} {r.url}{near_miss(self.providers, r.url)}" for r in shown)
+        # A retrying client sends the same request again: shown once, with how many times.
+        sent = Counter((r.method, str(r.url)) for r in self.unregistered)
+        first = {(r.method, str(r.url)): r for r in reversed(self.unregistered)}
+        urls = "\n".join(
+            f"  {method} {url}{near_miss(self.providers, first[method, url].url)}"
+            + (f" (×{times}: retried)" if times > 1 else "")
+            for (method, url), times in list(sent.items())[:10]
+        )
         known = "\n".join(f"  {n}: {p.url}" for n, p in self.providers.items()) or "  (none)"
         return (
             f"the app sent {len(self.unregistered)} request(s) to hosts that are not registered "
@@ -386,7 +394,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             script = self._scripts.get(provider)
             action = script.take() if script is not None else None
         if action is None or script is None:
-            response = self.providers[provider].respond(request)
+            response = _dated(self.providers[provider].respond(request))
             self._record(provider, Call(request, f"ok {response.status_code}"))
             return response
         try:
@@ -400,7 +408,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 script.give_back()
             outcome = f"ok {response.status_code}"
         self._record(provider, Call(request, outcome))
-        return response
+        return _dated(response)
 
     def _record(self, provider: str, call: Call) -> None:
         with self._lock:
@@ -419,3 +427,11 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
 def _shown(url: httpx.URL) -> str:
     # Without the query: API tokens travel there (?auth_token=...), and a report prints this.
     return str(url.copy_with(query=None)) + ("?…" if url.query else "")
+
+
+def _dated(response: httpx.Response) -> httpx.Response:
+    """A ``Date`` header, as every HTTP server sends, when the answer has none: an HTTP cache
+    (hishel) ages its entries from it, so a cached answer expires as the clock moves."""
+    if "date" not in response.headers:
+        response.headers["Date"] = email.utils.formatdate(time.time(), usegmt=True)
+    return response

@@ -128,7 +128,7 @@ class HardeningSession:
         return [
             f"{len(self.records)} test(s) used hardening fixtures ({failed} not passed{xfailed})"
             f"{replay}",
-            f"provider calls: {calls}; faults injected: {_top(faults)}",
+            f"provider calls: {calls}; faults set: {_top(faults)}",
             f"breaker transitions: {_top(transitions)}",
             f"Sentry events captured: {events}; audit findings: {findings}",
         ]

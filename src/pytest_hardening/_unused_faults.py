@@ -55,7 +55,8 @@ def unused_report(
     return (
         head + f"\ncheck the provider's URL in {advice.providers} and the request that "
         "should reach it (one answered 401, 422 or 429 before it got there? an exception "
-        f"before the call, {advice.log}? state an earlier test left, such as a rate "
+        f"before the call, {advice.log}? an HTTP cache (hishel) that answered from its store, "
+        "on disk beside the tests too? state an earlier test left, such as a rate "
         "limiter or cache built at import? settings the app built at import, `settings = "
         "Settings()` in a module, which keep the environment of whatever imported it "
         f"first instead of {advice.dev_env}?), or opt out with {advice.opt_out}."

@@ -388,3 +388,34 @@ def test_a_delivered_timeout_did_the_work_and_lost_the_answer(http: httpx.Client
     assert outcomes == ["timeout ReadTimeout after the provider answered 201", "ok 201"]
     with pytest.raises(ValueError, match="use kind='read'"):
         faults.timeout("notes", kind="connect", delivered=True)
+
+
+def test_every_answer_is_dated_by_the_clock(http: httpx.Client) -> None:
+    # An HTTP cache (hishel) ages its entries from the Date header: without one, an entry
+    # never expired however far the clock moved.
+    import datetime as dt
+    from email.utils import parsedate_to_datetime
+
+    start = dt.datetime(2026, 1, 4, 12, tzinfo=dt.timezone.utc)
+    with Clock(start) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        first = http.get("https://api.pay.example/v2/charges")
+        clock.advance(120)
+        faults.fail("pay", 503)
+        failed = http.get("https://api.pay.example/v2/charges")
+    assert parsedate_to_datetime(first.headers["date"]) == start
+    assert parsedate_to_datetime(failed.headers["date"]) == start + dt.timedelta(seconds=120)
+    own = Provider("https://own.example", healthy=httpx.Response(200, headers={"Date": "x"}))
+    with FaultInjector({"own": own}):
+        assert http.get("https://own.example/").headers["date"] == "x"  # the handler's own
+
+
+def test_a_retried_request_to_an_unregistered_host_is_listed_once(
+    injector: FaultInjector, http: httpx.Client
+) -> None:
+    for _ in range(4):  # a retrying transport sends it again
+        with pytest.raises(UnregisteredHostError):
+            http.get("https://api.pay.exampel/v2/charges")
+    report = injector.unregistered_report()
+    assert report is not None
+    assert report.count("GET https://api.pay.exampel/v2/charges") == 1
+    assert "(×4: retried)" in report

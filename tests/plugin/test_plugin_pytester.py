@@ -93,7 +93,7 @@ def test_header_summary_json_report_and_chaos_marker(project: pytest.Pytester) -
         [
             "*- hardening -*",
             "1 test(s) used hardening fixtures (0 not passed)",
-            "provider calls: 3; faults injected: weather fail ×1",
+            "provider calls: 3; faults set: weather fail ×1",
             "breaker transitions: weather CLOSED→OPEN ×1",
         ]
     )
