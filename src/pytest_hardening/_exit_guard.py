@@ -15,20 +15,19 @@ from __future__ import annotations
 import fnmatch
 import socket
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from ._network import NetworkBlockedError, is_local
+from ._providers import Provider, host_pattern
 
-__all__ = ["ExitGuard", "host_pattern"]
+__all__ = ["ExitGuard", "faked_hosts"]
 
 
-def host_pattern(url: str) -> str | None:
-    """The host (or ``*.`` pattern) a provider's URL names, lowercase; None for loopback."""
-    rest = url.partition("://")[2] if "://" in url else url
-    host = (urlsplit(f"http://{rest}").hostname or "").lower()
-    return None if not host or is_local(host) else host
+def faked_hosts(providers: Mapping[str, Provider]) -> set[str]:
+    """The hosts (or ``*.`` patterns) ``providers`` name, loopback aside."""
+    found = {host_pattern(provider.url) for provider in providers.values()}
+    return {host for host in found if host and not is_local(host)}
 
 
 class ExitGuard:

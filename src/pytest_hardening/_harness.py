@@ -170,10 +170,9 @@ class Harness:
 
     def faked_hosts(self) -> set[str]:
         """The hosts (or ``*.`` patterns) of the providers answered in memory, loopback aside."""
-        from ._exit_guard import host_pattern
+        from ._exit_guard import faked_hosts
 
-        providers = self._faults.providers if self._faults is not None else {}
-        return {h for h in (host_pattern(p.url) for p in providers.values()) if h is not None}
+        return faked_hosts(self._faults.providers) if self._faults is not None else set()
 
     def _attach_clock(self, injector: FaultInjector, clock: Clock) -> None:
         # Latency faults advance the clock instead of sleeping; detached before either stops.

@@ -8,16 +8,20 @@ import socket
 
 import pytest
 
-from pytest_hardening import NetworkBlockedError
-from pytest_hardening._exit_guard import ExitGuard, host_pattern
+from pytest_hardening import NetworkBlockedError, Provider
+from pytest_hardening._exit_guard import ExitGuard, faked_hosts
 
 
 def test_provider_urls_give_their_hosts_and_loopback_none() -> None:
-    assert host_pattern("https://api.openai.com/v1") == "api.openai.com"
-    assert host_pattern("*.myshopify.com") == "*.myshopify.com"
-    assert host_pattern("https://API.Example.com:8443") == "api.example.com"
-    assert host_pattern("http://127.0.0.1:8001") is None
-    assert host_pattern("localhost:9000") is None
+    urls = {
+        "openai": "https://api.openai.com/v1",
+        "shops": "*.myshopify.com",
+        "pay": "https://API.Example.com:8443",
+        "local": "http://127.0.0.1:8001",
+        "dev": "localhost:9000",
+    }
+    providers = {name: Provider(url) for name, url in urls.items()}
+    assert faked_hosts(providers) == {"api.openai.com", "*.myshopify.com", "api.example.com"}
 
 
 def test_the_guard_refuses_only_the_faked_names_and_says_so_once() -> None:

@@ -181,14 +181,13 @@ def _guard_faked_hosts(target: ChaosTarget) -> ExitGuard | None:
     """As after a pytest session: a library's exit-time sender (a trace exporter) must not
     reach a host the scenarios faked, with what they made. Not inside a test (the command
     run in-process by one): that process goes on."""
-    from pytest_hardening._exit_guard import ExitGuard, host_pattern
+    from pytest_hardening._exit_guard import ExitGuard, faked_hosts
     from pytest_hardening._providers import normalize_providers
 
     providers = getattr(target.session, "providers", None)
     if not providers or "PYTEST_CURRENT_TEST" in os.environ:
         return None
-    hosts = {host_pattern(p.url) for p in normalize_providers(providers).values()}
-    return ExitGuard(h for h in hosts if h is not None).start()
+    return ExitGuard(faked_hosts(normalize_providers(providers))).start()
 
 
 def write_reports(
