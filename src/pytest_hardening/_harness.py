@@ -219,9 +219,7 @@ class Harness:
             self._pool_key = pool_key(factory, env, clear)
             kept = self._pool.take(self._pool_key)
             if kept is not None:
-                app = self._reuse(kept, reset, self._guard, self._sentry)
-                self._include_aside(factory, app)
-                return app
+                return self._reuse(factory, kept, reset, self._guard, self._sentry)
         metrics = self._scope_metrics()
         with self._real_time():
             self._app = call_factory(factory)
@@ -253,13 +251,19 @@ class Harness:
         return scope
 
     def _reuse(
-        self, kept: Kept, reset: AppReset, guard: SentryGuard, capture: SentryCapture
+        self,
+        factory: Callable[[], Any],
+        kept: Kept,
+        reset: AppReset,
+        guard: SentryGuard,
+        capture: SentryCapture,
     ) -> Any:
         from ._reuse import ResetFailed
 
         try:
             with self._real_time():
                 kept.adopt(reset, guard, capture)
+                self._include_aside(factory, kept.app)  # frozen when time resumes: one restart
         except ResetFailed as error:
             raise HarnessError(str(error)) from error.__cause__
         self._app, self._kept, self._client = kept.app, kept, kept.client
