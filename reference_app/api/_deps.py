@@ -1,4 +1,8 @@
-"""Request-scoped access to the app instance's services, and the admin check."""
+"""Request-scoped access to the app instance's services, and the admin check.
+
+The dependencies are ``async def``: none of them blocks, and FastAPI runs a plain ``def``
+dependency in its thread pool, a round trip between threads on every request.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ __all__ = [
 ]
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The per-app services the lifespan built (503 if the app was not started)."""
     found: Any = getattr(request.app.state, "services", None)
     if found is None:
@@ -29,8 +33,12 @@ def services(request: Request) -> Services:
     return cast(Services, found)
 
 
-def settings(request: Request) -> Settings:
+def _settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
+
+
+async def settings(request: Request) -> Settings:
+    return _settings(request)
 
 
 def _bearer(request: Request) -> str | None:
@@ -41,14 +49,18 @@ def _bearer(request: Request) -> str | None:
 def is_admin(request: Request) -> bool:
     """Constant-time check of ``Authorization: Bearer <MONITORING_ADMIN_TOKEN>``."""
     token = _bearer(request)
-    expected = settings(request).monitoring_admin_token
+    expected = _settings(request).monitoring_admin_token
     if token is None or expected is None:
         return False
     return hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     """401 without a bearer token, 403 with a wrong one (or when no admin token is configured)."""
+    _check_admin(request)
+
+
+def _check_admin(request: Request) -> None:
     if _bearer(request) is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -59,10 +71,10 @@ def require_admin(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed")
 
 
-def require_admin_in_production(request: Request) -> None:
+async def require_admin_in_production(request: Request) -> None:
     """Monitoring details are public in development, admin-only in production."""
-    if settings(request).is_production:
-        require_admin(request)
+    if _settings(request).is_production:
+        _check_admin(request)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -103,8 +103,11 @@ def _by_key(settings: Settings, token: str) -> Merchant | None:
     return None if found is None else Merchant(found.merchant, found.shops)
 
 
-def authenticate(request: Request) -> Merchant:
-    """The calling merchant: 401 without valid credentials (a key, else a session)."""
+async def authenticate(request: Request) -> Merchant:
+    """The calling merchant: 401 without valid credentials (a key, else a session).
+
+    ``async def`` though it never awaits: FastAPI would run a plain ``def`` dependency in its
+    thread pool (a round trip between threads on every request)."""
     settings = cast(Settings, request.app.state.settings)
     token = _bearer(request)
     merchant: Merchant | None = None

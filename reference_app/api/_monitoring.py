@@ -25,7 +25,8 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 INSTANCE_HEADER = "X-Instance-Id"
 
 
-def _name_instance(request: Request, response: Response) -> None:
+async def _name_instance(request: Request, response: Response) -> None:
+    # async: a plain def dependency runs in FastAPI's thread pool, a thread hop per request.
     instance = getattr(request.app.state, "instance_id", None)
     if instance:
         response.headers[INSTANCE_HEADER] = instance

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolResetState
 
 from reference_app.config import DEFAULT_DATABASE_URL, normalise_database_url
 
@@ -36,7 +38,29 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     # A deferred transaction that reads and then writes must upgrade its lock, and SQLite
     # answers a contended upgrade with SQLITE_BUSY at once (busy_timeout cannot help: waiting
     # could deadlock). BEGIN IMMEDIATE takes the write lock up front, where busy_timeout applies.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sent straight to aiosqlite: one trip to its thread, where a statement through SQLAlchemy
+    # takes three (cursor, execute, close), and every transaction begins here.
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None  # a connection in use is never detached from its driver
+    try:
+        dbapi.run_async(lambda driver: driver.execute_fetchall(_BEGIN))
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's thread has stopped
+        # As SQLAlchemy reports a statement's failure (OperationalError for "locked"), which
+        # the repository answers 503 for.
+        orig = exc if isinstance(exc, sqlite3.Error) else sqlite3.OperationalError(str(exc))
+        raise DBAPIError.instance(_BEGIN, None, orig, sqlite3.Error) from exc
+
+
+_BEGIN = "BEGIN IMMEDIATE"
+
+
+def _sqlite_reset(dbapi: Any, _record: Any, state: PoolResetState) -> None:
+    # The pool's own reset (a rollback on every check-in, one more trip to aiosqlite's thread)
+    # is off: each transaction ended with its commit or rollback. Roll back only what is still
+    # open. A connection being garbage-collected (no event loop to await on) is closed next,
+    # and closing rolls back.
+    if state.asyncio_safe and dbapi.driver_connection.in_transaction:
+        dbapi.rollback()
 
 
 #: Seconds to wait for another process's SQLite write lock: a locked database fails the
@@ -76,7 +100,9 @@ def create_engine(
         pool_size=1,
         max_overflow=0,
         pool_timeout=pool_timeout,
+        pool_reset_on_return=None,  # _sqlite_reset
     )
     event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+    event.listen(engine.sync_engine.pool, "reset", _sqlite_reset)
     return engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -87,6 +88,32 @@ async def test_in_memory_sqlite_works_for_tests() -> None:
     call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+911234567")
     assert (await repository.get(call.id)) == call
     await repository.engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_a_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
+    tmp_path: Path,
+) -> None:
+    # The pool's rollback on every check-in is off for SQLite (each transaction ends itself);
+    # one still open when its connection comes back is rolled back all the same.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    try:
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            await raw.execute_fetchall("BEGIN IMMEDIATE")
+            await raw.execute_fetchall("CREATE TABLE left_open (x INTEGER)")
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert not raw.in_transaction
+            assert await raw.execute_fetchall("SELECT name FROM sqlite_master") == []
+        # A transaction that ended is not rolled back on check-in: its writes stay.
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE kept (x INTEGER)")
+        async with engine.connect() as connection:
+            names = await connection.exec_driver_sql("SELECT name FROM sqlite_master")
+            assert names.scalars().all() == ["kept"]
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.anyio
