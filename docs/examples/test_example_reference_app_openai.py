@@ -15,7 +15,7 @@ TEMPLATE = "Hello Asha! We are calling to confirm your order #5521"
 def test_a_cut_stream_falls_back_to_the_template_script(
     hardened_client: Any, faults: FaultInjector
 ) -> None:
-    faults.stream_cut("openai", after=3)  # the role chunk and two words, then the peer hangs up
+    faults.stream_cut("openai", after=3)  # the role chunk and two pieces of text, then a hang-up
     created = hardened_client.post("/api/calls", json=CALL)
     assert created.status_code == 201
     assert created.json()["script"].startswith(TEMPLATE)  # never half a generated script
