@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -63,22 +64,18 @@ class Provider:
             )
 
     def matches(self, url: httpx.URL) -> bool:
-        pattern = self.url if "://" in self.url else f"*://{self.url}"
-        scheme, _, rest = pattern.partition("://")
-        parts = urlsplit(f"http://{rest}")
-        host_pattern = (parts.hostname or "").lower()
-        if scheme != "*" and scheme.lower() != url.scheme:
+        scheme, host, wildcard, port, prefix, wanted = _pattern(self.url)
+        if scheme != "*" and scheme != url.scheme:
             return False
-        if not fnmatch.fnmatchcase(url.host.lower(), host_pattern):
+        requested = url.host.lower()
+        if not (fnmatch.fnmatchcase(requested, host) if wildcard else requested == host):
             return False
-        if parts.port is not None and parts.port != (url.port or _default_port(url.scheme)):
+        if port is not None and port != (url.port or _default_port(url.scheme)):
             return False
-        prefix = parts.path.rstrip("/")
         if prefix and url.path != prefix and not url.path.startswith(prefix + "/"):
             return False
         # Each parameter the provider names must be in the request's query with that value;
         # other parameters may come too (an API told apart by `?current=` vs `?daily=`).
-        wanted = parse_qsl(parts.query, keep_blank_values=True)
         return all(value in url.params.get_list(key) for key, value in wanted)
 
     def respond(self, request: httpx.Request) -> httpx.Response:
@@ -97,6 +94,23 @@ class Provider:
 
 
 ProviderSpec = str | Provider | tuple[str, "Handler | httpx.Response | httpx2.Response | None"]
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(
+    url: str,
+) -> tuple[str, str, bool, int | None, str, tuple[tuple[str, str], ...]]:
+    """A provider ``url`` taken apart once (every outbound request is matched against every
+    provider): scheme (``*`` for any), host pattern, whether it has wildcards, port, path
+    prefix and the query parameters it names."""
+    pattern = url if "://" in url else f"*://{url}"
+    scheme, _, rest = pattern.partition("://")
+    parts = urlsplit(f"http://{rest}")
+    host = (parts.hostname or "").lower()
+    wildcard = any(c in host for c in "*?[")
+    wanted = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    scheme = scheme if scheme == "*" else scheme.lower()
+    return scheme, host, wildcard, parts.port, parts.path.rstrip("/"), wanted
 
 
 def _default_port(scheme: str) -> int | None:
