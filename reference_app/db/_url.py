@@ -44,11 +44,14 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     assert dbapi is not None  # a connection in use is never detached from its driver
     try:
         dbapi.run_async(lambda driver: driver.execute_fetchall(_BEGIN))
-    except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's thread has stopped
-        # As SQLAlchemy reports a statement's failure (OperationalError for "locked"), which
-        # the repository answers 503 for.
-        orig = exc if isinstance(exc, sqlite3.Error) else sqlite3.OperationalError(str(exc))
-        raise DBAPIError.instance(_BEGIN, None, orig, sqlite3.Error) from exc
+    except sqlite3.OperationalError as exc:
+        # SQLite's refusal (the write lock stayed taken past busy_timeout), reported as
+        # SQLAlchemy reports a statement's: the repository answers 503 for it.
+        raise DBAPIError.instance(_BEGIN, None, exc, sqlite3.Error) from exc
+    except Exception:
+        # A closed connection or a stopped driver thread: the statement path again, whose error
+        # handling also invalidates a dead connection, so the pool opens a new one.
+        connection.exec_driver_sql(_BEGIN)
 
 
 _BEGIN = "BEGIN IMMEDIATE"
@@ -59,8 +62,15 @@ def _sqlite_reset(dbapi: Any, _record: Any, state: PoolResetState) -> None:
     # is off: each transaction ended with its commit or rollback. Roll back only what is still
     # open. A connection being garbage-collected (no event loop to await on) is closed next,
     # and closing rolls back.
-    if state.asyncio_safe and dbapi.driver_connection.in_transaction:
+    if state.asyncio_safe and _in_transaction(dbapi):
         dbapi.rollback()
+
+
+def _in_transaction(dbapi: Any) -> bool:
+    try:
+        return bool(dbapi.driver_connection.in_transaction)
+    except ValueError:  # closed: the rollback fails, and the pool discards it, as before
+        return True
 
 
 #: Seconds to wait for another process's SQLite write lock: a locked database fails the

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy.exc import OperationalError
 
 from reference_app.config import SERVICE_BREAKERS
 from reference_app.db import (
@@ -112,6 +113,21 @@ async def test_a_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
         async with engine.connect() as connection:
             names = await connection.exec_driver_sql("SELECT name FROM sqlite_master")
             assert names.scalars().all() == ["kept"]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_a_dead_sqlite_connection_is_replaced(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    try:
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            await raw.close()  # its thread stops: the pooled connection is dead
+            with pytest.raises(OperationalError):
+                await connection.begin()
+        async with engine.begin() as connection:  # the dead one was discarded, not reused
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
     finally:
         await engine.dispose()
 
