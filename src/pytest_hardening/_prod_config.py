@@ -143,11 +143,18 @@ class ProdConfigChecker:
         error = self._attempt(changes)
         if error is None:
             self._finding(f"accepted {_describe(changes)}")
+            # An app_from_import factory imports afresh for every production build already.
+            imported = hasattr(self.factory, "modules_of")
             raise AssertionError(
                 f"expected the production build to be refused with {_describe(changes)}; "
                 "the app was built and its startup ran. Validate these variables when the "
-                "app is built or starts; an app that reads them when a module is imported "
-                "needs app_from_import (docs/fixtures.md)."
+                "app is built or starts"
+                + (
+                    ": the app accepts them."
+                    if imported
+                    else "; an app that reads them when a module is imported needs "
+                    "app_from_import (docs/fixtures.md)."
+                )
                 + "".join(f"\n{hint}" for hint in dotenv_hints(changes))
             )
         text = str(error)

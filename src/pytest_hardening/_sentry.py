@@ -131,7 +131,7 @@ class SentryCapture(Transport):
                 continue
             needles = {value.encode(), json.dumps(value)[1:-1].encode()}
             for number, envelope in enumerate(envelopes):
-                if any(n in envelope.serialize() for n in needles):
+                if any(n in _sent_by_the_app(envelope) for n in needles):
                     where = _locate(envelope, value)
                     leaks.append(
                         f"  secret #{index} ({_redact(value)}) in envelope {number}: {where}"
@@ -198,6 +198,18 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _walk(value, f"{path}[{index}]")
     elif node is not None:
         yield path, str(node)
+
+
+def _sent_by_the_app(envelope: Envelope) -> bytes:
+    """The envelope's bytes without the DSN the SDK itself writes into every envelope's header
+    (``dsn``, and the trace context's ``public_key``): Sentry's DSN is public by design, it
+    travels with every request to Sentry, and no ``before_send`` can reach it."""
+    headers = dict(envelope.headers)
+    headers.pop("dsn", None)
+    trace = headers.get("trace")
+    if isinstance(trace, dict):
+        headers["trace"] = {k: v for k, v in trace.items() if k != "public_key"}
+    return Envelope(headers=headers, items=envelope.items).serialize()
 
 
 def _locate(envelope: Envelope, value: str) -> str:

@@ -55,9 +55,10 @@ def test_a_build_in_debug_mode_is_a_problem(mode_project: Path, mode: str) -> No
         f"(is ENVIRONMENT={mode} exactly the value it reads as production?)"
     ]
     assert (
-        f"note: prod.env sets ENVIRONMENT={mode}: the app may not read it as production"
-        in result.stderr
+        f"note: prod.env sets ENVIRONMENT={mode}: make sure it is the very value the app "
+        "compares with" in result.stderr
     )
+    assert "write production" not in result.stderr
 
 
 def test_the_exact_production_value_builds_out_of_debug_mode(mode_project: Path) -> None:

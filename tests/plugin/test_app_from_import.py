@@ -526,3 +526,18 @@ def test_a_package_imported_first_whose_reads_the_build_leaves_alone_is_the_buil
     warned = pytest.warns(StaleImportWarning, match=r"differing in LIBRARY_TRACING_SWITCH\)")
     with switched, warned:
         assert factory() is not held.app
+
+
+def test_an_accepted_variable_is_not_blamed_on_reading_settings_at_import(
+    shopapp: Path,
+) -> None:
+    # The factory imports afresh for every production build already: the app simply accepts
+    # the value, and the advice to use app_from_import would send the user in a circle.
+    from pytest_hardening import ProdConfigChecker
+
+    checker = ProdConfigChecker(app_from_import("shopapp.main:app"), PROD)
+    with pytest.raises(AssertionError) as accepted:
+        checker.assert_rejects(PAY_KEY="pk_live_9876543210")  # long enough: accepted
+    assert "the app accepts them" in str(accepted.value)
+    assert "needs app_from_import" not in str(accepted.value)
+    checker.assert_rejects(PAY_KEY="short")  # what the app refuses is still refused

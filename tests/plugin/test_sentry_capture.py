@@ -74,6 +74,23 @@ def test_assert_no_secrets_finds_leaks_without_printing_them(guard: SentryGuard)
     assert "tok_123456" not in str(info.value)
 
 
+def test_the_dsns_public_key_in_the_sdks_envelope_header_is_not_a_leak(
+    guard: SentryGuard,
+) -> None:
+    # The SDK writes it into every envelope's header; no before_send can remove it, and Sentry
+    # designs it to be public. The same key inside an event is still reported.
+    key = "0123456789abcdef0123456789abcdef"
+    sentry_sdk.init(dsn=f"https://{key}@o1.ingest.sentry.io/42", default_integrations=False)
+    capture = SentryCapture()
+    assert capture.attach()  # as the harness does with the app's own client
+    sentry_sdk.capture_message("hello")
+    assert key.encode() in capture.envelopes[0].serialize()  # where the SDK put it
+    capture.assert_no_secrets(key)
+    sentry_sdk.capture_message(f"dsn key {key}")
+    with pytest.raises(AssertionError, match="secret #0"):
+        capture.assert_no_secrets(key)
+
+
 def test_guard_restores_client_and_scopes() -> None:
     before = sentry_sdk.get_global_scope().client
     guard = SentryGuard().start()

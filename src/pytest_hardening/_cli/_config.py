@@ -294,11 +294,12 @@ def env_notes(env: Mapping[str, str], env_file: Path) -> list[str]:
             "built the app with it all the same"
         )
     elif mode is not None and env[mode[0]] != "production":
-        # Apps compare their mode exactly (`== "production"`): "Production" or "prod" may be
-        # read as development, debug on, by the very app this file is for.
+        # Apps compare their mode exactly, each with its own value ("production", "prod"):
+        # a spelling the app does not expect reads as development, checks and all.
         notes.append(
-            f"{env_file} sets {mode[0]}={mode[1]}: the app may not read it as production "
-            "(apps often compare with 'production' exactly); write production if it does not"
+            f"{env_file} sets {mode[0]}={mode[1]}: make sure it is the very value the app "
+            "compares with to turn its production checks on (apps compare exactly, some with "
+            "'production', some with 'prod'); another spelling builds a development app"
         )
     checked = env_file.resolve()
     for path in dotenv_files():
