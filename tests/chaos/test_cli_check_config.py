@@ -584,3 +584,38 @@ def test_an_audit_imports_once_an_app_whose_import_reads_no_checked_variable(
         # The check of the env, the audit's look for PRODUCTION_OPTIONAL, its one shared import.
         assert imports <= 3 < tried, (imports, tried)
     assert "accepted DEBUG: debug on" not in result.stdout
+
+
+#: An app that prints what it was given, as apps' own warnings and logs do ("got 'x...'").
+CHATTY_APP = """
+import os
+import sys
+import warnings
+
+
+def create_app():
+    key = os.environ.get("TINY_KEY", "")
+    print(f"settings: TINY_KEY={key!r}")
+    warnings.warn(f"TINY_KEY starts with {key[:3]!r}")
+    print(f"building with {key}", file=sys.stderr)
+    if len(key) < 12:
+        raise ValueError("TINY_KEY: needs at least 12 characters")
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+
+def test_the_audit_shows_its_report_not_what_the_app_printed(tiny_project: Path) -> None:
+    (tiny_project / "chatty_app.py").write_text(CHATTY_APP)
+    (tiny_project / "prod.env").write_text("TINY_KEY=a-long-enough-key\n")
+    try:
+        result = _check("--factory", "chatty_app:create_app", "--audit")
+    finally:
+        sys.modules.pop("chatty_app", None)
+    assert "audit:" in result.stdout, result.output
+    assert "a-long-enough-key" not in result.output
+    assert "settings:" not in result.output
+    assert "building with" not in result.output

@@ -246,7 +246,7 @@ def audit_findings(
     module = importlib.import_module(validator.partition(":")[0]) if validator else None
     cleared = set(getattr(module, "VARIABLE_NAMES", ())) | {"NODE_ENV"} | set(clear)
     create = fresh_factory(factory, varied=set(env) | cleared)  # what the variants change
-    with contextlib.suppress(Exception), EnvPatch(env):
+    with contextlib.suppress(Exception), EnvPatch(env), _unprinted():
         # Under the env (known to build): where declared_optional looks for PRODUCTION_OPTIONAL.
         importlib.import_module(create.__module__)
     optional_names = {
@@ -257,11 +257,23 @@ def audit_findings(
     # Built only: an env file's database or paths are production's, not this machine's.
     checker = ProdConfigChecker(create, env, clear=cleared, startup=False)
     try:
-        report = checker.audit(optional=optional_names)
+        with _unprinted():
+            report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
         return 0, [str(refused).splitlines()[0]]
     tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
     return tried, list(report.findings)
+
+
+def _unprinted() -> contextlib.ExitStack:
+    """What the app prints while the audit builds it (logs, warnings, a settings dump) is not
+    shown: dozens of builds bury the report in it, and an app's own messages may echo the very
+    values tried (a secret among them)."""
+    stack = contextlib.ExitStack()
+    sink = io.StringIO()  # never closed: a log handler the app made meanwhile may write on
+    stack.enter_context(redirect_stdout(sink))
+    stack.enter_context(redirect_stderr(sink))
+    return stack
 
 
 #: The values that mean production to some app (the reference app's rule, _MODE_VARIABLES,
