@@ -55,9 +55,10 @@ class RealSleepWarning(UserWarning):
 
 
 class FaultInjector(FaultMethods, StreamFaultMethods):
-    """Intercept every outbound httpx and httpx2 request (respx patches httpcore; httpx2's
-    network transports and the aiohttp transports for both are patched; ASGI test clients are
-    untouched) and answer it as the owning provider would, or as the current fault says.
+    """Intercept every outbound httpx and httpx2 request (a provider's in httpx's own
+    transports, the rest through respx, which patches httpcore; httpx2's network transports and
+    the aiohttp transports for both are patched; ASGI test clients are untouched) and answer it
+    as the owning provider would, or as the current fault says.
 
     Each fault method replaces the provider's current fault. ``times=None`` means every call
     until :meth:`heal`; ``times=n`` means the next n calls, then healthy again. A request to a

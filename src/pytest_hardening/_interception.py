@@ -13,6 +13,7 @@ from respx.models import AllMockedAssertionError
 from . import _httpx2, _httpx_transports, _retry_libraries, _sdk_retries, _shared_tls
 from ._fault_scripts import Advancer
 from ._httpx2 import Httpx2Interceptor
+from ._httpx_fast_path import ProviderFastPath
 from ._httpx_transports import HttpxTransportInterceptor
 from ._import_watch import ImportWatch
 from ._network import NetworkGuard
@@ -62,6 +63,7 @@ class Interception:
         self._router: respx.MockRouter | None = None
         self._httpx2 = Httpx2Interceptor(respond)
         self._transports = HttpxTransportInterceptor(respond)
+        self._fast_path = ProviderFastPath(respond, self._served_above_httpcore)
         self.guard = NetworkGuard() if block_network else None
         threads = ServingThreads()  # the test's: the injector is made in its thread
         self._sdk_sleep = VirtualRetrySleep(clock, threads)
@@ -91,6 +93,7 @@ class Interception:
         router.route().mock(side_effect=self._answer_for_respx)
         router.start()
         self._router = router
+        self._fast_path.start()
         self._httpx2.start()
         self._transports.start()
         self._sdk_sleep.start()
@@ -116,6 +119,7 @@ class Interception:
         self._library_sleep.stop()
         self._transports.stop()
         self._httpx2.stop()
+        self._fast_path.stop()
         router.stop(quiet=True)
 
     def catch_up(self) -> None:
@@ -145,6 +149,12 @@ class Interception:
     @property
     def unresolved_backoff(self) -> list[str]:
         return self._library_sleep.unresolved
+
+    def _served_above_httpcore(self, request: httpx.Request) -> bool:
+        # What the router would answer with a provider's faults (see _answer_for_respx).
+        return self._owns(request.url) and not routed_elsewhere(
+            self._router, request, catch_all=False
+        )
 
     def _answer_for_respx(self, request: httpx.Request) -> httpx.Response:
         # A test may mock other hosts with respx routers of its own (respx_mock): respx asks

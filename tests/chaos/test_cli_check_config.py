@@ -608,6 +608,7 @@ def create_app():
 """
 
 
+@pytest.mark.filterwarnings("ignore:TINY_KEY starts with")
 def test_the_audit_shows_its_report_not_what_the_app_printed(tiny_project: Path) -> None:
     (tiny_project / "chatty_app.py").write_text(CHATTY_APP)
     (tiny_project / "prod.env").write_text("TINY_KEY=a-long-enough-key\n")

@@ -44,3 +44,31 @@ def test_a_fault_a_route_of_the_test_kept_from_the_provider_says_so() -> None:
         report = injector.unused_report()
     assert report is not None
     assert "a respx route of the test's own answered its calls" in report
+
+
+@pytest.mark.parametrize("respx_first", [True, False])
+def test_a_respx_mock_over_httpx_transports_keeps_its_place(respx_first: bool) -> None:
+    # respx's using="httpx" replaces httpx's own transport methods, as pytest-httpx does: the
+    # providers' faults come after it when it started first, as before.
+    router = respx.mock(using="httpx", assert_all_called=False, assert_all_mocked=False)
+    injector = FaultInjector(PROVIDERS)
+    first, second = (router, injector) if respx_first else (injector, router)
+    with first, second:
+        route = router.get("https://jira.example.org/issue/1").respond(json={"from": "respx"})
+        assert httpx.get("https://jira.example.org/issue/1").json() == {"from": "respx"}
+        assert route.called
+        assert injector.calls("jira") == []
+
+
+@pytest.mark.anyio
+async def test_an_async_client_reads_a_handlers_sync_body() -> None:
+    # A handler's answer built from a plain iterator has a sync stream only.
+    providers = {
+        "feed": Provider(
+            "https://feed.example.org", lambda r: httpx.Response(200, content=iter([b"a", b"b"]))
+        )
+    }
+    with FaultInjector(providers):
+        async with httpx.AsyncClient() as client:
+            response = await client.get("https://feed.example.org/items")
+    assert response.content == b"ab"
