@@ -64,9 +64,13 @@ def production_build() -> Iterator[None]:
         _PRODUCTION.reset(token)
 
 
+#: pytest's own variables: they change per test (PYTEST_CURRENT_TEST), and an import that
+#: reads one (``"PYTEST_CURRENT_TEST" in os.environ``) can only tell that tests run.
+_PYTESTS = "PYTEST_"
+
+
 def _environment() -> frozenset[tuple[str, str]]:
-    # pytest's own variables change per test (PYTEST_CURRENT_TEST) and mean nothing to an app.
-    return frozenset((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_"))
+    return frozenset((k, v) for k, v in os.environ.items() if not k.startswith(_PYTESTS))
 
 
 def _held(roots: set[str]) -> list[str]:
@@ -114,7 +118,11 @@ class _Imported:
     def differing(self, environment: Mapping[str, str]) -> list[str]:
         """The variables whose value in ``environment`` would make another app (names only)."""
         if not self.whole:
-            return sorted(n for n, v in self.read.items() if environment.get(n) != v)
+            return sorted(
+                n
+                for n, v in self.read.items()
+                if environment.get(n) != v and not n.startswith(_PYTESTS)
+            )
         names = environment.keys() | self.before.keys() | self.after.keys()
         return sorted(
             n for n in names if environment.get(n) not in (self.before.get(n), self.after.get(n))
@@ -196,7 +204,11 @@ class _FromImport:
         self._told.add(environment)
         watch = ImportTimeReads(self._roots)
         app, built = self._import_aside(watch)
-        changed = sorted(n for n, v in watch.read.items() if self._created.get(n) != v)
+        changed = sorted(
+            n
+            for n, v in watch.read.items()
+            if self._created.get(n) != v and not n.startswith(_PYTESTS)
+        )
         if not watch.whole and not changed:
             read = dict(watch.read)
             self._import_home(_Imported(read, False, self._created, self._created))

@@ -541,3 +541,77 @@ def test_an_accepted_variable_is_not_blamed_on_reading_settings_at_import(
     assert "the app accepts them" in str(accepted.value)
     assert "needs app_from_import" not in str(accepted.value)
     checker.assert_rejects(PAY_KEY="short")  # what the app refuses is still refused
+
+
+UNDER_PYTEST_APP = """
+import os
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+UNDER_PYTEST = "PYTEST_CURRENT_TEST" in os.environ  # as many apps check at import
+
+
+def ping(request):
+    return JSONResponse({"under_pytest": UNDER_PYTEST})
+
+
+app = Starlette(routes=[Route("/ping", ping)])
+"""
+
+SAME_ENV_TESTS = """
+import warnings
+
+import pytest
+
+from pytest_hardening import app_from_import
+
+THE_APP = app_from_import("under_pytest_app:app")
+SEEN = []
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return THE_APP
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"X": "1"}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_same_env_same_app(n, hardened_app, hardened_client):
+    assert hardened_client.get("/ping").json() == {"under_pytest": True}
+    SEEN.append(id(hardened_app))
+    assert len(set(SEEN)) == 1, SEEN
+"""
+
+
+@pytest.mark.parametrize("imported_first", [False, True], ids=["factory-first", "test-first"])
+def test_pytests_own_per_test_variable_does_not_make_another_app(
+    pytester: pytest.Pytester, imported_first: bool
+) -> None:
+    # pytest gives PYTEST_CURRENT_TEST a value of its own for every test: an import that
+    # reads it is the same app for every test, never a copy imported aside; with the test
+    # module importing the app at its top, that very app.
+    tests = SAME_ENV_TESTS
+    if imported_first:
+        tests = "import under_pytest_app\n" + tests.replace(
+            "    SEEN.append(id(hardened_app))",
+            "    assert hardened_app is under_pytest_app.app\n    SEEN.append(id(hardened_app))",
+        )
+    pytester.makepyfile(under_pytest_app=UNDER_PYTEST_APP, test_same_env=tests)
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "pytest_hardening",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:asyncio",
+        "-W",
+        "error::UserWarning",
+    )
+    result.assert_outcomes(passed=3)
