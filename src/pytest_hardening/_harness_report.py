@@ -101,9 +101,11 @@ def timed_shutdown(app: Any) -> Iterator[None]:
                     f"the {type(app).__name__} app's lifespan shutdown took {took:.2f} s of "
                     "real time after the test: it waited for something still running, such "
                     "as a background task it started and never stopped (Quart waits up to "
-                    "BACKGROUND_TASK_SHUTDOWN_TIMEOUT for them). Every test that builds the "
-                    "app pays it: stop those tasks at shutdown, shorten that wait in a factory "
-                    "of your own, or keep one app running between tests (hardening_app_reset)"
+                    "BACKGROUND_TASK_SHUTDOWN_TIMEOUT for them), or slept a grace period of "
+                    "its own. Every test that builds the app pays it: stop those tasks at "
+                    "shutdown, make that wait a setting the test environment shortens, or keep "
+                    "one app running between hardened_client tests (hardening_app_reset; "
+                    "hardened_async_client builds the app for each test)"
                 ),
                 stacklevel=4,
             )
