@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ._config import AppFactory, NotConfigured
-from ._harness_report import HarnessReport, timed_shutdown
+from ._harness_report import HarnessReport, startup_watch, timed_shutdown
 
 if TYPE_CHECKING:
     import httpx
@@ -304,7 +304,7 @@ class Harness:
 
             client = sync_test_client(self.app)
             self._base_headers = dict(client.headers)
-            with self._real_time():
+            with self._real_time(), startup_watch(self.app):
                 if self._pool_key is None:
                     self._client = self._stack.enter_context(_TimedExit(client, self.app))
                 else:
@@ -343,7 +343,7 @@ class Harness:
         if self._client is None and not self._lifespan:
             from ._app import running_lifespan
 
-            with self._real_time():
+            with self._real_time(), startup_watch(self.app):
                 self._stack.enter_context(_TimedExit(running_lifespan(self.app), self.app))
             self._lifespan = True
             self._capture_started_sentry()
@@ -360,7 +360,7 @@ class Harness:
         from ._app_errors import logging_app_errors
 
         manager = LifespanManager(self.app)
-        with self._real_time():
+        with self._real_time(), startup_watch(self.app):
             await manager.__aenter__()
         try:
             self._capture_started_sentry()

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import sys
+import threading
+import traceback
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import freezegun.api
 
@@ -23,11 +26,19 @@ if TYPE_CHECKING:
     from ._faults import FaultInjector
     from ._network import NetworkGuard
 
-__all__ = ["SLOW_SHUTDOWN_SECONDS", "HarnessReport", "timed_shutdown"]
+__all__ = [
+    "SLOW_SHUTDOWN_SECONDS",
+    "STARTUP_WATCH_SECONDS",
+    "HarnessReport",
+    "startup_watch",
+    "timed_shutdown",
+]
 
 #: A lifespan shutdown longer than this waited in real time for something (tasks the app
 #: started and never stopped): every test that builds the app pays it.
 SLOW_SHUTDOWN_SECONDS = 1.0
+#: Real seconds of lifespan startup after which :func:`startup_watch` says where it waits.
+STARTUP_WATCH_SECONDS = 30.0
 
 
 class HarnessReport:
@@ -109,3 +120,41 @@ def timed_shutdown(app: Any) -> Iterator[None]:
                 ),
                 stacklevel=4,
             )
+
+
+@contextlib.contextmanager
+def startup_watch(
+    app: Any, *, seconds: float = STARTUP_WATCH_SECONDS, out: TextIO | None = None
+) -> Iterator[None]:
+    """Say once, after ``seconds`` of real time inside the block (an app's lifespan startup),
+    that the startup has not finished and where every thread is: a startup that waits for
+    something that never comes (a connection the network guard refused and the app retries
+    for ever, a task it awaits) otherwise hangs the test or ``hardening chaos`` in silence.
+    ``out`` defaults to the process's own stderr (pytest's capture aside)."""
+
+    def say() -> None:
+        stream = out if out is not None else sys.__stderr__
+        if stream is None:
+            return
+        frames = sys._current_frames()
+        stacks = "".join(
+            f"\n  thread {thread.name}:\n"
+            + "".join(traceback.format_stack(frames[thread.ident], limit=6)).rstrip()
+            for thread in threading.enumerate()
+            if thread.ident in frames and thread is not threading.current_thread()
+        )
+        stream.write(
+            f"pytest-hardening: the {type(app).__name__} app's lifespan startup has not "
+            f"finished after {seconds:g} s of real time: it waits for something that does not "
+            "come (a connection refused by the network guard that it retries, a task it "
+            f"awaits). Where each thread is now:{stacks}\n"
+        )
+        stream.flush()
+
+    timer = threading.Timer(seconds, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
