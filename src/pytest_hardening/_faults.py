@@ -289,7 +289,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             return None
         around = self._called_around()
         by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
-        return unused_report(unused, around, by_respx, self.advice)
+        called = {p: len(self.calls(p)) for p, _, _ in unused}
+        return unused_report(unused, around, by_respx, self.advice, called=called)
 
     def _called_around(self) -> dict[str, str]:
         """Providers whose host the app reached through another client: provider -> client."""

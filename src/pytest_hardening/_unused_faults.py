@@ -18,10 +18,13 @@ def unused_report(
     around: Mapping[str, str],
     by_respx: Iterable[str | None],
     advice: Advice,
+    *,
+    called: Mapping[str, int] | None = None,
 ) -> str:
     """The report of ``unused`` faults (provider, script, the details they were set with):
     ``around`` names the client each provider's host was reached through instead, ``by_respx``
-    the providers a respx route of the test's own answered."""
+    the providers a respx route of the test's own answered, ``called`` how many calls each
+    provider answered."""
     answered_by_respx = set(by_respx)
     lines, unexplained = [], False
     for provider, script, details in unused:
@@ -37,6 +40,17 @@ def unused_report(
             why += (
                 ": a respx route of the test's own answered its calls (a route naming the "
                 "host wins over the provider's faults: mock it one way or the other)"
+            )
+        elif (
+            script.replaced_by is None
+            and script.kind.startswith("stream_")
+            and (count := (called or {}).get(provider))
+        ):
+            why += (
+                f": the provider answered {count} call(s) of the test, none streamed "
+                "(server-sent events), and stream faults wait for a streamed "
+                "answer: does the app ask for one (stream=True)? An app that streams to its "
+                "client an answer it got whole breaks in its own generator, not here"
             )
         elif provider in around:
             why += (

@@ -69,6 +69,10 @@ def test_a_stream_fault_that_met_only_plain_json_is_reported_unused(
     report = injector.problems_report()
     assert report is not None
     assert "stream_stall on provider 'openai' (times=1, after=1): never triggered" in report
+    # The provider was reached: the report says why the fault was not, not where to look.
+    assert "answered 2 call(s) of the test, none streamed" in report
+    assert "does the app ask for one (stream=True)?" in report
+    assert "check the provider's URL" not in report
 
 
 def test_a_provider_split_by_path_prefix_faults_that_endpoint_alone(clock: Clock) -> None:
