@@ -106,7 +106,7 @@ def _pattern(
     pattern = url if "://" in url else f"*://{url}"
     scheme, _, rest = pattern.partition("://")
     parts = urlsplit(f"http://{rest}")
-    host = (parts.hostname or "").lower()
+    host = host_pattern(url)
     wildcard = any(c in host for c in "*?[")
     wanted = tuple(parse_qsl(parts.query, keep_blank_values=True))
     scheme = scheme if scheme == "*" else scheme.lower()

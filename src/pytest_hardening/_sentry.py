@@ -126,12 +126,13 @@ class SentryCapture(Transport):
                 "make the app report an event first (and check it initialised Sentry)"
             )
         leaks: list[str] = []
+        sent = [_sent_by_the_app(envelope) for envelope in envelopes]
         for index, value in enumerate(values):
             if not value:
                 continue
             needles = {value.encode(), json.dumps(value)[1:-1].encode()}
             for number, envelope in enumerate(envelopes):
-                if any(n in _sent_by_the_app(envelope) for n in needles):
+                if any(n in sent[number] for n in needles):
                     where = _locate(envelope, value)
                     leaks.append(
                         f"  secret #{index} ({_redact(value)}) in envelope {number}: {where}"
