@@ -125,15 +125,16 @@ class RealClockHolders:
         fakes = {id(real): replace(real) for real in reals}
         skip = _freezegun_containers(freezer)
         skip.add(id(reals))
-        skip.update(id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__"))
+        namespaces = {id(m.__dict__) for m in list(sys.modules.values()) if hasattr(m, "__dict__")}
+        skip.update(namespaces)
         _unfreeze_heap()
         containers: list[Any] = []
         for holder in gc.get_referrers(*reals):
             if id(holder) in skip or type(holder) in skip_types:
                 continue
-            if isinstance(holder, (types.FrameType, list)):
+            if isinstance(holder, types.FrameType):
                 self.complete = False  # neither re-pointed nor watched
-            elif type(holder) in (dict, tuple, types.CellType):
+            elif type(holder) in (dict, list, tuple, types.CellType):
                 containers.append(holder)
             elif isinstance(holder, functools.partial):
                 self.sources.append(("partial", holder))
@@ -142,7 +143,7 @@ class RealClockHolders:
                 self.sources.append(("object", holder))
                 self._object(holder, fakes)
         if containers:
-            self._owners(containers, fakes)
+            self._owners(containers, fakes, namespaces)
         return self
 
     def undo(self) -> None:
@@ -162,13 +163,15 @@ class RealClockHolders:
                 self._function(source, function_containers(source), fakes)
             elif kind == "class":
                 self._class(source, {}, fakes)
+            elif kind == "global":
+                continue  # left alone (see _owners)
             else:
                 namespace = instance_dict(source)
                 self._owner(source, {id(namespace): namespace}, fakes)
 
     # -- holders -------------------------------------------------------------------------------
 
-    def _owners(self, containers: list[Any], fakes: dict[int, Any]) -> None:
+    def _owners(self, containers: list[Any], fakes: dict[int, Any], namespaces: set[int]) -> None:
         wanted = {id(c): c for c in containers}
         unknown = []
         for container in containers:  # owners an earlier sweep found: no heap pass for them
@@ -182,8 +185,19 @@ class RealClockHolders:
             return
         closures = []
         found: dict[int, list[Any]] = {}
+        module_held: set[int] = set()
         for owner in gc.get_referrers(*unknown):
             if isinstance(owner, types.FrameType) or id(owner) in wanted:
+                continue
+            if id(owner) in namespaces:
+                # A module's global dict, list or tuple: left on real time, as freezegun leaves
+                # module globals it does not own, but recorded, so that the next clock can tell
+                # whether it changed without another pass over the heap.
+                for container in gc.get_referents(owner):
+                    if id(container) in wanted and id(container) not in module_held:
+                        module_held.add(id(container))
+                        self.sources.append(("global", container))
+                        found.setdefault(id(container), []).append(owner)
                 continue
             if type(owner) is tuple and any(
                 type(c) is types.CellType and id(c) in wanted for c in owner

@@ -43,6 +43,10 @@ def held(source: Any, ids: set[int]) -> int:
         values = list(vars(source).values())
     elif isinstance(source, functools.partial):
         values = [source.func, *source.args, *source.keywords.values()]
+    elif type(source) is dict:
+        values = list(source.values())
+    elif type(source) in (list, tuple):
+        values = list(source)
     else:
         namespace = instance_dict(source)
         values = list(namespace.values()) if namespace is not None else []

@@ -73,6 +73,46 @@ def test_nothing_changed_the_same_holders_move_without_a_heap_pass() -> None:
     assert sweeps[1] == sweeps[2] == sweeps[0]
 
 
+# Module globals that keep real time functions in a dict and a list: freezegun leaves them on
+# real time, and so does the clock; they must not cost every later clock a pass over the heap.
+_MODULE_CONTAINERS = """
+import gc, json, time
+from pytest_hardening import Clock
+from pytest_hardening._clock_cache import ClockCache
+
+TIMERS = {"wall": time.perf_counter}
+CLOCKS = [time.monotonic]
+WALL = id(TIMERS["wall"])
+
+passes = []
+real = gc.get_referrers
+gc.get_referrers = lambda *objects: passes.append(len(objects)) or real(*objects)
+cache, sweeps, left = ClockCache(), [], []
+for step in range(4):
+    if step == 2:
+        CLOCKS.append(time.monotonic)  # a global that changed: the heap is swept again
+    with Clock(cache=cache) as clock:
+        clock.advance(10)
+        left.append(id(TIMERS["wall"]) == WALL)
+    sweeps.append(len(passes))
+print(json.dumps([sweeps, left, cache.sweep is not None]))
+"""
+
+
+def test_module_global_containers_are_left_alone_and_recorded() -> None:
+    done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
+        [sys.executable, "-c", _MODULE_CONTAINERS], capture_output=True, text=True, check=True
+    )
+    sweeps, left, recorded = json.loads(done.stdout)
+    assert left == [True, True, True, True]  # on real time, as freezegun leaves globals
+    assert recorded
+    first, again, changed, after = (b - a for a, b in zip([0, *sweeps], sweeps, strict=False))
+    assert first > 0
+    assert again == 0  # the second clock trusts the record: no pass over the heap
+    assert changed > 0  # the list took hold of one more real function: swept again
+    assert after == 0
+
+
 def test_a_holder_made_between_clocks_is_found() -> None:
     cache = ClockCache()
     kept = Breaker()
