@@ -198,9 +198,9 @@ async def reset_app(app: Any) -> None:
             for delete in deletes:
                 await connection.execute(delete)
         return
-    # Straight to aiosqlite, as one script: each statement through SQLAlchemy is three trips
-    # to the driver's thread. The transaction stays open for the marker: inside BEGIN
-    # IMMEDIATE no other connection commits, so the version stays as read.
+    # Straight to the driver, as one script: one trip to its thread for the four deletes. The
+    # transaction stays open for the marker: inside BEGIN IMMEDIATE no other connection
+    # commits, so the version stays as read.
     script = ";".join(
         ["BEGIN IMMEDIATE", *(str(d.compile(dialect=engine.dialect)) for d in deletes)]
     )

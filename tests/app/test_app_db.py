@@ -124,8 +124,9 @@ async def test_a_dead_sqlite_connection_is_replaced(tmp_path: Path) -> None:
         async with engine.connect() as connection:
             raw = (await connection.get_raw_connection()).driver_connection
             await raw.close()  # its thread stops: the pooled connection is dead
-            with pytest.raises(OperationalError):
-                await connection.begin()
+            with pytest.raises(OperationalError):  # BEGIN travels with the first statement
+                async with connection.begin():
+                    await connection.exec_driver_sql("SELECT 1")
         async with engine.begin() as connection:  # the dead one was discarded, not reused
             assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
     finally:
