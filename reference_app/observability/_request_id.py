@@ -35,7 +35,18 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 def new_request_id() -> str:
     """32 random lowercase letters (150 bits). No digits: a generated ID never looks like an
     OTP or a phone number to the redaction rules and the PII tests."""
-    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(32))
+    # One draw of the whole number, written in base 26: a draw per letter read the system's
+    # random source 32 times, a tenth of a millisecond per request.
+    number = secrets.randbelow(_ID_SPACE)
+    letters = []
+    for _ in range(_ID_LETTERS):
+        number, digit = divmod(number, 26)
+        letters.append(string.ascii_lowercase[digit])
+    return "".join(letters)
+
+
+_ID_LETTERS = 32
+_ID_SPACE = 26**_ID_LETTERS
 
 
 def current_request_id() -> str | None:
