@@ -104,6 +104,7 @@ class Harness:
         self._aside_modules: dict[str, ModuleType] = {}
         self._faults: FaultInjector | None = None
         self._network: NetworkGuard | None = None
+        self._refuses_network = False  # a kept app's shutdown after the test is refused it too
         self._app: Any = _NOT_BUILT
         self._guard: SentryGuard | None = None
         self._sentry: SentryCapture | None = None
@@ -142,6 +143,7 @@ class Harness:
                 if self._faults is not None:
                     self._faults._share_guard(own)
             self._network = own  # the injector's, when it has one: one guard, one report
+            self._refuses_network = True
         return self._network
 
     def fake_providers(
@@ -164,6 +166,7 @@ class Harness:
             if self._network is not None:  # the injector reports what it refuses
                 injector._share_guard(self._network)
             self._faults = self._stack.enter_context(injector)
+            self._refuses_network = self._refuses_network or block_network
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
         return self._faults
@@ -275,6 +278,7 @@ class Harness:
         kept, self._kept = self._kept, None
         if kept is not None and self._pool is not None and self._guard is not None:
             kept.client.headers = self._base_headers
+            kept.guarded = self._refuses_network
             with self._real_time():  # an app the test changed is shut down here, not kept
                 kept.hand_back(self._pool, self._pool_key, self._guard)
 

@@ -73,6 +73,8 @@ def _hardening_pool() -> Iterator[AppPool]:
         yield pool
     finally:
         pool.close()
+    if pool.shutdown_problems:  # reported at the last test's teardown
+        pytest.fail("\n\n".join(pool.shutdown_problems), pytrace=False)
 
 
 @pytest.fixture

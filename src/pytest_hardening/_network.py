@@ -151,6 +151,11 @@ class NetworkGuard:
         with self._lock:
             return self._clients.get(blocked, "")
 
+    def refused(self) -> list[str]:
+        """One line per connection refused (``host:port``, how, and the client library)."""
+        with self._lock:
+            return [_line(b, self._clients.get(b, "")) for b in dict.fromkeys(self.blocked)]
+
     def report(self, provider_of: Callable[[str], str | None] | None = None) -> str | None:
         """What was blocked, one ``host:port`` per line, or ``None``. ``provider_of`` names
         the registered provider of a host: such a host was called around the plugin."""
@@ -162,8 +167,7 @@ class NetworkGuard:
         lines, around = [], set()
         for b in blocked[:10]:
             client = clients.get(b, "")
-            line = f"  {b.host}:{b.port if b.port is not None else '?'}{_how(b.via)}"
-            line += f", from {client}" if client else ""
+            line = _line(b, client)
             provider = provider_of(b.host) if provider_of is not None else None
             if provider is not None:
                 line += f": the host of provider {provider!r}"
@@ -209,6 +213,12 @@ class NetworkGuard:
             f"pytest-hardening blocked an outbound connection to {target}{_how(via)} (no real "
             "network in hardened tests)",
         )
+
+
+def _line(blocked: BlockedConnection, client: str) -> str:
+    port = blocked.port if blocked.port is not None else "?"
+    line = f"  {blocked.host}:{port}{_how(blocked.via)}"
+    return line + (f", from {client}" if client else "")
 
 
 def _how(via: str) -> str:

@@ -21,6 +21,7 @@ httpx clients share (:class:`~._shared_tls.SharedTLSContexts`).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import warnings
@@ -74,6 +75,9 @@ class Kept:
     sentry_client: Any
     fingerprint: tuple[Any, ...]
     resetter: AppReset | None = None
+    #: Whether the test that kept it refused the network: its shutdown outside any test (the
+    #: session's end, an eviction) is then refused it too (see :meth:`AppPool.close`).
+    guarded: bool = True
     _held: threading.Event | None = field(default=None, init=False, repr=False)
 
     def park(self, reset: AppReset | None = None) -> None:
@@ -157,6 +161,25 @@ class Kept:
                 self.sentry_client.close(timeout=0.0)
 
 
+def _shutdown_report(app: Any, refused: list[str], error: Exception | None, size: int) -> str:
+    title = getattr(app, "title", None)
+    name = f"{type(app).__name__} {title!r}" if isinstance(title, str) else type(app).__name__
+    what = f"the lifespan shutdown of {name}, an app kept between tests,"
+    if refused:
+        lines = "\n".join(refused[:10])
+        what += f" tried to reach the network; each connection was refused:\n{lines}"
+    if error is not None:
+        what += f"{chr(10) if refused else ''} raised {type(error).__name__}: {error}"
+    return (
+        f"{what}\nKept apps shut down when the session ends (or when more than {size} are "
+        "kept), after every test's own fixtures were undone: a stand-in a test set up (a "
+        "monkeypatch, a fake) no longer covers that shutdown. Stand in for the call for the "
+        "whole session (a session-scoped fixture, or a setting of the tests' environment), or "
+        "give no reset (hardening_app_reset returning None, HarnessSession(reset=None)) so "
+        "that each test or run shuts its own app down."
+    )
+
+
 async def _run_reset(reset: AppReset, app: Any) -> None:
     """``reset(app)`` in the app's event loop, awaited when it is async."""
     outcome = reset(app)
@@ -165,7 +188,8 @@ async def _run_reset(reset: AppReset, app: Any) -> None:
 
 
 class AppReuseWarning(UserWarning):
-    """A kept app's reset failed: the app is no longer reused (each test builds its own)."""
+    """A kept app's reset failed: the app is no longer reused (each test builds its own). Also
+    what a kept app's shutdown at the end of a chaos run tried to reach, or raised."""
 
 
 class AppPool:
@@ -180,6 +204,9 @@ class AppPool:
         self._getters: dict[Any, CachedGetters] = {}
         self._tls: SharedTLSContexts | None = None
         self._reset_failures: set[Hashable] = set()
+        #: What kept apps' shutdowns outside any test tried (each connection refused) or
+        #: raised, one report per app: the plugin fails the session's end with them.
+        self.shutdown_problems: list[str] = []
 
     @property
     def clock_cache(self) -> ClockCache:
@@ -247,15 +274,35 @@ class AppPool:
             kept.close()
 
     def trim(self) -> None:
-        """Close the least recently used apps beyond ``size`` (call in real time)."""
+        """Close the least recently used apps beyond ``size`` (call in real time, after the
+        test's own guard and fakes were undone)."""
         while len(self._kept) > self.size:
             _, oldest = self._kept.popitem(last=False)
-            oldest.close()
+            self._shut_down(oldest)
 
     def close(self) -> None:
+        """Shut every kept app down, each under a network guard of its own (see
+        :meth:`_shut_down`); what they tried is in :attr:`shutdown_problems`."""
         while self._kept:
             _, kept = self._kept.popitem(last=False)
-            kept.close()
+            self._shut_down(kept)
+
+    def _shut_down(self, kept: Kept) -> None:
+        # Outside any test: no test's network guard, fakes or monkeypatches cover this
+        # shutdown any more. An app kept by a test that refused the network is refused it
+        # here too; one kept by a test that allowed it (hardening_allow_network) is not.
+        from ._network import NetworkGuard
+
+        guard = NetworkGuard()
+        error: Exception | None = None
+        with guard if kept.guarded else contextlib.nullcontext():
+            try:
+                kept.close()
+            except Exception as raised:  # reported below; the other apps still shut down
+                error = raised
+        refused = guard.refused()
+        if refused or error is not None:
+            self.shutdown_problems.append(_shutdown_report(kept.app, refused, error, self.size))
 
     def __len__(self) -> int:
         return len(self._kept)

@@ -14,6 +14,7 @@ import logging
 import random
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from pytest_hardening._config import AppFactory
 from pytest_hardening._fault_advice import CHAOS
 from pytest_hardening._harness import Harness
 from pytest_hardening._providers import ProviderSpec
-from pytest_hardening._reuse import AppPool, AppReset, pool_key
+from pytest_hardening._reuse import AppPool, AppReset, AppReuseWarning, pool_key
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -84,6 +85,9 @@ class HarnessSession:
             self._reusing.pop()
             if not self._reusing:
                 self.pool.close()
+                for problem in self.pool.shutdown_problems:
+                    warnings.warn(problem, AppReuseWarning, stacklevel=3)
+                self.pool.shutdown_problems.clear()
 
     def warm_up(self) -> None:
         """Set up and tear down one run, moving its clock: what only a process's first run
