@@ -113,7 +113,8 @@ def hardening_breakers(request: pytest.FixtureRequest) -> Any:
     if breakers is None:
         pytest.fail(
             "the app has no app.state.breakers mapping: expose one, or override the "
-            "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too)",
+            "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too; "
+            "return {} for an app without breakers, to use `clock` or `breakers` all the same)",
             pytrace=False,
         )
     return breakers

@@ -46,6 +46,7 @@ _MOCKS = {
     "websockets": "a websockets server of the test's own on 127.0.0.1 (websockets.serve)",
 }
 _CALLED_BY = " (called by "
+_FROM = ", from "
 
 
 def calling_client() -> str:
@@ -53,23 +54,42 @@ def calling_client() -> str:
     the outermost known client before the first other code (requests over urllib3 over
     http.client is "requests"; the app's own code, or an SDK, ends the walk), with that code's
     package when it is an installed library rather than the app (``botocore (called by
-    aws_xray_sdk)``); else that other code's package (a client not listed, such as smtplib or
-    redis)."""
+    aws_xray_sdk)``), and the app's module that called that library when there is one further
+    out (``requests (called by tiktoken, from app.tokens)``; none: the library connected by
+    itself, from a thread or task of its own); else that other code's package (a client not
+    listed, such as smtplib or redis)."""
     frame: Any = sys._getframe(2)
     found = ""
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         package = module.partition(".")[0]
-        installed = "-packages" in str(frame.f_globals.get("__file__", ""))
+        installed = _installed(frame)
         frame = frame.f_back
         client = _client_of(module)
         if client is not None:
             found = client
         elif package and package not in _PLUMBING:
             if found and installed:
-                return f"{found}{_CALLED_BY}{package})"
+                origin = _first_own_code(frame)
+                where = f"{_FROM}{origin}" if origin else ""
+                return f"{found}{_CALLED_BY}{package}{where})"
             return found or package
     return found
+
+
+def _installed(frame: Any) -> bool:
+    return "-packages" in str(frame.f_globals.get("__file__", ""))
+
+
+def _first_own_code(frame: Any) -> str:
+    """The first module further out that is not an installed library or plumbing: the app's
+    (or the test's) own code, which called the library. Empty when there is none."""
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.partition(".")[0] not in _PLUMBING and module and not _installed(frame):
+            return module
+        frame = frame.f_back
+    return ""
 
 
 _HTTP_PORTS = {80, 443, 8080, 8443, None}
@@ -92,10 +112,18 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
         return "mock the client, register the host as a provider"
     advice = f"mock {', '.join(others)} in the test{_mocks(clients)}"
     advice += ", or point it at a server on 127.0.0.1"
-    if callers:
+    on_their_own = [c for c in callers if _FROM not in c]
+    called = [c.split(_FROM) for c in callers if _FROM in c]
+    if on_their_own:
         advice += (
-            f"; {', '.join(callers)} connected by itself: turn it off in the tests' environment "
-            "(its own setting) rather than mock its client"
+            f"; {', '.join(on_their_own)} connected by itself: turn it off in the tests' "
+            "environment (its own setting) rather than mock its client"
+        )
+    for library, origin in called:
+        advice += (
+            f"; {library} connected when {origin} called it: stand in for that call in the test "
+            f"(monkeypatch what {origin} calls of {library}), or give {library} beforehand what "
+            "it fetches (a cache, a setting of its own)"
         )
     if http:
         advice += "; register the hosts the app reaches over HTTP through httpx as providers"

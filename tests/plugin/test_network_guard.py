@@ -403,23 +403,58 @@ def test_a_datagram_to_another_machine_is_refused() -> None:
 def test_a_library_connecting_by_itself_is_named_beside_its_client(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An installed library's own traffic (a metrics agent probing for its endpoint) is turned
-    # off in tests, not mocked: the report names the library beside the client it used.
+    # An installed library's own traffic (a metrics agent probing for its endpoint from a
+    # thread of its own) is turned off in tests, not mocked: the report names the library
+    # beside the client it used.
     installed = tmp_path / "site-packages" / "metricsagent"
     installed.mkdir(parents=True)
     (installed / "__init__.py").write_text(
-        "import urllib.request\n\n\ndef probe():\n"
-        f"    urllib.request.urlopen('http://{OFF_HOST}:8083/', timeout=2)\n"
+        "import threading\nimport urllib.request\n\n\ndef probe():\n"
+        "    try:\n"
+        f"        urllib.request.urlopen('http://{OFF_HOST}:8083/', timeout=2)\n"
+        "    except OSError:\n        pass\n\n\n"
+        "def start():\n"
+        "    thread = threading.Thread(target=probe)\n    thread.start()\n    return thread\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
     import metricsagent  # type: ignore[import-not-found]
 
     with NetworkGuard() as guard:
-        _swallow(metricsagent.probe)
+        metricsagent.start().join()
     report = guard.report()
     assert report is not None
     assert f"{OFF_HOST}:8083, from urllib (called by metricsagent)" in report
     assert "metricsagent connected by itself: turn it off in the tests' environment" in report
+
+
+def test_a_library_the_app_called_is_named_with_the_apps_module(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app asked an installed library for something it downloads on first use (a tokenizer
+    # fetching its tables): no setting turns that off; the call is stood in for, or the
+    # library given what it fetches.
+    installed = tmp_path / "site-packages" / "tokenizerlib"
+    installed.mkdir(parents=True)
+    (installed / "__init__.py").write_text(
+        "import urllib.request\n\n\ndef get_encoding(name):\n"
+        f"    return urllib.request.urlopen('http://{OFF_HOST}:8084/' + name, timeout=2)\n"
+    )
+    app = tmp_path / "app" / "tokenapp"
+    app.mkdir(parents=True)
+    (app / "__init__.py").write_text(
+        "import tokenizerlib\n\n\ndef count(text):\n    return tokenizerlib.get_encoding('base')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    import tokenapp  # type: ignore[import-not-found]
+
+    with NetworkGuard() as guard:
+        _swallow(lambda: tokenapp.count("hi"))
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:8084, from urllib (called by tokenizerlib, from tokenapp)" in report
+    assert "connected by itself" not in report
+    assert "tokenizerlib connected when tokenapp called it: stand in for that call" in report
 
 
 def test_a_provider_reached_through_boto3_is_mocked_with_its_own_tools() -> None:
