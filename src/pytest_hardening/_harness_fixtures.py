@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,11 @@ def _hardening_harness(
     finally:
         session_of(request.config).faked_hosts.update(harness.faked_hosts())
         harness.close()
+        # A newly kept app shuts down before the session fixtures set up so far are torn
+        # down (finalizers run last in, first out): a session-wide stand-in its shutdown
+        # needs is still in place then, whenever the pool itself was made.
+        for kept in _hardening_pool.newly_kept():
+            request.session.addfinalizer(functools.partial(_hardening_pool.shut_down, kept))
     # Without `faults` (which reports the same at its own teardown) a connection off the
     # machine still fails the test, even if the app swallowed the error.
     problem = "" if "faults" in request.fixturenames else harness.problems()

@@ -207,6 +207,7 @@ class AppPool:
         #: What kept apps' shutdowns outside any test tried (each connection refused) or
         #: raised, one report per app: the plugin fails the session's end with them.
         self.shutdown_problems: list[str] = []
+        self._announced: set[int] = set()  # the kept apps newly_kept() returned (by id)
 
     @property
     def clock_cache(self) -> ClockCache:
@@ -272,6 +273,21 @@ class AppPool:
         kept = self._kept.pop(key, None)
         if kept is not None:
             kept.close()
+
+    def newly_kept(self) -> list[Kept]:
+        """The kept apps not returned by an earlier call: each is shut down by
+        :meth:`shut_down` when the caller says (the plugin: before the session's fixtures
+        set up since are torn down), or by :meth:`close`."""
+        fresh = [kept for kept in self._kept.values() if id(kept) not in self._announced]
+        self._announced.update(id(kept) for kept in fresh)
+        return fresh
+
+    def shut_down(self, kept: Kept) -> None:
+        """Shut ``kept`` down now if the pool still keeps it (see :meth:`_shut_down`)."""
+        for key, candidate in list(self._kept.items()):
+            if candidate is kept:
+                del self._kept[key]
+                self._shut_down(kept)
 
     def trim(self) -> None:
         """Close the least recently used apps beyond ``size`` (call in real time, after the

@@ -159,3 +159,84 @@ def test_the_session_end_fails_on_what_a_kept_apps_shutdown_tried(
             "*registry.example:8500 (name lookup)*",
         ]
     )
+
+
+FIRST = """
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return lambda: Starlette(routes=[Route("/", lambda request: PlainTextResponse("ok"))])
+
+
+@pytest.fixture
+def hardening_app_reset():
+    return lambda app: None
+
+
+def test_first(hardened_client):  # the pool is made here, before the stand-in below
+    assert hardened_client.get("/").status_code == 200
+"""
+
+REGISTRY_CONFTEST = """
+import os
+import socket
+from contextlib import asynccontextmanager
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+def deregister():
+    socket.getaddrinfo("registry.example", 8500)  # replaced for the session below
+
+
+@asynccontextmanager
+async def lifespan(app):
+    yield
+    deregister()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def registry_stand_in():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(globals(), "deregister", lambda: open(os.environ["LEFT"], "w").close())
+        yield
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return lambda: Starlette(
+        routes=[Route("/", lambda request: PlainTextResponse("ok"))], lifespan=lifespan
+    )
+
+
+@pytest.fixture
+def hardening_app_reset():
+    return lambda app: None
+"""
+
+
+def test_a_session_stand_in_set_up_after_the_pool_still_covers_the_shutdown(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    left = pytester.path / "left"
+    monkeypatch.setenv("LEFT", str(left))
+    pytester.makepyfile(test_a_first=FIRST)
+    registry = pytester.mkpydir("test_b_registry")
+    (registry / "conftest.py").write_text(REGISTRY_CONFTEST)
+    (registry / "test_registry.py").write_text(
+        "def test_second(hardened_client):\n"
+        "    assert hardened_client.get('/').status_code == 200\n"
+    )
+    outcome = pytester.runpytest_subprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider", "-n", "0"
+    )
+    outcome.assert_outcomes(passed=2)
+    assert left.exists()  # the kept app left the registry through the stand-in
