@@ -313,12 +313,13 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         guard = None if self._allow_blocked else self._network_guard
         network = guard.report(self.provider_of_host) if guard is not None else None
         misuse = sorted(set(self.misuse))
-        unresolved = self._interception.unresolved_backoff
-        if unresolved:
+        unfound = self._interception.unfound_backoff
+        if unfound:
             misuse.append(
-                f"virtual back-off: {', '.join(unresolved)} could not be imported, even after "
+                f"virtual back-off: {', '.join(unfound)} could not be imported, even after "
                 "the app was: check the name in hardening_backoff_modules (or virtual_backoff)"
             )
+        misuse.extend(f"virtual back-off: {why}" for why in self._interception.refused_backoff)
         reports = (self.unregistered_report(), network, *misuse, self.unused_report())
         return "\n".join(r for r in reports if r) or None
 

@@ -150,6 +150,14 @@ class Interception:
     def unresolved_backoff(self) -> list[str]:
         return self._library_sleep.unresolved
 
+    @property
+    def unfound_backoff(self) -> list[str]:
+        return self._library_sleep.unfound
+
+    @property
+    def refused_backoff(self) -> list[str]:
+        return list(self._library_sleep.refused)
+
     def _served_above_httpcore(self, request: httpx.Request) -> bool:
         # What the router would answer with a provider's faults (see _answer_for_respx).
         return self._owns(request.url) and not routed_elsewhere(

@@ -27,7 +27,7 @@ Tested with tenacity 8.2 and 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import importlib.util
 import sys
 import time
 import types
@@ -92,15 +92,17 @@ class _Standin:
         return getattr(self._real, name)
 
 
-def _import_if_found(name: str) -> ModuleType | None:
-    """``name`` imported, or None when it (or a parent package) cannot be found; an import
-    error inside it is raised."""
+def _findable(name: str) -> bool:
+    """Whether ``name`` could be imported, found without running any module: a top-level
+    name, or one whose parent package is loaded, is looked up; a submodule of a package not
+    loaded yet counts as findable when its top-level package is."""
+    parent, _, _ = name.rpartition(".")
     try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name and (name == error.name or name.startswith(f"{error.name}.")):
-            return None
-        raise
+        if not parent or parent in sys.modules:
+            return importlib.util.find_spec(name) is not None
+        return importlib.util.find_spec(name.partition(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class VirtualLibrarySleep:
@@ -121,7 +123,13 @@ class VirtualLibrarySleep:
         self._threads = threads if threads is not None else ServingThreads()
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
-        self._pending: list[str] = []  # named, not importable yet (the app's import adds paths)
+        # Named, not imported yet: never imported here, since importing a module of the app
+        # runs what it reads at import (its settings), and the test's environment may not be
+        # in place yet; reached once something imports it (see _interception's watch).
+        self._pending: list[str] = []
+        #: Why a module named before it was imported was refused once it was (see
+        #: :meth:`own_modules`): reported with the test's problems, not raised into the import.
+        self.refused: list[str] = []
         self._defaults: list[tuple[Any, Any, Any]] = []  # (function, defaults, kwdefaults)
 
     def start(self) -> VirtualLibrarySleep:
@@ -139,43 +147,53 @@ class VirtualLibrarySleep:
             self._stand_in(name, marker, time, self._sync_sleep)
         for name, marker in _ASYNC_SLEEPERS:
             self._stand_in(name, marker, asyncio, self._async_sleep)
-        if self._pending:  # the app's import may have made them importable
+        if self._pending:  # the app may have imported them since
             pending, self._pending = self._pending, []
-            self.own_modules(pending, started=False)
+            try:
+                self.own_modules(pending, started=False)
+            except ValueError as error:  # inside the app's import: said at the test's end
+                self.refused.append(str(error))
         for module in self._own:
             self._own_module(module)
         return self
 
     @property
     def unresolved(self) -> list[str]:
-        """Modules named for virtual back-off that no import made importable yet."""
+        """Modules named for virtual back-off that nothing imported yet."""
         return list(self._pending)
+
+    @property
+    def unfound(self) -> list[str]:
+        """Of :attr:`unresolved`, those that could not be imported at all (a wrong name)."""
+        return [name for name in self._pending if not _findable(name)]
 
     def own_modules(self, modules: Iterable[str | ModuleType], *, started: bool) -> None:
         """Make the back-off of the app's own ``modules`` virtual: the ``time``, ``asyncio`` and
         ``anyio`` modules they hold, under any name (``import time as _time``), and a ``sleep``
         imported from one of them (patched now when ``started``, else at :meth:`start`). A
-        module holding none of those is an error: nothing there would sleep in virtual time."""
+        name not imported yet is reached once something imports it (never imported here). A
+        module holding none of those is an error (``ValueError``; said in :attr:`refused` for
+        one imported later): nothing there would sleep in virtual time."""
         found: list[ModuleType] = []
         for named in modules:
-            module = named if isinstance(named, ModuleType) else _import_if_found(named)
+            module = named if isinstance(named, ModuleType) else sys.modules.get(named)
             if module is not None:
                 found.append(module)
             elif named not in self._pending:
-                self._pending.append(str(named))  # tried again once the app is imported
-        for module in found:
-            if not _own_sleepers(module):
-                raise ValueError(
-                    f"{module.__name__} holds neither the `time`, `asyncio` or `anyio` module "
-                    "(under any name) nor a `sleep` imported from one of them: name the module "
-                    "whose code calls `time.sleep`, `asyncio.sleep` or `anyio.sleep` between "
-                    "its attempts"
-                )
-        found = [m for i, m in enumerate(found) if m not in found[:i] and m not in self._own]
+                self._pending.append(str(named))
+        refused = [m for m in found if not _own_sleepers(m)]
+        found = [m for i, m in enumerate(found) if m not in found[:i] + refused + self._own]
         self._own.extend(found)  # named again (twice, by the fixture and a call): once
         if started:
             for module in found:
                 self._own_module(module)
+        if refused:
+            raise ValueError(
+                f"{refused[0].__name__} holds neither the `time`, `asyncio` or `anyio` module "
+                "(under any name) nor a `sleep` imported from one of them: name the module "
+                "whose code calls `time.sleep`, `asyncio.sleep` or `anyio.sleep` between "
+                "its attempts"
+            )
 
     def _own_module(self, module: ModuleType) -> None:
         for name, real in _own_sleepers(module).items():

@@ -232,3 +232,67 @@ def test_a_module_importable_only_once_the_app_is_imported_is_reached_then(
     )
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*engines.no_such_module could not be imported, even after*"])
+
+
+def test_a_named_module_is_not_imported_before_the_apps_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    # `faults` is set up before the app is built: importing the named module then would read
+    # its settings from the shell's environment, not the test's.
+    pytester.makepyfile(
+        envread_settings="import os\n\nAPI_URL = os.getenv('API_URL', 'https://default.invalid')\n",
+        envread_retry=(
+            "import asyncio\n\nfrom envread_settings import API_URL\n\n\n"
+            "async def fetch():\n    await asyncio.sleep(2)\n    return API_URL\n"
+        ),
+        envread_app=(
+            "from starlette.applications import Starlette\n"
+            "from starlette.responses import PlainTextResponse\n"
+            "from starlette.routing import Route\n\nimport envread_retry\n\n\n"
+            "async def v(request):\n    return PlainTextResponse(await envread_retry.fetch())\n\n\n"
+            "app = Starlette(routes=[Route('/v', v)])\n"
+        ),
+        envread_nothing="VALUE = 1\n",
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+
+        from pytest_hardening import app_from_import
+
+        THE_APP = app_from_import("envread_app:app")
+
+
+        @pytest.fixture
+        def hardening_app_factory():
+            return THE_APP
+
+
+        @pytest.fixture
+        def hardening_dev_env():
+            return {"API_URL": "https://api.example.com"}
+
+
+        @pytest.fixture
+        def hardening_backoff_modules():
+            return ["envread_retry"]
+        """
+    )
+    pytester.makepyfile(
+        test_order="""
+        def test_settings_come_from_the_test_environment(faults, clock, hardened_client):
+            assert hardened_client.get("/v").text == "https://api.example.com"
+            assert faults.retry_sleeps == [2.0]  # and the module's back-off was reached
+
+
+        def test_a_module_imported_later_with_nothing_that_sleeps(faults, hardened_client):
+            faults.virtual_backoff("envread_nothing")
+            import envread_nothing  # the app's import, say: not failed by the plugin
+            assert envread_nothing.VALUE == 1
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*virtual back-off: envread_nothing holds neither*"])
