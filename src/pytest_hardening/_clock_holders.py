@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import freezegun.api
 
+from ._clock_globals import held_by_modules
 from ._clock_places import (
     function_containers,
     instance_dict,
@@ -216,6 +217,11 @@ class RealClockHolders:
                     self._source(fn)
                     self._function(fn, wanted, fakes)
                     found.update((id(cell), [fn]) for cell in fn.__closure__ or ())
+        missing = [c for c in unknown if id(c) not in found]
+        bookkeeping = {id(containers), id(unknown), id(wanted), id(missing)}
+        for container in held_by_modules(missing, namespaces, bookkeeping) if missing else ():
+            self.sources.append(("global", container))  # left alone, as a module global
+            found[id(container)] = []
         if any(id(c) not in found for c in unknown):
             self.complete = False  # a container whose owner was not found
         if self._known is not None:

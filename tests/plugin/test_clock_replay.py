@@ -113,6 +113,44 @@ def test_module_global_containers_are_left_alone_and_recorded() -> None:
     assert after == 0
 
 
+# Dicts that hold a real time function inside a module global list (and one level deeper):
+# no object owns them; they are left on real time, and recorded all the same.
+_NESTED_CONTAINERS = """
+import gc, json, time
+from pytest_hardening import Clock
+from pytest_hardening._clock_cache import ClockCache
+
+TIMERS = [{"i": i, "read": time.monotonic} for i in range(200)]
+REGISTRY = {"timers": [{"read": time.perf_counter}]}
+
+passes = []
+real = gc.get_referrers
+gc.get_referrers = lambda *objects: passes.append(len(objects)) or real(*objects)
+cache, sweeps = ClockCache(), []
+for step in range(3):
+    if step == 2:
+        TIMERS.append({"read": time.monotonic})  # one more: the heap is swept again
+    with Clock(cache=cache) as clock:
+        clock.advance(10)
+        left = [TIMERS[0]["read"].__name__, REGISTRY["timers"][0]["read"].__name__]
+    sweeps.append(len(passes))
+print(json.dumps([sweeps, left, cache.sweep is not None]))
+"""
+
+
+def test_dicts_in_a_module_global_list_are_recorded_not_swept_for_every_clock() -> None:
+    done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
+        [sys.executable, "-c", _NESTED_CONTAINERS], capture_output=True, text=True, check=True
+    )
+    sweeps, left, recorded = json.loads(done.stdout)
+    assert left == ["monotonic", "perf_counter"]  # the real functions: left on real time
+    assert recorded
+    first, again, changed = (b - a for a, b in zip([0, *sweeps], sweeps, strict=False))
+    assert first > 0
+    assert again == 0  # the second clock trusts the record: no pass over the heap
+    assert changed > 0
+
+
 def test_a_holder_made_between_clocks_is_found() -> None:
     cache = ClockCache()
     kept = Breaker()
