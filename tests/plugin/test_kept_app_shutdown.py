@@ -240,3 +240,17 @@ def test_a_session_stand_in_set_up_after_the_pool_still_covers_the_shutdown(
     )
     outcome.assert_outcomes(passed=2)
     assert left.exists()  # the kept app left the registry through the stand-in
+
+
+def test_a_chaos_session_says_what_its_kept_apps_shutdown_tried(outer_guard: NetworkGuard) -> None:
+    from pytest_hardening import AppReuseWarning
+    from pytest_hardening.chaos import HarnessSession, Scenario, run_scenarios, send
+
+    seen: list[str] = []
+    session = HarnessSession(_deregistering_app(seen), {}, {}, reset=_reset)
+    scenario = Scenario(name="up", description="the app answers", method=(send("GET", "/"),))
+    with pytest.warns(AppReuseWarning, match=r"registry\.example:8500 \(name lookup\)"):
+        results = list(run_scenarios([scenario, scenario], session))
+    assert [r.passed for r in results] == [True, True]
+    assert seen == ["NetworkBlockedError"]  # one app for both runs, shut down once, refused
+    assert outer_guard.blocked == []
