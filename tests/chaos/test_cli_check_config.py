@@ -341,6 +341,8 @@ def test_factory_option_builds_that_app_in_a_project_that_configures_nothing(
     assert result.exit_code == status, result.output
     if first_line is None:
         assert result.stdout == "prod.env: production configuration OK\n"
+        # a build is not a start: what the app checks at startup is for prod_config to see
+        assert "built, not started" in result.stderr
     else:
         assert result.stdout.splitlines() == [first_line]
     assert "APP_ENV" not in result.output

@@ -296,6 +296,12 @@ def check_config(
         click.echo(f"{len(problems)} problem(s) in {source}: not safe to release.", err=True)
         raise Exit(1)
     click.echo(f"{source}: production configuration OK")
+    if validator is None:  # the app's own rules, as its build applies them
+        click.echo(
+            "note: the app was built, not started: a check its startup (lifespan) makes is not "
+            "seen here; prod_config.assert_rejects runs the startup, in a test",
+            err=True,
+        )
 
 
 @app.command()
