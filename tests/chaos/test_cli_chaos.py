@@ -95,6 +95,18 @@ def test_a_target_that_does_not_load_is_a_usage_error() -> None:
     assert "cannot load chaos target 'no_such_module:target'" in result.stdout
 
 
+def test_a_target_with_a_syntax_error_is_one_line_naming_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "typo_target.py").write_text("def target(:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = runner.invoke(app, ["chaos", "--target", "typo_target:target"])
+    assert result.exit_code == 2
+    assert "cannot load chaos target 'typo_target:target'" in result.stdout
+    assert "typo_target.py, line 1" in result.stdout
+    assert "Traceback" not in result.output
+
+
 def test_a_target_that_cannot_set_up_a_run_is_one_line_and_status_2() -> None:
     target = "tests.chaos.failing_target:unreadable_breakers"
     result = runner.invoke(app, ["chaos", "--target", target])

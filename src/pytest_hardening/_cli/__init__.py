@@ -144,7 +144,8 @@ def chaos(
         raise Exit(2)
     try:
         chaos_target = load_target(target)
-    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+    except (ImportError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        # A typo in the target's module is one line too: the message names its file and line.
         if isinstance(exc, ModuleNotFoundError) and target == DEFAULT_TARGET:
             _no_app("chaos", exc, "--target package.module:target", "target")
         console.print(f"[red]cannot load chaos target {target!r}: {exc}[/red]")
