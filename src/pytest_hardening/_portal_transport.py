@@ -16,6 +16,7 @@ extensions; templates' debug info lands on ``response.template``/``response.cont
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED
 from types import ModuleType
@@ -61,6 +62,8 @@ class PortalTransport(httpx.BaseTransport):
         # client checks that answers and their streams are its own module's.
         self._http = http
         self._streamed = type("StreamedBody", (_StreamedBody, http.SyncByteStream), {})
+        self._cut_body = type("CutBody", (_CutBody, http.SyncByteStream), {})
+        self._cut = functools.partial(_cut_error, http)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme not in ("http", "https"):
@@ -79,7 +82,10 @@ class PortalTransport(httpx.BaseTransport):
         if exchange.start is None:  # the app failed, or returned without answering
             return self._http.Response(500, request=request)  # type: ignore[no-any-return]
         if not done.done():
-            stream = self._streamed(portal, exchange, done)
+            stream = self._streamed(portal, exchange, done, self._cut)
+        elif error is not None and not exchange.body_complete:
+            # Failed after it started answering: a server closes the connection there.
+            stream = self._cut_body(exchange, error, self._cut)
         else:
             stream = self._http.ByteStream(b"".join(exchange.head))
         response = self._http.Response(
@@ -133,6 +139,7 @@ class _Exchange:
         self.trailers: list[tuple[bytes, bytes]] = []
         self.trailers_expected = False
         self.debug: dict[str, Any] | None = None
+        self.body_complete = False  # the last body message (no more_body) was sent
         # Set (from the loop) when the body turns out to be streamed: the caller stops waiting.
         self.streaming: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._requested = False
@@ -191,6 +198,7 @@ class _Exchange:
                 self.head.append(chunk)
                 if more:
                     self.streaming.set_result(None)
+            self.body_complete = not more
             if not more and not self.trailers_expected:
                 assert self._complete is not None
                 self._complete.set()
@@ -214,22 +222,65 @@ class _Exchange:
             self._scope_cancel.cancel()
 
 
-class _StreamedBody:
-    """The rest of a streamed body, one portal call per message; closing it early cancels
-    the app (as a client that went away). Mixed with the client's ``SyncByteStream``."""
+def _cut_error(http: ModuleType, exchange: _Exchange, error: BaseException) -> Exception:
+    """What a client of a real server reads when the app failed mid-body: the server closes the
+    connection, and the client finds the body incomplete."""
+    cut: Exception = http.RemoteProtocolError(
+        f"the app failed after answering {exchange.status} ({type(error).__name__}: {error}): "
+        "the body ends where it failed, as a server closing the connection would leave it "
+        "(the traceback is logged by pytest_hardening.app)"
+    )
+    cut.__cause__ = error
+    return cut
+
+
+class _CutBody:
+    """A body whose app failed before its last message: what it sent, then the client's
+    ``RemoteProtocolError``. Mixed with the client's ``SyncByteStream``."""
 
     def __init__(
-        self, portal: Any, exchange: _Exchange, done: concurrent.futures.Future[None]
+        self,
+        exchange: _Exchange,
+        error: BaseException,
+        cut: Callable[[_Exchange, BaseException], Exception],
+    ) -> None:
+        self._exchange = exchange
+        self._error = error
+        self._cut = cut
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from (chunk for chunk in self._exchange.head if chunk)
+        raise self._cut(self._exchange, self._error)
+
+
+class _StreamedBody:
+    """The rest of a streamed body, one portal call per message; closing it early cancels
+    the app (as a client that went away). Mixed with the client's ``SyncByteStream``. An app
+    that fails before its last message cuts the body: the reader gets ``RemoteProtocolError``,
+    as from a server that closed the connection."""
+
+    def __init__(
+        self,
+        portal: Any,
+        exchange: _Exchange,
+        done: concurrent.futures.Future[None],
+        cut: Callable[[_Exchange, BaseException], Exception],
     ) -> None:
         self._portal = portal
         self._exchange = exchange
         self._done = done
+        self._cut = cut
+        self._logged = False
 
     def __iter__(self) -> Iterator[bytes]:
         yield from (chunk for chunk in self._exchange.head if chunk)
         while (chunk := self._portal.call(self._exchange.next_chunk)) is not None:
             if chunk:
                 yield chunk
+        error = self._done.exception()  # the app has finished: it is done, or about to be
+        if error is not None and not self._exchange.body_complete:
+            self._log(error)
+            raise self._cut(self._exchange, error)
 
     def close(self) -> None:
         if not self._done.done():
@@ -237,4 +288,9 @@ class _StreamedBody:
         try:
             self._done.result()
         except Exception as exc:  # the app failed mid-stream: the body ends where it stopped
-            log_app_error(self._exchange.scope, exc, self._exchange.status, cut=True)
+            self._log(exc)
+
+    def _log(self, error: BaseException) -> None:
+        if not self._logged:
+            self._logged = True
+            log_app_error(self._exchange.scope, error, self._exchange.status, cut=True)

@@ -66,6 +66,16 @@ def starlette_app(seen: Seen) -> Starlette:
     async def broken(request: Request) -> StreamingResponse:
         return StreamingResponse(failing_parts(), media_type="text/plain")
 
+    async def started(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        raise RuntimeError("no body")
+
+    def fail() -> None:
+        raise RuntimeError("the background task failed")
+
+    async def then_fails(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True}, background=BackgroundTask(fail))
+
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(f"hello {await websocket.receive_text()}")
@@ -77,6 +87,8 @@ def starlette_app(seen: Seen) -> Starlette:
         Mount("/endless", endless),
         Route("/finite", finite),
         Route("/broken", broken),
+        Mount("/started", started),
+        Route("/then-fails", then_fails),
         WebSocketRoute("/ws", socket),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -142,13 +154,37 @@ def test_a_finite_stream_is_read_whole(client: Any) -> None:
         assert list(response.iter_text()) == ["a", "b", "c"]
 
 
-def test_a_body_the_app_fails_part_way_is_logged_with_the_status_sent(
+def test_a_body_the_app_fails_part_way_is_cut_as_a_server_cuts_it(
     client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = client.get("/broken")
-    assert (response.status_code, response.text) == (200, "a")  # what a server would send
+    # A server closes the connection where the app failed: its client finds the body
+    # incomplete. (Starlette's TestClient hands the cut body over as a whole 200.)
+    with pytest.raises(Exception, match=r"the app failed after answering 200") as cut:
+        client.get("/broken")
+    assert type(cut.value).__name__ == "RemoteProtocolError"
+    assert isinstance(cut.value.__cause__, LookupError)
     (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
     assert "GET /broken (the client was answered 200" in record.getMessage()
+    with client.stream("GET", "/broken") as response:  # read as it comes: up to the cut
+        parts = response.iter_text()
+        assert (response.status_code, next(parts)) == (200, "a")
+        with pytest.raises(Exception, match="the body ends where it failed"):
+            next(parts)
+
+
+def test_an_app_that_fails_after_its_start_message_is_cut_too(client: Any) -> None:
+    with pytest.raises(Exception, match=r"answering 201 \(RuntimeError: no body\)") as cut:
+        client.get("/started")
+    assert type(cut.value).__name__ == "RemoteProtocolError"
+
+
+def test_a_whole_body_then_a_failing_background_task_is_still_the_answer(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The body was sent whole: the client has it; the failure is the server's to log.
+    response = client.get("/then-fails")
+    assert (response.status_code, response.json()) == (200, {"ok": True})
+    assert any(r.name == "pytest_hardening.app" for r in caplog.records)
 
 
 def test_an_endless_stream_is_handed_over_and_stopped_when_the_client_leaves(
