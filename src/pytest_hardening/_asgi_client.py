@@ -92,9 +92,14 @@ def sync_test_client(app: Any) -> Any:
     except ImportError:
         pass
     else:
-        if isinstance(app, Starlette):
+        test_client = starlette_test_client()
+        # Starlette before 0.21 built its TestClient on requests: no httpx client to drive.
+        on_httpx = any(
+            base.__module__.partition(".")[0] in ("httpx", "httpx2") for base in test_client.__mro__
+        )
+        if isinstance(app, Starlette) and on_httpx:
             try:
-                return _one_call(starlette_test_client()(app, raise_server_exceptions=False))
+                return _one_call(test_client(app, raise_server_exceptions=False))
             except TypeError as error:
                 # Starlette before 0.36 hands httpx an `app=` that httpx 0.28 removed: its
                 # TestClient cannot be built beside the httpx this plugin needs.

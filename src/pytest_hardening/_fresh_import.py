@@ -283,6 +283,10 @@ class _FromImport:
             with watch or contextlib.nullcontext():
                 taken = self._take()
             return taken
+        except Exception as error:
+            if "duplicate validator function" not in str(error):
+                raise
+            raise RuntimeError(_twice(self._module, error)) from error
         finally:
             mine = {n: m for n, m in sys.modules.items() if _under(n, self._roots)}
             if sharing and watch is not None:
@@ -335,6 +339,19 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     settings module lazily reads the development build's.
     """
     return _FromImport(target, packages)
+
+
+def _twice(module: str, error: Exception) -> str:
+    """pydantic v1 records every ``@validator`` by name for the whole process: a second import
+    of the models (aside, for a production build or another environment) is refused."""
+    return (
+        f"{module} cannot be imported a second time in this process, as a production build "
+        f"or a build under another environment needs ({type(error).__name__}: {error}). "
+        "pydantic v1 records each @validator's name for the whole process: give the "
+        "validators allow_reuse=True, or run the production tests (prod_config, route_audit, "
+        "@pytest.mark.production) in a pytest run of their own, where their import is the "
+        "first; this is not the app refusing its configuration"
+    )
 
 
 def _sentry_client() -> Any:

@@ -3,6 +3,7 @@ production checks get their own build of it, imported beside the modules everyon
 
 from __future__ import annotations
 
+import builtins
 import sys
 import warnings
 from collections.abc import Iterator
@@ -615,3 +616,48 @@ def test_pytests_own_per_test_variable_does_not_make_another_app(
         "error::UserWarning",
     )
     result.assert_outcomes(passed=3)
+
+
+ONCE = """
+import builtins
+
+# pydantic v1 records every @validator's name for the whole process: a second import of the
+# module is refused with this error (ConfigError).
+names = builtins.__dict__.setdefault("_onceapp_validators", set())
+if "onceapp.models.check" in names:
+    raise ValueError(
+        'duplicate validator function "onceapp.models.check"; if this is intended, set '
+        "`allow_reuse=True`"
+    )
+names.add("onceapp.models.check")
+
+from starlette.applications import Starlette
+
+app = Starlette()
+"""
+
+
+def test_a_package_that_cannot_be_imported_twice_says_so_not_that_it_was_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "onceapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(ONCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(builtins, "_onceapp_validators", set(), raising=False)
+    try:
+        factory = app_from_import("onceapp.models:app")
+        with EnvPatch(DEV):
+            factory()  # the first import: fine
+        with (
+            EnvPatch(PROD),
+            production_build(),
+            pytest.raises(RuntimeError, match="cannot be imported a second time") as told,
+        ):
+            factory()
+        assert "allow_reuse=True, or run the production tests" in str(told.value)
+        assert "not the app refusing its configuration" in str(told.value)
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "onceapp"]:
+            del sys.modules[name]

@@ -271,3 +271,21 @@ def test_a_response_never_started_is_a_500() -> None:
     with Harness() as harness:
         harness.build(lambda: app, {})
         assert harness.client().get("/").status_code == 500
+
+
+def test_a_starlette_whose_test_client_is_not_httpx_gets_the_plugins_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Starlette before 0.21 built TestClient on requests (and anyio 3's portal): nothing there
+    # the plugin can drive, so the app is served by the plugin's own ASGI client instead.
+    from pytest_hardening import _asgi_client
+
+    class RequestsTestClient:  # the shape of starlette 0.19's: a requests.Session
+        def __init__(self, app: Any, **kwargs: Any) -> None:
+            raise AssertionError("a requests-based TestClient must not be built")
+
+    monkeypatch.setattr(_asgi_client, "starlette_test_client", lambda: RequestsTestClient)
+    seen = Seen()
+    with _asgi_client.sync_test_client(starlette_app(seen)) as client:
+        assert isinstance(client, _asgi_client.AsgiTestClient)
+        assert client.get("/finite").text == "abc"
