@@ -152,7 +152,9 @@ def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -
             found.append(Mutation(name, host, _with_host(parts, host)))
         found.append(Mutation(name, "placeholder", "https://yourdomain.com"))
         found.append(Mutation(name, "malformed", "not a url"))
-    return found
+    # A change that leaves the value as it was (the known-good URL is already local) is no
+    # change: the app could never refuse it.
+    return [m for m in found if m.value != prod_env.get(m.variable)]
 
 
 #: The variables apps name their mode with: dropping one makes another mode, not a weaker

@@ -61,13 +61,21 @@ def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[
     ``https://TOKEN@host``). Values shorter than ``min_length`` are too common to mask."""
     found: list[tuple[str, str]] = []
     for name, value in env.items():
-        if is_secret_name(name) and len(value) >= min_length:
+        # A switch named like a secret (REDACT_API_KEYS=false) holds no secret: masking its
+        # value would mask every "false" in the output.
+        switch = value.strip().lower() in _SWITCH_VALUES
+        if is_secret_name(name) and len(value) >= min_length and not switch:
             found.append((name, value))
         credential = _url_credential(value)
         if credential and len(credential) >= min_length:
             found.append((name, credential))
     return found
 
+
+#: Values that switch something on or off: never a secret, whatever the variable's name.
+_SWITCH_VALUES = frozenset(
+    {"true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"}
+)
 
 #: ``user:password@host`` in a URL, also a malformed one (``postgresql//u:p@h``, a missing
 #: colon): the app's refusal quotes it, and the password must not show.

@@ -103,6 +103,18 @@ def test_development_env_is_not_a_release(tmp_path: Path) -> None:
     assert result.stdout.startswith("APP_ENV: must be production")
 
 
+def test_a_project_that_configured_nothing_is_told_whose_rules_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'other'\n")  # no [tool.hardening]
+    (tmp_path / "prod.env").write_text("APP_ENV=production\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check-config", "--env-file", "prod.env"])
+    assert result.exit_code == 1  # the reference app's variables are missing
+    assert "the bundled reference app's rules" in result.stderr
+    assert "--factory package.module:create_app" in result.stderr
+
+
 def test_current_environment_is_checked_without_env_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -144,3 +144,13 @@ def test_a_refusal_shows_no_input_pydantic_echoed() -> None:
     assert "auth_username: Field required" in message
     assert "Zq8v3" not in message
     assert "input_value" not in message
+
+
+def test_the_audit_tries_no_change_that_leaves_the_value_as_it_was() -> None:
+    # A known-good URL that is already local (a sidecar): "make it localhost" changes nothing,
+    # and the app could never refuse it.
+    sidecar = {**GOOD, "OLLAMA_URL": "http://localhost:11434"}
+    report = ProdConfigChecker(lambda: FastAPI(), sidecar).audit()
+    tried = {(m.variable, m.kind) for m in (*report.accepted, *report.rejected)}
+    assert ("OLLAMA_URL", "localhost") not in tried
+    assert ("OLLAMA_URL", "127.0.0.1") in tried  # a change all the same

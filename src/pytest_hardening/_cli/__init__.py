@@ -278,6 +278,13 @@ def check_config(
         click.echo(f"hardening check-config: {error}", err=True)
         raise Exit(2) from None
     source = str(env_file) if env_file is not None else "the current environment"
+    if by_default:  # a project that configured nothing: say whose rules these are
+        click.echo(
+            "note: checked against the bundled reference app's rules (no validator or factory "
+            "in [tool.hardening] of pyproject.toml): pass --factory package.module:create_app "
+            "to check your app's",
+            err=True,
+        )
     if env_file is not None:
         for note in env_notes(env, env_file):
             click.echo(f"note: {note}", err=True)
