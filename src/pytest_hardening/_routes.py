@@ -185,7 +185,10 @@ class RouteAuditor:
                     "hardening_client_headers: give it the Host), so its absence is unproven"
                 )
             elif status != 404:
-                problems.append(f"{method} {_concrete(path)} answered {status}, expected 404")
+                problems.append(
+                    f"{method} {_concrete(path)} answered {status}, expected 404"
+                    + _why_not_404(status, declared=bool(routes))
+                )
         if problems:
             # Registered but answering 404 (a check at request time): one setting away from
             # reachable, and listed to whoever reads the route table or the API document.
@@ -220,6 +223,19 @@ class RouteAuditor:
         ):
             status: int = portal.call(_probe, self.prod_app, method, path, self._headers)
         return status
+
+
+def _why_not_404(status: int, *, declared: bool) -> str:
+    """What an answer other than 404 may mean, when it is not plain."""
+    notes = []
+    if not declared:
+        notes.append("no production route is declared there: a catch-all or a mounted app took it")
+    if status >= 500:
+        notes.append(
+            "the handler failed; the probes run no lifespan, so one that needs what the app's "
+            "startup makes fails where production might answer"
+        )
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 async def _probe(app: Any, method: str, path: str, headers: Mapping[str, str]) -> int:

@@ -50,3 +50,24 @@ def test_a_405_from_an_endpoint_of_any_method_is_still_reachable() -> None:
         auditor.assert_absent_in_production("/admin")
     assert "'/admin' is still reachable in production" in str(failure.value)
     assert "GET /admin answered 405, expected 404" in str(failure.value)
+
+
+def proxy_app(development: bool) -> Starlette:
+    """A proxy: every path it does not own goes upstream, through a client its startup makes."""
+
+    async def forward(request: Request) -> Response:
+        return PlainTextResponse(await request.app.state.upstream.send(request))
+
+    routes = [Route("/_proxy/calls", ok)] if development else []
+    routes.append(Route("/{path:path}", forward))
+    return Starlette(routes=routes)
+
+
+def test_a_500_from_a_catch_all_says_what_it_may_be() -> None:
+    auditor = RouteAuditor(lambda: proxy_app(True), lambda: proxy_app(False))
+    with pytest.raises(AssertionError) as failure:
+        auditor.assert_absent_in_production("/_proxy/calls")
+    message = str(failure.value)
+    assert "GET /_proxy/calls answered 500, expected 404" in message
+    assert "no production route is declared there: a catch-all or a mounted app took it" in message
+    assert "the probes run no lifespan" in message
