@@ -200,6 +200,15 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
                 self._scripts.pop(self._check(provider), None)
 
     # -- inspection ------------------------------------------------------------------------
+    def active(self) -> list[str]:
+        """``provider: fault`` for each fault still armed (until healed, or with calls left)."""
+        with self._lock:
+            return [
+                f"{provider}: {script.kind}"
+                for provider, script in self._scripts.items()
+                if script.remaining is None or script.remaining > 0
+            ]
+
     def calls(self, provider: str) -> list[Call]:
         with self._lock:
             return list(self._calls[self._check(provider)])

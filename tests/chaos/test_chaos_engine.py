@@ -150,6 +150,22 @@ def test_steady_state_must_hold_before_the_method() -> None:
     assert not any("the method ran" in f for f in result.failures)
 
 
+def test_a_steady_state_that_meets_a_fault_the_method_left_armed_says_so() -> None:
+    scenario = Scenario(
+        name="left-armed",
+        description="the method injects and never heals: the rollback does, later",
+        steady_state=(Send(order, expect=201),),
+        method=(Inject("payments", "fail", (503,)), Send(order, expect=202)),
+        rollback=(Heal(),),
+    )
+    result = run_scenario(scenario, session())
+    assert not result.passed
+    assert any(
+        "before the rollback, and these faults were still armed then: payments: fail" in f
+        for f in result.failures
+    ), result.failures
+
+
 def test_a_crashing_step_fails_the_scenario_and_rollback_still_runs() -> None:
     def boom(ctx: ChaosContext) -> str | None:
         raise RuntimeError("probe crashed")

@@ -23,6 +23,19 @@ def _run_steps(ctx: ChaosContext, phase: str, steps: Iterable[Step]) -> None:
     ctx.observe()
 
 
+def _say_what_was_still_armed(ctx: ChaosContext) -> None:
+    """The steady state is checked again right after the method, before the rollback: a fault
+    the method left armed is still there, and the check meets it (a common surprise)."""
+    active = getattr(ctx.faults, "active", None)
+    armed = active() if callable(active) else []
+    if armed:
+        ctx.failures.append(
+            "the steady state is checked again right after the method, before the rollback, "
+            f"and these faults were still armed then: {', '.join(armed)}. Heal them as the "
+            "method's last step when the steady state should hold after recovery"
+        )
+
+
 def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
     """Run ``scenario`` inside an already prepared context (app started, clock frozen)."""
     ctx.timeline.initial.update({n: str(ctx.breakers.state(n)) for n in ctx.breakers.names})
@@ -34,7 +47,10 @@ def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
             ctx.failures.append("steady state did not hold before the method: not attempted")
         else:
             _run_steps(ctx, "method", scenario.method)
+            failed = len(ctx.failures)
             _run_steps(ctx, "steady state after", scenario.steady_state)
+            if len(ctx.failures) > failed:
+                _say_what_was_still_armed(ctx)
     except Exception as exc:  # a crashing step is a failed scenario, not a crashed run
         ctx.fail(f"step raised {type(exc).__name__}: {exc}")
     finally:
