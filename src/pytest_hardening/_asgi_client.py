@@ -92,12 +92,11 @@ def sync_test_client(app: Any) -> Any:
     except ImportError:
         pass
     else:
-        test_client = starlette_test_client()
+        test_client = starlette_test_client() if isinstance(app, Starlette) else None
         # Starlette before 0.21 built its TestClient on requests: no httpx client to drive.
-        on_httpx = any(
+        if test_client is not None and any(
             base.__module__.partition(".")[0] in ("httpx", "httpx2") for base in test_client.__mro__
-        )
-        if isinstance(app, Starlette) and on_httpx:
+        ):
             try:
                 return _one_call(test_client(app, raise_server_exceptions=False))
             except TypeError as error:

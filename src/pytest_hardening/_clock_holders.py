@@ -186,20 +186,11 @@ class RealClockHolders:
             return
         closures = []
         found: dict[int, list[Any]] = {}
-        module_held: set[int] = set()
         for owner in gc.get_referrers(*unknown):
             if isinstance(owner, types.FrameType) or id(owner) in wanted:
                 continue
             if id(owner) in namespaces:
-                # A module's global dict, list or tuple: left on real time, as freezegun leaves
-                # module globals it does not own, but recorded, so that the next clock can tell
-                # whether it changed without another pass over the heap.
-                for container in gc.get_referents(owner):
-                    if id(container) in wanted and id(container) not in module_held:
-                        module_held.add(id(container))
-                        self.sources.append(("global", container))
-                        found.setdefault(id(container), []).append(owner)
-                continue
+                continue  # a module global: held_by_modules' (below)
             if type(owner) is tuple and any(
                 type(c) is types.CellType and id(c) in wanted for c in owner
             ):
@@ -217,10 +208,13 @@ class RealClockHolders:
                     self._source(fn)
                     self._function(fn, wanted, fakes)
                     found.update((id(cell), [fn]) for cell in fn.__closure__ or ())
+        # A module's global dict, list or tuple, or one inside such a global: left on real
+        # time, as freezegun leaves module globals it does not own, but recorded, so that the
+        # next clock can tell whether it changed without another pass over the heap.
         missing = [c for c in unknown if id(c) not in found]
         bookkeeping = {id(containers), id(unknown), id(wanted), id(missing)}
         for container in held_by_modules(missing, namespaces, bookkeeping) if missing else ():
-            self.sources.append(("global", container))  # left alone, as a module global
+            self.sources.append(("global", container))
             found[id(container)] = []
         if any(id(c) not in found for c in unknown):
             self.complete = False  # a container whose owner was not found

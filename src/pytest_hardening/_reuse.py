@@ -164,12 +164,13 @@ class Kept:
 def _shutdown_report(app: Any, refused: list[str], error: Exception | None, size: int) -> str:
     title = getattr(app, "title", None)
     name = f"{type(app).__name__} {title!r}" if isinstance(title, str) else type(app).__name__
-    what = f"the lifespan shutdown of {name}, an app kept between tests,"
+    tried = []
     if refused:
         lines = "\n".join(refused[:10])
-        what += f" tried to reach the network; each connection was refused:\n{lines}"
+        tried.append(f"tried to reach the network; each connection was refused:\n{lines}")
     if error is not None:
-        what += f"{chr(10) if refused else ''} raised {type(error).__name__}: {error}"
+        tried.append(f"raised {type(error).__name__}: {error}")
+    what = f"the lifespan shutdown of {name}, an app kept between tests, " + "\nand ".join(tried)
     return (
         f"{what}\nKept apps shut down when the session ends (or when more than {size} are "
         "kept), after every test's own fixtures were undone: a stand-in a test set up (a "
