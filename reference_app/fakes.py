@@ -130,9 +130,9 @@ def exotel(request: httpx.Request) -> httpx.Response:
     return _json(200, {"Call": call})
 
 
-#: Words of the streamed answer per ``chat.completion.chunk`` event: three content chunks for
-#: the 28-word script, between the role chunk and the finish reason.
-_WORDS_PER_CHUNK = 10
+#: Words of the streamed answer per ``chat.completion.chunk`` event: two content chunks for
+#: the 31-word script, between the role chunk and the finish reason.
+_WORDS_PER_CHUNK = 16
 
 
 def _openai_stream(completion: dict[str, Any], content: str, usage: bool) -> httpx.Response:
