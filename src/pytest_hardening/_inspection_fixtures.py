@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._apm_prometheus import PrometheusView
     from ._breakers import BreakerInspector
     from ._config import AppFactory
+    from ._fresh_builds import FreshBuild, FreshBuilds
     from ._harness import Harness
     from ._prod_config import ProdConfigChecker
     from ._routes import RouteAuditor
@@ -32,6 +33,8 @@ __all__ = ["INSPECTOR_KEY", "apm", "breakers", "prod_config", "route_audit", "se
 
 #: The running test's ``breakers``, for ``pytest_assertrepr_compare`` (only while in use).
 INSPECTOR_KEY = pytest.StashKey["BreakerInspector"]()
+#: The session's fresh imports for production checks: one per app, not one per test.
+_FRESH_KEY: pytest.StashKey[FreshBuilds] = pytest.StashKey()
 
 
 @pytest.fixture
@@ -78,6 +81,7 @@ def prod_config(
     hardening_prod_env: Mapping[str, str],
 ) -> ProdConfigChecker:
     """Build the app from the production env and assert what it refuses."""
+    from ._fresh_builds import FreshBuilds
     from ._prod_config import ProdConfigChecker
 
     record = record_for(request.node, "prod_config")
@@ -88,6 +92,7 @@ def prod_config(
         hardening_prod_env,
         clear=set(hardening_dev_env),
         on_finding=record.audit_findings.append,
+        fresh=request.config.stash.setdefault(_FRESH_KEY, FreshBuilds()),
     )
 
 
@@ -126,7 +131,9 @@ def route_audit(
             lambda: _production(
                 lambda: build_app(
                     hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
-                )
+                ),
+                lambda fresh: build_app(fresh, hardening_prod_env, clear=clear),
+                _afresh(request, hardening_app_factory, clear),
             ),
             prod_env=lambda: app_env(
                 hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
@@ -139,8 +146,24 @@ def route_audit(
         pytest.fail(report, pytrace=False)
 
 
-def _production(build: Callable[[], Any]) -> Any:
+def _afresh(
+    request: pytest.FixtureRequest, factory: AppFactory, varied: set[str]
+) -> Callable[[Callable[[FreshBuild], Any]], tuple[bool, Any]]:
+    """A plain factory's production builds from a fresh import, while its package's import
+    reads one of ``varied`` (the session's :class:`~._fresh_builds.FreshBuilds`)."""
+    from ._fresh_builds import FreshBuilds, made_afresh
+
+    builds = request.config.stash.setdefault(_FRESH_KEY, FreshBuilds())
+    return lambda make: made_afresh(builds, factory, varied, make)
+
+
+def _production(
+    build: Callable[[], Any],
+    build_fresh: Callable[[FreshBuild], Any],
+    afresh: Callable[[Callable[[FreshBuild], Any]], tuple[bool, Any]],
+) -> Any:
     from ._fresh_import import production_build
 
     with production_build():
-        return build()
+        made, app = afresh(build_fresh)
+        return app if made else build()

@@ -9,6 +9,7 @@ from typing import Any
 from ._app import app_env, build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
+from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
 from ._fresh_import import production_build
 from ._network import NetworkGuard
 from ._prod_variants import (
@@ -44,6 +45,7 @@ class ProdConfigChecker:
         clear: Iterable[str] = (),
         on_finding: Callable[[str], None] | None = None,
         startup: bool = True,
+        fresh: FreshBuilds | None = None,
     ) -> None:
         if isinstance(prod_env, NotConfigured):
             prod_env.require()
@@ -57,6 +59,8 @@ class ProdConfigChecker:
         #: Whether the assertions and the audit run the lifespan's startup (:meth:`boot`) or
         #: only build (``hardening check-config``: nothing started on an operator's machine).
         self.startup = startup
+        #: Where a plain factory's checks import the app afresh (a session's, shared).
+        self._fresh = fresh if fresh is not None else FreshBuilds()
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         env = dict(self.prod_env)
@@ -76,7 +80,16 @@ class ProdConfigChecker:
         whatever the outcome. It also runs under a :class:`NetworkGuard`: a factory that
         connects while it builds (a database ping, a remote config) is refused, and the
         refusal names the host, instead of reaching a production host from a test.
+
+        A plain factory called on the modules a development test imported would keep what
+        they made at import under the development environment (``settings = Settings()``, a
+        check of ``SECRET_KEY`` at a module's top): while the app's import may read one of the
+        variables checked, the build is made from a fresh import instead, as a server process
+        makes it (:class:`~._fresh_builds.FreshBuilds`).
         """
+        made, app = self._made_afresh(lambda checker: checker.build(**overrides), overrides)
+        if made:
+            return app
         with SentryGuard(self.sentry), NetworkGuard(), production_build():
             return build_app(
                 self.factory,
@@ -89,9 +102,12 @@ class ProdConfigChecker:
         """:meth:`build`, then the app's lifespan startup and shutdown, as a server boots it:
         an app that validates its settings at startup (a FastAPI lifespan) refuses there. A
         startup that failed only on a connection the guard refused (a database ping) got past
-        its validation, and counts as booted."""
+        its validation, and counts as booted. Made from a fresh import as :meth:`build` is."""
         from ._app import running_lifespan
 
+        made, app = self._made_afresh(lambda checker: checker.boot(**overrides), overrides)
+        if made:
+            return app
         with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
             env = self.env(**overrides)
             clear = self.clear | set(overrides)
@@ -104,6 +120,27 @@ class ProdConfigChecker:
                     if not network.blocked:
                         raise
         return app
+
+    def _made_afresh(
+        self, make: Callable[[ProdConfigChecker], Any], overrides: Mapping[str, str | None]
+    ) -> tuple[bool, Any]:
+        """(True, the app ``make`` made from a fresh import of the app, or its refusal raised)
+        while the app's import reads one of the variables checked (see
+        :func:`~._fresh_builds.made_afresh`); else (False, None)."""
+
+        def made(fresh: FreshBuild) -> Any:
+            checker = ProdConfigChecker(
+                fresh, self.prod_env, clear=self.clear, startup=self.startup, fresh=self._fresh
+            )
+            try:
+                return make(checker)
+            finally:
+                if fresh.reads(varied):  # what this build sent is the check's; else redone
+                    for envelope in checker.sentry.envelopes:
+                        self.sentry.capture_envelope(envelope)
+
+        varied = self.clear | set(overrides)
+        return made_afresh(self._fresh, self.factory, varied, made)
 
     def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
         return self._outcome(overrides)[0]
@@ -119,9 +156,8 @@ class ProdConfigChecker:
         """Fail unless the production build succeeds with ``overrides`` and runs out of debug
         mode (a debug flag that is on is no production build); return the app."""
         __tracebackhide__ = True
-        try:
-            app = (self.boot if self.startup else self.build)(**overrides)
-        except Exception as error:
+        error, app = self._outcome(overrides)
+        if error is not None:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
                 f"refused: {self._shown(error, overrides)}"
@@ -143,17 +179,19 @@ class ProdConfigChecker:
         error = self._attempt(changes)
         if error is None:
             self._finding(f"accepted {_describe(changes)}")
-            # An app_from_import factory imports afresh for every production build already.
-            imported = hasattr(self.factory, "modules_of")
+            # A factory reached by name is imported afresh when its import reads the env.
+            afresh = hasattr(self.factory, "modules_of") or import_spec(self.factory) is not None
             raise AssertionError(
                 f"expected the production build to be refused with {_describe(changes)}; "
                 "the app was built and its startup ran. Validate these variables when the "
                 "app is built or starts"
                 + (
                     ": the app accepts them."
-                    if imported
-                    else "; an app that reads them when a module is imported needs "
-                    "app_from_import (docs/fixtures.md)."
+                    if afresh
+                    else f". A check made when a module is imported ran under the development "
+                    f"env: {self.factory!r} cannot be imported afresh by name (a lambda, a "
+                    "conftest's function); return a module's factory, or app_from_import "
+                    "(docs/fixtures.md)."
                 )
                 + "".join(f"\n{hint}" for hint in dotenv_hints(changes))
             )

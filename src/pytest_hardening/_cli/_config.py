@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import io
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -14,8 +13,9 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from pytest_hardening._config import AppFactory, SpecError, load_object, split_spec
+from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
+from pytest_hardening._fresh_builds import fresh_factory
 from pytest_hardening._secrets import mask, secret_values
 from pytest_hardening._secrets import refusal_lines as _refusal
 
@@ -46,60 +46,6 @@ def read_env_file(path: Path) -> dict[str, str]:
 def load_validator(spec: str) -> Validator:
     validator: Validator = load_object(spec, what="validator")
     return validator
-
-
-def fresh_factory(spec: str, *, varied: Iterable[str] | None = None) -> AppFactory:
-    """The app of ``spec`` (a factory, or an app made at import), built afresh for each check.
-
-    Apps often read their settings when a module is imported (``settings = Settings()`` at a
-    module's top, ``app = FastAPI()`` in ``main.py``): imported once, under the shell's
-    environment, every check would see those settings and pass a configuration the app
-    refuses. Each build imports the spec's package, and the top-level modules beside it (a
-    ``config.py`` next to ``main.py``), again under the environment being checked. With
-    ``varied`` (the variables the builds change: an audit's), a factory whose first import
-    read none of them keeps that import, and only the factory runs again (see _env_reads).
-    """
-    from pytest_hardening._fresh_import import _FromImport, production_build
-
-    parts = split_spec(spec)
-    if parts is None:
-        raise ValueError(f"a factory looks like 'package.module:attribute', not {spec!r}")
-    module = parts[0]
-    fresh = _FromImport(spec, _beside(module), share=varied)
-    top = module.partition(".")[0]
-    if importlib.util.find_spec(top) is None:  # looked for, not imported: not under this env
-        raise ModuleNotFoundError(f"{spec}: no module named {top!r}", name=top)
-
-    def build() -> Any:
-        with production_build():
-            return fresh()
-
-    build.__module__ = module  # where the app may declare its optional variables
-    return build
-
-
-def _beside(module: str) -> list[str]:
-    """The top-level modules and packages in the folder of ``module``'s top-level package,
-    unless that folder holds installed packages (site-packages)."""
-    top = module.partition(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return []
-    origin = spec.origin if spec is not None else None
-    if not origin or origin in ("built-in", "frozen"):
-        return []
-    path = Path(origin)
-    folder = path.parent.parent if path.name == "__init__.py" else path.parent
-    if folder.name in ("site-packages", "dist-packages"):
-        return []
-    names = []
-    for entry in sorted(folder.iterdir()):
-        if entry.suffix == ".py" and entry.stem.isidentifier():
-            names.append(entry.stem)
-        elif (entry / "__init__.py").is_file() and entry.name.isidentifier():
-            names.append(entry.name)
-    return [name for name in names if name != "pytest_hardening"]
 
 
 def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
