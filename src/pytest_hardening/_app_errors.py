@@ -10,17 +10,19 @@ never sees it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from sentry_sdk.integrations.logging import ignore_logger
 
-__all__ = ["LOGGER", "log_app_error", "logging_app_errors"]
+__all__ = ["LOGGER", "cut_error", "log_app_error"]
 
 LOGGER = logging.getLogger("pytest_hardening.app")
 
 
 def log_app_error(
-    scope: dict[str, Any], error: BaseException, status: int | None = None, *, cut: bool = False
+    scope: Mapping[str, Any], error: BaseException, status: int | None = None, *, cut: bool = False
 ) -> None:
     """Log ``error``, raised by the app while it served ``scope``, having answered ``status``
     (None: nothing, so the client gets a 500); ``cut`` when the body was under way. The path is
@@ -63,21 +65,13 @@ def _hint(error: BaseException) -> str:
     return ""
 
 
-def logging_app_errors(app: Any) -> Any:
-    """Wrap ``app`` so that an exception it raises is logged, then raised on."""
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        started: list[int] = []
-
-        async def sending(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.append(message["status"])
-            await send(message)
-
-        try:
-            await app(scope, receive, sending)
-        except Exception as exc:
-            log_app_error(scope, exc, started[0] if started else None)
-            raise
-
-    return asgi
+def cut_error(http: ModuleType, status: int | None, error: BaseException) -> Exception:
+    """What a client of a real server reads when the app failed mid-body: the server closes
+    the connection, and the client (``http``: httpx or httpx2) finds the body incomplete."""
+    cut: Exception = http.RemoteProtocolError(
+        f"the app failed after answering {status} ({type(error).__name__}: {error}): "
+        "the body ends where it failed, as a server closing the connection would leave it "
+        "(the traceback is logged by pytest_hardening.app)"
+    )
+    cut.__cause__ = error
+    return cut

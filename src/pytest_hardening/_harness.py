@@ -361,17 +361,14 @@ class Harness:
         import httpx
 
         from ._app import LifespanManager, with_state
-        from ._app_errors import logging_app_errors
+        from ._async_transport import AppTransport
 
         manager = LifespanManager(self.app)
         with self._real_time(), startup_watch(self.app):
             await manager.__aenter__()
         try:
             self._capture_started_sentry()
-            transport = httpx.ASGITransport(
-                app=logging_app_errors(with_state(self.app, manager.state)),
-                raise_app_exceptions=False,
-            )
+            transport = AppTransport(with_state(self.app, manager.state))
 
             async with httpx.AsyncClient(
                 transport=transport,

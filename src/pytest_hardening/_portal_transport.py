@@ -26,7 +26,7 @@ from urllib.parse import unquote
 import anyio
 import httpx
 
-from ._app_errors import log_app_error
+from ._app_errors import cut_error, log_app_error
 
 __all__ = ["PortalTransport"]
 
@@ -63,7 +63,7 @@ class PortalTransport(httpx.BaseTransport):
         self._http = http
         self._streamed = type("StreamedBody", (_StreamedBody, http.SyncByteStream), {})
         self._cut_body = type("CutBody", (_CutBody, http.SyncByteStream), {})
-        self._cut = functools.partial(_cut_error, http)
+        self._cut = functools.partial(_cut_exchange, http)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme not in ("http", "https"):
@@ -222,16 +222,8 @@ class _Exchange:
             self._scope_cancel.cancel()
 
 
-def _cut_error(http: ModuleType, exchange: _Exchange, error: BaseException) -> Exception:
-    """What a client of a real server reads when the app failed mid-body: the server closes the
-    connection, and the client finds the body incomplete."""
-    cut: Exception = http.RemoteProtocolError(
-        f"the app failed after answering {exchange.status} ({type(error).__name__}: {error}): "
-        "the body ends where it failed, as a server closing the connection would leave it "
-        "(the traceback is logged by pytest_hardening.app)"
-    )
-    cut.__cause__ = error
-    return cut
+def _cut_exchange(http: ModuleType, exchange: _Exchange, error: BaseException) -> Exception:
+    return cut_error(http, exchange.status, error)
 
 
 class _CutBody:

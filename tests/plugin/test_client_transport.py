@@ -289,3 +289,45 @@ def test_a_starlette_whose_test_client_is_not_httpx_gets_the_plugins_own(
     with _asgi_client.sync_test_client(starlette_app(seen)) as client:
         assert isinstance(client, _asgi_client.AsgiTestClient)
         assert client.get("/finite").text == "abc"
+
+
+async def _async_get(seen: Seen, path: str) -> tuple[Any, BaseException | None]:
+    """The answer to ``GET path`` from the async client, or what reading it raised."""
+    with Harness() as harness:
+        harness.build(lambda: starlette_app(seen), {})
+        async with harness.async_client() as client:
+            try:
+                return await client.get(path), None
+            except Exception as error:
+                return None, error
+
+
+@pytest.mark.anyio
+async def test_the_async_client_cuts_a_body_the_app_fails_part_way_too(
+    seen: Seen, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx's own ASGI transport hands the cut body over as a whole 200: a stream cut
+    # mid-answer read as a complete one.
+    _, error = await _async_get(seen, "/broken")
+    assert type(error).__name__ == "RemoteProtocolError"
+    assert "the app failed after answering 200 (LookupError" in str(error)
+    assert isinstance(error.__cause__, LookupError)
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert "GET /broken (the client was answered 200, its body cut" in record.getMessage()
+    _, started = await _async_get(seen, "/started/")
+    assert "answering 201 (RuntimeError: no body)" in str(started)
+    with Harness() as harness:
+        harness.build(lambda: starlette_app(seen), {})
+        async with harness.async_client() as client, client.stream("GET", "/broken") as cut:
+            parts = cut.aiter_text()
+            assert (cut.status_code, await parts.__anext__()) == (200, "a")
+            with pytest.raises(Exception, match="the body ends where it failed"):
+                await parts.__anext__()
+
+
+@pytest.mark.anyio
+async def test_the_async_client_keeps_whole_answers_and_500s(seen: Seen) -> None:
+    statuses = [(await _async_get(seen, path))[0].status_code for path in ("/boom", "/finite")]
+    assert statuses == [500, 200]
+    response, error = await _async_get(seen, "/then-fails")  # the body was sent whole
+    assert (response.json(), error) == ({"ok": True}, None)

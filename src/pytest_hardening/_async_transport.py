@@ -1,0 +1,84 @@
+"""The async hardened client's transport: httpx's ASGI transport, the app's failures answered
+as a server answers them.
+
+``httpx.ASGITransport`` (``raise_app_exceptions=False``) answers an exception raised before the
+response started with a 500, as a server does; one raised part-way through the body it hands
+over as a whole answer, the status the app sent and the body cut short: a test cannot tell a
+stream cut mid-answer from a complete one. A server closes the connection there, and its
+client finds the body incomplete; so does this transport's client. Either way the exception
+is logged with its traceback (``pytest_hardening.app``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
+
+import httpx
+
+from ._app_errors import cut_error, log_app_error
+
+__all__ = ["AppTransport"]
+
+_Message = MutableMapping[str, Any]
+
+
+class AppTransport(httpx.AsyncBaseTransport):
+    """Serve requests with ``app`` in the caller's event loop."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        served = _Served(self._app)
+        transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
+        response = await transport.handle_async_request(request)
+        if served.error is None or served.status is None or served.complete:
+            return response
+        body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+        return httpx.Response(
+            served.status,
+            headers=response.headers,
+            stream=_CutBody(body, cut_error(httpx, served.status, served.error)),
+            request=request,
+        )
+
+
+class _Served:
+    """One request's app call: what it answered, whether its body was complete, and the
+    exception it raised (logged, then raised on to httpx's transport)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.status: int | None = None
+        self.complete = False
+        self.error: Exception | None = None
+
+    async def __call__(self, scope: _Message, receive: Any, send: Any) -> None:
+        async def sending(message: _Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                self.complete = not message.get("more_body", False)
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        except Exception as exc:
+            self.error = exc
+            cut = self.status is not None and not self.complete
+            log_app_error(scope, exc, self.status, cut=cut)
+            raise
+
+
+class _CutBody(httpx.AsyncByteStream):
+    """What the app sent before it failed, then the client's ``RemoteProtocolError``."""
+
+    def __init__(self, body: bytes, error: Exception) -> None:
+        self._body = body
+        self._error = error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+        raise self._error
