@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,7 @@ class Harness:
         self._guard: SentryGuard | None = None
         self._sentry: SentryCapture | None = None
         self._client: Any = None
+        self._serving: Any = None  # the client's portal, while it serves the app
         self._lifespan = False
         self._breakers: BreakerInspector | None = None
         self._apm: ApmView | PrometheusView | None = None
@@ -272,7 +273,14 @@ class Harness:
         self._app, self._kept, self._client = kept.app, kept, kept.client
         self._base_headers = dict(kept.client.headers)
         self._stack.callback(self._hand_back)
+        self._serve(kept.client)
         return self._app
+
+    def _serve(self, client: Any) -> None:
+        # Until the app stops or is handed back (undone first, as registered after): there,
+        # an async breaker's methods run in the app's loop (see _in_app_loop).
+        self._serving = client.portal
+        self._stack.callback(setattr, self, "_serving", None)
 
     def _hand_back(self) -> None:
         kept, self._kept = self._kept, None
@@ -314,6 +322,7 @@ class Harness:
                 else:
                     self._client = self._keep(client.__enter__())
             self._capture_started_sentry()
+            self._serve(self._client)
             hooks = self._client.event_hooks["response"]
             hooks.append(self._report.answered)
             self._stack.callback(hooks.remove, self._report.answered)  # a kept client outlives us
@@ -404,13 +413,33 @@ class Harness:
             from ._breakers import BreakerInspector
 
             found = breakers if breakers is not None else _app_breakers(self.app)
-            inspector = BreakerInspector(found).start()
+            inspector = BreakerInspector(found, in_app_loop=self._in_app_loop).start()
             self._stack.callback(inspector.stop)
             self._stack.callback(inspector.reset)  # first of the two: see close_breakers()
             self._breakers = inspector
             if self._clock is not None:  # breakers on a clock of their own move with it
                 self._stack.callback(self._clock.on_advance(inspector.advance))
         return self._breakers
+
+    def _in_app_loop(self, make: Callable[[], Awaitable[Any]]) -> Any:
+        """``make()`` awaited in the app's event loop while the client's portal serves it (an
+        async breaker's Redis or database client is bound to that loop); else NOT_RUNNING."""
+        from ._breakers._at_once import NOT_RUNNING
+
+        portal, started = self._serving, []
+        if portal is None:
+            return NOT_RUNNING
+
+        async def run() -> Any:
+            started.append(True)
+            return await make()
+
+        try:
+            return portal.call(run)
+        except RuntimeError:
+            if started:
+                raise
+            return NOT_RUNNING  # called from the loop's own thread (an app's listener)
 
     def close_breakers(self, breakers: Any) -> None:
         """Close ``breakers`` when the harness closes, unless :meth:`inspect_breakers` already

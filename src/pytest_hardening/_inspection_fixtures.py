@@ -43,6 +43,7 @@ def breakers(
 ) -> Iterator[BreakerInspector]:
     """State, transitions, force_open/reset of the app's breakers (all reset first)."""
     record = record_for(request.node, "breakers")
+    started_app(request)  # the client's app loop first: where async breakers are reset
     inspector = _hardening_harness.inspect_breakers(hardening_breakers)
     request.config.stash[INSPECTOR_KEY] = inspector
     try:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from ._at_once import AtOnce
+from ._at_once import AtOnce, InAppLoop
 from ._base import ADAPTER_PROTOCOL, BreakerAdapter
 from ._circuitbreaker import CircuitbreakerAdapter
 from ._native import NativeBreaker, ObservedBreaker
@@ -36,13 +36,13 @@ def _is(obj: Any, module: str, name: str) -> bool:
     return isinstance(cls, type) and isinstance(obj, cls)
 
 
-def adapt_breaker(breaker: Any) -> BreakerAdapter:
+def adapt_breaker(breaker: Any, *, in_app_loop: InAppLoop | None = None) -> BreakerAdapter:
     """Wrap ``breaker`` in the adapter that fits it (adapters pass through unchanged).
 
     Known: pybreaker, aiobreaker, circuitbreaker (fabfuel) and purgatory breakers, the native
     protocol (``reference_app.resilience``), any breaker with a ``state`` attribute,
     ``force_open()`` and ``reset()``, and any object with the :class:`BreakerAdapter` methods
-    (``async def`` ones too: see :class:`~._at_once.AtOnce`).
+    (``async def`` ones too, run by ``in_app_loop`` when given: see :class:`~._at_once.AtOnce`).
     Anything else raises ``TypeError`` naming that protocol.
     """
     if isinstance(breaker, _ADAPTERS):
@@ -66,7 +66,7 @@ def adapt_breaker(breaker: Any) -> BreakerAdapter:
                 inspect.iscoroutinefunction(getattr(breaker, name))
                 for name in ("state", "force_open", "reset")
             ):
-                return AtOnce(breaker)
+                return AtOnce(breaker, in_app_loop)
             adapter: BreakerAdapter = breaker  # an adapter: state() is a method
             return adapter
         if hasattr(breaker, "state"):

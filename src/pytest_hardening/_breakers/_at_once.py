@@ -1,20 +1,29 @@
 """AtOnce: a breaker whose ``state()``, ``force_open()`` or ``reset()`` is ``async def``, read
 synchronously.
 
-Hand-written asyncio breakers often make every method a coroutine, ``state()`` included, though
-it only reads a field or takes a lock nobody holds between requests. The inspector is
-synchronous (a test asks ``breakers.state("x")`` between requests): each coroutine is run to
-its end at once, which works whenever it does not wait. One that does wait (a lock another task
-holds, I/O) cannot be finished outside the app's event loop: that is an error saying so, never
-a coroutine taken for a state.
+Hand-written asyncio breakers often make every method a coroutine, ``state()`` included; some
+keep their state in Redis or a database, read through the app's async client. The inspector is
+synchronous (a test asks ``breakers.state("x")`` between requests). While the app's event loop
+runs in a thread of its own (``hardened_client``'s), each coroutine runs there, where the app's
+loop-bound clients work. Otherwise (``hardened_async_client``: the loop is the test's own, busy
+with the test) it is run to its end at once, which works whenever it does not wait; one that
+does wait (a lock another task holds, I/O) is an error saying so, never a coroutine taken for a
+state.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["AtOnce"]
+__all__ = ["NOT_RUNNING", "AtOnce", "InAppLoop"]
+
+#: What an :data:`InAppLoop` returns when the app's loop does not run in a thread of its own.
+NOT_RUNNING: Any = object()
+#: Runs a coroutine function to its end in the app's event loop and returns its value, or
+#: returns :data:`NOT_RUNNING`.
+InAppLoop = Callable[[Callable[[], Awaitable[Any]]], Any]
 
 
 def _at_once(result: Any, what: str) -> Any:
@@ -28,9 +37,11 @@ def _at_once(result: Any, what: str) -> Any:
     result.close()
     raise TypeError(
         f"the breaker's {what} is a coroutine that waits (for a lock another task holds, or "
-        "for I/O): the `breakers` fixture reads breakers between requests, outside the app's "
-        f"event loop. Give `hardening_breakers` an adapter whose {what} returns at once "
-        '(reading the breaker\'s fields); see docs/fixtures.md, "Your own breaker"'
+        "for I/O), and no event loop of the app runs in a thread of its own to finish it in "
+        "(hardened_async_client runs the app in the test's own loop, busy with the test). Use "
+        "hardened_client, whose app loop runs in a thread of its own, or give "
+        "`hardening_breakers` an adapter whose "
+        f'{what} returns at once; see docs/fixtures.md, "Your own breaker"'
     )
 
 
@@ -38,17 +49,26 @@ class AtOnce:
     """The breaker's own ``state()``, ``force_open()`` and ``reset()``, coroutines run to their
     end at once; its other attributes (``subscribe``, ``advance``, ``errors``) as they are."""
 
-    def __init__(self, breaker: Any) -> None:
+    def __init__(self, breaker: Any, in_app_loop: InAppLoop | None = None) -> None:
         self._breaker = breaker
+        self._in_app_loop = in_app_loop
 
     def state(self) -> Any:
-        return _at_once(self._breaker.state(), "state()")
+        return self._call("state")
 
     def force_open(self) -> None:
-        _at_once(self._breaker.force_open(), "force_open()")
+        self._call("force_open")
 
     def reset(self) -> None:
-        _at_once(self._breaker.reset(), "reset()")
+        self._call("reset")
+
+    def _call(self, name: str) -> Any:
+        method = getattr(self._breaker, name)
+        if self._in_app_loop is not None and inspect.iscoroutinefunction(method):
+            value = self._in_app_loop(method)
+            if value is not NOT_RUNNING:
+                return value
+        return _at_once(method(), f"{name}()")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._breaker, name)

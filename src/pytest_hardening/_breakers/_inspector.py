@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._adapt import adapt_breaker, breaker_registry
+from ._at_once import InAppLoop
 from ._base import BreakerAdapter, BreakerState
 
 __all__ = ["BreakerInspector"]
@@ -35,11 +36,15 @@ class BreakerInspector:
     ``watch(callback) -> unwatch`` reports them as they are created. Transitions come from each
     library's listener API where it has one; otherwise (and in addition) from observing the
     state on every call of the inspector, around ``force_open``/``reset`` and on
-    :meth:`advance`.
+    :meth:`advance`. ``in_app_loop`` runs an ``async def`` breaker's methods in the app's
+    event loop (see :class:`~._at_once.AtOnce`).
     """
 
-    def __init__(self, breakers: Any, *, history: int = 5) -> None:
+    def __init__(
+        self, breakers: Any, *, history: int = 5, in_app_loop: InAppLoop | None = None
+    ) -> None:
         self._registry = breaker_registry(breakers)
+        self._in_app_loop = in_app_loop  # where an async breaker's methods run
         self._tracks: dict[str, _Track] = {}
         self._unwatch: Callable[[], None] | None = None
         self._lock = threading.RLock()
@@ -63,7 +68,7 @@ class BreakerInspector:
                 self._tracks[name] = self._track_for(name, source)
 
     def _track_for(self, name: str, source: Any) -> _Track:
-        track = _Track(source, adapt_breaker(source))
+        track = _Track(source, adapt_breaker(source, in_app_loop=self._in_app_loop))
         if self._started:
             # Appeared during the test, so created during it: it started CLOSED.
             track.last = BreakerState.CLOSED
