@@ -147,6 +147,20 @@ class LifespanError(RuntimeError):
     """The app reported ``lifespan.startup.failed`` / ``shutdown.failed``."""
 
 
+def _failed(phase: str, message: str) -> LifespanError:
+    """The error for a ``lifespan.<phase>.failed`` message. Starlette sends the whole traceback
+    as the message: the error says its last line (the exception), and carries the traceback as
+    a note, which pytest shows (one line of a check's report is not buried under it)."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Traceback (most recent call last)"):
+        error = LifespanError(f"{phase} failed: {lines[-1].strip()}")
+        note = getattr(error, "add_note", None)  # Python 3.11+
+        if note is not None:
+            note(f"the app's traceback:\n{message.rstrip()}")
+        return error
+    return LifespanError(f"{phase} failed: {message}")
+
+
 class LifespanManager:
     """Run an ASGI app's lifespan in the current event loop (async context manager).
 
@@ -183,7 +197,7 @@ class LifespanManager:
         await self._to_app[0].send({"type": f"lifespan.{phase}"})
         message = await self._to_us[1].receive()
         if message["type"] == f"lifespan.{phase}.failed":
-            raise LifespanError(f"{phase} failed: {message.get('message', '')}")
+            raise _failed(phase, str(message.get("message", "")))
         if message["type"] == "_app_exit":
             error = message["error"]
             if phase == "startup":

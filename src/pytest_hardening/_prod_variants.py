@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dotenv import dotenv_values
+
 from ._config import AppFactory
+from ._network import is_local
 from ._secrets import example_placeholder, is_secret_name, mask, secret_values
 
 __all__ = [
@@ -132,29 +135,66 @@ def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
     return hints
 
 
+#: The files a project publishes its example settings in: committed, so their values are
+#: public, and a deployment that copied one unchanged runs on them.
+_EXAMPLE_FILES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example")
+
+
+def example_values() -> dict[str, str]:
+    """What the project's example env files in the working directory and its two parents
+    give each variable (the nearest file first)."""
+    here = Path.cwd()
+    found: dict[str, str] = {}
+    for folder in (here, *here.parents[:_DOTENV_PARENTS]):
+        for name in _EXAMPLE_FILES:
+            path = folder / name
+            if not path.is_file():
+                continue
+            try:
+                values = dotenv_values(path, encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            for variable, value in values.items():
+                if value:
+                    found.setdefault(variable, value)
+    return found
+
+
 def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -> list[Mutation]:
     """The unsafe changes :meth:`ProdConfigChecker.audit` tries on ``prod_env``, one at a time:
     each variable dropped (but those in ``optional``), weakened as settings of its kind are in
-    the wild, and its URL made insecure, local, a placeholder or malformed."""
+    the wild (a secret set to the project's own ``.env.example`` value too), and its URL made
+    insecure, local, a placeholder or malformed."""
     skip = set(optional)
+    examples = example_values()
     found: list[Mutation] = []
     for name, value in prod_env.items():
         if name not in skip:
             found.append(Mutation(name, "drop", None))
         found.extend(_weakened(name, value))
+        published = examples.get(name)
+        if published and "://" not in value and is_secret_name(name):
+            found.append(Mutation(name, "its .env.example value", published))
         parts = urlsplit(value) if "://" in value else None
         if parts is None or not parts.hostname:
             continue
         if parts.scheme == "https":
             insecure = urlunsplit(parts._replace(scheme="http"))
             found.append(Mutation(name, "http scheme", insecure))
-        for host in ("localhost", "127.0.0.1"):
-            found.append(Mutation(name, host, _with_host(parts, host)))
+        if not is_local(parts.hostname):  # a loopback one made loopback again changes nothing
+            for host in ("localhost", "127.0.0.1"):
+                found.append(Mutation(name, host, _with_host(parts, host)))
         found.append(Mutation(name, "placeholder", "https://yourdomain.com"))
         found.append(Mutation(name, "malformed", "not a url"))
-    # A change that leaves the value as it was (the known-good URL is already local) is no
-    # change: the app could never refuse it.
-    return [m for m in found if m.value != prod_env.get(m.variable)]
+    # A change that leaves the value as it was is no change: the app could never refuse it.
+    # The same value twice (an example file's placeholder that is a published default) is
+    # tried once, under its first kind.
+    unique = {(m.variable, m.value): m for m in reversed(found)}
+    return [
+        m
+        for m in found
+        if unique[(m.variable, m.value)] is m and m.value != prod_env.get(m.variable)
+    ]
 
 
 #: The variables apps name their mode with: dropping one makes another mode, not a weaker
@@ -211,7 +251,10 @@ def _weakened(name: str, value: str) -> list[Mutation]:
     if _DEBUG.search(name):
         return [Mutation(name, "debug on", "true")]
     if _ORIGINS.search(name):
-        return [Mutation(name, "any origin", "*")]
+        # In the form the setting is written in: a JSON list (pydantic-settings reads a list
+        # so), else the bare wildcard. A "*" a list setting cannot parse would read as refused.
+        anyone = '["*"]' if value.lstrip().startswith("[") else "*"
+        return [Mutation(name, "any origin", anyone)]
     return []
 
 

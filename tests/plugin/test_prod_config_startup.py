@@ -147,10 +147,32 @@ def test_a_refusal_shows_no_input_pydantic_echoed() -> None:
 
 
 def test_the_audit_tries_no_change_that_leaves_the_value_as_it_was() -> None:
-    # A known-good URL that is already local (a sidecar): "make it localhost" changes nothing,
-    # and the app could never refuse it.
+    # A known-good URL that is already local (a sidecar): "make it localhost", or 127.0.0.1,
+    # leaves it where it was, and the app could never refuse it.
     sidecar = {**GOOD, "OLLAMA_URL": "http://localhost:11434"}
     report = ProdConfigChecker(lambda: FastAPI(), sidecar).audit()
     tried = {(m.variable, m.kind) for m in (*report.accepted, *report.rejected)}
     assert ("OLLAMA_URL", "localhost") not in tried
-    assert ("OLLAMA_URL", "127.0.0.1") in tried  # a change all the same
+    assert ("OLLAMA_URL", "127.0.0.1") not in tried
+    assert ("OLLAMA_URL", "placeholder") in tried
+
+
+def test_a_startup_failure_is_told_by_its_exception_not_its_whole_traceback() -> None:
+    # Starlette reports a failed startup with the whole traceback as its message: folded into
+    # the failure's one line, it buried the exception (12 KB on a real app).
+    def refusing() -> Any:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    with pytest.raises(AssertionError) as refused:
+        ProdConfigChecker(refusing, GOOD).assert_accepts()
+    message = str(refused.value)
+    assert message.endswith(
+        "refused: LifespanError: startup failed: ConnectionRefusedError: "
+        "[Errno 111] Connect call failed ('127.0.0.1', 5432)"
+    )
+    assert "Traceback" not in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -342,3 +343,38 @@ def test_a_factory_that_connects_while_it_builds_is_refused_naming_the_host() ->
     with pytest.raises(AssertionError) as info:
         checker.assert_accepts()
     assert "blocked an outbound connection to db.internal.example:5432" in str(info.value)
+
+
+def test_a_loopback_url_is_not_made_loopback_again() -> None:
+    # The known-good env's database is the test's own, on 127.0.0.1: "localhost" is no change.
+    checker = ProdConfigChecker(object, {"DB_URL": "postgresql://u:pw@127.0.0.1:5432/app"})
+    kinds = {m.kind for m in checker.mutations()}
+    assert {"localhost", "127.0.0.1"}.isdisjoint(kinds)
+    assert {"drop", "placeholder", "malformed"} <= kinds
+
+
+def test_any_origin_is_written_in_the_settings_own_form() -> None:
+    # A list setting reads JSON (pydantic-settings): a bare "*" it cannot parse read as refused.
+    env = {"CORS_ORIGINS": '["https://app.example.com"]', "ALLOWED_ORIGINS": "https://a.example"}
+    found = {(m.variable, m.value) for m in ProdConfigChecker(object, env).mutations()}
+    assert ("CORS_ORIGINS", '["*"]') in found
+    assert ("ALLOWED_ORIGINS", "*") in found
+
+
+def test_a_secret_is_tried_at_the_projects_own_example_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The project's .env.example is committed: a deployment that copied it runs on its values.
+    (tmp_path / ".env.example").write_text(
+        "SECRET_KEY=change-me-to-a-random-secret-key-min-32-chars\nJWT_SECRET=changethis\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    env = {"SECRET_KEY": KEY, "JWT_SECRET": KEY}
+    found = [(m.variable, m.kind, m.value) for m in ProdConfigChecker(object, env).mutations()]
+    example = "change-me-to-a-random-secret-key-min-32-chars"
+    assert ("SECRET_KEY", "its .env.example value", example) in found
+    # A value tried already (a published default) is tried once.
+    assert [k for name, k, v in found if name == "JWT_SECRET" and v == "changethis"] == [
+        "published default"
+    ]
+    assert all(example not in str(m) for m in ProdConfigChecker(object, env).mutations())
