@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._app import app_env, build_app
+from ._app import LifespanError, app_env, build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
@@ -59,6 +60,9 @@ class ProdConfigChecker:
         #: Whether the assertions and the audit run the lifespan's startup (:meth:`boot`) or
         #: only build (``hardening check-config``: nothing started on an operator's machine).
         self.startup = startup
+        #: Where the latest boot's startup stopped, having got past its validation: at a
+        #: connection (see :meth:`boot`); None when it started, or was not booted.
+        self.stopped_at: str | None = None
         #: Where a plain factory's checks import the app afresh (a session's, shared).
         self._fresh = fresh if fresh is not None else FreshBuilds()
 
@@ -101,13 +105,17 @@ class ProdConfigChecker:
     def boot(self, **overrides: str | None) -> Any:
         """:meth:`build`, then the app's lifespan startup and shutdown, as a server boots it:
         an app that validates its settings at startup (a FastAPI lifespan) refuses there. A
-        startup that failed only on a connection the guard refused (a database ping) got past
-        its validation, and counts as booted. Made from a fresh import as :meth:`build` is."""
+        startup that failed only on connecting (a database ping: to a host the guard refuses,
+        or on this machine where nothing listens) got past its validation, and counts as
+        booted; :attr:`stopped_at` then says where it stopped (else None). Made from a fresh
+        import as :meth:`build` is."""
         from ._app import running_lifespan
 
+        self.stopped_at = None
         made, app = self._made_afresh(lambda checker: checker.boot(**overrides), overrides)
         if made:
             return app
+        self.stopped_at = None  # a fresh build's, if it was only asked what its import reads
         with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
             env = self.env(**overrides)
             clear = self.clear | set(overrides)
@@ -116,8 +124,9 @@ class ProdConfigChecker:
                 try:
                     with running_lifespan(app):
                         pass
-                except Exception:
-                    if not network.blocked:
+                except Exception as error:
+                    self.stopped_at = _connecting(network, error)
+                    if self.stopped_at is None:
                         raise
         return app
 
@@ -135,6 +144,7 @@ class ProdConfigChecker:
             try:
                 return make(checker)
             finally:
+                self.stopped_at = checker.stopped_at
                 if fresh.reads(varied):  # what this build sent is the check's; else redone
                     for envelope in checker.sentry.envelopes:
                         self.sentry.capture_envelope(envelope)
@@ -238,6 +248,8 @@ class ProdConfigChecker:
                 continue
             if error is None:
                 report.accepted.append(mutation)
+                if self.stopped_at is not None:
+                    report.notes[mutation] = self.stopped_at
                 self._finding(f"accepted {mutation}")
                 continue
             report.rejected.append(mutation)
@@ -306,3 +318,41 @@ def _describe(changes: Mapping[str, str | None]) -> str:
     return ", ".join(
         f"{name} dropped" if value is None else f"{name} changed" for name, value in changes.items()
     )
+
+
+def _connecting(network: NetworkGuard, error: Exception) -> str | None:
+    """Where a startup that failed only on connecting stopped: at a host the guard refused, or
+    at a connection refused on this machine (nothing listens there); None for any other
+    failure, a refusal of the configuration."""
+    refused = network.refused()
+    if refused:
+        return f"its startup got as far as connecting to {refused[0].strip()}, refused by the check"
+    if _refused_here(error):
+        return (
+            "its startup got as far as connecting on this machine, where nothing listens "
+            "(a server the known-good env names, not running for the test)"
+        )
+    return None
+
+
+def _refused_here(error: BaseException) -> bool:
+    """A connection refused (ECONNREFUSED) in ``error``'s chain, or named by the last line of
+    the traceback a Starlette startup failure carries as its message."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or (
+            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
+        ):
+            return True
+        if isinstance(current, LifespanError) and _REFUSED.search(str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+#: How a startup failure's message names a refused connection (its exception, the OS's words).
+_REFUSED = re.compile(
+    rf"ConnectionRefusedError|Connection refused|\[Errno {errno.ECONNREFUSED}\] Connect call failed"
+)

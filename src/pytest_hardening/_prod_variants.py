@@ -60,13 +60,15 @@ class AuditReport:
     unnamed: list[Mutation] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     harmless: list[Mutation] = field(default_factory=list)
+    #: Where the startup of an accepted mutation stopped, having got past its validation.
+    notes: dict[Mutation, str] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[str]:
         # A refusal that does not name the variable may be another crash (the variant then
         # proved nothing), and tells an operator nothing: a finding too.
         return (
-            [f"accepted {m}" for m in self.accepted]
+            [f"accepted {m}{self._note(m)}" for m in self.accepted]
             + [f"leak: {leak}" for leak in self.leaks]
             + [f"refused without naming the variable: {m}" for m in self.unnamed]
         )
@@ -80,12 +82,16 @@ class AuditReport:
         if self.harmless:
             shown = ", ".join(str(m) for m in self.harmless)
             lines.append(f"  accepted, the app out of debug mode without it: {shown}")
-        lines += [f"  ACCEPTED {m}" for m in self.accepted]
+        lines += [f"  ACCEPTED {m}{self._note(m)}" for m in self.accepted]
         dropped = {m.variable: None for m in self.accepted if m.value is None}
         lines += [f"  {hint}" for hint in dotenv_hints(dropped)]
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
         return "\n".join(lines)
+
+    def _note(self, mutation: Mutation) -> str:
+        note = self.notes.get(mutation)
+        return f" ({note})" if note else ""
 
     def assert_ok(self) -> None:
         __tracebackhide__ = True

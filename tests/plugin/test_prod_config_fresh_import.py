@@ -64,7 +64,11 @@ def create_app():
 CONFTEST = """
 import pytest
 
-PROD = {"APP_ENV": "production", "SECRET_KEY": "s3cr3t-k3y-for-prod", "ALLOWED_HOSTS": "shop.example"}
+PROD = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "s3cr3t-k3y-for-prod",
+    "ALLOWED_HOSTS": "shop.example",
+}
 
 
 @pytest.fixture
@@ -153,7 +157,7 @@ def test_an_app_whose_import_reads_nothing_keeps_its_own_modules(
     pytester.path.joinpath("plain", "main.py").write_text(PLAIN_MAIN)
     pytester.makeconftest(
         CONFTEST.replace("shop.main", "plain.main").replace(
-            '"SECRET_KEY": "s3cr3t-k3y-for-prod", ', ""
+            '    "SECRET_KEY": "s3cr3t-k3y-for-prod",\n', ""
         )
     )
     pytester.syspathinsert()

@@ -4,6 +4,7 @@ refusals went unseen and every unsafe variant read "the app booted"."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -163,7 +164,7 @@ def test_a_startup_failure_is_told_by_its_exception_not_its_whole_traceback() ->
     def refusing() -> Any:
         @asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+            raise LookupError("the schema has no table 'users': run the migrations")
             yield
 
         return FastAPI(lifespan=lifespan)
@@ -172,7 +173,52 @@ def test_a_startup_failure_is_told_by_its_exception_not_its_whole_traceback() ->
         ProdConfigChecker(refusing, GOOD).assert_accepts()
     message = str(refused.value)
     assert message.endswith(
-        "refused: LifespanError: startup failed: ConnectionRefusedError: "
-        "[Errno 111] Connect call failed ('127.0.0.1', 5432)"
+        "refused: LifespanError: startup failed: LookupError: the schema has no table "
+        "'users': run the migrations"
     )
     assert "Traceback" not in message
+
+
+def _port_nobody_listens_on() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_startup_stopped_only_by_a_server_not_running_here_booted() -> None:
+    # The known-good env's database on 127.0.0.1, and no server there: the startup got past
+    # its validation as it does when the guard refuses a production host.
+    port = _port_nobody_listens_on()
+
+    def create() -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            if len(os.environ.get("API_SECRET_KEY", "")) < 32:
+                raise RuntimeError("API_SECRET_KEY: needs at least 32 characters")
+            await asyncio.open_connection("127.0.0.1", port)  # the database's ping
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    env = {"APP_ENV": "production", "API_SECRET_KEY": "k" * 40, "LOG_LEVEL": "info"}
+    checker = ProdConfigChecker(create, env)
+    checker.assert_accepts()
+    assert checker.stopped_at is not None
+    assert "where nothing listens" in checker.stopped_at
+    checker.assert_rejects(API_SECRET_KEY="short")
+    report = ProdConfigChecker(create, env).audit()
+    assert [str(m) for m in report.accepted] == ["LOG_LEVEL: dropped"]
+    assert report.findings == [
+        "accepted LOG_LEVEL: dropped (its startup got as far as connecting on this machine, "
+        "where nothing listens (a server the known-good env names, not running for the test))"
+    ]
+
+
+def test_an_accepted_variant_says_where_the_guard_stopped_its_startup() -> None:
+    report = ProdConfigChecker(create_app, {**GOOD, "LOG_LEVEL": "info"}).audit()
+    (finding,) = [f for f in report.findings if "LOG_LEVEL" in f]
+    assert finding.startswith(
+        "accepted LOG_LEVEL: dropped (its startup got as far as connecting to "
+        "db.internal:5432 (name lookup)"
+    )
+    assert finding.endswith(", refused by the check)")
