@@ -352,7 +352,10 @@ def test_factory_option_builds_that_app_in_a_project_that_configures_nothing(
     result = runner.invoke(app, args)
     assert result.exit_code == status, result.output
     if first_line is None:
-        assert result.stdout == "prod.env: production configuration OK\n"
+        assert result.stdout == (
+            "prod.env: production configuration OK: the app built with it "
+            "(--audit tries its unsafe variants)\n"
+        )
         # a build is not a start: what the app checks at startup is for prod_config to see
         assert "built, not started" in result.stderr
     else:
@@ -444,6 +447,8 @@ def test_settings_read_at_import_are_the_env_files(
     # Each variant built under its own env: DEBUG on is refused (read as off, it was accepted).
     assert re.search(r"audit: [1-9]\d* unsafe variants tried", audit.output), audit.output
     assert "DEBUG: debug on" not in audit.output
+    # Its findings too are of a build, not a start: said beside them.
+    assert "note: the app was built, not started" in audit.stderr
 
 
 EXIT_APP = """
@@ -534,10 +539,12 @@ def test_a_file_whose_mode_is_not_production_is_said_so(tiny_project: Path) -> N
     (tiny_project / "prod.env").write_text("TINY_KEY=a-long-enough-key\nENVIRONMENT=development\n")
     (tiny_project / ".env").write_text("TINY_KEY=x\n")
     result = _check("--factory", "tiny_cli_app:create_app")
-    assert result.exit_code == 0, result.output
-    assert "note: prod.env sets ENVIRONMENT=development: not a production environment" in (
-        result.stderr
+    # Built in development, its production checks off: whatever it accepted proves nothing.
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith(
+        "ENVIRONMENT: must name the production mode for a production release (is development)"
     )
+    assert "note: prod.env sets ENVIRONMENT" not in result.stderr  # a problem, not a note
     assert "note: .env exists: settings that read it" in result.stderr
 
 

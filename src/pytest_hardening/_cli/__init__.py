@@ -28,6 +28,7 @@ from pytest_hardening._cli._config import (
     EnvFileError,
     audit_findings,
     build_validator,
+    development_mode,
     env_notes,
     load_validator,
     read_env_file,
@@ -267,6 +268,9 @@ def check_config(
         # APP_ENV=production is the reference app's rule; another validator decides for itself.
         reference = validator == REFERENCE.validator
         problems = release_problems(env, check, require_production=reference)
+        built = validator is None  # the app's own rules, as its build applies them
+        if built and (development := development_mode(env)) is not None:
+            problems.insert(0, development)
     except (ValueError, ModuleNotFoundError, SpecError) as error:
         if isinstance(error, ModuleNotFoundError) and by_default:
             _no_app("check-config", error, "--factory package.module:attribute", "factory")
@@ -286,8 +290,15 @@ def check_config(
             err=True,
         )
     if env_file is not None:
-        for note in env_notes(env, env_file):
+        for note in env_notes(env, env_file, mode_checked=built):
             click.echo(f"note: {note}", err=True)
+    if built:
+        click.echo(
+            "note: the app was built, not started: a check its startup (lifespan) makes is not "
+            "seen here (prod_config.assert_rejects runs the startup, in a test), and an "
+            "audit's variant such a check refuses reads as accepted",
+            err=True,
+        )
     if audit and not problems:
         if factory is None:
             click.echo(
@@ -303,13 +314,11 @@ def check_config(
             click.echo(line)
         click.echo(f"{len(problems)} problem(s) in {source}: not safe to release.", err=True)
         raise Exit(1)
-    click.echo(f"{source}: production configuration OK")
-    if validator is None:  # the app's own rules, as its build applies them
-        click.echo(
-            "note: the app was built, not started: a check its startup (lifespan) makes is not "
-            "seen here; prod_config.assert_rejects runs the startup, in a test",
-            err=True,
-        )
+    if built:  # what the app's own build refuses, and no more
+        how = "the audit's variants" if audit else "--audit tries its unsafe variants"
+        click.echo(f"{source}: production configuration OK: the app built with it ({how})")
+    else:
+        click.echo(f"{source}: production configuration OK")
 
 
 @app.command()

@@ -238,19 +238,33 @@ def mode_of(env: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def env_notes(env: Mapping[str, str], env_file: Path) -> list[str]:
+def development_mode(env: Mapping[str, str]) -> str | None:
+    """The problem with an env whose mode variable names another mode than production, for a
+    check that builds the app: it was built in that mode, its production checks off."""
+    mode = mode_of(env)
+    if mode is None or mode[1].lower() in _PRODUCTION_MODES:
+        return None
+    return (
+        f"{mode[0]}: must name the production mode for a production release (is {mode[1]}): "
+        "the app was built in that mode, its production checks off"
+    )
+
+
+def env_notes(env: Mapping[str, str], env_file: Path, *, mode_checked: bool = False) -> list[str]:
     """What an operator should know about a check of ``env_file``: a mode that is not
-    production, and dotenv files the app's settings may read beside it (their values would
-    count in the check without being in the file)."""
+    production (unless ``mode_checked``: reported as a problem), and dotenv files the app's
+    settings may read beside it (their values would count in the check without being in the
+    file)."""
     from pytest_hardening._prod_variants import dotenv_files
 
     notes = []
     mode = mode_of(env)
     if mode is not None and mode[1].lower() not in _PRODUCTION_MODES:
-        notes.append(
-            f"{env_file} sets {mode[0]}={mode[1]}: not a production environment; the check "
-            "built the app with it all the same"
-        )
+        if not mode_checked:
+            notes.append(
+                f"{env_file} sets {mode[0]}={mode[1]}: not a production environment; the check "
+                "built the app with it all the same"
+            )
     elif mode is not None and env[mode[0]] != "production":
         # Apps compare their mode exactly, each with its own value ("production", "prod"):
         # a spelling the app does not expect reads as development, checks and all.
