@@ -246,12 +246,14 @@ class _FromImport:
         if first:
             how = (
                 "was imported before the first development build (at a conftest's or a test "
-                f"module's top, say), and the package's import reads {what}, set otherwise "
-                "for this build than when the factory was made"
+                "module's top, or in a fixture that ran before the app was built, a session "
+                f"one say), and the package's import reads {what}, set otherwise for this "
+                "build than when the factory was made"
             )
             remedy = (
-                "import it inside tests and fixtures instead, so that this factory's build is "
-                "its first import"
+                "import it inside tests, and inside fixtures that run after the app's build "
+                "(ones that ask for hardened_app or hardened_client), so that this factory's "
+                "build is its first import; or do such set-up in a subprocess"
             )
         else:
             how = f"was first imported under another environment (differing in {what})"

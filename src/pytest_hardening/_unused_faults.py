@@ -72,7 +72,9 @@ def unused_report(
         f"before the call, {advice.log}? an HTTP cache (hishel) that answered from its store, "
         "on disk beside the tests too? state an earlier test left, such as a rate "
         "limiter or cache built at import (a dict of answers in the app's modules, which an "
-        "app built at import keeps from test to test)? settings the app built at import, "
+        "app built at import keeps from test to test)? a cache in an outside store (Redis, "
+        "memcached) that answered: its entries expire on the store's own clock, which "
+        "clock.advance does not move? settings the app built at import, "
         "`settings = Settings()` in a module, which keep the environment of whatever imported it "
         f"first instead of {advice.dev_env}?), or opt out with {advice.opt_out}."
     )
