@@ -227,6 +227,9 @@ def declared_optional(factory: AppFactory) -> set[str]:
 #: Variables that switch debugging on, and that list the origins CORS lets in.
 _DEBUG = re.compile(r"(^|_)DEBUG$", re.IGNORECASE)
 _ORIGINS = re.compile(r"CORS|ORIGINS", re.IGNORECASE)
+#: Switches that turn a protection on (secure cookies, TLS verification, CSRF, HSTS).
+_PROTECTION = re.compile(r"SECURE|HTTPS|SSL|TLS|VERIFY|CSRF|HSTS|HTTPONLY", re.IGNORECASE)
+_ON = frozenset({"true", "1", "yes", "on"})
 
 
 def debug_stayed_off(mutation: Mutation, app: Any) -> bool:
@@ -247,7 +250,7 @@ def runs_in_debug(app: Any) -> bool:
 def _weakened(name: str, value: str) -> list[Mutation]:
     """The unsafe values a setting of this kind is given in the wild: a secret left at a
     published default, its ``.env.example`` placeholder or one character, debugging switched
-    on, any origin allowed."""
+    on, a protection switched off (``COOKIE_SECURE=false``), any origin allowed."""
     if "://" not in value and is_secret_name(name):
         return [
             Mutation(name, "published default", "changethis"),
@@ -256,6 +259,8 @@ def _weakened(name: str, value: str) -> list[Mutation]:
         ]
     if _DEBUG.search(name):
         return [Mutation(name, "debug on", "true")]
+    if _PROTECTION.search(name) and value.strip().lower() in _ON:
+        return [Mutation(name, "protection off", "false")]
     if _ORIGINS.search(name):
         # In the form the setting is written in: a JSON list (pydantic-settings reads a list
         # so), else the bare wildcard. A "*" a list setting cannot parse would read as refused.

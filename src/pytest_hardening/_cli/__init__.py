@@ -216,7 +216,8 @@ def _env_file_option(help: str) -> Callable[[F], F]:
     is_flag=True,
     help="Also build the app with every unsafe variant of this env (drop each variable, "
     "http://, localhost, placeholder, malformed URLs, secrets at a published default or "
-    "one character, DEBUG on, CORS origins '*') and report any it accepts. Slow.",
+    "one character, DEBUG on, protections such as COOKIE_SECURE off, CORS origins '*') and "
+    "report any it accepts. Slow.",
 )
 @click.option(
     "--factory",

@@ -378,3 +378,9 @@ def test_a_secret_is_tried_at_the_projects_own_example_value(
         "published default"
     ]
     assert all(example not in str(m) for m in ProdConfigChecker(object, env).mutations())
+
+
+def test_a_protection_that_is_on_is_tried_off() -> None:
+    env = {"COOKIE_SECURE": "true", "VERIFY_SSL": "1", "SECURE_NAME": "acme", "USE_HTTPS": "false"}
+    found = {(m.variable, m.value) for m in ProdConfigChecker(object, env).mutations() if m.value}
+    assert found == {("COOKIE_SECURE", "false"), ("VERIFY_SSL", "false")}
