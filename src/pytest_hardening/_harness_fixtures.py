@@ -65,7 +65,19 @@ def close_breakers_after(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def _hardening_pool() -> Iterator[AppPool]:
+def _hardening_requirements() -> None:
+    """The installed packages meet the plugin's requirements (pip only warns when a project's
+    pins undercut them). Session-scoped: one check per process, and every test using the
+    fixtures reports the same message instead of an error deep inside the plugin."""
+    from ._requirements import FIXTURE_PACKAGES, requirements_message, unmet_requirements
+
+    unmet = unmet_requirements(FIXTURE_PACKAGES)
+    if unmet:
+        pytest.fail(requirements_message(unmet), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def _hardening_pool(_hardening_requirements: None) -> Iterator[AppPool]:
     """Apps kept running between tests when ``hardening_app_reset`` says how to reset them."""
     from ._reuse import AppPool
 

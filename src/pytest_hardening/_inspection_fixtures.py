@@ -77,6 +77,7 @@ def apm(
 @pytest.fixture
 def prod_config(
     request: pytest.FixtureRequest,
+    _hardening_requirements: None,
     hardening_app_factory: AppFactory,
     hardening_dev_env: Mapping[str, str],
     hardening_prod_env: Mapping[str, str],
@@ -100,6 +101,7 @@ def prod_config(
 @pytest.fixture
 def route_audit(
     request: pytest.FixtureRequest,
+    _hardening_requirements: None,
     hardening_app_factory: AppFactory,
     hardening_dev_env: Mapping[str, str],
     hardening_prod_env: Mapping[str, str],

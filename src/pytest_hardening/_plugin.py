@@ -55,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # pytest finds a plugin's fixtures among its module attributes.
 _hardening_pool = _harness_fixtures._hardening_pool
+_hardening_requirements = _harness_fixtures._hardening_requirements
 _hardening_harness = _harness_fixtures._hardening_harness
 _hardening_anyio_async_client = _harness_fixtures._hardening_anyio_async_client
 clock = _harness_fixtures.clock

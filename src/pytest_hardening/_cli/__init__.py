@@ -76,7 +76,12 @@ class _Command(click.Command):
     context_settings={"show_default": True},
 )
 def app() -> None:
-    pass
+    from pytest_hardening._requirements import requirements_message, unmet_requirements
+
+    unmet = unmet_requirements()
+    if unmet:
+        click.echo(f"hardening: {requirements_message(unmet)}", err=True)
+        raise Exit(2)
 
 
 @app.command(cls=_Command)

@@ -1,0 +1,89 @@
+"""The installed versions of the packages the plugin declares, checked before it uses them.
+
+pip installs a project's own pins after the plugin with only a warning ("pytest-hardening
+requires anyio>=4.4, but you have anyio 3.7.1"); the plugin then failed deep inside a fixture
+with an error about something else. Read from the installed distribution's metadata, so the
+check and ``pyproject.toml`` cannot disagree; a plugin imported from a source tree (no
+metadata) is not checked.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Collection
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+DISTRIBUTION = "pytest-hardening"
+# What the fixtures import; the ``hardening`` command needs every requirement.
+FIXTURE_PACKAGES = frozenset({"anyio", "freezegun", "httpx", "pytest", "respx", "sentry-sdk"})
+
+
+class Unmet(NamedTuple):
+    name: str
+    needs: str  # the declared requirement without its marker, e.g. "anyio>=4.4"
+    installed: str | None  # None: not installed
+
+    def __str__(self) -> str:
+        found = "not installed" if self.installed is None else f"{self.installed} is installed"
+        return f"{self.name}: {found}, {DISTRIBUTION} needs {self.needs}"
+
+
+def unmet_requirements(only: Collection[str] | None = None) -> list[Unmet]:
+    """The declared requirements (of ``only``'s packages, if given) that the installed packages
+    do not meet; empty when all are met or the plugin has no installed metadata."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion
+
+    try:
+        declared = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    wanted = None if only is None else {canonicalize_name(name) for name in only}
+    problems = []
+    for line in declared:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        name = canonicalize_name(requirement.name)
+        if wanted is not None and name not in wanted:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue  # an extra's, or another Python's
+        try:
+            installed = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(Unmet(requirement.name, _needs(requirement), None))
+            continue
+        try:
+            met = requirement.specifier.contains(installed, prereleases=True)
+        except InvalidVersion:
+            continue  # a version string packaging cannot read: nothing to say about it
+        if not met:
+            problems.append(Unmet(requirement.name, _needs(requirement), installed))
+    return problems
+
+
+def _needs(requirement: Requirement) -> str:
+    return f"{requirement.name}{requirement.specifier}"
+
+
+def requirements_message(problems: list[Unmet]) -> str:
+    """What to tell a user whose installed packages do not meet the plugin's requirements."""
+    installs = " ".join(f"'{unmet.needs}'" for unmet in problems)
+    lines = [
+        f"{DISTRIBUTION} cannot run with the packages installed here:",
+        *(f"  - {unmet}" for unmet in problems),
+        "pip installs a project's own pins over the plugin's requirements with a warning only."
+        f" Install the versions it needs: python -m pip install {installs}",
+    ]
+    if any(unmet.name == "anyio" for unmet in problems):
+        lines.append(
+            "If pip refuses because your app pins anyio below 4, its framework holds it there:"
+            " docs/getting-started.md says which FastAPI and Starlette versions do."
+        )
+    return "\n".join(lines)

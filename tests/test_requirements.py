@@ -1,0 +1,85 @@
+"""A project whose own pins undercut the plugin's requirements (pip only warns) is told which
+package is too old and how to fix it, before any fixture fails deep inside the plugin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pytest_hardening._cli import app as hardening
+
+RUN = ("-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:hypothesispytest")
+RUN += ("-o", "asyncio_default_fixture_loop_scope=function")
+
+
+@pytest.fixture
+def anyio_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``pip install`` of an app pinning anyio 3 leaves: anyio 3.7.1's metadata, found
+    before the real one. (The anyio module itself stays the installed 4.x: only the check
+    reads the metadata.)"""
+    info = tmp_path / "pins" / "anyio-3.7.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: anyio\nVersion: 3.7.1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "pins"))
+
+
+@pytest.mark.usefixtures("anyio_3")
+def test_fixtures_name_the_old_package_and_leave_other_tests_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from starlette.applications import Starlette
+
+        @pytest.fixture
+        def hardening_app_factory():
+            return lambda: Starlette()
+
+        def test_one(hardened_client):
+            pass
+
+        def test_two(faults):
+            pass
+
+        def test_plain():
+            pass
+        """
+    )
+    result = pytester.runpytest(*RUN)
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-hardening cannot run with the packages installed here:",
+            "*  - anyio: 3.7.1 is installed, pytest-hardening needs anyio>=4.4",
+            "*Install the versions it needs: python -m pip install 'anyio>=4.4'",
+            "*docs/getting-started.md says which FastAPI and Starlette versions do.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+@pytest.mark.usefixtures("anyio_3")
+def test_the_command_refuses_to_start() -> None:
+    result = CliRunner().invoke(hardening, ["check-config", "production.env"])
+    assert result.exit_code == 2
+    assert "anyio: 3.7.1 is installed, pytest-hardening needs anyio>=4.4" in result.output
+
+
+def test_met_requirements_say_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from starlette.applications import Starlette
+
+        @pytest.fixture
+        def hardening_app_factory():
+            return lambda: Starlette()
+
+        def test_one(hardened_client):
+            pass
+        """
+    )
+    pytester.runpytest(*RUN).assert_outcomes(passed=1)
