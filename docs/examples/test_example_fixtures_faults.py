@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import httpx
 import pytest
 
-from pytest_hardening import BreakerInspector, Clock, FaultInjector
+from pytest_hardening import BreakerInspector, Clock, FaultInjector, Provider
 
 CALL = {"order_id": "5521", "shop": "acme.myshopify.com", "phone": "+919876543210"}
 
@@ -70,3 +71,15 @@ def test_breakers_fixture_forces_and_reads_state(
     assert breakers.transitions("exotel") == [("CLOSED", "OPEN")]
     breakers.reset("exotel")
     assert breakers.state("exotel") == "CLOSED"
+
+
+def translator_error(status: int) -> dict[str, Any]:
+    return {"error": {"code": status, "message": HTTPStatus(status).phrase}}
+
+
+def test_a_provider_with_its_own_error_shape() -> None:
+    translator = Provider("https://api.funtranslations.com", errors=translator_error)
+    with FaultInjector({"fun": translator}) as faults, httpx.Client() as http:
+        faults.rate_limit("fun", times=1)
+        answer = http.post("https://api.funtranslations.com/translate/yoda.json")
+    assert answer.json()["error"] == {"code": 429, "message": "Too Many Requests"}

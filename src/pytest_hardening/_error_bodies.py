@@ -1,15 +1,19 @@
 """Injected error answers in the provider's own shape: an OpenAI-compatible or Anthropic API
 gets the error body its SDK parses (``e.type``, ``e.code``, the message), so an app that
-branches on them can be driven; any other provider gets a plain body."""
+branches on them can be driven; a provider with ``errors=`` a function gets the body it builds,
+and any other provider a plain body."""
 
 from __future__ import annotations
 
 import fnmatch
+import http
 from typing import Any
+
+import httpx
 
 from ._providers import Provider, host_pattern
 
-__all__ = ["error_body", "error_headers", "error_shape"]
+__all__ = ["error_body", "error_headers", "error_response", "error_shape"]
 
 # The hosts whose shape is known without ``Provider(errors=...)``.
 _HOSTS = {
@@ -44,9 +48,12 @@ _ANTHROPIC: dict[int, tuple[str, str]] = {
 
 
 def error_shape(provider: Provider) -> str | None:
-    """``"openai"``, ``"anthropic"`` or ``None`` (plain bodies) for ``provider``."""
-    if provider.errors is not None:
+    """``"openai"``, ``"anthropic"`` or ``None`` (plain bodies, or the provider's own function)
+    for ``provider``."""
+    if isinstance(provider.errors, str):
         return provider.errors
+    if provider.errors is not None:
+        return None
     host = host_pattern(provider.url)
     for pattern, shape in _HOSTS.items():
         if host == pattern or fnmatch.fnmatchcase(host, pattern):
@@ -54,9 +61,21 @@ def error_shape(provider: Provider) -> str | None:
     return None
 
 
-def error_body(provider: Provider, status: int, plain: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of an injected ``status`` answer from ``provider``; ``plain`` when the
-    provider's API has no known error shape."""
+def error_response(provider: Provider, status: int, headers: dict[str, str]) -> httpx.Response:
+    """An injected ``status`` answer from ``provider``, with ``headers`` and the provider's
+    error headers (see :func:`error_headers`)."""
+    headers = {**error_headers(provider), **headers}
+    if callable(provider.errors):
+        body = provider.errors(status)
+        if isinstance(body, str | bytes):  # a text page (a proxy's HTML 503): as given
+            return httpx.Response(status, headers=headers, content=body)
+        return httpx.Response(status, headers=headers, json=body)
+    return httpx.Response(status, headers=headers, json=error_body(provider, status))
+
+
+def error_body(provider: Provider, status: int) -> dict[str, Any]:
+    """The JSON body of an injected ``status`` answer from a provider whose shape is known
+    (see :func:`error_shape`), else a plain one."""
     shape = error_shape(provider)
     if shape == "openai":
         server = ("server_error", None, "The server had an error processing your request.")
@@ -69,7 +88,11 @@ def error_body(provider: Provider, status: int, plain: dict[str, Any]) -> dict[s
         kind, message = _ANTHROPIC.get(status, fallback)
         error = {"type": kind, "message": message + _INJECTED}
         return {"type": "error", "error": error, "request_id": _REQUEST_ID}
-    return plain
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:  # a status of the provider's own, such as 529
+        phrase = f"HTTP {status}"
+    return {"error": phrase + _INJECTED, "status": status}
 
 
 def error_headers(provider: Provider) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ._error_bodies import error_body, error_headers
+from ._error_bodies import error_response
 from ._providers import Provider
 
 __all__ = ["OUTCOME", "Action", "FaultMethods", "request_timeout"]
@@ -100,12 +100,10 @@ class FaultMethods(InjectorHooks):
 
     def fail(self, provider: str, status: int = 503, *, times: int | None = None) -> None:
         """Answer ``status``, with the error body of the provider's API (see ``Provider``)."""
-        plain = {"error": "injected failure", "status": status}
         target = self.providers[self._check(provider)]
-        body, headers = error_body(target, status, plain), error_headers(target)
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            return httpx.Response(status, headers=headers, json=body), f"fail {status}"
+            return error_response(target, status, {}), f"fail {status}"
 
         self._set(provider, "fail", action, times, status=status)
 
@@ -189,14 +187,12 @@ class FaultMethods(InjectorHooks):
         ``retry-after-ms`` header (which the OpenAI SDK prefers); the body is the provider
         API's rate-limit error (see ``Provider``)."""
         target = self.providers[self._check(provider)]
-        body = error_body(target, 429, {"error": "rate limited"})
-        headers = {**error_headers(target), "Retry-After": str(retry_after)}
+        headers = {"Retry-After": str(retry_after)}
         if retry_after_ms is not None:
             headers["retry-after-ms"] = str(retry_after_ms)
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
-            response = httpx.Response(429, headers=headers, json=body)
-            return response, "rate_limit 429"
+            return error_response(target, 429, headers), "rate_limit 429"
 
         details: dict[str, Any] = {"retry_after": retry_after}
         if retry_after_ms is not None:
@@ -228,12 +224,9 @@ class FaultMethods(InjectorHooks):
         used = seed if seed is not None else f"{self.seed}:{provider}"
         rng = _random.Random(used)
 
-        body = error_body(healthy, status, {"error": "injected failure"})
-        headers = error_headers(healthy)
-
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
             if rng.random() < rate:
-                return httpx.Response(status, headers=headers, json=body), f"fail {status}"
+                return error_response(healthy, status, {}), f"fail {status}"
             response = healthy.respond(request)
             return response, f"ok {response.status_code}"
 
@@ -249,11 +242,7 @@ def _step(healthy: Provider, outcome: Any, advance: Callable[[float], None]) -> 
             headers = {"Content-Type": "application/json"}
             return httpx.Response(200, headers=headers, content=GARBAGE), "garbage 200"
         if isinstance(outcome, int):
-            body, headers = (
-                error_body(healthy, outcome, {"error": "injected"}),
-                error_headers(healthy),
-            )
-            return httpx.Response(outcome, headers=headers, json=body), f"fail {outcome}"
+            return error_response(healthy, outcome, {}), f"fail {outcome}"
         if isinstance(outcome, httpx.Response):
             return outcome, f"response {outcome.status_code}"
         error = {"refuse": httpx.ConnectError, "timeout": httpx.ReadTimeout}.get(outcome, outcome)

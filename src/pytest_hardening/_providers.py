@@ -6,7 +6,7 @@ import fnmatch
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -28,6 +28,8 @@ __all__ = [
 
 # A handler answers with an httpx response, or an httpx2 one (converted; its body is read).
 Handler = Callable[[httpx.Request], "httpx.Response | httpx2.Response"]
+# The provider's own error body for an injected status: JSON-able, or text/bytes as is.
+ErrorBody = Callable[[int], Any]
 
 #: The APIs whose error bodies injected faults can imitate (``Provider.errors``).
 ERROR_SHAPES = ("openai", "anthropic")
@@ -46,21 +48,26 @@ class Provider:
     providers match, the most specific owns the request: the longest ``url`` without its query,
     then the one naming more query parameters. A path prefix splits a host, a query a path.
 
-    ``errors`` is the API whose error bodies injected faults imitate, so its SDK reads the
-    error's type and code: ``"openai"`` (any OpenAI-compatible API) or ``"anthropic"``; by
-    default it follows the host (``api.openai.com``, ``*.openai.azure.com``,
-    ``api.anthropic.com``), and any other provider gets plain bodies.
+    ``errors`` is how injected error answers (``fail``, ``rate_limit``, ``random``, a status in
+    ``sequence``) look: ``"openai"`` (any OpenAI-compatible API) or ``"anthropic"``, the error
+    body that API's SDK reads the error's type and code from; or a function of the status
+    returning the provider's own error body (JSON-able, or ``str``/``bytes`` sent as is), for an
+    app that reads the provider's documented error shape. By default it follows the host
+    (``api.openai.com``, ``*.openai.azure.com``, ``api.anthropic.com``), and any other
+    provider gets ``{"error": "Service Unavailable (injected by pytest-hardening)", "status":
+    503}``.
     """
 
     url: str
     healthy: Handler | httpx.Response | httpx2.Response | None = None
-    errors: str | None = None
+    errors: str | ErrorBody | None = None
 
     def __post_init__(self) -> None:
-        if self.errors not in (None, *ERROR_SHAPES):
+        if self.errors not in (None, *ERROR_SHAPES) and not callable(self.errors):
             raise ValueError(
                 f"Provider(errors={self.errors!r}): use one of {ERROR_SHAPES} (the API whose "
-                "error bodies faults imitate), or None to follow the host"
+                "error bodies faults imitate), a function of the status returning the error "
+                "body, or None to follow the host"
             )
 
     def matches(self, url: httpx.URL) -> bool:

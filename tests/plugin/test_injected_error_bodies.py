@@ -1,7 +1,8 @@
 """Injected error answers carry the provider API's own error body, so the official SDKs fill
 in the error's type, code and message as for a real outage, and an app that branches on them
 (`e.code == "rate_limit_exceeded"`) can be driven; a body of the test's own goes through
-`sequence` as an `httpx.Response`. Other providers keep plain bodies."""
+`sequence` as an `httpx.Response`, or for every injected status through `Provider(errors=...)`.
+Other providers get plain bodies."""
 
 from __future__ import annotations
 
@@ -137,16 +138,53 @@ def test_sequence_takes_a_response_for_a_body_of_the_tests_own(
     assert [c.outcome for c in injector.calls("openai")] == ["response 429"]
 
 
-def test_other_providers_keep_plain_bodies(injector: FaultInjector) -> None:
+def test_other_providers_get_plain_bodies_that_say_they_were_injected(
+    injector: FaultInjector,
+) -> None:
     with httpx.Client() as http:
         injector.fail("pay", 503, times=1)
-        plain = {"error": "injected failure", "status": 503}
-        assert http.get("https://api.pay.example/x").json() == plain
-        injector.sequence("pay", [429])
-        assert http.get("https://api.pay.example/x").json() == {"error": "injected"}
+        unavailable = {"error": f"Service Unavailable {INJECTED}", "status": 503}
+        assert http.get("https://api.pay.example/x").json() == unavailable
+        injector.sequence("pay", [429, 529])
+        too_many = {"error": f"Too Many Requests {INJECTED}", "status": 429}
+        assert http.get("https://api.pay.example/x").json() == too_many
+        assert http.get("https://api.pay.example/x").json() == {
+            "error": f"HTTP 529 {INJECTED}",
+            "status": 529,
+        }
+        injector.rate_limit("pay", retry_after=7, times=1)
+        limited = http.get("https://api.pay.example/x")
+        assert (limited.status_code, limited.headers["retry-after"]) == (429, "7")
+        assert limited.json() == too_many
+
+
+def test_a_provider_gives_its_own_error_body_as_a_function_of_the_status() -> None:
+    """An app written against its provider's documented error shape (here
+    ``{"error": {"code", "message"}}``) reads injected errors as it reads real ones."""
+
+    def translator_error(status: int) -> object:
+        if status == 502:
+            return "<html><body>Bad Gateway</body></html>"  # the proxy in front of it
+        return {"error": {"code": status, "message": f"status {status} from the fake"}}
+
+    providers = {"fun": Provider("https://api.fun.example", errors=translator_error)}
+    with FaultInjector(providers) as faults, httpx.Client() as http:
+        faults.rate_limit("fun", retry_after=3, times=1)
+        limited = http.post("https://api.fun.example/translate")
+        assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
+        assert limited.json()["error"] == {"code": 429, "message": "status 429 from the fake"}
+        faults.fail("fun", 503, times=1)
+        assert http.post("https://api.fun.example/translate").json()["error"]["code"] == 503
+        faults.random("fun", 1.0, status=500)
+        assert http.post("https://api.fun.example/translate").json()["error"]["code"] == 500
+        faults.sequence("fun", [502])
+        page = http.post("https://api.fun.example/translate")
+        assert (page.status_code, page.text) == (502, "<html><body>Bad Gateway</body></html>")
 
 
 def test_a_provider_names_its_error_shape_or_is_told_what_is_known() -> None:
     assert Provider("https://llm.internal", errors="anthropic").errors == "anthropic"
-    with pytest.raises(ValueError, match=r"errors='gemini'.*\('openai', 'anthropic'\)"):
+    with pytest.raises(
+        ValueError, match=r"errors='gemini'.*\('openai', 'anthropic'\).*, a function of the status"
+    ):
         Provider("https://llm.internal", errors="gemini")
