@@ -227,8 +227,26 @@ def test_an_app_without_breakers_runs_scenarios_on_answers_and_data() -> None:
         rollback=(Heal(),),
     )
     provider = ("https://api.payments.test", httpx.Response(200, json={"price": 3}))
-    result = run_scenario(scenario, HarnessSession(plain_app, {}, {"payments": provider}))
+    session = HarnessSession(plain_app, {}, {"payments": provider})
+    result = run_scenario(scenario, session)
     assert result.passed, result.failures
+
+    # A breaker expectation on such an app fails as an expectation, saying where breakers are
+    # looked for (it was a crashed step: a KeyError).
+    expecting = Scenario(
+        name="expects-a-breaker",
+        description="",
+        steady_state=(),
+        method=(ExpectBreaker("payments", "CLOSED"), ExpectTransitions("payments", ("CLOSED",))),
+        rollback=(),
+    )
+    failed = run_scenario(expecting, session)
+    assert len(failed.failures) == 2, failed.failures
+    for failure in failed.failures:
+        assert "no breaker named 'payments': the app shows none" in failure
+        assert "app.state.breakers" in failure
+        assert "HarnessSession(breakers=lambda app: {...})" in failure
+        assert "raised" not in failure
 
 
 @pytest.mark.parametrize(("debug", "grouped"), [(False, False), (True, False), (False, True)])
@@ -387,7 +405,7 @@ def test_a_change_the_breaker_does_not_report_is_timed_as_seen() -> None:
     assert result.passed, result.failures
     line = breaker_text(result.timeline, "pricing").plain
     assert "pricing CLOSED ─→ OPEN ─→ HALF_OPEN ─→ CLOSED" in line  # no made-up 300s stay
-    assert "(at by 0s, by 300s, by 300s)" in line
+    assert "(seen at 0s, 300s, 300s)" in line
     transitions = result.to_dict()["breakers"]["pricing"]["transitions"]
     assert [t["seen"] for t in transitions] == [True, True, True]
 
@@ -654,6 +672,15 @@ def test_mistakes_in_a_scenario_are_named_not_passed() -> None:
     # One step, not in a tuple, is taken as the phase.
     single = Scenario("one", "d", method=Inject("payments", "refuse"))
     assert single.method == (Inject("payments", "refuse"),)
+    # A fault method's keywords are the step's keywords; a wrong one is named with the method's
+    # parameters where the scenario is written.
+    assert Inject("payments", "fail", 503, times=2) == Inject(
+        "payments", "fail", (503,), {"times": 2}
+    )
+    with pytest.raises(TypeError, match=r"'tims'; faults.fail takes \(provider: str, status"):
+        Inject("payments", "fail", 503, tims=2)
+    with pytest.raises(TypeError, match=r"missing a required argument: 'seconds'"):
+        Inject("payments", "latency")
     # A breaker name nobody has fails; a probe's False fails, its True holds.
     probes = Scenario(
         "probes",

@@ -161,6 +161,31 @@ def test_the_pytest_runner_replays_a_target_by_its_spec() -> None:
     assert replay in str(info.value)
 
 
+def test_a_target_without_a_spec_replays_as_the_test_that_ran_it(
+    request: pytest.FixtureRequest,
+) -> None:
+    # A bare `hardening chaos <name>` would run the project's default target, not this one.
+    from pytest_hardening.chaos import assert_scenario_passes
+    from tests.chaos import failing_target
+
+    target = failing_target.target()
+    assert target.spec is None
+    [scenario] = target.catalogue()
+    with pytest.raises(pytest.fail.Exception) as info:
+        assert_scenario_passes(scenario, target)
+    assert f"replay with: python -m pytest {request.node.nodeid}" in str(info.value)
+
+
+def test_reports_carry_the_replay_command(tmp_path: Path) -> None:
+    data, html = tmp_path / "chaos.json", tmp_path / "chaos.html"
+    spec = "tests.chaos.failing_target:target"
+    args = ["chaos", "--target", spec, "--json", str(data), "--report", str(html)]
+    assert runner.invoke(app, args).exit_code == 1
+    replay = f"hardening chaos expects-too-much --seed 0 --target {spec}"
+    assert json.loads(data.read_text())["scenarios"][0]["replay"] == replay
+    assert f"Replay with: <code>{replay}</code>" in html.read_text()
+
+
 def test_after_the_command_the_hosts_its_scenarios_faked_stay_unreachable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -78,7 +78,7 @@ def adapt_breaker(breaker: Any, *, in_app_loop: InAppLoop | None = None) -> Brea
         f"breaker{_missing(breaker)}. pytest-hardening reads pybreaker, aiobreaker, "
         f"circuitbreaker and purgatory breakers, and anything that follows the breaker "
         f"protocol: {ADAPTER_PROTOCOL}. Return such adapters from the `hardening_breakers` "
-        "fixture."
+        "fixture (tests), or from `HarnessSession(breakers=...)` (chaos targets)."
     )
 
 

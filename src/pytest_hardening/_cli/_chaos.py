@@ -170,6 +170,7 @@ def run_catalogue(
             result = next(stream)
             # the printed replay command names the catalogue it came from
             result.target = spec if isinstance(spec, str) else replay_target
+            result.test = None  # a run of this command replays as one, also under pytest
             results.append(result)
             progress.console.print(render_result(result))
             progress.advance(task)

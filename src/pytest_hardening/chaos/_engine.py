@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -97,7 +98,15 @@ def run_scenario(scenario: Scenario, session: Session, *, seed: int = 0) -> Scen
         result = ScenarioResult(scenario.name, scenario.description, seed, Timeline())
         result.failures.append(f"could not set up the scenario: {type(exc).__name__}: {exc}")
     result.wall_seconds = time.perf_counter() - started
+    result.test = _current_test()
     return result
+
+
+def _current_test() -> str | None:
+    """The node id of the pytest test running now (pytest sets ``PYTEST_CURRENT_TEST`` to
+    ``"<node id> (<phase>)"``), or None outside one."""
+    current = os.environ.get("PYTEST_CURRENT_TEST")
+    return current.rsplit(" (", 1)[0] if current else None
 
 
 def run_scenarios(

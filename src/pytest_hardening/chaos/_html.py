@@ -167,6 +167,7 @@ def _section(result: ScenarioResult) -> str:
         f"<p>Requests by status: {escape(status_summary(result.timeline))}. "
         f"Virtual time {seconds(result.timeline.end)}, wall {result.wall_seconds:.2f}s, "
         f"seed {result.seed}.</p>",
+        f"<p>Replay with: <code>{escape(result.replay_command())}</code></p>",
     ]
     if result.data_loss is not None:
         loss = result.data_loss

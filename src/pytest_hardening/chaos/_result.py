@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ class ScenarioResult:
     wall_seconds: float = 0.0
     logs: list[str] = field(default_factory=list)
     target: str | None = None  # the catalogue's package.module:attribute, when run by name
+    #: The pytest test that ran it (its node id), when the target's spec is unknown there.
+    test: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -62,7 +65,11 @@ class ScenarioResult:
         return "\n".join(lines)
 
     def replay_command(self) -> str:
-        """The command that runs this scenario again, exactly (its target and seed)."""
+        """The command that runs this scenario again, exactly (its target and seed). A run
+        inside a pytest test whose target has no ``spec`` replays as that test: a bare
+        ``hardening chaos`` would run the project's default target instead."""
+        if self.target is None and self.test is not None:
+            return f"python -m pytest {shlex.quote(self.test)}"
         target = f" --target {self.target}" if self.target else ""
         return f"hardening chaos {self.name} --seed {self.seed}{target}"
 
@@ -72,6 +79,7 @@ class ScenarioResult:
             "name": self.name,
             "description": self.description,
             "seed": self.seed,
+            "replay": self.replay_command(),
             "passed": self.passed,
             "failures": list(self.failures),
             "wall_seconds": round(self.wall_seconds, 4),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -64,22 +65,46 @@ def _statuses(expect: int | str | Collection[int | str] | None) -> frozenset[int
     return frozenset(found)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Inject:
     """``faults.<kind>(provider, *args, **kwargs)``, e.g. ``Inject("exotel", "fail", (503,))``;
-    a single argument may be given bare: ``Inject("exotel", "fail", 503)``."""
+    a single argument may be given bare, and the method's keywords as keywords:
+    ``Inject("exotel", "fail", 503, times=2)`` (or ``kwargs={"times": 2}``)."""
 
     provider: str
     kind: FaultKind
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        provider: str,
+        kind: FaultKind,
+        args: Any = (),
+        kwargs: Mapping[str, Any] | None = None,
+        **keywords: Any,
+    ) -> None:
+        both = set(kwargs or {}) & set(keywords)
+        if both:
+            raise TypeError(f"Inject: {sorted(both)} given both in kwargs= and as keywords")
+        set_ = object.__setattr__  # frozen
+        set_(self, "provider", provider)
+        set_(self, "kind", kind)
+        set_(self, "args", args if isinstance(args, tuple) else (args,))
+        set_(self, "kwargs", {**(kwargs or {}), **keywords})
         # A typo fails where the scenario is written, not halfway through a run.
-        if self.kind not in _FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(_FAULT_KINDS)}")
-        if not isinstance(self.args, tuple):  # Inject("exotel", "fail", 503)
-            object.__setattr__(self, "args", (self.args,))
+        if kind not in _FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(_FAULT_KINDS)}")
+        from pytest_hardening._faults import FaultInjector
+
+        method = getattr(FaultInjector, kind)
+        try:
+            inspect.signature(method).bind(None, provider, *self.args, **self.kwargs)
+        except TypeError as error:
+            raise TypeError(
+                f"Inject({provider!r}, {kind!r}, ...): {error}; faults.{kind} takes "
+                f"{_parameters(method)}"
+            ) from None
 
     def run(self, ctx: ChaosContext) -> None:
         getattr(ctx.faults, self.kind)(self.provider, *self.args, **self.kwargs)
@@ -199,6 +224,9 @@ class ExpectBreaker:
 
     def run(self, ctx: ChaosContext) -> None:
         ctx.observe()
+        if self.name not in ctx.breakers.names:
+            ctx.fail(_no_breaker(self.name, ctx))
+            return
         actual = str(ctx.breakers.state(self.name))
         if actual != self.state:
             history = [f"{a}→{b}" for a, b in ctx.breakers.transitions(self.name)][-6:]
@@ -222,7 +250,7 @@ class ExpectTransitions:
     def run(self, ctx: ChaosContext) -> None:
         ctx.observe()
         if self.name not in ctx.breakers.names:
-            ctx.fail(f"no breaker named {self.name!r}; the app's: {sorted(ctx.breakers.names)}")
+            ctx.fail(_no_breaker(self.name, ctx))
             return
         changes = ctx.timeline.transitions(self.name)
         actual = (ctx.timeline.initial.get(self.name, "CLOSED"), *(c.to_state for c in changes))
@@ -235,8 +263,9 @@ class ExpectTransitions:
 
 @dataclass(frozen=True)
 class ExpectProviderCalls:
-    """Between ``at_least`` and ``at_most`` calls reached the provider so far in the run (the
-    steady state's included, and each retry's)."""
+    """Between ``at_least`` and ``at_most`` calls reached the provider so far in the run: the
+    app's startup's (when the run started the app), the steady state's and each retry's
+    included. Compare two counts in a :class:`Check` to count one phase alone."""
 
     provider: str
     at_least: int = 0
@@ -249,7 +278,8 @@ class ExpectProviderCalls:
             history = ctx.faults.history(self.provider).replace("\n", "; ").strip()
             ctx.fail(
                 f"provider {self.provider!r}: expected {bound} calls to reach it since the run "
-                f"began (steady state and retries included), saw {n}; recent: {history}"
+                f"began (the app's startup, steady state and retries included), saw {n}; recent: "
+                f"{history}"
             )
 
 
@@ -358,3 +388,20 @@ class ExpectNoSentryErrors:
             first = errors[0]
             what = (first.get("logentry") or {}).get("message") or first.get("exception")
             ctx.fail(f"{len(errors)} error event(s) reported to Sentry, first: {what!r}")
+
+
+def _no_breaker(name: str, ctx: ChaosContext) -> str:
+    names = sorted(ctx.breakers.names)
+    if names:
+        return f"no breaker named {name!r}; the app's: {names}"
+    return (
+        f"no breaker named {name!r}: the app shows none. Breakers are read from "
+        "app.state.breakers (a mapping name -> breaker), or from the target's "
+        "HarnessSession(breakers=lambda app: {...}) (docs/chaos.md)"
+    )
+
+
+def _parameters(method: Callable[..., Any]) -> str:
+    """``(provider, status=503, *, times=None)``: a fault method's parameters, as written."""
+    signature = inspect.signature(method).replace(return_annotation=inspect.Signature.empty)
+    return str(signature).replace("(self, ", "(", 1).replace("'", "")

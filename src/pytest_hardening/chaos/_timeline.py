@@ -147,13 +147,22 @@ class Timeline:
 
 
 def change_times(timeline: Timeline, breaker: str) -> str:
-    """``(at 0s, 60s, 60s)``: when each change happened; ``by 300s`` when it was only seen
-    then (a breaker that reports no transitions); empty without changes."""
+    """``(at 0s, 60s, 60s)``: when each change happened; ``(seen at 3s, 13s)`` for changes only
+    seen then (a breaker that reports no transitions: each happened by that time); empty
+    without changes."""
     changes = timeline.transitions(breaker)
     if not changes:
         return ""
-    times = ", ".join(f"by {seconds(c.at)}" if c.seen else seconds(c.at) for c in changes)
-    return f"(at {times})"
+    times = [("seen at " if c.seen else "at ") + seconds(c.at) for c in changes]
+    # One prefix for a run of the same kind: "(at 0s, 60s; seen at 75s)".
+    runs: list[str] = []
+    for text in times:
+        kind, _, when = text.rpartition(" ")
+        if runs and runs[-1].startswith(kind + " "):
+            runs[-1] += f", {when}"
+        else:
+            runs.append(text)
+    return f"({'; '.join(runs)})"
 
 
 def breaker_line(timeline: Timeline, breaker: str) -> str:
