@@ -14,6 +14,7 @@ aiohttp send every request there, and it forwards them to the network.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import socket
@@ -85,7 +86,8 @@ class NetworkGuard:
         connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
         sendto, sendmsg = socket.socket.sendto, socket.socket.sendmsg
         getaddrinfo = socket.getaddrinfo
-        self._saved = (connect, connect_ex, getaddrinfo, sendto, sendmsg)
+        loop_getaddrinfo = asyncio.BaseEventLoop.getaddrinfo
+        self._saved = (connect, connect_ex, getaddrinfo, sendto, sendmsg, loop_getaddrinfo)
         guard = self
 
         def guarded_connect(sock: Any, address: Any) -> None:
@@ -100,11 +102,15 @@ class NetworkGuard:
             return connect_ex(sock, address)
 
         def guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-            if host is not None:
-                name = host.decode() if isinstance(host, bytes) else str(host)
-                if not _is_ip(name) and not is_local(name):
-                    guard._block(name, _port(port), "resolve")
+            guard._check_name(host, port)
             return getaddrinfo(host, port, *args, **kwargs)
+
+        # asyncio resolves in its executor's thread, where the stack names no client: refused
+        # on the loop's thread first, the report names the library (asyncpg, aiohttp, the
+        # app's module) that asked.
+        async def guarded_loop_getaddrinfo(loop: Any, host: Any, port: Any, **kwargs: Any) -> Any:
+            guard._check_name(host, port)
+            return await loop_getaddrinfo(loop, host, port, **kwargs)
 
         # A datagram needs no connect: sendto/sendmsg name their address (a tracing daemon's
         # UDP segments, a metrics agent's).
@@ -122,13 +128,15 @@ class NetworkGuard:
         socket.socket.sendto = guarded_sendto  # type: ignore[method-assign]
         socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = guarded_getaddrinfo
+        asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign]
         return self
 
     def stop(self) -> None:
         saved, self._saved = self._saved, None
         if saved is None:
             return
-        connect, connect_ex, getaddrinfo, sendto, sendmsg = saved
+        connect, connect_ex, getaddrinfo, sendto, sendmsg, loop_getaddrinfo = saved
+        asyncio.BaseEventLoop.getaddrinfo = loop_getaddrinfo  # type: ignore[method-assign]
         socket.socket.connect = connect  # type: ignore[method-assign]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
         socket.socket.sendto = sendto  # type: ignore[method-assign]
@@ -201,6 +209,12 @@ class NetworkGuard:
         variable = _proxy_named(host, port)
         if variable is not None:
             self._block(host, port, variable)
+
+    def _check_name(self, host: Any, port: Any) -> None:
+        if host is not None:
+            name = host.decode() if isinstance(host, bytes) else str(host)
+            if not _is_ip(name) and not is_local(name):
+                self._block(name, _port(port), "resolve")
 
     def _block(self, host: str, port: int | None, via: str) -> None:
         with self._lock:

@@ -47,6 +47,7 @@ _MOCKS = {
 }
 _CALLED_BY = " (called by "
 _FROM = ", from "
+_OWN = "'s own code"
 
 
 def calling_client() -> str:
@@ -57,7 +58,8 @@ def calling_client() -> str:
     aws_xray_sdk)``), and the app's module that called that library when there is one further
     out (``requests (called by tiktoken, from app.tokens)``; none: the library connected by
     itself, from a thread or task of its own); else that other code's package (a client not
-    listed, such as smtplib or redis)."""
+    listed, such as smtplib or redis); the module itself when the app's own code made the
+    connection (a socket, or asyncio's ``open_connection``)."""
     frame: Any = sys._getframe(2)
     found = ""
     while frame is not None:
@@ -73,6 +75,8 @@ def calling_client() -> str:
                 origin = _first_own_code(frame)
                 where = f"{_FROM}{origin}" if origin else ""
                 return f"{found}{_CALLED_BY}{package}{where})"
+            if not found and not installed:  # the app's own socket or asyncio call
+                return f"{module}{_OWN}"
             return found or package
     return found
 
@@ -99,10 +103,12 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
     """What to do: providers answer only httpx and httpx2 calls, so registering a host helps
     those alone; any other client (redis, requests, a database driver) needs its mock or a
     server on 127.0.0.1, and a library that connects by itself is turned off in tests."""
-    clients = {_base(c) for c, _ in attempts if c and not c.startswith("httpx")}
+    clients = {
+        _base(c) for c, _ in attempts if c and not c.startswith("httpx") and not c.endswith(_OWN)
+    }
     others = sorted(clients)
     callers = sorted({_caller(c) for c, _ in attempts if _caller(c)})
-    unknown = [port for c, port in attempts if not c]
+    unknown = [port for c, port in attempts if not c or c.endswith(_OWN)]  # no client library
     http = any(c.startswith("httpx") for c, _ in attempts) or any(
         port in _HTTP_PORTS for port in unknown
     )

@@ -186,10 +186,24 @@ def test_advice_for_a_client_the_providers_cannot_answer_is_not_to_register_a_pr
         asyncio.run(lookup())
     report = guard.report()
     assert report is not None
-    assert "cache.example.com:6379 (name lookup)" in report
+    # Refused on the loop's thread, so the report names the code that asked (in the executor's
+    # thread the stack named nobody).
+    assert f"cache.example.com:6379 (name lookup), from {__name__}'s own code" in report
     assert "mock the client on a non-HTTP port in the test, or point it at a server on " in report
     assert "register the host as a provider" not in report
     assert "register the hosts" not in report  # nothing here went over HTTP
+
+
+def test_a_lookup_through_asyncio_names_the_module_that_asked() -> None:
+    # What asyncpg does at an app's startup: asyncio.open_connection to a compose host.
+    async def startup() -> None:
+        with pytest.raises(NetworkBlockedError):
+            await asyncio.open_connection("db", 5432)
+
+    with NetworkGuard() as guard:
+        asyncio.run(startup())
+    assert guard.refused() == [f"  db:5432 (name lookup), from {__name__}'s own code"]
+    assert asyncio.BaseEventLoop.getaddrinfo.__name__ == "getaddrinfo"  # put back
 
 
 def test_loopback_stays_reachable(loopback_url: str) -> None:
