@@ -128,7 +128,7 @@ class NetworkGuard:
         socket.socket.sendto = guarded_sendto  # type: ignore[method-assign]
         socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = guarded_getaddrinfo
-        asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign]
+        asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign,assignment]
         return self
 
     def stop(self) -> None:
