@@ -84,7 +84,16 @@ class AuditReport:
             lines.append(f"  accepted, the app out of debug mode without it: {shown}")
         lines += [f"  ACCEPTED {m}{self._note(m)}" for m in self.accepted]
         dropped = {m.variable: None for m in self.accepted if m.value is None}
-        lines += [f"  {hint}" for hint in dotenv_hints(dropped)]
+        hints = dotenv_hints(dropped)
+        lines += [f"  {hint}" for hint in hints]
+        if dropped and not hints:
+            lines.append(
+                f"  {', '.join(dropped)} dropped and the app started: it runs on its default. "
+                "The app should refuse to start without a variable production must set; one "
+                "whose default is safe in production goes in a PRODUCTION_OPTIONAL sequence "
+                "in the factory's module (or prod_config.audit(optional=[...])), and the audit "
+                "no longer drops it."
+            )
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
         return "\n".join(lines)

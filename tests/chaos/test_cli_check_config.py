@@ -641,3 +641,38 @@ def test_the_audit_shows_its_report_not_what_the_app_printed(tiny_project: Path)
     assert "a-long-enough-key" not in result.output
     assert "settings:" not in result.output
     assert "building with" not in result.output
+
+
+DEFAULTED_APP = """
+import os
+
+
+def create_app():
+    url = os.environ.get("PRICES_URL", "https://prices.example.com/v1")  # safe by default
+    if not url.startswith("https://") or "localhost" in url or "127.0.0.1" in url:
+        raise ValueError("PRICES_URL: must be a public https URL")
+    if "yourdomain" in url or "://" not in url or url.count(".") < 1:
+        raise ValueError("PRICES_URL: must be a real host")
+
+    async def app(scope, receive, send):
+        pass
+
+    return app
+"""
+
+
+def test_a_variable_with_a_safe_default_is_named_optional_on_the_command_line(
+    tiny_project: Path,
+) -> None:
+    (tiny_project / "defaulted_app.py").write_text(DEFAULTED_APP)
+    (tiny_project / "prod.env").write_text("PRICES_URL=https://prices.example.com/v1\n")
+    args = ("--factory", "defaulted_app:create_app", "--audit")
+    dropped = _check(*args)
+    assert "audit: accepted PRICES_URL: dropped" in dropped.stdout.splitlines()
+    assert "note: the app was built without PRICES_URL" in dropped.stderr
+    assert "--optional PRICES_URL" in dropped.stderr
+    optional = _check(*args, "--optional", "PRICES_URL")
+    assert "PRICES_URL: dropped" not in optional.output
+    assert re.search(r"^audit: \d+ unsafe variants tried, 0 finding\(s\)$", optional.stdout, re.M)
+    assert optional.exit_code == 0, optional.output
+    sys.modules.pop("defaulted_app", None)

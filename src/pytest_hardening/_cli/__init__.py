@@ -232,8 +232,20 @@ def _env_file_option(help: str) -> Callable[[F], F]:
     "when no validator is given, and by --audit (default: [tool.hardening] factory, else the "
     "reference app).",
 )
+@click.option(
+    "--optional",
+    "optional",
+    multiple=True,
+    metavar="NAME",
+    help="A variable the app may run without in production (its default is safe there): "
+    "--audit does not drop it. Repeatable; the app's PRODUCTION_OPTIONAL names count too.",
+)
 def check_config(
-    env_file: Path | None, validator: str | None, audit: bool, factory: str | None
+    env_file: Path | None,
+    validator: str | None,
+    audit: bool,
+    factory: str | None,
+    optional: tuple[str, ...],
 ) -> None:
     """Check a production configuration before release, without starting the app.
 
@@ -312,9 +324,24 @@ def check_config(
                 err=True,
             )
             raise Exit(2)
-        tried, findings = audit_findings(env, factory=factory, validator=validator, clear=clear)
+        tried, findings = audit_findings(
+            env, factory=factory, validator=validator, clear=clear, optional=optional
+        )
         problems = [f"audit: {finding}" for finding in findings]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
+        dropped = [
+            f.split(":")[0].removeprefix("accepted ")
+            for f in findings
+            if f.startswith("accepted ") and ": dropped" in f
+        ]
+        if dropped:
+            click.echo(
+                f"note: the app was built without {', '.join(dropped)}: it should refuse to start "
+                "without a variable production must set; one whose default is safe in "
+                f"production is named with --optional {dropped[0]} (or in the app's "
+                "PRODUCTION_OPTIONAL), and the audit no longer drops it",
+                err=True,
+            )
     if problems:
         for line in problems:
             click.echo(line)

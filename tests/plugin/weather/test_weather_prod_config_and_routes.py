@@ -47,8 +47,17 @@ def test_audit_reports_what_the_app_wrongly_accepts(prod_config: ProdConfigCheck
     assert {k for v, k in accepted if v == "WEATHER_API_URL"} == {"placeholder"}
     assert ("WEATHER_API_KEY", "drop") in {(m.variable, m.kind) for m in report.rejected}
     assert report.leaks == []
-    with pytest.raises(AssertionError, match="ACCEPTED APP_ENV: dropped"):
+    with pytest.raises(AssertionError, match="ACCEPTED APP_ENV: dropped") as info:
         report.assert_ok()
+    # What to do about it: refuse to start without it, or declare it optional.
+    assert "APP_ENV dropped and the app started: it runs on its default." in str(info.value)
+    assert "goes in a PRODUCTION_OPTIONAL sequence in the factory's module" in str(info.value)
+
+
+def test_a_variable_declared_optional_is_not_dropped(prod_config: ProdConfigChecker) -> None:
+    report = prod_config.audit(optional=["SENTRY_DSN", "APP_ENV"])
+    assert ("APP_ENV", "drop") not in {(m.variable, m.kind) for m in report.accepted}
+    assert "dropped and the app started" not in str(report)
 
 
 def test_rejection_that_leaks_a_secret_is_a_finding() -> None:
