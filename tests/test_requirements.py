@@ -12,6 +12,23 @@ from pytest_hardening._cli import app as hardening
 
 RUN = ("-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:hypothesispytest")
 RUN += ("-o", "asyncio_default_fixture_loop_scope=function")
+TESTS = """
+import pytest
+from starlette.applications import Starlette
+
+@pytest.fixture
+def hardening_app_factory():
+    return lambda: Starlette()
+
+def test_one(hardened_client):
+    pass
+
+def test_two(faults):
+    pass
+
+def test_plain():
+    pass
+"""
 
 
 @pytest.fixture
@@ -29,25 +46,7 @@ def anyio_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_fixtures_name_the_old_package_and_leave_other_tests_alone(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-        from starlette.applications import Starlette
-
-        @pytest.fixture
-        def hardening_app_factory():
-            return lambda: Starlette()
-
-        def test_one(hardened_client):
-            pass
-
-        def test_two(faults):
-            pass
-
-        def test_plain():
-            pass
-        """
-    )
+    pytester.makepyfile(TESTS)
     result = pytester.runpytest(*RUN)
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(
@@ -69,17 +68,5 @@ def test_the_command_refuses_to_start() -> None:
 
 
 def test_met_requirements_say_nothing(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-        from starlette.applications import Starlette
-
-        @pytest.fixture
-        def hardening_app_factory():
-            return lambda: Starlette()
-
-        def test_one(hardened_client):
-            pass
-        """
-    )
-    pytester.runpytest(*RUN).assert_outcomes(passed=1)
+    pytester.makepyfile(TESTS)
+    pytester.runpytest(*RUN).assert_outcomes(passed=3)
