@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ._config import AppFactory, NotConfigured
+from ._harness_inspection import HarnessError, HarnessInspection
 from ._harness_report import HarnessReport, startup_watch, timed_shutdown
 
 if TYPE_CHECKING:
@@ -49,34 +50,7 @@ __all__ = ["Harness", "HarnessError"]
 _NOT_BUILT = object()
 
 
-class HarnessError(RuntimeError):
-    """A part of the harness was used before it was set up, or set up twice differently."""
-
-
-def _app_breakers(app: Any) -> Any:
-    breakers = getattr(getattr(app, "state", None), "breakers", None)
-    if breakers is None:
-        raise HarnessError(
-            "the app has no app.state.breakers: expose the app's breakers there, or pass them "
-            "to inspect_breakers() (override the `hardening_breakers` fixture in pytest)"
-        )
-    return breakers
-
-
-def _app_apm(app: Any) -> Any:
-    from ._apm import app_apm
-
-    apm = app_apm(app)
-    if apm is None:
-        raise HarnessError(
-            "the app has no app.state.apm (nor prometheus_client metrics): expose its APM "
-            "registry there, or pass it to watch_apm() (override the `hardening_apm` fixture "
-            "in pytest)"
-        )
-    return apm
-
-
-class Harness:
+class Harness(HarnessInspection):
     """Environment, Sentry, app, clock, faults, client, breakers and APM for one test or run.
 
     ``seed`` seeds the fault injector's random failures; ``epoch`` is where the frozen clock
@@ -404,70 +378,6 @@ class Harness:
             if self._faults is not None:
                 stack.enter_context(self._faults._unwatched())
             yield
-
-    # -- inspection ------------------------------------------------------------------------
-    def inspect_breakers(self, breakers: Any = None) -> BreakerInspector:
-        """State, transitions and force/reset of ``breakers`` (default: ``app.state.breakers``),
-        every one reset first; transitions recorded until :meth:`close`."""
-        if self._breakers is None:
-            from ._breakers import BreakerInspector
-
-            found = breakers if breakers is not None else _app_breakers(self.app)
-            inspector = BreakerInspector(found, in_app_loop=self._in_app_loop).start()
-            self._stack.callback(inspector.stop)
-            self._stack.callback(inspector.reset)  # first of the two: see close_breakers()
-            self._breakers = inspector
-            if self._clock is not None:  # breakers on a clock of their own move with it
-                self._stack.callback(self._clock.on_advance(inspector.advance))
-        return self._breakers
-
-    def _in_app_loop(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        """``make()`` awaited in the app's event loop while the client's portal serves it (an
-        async breaker's Redis or database client is bound to that loop); else NOT_RUNNING."""
-        from ._breakers._at_once import NOT_RUNNING
-
-        portal, started = self._serving, []
-        if portal is None:
-            return NOT_RUNNING
-
-        async def run() -> Any:
-            started.append(True)
-            return await make()
-
-        try:
-            return portal.call(run)
-        except RuntimeError:
-            if started:
-                raise
-            return NOT_RUNNING  # called from the loop's own thread (an app's listener)
-
-    def close_breakers(self, breakers: Any) -> None:
-        """Close ``breakers`` when the harness closes, unless :meth:`inspect_breakers` already
-        does (it resets what it inspects, first and last).
-
-        Breakers built with the app go with it; module-level ones outlive it and would carry
-        one test's outage into the next. Best effort: breakers no adapter can drive are left
-        as they are (only :meth:`inspect_breakers` reports those).
-        """
-        if self._breakers is not None:
-            return
-        from ._breakers import BreakerInspector
-
-        try:
-            inspector = BreakerInspector(breakers)
-        except TypeError:  # an unsupported breaker: nothing to drive
-            return
-        self._stack.callback(inspector.reset)
-
-    def watch_apm(self, apm: Any = None) -> ApmView | PrometheusView:
-        """A view of ``apm`` (default: ``app.state.apm``, else prometheus_client's registry),
-        reset first; a prometheus registry is read as what changed since."""
-        if self._apm is None:
-            from ._apm import view_of
-
-            apm = apm if apm is not None else _app_apm(self.app)
-            self._apm = view_of(apm, self._metrics_refused)
-        return self._apm
 
     @property
     def clock(self) -> Clock | None:
