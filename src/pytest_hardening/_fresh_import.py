@@ -83,6 +83,12 @@ def _named(held: list[str]) -> str:
     return ", ".join(leaves[:3]) + (f" (and {len(leaves) - 3} more)" if len(leaves) > 3 else "")
 
 
+#: Libraries holding a registry of the app's declarations for the whole process, which a
+#: second import of the app's modules declares again: SQLModel's one ``MetaData`` ("Table
+#: 'users' is already defined for this MetaData instance") and its class registry.
+_REGISTRIES = ("sqlmodel",)
+
+
 def _roots(module: str, packages: Iterable[str]) -> set[str]:
     return {module.partition(".")[0], *(p.partition(".")[0] for p in packages)}
 
@@ -271,7 +277,10 @@ class _FromImport:
         )
 
     def _import_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool]:
-        saved = {name: m for name, m in sys.modules.items() if _under(name, self._roots)}
+        # The libraries that record the app's declarations for the whole process go aside
+        # with it: the copy declares its tables in a registry of its own.
+        roots = self._roots | {name for name in _REGISTRIES if name in sys.modules}
+        saved = {name: m for name, m in sys.modules.items() if _under(name, roots)}
         for name in saved:
             del sys.modules[name]
         shared = False if watch is not None else self._shared
@@ -290,7 +299,7 @@ class _FromImport:
                 raise
             raise RuntimeError(_twice(self._module, error)) from error
         finally:
-            mine = {n: m for n, m in sys.modules.items() if _under(n, self._roots)}
+            mine = {n: m for n, m in sys.modules.items() if _under(n, roots)}
             if sharing and watch is not None:
                 # An import that read the environment, or an app made at import: afresh each
                 # time from now on. A refused build that read nothing changes nothing.
