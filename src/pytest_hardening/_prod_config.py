@@ -214,7 +214,10 @@ class ProdConfigChecker:
         if leaked:
             for name in leaked:
                 self._finding(f"rejection message leaks the value of {name}")
-            problems.append(f"the error leaks the value of {', '.join(leaked)}")
+            problems.append(
+                f"the error leaks the value of {', '.join(leaked)}"
+                + self._echoed(error, leaked, changes)
+            )
         if problems:
             raise AssertionError(
                 f"the build was refused ({type(error).__name__}) but {'; '.join(problems)}.\n"
@@ -259,6 +262,7 @@ class ProdConfigChecker:
                 self._finding(f"refused without naming the variable: {mutation}")
             for name in self._leaks(text, {}):
                 leak = f"refusing '{mutation}' printed the value of {name}"
+                leak += self._echoed(error, [name], {})
                 if leak not in report.leaks:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")
@@ -291,6 +295,22 @@ class ProdConfigChecker:
         masked."""
         lines = refusal_lines(error) if isinstance(error, Exception) else [str(error)]
         return self._redacted("; ".join(lines), overrides)
+
+    def _echoed(
+        self, error: BaseException, leaked: list[str], overrides: Mapping[str, str | None]
+    ) -> str:
+        """Where a leak is when the lines shown do not have it: in the input a pydantic
+        validation error repeats (its full text, as a log line or a traceback prints it)."""
+        if not isinstance(error, Exception) or type(error).__name__ != "ValidationError":
+            return ""
+        shown = " ".join(refusal_lines(error))
+        if any(name in self._leaks(shown, overrides) for name in leaked):
+            return ""
+        return (
+            " (in the input pydantic's error repeats, which a log line or a traceback prints, "
+            "not in the lines shown here: hide_input_in_errors=True in the settings' "
+            "model_config leaves it out)"
+        )
 
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:

@@ -104,6 +104,37 @@ def test_a_secret_cut_off_by_a_repr_is_still_a_leak() -> None:
 KEY = "Zq8v3LmT1x9PbWc4Ry7uKd2HfN6sJe0A"
 
 
+def test_a_secret_in_the_input_pydantic_repeats_is_a_leak_said_where() -> None:
+    # A model validator's refusal: str(ValidationError) repeats the whole input (truncated), so
+    # a log line prints the end of API_TOKEN; the lines the failure shows leave the input out.
+    from pydantic import model_validator
+    from pydantic_settings import BaseSettings
+
+    class Settings(BaseSettings):
+        SECRET_KEY: str = "changethis"
+        API_TOKEN: str = ""
+
+        @model_validator(mode="after")
+        def _strong(self) -> Settings:
+            if self.SECRET_KEY == "changethis":
+                raise ValueError('The value of SECRET_KEY is "changethis": change it')
+            return self
+
+    env = {"SECRET_KEY": KEY, "API_TOKEN": "tok-4hT8pQ2wE6rY0uI3oP7aS1dF5gH9"}
+    checker = ProdConfigChecker(Settings, env)
+    with pytest.raises(AssertionError) as info:
+        checker.assert_rejects(SECRET_KEY="changethis")
+    assert "leaks the value of API_TOKEN (in the input pydantic's error repeats" in str(info.value)
+    assert "hide_input_in_errors=True" in str(info.value)
+    report = checker.audit()
+    assert any("hide_input_in_errors=True" in leak for leak in report.leaks), report.leaks
+
+    class Hidden(Settings):
+        model_config = {"hide_input_in_errors": True}
+
+    ProdConfigChecker(Hidden, env).assert_rejects(SECRET_KEY="changethis")
+
+
 def test_refusing_a_published_default_may_name_it() -> None:
     # As FastAPI's full-stack template does: 'The value of SECRET_KEY is "changethis"'.
     def factory() -> Any:
