@@ -64,6 +64,26 @@ def production_build() -> Iterator[None]:
         _PRODUCTION.reset(token)
 
 
+#: While set (:func:`aside_modules`), the modules of every app built from a copy imported
+#: aside are added to it: a factory of the project's own that calls an app_from_import
+#: factory hides that factory's ``modules_of`` from the harness, not its builds.
+_ASIDE: contextvars.ContextVar[dict[str, ModuleType] | None] = contextvars.ContextVar(
+    "pytest_hardening_aside_modules", default=None
+)
+
+
+@contextlib.contextmanager
+def aside_modules() -> Iterator[dict[str, ModuleType]]:
+    """The modules of the copies imported aside for the apps built inside, however deep the
+    app_from_import factory is called (a factory that calls it, then prepares)."""
+    found: dict[str, ModuleType] = {}
+    token = _ASIDE.set(found)
+    try:
+        yield found
+    finally:
+        _ASIDE.reset(token)
+
+
 #: pytest's own variables: they change per test (PYTEST_CURRENT_TEST), and an import that
 #: reads one (``"PYTEST_CURRENT_TEST" in os.environ``) can only tell that tests run.
 _PYTESTS = "PYTEST_"
@@ -164,6 +184,13 @@ class _FromImport:
         self._shared: dict[str, ModuleType] | bool | None = None if share is not None else False
 
     def __call__(self) -> Any:
+        app = self._build()
+        found = _ASIDE.get()
+        if found is not None:
+            found.update(self.modules_of(app))
+        return app
+
+    def _build(self) -> Any:
         environment = _environment()
         with self._lock:
             if not _PRODUCTION.get():

@@ -198,21 +198,22 @@ class Harness(HarnessInspection):
             kept = self._pool.take(self._pool_key)
             if kept is not None:
                 return self._reuse(factory, kept, reset, self._guard, self._sentry)
+        from ._fresh_import import aside_modules
+
         metrics = self._scope_metrics()
         with self._real_time():
-            self._app = call_factory(factory)
-            self._include_aside(factory, self._app)  # frozen with the rest when time resumes
+            with aside_modules() as aside:
+                self._app = call_factory(factory)
+            self._include_aside(aside)  # frozen with the rest when time resumes
         getters.learn(self._app)  # its settings getters are cleared at close, then next build
         metrics.own(self._app)
         self._guard.capture_into(self._sentry)  # before lifespan: nothing may reach a real DSN
         return self._app
 
-    def _include_aside(self, factory: Callable[[], Any], app: Any) -> None:
+    def _include_aside(self, modules: Mapping[str, ModuleType]) -> None:
         """An app built from a copy of its package imported aside (``app_from_import``) reads
         time through that copy's modules, which ``sys.modules`` does not hold: the clock
         freezes them too."""
-        modules_of = getattr(factory, "modules_of", None)
-        modules = modules_of(app) if callable(modules_of) else {}
         if modules:
             self._aside_modules.update(modules)
             if self._clock is not None:
@@ -241,7 +242,7 @@ class Harness(HarnessInspection):
         try:
             with self._real_time():
                 kept.adopt(reset, guard, capture)
-                self._include_aside(factory, kept.app)  # frozen when time resumes: one restart
+                self._include_aside(kept.aside_modules)  # frozen when time resumes: one restart
         except ResetFailed as error:
             raise HarnessError(str(error)) from error.__cause__
         self._app, self._kept, self._client = kept.app, kept, kept.client
@@ -322,6 +323,7 @@ class Harness(HarnessInspection):
         from ._reuse import Kept, fingerprint
 
         self._kept = Kept(self.app, client, None, fingerprint(self.app), self._reset)
+        self._kept.aside_modules = dict(self._aside_modules)
         self._stack.callback(self._hand_back)
         return client
 

@@ -28,6 +28,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import sentry_sdk
@@ -78,6 +79,9 @@ class Kept:
     #: Whether the test that kept it refused the network: its shutdown outside any test (the
     #: session's end, an eviction) is then refused it too (see :meth:`AppPool.close`).
     guarded: bool = True
+    #: The modules of the copy the app was built from, when imported aside: the clock of
+    #: each test that reuses it freezes them too.
+    aside_modules: dict[str, ModuleType] = field(default_factory=dict, repr=False)
     _held: threading.Event | None = field(default=None, init=False, repr=False)
 
     def park(self, reset: AppReset | None = None) -> None:

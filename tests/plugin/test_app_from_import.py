@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -443,15 +444,20 @@ app = Starlette(routes=[Route("/now", now)])
 """
 
 
+@pytest.mark.parametrize("reset", [False, True])
+@pytest.mark.parametrize("factory", ["THE_APP", "create_app"])
 def test_the_clock_reaches_an_app_built_from_a_copy_imported_aside(
-    shopapp: Path, pytester: pytest.Pytester
+    shopapp: Path, pytester: pytest.Pytester, factory: str, reset: bool
 ) -> None:
     # The app's own conftest imports it at its top (under "eu"); the hardened builds (under
     # "us") get a copy aside, whose `from datetime import datetime` freezegun's scan of
     # sys.modules never saw: the app stamped real time while the test's clock had moved.
+    # Also through a factory of the project's own that calls THE_APP() and then prepares
+    # (its builds kept real time: the harness asked the factory it called for the copy).
     (shopapp / "shopapp" / "main.py").write_text(STAMP_MAIN)
     pytester.makeconftest(
-        """
+        textwrap.dedent(
+            """
         import pytest
 
         import shopapp.main  # noqa: F401  (the app's own tests import it at the top)
@@ -460,9 +466,14 @@ def test_the_clock_reaches_an_app_built_from_a_copy_imported_aside(
         THE_APP = app_from_import("shopapp.main:app")
 
 
+        def create_app():
+            app = THE_APP()
+            return app  # prepared here (tables, fixtures' data)
+
+
         @pytest.fixture
         def hardening_app_factory():
-            return THE_APP
+            return {factory}
 
 
         @pytest.fixture
@@ -473,6 +484,8 @@ def test_the_clock_reaches_an_app_built_from_a_copy_imported_aside(
         def pytest_collection_modifyitems(items):
             items.sort(key=lambda item: item.name)  # the clock's test first
         """
+        ).replace("{factory}", factory)
+        + (RESET if reset else "")
     )
     pytester.makepyfile(
         """
@@ -491,12 +504,26 @@ def test_the_clock_reaches_an_app_built_from_a_copy_imported_aside(
         def test_b_real_time_again(hardened_client):
             body = hardened_client.get("/now").json()  # the same app, kept: no clock now
             assert abs(body["datetime"] - time.time()) < 60
+
+
+        def test_c_moved_again(clock, hardened_client):  # kept (with a reset: by the pool)
+            clock.advance(60)
+            body = hardened_client.get("/now").json()
+            assert abs(body["datetime"] - clock.now().timestamp()) < 1
         """
     )
     result = pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", "-W", "ignore"
     )
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
+
+
+RESET = """
+
+@pytest.fixture
+def hardening_app_reset():
+    return lambda app: None  # the app keeps running between tests, in the session's pool
+"""
 
 
 SWITCH_MAIN = """

@@ -130,7 +130,7 @@ def test_a_secret_in_the_input_pydantic_repeats_is_a_leak_said_where() -> None:
     assert any("hide_input_in_errors=True" in leak for leak in report.leaks), report.leaks
 
     class Hidden(Settings):
-        model_config = {"hide_input_in_errors": True}
+        model_config = {"hide_input_in_errors": True}  # noqa: RUF012 - pydantic reads it
 
     ProdConfigChecker(Hidden, env).assert_rejects(SECRET_KEY="changethis")
 
