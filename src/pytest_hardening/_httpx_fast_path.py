@@ -63,7 +63,7 @@ class ProviderFastPath:
                 if not serves(request):
                     return send(transport, request)
                 request.read()
-                return respond(request)
+                return _unread(respond(request))
 
             patches.patch(httpx.HTTPTransport, "handle_request", handle_request)
 
@@ -90,16 +90,25 @@ class ProviderFastPath:
             patches.undo()
 
 
-def _async_body(response: httpx.Response) -> httpx.Response:
-    """``response`` with a body an async client can read: a handler's answer built from a
-    plain iterator (``content=iter(...)``) has a sync stream only, which httpcore's path
-    converted on the way."""
-    if isinstance(response.stream, httpx.AsyncByteStream):
+def _unread(response: httpx.Response) -> httpx.Response:
+    """``response`` as a transport hands it to the client, its body not read yet: the
+    client's reading and closing it sets ``elapsed`` (an answer built with ``content=`` was
+    read and closed when made, and the app's ``r.elapsed`` raised)."""
+    if not response.is_closed:
         return response
-    response.read()
     return httpx.Response(
         response.status_code,
         headers=response.headers,
-        content=response.content,
+        stream=httpx.ByteStream(response.content),
         extensions=response.extensions,
     )
+
+
+def _async_body(response: httpx.Response) -> httpx.Response:
+    """``response`` with a body an async client can read, not read yet (see :func:`_unread`):
+    a handler's answer built from a plain iterator (``content=iter(...)``) has a sync stream
+    only, which httpcore's path converted on the way."""
+    if isinstance(response.stream, httpx.AsyncByteStream):
+        return _unread(response)
+    response.read()
+    return _unread(response)

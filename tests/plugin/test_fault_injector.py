@@ -33,6 +33,30 @@ def http() -> httpx.Client:
         yield client
 
 
+def test_answers_come_as_from_the_network_with_their_elapsed_time(
+    injector: FaultInjector, http: httpx.Client
+) -> None:
+    # An app that logs `r.elapsed` got a RuntimeError ("'.elapsed' may only be accessed after
+    # the response has been read or closed") only under the faults: the answers came read.
+    import httpx2
+
+    injector.sequence("pay", ["ok", 503])
+    for response in (http.get("https://api.pay.example/v2/a"), http.get(f"{PAY}/b")):
+        assert response.elapsed.total_seconds() >= 0
+        assert response.content is not None
+
+    async def both() -> list[float]:
+        async with httpx.AsyncClient() as one, httpx2.AsyncClient() as two:
+            answers = [await one.get(f"{PAY}/c"), await two.get(f"{PAY}/d")]
+        return [a.elapsed.total_seconds() for a in answers]
+
+    assert all(seconds >= 0 for seconds in asyncio.run(both()))
+    assert httpx2.get(f"{PAY}/e").elapsed.total_seconds() >= 0
+
+
+PAY = "https://api.pay.example/v2"
+
+
 def test_provider_patterns_match_prefix_wildcard_and_host() -> None:
     pay, shop, maps = (Provider(p) if isinstance(p, str) else p for p in PROVIDERS.values())
     assert pay.matches(httpx.URL("https://api.pay.example/v2/charges"))
