@@ -8,13 +8,18 @@ from types import TracebackType
 
 __all__ = ["EnvPatch"]
 
+_PYTEST = "PYTEST_"
+
 
 class EnvPatch:
     """Set ``values`` in the environment after removing every name in ``clear``.
 
     ``clear`` is typically the union of the development and production mappings, so a variable
-    meant for one mode never leaks into a build of the other. Everything touched is restored on
-    exit (a variable that did not exist is removed again). Re-entrant use is an error.
+    meant for one mode never leaks into a build of the other. On exit the environment is as it
+    was on entry, whoever changed it meanwhile (the app's startup, the test itself): a
+    variable that did not exist is removed again, one changed or removed gets its value back.
+    pytest's own (``PYTEST_*``, which it sets per test phase) are left to it. Re-entrant use
+    is an error.
     """
 
     def __init__(
@@ -27,13 +32,12 @@ class EnvPatch:
         self._values = {str(k): str(v) for k, v in values.items()}
         self._clear = set(clear)
         self._environ: MutableMapping[str, str] = os.environ if environ is None else environ
-        self._saved: dict[str, str | None] | None = None
+        self._saved: dict[str, str] | None = None
 
     def start(self) -> EnvPatch:
         if self._saved is not None:
             raise RuntimeError("EnvPatch is already active")
-        names = self._clear | set(self._values)
-        self._saved = {name: self._environ.get(name) for name in names}
+        self._saved = {k: v for k, v in self._environ.items() if not k.startswith(_PYTEST)}
         for name in self._clear:
             self._environ.pop(name, None)
         self._environ.update(self._values)
@@ -43,10 +47,10 @@ class EnvPatch:
         saved, self._saved = self._saved, None
         if saved is None:
             return
+        for name in [k for k in self._environ if k not in saved and not k.startswith(_PYTEST)]:
+            self._environ.pop(name, None)
         for name, value in saved.items():
-            if value is None:
-                self._environ.pop(name, None)
-            else:
+            if self._environ.get(name) != value:
                 self._environ[name] = value
 
     def __enter__(self) -> EnvPatch:

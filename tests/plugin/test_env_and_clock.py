@@ -28,6 +28,17 @@ def test_env_patch_sets_exactly_the_values_and_restores(monkeypatch: pytest.Monk
     assert os.environ["HP_PROD_ONLY"] == "leaky"
 
 
+def test_env_patch_undoes_what_anyone_changed_meanwhile() -> None:
+    # The app's startup or the test itself set, changed or removed variables beside the
+    # patch's own: they leaked into the next test.
+    env = {"KEEP": "1", "GONE": "2", "PYTEST_CURRENT_TEST": "t (setup)"}
+    with EnvPatch({"MODE": "dev"}, environ=env):
+        env.update(FEATURE_FLAG="on", KEEP="changed")
+        del env["GONE"]
+        env["PYTEST_CURRENT_TEST"] = "t (teardown)"  # pytest's own, per phase: left to it
+    assert env == {"KEEP": "1", "GONE": "2", "PYTEST_CURRENT_TEST": "t (teardown)"}
+
+
 def test_env_patch_restores_after_an_exception() -> None:
     env: dict[str, str] = {"A": "1"}
     patch = EnvPatch({"A": "2", "B": "3"}, environ=env)
