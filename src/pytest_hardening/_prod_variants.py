@@ -30,6 +30,12 @@ __all__ = [
 ]
 
 
+#: Secrets' variants whose values the audit makes up (public, the same for every project):
+#: shown, so that a report says which value was accepted. A project's own ``.env.example``
+#: value is not among them: a real key committed there by mistake stays out of CI logs.
+_PUBLIC_KINDS = frozenset({"published default", "example placeholder", "short"})
+
+
 @dataclass(frozen=True)
 class Mutation:
     """One unsafe change to the known-good env (``value`` None: the variable is dropped)."""
@@ -41,6 +47,8 @@ class Mutation:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.variable}: dropped"
+        if self.kind in _PUBLIC_KINDS:
+            return f"{self.variable}: {self.kind} -> {self.value!r}"
         if is_secret_name(self.variable):
             return f"{self.variable}: {self.kind} -> <redacted>"
         # A URL's password (DATABASE_URL ...) is a secret whatever the variable is called.

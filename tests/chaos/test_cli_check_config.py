@@ -671,8 +671,9 @@ def test_a_variable_with_a_safe_default_is_named_optional_on_the_command_line(
     assert "audit: accepted PRICES_URL: dropped" in dropped.stdout.splitlines()
     assert "note: the app was built without PRICES_URL" in dropped.stderr
     assert "--optional PRICES_URL" in dropped.stderr
-    optional = _check(*args, "--optional", "PRICES_URL")
+    optional = _check(*args, "--optional", "PRICES_URL,OTHER", "--optional", "PRICES_UR")
     assert "PRICES_URL: dropped" not in optional.output
+    assert "note: --optional OTHER, PRICES_UR: not set in prod.env" in optional.stderr
     assert re.search(r"^audit: \d+ unsafe variants tried, 0 finding\(s\)$", optional.stdout, re.M)
     assert optional.exit_code == 0, optional.output
     sys.modules.pop("defaulted_app", None)

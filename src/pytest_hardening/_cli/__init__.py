@@ -238,7 +238,8 @@ def _env_file_option(help: str) -> Callable[[F], F]:
     multiple=True,
     metavar="NAME",
     help="A variable the app may run without in production (its default is safe there): "
-    "--audit does not drop it. Repeatable; the app's PRODUCTION_OPTIONAL names count too.",
+    "--audit does not drop it. Repeatable, or comma-separated; the app's PRODUCTION_OPTIONAL "
+    "names count too.",
 )
 def check_config(
     env_file: Path | None,
@@ -324,8 +325,16 @@ def check_config(
                 err=True,
             )
             raise Exit(2)
+        names = [name.strip() for given in optional for name in given.split(",") if name.strip()]
+        unknown = [name for name in names if name not in env]
+        if unknown:
+            click.echo(
+                f"note: --optional {', '.join(unknown)}: not set in {source}, so never dropped "
+                "anyway (a typo?)",
+                err=True,
+            )
         tried, findings = audit_findings(
-            env, factory=factory, validator=validator, clear=clear, optional=optional
+            env, factory=factory, validator=validator, clear=clear, optional=names
         )
         problems = [f"audit: {finding}" for finding in findings]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
