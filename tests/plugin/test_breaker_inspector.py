@@ -130,6 +130,9 @@ def test_a_breaker_without_force_open_is_read_and_reset() -> None:
         breaker.record_failure()
     assert inspector.state("rates") == "OPEN"
     assert inspector.transitions("rates") == [("CLOSED", "OPEN")]
+    # Read by its state alone, it may move to HALF_OPEN only in its own call(): said so.
+    with pytest.raises(AssertionError, match=r"in its own call\(\) once the open timeout"):
+        inspector.assert_state("rates", "HALF_OPEN")
     inspector.reset("rates")
     assert inspector.state("rates") == "CLOSED"
     with pytest.raises(TypeError, match=r"ReadAndResetOnly has no force_open\(\)"):

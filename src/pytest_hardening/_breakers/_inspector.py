@@ -199,13 +199,25 @@ class BreakerInspector:
             *self._on_call_note(name, actual, wanted),
         ]
 
-    def _on_call_note(self, name: str, actual: BreakerState, wanted: str) -> list[str]:
-        library = getattr(self._track(name).adapter, "half_open_on_call", None)
-        if not library or actual is not BreakerState.OPEN or wanted.upper() != "HALF_OPEN":
+    def _on_call_note(self, name: str, actual: BreakerState, wanted: object) -> list[str]:
+        wanted = str(getattr(wanted, "value", wanted)).upper()
+        if actual is not BreakerState.OPEN or wanted != "HALF_OPEN":
             return []
+        library = getattr(self._track(name).adapter, "half_open_on_call", None)
+        if library:
+            return [
+                f"{library} moves OPEN -> HALF_OPEN on the first call after its open timeout, "
+                "not when the timeout passes: make that call (the probe) first, then read the "
+                "state"
+            ]
+        # A breaker of the project's own, read by its state alone: many move to HALF_OPEN
+        # inside their call(), as the libraries do.
         return [
-            f"{library} moves OPEN -> HALF_OPEN on the first call after its open timeout, not "
-            "when the timeout passes: make that call (the probe) first, then read the state"
+            "if this breaker moves OPEN -> HALF_OPEN in its own call() once the open timeout "
+            "has passed (as pybreaker and many hand-written ones do), make that call (the "
+            "probe) first, then read the state; if it reads the time to decide, check that "
+            "the clock moved past the timeout (clock.advance) and that it reads time through a "
+            "module the clock reaches"
         ]
 
     def transitions(self, name: str) -> list[tuple[str, str]]:
