@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._apm_prometheus import PrometheusView
     from ._breakers import BreakerInspector
     from ._clock import Clock
+    from ._clock_backoff import ClockBackoff
     from ._faults import FaultInjector
     from ._network import NetworkGuard
     from ._prometheus_scope import RegistryScope
@@ -75,6 +76,7 @@ class Harness(HarnessInspection):
         self._base_headers: dict[str, str] = {}
         self._stack = contextlib.ExitStack()
         self._clock: Clock | None = None
+        self._backoff: ClockBackoff | None = None  # the clock's, while no injector serves it
         self._aside_modules: dict[str, ModuleType] = {}
         self._faults: FaultInjector | None = None
         self._network: NetworkGuard | None = None
@@ -102,6 +104,11 @@ class Harness(HarnessInspection):
             self._clock = self._stack.enter_context(clock)
             if self._faults is not None:
                 self._attach_clock(self._faults, self._clock)
+            else:  # the SDKs' and retry libraries' back-off moves it until an injector does
+                from ._clock_backoff import ClockBackoff
+
+                self._backoff = ClockBackoff(self._clock).start()
+                self._stack.callback(self._backoff.stop)
             if self._breakers is not None:
                 self._stack.callback(self._clock.on_advance(self._breakers.advance))
         return self._clock
@@ -130,6 +137,8 @@ class Harness(HarnessInspection):
         if self._faults is None:
             from ._faults import FaultInjector
 
+            if self._backoff is not None:  # the injector's back-off takes over
+                self._backoff.stop()
             injector = FaultInjector(
                 providers,
                 clock=self._clock,

@@ -64,7 +64,15 @@ class HarnessReport:
         """Unregistered hosts, refused connections, faults never triggered ...; empty when
         all is well."""
         if faults is None:
-            return (network.report(None) if network is not None else None) or ""
+            refused = network.report(None, faults=False) if network is not None else None
+            if not refused:
+                return ""
+            return refused + (
+                "\nno provider answers in this test: hardening_providers answer only in tests "
+                "that use `faults` (or hardened_app and its clients, which use it); this one "
+                "uses none, so a provider's host is refused like any other: add `faults` to "
+                "the test's arguments"
+            )
         report = faults.problems_report() or ""  # the network guard's report included
         if faults.unused_report() is not None:
             report += self._requests_sent()

@@ -82,17 +82,27 @@ class ImportWatch:
                 local.notifying = False
 
 
+#: The watches of this thread looking for a spec now: another watch (a second injector's, the
+#: clock's own) asks the finders after it, and must not ask those back.
+_SEARCHING = threading.local()
+
+
 def _find_elsewhere(
     watch: ImportWatch, fullname: str, path: Sequence[str] | None, target: ModuleType | None
 ) -> ModuleSpec | None:
-    for finder in list(sys.meta_path):
-        find = getattr(finder, "find_spec", None)
-        if finder is watch or find is None:
-            continue
-        spec: ModuleSpec | None = find(fullname, path, target)
-        if spec is not None:
-            return spec
-    return None
+    searching: list[ImportWatch] = _SEARCHING.__dict__.setdefault("watches", [])
+    searching.append(watch)
+    try:
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if find is None or any(finder is busy for busy in searching):
+                continue
+            spec: ModuleSpec | None = find(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+    finally:
+        searching.pop()
 
 
 class _NotifyingLoader:

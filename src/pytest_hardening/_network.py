@@ -25,6 +25,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import around_advice, calling_client, client_advice
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
@@ -164,12 +165,17 @@ class NetworkGuard:
         with self._lock:
             return [_line(b, self._clients.get(b, "")) for b in dict.fromkeys(self.blocked)]
 
-    def report(self, provider_of: Callable[[str], str | None] | None = None) -> str | None:
+    def report(
+        self, provider_of: Callable[[str], str | None] | None = None, *, faults: bool = True
+    ) -> str | None:
         """What was blocked, one ``host:port`` per line, or ``None``. ``provider_of`` names
-        the registered provider of a host: such a host was called around the plugin."""
+        the registered provider of a host: such a host was called around the plugin.
+        ``faults``: whether a fault injector served the test (its advice, else the guard's)."""
         with self._lock:
             blocked = list(dict.fromkeys(self.blocked))
             clients = dict(self._clients)
+        if not faults:  # no transport was reached: every client went to the network
+            clients = {b: c.replace(_UNREACHED, "") for b, c in clients.items()}
         if not blocked:
             return None
         lines, around = [], set()
@@ -186,15 +192,19 @@ class NetworkGuard:
             advice = around_advice(sorted(around))
         else:
             advice = client_advice([(clients.get(b, ""), b.port) for b in blocked])
+        accept = (
+            "accept the refusals with faults.allow_blocked() (they stay refused; the "
+            "hardening_allow_network marker would let them reach the real network)"
+            if faults
+            else "mark it hardening_allow_network (it would reach the real network)"
+        )
         return (
             f"the app (or the test itself) tried to reach the network {len(self.blocked)} time(s); "
-            "each connection was refused (only loopback is allowed while faults are active):\n"
+            "each connection was refused (only loopback is allowed in hardened tests):\n"
             + "\n".join(lines)
             + f"\n{advice}, "
             + ("unset the proxy variable for the tests, " if proxied else "")
-            + "or, when the test does not depend on that call, accept the refusals with "
-            "faults.allow_blocked() (they stay refused; the hardening_allow_network marker "
-            "would let them reach the real network)."
+            + f"or, when the test does not depend on that call, {accept}."
         )
 
     def _check(self, sock: socket.socket, address: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["around_advice", "calling_client", "client_advice"]
+__all__ = ["UNREACHED", "around_advice", "calling_client", "client_advice"]
 
 #: Modules between a client library and the socket: never the client.
 _PLUMBING = frozenset(
@@ -20,6 +20,8 @@ _PLUMBING = frozenset(
     | {"anyio", "sniffio", "trio", "aiohappyeyeballs", "pytest_hardening", "sentry_sdk"}
     | {"urllib", "http", "importlib", "runpy"}
 )
+#: What an httpx or httpx2 client is said to be when the faults did not answer it.
+UNREACHED = " (a transport the faults do not reach)"
 #: Client libraries, by module prefix; the outermost one on the stack is what the app called.
 _CLIENTS = {
     "urllib.request": "urllib",
@@ -31,10 +33,10 @@ _CLIENTS = {
     "botocore": "botocore",
     "websockets": "websockets",
     "aiohttp.client_ws": "aiohttp",
-    "httpx": "httpx (a transport the faults do not reach)",
-    "httpx2": "httpx2 (a transport the faults do not reach)",
-    "httpcore": "httpx (a transport the faults do not reach)",
-    "httpcore2": "httpx2 (a transport the faults do not reach)",
+    "httpx": f"httpx{UNREACHED}",
+    "httpx2": f"httpx2{UNREACHED}",
+    "httpcore": f"httpx{UNREACHED}",
+    "httpcore2": f"httpx2{UNREACHED}",
 }
 #: How each client is mocked in a test: its own mocking library.
 _MOCKS = {

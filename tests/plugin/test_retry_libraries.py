@@ -294,3 +294,51 @@ def test_an_inner_virtual_back_off_takes_over_until_it_stops() -> None:
     assert (inner_sleeps, outer_sleeps, clock.by) == ([3.0, 5.0], [4.0], 12.0)
     assert backoff._sync.time is time
     assert httpx_retries.retry.time is time
+
+
+@tenacity.retry(wait=tenacity.wait_fixed(30), stop=tenacity.stop_after_attempt(3), reraise=True)
+def tenacity_without_http() -> None:
+    raise ConnectionError("the service's own failure")
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+def test_the_clock_alone_moves_the_libraries_back_off(clock: Clock) -> None:
+    # A service test with `clock` and no `faults`: tenacity slept its 60 s for real while the
+    # clock stood still (only an injector made the back-off virtual).
+    before = clock.advanced
+    with pytest.raises(ConnectionError):
+        tenacity_without_http()
+    assert clock.advanced - before == 60.0
+
+
+def test_the_clocks_back_off_gives_way_to_an_injector_and_leaves_nothing_patched() -> None:
+    from pytest_hardening import Harness
+
+    with Harness() as harness:
+        clock = harness.freeze()
+        assert "sleep" in vars(tenacity.BaseRetrying)  # the clock's own back-off
+        injector = harness.fake_providers(PROVIDERS)
+        injector.fail("orders", 503)
+        with pytest.raises(httpx.HTTPStatusError):
+            tenacity_sync()
+        assert injector.retry_sleeps == [2.0, 4.0, 8.0]  # the injector's, once it serves
+        assert clock.advanced == 14.0
+    assert "sleep" not in vars(tenacity.BaseRetrying)
+    assert tenacity_sync.retry.sleep is tenacity.nap.sleep  # type: ignore[attr-defined]
+
+
+def test_two_import_watches_both_see_an_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock's back-off and an injector each watch for retry libraries imported later: each
+    # asked the other for the module's spec, without end (RecursionError).
+    from pytest_hardening._import_watch import ImportWatch
+
+    seen: list[str] = []
+    outer = ImportWatch({"retrying"}, lambda: seen.append("outer")).start()
+    inner = ImportWatch({"retrying"}, lambda: seen.append("inner")).start()
+    try:
+        monkeypatch.delitem(sys.modules, "retrying")
+        import retrying as again  # noqa: F401
+    finally:
+        inner.stop()
+        outer.stop()
+    assert sorted(seen) == ["inner", "outer"]
