@@ -93,8 +93,10 @@ class Harness(HarnessInspection):
         self._report = HarnessReport()
 
     # -- time and providers ----------------------------------------------------------------
-    def freeze(self) -> Clock:
-        """Freeze time (once; later calls return the same clock)."""
+    def freeze(self, *, backoff: bool = True) -> Clock:
+        """Freeze time (once; later calls return the same clock). Until :meth:`fake_providers`
+        serves the test, the AI SDKs' and retry libraries' back-off moves it (unless
+        ``backoff`` is False: faults are about to)."""
         if self._clock is None:
             from ._clock import Clock
 
@@ -104,7 +106,7 @@ class Harness(HarnessInspection):
             self._clock = self._stack.enter_context(clock)
             if self._faults is not None:
                 self._attach_clock(self._faults, self._clock)
-            else:  # the SDKs' and retry libraries' back-off moves it until an injector does
+            elif backoff:  # the SDKs' and retry libraries' back-off moves it until faults do
                 from ._clock_backoff import ClockBackoff
 
                 self._backoff = ClockBackoff(self._clock).start()

@@ -151,7 +151,8 @@ def _network_allowed(request: pytest.FixtureRequest) -> bool:
 def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterator[Clock]:
     """Frozen time that moves only with ``clock.advance(seconds)``."""
     record = record_for(request.node, "clock")
-    frozen = _hardening_harness.freeze()
+    # A test with faults (hardened_app's too) gets its back-off from them: not started twice.
+    frozen = _hardening_harness.freeze(backoff="faults" not in request.fixturenames)
     try:
         yield frozen
     finally:
