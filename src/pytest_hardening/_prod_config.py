@@ -14,8 +14,10 @@ from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
 from ._fresh_import import production_build
 from ._network import NetworkGuard
 from ._prod_variants import (
+    ANY_ORIGIN,
     AuditReport,
     Mutation,
+    credentialed_any_origin,
     debug_stayed_off,
     declared_optional,
     dotenv_hints,
@@ -178,6 +180,11 @@ class ProdConfigChecker:
                 "debug flag is on): an error's traceback would reach the client. Have the app "
                 "switch debug off under hardening_prod_env (does its mode variable hold "
                 "exactly the value the app reads as production?)"
+            )
+        if credentialed_any_origin(app):
+            raise AssertionError(
+                f"the production build with {_describe(overrides)} lets any origin make "
+                f"credentialed requests: {ANY_ORIGIN}"
             )
         return app
 

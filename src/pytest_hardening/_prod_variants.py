@@ -18,9 +18,11 @@ from ._network import is_local
 from ._secrets import example_placeholder, is_secret_name, mask, secret_values
 
 __all__ = [
+    "ANY_ORIGIN",
     "MODE_VARIABLES",
     "AuditReport",
     "Mutation",
+    "credentialed_any_origin",
     "debug_stayed_off",
     "declared_optional",
     "dotenv_files",
@@ -262,6 +264,34 @@ def runs_in_debug(app: Any) -> bool:
     """The app's framework debug flag (Starlette, FastAPI, Litestar, Quart, Flask) is on: its
     error pages send the traceback, settings and source lines to the client."""
     return getattr(app, "debug", None) is True
+
+
+#: What to do about :func:`credentialed_any_origin`.
+ANY_ORIGIN = (
+    "its CORSMiddleware has allow_origins=['*'] (or a regex matching any) with "
+    "allow_credentials=True, and Starlette then answers each origin with itself, so any site "
+    "reads the answers to requests its visitors' cookies authenticate. List the production "
+    "origins (from a setting), or drop allow_credentials"
+)
+
+
+def credentialed_any_origin(app: Any) -> bool:
+    """The app's CORS middleware (Starlette's, as FastAPI adds it) lets any origin make
+    credentialed requests: ``allow_origins=["*"]`` (or a regex matching all) with
+    ``allow_credentials=True``, where Starlette answers each origin with itself, so any site
+    reads the answers to requests made with its users' cookies."""
+    for middleware in getattr(app, "user_middleware", None) or ():
+        cls = getattr(middleware, "cls", None)
+        if getattr(cls, "__name__", "") != "CORSMiddleware":
+            continue
+        options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
+        if not isinstance(options, dict) or options.get("allow_credentials") is not True:
+            continue
+        origins = options.get("allow_origins") or ()
+        regex = options.get("allow_origin_regex")
+        if "*" in origins or regex in (".*", "^.*$", ".+", "^.+$"):
+            return True
+    return False
 
 
 def _weakened(name: str, value: str) -> list[Mutation]:

@@ -57,7 +57,11 @@ def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
     from pytest_hardening._app import AppExited, build_app
-    from pytest_hardening._prod_variants import runs_in_debug
+    from pytest_hardening._prod_variants import (
+        ANY_ORIGIN,
+        credentialed_any_origin,
+        runs_in_debug,
+    )
     from pytest_hardening._sentry_guard import SentryGuard
 
     create = fresh_factory(factory)
@@ -77,6 +81,8 @@ def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
             return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
         if runs_in_debug(built):
             return [f"{factory}: {_debug_problem(env)}"]
+        if credentialed_any_origin(built):
+            return [f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}"]
         return []
 
     return validate

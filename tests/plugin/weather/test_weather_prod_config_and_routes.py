@@ -428,3 +428,21 @@ def test_a_protection_that_is_on_is_tried_off() -> None:
     env = {"COOKIE_SECURE": "true", "VERIFY_SSL": "1", "SECURE_NAME": "acme", "USE_HTTPS": "false"}
     found = {(m.variable, m.value) for m in ProdConfigChecker(object, env).mutations() if m.value}
     assert found == {("COOKIE_SECURE", "false"), ("VERIFY_SSL", "false")}
+
+
+def test_a_production_build_that_lets_any_origin_send_credentials_is_not_accepted() -> None:
+    # allow_origins=["*"] with allow_credentials=True: Starlette answers every origin with
+    # itself, so any site reads what its visitors' cookies authenticate. Hard-coded in the
+    # app, so no variable of the env could show it (a trial's app did this).
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    def factory(origins: list[str], credentials: bool) -> Any:
+        app = FastAPI()
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=credentials)
+        return app
+
+    with pytest.raises(AssertionError, match="lets any origin make credentialed requests"):
+        ProdConfigChecker(lambda: factory(["*"], True), {}).assert_accepts()
+    ProdConfigChecker(lambda: factory(["*"], False), {}).assert_accepts()  # no cookies: public
+    ProdConfigChecker(lambda: factory(["https://shop.example"], True), {}).assert_accepts()
