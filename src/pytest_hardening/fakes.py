@@ -9,7 +9,12 @@ No SDK is imported here; the bodies follow the public API reference.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
+import random
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +25,7 @@ from ._providers import Handler, Provider
 __all__ = [
     "anthropic_handler",
     "anthropic_provider",
+    "embedding",
     "openai_handler",
     "openai_provider",
     "sse",
@@ -27,6 +33,8 @@ __all__ = [
 
 OPENAI_URL = "https://api.openai.com"
 ANTHROPIC_URL = "https://api.anthropic.com"
+#: The length of the fake's embeddings when the request names none (text-embedding-3-small's).
+EMBEDDING_DIMENSIONS = 1536
 
 
 def sse(events: Iterable[tuple[str | None, Any]]) -> bytes:
@@ -126,11 +134,47 @@ def _responses(reply: str, model: str, stream: bool) -> httpx.Response:
     return _stream(sse(events))
 
 
+def embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """The fake's embedding of ``text``: the same text always gets the same unit vector (so a
+    retrieval test can rank by it), another text another one. Not a model's: similar texts
+    are no nearer than any two."""
+    seed = hashlib.sha256(text.encode()).digest()
+    draw = random.Random(seed)
+    vector = [draw.gauss(0.0, 1.0) for _ in range(dimensions)]
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+def _embeddings(body: dict[str, Any], model: str) -> httpx.Response:
+    given = body.get("input", "")
+    # A string, a list of strings, a list of token ids (one input) or a list of such lists.
+    if isinstance(given, str) or (isinstance(given, list) and given and isinstance(given[0], int)):
+        given = [given]
+    inputs = [item if isinstance(item, str) else json.dumps(item) for item in given or [""]]
+    dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+    data = []
+    for index, text in enumerate(inputs):
+        vector = embedding(text, dimensions)
+        if body.get("encoding_format") == "base64":  # what the SDK asks for by default
+            packed = struct.pack(f"<{dimensions}f", *vector)
+            encoded: Any = base64.b64encode(packed).decode()
+        else:
+            encoded = vector
+        data.append({"object": "embedding", "index": index, "embedding": encoded})
+    tokens = sum(len(text.split()) or 1 for text in inputs)
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return httpx.Response(
+        200, json={"object": "list", "data": data, "model": model, "usage": usage}
+    )
+
+
 def openai_handler(
     reply: str = "Hello from the fake model.", *, model: str = "gpt-4o-mini"
 ) -> Handler:
     """Serve ``POST /v1/chat/completions`` and ``POST /v1/responses`` (streamed when the
-    request says ``"stream": true``) with ``reply`` as the assistant's text."""
+    request says ``"stream": true``) with ``reply`` as the assistant's text, and
+    ``POST /v1/embeddings`` with :func:`embedding` of each input (floats or base64, as asked;
+    ``dimensions`` honoured, else 1536)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = _body(request)
@@ -140,6 +184,8 @@ def openai_handler(
             return _chat(reply, used, stream)
         if request.method == "POST" and request.url.path.endswith("/responses"):
             return _responses(reply, used, stream)
+        if request.method == "POST" and request.url.path.endswith("/embeddings"):
+            return _embeddings(body, str(body.get("model") or "text-embedding-3-small"))
         return _not_found(request)
 
     return handler

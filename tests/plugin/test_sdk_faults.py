@@ -82,6 +82,24 @@ def test_fakes_are_parsed_by_both_sdks(setup: tuple[Clock, FaultInjector]) -> No
     assert [c.outcome for c in faults.calls("openai")] == ["ok 200", "ok 200"]
 
 
+def test_the_openai_fake_embeds_each_input_the_same_way_every_time(
+    setup: tuple[Clock, FaultInjector],
+) -> None:
+    # A retrieval app calls /v1/embeddings before its chat completion: it got a 404.
+    from pytest_hardening.fakes import embedding
+
+    client = _openai()
+    first = client.embeddings.create(model="text-embedding-3-small", input=["rules", "dice"])
+    assert [len(item.embedding) for item in first.data] == [1536, 1536]  # base64, decoded
+    again = client.embeddings.create(
+        model="m", input="rules", dimensions=8, encoding_format="float"
+    )
+    assert again.data[0].embedding == embedding("rules", 8)
+    assert first.data[0].embedding[:3] == pytest.approx(embedding("rules")[:3], rel=1e-6)
+    assert first.data[0].embedding != first.data[1].embedding
+    assert sum(v * v for v in again.data[0].embedding) == pytest.approx(1.0)
+
+
 def test_fakes_stream_as_the_apis_do(setup: tuple[Clock, FaultInjector]) -> None:
     import anthropic
 
