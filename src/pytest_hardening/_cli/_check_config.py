@@ -1,0 +1,181 @@
+"""``hardening check-config``: a production configuration checked before release, without
+starting the app (its rules, its build, and with ``--audit`` every unsafe variant)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from click.exceptions import Exit
+
+from pytest_hardening._cli._common import env_file_option, names_the_spec, no_app, project
+from pytest_hardening._cli._config import (
+    EnvFileError,
+    audit_findings,
+    build_validator,
+    development_mode,
+    env_notes,
+    load_validator,
+    read_env_file,
+    release_problems,
+    shell_variables,
+)
+from pytest_hardening._cli._project import REFERENCE
+from pytest_hardening._config import SpecError
+
+__all__ = ["check_config"]
+
+
+@click.command("check-config")
+@env_file_option("dotenv file to check (default: the current environment).")
+@click.option(
+    "--validator",
+    default=None,
+    help="Validation function, as package.module:function (default: [tool.hardening] "
+    "validator; else building the app of --factory or [tool.hardening] factory; else the "
+    "reference app's rules).",
+)
+@click.option(
+    "--audit",
+    is_flag=True,
+    help="Also build the app with every unsafe variant of this env (drop each variable, "
+    "http://, localhost, placeholder, malformed URLs, secrets at a published default or "
+    "one character, DEBUG on, protections such as COOKIE_SECURE off, CORS origins '*') and "
+    "report any it accepts. Slow.",
+)
+@click.option(
+    "--factory",
+    default=None,
+    help="App factory, as package.module:function, or an app made at import, as "
+    "package.module:app: built, its modules imported afresh under the env, to check the env "
+    "when no validator is given, and by --audit (default: [tool.hardening] factory, else the "
+    "reference app).",
+)
+@click.option(
+    "--optional",
+    "optional",
+    multiple=True,
+    metavar="NAME",
+    help="A variable the app may run without in production (its default is safe there): "
+    "--audit does not drop it. Repeatable, or comma-separated; the app's PRODUCTION_OPTIONAL "
+    "names count too.",
+)
+def check_config(
+    env_file: Path | None,
+    validator: str | None,
+    audit: bool,
+    factory: str | None,
+    optional: tuple[str, ...],
+) -> None:
+    """Check a production configuration before release, without starting the app.
+
+    Prints every problem, one per line, naming the variable (never a value). Exits 1 if any.
+
+    The env is checked by the validator (--validator, else [tool.hardening] validator), else by
+    building the app (--factory, else [tool.hardening] factory); with none of these, by the
+    reference app's rules.
+    """
+    config = project()
+    by_default = validator is None and factory is None and config is REFERENCE
+    # --factory means "build my app", as [tool.hardening] factory does: the reference app's
+    # validator (the default of a project that configures nothing) is not that app's rules;
+    # nor is the reference app the app of a --validator of one's own.
+    own_validator = validator is not None and config is REFERENCE
+    if validator is None and (factory is None or config is not REFERENCE):
+        validator = config.validator
+    factory = factory or (None if own_validator else config.factory)
+    try:
+        env = read_env_file(env_file) if env_file is not None else dict(os.environ)
+    except EnvFileError as error:
+        click.echo(str(error), err=True)
+        raise Exit(1) from None
+    # The file is the whole configuration: the shell's own settings must not fill its gaps.
+    clear = shell_variables() - set(env) if env_file is not None else set()
+    try:
+        if validator is not None:
+            check = load_validator(validator)
+        elif factory is not None:
+            check = build_validator(factory, clear=clear)
+        else:
+            click.echo(
+                "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
+                "pyproject.toml, or pass --validator",
+                err=True,
+            )
+            raise Exit(2)
+        # APP_ENV=production is the reference app's rule; another validator decides for itself.
+        reference = validator == REFERENCE.validator
+        problems = release_problems(env, check, require_production=reference)
+        built = validator is None  # the app's own rules, as its build applies them
+        if built and (development := development_mode(env)) is not None:
+            problems.insert(0, development)
+    except (ValueError, ModuleNotFoundError, SpecError) as error:
+        if isinstance(error, ModuleNotFoundError) and by_default:
+            no_app("check-config", error, "--factory package.module:attribute", "factory")
+        if isinstance(error, ModuleNotFoundError) and not names_the_spec(error, validator, factory):
+            raise
+        # A spec that names nothing (a typo, the wrong folder): a usage error, not a refusal.
+        click.echo(f"hardening check-config: {error}", err=True)
+        raise Exit(2) from None
+    source = str(env_file) if env_file is not None else "the current environment"
+    if by_default:  # a project that configured nothing: say whose rules these are
+        click.echo(
+            "note: checked against the bundled reference app's rules (no validator or factory "
+            "in [tool.hardening] of pyproject.toml): pass --factory package.module:create_app "
+            "to check your app's",
+            err=True,
+        )
+    if env_file is not None:
+        for note in env_notes(env, env_file, mode_checked=built):
+            click.echo(f"note: {note}", err=True)
+    if built:
+        click.echo(
+            "note: the app was built, not started: a check its startup (lifespan) makes is not "
+            "seen here (prod_config.assert_rejects runs the startup, in a test), and an "
+            "audit's variant such a check refuses reads as accepted",
+            err=True,
+        )
+    if audit and not problems:
+        if factory is None:
+            click.echo(
+                "--audit builds the app: pass --factory, or set [tool.hardening] factory",
+                err=True,
+            )
+            raise Exit(2)
+        names = [name.strip() for given in optional for name in given.split(",") if name.strip()]
+        unknown = [name for name in names if name not in env]
+        if unknown:
+            click.echo(
+                f"note: --optional {', '.join(unknown)}: not set in {source}, so never dropped "
+                "anyway (a typo?)",
+                err=True,
+            )
+        tried, findings = audit_findings(
+            env, factory=factory, validator=validator, clear=clear, optional=names
+        )
+        problems = [f"audit: {finding}" for finding in findings]
+        click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
+        dropped = [
+            f.split(":")[0].removeprefix("accepted ")
+            for f in findings
+            if f.startswith("accepted ") and ": dropped" in f
+        ]
+        if dropped:
+            click.echo(
+                f"note: the app was built without {', '.join(dropped)}: it should refuse to start "
+                "without a variable production must set; one whose default is safe in "
+                f"production is named with --optional {dropped[0]} (or in the app's "
+                "PRODUCTION_OPTIONAL), and the audit no longer drops it",
+                err=True,
+            )
+    if problems:
+        for line in problems:
+            click.echo(line)
+        click.echo(f"{len(problems)} problem(s) in {source}: not safe to release.", err=True)
+        raise Exit(1)
+    if built:  # what the app's own build refuses, and no more
+        how = "the audit's variants" if audit else "--audit tries its unsafe variants"
+        click.echo(f"{source}: production configuration OK: the app built with it ({how})")
+    else:
+        click.echo(f"{source}: production configuration OK")
