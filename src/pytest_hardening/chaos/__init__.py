@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from pytest_hardening.chaos._context import ChaosContext, Served
 from pytest_hardening.chaos._engine import execute, run_scenario, run_scenarios, select
-from pytest_hardening.chaos._html import render_html
-from pytest_hardening.chaos._pytest import assert_scenario_passes, scenario_params
-from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
-from pytest_hardening.chaos._scenario import Scenario, Step
-from pytest_hardening.chaos._session import HarnessSession
-from pytest_hardening.chaos._steps import (
-    Advance,
+from pytest_hardening.chaos._expectations import (
     Check,
     ExpectAlert,
     ExpectBreaker,
@@ -25,6 +19,14 @@ from pytest_hardening.chaos._steps import (
     ExpectProviderCalls,
     ExpectSentryEvent,
     ExpectTransitions,
+)
+from pytest_hardening.chaos._html import render_html
+from pytest_hardening.chaos._pytest import assert_scenario_passes, scenario_params
+from pytest_hardening.chaos._result import DataLossCheck, ScenarioResult
+from pytest_hardening.chaos._scenario import Scenario, Step
+from pytest_hardening.chaos._session import HarnessSession
+from pytest_hardening.chaos._steps import (
+    Advance,
     FaultKind,
     Heal,
     Inject,
