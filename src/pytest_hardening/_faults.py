@@ -8,7 +8,6 @@ import contextlib
 import email.utils
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import httpx
 
 from ._fault_advice import FIXTURES, Advice
+from ._fault_reports import FaultReports
 from ._fault_scripts import OUTCOME, Action, Advancer, FaultMethods, Script
 from ._interception import Interception
 from ._network import BlockedConnection, NetworkGuard
@@ -23,12 +23,10 @@ from ._providers import (
     Provider,
     ProviderSpec,
     match_provider,
-    near_miss,
     normalize_providers,
     provider_of_host,
 )
 from ._stream_faults import StreamFaultMethods
-from ._unused_faults import unused_report
 
 if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts
@@ -54,7 +52,7 @@ class RealSleepWarning(UserWarning):
     """A test's retry back-off slept for real under faults, for want of a clock."""
 
 
-class FaultInjector(FaultMethods, StreamFaultMethods):
+class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
     """Intercept every outbound httpx and httpx2 request (a provider's in httpx's own
     transports, the rest through respx, which patches httpcore; httpx2's network transports and
     the aiohttp transports for both are patched; ASGI test clients are untouched) and answer it
@@ -233,25 +231,6 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
             )
         return calls
 
-    def unregistered_report(self) -> str | None:
-        if not self.unregistered or self._allow_unregistered:
-            return None
-        # A retrying client sends the same request again: shown once, with how many times.
-        sent = Counter((r.method, str(r.url)) for r in self.unregistered)
-        first = {(r.method, str(r.url)): r for r in reversed(self.unregistered)}
-        urls = "\n".join(
-            f"  {method} {url}{near_miss(self.providers, first[method, url].url)}"
-            + (f" (×{times}: retried)" if times > 1 else "")
-            for (method, url), times in list(sent.items())[:10]
-        )
-        known = "\n".join(f"  {n}: {p.url}" for n, p in self.providers.items()) or "  (none)"
-        return (
-            f"the app sent {len(self.unregistered)} request(s) to hosts that are not registered "
-            f"providers (the app got ConnectError; no real network is used):\n{urls}\n"
-            f"registered providers:\n{known}\n"
-            f"declare the host in {self.advice.providers}."
-        )
-
     def allow_unused(self) -> None:
         """Do not fail the test for faults that no call met."""
         self._allow_unused = True
@@ -268,69 +247,9 @@ class FaultInjector(FaultMethods, StreamFaultMethods):
         still answered with ``UnregisteredHostError``, never sent."""
         self._allow_unregistered = True
 
-    def untriggered(self, provider: str | None = None) -> list[str]:
-        """The faults armed now (on ``provider``, or on any) that no call has met yet; none
-        after :meth:`allow_unused` (armed on purpose)."""
-        if self._allow_unused:
-            return []
-        with self._lock:
-            return [
-                f"{s.kind} on provider {p!r}"
-                for p, s, _ in self._armed
-                if s.taken == 0 and self._scripts.get(p) is s and provider in (None, p)
-            ]
-
-    def unused_report(self) -> str | None:
-        """Faults still armed at the end that no call met, for a number of calls or until
-        healed: the test meant to exercise them, and the app never called the provider (a
-        passing test then proved nothing about the fault)."""
-        if self._allow_unused:
-            return None
-        with self._lock:
-            # Never taken, and still armed at the end or replaced by another fault before any
-            # call (faults do not queue); healing one before any call was the test's decision.
-            unused = [
-                (p, s, d)
-                for p, s, d in self._armed
-                if s.taken == 0 and (self._scripts.get(p) is s or s.replaced_by is not None)
-            ]
-        if not unused:
-            return None
-        around = self._called_around()
-        by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
-        called = {p: len(self.calls(p)) for p, _, _ in unused}
-        return unused_report(unused, around, by_respx, self.advice, called=called)
-
-    def _called_around(self) -> dict[str, str]:
-        """Providers whose host the app reached through another client: provider -> client."""
-        guard = self._network_guard
-        found: dict[str, str] = {}
-        if guard is None:
-            return found
-        for blocked in guard.blocked:
-            provider = self.provider_of_host(blocked.host)
-            if provider is not None:
-                found.setdefault(provider, guard.client_of(blocked) or "a client other than httpx")
-        return found
-
     def provider_of_host(self, host: str) -> str | None:
         """The registered provider whose URL names ``host``, if any."""
         return provider_of_host(self.providers, host)
-
-    def problems_report(self) -> str | None:
-        """Everything that must fail the test even if the app swallowed the error."""
-        guard = None if self._allow_blocked else self._network_guard
-        network = guard.report(self.provider_of_host) if guard is not None else None
-        misuse = sorted(set(self.misuse))
-        unfound = self._interception.unfound_backoff
-        if unfound:
-            misuse.append(
-                f"virtual back-off: {', '.join(unfound)} could not be imported, even after "
-                "the app was: check the name in hardening_backoff_modules (or virtual_backoff)"
-            )
-        misuse.extend(f"virtual back-off: {why}" for why in self._interception.refused_backoff)
-        reports = (self.unregistered_report(), network, *misuse, self.unused_report())
-        return "\n".join(r for r in reports if r) or None
 
     # -- internals -------------------------------------------------------------------------
     def _check(self, provider: str) -> str:

@@ -1,0 +1,128 @@
+"""What a fault injector reports at the end of a test: requests to hosts no provider names,
+faults no call met, connections refused, and misuses of the back-off settings. A part of
+:class:`~._faults.FaultInjector` (whose state it reads), apart for its size."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._providers import Provider, near_miss
+from ._unused_faults import unused_report
+
+if TYPE_CHECKING:
+    from ._fault_advice import Advice
+    from ._fault_scripts import Script
+    from ._faults import Call
+    from ._interception import Interception
+    from ._network import NetworkGuard
+
+__all__ = ["FaultReports"]
+
+
+class FaultReports:
+    """The end-of-test reports of :class:`~._faults.FaultInjector`."""
+
+    providers: dict[str, Provider]
+    unregistered: list[httpx.Request]
+    misuse: list[str]
+    advice: Advice
+    _lock: threading.Lock
+    _scripts: dict[str, Script]
+    _armed: list[tuple[str, Script, dict[str, Any]]]
+    _allow_unused: bool
+    _allow_blocked: bool
+    _allow_unregistered: bool
+    _interception: Interception
+
+    @property
+    def _network_guard(self) -> NetworkGuard | None:
+        raise NotImplementedError
+
+    def calls(self, provider: str) -> list[Call]:
+        raise NotImplementedError
+
+    def provider_of_host(self, host: str) -> str | None:
+        raise NotImplementedError
+
+    def unregistered_report(self) -> str | None:
+        if not self.unregistered or self._allow_unregistered:
+            return None
+        # A retrying client sends the same request again: shown once, with how many times.
+        sent = Counter((r.method, str(r.url)) for r in self.unregistered)
+        first = {(r.method, str(r.url)): r for r in reversed(self.unregistered)}
+        urls = "\n".join(
+            f"  {method} {url}{near_miss(self.providers, first[method, url].url)}"
+            + (f" (×{times}: retried)" if times > 1 else "")
+            for (method, url), times in list(sent.items())[:10]
+        )
+        known = "\n".join(f"  {n}: {p.url}" for n, p in self.providers.items()) or "  (none)"
+        return (
+            f"the app sent {len(self.unregistered)} request(s) to hosts that are not registered "
+            f"providers (the app got ConnectError; no real network is used):\n{urls}\n"
+            f"registered providers:\n{known}\n"
+            f"declare the host in {self.advice.providers}."
+        )
+
+    def untriggered(self, provider: str | None = None) -> list[str]:
+        """The faults armed now (on ``provider``, or on any) that no call has met yet; none
+        after :meth:`allow_unused` (armed on purpose)."""
+        if self._allow_unused:
+            return []
+        with self._lock:
+            return [
+                f"{s.kind} on provider {p!r}"
+                for p, s, _ in self._armed
+                if s.taken == 0 and self._scripts.get(p) is s and provider in (None, p)
+            ]
+
+    def unused_report(self) -> str | None:
+        """Faults still armed at the end that no call met, for a number of calls or until
+        healed: the test meant to exercise them, and the app never called the provider (a
+        passing test then proved nothing about the fault)."""
+        if self._allow_unused:
+            return None
+        with self._lock:
+            # Never taken, and still armed at the end or replaced by another fault before any
+            # call (faults do not queue); healing one before any call was the test's decision.
+            unused = [
+                (p, s, d)
+                for p, s, d in self._armed
+                if s.taken == 0 and (self._scripts.get(p) is s or s.replaced_by is not None)
+            ]
+        if not unused:
+            return None
+        around = self._called_around()
+        by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
+        called = {p: len(self.calls(p)) for p, _, _ in unused}
+        return unused_report(unused, around, by_respx, self.advice, called=called)
+
+    def _called_around(self) -> dict[str, str]:
+        """Providers whose host the app reached through another client: provider -> client."""
+        guard = self._network_guard
+        found: dict[str, str] = {}
+        if guard is None:
+            return found
+        for blocked in guard.blocked:
+            provider = self.provider_of_host(blocked.host)
+            if provider is not None:
+                found.setdefault(provider, guard.client_of(blocked) or "a client other than httpx")
+        return found
+
+    def problems_report(self) -> str | None:
+        """Everything that must fail the test even if the app swallowed the error."""
+        guard = None if self._allow_blocked else self._network_guard
+        network = guard.report(self.provider_of_host) if guard is not None else None
+        misuse = sorted(set(self.misuse))
+        unfound = self._interception.unfound_backoff
+        if unfound:
+            misuse.append(
+                f"virtual back-off: {', '.join(unfound)} could not be imported, even after "
+                "the app was: check the name in hardening_backoff_modules (or virtual_backoff)"
+            )
+        misuse.extend(f"virtual back-off: {why}" for why in self._interception.refused_backoff)
+        reports = (self.unregistered_report(), network, *misuse, self.unused_report())
+        return "\n".join(r for r in reports if r) or None
