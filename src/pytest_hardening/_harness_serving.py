@@ -1,0 +1,196 @@
+"""The harness's running app: its clients (sync, kept by the pool; async, in the test's loop),
+its lifespan without a client, its reset, and its hand-back to the pool. A part of
+:class:`~._harness.Harness` (whose state it reads), apart for its size."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ._harness_inspection import HarnessError
+from ._harness_report import HarnessReport, startup_watch, timed_shutdown
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._reuse import AppPool, AppReset, Kept
+    from ._sentry import SentryCapture
+    from ._sentry_guard import SentryGuard
+
+__all__ = ["HarnessServing"]
+
+
+class HarnessServing:
+    """Clients, lifespan, reset and reuse of the harness's app (see :class:`~._harness.Harness`)."""
+
+    _stack: contextlib.ExitStack
+    _pool: AppPool | None
+    _pool_key: Any
+    _reset: AppReset | None
+    _kept: Kept | None
+    _base_headers: dict[str, str]
+    _aside_modules: dict[str, ModuleType]
+    _refuses_network: bool
+    _app: Any
+    _guard: SentryGuard | None
+    _sentry: SentryCapture | None
+    _client: Any
+    _serving: Any
+    _lifespan: bool
+    _report: HarnessReport
+
+    @property
+    def app(self) -> Any:
+        raise NotImplementedError
+
+    def _real_time(self) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _include_aside(self, modules: Mapping[str, ModuleType]) -> None:
+        raise NotImplementedError
+
+    def _reuse(
+        self,
+        factory: Callable[[], Any],
+        kept: Kept,
+        reset: AppReset,
+        guard: SentryGuard,
+        capture: SentryCapture,
+    ) -> Any:
+        from ._reuse import ResetFailed
+
+        try:
+            with self._real_time():
+                kept.adopt(reset, guard, capture)
+                self._include_aside(kept.aside_modules)  # frozen when time resumes: one restart
+        except ResetFailed as error:
+            raise HarnessError(str(error)) from error.__cause__
+        self._app, self._kept, self._client = kept.app, kept, kept.client
+        self._base_headers = dict(kept.client.headers)
+        self._stack.callback(self._hand_back)
+        self._serve(kept.client)
+        return self._app
+
+    def _serve(self, client: Any) -> None:
+        # Until the app stops or is handed back (undone first, as registered after): there,
+        # an async breaker's methods run in the app's loop (see _in_app_loop).
+        self._serving = client.portal
+        self._stack.callback(setattr, self, "_serving", None)
+
+    def _hand_back(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None and self._pool is not None and self._guard is not None:
+            kept.client.headers = self._base_headers
+            kept.guarded = self._refuses_network
+            with self._real_time():  # an app the test changed is shut down here, not kept
+                kept.hand_back(self._pool, self._pool_key, self._guard)
+
+    def client(self, *, headers: Mapping[str, str] | None = None) -> Any:
+        """A sync client with the app's lifespan running in its portal thread (server errors
+        come back as 500s); ``headers`` go with every request. Starlette's ``TestClient`` for
+        a Starlette app, an ``httpx.Client`` over the ASGI app otherwise."""
+        if self._client is None:
+            if self._lifespan:
+                raise HarnessError(
+                    "the lifespan already runs without a client: ask for the client first"
+                )
+            from ._asgi_client import sync_test_client
+
+            client = sync_test_client(self.app)
+            self._base_headers = dict(client.headers)
+            with self._real_time(), startup_watch(self.app):
+                if self._pool_key is None:
+                    self._client = self._stack.enter_context(_TimedExit(client, self.app))
+                else:
+                    self._client = self._keep(client.__enter__())
+            self._capture_started_sentry()
+            self._serve(self._client)
+            hooks = self._client.event_hooks["response"]
+            hooks.append(self._report.answered)
+            self._stack.callback(hooks.remove, self._report.answered)  # a kept client outlives us
+        self._client.headers = {**self._base_headers, **dict(headers or {})}
+        return self._client
+
+    def reset_app(self, reset: AppReset) -> None:
+        """Run ``reset(app)`` (sync or async) in the app's event loop, in real time: the
+        client's portal, so :meth:`client` first. For an app built afresh whose data outlives
+        the build (a database file, the one app a module builds at import); an app the pool
+        keeps stays keepable, with what the reset set on ``app.state``."""
+        if self._client is None:
+            raise HarnessError("no running app: call client() before reset_app()")
+        from ._reuse import _run_reset, fingerprint
+
+        with self._real_time():
+            self._client.portal.call(_run_reset, reset, self.app)
+        if self._kept is not None:  # else the change would read as the test's, and not kept
+            self._kept.fingerprint = fingerprint(self.app)
+
+    def _keep(self, client: Any) -> Any:
+        # Entered outside the stack: at close the pool takes it over, still running.
+        from ._reuse import Kept, fingerprint
+
+        self._kept = Kept(self.app, client, None, fingerprint(self.app), self._reset)
+        self._kept.aside_modules = dict(self._aside_modules)
+        self._stack.callback(self._hand_back)
+        return client
+
+    def start_lifespan(self) -> None:
+        """Run the app's lifespan in a portal thread, for use without a client."""
+        if self._client is None and not self._lifespan:
+            from ._app import running_lifespan
+
+            with self._real_time(), startup_watch(self.app):
+                self._stack.enter_context(_TimedExit(running_lifespan(self.app), self.app))
+            self._lifespan = True
+            self._capture_started_sentry()
+
+    @contextlib.asynccontextmanager
+    async def async_client(
+        self, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """An ``httpx.AsyncClient`` over the app; the lifespan runs in the caller's loop,
+        where the app's loop-bound resources (clients, database engines) will be used."""
+        import httpx
+
+        from ._app import LifespanManager, with_state
+        from ._async_transport import AppTransport
+
+        manager = LifespanManager(self.app)
+        with self._real_time(), startup_watch(self.app):
+            await manager.__aenter__()
+        try:
+            self._capture_started_sentry()
+            transport = AppTransport(with_state(self.app, manager.state))
+
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://testserver",
+                headers=dict(headers or {}),
+                event_hooks={"response": [self._report.answered_async]},
+            ) as client:
+                yield client
+        finally:
+            with timed_shutdown(self.app):
+                await manager.__aexit__(None, None, None)
+
+    def _capture_started_sentry(self) -> None:
+        # Apps may initialise Sentry at startup rather than at build.
+        if self._guard is not None and self._sentry is not None:
+            self._guard.capture_into(self._sentry)
+
+
+class _TimedExit:
+    """A sync client whose exit (the app's lifespan shutdown) is timed by
+    :func:`~._harness_report.timed_shutdown`."""
+
+    def __init__(self, client: Any, app: Any) -> None:
+        self._client, self._app = client, app
+
+    def __enter__(self) -> Any:
+        return self._client.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        with timed_shutdown(self._app):
+            return self._client.__exit__(*exc_info)
