@@ -46,6 +46,15 @@ _MOCKS = {
     "urllib3": "responses (for requests) or a server on 127.0.0.1",
     "aiohttp": "aioresponses",
     "websockets": "a websockets server of the test's own on 127.0.0.1 (websockets.serve)",
+    "redis": "fakeredis, or a Redis of the test's own on 127.0.0.1",
+    "aioredis": "fakeredis (its aioredis API), or a Redis of the test's own on 127.0.0.1",
+    "asyncpg": "a database of the test's own on 127.0.0.1",
+    "psycopg": "a database of the test's own on 127.0.0.1",
+    "psycopg2": "a database of the test's own on 127.0.0.1",
+    "pymysql": "a database of the test's own on 127.0.0.1",
+    "aiomysql": "a database of the test's own on 127.0.0.1",
+    "pymongo": "mongomock, or a MongoDB of the test's own on 127.0.0.1",
+    "motor": "mongomock-motor, or a MongoDB of the test's own on 127.0.0.1",
 }
 _CALLED_BY = " (called by "
 _FROM = ", from "
@@ -105,8 +114,12 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
     """What to do: providers answer only httpx and httpx2 calls, so registering a host helps
     those alone; any other client (redis, requests, a database driver) needs its mock or a
     server on 127.0.0.1, and a library that connects by itself is turned off in tests."""
+    # A client an installed library called for the app (tiktoken's requests) is not the app's
+    # to mock: the advice for that library says what to stand in for.
     clients = {
-        _base(c) for c, _ in attempts if c and not c.startswith("httpx") and not c.endswith(_OWN)
+        _base(c)
+        for c, _ in attempts
+        if c and not c.startswith("httpx") and not c.endswith(_OWN) and not _caller(c)
     }
     others = sorted(clients)
     callers = sorted({_caller(c) for c, _ in attempts if _caller(c)})
@@ -116,26 +129,29 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
     )
     if any(port not in _HTTP_PORTS for port in unknown):
         others.append("the client on a non-HTTP port")
-    if not others:
+    if not others and not callers:
         return "mock the client, register the host as a provider"
-    advice = f"mock {', '.join(others)} in the test{_mocks(clients)}"
-    advice += ", or point it at a server on 127.0.0.1"
+    parts = []
+    if others:
+        parts.append(
+            f"mock {', '.join(others)} in the test{_mocks(clients)}, or point it at a server "
+            "on 127.0.0.1"
+        )
     on_their_own = [c for c in callers if _FROM not in c]
-    called = [c.split(_FROM) for c in callers if _FROM in c]
     if on_their_own:
-        advice += (
-            f"; {', '.join(on_their_own)} connected by itself: turn it off in the tests' "
+        parts.append(
+            f"{', '.join(on_their_own)} connected by itself: turn it off in the tests' "
             "environment (its own setting) rather than mock its client"
         )
-    for library, origin in called:
-        advice += (
-            f"; {library} connected when {origin} called it: stand in for that call in the test "
+    for library, origin in (c.split(_FROM) for c in callers if _FROM in c):
+        parts.append(
+            f"{library} connected when {origin} called it: stand in for that call in the test "
             f"(monkeypatch what {origin} calls of {library}), or give {library} beforehand what "
             "it fetches (a cache, a setting of its own)"
         )
     if http:
-        advice += "; register the hosts the app reaches over HTTP through httpx as providers"
-    return advice
+        parts.append("register the hosts the app reaches over HTTP through httpx as providers")
+    return "; ".join(parts)
 
 
 def around_advice(clients: list[str]) -> str:

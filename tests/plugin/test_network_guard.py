@@ -469,6 +469,7 @@ def test_a_library_the_app_called_is_named_with_the_apps_module(
     assert f"{OFF_HOST}:8084, from urllib (called by tokenizerlib, from tokenapp)" in report
     assert "connected by itself" not in report
     assert "tokenizerlib connected when tokenapp called it: stand in for that call" in report
+    assert "mock urllib" not in report  # the app never called urllib: nothing of it to mock
 
 
 def test_a_provider_reached_through_boto3_is_mocked_with_its_own_tools() -> None:
@@ -478,3 +479,6 @@ def test_a_provider_reached_through_boto3_is_mocked_with_its_own_tools() -> None
     assert "moto (`mock_aws`) or botocore's `Stubber`" in around_advice(["botocore"])
     assert "send them through httpx" not in around_advice(["botocore"])
     assert "(responses or requests-mock)" in client_advice([("requests", 443)])
+    # A cache or a database driver gets its own stand-in named too.
+    assert "fakeredis" in client_advice([("redis", 6379)])
+    assert "a database of the test's own on 127.0.0.1" in client_advice([("asyncpg", 5432)])
