@@ -154,3 +154,47 @@ def hardening_breakers(hardened_app):
     )
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*test_asks_for_them*AttributeError*"])
+
+
+def test_a_service_tested_alone_has_its_breakers_without_an_app(
+    pytester: pytest.Pytester,
+) -> None:
+    # A breaker around a service called directly, no app built (no factory configured): the
+    # breakers fixture asked for the app first, and failed on the unconfigured factory.
+    pytester.makeconftest(
+        """
+        import pybreaker
+        import pytest
+
+        BREAKER = pybreaker.CircuitBreaker(fail_max=1, reset_timeout=30)
+
+
+        @pytest.fixture
+        def hardening_breakers():
+            return {"rates": BREAKER}
+        """
+    )
+    pytester.makepyfile(
+        test_service="""
+        import pybreaker
+        import pytest
+
+        from conftest import BREAKER
+
+
+        def fetch():
+            raise ConnectionError("down")
+
+
+        def test_opens_then_half_opens(breakers, clock):
+            with pytest.raises(pybreaker.CircuitBreakerError):  # the call that opens it
+                BREAKER.call(fetch)
+            breakers.assert_state("rates", "OPEN")
+            clock.advance(31)
+            assert breakers.state("rates") in ("OPEN", "HALF_OPEN")
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
