@@ -16,7 +16,6 @@ from ._unused_faults import unused_report
 if TYPE_CHECKING:
     from ._fault_advice import Advice
     from ._fault_scripts import Script
-    from ._faults import Call
     from ._interception import Interception
     from ._network import NetworkGuard
 
@@ -42,7 +41,7 @@ class FaultReports:
     def _network_guard(self) -> NetworkGuard | None:
         raise NotImplementedError
 
-    def calls(self, provider: str) -> list[Call]:
+    def calls(self, provider: str) -> list[Any]:  # list[Call] (a cycle with _faults)
         raise NotImplementedError
 
     def provider_of_host(self, host: str) -> str | None:
