@@ -150,9 +150,10 @@ def test_a_stream_that_stalls_past_the_timeout() -> None:
 
         f.stream_stall("anthropic", after=3)  # silent after 3 events, longer than the timeout
         claude = anthropic.Anthropic(api_key="test", max_retries=0, timeout=30)
-        # Mid-stream, the Anthropic SDK lets httpx2's own exception through (not an APIError).
+        # Mid-stream, anthropic 2.17 and later raise APITimeoutError; earlier 2.x let httpx2's
+        # own ReadTimeout through. Catch both, as an app that supports either must.
         with (
-            pytest.raises(httpx2.ReadTimeout),
+            pytest.raises((anthropic.APITimeoutError, httpx2.ReadTimeout)) as raised,
             claude.messages.stream(
                 model="claude-sonnet-4-5",
                 max_tokens=256,
@@ -160,6 +161,8 @@ def test_a_stream_that_stalls_past_the_timeout() -> None:
             ) as stream,
         ):
             stream.get_final_text()
+        read_timeout = raised.value.__cause__ or raised.value
+        assert isinstance(read_timeout, httpx2.ReadTimeout)
         assert clock.advanced == 30  # the read timeout, in virtual time
 
 
