@@ -38,6 +38,7 @@ from typing import Any
 
 from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
+from ._registries import ASIDE, declared_again
 
 __all__ = ["StaleImportWarning", "app_from_import", "production_build"]
 
@@ -103,18 +104,18 @@ def _named(held: list[str]) -> str:
     return ", ".join(leaves[:3]) + (f" (and {len(leaves) - 3} more)" if len(leaves) > 3 else "")
 
 
-#: Libraries holding a registry of the app's declarations for the whole process, which a
-#: second import of the app's modules declares again: SQLModel's one ``MetaData`` ("Table
-#: 'users' is already defined for this MetaData instance") and its class registry.
-_REGISTRIES = ("sqlmodel",)
-
-
 def _roots(module: str, packages: Iterable[str]) -> set[str]:
     return {module.partition(".")[0], *(p.partition(".")[0] for p in packages)}
 
 
 def _under(name: str, roots: set[str]) -> bool:
     return name.partition(".")[0] in roots
+
+
+class ImportAgainError(RuntimeError):
+    """The app's modules refused a second import in this process (a library's registry of
+    declarations for the whole process, not the app refusing its configuration): a production
+    check cannot run on them, and says so instead of counting a refusal."""
 
 
 class StaleImportWarning(UserWarning):
@@ -305,8 +306,8 @@ class _FromImport:
 
     def _import_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool]:
         # The libraries that record the app's declarations for the whole process go aside
-        # with it: the copy declares its tables in a registry of its own.
-        roots = self._roots | {name for name in _REGISTRIES if name in sys.modules}
+        # with it (or forget them meanwhile): the copy declares its tables again.
+        roots = self._roots | {name for name in ASIDE if name in sys.modules}
         saved = {name: m for name, m in sys.modules.items() if _under(name, roots)}
         for name in saved:
             del sys.modules[name]
@@ -318,13 +319,13 @@ class _FromImport:
             watch = ImportTimeReads(self._roots, self._varied)
         taken: tuple[Any, bool] | None = None
         try:
-            with watch or contextlib.nullcontext():
+            with watch or contextlib.nullcontext(), declared_again(self._roots):
                 taken = self._take()
             return taken
         except Exception as error:
             if "duplicate validator function" not in str(error):
                 raise
-            raise RuntimeError(_twice(self._module, error)) from error
+            raise ImportAgainError(_twice(self._module, error)) from error
         finally:
             mine = {n: m for n, m in sys.modules.items() if _under(n, roots)}
             if sharing and watch is not None:
@@ -380,15 +381,17 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
 
 
 def _twice(module: str, error: Exception) -> str:
-    """pydantic v1 records every ``@validator`` by name for the whole process: a second import
-    of the models (aside, for a production build or another environment) is refused."""
+    """A library that records the app's declarations for the whole process (one the plugin
+    does not know: pydantic v1's validators and SQLModel's tables are let through) refused
+    the second import that a production build or a build under another environment needs."""
     return (
         f"{module} cannot be imported a second time in this process, as a production build "
-        f"or a build under another environment needs ({type(error).__name__}: {error}). "
-        "pydantic v1 records each @validator's name for the whole process: give the "
-        "validators allow_reuse=True, or run the production tests (prod_config, route_audit, "
-        "@pytest.mark.production) in a pytest run of their own, where their import is the "
-        "first; this is not the app refusing its configuration"
+        f"or a build under another environment needs ({type(error).__name__}: {error}). A "
+        "library records the app's declarations for the whole process and refuses them "
+        "declared again: let them be (pydantic v1's allow_reuse=True is one such switch), or "
+        "run the production tests (prod_config, route_audit, @pytest.mark.production) in a "
+        "pytest run of their own, where their import is the first; this is not the app "
+        "refusing its configuration"
     )
 
 

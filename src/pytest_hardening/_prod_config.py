@@ -11,7 +11,7 @@ from ._app import LifespanError, app_env, build_app
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
-from ._fresh_import import production_build
+from ._fresh_import import ImportAgainError, production_build
 from ._network import NetworkGuard
 from ._prod_variants import (
     ANY_ORIGIN,
@@ -161,6 +161,8 @@ class ProdConfigChecker:
         """(the refusal, None), or (None, the app) when it booted."""
         try:
             return None, (self.boot if self.startup else self.build)(**overrides)
+        except ImportAgainError:
+            raise  # no build was made: neither accepted nor refused
         except Exception as error:
             return error, None
 

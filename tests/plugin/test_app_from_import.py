@@ -683,7 +683,7 @@ def test_a_package_that_cannot_be_imported_twice_says_so_not_that_it_was_refused
             pytest.raises(RuntimeError, match="cannot be imported a second time") as told,
         ):
             factory()
-        assert "allow_reuse=True, or run the production tests" in str(told.value)
+        assert "run the production tests (prod_config, route_audit" in str(told.value)
         assert "not the app refusing its configuration" in str(told.value)
     finally:
         for name in [n for n in sys.modules if n.partition(".")[0] == "onceapp"]:

@@ -23,6 +23,7 @@ from pytest_hardening._cli._config import (
 )
 from pytest_hardening._cli._project import REFERENCE
 from pytest_hardening._config import SpecError
+from pytest_hardening._fresh_import import ImportAgainError
 
 __all__ = ["check_config"]
 
@@ -151,9 +152,13 @@ def check_config(
                 "anyway (a typo?)",
                 err=True,
             )
-        tried, findings = audit_findings(
-            env, factory=factory, validator=validator, clear=clear, optional=names
-        )
+        try:
+            tried, findings = audit_findings(
+                env, factory=factory, validator=validator, clear=clear, optional=names
+            )
+        except ImportAgainError as error:  # the app cannot be built again: nothing was tried
+            click.echo(f"hardening check-config: cannot audit: {error}", err=True)
+            raise Exit(2) from None
         problems = [f"audit: {finding}" for finding in findings]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
         dropped = [
