@@ -98,7 +98,8 @@ def sync_test_client(app: Any) -> Any:
             base.__module__.partition(".")[0] in ("httpx", "httpx2") for base in test_client.__mro__
         ):
             try:
-                return _one_call(test_client(app, raise_server_exceptions=False))
+                client = test_client(_lifespan_as_served(app), raise_server_exceptions=False)
+                return _one_call(client, app)
             except TypeError as error:
                 # Starlette before 0.36 hands httpx an `app=` that httpx 0.28 removed: its
                 # TestClient cannot be built beside the httpx this plugin needs.
@@ -107,8 +108,49 @@ def sync_test_client(app: Any) -> Any:
     return AsgiTestClient(app)
 
 
-def _one_call(client: Any) -> Any:
-    """``client`` (a Starlette ``TestClient``) serving HTTP with :class:`PortalTransport`:
+def _lifespan_as_served(app: Any) -> Any:
+    """``app``, its lifespan run as servers run it (uvicorn's and hypercorn's default): an app
+    that raises or returns before answering ``lifespan.startup`` does not support the protocol
+    (a middleware that asserts ``scope["type"] == "http"``), and is served without one.
+    Starlette's ``TestClient`` raises that error instead, so a test could not reach an app
+    that production serves. An app that answered (``startup.failed``) still fails."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        received: list[str] = []
+        answered = False
+
+        async def watched_receive() -> Any:
+            message = await receive()
+            received.append(message["type"])
+            return message
+
+        async def watched_send(message: Any) -> None:
+            nonlocal answered
+            answered = True
+            await send(message)
+
+        try:
+            await app(scope, watched_receive, watched_send)
+        except Exception:
+            if answered:
+                raise
+        if answered:
+            return
+        if "lifespan.startup" not in received:  # no lifespan: nothing to start or shut down
+            await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    return asgi
+
+
+def _one_call(client: Any, app: Any) -> Any:
+    """``client`` (a Starlette ``TestClient``) serving HTTP to ``app`` with
+    :class:`PortalTransport`:
     the same scope and answers in one portal call instead of about eight; websockets stay
     with its own transport. A ``TestClient`` too old to keep the lifespan state is left as
     it is."""
@@ -116,7 +158,7 @@ def _one_call(client: Any) -> Any:
     if own is None or not isinstance(getattr(client, "app_state", None), dict):
         return client
     client._transport = PortalTransport(
-        client.app,
+        app,
         lambda: client.portal,
         state=lambda: client.app_state,
         root_path=getattr(own, "root_path", ""),

@@ -26,3 +26,14 @@ def unreadable_breakers() -> ChaosTarget:
         mini_app.create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER}, breakers=breakers
     )
     return ChaosTarget("mini", list, session)
+
+
+def silent_failure() -> ChaosTarget:
+    """A target whose app fails to build with an error that has no message."""
+
+    def create_app() -> object:
+        # Fails: an AssertionError with no text, as a middleware's check of the scope is.
+        assert mini_app.PAYMENTS_PROVIDER is None
+
+    session = HarnessSession(create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER})
+    return ChaosTarget("mini", list, session)

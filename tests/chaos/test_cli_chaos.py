@@ -115,6 +115,14 @@ def test_a_target_that_cannot_set_up_a_run_is_one_line_and_status_2() -> None:
     assert "Traceback" not in result.output
 
 
+def test_an_error_without_a_message_says_where_it_was_raised() -> None:
+    result = runner.invoke(app, ["chaos", "--target", "tests.chaos.failing_target:silent_failure"])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "cannot set up a run: AssertionError() at tests/chaos/failing_target.py:" in said
+    assert "(assert mini_app.PAYMENTS_PROVIDER is None)" in said
+
+
 def test_list_names_every_scenario() -> None:
     result = runner.invoke(app, ["chaos", "--list"])
     assert result.exit_code == 0

@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 from click.exceptions import Exit
 from rich.console import Console
+from rich.markup import escape
 
 from pytest_hardening._cli._check_config import check_config
 from pytest_hardening._cli._common import (
@@ -30,6 +31,7 @@ from pytest_hardening._cli._common import (
     importable,
     no_app,
     project,
+    raised_at,
 )
 from pytest_hardening._cli._config import EnvFileError, read_env_file
 from pytest_hardening._cli._project import REFERENCE
@@ -143,7 +145,8 @@ def chaos(
         try:
             warm_up()
         except Exception as exc:  # the target cannot set up any run: say so, once
-            console.print(f"[red]chaos target {target!r} cannot set up a run: {exc!r}[/red]")
+            why = escape(raised_at(exc))  # the app's code may hold [brackets]
+            console.print(f"[red]chaos target {target!r} cannot set up a run: {why}[/red]")
             raise Exit(2) from None
     started = time.perf_counter()
     try:

@@ -3,7 +3,9 @@ project's configuration and how a missing app is told."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -96,3 +98,18 @@ def importable(folder: str) -> None:
     """Modules in ``folder`` import (it goes first on ``sys.path``, once)."""
     if folder not in sys.path:
         sys.path.insert(0, folder)
+
+
+def raised_at(error: BaseException) -> str:
+    """``error`` and where it was raised (``AssertionError() at app/middleware.py:12``): an
+    error without a message says nothing on its own. The path is shown relative to the
+    working directory when it is under it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return repr(error)
+    last = frames[-1]
+    path = Path(last.filename)
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd())
+    line = f" ({last.line.strip()})" if last.line else ""
+    return f"{error!r} at {path}:{last.lineno}{line}"
