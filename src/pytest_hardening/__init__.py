@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         adapt_breaker,
     )
     from ._clock import Clock
+    from ._clock_deadlines import FrozenDeadlineError
     from ._env import EnvPatch
     from ._faults import Call, FaultInjector, RealSleepWarning, UnregisteredHostError
     from ._fresh_import import StaleImportWarning, app_from_import
@@ -57,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "Clock": "._clock",
     "EnvPatch": "._env",
     "FaultInjector": "._faults",
+    "FrozenDeadlineError": "._clock_deadlines",
     "Harness": "._harness",
     "HarnessError": "._harness",
     "NetworkBlockedError": "._network",
@@ -113,6 +115,7 @@ __all__: list[str] = [
     "Clock",
     "EnvPatch",
     "FaultInjector",
+    "FrozenDeadlineError",
     "Harness",
     "HarnessError",
     "LifespanError",

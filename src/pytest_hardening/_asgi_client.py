@@ -8,6 +8,7 @@ app's loop-bound resources are created and used in that one loop).
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType, TracebackType
 from typing import Any
@@ -98,8 +99,8 @@ def sync_test_client(app: Any) -> Any:
             base.__module__.partition(".")[0] in ("httpx", "httpx2") for base in test_client.__mro__
         ):
             try:
-                client = test_client(_lifespan_as_served(app), raise_server_exceptions=False)
-                return _one_call(client, app)
+                client = _lifespan_as_served(test_client(app, raise_server_exceptions=False))
+                return _one_call(client)
             except TypeError as error:
                 # Starlette before 0.36 hands httpx an `app=` that httpx 0.28 removed: its
                 # TestClient cannot be built beside the httpx this plugin needs.
@@ -108,7 +109,7 @@ def sync_test_client(app: Any) -> Any:
     return AsgiTestClient(app)
 
 
-def _lifespan_as_served(app: Any) -> Any:
+def _tolerant(app: Any) -> Any:
     """``app``, its lifespan run as servers run it (uvicorn's and hypercorn's default): an app
     that raises or returns before answering ``lifespan.startup`` does not support the protocol
     (a middleware that asserts ``scope["type"] == "http"``), and is served without one.
@@ -148,9 +149,29 @@ def _lifespan_as_served(app: Any) -> Any:
     return asgi
 
 
-def _one_call(client: Any, app: Any) -> Any:
-    """``client`` (a Starlette ``TestClient``) serving HTTP to ``app`` with
-    :class:`PortalTransport`:
+class _Served:
+    """A ``TestClient`` seen by its own lifespan method, its app :func:`_tolerant`."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.app = _tolerant(client.app)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _lifespan_as_served(client: Any) -> Any:
+    """``client`` (a Starlette ``TestClient``) running its app's lifespan as servers do (see
+    :func:`_tolerant`): its own lifespan method, on a view of the client whose ``app`` is
+    tolerant; ``client.app`` stays the app (``client.app.state``, ``dependency_overrides``)."""
+    own = getattr(type(client), "lifespan", None)
+    if callable(own):
+        client.lifespan = functools.partial(own, _Served(client))
+    return client
+
+
+def _one_call(client: Any) -> Any:
+    """``client`` (a Starlette ``TestClient``) serving HTTP with :class:`PortalTransport`:
     the same scope and answers in one portal call instead of about eight; websockets stay
     with its own transport. A ``TestClient`` too old to keep the lifespan state is left as
     it is."""
@@ -158,7 +179,7 @@ def _one_call(client: Any, app: Any) -> Any:
     if own is None or not isinstance(getattr(client, "app_state", None), dict):
         return client
     client._transport = PortalTransport(
-        app,
+        client.app,
         lambda: client.portal,
         state=lambda: client.app_state,
         root_path=getattr(own, "root_path", ""),

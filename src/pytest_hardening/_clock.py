@@ -15,6 +15,7 @@ import freezegun
 import freezegun.api
 
 from ._clock_cache import SCAN_TYPES, ModuleScan, stop_freezer
+from ._clock_deadlines import DeadlineWatch
 from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
@@ -72,6 +73,8 @@ class Clock:
         self._advanced = 0.0
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
+        self._deadlines: DeadlineWatch | None = None  # while started
+        self._frozen_waits: list[str] = []  # what the deadline watches found
         self._owed: list[float] | None = None  # advances asked while paused()
         self._aside: dict[str, ModuleType] = {}  # modules outside sys.modules, patched too
         # Starting, stopping and moving are one step each for every thread: a worker thread's
@@ -104,7 +107,13 @@ class Clock:
 
     def start(self) -> Clock:
         with self._lock:
-            return self._start()
+            self._start()
+            if self._deadlines is None:
+                watch = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
+                self._deadlines = watch.start()
+            assert self._anchor is not None
+            self._anchor.on_read = self._deadlines.read
+            return self
 
     def _start(self) -> Clock:
         if self._factory is not None:
@@ -129,6 +138,9 @@ class Clock:
             self._stop()
             self._anchor = None
             self._sleeps.stop()
+            if self._deadlines is not None:
+                self._deadlines.stop()
+                self._deadlines = None
 
     def _stop(self) -> None:
         self._sleeps.pause()
@@ -140,6 +152,13 @@ class Clock:
         freezer, self._freezer, self._factory = self._freezer, None, None
         if freezer is not None:
             stop_freezer(freezer)
+
+    @property
+    def frozen_waits(self) -> list[str]:
+        """Loops that waited for a deadline on this frozen clock, which never came, and were
+        ended (their reading raised :class:`FrozenDeadlineError`): one message each, saying
+        where (see :mod:`._clock_deadlines`)."""
+        return list(self._frozen_waits)
 
     def problems(self) -> list[str]:
         """Holders of a real time function the clock cannot re-point (empty when none)."""

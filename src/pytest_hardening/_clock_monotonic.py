@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 import freezegun.api
@@ -40,6 +41,8 @@ class Anchor:
         self._seconds: int = math.ceil(api.real_monotonic())
         self._factory: Any = None
         self._saved: tuple[Any, Any] | None = None
+        #: Called at each reading it makes (a :class:`~._clock_deadlines.DeadlineWatch`'s).
+        self.on_read: Callable[[], None] | None = None
 
     def install(self, factory: Any) -> None:
         api: Any = freezegun.api
@@ -69,8 +72,12 @@ class Anchor:
         return moved
 
     def _monotonic(self) -> float:
+        if self.on_read is not None:
+            self.on_read()
         seconds, microseconds = divmod(self._moved(), 1_000_000)
         return self._seconds + seconds + round(microseconds * _GRID / 1_000_000) / _GRID
 
     def _monotonic_ns(self) -> int:
+        if self.on_read is not None:
+            self.on_read()
         return (self._seconds * 1_000_000 + self._moved()) * 1000

@@ -158,6 +158,8 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
     finally:
         record.clock_advanced = frozen.advanced
     warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
+    if frozen.frozen_waits:  # the app may have turned the error that ended the wait into a 500
+        pytest.fail("\n".join(frozen.frozen_waits), pytrace=False)
 
 
 @pytest.fixture
