@@ -184,6 +184,50 @@ def test_a_target_without_a_spec_replays_as_the_test_that_ran_it(
     assert f"replay with: python -m pytest {request.node.nodeid}" in str(info.value)
 
 
+SRC_TARGET = """
+from pytest_hardening.chaos import ChaosTarget, ExpectBreaker, HarnessSession, Scenario, send
+from tests.chaos import mini_app
+
+
+def target():
+    wrong = Scenario(
+        name="expects-too-much",
+        description="the payments breaker does not open after one good order",
+        method=(send("POST", "/orders", json={"item": "a"}), ExpectBreaker("payments", "OPEN")),
+    )
+    session = HarnessSession(mini_app.create_app, {}, {"payments": mini_app.PAYMENTS_PROVIDER})
+    return ChaosTarget("mini", lambda: [wrong], session, spec="srcchaos.scenarios:target")
+"""
+
+
+def test_a_target_found_through_a_src_folder_replays_with_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest's `pythonpath = ["src"]` (or a conftest) made it importable; the command, run
+    # from the project's folder, looks there and in the installed packages only.
+    package = tmp_path / "src" / "srcchaos"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "scenarios.py").write_text(SRC_TARGET)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "srcchaos", raising=False)
+    from srcchaos.scenarios import target as make_target  # type: ignore[import-not-found]
+
+    from pytest_hardening.chaos import assert_scenario_passes
+
+    target = make_target()
+    [scenario] = target.catalogue()
+    try:
+        with pytest.raises(pytest.fail.Exception) as info:
+            assert_scenario_passes(scenario, target)
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "srcchaos"]:
+            del sys.modules[name]
+    replay = "PYTHONPATH=src hardening chaos expects-too-much --seed 0 --target srcchaos"
+    assert f"replay with: {replay}.scenarios:target" in str(info.value)
+
+
 def test_reports_carry_the_replay_command(tmp_path: Path) -> None:
     data, html = tmp_path / "chaos.json", tmp_path / "chaos.html"
     spec = "tests.chaos.failing_target:target"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shlex
+import site
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pytest_hardening.chaos._timeline import Timeline, breaker_line, change_times, seconds
@@ -71,7 +74,9 @@ class ScenarioResult:
         if self.target is None and self.test is not None:
             return f"python -m pytest {shlex.quote(self.test)}"
         target = f" --target {self.target}" if self.target else ""
-        return f"hardening chaos {self.name} --seed {self.seed}{target}"
+        path = _path_for(self.target) if self.target else None
+        prefix = f"PYTHONPATH={shlex.quote(path)} " if path else ""
+        return f"{prefix}hardening chaos {self.name} --seed {self.seed}{target}"
 
     def to_dict(self) -> dict[str, Any]:
         tl = self.timeline
@@ -122,3 +127,26 @@ class ScenarioResult:
                 for r in tl.requests
             ],
         }
+
+
+def _path_for(spec: str) -> str | None:
+    """The folder the command needs on ``PYTHONPATH`` to import ``spec``'s module, when this
+    process found it elsewhere than where the command looks (the working directory, installed
+    packages): a ``src/`` layout that pytest's ``pythonpath`` option or a conftest made
+    importable. Relative to the working directory when under it."""
+    top = spec.partition(":")[0].partition(".")[0]
+    module = sys.modules.get(top)
+    file = getattr(module, "__file__", None)
+    if not file:
+        return None
+    found = Path(file).resolve().parent
+    if Path(file).name == "__init__.py":
+        found = found.parent
+    here = Path.cwd().resolve()
+    installed = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    if found == here or found in installed:
+        return None
+    try:
+        return str(found.relative_to(here))
+    except ValueError:
+        return str(found)
