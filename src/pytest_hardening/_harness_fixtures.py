@@ -46,21 +46,41 @@ __all__ = [
 APP_REQUEST = pytest.StashKey["pytest.FixtureRequest"]()
 
 
+#: The request of a test's harness, kept for :func:`close_breakers_after` (no app built).
+HARNESS_REQUEST = pytest.StashKey["pytest.FixtureRequest"]()
+#: Set while :func:`close_breakers_after` asks a test that built no app for its breakers.
+_NO_APP_NOW = pytest.StashKey[bool]()
+
+
+class _NoAppNow(Exception):
+    """``hardened_app`` asked for while a test that built none is asked for its breakers."""
+
+
 def close_breakers_after(item: pytest.Item) -> None:
     """Have the harness close the app's breakers at teardown, in every test that built the app
-    (with ``breakers`` the fixture does it): module-level breakers outlive the app."""
+    (with ``breakers`` the fixture does it): module-level breakers outlive the app. In a test
+    of the plugin's that built none (a service called directly, under ``faults``), those an
+    override of ``hardening_breakers`` gives without an app are closed too; an override that
+    needs the app is not made to build one."""
     request = item.stash.get(APP_REQUEST, None)
+    built = request is not None
     if request is None:
-        return
-    harness: Harness = request.getfixturevalue("_hardening_harness")  # set up with the app
+        request = item.stash.get(HARNESS_REQUEST, None)
+        if request is None:
+            return
+    harness: Harness = request.getfixturevalue("_hardening_harness")
     if harness.breakers is not None:
         return
+    item.stash[_NO_APP_NOW] = not built
     try:  # after the test, in its call phase: every fixture it used is still up
         breakers = request.getfixturevalue("hardening_breakers")
     except (pytest.fail.Exception, Exception):
-        # No breakers exposed (the default fails), or an override that cannot give them for
-        # this test: it did not ask for them, and the next test that does resets them first.
+        # No breakers exposed (the default fails), an override that cannot give them for
+        # this test, or one that needs the app this test did not build: it did not ask for
+        # them, and the next test that does resets them first.
         return
+    finally:
+        del item.stash[_NO_APP_NOW]
     harness.close_breakers(breakers)
 
 
@@ -100,6 +120,7 @@ def _hardening_harness(
 
     seed = f"{session_of(request.config).seed}:{request.node.nodeid}"
     harness = Harness(seed=seed, epoch=_clock_start(request), pool=_hardening_pool)
+    request.node.stash[HARNESS_REQUEST] = request
     if not _network_allowed(request):
         harness.guard_network()
     try:
@@ -191,8 +212,17 @@ def faults(
 
 
 @pytest.fixture
+def _hardening_app_allowed(request: pytest.FixtureRequest) -> None:
+    """The first of ``hardened_app``'s fixtures: refuses before any other is set up while a
+    test that built no app is asked for its breakers (see :func:`close_breakers_after`)."""
+    if request.node.stash.get(_NO_APP_NOW, False):
+        raise _NoAppNow("the test built no app: its breakers are not looked for in one")
+
+
+@pytest.fixture
 def hardened_app(
     request: pytest.FixtureRequest,
+    _hardening_app_allowed: None,
     _hardening_harness: Harness,
     hardening_app_factory: AppFactory,
     hardening_dev_env: Mapping[str, str],

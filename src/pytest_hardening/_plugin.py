@@ -57,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 _hardening_pool = _harness_fixtures._hardening_pool
 _hardening_requirements = _harness_fixtures._hardening_requirements
 _hardening_harness = _harness_fixtures._hardening_harness
+_hardening_app_allowed = _harness_fixtures._hardening_app_allowed
 _hardening_anyio_async_client = _harness_fixtures._hardening_anyio_async_client
 clock = _harness_fixtures.clock
 faults = _harness_fixtures.faults

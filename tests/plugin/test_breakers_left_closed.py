@@ -198,3 +198,104 @@ def test_a_service_tested_alone_has_its_breakers_without_an_app(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
     result.assert_outcomes(passed=1)
+
+
+SERVICE_CONFTEST = """
+import pybreaker
+import pytest
+
+BREAKER = pybreaker.CircuitBreaker(fail_max=1, reset_timeout=30)
+
+
+@pytest.fixture
+def hardening_breakers():
+    return {"rates": BREAKER}
+"""
+
+SERVICE_TESTS = """
+import pybreaker
+import pytest
+
+from conftest import BREAKER
+
+
+def fetch():
+    raise ConnectionError("down")
+
+
+def test_a_opens_it_without_the_breakers_fixture(faults):
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        BREAKER.call(fetch)
+    assert BREAKER.current_state == "open"
+
+
+def test_b_opens_it_under_the_clock(clock):
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        BREAKER.call(fetch)
+    assert BREAKER.current_state == "open"
+
+
+def test_c_finds_it_closed(faults):
+    assert BREAKER.current_state == "closed"
+"""
+
+
+@pytest.mark.parametrize("first", ["a", "b"])
+def test_a_service_tested_alone_leaves_its_breakers_closed_for_the_next_test(
+    pytester: pytest.Pytester, first: str
+) -> None:
+    # No app built, `breakers` not asked for: the override gives them without an app.
+    pytester.makeconftest(SERVICE_CONFTEST)
+    pytester.makepyfile(test_service=SERVICE_TESTS)
+    name = {
+        "a": "test_a_opens_it_without_the_breakers_fixture",
+        "b": "test_b_opens_it_under_the_clock",
+    }
+    ids = [f"test_service.py::{name[first]}", "test_service.py::test_c_finds_it_closed"]
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", *ids
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_an_override_that_needs_the_app_does_not_build_one_for_a_test_without(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        APP
+        + """
+
+BUILT = []
+
+
+@pytest.fixture
+def hardening_app_factory():
+    def build():
+        BUILT.append(1)
+        return create_app()
+    return build
+
+
+@pytest.fixture
+def hardening_breakers(hardened_app):
+    return hardened_app.state.breakers
+"""
+    )
+    pytester.makepyfile(
+        test_quotes="""
+        import httpx
+        from conftest import BUILT
+
+
+        def test_a_service_call_without_the_app(faults):
+            assert httpx.get("https://pricing.example.com/price").json() == {"price": 10.5}
+
+
+        def test_after_it():
+            assert BUILT == []
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2)
