@@ -87,19 +87,26 @@ def test_d_plain_code_after_them():
 def test_a_module_level_breaker_opened_in_one_test_is_closed_for_the_next(
     pytester: pytest.Pytester, order: tuple[str, ...]
 ) -> None:
-    pytester.makeconftest(APP)
-    pytester.makepyfile(test_quotes=TESTS)
     names = {
         "a": "test_a_opens_it_without_the_breakers_fixture",
         "b": "test_b_opens_it_with_the_breakers_fixture",
         "c": "test_c_sees_a_healthy_provider",
         "d": "test_d_plain_code_after_them",
     }
-    ids = [f"test_quotes.py::{names[key]}" for key in order]
-    result = pytester.runpytest_inprocess(
+    result = run_in_order(pytester, APP, TESTS, *(names[key] for key in order))
+    result.assert_outcomes(passed=len(order))
+
+
+def run_in_order(
+    pytester: pytest.Pytester, conftest: str, tests: str, *names: str
+) -> pytest.RunResult:
+    """Run the tests ``names`` of the module ``tests`` (its text), in that order."""
+    pytester.makeconftest(conftest)
+    pytester.makepyfile(test_order=tests)
+    ids = [f"test_order.py::{name}" for name in names]
+    return pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", *ids
     )
-    result.assert_outcomes(passed=len(order))
 
 
 def test_an_app_without_breakers_needs_none(pytester: pytest.Pytester) -> None:
@@ -245,15 +252,12 @@ def test_a_service_tested_alone_leaves_its_breakers_closed_for_the_next_test(
     pytester: pytest.Pytester, first: str
 ) -> None:
     # No app built, `breakers` not asked for: the override gives them without an app.
-    pytester.makeconftest(SERVICE_CONFTEST)
-    pytester.makepyfile(test_service=SERVICE_TESTS)
-    name = {
+    opener = {
         "a": "test_a_opens_it_without_the_breakers_fixture",
         "b": "test_b_opens_it_under_the_clock",
-    }
-    ids = [f"test_service.py::{name[first]}", "test_service.py::test_c_finds_it_closed"]
-    result = pytester.runpytest_inprocess(
-        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", *ids
+    }[first]
+    result = run_in_order(
+        pytester, SERVICE_CONFTEST, SERVICE_TESTS, opener, "test_c_finds_it_closed"
     )
     result.assert_outcomes(passed=2)
 

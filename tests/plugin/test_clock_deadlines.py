@@ -64,72 +64,54 @@ def test_a_loop_waiting_on_a_still_clock_is_ended_naming_where() -> None:
     assert "select_server" in out.getvalue()  # said at once, with where it waits
 
 
-def test_a_loop_in_a_thread_the_test_does_not_wait_for_is_left_alone() -> None:
-    threads = ServingThreads()  # the test's thread serves; the others here do not
-    watch = DeadlineWatch(lambda: 0.0, interval=FAST, out=io.StringIO(), threads=threads)
-    watch.start()
+def rounds_left_alone(
+    watch: DeadlineWatch, *, moved: list[float] | None = None, in_a_call: bool = False
+) -> int:
+    """Run a loop reading through ``watch`` for about eight samples (moving the clock each
+    round when given ``moved``; reading in a fresh call each round with ``in_a_call``), check
+    that the watch left it alone, and return how many rounds it made."""
     wake = threading.Event()
     rounds = 0
 
-    def monitor() -> None:  # a driver's background monitor: its own timing
+    def handler() -> None:  # a request's handler: read once, return
+        watch.read()
+
+    def loop() -> None:
         nonlocal rounds
-        end = time.monotonic() + 8 * FAST
-        while time.monotonic() < end:  # real time here: the test's own bound
-            watch.read()
+        end = time.monotonic() + 8 * FAST  # real time here: the test's own bound
+        while time.monotonic() < end:
+            if in_a_call:
+                handler()
+            else:
+                watch.read()
+            if moved is not None:
+                moved[0] += 1  # the test moves the clock as it goes
             rounds += 1
             wake.wait(0.002)
 
     try:
-        assert run(monitor) is None
+        assert run(loop) is None
     finally:
         watch.stop()
-    assert rounds > 0
     assert watch.found == []
+    return rounds
+
+
+def test_a_loop_in_a_thread_the_test_does_not_wait_for_is_left_alone() -> None:
+    # A driver's background monitor: its own timing (here, no thread serves but the test's).
+    watch = DeadlineWatch(lambda: 0.0, interval=FAST, out=io.StringIO(), threads=ServingThreads())
+    assert rounds_left_alone(watch.start()) > 0
 
 
 def test_a_loop_whose_clock_moves_is_left_alone() -> None:
     moved = [0.0]
     watch = DeadlineWatch(lambda: moved[0], interval=FAST, out=io.StringIO(), threads=Everyone())
-    watch.start()
-    wake = threading.Event()
-    rounds = 0
-
-    def waits_with_time_passing() -> None:
-        nonlocal rounds
-        end = time.monotonic() + 8 * FAST  # about eight samples
-        while time.monotonic() < end:  # real time here: the test's own loop
-            watch.read()
-            moved[0] += 1  # the test moves the clock as it goes
-            rounds += 1
-            wake.wait(0.002)
-
-    try:
-        assert run(waits_with_time_passing) is None
-    finally:
-        watch.stop()
-    assert rounds > 0
-    assert watch.found == []
+    assert rounds_left_alone(watch.start(), moved=moved) > 0
 
 
 def test_readings_from_fresh_calls_are_no_loop() -> None:
     watch = DeadlineWatch(lambda: 0.0, interval=FAST, out=io.StringIO(), threads=Everyone())
-    watch.start()
-    wake = threading.Event()
-
-    def handler() -> None:  # a request's handler: read once, return
-        watch.read()
-
-    def serve_many() -> None:
-        end = time.monotonic() + 8 * FAST
-        while time.monotonic() < end:
-            handler()
-            wake.wait(0.002)
-
-    try:
-        assert run(serve_many) is None
-    finally:
-        watch.stop()
-    assert watch.found == []
+    assert rounds_left_alone(watch.start(), in_a_call=True) > 0
 
 
 def test_the_clock_ends_a_deadline_loop_on_time_monotonic(monkeypatch: pytest.MonkeyPatch) -> None:
