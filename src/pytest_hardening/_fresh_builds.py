@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ._build_modes import production_build
 from ._config import split_spec
 from ._env_reads import ImportTimeReads
-from ._fresh_import import _FromImport, production_build
+from ._fresh_import import _FromImport
 
 T = TypeVar("T")
 

@@ -23,7 +23,6 @@ holds:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import importlib
 import os
@@ -32,57 +31,20 @@ import threading
 import warnings
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
+from ._build_modes import aside_collector, is_production_build
 from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
-from ._registries import ASIDE, declared_again
+from ._registries import ASIDE, ImportAgainError, declared_again, refused_twice
 
-__all__ = ["StaleImportWarning", "app_from_import", "production_build"]
+__all__ = ["StaleImportWarning", "app_from_import"]
 
 #: Builds kept per environment besides the first: enough for a test session's few distinct
 #: environments; the production audit's many one-off variants only pass through.
 _KEPT = 4
-
-
-#: True while a production build runs (the fixtures' production checks): never the home build.
-_PRODUCTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "pytest_hardening_production_build", default=False
-)
-
-
-@contextlib.contextmanager
-def production_build() -> Iterator[None]:
-    """Builds inside are production builds: :func:`app_from_import` imports them aside even
-    when nothing imported the module yet, so that the tests' own ``import main`` never gets
-    the production-built modules, whichever test runs first."""
-    token = _PRODUCTION.set(True)
-    try:
-        yield
-    finally:
-        _PRODUCTION.reset(token)
-
-
-#: While set (:func:`aside_modules`), the modules of every app built from a copy imported
-#: aside are added to it: a factory of the project's own that calls an app_from_import
-#: factory hides that factory's ``modules_of`` from the harness, not its builds.
-_ASIDE: contextvars.ContextVar[dict[str, ModuleType] | None] = contextvars.ContextVar(
-    "pytest_hardening_aside_modules", default=None
-)
-
-
-@contextlib.contextmanager
-def aside_modules() -> Iterator[dict[str, ModuleType]]:
-    """The modules of the copies imported aside for the apps built inside, however deep the
-    app_from_import factory is called (a factory that calls it, then prepares)."""
-    found: dict[str, ModuleType] = {}
-    token = _ASIDE.set(found)
-    try:
-        yield found
-    finally:
-        _ASIDE.reset(token)
 
 
 #: pytest's own variables: they change per test (PYTEST_CURRENT_TEST), and an import that
@@ -110,12 +72,6 @@ def _roots(module: str, packages: Iterable[str]) -> set[str]:
 
 def _under(name: str, roots: set[str]) -> bool:
     return name.partition(".")[0] in roots
-
-
-class ImportAgainError(RuntimeError):
-    """The app's modules refused a second import in this process (a library's registry of
-    declarations for the whole process, not the app refusing its configuration): a production
-    check cannot run on them, and says so instead of counting a refusal."""
 
 
 class StaleImportWarning(UserWarning):
@@ -186,7 +142,7 @@ class _FromImport:
 
     def __call__(self) -> Any:
         app = self._build()
-        found = _ASIDE.get()
+        found = aside_collector()
         if found is not None:
             found.update(self.modules_of(app))
         return app
@@ -194,7 +150,7 @@ class _FromImport:
     def _build(self) -> Any:
         environment = _environment()
         with self._lock:
-            if not _PRODUCTION.get():
+            if not is_production_build():
                 home = sys.modules.get(self._module)
                 mark = getattr(home, _MARK, None)
                 if isinstance(mark, _Imported) and not mark.differing(dict(environment)):
@@ -223,7 +179,7 @@ class _FromImport:
         # An app made at import is one object per import: the same one for this development
         # environment. A production build is always a fresh import, as in a fresh process:
         # its lifespan then never runs twice on one object.
-        if not built and not _PRODUCTION.get():
+        if not built and not is_production_build():
             self._aside[environment] = app
             while len(self._aside) > _KEPT:
                 self._aside.popitem(last=False)
@@ -325,7 +281,7 @@ class _FromImport:
         except Exception as error:
             if "duplicate validator function" not in str(error):
                 raise
-            raise ImportAgainError(_twice(self._module, error)) from error
+            raise ImportAgainError(refused_twice(self._module, error)) from error
         finally:
             mine = {n: m for n, m in sys.modules.items() if _under(n, roots)}
             if sharing and watch is not None:
@@ -378,21 +334,6 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     settings module lazily reads the development build's.
     """
     return _FromImport(target, packages)
-
-
-def _twice(module: str, error: Exception) -> str:
-    """A library that records the app's declarations for the whole process (one the plugin
-    does not know: pydantic v1's validators and SQLModel's tables are let through) refused
-    the second import that a production build or a build under another environment needs."""
-    return (
-        f"{module} cannot be imported a second time in this process, as a production build "
-        f"or a build under another environment needs ({type(error).__name__}: {error}). A "
-        "library records the app's declarations for the whole process and refuses them "
-        "declared again: let them be (pydantic v1's allow_reuse=True is one such switch), or "
-        "run the production tests (prod_config, route_audit, @pytest.mark.production) in a "
-        "pytest run of their own, where their import is the first; this is not the app "
-        "refusing its configuration"
-    )
 
 
 def _sentry_client() -> Any:

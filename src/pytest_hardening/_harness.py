@@ -208,7 +208,7 @@ class Harness(HarnessServing, HarnessInspection):
             kept = self._pool.take(self._pool_key)
             if kept is not None:
                 return self._reuse(factory, kept, reset, self._guard, self._sentry)
-        from ._fresh_import import aside_modules
+        from ._build_modes import aside_modules
 
         metrics = self._scope_metrics()
         with self._real_time():

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._build_modes import production_build
 from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES
-from ._fresh_import import production_build
 from ._report import record_for, session_of
 from ._sleep_advice import REAL_SLEEP_WARN_SECONDS, warn_frozen_sleeps, warn_real_sleeps
 

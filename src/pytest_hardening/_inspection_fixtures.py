@@ -168,7 +168,7 @@ def _production(
     build_fresh: Callable[[FreshBuild], Any],
     afresh: Callable[[Callable[[FreshBuild], Any]], tuple[bool, Any]],
 ) -> Any:
-    from ._fresh_import import production_build
+    from ._build_modes import production_build
 
     with production_build():
         made, app = afresh(build_fresh)

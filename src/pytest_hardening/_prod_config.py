@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._app import LifespanError, app_env, build_app
+from ._build_modes import production_build
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
-from ._fresh_import import ImportAgainError, production_build
 from ._network import NetworkGuard
 from ._prod_variants import (
     ANY_ORIGIN,
@@ -24,6 +24,7 @@ from ._prod_variants import (
     runs_in_debug,
     unsafe_variants,
 )
+from ._registries import ImportAgainError
 from ._secrets import (
     is_public_default,
     leaks,

@@ -19,7 +19,7 @@ import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 
-__all__ = ["ASIDE", "declared_again"]
+__all__ = ["ASIDE", "ImportAgainError", "declared_again", "refused_twice"]
 
 #: Packages imported aside with the app's own (when imported at all).
 ASIDE = ("sqlmodel",)
@@ -53,3 +53,24 @@ def _registries() -> list[tuple[str, set[str]]]:
         if isinstance(names, set):
             found.append((module, names))
     return found
+
+
+class ImportAgainError(RuntimeError):
+    """The app's modules refused a second import in this process (a library's registry of
+    declarations for the whole process, not the app refusing its configuration): a production
+    check cannot run on them, and says so instead of counting a refusal."""
+
+
+def refused_twice(module: str, error: Exception) -> str:
+    """A library that records the app's declarations for the whole process (one the plugin
+    does not know: pydantic v1's validators and SQLModel's tables are let through) refused
+    the second import that a production build or a build under another environment needs."""
+    return (
+        f"{module} cannot be imported a second time in this process, as a production build "
+        f"or a build under another environment needs ({type(error).__name__}: {error}). A "
+        "library records the app's declarations for the whole process and refuses them "
+        "declared again: let them be (pydantic v1's allow_reuse=True is one such switch), or "
+        "run the production tests (prod_config, route_audit, @pytest.mark.production) in a "
+        "pytest run of their own, where their import is the first; this is not the app "
+        "refusing its configuration"
+    )

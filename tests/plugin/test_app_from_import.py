@@ -14,7 +14,7 @@ import pytest
 import sentry_sdk
 
 from pytest_hardening import AppPool, EnvPatch, Harness, StaleImportWarning, app_from_import
-from pytest_hardening._fresh_import import production_build
+from pytest_hardening._build_modes import production_build
 
 CONFIG = """
 import os

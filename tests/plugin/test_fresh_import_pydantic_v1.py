@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hardening import ProdConfigChecker, app_from_import
-from pytest_hardening._fresh_import import ImportAgainError
+from pytest_hardening._registries import ImportAgainError
 
 pytest.importorskip("pydantic.v1")
 

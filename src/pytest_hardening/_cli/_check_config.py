@@ -23,7 +23,7 @@ from pytest_hardening._cli._config import (
 )
 from pytest_hardening._cli._project import REFERENCE
 from pytest_hardening._config import SpecError
-from pytest_hardening._fresh_import import ImportAgainError
+from pytest_hardening._registries import ImportAgainError
 
 __all__ = ["check_config"]
 
