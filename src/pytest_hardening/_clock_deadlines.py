@@ -76,7 +76,7 @@ class DeadlineWatch:
         """Note a frozen reading of the clock by its caller (and end it when it is a loop's)."""
         ident = threading.get_ident()
         frame: Any = sys._getframe(1)
-        while frame is not None and frame.f_globals.get("__name__", "").startswith(_THROUGH):
+        while frame is not None and str(frame.f_globals.get("__name__")).startswith(_THROUGH):
             frame = frame.f_back
         if frame is None:
             return
