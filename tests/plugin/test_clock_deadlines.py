@@ -51,7 +51,7 @@ def test_a_loop_waiting_on_a_still_clock_is_ended_naming_where() -> None:
 
     def select_server() -> None:
         while True:  # a deadline that never comes: the clock does not move
-            watch.read()
+            watch.read(depth=1)
             wake.wait(0.002)
 
     try:
@@ -74,7 +74,7 @@ def rounds_left_alone(
     rounds = 0
 
     def handler() -> None:  # a request's handler: read once, return
-        watch.read()
+        watch.read(depth=1)
 
     def loop() -> None:
         nonlocal rounds
@@ -83,7 +83,7 @@ def rounds_left_alone(
             if in_a_call:
                 handler()
             else:
-                watch.read()
+                watch.read(depth=1)
             if moved is not None:
                 moved[0] += 1  # the test moves the clock as it goes
             rounds += 1
