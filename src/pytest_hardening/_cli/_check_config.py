@@ -97,7 +97,7 @@ def check_config(
         if validator is not None:
             check = load_validator(validator)
         elif factory is not None:
-            check = build_validator(factory, clear=clear)
+            check = build_validator(factory, clear=clear, env_file=env_file)
         else:
             click.echo(
                 "nothing to check with: set `validator` or `factory` in [tool.hardening] of "

@@ -13,6 +13,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from pytest_hardening._cli._dotenv_reads import dotenv_fills
 from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._fresh_builds import fresh_factory
@@ -48,10 +49,13 @@ def load_validator(spec: str) -> Validator:
     return validator
 
 
-def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
+def build_validator(
+    factory: str, *, clear: Iterable[str] = (), env_file: Path | None = None
+) -> Validator:
     """A validator for apps that validate their settings when built: build the app (no
     lifespan, nothing served) under the env, the names in ``clear`` removed; a refusal
-    (an error, or ``sys.exit()``) is the problem.
+    (an error, or ``sys.exit()``) is the problem, and so is each variable ``env_file`` lacks
+    that the app's settings read from a dotenv file instead.
 
     A check is not a boot: under a :class:`~pytest_hardening.SentryGuard`, what the app sends
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
@@ -83,7 +87,9 @@ def build_validator(factory: str, *, clear: Iterable[str] = ()) -> Validator:
             return [f"{factory}: {_debug_problem(env)}"]
         if credentialed_any_origin(built):
             return [f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}"]
-        return []
+        if env_file is None:
+            return []
+        return dotenv_fills(env, create.__module__.partition(".")[0], env_file)
 
     return validate
 

@@ -1,0 +1,87 @@
+"""The dotenv files an app's settings read beside the env file ``check-config`` checks.
+
+pydantic-settings' ``env_file`` fills every field the environment leaves unset from that file:
+a production env file that lacks ``SECRET_KEY`` builds an app all the same when a developer's
+``.env`` sets it, and the check would call the file good. After a build, the settings classes
+of the app's package say which files they read and which variables those files hold for them;
+each one the env file lacks is a problem of the env file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["dotenv_fills"]
+
+
+def dotenv_fills(env: Mapping[str, str], package: str, checked: Path) -> list[str]:
+    """One ``VARIABLE: message`` for each variable ``checked`` (parsed as ``env``) lacks that a
+    settings class of ``package`` read from a dotenv file instead (never its value)."""
+    from pytest_hardening._cli._config import EnvFileError, read_env_file
+
+    given = {name.lower() for name in env}
+    lines: list[str] = []
+    done: set[tuple[Path, str]] = set()
+    for path, fields in _settings_files(package):
+        if path.resolve() == checked.resolve():
+            continue
+        try:
+            found = read_env_file(path)
+        except EnvFileError:
+            continue
+        shown = os.path.relpath(path)
+        for name in sorted(found):
+            key = name.lower()
+            if key in fields and key not in given and (path, key) not in done:
+                done.add((path, key))
+                lines.append(
+                    f"{name}: not in {checked.name}, but the app's settings read it from "
+                    f"{shown} (env_file), so the check saw that file's value: production would "
+                    f"start without it. Set it in {checked.name}, or check from a folder "
+                    f"without {shown}"
+                )
+    return lines
+
+
+def _settings_files(package: str) -> Iterator[tuple[Path, set[str]]]:
+    """(a dotenv file that exists, the variables it may set, lower case) for each settings
+    class of ``package`` (pydantic-settings) that names one in its ``env_file``."""
+    try:
+        from pydantic_settings import BaseSettings
+    except ImportError:
+        return
+    for cls in _subclasses(BaseSettings):
+        if cls.__module__.partition(".")[0] != package:
+            continue
+        config: Any = getattr(cls, "model_config", {})
+        files = config.get("env_file")
+        if not files:
+            continue
+        paths = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+        fields = _variables(cls, str(config.get("env_prefix") or ""))
+        for entry in paths:
+            path = Path(entry)
+            if path.is_file():
+                yield path, fields
+
+
+def _variables(cls: Any, prefix: str) -> set[str]:
+    """The variables a settings class reads its fields from, lower case: the prefixed field
+    names, and the aliases as written."""
+    names = set()
+    for name, field in getattr(cls, "model_fields", {}).items():
+        names.add(f"{prefix}{name}".lower())
+        for alias in (field.alias, field.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias.lower())
+    return names
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    sub: type
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
