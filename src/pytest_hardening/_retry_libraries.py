@@ -93,14 +93,13 @@ class _Standin:
 
 
 def _findable(name: str) -> bool:
-    """Whether ``name`` could be imported, found without running any module: a top-level
-    name, or one whose parent package is loaded, is looked up; a submodule of a package not
-    loaded yet counts as findable when its top-level package is."""
-    parent, _, _ = name.rpartition(".")
+    """Whether ``name`` could be imported, found without running any module: the part after
+    its deepest loaded package is looked up (the top-level name when none is loaded); what
+    lies below a package not loaded yet counts as findable."""
+    parts = name.split(".")
+    depth = next((d for d in range(len(parts) - 1, 0, -1) if ".".join(parts[:d]) in sys.modules), 0)
     try:
-        if not parent or parent in sys.modules:
-            return importlib.util.find_spec(name) is not None
-        return importlib.util.find_spec(name.partition(".")[0]) is not None
+        return importlib.util.find_spec(".".join(parts[: depth + 1])) is not None
     except (ImportError, ValueError):
         return False
 

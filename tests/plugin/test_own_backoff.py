@@ -225,13 +225,19 @@ def test_a_module_importable_only_once_the_app_is_imported_is_reached_then(
 
         def test_a_name_never_importable(hardened_client, faults, clock):
             faults.virtual_backoff("engines.no_such_module")
+
+
+        def test_a_typo_in_the_middle_of_the_name(hardened_client, faults, clock):
+            # engines is loaded, engines.retr is not a package: never its retry module.
+            faults.virtual_backoff("engines.retr.retry")
         """
     )
     result = pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(["*engines.no_such_module could not be imported, even after*"])
+    result.stdout.fnmatch_lines(["*engines.retr.retry could not be imported, even after*"])
 
 
 def test_a_named_module_is_not_imported_before_the_apps_environment(
