@@ -53,17 +53,21 @@ class FaultReports:
         # A retrying client sends the same request again: shown once, with how many times.
         sent = Counter((r.method, str(r.url)) for r in self.unregistered)
         first = {(r.method, str(r.url)): r for r in reversed(self.unregistered)}
+        shown = list(sent.items())[:10]
+        misses = {key: near_miss(self.providers, first[key].url) for key, _ in shown}
         urls = "\n".join(
-            f"  {method} {url}{near_miss(self.providers, first[method, url].url)}"
+            f"  {method} {url}{misses[method, url]}"
             + (f" (×{times}: retried)" if times > 1 else "")
-            for (method, url), times in list(sent.items())[:10]
+            for (method, url), times in shown
         )
         known = "\n".join(f"  {n}: {p.url}" for n, p in self.providers.items()) or "  (none)"
+        what = "the host" if not any(misses.values()) else "each (its own scheme, port or path)"
+        fix = ", or correct the URL the app calls" if any(misses.values()) else ""
         return (
             f"the app sent {len(self.unregistered)} request(s) to hosts that are not registered "
             f"providers (the app got ConnectError; no real network is used):\n{urls}\n"
             f"registered providers:\n{known}\n"
-            f"declare the host in {self.advice.providers}."
+            f"declare {what} in {self.advice.providers}{fix}."
         )
 
     def untriggered(self, provider: str | None = None) -> list[str]:

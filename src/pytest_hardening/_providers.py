@@ -173,9 +173,22 @@ def _specificity(url: str) -> tuple[int, int]:
 
 
 def near_miss(providers: Mapping[str, Provider], url: httpx.URL) -> str:
-    """A note for a request no provider matched whose host one names: its path or query did
-    not match (the report's "declare the host" alone would point at the wrong thing)."""
+    """A note for a request no provider matched whose host one names: what differs from that
+    provider's URL (its scheme, its port, else its path or query), where the report's
+    "declare the host" alone would point at the wrong thing."""
     name = provider_of_host(providers, url.host)
     if name is None:
         return ""
+    try:
+        declared = httpx.URL(providers[name].url)
+    except (httpx.InvalidURL, TypeError, ValueError):  # a pattern httpx cannot parse
+        declared = None
+    if declared is not None and declared.scheme and declared.scheme != url.scheme:
+        return f" (the host of {name!r}, whose URL is {declared.scheme}://, not {url.scheme}://)"
+    if declared is not None and declared.scheme and _port(declared) != _port(url):
+        return f" (the host of {name!r}, whose URL is on port {_port(declared)}, not {_port(url)})"
     return f" (the host of {name!r}, but not the path or query parameters of its URL)"
+
+
+def _port(url: httpx.URL) -> int | None:
+    return url.port or {"http": 80, "https": 443}.get(url.scheme)

@@ -73,3 +73,34 @@ def test_a_request_no_query_matches_is_unregistered_and_the_report_says_why(
     assert report is not None
     assert f"GET {FORECAST}?daily=rain (the host of 'daily', but not the path or query" in report
     assert f"daily: {FORECAST}?daily=weather_code" in report
+
+
+@pytest.mark.parametrize(
+    ("declared", "called", "said"),
+    [
+        (
+            "http://localhost:8001",
+            "http://localhost:8003/offer",
+            "whose URL is on port 8001, not 8003",
+        ),
+        (
+            "https://offers.example.com",
+            "http://offers.example.com/assign",
+            "is https://, not http://",
+        ),
+        ("http://localhost:8001", "http://localhost/offer", "on port 8001, not 80"),
+    ],
+)
+def test_a_request_to_a_providers_host_on_another_port_or_scheme_is_said_so(
+    http: httpx.Client, declared: str, called: str, said: str
+) -> None:
+    # One service per port on localhost, or plain http where the provider is https: the path
+    # is not what differs.
+    with FaultInjector({"svc": Provider(declared)}) as faults:
+        with pytest.raises(UnregisteredHostError):
+            http.get(called)
+        report = faults.unregistered_report()
+    assert report is not None
+    assert f"GET {called} (the host of 'svc', whose URL " in report
+    assert f"{said})" in report
+    assert "or correct the URL the app calls" in report
