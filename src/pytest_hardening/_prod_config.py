@@ -66,6 +66,10 @@ class ProdConfigChecker:
         #: Where the latest boot's startup stopped, having got past its validation: at a
         #: connection (see :meth:`boot`); None when it started, or was not booted.
         self.stopped_at: str | None = None
+        #: The connections the latest build or boot tried, refused by the check, when it
+        #: went on all the same (a startup that registers with a tunnel or a service, and
+        #: logs the refusal): ``host:port``, how, and the client; empty when none.
+        self.reached: list[str] = []
         #: Where a plain factory's checks import the app afresh (a session's, shared).
         self._fresh = fresh if fresh is not None else FreshBuilds()
 
@@ -94,16 +98,19 @@ class ProdConfigChecker:
         variables checked, the build is made from a fresh import instead, as a server process
         makes it (:class:`~._fresh_builds.FreshBuilds`).
         """
+        self.reached = []
         made, app = self._made_afresh(lambda checker: checker.build(**overrides), overrides)
         if made:
             return app
-        with SentryGuard(self.sentry), NetworkGuard(), production_build():
-            return build_app(
+        with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
+            app = build_app(
                 self.factory,
                 self.env(**overrides),
                 clear=self.clear | set(overrides),
                 getters=self._getters,
             )
+            self.reached = network.refused()
+            return app
 
     def boot(self, **overrides: str | None) -> Any:
         """:meth:`build`, then the app's lifespan startup and shutdown, as a server boots it:
@@ -114,11 +121,12 @@ class ProdConfigChecker:
         import as :meth:`build` is."""
         from ._app import running_lifespan
 
-        self.stopped_at = None
+        self.stopped_at, self.reached = None, []
         made, app = self._made_afresh(lambda checker: checker.boot(**overrides), overrides)
         if made:
             return app
-        self.stopped_at = None  # a fresh build's, if it was only asked what its import reads
+        # A fresh build's, if it was only asked what its import reads.
+        self.stopped_at, self.reached = None, []
         with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
             env = self.env(**overrides)
             clear = self.clear | set(overrides)
@@ -131,6 +139,8 @@ class ProdConfigChecker:
                     self.stopped_at = _connecting(network, error)
                     if self.stopped_at is None:
                         raise
+            if self.stopped_at is None:
+                self.reached = network.refused()
         return app
 
     def _made_afresh(
@@ -147,7 +157,7 @@ class ProdConfigChecker:
             try:
                 return make(checker)
             finally:
-                self.stopped_at = checker.stopped_at
+                self.stopped_at, self.reached = checker.stopped_at, checker.reached
                 if fresh.reads(varied):  # what this build sent is the check's; else redone
                     for envelope in checker.sentry.envelopes:
                         self.sentry.capture_envelope(envelope)
@@ -246,6 +256,7 @@ class ProdConfigChecker:
         if optional is None:
             optional = declared_optional(self.factory)
         baseline = self._attempt({})
+        report.reached = list(self.reached)
         if baseline is not None:  # every variant would look refused
             raise AssertionError(
                 "the production audit needs the known-good env to boot, and it was refused: "

@@ -72,6 +72,8 @@ class AuditReport:
     harmless: list[Mutation] = field(default_factory=list)
     #: Where the startup of an accepted mutation stopped, having got past its validation.
     notes: dict[Mutation, str] = field(default_factory=dict)
+    #: The connections the known-good boot tried and went on without (refused by the check).
+    reached: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[str]:
@@ -106,6 +108,12 @@ class AuditReport:
             )
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
+        if self.reached:
+            lines.append(
+                "  the production boot tried to reach the network and went on when the check "
+                f"refused it: {'; '.join(r.strip() for r in self.reached)} (in production it "
+                "connects)"
+            )
         return "\n".join(lines)
 
     def _note(self, mutation: Mutation) -> str:

@@ -5,6 +5,7 @@ refusals went unseen and every unsafe variant read "the app booted"."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -49,6 +50,31 @@ def test_a_startup_stopped_only_by_the_network_guard_booted() -> None:
     assert ("API_SECRET_KEY", "drop") not in accepted  # refused at startup
     assert ("DB_HOST", "drop") not in accepted  # KeyError at startup: refused
     assert all("API_SECRET_KEY" not in finding for finding in findings), findings
+
+
+def test_a_startup_that_goes_on_without_the_network_it_tried_says_where() -> None:
+    # A startup that registers with a service and logs the refusal (pyngrok's tunnel, say):
+    # accepted, and the check says which host production would have reached.
+    def registering() -> Any:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            with contextlib.suppress(OSError):  # logged, in the app
+                socket.create_connection(("tunnel.example.com", 443), timeout=3).close()
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    checker = ProdConfigChecker(registering, GOOD)
+    checker.assert_accepts()
+    assert checker.stopped_at is None
+    [reached] = checker.reached
+    assert "tunnel.example.com:443" in reached
+    report = checker.audit()
+    assert report.reached == [reached]
+    assert (
+        f"tried to reach the network and went on when the check refused it: {reached.strip()}"
+        in str(report)
+    )
 
 
 def test_accepts_fails_when_the_startup_refuses() -> None:
