@@ -1,4 +1,4 @@
-"""NetworkGuard: no way out to the network, whichever client the app uses.
+"""NetworkGuard: no way out to the network from this process, whichever client the app uses.
 
 Like pytest-socket, it replaces ``socket.socket.connect``/``connect_ex`` (every TCP client ends
 there: httpx/httpx2 via httpcore, urllib/requests, aiohttp and asyncio's ``sock_connect``), and

@@ -147,7 +147,8 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
         parts.append(
             f"{library} connected when {origin} called it: stand in for that call in the test "
             f"(monkeypatch what {origin} calls of {library}), or give {library} beforehand what "
-            "it fetches (a cache, a setting of its own)"
+            "it fetches (a cache, a setting of its own): but a program it then starts (a "
+            "downloaded binary) runs outside the guard, which holds in this process only"
         )
     if http:
         parts.append("register the hosts the app reaches over HTTP through httpx as providers")
