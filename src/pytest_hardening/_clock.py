@@ -109,8 +109,7 @@ class Clock:
         with self._lock:
             self._start()
             if self._deadlines is None:
-                watch = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
-                self._deadlines = watch.start()
+                self._deadlines = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
             assert self._anchor is not None
             self._anchor.on_read = self._deadlines.read
             return self

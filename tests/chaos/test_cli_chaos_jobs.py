@@ -48,7 +48,7 @@ def test_a_target_that_says_nothing_runs_one_by_one_and_loses_nothing(
 def test_a_parallel_safe_target_runs_in_workers_that_know_their_number(tmp_path: Path) -> None:
     result = _chaos("per_worker", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "6 passed, 0 failed" in result.stdout
+    assert "6 passed, 0 failed" in result.stdout, result.stdout[-3000:]
     assert "one by one" not in result.stdout
     # the warm-up's build in the parent, then one file per worker that took a scenario
     files = {p.name for p in tmp_path.iterdir()}

@@ -353,7 +353,7 @@ def test_factory_option_builds_that_app_in_a_project_that_configures_nothing(
     assert result.exit_code == status, result.output
     if first_line is None:
         assert result.stdout == (
-            "prod.env: production configuration OK: the app built with it "
+            "prod.env: production configuration OK: the app built (not started) with it "
             "(--audit tries its unsafe variants)\n"
         )
         # a build is not a start: what the app checks at startup is for prod_config to see

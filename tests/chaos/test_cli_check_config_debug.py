@@ -67,7 +67,7 @@ def test_the_exact_production_value_builds_out_of_debug_mode(mode_project: Path)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "prod.env: production configuration OK: the app built with it "
+        "prod.env: production configuration OK: the app built (not started) with it "
         "(--audit tries its unsafe variants)\n"
     )
     assert "ENVIRONMENT" not in result.stderr  # no mode note: the value is the exact one

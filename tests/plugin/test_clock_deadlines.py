@@ -17,7 +17,7 @@ from pytest_hardening import Clock, _clock_deadlines
 from pytest_hardening._clock_deadlines import DeadlineWatch, FrozenDeadlineError
 from pytest_hardening._virtual_time import ServingThreads
 
-FAST = 0.02  # seconds between samples, for the tests
+FAST = 0.02  # real seconds a loop may read the still clock, for the tests
 
 
 class Everyone(ServingThreads):
@@ -46,7 +46,7 @@ def run(loop: Callable[[], object]) -> BaseException | None:
 
 def test_a_loop_waiting_on_a_still_clock_is_ended_naming_where() -> None:
     out = io.StringIO()
-    watch = DeadlineWatch(lambda: 0.0, interval=FAST, out=out, threads=Everyone()).start()
+    watch = DeadlineWatch(lambda: 0.0, seconds=FAST, out=out, threads=Everyone())
     wake = threading.Event()
 
     def select_server() -> None:
@@ -67,7 +67,7 @@ def test_a_loop_waiting_on_a_still_clock_is_ended_naming_where() -> None:
 def rounds_left_alone(
     watch: DeadlineWatch, *, moved: list[float] | None = None, in_a_call: bool = False
 ) -> int:
-    """Run a loop reading through ``watch`` for about eight samples (moving the clock each
+    """Run a loop reading through ``watch`` for eight times its limit (moving the clock each
     round when given ``moved``; reading in a fresh call each round with ``in_a_call``), check
     that the watch left it alone, and return how many rounds it made."""
     wake = threading.Event()
@@ -99,23 +99,23 @@ def rounds_left_alone(
 
 def test_a_loop_in_a_thread_the_test_does_not_wait_for_is_left_alone() -> None:
     # A driver's background monitor: its own timing (here, no thread serves but the test's).
-    watch = DeadlineWatch(lambda: 0.0, interval=FAST, out=io.StringIO(), threads=ServingThreads())
-    assert rounds_left_alone(watch.start()) > 0
+    watch = DeadlineWatch(lambda: 0.0, seconds=FAST, out=io.StringIO(), threads=ServingThreads())
+    assert rounds_left_alone(watch) > 0
 
 
 def test_a_loop_whose_clock_moves_is_left_alone() -> None:
     moved = [0.0]
-    watch = DeadlineWatch(lambda: moved[0], interval=FAST, out=io.StringIO(), threads=Everyone())
-    assert rounds_left_alone(watch.start(), moved=moved) > 0
+    watch = DeadlineWatch(lambda: moved[0], seconds=FAST, out=io.StringIO(), threads=Everyone())
+    assert rounds_left_alone(watch, moved=moved) > 0
 
 
 def test_readings_from_fresh_calls_are_no_loop() -> None:
-    watch = DeadlineWatch(lambda: 0.0, interval=FAST, out=io.StringIO(), threads=Everyone())
-    assert rounds_left_alone(watch.start(), in_a_call=True) > 0
+    watch = DeadlineWatch(lambda: 0.0, seconds=FAST, out=io.StringIO(), threads=Everyone())
+    assert rounds_left_alone(watch, in_a_call=True) > 0
 
 
 def test_the_clock_ends_a_deadline_loop_on_time_monotonic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_clock_deadlines, "INTERVAL", FAST)
+    monkeypatch.setattr(_clock_deadlines, "SECONDS", FAST)
     condition = threading.Condition()
 
     def select_server() -> None:
@@ -165,7 +165,7 @@ from pytest_hardening import _clock_deadlines
 
 @pytest.fixture(autouse=True)
 def fast_watch(monkeypatch):  # before the clock starts its watch
-    monkeypatch.setattr(_clock_deadlines, "INTERVAL", 0.02)
+    monkeypatch.setattr(_clock_deadlines, "SECONDS", 0.02)
 
 
 @pytest.fixture

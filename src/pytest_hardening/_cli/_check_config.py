@@ -54,6 +54,14 @@ __all__ = ["check_config"]
     "reference app).",
 )
 @click.option(
+    "--start",
+    is_flag=True,
+    help="Also run the app's startup (its lifespan) after each build, as a test's prod_config "
+    "does: a check made there is seen. Connections off this machine are refused, and a "
+    "startup stopped only by one counts as started; one to this machine (a local database) "
+    "is made.",
+)
+@click.option(
     "--optional",
     "optional",
     multiple=True,
@@ -67,9 +75,11 @@ def check_config(
     validator: str | None,
     audit: bool,
     factory: str | None,
+    start: bool,
     optional: tuple[str, ...],
 ) -> None:
-    """Check a production configuration before release, without starting the app.
+    """Check a production configuration before release, without starting the app (unless
+    --start).
 
     Prints every problem, one per line, naming the variable (never a value). Exits 1 if any.
 
@@ -97,7 +107,7 @@ def check_config(
         if validator is not None:
             check = load_validator(validator)
         elif factory is not None:
-            check = build_validator(factory, clear=clear, env_file=env_file)
+            check = build_validator(factory, clear=clear, env_file=env_file, start=start)
         else:
             click.echo(
                 "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
@@ -130,13 +140,16 @@ def check_config(
     if env_file is not None:
         for note in env_notes(env, env_file, mode_checked=built):
             click.echo(f"note: {note}", err=True)
-    if built:
+    refused = any("refused to build" in line for line in problems)
+    if built and not start and not refused:
         click.echo(
             "note: the app was built, not started: a check its startup (lifespan) makes is not "
-            "seen here (prod_config.assert_rejects runs the startup, in a test), and an "
-            "audit's variant such a check refuses reads as accepted",
+            "seen here, and an audit's variant such a check refuses reads as accepted; --start "
+            "runs the startup too (as prod_config does in a test)",
             err=True,
         )
+    if start and not built:
+        click.echo("note: --start starts an app the check builds (--factory): ignored", err=True)
     if audit and not problems:
         if factory is None:
             click.echo(
@@ -154,7 +167,7 @@ def check_config(
             )
         try:
             tried, findings = audit_findings(
-                env, factory=factory, validator=validator, clear=clear, optional=names
+                env, factory=factory, validator=validator, clear=clear, optional=names, start=start
             )
         except ImportAgainError as error:  # the app cannot be built again: nothing was tried
             click.echo(f"hardening check-config: cannot audit: {error}", err=True)
@@ -181,6 +194,7 @@ def check_config(
         raise Exit(1)
     if built:  # what the app's own build refuses, and no more
         how = "the audit's variants" if audit else "--audit tries its unsafe variants"
-        click.echo(f"{source}: production configuration OK: the app built with it ({how})")
+        done = "built and started" if start else "built (not started)"
+        click.echo(f"{source}: production configuration OK: the app {done} with it ({how})")
     else:
         click.echo(f"{source}: production configuration OK")

@@ -50,12 +50,13 @@ def load_validator(spec: str) -> Validator:
 
 
 def build_validator(
-    factory: str, *, clear: Iterable[str] = (), env_file: Path | None = None
+    factory: str, *, clear: Iterable[str] = (), env_file: Path | None = None, start: bool = False
 ) -> Validator:
     """A validator for apps that validate their settings when built: build the app (no
     lifespan, nothing served) under the env, the names in ``clear`` removed; a refusal
     (an error, or ``sys.exit()``) is the problem, and so is each variable ``env_file`` lacks
-    that the app's settings read from a dotenv file instead.
+    that the app's settings read from a dotenv file instead. With ``start``, the app's startup
+    runs too, as ``prod_config`` boots it (connections off this machine refused).
 
     A check is not a boot: under a :class:`~pytest_hardening.SentryGuard`, what the app sends
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
@@ -74,7 +75,12 @@ def build_validator(
         output = io.StringIO()
         try:
             with SentryGuard(), redirect_stdout(output), redirect_stderr(output):
-                built = build_app(create, env, clear=clear)
+                if start:
+                    from pytest_hardening import ProdConfigChecker
+
+                    built = ProdConfigChecker(create, env, clear=clear).boot()
+                else:
+                    built = build_app(create, env, clear=clear)
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
@@ -193,6 +199,7 @@ def audit_findings(
     validator: str | None,
     optional: Iterable[str] = (),
     clear: Iterable[str] = (),
+    start: bool = False,
 ) -> tuple[int, list[str]]:
     """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
     returns how many changes were tried and the findings (unsafe changes it booted with,
@@ -212,8 +219,8 @@ def audit_findings(
         *getattr(module, "PRODUCTION_OPTIONAL", ()),
         *optional,
     }
-    # Built only: an env file's database or paths are production's, not this machine's.
-    checker = ProdConfigChecker(create, env, clear=cleared, startup=False)
+    # Built only, unless asked: an env file's database or paths are production's.
+    checker = ProdConfigChecker(create, env, clear=cleared, startup=start)
     try:
         with _unprinted():
             report = checker.audit(optional=optional_names)
