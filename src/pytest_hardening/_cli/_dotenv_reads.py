@@ -14,14 +14,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
+
 __all__ = ["dotenv_fills"]
 
 
 def dotenv_fills(env: Mapping[str, str], package: str, checked: Path) -> list[str]:
     """One ``VARIABLE: message`` for each variable ``checked`` (parsed as ``env``) lacks that a
     settings class of ``package`` read from a dotenv file instead (never its value)."""
-    from pytest_hardening._cli._config import EnvFileError, read_env_file
-
     given = {name.lower() for name in env}
     lines: list[str] = []
     done: set[tuple[Path, str]] = set()
@@ -29,8 +29,8 @@ def dotenv_fills(env: Mapping[str, str], package: str, checked: Path) -> list[st
         if path.resolve() == checked.resolve():
             continue
         try:
-            found = read_env_file(path)
-        except EnvFileError:
+            found = dotenv_values(path, encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # not a file the settings could read either
             continue
         shown = os.path.relpath(path)
         for name in sorted(found):
