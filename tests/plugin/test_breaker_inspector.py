@@ -211,3 +211,58 @@ async def test_one_that_would_wait_says_so_instead_of_taking_a_coroutine_for_a_s
         assert breakers.state("quotes") == "CLOSED"
     finally:
         breakers.stop()
+
+
+class _Flag:
+    """A hand-written breaker: a flag the app sets."""
+
+    def __init__(self) -> None:
+        self.is_open = False
+
+
+class _FlagAdapter:
+    def __init__(self, breaker: _Flag) -> None:
+        self.breaker = breaker
+
+    def state(self) -> str:
+        return "OPEN" if self.breaker.is_open else "CLOSED"
+
+    def force_open(self) -> None:
+        self.breaker.is_open = True
+
+    def reset(self) -> None:
+        self.breaker.is_open = False
+
+
+class _WrappingRegistry:
+    """``items()`` wrapping each breaker in a new adapter at every read, as a conftest's
+    ``return [(n, Adapter(b)) for n, b in registry.items()]`` does."""
+
+    def __init__(self, breakers: dict[str, _Flag]) -> None:
+        self.breakers = breakers
+
+    def items(self) -> list[tuple[str, _FlagAdapter]]:
+        return [(name, _FlagAdapter(b)) for name, b in self.breakers.items()]
+
+
+def test_a_registry_that_wraps_its_breakers_afresh_keeps_their_history() -> None:
+    payments = _Flag()
+    inspector = BreakerInspector(_WrappingRegistry({"payments": payments})).start()
+    payments.is_open = True  # the app's outage opens it
+    assert inspector.state("payments") == "OPEN"
+    payments.is_open = False  # its probe closes it again
+    assert inspector.state("payments") == "CLOSED"
+    assert inspector.transitions("payments") == [("CLOSED", "OPEN"), ("OPEN", "CLOSED")]
+    assert inspector.all_transitions() == {"payments": [("CLOSED", "OPEN"), ("OPEN", "CLOSED")]}
+
+
+def test_a_registry_it_cannot_read_is_told_the_forms_it_can() -> None:
+    class LookupOnly:  # a registry with get(name) alone
+        def get(self, name: str) -> None:
+            return None
+
+    with pytest.raises(TypeError) as told:
+        BreakerInspector(LookupOnly())
+    assert "an object with items()" in str(told.value)
+    assert "{name: registry.get(name) for each name}" in str(told.value)
+    assert "'Your own breaker'" in str(told.value)

@@ -182,7 +182,11 @@ def _iterate(registry: Any) -> Iterable[Any]:
         raise TypeError(
             f"cannot read breakers from {type(registry).__name__}: hardening_breakers (or "
             "app.state.breakers) must be a mapping name -> breaker, a purgatory circuit-breaker "
-            "factory, circuitbreaker's CircuitBreakerMonitor, or an iterable of named breakers"
+            "factory, circuitbreaker's CircuitBreakerMonitor, an object with items() giving "
+            "(name, breaker) pairs, or an iterable of named breakers. A registry that only "
+            "looks breakers up by name (get(name)): return {name: registry.get(name) for each "
+            "name} from hardening_breakers; a breaker the plugin cannot drive goes in an "
+            "adapter of yours (docs/fixtures.md, 'Your own breaker')"
         ) from None
 
 

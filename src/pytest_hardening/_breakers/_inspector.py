@@ -65,13 +65,19 @@ class BreakerInspector:
                     continue
                 if track is not None and track.unsubscribe is not None:
                     track.unsubscribe()
-                self._tracks[name] = self._track_for(name, source)
+                self._tracks[name] = self._track_for(name, source, track)
 
-    def _track_for(self, name: str, source: Any) -> _Track:
+    def _track_for(self, name: str, source: Any, before: _Track | None = None) -> _Track:
+        """A track of ``source``, the breaker the registry names ``name`` now. ``before``: the
+        track of the object it named until now (a registry that hands out a new wrapper at
+        each read, or a breaker made again): its history goes on under the name, and a
+        change of state since is a transition."""
         track = _Track(source, adapt_breaker(source, in_app_loop=self._in_app_loop))
+        if before is not None:
+            track.log, track.observed = before.log, before.observed
         if self._started:
             # Appeared during the test, so created during it: it started CLOSED.
-            track.last = BreakerState.CLOSED
+            track.last = before.last if before is not None else BreakerState.CLOSED
             self._observe(name, track)
             self._subscribe(name, track)
         else:
