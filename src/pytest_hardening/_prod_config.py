@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -24,6 +25,7 @@ from ._prod_variants import (
     runs_in_debug,
     unsafe_variants,
 )
+from ._prometheus_scope import metrics_owned_by
 from ._registries import ImportAgainError
 from ._secrets import (
     is_public_default,
@@ -102,13 +104,19 @@ class ProdConfigChecker:
         made, app = self._made_afresh(lambda checker: checker.build(**overrides), overrides)
         if made:
             return app
-        with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
-            app = build_app(
-                self.factory,
-                self.env(**overrides),
-                clear=self.clear | set(overrides),
-                getters=self._getters,
-            )
+        build = functools.partial(
+            build_app,
+            self.factory,
+            self.env(**overrides),
+            clear=self.clear | set(overrides),
+            getters=self._getters,
+        )
+        with (
+            SentryGuard(self.sentry),
+            NetworkGuard() as network,
+            production_build(),
+            metrics_owned_by(build) as app,
+        ):
             self.reached = network.refused()
             return app
 
@@ -127,10 +135,15 @@ class ProdConfigChecker:
             return app
         # A fresh build's, if it was only asked what its import reads.
         self.stopped_at, self.reached = None, []
-        with SentryGuard(self.sentry), NetworkGuard() as network, production_build():
-            env = self.env(**overrides)
-            clear = self.clear | set(overrides)
-            app = build_app(self.factory, env, clear=clear, getters=self._getters)
+        env = self.env(**overrides)
+        clear = self.clear | set(overrides)
+        build = functools.partial(build_app, self.factory, env, clear=clear, getters=self._getters)
+        with (
+            SentryGuard(self.sentry),
+            NetworkGuard() as network,
+            production_build(),
+            metrics_owned_by(build) as app,
+        ):
             with app_env(self.factory, env, clear=clear, getters=self._getters):
                 try:
                     with running_lifespan(app):

@@ -5,7 +5,9 @@ Apps and their instrumentations register collectors while they are built or firs
 (prometheus-fastapi-instrumentator in its middleware, a factory's own ``Counter(...)``). The
 default registry outlives the app: the next build of the same app meets its own names as
 duplicates, and either fails (``Duplicated timeseries in CollectorRegistry``) or, as the
-instrumentator does, silently records nothing. While a harness builds and runs an app, a
+instrumentator does, silently records nothing. While a harness builds and runs an app (and
+while a production check builds and starts one: :func:`metrics_owned_by`), from the moment
+prometheus_client is imported (the app's import may be the first), a
 registration that clashes only with collectors an *other* app registered under an earlier
 harness replaces them (that app is gone: a build per test), and so it does with collectors
 registered outside any harness that nothing uses any more (an app an earlier test built and
@@ -21,10 +23,13 @@ import contextlib
 import gc
 import sys
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RegistryScope"]
+if TYPE_CHECKING:
+    from ._import_watch import ImportWatch
+
+__all__ = ["RegistryScope", "metrics_owned_by"]
 
 #: The collector attribute naming the app (a weak reference) whose harness registered it.
 _OWNER = "_pytest_hardening_app"
@@ -43,13 +48,26 @@ class RegistryScope:
         #: name (read by the ``apm`` view for a zero count: instrumentations swallow the error).
         self.refused: list[str] = []
         self._collected = False  # garbage collected once, for the first unowned clash
+        self._watch: ImportWatch | None = None  # until prometheus_client is imported
 
     def start(self) -> RegistryScope:
+        if "prometheus_client" not in sys.modules:
+            # The app's build may import it first (the session's first build of an app that
+            # registers its metrics at import): noted from the moment it is imported.
+            from ._import_watch import ImportWatch
+
+            self._watch = ImportWatch(["prometheus_client"], self._note).start()
+            return self
+        self._note()
+        return self
+
+    def _note(self) -> None:
+        """Note the registrations in prometheus_client's default registry from now on."""
         registry: Any = getattr(sys.modules.get("prometheus_client"), "REGISTRY", None)
         register = getattr(registry, "register", None)
-        # Absent, or noted already by an enclosing scope: nothing to do here.
-        if not callable(register) or "register" in vars(registry):
-            return self
+        # Absent, noted already by an enclosing scope, or by this one: nothing to do here.
+        if not callable(register) or "register" in vars(registry) or self._registry is not None:
+            return
 
         def noting(collector: Any) -> None:
             try:
@@ -63,7 +81,6 @@ class RegistryScope:
 
         registry.register = noting
         self._registry = registry
-        return self
 
     def own(self, app: Any) -> None:
         """``app`` registered what was noted so far, and registers what comes (until stop)."""
@@ -75,6 +92,9 @@ class RegistryScope:
             self._mark(collector)
 
     def stop(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         registry, self._registry = self._registry, None
         self._noted = []
         if registry is not None:
@@ -137,3 +157,17 @@ class RegistryScope:
         for collector in alive:
             register(collector)
         return not alive
+
+
+@contextlib.contextmanager
+def metrics_owned_by(make: Callable[[], Any]) -> Iterator[Any]:
+    """The app ``make()`` builds, its metric registrations noted as its own while the block
+    runs (a production check's build and startup): a later build of the app takes the names
+    back (see :class:`RegistryScope`)."""
+    scope = RegistryScope().start()
+    try:
+        app = make()
+        scope.own(app)
+        yield app
+    finally:
+        scope.stop()
