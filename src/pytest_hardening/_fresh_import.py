@@ -29,7 +29,6 @@ import os
 import sys
 import threading
 import warnings
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
@@ -125,10 +124,11 @@ class _FromImport:
         self._module = parts[0]
         self._roots = _roots(self._module, packages)
         self._aside: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
-        # The modules of each app imported aside, while it lives: the clock freezes them too.
-        self._modules: weakref.WeakKeyDictionary[Any, dict[str, ModuleType]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # The modules of the apps imported aside (the clock freezes them too): those of the
+        # apps kept above, and of the last few built (a production build's, asked for right
+        # after it). Bounded: the modules hold their app, so a map from each app would hold
+        # every copy ever imported, and what it registered (metrics), for the session.
+        self._modules: OrderedDict[int, tuple[Any, dict[str, ModuleType]]] = OrderedDict()
         self._told: set[frozenset[tuple[str, str]]] = set()  # environments warned of
         # The environment when this factory was made (a conftest's import): the one the test
         # modules that import the package at their top are imported under too.
@@ -295,13 +295,21 @@ class _FromImport:
                 del sys.modules[name]
             sys.modules.update(saved)
             if taken is not None:
-                with contextlib.suppress(TypeError):  # an app that cannot be weakly referred to
-                    self._modules[taken[0]] = mine
+                self._remember(taken[0], mine)
 
     def modules_of(self, app: Any) -> dict[str, ModuleType]:
         """The modules of ``app``'s own copy of the package, when it was imported aside (empty
         for the home build, whose modules are ``sys.modules``')."""
-        return dict(self._modules.get(app, {}))
+        held = self._modules.get(id(app))
+        return dict(held[1]) if held is not None and held[0] is app else {}
+
+    def _remember(self, app: Any, modules: dict[str, ModuleType]) -> None:
+        """Keep ``app``'s modules while it is kept (:attr:`_aside`) or one of the last built."""
+        self._modules[id(app)] = (app, modules)
+        kept = {id(a) for a in self._aside.values()}
+        recent = [key for key in self._modules if key not in kept]
+        for key in recent[: max(0, len(recent) - _KEPT)]:
+            del self._modules[key]
 
     def _take(self) -> tuple[Any, bool]:
         """The app of the module now in sys.modules (the home copy, or one imported aside),

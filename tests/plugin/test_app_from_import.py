@@ -688,3 +688,33 @@ def test_a_package_that_cannot_be_imported_twice_says_so_not_that_it_was_refused
     finally:
         for name in [n for n in sys.modules if n.partition(".")[0] == "onceapp"]:
             del sys.modules[name]
+
+
+def test_production_builds_are_freed_once_past(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The factory kept each copy's modules in a map from its app, and the modules hold the
+    # app: every production build (an audit makes dozens) stayed alive for the session.
+    import gc
+    import weakref
+
+    package = tmp_path / "leaky"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(
+        "import os\nfrom starlette.applications import Starlette\n"
+        "X = os.environ.get('X')\napp = Starlette()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    factory = app_from_import("leaky.main:app")
+    built = []
+    try:
+        for value in range(12):
+            with EnvPatch({"X": str(value)}), production_build():
+                built.append(weakref.ref(factory()))
+        gc.collect()
+        alive = sum(ref() is not None for ref in built)
+        assert alive <= 4, f"{alive} of 12 production builds still alive"
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "leaky"]:
+            del sys.modules[name]
