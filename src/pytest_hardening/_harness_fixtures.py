@@ -196,7 +196,10 @@ def faults(
         hardening_providers, block_network=not _network_allowed(request)
     )
     if hardening_backoff_modules:
-        injector.virtual_backoff(*hardening_backoff_modules)
+        try:
+            injector.virtual_backoff(*hardening_backoff_modules)
+        except ValueError as error:  # a module named that holds nothing that sleeps: say so
+            pytest.fail(f"hardening_backoff_modules: {error}", pytrace=False)
     if request.node.get_closest_marker("hardening_allow_unused_faults") is not None:
         injector.allow_unused()
     try:

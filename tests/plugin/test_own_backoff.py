@@ -302,3 +302,37 @@ def test_a_named_module_is_not_imported_before_the_apps_environment(
     )
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*virtual back-off: envread_nothing holds neither*"])
+
+
+def test_a_named_module_with_nothing_that_sleeps_fails_setup_in_one_line(
+    pytester: pytest.Pytester,
+) -> None:
+    # Once the module is imported (by the first test), later tests' setup raised the ValueError
+    # as a traceback through the fixture machinery.
+    pytester.makepyfile(quiet_module="VALUE = 1\n")
+    pytester.makeconftest(
+        """
+        import pytest
+
+
+        @pytest.fixture
+        def hardening_backoff_modules():
+            return ["quiet_module"]
+        """
+    )
+    pytester.makepyfile(
+        test_quiet="""
+        import quiet_module  # imported before any test: its setup refuses it at once
+
+
+        def test_it(faults):
+            pass
+        """
+    )
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*hardening_backoff_modules: quiet_module holds neither*"])
+    assert "Traceback" not in result.stdout.str()
