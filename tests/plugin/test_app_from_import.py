@@ -4,6 +4,7 @@ production checks get their own build of it, imported beside the modules everyon
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sys
 import textwrap
 import warnings
@@ -667,13 +668,8 @@ app = Starlette()
 def test_a_package_that_cannot_be_imported_twice_says_so_not_that_it_was_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    package = tmp_path / "onceapp"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "models.py").write_text(ONCE)
-    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(builtins, "_onceapp_validators", set(), raising=False)
-    try:
+    with package_on_path(tmp_path, monkeypatch, "onceapp", models=ONCE):
         factory = app_from_import("onceapp.models:app")
         with EnvPatch(DEV):
             factory()  # the first import: fine
@@ -685,9 +681,25 @@ def test_a_package_that_cannot_be_imported_twice_says_so_not_that_it_was_refused
             factory()
         assert "run the production tests (prod_config, route_audit" in str(told.value)
         assert "not the app refusing its configuration" in str(told.value)
+
+
+@contextlib.contextmanager
+def package_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, **modules: str
+) -> Iterator[None]:
+    """A package ``name`` of ``modules`` (module name -> source) importable inside, and
+    forgotten by ``sys.modules`` after."""
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for module, text in modules.items():
+        (package / f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        yield
     finally:
-        for name in [n for n in sys.modules if n.partition(".")[0] == "onceapp"]:
-            del sys.modules[name]
+        for held in [n for n in sys.modules if n.partition(".")[0] == name]:
+            del sys.modules[held]
 
 
 def test_production_builds_are_freed_once_past(
@@ -698,23 +710,16 @@ def test_production_builds_are_freed_once_past(
     import gc
     import weakref
 
-    package = tmp_path / "leaky"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "main.py").write_text(
+    main = (
         "import os\nfrom starlette.applications import Starlette\n"
         "X = os.environ.get('X')\napp = Starlette()\n"
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    factory = app_from_import("leaky.main:app")
     built = []
-    try:
+    with package_on_path(tmp_path, monkeypatch, "leaky", main=main):
+        factory = app_from_import("leaky.main:app")
         for value in range(12):
             with EnvPatch({"X": str(value)}), production_build():
                 built.append(weakref.ref(factory()))
         gc.collect()
         alive = sum(ref() is not None for ref in built)
         assert alive <= 4, f"{alive} of 12 production builds still alive"
-    finally:
-        for name in [n for n in sys.modules if n.partition(".")[0] == "leaky"]:
-            del sys.modules[name]
