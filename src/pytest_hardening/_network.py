@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import around_advice, calling_client, client_advice
+from ._network_drivers import DriverGuard
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 
@@ -76,6 +77,7 @@ class NetworkGuard:
         self._clients: dict[BlockedConnection, str] = {}
         self._lock = threading.Lock()
         self._saved: tuple[Any, ...] | None = None
+        self._drivers: DriverGuard | None = None
 
     @property
     def active(self) -> bool:
@@ -130,12 +132,16 @@ class NetworkGuard:
         socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = guarded_getaddrinfo
         asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign,assignment]
+        self._drivers = DriverGuard(self._check_host).start()  # libpq connects in C
         return self
 
     def stop(self) -> None:
         saved, self._saved = self._saved, None
         if saved is None:
             return
+        drivers, self._drivers = self._drivers, None
+        if drivers is not None:
+            drivers.stop()
         connect, connect_ex, getaddrinfo, sendto, sendmsg, loop_getaddrinfo = saved
         asyncio.BaseEventLoop.getaddrinfo = loop_getaddrinfo  # type: ignore[method-assign]
         socket.socket.connect = connect  # type: ignore[method-assign]
@@ -219,6 +225,12 @@ class NetworkGuard:
         variable = _proxy_named(host, port)
         if variable is not None:
             self._block(host, port, variable)
+
+    def _check_host(self, host: str, port: int | None) -> None:
+        """A C driver's connection to ``host``: refused off this machine (it resolves names
+        and connects where the patches of ``socket`` do not reach)."""
+        if not is_local(host):
+            self._block(host, port, "connect")
 
     def _check_name(self, host: Any, port: Any) -> None:
         if host is not None:
