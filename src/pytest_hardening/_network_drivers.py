@@ -4,12 +4,13 @@ libpq (psycopg2, psycopg) resolves the server's name and opens its connection it
 guard's patches of ``socket`` never see them, and a test's or a production check's database
 connection reached the host it names. While a :class:`~._network.NetworkGuard` runs, the
 drivers' module-level ``connect`` (``psycopg2.connect``, ``psycopg.connect``: what SQLAlchemy's
-dialects call) first reads the hosts it was asked for, as libpq reads them (a URI or
-``key=value`` connection string, keyword arguments over it, ``PGHOST``/``PGHOSTADDR``, a
-Unix socket when none), and refuses one off this machine with the driver's own
-``OperationalError``, as a refused connection is reported; the guard records it like any other.
-A driver imported while the guard runs is reached at its import. psycopg's
-``AsyncConnection.connect`` and a ``connect`` bound before the guard started are not.
+dialects call) and psycopg's ``AsyncConnection.connect`` first read the hosts they were asked
+for, as libpq reads them (a URI or ``key=value`` connection string, keyword arguments over it,
+``PGHOST``/``PGHOSTADDR``, a Unix socket when none), and refuse one off this machine with the
+driver's own ``OperationalError``, as a refused connection is reported; the guard records it
+like any other.
+A driver imported while the guard runs is reached at its import; a ``connect`` bound before
+the guard started (``from psycopg2 import connect``) is not.
 """
 
 from __future__ import annotations
@@ -140,6 +141,30 @@ def _module_connect(module: ModuleType, check: Callable[[Any, dict[str, Any]], N
     return lambda: setattr(module, "connect", connect)
 
 
+def _psycopg(module: ModuleType, check: Callable[[Any, dict[str, Any]], None]) -> Any:
+    """psycopg's module-level ``connect``, and ``AsyncConnection.connect`` (what SQLAlchemy's
+    ``postgresql+psycopg_async`` dialect calls), checked first."""
+    undo = [_module_connect(module, check)]
+    cls = getattr(module, "AsyncConnection", None)
+    own = vars(cls).get("connect") if isinstance(cls, type) else None
+    if isinstance(own, classmethod):
+        real = own.__func__
+
+        async def guarded(klass: Any, conninfo: Any = "", *args: Any, **kwargs: Any) -> Any:
+            check(conninfo, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO})
+            return await real(klass, conninfo, *args, **kwargs)
+
+        cls.connect = classmethod(guarded)  # type: ignore[union-attr]
+        undo.append(lambda: setattr(cls, "connect", own))
+    done = [u for u in undo if u is not None]
+
+    def restore() -> None:
+        for each in reversed(done):
+            each()
+
+    return restore
+
+
 #: Arguments of the drivers' ``connect`` that are not connection parameters.
 _NOT_CONNINFO = frozenset(
     {"connection_factory", "cursor_factory", "async_", "autocommit", "prepare_threshold",
@@ -148,5 +173,5 @@ _NOT_CONNINFO = frozenset(
 
 _PATCHES: dict[str, Callable[[ModuleType, Callable[[Any, dict[str, Any]], None]], Any]] = {
     "psycopg2": _module_connect,
-    "psycopg": _module_connect,
+    "psycopg": _psycopg,
 }

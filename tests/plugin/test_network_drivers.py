@@ -4,6 +4,7 @@ named, and nothing reported it. Their ``connect`` now reads the hosts first."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,3 +87,50 @@ def test_a_driver_imported_before_the_guard_is_reached_too(fake_psycopg2: None) 
     with NetworkGuard(), pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(host="db.internal", dbname="app")
     assert psycopg2.CONNECTED == []
+
+
+FAKE_PSYCOPG = """
+CONNECTED = []
+
+
+class OperationalError(Exception):
+    pass
+
+
+class AsyncConnection:
+    @classmethod
+    async def connect(cls, conninfo="", **kwargs):
+        CONNECTED.append(conninfo)  # libpq, in C
+        return cls()
+
+
+def connect(conninfo="", **kwargs):
+    CONNECTED.append(conninfo)
+    return "connection"
+"""
+
+
+def test_psycopgs_async_connect_is_reached_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLAlchemy's postgresql+psycopg_async dialect calls AsyncConnection.connect.
+    if "psycopg" in sys.modules or any((Path(p) / "psycopg").exists() for p in sys.path if p):
+        pytest.skip("the real psycopg is installed")
+    (tmp_path / "psycopg.py").write_text(FAKE_PSYCOPG)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import psycopg  # type: ignore[import-not-found]
+
+        async def connect(conninfo: str) -> object:
+            return await psycopg.AsyncConnection.connect(conninfo)
+
+        with NetworkGuard():
+            with pytest.raises(psycopg.OperationalError, match=r"db\.internal:5432"):
+                asyncio.run(connect("host=db.internal dbname=app"))
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect("postgresql://db.internal/app")
+            asyncio.run(connect("host=127.0.0.1 dbname=app"))
+        assert psycopg.CONNECTED == ["host=127.0.0.1 dbname=app"]
+        asyncio.run(connect("host=db.internal"))  # the guard is gone
+    finally:
+        sys.modules.pop("psycopg", None)
