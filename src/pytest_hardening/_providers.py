@@ -179,16 +179,11 @@ def near_miss(providers: Mapping[str, Provider], url: httpx.URL) -> str:
     name = provider_of_host(providers, url.host)
     if name is None:
         return ""
-    try:
-        declared = httpx.URL(providers[name].url)
-    except (httpx.InvalidURL, TypeError, ValueError):  # a pattern httpx cannot parse
-        declared = None
-    if declared is not None and declared.scheme and declared.scheme != url.scheme:
-        return f" (the host of {name!r}, whose URL is {declared.scheme}://, not {url.scheme}://)"
-    if declared is not None and declared.scheme and _port(declared) != _port(url):
-        return f" (the host of {name!r}, whose URL is on port {_port(declared)}, not {_port(url)})"
+    # Told apart as Provider.matches tells them: scheme, then port, then path and query.
+    scheme, _, _, port, _, _ = _pattern(providers[name].url)
+    if scheme not in ("*", url.scheme):
+        return f" (the host of {name!r}, whose URL is {scheme}://, not {url.scheme}://)"
+    requested = url.port or _default_port(url.scheme)
+    if port is not None and port != requested:
+        return f" (the host of {name!r}, whose URL is on port {port}, not {requested})"
     return f" (the host of {name!r}, but not the path or query parameters of its URL)"
-
-
-def _port(url: httpx.URL) -> int | None:
-    return url.port or {"http": 80, "https": 443}.get(url.scheme)
