@@ -220,15 +220,14 @@ class NetworkGuard:
             return
         host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
         port = _port(address[1] if len(address) > 1 else None)
-        if not is_local(host):
-            self._block(host, port, "connect")
+        self._check_host(host, port)
         variable = _proxy_named(host, port)
         if variable is not None:
             self._block(host, port, variable)
 
     def _check_host(self, host: str, port: int | None) -> None:
-        """A C driver's connection to ``host``: refused off this machine (it resolves names
-        and connects where the patches of ``socket`` do not reach)."""
+        """A connection to ``host``: refused off this machine (a socket's, and a C driver's,
+        which resolves names and connects where the patches of ``socket`` do not reach)."""
         if not is_local(host):
             self._block(host, port, "connect")
 
