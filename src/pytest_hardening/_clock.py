@@ -107,9 +107,8 @@ class Clock:
 
     def start(self) -> Clock:
         with self._lock:
-            self._start()
-            if self._deadlines is None:
-                self._deadlines = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
+            self._start()  # refuses a clock already running: no watch before this one
+            self._deadlines = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
             assert self._anchor is not None
             self._anchor.on_read = self._deadlines.read
             return self
