@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import around_advice, calling_client, client_advice
 from ._network_drivers import DriverGuard
+from ._network_grpc import GrpcGuard
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 
@@ -78,6 +79,7 @@ class NetworkGuard:
         self._lock = threading.Lock()
         self._saved: tuple[Any, ...] | None = None
         self._drivers: DriverGuard | None = None
+        self._grpc: GrpcGuard | None = None
 
     @property
     def active(self) -> bool:
@@ -133,6 +135,7 @@ class NetworkGuard:
         socket.getaddrinfo = guarded_getaddrinfo
         asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign,assignment]
         self._drivers = DriverGuard(self._check_host).start()  # libpq connects in C
+        self._grpc = GrpcGuard(is_local, self._record).start()  # so does gRPC's core
         return self
 
     def stop(self) -> None:
@@ -142,6 +145,9 @@ class NetworkGuard:
         drivers, self._drivers = self._drivers, None
         if drivers is not None:
             drivers.stop()
+        grpc, self._grpc = self._grpc, None
+        if grpc is not None:
+            grpc.stop()
         connect, connect_ex, getaddrinfo, sendto, sendmsg, loop_getaddrinfo = saved
         asyncio.BaseEventLoop.getaddrinfo = loop_getaddrinfo  # type: ignore[method-assign]
         socket.socket.connect = connect  # type: ignore[method-assign]
@@ -236,6 +242,14 @@ class NetworkGuard:
             name = host.decode() if isinstance(host, bytes) else str(host)
             if not _is_ip(name) and not is_local(name):
                 self._block(name, _port(port), "resolve")
+
+    def _record(self, host: str, port: int | None, client: str) -> None:
+        """A call to ``host`` that the guard stopped without a refusal (a gRPC channel's, its
+        server answered): recorded as a refused connection, made by ``client``."""
+        with self._lock:
+            blocked = BlockedConnection(host, port, "connect")
+            self.blocked.append(blocked)
+            self._clients.setdefault(blocked, client)
 
     def _block(self, host: str, port: int | None, via: str) -> None:
         with self._lock:

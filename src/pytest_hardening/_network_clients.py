@@ -37,6 +37,7 @@ _CLIENTS = {
     "httpx2": f"httpx2{UNREACHED}",
     "httpcore": f"httpx{UNREACHED}",
     "httpcore2": f"httpx2{UNREACHED}",
+    "grpc": "grpc",
 }
 #: How each client is mocked in a test: its own mocking library.
 _MOCKS = {
@@ -55,15 +56,17 @@ _MOCKS = {
     "aiomysql": "a database of the test's own on 127.0.0.1",
     "pymongo": "mongomock, or a MongoDB of the test's own on 127.0.0.1",
     "motor": "mongomock-motor, or a MongoDB of the test's own on 127.0.0.1",
+    "grpc": "a gRPC server of the test's own on 127.0.0.1 (grpc.server), or the service's emulator",
 }
 _CALLED_BY = " (called by "
 _FROM = ", from "
 _OWN = "'s own code"
 
 
-def calling_client() -> str:
-    """The client library that made this connection attempt. Walking out from the socket:
-    the outermost known client before the first other code (requests over urllib3 over
+def calling_client(found: str = "") -> str:
+    """The client library that made this connection attempt (``found``: the one known to be
+    it, such as grpc, whose connections are made in C, off the stack). Walking out from the
+    socket: the outermost known client before the first other code (requests over urllib3 over
     http.client is "requests"; the app's own code, or an SDK, ends the walk), with that code's
     package when it is an installed library rather than the app (``botocore (called by
     aws_xray_sdk)``), and the app's module that called that library when there is one further
@@ -72,7 +75,6 @@ def calling_client() -> str:
     listed, such as smtplib or redis); the module itself when the app's own code made the
     connection (a socket, or asyncio's ``open_connection``)."""
     frame: Any = sys._getframe(2)
-    found = ""
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         package = module.partition(".")[0]
