@@ -3,6 +3,8 @@ outbound requests are caught, where the network is closed, and where retry back-
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
@@ -98,6 +100,7 @@ class Interception:
         self._transports.start()
         self._sdk_sleep.start()
         self._library_sleep.start()
+        self._inline_sdk_sleeps()
         self.watch.start()
         if self.guard is not None:
             self.guard.start()
@@ -131,8 +134,16 @@ class Interception:
         if self.started:
             self._sdk_sleep.start()
             self._library_sleep.start()
+            self._inline_sdk_sleeps()
         if self._tls is not None:
             self._tls.catch_up()
+
+    def _inline_sdk_sleeps(self) -> None:
+        """An SDK release that sleeps inline in its retry loop (openai 1.x, anthropic 0.x):
+        its base client's sleeps back off in virtual time as the app's own do."""
+        if self._sdk_sleep.inline:
+            with contextlib.suppress(ValueError):  # one that holds nothing that sleeps
+                self._library_sleep.own_modules(self._sdk_sleep.inline, started=True)
 
     def own_backoff(self, modules: Iterable[str | ModuleType]) -> None:
         """The app's own ``modules`` back off in virtual time too (see _retry_libraries)."""

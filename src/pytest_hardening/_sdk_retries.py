@@ -7,7 +7,10 @@ for real. There is no public hook, so while an injector with a clock is started 
 one method: it computes the same delay with the SDK's own ``_calculate_retry_timeout`` and moves
 the clock instead of sleeping. Without a clock the SDK sleeps as in production. Only SDKs the
 app has imported when the injector starts are patched.
-Tested with openai 3.51-3.x and anthropic 2.10-2.x.
+Tested with openai 3.51-3.x and anthropic 2.10-2.x. Earlier releases (openai 1.x, anthropic
+0.x) sleep inline in their retry loop, without that method: their base-client module is
+handed on (:attr:`VirtualRetrySleep.inline`) to be treated as the app's own back-off is, its
+``time.sleep``/``anyio.sleep`` moving the clock by the delay the SDK computed.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class VirtualRetrySleep:
         self.sleeps: list[float] = []
         #: Seconds each back-off took for real (no clock attached).
         self.real_sleeps: list[float] = []
+        #: Base-client modules of SDK releases that sleep inline (no ``_sleep_for_retry``),
+        #: for the caller to make virtual as own back-off (once each).
+        self.inline: list[Any] = []
         self._patches = ClassPatches()
 
     def start(self) -> VirtualRetrySleep:
@@ -64,6 +70,10 @@ class VirtualRetrySleep:
             sync_cls, async_cls = (getattr(module, name, object) for name in class_names)
             # An SDK release without the method keeps its real sleeps (tests pin the versions).
             # Started again for an SDK imported since: one patched before is left as it is.
+            if not any(vars(c).get("_sleep_for_retry") for c in (sync_cls, async_cls)):
+                if module not in self.inline and (sync_cls, async_cls) != (object, object):
+                    self.inline.append(module)
+                continue
             sync_sleep = vars(sync_cls).get("_sleep_for_retry")
             if sync_sleep is not None and not self._patches.patched(sync_cls):
                 self._patch(sync_cls, self._sync(sync_sleep))

@@ -1,0 +1,50 @@
+"""openai 1.x and anthropic 0.x sleep inline in their retry loop (no ``_sleep_for_retry`` to
+replace): under a clock their back-off waited for real, silently (a rate limit with
+``retry-after: 20`` took 80 s in a trial). Their base client's sleeps now move the clock."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+
+import anyio
+import pytest
+
+from pytest_hardening import Clock, FaultInjector
+
+OLD_BASE_CLIENT = """
+import time
+
+import anyio
+
+
+class SyncAPIClient:
+    def retry(self, delay):
+        time.sleep(delay)  # inline, as openai 1.63's _retry_request does
+
+
+class AsyncAPIClient:
+    async def retry(self, delay):
+        await anyio.sleep(delay)
+"""
+
+
+@pytest.fixture
+def old_sdk(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """An SDK release without ``_sleep_for_retry``, as ``openai._base_client`` (the real one
+    is put back after the test)."""
+    pytest.importorskip("openai")  # the plugin reaches an SDK the app imported, never imports
+    module = types.ModuleType("openai._base_client")
+    exec(compile(OLD_BASE_CLIENT, "openai/_base_client.py", "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "openai._base_client", module)
+    return module
+
+
+def test_an_inline_retry_sleep_moves_the_clock(old_sdk: types.ModuleType) -> None:
+    with Clock() as clock, FaultInjector({}, clock=clock) as faults:
+        old_sdk.SyncAPIClient().retry(20.0)
+        anyio.run(old_sdk.AsyncAPIClient().retry, 3.0)
+        assert faults.retry_sleeps == [20.0, 3.0]  # not slept: the clock moved instead
+        assert clock.advanced == 23.0
+    assert old_sdk.time is time  # the module's own references, once the injector stopped
