@@ -21,10 +21,14 @@ _PRODUCTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
 def production_build() -> Iterator[None]:
     """Builds inside are production builds: :func:`app_from_import` imports them aside even
     when nothing imported the module yet, so that the tests' own ``import main`` never gets
-    the production-built modules, whichever test runs first."""
+    the production-built modules, whichever test runs first. The process's logging is left
+    as the block found it (see :mod:`._logging_scope`)."""
+    from ._logging_scope import logging_left_as_found
+
     token = _PRODUCTION.set(True)
     try:
-        yield
+        with logging_left_as_found():
+            yield
     finally:
         _PRODUCTION.reset(token)
 

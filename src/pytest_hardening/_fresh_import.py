@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
+from ._aside_imports import AsideImports
 from ._build_modes import aside_collector, is_production_build
 from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
@@ -274,8 +275,9 @@ class _FromImport:
         if sharing:
             watch = ImportTimeReads(self._roots, self._varied)
         taken: tuple[Any, bool] | None = None
+        own = AsideImports(roots)  # its imports in functions, made later, find the copy too
         try:
-            with watch or contextlib.nullcontext(), declared_again(self._roots):
+            with watch or contextlib.nullcontext(), declared_again(self._roots), own:
                 taken = self._take()
             return taken
         except Exception as error:
@@ -294,6 +296,7 @@ class _FromImport:
             for name in mine:
                 del sys.modules[name]
             sys.modules.update(saved)
+            own.settle(mine)
             if taken is not None:
                 self._remember(taken[0], mine)
 
@@ -337,9 +340,10 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     top-level package and of ``packages`` (the app's other packages that read settings at
     import), beside the modules everyone holds; this factory keeps the last few development
     ones, per environment. A factory named
-    by ``target`` is called for every build, in the modules imported for it. Imports made
-    while the app serves a request still come from ``sys.modules``: a handler that imports a
-    settings module lazily reads the development build's.
+    by ``target`` is called for every build, in the modules imported for it. An import made
+    in one of its functions later (while the app serves a request) finds that copy's modules
+    too; a module of the package that the copy never imported comes from ``sys.modules``
+    (the development build's), as does one imported through ``importlib.import_module``.
     """
     return _FromImport(target, packages)
 

@@ -208,8 +208,12 @@ class Harness(HarnessServing, HarnessInspection):
             kept = self._pool.take(self._pool_key)
             if kept is not None:
                 return self._reuse(factory, kept, reset, self._guard, self._sentry)
-        from ._build_modes import aside_modules
+        from ._build_modes import aside_modules, is_production_build
 
+        if is_production_build():  # its startup's logging set-up too, undone at close
+            from ._logging_scope import logging_left_as_found
+
+            self._stack.enter_context(logging_left_as_found())
         metrics = self._scope_metrics()
         with self._real_time():
             with aside_modules() as aside:

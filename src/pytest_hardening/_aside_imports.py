@@ -1,0 +1,135 @@
+"""AsideImports: a copy of the app imported aside imports its own modules, even later.
+
+A production build imports the app's package again beside the modules everyone holds (see
+:mod:`._fresh_import`), then puts the tests' copy back in ``sys.modules``. An import made inside
+a function when the copy serves a request (``from .errors import ApiError`` in a key check)
+then found the tests' copy: the class it caught was not the one the copy raised, and a
+production build answered 500 where the app answers 401, which a route audit read as a route
+still reachable. While an :class:`AsideImports` is entered, the modules of ``roots`` that are
+imported get builtins of their own whose ``__import__`` (what ``import`` statements call, at a
+module's top and in its functions alike) resolves names of ``roots`` to this copy's modules
+once :meth:`settle` named them; anything else, and a module the copy never imported, goes to
+the real ``__import__`` as before.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType, TracebackType
+from typing import Any
+
+__all__ = ["AsideImports"]
+
+
+class AsideImports:
+    """A finder, first on ``sys.meta_path`` while entered (see the module)."""
+
+    def __init__(self, roots: Iterable[str]) -> None:
+        self._roots = frozenset(roots)
+        self._copies: dict[str, ModuleType] = {}
+        real = builtins.__import__
+
+        def __import__(
+            name: str,
+            globals: Mapping[str, Any] | None = None,
+            locals: Mapping[str, Any] | None = None,
+            fromlist: Sequence[str] | None = (),
+            level: int = 0,
+        ) -> ModuleType:
+            found = self._resolve(name, globals, fromlist, level)
+            return found if found is not None else real(name, globals, locals, fromlist, level)
+
+        self._builtins = {**builtins.__dict__, "__import__": __import__}
+
+    def settle(self, modules: Mapping[str, ModuleType]) -> None:
+        """The copy's modules, by name: what its imports resolve to from now on."""
+        self._copies.update(modules)
+
+    def _resolve(
+        self,
+        name: str,
+        globals: Mapping[str, Any] | None,
+        fromlist: Sequence[str] | None,
+        level: int,
+    ) -> ModuleType | None:
+        copies = self._copies
+        if not copies:  # still importing: sys.modules holds the copy itself
+            return None
+        absolute = name
+        if level:
+            package = (globals or {}).get("__package__") or ""
+            parts = package.rsplit(".", level - 1)
+            if not package or len(parts) < level:
+                return None  # beyond the top: the real import says so
+            absolute = f"{parts[0]}.{name}" if name else parts[0]
+        if absolute.partition(".")[0] not in self._roots:
+            return None
+        module = copies.get(absolute)
+        if module is None:
+            return None
+        if fromlist:
+            # `from .x import y`: y may be a submodule the copy never imported.
+            if all(item == "*" or hasattr(module, item) for item in fromlist):
+                return module
+            return None
+        return copies.get(absolute.partition(".")[0]) if not level else module
+
+    def __enter__(self) -> AsideImports:
+        sys.meta_path.insert(0, self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        while self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+    # -- importlib's finder protocol -----------------------------------------------------------
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname.partition(".")[0] not in self._roots:
+            return None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec: ModuleSpec | None = find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _OwnBuiltins(spec.loader, self._builtins)  # type: ignore[assignment]
+                return spec
+        return None
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached here (``importlib.invalidate_caches`` asks every finder)."""
+
+
+class _OwnBuiltins:
+    """The module's own loader; the module runs with the copy's builtins."""
+
+    def __init__(self, loader: Any, own: dict[str, Any]) -> None:
+        self._loader = loader
+        self._own = own
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        module: ModuleType | None = self._loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # Before the module runs: it, and everything after, sees its real loader; its
+        # functions take their builtins from its namespace when they are made.
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        module.__dict__["__builtins__"] = self._own
+        self._loader.exec_module(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
