@@ -97,6 +97,14 @@ def hardening_client_headers() -> Mapping[str, str]:
     return {}
 
 
+@pytest.fixture
+def hardening_probe_headers(hardening_client_headers: Mapping[str, str]) -> Mapping[str, str]:
+    """Headers ``route_audit``'s requests to the production build send (by default
+    ``hardening_client_headers``): a credential that build accepts, when its keys are not the
+    development build's."""
+    return hardening_client_headers
+
+
 def started_app(request: pytest.FixtureRequest) -> Any:
     """The app with its lifespan running in the loop the test talks to it through."""
     for name in CLIENT_FIXTURES:

@@ -109,7 +109,7 @@ def route_audit(
     hardening_dev_env: Mapping[str, str],
     hardening_prod_env: Mapping[str, str],
     hardening_providers: Any,
-    hardening_client_headers: Mapping[str, str],
+    hardening_probe_headers: Mapping[str, str],
 ) -> Iterator[RouteAuditor]:
     """Routes present in development and absent in production."""
     from ._app import app_env, build_app
@@ -145,7 +145,7 @@ def route_audit(
                 hardening_app_factory, hardening_prod_env, clear=clear, getters=getters
             ),
             network=contextlib.nullcontext,
-            headers=hardening_client_headers,
+            headers=hardening_probe_headers,
         )
     report = injector.problems_report() if injector is not None else None
     if report:

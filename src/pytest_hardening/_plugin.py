@@ -76,6 +76,7 @@ hardening_backoff_modules = _config_fixtures.hardening_backoff_modules
 hardening_breakers = _config_fixtures.hardening_breakers
 hardening_client_headers = _config_fixtures.hardening_client_headers
 hardening_dev_env = _config_fixtures.hardening_dev_env
+hardening_probe_headers = _config_fixtures.hardening_probe_headers
 hardening_prod_env = _config_fixtures.hardening_prod_env
 hardening_providers = _config_fixtures.hardening_providers
 

@@ -182,7 +182,17 @@ class RouteAuditor:
                 problems.append(
                     f"{method} {_concrete(path)} answered {status} before any route was chosen "
                     "(a Host the production app does not allow? the probes send "
-                    "hardening_client_headers: give it the Host), so its absence is unproven"
+                    "hardening_probe_headers: give it the Host), so its absence is unproven"
+                )
+            elif status in (401, 403) and not routes:
+                # No production route there: a middleware that checks every request's
+                # credential answered before routing, which says nothing of the route.
+                unproven += 1
+                problems.append(
+                    f"{method} {_concrete(path)} answered {status} and no production route is "
+                    "declared there: an authentication middleware answers before any route is "
+                    "chosen, so its absence is unproven; give the probes a credential the "
+                    "production build accepts (the hardening_probe_headers fixture)"
                 )
             elif status != 404:
                 problems.append(
