@@ -4,7 +4,6 @@ outbound requests are caught, where the network is closed, and where retry back-
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Callable, Iterable
 from types import ModuleType
 

@@ -109,7 +109,8 @@ class GrpcGuard:
         with self._lock:
             server, self._server = self._server, None
         if server is not None:
-            server.stop(None).wait()
+            # Its calls are refused at once; a shutdown that does not finish is not waited out.
+            server.stop(None).wait(5)
 
     def _patch_imported(self) -> None:
         if "grpc" in sys.modules and not self._undo:

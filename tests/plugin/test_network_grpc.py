@@ -59,7 +59,8 @@ def echo_port() -> Iterator[int]:
 
 
 def call(channel: Any) -> Any:
-    return channel.unary_unary("/svc/Echo")(b"ping", timeout=10)
+    with channel:  # closed after: no channel of a test outlives it
+        return channel.unary_unary("/svc/Echo")(b"ping", timeout=10)
 
 
 def refused(channel: Any) -> Any:
@@ -122,18 +123,25 @@ def test_a_channel_on_this_machine_reaches_its_server(echo_port: int) -> None:
 
 
 def test_a_channel_kept_past_its_test_is_recorded_by_the_test_that_calls_it() -> None:
+    def refused_open(channel: Any) -> Any:
+        with pytest.raises(grpc.RpcError) as raised:
+            channel.unary_unary("/svc/Echo")(b"ping", timeout=10)
+        return raised.value
+
     with NetworkGuard() as first:
         channel = grpc.insecure_channel(
             "api.example.com:50051", [("grpc.max_send_message_length", 64)]
         )
-        refused(channel)
-    with NetworkGuard() as second:
-        error = refused(channel)
-    assert error.details().startswith(BLOCKED)  # the later guard answered it
-    assert len(first.blocked) == 1
-    assert second.refused() == ["  api.example.com:50051, from grpc"]
-    # Between guards nothing serves it: the call is refused on this machine, unrecorded.
-    assert refused(channel).code() == grpc.StatusCode.UNAVAILABLE
+    with channel:
+        with first:
+            refused_open(channel)
+        with NetworkGuard() as second:
+            error = refused_open(channel)
+        assert error.details().startswith(BLOCKED)  # the later guard answered it
+        assert len(first.blocked) == 1
+        assert second.refused() == ["  api.example.com:50051, from grpc"]
+        # Between guards nothing serves it: refused on this machine, unrecorded.
+        assert refused_open(channel).code() == grpc.StatusCode.UNAVAILABLE
     assert len(first.blocked) == len(second.blocked) == 1
 
 

@@ -4,9 +4,11 @@ replace): under a clock their back-off waited for real, silently (a rate limit w
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 import types
+from pathlib import Path
 
 import anyio
 import pytest
@@ -31,12 +33,17 @@ class AsyncAPIClient:
 
 
 @pytest.fixture
-def old_sdk(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+def old_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     """An SDK release without ``_sleep_for_retry``, as ``openai._base_client`` (the real one
     is put back after the test)."""
     pytest.importorskip("openai")  # the plugin reaches an SDK the app imported, never imports
-    module = types.ModuleType("openai._base_client")
-    exec(compile(OLD_BASE_CLIENT, "openai/_base_client.py", "exec"), module.__dict__)
+    source = tmp_path / "_base_client.py"
+    source.write_text(OLD_BASE_CLIENT)
+    spec = importlib.util.spec_from_file_location("openai._base_client", source)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     monkeypatch.setitem(sys.modules, "openai._base_client", module)
     return module
 
