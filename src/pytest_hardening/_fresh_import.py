@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import os
 import sys
 import threading
@@ -139,6 +140,7 @@ class _FromImport:
         # keeps one aside import for every build (hardening check-config --audit's many);
         # None until known, then the modules, or False.
         self._varied = frozenset(share or ())
+        self._flat: frozenset[str] | None = None  # see _siblings
         self._shared: dict[str, ModuleType] | bool | None = None if share is not None else False
 
     def __call__(self) -> Any:
@@ -261,10 +263,18 @@ class _FromImport:
             stacklevel=5 if first else 4,
         )
 
+    def _siblings(self) -> frozenset[str]:
+        """In a flat layout (``main.py`` beside ``configuration.py``, no package), the other
+        modules of ``main``'s folder, each a top-level package of its own: they go aside with
+        it. Not the tests' own modules there (``test_*``, ``conftest``)."""
+        if self._flat is None:
+            self._flat = frozenset(_flat_siblings(self._module))
+        return self._flat
+
     def _import_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool]:
         # The libraries that record the app's declarations for the whole process go aside
         # with it (or forget them meanwhile): the copy declares its tables again.
-        roots = self._roots | {name for name in ASIDE if name in sys.modules}
+        roots = self._roots | self._siblings() | {name for name in ASIDE if name in sys.modules}
         saved = {name: m for name, m in sys.modules.items() if _under(name, roots)}
         for name in saved:
             del sys.modules[name]
@@ -346,6 +356,29 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     (the development build's), as does one imported through ``importlib.import_module``.
     """
     return _FromImport(target, packages)
+
+
+def _flat_siblings(module: str) -> list[str]:
+    """The modules beside ``module`` when it is a top-level module (not a package) outside
+    the installed packages, the tests' own left out; else none."""
+    if "." in module:
+        return []
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.origin or spec.submodule_search_locations is not None:
+        return []  # a package: its own modules go aside with it already
+    from ._fresh_builds import beside
+
+    return [
+        name
+        for name in beside(module)
+        if name != module
+        and name != "conftest"
+        and not name.startswith(("test_", "tests"))
+        and not name.endswith("_test")
+    ]
 
 
 def _sentry_client() -> Any:

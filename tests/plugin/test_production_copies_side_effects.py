@@ -142,3 +142,44 @@ def test_a_copys_imports_at_request_time_find_the_copys_modules(gateway_spec: st
         assert client.get("/ping", headers={"x-key": "bad"}).status_code == 401
         assert client.get("/ping", headers={"x-key": "ok"}).text == "pong"
     assert gateway.errors.ApiError is sys.modules["gateway.errors"].ApiError  # ours, untouched
+
+
+FLAT_MAIN = """
+from fastapi import FastAPI
+
+from flat_settings_hz import API_KEY  # a sibling module, read at import (a flat layout)
+
+app = FastAPI()
+"""
+
+FLAT_SETTINGS = """
+import os
+
+API_KEY = os.getenv("API_KEY")
+if not API_KEY:
+    raise ValueError("API_KEY is required but not set")
+"""
+
+
+@pytest.fixture
+def flat_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    (tmp_path / "flat_main_hz.py").write_text(FLAT_MAIN)
+    (tmp_path / "flat_settings_hz.py").write_text(FLAT_SETTINGS)
+    (tmp_path / "test_flat_hz.py").write_text("")  # the tests' own module there: left alone
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("API_KEY", "dev-key")
+    try:
+        yield
+    finally:
+        for name in ("flat_main_hz", "flat_settings_hz"):
+            sys.modules.pop(name, None)
+
+
+def test_a_flat_layouts_sibling_modules_are_imported_afresh_with_it(flat_layout: None) -> None:
+    import flat_main_hz  # noqa: F401 - the development build's import, and its sibling's
+
+    checker = ProdConfigChecker(app_from_import("flat_main_hz:app"), {"API_KEY": "prod-key"})
+    error = checker.assert_rejects(drop=["API_KEY"])
+    assert "API_KEY is required but not set" in str(error)
+    checker.assert_accepts()
+    assert sys.modules["flat_settings_hz"].API_KEY == "dev-key"  # the tests' copy, as it was
