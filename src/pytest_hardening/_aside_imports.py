@@ -21,6 +21,8 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType, TracebackType
 from typing import Any
 
+from ._import_watch import RealLoader, wrapped_spec
+
 __all__ = ["AsideImports"]
 
 
@@ -96,40 +98,22 @@ class AsideImports:
     ) -> ModuleSpec | None:
         if fullname.partition(".")[0] not in self._roots:
             return None
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            if finder is self or find is None:
-                continue
-            spec: ModuleSpec | None = find(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _OwnBuiltins(spec.loader, self._builtins)  # type: ignore[assignment]
-                return spec
-        return None
+        return wrapped_spec(
+            self, fullname, path, target, lambda real: _OwnBuiltins(real, self._builtins)
+        )
 
     def invalidate_caches(self) -> None:
         """Nothing cached here (``importlib.invalidate_caches`` asks every finder)."""
 
 
-class _OwnBuiltins:
-    """The module's own loader; the module runs with the copy's builtins."""
+class _OwnBuiltins(RealLoader):
+    """The module's own loader; the module runs with the copy's builtins (its functions take
+    theirs from its namespace when they are made)."""
 
     def __init__(self, loader: Any, own: dict[str, Any]) -> None:
-        self._loader = loader
+        super().__init__(loader)
         self._own = own
 
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        module: ModuleType | None = self._loader.create_module(spec)
-        return module
-
-    def exec_module(self, module: ModuleType) -> None:
-        # Before the module runs: it, and everything after, sees its real loader; its
-        # functions take their builtins from its namespace when they are made.
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
+    def run(self, module: ModuleType) -> None:
         module.__dict__["__builtins__"] = self._own
         self._loader.exec_module(module)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)

@@ -20,7 +20,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ImportWatch"]
+__all__ = ["ImportWatch", "RealLoader", "wrapped_spec"]
 
 
 class ImportWatch:
@@ -56,12 +56,7 @@ class ImportWatch:
     ) -> ModuleSpec | None:
         if fullname.partition(".")[0] not in self._packages:
             return None
-        spec = _find_elsewhere(self, fullname, path, target)
-        loader = getattr(spec, "loader", None)
-        if spec is None or loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        spec.loader = _NotifyingLoader(loader, self)  # type: ignore[assignment]
-        return spec
+        return wrapped_spec(self, fullname, path, target, lambda real: _NotifyingLoader(real, self))
 
     def invalidate_caches(self) -> None:
         """Nothing cached here (``importlib.invalidate_caches`` asks every finder)."""
@@ -82,20 +77,37 @@ class ImportWatch:
                 local.notifying = False
 
 
-#: The watches of this thread looking for a spec now: another watch (a second injector's, the
-#: clock's own) asks the finders after it, and must not ask those back.
+#: The finders of this thread looking for a spec now: another one (a second injector's watch,
+#: the clock's own) asks the finders after it, and must not ask those back.
 _SEARCHING = threading.local()
 
 
-def _find_elsewhere(
-    watch: ImportWatch, fullname: str, path: Sequence[str] | None, target: ModuleType | None
+def wrapped_spec(
+    finder: object,
+    fullname: str,
+    path: Sequence[str] | None,
+    target: ModuleType | None,
+    wrap: Callable[[Any], RealLoader],
 ) -> ModuleSpec | None:
-    searching: list[ImportWatch] = _SEARCHING.__dict__.setdefault("watches", [])
-    searching.append(watch)
+    """The spec the other finders give for ``fullname``, its loader wrapped by ``wrap`` (a
+    :class:`RealLoader`) when it executes modules."""
+    spec = _find_elsewhere(finder, fullname, path, target)
+    loader = getattr(spec, "loader", None)
+    if spec is None or loader is None or not hasattr(loader, "exec_module"):
+        return spec
+    spec.loader = wrap(loader)  # type: ignore[assignment]
+    return spec
+
+
+def _find_elsewhere(
+    finder: object, fullname: str, path: Sequence[str] | None, target: ModuleType | None
+) -> ModuleSpec | None:
+    searching: list[object] = _SEARCHING.__dict__.setdefault("finders", [])
+    searching.append(finder)
     try:
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            if find is None or any(finder is busy for busy in searching):
+        for other in list(sys.meta_path):
+            find = getattr(other, "find_spec", None)
+            if find is None or any(other is busy for busy in searching):
                 continue
             spec: ModuleSpec | None = find(fullname, path, target)
             if spec is not None:
@@ -105,27 +117,41 @@ def _find_elsewhere(
         searching.pop()
 
 
-class _NotifyingLoader:
-    """The module's own loader, and a word to the watch once the module ran."""
+class RealLoader:
+    """A module's own loader, wrapped: the module runs with its real loader as ``__loader__``
+    and its spec's (nothing the module or later code reads sees the wrapper); :meth:`run`
+    executes it (subclasses do something around that)."""
 
-    def __init__(self, loader: Any, watch: ImportWatch) -> None:
+    def __init__(self, loader: Any) -> None:
         self._loader = loader
-        self._watch = watch
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         module: ModuleType | None = self._loader.create_module(spec)
         return module
 
     def exec_module(self, module: ModuleType) -> None:
-        # Before the module runs: it, and everything after, sees its real loader.
-        module.__loader__ = self._loader
+        module.__loader__ = self._loader  # before the module runs
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
+        self.run(module)
+
+    def run(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+class _NotifyingLoader(RealLoader):
+    """The module's own loader, and a word to the watch once the module ran."""
+
+    def __init__(self, loader: Any, watch: ImportWatch) -> None:
+        super().__init__(loader)
+        self._watch = watch
+
+    def run(self, module: ModuleType) -> None:
         self._watch._entered()
         try:
             self._loader.exec_module(module)
         finally:
             self._watch._left()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)
