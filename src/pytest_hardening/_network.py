@@ -244,8 +244,8 @@ class NetworkGuard:
                 self._block(name, _port(port), "resolve")
 
     def _record(self, host: str, port: int | None, client: str) -> None:
-        """A call to ``host`` that the guard stopped without a refusal (a gRPC channel's, its
-        server answered): recorded as a refused connection, made by ``client``."""
+        """A connection to ``host`` that the guard stopped without a refusal (a gRPC channel
+        made to it, pointed nowhere): recorded as a refused one, made by ``client``."""
         with self._lock:
             blocked = BlockedConnection(host, port, "connect")
             self.blocked.append(blocked)

@@ -4,45 +4,39 @@ The guard's patches of ``socket`` never see a gRPC channel: a hardened test reac
 channel named, through the Google Cloud clients built on gRPC too (Firestore, Pub/Sub, Speech,
 through ``google.api_core``). While a :class:`~._network.NetworkGuard` runs,
 ``grpc.insecure_channel``/``secure_channel`` and ``grpc.aio``'s read their target (gRPC's name
-syntax), and a channel to a host off this machine is made, without TLS, to a Unix socket where
-a gRPC server of the guard's answers every call ``UNAVAILABLE`` (as a provider that cannot be
-reached is reported) and records it as the guard records a refused connection: the test fails
-at teardown, naming host, port and the client. Nothing is resolved and nothing leaves the
-machine; the channel's call credentials are never asked for a token.
+syntax). A channel to a host off this machine is recorded as the guard records a refused
+connection (the test fails at teardown, naming host, port and the client that made it) and is
+made, without TLS, to a Unix socket that does not exist, named after the target: every call
+fails at once with ``UNAVAILABLE``, as with the host unreachable, nothing is resolved, nothing
+leaves the machine, and the channel's call credentials are never asked for a token.
 
-A channel outlives the test that made it (an app kept between tests): the socket is one per
-process, and each guard serves it while it runs, so a later test's calls are that test's; a
-call while no guard runs is refused there. A channel made before any guard started (at the
-import of a module collected with the tests), or by a function imported by name before
-(``from grpc import insecure_channel``), is not reached.
+The channel is recorded when it is made, not at each call: gRPC connects on its own schedule
+(and again in the background after a failure), and a channel is made to be used. One kept
+past its test (an app kept between tests) goes on failing its calls in later tests, which the
+test that made it reported. A channel made before any guard started (at the import of a module
+collected with the tests), or by a function imported by name before (``from grpc import
+insecure_channel``), is not reached.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
-import os
-import shutil
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 __all__ = ["GrpcGuard", "grpc_hosts"]
 
-#: Record a call to ``host:port`` made through ``client`` (the guard's report line).
+#: Record a channel to ``host:port`` made through ``client`` (the guard's report line).
 Record = Callable[[str, "int | None", str], None]
 
 _DEFAULT_PORT = 443  # gRPC's, for a target without one
 _LOCAL_SCHEMES = frozenset({"unix", "unix-abstract", "vsock"})
 _SCHEMES = frozenset({"dns", "ipv4", "ipv6", "xds", "google-c2p"}) | _LOCAL_SCHEMES
-#: The redirected channel's user agent names its target: the server reads it from each call.
-_AGENT = "pytest-hardening-redirected"
 
 
 def grpc_hosts(target: str) -> list[tuple[str, int]]:
@@ -77,23 +71,18 @@ def _host_port(item: str) -> tuple[str, int]:
 
 
 class GrpcGuard:
-    """While started, gRPC channels to a host that ``local`` refuses are served by this
-    guard's server, which gives each call to ``record`` (see the module)."""
+    """While started, a gRPC channel made to a host that ``local`` refuses is given to
+    ``record`` and made to a socket that does not exist (see the module)."""
 
     def __init__(self, local: Callable[[str], bool], record: Record) -> None:
         self._local = local
         self._record = record
         self._undo: list[Callable[[], None]] = []
         self._watch: Any = None
-        self._server: Any = None
-        self._clients: dict[str, str] = {}  # by target: who made the channel, for the report
-        self._lock = threading.Lock()
 
     def start(self) -> GrpcGuard:
         if "grpc" in sys.modules:
             self._patch()
-            if _socket_path().parent.is_dir():  # earlier tests' channels: their calls are ours
-                self._serving()
         else:
             from ._import_watch import ImportWatch
 
@@ -106,11 +95,6 @@ class GrpcGuard:
             self._watch = None
         while self._undo:
             self._undo.pop()()
-        with self._lock:
-            server, self._server = self._server, None
-        if server is not None:
-            # Its calls are refused at once; a shutdown that does not finish is not waited out.
-            server.stop(None).wait(5)
 
     def _patch_imported(self) -> None:
         if "grpc" in sys.modules and not self._undo:
@@ -129,16 +113,16 @@ class GrpcGuard:
         guard = self
 
         def insecure_channel(target: Any, *args: Any, **kwargs: Any) -> Any:
-            redirect = guard._redirect(target)
-            if redirect is None:
+            nowhere = guard._nowhere(target)
+            if nowhere is None:
                 return insecure(target, *args, **kwargs)
-            return insecure(redirect[0], *_options(args, kwargs, redirect[1]))
+            return insecure(nowhere, *_after_target(args, kwargs))
 
         def secure_channel(target: Any, credentials: Any, *args: Any, **kwargs: Any) -> Any:
-            redirect = guard._redirect(target)
-            if redirect is None:
+            nowhere = guard._nowhere(target)
+            if nowhere is None:
                 return secure(target, credentials, *args, **kwargs)
-            return insecure(redirect[0], *_options(args, kwargs, redirect[1]))
+            return insecure(nowhere, *_after_target(args, kwargs))
 
         for name, guarded, real in (
             ("insecure_channel", insecure_channel, insecure),
@@ -149,9 +133,9 @@ class GrpcGuard:
             setattr(module, name, guarded)
             self._undo.append(functools.partial(setattr, module, name, real))
 
-    def _redirect(self, target: Any) -> tuple[str, str] | None:
-        """Where a channel to ``target`` goes instead, and the user agent that names it; None
-        for a target on this machine."""
+    def _nowhere(self, target: Any) -> str | None:
+        """For a channel to a host off this machine: recorded, and where it goes instead;
+        None for a target on this machine."""
         text = target.decode() if isinstance(target, bytes) else target
         if not isinstance(text, str):
             return None
@@ -160,79 +144,20 @@ class GrpcGuard:
             return None
         from ._network_clients import calling_client
 
+        client = calling_client("grpc")
+        for host, port in away:
+            self._record(host, port, client)
         host, port = away[0]
-        named = f"{quote(host, safe='')}:{port}"
-        with self._lock:
-            self._clients[named] = calling_client("grpc")
-        self._serving()
-        return f"unix:{_socket_path()}", f"{_AGENT}/{named}"
-
-    def _serving(self) -> None:
-        with self._lock:
-            if self._server is None:
-                self._server = _serve(self._call)
-
-    def _call(self, agent: str) -> str:
-        """A call on a redirected channel whose user agent is ``agent``: recorded. The status
-        details the app's call fails with."""
-        named = agent.partition(f"{_AGENT}/")[2].partition(" ")[0]
-        host, _, port = named.rpartition(":")
-        with self._lock:
-            client = self._clients.get(named, "grpc")
-        self._record(unquote(host), int(port) if port.isdigit() else None, client)
-        return (
-            f"pytest-hardening blocked a gRPC call to {unquote(host)}:{port} (no real network "
-            "in hardened tests)"
-        )
+        # A folder never made: the call fails at once, and its error names the target.
+        folder = Path(tempfile.gettempdir()) / "pytest-hardening-blocked-grpc"
+        name = f"{quote(host, safe='.-')[:60]}_{port}"
+        return f"unix:{folder / name}"
 
 
-def _options(args: tuple[Any, ...], kwargs: dict[str, Any], agent: str) -> tuple[Any, ...]:
-    """``(options, compression[, interceptors])`` for the redirected channel, from the
-    arguments after the target (and credentials): the app's options, its user agent replaced
-    by ``agent``."""
+def _after_target(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """``(options, compression[, interceptors])`` for the redirected insecure channel, from
+    the arguments after the target (and a secure channel's credentials)."""
     rest = dict(zip(("options", "compression", "interceptors"), args, strict=False))
     rest.update(kwargs)
-    options = [
-        option
-        for option in rest.get("options") or ()
-        if not (isinstance(option, Sequence) and option and option[0] == "grpc.primary_user_agent")
-    ]
-    options.append(("grpc.primary_user_agent", agent))
-    given = (options, rest.get("compression"))
+    given = (rest.get("options"), rest.get("compression"))
     return (*given, rest["interceptors"]) if "interceptors" in rest else given
-
-
-def _socket_path() -> Path:
-    """The Unix socket of this process's redirected channels."""
-    getuid: Callable[[], int] | None = getattr(os, "getuid", None)
-    uid = getuid() if getuid is not None else 0
-    return Path(tempfile.gettempdir()) / f"pytest-hardening-grpc-{uid}-{os.getpid()}" / "sock"
-
-
-def _serve(call: Callable[[str], str]) -> Any:
-    """A gRPC server on :func:`_socket_path` answering every call ``UNAVAILABLE`` with
-    ``call(user_agent)`` as details."""
-    import grpc
-
-    class Refuse(grpc.GenericRpcHandler):  # type: ignore[misc]
-        def service(self, details: Any) -> Any:
-            metadata = dict(details.invocation_metadata or ())
-            message = call(str(metadata.get("user-agent", "")))
-
-            def refuse(request: Any, context: Any) -> Any:
-                context.abort(grpc.StatusCode.UNAVAILABLE, message)
-
-            # Every kind of call: a stream is refused before its first message is read.
-            return grpc.stream_stream_rpc_method_handler(refuse)
-
-    path = _socket_path()
-    if not path.parent.is_dir():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        atexit.register(shutil.rmtree, path.parent, True)
-    if path.exists():
-        path.unlink()  # an earlier guard's, no longer served
-    server = grpc.server(ThreadPoolExecutor(max_workers=2, thread_name_prefix="hardening-grpc"))
-    server.add_generic_rpc_handlers((Refuse(),))
-    server.add_insecure_port(f"unix:{path}")
-    server.start()
-    return server
