@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, TypeVar
 
+from ._app_modules import beside
 from ._build_modes import production_build
 from ._config import split_spec
 from ._env_reads import ImportTimeReads
@@ -141,27 +141,3 @@ def import_spec(factory: Any) -> str | None:
     for part in name.split("."):
         owner = getattr(owner, part, None)
     return f"{module}:{name}" if owner is factory else None
-
-
-def beside(module: str) -> list[str]:
-    """The top-level modules and packages in the folder of ``module``'s top-level package,
-    unless that folder holds installed packages (site-packages)."""
-    top = module.partition(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return []
-    origin = spec.origin if spec is not None else None
-    if not origin or origin in ("built-in", "frozen"):
-        return []
-    path = Path(origin)
-    folder = path.parent.parent if path.name == "__init__.py" else path.parent
-    if folder.name in ("site-packages", "dist-packages"):
-        return []
-    names = []
-    for entry in sorted(folder.iterdir()):
-        if entry.suffix == ".py" and entry.stem.isidentifier():
-            names.append(entry.stem)
-        elif (entry / "__init__.py").is_file() and entry.name.isidentifier():
-            names.append(entry.name)
-    return [name for name in names if name != "pytest_hardening"]

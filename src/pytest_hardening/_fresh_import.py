@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
-import importlib.util
 import os
 import sys
 import threading
@@ -35,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
+from ._app_modules import flat_siblings
 from ._aside_imports import AsideImports
 from ._build_modes import aside_collector, is_production_build
 from ._config import load_object, split_spec
@@ -268,7 +268,7 @@ class _FromImport:
         modules of ``main``'s folder, each a top-level package of its own: they go aside with
         it. Not the tests' own modules there (``test_*``, ``conftest``)."""
         if self._flat is None:
-            self._flat = frozenset(_flat_siblings(self._module))
+            self._flat = frozenset(flat_siblings(self._module))
         return self._flat
 
     def _import_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool]:
@@ -356,29 +356,6 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     (the development build's), as does one imported through ``importlib.import_module``.
     """
     return _FromImport(target, packages)
-
-
-def _flat_siblings(module: str) -> list[str]:
-    """The modules beside ``module`` when it is a top-level module (not a package) outside
-    the installed packages, the tests' own left out; else none."""
-    if "." in module:
-        return []
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return []
-    if spec is None or not spec.origin or spec.submodule_search_locations is not None:
-        return []  # a package: its own modules go aside with it already
-    from ._fresh_builds import beside
-
-    return [
-        name
-        for name in beside(module)
-        if name != module
-        and name != "conftest"
-        and not name.startswith(("test_", "tests"))
-        and not name.endswith("_test")
-    ]
 
 
 def _sentry_client() -> Any:

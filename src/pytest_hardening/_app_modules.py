@@ -1,0 +1,53 @@
+"""The modules of an app's folder: what goes aside with the app when it is imported afresh."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+__all__ = ["beside", "flat_siblings"]
+
+
+def beside(module: str) -> list[str]:
+    """The top-level modules and packages in the folder of ``module``'s top-level package,
+    unless that folder holds installed packages (site-packages)."""
+    top = module.partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return []
+    origin = spec.origin if spec is not None else None
+    if not origin or origin in ("built-in", "frozen"):
+        return []
+    path = Path(origin)
+    folder = path.parent.parent if path.name == "__init__.py" else path.parent
+    if folder.name in ("site-packages", "dist-packages"):
+        return []
+    names = []
+    for entry in sorted(folder.iterdir()):
+        if entry.suffix == ".py" and entry.stem.isidentifier():
+            names.append(entry.stem)
+        elif (entry / "__init__.py").is_file() and entry.name.isidentifier():
+            names.append(entry.name)
+    return [name for name in names if name != "pytest_hardening"]
+
+
+def flat_siblings(module: str) -> list[str]:
+    """The modules beside ``module`` when it is a top-level module (not a package) outside
+    the installed packages, the tests' own left out; else none."""
+    if "." in module:
+        return []
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.origin or spec.submodule_search_locations is not None:
+        return []  # a package: its own modules go aside with it already
+    return [
+        name
+        for name in beside(module)
+        if name != module
+        and name != "conftest"
+        and not name.startswith(("test_", "tests"))
+        and not name.endswith("_test")
+    ]
