@@ -56,7 +56,10 @@ _MOCKS = {
     "aiomysql": "a database of the test's own on 127.0.0.1",
     "pymongo": "mongomock, or a MongoDB of the test's own on 127.0.0.1",
     "motor": "mongomock-motor, or a MongoDB of the test's own on 127.0.0.1",
-    "grpc": "a gRPC server of the test's own on 127.0.0.1 (grpc.server), or the service's emulator",
+    "grpc": (
+        "the service's emulator on 127.0.0.1, such as FIRESTORE_EMULATOR_HOST or "
+        "PUBSUB_EMULATOR_HOST names, or a gRPC server of the test's own there (grpc.server)"
+    ),
 }
 _CALLED_BY = " (called by "
 _FROM = ", from "
@@ -118,13 +121,18 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
     server on 127.0.0.1, and a library that connects by itself is turned off in tests."""
     # A client an installed library called for the app (tiktoken's requests) is not the app's
     # to mock: the advice for that library says what to stand in for.
+    # A gRPC channel is the app's client to its service whoever made it (a Google Cloud
+    # library builds it for the app): pointed at an emulator, not turned off.
     clients = {
         _base(c)
         for c, _ in attempts
-        if c and not c.startswith("httpx") and not c.endswith(_OWN) and not _caller(c)
+        if c
+        and not c.startswith("httpx")
+        and not c.endswith(_OWN)
+        and (not _caller(c) or _base(c) == "grpc")
     }
     others = sorted(clients)
-    callers = sorted({_caller(c) for c, _ in attempts if _caller(c)})
+    callers = sorted({_caller(c) for c, _ in attempts if _caller(c) and _base(c) != "grpc"})
     unknown = [port for c, port in attempts if not c or c.endswith(_OWN)]  # no client library
     http = any(c.startswith("httpx") for c, _ in attempts) or any(
         port in _HTTP_PORTS for port in unknown

@@ -1,4 +1,4 @@
-"""Virtual back-off for the retry libraries apps use: tenacity and backoff.
+"""Virtual back-off for the retry libraries apps use: tenacity, backoff, google-api-core.
 
 An app that retries a provider with ``@tenacity.retry(wait=wait_exponential(...))`` or
 ``@backoff.on_exception(backoff.expo, ...)`` sleeps for real between attempts, even under a
@@ -11,8 +11,9 @@ is started, their default sleeps move the clock instead (each delay recorded):
   sleep the app chose itself (``sleep=...``) is left alone. stamina rides on tenacity: its
   synchronous retries use tenacity's default, its async ones hand tenacity stamina's own
   asyncio-or-trio sleep, which counts as a default too.
-- backoff, httpx-retries (``RetryTransport``) and retrying call ``time.sleep`` and
-  ``asyncio.sleep`` through their modules' own names: those names are pointed at stand-ins
+- backoff, httpx-retries (``RetryTransport``), retrying and google-api-core (the retries of
+  the Google Cloud clients) call ``time.sleep`` and ``asyncio.sleep`` through their modules'
+  own names: those names are pointed at stand-ins
   whose ``sleep`` is virtual (all else is the real module).
 
 The app's own back-off (``await asyncio.sleep(delay)`` in a retry loop) is reached the same way,
@@ -21,7 +22,8 @@ for the modules named to :meth:`VirtualLibrarySleep.own_modules`: the ``time``, 
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
-Tested with tenacity 8.2 and 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4.
+Tested with tenacity 8.2 and 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4;
+google-api-core 2.44 in a trial.
 """
 
 from __future__ import annotations
@@ -41,15 +43,25 @@ from ._virtual_time import ServingThreads, moved
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
 #: The libraries' top-level packages.
-PACKAGES = frozenset({"backoff", "httpx_retries", "retrying", "tenacity"})
+PACKAGES = frozenset({"backoff", "google", "httpx_retries", "retrying", "tenacity"})
 #: Modules that sleep through their own ``time`` / ``asyncio`` names, each with a name it must
-#: have (an app's own module called ``retrying`` is not the library).
+#: have (an app's own module called ``retrying`` is not the library). google-api-core's retry
+#: loops are what every Google Cloud client (Firestore, Pub/Sub, Tasks) retries with.
 _SYNC_SLEEPERS = (
     ("backoff._sync", "retry_exception"),
     ("httpx_retries.retry", "Retry"),
     ("retrying", "Retrying"),
+    ("google.api_core.retry.retry_unary", "retry_target"),
+    ("google.api_core.retry.retry_streaming", "retry_target_stream"),
 )
-_ASYNC_SLEEPERS = (("backoff._async", "retry_exception"), ("httpx_retries.retry", "Retry"))
+_ASYNC_SLEEPERS = (
+    ("backoff._async", "retry_exception"),
+    ("httpx_retries.retry", "Retry"),
+    ("google.api_core.retry.retry_unary_async", "retry_target"),
+    ("google.api_core.retry.retry_streaming_async", "retry_target_stream"),
+)
+#: A namespace package is loaded by any of its libraries: its library's own package must be.
+_NAMESPACES = {"google": "google.api_core"}
 
 
 class _Clock(Protocol):
@@ -238,7 +250,7 @@ class VirtualLibrarySleep:
     ) -> None:
         # The library's module (it has ``marker``), not patched by this object yet (an outer
         # injector's stand-in is replaced until this one stops).
-        module = import_if_loaded(name)
+        module = import_if_loaded(name, loaded=_NAMESPACES.get(name.partition(".")[0]))
         attr = real.__name__
         if module is None or not (hasattr(module, marker) and hasattr(module, attr)):
             return
