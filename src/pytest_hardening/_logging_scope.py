@@ -7,7 +7,8 @@ production log directory) stayed behind after every check, and an audit of eight
 the tests' own log lines printed nine times, through files kept open; a ``dictConfig`` also
 disables every logger it does not name. Inside the block, the app configures logging as it
 does in production; after it, every logger has the handlers, level, propagation and enabled
-state it had before, and the handlers the build added, no longer used, are closed.
+state it had before, and the handlers the build added, no longer used, are closed (pytest's
+own capture handlers, which it changes at each phase of a test, are left as pytest has them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from collections.abc import Iterator
 __all__ = ["logging_left_as_found"]
 
 _State = tuple[list[logging.Handler], int, bool, bool]
+
+
+def _pytests(handler: logging.Handler) -> bool:
+    """pytest's own capture handlers, which it adds and removes at each phase of a test (a
+    block may span phases: a production test's, from its set-up to its teardown)."""
+    return type(handler).__module__.startswith("_pytest.")
 
 
 def _loggers() -> dict[str, logging.Logger]:
@@ -45,9 +52,14 @@ def logging_left_as_found() -> Iterator[None]:
         for name, logger in _loggers().items():
             handlers, level, propagate, disabled = before.get(name, new)
             for handler in logger.handlers:
-                if all(handler is not kept for kept in handlers):
+                if all(handler is not kept for kept in handlers) and not _pytests(handler):
                     added[id(handler)] = handler
-            logger.handlers[:] = handlers
+            # pytest's are as pytest has them now; the others as they were, in their order.
+            now = list(logger.handlers)
+            kept = [h for h in handlers if not _pytests(h) or any(h is n for n in now)]
+            logger.handlers[:] = kept + [
+                h for h in now if _pytests(h) and all(h is not k for k in kept)
+            ]
             logger.setLevel(level)  # also clears the loggers' level cache
             logger.propagate, logger.disabled = propagate, disabled
         still = {id(h) for state in before.values() for h in state[0]}

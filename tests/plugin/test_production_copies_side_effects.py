@@ -134,6 +134,31 @@ def test_the_handlers_a_block_added_are_closed_and_loggers_restored() -> None:
         named.removeHandler(kept)
 
 
+class PhaseHandler(logging.NullHandler):
+    """As pytest's capture handlers are: added and removed at each phase of a test."""
+
+
+PhaseHandler.__module__ = "_pytest.logging"
+
+
+def test_pytests_own_handlers_are_left_as_pytest_has_them() -> None:
+    root = logging.getLogger()
+    setup, teardown, app = PhaseHandler(), PhaseHandler(), Recording()
+    root.addHandler(setup)
+    try:
+        with logging_left_as_found():  # a production test's: from its set-up to its teardown
+            root.removeHandler(setup)  # the set-up phase ends
+            root.addHandler(teardown)  # the teardown phase starts
+            root.addHandler(app)
+        assert setup not in root.handlers  # not brought back
+        assert teardown in root.handlers
+        assert app not in root.handlers
+        assert app.closed
+    finally:
+        for handler in (setup, teardown, app):
+            root.removeHandler(handler)
+
+
 def test_a_copys_imports_at_request_time_find_the_copys_modules(gateway_spec: str) -> None:
     import gateway.errors  # the tests' own copy of the errors module
 
