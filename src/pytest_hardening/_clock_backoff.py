@@ -33,7 +33,9 @@ class ClockBackoff:
         threads = ServingThreads()
         self._sdk = VirtualRetrySleep(lambda: clock, threads)
         self.sleeps = self._sdk.sleeps
-        self._library = VirtualLibrarySleep(lambda: clock, self.sleeps, None, threads)
+        self._library = VirtualLibrarySleep(
+            lambda: clock, self.sleeps, None, threads, inline=self._sdk.inline
+        )
         self._imports = ImportWatch(
             _retry_libraries.PACKAGES | _sdk_retries.PACKAGES, self._catch_up
         )

@@ -3,7 +3,6 @@ outbound requests are caught, where the network is closed, and where retry back-
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
@@ -72,7 +71,9 @@ class Interception:
         self.sleeps = self._sdk_sleep.sleeps
         #: The back-off delays slept for real, for want of a clock (SDKs and libraries).
         self.real_sleeps = self._sdk_sleep.real_sleeps
-        self._library_sleep = VirtualLibrarySleep(clock, self.sleeps, self.real_sleeps, threads)
+        self._library_sleep = VirtualLibrarySleep(
+            clock, self.sleeps, self.real_sleeps, threads, inline=self._sdk_sleep.inline
+        )
         #: Real sleeps of modules the injector does not know (urllib3's Retry, botocore),
         #: while no clock is attached: the clock's own watch speaks for its time. Those of the
         #: libraries above are counted by them.
@@ -99,7 +100,6 @@ class Interception:
         self._transports.start()
         self._sdk_sleep.start()
         self._library_sleep.start()
-        self._inline_sdk_sleeps()
         self.watch.start()
         if self.guard is not None:
             self.guard.start()
@@ -133,16 +133,8 @@ class Interception:
         if self.started:
             self._sdk_sleep.start()
             self._library_sleep.start()
-            self._inline_sdk_sleeps()
         if self._tls is not None:
             self._tls.catch_up()
-
-    def _inline_sdk_sleeps(self) -> None:
-        """An SDK release that sleeps inline in its retry loop (openai 1.x, anthropic 0.x):
-        its base client's sleeps back off in virtual time as the app's own do."""
-        if self._sdk_sleep.inline:
-            with contextlib.suppress(ValueError):  # one that holds nothing that sleeps
-                self._library_sleep.own_modules(self._sdk_sleep.inline, started=True)
 
     def own_backoff(self, modules: Iterable[str | ModuleType]) -> None:
         """The app's own ``modules`` back off in virtual time too (see _retry_libraries)."""

@@ -29,6 +29,7 @@ google-api-core 2.44 in a trial.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import sys
 import time
@@ -127,8 +128,14 @@ class VirtualLibrarySleep:
         sleeps: list[float],
         real_sleeps: list[float] | None = None,
         threads: ServingThreads | None = None,
+        *,
+        inline: list[ModuleType] | None = None,
     ) -> None:
         self._clock = clock
+        #: Modules of libraries that sleep inline in their retry loops, found by another
+        #: (``VirtualRetrySleep.inline``: AI SDK releases without ``_sleep_for_retry``):
+        #: their sleeps are made virtual as the app's own modules' are, at each start.
+        self._inline = [] if inline is None else inline
         self.sleeps = sleeps
         self.real_sleeps = [] if real_sleeps is None else real_sleeps
         self._threads = threads if threads is not None else ServingThreads()
@@ -164,6 +171,10 @@ class VirtualLibrarySleep:
                 self.own_modules(pending, started=False)
             except ValueError as error:  # inside the app's import: said at the test's end
                 self.refused.append(str(error))
+        inline = [m for m in self._inline if m not in self._own]
+        if inline:
+            with contextlib.suppress(ValueError):  # a release that holds nothing that sleeps
+                self.own_modules(inline, started=False)
         for module in self._own:
             self._own_module(module)
         return self

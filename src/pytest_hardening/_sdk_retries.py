@@ -9,8 +9,9 @@ the clock instead of sleeping. Without a clock the SDK sleeps as in production. 
 app has imported when the injector starts are patched.
 Tested with openai 3.51-3.x and anthropic 2.10-2.x. Earlier releases (openai 1.x, anthropic
 0.x) sleep inline in their retry loop, without that method: their base-client module is
-handed on (:attr:`VirtualRetrySleep.inline`) to be treated as the app's own back-off is, its
-``time.sleep``/``anyio.sleep`` moving the clock by the delay the SDK computed.
+handed on (:attr:`VirtualRetrySleep.inline`, which the library sleep started beside this one
+reads) to be treated as the app's own back-off is, its ``time.sleep``/``anyio.sleep`` moving
+the clock by the delay the SDK computed.
 """
 
 from __future__ import annotations

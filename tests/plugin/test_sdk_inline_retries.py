@@ -55,3 +55,10 @@ def test_an_inline_retry_sleep_moves_the_clock(old_sdk: types.ModuleType) -> Non
         assert faults.retry_sleeps == [20.0, 3.0]  # not slept: the clock moved instead
         assert clock.advanced == 23.0
     assert old_sdk.time is time  # the module's own references, once the injector stopped
+
+
+def test_with_the_clock_alone_too(old_sdk: types.ModuleType, clock: Clock) -> None:
+    # No faults: the harness's own back-off (a service or a breaker called directly).
+    old_sdk.SyncAPIClient().retry(20.0)
+    anyio.run(old_sdk.AsyncAPIClient().retry, 3.0)
+    assert clock.advanced == 23.0  # not slept
