@@ -20,7 +20,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ImportWatch", "RealLoader", "wrapped_spec"]
+__all__ = ["ImportWatch", "PatchedWhenLoaded", "RealLoader", "wrapped_spec"]
 
 
 class ImportWatch:
@@ -75,6 +75,45 @@ class ImportWatch:
                 self._on_import()
             finally:
                 local.notifying = False
+
+
+class PatchedWhenLoaded:
+    """While started, ``patch(module)`` runs once for each module of ``names`` loaded now, and
+    for each the app imports later (never imported here); what each returns (an undo, or
+    None) runs at :meth:`stop`, in reverse order."""
+
+    def __init__(
+        self, names: Iterable[str], patch: Callable[[ModuleType], Callable[[], None] | None]
+    ) -> None:
+        self._names = tuple(names)
+        self._patch = patch
+        self._done: set[str] = set()
+        self._undo: list[Callable[[], None]] = []
+        self._watch: ImportWatch | None = None
+
+    def start(self) -> PatchedWhenLoaded:
+        self._catch_up()
+        missing = [name for name in self._names if name not in self._done]
+        if missing:
+            self._watch = ImportWatch(missing, self._catch_up).start()
+        return self
+
+    def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+        while self._undo:
+            self._undo.pop()()
+        self._done.clear()
+
+    def _catch_up(self) -> None:
+        for name in self._names:
+            module = sys.modules.get(name)
+            if module is not None and name not in self._done:
+                self._done.add(name)
+                undo = self._patch(module)
+                if undo is not None:
+                    self._undo.append(undo)
 
 
 #: The finders of this thread looking for a spec now: another one (a second injector's watch,

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ._import_watch import PatchedWhenLoaded
 
 __all__ = ["DriverGuard", "libpq_hosts"]
 
@@ -76,40 +77,18 @@ class DriverGuard:
 
     def __init__(self, refuse: Refuse) -> None:
         self._refuse = refuse
-        self._undo: list[Callable[[], None]] = []
-        self._drivers: set[str] = set()  # patched (or found without a connect)
-        self._watch: Any = None
+        self._patches = PatchedWhenLoaded(_PATCHES, self._patch)
 
     def start(self) -> DriverGuard:
-        missing = [name for name in _PATCHES if name not in sys.modules]
-        for name in _PATCHES:
-            if name in sys.modules:
-                self._patch(name)
-        if missing:
-            from ._import_watch import ImportWatch
-
-            self._watch = ImportWatch(missing, self._patch_imported).start()
+        self._patches.start()
         return self
 
     def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.stop()
-            self._watch = None
-        while self._undo:
-            self._undo.pop()()
-        self._drivers.clear()
+        self._patches.stop()
 
-    def _patch_imported(self) -> None:
-        for name in _PATCHES:
-            if name in sys.modules and name not in self._drivers:
-                self._patch(name)
-
-    def _patch(self, name: str) -> None:
-        module = sys.modules[name]
-        undo = _PATCHES[name](module, self._checked(module))
-        self._drivers.add(name)
-        if undo is not None:
-            self._undo.append(undo)
+    def _patch(self, module: ModuleType) -> Callable[[], None] | None:
+        undo: Callable[[], None] | None = _PATCHES[module.__name__](module, self._checked(module))
+        return undo
 
     def _checked(self, module: ModuleType) -> Callable[[Any, dict[str, Any]], None]:
         error = getattr(module, "OperationalError", None)

@@ -29,6 +29,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
+from ._import_watch import PatchedWhenLoaded
+
 __all__ = ["GrpcGuard", "grpc_hosts"]
 
 #: Record a channel to ``host:port`` made through ``client`` (the guard's report line).
@@ -77,39 +79,31 @@ class GrpcGuard:
     def __init__(self, local: Callable[[str], bool], record: Record) -> None:
         self._local = local
         self._record = record
-        self._undo: list[Callable[[], None]] = []
-        self._watch: Any = None
+        self._patches = PatchedWhenLoaded(["grpc"], self._patch)
 
     def start(self) -> GrpcGuard:
-        if "grpc" in sys.modules:
-            self._patch()
-        else:
-            from ._import_watch import ImportWatch
-
-            self._watch = ImportWatch(["grpc"], self._patch_imported).start()
+        self._patches.start()
         return self
 
     def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.stop()
-            self._watch = None
-        while self._undo:
-            self._undo.pop()()
+        self._patches.stop()
 
-    def _patch_imported(self) -> None:
-        if "grpc" in sys.modules and not self._undo:
-            self._patch()
-
-    def _patch(self) -> None:
-        grpc = sys.modules["grpc"]
+    def _patch(self, grpc: ModuleType) -> Callable[[], None]:
+        undo: list[Callable[[], None]] = []
         for module in (grpc, sys.modules.get("grpc.aio")):
             if isinstance(module, ModuleType):
                 insecure = getattr(module, "insecure_channel", None)
                 secure = getattr(module, "secure_channel", None)
                 if callable(insecure) and callable(secure):
-                    self._wrap(module, insecure, secure)
+                    undo += self._wrap(module, insecure, secure)
 
-    def _wrap(self, module: ModuleType, insecure: Any, secure: Any) -> None:
+        def restore() -> None:
+            for each in reversed(undo):
+                each()
+
+        return restore
+
+    def _wrap(self, module: ModuleType, insecure: Any, secure: Any) -> list[Callable[[], None]]:
         guard = self
 
         def insecure_channel(target: Any, *args: Any, **kwargs: Any) -> Any:
@@ -131,7 +125,10 @@ class GrpcGuard:
             guarded.__wrapped__ = real  # type: ignore[attr-defined]
             guarded.__doc__ = real.__doc__
             setattr(module, name, guarded)
-            self._undo.append(functools.partial(setattr, module, name, real))
+        return [
+            functools.partial(setattr, module, "insecure_channel", insecure),
+            functools.partial(setattr, module, "secure_channel", secure),
+        ]
 
     def _nowhere(self, target: Any) -> str | None:
         """For a channel to a host off this machine: recorded, and where it goes instead;
