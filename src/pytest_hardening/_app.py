@@ -144,7 +144,12 @@ def _is_asgi_app(candidate: Any) -> bool:
 
 
 class LifespanError(RuntimeError):
-    """The app reported ``lifespan.startup.failed`` / ``shutdown.failed``."""
+    """The app reported ``lifespan.startup.failed`` / ``shutdown.failed``. ``details`` is the
+    message the app sent in full (Starlette's: the whole traceback, chained exceptions too)."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details or message
 
 
 def _failed(phase: str, message: str) -> LifespanError:
@@ -153,7 +158,7 @@ def _failed(phase: str, message: str) -> LifespanError:
     a note, which pytest shows (one line of a check's report is not buried under it)."""
     lines = [line for line in message.splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].startswith("Traceback (most recent call last)"):
-        error = LifespanError(f"{phase} failed: {lines[-1].strip()}")
+        error = LifespanError(f"{phase} failed: {lines[-1].strip()}", message)
         note = getattr(error, "add_note", None)  # Python 3.11+
         if note is not None:
             note(f"the app's traceback:\n{message.rstrip()}")

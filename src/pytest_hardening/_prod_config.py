@@ -390,8 +390,9 @@ def _connecting(network: NetworkGuard, error: Exception) -> str | None:
 
 
 def _refused_here(error: BaseException) -> bool:
-    """A connection refused (ECONNREFUSED) in ``error``'s chain, or named by the last line of
-    the traceback a Starlette startup failure carries as its message."""
+    """A connection refused (ECONNREFUSED) in ``error``'s chain, or named by an exception of
+    the traceback a Starlette startup failure carries as its message (a client's own error,
+    such as redis-py's ``ConnectionError``, prints the refusal it was raised from above it)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -400,13 +401,29 @@ def _refused_here(error: BaseException) -> bool:
             isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
         ):
             return True
-        if isinstance(current, LifespanError) and _REFUSED.search(str(current)):
+        if isinstance(current, LifespanError) and any(
+            _REFUSED.search(line) for line in _exception_lines(current.details)
+        ):
             return True
         current = current.__cause__ or current.__context__
     return False
 
 
-#: How a startup failure's message names a refused connection (its exception, the OS's words).
+def _exception_lines(traceback: str) -> list[str]:
+    """The exceptions a printed traceback names (its unindented lines), not the source lines
+    of its frames, where an ``except ConnectionRefusedError`` could be quoted."""
+    return [
+        line
+        for line in traceback.splitlines()
+        if line.strip() and not line[0].isspace() and not line.startswith(_TRACEBACK_FRAMING)
+    ]
+
+
+_TRACEBACK_FRAMING = ("Traceback (", "During handling of", "The above exception")
+
+#: How a startup failure's exception names a refused connection (its type, the OS's words,
+#: redis-py's "Error 111 connecting to host:port").
 _REFUSED = re.compile(
     rf"ConnectionRefusedError|Connection refused|\[Errno {errno.ECONNREFUSED}\] Connect call failed"
+    rf"|\bError {errno.ECONNREFUSED} connecting to\b"
 )

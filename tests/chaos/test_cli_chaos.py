@@ -200,11 +200,21 @@ def target():
 """
 
 
+@pytest.mark.parametrize(
+    ("given", "replayed"),
+    [(None, "src"), ("vendor", "src:vendor"), ("vendor:src", "vendor:src")],
+    ids=["no PYTHONPATH", "PYTHONPATH kept after it", "PYTHONPATH naming it already"],
+)
 def test_a_target_found_through_a_src_folder_replays_with_that_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    given: str | None, replayed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # pytest's `pythonpath = ["src"]` (or a conftest) made it importable; the command, run
-    # from the project's folder, looks there and in the installed packages only.
+    # from the project's folder, looks there and in the installed packages only. The run's
+    # own PYTHONPATH is kept: the target's modules may import others from it.
+    if given is None:
+        monkeypatch.delenv("PYTHONPATH", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONPATH", given.replace(":", os.pathsep))
     package = tmp_path / "src" / "srcchaos"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -224,11 +234,12 @@ def test_a_target_found_through_a_src_folder_replays_with_that_folder(
     finally:
         for name in [n for n in sys.modules if n.partition(".")[0] == "srcchaos"]:
             del sys.modules[name]
-    replay = "PYTHONPATH=src hardening chaos expects-too-much --seed 0 --target srcchaos"
-    assert f"replay with: {replay}.scenarios:target" in str(info.value)
+    replay = f"PYTHONPATH={replayed.replace(':', os.pathsep)} hardening chaos expects-too-much"
+    assert f"replay with: {replay} --seed 0 --target srcchaos.scenarios:target" in str(info.value)
 
 
-def test_reports_carry_the_replay_command(tmp_path: Path) -> None:
+def test_reports_carry_the_replay_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     data, html = tmp_path / "chaos.json", tmp_path / "chaos.html"
     spec = "tests.chaos.failing_target:target"
     args = ["chaos", "--target", spec, "--json", str(data), "--report", str(html)]

@@ -211,7 +211,27 @@ def _port_nobody_listens_on() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_a_startup_stopped_only_by_a_server_not_running_here_booted() -> None:
+class ClientConnectionError(Exception):
+    """A client library's own error for a connection refused."""
+
+
+async def _ping_through_a_client(port: int, chained: bool) -> None:
+    try:
+        await asyncio.open_connection("127.0.0.1", port)
+    except OSError as error:
+        if chained:  # raised while handling the refusal: the traceback prints it first
+            raise ClientConnectionError("the cache is unavailable") from error
+        # Alone, in redis-py's words for it.
+        message = f"Error {error.errno} connecting to 127.0.0.1:{port}. Connect call failed."
+        raise ClientConnectionError(message) from None
+
+
+@pytest.mark.parametrize(
+    "client",
+    [None, "chained", "alone"],
+    ids=["the OS error", "a client's error raised from it", "a client's error alone"],
+)
+def test_a_startup_stopped_only_by_a_server_not_running_here_booted(client: str | None) -> None:
     # The known-good env's database on 127.0.0.1, and no server there: the startup got past
     # its validation as it does when the guard refuses a production host.
     port = _port_nobody_listens_on()
@@ -221,6 +241,8 @@ def test_a_startup_stopped_only_by_a_server_not_running_here_booted() -> None:
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if len(os.environ.get("API_SECRET_KEY", "")) < 32:
                 raise RuntimeError("API_SECRET_KEY: needs at least 32 characters")
+            if client is not None:
+                await _ping_through_a_client(port, client == "chained")  # the cache's ping
             await asyncio.open_connection("127.0.0.1", port)  # the database's ping
             yield
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import site
 import sys
@@ -74,7 +75,7 @@ class ScenarioResult:
         if self.target is None and self.test is not None:
             return f"python -m pytest {shlex.quote(self.test)}"
         target = f" --target {self.target}" if self.target else ""
-        path = _path_for(self.target) if self.target else None
+        path = _pythonpath(_path_for(self.target) if self.target else None)
         prefix = f"PYTHONPATH={shlex.quote(path)} " if path else ""
         return f"{prefix}hardening chaos {self.name} --seed {self.seed}{target}"
 
@@ -127,6 +128,19 @@ class ScenarioResult:
                 for r in tl.requests
             ],
         }
+
+
+def _pythonpath(needed: str | None) -> str:
+    """``PYTHONPATH`` for the replay: the folder the target needs, then this run's own
+    entries (the target's module may import others from them)."""
+    given = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    if needed is not None and not any(_same(needed, entry) for entry in given):
+        given.insert(0, needed)
+    return os.pathsep.join(given)
+
+
+def _same(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _path_for(spec: str) -> str | None:
