@@ -126,6 +126,11 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         real. A module with none of those names raises ``ValueError``."""
         self._interception.own_backoff(modules)
 
+    def _include_aside(self, modules: Mapping[str, ModuleType]) -> None:
+        """An app built from a copy of its package imported aside backs off through that
+        copy's modules: those named in :meth:`virtual_backoff` are reached there too."""
+        self._interception.include_aside(modules)
+
     def _share_tls(self, contexts: SharedTLSContexts) -> None:
         """Hand out ``contexts`` (a session's, kept across tests) instead of the injector's
         own; before the start."""

@@ -151,6 +151,8 @@ class Harness(HarnessServing, HarnessInspection):
             if self._network is not None:  # the injector reports what it refuses
                 injector._share_guard(self._network)
             self._faults = self._stack.enter_context(injector)
+            if self._aside_modules:  # an app already built from a copy aside
+                injector._include_aside(self._aside_modules)
             self._refuses_network = self._refuses_network or block_network
             if self._clock is not None:
                 self._attach_clock(injector, self._clock)
@@ -232,6 +234,8 @@ class Harness(HarnessServing, HarnessInspection):
             self._aside_modules.update(modules)
             if self._clock is not None:
                 self._clock.include(modules)
+            if self._faults is not None:  # the back-off modules named: their copies too
+                self._faults._include_aside(modules)
 
     def _scope_metrics(self) -> RegistryScope:
         """Metric names an earlier build of the app registered in prometheus_client's default

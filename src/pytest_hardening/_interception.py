@@ -3,7 +3,7 @@ outbound requests are caught, where the network is closed, and where retry back-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 
 import httpx
@@ -142,6 +142,10 @@ class Interception:
         # Named but not importable yet (the app's import puts them on sys.path): reached once
         # imported, by the catch-up.
         self._imports.watch(name.partition(".")[0] for name in self.unresolved_backoff)
+
+    def include_aside(self, modules: Mapping[str, ModuleType]) -> None:
+        """The copies imported aside of the app's modules (see _retry_libraries)."""
+        self._library_sleep.include_aside(modules, started=self.started)
 
     @property
     def unknown_sleeps(self) -> list[RealSleep]:

@@ -34,7 +34,7 @@ import importlib.util
 import sys
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -141,6 +141,8 @@ class VirtualLibrarySleep:
         self._threads = threads if threads is not None else ServingThreads()
         self._patches = ClassPatches()
         self._own: list[ModuleType] = []
+        self._named: list[str] = []  # the modules named by name, for their copies aside
+        self._aside: dict[str, ModuleType] = {}  # copies imported aside (app_from_import)
         # Named, not imported yet: never imported here, since importing a module of the app
         # runs what it reads at import (its settings), and the test's environment may not be
         # in place yet; reached once something imports it (see _interception's watch).
@@ -199,6 +201,10 @@ class VirtualLibrarySleep:
         found: list[ModuleType] = []
         for named in modules:
             module = named if isinstance(named, ModuleType) else sys.modules.get(named)
+            if isinstance(named, str):
+                self._named.append(named)
+                if named in self._aside:  # the copy the app was built from runs it too
+                    found.append(self._aside[named])
             if module is not None:
                 found.append(module)
             elif named not in self._pending:
@@ -216,6 +222,18 @@ class VirtualLibrarySleep:
                 "whose code calls `time.sleep`, `asyncio.sleep` or `anyio.sleep` between "
                 "its attempts"
             )
+
+    def include_aside(self, modules: Mapping[str, ModuleType], *, started: bool) -> None:
+        """The copies imported aside (``app_from_import``, beside the tests' own import of the
+        app) of the modules named: an app built from the copy backs off through them, which
+        ``sys.modules`` does not hold. Named later, a module's copy is found by its name."""
+        self._aside.update(modules)
+        copies = [modules[name] for name in dict.fromkeys(self._named) if name in modules]
+        new = [m for m in copies if m not in self._own and _own_sleepers(m)]
+        self._own.extend(new)
+        if started:
+            for module in new:
+                self._own_module(module)
 
     def _own_module(self, module: ModuleType) -> None:
         for name, real in _own_sleepers(module).items():

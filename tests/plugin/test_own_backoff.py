@@ -5,14 +5,24 @@ off in virtual time, each delay in ``retry_sleeps``; nothing stays patched."""
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
 import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from pytest_hardening import Clock, FaultInjector, Provider
+from pytest_hardening import (
+    Clock,
+    FaultInjector,
+    Harness,
+    Provider,
+    StaleImportWarning,
+    app_from_import,
+)
 
 from . import _own_backoff
 from ._sleeps import no_real_sleep, this_thread_only  # noqa: F401 (a fixture)
@@ -336,3 +346,76 @@ def test_a_named_module_with_nothing_that_sleeps_fails_setup_in_one_line(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*hardening_backoff_modules: quiet_module holds neither*"])
     assert "Traceback" not in result.stdout.str()
+
+
+RETRY = """
+import asyncio
+
+import httpx
+
+
+async def fetch(url):
+    for attempt in range(3):
+        async with httpx.AsyncClient() as http:
+            response = await http.get(url)
+        if response.status_code < 500:
+            return response.status_code
+        await asyncio.sleep(0.5 * 2**attempt)
+    return 503
+"""
+
+MAIN = """
+import os
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from retryapp.retry import fetch
+
+REGION = os.environ.get("REGION", "eu")  # read at import: a build under "us" goes aside
+
+
+async def home(request):
+    return JSONResponse({"status": await fetch("https://api.example.com/orders"), "region": REGION})
+
+
+app = Starlette(routes=[Route("/", home)])
+"""
+
+
+@pytest.fixture
+def retryapp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    package = tmp_path / "retryapp"
+    package.mkdir()
+    for name, text in {"__init__": "", "retry": RETRY, "main": MAIN}.items():
+        (package / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "retryapp"]:
+            del sys.modules[name]
+
+
+@pytest.mark.usefixtures("retryapp", "no_real_sleep")
+@pytest.mark.parametrize("named", ["before the build", "after the build"])
+def test_a_named_module_backs_off_in_the_copy_an_app_was_built_from(named: str) -> None:
+    # The app's own tests import it at their top (here under "eu"); the hardened build (under
+    # "us") is a copy imported aside, whose retry module sys.modules does not hold: its
+    # back-off slept for real, unseen.
+    importlib.import_module("retryapp.main")
+    factory = app_from_import("retryapp.main:app")
+    with Harness() as harness:
+        harness.freeze()
+        faults = harness.fake_providers(PROVIDERS) if named == "before the build" else None
+        if faults is not None:
+            faults.virtual_backoff("retryapp.retry")
+        with pytest.warns(StaleImportWarning):
+            harness.build(factory, {"REGION": "us"})
+        if faults is None:
+            faults = harness.fake_providers(PROVIDERS)
+            faults.virtual_backoff("retryapp.retry")
+        faults.fail("orders", 503, times=2)
+        assert harness.client().get("/").json() == {"status": 200, "region": "us"}
+        assert faults.retry_sleeps == [0.5, 1.0]
