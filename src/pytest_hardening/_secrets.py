@@ -50,9 +50,31 @@ _SECRET_NAME = re.compile(
 )
 
 
+#: A name's last word that makes it name something about a secret, not the secret itself: its
+#: lifetime or rotation (``ACCESS_TOKEN_EXPIRE_MINUTES``, ``SECRET_ROTATION_DAYS``), where it is
+#: fetched or sent (``TOKEN_URL``, ``API_KEY_HEADER``), which one (``SIGNING_KEY_ID``), how it
+#: is made or read (``JWT_SECRET_ALGORITHM``, ``PASSWORD_MIN_LENGTH``, ``SECRET_KEY_FILE``).
+_ABOUT_A_SECRET = frozenset(
+    {
+        *("DAYS", "HOURS", "MINUTES", "MINS", "SECONDS", "SECS", "MS", "TTL", "LIFETIME", "AGE"),
+        *("EXPIRE", "EXPIRES", "EXPIRY", "EXPIRATION", "TIMEOUT", "INTERVAL", "ROTATION"),
+        *("URL", "URI", "ENDPOINT", "HOST", "PORT", "HEADER", "PARAM", "FIELD", "ISSUER"),
+        *("AUDIENCE", "ID", "KID", "NAME", "TYPE", "PREFIX", "VERSION", "ALGORITHM", "ALG"),
+        *("LENGTH", "LEN", "SIZE", "COUNT", "LIMIT", "ROUNDS", "PATH", "FILE", "DIR"),
+        *("ENABLED", "REQUIRED"),
+    }
+)
+#: Keys meant to be seen (``STRIPE_PUBLISHABLE_KEY``, ``VAPID_PUBLIC_KEY``).
+_PUBLIC_WORDS = frozenset({"PUBLIC", "PUBLISHABLE"})
+
+
 def is_secret_name(name: str) -> bool:
-    """Names whose values must never appear in an error message or a report."""
-    return bool(_SECRET_NAME.search(name))
+    """Names whose values must never appear in an error message or a report: named like a
+    secret, and not for something about one (its lifetime, its URL, its id) or a public key."""
+    if not _SECRET_NAME.search(name):
+        return False
+    words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
+    return not (words and words[-1] in _ABOUT_A_SECRET) and not _PUBLIC_WORDS.intersection(words)
 
 
 def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[str, str]]:
@@ -108,8 +130,9 @@ def _looks_like_key(user: str) -> bool:
     return len(user) >= 16 or (len(user) >= 8 and mixed)
 
 
-#: The ``.env.example`` form: ``your_openai_api_key_here``, ``your-api-key``.
-_EXAMPLE_FORM = re.compile(r"^your[-_][a-z0-9_-]*(key|secret|token|password)([-_]here)?$")
+#: The ``.env.example`` form: ``your_openai_api_key_here``, ``your-api-key``, the audit's own
+#: ``your_signing_salt_here``.
+_EXAMPLE_FORM = re.compile(r"^your[-_][a-z0-9_-]+$")
 
 
 def is_public_default(value: str) -> bool:

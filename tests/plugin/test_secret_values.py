@@ -1,8 +1,13 @@
 """Which values of an environment are secrets: what check-config, the audit and
-assert_no_secrets mask or look for."""
+assert_no_secrets mask or look for, and the audit weakens as a secret."""
 
 from __future__ import annotations
 
+import os
+
+from fastapi import FastAPI
+
+from pytest_hardening import ProdConfigChecker
 from pytest_hardening._secrets import secret_values
 
 
@@ -18,3 +23,41 @@ def test_a_switch_named_like_a_secret_holds_no_secret() -> None:
         ("API_KEY", "sk-live-0123456789"),
         ("DB_PASSWORD", "true-story-horse"),
     ]
+
+
+def test_a_name_about_a_secret_or_a_public_key_holds_no_secret() -> None:
+    env = {
+        "ACCESS_TOKEN_EXPIRE_MINUTES": "30",
+        "SECRET_ROTATION_DAYS": "90",
+        "SIGNING_KEY_ID": "kid-2026-01",
+        "TOKEN_URL": "https://auth.example.com/oauth/token",
+        "JWT_SECRET_ALGORITHM": "HS256",
+        "SECRET_KEY_FILE": "/run/secrets/secret_key",
+        "STRIPE_PUBLISHABLE_KEY": "pk_live_0123456789",
+        "JWT_SECRET": "a-long-signing-secret",
+        "ADMIN_PASSWORD_HASH": "$2b$12$0123456789abcdef",  # a hash: still not for printing
+    }
+    assert secret_values(env) == [
+        ("JWT_SECRET", "a-long-signing-secret"),
+        ("ADMIN_PASSWORD_HASH", "$2b$12$0123456789abcdef"),
+    ]
+
+
+def _create_app() -> FastAPI:
+    # Each is required and checked as the app needs it; none holds a secret.
+    days = int(os.environ["SECRET_ROTATION_DAYS"])
+    if not 0 < days <= 90:
+        raise RuntimeError(f"SECRET_ROTATION_DAYS out of range: {days}")
+    if not os.environ["SIGNING_KEY_ID"].startswith("kid-"):
+        raise RuntimeError("SIGNING_KEY_ID: expected a key id, kid-...")
+    int(os.environ["TOKEN_TTL_SECONDS"])
+    return FastAPI()
+
+
+def test_the_audit_weakens_no_setting_about_a_secret_as_a_secret() -> None:
+    # A day count or a key's id set to "changethis", "x" or the audit's own placeholder read
+    # as a secret left weak: "accepted SIGNING_KEY_ID: published default" was a false alarm.
+    env = {"SECRET_ROTATION_DAYS": "30", "SIGNING_KEY_ID": "kid-1", "TOKEN_TTL_SECONDS": "900"}
+    report = ProdConfigChecker(_create_app, env).audit()
+    assert {m.kind for m in report.accepted + report.rejected + report.unnamed} == {"drop"}
+    assert report.accepted == []
