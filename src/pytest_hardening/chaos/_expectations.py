@@ -125,7 +125,10 @@ class ExpectSentryEvent:
     def run(self, ctx: ChaosContext) -> None:
         events = list(getattr(ctx.sentry, "events", []) or [])
         if not any(self.contains in repr(e) for e in events):
-            ctx.fail(f"expected a Sentry event mentioning {self.contains!r}; got {len(events)}")
+            got = f"got {len(events)}"
+            if getattr(ctx.sentry, "client", None) is None:
+                got = "the app never initialised Sentry (sentry_sdk.init): nothing is captured"
+            ctx.fail(f"expected a Sentry event mentioning {self.contains!r}; {got}")
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,11 @@ class ExpectNoSentryErrors:
 
     def run(self, ctx: ChaosContext) -> None:
         if ctx.sentry is None or getattr(ctx.sentry, "client", None) is None:
-            ctx.fail("Sentry capture is not attached: did the app initialise Sentry?")
+            ctx.fail(
+                "Sentry capture is not attached: the app never initialised Sentry "
+                "(sentry_sdk.init), so no capture can show that nothing was reported; leave "
+                "this step out of an app without Sentry"
+            )
             return
         errors = [e for e in ctx.sentry.events if e.get("level") in ("error", "fatal")]
         if errors:
