@@ -134,7 +134,7 @@ class NetworkGuard:
         socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = guarded_getaddrinfo
         asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign,assignment]
-        self._drivers = DriverGuard(self._check_host).start()  # libpq connects in C
+        self._drivers = DriverGuard(self._check_host).start()  # C drivers connect in C
         self._grpc = GrpcGuard(is_local, self._record).start()  # so does gRPC's core
         return self
 
@@ -231,11 +231,11 @@ class NetworkGuard:
         if variable is not None:
             self._block(host, port, variable)
 
-    def _check_host(self, host: str, port: int | None) -> None:
-        """A connection to ``host``: refused off this machine (a socket's, and a C driver's,
+    def _check_host(self, host: str, port: int | None, driver: str = "") -> None:
+        """A connection to ``host``: refused off this machine (a socket's, and a C ``driver``'s,
         which resolves names and connects where the patches of ``socket`` do not reach)."""
         if not is_local(host):
-            self._block(host, port, "connect")
+            self._block(host, port, "connect", driver)
 
     def _check_name(self, host: Any, port: Any) -> None:
         if host is not None:
@@ -251,11 +251,11 @@ class NetworkGuard:
             self.blocked.append(blocked)
             self._clients.setdefault(blocked, client)
 
-    def _block(self, host: str, port: int | None, via: str) -> None:
+    def _block(self, host: str, port: int | None, via: str, client: str = "") -> None:
         with self._lock:
             blocked = BlockedConnection(host, port, via)
             self.blocked.append(blocked)
-            self._clients.setdefault(blocked, calling_client())
+            self._clients.setdefault(blocked, calling_client(client))
         target = f"{host}:{port}" if port is not None else host
         raise NetworkBlockedError(
             errno.ECONNREFUSED,

@@ -54,6 +54,8 @@ _MOCKS = {
     "psycopg2": "a database of the test's own on 127.0.0.1",
     "pymysql": "a database of the test's own on 127.0.0.1",
     "aiomysql": "a database of the test's own on 127.0.0.1",
+    "MySQLdb": "a database of the test's own on 127.0.0.1",
+    "pymssql": "a database of the test's own on 127.0.0.1",
     "pymongo": "mongomock, or a MongoDB of the test's own on 127.0.0.1",
     "motor": "mongomock-motor, or a MongoDB of the test's own on 127.0.0.1",
     "grpc": (
@@ -61,6 +63,11 @@ _MOCKS = {
         "PUBSUB_EMULATOR_HOST names, or a gRPC server of the test's own there (grpc.server)"
     ),
 }
+#: Clients that serve the app whichever library opened them: a gRPC service's channel, a
+#: database driver's connection.
+_APPS_OWN = frozenset(
+    {"grpc", "asyncpg", "psycopg", "psycopg2", "pymysql", "aiomysql", "MySQLdb", "pymssql"}
+)
 _CALLED_BY = " (called by "
 _FROM = ", from "
 _OWN = "'s own code"
@@ -122,17 +129,18 @@ def client_advice(attempts: list[tuple[str, int | None]]) -> str:
     # A client an installed library called for the app (tiktoken's requests) is not the app's
     # to mock: the advice for that library says what to stand in for.
     # A gRPC channel is the app's client to its service whoever made it (a Google Cloud
-    # library builds it for the app): pointed at an emulator, not turned off.
+    # library builds it for the app): pointed at an emulator, not turned off. So is a
+    # database driver's connection an ORM opened for the app (SQLAlchemy, Django).
     clients = {
         _base(c)
         for c, _ in attempts
         if c
         and not c.startswith("httpx")
         and not c.endswith(_OWN)
-        and (not _caller(c) or _base(c) == "grpc")
+        and (not _caller(c) or _base(c) in _APPS_OWN)
     }
     others = sorted(clients)
-    callers = sorted({_caller(c) for c, _ in attempts if _caller(c) and _base(c) != "grpc"})
+    callers = sorted({_caller(c) for c, _ in attempts if _caller(c) and _base(c) not in _APPS_OWN})
     unknown = [port for c, port in attempts if not c or c.endswith(_OWN)]  # no client library
     http = any(c.startswith("httpx") for c, _ in attempts) or any(
         port in _HTTP_PORTS for port in unknown

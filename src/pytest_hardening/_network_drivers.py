@@ -1,74 +1,34 @@
 """Database drivers that connect in C, outside Python's ``socket`` module.
 
-libpq (psycopg2, psycopg) resolves the server's name and opens its connection itself: the
-guard's patches of ``socket`` never see them, and a test's or a production check's database
-connection reached the host it names. While a :class:`~._network.NetworkGuard` runs, the
-drivers' module-level ``connect`` (``psycopg2.connect``, ``psycopg.connect``: what SQLAlchemy's
-dialects call) and psycopg's ``AsyncConnection.connect`` first read the hosts they were asked
-for, as libpq reads them (a URI or ``key=value`` connection string, keyword arguments over it,
-``PGHOST``/``PGHOSTADDR``, a Unix socket when none), and refuse one off this machine with the
-driver's own ``OperationalError``, as a refused connection is reported; the guard records it
-like any other.
+libpq (psycopg2, psycopg), libmysqlclient (mysqlclient's ``MySQLdb``) and FreeTDS (pymssql)
+resolve the server's name and open their connection themselves: the guard's patches of
+``socket`` never see them, and a test's or a production check's database connection reached
+the host it names. While a :class:`~._network.NetworkGuard` runs, the drivers' module-level
+``connect`` (``psycopg2.connect``, ``psycopg.connect``, ``MySQLdb.connect``,
+``pymssql.connect``: what SQLAlchemy's dialects and Django's backends call) and psycopg's
+``AsyncConnection.connect`` first read the hosts they were asked for, as the C library reads
+them (:mod:`._driver_hosts`), and refuse one off this machine with the driver's own
+``OperationalError``, as a refused connection is reported; the guard records it like any other.
 A driver imported while the guard runs is reached at its import; a ``connect`` bound before
 the guard started (``from psycopg2 import connect``) is not.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ._driver_hosts import libpq_hosts, mysql_hosts, tds_hosts
 from ._import_watch import PatchedWhenLoaded
 
-__all__ = ["DriverGuard", "libpq_hosts"]
+__all__ = ["DriverGuard"]
 
-#: Check ``host`` (and ``port``): raises the guard's error for one off this machine.
-Refuse = Callable[[str, "int | None"], None]
-
-_KEYWORD = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
-
-
-def libpq_hosts(dsn: Any, keywords: dict[str, Any]) -> Iterator[tuple[str, int | None]]:
-    """The network hosts (and ports) a libpq connection with ``dsn`` and ``keywords`` tries:
-    none for a Unix socket (no host, or a path)."""
-    params: dict[str, str] = {}
-    text = dsn.decode() if isinstance(dsn, bytes) else dsn
-    if isinstance(text, str) and text.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(text)
-        netloc = parts.netloc.rpartition("@")[2]
-        hosts, ports = [], []
-        for item in netloc.split(","):
-            host, port = _host_port(item)
-            hosts.append(unquote(host))
-            ports.append(port)
-        params["host"] = ",".join(hosts)
-        params["port"] = ",".join(ports)
-        params.update(parse_qsl(parts.query))
-    elif isinstance(text, str):
-        for key, value in _KEYWORD.findall(text):
-            params[key] = value.strip("'").replace("\\'", "'")
-    params.update({k: str(v) for k, v in keywords.items() if v is not None})
-    address = params.get("hostaddr") or os.environ.get("PGHOSTADDR", "")
-    host = address or params.get("host") or os.environ.get("PGHOST", "")
-    port_list = (params.get("port") or os.environ.get("PGPORT", "")).split(",")
-    for index, name in enumerate(host.split(",") if host else []):
-        name = name.strip()
-        if not name or name.startswith(("/", "@")):  # a Unix socket's directory
-            continue
-        port = port_list[index] if index < len(port_list) else port_list[-1]
-        yield name, int(port) if port.strip().isdigit() else 5432
-
-
-def _host_port(item: str) -> tuple[str, str]:
-    if item.startswith("["):  # [IPv6]:port
-        host, _, rest = item[1:].partition("]")
-        return host, rest.lstrip(":")
-    host, _, port = item.partition(":")
-    return host, port
+#: Check ``host`` (and ``port``) that the driver named would reach: raises the guard's error
+#: for one off this machine.
+Refuse = Callable[[str, "int | None", str], None]
+#: Check the hosts a ``connect`` would reach: raises the driver's error for one off the machine.
+Check = Callable[[Iterable[tuple[str, "int | None"]]], None]
 
 
 class DriverGuard:
@@ -90,13 +50,13 @@ class DriverGuard:
         undo: Callable[[], None] | None = _PATCHES[module.__name__](module, self._checked(module))
         return undo
 
-    def _checked(self, module: ModuleType) -> Callable[[Any, dict[str, Any]], None]:
+    def _checked(self, module: ModuleType) -> Check:
         error = getattr(module, "OperationalError", None)
 
-        def check(dsn: Any, keywords: dict[str, Any]) -> None:
-            for host, port in libpq_hosts(dsn, keywords):
+        def check(hosts: Iterable[tuple[str, int | None]]) -> None:
+            for host, port in hosts:
                 try:
-                    self._refuse(host, port)
+                    self._refuse(host, port, module.__name__)
                 except ConnectionRefusedError as refused:
                     if isinstance(error, type) and issubclass(error, Exception):
                         raise error(str(refused)) from refused
@@ -105,22 +65,22 @@ class DriverGuard:
         return check
 
 
-def _module_connect(module: ModuleType, check: Callable[[Any, dict[str, Any]], None]) -> Any:
-    """Wrap the driver's module-level ``connect`` (what SQLAlchemy's dialects and most code
-    call): its connection string and keywords are checked first."""
+def _module_connect(module: ModuleType, check: Check) -> Any:
+    """Wrap libpq's drivers' module-level ``connect`` (what SQLAlchemy's dialects and most
+    code call): its connection string and keywords are checked first."""
     connect = getattr(module, "connect", None)
     if not callable(connect):
         return None
 
     def guarded(dsn: Any = None, *args: Any, **kwargs: Any) -> Any:
-        check(dsn, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO})
+        check(libpq_hosts(dsn, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO}))
         return connect(dsn, *args, **kwargs)
 
     module.connect = guarded  # type: ignore[attr-defined]
     return lambda: setattr(module, "connect", connect)
 
 
-def _psycopg(module: ModuleType, check: Callable[[Any, dict[str, Any]], None]) -> Any:
+def _psycopg(module: ModuleType, check: Check) -> Any:
     """psycopg's module-level ``connect``, and ``AsyncConnection.connect`` (what SQLAlchemy's
     ``postgresql+psycopg_async`` dialect calls), checked first."""
     undo = [_module_connect(module, check)]
@@ -130,7 +90,9 @@ def _psycopg(module: ModuleType, check: Callable[[Any, dict[str, Any]], None]) -
         real = own.__func__
 
         async def guarded(klass: Any, conninfo: Any = "", *args: Any, **kwargs: Any) -> Any:
-            check(conninfo, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO})
+            check(
+                libpq_hosts(conninfo, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO})
+            )
             return await real(klass, conninfo, *args, **kwargs)
 
         cls.connect = classmethod(guarded)  # type: ignore[union-attr]
@@ -144,13 +106,41 @@ def _psycopg(module: ModuleType, check: Callable[[Any, dict[str, Any]], None]) -
     return restore
 
 
-#: Arguments of the drivers' ``connect`` that are not connection parameters.
+def _wrapped_connect(
+    module: ModuleType, check: Check, hosts: Callable[[tuple[Any, ...], dict[str, Any]], Any]
+) -> Any:
+    """Wrap the module's ``connect`` and every other name of the same function (MySQLdb's
+    ``Connect`` and ``Connection``): ``hosts(args, kwargs)`` are checked first."""
+    connect = getattr(module, "connect", None)
+    if not callable(connect):
+        return None
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        check(hosts(args, kwargs))
+        return connect(*args, **kwargs)
+
+    guarded.__wrapped__ = connect  # type: ignore[attr-defined]
+    guarded.__doc__ = connect.__doc__
+    names = [name for name, value in vars(module).items() if value is connect]
+    for name in names:
+        setattr(module, name, guarded)
+
+    def restore() -> None:
+        for name in names:
+            setattr(module, name, connect)
+
+    return restore
+
+
+#: Arguments of the libpq drivers' ``connect`` that are not connection parameters.
 _NOT_CONNINFO = frozenset(
     {"connection_factory", "cursor_factory", "async_", "autocommit", "prepare_threshold",
      "context", "row_factory"}
 )  # fmt: skip
 
-_PATCHES: dict[str, Callable[[ModuleType, Callable[[Any, dict[str, Any]], None]], Any]] = {
+_PATCHES: dict[str, Callable[[ModuleType, Check], Any]] = {
     "psycopg2": _module_connect,
     "psycopg": _psycopg,
+    "MySQLdb": lambda module, check: _wrapped_connect(module, check, mysql_hosts),
+    "pymssql": lambda module, check: _wrapped_connect(module, check, tds_hosts),
 }
