@@ -15,7 +15,7 @@ from dotenv import dotenv_values
 
 from ._config import AppFactory
 from ._network import is_local
-from ._secrets import example_placeholder, is_secret_name, mask, secret_values
+from ._secrets import example_placeholder, is_public_default, is_secret_name, mask, secret_values
 
 __all__ = [
     "ANY_ORIGIN",
@@ -29,13 +29,19 @@ __all__ = [
     "dotenv_hints",
     "runs_in_debug",
     "unsafe_variants",
+    "weak_secrets",
 ]
 
 
 #: Secrets' variants whose values the audit makes up (public, the same for every project):
 #: shown, so that a report says which value was accepted. A project's own ``.env.example``
 #: value is not among them: a real key committed there by mistake stays out of CI logs.
-_PUBLIC_KINDS = frozenset({"published default", "example placeholder", "short"})
+_PUBLIC_KINDS = frozenset(
+    {
+        *("published default", "example placeholder", "short"),
+        *("published default as given", "example placeholder as given", "short as given"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,27 @@ def credentialed_any_origin(app: Any) -> bool:
         if "*" in origins or regex in (".*", "^.*$", ".+", "^.+$"):
             return True
     return False
+
+
+def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
+    """The secrets ``env`` itself leaves weak, as the audit's variants would make them: a
+    published default (``changethis``), the ``.env.example`` placeholder, one character. An app
+    that boots with them accepted that variant already: the audit, which changes the known-good
+    env, could never try it."""
+    found = []
+    for name, value in env.items():
+        if "://" in value or not is_secret_name(name):
+            continue
+        if is_public_default(value):
+            kind = "published default"
+            if value.strip().lower() == example_placeholder(name):
+                kind = "example placeholder"
+        elif len(value.strip()) <= 1:
+            kind = "short"
+        else:
+            continue
+        found.append(Mutation(name, f"{kind} as given", value))
+    return found
 
 
 def _weakened(name: str, value: str) -> list[Mutation]:

@@ -545,7 +545,22 @@ def test_a_file_whose_mode_is_not_production_is_said_so(tiny_project: Path) -> N
         "ENVIRONMENT: must name the production mode for a production release (is development)"
     )
     assert "note: prod.env sets ENVIRONMENT" not in result.stderr  # a problem, not a note
-    assert "note: .env exists: settings that read it" in result.stderr
+    assert (
+        "note: .env exists: settings that read it (pydantic-settings' env_file, load_dotenv)"
+        in (result.stderr)
+    )
+
+
+def test_a_dotenv_file_a_bare_load_dotenv_never_reads_is_said_to_be_read_when_named(
+    tiny_project: Path,
+) -> None:
+    (tiny_project / "prod.env").write_text("TINY_KEY=a-long-enough-key\n")
+    (tiny_project / ".env.local").write_text("TINY_KEY=x\n")
+    result = _check("--factory", "tiny_cli_app:create_app")
+    assert (
+        "note: .env.local exists: settings that read it (a pydantic-settings env_file or a "
+        "load_dotenv call naming .env.local)"
+    ) in result.stderr
 
 
 COUNTED_FACTORY = """
@@ -677,3 +692,28 @@ def test_a_variable_with_a_safe_default_is_named_optional_on_the_command_line(
     assert re.search(r"^audit: \d+ unsafe variants tried, 0 finding\(s\)$", optional.stdout, re.M)
     assert optional.exit_code == 0, optional.output
     sys.modules.pop("defaulted_app", None)
+
+
+@pytest.mark.parametrize("audit", [False, True], ids=["check", "with --audit"])
+def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit: bool) -> None:
+    # The audit's variants change the file's values: a file that already held a published
+    # default was "production configuration OK", with the very value the audit flags.
+    path = tmp_path / "prod.env"
+    lines = ["OPENAI_API_KEY=changethis", "SIGNING_SALT=your_signing_salt_here", "JWT_SECRET=x"]
+    path.write_text("\n".join([*lines, "TOKEN_URL=https://auth.example.com/token"]) + "\n")
+    args = [
+        "check-config",
+        "--env-file",
+        str(path),
+        "--factory",
+        "tests.chaos.lenient_app:create_app",
+    ]
+    result = runner.invoke(app, [*args, "--audit"] if audit else args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "OPENAI_API_KEY: is a published default ('changethis'), and the check accepted it: set "
+        "a real secret",
+        "SIGNING_SALT: is its example placeholder ('your_signing_salt_here'), and the check "
+        "accepted it: set a real secret",
+        "JWT_SECRET: is one character, and the check accepted it: set a real secret",
+    ]

@@ -61,3 +61,13 @@ def test_the_audit_weakens_no_setting_about_a_secret_as_a_secret() -> None:
     report = ProdConfigChecker(_create_app, env).audit()
     assert {m.kind for m in report.accepted + report.rejected + report.unnamed} == {"drop"}
     assert report.accepted == []
+
+
+def test_the_audit_reports_a_secret_the_known_good_env_leaves_weak() -> None:
+    # Its variants change the known-good values: one that is already a published default was
+    # never tried, and an app that validates nothing passed on it.
+    env = {"OPENAI_API_KEY": "changethis", "SESSION_SECRET": "a-long-and-random-secret"}
+    report = ProdConfigChecker(FastAPI, env).audit()
+    accepted = [str(m) for m in report.accepted]
+    assert accepted[0] == "OPENAI_API_KEY: published default as given -> 'changethis'"
+    assert not any(line.startswith("SESSION_SECRET") and "as given" in line for line in accepted)

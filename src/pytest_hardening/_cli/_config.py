@@ -17,7 +17,7 @@ from pytest_hardening._cli._dotenv_reads import dotenv_fills
 from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._fresh_builds import fresh_factory
-from pytest_hardening._secrets import mask, secret_values
+from pytest_hardening._secrets import is_public_default, mask, secret_values
 from pytest_hardening._secrets import refusal_lines as _refusal
 
 Validator = Callable[[Mapping[str, str]], Iterable[Any]]
@@ -184,11 +184,24 @@ def release_problems(
         )
         checked = {k: v for k, v in env.items() if k not in _MODE_VARIABLES}
         checked["APP_ENV"] = "production"
+    from pytest_hardening._prod_variants import weak_secrets
+
+    named = set()
     for problem in validator(checked):
         variable, message = _describe(problem)
+        named.add(variable)
         lines.append(f"{variable}: {message}")
-    # Never printed, whatever the validator says.
-    secrets = secret_values(env, min_length=4)
+    for weak in weak_secrets(env):  # accepted by the app's rules: still not a secret
+        if weak.variable not in named:
+            kind = weak.kind.removesuffix(" as given")
+            what = {"short": "one character", "example placeholder": "its example placeholder"}
+            shown = "" if kind == "short" else f" ({weak.value!r})"
+            lines.append(
+                f"{weak.variable}: is {what.get(kind, f'a {kind}')}{shown}, and the check "
+                "accepted it: set a real secret"
+            )
+    # Never printed, whatever the validator says (a published default is no secret).
+    secrets = [(n, v) for n, v in secret_values(env, min_length=4) if not is_public_default(v)]
     return [mask(line, secrets) for line in lines]
 
 
@@ -295,9 +308,15 @@ def env_notes(env: Mapping[str, str], env_file: Path, *, mode_checked: bool = Fa
     checked = env_file.resolve()
     for path in dotenv_files():
         if path.resolve() != checked:
+            # A bare load_dotenv() reads .env alone: another file is read when named.
+            readers = (
+                "pydantic-settings' env_file, load_dotenv"
+                if path.name == ".env"
+                else f"a pydantic-settings env_file or a load_dotenv call naming {path.name}"
+            )
             notes.append(
-                f"{os.path.relpath(path)} exists: settings that read it (pydantic-settings' "
-                "env_file, load_dotenv) add its values to this check; move it aside, or have "
-                "the settings read no file, to check the env file alone"
+                f"{os.path.relpath(path)} exists: settings that read it ({readers}) add its "
+                "values to this check; move it aside, or have the settings read no file, to "
+                "check the env file alone"
             )
     return notes
