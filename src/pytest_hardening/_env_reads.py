@@ -39,6 +39,9 @@ class ImportTimeReads:
         self._keys = None if keys is None else frozenset(keys)
         self.read: dict[str, str | None] = {}
         self.whole = False
+        #: The modules that read each variable, and those that read the whole environment.
+        self.readers: dict[str, set[str]] = {}
+        self.whole_in: set[str] = set()
         self._saved: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
     @property
@@ -53,14 +56,19 @@ class ImportTimeReads:
 
         def __getitem__(env: Any, key: str) -> Any:
             # A library's own switch (PYDANTIC_...) is not one of the keys a check varies.
-            wanted = watch._keys is None or key in watch._keys
-            if wanted and key not in watch.read and watch._by_the_app():
-                watch.read[key] = _peek(env, key, getitem)
+            if watch._keys is None or key in watch._keys:
+                module = watch._app_module()
+                if module is not None:
+                    if key not in watch.read:
+                        watch.read[key] = _peek(env, key, getitem)
+                    watch.readers.setdefault(key, set()).add(module)
             return getitem(env, key)
 
         def __iter__(env: Any) -> Iterator[str]:
-            if not watch.whole and watch._by_the_app():
+            module = watch._app_module()
+            if module is not None:
                 watch.whole = True  # every variable, the checked ones included
+                watch.whole_in.add(module)
             return iterate(env)  # type: ignore[no-any-return]
 
         cls.__getitem__, cls.__iter__ = __getitem__, __iter__
@@ -77,8 +85,8 @@ class ImportTimeReads:
             cls.__getitem__, cls.__iter__ = self._saved
             self._saved = None
 
-    def _by_the_app(self) -> bool:
-        """Whether the innermost module being executed is the app's own (``settings =
+    def _app_module(self) -> str | None:
+        """The innermost module being executed, when it is the app's own (``settings =
         Settings()`` at its top reads through pydantic's functions, never another module's
         top level). A library's module read at its own first import runs once per process
         either way."""
@@ -86,9 +94,9 @@ class ImportTimeReads:
         while frame is not None:
             if frame.f_code.co_name == "<module>":
                 name = str(frame.f_globals.get("__name__", ""))
-                return name.partition(".")[0] in self._roots
+                return name if name.partition(".")[0] in self._roots else None
             frame = frame.f_back  # type: ignore[assignment]
-        return False
+        return None
 
 
 def _peek(env: Any, key: str, getitem: Callable[..., Any]) -> str | None:

@@ -174,11 +174,13 @@ class _FromImport:
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
-            app, built = self._import_aside()
-            self._keep(environment, app, built)
+            app, built, sentry = self._import_kept_aside()
+            self._keep(environment, app, built, sentry)
             return app
 
-    def _keep(self, environment: frozenset[tuple[str, str]], app: Any, built: bool) -> None:
+    def _keep(
+        self, environment: frozenset[tuple[str, str]], app: Any, built: bool, sentry: Any
+    ) -> None:
         # An app made at import is one object per import: the same one for this development
         # environment. A production build is always a fresh import, as in a fresh process:
         # its lifespan then never runs twice on one object.
@@ -186,6 +188,14 @@ class _FromImport:
             self._aside[environment] = app
             while len(self._aside) > _KEPT:
                 self._aside.popitem(last=False)
+            _keep_sentry_of_import(sentry)
+
+    def _import_kept_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool, Any]:
+        """:meth:`_import_aside`, and the Sentry client its import initialised, if any."""
+        before = _sentry_client()
+        app, built = self._import_aside(watch)
+        after = _sentry_client()
+        return app, built, after if after is not before else None
 
     def _foreign(self, held: list[str], environment: frozenset[tuple[str, str]]) -> Any:
         """The app, when the package someone imported first can be this build's: its import
@@ -196,7 +206,7 @@ class _FromImport:
         environment's, said once."""
         self._told.add(environment)
         watch = ImportTimeReads(self._roots)
-        app, built = self._import_aside(watch)
+        app, built, sentry = self._import_kept_aside(watch)
         changed = sorted(
             n
             for n, v in watch.read.items()
@@ -206,27 +216,39 @@ class _FromImport:
             read = dict(watch.read)
             self._import_home(_Imported(read, False, self._created, self._created))
             return self._take()[0]
-        self._keep(environment, app, built)
+        # What they hold (``from app.errors import ApiError``) may read nothing the build
+        # changes, and the modules that do (the app's main, its settings) nobody holds yet:
+        # those are imported in place under this build's environment, beside what is held.
+        holding = set(held)
+        if not watch.whole_in & holding and not any(
+            watch.readers.get(n, set()) & holding for n in changed
+        ):
+            kept = {
+                n: self._created.get(n) for n, readers in watch.readers.items() if readers & holding
+            }
+            self._import_home(held_reads=kept)
+            return self._take()[0]
+        self._keep(environment, app, built, sentry)
         self._tell_aside(_named(held), changed, first=True)
         return app
 
-    def _import_home(self, imported: _Imported | None = None) -> None:
+    def _import_home(
+        self, imported: _Imported | None = None, held_reads: Mapping[str, str | None] | None = None
+    ) -> None:
         """Import the package into ``sys.modules`` under this (development) environment: the
         modules everyone's ``import`` gets from now on, marked with what the import read (or
-        with ``imported``: what an import of someone else's read, watched aside)."""
+        with ``imported``: what an import of someone else's read, watched aside), and with
+        ``held_reads``, what the modules someone holds already read at theirs."""
         before = _sentry_client()
         environment = dict(_environment())
         with ImportTimeReads(self._roots) as watch:
             home = importlib.import_module(self._module)
         if imported is None:
-            imported = _Imported(dict(watch.read), watch.whole, environment, dict(_environment()))
+            read = {**(held_reads or {}), **watch.read}
+            imported = _Imported(read, watch.whole, environment, dict(_environment()))
         setattr(home, _MARK, imported)
         after = _sentry_client()
-        if after is not None and after is not before:
-            # sentry_sdk.init at import runs once: the client must outlive this test's guard.
-            from ._sentry_guard import keep_for_the_process
-
-            keep_for_the_process(after)
+        _keep_sentry_of_import(after if after is not before else None)
 
     def _tell_aside(self, module: str, read: list[str], *, first: bool = False) -> None:
         """A development build whose package someone else imported (under another
@@ -356,6 +378,16 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[]
     (the development build's), as does one imported through ``importlib.import_module``.
     """
     return _FromImport(target, packages)
+
+
+def _keep_sentry_of_import(client: Any) -> None:
+    """``sentry_sdk.init`` at the import of an app kept for later builds (the home import, or a
+    copy aside kept for its environment) runs once: its client must outlive this test's guard,
+    or every later test of that app captures nothing."""
+    if client is not None:
+        from ._sentry_guard import keep_for_the_process
+
+        keep_for_the_process(client)
 
 
 def _sentry_client() -> Any:
