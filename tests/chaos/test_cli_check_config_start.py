@@ -76,3 +76,41 @@ def test_the_audit_with_start_agrees_with_the_fixtures(project: Path) -> None:
     accepted = sorted(line for line in said.splitlines() if line.startswith("audit: accepted"))
     assert accepted == sorted(f"audit: accepted {m}" for m in expected.accepted)
     assert "audit: accepted UPSTREAM_URL: http scheme" not in said  # the startup refuses it
+
+
+TUNNEL_APP = """
+import logging
+import socket
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app):
+    try:  # a registration the app logs and goes on without
+        socket.create_connection(("registry.prod.example.com", 8500), timeout=1).close()
+    except OSError as error:
+        logging.getLogger("tunnelsvc").warning("no registry: %s", error)
+    yield
+
+
+def create_app() -> FastAPI:
+    return FastAPI(lifespan=lifespan)
+"""
+
+
+@pytest.mark.parametrize("audit", [False, True], ids=["--start", "--audit --start"])
+def test_where_the_startup_connected_is_said_as_the_fixtures_report_says(
+    project: Path, audit: bool
+) -> None:
+    # prod_config's report says it; the command said "production configuration OK" alone.
+    (project / "tunnelsvc.py").write_text(TUNNEL_APP)
+    Path("prod.env").write_text("LOG_LEVEL=info\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "tunnelsvc:create_app"]
+    result = runner.invoke(app, [*args, *(["--audit"] if audit else []), "--start"])
+    assert "note: the app's startup tried to reach the network and went on when the check " in (
+        result.stderr
+    )
+    assert "registry.prod.example.com:8500" in result.stderr
+    assert "(in production it connects)" in result.stderr

@@ -70,6 +70,7 @@ def build_validator(
     from pytest_hardening._sentry_guard import SentryGuard
 
     create = fresh_factory(factory)
+    reached: list[str] = []
 
     def validate(env: Mapping[str, str]) -> list[str]:
         output = io.StringIO()
@@ -78,7 +79,9 @@ def build_validator(
                 if start:
                     from pytest_hardening import ProdConfigChecker
 
-                    built = ProdConfigChecker(create, env, clear=clear).boot()
+                    checker = ProdConfigChecker(create, env, clear=clear)
+                    built = checker.boot()
+                    reached[:] = checker.reached
                 else:
                     built = build_app(create, env, clear=clear)
         except SpecError:
@@ -97,7 +100,20 @@ def build_validator(
             return []
         return dotenv_fills(env, create.__module__.partition(".")[0], env_file)
 
+    validate.reached = reached  # type: ignore[attr-defined]
     return validate
+
+
+def reached_note(reached: Iterable[str]) -> str | None:
+    """What a started app's startup tried to reach and went on without (the check refused
+    it): said, since in production it connects."""
+    reached = list(reached)
+    if not reached:
+        return None
+    return (
+        "the app's startup tried to reach the network and went on when the check refused it: "
+        f"{'; '.join(r.strip() for r in reached)} (in production it connects)"
+    )
 
 
 def _debug_problem(env: Mapping[str, str]) -> str:
@@ -213,10 +229,11 @@ def audit_findings(
     optional: Iterable[str] = (),
     clear: Iterable[str] = (),
     start: bool = False,
-) -> tuple[int, list[str]]:
+) -> tuple[int, list[str], list[str]]:
     """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
-    returns how many changes were tried and the findings (unsafe changes it booted with,
-    rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
+    returns how many changes were tried, the findings (unsafe changes it booted with,
+    rejection messages that leaked a secret) and where the known-good boot tried to connect
+    (with ``start``). Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
     from pytest_hardening._prod_variants import declared_optional
@@ -238,9 +255,9 @@ def audit_findings(
         with _unprinted():
             report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
-        return 0, [str(refused).splitlines()[0]]
+        return 0, [str(refused).splitlines()[0]], []
     tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
-    return tried, list(report.findings)
+    return tried, list(report.findings), list(report.reached)
 
 
 def _unprinted() -> contextlib.ExitStack:
