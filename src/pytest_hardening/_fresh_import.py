@@ -338,6 +338,14 @@ class _FromImport:
         held = self._modules.get(id(app))
         return dict(held[1]) if held is not None and held[0] is app else {}
 
+    def module(self, name: str, app: Any) -> ModuleType:
+        """The module ``name`` of the package as ``app`` (a build of this factory) runs it:
+        its copy's, when the build was imported aside, else ``sys.modules``' (imported if
+        need be). What a factory of the project's own that calls this one reaches to prepare
+        the app (a client to stand in for, a worker to stop), in either case."""
+        copy = self.modules_of(app).get(name)
+        return copy if copy is not None else importlib.import_module(name)
+
     def _remember(self, app: Any, modules: dict[str, ModuleType]) -> None:
         """Keep ``app``'s modules while it is kept (:attr:`_aside`) or one of the last built."""
         self._modules[id(app)] = (app, modules)

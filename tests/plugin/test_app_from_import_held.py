@@ -6,8 +6,11 @@ imported in place; otherwise the build is a copy imported aside, whose import-ti
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
+
+from pytest_hardening import EnvPatch, StaleImportWarning, app_from_import
 
 ERRORS = """
 import os
@@ -106,3 +109,45 @@ def test_sentry_initialised_at_the_import_of_a_build_serves_every_test(
     # Held modules that read nothing: the app's own modules are one copy, its exceptions the
     # tests' own; a held read: the build is a copy aside, said by a StaleImportWarning.
     result.stdout.fnmatch_lines(["*SHARED=False*" if reads else "*SHARED=True*"])
+
+
+CACHE_MAIN = """
+import os
+
+from starlette.applications import Starlette
+
+from mini import cache
+
+REGION = os.environ.get("REGION", "eu")
+app = Starlette()
+"""
+
+
+def test_a_factory_of_ones_own_reaches_the_modules_its_build_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sys.modules["mini.cache"] was the other copy's (or missing) for a build imported aside,
+    # and a stand-in put there never reached the app.
+    package = tmp_path / "mini"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "cache.py").write_text("CLIENT = 'redis://cache.internal:6379'\n")
+    (package / "main.py").write_text(CACHE_MAIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("REGION", "eu")
+    try:
+        import mini.main  # type: ignore[import-not-found]  # a test module's top, under "eu"
+
+        the_app = app_from_import("mini.main:app")
+        with EnvPatch({"REGION": "us"}), pytest.warns(StaleImportWarning):
+            aside = the_app()
+        cache = the_app.module("mini.cache", aside)
+        assert cache is not sys.modules["mini.cache"]
+        assert aside is not mini.main.app
+        with EnvPatch({"REGION": "eu"}):
+            home = the_app()
+        assert home is mini.main.app  # the held modules' own: sys.modules' then
+        assert the_app.module("mini.cache", home) is sys.modules["mini.cache"]
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "mini"]:
+            del sys.modules[name]
