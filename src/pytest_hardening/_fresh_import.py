@@ -30,7 +30,7 @@ import sys
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -366,7 +366,7 @@ class _FromImport:
         return f"app_from_import({self.target!r})"
 
 
-def app_from_import(target: str, *, packages: Iterable[str] = ()) -> Callable[[], Any]:
+def app_from_import(target: str, *, packages: Iterable[str] = ()) -> _FromImport:
     """A factory for the app that ``target`` (``"package.module:app"``) builds at import, or
     for the app its factory builds (``"package.module:create_app"``) when the factory's
     modules read their settings at import (``settings = Settings()`` at a module's top).
