@@ -214,6 +214,9 @@ def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -
         published = examples.get(name)
         if published and "://" not in value and is_secret_name(name):
             found.append(Mutation(name, "its .env.example value", published))
+        if _DEPENDENCY_HOST.search(name) and _is_hostname(value) and not is_local(value):
+            # REDIS_HOST=cache.internal: the server a URL would name, written alone.
+            found += [Mutation(name, host, host) for host in ("localhost", "127.0.0.1")]
         parts = urlsplit(value) if "://" in value else None
         if parts is None or not parts.hostname:
             continue
@@ -306,6 +309,19 @@ def credentialed_any_origin(app: Any) -> bool:
         if "*" in origins or regex in (".*", "^.*$", ".+", "^.+$"):
             return True
     return False
+
+
+#: A dependency's host written alone (``REDIS_HOST``, ``DB_HOSTNAME``, ``SMTP_SERVER``); not the
+#: app's own bind address or public name (``HOST``, ``BIND_HOST``, ``SERVER_HOST``).
+_DEPENDENCY_HOST = re.compile(
+    r"^(?!(?:BIND|LISTEN|SERVER|APP|WEB|UVICORN|GUNICORN|PUBLIC|EXTERNAL)_)\w+_(?:HOST|HOSTNAME|SERVER)$",
+    re.IGNORECASE,
+)
+_HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _is_hostname(value: str) -> bool:
+    return bool(_HOSTNAME.match(value.strip())) and any(c.isalpha() or c == "." for c in value)
 
 
 def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
