@@ -44,7 +44,7 @@ from ._virtual_time import ServingThreads, moved
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
 #: The libraries' top-level packages.
-PACKAGES = frozenset({"backoff", "google", "httpx_retries", "retrying", "tenacity"})
+PACKAGES = frozenset({"backoff", "google", "httpx_retries", "redis", "retrying", "tenacity"})
 #: Modules that sleep through their own ``time`` / ``asyncio`` names, each with a name it must
 #: have (an app's own module called ``retrying`` is not the library). google-api-core's retry
 #: loops are what every Google Cloud client (Firestore, Pub/Sub, Tasks) retries with.
@@ -60,6 +60,12 @@ _ASYNC_SLEEPERS = (
     ("httpx_retries.retry", "Retry"),
     ("google.api_core.retry.retry_unary_async", "retry_target"),
     ("google.api_core.retry.retry_streaming_async", "retry_target_stream"),
+)
+#: Modules that hold the sleep function itself (``from time import sleep``): redis-py's
+#: ``Retry``, which retries a refused or dropped connection with back-off by default (6.0+).
+_SLEEP_HOLDERS = (
+    ("redis.retry", "Retry", True),
+    ("redis.asyncio.retry", "Retry", False),
 )
 #: A namespace package is loaded by any of its libraries: its library's own package must be.
 _NAMESPACES = {"google": "google.api_core"}
@@ -167,6 +173,8 @@ class VirtualLibrarySleep:
             self._stand_in(name, marker, time, self._sync_sleep)
         for name, marker in _ASYNC_SLEEPERS:
             self._stand_in(name, marker, asyncio, self._async_sleep)
+        for name, marker, sync in _SLEEP_HOLDERS:
+            self._sleep_in(name, marker, sync)
         if self._pending:  # the app may have imported them since
             pending, self._pending = self._pending, []
             try:
@@ -285,6 +293,22 @@ class VirtualLibrarySleep:
             return
         if not self._patches.patched(module, attr):
             self._patches.patch(module, attr, _Standin(real, sleep))
+
+    def _sleep_in(self, name: str, marker: str, sync: bool) -> None:
+        """The library's module holds the real ``time.sleep`` (``sync``) or ``asyncio.sleep``
+        itself as ``sleep``: replaced by the virtual sleep (until :meth:`stop`), unless it
+        holds something else there."""
+        module = import_if_loaded(name)
+        held = getattr(module, "sleep", None)
+        theirs = getattr(held, "__func__", None) in (  # an outer injector's: this one's now
+            VirtualLibrarySleep._sync_sleep,
+            VirtualLibrarySleep._async_sleep,
+        )
+        real = _SLEEPS[0] if sync else _SLEEPS[1]
+        if module is None or not hasattr(module, marker) or not (_real_of(held) is real or theirs):
+            return
+        if not self._patches.patched(module, "sleep"):
+            self._patches.patch(module, "sleep", self._sync_sleep if sync else self._async_sleep)
 
     def _property(
         self,
