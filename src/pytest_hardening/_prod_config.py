@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ._app import LifespanError, app_env, build_app
@@ -101,7 +102,7 @@ class ProdConfigChecker:
         variables checked, the build is made from a fresh import instead, as a server process
         makes it (:class:`~._fresh_builds.FreshBuilds`).
         """
-        self.reached = []
+        self.stopped_at, self.reached = None, []
         made, app = self._made_afresh(lambda checker: checker.build(**overrides), overrides)
         if made:
             return app
@@ -116,6 +117,7 @@ class ProdConfigChecker:
             SentryGuard(self.sentry),
             NetworkGuard() as network,
             production_build(),
+            self._stopped_connecting(network, "build"),
             metrics_owned_by(build) as app,
         ):
             self.reached = network.refused()
@@ -143,6 +145,7 @@ class ProdConfigChecker:
             SentryGuard(self.sentry),
             NetworkGuard() as network,
             production_build(),
+            self._stopped_connecting(network, "build"),
             metrics_owned_by(build) as app,
         ):
             with app_env(self.factory, env, clear=clear, getters=self._getters):
@@ -150,12 +153,23 @@ class ProdConfigChecker:
                     with running_lifespan(app):
                         pass
                 except Exception as error:
-                    self.stopped_at = _connecting(network, error)
+                    self.stopped_at = _connecting(network, error, "startup")
                     if self.stopped_at is None:
                         raise
             if self.stopped_at is None:
                 self.reached = network.refused()
         return app
+
+    @contextlib.contextmanager
+    def _stopped_connecting(self, network: NetworkGuard, phase: str) -> Iterator[None]:
+        """A ``phase`` that failed only on connecting (an import that pings its database) got
+        past what the app validates before it: :attr:`stopped_at` says where, and the error
+        goes on (the assertions and the audit count such a build as accepted)."""
+        try:
+            yield
+        except Exception as error:
+            self.stopped_at = _connecting(network, error, phase)
+            raise
 
     def _made_afresh(
         self, make: Callable[[ProdConfigChecker], Any], overrides: Mapping[str, str | None]
@@ -189,6 +203,8 @@ class ProdConfigChecker:
         except ImportAgainError:
             raise  # no build was made: neither accepted nor refused
         except Exception as error:
+            if self.stopped_at is not None:  # its build stopped at a connection: got past it
+                return None, None
             return error, None
 
     def assert_accepts(self, **overrides: str | None) -> Any:
@@ -378,16 +394,16 @@ def _describe(changes: Mapping[str, str | None]) -> str:
     )
 
 
-def _connecting(network: NetworkGuard, error: Exception) -> str | None:
-    """Where a startup that failed only on connecting stopped: at a host the guard refused, or
-    at a connection refused on this machine (nothing listens there); None for any other
-    failure, a refusal of the configuration."""
+def _connecting(network: NetworkGuard, error: Exception, phase: str) -> str | None:
+    """Where a ``phase`` (the build, the startup) that failed only on connecting stopped: at a
+    host the guard refused, or at a connection refused on this machine (nothing listens
+    there); None for any other failure, a refusal of the configuration."""
     refused = network.refused()
     if refused:
-        return f"its startup got as far as connecting to {refused[0].strip()}, refused by the check"
+        return f"its {phase} got as far as connecting to {refused[0].strip()}, refused by the check"
     if _refused_here(error):
         return (
-            "its startup got as far as connecting on this machine, where nothing listens "
+            f"its {phase} got as far as connecting on this machine, where nothing listens "
             "(a server the known-good env names, not running for the test)"
         )
     return None

@@ -114,3 +114,39 @@ def test_where_the_startup_connected_is_said_as_the_fixtures_report_says(
     )
     assert "registry.prod.example.com:8500" in result.stderr
     assert "(in production it connects)" in result.stderr
+
+
+PINGS_AT_IMPORT = """
+import os
+import socket
+
+if len(os.environ.get("API_KEY", "")) < 8:
+    raise ValueError("API_KEY: needs at least 8 characters")
+socket.create_connection((os.environ["DB_HOST"], 5432), timeout=1).close()  # the database
+
+from starlette.applications import Starlette
+
+app = Starlette()
+"""
+
+
+@pytest.mark.parametrize("options", [[], ["--start"], ["--audit"]])
+def test_a_build_that_connects_is_guarded_and_got_past_its_validation(
+    project: Path, options: list[str]
+) -> None:
+    # The command built without the network guard: the import's lookup of the env file's
+    # database host went out for real, and the guard's refusal (with --start) read as the
+    # app refusing its configuration.
+    (project / "pingsvc.py").write_text(PINGS_AT_IMPORT)
+    Path("prod.env").write_text("API_KEY=a-long-key\nDB_HOST=db.prod.example.com\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "pingsvc:app"]
+    result = runner.invoke(app, [*args, *options])
+    assert "note: the app stopped there: its build got as far as connecting to " in result.stderr
+    assert "db.prod.example.com:5432 (name lookup)" in result.stderr
+    if options == ["--audit"]:  # its variants: a short key refused, a local host accepted
+        assert result.exit_code == 1, result.output
+        assert "audit: accepted DB_HOST: localhost" in result.stdout
+        assert "API_KEY: short" not in result.stdout
+    else:
+        assert result.exit_code == 0, result.output
+        assert "production configuration OK" in result.stdout

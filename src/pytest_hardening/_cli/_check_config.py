@@ -17,7 +17,6 @@ from pytest_hardening._cli._config import (
     development_mode,
     env_notes,
     load_validator,
-    reached_note,
     read_env_file,
     release_problems,
     shell_variables,
@@ -141,8 +140,8 @@ def check_config(
     if env_file is not None:
         for note in env_notes(env, env_file, mode_checked=built):
             click.echo(f"note: {note}", err=True)
-    if not audit and (startup := reached_note(getattr(check, "reached", []))) is not None:
-        click.echo(f"note: {startup}", err=True)
+    for connection in getattr(check, "notes", []):
+        click.echo(f"note: {connection}", err=True)
     refused = any("refused to build" in line for line in problems)
     if built and not start and not refused:
         click.echo(
@@ -169,7 +168,7 @@ def check_config(
                 err=True,
             )
         try:
-            tried, findings, reached = audit_findings(
+            tried, findings = audit_findings(
                 env, factory=factory, validator=validator, clear=clear, optional=names, start=start
             )
         except ImportAgainError as error:  # the app cannot be built again: nothing was tried
@@ -177,8 +176,6 @@ def check_config(
             raise Exit(2) from None
         problems = [f"audit: {finding}" for finding in findings]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
-        if (boot := reached_note(reached)) is not None:
-            click.echo(f"note: {boot}", err=True)
         dropped = [
             f.split(":")[0].removeprefix("accepted ")
             for f in findings

@@ -56,34 +56,34 @@ def build_validator(
     lifespan, nothing served) under the env, the names in ``clear`` removed; a refusal
     (an error, or ``sys.exit()``) is the problem, and so is each variable ``env_file`` lacks
     that the app's settings read from a dotenv file instead. With ``start``, the app's startup
-    runs too, as ``prod_config`` boots it (connections off this machine refused).
+    runs too. Built (and started) as ``prod_config`` builds it: connections off this machine
+    are refused (an import that pings the env file's database must not reach it), and a build
+    or startup stopped only by one got past what the app validates before it; the validator's
+    ``notes`` say where, and where a startup went on without a connection it was refused.
 
     A check is not a boot: under a :class:`~pytest_hardening.SentryGuard`, what the app sends
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
-    from pytest_hardening._app import AppExited, build_app
+    from pytest_hardening import ProdConfigChecker
+    from pytest_hardening._app import AppExited
     from pytest_hardening._prod_variants import (
         ANY_ORIGIN,
         credentialed_any_origin,
         runs_in_debug,
     )
-    from pytest_hardening._sentry_guard import SentryGuard
 
     create = fresh_factory(factory)
-    reached: list[str] = []
+    notes: list[str] = []
 
     def validate(env: Mapping[str, str]) -> list[str]:
         output = io.StringIO()
+        checker = ProdConfigChecker(create, env, clear=clear)
         try:
-            with SentryGuard(), redirect_stdout(output), redirect_stderr(output):
-                if start:
-                    from pytest_hardening import ProdConfigChecker
-
-                    checker = ProdConfigChecker(create, env, clear=clear)
-                    built = checker.boot()
-                    reached[:] = checker.reached
-                else:
-                    built = build_app(create, env, clear=clear)
+            with redirect_stdout(output), redirect_stderr(output):
+                try:
+                    built = checker.boot() if start else checker.build()
+                finally:
+                    notes[:] = _connection_notes(checker.stopped_at, checker.reached)
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
@@ -91,7 +91,9 @@ def build_validator(
             last = f" (it printed: {said[-1]})" if said else ""
             return [f"{factory}: refused to build: {exited}{last}"]
         except Exception as error:
-            return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
+            if checker.stopped_at is None:
+                return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
+            built = None  # stopped at a connection: nothing refused, and no app to look at
         if runs_in_debug(built):
             return [f"{factory}: {_debug_problem(env)}"]
         if credentialed_any_origin(built):
@@ -100,20 +102,26 @@ def build_validator(
             return []
         return dotenv_fills(env, create.__module__.partition(".")[0], env_file)
 
-    validate.reached = reached  # type: ignore[attr-defined]
+    validate.notes = notes  # type: ignore[attr-defined]
     return validate
 
 
-def reached_note(reached: Iterable[str]) -> str | None:
-    """What a started app's startup tried to reach and went on without (the check refused
-    it): said, since in production it connects."""
-    reached = list(reached)
-    if not reached:
-        return None
-    return (
-        "the app's startup tried to reach the network and went on when the check refused it: "
-        f"{'; '.join(r.strip() for r in reached)} (in production it connects)"
-    )
+def _connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[str]:
+    """What the check's network guard stopped: where the build or startup stopped (what the
+    app validates before that passed), where a startup went on without a connection."""
+    found = []
+    if stopped_at is not None:
+        found.append(
+            f"the app stopped there: {stopped_at}; what it validates before that passed (in "
+            "production it connects)"
+        )
+    reached = [r.strip() for r in reached]
+    if reached:
+        found.append(
+            "the app's startup tried to reach the network and went on when the check refused "
+            f"it: {'; '.join(reached)} (in production it connects)"
+        )
+    return found
 
 
 def _debug_problem(env: Mapping[str, str]) -> str:
@@ -229,11 +237,10 @@ def audit_findings(
     optional: Iterable[str] = (),
     clear: Iterable[str] = (),
     start: bool = False,
-) -> tuple[int, list[str], list[str]]:
+) -> tuple[int, list[str]]:
     """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
-    returns how many changes were tried, the findings (unsafe changes it booted with,
-    rejection messages that leaked a secret) and where the known-good boot tried to connect
-    (with ``start``). Building is slow; the command makes it opt-in.
+    returns how many changes were tried and the findings (unsafe changes it booted with,
+    rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
     from pytest_hardening._prod_variants import declared_optional
@@ -255,9 +262,9 @@ def audit_findings(
         with _unprinted():
             report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
-        return 0, [str(refused).splitlines()[0]], []
+        return 0, [str(refused).splitlines()[0]]
     tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
-    return tried, list(report.findings), list(report.reached)
+    return tried, list(report.findings)
 
 
 def _unprinted() -> contextlib.ExitStack:

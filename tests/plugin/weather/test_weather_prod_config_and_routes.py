@@ -375,18 +375,31 @@ def test_the_root_is_one_page_and_a_redirect_is_reported_as_one() -> None:
         auditor.assert_absent_in_production("/polling")
 
 
-def test_a_factory_that_connects_while_it_builds_is_refused_naming_the_host() -> None:
+def test_a_factory_that_connects_while_it_builds_got_past_its_validation() -> None:
+    # As a startup stopped only by connecting: the guard's refusal is no refusal of the
+    # configuration (it read "refused: ConnectionRefusedError ..." as if the app had refused).
     import socket
 
     def pings_its_database() -> Any:
+        if len(os.environ.get("API_KEY", "")) < 8:
+            raise ValueError("API_KEY: needs at least 8 characters")
         host, _, port = os.environ["DB_HOST"].partition(":")
         socket.create_connection((host, int(port)), timeout=2).close()
         return weather_app.create_app()
 
-    checker = ProdConfigChecker(pings_its_database, {"DB_HOST": "db.internal.example:5432"})
-    with pytest.raises(AssertionError) as info:
-        checker.assert_accepts()
-    assert "blocked an outbound connection to db.internal.example:5432" in str(info.value)
+    env = {"DB_HOST": "db.internal.example:5432", "API_KEY": "a-long-key"}
+    checker = ProdConfigChecker(pings_its_database, env)
+    assert checker.assert_accepts() is None  # no app: its build stopped there
+    assert checker.stopped_at == (
+        "its build got as far as connecting to db.internal.example:5432 (name lookup), from "
+        "tests.plugin.weather.test_weather_prod_config_and_routes's own code, refused by the check"
+    )
+    checker.assert_rejects(API_KEY="short")
+    report = checker.audit()
+    assert report.findings[0].startswith(
+        "accepted API_KEY: published default -> 'changethis' (its build got as far as "
+        "connecting to db.internal.example:5432"
+    )
 
 
 def test_a_loopback_url_is_not_made_loopback_again() -> None:
