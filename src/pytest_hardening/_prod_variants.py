@@ -214,7 +214,7 @@ def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -
         published = examples.get(name)
         if published and "://" not in value and is_secret_name(name):
             found.append(Mutation(name, "its .env.example value", published))
-        if _DEPENDENCY_HOST.search(name) and _is_hostname(value) and not is_local(value):
+        if _dependency_host(name) and _is_hostname(value) and not is_local(value):
             # REDIS_HOST=cache.internal: the server a URL would name, written alone.
             found += [Mutation(name, host, host) for host in ("localhost", "127.0.0.1")]
         parts = urlsplit(value) if "://" in value else None
@@ -311,12 +311,27 @@ def credentialed_any_origin(app: Any) -> bool:
     return False
 
 
-#: A dependency's host written alone (``REDIS_HOST``, ``DB_HOSTNAME``, ``SMTP_SERVER``); not the
-#: app's own bind address or public name (``HOST``, ``BIND_HOST``, ``SERVER_HOST``).
-_DEPENDENCY_HOST = re.compile(
-    r"^(?!(?:BIND|LISTEN|SERVER|APP|WEB|UVICORN|GUNICORN|PUBLIC|EXTERNAL)_)\w+_(?:HOST|HOSTNAME|SERVER)$",
-    re.IGNORECASE,
+#: A dependency's host written alone (``REDIS_HOST``, ``DB_HOSTNAME``, ``SMTP_SERVER``): a name
+#: ending in HOST, HOSTNAME or SERVER after a word naming a kind of server the app uses, not
+#: the app's own bind address or public name (``HOST``, ``SERVER_HOST``, ``API_HOSTNAME``).
+_HOST_WORDS = frozenset({"HOST", "HOSTNAME", "SERVER"})
+_DEPENDENCY_WORDS = frozenset(
+    {
+        *("REDIS", "CACHE", "MEMCACHE", "MEMCACHED", "VALKEY", "DB", "DATABASE", "SQL"),
+        *("POSTGRES", "POSTGRESQL", "PG", "MYSQL", "MARIADB", "MSSQL", "ORACLE", "MONGO"),
+        *("MONGODB", "CLICKHOUSE", "CASSANDRA", "ELASTIC", "ELASTICSEARCH", "ES", "OPENSEARCH"),
+        *("SMTP", "MAIL", "EMAIL", "IMAP", "AMQP", "RABBIT", "RABBITMQ", "KAFKA", "BROKER"),
+        *("QUEUE", "NATS", "MQTT", "MINIO", "S3", "LDAP", "INFLUX", "INFLUXDB", "STATSD"),
+        *("CONSUL", "VAULT", "ETCD", "ZOOKEEPER"),
+    }
 )
+
+
+def _dependency_host(name: str) -> bool:
+    words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
+    return len(words) > 1 and words[-1] in _HOST_WORDS and bool(_DEPENDENCY_WORDS & set(words))
+
+
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 

@@ -68,7 +68,10 @@ def unused_report(
         return f"{head}\nor opt out with {advice.opt_out}."
     return (
         head + f"\ncheck the provider's URL in {advice.providers} and the request that "
-        "should reach it (one answered 401, 422 or 429 before it got there? an exception "
+        "should reach it (made with a client faults do not answer, which answer httpx and "
+        "httpx2 only: requests, urllib3, aiohttp or boto3, under a mock of its own such as "
+        "responses, aioresponses or moto, which answered instead? one answered 401, 422 or "
+        "429 before it got there? an exception "
         f"before the call, {advice.log}? an HTTP cache (hishel) that answered from its store, "
         "on disk beside the tests too? state an earlier test left, such as a rate "
         "limiter or cache built at import (a dict of answers in the app's modules, which an "

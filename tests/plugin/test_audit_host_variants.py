@@ -1,7 +1,7 @@
 """The audit points a dependency's host written alone (``REDIS_HOST=cache.internal``) at this
 machine, as it does a URL's host: an app that accepts ``localhost`` there would run in
 production against a server that is not there. The app's own bind address or public name is
-left alone."""
+left alone, as is any host not named for a kind of server (``API_HOSTNAME``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ ENV = {
     "DB_HOSTNAME": "10.0.0.5",
     "HOST": "0.0.0.0",  # noqa: S104 (the bind address a server reads)
     "SERVER_HOST": "api.example.com",
+    "API_HOSTNAME": "api.example.com",  # the app's own public name
     "WORKERS": "4",
 }
 

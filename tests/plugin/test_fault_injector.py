@@ -354,8 +354,10 @@ def test_a_fault_no_call_met_is_reported_whether_counted_or_until_healed() -> No
         assert "2 fault(s) were never triggered" in report
         assert "fail on provider 'pay' (status=500): never triggered" in report
         assert "timeout on provider 'shop' (times=2, timeout='read'): never triggered" in report
-        # What usually keeps a request from its provider, the settings read at import included.
+        # What usually keeps a request from its provider, the settings read at import included,
+        # and a client faults do not answer, under its own mock (a trial's requests + responses).
         assert "settings the app built at import" in report
+        assert "requests, urllib3, aiohttp or boto3, under a mock of its own such as " in report
         with httpx.Client(transport=httpx.MockTransport(injector.respond)) as client:
             assert client.get("https://api.pay.example/v2/a").status_code == 500
         report = injector.unused_report()
