@@ -61,6 +61,24 @@ def test_fixtures_name_the_old_package_and_leave_other_tests_alone(
 
 
 @pytest.mark.usefixtures("anyio_3")
+def test_the_package_that_holds_anyio_back_is_named(
+    tmp_path: Path, pytester: pytest.Pytester
+) -> None:
+    # An old uvicorn[standard] brings watchgod, whose anyio<4 was what held it there, not the
+    # framework the message blamed.
+    info = tmp_path / "pins" / "watchgod-0.8.2.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: watchgod\nVersion: 0.8.2\nRequires-Dist: anyio (<4,>=3.0.0)\n"
+    )
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest(*RUN)
+    result.stdout.fnmatch_lines(
+        ["*anyio is held below what the plugin needs by watchgod 0.8.2 (its requirement on anyio)*"]
+    )
+
+
+@pytest.mark.usefixtures("anyio_3")
 def test_the_command_refuses_to_start() -> None:
     result = CliRunner().invoke(hardening, ["check-config", "production.env"])
     assert result.exit_code == 2

@@ -82,8 +82,57 @@ def requirements_message(problems: list[Unmet]) -> str:
         f" Install the versions it needs: python -m pip install {installs}",
     ]
     if any(unmet.name == "anyio" for unmet in problems):
-        lines.append(
-            "If pip refuses because your app pins anyio below 4, its framework holds it there:"
-            " docs/getting-started.md says which FastAPI and Starlette versions do."
-        )
+        holders = holding_back("anyio", "4.4")
+        if holders:
+            lines.append(
+                f"anyio is held below what the plugin needs by {', '.join(holders)} (its "
+                "requirement on anyio): upgrade or remove that first; docs/getting-started.md "
+                "says which FastAPI and Starlette versions hold it there."
+            )
+        else:
+            lines.append(
+                "If pip refuses because your app pins anyio below 4, its framework holds it "
+                "there: docs/getting-started.md says which FastAPI and Starlette versions do."
+            )
     return "\n".join(lines)
+
+
+def holding_back(name: str, version: str) -> list[str]:
+    """The installed distributions whose requirement on ``name`` caps it below ``version`` (an
+    old server reloader's ``anyio<4``, not always the framework): "watchgod 0.8.2"."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    least = Version(version)
+
+    def caps(operator: str, bound: str) -> bool:
+        """Whether one clause allows nothing from ``least`` on."""
+        try:
+            limit = Version(bound.removesuffix(".*"))
+        except InvalidVersion:
+            return False
+        if operator == "~=" or (operator == "==" and bound.endswith(".*")):
+            # ~=3.7 is <4, ~=4.2.1 is <4.3; ==3.* is <4: the release before the last bumped.
+            release = limit.release[:-1] if operator == "~=" else limit.release
+            upper = Version(".".join(map(str, (*release[:-1], release[-1] + 1))))
+            return upper <= least
+        if operator == "<":
+            return limit <= least
+        return operator in ("<=", "==", "===") and limit < least
+
+    wanted = canonicalize_name(name)
+    found = set()
+    for dist in importlib.metadata.distributions():
+        for line in dist.requires or ():
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(requirement.name) != wanted:
+                continue
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            if any(caps(spec.operator, spec.version) for spec in requirement.specifier):
+                found.add(f"{dist.metadata['Name']} {dist.version}")
+    return sorted(found)
