@@ -295,8 +295,10 @@ class _FromImport:
 
     def _import_aside(self, watch: ImportTimeReads | None = None) -> tuple[Any, bool]:
         # The libraries that record the app's declarations for the whole process go aside
-        # with it (or forget them meanwhile): the copy declares its tables again.
-        roots = self._roots | self._siblings() | {name for name in ASIDE if name in sys.modules}
+        # with it (or forget them meanwhile): the copy declares its tables again. One the copy
+        # imports first goes too: left in sys.modules, it would hold the copy's tables when the
+        # development build declares its own ("Table 'users' is already defined").
+        roots = self._roots | self._siblings() | set(ASIDE)
         saved = {name: m for name, m in sys.modules.items() if _under(name, roots)}
         for name in saved:
             del sys.modules[name]

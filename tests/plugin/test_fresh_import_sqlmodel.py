@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from pytest_hardening import EnvPatch, app_from_import
+from pytest_hardening._build_modes import production_build
 
 CONFIG = """
 import os
@@ -152,3 +156,27 @@ def test_the_command_audits_a_sqlmodel_app(project: pytest.Pytester) -> None:
     # Judged by the app's own check, on its own copy of the models: "changethis" is refused.
     assert "audit: accepted SECRET_KEY: published default" not in done.stdout
     assert "audit: accepted SECRET_KEY: dropped" not in done.stdout
+
+
+def test_a_production_build_made_before_sqlmodel_was_imported_leaves_none_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copy imported sqlmodel itself and left it in sys.modules, holding the copy's
+    # tables: the next development build declared its own there and was refused.
+    package = tmp_path / "games"
+    package.mkdir()
+    for name, text in (("__init__", ""), ("config", CONFIG), ("models", MODELS), ("main", MAIN)):
+        (package / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [n for n in sys.modules if n.partition(".")[0] == "sqlmodel"]:
+        monkeypatch.delitem(sys.modules, name)
+    try:
+        factory = app_from_import("games.main:app")
+        with EnvPatch({"APP_ENV": "production", "SECRET_KEY": "s3cr3t"}), production_build():
+            factory()
+        assert "sqlmodel" not in sys.modules  # went aside with the copy that imported it
+        with EnvPatch({"APP_ENV": "development"}):
+            assert factory().debug is True  # the development build, its tables declared
+    finally:
+        for name in [n for n in sys.modules if n.partition(".")[0] in ("games", "sqlmodel")]:
+            del sys.modules[name]
