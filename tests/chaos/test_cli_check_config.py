@@ -710,6 +710,7 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
     ]
     result = runner.invoke(app, [*args, "--audit"] if audit else args)
     assert result.exit_code == 1, result.output
+    assert ("note: --audit did not run" in result.stderr) is audit  # said, not skipped silently
     assert result.stdout.splitlines() == [
         "OPENAI_API_KEY: is a published default ('changethis'), and the check accepted it: set "
         "a real secret",

@@ -152,6 +152,12 @@ def check_config(
         )
     if start and not built:
         click.echo("note: --start starts an app the check builds (--factory): ignored", err=True)
+    if audit and problems:  # its variants would be judged against a file that fails already
+        click.echo(
+            "note: --audit did not run: it tries its variants once the file itself passes "
+            "(fix the file's own problems first)",
+            err=True,
+        )
     if audit and not problems:
         if factory is None:
             click.echo(
