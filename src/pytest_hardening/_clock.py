@@ -20,6 +20,7 @@ from ._clock_holders import RealClockHolders, real_time_functions
 from ._clock_monotonic import Anchor
 from ._clock_replay import SweepRecord, reference_counts
 from ._fake_dates import teach_pydantic_the_fake_dates
+from ._freezegun_races import ThreadSafeCheck
 from ._sleep_watch import RealSleep, SleepWatch
 from ._virtual_time import ClockNotRunning
 
@@ -73,6 +74,7 @@ class Clock:
         self._advanced = 0.0
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
+        self._race_safe = ThreadSafeCheck()  # from before the freeze starts to after it stops
         self._deadlines: DeadlineWatch | None = None  # while started
         self._frozen_waits: list[str] = []  # what the deadline watches found
         self._owed: list[float] | None = None  # advances asked while paused()
@@ -118,6 +120,10 @@ class Clock:
             raise RuntimeError("Clock is already running")
         start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
         teach_pydantic_the_fake_dates()
+        if self._anchor is None:  # at the instant the freeze will hold, as freezegun reads it
+            self._anchor = Anchor(freezegun.api.convert_to_timezone_naive(start_at))
+        self._anchor.install()  # first: read from the moment freezegun's functions are in
+        self._race_safe.install()
         self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
         # Through a module scan even without a cache: freezegun's own start calls getattr on
         # every name of every module, which runs lazy modules' __getattr__ (imports).
@@ -125,9 +131,6 @@ class Clock:
         self._factory = scan.start(self._freezer, extra=self._aside)
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
-        if self._anchor is None:
-            self._anchor = Anchor()
-        self._anchor.install(self._factory)
         self._sleeps.start()
         return self
 
@@ -145,11 +148,12 @@ class Clock:
         holders, self._holders = self._holders, None
         if holders is not None:
             holders.undo()
-        if self._anchor is not None:
-            self._anchor.remove()
         freezer, self._freezer, self._factory = self._freezer, None, None
         if freezer is not None:
             stop_freezer(freezer)
+        if self._anchor is not None:  # last: read until freezegun's functions are gone
+            self._anchor.remove()
+        self._race_safe.remove()
 
     @property
     def frozen_waits(self) -> list[str]:

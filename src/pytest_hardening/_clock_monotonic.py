@@ -27,33 +27,57 @@ _GRID = 1 << 20
 
 
 class Anchor:
-    """The real monotonic time at one frozen instant. :meth:`install` makes freezegun's
-    monotonic functions (``monotonic``, ``perf_counter`` and their ``_ns`` forms) read from it
-    while ``factory``, the clock's freezegun factory, is the innermost freeze; :meth:`remove`
-    puts freezegun's own back."""
+    """The real monotonic time at one frozen instant (``frozen_at``, freezegun's naive UTC
+    form; default: the current freeze's). :meth:`install` makes freezegun's monotonic
+    functions (``monotonic``, ``perf_counter`` and their ``_ns`` forms) read from it while the
+    clock's freeze is the innermost; :meth:`remove` puts freezegun's own back.
 
-    def __init__(self) -> None:
+    Installed before the clock's freeze starts, it is read from the first instant freezegun's
+    functions are in place: an event loop running in another thread (a kept app's) read
+    freezegun's own date-based value in between, saw decades pass, and ran every timer it had
+    (a periodic task's ``asyncio.sleep(60)``) at once."""
+
+    def __init__(self, frozen_at: _dt.datetime | None = None) -> None:
         api: Any = freezegun.api
-        self._frozen_at: _dt.datetime = api.get_current_time()
+        self._frozen_at: _dt.datetime = frozen_at or api.get_current_time()
         # The next whole second (as if under a second passed): with the readings' grid below,
         # moving the clock by whole seconds moves them by exactly that (a Retry-After rounded
         # up stays right).
         self._seconds: int = math.ceil(api.real_monotonic())
-        self._factory: Any = None
+        self._depth = 0  # how many freezes there were before the clock's own
         self._saved: tuple[Any, Any] | None = None
         #: Called at each reading it makes (a :class:`~._clock_deadlines.DeadlineWatch`'s).
         self.on_read: Callable[[], None] | None = None
 
-    def install(self, factory: Any) -> None:
+    def install(self) -> None:
+        """Before the clock's freeze starts: it is the next one freezegun stacks."""
         api: Any = freezegun.api
         if self._saved is not None or not hasattr(api, "_get_fake_monotonic_ns"):
             return
-        self._factory = factory
+        self._depth = len(api.freeze_factories)
         self._saved = (api._get_fake_monotonic, api._get_fake_monotonic_ns)
         seconds, nanoseconds = self._saved
-        # freezegun's fakes look these up in their module at each call.
-        api._get_fake_monotonic = lambda: self._monotonic() if self._ours() else seconds()
-        api._get_fake_monotonic_ns = lambda: self._monotonic_ns() if self._ours() else nanoseconds()
+
+        # freezegun's fakes look these up in their module at each call. A reading begun before
+        # the clock's freeze stopped (in the test's thread) and ending after: real time again,
+        # not freezegun's date-based value.
+        def monotonic() -> float:
+            try:
+                if self._ours():
+                    return self._monotonic()
+                return float(seconds() if api.freeze_factories else api.real_monotonic())
+            except IndexError:  # the freeze stopped between two of those reads
+                return float(api.real_monotonic())
+
+        def monotonic_ns() -> int:
+            try:
+                if self._ours():
+                    return self._monotonic_ns()
+                return int(nanoseconds() if api.freeze_factories else api.real_monotonic_ns())
+            except IndexError:
+                return int(api.real_monotonic_ns())
+
+        api._get_fake_monotonic, api._get_fake_monotonic_ns = monotonic, monotonic_ns
 
     def remove(self) -> None:
         saved, self._saved = self._saved, None
@@ -63,8 +87,7 @@ class Anchor:
 
     def _ours(self) -> bool:
         # A freeze started inside the clock (a test's own freeze_time) keeps freezegun's values.
-        factories = freezegun.api.freeze_factories
-        return bool(factories) and factories[-1] is self._factory
+        return len(freezegun.api.freeze_factories) == self._depth + 1
 
     def _moved(self) -> int:
         """Microseconds the frozen date has moved since the anchor was made."""

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 
 import freezegun.api
@@ -130,6 +131,42 @@ def test_monotonic_goes_on_from_its_real_value_when_the_clock_starts() -> None:
         clock.advance(left - 20 + 0.5)
         assert time.monotonic() > due
     assert 0 < due - time.monotonic() <= 30  # real again
+
+
+def test_a_reader_in_another_thread_never_sees_monotonic_jump_as_the_clock_freezes_again() -> None:
+    # A kept app's event loop reads time.monotonic in its own thread while the harness freezes
+    # the clock again after the app's startup: between freezegun putting its functions in and
+    # the clock anchoring them, it read freezegun's date-based value, saw decades pass and ran
+    # every timer it had at once (a periodic task's next round, in a trial).
+    jumps: list[float] = []
+    failed: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        # Also through freezegun's check as it stops in the test's thread: it read its list
+        # of modules to leave alone twice, and met it emptied in between (IndexError).
+        last = time.monotonic()
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if abs(now - last) > 1e6:
+                    jumps.append(now - last)
+                last = now
+                time.time()  # the frozen date, through freezegun's own
+        except BaseException as error:  # the traceback says where, in a failure
+            failed.append("".join(traceback.format_exception(error)))
+
+    with Clock() as clock:
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for _ in range(20):
+                with clock.paused():
+                    pass
+        finally:
+            stop.set()
+            reader.join()
+    assert (jumps, failed) == ([], [])
 
 
 @pytest.fixture
