@@ -18,8 +18,11 @@ keyed its own table by the fake classes.
 from __future__ import annotations
 
 import datetime as _datetime
+import importlib
+import importlib.util
 import sys
 import types
+import warnings
 from typing import Any
 
 import freezegun.api
@@ -48,6 +51,30 @@ def teach_pydantic_the_fake_dates() -> None:
     generator = sys.modules.get("pydantic._internal._generate_schema")
     if getattr(generator, "datetime", None) is _datetime:
         generator.datetime = _RealDates()  # type: ignore[union-attr]
+    _import_pydantic_v1_in_real_time()
+
+
+def _import_pydantic_v1_in_real_time() -> None:
+    """pydantic 2's ``pydantic.v1``, imported now, in real time, where FastAPI would import it
+    later. FastAPI imports it lazily (its first route with a response model), and imported under
+    the clock it cannot be at all: ``class ConstrainedDate(date, metaclass=...)`` over
+    freezegun's ``FakeDate`` is a "metaclass conflict", failing the build. Only for a FastAPI
+    installed beside a pydantic 2; about 30 ms, once per process."""
+    if "pydantic.v1" in sys.modules:
+        return
+    fastapi = "fastapi" in sys.modules or _installed("fastapi")
+    if not fastapi or not _installed("pydantic.v1"):  # no FastAPI; pydantic 1, or none
+        return
+    with warnings.catch_warnings():  # on Python 3.14 it warns that it is not made for it
+        warnings.simplefilter("ignore")
+        importlib.import_module("pydantic.v1")
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class _RealDates(types.ModuleType):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import importlib.resources
 import sys
 from typing import Any
@@ -192,3 +193,22 @@ def test_async_back_off_of_a_late_import_is_virtual_too(monkeypatch: pytest.Monk
             asyncio.run(orders())
         assert faults.retry_sleeps == [4.0, 8.0]
         assert clock.advanced == 12.0
+
+
+def test_pydantic_v1_first_imported_under_the_clock_imports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # FastAPI imports pydantic.v1 at its first route with a response model: under the clock
+    # (a factory fixture that imports the app after `clock` started) its ConstrainedDate over
+    # freezegun's FakeDate was a "metaclass conflict", and the build failed.
+    # Put back after the test, the package's attribute too (`from pydantic import v1`).
+    monkeypatch.setattr(pydantic, "v1", sys.modules["pydantic.v1"])
+    for name in [n for n in sys.modules if n == "pydantic.v1" or n.startswith("pydantic.v1.")]:
+        monkeypatch.delitem(sys.modules, name)
+    try:
+        with Clock():
+            types = importlib.import_module("pydantic.v1.types")
+            assert issubclass(types.ConstrainedDate, dt.date)
+    finally:
+        for name in [n for n in sys.modules if n == "pydantic.v1" or n.startswith("pydantic.v1.")]:
+            del sys.modules[name]
