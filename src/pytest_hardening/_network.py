@@ -172,10 +172,13 @@ class NetworkGuard:
         with self._lock:
             return self._clients.get(blocked, "")
 
-    def refused(self) -> list[str]:
-        """One line per connection refused (``host:port``, how, and the client library)."""
+    def refused(self, *, faults: bool = True) -> list[str]:
+        """One line per connection refused (``host:port``, how, and the client library).
+        ``faults``: whether a fault injector served the block (without one, no transport was
+        there to reach: an httpx call is an httpx call)."""
         with self._lock:
-            return [_line(b, self._clients.get(b, "")) for b in dict.fromkeys(self.blocked)]
+            lines = [_line(b, self._clients.get(b, "")) for b in dict.fromkeys(self.blocked)]
+        return lines if faults else [line.replace(_UNREACHED, "") for line in lines]
 
     def report(
         self, provider_of: Callable[[str], str | None] | None = None, *, faults: bool = True

@@ -120,7 +120,7 @@ class ProdConfigChecker:
             self._stopped_connecting(network, "build"),
             metrics_owned_by(build) as app,
         ):
-            self.reached = network.refused()
+            self.reached = network.refused(faults=False)
             return app
 
     def boot(self, **overrides: str | None) -> Any:
@@ -157,7 +157,7 @@ class ProdConfigChecker:
                     if self.stopped_at is None:
                         raise
             if self.stopped_at is None:
-                self.reached = network.refused()
+                self.reached = network.refused(faults=False)
         return app
 
     @contextlib.contextmanager
@@ -398,7 +398,7 @@ def _connecting(network: NetworkGuard, error: Exception, phase: str) -> str | No
     """Where a ``phase`` (the build, the startup) that failed only on connecting stopped: at a
     host the guard refused, or at a connection refused on this machine (nothing listens
     there); None for any other failure, a refusal of the configuration."""
-    refused = network.refused()
+    refused = network.refused(faults=False)
     if refused:
         return f"its {phase} got as far as connecting to {refused[0].strip()}, refused by the check"
     if _refused_here(error):

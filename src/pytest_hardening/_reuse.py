@@ -321,7 +321,7 @@ class AppPool:
                 kept.close()
             except Exception as raised:  # reported below; the other apps still shut down
                 error = raised
-        refused = guard.refused()
+        refused = guard.refused(faults=False)  # no test's faults serve a shutdown here
         if refused or error is not None:
             self.shutdown_problems.append(_shutdown_report(kept.app, refused, error, self.size))
 

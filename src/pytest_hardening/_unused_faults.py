@@ -77,7 +77,9 @@ def unused_report(
         "limiter or cache built at import (a dict of answers in the app's modules, which an "
         "app built at import keeps from test to test)? a cache in an outside store (Redis, "
         "memcached) that answered: its entries expire on the store's own clock, which "
-        "clock.advance does not move? settings the app built at import, "
+        "clock.advance does not move? a background task that waits with asyncio.sleep (a "
+        "periodic refresh), which the event loop times in real time and clock.advance does "
+        "not wake: call what each round calls from the test? settings the app built at import, "
         "`settings = Settings()` in a module, which keep the environment of whatever imported it "
         f"first instead of {advice.dev_env}?), or opt out with {advice.opt_out}."
     )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -270,3 +271,21 @@ def test_an_accepted_variant_says_where_the_guard_stopped_its_startup() -> None:
         "db.internal:5432 (name lookup)"
     )
     assert finding.endswith(", refused by the check)")
+
+
+def test_an_httpx_call_at_startup_is_said_as_one_no_fault_was_there_to_reach() -> None:
+    # A production check has no faults: "httpx (a transport the faults do not reach)" read as
+    # if the test's providers should have answered it.
+    def create() -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            with contextlib.suppress(httpx.HTTPError):  # a warm-up call, its error swallowed
+                async with httpx.AsyncClient() as client:
+                    await client.get("https://api.example.com/v1/items")
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    checker = ProdConfigChecker(create, {"APP_ENV": "production"})
+    checker.boot()
+    assert checker.reached == ["  api.example.com:443 (name lookup), from httpx"]
