@@ -7,6 +7,7 @@ in ``config.stash``; nothing runs for tests that use none of the fixtures.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -100,6 +101,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "string; naive means UTC) instead of now.",
     )
     start_session(config)
+    sdk = sys.modules.get("sentry_sdk")  # not imported here: a suite without Sentry pays nothing
+    config.stash[_SENTRY_CLIENT_KEY] = sdk.get_global_scope().client if sdk is not None else None
+
+
+#: The process's global Sentry client when the session started (see pytest_unconfigure).
+_SENTRY_CLIENT_KEY = pytest.StashKey[Any]()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -141,6 +148,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         from ._exit_guard import ExitGuard
 
         ExitGuard(session.faked_hosts).start()
+    if "sentry_sdk" in sys.modules:  # an app's client kept for the session: not the process's
+        from ._sentry_guard import put_back_the_process_client
+
+        put_back_the_process_client(config.stash.get(_SENTRY_CLIENT_KEY, None))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

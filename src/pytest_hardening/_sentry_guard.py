@@ -15,11 +15,23 @@ from sentry_sdk.transport import Transport
 
 from ._sentry import SentryCapture
 
-__all__ = ["SentryGuard", "keep_for_the_process"]
+__all__ = ["SentryGuard", "keep_for_the_process", "put_back_the_process_client"]
 
 #: Set on a client that outlives the guard it was created in (the app's, initialised when
 #: its module was imported during a test, and reused by later tests).
 _KEEP = "_pytest_hardening_kept"
+
+
+def put_back_the_process_client(before: Any) -> None:
+    """At a test session's end: a client kept for the process in it (an app's import-time
+    ``sentry_sdk.init``) is closed, and ``before``, the global client at the session's start,
+    is the global client again. A session run inside another's test (pytester) leaves the
+    outer one's as it found it."""
+    scope = sentry_sdk.get_global_scope()
+    current = scope.client
+    if current is not before and getattr(current, _KEEP, False):
+        current.close(timeout=0.0)
+        scope.set_client(before)
 
 
 def keep_for_the_process(client: Any) -> None:

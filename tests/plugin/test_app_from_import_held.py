@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sentry_sdk
 
 from pytest_hardening import EnvPatch, StaleImportWarning, app_from_import
 
@@ -98,10 +99,13 @@ def test_sentry_initialised_at_the_import_of_a_build_serves_every_test(
             CONFTEST.replace('return {"SENTRY_DSN"', 'return {"REGION": "us", "SENTRY_DSN"')
         )
     monkeypatch.syspath_prepend(str(pytester.path))
+    before = sentry_sdk.get_global_scope().client
     try:
         result = pytester.runpytest_inprocess(
             "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", "-s"
         )
+        # Kept for that session, not for this process: put back at its end.
+        assert sentry_sdk.get_global_scope().client is before
     finally:
         for name in [n for n in sys.modules if n.partition(".")[0] == "mini"]:
             del sys.modules[name]
