@@ -169,7 +169,13 @@ def _production(
     afresh: Callable[[Callable[[FreshBuild], Any]], tuple[bool, Any]],
 ) -> Any:
     from ._build_modes import production_build
+    from ._prometheus_scope import metrics_owned_by
 
-    with production_build():
+    def make() -> Any:
         made, app = afresh(build_fresh)
         return app if made else build()
+
+    # Its metrics, registered beside the development build's, take their names only while it
+    # is built: the probes read no metric, and the development app keeps its own.
+    with production_build(), metrics_owned_by(make) as app:
+        return app

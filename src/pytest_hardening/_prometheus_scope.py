@@ -40,7 +40,11 @@ class RegistryScope:
     (:meth:`own`), and may replace an earlier app's collectors of the same names. The registry
     is never imported here: an app without prometheus_client has nothing to scope."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, displace: bool = False) -> None:
+        #: A throwaway build's scope (a production check's): its names displace whoever holds
+        #: them until :meth:`stop`, which takes its collectors out and puts those back.
+        self._displace = displace
+        self._displaced: list[Any] = []
         self._registry: Any = None
         self._owner: Callable[[], Any] | None = None
         self._noted: list[Any] = []
@@ -73,7 +77,13 @@ class RegistryScope:
             try:
                 register(collector)
             except ValueError as error:
-                if not self._release_stale(registry, register, getattr(error, "duplicates", None)):
+                names = getattr(error, "duplicates", None)
+                released = (
+                    self._displace_holders(registry, names)
+                    if self._displace
+                    else self._release_stale(registry, register, names)
+                )
+                if not released:
                     raise
                 register(collector)
             self._noted.append(collector)
@@ -96,9 +106,32 @@ class RegistryScope:
         if watch is not None:
             watch.stop()
         registry, self._registry = self._registry, None
-        self._noted = []
+        noted, self._noted = self._noted, []
         if registry is not None:
             del registry.register  # the instance attribute: the class's method again
+            if self._displace:
+                self._put_back(registry, noted)
+
+    def _displace_holders(self, registry: Any, names: Any) -> bool:
+        """Take the collectors holding ``names`` out until :meth:`stop` (another copy of the
+        app, built for development, holds them); False for one this build registered."""
+        by_name: dict[str, Any] = getattr(registry, "_names_to_collectors", {})
+        holders = {id(c): c for c in (by_name.get(name) for name in names or ()) if c is not None}
+        if not holders or any(any(c is n for n in self._noted) for c in holders.values()):
+            return False  # a name this build registered twice: the app's own clash
+        for holder in holders.values():
+            registry.unregister(holder)
+            self._displaced.append(holder)
+        return True
+
+    def _put_back(self, registry: Any, noted: list[Any]) -> None:
+        for collector in noted:  # the throwaway build's: gone with it
+            with contextlib.suppress(KeyError):
+                registry.unregister(collector)
+        displaced, self._displaced = self._displaced, []
+        for holder in displaced:
+            with contextlib.suppress(ValueError):  # a name taken meanwhile: it keeps it
+                registry.register(holder)
 
     def _mark(self, collector: Any) -> None:
         if self._owner is not None:
@@ -161,10 +194,12 @@ class RegistryScope:
 
 @contextlib.contextmanager
 def metrics_owned_by(make: Callable[[], Any]) -> Iterator[Any]:
-    """The app ``make()`` builds, its metric registrations noted as its own while the block
-    runs (a production check's build and startup): a later build of the app takes the names
-    back (see :class:`RegistryScope`)."""
-    scope = RegistryScope().start()
+    """The app ``make()`` builds (a production check's build and startup, a throwaway), its
+    metrics registered while the block runs: in place of those of another copy of the app
+    holding the same names (a development build, an app built at import), which are put back
+    at the end, when its own are taken out, refused build or not (see
+    :class:`RegistryScope`)."""
+    scope = RegistryScope(displace=True).start()
     try:
         app = make()
         scope.own(app)
