@@ -160,8 +160,22 @@ def _fragments(value: str) -> list[tuple[str, str]]:
 
 
 def leaks(text: str, value: str) -> bool:
-    """Whether ``text`` prints ``value``, whole or cut off by a repr (``'Zq8v3LmT1...``)."""
-    return value in text or any(printed in text for printed, _ in _fragments(value))
+    """Whether ``text`` prints ``value``, whole or cut off by a repr (``'Zq8v3LmT1...``). A
+    short value counts only standing apart from the letters and digits around it: a password
+    that is a word of the app's own names (``lycosa`` in a metric ``lycosa_http_requests``) is
+    not printed by an error that names the metric."""
+    if len(value) < _WORDLIKE and value in text:
+        apart = rf"(?<![A-Za-z0-9_]){re.escape(value)}(?![A-Za-z0-9_])"
+        return re.search(apart, text) is not None or _cut_off(text, value)
+    return value in text or _cut_off(text, value)
+
+
+#: Values shorter than this may be words of the app's own names (random secrets are longer).
+_WORDLIKE = 16
+
+
+def _cut_off(text: str, value: str) -> bool:
+    return any(printed in text for printed, _ in _fragments(value))
 
 
 def mask(text: str, secrets: Iterable[tuple[str, str]], *, label: str = "***") -> str:

@@ -8,7 +8,7 @@ import os
 from fastapi import FastAPI
 
 from pytest_hardening import ProdConfigChecker
-from pytest_hardening._secrets import secret_values
+from pytest_hardening._secrets import leaks, secret_values
 
 
 def test_a_switch_named_like_a_secret_holds_no_secret() -> None:
@@ -71,3 +71,14 @@ def test_the_audit_reports_a_secret_the_known_good_env_leaves_weak() -> None:
     accepted = [str(m) for m in report.accepted]
     assert accepted[0] == "OPENAI_API_KEY: published default as given -> 'changethis'"
     assert not any(line.startswith("SESSION_SECRET") and "as given" in line for line in accepted)
+
+
+def test_a_short_secret_that_is_a_word_of_the_apps_names_is_not_read_as_printed() -> None:
+    # The database password "lycosa" and the app's metrics lycosa_http_requests_total: an
+    # error naming the metrics read as leaking the password.
+    names = "Duplicated timeseries in CollectorRegistry: {'lycosa_http_requests_total'}"
+    assert not leaks(names, "lycosa")
+    assert leaks("password 'lycosa' is too weak", "lycosa")
+    assert leaks("postgresql://app:lycosa@db.internal/app", "lycosa")
+    assert leaks("token Zq8v3LmT1xW7kP2rN9dQ was refused", "Zq8v3LmT1xW7kP2rN9dQ")
+    assert leaks("xZq8v3LmT1xW7kP2rN9dQx", "Zq8v3LmT1xW7kP2rN9dQ")  # long: printed wherever
