@@ -5,16 +5,19 @@ Apps and their instrumentations register collectors while they are built or firs
 (prometheus-fastapi-instrumentator in its middleware, a factory's own ``Counter(...)``). The
 default registry outlives the app: the next build of the same app meets its own names as
 duplicates, and either fails (``Duplicated timeseries in CollectorRegistry``) or, as the
-instrumentator does, silently records nothing. While a harness builds and runs an app (and
-while a production check builds and starts one: :func:`metrics_owned_by`), from the moment
-prometheus_client is imported (the app's import may be the first), a
-registration that clashes only with collectors an *other* app registered under an earlier
+instrumentator does, silently records nothing. While a harness builds and runs an app, from
+the moment prometheus_client is imported (the app's import may be the first), a registration
+that clashes only with collectors an *other* app registered under an earlier
 harness replaces them (that app is gone: a build per test), and so it does with collectors
 registered outside any harness that nothing uses any more (an app an earlier test built and
 called without the fixtures: found out by garbage collection). The same app object built once
 at import and run by many harnesses keeps its collectors; a clash within one app, or with a
 collector outside any harness still in use (made at import, or by an app still alive), raises
 as it always did, and is noted for the ``apm`` view (:attr:`RegistryScope.refused`).
+
+A production check's build is a throwaway copy of the app beside the development one (built at
+import, say): its registrations displace the holders of the same names while it is built and
+checked, and at the end its own are taken out and those put back (``displace``).
 """
 
 from __future__ import annotations
