@@ -106,11 +106,12 @@ class AuditReport:
         lines += [f"  {hint}" for hint in hints]
         if dropped and not hints:
             lines.append(
-                f"  {', '.join(dropped)} dropped and the app started: it runs on its default. "
-                "The app should refuse to start without a variable production must set; one "
-                "whose default is safe in production goes in a PRODUCTION_OPTIONAL sequence "
-                "in the factory's module (or prod_config.audit(optional=[...])), and the audit "
-                "no longer drops it."
+                f"  {', '.join(dropped)} dropped and the app started: it runs on a default of "
+                "its own, or never reads it (then it is no setting of the app's: leave it out "
+                "of the known-good env). The app should refuse to start without a variable "
+                "production must set; one whose default is safe in production goes in a "
+                "PRODUCTION_OPTIONAL sequence in the factory's module (or "
+                "prod_config.audit(optional=[...])), and the audit no longer drops it."
             )
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
