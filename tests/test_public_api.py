@@ -22,6 +22,21 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
     assert not hasattr(pytest_hardening, "no_such_name")
 
 
+def test_a_name_whose_import_fails_inside_a_dependency_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # respx beside an httpx too old for it raises AttributeError while it is imported, and
+    # `from pytest_hardening import FaultInjector` said only "cannot import name".
+    (tmp_path / "too_old_for_it.py").write_text("import sys\nsys.no_such_attribute\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(pytest_hardening._EXPORTS, "Broken", "too_old_for_it")
+    monkeypatch.delitem(sys.modules, "too_old_for_it", raising=False)
+    with pytest.raises(ImportError, match=r"pytest_hardening\.Broken cannot be imported: "):
+        from pytest_hardening import Broken  # type: ignore[attr-defined]  # noqa: F401
+    with pytest.raises(ImportError, match=r"no attribute 'no_such_attribute'"):
+        pytest_hardening.Broken  # type: ignore[attr-defined]  # noqa: B018
+
+
 @pytest.mark.parametrize("module", ["pytest_hardening", "pytest_hardening._plugin"])
 def test_importing_the_package_or_the_plugin_is_cheap(module: str) -> None:
     heavy = ("respx", "freezegun", "sentry_sdk", "rich", "fastapi", "httpx")

@@ -91,9 +91,23 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    try:
+        loaded = importlib.import_module(module, __name__)
+    except AttributeError as error:
+        # Raised inside a dependency's import (a respx meeting an httpx too old for it):
+        # `from pytest_hardening import X` would turn it into a bare "cannot import name".
+        raise ImportError(_not_importable(name, error)) from error
+    value = getattr(loaded, name)
     globals()[name] = value
     return value
+
+
+def _not_importable(name: str, error: AttributeError) -> str:
+    from ._requirements import requirements_message, unmet_requirements
+
+    unmet = unmet_requirements()
+    why = f"\n{requirements_message(unmet)}" if unmet else ""
+    return f"pytest_hardening.{name} cannot be imported: {type(error).__name__}: {error}{why}"
 
 
 # Loading the package with ``-p pytest_hardening`` (autoload disabled) registers the plugin

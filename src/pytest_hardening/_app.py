@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import anyio.abc
 import anyio.from_thread
+import anyio.lowlevel
 
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
@@ -145,11 +146,14 @@ def _is_asgi_app(candidate: Any) -> bool:
 
 class LifespanError(RuntimeError):
     """The app reported ``lifespan.startup.failed`` / ``shutdown.failed``. ``details`` is the
-    message the app sent in full (Starlette's: the whole traceback, chained exceptions too)."""
+    message the app sent in full (Starlette's: the whole traceback, chained exceptions too);
+    ``raised``, the exception the app raised after sending it, when it did (Starlette does):
+    its chain holds what the text leaves out (a context raised ``from None``)."""
 
     def __init__(self, message: str, details: str = "") -> None:
         super().__init__(message)
         self.details = details or message
+        self.raised: BaseException | None = None
 
 
 def _failed(phase: str, message: str) -> LifespanError:
@@ -164,6 +168,10 @@ def _failed(phase: str, message: str) -> LifespanError:
             note(f"the app's traceback:\n{message.rstrip()}")
         return error
     return LifespanError(f"{phase} failed: {message}")
+
+
+#: Turns of the event loop to look for an app's exit after it sent ``failed``.
+_TURNS = 8
 
 
 class LifespanManager:
@@ -202,7 +210,9 @@ class LifespanManager:
         await self._to_app[0].send({"type": f"lifespan.{phase}"})
         message = await self._to_us[1].receive()
         if message["type"] == f"lifespan.{phase}.failed":
-            raise _failed(phase, str(message.get("message", "")))
+            failed = _failed(phase, str(message.get("message", "")))
+            failed.raised = await self._raised_after_failing()
+            raise failed
         if message["type"] == "_app_exit":
             error = message["error"]
             if phase == "startup":
@@ -211,6 +221,19 @@ class LifespanManager:
                 return
             if error is not None:
                 raise LifespanError(f"{phase} failed: {error!r}") from error
+
+    async def _raised_after_failing(self) -> BaseException | None:
+        """What the app raised right after sending ``failed`` (Starlette re-raises at once):
+        looked for over a few turns of the loop, never waited for (an app may not exit)."""
+        for _ in range(_TURNS):
+            await anyio.lowlevel.checkpoint()
+            try:
+                message = self._to_us[1].receive_nowait()
+            except anyio.WouldBlock:
+                continue
+            error = message.get("error") if message["type"] == "_app_exit" else None
+            return error if isinstance(error, BaseException) else None
+        return None
 
     async def __aenter__(self) -> LifespanManager:
         group = anyio.create_task_group()

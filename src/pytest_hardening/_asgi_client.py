@@ -93,7 +93,14 @@ def sync_test_client(app: Any) -> Any:
     except ImportError:
         pass
     else:
-        test_client = starlette_test_client() if isinstance(app, Starlette) else None
+        try:
+            test_client = starlette_test_client() if isinstance(app, Starlette) else None
+        except ModuleNotFoundError as missing:
+            # Starlette before 0.21 imports requests for its TestClient, which an app need
+            # not have installed: the plugin's own client serves it instead.
+            if missing.name != "requests":
+                raise
+            test_client = None
         # Starlette before 0.21 built its TestClient on requests: no httpx client to drive.
         if test_client is not None and any(
             base.__module__.partition(".")[0] in ("httpx", "httpx2") for base in test_client.__mro__

@@ -425,6 +425,9 @@ def _refused_here(error: BaseException) -> bool:
             _REFUSED.search(line) for line in _exception_lines(current.details)
         ):
             return True
+        if isinstance(current, LifespanError) and current.raised is not None:
+            current = current.raised  # its chain, which the text may leave out
+            continue
         current = current.__cause__ or current.__context__
     return False
 

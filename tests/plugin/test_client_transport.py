@@ -291,6 +291,23 @@ def test_a_starlette_whose_test_client_is_not_httpx_gets_the_plugins_own(
         assert client.get("/finite").text == "abc"
 
 
+def test_a_starlette_whose_test_client_needs_requests_not_installed_gets_the_plugins_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its starlette.testclient imports requests, which the app need not depend on: importing
+    # it failed the fixture with "No module named 'requests'".
+    from pytest_hardening import _asgi_client
+
+    def without_requests() -> Any:
+        raise ModuleNotFoundError("No module named 'requests'", name="requests")
+
+    monkeypatch.setattr(_asgi_client, "starlette_test_client", without_requests)
+    seen = Seen()
+    with _asgi_client.sync_test_client(starlette_app(seen)) as client:
+        assert isinstance(client, _asgi_client.AsgiTestClient)
+        assert client.get("/finite").text == "abc"
+
+
 async def _async_get(seen: Seen, path: str) -> tuple[Any, BaseException | None]:
     """The answer to ``GET path`` from the async client, or what reading it raised."""
     with Harness() as harness:
