@@ -15,7 +15,14 @@ from dotenv import dotenv_values
 
 from ._config import AppFactory
 from ._network import is_local
-from ._secrets import example_placeholder, is_public_default, is_secret_name, mask, secret_values
+from ._secrets import (
+    example_placeholder,
+    is_public_default,
+    is_secret_name,
+    mask,
+    name_words,
+    secret_values,
+)
 
 __all__ = [
     "ANY_ORIGIN",
@@ -329,7 +336,7 @@ _DEPENDENCY_WORDS = frozenset(
 
 
 def _dependency_host(name: str) -> bool:
-    words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
+    words = name_words(name)
     return len(words) > 1 and words[-1] in _HOST_WORDS and bool(_DEPENDENCY_WORDS & set(words))
 
 

@@ -10,7 +10,7 @@ metadata) is not checked.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ class Unmet(NamedTuple):
 def unmet_requirements(only: Collection[str] | None = None) -> list[Unmet]:
     """The declared requirements (of ``only``'s packages, if given) that the installed packages
     do not meet; empty when all are met or the plugin has no installed metadata."""
-    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion
 
@@ -44,16 +43,9 @@ def unmet_requirements(only: Collection[str] | None = None) -> list[Unmet]:
         return []
     wanted = None if only is None else {canonicalize_name(name) for name in only}
     problems = []
-    for line in declared:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
+    for requirement in _applying(declared):
+        if wanted is not None and canonicalize_name(requirement.name) not in wanted:
             continue
-        name = canonicalize_name(requirement.name)
-        if wanted is not None and name not in wanted:
-            continue
-        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-            continue  # an extra's, or another Python's
         try:
             installed = importlib.metadata.version(requirement.name)
         except importlib.metadata.PackageNotFoundError:
@@ -66,6 +58,20 @@ def unmet_requirements(only: Collection[str] | None = None) -> list[Unmet]:
         if not met:
             problems.append(Unmet(requirement.name, _needs(requirement), installed))
     return problems
+
+
+def _applying(lines: Iterable[str]) -> Iterator[Requirement]:
+    """The requirements ``lines`` declare that apply here: not an extra's, nor another
+    Python's (a line packaging cannot read is skipped)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in lines:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            yield requirement
 
 
 def _needs(requirement: Requirement) -> str:
@@ -100,7 +106,6 @@ def requirements_message(problems: list[Unmet]) -> str:
 def holding_back(name: str, version: str) -> list[str]:
     """The installed distributions whose requirement on ``name`` caps it below ``version`` (an
     old server reloader's ``anyio<4``, not always the framework): "watchgod 0.8.2"."""
-    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
 
@@ -124,14 +129,8 @@ def holding_back(name: str, version: str) -> list[str]:
     wanted = canonicalize_name(name)
     found = set()
     for dist in importlib.metadata.distributions():
-        for line in dist.requires or ():
-            try:
-                requirement = Requirement(line)
-            except InvalidRequirement:
-                continue
+        for requirement in _applying(dist.requires or ()):
             if canonicalize_name(requirement.name) != wanted:
-                continue
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
                 continue
             if any(caps(spec.operator, spec.version) for spec in requirement.specifier):
                 found.add(f"{dist.metadata['Name']} {dist.version}")

@@ -12,6 +12,7 @@ __all__ = [
     "is_secret_name",
     "leaks",
     "mask",
+    "name_words",
     "refusal_lines",
     "secret_values",
 ]
@@ -73,8 +74,13 @@ def is_secret_name(name: str) -> bool:
     secret, and not for something about one (its lifetime, its URL, its id) or a public key."""
     if not _SECRET_NAME.search(name):
         return False
-    words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
+    words = name_words(name)
     return not (words and words[-1] in _ABOUT_A_SECRET) and not _PUBLIC_WORDS.intersection(words)
+
+
+def name_words(name: str) -> list[str]:
+    """A variable's name in upper-case words: ``SIGNING_KEY_ID`` → ``SIGNING``, ``KEY``, ``ID``."""
+    return [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
 
 
 def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[str, str]]:
