@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from ._app_errors import cut_error, log_app_error
+from ._virtual_time import serving_request
 
 __all__ = ["AppTransport"]
 
@@ -63,7 +64,8 @@ class _Served:
             await send(message)
 
         try:
-            await self._app(scope, receive, sending)
+            with serving_request():
+                await self._app(scope, receive, sending)
         except Exception as exc:
             self.error = exc
             cut = self.status is not None and not self.complete

@@ -81,6 +81,7 @@ class Interception:
             threads,
             ignore=(*_retry_libraries.PACKAGES, *_sdk_retries.PACKAGES),
             when=lambda: clock() is None,
+            divert=self._library_sleep.callers,
         )
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
         self.tls = SharedTLSContexts()

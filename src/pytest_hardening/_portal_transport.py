@@ -27,6 +27,7 @@ import anyio
 import httpx
 
 from ._app_errors import cut_error, log_app_error
+from ._virtual_time import serving_request
 
 __all__ = ["PortalTransport"]
 
@@ -161,7 +162,7 @@ class _Exchange:
     async def serve(self, app: Any) -> None:
         self._complete = anyio.Event()
         self._tx, self._rx = anyio.create_memory_object_stream[bytes](0)
-        with anyio.CancelScope() as self._scope_cancel:
+        with anyio.CancelScope() as self._scope_cancel, serving_request():
             try:
                 await app(self.scope, self._receive, self._send)
             finally:

@@ -217,18 +217,9 @@ class ProdConfigChecker:
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
                 f"refused: {self._shown(error, overrides)}"
             ) from None
-        if runs_in_debug(app):
-            raise AssertionError(
-                f"the production build with {_describe(overrides)} runs in debug mode (its "
-                "debug flag is on): an error's traceback would reach the client. Have the app "
-                "switch debug off under hardening_prod_env (does its mode variable hold "
-                "exactly the value the app reads as production?)"
-            )
-        if credentialed_any_origin(app):
-            raise AssertionError(
-                f"the production build with {_describe(overrides)} lets any origin make "
-                f"credentialed requests: {ANY_ORIGIN}"
-            )
+        unsafe = _unsafe_build(app, overrides)
+        if unsafe:
+            raise AssertionError("\n".join(unsafe))
         return app
 
     def assert_rejects(self, *, drop: Iterable[str] = (), **overrides: str | None) -> BaseException:
@@ -285,13 +276,21 @@ class ProdConfigChecker:
         report = AuditReport()
         if optional is None:
             optional = declared_optional(self.factory)
-        baseline = self._attempt({})
+        baseline, app = self._outcome({})
         report.reached = list(self.reached)
         if baseline is not None:  # every variant would look refused
             raise AssertionError(
                 "the production audit needs the known-good env to boot, and it was refused: "
                 f"{self._shown(baseline, {})}\n"
                 "fix hardening_prod_env (or the factory) until prod_config.assert_accepts() "
+                "passes"
+            )
+        unsafe = _unsafe_build(app, {})
+        if unsafe:  # its unsafe variants would be judged against an unsafe build
+            raise AssertionError(
+                "the production audit needs the known-good env's build to be safe, and "
+                + "; and ".join(unsafe)
+                + "\nfix the app (or hardening_prod_env) until prod_config.assert_accepts() "
                 "passes"
             )
         for mutation in weak_secrets(self.prod_env):  # accepted as the known-good env
@@ -374,16 +373,35 @@ class ProdConfigChecker:
 def names_variable(text: str, variable: str) -> bool:
     """Whether a refusal names ``variable``: as written (any case), or as the field a settings
     class reads it into, its prefix dropped (pydantic-settings' ``env_prefix="SVC_"`` names
-    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more, as a word)."""
+    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more). Either as a
+    word: ``AWS_SECRET_KEY is required`` does not name ``SECRET_KEY``."""
     lowered = text.lower()
-    if variable.lower() in lowered:
-        return True
     parts = variable.lower().split("_")
-    fields = ["_".join(parts[i:]) for i in range(1, len(parts))]
+    names = ["_".join(parts[i:]) for i in range(len(parts))]
     return any(
-        len(field) >= 6 and re.search(rf"(?<![a-z0-9_]){re.escape(field)}(?![a-z0-9_])", lowered)
-        for field in fields
+        (i == 0 or len(name) >= 6)
+        and re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", lowered)
+        for i, name in enumerate(names)
     )
+
+
+def _unsafe_build(app: Any, overrides: Mapping[str, str | None]) -> list[str]:
+    """What makes the production build ``app`` (made with ``overrides``) unsafe, every problem:
+    debug mode, credentialed requests from any origin."""
+    problems = []
+    if runs_in_debug(app):
+        problems.append(
+            f"the production build with {_describe(overrides)} runs in debug mode (its "
+            "debug flag is on): an error's traceback would reach the client. Have the app "
+            "switch debug off under hardening_prod_env (does its mode variable hold "
+            "exactly the value the app reads as production?)"
+        )
+    if credentialed_any_origin(app):
+        problems.append(
+            f"the production build with {_describe(overrides)} lets any origin make "
+            f"credentialed requests: {ANY_ORIGIN}"
+        )
+    return problems
 
 
 def _describe(changes: Mapping[str, str | None]) -> str:

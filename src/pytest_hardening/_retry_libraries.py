@@ -39,6 +39,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._sleeps_inside import CallersSleeps, sleeps_inside
 from ._virtual_time import ServingThreads, moved
 
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
@@ -157,6 +158,9 @@ class VirtualLibrarySleep:
         #: :meth:`own_modules`): reported with the test's problems, not raised into the import.
         self.refused: list[str] = []
         self._defaults: list[tuple[Any, Any, Any]] = []  # (function, defaults, kwdefaults)
+        #: The modules whose functions import ``time``/``asyncio`` inside themselves: the
+        #: watches of real sleeps move the clock for their sleeps (see _sleeps_inside).
+        self.callers = CallersSleeps(self._moved)
 
     def start(self) -> VirtualLibrarySleep:
         """Patch the libraries imported so far (again: only those not yet patched)."""
@@ -217,7 +221,7 @@ class VirtualLibrarySleep:
                 found.append(module)
             elif named not in self._pending:
                 self._pending.append(str(named))
-        refused = [m for m in found if not _own_sleepers(m)]
+        refused = [m for m in found if not _sleeps_of(m)]
         found = [m for i, m in enumerate(found) if m not in found[:i] + refused + self._own]
         self._own.extend(found)  # named again (twice, by the fixture and a call): once
         if started:
@@ -226,9 +230,9 @@ class VirtualLibrarySleep:
         if refused:
             raise ValueError(
                 f"{refused[0].__name__} holds neither the `time`, `asyncio` or `anyio` module "
-                "(under any name) nor a `sleep` imported from one of them: name the module "
-                "whose code calls `time.sleep`, `asyncio.sleep` or `anyio.sleep` between "
-                "its attempts"
+                "(under any name) nor a `sleep` imported from one of them, and none of its "
+                "functions imports `time` or `asyncio` to sleep: name the module whose code "
+                "calls `time.sleep`, `asyncio.sleep` or `anyio.sleep` between its attempts"
             )
 
     def include_aside(self, modules: Mapping[str, ModuleType], *, started: bool) -> None:
@@ -237,7 +241,7 @@ class VirtualLibrarySleep:
         ``sys.modules`` does not hold. Named later, a module's copy is found by its name."""
         self._aside.update(modules)
         copies = [modules[name] for name in dict.fromkeys(self._named) if name in modules]
-        new = [m for m in copies if m not in self._own and _own_sleepers(m)]
+        new = [m for m in copies if m not in self._own and _sleeps_of(m)]
         self._own.extend(new)
         if started:
             for module in new:
@@ -250,8 +254,11 @@ class VirtualLibrarySleep:
             sleep = self._virtual(real)
             replacement = _Standin(real, sleep) if isinstance(real, ModuleType) else sleep
             self._patches.patch(module, name, replacement)
-        for function in _functions_of(module):
+        functions = _functions_of(module)
+        for function in functions:
             self._own_defaults(function)
+        if sleeps_inside(module, functions):
+            self.callers.add(module)
 
     def _virtual(self, real: Any) -> Callable[..., Any]:
         real = _real_of(real)  # another injector's stand-in: the sleep it stands for
@@ -278,6 +285,7 @@ class VirtualLibrarySleep:
 
     def stop(self) -> None:
         self._patches.undo()
+        self.callers.clear()
         defaults, self._defaults = self._defaults, []
         for function, saved, kwsaved in reversed(defaults):
             function.__defaults__, function.__kwdefaults__ = saved, kwsaved
@@ -376,6 +384,12 @@ def _stamina() -> tuple[Any, ...]:
 #: module that imported ``sleep`` before still holds these).
 
 
+def _sleeps_of(module: ModuleType) -> bool:
+    """Whether ``module`` holds a sleep to make virtual: a module or a ``sleep`` among its names,
+    or functions that import one inside themselves."""
+    return bool(_own_sleepers(module)) or sleeps_inside(module, _functions_of(module))
+
+
 def _own_sleepers(module: ModuleType) -> dict[str, Any]:
     """The names under which ``module`` holds the ``time``, ``asyncio`` or ``anyio`` module or
     one of their sleeps, each with the real one; through the stand-ins an outer injector put
@@ -413,7 +427,8 @@ def _is_sleep(value: Any) -> bool:
     injector's virtual one (a nested injector's stands in for it until it stops)."""
     value = _real_of(value)
     anyio = sys.modules.get("anyio")
-    sleeps = (*_SLEEPS, time.sleep, asyncio.sleep, getattr(anyio, "sleep", None))
+    current = (time.sleep, asyncio.sleep)  # a watch's wrappers, or a test's stand-ins
+    sleeps = (*_SLEEPS, *current, *map(_real_of, current), getattr(anyio, "sleep", None))
     return any(value is real for real in sleeps if real is not None)
 
 

@@ -23,7 +23,8 @@ REAL_SLEEP_WARN_SECONDS = 0.25
 
 def warn_real_sleeps(real_sleeps: list[float], unknown: Sequence[tuple[str, float]]) -> None:
     """Warn of the back-off a test without a clock slept for real: the one the plugin knows,
-    and the ``time.sleep`` calls of other modules in the threads serving the test."""
+    and the ``time.sleep`` calls of other modules in the threads serving the test (and their
+    ``asyncio.sleep`` calls in the tasks serving its requests)."""
     from ._faults import RealSleepWarning
 
     slept = sum(real_sleeps)
@@ -41,10 +42,10 @@ def warn_real_sleeps(real_sleeps: list[float], unknown: Sequence[tuple[str, floa
     if slept >= REAL_SLEEP_WARN_SECONDS:
         warnings.warn(
             RealSleepWarning(
-                f"the app slept {slept:.2f} s for real in {len(unknown)} time.sleep call(s) "
-                f"from {_where(unknown)}, in threads the test waits for (the test has no "
-                "clock): back-off the plugin does not know, such as urllib3's Retry. Add the "
-                "`clock` fixture to the test and name those modules in "
+                f"the app slept {slept:.2f} s for real in {_calls(unknown)} "
+                f"from {_where(unknown)}, {_waited(unknown)} (the test has no clock): "
+                "back-off the plugin does not know (urllib3's Retry) or the app's own waits. "
+                "Add the `clock` fixture to the test and name those modules in "
                 "hardening_backoff_modules (or pass them to faults.virtual_backoff): their "
                 "sleeps then move the clock instead"
             ),
@@ -54,6 +55,32 @@ def warn_real_sleeps(real_sleeps: list[float], unknown: Sequence[tuple[str, floa
 
 def _where(sleeps: Sequence[tuple[str, float]]) -> str:
     return ", ".join(f"{m} ({n})" for m, n in Counter(m for m, _ in sleeps).most_common())
+
+
+def _calls(sleeps: Sequence[tuple[str, float]]) -> str:
+    """``3 time.sleep call(s)``, ``2 asyncio.sleep call(s)``, or both."""
+    awaited = _awaited(sleeps)
+    counts = {"time.sleep": len(sleeps) - awaited, "asyncio.sleep": awaited}
+    return " and ".join(f"{n} {call}" for call, n in counts.items() if n) + " call(s)"
+
+
+def _waited(sleeps: Sequence[tuple[str, float]], *, which: bool = False) -> str:
+    """Where the test waited for ``sleeps``: in the threads it waits for (``which`` ones), in
+    the tasks serving the requests it sent (``asyncio.sleep``)."""
+    awaited = _awaited(sleeps)
+    if awaited == len(sleeps):
+        return "in the tasks serving the test's requests"
+    threads = "in threads the test waits for" + (
+        " (its own, the app's event loop, the worker threads of sync endpoints and executors)"
+        * which
+    )
+    return threads + (" and in the tasks serving its requests" * bool(awaited))
+
+
+def _awaited(sleeps: Sequence[tuple[str, float]]) -> int:
+    from ._sleep_watch import AwaitedSleep
+
+    return sum(isinstance(sleep, AwaitedSleep) for sleep in sleeps)
 
 
 def warn_frozen_sleeps(
@@ -67,11 +94,10 @@ def warn_frozen_sleeps(
     from ._faults import RealSleepWarning
 
     message = (
-        f"the app slept {slept:.2f} s for real while the clock was frozen, in {len(sleeps)} "
-        f"time.sleep call(s) from {_where(sleeps)}, in threads the test waits for (its own, "
-        "the app's event loop, the worker threads of sync endpoints and executors): the clock "
-        "did not move for them. Name those modules in hardening_backoff_modules (or pass them "
-        "to faults.virtual_backoff) and their sleeps move the clock instead"
+        f"the app slept {slept:.2f} s for real while the clock was frozen, in {_calls(sleeps)} "
+        f"from {_where(sleeps)}, {_waited(sleeps, which=True)}: the clock did not move for "
+        "them. Name those modules in hardening_backoff_modules (or pass them to "
+        "faults.virtual_backoff) and their sleeps move the clock instead"
     )
     if background:
         asked = sum(seconds for _, seconds in background)

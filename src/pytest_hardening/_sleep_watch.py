@@ -18,24 +18,30 @@ for itself (aws-xray-sdk's sampling pollers sleep their interval in a loop) go t
 While started, ``time.sleep`` is a wrapper that records, then sleeps as before. Callers in the
 standard library, pytest, the event-loop libraries, Sentry's SDK and the test code itself
 (``test_*`` modules, ``conftest``) are not recorded: their sleeps are theirs to make. Code that
-bound ``sleep`` before the watch started (``from time import sleep``) is not seen, nor is
-``asyncio.sleep``: the event loop keeps real time under the clock, and an app's background
-pollers (a re-dial worker, an upload retry) sleep there by design, where a request never waits.
+bound ``sleep`` before the watch started (``from time import sleep``) is not seen.
+
+``asyncio.sleep`` is wrapped too, and recorded (as :class:`AwaitedSleep`; cancelled part-way,
+the real time it took) only in the tasks serving a request the plugin's clients sent, while it is in flight
+(:func:`._virtual_time.in_request`): a streamed answer's ``await asyncio.sleep(0.05)`` per chunk,
+the app's own retry loop. The event loop keeps real time under the clock, and an app's
+background tasks (a re-dial worker, a periodic refresh) sleep there by design, where no
+request waits: theirs are not recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ._clock_holders import DEFAULT_IGNORE
-from ._virtual_time import ServingThreads
+from ._virtual_time import ServingThreads, in_request, moves, note_move
 
-__all__ = ["RealSleep", "SleepWatch"]
+__all__ = ["AwaitedSleep", "Diversion", "RealSleep", "SleepWatch"]
 
 #: The clock's own list (freezegun, pytest, this plugin, the event-loop libraries), and the
 #: libraries whose threads sleep for themselves (Sentry's monitor, hypothesis).
@@ -49,10 +55,32 @@ class RealSleep(NamedTuple):
     seconds: float
 
 
+class AwaitedSleep(RealSleep):
+    """One ``await asyncio.sleep(seconds)`` a request waited for (cancelled part-way: the real
+    seconds it took)."""
+
+    __slots__ = ()
+
+
+class Diversion(Protocol):
+    """Sleeps a watch moves the clock for instead (see :class:`SleepWatch`'s ``divert``)."""
+
+    def calls_own(self, frame: Any) -> bool:
+        """Whether ``frame`` (a sleep's caller) is code whose sleeps are virtual."""
+
+    def moved_for(self, seconds: float) -> bool:
+        """Whether the clock moved by ``seconds`` (else the caller sleeps for real)."""
+
+
 class SleepWatch:
     """Record real sleeps between :meth:`start` and :meth:`stop` (again after a restart):
     those of the threads serving the test (``threads``, default: seen from the thread that makes
-    the watch) in :attr:`sleeps`, the others in :attr:`background`."""
+    the watch) in :attr:`sleeps`, the others in :attr:`background`.
+
+    With ``divert``, the sleeps of the code it names move the clock instead (a module named for
+    virtual back-off that imports ``asyncio`` inside its functions, where no module name can be
+    pointed at a stand-in); they are known back-off, never recorded here. A sleep that moved
+    the clock below a watch (another watch's diversion) is not recorded either."""
 
     def __init__(
         self,
@@ -60,6 +88,7 @@ class SleepWatch:
         *,
         ignore: Iterable[str] = (),  # top-level packages
         when: Callable[[], bool] | None = None,
+        divert: Diversion | None = None,
     ) -> None:
         self.sleeps: list[RealSleep] = []
         #: Sleeps asked for by background threads (pollers): not the test's to wait for.
@@ -67,27 +96,77 @@ class SleepWatch:
         self._threads = threads if threads is not None else ServingThreads()
         self._ignore = frozenset(ignore)  # packages whose sleeps are counted elsewhere
         self._when = when  # records only while it says so (default: always)
+        self._divert = divert
         self._lock = threading.Lock()
         self._wrapper: Callable[[float], None] | None = None
         self._real: Callable[[float], None] | None = None
+        self._async_wrapper: Any = None
+        self._async_real: Any = None
         self._recording = False
 
     def start(self) -> SleepWatch:
         self._recording = True
         if self._wrapper is None:
-            real = time.sleep
-
-            def sleep(seconds: float) -> None:
-                if self._recording and seconds > 0:
-                    self._record(sys._getframe(1), float(seconds))
-                real(seconds)
-
-            sleep.real_sleep = real  # type: ignore[attr-defined]  # what it stands for
-            self._real, self._wrapper = real, sleep
-            time.sleep = sleep  # type: ignore[assignment]
+            self._real = time.sleep
+            self._wrapper = self._wrap(time.sleep)
+            time.sleep = self._wrapper  # type: ignore[assignment]
+        if self._async_wrapper is None:
+            self._async_real = asyncio.sleep
+            self._async_wrapper = self._wrap_async(asyncio.sleep)
+            asyncio.sleep = self._async_wrapper
         return self
 
-    def _record(self, frame: Any, seconds: float) -> None:
+    def _diverted(self, frame: Any, seconds: float) -> bool | None:
+        """None: not the code ``divert`` names; else whether the clock moved in its place."""
+        if self._divert is None or seconds <= 0 or not self._recording:
+            return None
+        while frame is not None and frame.f_globals.get("__name__") == __name__:
+            frame = frame.f_back  # another watch's wrapper around this one: its caller
+        if not self._divert.calls_own(frame):
+            return None
+        if self._divert.moved_for(seconds):
+            note_move()
+            return True
+        return False
+
+    def _wrap(self, real: Callable[[float], None]) -> Callable[[float], None]:
+        def sleep(seconds: float) -> None:
+            caller = sys._getframe(1)
+            diverted = self._diverted(caller, float(seconds))
+            if diverted:
+                return
+            before = moves()
+            real(seconds)
+            if diverted is None and self._recording and seconds > 0 and moves() == before:
+                self._record(caller, float(seconds))
+
+        sleep.real_sleep = real  # type: ignore[attr-defined]  # what it stands for
+        return sleep
+
+    def _wrap_async(self, real: Any) -> Any:
+        async def sleep(delay: float, result: Any = None) -> Any:
+            caller = sys._getframe(1)  # the coroutine that awaits this one
+            diverted = self._diverted(caller, float(delay))
+            if diverted:
+                return await real(0, result)  # still a checkpoint, as the real sleep was
+            if diverted is not None or not (self._recording and delay > 0 and in_request()):
+                return await real(delay, result)
+            loop = asyncio.get_running_loop()
+            started, before = loop.time(), moves()  # the loop's clock: real time
+            try:
+                slept = await real(delay, result)
+            except BaseException:  # cancelled part-way (a racing task won): what it took
+                if moves() == before:
+                    self._record(caller, min(float(delay), loop.time() - started), AwaitedSleep)
+                raise
+            if moves() == before:
+                self._record(caller, float(delay), AwaitedSleep)
+            return slept
+
+        sleep.real_sleep = real  # type: ignore[attr-defined]  # what it stands for
+        return sleep
+
+    def _record(self, frame: Any, seconds: float, kind: type[RealSleep] = RealSleep) -> None:
         if self._when is not None and not self._when():
             return
         while frame is not None and frame.f_globals.get("__name__") == __name__:
@@ -96,7 +175,7 @@ class SleepWatch:
         if module is not None:
             into = self.sleeps if self._threads.serving() else self.background
             with self._lock:
-                into.append(RealSleep(module, seconds))
+                into.append(kind(module, seconds))
 
     def pause(self) -> None:
         """Stop recording (real time goes on: a real sleep is what it should be)."""
@@ -116,17 +195,27 @@ class SleepWatch:
         wrapper: Any = self._wrapper
         real: Any = self._real
         self._wrapper = self._real = None
-        if wrapper is None or real is None:
-            return
-        wrapper.stopped = True
-        # Only our own wrapper is taken back: a patch made over it since (a test's
-        # monkeypatch) is undone by its owner first, as fixtures tear down in reverse. Another
-        # watch's wrapper under ours that stopped first (out of order) is skipped: it stays
-        # only in the chain of calls that bound it.
-        if time.sleep is wrapper:
-            while getattr(real, "stopped", False):
-                real = real.real_sleep
-            time.sleep = real
+        if wrapper is not None and real is not None:
+            time.sleep = _unwrapped(time.sleep, wrapper, real)
+        wrapper, real = self._async_wrapper, self._async_real
+        self._async_wrapper = self._async_real = None
+        if wrapper is not None and real is not None:
+            asyncio.sleep = _unwrapped(asyncio.sleep, wrapper, real)
+
+
+def _unwrapped(current: Any, wrapper: Any, real: Any) -> Any:
+    """What the sleep ``current`` should be once ``wrapper`` (around ``real``) stopped.
+
+    Only our own wrapper is taken back: a patch made over it since (a test's monkeypatch) is
+    undone by its owner first, as fixtures tear down in reverse. Another watch's wrapper under
+    ours that stopped first (out of order) is skipped: it stays only in the chain of calls that
+    bound it."""
+    wrapper.stopped = True
+    if current is not wrapper:
+        return current
+    while getattr(real, "stopped", False):
+        real = real.real_sleep
+    return real
 
 
 def _caller(frame: Any, ignore: frozenset[str] = frozenset()) -> str | None:

@@ -13,6 +13,10 @@ watch; a running event loop, an anyio ``WorkerThread`` or a pool worker's entry 
 the sleep marks the others. A plain thread the app starts and then waits on (``join``, a queue
 worker whose result a request awaits) is counted with the background threads: nothing marks it.
 
+In the event loop, only the tasks serving a request the plugin's clients sent wait for the
+test (:func:`serving_request`, :func:`in_request`): the app's background tasks (a re-dial
+worker, a periodic refresh) run in the same loop and sleep there by design.
+
 A virtual back-off moves the clock instead of sleeping. A sleep that comes after the clock
 stopped (a thread still retrying when the test ended, an app kept running for the next test)
 or that races its stop has no clock to move: it sleeps for real, as it would in production,
@@ -22,11 +26,22 @@ instead of failing in a thread that has nowhere to raise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Protocol
 
-__all__ = ["ClockNotRunning", "ServingThreads", "moved"]
+__all__ = [
+    "ClockNotRunning",
+    "ServingThreads",
+    "in_request",
+    "moved",
+    "moves",
+    "note_move",
+    "serving_request",
+]
 
 #: ``(module, function)`` a pool's worker thread runs: concurrent.futures' (asyncio's default
 #: executor too) and trio's thread cache (``trio.to_thread``, anyio on trio).
@@ -57,6 +72,52 @@ class ServingThreads:
                 return True
             frame = frame.f_back  # type: ignore[assignment]
         return False
+
+
+class _Request:
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = True
+
+
+#: The request a task serves: set where the plugin's clients call the app, and inherited by
+#: the tasks it starts (a task group of a streamed response, ``asyncio.gather``).
+_SERVING: contextvars.ContextVar[_Request | None] = contextvars.ContextVar(
+    "pytest_hardening_request", default=None
+)
+
+
+@contextlib.contextmanager
+def serving_request() -> Iterator[None]:
+    """Mark the code inside as serving a request the test waits for; a task it started that
+    outlives the request (``asyncio.create_task`` in a handler) no longer counts afterwards."""
+    request = _Request()
+    token = _SERVING.set(request)
+    try:
+        yield
+    finally:
+        request.open = False
+        _SERVING.reset(token)
+
+
+def in_request() -> bool:
+    """Whether the calling task serves a request still in flight (see :func:`serving_request`)."""
+    request = _SERVING.get()
+    return request is not None and request.open
+
+
+#: How many sleeps moved the clock in place of a real one in this thread or task: a watch of
+#: real sleeps wrapped around the one that moved it reads no change, and records nothing.
+_MOVES: contextvars.ContextVar[int] = contextvars.ContextVar("pytest_hardening_moves", default=0)
+
+
+def moves() -> int:
+    return _MOVES.get()
+
+
+def note_move() -> None:
+    _MOVES.set(_MOVES.get() + 1)
 
 
 def _in_trio() -> bool:

@@ -4,6 +4,7 @@ threads that sleep their interval in a loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -20,3 +21,7 @@ def start_poller(interval: float, polls: int) -> threading.Thread:
     thread = threading.Thread(target=poll, name="sampling-poller", daemon=True)
     thread.start()
     return thread
+
+
+async def back_off_async(seconds: float) -> None:
+    await asyncio.sleep(seconds)

@@ -59,6 +59,23 @@ def instant_in(modules: Collection[str], real: Callable[[float], Any]) -> Callab
     return sleep
 
 
+def instant_async_in(
+    modules: Collection[str], real: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[Any]]:
+    """The async twin of :func:`instant_in`, for ``asyncio.sleep``: ``await real(0)`` (still a
+    checkpoint) when code of ``modules`` awaits it, a real sleep elsewhere."""
+
+    async def sleep(seconds: float, result: Any = None) -> Any:
+        frame: Any = sys._getframe(1)
+        while frame is not None:
+            if frame.f_globals.get("__name__") in modules:
+                return await real(0, result)
+            frame = frame.f_back
+        return await real(seconds, result)
+
+    return sleep
+
+
 @pytest.fixture
 def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """A real back-off sleep (``time.sleep``, ``asyncio.sleep``) in the test's thread fails the

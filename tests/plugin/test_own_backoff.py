@@ -180,6 +180,35 @@ def test_sleeps_held_under_other_names_are_reached(injector: tuple[Clock, FaultI
     assert clock.advanced == 12.0
 
 
+@pytest.mark.usefixtures("no_real_sleep")
+def test_sleeps_imported_inside_the_functions_are_reached(
+    injector: tuple[Clock, FaultInjector],
+) -> None:
+    from . import _local_import_backoff  # `import time` inside a function, `from asyncio ...`
+
+    clock, faults = injector
+    faults.virtual_backoff(_local_import_backoff)
+    faults.fail("orders", 503, times=2)
+    assert _local_import_backoff.fetch_sync().status_code == 200
+    faults.fail("orders", 503, times=2)
+    assert asyncio.run(_local_import_backoff.fetch_async()).status_code == 200
+    assert faults.retry_sleeps == [1.0, 2.0, 3.0, 6.0]
+    assert clock.advanced == 12.0
+    assert clock.real_sleeps == []  # moved the clock: no real sleep to warn of
+
+
+@pytest.mark.usefixtures("no_real_sleep")
+def test_sleeps_imported_inside_the_functions_are_virtual_only_while_named() -> None:
+    from . import _local_import_backoff
+
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        faults.virtual_backoff(_local_import_backoff)
+    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+        faults.fail("orders", 503, times=1)
+        with pytest.raises(AssertionError, match=r"real time\.sleep\(1\.0\)"):
+            _local_import_backoff.fetch_sync()  # not named in this test: a real sleep
+
+
 LATE_APP = """
 import os
 import sys

@@ -115,6 +115,41 @@ def test_debug_dropped_is_harmless_when_the_app_is_out_of_debug_mode_without_it(
     assert ("DEBUG", "drop") in {(m.variable, m.kind) for m in report.accepted}
 
 
+def test_the_audit_refuses_to_judge_variants_against_an_unsafe_known_good_build() -> None:
+    # The known-good env's build in debug mode, letting any origin send credentials: its
+    # variants were judged against it, and the audit passed ("0 accepted").
+    from fastapi.middleware.cors import CORSMiddleware
+
+    def create() -> FastAPI:
+        app = _debug_app("true")()
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
+        return app
+
+    checker = ProdConfigChecker(create, {"APP_ENV": "production", "API_SECRET_KEY": "k" * 40})
+    with pytest.raises(AssertionError) as failure:
+        checker.audit()
+    message = str(failure.value)
+    assert "runs in debug mode" in message
+    assert "lets any origin make credentialed requests" in message  # every problem, not the first
+    assert "until prod_config.assert_accepts() passes" in message
+    with pytest.raises(AssertionError, match="(?s)runs in debug mode.*lets any origin"):
+        checker.assert_accepts()
+
+
+def test_a_refusal_naming_another_variable_that_contains_the_name_does_not_name_it() -> None:
+    # Dropping SECRET_KEY, the app complains about AWS_SECRET_KEY (a trial's app had both).
+    def create() -> FastAPI:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("AWS_SECRET_KEY is required")
+        return FastAPI()
+
+    checker = ProdConfigChecker(create, {"SECRET_KEY": "k" * 40, "AWS_SECRET_KEY": "a" * 40})
+    with pytest.raises(AssertionError, match="the error does not name SECRET_KEY"):
+        checker.assert_rejects(drop=["SECRET_KEY"])
+    report = checker.audit()
+    assert ("SECRET_KEY", "drop") in {(m.variable, m.kind) for m in report.unnamed}
+
+
 def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:
     # An app that names its mode ENVIRONMENT (and whose packaged defaults restore it when
     # dropped): a drop is another mode, judged by the app's own rule, not a weaker production.

@@ -94,13 +94,14 @@ def build_validator(
             if checker.stopped_at is None:
                 return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
             built = None  # stopped at a connection: nothing refused, and no app to look at
+        problems = []  # every one, each on its own line: not only the first
         if runs_in_debug(built):
-            return [f"{factory}: {_debug_problem(env)}"]
+            problems.append(f"{factory}: {_debug_problem(env)}")
         if credentialed_any_origin(built):
-            return [f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}"]
-        if env_file is None:
-            return []
-        return dotenv_fills(env, create.__module__.partition(".")[0], env_file)
+            problems.append(f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}")
+        if env_file is not None:
+            problems += dotenv_fills(env, create.__module__.partition(".")[0], env_file)
+        return problems
 
     validate.notes = notes  # type: ignore[attr-defined]
     return validate
