@@ -71,3 +71,32 @@ def test_the_exact_production_value_builds_out_of_debug_mode(mode_project: Path)
         "(--audit tries its unsafe variants)\n"
     )
     assert "ENVIRONMENT" not in result.stderr  # no mode note: the value is the exact one
+
+
+#: Debug mode and any origin with credentials in one production build (a trial's app).
+OPEN_APP = """
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+
+def create_app():
+    cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
+    return Starlette(debug=True, middleware=[cors])
+"""
+
+
+def test_every_problem_of_the_build_is_listed_not_only_the_first(mode_project: Path) -> None:
+    (mode_project / "open_cli_app.py").write_text(OPEN_APP)
+    (mode_project / "prod.env").write_text("ENVIRONMENT=production\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "open_cli_app:create_app"]
+    try:
+        result = runner.invoke(app, args)
+    finally:
+        sys.modules.pop("open_cli_app", None)
+    assert result.exit_code == 1, result.output
+    assert [line.split(": ")[1] for line in result.stdout.splitlines()] == [
+        "built in debug mode (its debug flag is on)",
+        "lets any origin make credentialed requests",
+    ]
+    assert "2 problem(s) in prod.env" in result.stderr
