@@ -21,11 +21,11 @@ standard library, pytest, the event-loop libraries, Sentry's SDK and the test co
 bound ``sleep`` before the watch started (``from time import sleep``) is not seen.
 
 ``asyncio.sleep`` is wrapped too, and recorded (as :class:`AwaitedSleep`; cancelled part-way,
-the real time it took) only in the tasks serving a request the plugin's clients sent, while it is in flight
-(:func:`._virtual_time.in_request`): a streamed answer's ``await asyncio.sleep(0.05)`` per chunk,
-the app's own retry loop. The event loop keeps real time under the clock, and an app's
-background tasks (a re-dial worker, a periodic refresh) sleep there by design, where no
-request waits: theirs are not recorded.
+the real time it took) only in the tasks serving a request the plugin's clients sent, while it
+is in flight (:func:`._virtual_time.in_request`): a streamed answer's ``await
+asyncio.sleep(0.05)`` per chunk, the app's own retry loop. The event loop keeps real time under
+the clock, and an app's background tasks (a re-dial worker, a periodic refresh) sleep there by
+design, where no request waits: theirs are not recorded.
 """
 
 from __future__ import annotations

@@ -70,3 +70,37 @@ def test_an_env_file_that_sets_everything_is_ok_beside_a_dotenv(project: Path) -
     status, said = check()
     assert status == 0, said
     assert "production configuration OK" in said
+
+
+#: pydantic 1's settings (``pydantic.v1`` under pydantic 2): ``Config.env_file`` and a
+#: field read from a variable of another name (``Field(env=...)``), as a trial's app had.
+SETTINGS_V1 = """
+from fastapi import FastAPI
+from pydantic.v1 import BaseSettings, Field
+
+
+class Settings(BaseSettings):
+    secret: str = Field(..., env="SECRET_KEY")
+    database_url: str
+
+    class Config:
+        env_file = ".env"
+
+
+def create_app() -> FastAPI:
+    Settings()
+    return FastAPI()
+"""
+
+
+def test_pydantic_1_settings_reading_a_dotenv_are_seen(project: Path) -> None:
+    (project / "dotenvsvc" / "app.py").write_text(SETTINGS_V1)
+    (project / "prod.env").write_text("DATABASE_URL=postgresql://app:pw@db.internal/app\n")
+    (project / ".env").write_text("SECRET_KEY=dev-only-secret\nSECRET=not-a-variable-it-reads\n")
+    status, said = check()
+    assert status == 1, said
+    assert said.splitlines() == [
+        "SECRET_KEY: not in prod.env, but the app's settings read it from .env (env_file), so "
+        "the check saw that file's value: production would start without it. Set it in "
+        "prod.env, or check from a folder without .env"
+    ]

@@ -31,4 +31,3 @@ async def fetch_async() -> httpx.Response:
             if response.status_code < 500:
                 break
     return response
-

@@ -103,7 +103,7 @@ def build():
     return Starlette(routes=[Route("/answer", answer), Route("/quote", quote)], lifespan=lifespan)
 '''
 
-REFRESHER = '''
+REFRESHER = """
 import asyncio
 
 STARTED = asyncio.Event()
@@ -115,7 +115,7 @@ async def every(interval):
     while True:
         await asyncio.sleep(interval)
         ROUNDS.append(interval)
-'''
+"""
 
 CONFTEST = """
 import asyncio

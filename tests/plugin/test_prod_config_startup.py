@@ -130,9 +130,9 @@ def test_the_audit_refuses_to_judge_variants_against_an_unsafe_known_good_build(
         checker.audit()
     message = str(failure.value)
     assert "runs in debug mode" in message
-    assert "lets any origin make credentialed requests" in message  # every problem, not the first
+    assert "lets any origin make credentialed requests" in message  # every problem
     assert "until prod_config.assert_accepts() passes" in message
-    with pytest.raises(AssertionError, match="(?s)runs in debug mode.*lets any origin"):
+    with pytest.raises(AssertionError, match=r"(?s)runs in debug mode.*lets any origin"):
         checker.assert_accepts()
 
 

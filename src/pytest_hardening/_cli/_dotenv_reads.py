@@ -1,6 +1,7 @@
 """The dotenv files an app's settings read beside the env file ``check-config`` checks.
 
-pydantic-settings' ``env_file`` fills every field the environment leaves unset from that file:
+pydantic-settings' ``env_file`` (pydantic 1's ``Config.env_file`` too) fills every field the
+environment leaves unset from that file:
 a production env file that lacks ``SECRET_KEY`` builds an app all the same when a developer's
 ``.env`` sets it, and the check would call the file good. After a build, the settings classes
 of the app's package say which files they read and which variables those files hold for them;
@@ -10,6 +11,7 @@ each one the env file lacks is a problem of the env file.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,24 +50,48 @@ def dotenv_fills(env: Mapping[str, str], package: str, checked: Path) -> list[st
 
 def _settings_files(package: str) -> Iterator[tuple[Path, set[str]]]:
     """(a dotenv file that exists, the variables it may set, lower case) for each settings
-    class of ``package`` (pydantic-settings) that names one in its ``env_file``."""
+    class of ``package`` that names one in its ``env_file``."""
+    for base in _settings_bases():
+        for cls in _subclasses(base):
+            if cls.__module__.partition(".")[0] != package:
+                continue
+            files, fields = _reads(cls)
+            paths = [files] if isinstance(files, (str, os.PathLike)) else list(files or ())
+            for entry in paths:
+                path = Path(entry)
+                if path.is_file():
+                    yield path, fields
+
+
+def _settings_bases() -> Iterator[type]:
+    """pydantic-settings' ``BaseSettings``, and pydantic 1's (``pydantic.BaseSettings``, or
+    ``pydantic.v1``'s under pydantic 2) when the app imported them: never imported here."""
     try:
         from pydantic_settings import BaseSettings
     except ImportError:
-        return
-    for cls in _subclasses(BaseSettings):
-        if cls.__module__.partition(".")[0] != package:
+        pass
+    else:
+        yield BaseSettings
+    for name in ("pydantic", "pydantic.v1"):
+        try:  # pydantic 2 raises its own ImportError for the name it moved out
+            base = getattr(sys.modules.get(name), "BaseSettings", None)
+        except ImportError:
             continue
-        config: Any = getattr(cls, "model_config", {})
-        files = config.get("env_file")
-        if not files:
-            continue
-        paths = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-        fields = _variables(cls, str(config.get("env_prefix") or ""))
-        for entry in paths:
-            path = Path(entry)
-            if path.is_file():
-                yield path, fields
+        if isinstance(base, type):
+            yield base
+
+
+def _reads(cls: Any) -> tuple[Any, set[str]]:
+    """A settings class's ``env_file`` and the variables it reads, lower case."""
+    v1 = getattr(cls, "__config__", None)
+    if v1 is not None and hasattr(cls, "__fields__") and not hasattr(cls, "model_fields"):
+        names = set()
+        for field in cls.__fields__.values():  # pydantic 1 resolved each one's env names
+            extra = getattr(getattr(field, "field_info", None), "extra", {}) or {}
+            names |= {str(env).lower() for env in extra.get("env_names", ())}
+        return getattr(v1, "env_file", None), names
+    config: Any = getattr(cls, "model_config", {})
+    return config.get("env_file"), _variables(cls, str(config.get("env_prefix") or ""))
 
 
 def _variables(cls: Any, prefix: str) -> set[str]:
