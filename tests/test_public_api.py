@@ -98,7 +98,18 @@ NO_APP = [
 ]
 
 
-def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(tmp_path: Path) -> None:
+#: The reference app's stack missing (installed without the app extra), or pydantic 1 beside an
+#: app of the user's own: "cannot import name 'model_validator' from 'pydantic'" (a trial's).
+MISSING_STACK = {
+    "no pydantic": "sys.modules['pydantic'] = None",
+    "pydantic 1": "import types; sys.modules['pydantic'] = types.ModuleType('pydantic')",
+}
+
+
+@pytest.mark.parametrize("stand_in", MISSING_STACK.values(), ids=MISSING_STACK)
+def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(
+    tmp_path: Path, stand_in: str
+) -> None:
     # Nothing configured falls back to the reference app, whose stack (pydantic) is the `app`
     # extra: without it, a traceback and exit 1 ("problems found"), or "refused to start",
     # said nothing of the cause. One process for the three commands (each exits on its own).
@@ -106,7 +117,7 @@ def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(tmp_path: Path)
     (tmp_path / "prod.env").write_text("ENVIRONMENT=production\n")
     code = (
         "import sys\n"
-        "sys.modules['pydantic'] = None  # as if installed without the app extra\n"
+        f"{stand_in}\n"
         "from pytest_hardening._cli import app\n"
         f"for args in {[command for command, _, _ in NO_APP]!r}:\n"
         "    try:\n"

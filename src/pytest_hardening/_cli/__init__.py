@@ -127,7 +127,7 @@ def chaos(
         chaos_target = load_target(target)
     except (ImportError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
         # A typo in the target's module is one line too: the message names its file and line.
-        if isinstance(exc, ModuleNotFoundError) and target == DEFAULT_TARGET:
+        if isinstance(exc, ImportError) and target == DEFAULT_TARGET:
             no_app("chaos", exc, "--target package.module:target", "target")
         console.print(f"[red]cannot load chaos target {target!r}: {exc}[/red]")
         raise Exit(2) from None
@@ -212,7 +212,7 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
     try:
         asgi_app, _ = app_of(load_object(spec, what="app factory"))
     except Exception as error:  # the app refused its configuration: say so in one line
-        if isinstance(error, ModuleNotFoundError) and spec == REFERENCE.factory:
+        if isinstance(error, ImportError) and spec == REFERENCE.factory:
             no_app("serve", error, "--factory package.module:attribute", "factory")
         # As check-config words it: pydantic's errors without the input they echo, and no
         # secret of the environment, whatever the app's message quotes.

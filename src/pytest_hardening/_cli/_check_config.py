@@ -121,10 +121,12 @@ def check_config(
         built = validator is None  # the app's own rules, as its build applies them
         if built and (development := development_mode(env)) is not None:
             problems.insert(0, development)
-    except (ValueError, ModuleNotFoundError, SpecError) as error:
-        if isinstance(error, ModuleNotFoundError) and by_default:
+    except (ValueError, ImportError, SpecError) as error:
+        if isinstance(error, ImportError) and by_default:
             no_app("check-config", error, "--factory package.module:attribute", "factory")
-        if isinstance(error, ModuleNotFoundError) and not names_the_spec(error, validator, factory):
+        if isinstance(error, ImportError) and not (
+            isinstance(error, ModuleNotFoundError) and names_the_spec(error, validator, factory)
+        ):
             raise
         # A spec that names nothing (a typo, the wrong folder): a usage error, not a refusal.
         click.echo(f"hardening check-config: {error}", err=True)

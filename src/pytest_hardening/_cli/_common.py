@@ -61,9 +61,10 @@ def env_file_option(help: str) -> Callable[[F], F]:
     )
 
 
-def no_app(command: str, error: ModuleNotFoundError, option: str, key: str) -> NoReturn:
+def no_app(command: str, error: ImportError, option: str, key: str) -> NoReturn:
     """Nothing named an app, and the default, the bundled reference app, cannot be imported:
-    its stack is an extra, not installed. One line, a usage error."""
+    its stack is an extra, not installed (or not in the versions it needs: pydantic 1 beside
+    an app of its own). One line, a usage error."""
     click.echo(
         f"hardening {command}: no app given ({error}): pass {option}, or set `{key}` in "
         "[tool.hardening] of pyproject.toml; the bundled reference app, the default when "
