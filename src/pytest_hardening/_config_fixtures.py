@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._config import AppFactory, NotConfigured, load_factory
+from ._config import AppFactory, NotConfigured
 
 if TYPE_CHECKING:
     from ._providers import ProviderSpec
@@ -35,12 +35,25 @@ __all__ = [
 CLIENT_FIXTURES = ("hardened_client", "hardened_async_client")
 
 
+#: The factories the ``hardening_app_factory`` ini option named, one per spec for the session:
+#: the same object for every test, so that the app it builds is kept and reused.
+_INI_FACTORIES = pytest.StashKey[dict[str, AppFactory]]()
+
+
 @pytest.fixture
 def hardening_app_factory(request: pytest.FixtureRequest) -> AppFactory:
     """A zero-argument callable building the ASGI app from ``os.environ``."""
     spec = request.config.getini("hardening_app_factory")
     if spec:
-        return load_factory(str(spec))
+        # Imported at the first build, under the test's environment (hardening_dev_env), and
+        # again for production builds: a module that reads its settings at import (`app =
+        # create_app()` at its end, as most do) would read the shell's instead.
+        from ._fresh_import import app_from_import
+
+        factories = request.config.stash.setdefault(_INI_FACTORIES, {})
+        if str(spec) not in factories:
+            factories[str(spec)] = app_from_import(str(spec))
+        return factories[str(spec)]
     pytest.fail(
         "pytest-hardening needs to know how to build your app: override the "
         "`hardening_app_factory` fixture in conftest.py (return a zero-argument callable that "

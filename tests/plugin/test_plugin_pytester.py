@@ -342,6 +342,64 @@ def test_ini_option_names_the_factory(project: pytest.Pytester) -> None:
     project.runpytest(*FAST).assert_outcomes(passed=1)
 
 
+def test_the_ini_options_factory_is_imported_under_the_tests_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    # `app = create_app()` at the module's end, as most FastAPI apps have it, and its settings
+    # read there: imported by the ini option before the test's environment was in place, it
+    # failed with KeyError: 'API_KEY' (a trial's app).
+    pytester.makepyfile(
+        keyed_app="""
+        import os
+
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        API_KEY = os.environ["API_KEY"]
+
+
+        def create_app():
+            key = API_KEY
+            return Starlette(routes=[Route("/key", lambda r: JSONResponse({"key": key}))])
+
+
+        app = create_app()
+        """
+    )
+    pytester.makeini("[pytest]\nhardening_app_factory = keyed_app:create_app\n")
+    pytester.makeconftest(
+        """
+        import pytest
+
+
+        @pytest.fixture
+        def hardening_dev_env():
+            return {"API_KEY": "dev-key"}
+
+
+        @pytest.fixture
+        def hardening_prod_env():
+            return {"API_KEY": "prod-key"}
+        """
+    )
+    pytester.makepyfile(
+        test_keyed="""
+        import pytest
+
+
+        def test_development(hardened_client):
+            assert hardened_client.get("/key").json() == {"key": "dev-key"}
+
+
+        @pytest.mark.production
+        def test_production(hardened_client):
+            assert hardened_client.get("/key").json() == {"key": "prod-key"}
+        """
+    )
+    pytester.runpytest(*FAST).assert_outcomes(passed=2)
+
+
 @pytest.mark.slow
 def test_xdist_workers_are_aggregated(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
