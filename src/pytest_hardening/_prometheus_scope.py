@@ -80,7 +80,7 @@ class RegistryScope:
             try:
                 register(collector)
             except ValueError as error:
-                names = getattr(error, "duplicates", None)
+                names = _duplicates(registry, collector, error)
                 released = (
                     self._displace_holders(registry, names)
                     if self._displace
@@ -193,6 +193,19 @@ class RegistryScope:
         for collector in alive:
             register(collector)
         return not alive
+
+
+def _duplicates(registry: Any, collector: Any, error: ValueError) -> Any:
+    """The names ``collector`` could not take: the error's (prometheus_client 0.23 and later
+    raise ``DuplicateTimeseries`` with them), else those the registry holds already (earlier
+    releases raise a plain ``ValueError`` that only says them)."""
+    names = getattr(error, "duplicates", None)
+    if names is not None:
+        return names
+    try:
+        return set(registry._names_to_collectors).intersection(registry._get_names(collector))
+    except Exception:  # a registry of another shape: the clash stays the app's error
+        return None
 
 
 @contextlib.contextmanager
