@@ -6,8 +6,10 @@ so each test sees the traffic it caused, in any order and under reuse. Request m
 recognised by their labels, as the common instrumentations write them
 (prometheus-fastapi-instrumentator, starlette-exporter, hand-written middleware): a method
 label, a route label (``handler``, ``path``, ``route``, ``endpoint``) and, optionally, a status
-label (``status``, ``status_code``, ``code``; ``5xx`` counts as an error). Latencies come from
-a histogram's buckets: a percentile is the upper bound of the bucket it falls in.
+label (``status``, ``status_code``, ``code``; ``5xx`` counts as an error). A family named for
+the app's calls out (``external_service_requests_total``, ``upstream_...``) has the same
+labels, for the provider's path: it is no request to the app. Latencies come from a
+histogram's buckets: a percentile is the upper bound of the bucket it falls in.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class PrometheusView:
         counts: dict[str, float] = {}
         for (name, pairs), delta in self.changes().items():
             labels = dict(pairs)
-            if labels.get("method", "").upper() != method.upper():
+            if labels.get("method", "").upper() != method.upper() or _outbound(name):
                 continue
             if not any(labels.get(label) == route for label in _ROUTE_LABELS):
                 continue
@@ -167,8 +169,8 @@ class PrometheusView:
         seen = sorted(
             {
                 f"{labels['method'].upper()} {route}"
-                for labels in (dict(pairs) for (_, pairs) in self.changes())
-                if "method" in labels
+                for name, labels in ((n, dict(pairs)) for (n, pairs) in self.changes())
+                if "method" in labels and not _outbound(name)
                 for route in (labels.get(label) for label in _ROUTE_LABELS)
                 if route is not None
             }
@@ -212,8 +214,10 @@ class PrometheusView:
                 yield (sample.name, tuple(sorted(sample.labels.items()))), float(sample.value)
 
     def _has_request_metrics(self) -> bool:
-        for (_, pairs), _value in self._read():
+        for (name, pairs), _value in self._read():
             labels = dict(pairs)
+            if _outbound(name):
+                continue
             if "method" in labels and any(label in labels for label in _ROUTE_LABELS):
                 return True
         return False
@@ -252,6 +256,17 @@ def _latency_family(buckets: dict[str, dict[float, float]]) -> str | None:
     one named for time (duration, latency, seconds) before any other."""
     timed = [f for f in buckets if not _SIZE.search(f)]
     return min(timed, key=lambda f: (not _LATENCY.search(f), f), default=None)
+
+
+#: Words of a family's name that make it the app's calls out, not requests to it.
+_OUTBOUND = frozenset(
+    {"external", "outbound", "egress", "upstream", "downstream", "dependency", "provider"}
+)
+
+
+def _outbound(name: str) -> bool:
+    """``name`` (a sample's) is of a family counting the app's calls to other services."""
+    return not _OUTBOUND.isdisjoint(part.rstrip("s") for part in name.lower().split("_"))
 
 
 def _status(labels: dict[str, str]) -> str:

@@ -97,6 +97,22 @@ def test_two_request_families_and_a_size_histogram_count_each_request_once(
     assert stats.p95 == stats.max == 0.005  # the latency histogram's own bucket, not inf
 
 
+def test_the_apps_calls_out_are_not_requests_to_it(registry: CollectorRegistry) -> None:
+    # The same method and endpoint labels, for the provider's path (a trial's app): read as
+    # requests to the app, a route it does not have had a count.
+    requests, latency = _exporter_metrics(registry)
+    calls_out = Counter(
+        "external_service_requests", "", ["service_name", "endpoint", "method"], registry=registry
+    )
+    view = PrometheusView(registry).start()
+    _request(requests, latency, 200, 0.05)
+    calls_out.labels("coindesk", "/index/cc/v1/latest/tick", "GET").inc(3)
+    stats = view.endpoint("GET /index/cc/v1/latest/tick")
+    assert stats.count == 0
+    assert "seen: GET /items/{id}" in stats.note  # the app's own route only
+    assert view.sample("external_service_requests_total", service_name="coindesk") == 3
+
+
 def test_any_metric_by_name_and_labels(registry: CollectorRegistry) -> None:
     payments = Counter("payments", "", ["provider", "outcome"], registry=registry)
     payments.labels(provider="stripe", outcome="ok").inc(4)
