@@ -38,6 +38,7 @@ from ._secrets import (
 )
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
+from ._work_dir import WorkDirChanges
 
 __all__ = ["ProdConfigChecker"]
 
@@ -276,6 +277,14 @@ class ProdConfigChecker:
         report = AuditReport()
         if optional is None:
             optional = declared_optional(self.factory)
+        work_dir = WorkDirChanges()
+        try:
+            self._audit(report, optional)
+        finally:
+            report.wrote = work_dir.changed()
+        return report
+
+    def _audit(self, report: AuditReport, optional: Iterable[str]) -> None:
         baseline, app = self._outcome({})
         report.reached = list(self.reached)
         if baseline is not None:  # every variant would look refused
@@ -319,7 +328,6 @@ class ProdConfigChecker:
                 if leak not in report.leaks:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")
-        return report
 
     def mutations(self, optional: Iterable[str] = ()) -> list[Mutation]:
         return unsafe_variants(self.prod_env, optional)

@@ -87,6 +87,8 @@ class AuditReport:
     notes: dict[Mutation, str] = field(default_factory=dict)
     #: The connections the known-good boot tried and went on without (refused by the check).
     reached: list[str] = field(default_factory=list)
+    #: What the builds wrote into the working directory (a default path a variant fell back on).
+    wrote: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[str]:
@@ -127,6 +129,12 @@ class AuditReport:
                 "  the production boot tried to reach the network and went on when the check "
                 f"refused it: {'; '.join(r.strip() for r in self.reached)} (in production it "
                 "connects)"
+            )
+        if self.wrote:
+            lines.append(
+                f"  the builds wrote into the working directory: {', '.join(self.wrote)}: a "
+                "variant fell back on a default path of the app's (a database, a storage "
+                "folder); look at what changed, and run the audit from a folder of its own"
             )
         return "\n".join(lines)
 

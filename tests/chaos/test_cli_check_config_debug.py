@@ -100,3 +100,32 @@ def test_every_problem_of_the_build_is_listed_not_only_the_first(mode_project: P
         "lets any origin make credentialed requests",
     ]
     assert "2 problem(s) in prod.env" in result.stderr
+
+
+#: Falls back on a database beside it when DATABASE_URL is not given.
+LOCAL_DB_APP = """
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+
+def create_app():
+    url = os.environ.get("DATABASE_URL", "sqlite:///./app.db")
+    if url.startswith("sqlite:///./"):
+        Path(url.removeprefix("sqlite:///./")).write_text("seeded users")
+    return Starlette()
+"""
+
+
+def test_the_audit_says_what_its_builds_wrote_into_the_folder(mode_project: Path) -> None:
+    (mode_project / "db_cli_app.py").write_text(LOCAL_DB_APP)
+    (mode_project / "prod.env").write_text(
+        "ENVIRONMENT=production\nDATABASE_URL=postgresql://db.internal/app\n"
+    )
+    args = ["check-config", "--env-file", "prod.env", "--factory", "db_cli_app:create_app"]
+    try:
+        result = runner.invoke(app, [*args, "--audit"])
+    finally:
+        sys.modules.pop("db_cli_app", None)
+    assert "note: the audit's builds wrote into this folder: app.db (new)" in result.stderr

@@ -10,6 +10,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -148,6 +149,25 @@ def test_a_refusal_naming_another_variable_that_contains_the_name_does_not_name_
         checker.assert_rejects(drop=["SECRET_KEY"])
     report = checker.audit()
     assert ("SECRET_KEY", "drop") in {(m.variable, m.kind) for m in report.unnamed}
+
+
+def test_the_audit_says_what_its_builds_wrote_into_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DATABASE_URL dropped, the app fell back on ./app.db and seeded it: the audit left (or
+    # changed) a database in the folder the tests ran from, and said nothing (a trial's app).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("the user's own file")
+
+    def create() -> FastAPI:
+        url = os.environ.get("DATABASE_URL", "sqlite:///./app.db")
+        if url.startswith("sqlite:///./"):
+            Path(url.removeprefix("sqlite:///./")).write_text("seeded users")
+        return FastAPI()
+
+    report = ProdConfigChecker(create, {"DATABASE_URL": "postgresql://db.internal/app"}).audit()
+    assert report.wrote == ["app.db (new)"]
+    assert "the builds wrote into the working directory: app.db (new)" in str(report)
 
 
 def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:

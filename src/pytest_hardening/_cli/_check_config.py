@@ -176,7 +176,7 @@ def check_config(
                 err=True,
             )
         try:
-            tried, findings = audit_findings(
+            tried, findings, wrote = audit_findings(
                 env, factory=factory, validator=validator, clear=clear, optional=names, start=start
             )
         except ImportAgainError as error:  # the app cannot be built again: nothing was tried
@@ -184,6 +184,13 @@ def check_config(
             raise Exit(2) from None
         problems = [f"audit: {finding}" for finding in findings]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
+        if wrote:
+            click.echo(
+                f"note: the audit's builds wrote into this folder: {', '.join(wrote)}: a "
+                "variant fell back on a default path of the app's (a database, a storage "
+                "folder); look at what changed, and audit from a folder of its own",
+                err=True,
+            )
         dropped = [
             f.split(":")[0].removeprefix("accepted ")
             for f in findings

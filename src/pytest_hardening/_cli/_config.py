@@ -238,10 +238,11 @@ def audit_findings(
     optional: Iterable[str] = (),
     clear: Iterable[str] = (),
     start: bool = False,
-) -> tuple[int, list[str]]:
+) -> tuple[int, list[str], list[str]]:
     """Mutate the (valid) ``env`` one unsafe change at a time and build the app with each:
-    returns how many changes were tried and the findings (unsafe changes it booted with,
-    rejection messages that leaked a secret). Building is slow; the command makes it opt-in.
+    returns how many changes were tried, the findings (unsafe changes it booted with,
+    rejection messages that leaked a secret) and what the builds wrote into the working
+    directory. Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
     from pytest_hardening._prod_variants import declared_optional
@@ -263,9 +264,9 @@ def audit_findings(
         with _unprinted():
             report = checker.audit(optional=optional_names)
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
-        return 0, [str(refused).splitlines()[0]]
+        return 0, [str(refused).splitlines()[0]], []
     tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
-    return tried, list(report.findings)
+    return tried, list(report.findings), report.wrote
 
 
 def _unprinted() -> contextlib.ExitStack:
