@@ -233,10 +233,14 @@ class ProdConfigChecker:
             self._finding(f"accepted {_describe(changes)}")
             # A factory reached by name is imported afresh when its import reads the env.
             afresh = hasattr(self.factory, "modules_of") or import_spec(self.factory) is not None
+            ran = (
+                f"the app got past what it validates: {self.stopped_at}"
+                if self.stopped_at is not None
+                else "the app was built and its startup ran"
+            )
             raise AssertionError(
                 f"expected the production build to be refused with {_describe(changes)}; "
-                "the app was built and its startup ran. Validate these variables when the "
-                "app is built or starts"
+                f"{ran}. Validate these variables when the app is built or starts"
                 + (
                     ": the app accepts them."
                     if afresh
@@ -425,7 +429,7 @@ def _connecting(network: NetworkGuard, error: Exception, phase: str) -> str | No
     host the guard refused, or at a connection refused on this machine (nothing listens
     there); None for any other failure, a refusal of the configuration."""
     refused = network.refused(faults=False)
-    if refused:
+    if refused and _from_connecting(error, refused):
         return f"its {phase} got as far as connecting to {refused[0].strip()}, refused by the check"
     if _refused_here(error):
         return (
@@ -433,6 +437,42 @@ def _connecting(network: NetworkGuard, error: Exception, phase: str) -> str | No
             "(a server the known-good env names, not running for the test)"
         )
     return None
+
+
+def _from_connecting(error: BaseException, refused: list[str]) -> bool:
+    """Whether ``error`` came of a connection (the guard refused those in ``refused``), not of
+    a check that failed after some other connection was refused and passed over (a log
+    handler shipping records, which never breaks the app): an ``OSError`` in its chain, a
+    client's error named for connecting, or one naming a refused host (a database driver the
+    guard refused in its own words)."""
+    hosts = {line.split()[0].rpartition(":")[0] for line in refused if line.split()}
+    for current in _chain(error):
+        if isinstance(current, OSError) or _CONNECTING.search(type(current).__name__):
+            return True
+        texts = [str(current)]
+        if isinstance(current, LifespanError):
+            texts += _exception_lines(current.details)
+        if any(host and host in text for host in hosts for text in texts):
+            return True
+    return False
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, its causes and contexts, and what a failed startup raised after saying so."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if isinstance(current, LifespanError) and current.raised is not None:
+            current = current.raised
+        else:
+            current = current.__cause__ or current.__context__
+
+
+#: Exception types of clients that failed to connect (httpx's ConnectError, SQLAlchemy's
+#: OperationalError, pymongo's ServerSelectionTimeoutError, grpc's UNAVAILABLE errors).
+_CONNECTING = re.compile(r"Connect|Operational|Unavailable|Timeout|ServerSelection")
 
 
 def _refused_here(error: BaseException) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -168,6 +169,45 @@ def test_the_audit_says_what_its_builds_wrote_into_the_working_directory(
     report = ProdConfigChecker(create, {"DATABASE_URL": "postgresql://db.internal/app"}).audit()
     assert report.wrote == ["app.db (new)"]
     assert "the builds wrote into the working directory: app.db (new)" in str(report)
+
+
+class _ShippingHandler(logging.Handler):
+    """Ships each record over the network, as python-logging-loki does; never breaks the app."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError):
+            socket.create_connection(("logs.example.com", 3100), timeout=1).close()
+
+
+def test_a_refusal_after_a_log_shipper_was_refused_is_still_a_refusal() -> None:
+    # The guard refused the log handler's connection; then the build raised for the secret:
+    # read as "got as far as connecting", the refusal counted as accepted (a trial's app).
+    log = logging.getLogger("pytest_hardening.tests.shipping")
+    handler = _ShippingHandler()
+
+    def create() -> FastAPI:
+        log.warning("building the app")
+        if len(os.environ["SECRET_KEY"]) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        return FastAPI()
+
+    log.addHandler(handler)
+    try:
+        checker = ProdConfigChecker(create, {"SECRET_KEY": "k" * 40})
+        checker.assert_rejects(SECRET_KEY="x")
+        assert checker.stopped_at is None
+        assert checker.assert_accepts() is not None
+    finally:
+        log.removeHandler(handler)
+
+
+def test_a_startup_stopped_at_a_connection_is_said_as_such_when_a_refusal_was_expected() -> None:
+    checker = ProdConfigChecker(create_app, GOOD)
+    with pytest.raises(AssertionError) as failure:
+        checker.assert_rejects(API_SECRET_KEY="s" * 40)  # a strong one: not refused
+    message = str(failure.value)
+    assert "the app got past what it validates: its startup got as far as connecting" in message
+    assert "its startup ran" not in message
 
 
 def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:
