@@ -286,4 +286,6 @@ class _StreamedBody:
     def _log(self, error: BaseException) -> None:
         if not self._logged:
             self._logged = True
-            log_app_error(self._exchange.scope, error, self._exchange.status, cut=True)
+            # Failed after its last body message (a background task): the body is whole.
+            cut = not self._exchange.body_complete
+            log_app_error(self._exchange.scope, error, self._exchange.status, cut=cut)

@@ -76,6 +76,11 @@ def starlette_app(seen: Seen) -> Starlette:
     async def then_fails(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True}, background=BackgroundTask(fail))
 
+    async def streamed_then_fails(request: Request) -> StreamingResponse:
+        # As any answer through a BaseHTTPMiddleware: streamed, then its background task.
+        parts = iter(["a", "b"])
+        return StreamingResponse(parts, media_type="text/plain", background=BackgroundTask(fail))
+
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(f"hello {await websocket.receive_text()}")
@@ -89,6 +94,7 @@ def starlette_app(seen: Seen) -> Starlette:
         Route("/broken", broken),
         Mount("/started", started),
         Route("/then-fails", then_fails),
+        Route("/streamed-then-fails", streamed_then_fails),
         WebSocketRoute("/ws", socket),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -185,6 +191,16 @@ def test_a_whole_body_then_a_failing_background_task_is_still_the_answer(
     response = client.get("/then-fails")
     assert (response.status_code, response.json()) == (200, {"ok": True})
     assert any(r.name == "pytest_hardening.app" for r in caplog.records)
+
+
+def test_a_whole_streamed_body_then_a_failing_background_task_is_not_said_cut(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The log said "its body cut where the app failed" of a whole body (a trial's app).
+    response = client.get("/streamed-then-fails")
+    assert (response.status_code, response.text) == (200, "ab")
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    assert "GET /streamed-then-fails (the client was answered 200)" in record.getMessage()
 
 
 def test_an_endless_stream_is_handed_over_and_stopped_when_the_client_leaves(
