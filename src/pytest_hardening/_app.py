@@ -57,6 +57,13 @@ def build_app(
 def call_factory(factory: AppFactory) -> Any:
     """``factory()``, refusing what is not an app: an ``async def`` factory gives a coroutine,
     which would only fail at the first request, as a 500."""
+    if isinstance(factory, str):
+        raise TypeError(
+            f"the app factory is the text {factory!r}, not a function that builds the app: "
+            "the hardening_app_factory ini option takes a 'module:attribute' text; the fixture "
+            f"returns the factory itself, or app_from_import({factory!r}), which imports it "
+            "under each test's environment (docs/getting-started.md)"
+        )
     if _is_asgi_app(factory):
         raise TypeError(
             f"the app factory is an ASGI app ({type(factory).__name__}), not a function that "

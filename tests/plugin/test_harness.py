@@ -166,6 +166,14 @@ def test_an_app_named_where_its_factory_belongs_is_refused_saying_what_to_name()
         assert harness.build(lambda: app, {}) is app  # an app built at import, used as it is
 
 
+def test_a_factory_given_as_the_ini_options_text_is_refused_saying_what_to_return() -> None:
+    # The fixture returned "main:create_app": a bare "'str' object is not callable" before.
+    with Harness() as harness, pytest.raises(TypeError) as refused:
+        harness.build("main:create_app", {})  # type: ignore[arg-type]
+    assert "the app factory is the text 'main:create_app'" in str(refused.value)
+    assert "app_from_import('main:create_app')" in str(refused.value)
+
+
 def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None:
     from pytest_hardening import AppPool, AppReuseWarning
 
