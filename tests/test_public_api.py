@@ -113,8 +113,7 @@ def test_a_command_with_no_app_and_no_app_extra_is_a_usage_error(
     # Nothing configured falls back to the reference app, whose stack (pydantic) is the `app`
     # extra: without it, a traceback and exit 1 ("problems found"), or "refused to start",
     # said nothing of the cause. One process for the three commands (each exits on its own).
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")  # no [tool.hardening]
-    (tmp_path / "prod.env").write_text("ENVIRONMENT=production\n")
+    (tmp_path / "prod.env").write_text("ENVIRONMENT=production\n")  # in no project
     code = (
         "import sys\n"
         f"{stand_in}\n"

@@ -103,10 +103,24 @@ def test_development_env_is_not_a_release(tmp_path: Path) -> None:
     assert result.stdout.startswith("APP_ENV: must be production")
 
 
-def test_a_project_that_configured_nothing_is_told_whose_rules_applied(
+def test_another_project_that_configured_nothing_is_not_judged_by_the_reference_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Judged by the reference app's rules (EXOTEL_*, WASABI_*), a CI gate failed with 18
+    # problems of nothing of that project's (a trial's).
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'other'\n")  # no [tool.hardening]
+    (tmp_path / "prod.env").write_text("APP_ENV=production\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check-config", "--env-file", "prod.env"])
+    assert result.exit_code == 2, result.output  # a usage error, not "not safe to release"
+    assert result.stdout == ""
+    assert "names no app to check with: set `factory` (or `validator`)" in result.stderr
+    assert "--factory package.module:create_app" in result.stderr
+
+
+def test_outside_any_project_the_reference_rules_apply_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "prod.env").write_text("APP_ENV=production\n")
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["check-config", "--env-file", "prod.env"])

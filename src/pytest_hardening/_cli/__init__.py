@@ -1,7 +1,8 @@
 """The ``hardening`` command (click + rich): chaos, check-config, serve.
 
 Defaults come from the project's ``[tool.hardening]`` table (see :mod:`._project`); the
-reference app is the default only for a project that configures nothing.
+reference app is the default only for a project that configures nothing (for check-config,
+only outside another project).
 
 click, not typer (built on click): typer depends on pydantic 2, and the plugin installs beside
 apps pinned to any FastAPI version, pydantic 1 included; click needs no other package (but

@@ -21,7 +21,7 @@ from pytest_hardening._cli._config import (
     release_problems,
     shell_variables,
 )
-from pytest_hardening._cli._project import REFERENCE
+from pytest_hardening._cli._project import REFERENCE, another_project
 from pytest_hardening._config import SpecError
 from pytest_hardening._registries import ImportAgainError
 
@@ -89,6 +89,17 @@ def check_config(
     """
     config = project()
     by_default = validator is None and factory is None and config is REFERENCE
+    if by_default and (other := another_project()) is not None:
+        # A release gate judging another project's env file by the reference app's rules
+        # (EXOTEL_*, WASABI_*) fails CI for nothing of that project's: say what to configure.
+        click.echo(
+            f"hardening check-config: {other} names no app to check with: set `factory` (or "
+            "`validator`) in its [tool.hardening], or pass --factory package.module:create_app "
+            "(the bundled reference app's rules: --validator "
+            f"{REFERENCE.validator})",
+            err=True,
+        )
+        raise Exit(2)
     # --factory means "build my app", as [tool.hardening] factory does: the reference app's
     # validator (the default of a project that configures nothing) is not that app's rules;
     # nor is the reference app the app of a --validator of one's own.

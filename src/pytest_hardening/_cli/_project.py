@@ -6,7 +6,9 @@
     target = "mypkg.chaos:target"           # chaos
 
 Without ``factory``, the ``hardening_app_factory`` pytest ini option of the same file is used.
-The reference app is the default only when the project configures none of these.
+The reference app is the default only when the project configures none of these; but a
+release gate (``check-config``) of another project never judges by its rules
+(:func:`another_project`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["REFERENCE", "ProjectConfig", "project_config"]
+__all__ = ["REFERENCE", "ProjectConfig", "another_project", "project_config"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,20 @@ def _find_pyproject(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def another_project(start: Path | None = None) -> Path | None:
+    """The nearest pyproject.toml at or above ``start`` (default: the current directory) when
+    it is another project's than this package's own (whose checkout runs the reference app)."""
+    path = _find_pyproject((start or Path.cwd()).resolve())
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as file:
+            name = tomllib.load(file).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        return path
+    return None if name == "pytest-hardening" else path
 
 
 def _text(table: dict[str, Any], key: str, source: Path) -> str | None:
