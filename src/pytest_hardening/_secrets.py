@@ -15,6 +15,7 @@ __all__ = [
     "name_words",
     "refusal_lines",
     "secret_values",
+    "unpersonal",
 ]
 
 #: Secrets published as defaults in templates and docs, for deployments to change: an app that
@@ -193,6 +194,25 @@ def mask(text: str, secrets: Iterable[tuple[str, str]], *, label: str = "***") -
         for printed, masked in _fragments(value):
             if printed in text:
                 text = text.replace(printed, masked.format(label=shown))
+    return text
+
+
+#: What free text from an app (an error's message, a URL it called) may carry that a report
+#: kept as a CI artifact must not: addresses, long numbers (phones, cards, ids), and opaque
+#: tokens (keys, bot tokens in a URL's path: letters and digits, 20 characters or more).
+_PERSONAL = (
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (re.compile(r"(?<![\w])\+?\d[\d -]{5,}\d(?![\w])"), "<number>"),
+    (re.compile(r"(?=[\w:-]*\d)(?=[\w:-]*[A-Za-z])[\w:-]{20,}"), "<token>"),
+)
+
+
+def unpersonal(text: str) -> str:
+    """``text`` (an app's free text, for a report) with e-mail addresses, long numbers and
+    opaque tokens masked; a URL's query string (where tokens travel) dropped."""
+    text = re.sub(r"(https?://[^\s?#]*)\?[^\s#]*", r"\1?<query>", text)
+    for pattern, label in _PERSONAL:
+        text = pattern.sub(label, text)
     return text
 
 

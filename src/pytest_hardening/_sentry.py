@@ -131,13 +131,16 @@ class SentryCapture(Transport):
             if not value:
                 continue
             needles = {value.encode(), json.dumps(value)[1:-1].encode()}
-            for number, envelope in enumerate(envelopes):
-                if any(n in sent[number] for n in needles):
-                    where = _locate(envelope, value)
-                    leaks.append(
-                        f"  secret #{index} ({_redact(value)}) in envelope {number}: {where}"
-                    )
-                    break
+            places = [
+                f"envelope {number}: {where}"
+                for number, envelope in enumerate(envelopes)
+                if any(n in sent[number] for n in needles)
+                for where in _locate(envelope, value)
+            ]
+            if places:  # every place, so that one fix and one run find them all
+                shown = "; ".join(places[:_PLACES])
+                more = f"; and {len(places) - _PLACES} more" if len(places) > _PLACES else ""
+                leaks.append(f"  secret #{index} ({_redact(value)}) in {shown}{more}")
         if leaks:
             raise AssertionError(
                 f"secret values reached Sentry ({len(envelopes)} envelope(s) checked):\n"
@@ -213,15 +216,20 @@ def _sent_by_the_app(envelope: Envelope) -> bytes:
     return Envelope(headers=headers, items=envelope.items).serialize()
 
 
-def _locate(envelope: Envelope, value: str) -> str:
-    for item in envelope.items:
-        payload = item.payload.json
-        if payload is None:
-            continue
-        for path, text in _walk(payload, item.type or "item"):
-            if value in text:
-                return path
-    return "in the raw envelope bytes"
+#: Places shown for one leaked secret.
+_PLACES = 12
+
+
+def _locate(envelope: Envelope, value: str) -> list[str]:
+    """Every path in ``envelope``'s items whose text holds ``value``."""
+    found = [
+        path
+        for item in envelope.items
+        if item.payload.json is not None
+        for path, text in _walk(item.payload.json, item.type or "item")
+        if value in text
+    ]
+    return found or ["in the raw envelope bytes"]
 
 
 def _redact(value: str) -> str:

@@ -74,6 +74,27 @@ def test_assert_no_secrets_finds_leaks_without_printing_them(guard: SentryGuard)
     assert "tok_123456" not in str(info.value)
 
 
+def test_assert_no_secrets_names_every_place_a_secret_reached(guard: SentryGuard) -> None:
+    # One place per secret: a fix, a run, the next place (a trial's app leaked a token in
+    # stack variables, breadcrumbs and messages at once).
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.add_breadcrumb(message="GET https://api.telegram.org/bottok_123456/send")
+    sentry_sdk.set_extra("settings", {"token": "tok_123456"})
+    sentry_sdk.capture_message("request failed")
+    sentry_sdk.capture_message("token tok_123456 refused")
+    with pytest.raises(AssertionError) as info:
+        capture.assert_no_secrets("tok_123456")
+    said = str(info.value)
+    for place in (
+        "envelope 0: event.breadcrumbs.values[0].message",
+        "envelope 0: event.extra.settings.token",
+        "envelope 1: event.message",
+    ):
+        assert place in said
+    assert "tok_123456" not in said
+
+
 def test_the_dsns_public_key_in_the_sdks_envelope_header_is_not_a_leak(
     guard: SentryGuard,
 ) -> None:
@@ -117,3 +138,21 @@ def test_guard_never_touches_a_client_that_existed_before() -> None:
         assert sentry_sdk.get_client().is_active()
     finally:
         outer.stop()
+
+
+def test_the_json_report_keeps_what_the_apps_events_said_of_its_users_out(
+    guard: SentryGuard,
+) -> None:
+    # --hardening-report is a CI artifact: it repeated the addresses the app leaked.
+    from pytest_hardening._report import TestRecord
+
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.capture_message(
+        "Failed to send email to jane.doe@example.com, phone +91 98765 43210"
+    )
+    record = TestRecord("test_signup")
+    record.add_sentry(capture)
+    assert record.sentry_events == [
+        "[info] Failed to send email to <email>, phone <number> tags={}"
+    ]
