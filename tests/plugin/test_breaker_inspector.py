@@ -94,6 +94,33 @@ def test_assert_state_message_has_expected_actual_and_history() -> None:
     assert "CLOSED -> OPEN" in message
 
 
+def test_pybreakers_decorator_on_an_async_def_is_named_when_it_never_opens() -> None:
+    # The decorator calls the coroutine function and counts the coroutine it gets back as a
+    # success: the breaker stayed CLOSED with no transitions, and no hint (a trial's app).
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=30)
+
+    @breaker
+    async def fetch_price() -> float:
+        raise ConnectionError("provider down")
+
+    inspector = BreakerInspector({"prices": breaker}).start()
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            asyncio.run(fetch_price())
+    with pytest.raises(AssertionError) as failure:
+        inspector.assert_state("prices", "OPEN")
+    assert "pybreaker was handed the async def " in str(failure.value)
+    assert "fetch_price" in str(failure.value)
+    assert "`with breaker.calling():`" in str(failure.value)
+
+    sync_breaker = pybreaker.CircuitBreaker(fail_max=5)  # a sync function: no such note
+    inspector = BreakerInspector({"sync": sync_breaker}).start()
+    sync_breaker.call(lambda: None)
+    with pytest.raises(AssertionError) as failure:
+        inspector.assert_state("sync", "OPEN")
+    assert "async def" not in str(failure.value)
+
+
 def test_unknown_breaker_and_unadaptable_objects() -> None:
     inspector = BreakerInspector({"db": NativeLike()})
     with pytest.raises(KeyError, match="breakers: \\['db'\\]"):

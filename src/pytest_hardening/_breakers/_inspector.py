@@ -207,6 +207,9 @@ class BreakerInspector:
 
     def _on_call_note(self, name: str, actual: BreakerState, wanted: object) -> list[str]:
         wanted = str(getattr(wanted, "value", wanted)).upper()
+        if actual is BreakerState.CLOSED and wanted == "OPEN":
+            never_opens = getattr(self._track(name).adapter, "never_opens", None)
+            return list(never_opens()) if callable(never_opens) else []
         if actual is not BreakerState.OPEN or wanted != "HALF_OPEN":
             return []
         library = getattr(self._track(name).adapter, "half_open_on_call", None)
