@@ -257,7 +257,7 @@ class VirtualLibrarySleep:
         functions = _functions_of(module)
         for function in functions:
             self._own_defaults(function)
-        if sleeps_inside(module, functions):
+        if sleeps_inside(functions):
             self.callers.add(module)
 
     def _virtual(self, real: Any) -> Callable[..., Any]:
@@ -387,7 +387,7 @@ def _stamina() -> tuple[Any, ...]:
 def _sleeps_of(module: ModuleType) -> bool:
     """Whether ``module`` holds a sleep to make virtual: a module or a ``sleep`` among its names,
     or functions that import one inside themselves."""
-    return bool(_own_sleepers(module)) or sleeps_inside(module, _functions_of(module))
+    return bool(_own_sleepers(module)) or sleeps_inside(_functions_of(module))
 
 
 def _own_sleepers(module: ModuleType) -> dict[str, Any]:

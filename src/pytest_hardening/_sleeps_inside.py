@@ -22,9 +22,9 @@ __all__ = ["CallersSleeps", "sleeps_inside"]
 _MODULES = frozenset({"time", "asyncio"})
 
 
-def sleeps_inside(module: types.ModuleType, functions: list[Any]) -> bool:
-    """Whether one of ``functions`` (``module``'s own) imports ``time`` or ``asyncio`` and
-    names ``sleep``, in its body or a function nested in it."""
+def sleeps_inside(functions: list[Any]) -> bool:
+    """Whether one of ``functions`` (a module's own) imports ``time`` or ``asyncio`` and names
+    ``sleep``, in its body or a function nested in it."""
     return any(_imports_a_sleep(f.__code__) for f in functions if hasattr(f, "__code__"))
 
 
