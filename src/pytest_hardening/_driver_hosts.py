@@ -1,7 +1,8 @@
 """Where a database driver that connects in C will connect, read from its ``connect``
 arguments as the driver's C library reads them: libpq (psycopg2, psycopg), libmysqlclient
-(mysqlclient's ``MySQLdb``) and FreeTDS (pymssql). A Unix socket, a named pipe or the local
-server's default yields no host; the guard decides which of the others are off this machine.
+(mysqlclient's ``MySQLdb``), FreeTDS (pymssql) and an ODBC driver manager (pyodbc). A Unix
+socket, a named pipe or the local server's default yields no host; the guard decides which of
+the others are off this machine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["libpq_hosts", "mysql_hosts", "tds_hosts"]
+__all__ = ["libpq_hosts", "mysql_hosts", "odbc_hosts", "tds_hosts"]
 
 Hosts = Iterator[tuple[str, "int | None"]]
 
@@ -118,3 +119,32 @@ def tds_hosts(args: tuple[Any, ...], keywords: dict[str, Any]) -> Hosts:
             break
     if name and name.lower() not in _TDS_LOCAL:
         yield name.strip("[]"), _port(port, 1433)
+
+
+#: ODBC connection string attributes naming the server, as the common drivers spell them
+#: (SQL Server's ``Server``/``Address``, MySQL's ``Server``, psqlODBC's ``Servername``).
+_ODBC_SERVER = ("server", "address", "addr", "servername", "host", "hostname")
+_ODBC_ATTRIBUTE = re.compile(r"\s*([^=;]+?)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?:;|$)")
+
+
+def odbc_hosts(args: tuple[Any, ...], keywords: dict[str, Any]) -> Hosts:
+    """The host an ODBC driver connects to for ``pyodbc.connect``: the connection string's
+    ``Server`` (``tcp:host,port``, ``host\\instance``), or the keyword pyodbc writes into it;
+    none for a data source name alone (``DSN=``, set up in odbc.ini) or a local server
+    (``.``, ``(local)``, a named pipe or shared memory)."""
+    text = args[0] if args and isinstance(args[0], str) else ""
+    attributes = {
+        key.lower(): value[1:-1].replace("}}", "}") if value.startswith("{") else value
+        for key, value in _ODBC_ATTRIBUTE.findall(text)
+    }
+    attributes.update({str(k).lower(): str(v) for k, v in keywords.items()})
+    name = next((attributes[key] for key in _ODBC_SERVER if attributes.get(key)), "").strip()
+    scheme, colon, rest = name.partition(":")
+    if colon and scheme.lower() in ("tcp", "np", "lpc", "admin"):
+        if scheme.lower() in ("np", "lpc"):  # a named pipe, shared memory: this machine
+            return
+        name = rest
+    name, _, port = name.partition(",")
+    name = name.partition("\\")[0].strip()
+    if name and name.lower() not in _TDS_LOCAL:
+        yield name.strip("[]"), _port(port or attributes.get("port"), 1433)

@@ -1,16 +1,17 @@
 """Database drivers that connect in C, outside Python's ``socket`` module.
 
-libpq (psycopg2, psycopg), libmysqlclient (mysqlclient's ``MySQLdb``) and FreeTDS (pymssql)
-resolve the server's name and open their connection themselves: the guard's patches of
-``socket`` never see them, and a test's or a production check's database connection reached
-the host it names. While a :class:`~._network.NetworkGuard` runs, the drivers' module-level
-``connect`` (``psycopg2.connect``, ``psycopg.connect``, ``MySQLdb.connect``,
-``pymssql.connect``: what SQLAlchemy's dialects and Django's backends call) and psycopg's
-``AsyncConnection.connect`` first read the hosts they were asked for, as the C library reads
-them (:mod:`._driver_hosts`), and refuse one off this machine with the driver's own
-``OperationalError``, as a refused connection is reported; the guard records it like any other.
-A driver imported while the guard runs is reached at its import; a ``connect`` bound before
-the guard started (``from psycopg2 import connect``) is not.
+libpq (psycopg2, psycopg), libmysqlclient (mysqlclient's ``MySQLdb``), FreeTDS (pymssql) and
+the ODBC drivers pyodbc loads resolve the server's name and open their connection themselves:
+the guard's patches of ``socket`` never see them, and a test's or a production check's
+database connection reached the host it names. While a :class:`~._network.NetworkGuard` runs,
+the drivers' module-level ``connect`` (``psycopg2.connect``, ``psycopg.connect``,
+``MySQLdb.connect``, ``pymssql.connect``, ``pyodbc.connect``: what SQLAlchemy's dialects and
+Django's backends call) and psycopg's ``AsyncConnection.connect`` first read the hosts they
+were asked for, as the C library reads them (:mod:`._driver_hosts`), and refuse one off this
+machine with the driver's own ``OperationalError``, as a refused connection is reported; the
+guard records it like any other. A driver imported while the guard runs is reached at its
+import; a ``connect`` bound before the guard started (``from psycopg2 import connect``) is
+not. A data source named in odbc.ini alone (``DSN=``) names no host here: it is not checked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from ._driver_hosts import libpq_hosts, mysql_hosts, tds_hosts
+from ._driver_hosts import libpq_hosts, mysql_hosts, odbc_hosts, tds_hosts
 from ._import_watch import PatchedWhenLoaded
 
 __all__ = ["DriverGuard"]
@@ -143,4 +144,5 @@ _PATCHES: dict[str, Callable[[ModuleType, Check], Any]] = {
     "psycopg": _psycopg,
     "MySQLdb": lambda module, check: _wrapped_connect(module, check, mysql_hosts),
     "pymssql": lambda module, check: _wrapped_connect(module, check, tds_hosts),
+    "pyodbc": lambda module, check: _wrapped_connect(module, check, odbc_hosts),
 }

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy
 
 from pytest_hardening import NetworkGuard
-from pytest_hardening._driver_hosts import libpq_hosts, mysql_hosts, tds_hosts
+from pytest_hardening._driver_hosts import libpq_hosts, mysql_hosts, odbc_hosts, tds_hosts
 
 FAKE_DRIVER = """
 CONNECTED = []
@@ -189,6 +189,25 @@ def test_the_hosts_freetds_connects_to(
     assert list(tds_hosts(args, keywords)) == hosts
 
 
+@pytest.mark.parametrize(
+    ("args", "keywords", "hosts"),
+    [
+        (("DRIVER={SQL Server};SERVER=tcp:sql.internal,1500;UID=u",), {}, [("sql.internal", 1500)]),
+        (("Server=db.internal\\ORDERS;Port=1444;PWD={a;b}}c}",), {}, [("db.internal", 1444)]),
+        (("Driver={MySQL ODBC 8.0};Servername=10.0.0.5",), {}, [("10.0.0.5", 1433)]),
+        (("Driver={x};Server=.\\SQLEXPRESS",), {}, []),
+        (("Driver={x};Server=(local)",), {}, []),
+        (("Server=np:\\\\.\\pipe\\sql\\query",), {}, []),
+        (("DSN=warehouse;UID=u",), {}, []),  # a data source set up in odbc.ini: unknown here
+        ((), {"driver": "x", "server": "db.example.com"}, [("db.example.com", 1433)]),
+    ],
+)  # fmt: skip
+def test_the_hosts_an_odbc_driver_connects_to(
+    args: tuple[object, ...], keywords: dict[str, object], hosts: list[tuple[str, int]]
+) -> None:
+    assert list(odbc_hosts(args, keywords)) == hosts
+
+
 FAKE_MYSQLDB = """
 __version__ = "2.2.7"
 version_info = (2, 2, 7, "final", 0)
@@ -277,6 +296,32 @@ def test_pymssql_is_refused_a_host_off_the_machine(stand_in: Callable[[str, str]
         assert pymssql.connect(".", "app") == "connection"
     assert pymssql.CONNECTED == ["."]
     assert guard.refused() == ["  mssql.internal:1500, from pymssql"]
+
+
+FAKE_PYODBC = """
+CONNECTED = []
+
+
+class OperationalError(Exception):
+    pass
+
+
+def connect(connstring="", **kwargs):
+    CONNECTED.append(connstring or kwargs)  # the driver manager connects in C
+    return "connection"
+"""
+
+
+def test_pyodbc_is_refused_a_host_off_the_machine(stand_in: Callable[[str, str], None]) -> None:
+    stand_in("pyodbc", FAKE_PYODBC)
+    with NetworkGuard() as guard:
+        import pyodbc  # type: ignore[import-not-found]
+
+        with pytest.raises(pyodbc.OperationalError, match=r"sql\.internal:1433"):
+            pyodbc.connect("DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql.internal;UID=u")
+        assert pyodbc.connect("DRIVER={x};SERVER=localhost,1433") == "connection"
+    assert pyodbc.CONNECTED == ["DRIVER={x};SERVER=localhost,1433"]
+    assert guard.refused() == ["  sql.internal:1433, from pyodbc"]
 
 
 def test_a_driver_an_orm_opened_is_the_apps_own_to_point_at_127_0_0_1(
