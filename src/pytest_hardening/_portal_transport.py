@@ -5,9 +5,10 @@ Starlette's ``TestClient`` hands each request to its portal thread in about eigh
 call per body message); every call wakes two threads, and on a reference-app request the
 hand-offs cost as much CPU as a middleware stack. Here the app runs as one task of the portal,
 and the caller waits once: until the app returns (the whole response, background tasks done,
-as with ``TestClient``), or until a body message says ``more_body``. Such a streamed response
-(server-sent events, downloads) is then handed over as it comes, one call per message, with
-back-pressure, so endless streams work as they do under ``TestClient``.
+as with ``TestClient``), until a body message says ``more_body``, or until a response without
+a ``content-length`` starts. Such a streamed response (server-sent events, downloads) is then
+handed over as it comes, its headers first, one call per message, with back-pressure, so
+endless streams work, and a client that leaves before the first chunk cancels the app.
 
 The scope is the one ``TestClient`` builds (lifespan ``state``, the debug and trailers
 extensions; templates' debug info lands on ``response.template``/``response.context``).
@@ -188,6 +189,13 @@ class _Exchange:
                 raise RuntimeError('received a second "http.response.start" message')
             self.start = message
             self.trailers_expected = bool(message.get("trailers", False))
+            if self.keep_body and not any(
+                name.lower() == b"content-length" for name, _ in message.get("headers", [])
+            ):
+                # No length: a stream (server-sent events, a StreamingResponse), whose first
+                # chunk may come much later. A server sends the headers now, and its client
+                # may leave (cancelling the app) before any chunk: hand the response over.
+                self.streaming.set_result(None)
         elif kind == "http.response.body":
             if self.start is None:
                 raise RuntimeError('received "http.response.body" before "http.response.start"')

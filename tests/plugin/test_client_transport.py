@@ -10,6 +10,7 @@ import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import pytest
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -81,6 +82,17 @@ def starlette_app(seen: Seen) -> Starlette:
         parts = iter(["a", "b"])
         return StreamingResponse(parts, media_type="text/plain", background=BackgroundTask(fail))
 
+    async def quiet_stream(request: Request) -> StreamingResponse:
+        async def events() -> AsyncIterator[str]:
+            seen.background.append("quiet stream started")
+            try:
+                await anyio.Event().wait()  # an SSE endpoint before its first event
+                yield "data: never\n\n"
+            finally:
+                seen.stopped_streams += 1
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(f"hello {await websocket.receive_text()}")
@@ -95,6 +107,7 @@ def starlette_app(seen: Seen) -> Starlette:
         Mount("/started", started),
         Route("/then-fails", then_fails),
         Route("/streamed-then-fails", streamed_then_fails),
+        Route("/quiet-stream", quiet_stream),
         WebSocketRoute("/ws", socket),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -211,6 +224,17 @@ def test_an_endless_stream_is_handed_over_and_stopped_when_the_client_leaves(
         lines = response.iter_lines()
         events = [line for line in itertools.islice(lines, 8) if line]
     assert events == [f"data: {n}" for n in range(4)]
+    assert seen.stopped_streams == 1, "leaving the stream cancels the app's generator"
+    assert client.get("/echo/after").status_code == 200
+
+
+def test_a_stream_hands_its_headers_over_before_its_first_chunk(client: Any, seen: Seen) -> None:
+    # The headers waited for the first chunk, and a client that left meanwhile could not
+    # cancel the app: an SSE endpoint waiting for its first event hung the test (a trial's).
+    with client.stream("GET", "/quiet-stream") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+    assert seen.background == ["quiet stream started"]
     assert seen.stopped_streams == 1, "leaving the stream cancels the app's generator"
     assert client.get("/echo/after").status_code == 200
 
