@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
@@ -43,14 +44,19 @@ def build_app(
     *,
     clear: Iterable[str] = (),
     getters: CachedGetters | None = None,
+    left: dict[str, str] | None = None,
 ) -> Any:
-    """Call ``factory()`` with exactly ``env`` set (names in ``clear`` removed first)."""
+    """Call ``factory()`` with exactly ``env`` set (names in ``clear`` removed first); ``left``
+    receives the environment the factory left (``load_dotenv(override=True)`` in it), which a
+    server process's startup then runs in."""
     if isinstance(env, NotConfigured):
         env.require()
     getters = getters if getters is not None else CachedGetters(factory)
     with app_env(factory, env, clear=clear, getters=getters):
         app = call_factory(factory)
         getters.learn(app)  # cleared again on the way out, the app's own packages included
+        if left is not None:
+            left.update(os.environ)
         return app
 
 

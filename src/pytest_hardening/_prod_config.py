@@ -141,7 +141,10 @@ class ProdConfigChecker:
         self.stopped_at, self.reached = None, []
         env = self.env(**overrides)
         clear = self.clear | set(overrides)
-        build = functools.partial(build_app, self.factory, env, clear=clear, getters=self._getters)
+        left: dict[str, str] = {}  # what the factory set (a .env it loads) the startup sees
+        build = functools.partial(
+            build_app, self.factory, env, clear=clear, getters=self._getters, left=left
+        )
         with (
             SentryGuard(self.sentry),
             NetworkGuard() as network,
@@ -149,7 +152,7 @@ class ProdConfigChecker:
             self._stopped_connecting(network, "build"),
             metrics_owned_by(build) as app,
         ):
-            with app_env(self.factory, env, clear=clear, getters=self._getters):
+            with app_env(self.factory, left or env, clear=clear, getters=self._getters):
                 try:
                     with running_lifespan(app):
                         pass

@@ -210,6 +210,29 @@ def test_a_startup_stopped_at_a_connection_is_said_as_such_when_a_refusal_was_ex
     assert "its startup ran" not in message
 
 
+def test_the_startup_runs_in_the_environment_the_build_left() -> None:
+    # The factory loads a dotenv file (load_dotenv(override=True)); the startup validates what
+    # it loaded. The startup ran in the checked env again, without what the build had set:
+    # an app a server process starts read as refused (a trial's Quart app).
+    def create() -> FastAPI:
+        os.environ.setdefault("API_ENDPOINT", "https://from-dotenv.example")
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            if not os.environ.get("API_ENDPOINT"):
+                raise RuntimeError("API_ENDPOINT is required")
+            app.state.endpoint = os.environ["API_ENDPOINT"]
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    checker = ProdConfigChecker(create, {"API_ENDPOINT": "https://api.example"}, startup=True)
+    assert checker.assert_accepts().state.endpoint == "https://api.example"
+    with pytest.raises(AssertionError, match="the app was built and its startup ran"):
+        checker.assert_rejects(drop=["API_ENDPOINT"])  # the dotenv file fills it: it starts
+    assert "API_ENDPOINT" not in os.environ  # the process's own environment is untouched
+
+
 def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:
     # An app that names its mode ENVIRONMENT (and whose packaged defaults restore it when
     # dropped): a drop is another mode, judged by the app's own rule, not a weaker production.
