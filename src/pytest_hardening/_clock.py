@@ -71,6 +71,7 @@ class Clock:
         self._holders: RealClockHolders | None = None
         self._origin: tuple[float, Any] = (0.0, None)  # when the search for holders began
         self._listeners: list[Callable[[float], None]] = []
+        self._before: list[Callable[[], None]] = []
         self._advanced = 0.0
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
@@ -259,6 +260,8 @@ class Clock:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; got advance({seconds})")
+        for look in list(self._before):
+            look()
         with self._lock:
             if not self._move(seconds):
                 return
@@ -299,6 +302,14 @@ class Clock:
         breakers on a clock of their own); returns the function that removes it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def before_advance(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` before each :meth:`advance` moves the time (``breakers`` looks
+        at breakers that report no transitions of their own: what the requests since the last
+        look did is recorded before the time moves them on); returns the function that removes
+        it."""
+        self._before.append(listener)
+        return lambda: self._before.remove(listener)
 
     def monotonic(self) -> float:
         """The ``time.monotonic()`` value the app currently sees."""

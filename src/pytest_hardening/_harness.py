@@ -112,6 +112,7 @@ class Harness(HarnessServing, HarnessInspection):
                 self._stack.callback(self._backoff.stop)
             if self._breakers is not None:
                 self._stack.callback(self._clock.on_advance(self._breakers.advance))
+                self._stack.callback(self._clock.before_advance(self._breakers.look))
         return self._clock
 
     def guard_network(self) -> NetworkGuard:

@@ -74,6 +74,7 @@ class HarnessInspection:
             self._breakers = inspector
             if self._clock is not None:  # breakers on a clock of their own move with it
                 self._stack.callback(self._clock.on_advance(inspector.advance))
+                self._stack.callback(self._clock.before_advance(inspector.look))
         return self._breakers
 
     def _in_app_loop(self, make: Callable[[], Awaitable[Any]]) -> Any:

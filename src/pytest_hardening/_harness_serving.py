@@ -15,6 +15,7 @@ from ._harness_report import HarnessReport, startup_watch, timed_shutdown
 if TYPE_CHECKING:
     import httpx
 
+    from ._breakers import BreakerInspector
     from ._reuse import AppPool, AppReset, Kept
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
@@ -40,6 +41,7 @@ class HarnessServing:
     _serving: Any
     _lifespan: bool
     _report: HarnessReport
+    _breakers: BreakerInspector | None
 
     @property
     def app(self) -> Any:
@@ -108,10 +110,17 @@ class HarnessServing:
             self._capture_started_sentry()
             self._serve(self._client)
             hooks = self._client.event_hooks["response"]
-            hooks.append(self._report.answered)
+            hooks.extend((self._report.answered, self._look_at_breakers))
             self._stack.callback(hooks.remove, self._report.answered)  # a kept client outlives us
+            self._stack.callback(hooks.remove, self._look_at_breakers)
         self._client.headers = {**self._base_headers, **dict(headers or {})}
         return self._client
+
+    def _look_at_breakers(self, response: Any) -> None:
+        # Each request may move a breaker that reports no transitions of its own: seen now,
+        # or two moves read at once would be recorded as one no breaker makes.
+        if self._breakers is not None:
+            self._breakers.look()
 
     def reset_app(self, reset: AppReset) -> None:
         """Run ``reset(app)`` (sync or async) in the app's event loop, in real time: the

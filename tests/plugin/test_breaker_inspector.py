@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 import pybreaker
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from pytest_hardening import BreakerInspector, BreakerState, Clock, PyBreakerAdapter, adapt_breaker
+from pytest_hardening import (
+    BreakerInspector,
+    BreakerState,
+    Clock,
+    Harness,
+    Provider,
+    PyBreakerAdapter,
+    adapt_breaker,
+)
 
 
 @dataclass(frozen=True)
@@ -293,3 +307,79 @@ def test_a_registry_it_cannot_read_is_told_the_forms_it_can() -> None:
     assert "an object with items()" in str(told.value)
     assert "{name: registry.get(name) for each name}" in str(told.value)
     assert "'Your own breaker'" in str(told.value)
+
+
+class _UnheardBreaker:
+    """Hand-written, as apps write them: a ``state`` read from the time, no listener."""
+
+    def __init__(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half_open" if time.monotonic() - self.opened_at >= 30 else "open"
+
+    def force_open(self) -> None:
+        self.opened_at = time.monotonic()
+
+    def reset(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self.reset()
+            return
+        self.failures += 1
+        if self.state == "half_open" or self.failures >= 3:
+            self.opened_at = time.monotonic()
+
+
+def _quoting_app() -> Starlette:
+    breaker = _UnheardBreaker()
+
+    async def quote(request: Request) -> JSONResponse:
+        if breaker.state == "open":
+            return JSONResponse({"cached": True})
+        try:
+            async with httpx.AsyncClient() as client:
+                (await client.get("https://prices.example/p")).raise_for_status()
+        except httpx.HTTPError:
+            breaker.record(ok=False)
+            return JSONResponse({"cached": True})
+        breaker.record(ok=True)
+        return JSONResponse({"cached": False})
+
+    app = Starlette(routes=[Route("/quote", quote)])
+    app.state.breakers = {"prices": breaker}
+    return app
+
+
+def test_a_breaker_without_a_listener_is_seen_after_each_request_and_before_the_clock_moves() -> (
+    None
+):
+    # Read only at the end, its moves merged: "CLOSED -> HALF_OPEN", which no breaker makes
+    # (a trial's gateway, whose breaker lives in Redis).
+    with Harness() as harness:
+        harness.build(_quoting_app, {})
+        clock = harness.freeze()
+        faults = harness.fake_providers(
+            {"prices": Provider("https://prices.example", lambda r: httpx.Response(200))}
+        )
+        breakers = harness.inspect_breakers()
+        client = harness.client()
+        faults.fail("prices", 503, times=3)
+        for _ in range(3):
+            client.get("/quote")
+        clock.advance(30)  # OPEN, never read: seen before the time moved it on
+        assert client.get("/quote").json() == {"cached": False}  # the probe closes it
+        faults.fail("prices", 503, times=3)
+        for _ in range(3):
+            client.get("/quote")  # CLOSED again, then OPEN: each request is looked at
+        assert breakers.transitions("prices") == [
+            ("CLOSED", "OPEN"),
+            ("OPEN", "HALF_OPEN"),
+            ("HALF_OPEN", "CLOSED"),
+            ("CLOSED", "OPEN"),
+        ]

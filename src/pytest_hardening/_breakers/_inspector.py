@@ -282,6 +282,21 @@ class BreakerInspector:
             except Exception as exc:  # the clock must move whatever one odd breaker does
                 self._errors.append(f"reading the state of {name!r}: {exc!r}")
 
+    def look(self) -> None:
+        """Read every breaker that reports no transitions of its own (no listener): a change
+        since the last look is recorded now, not merged with the next one into a move no
+        breaker makes (CLOSED -> HALF_OPEN). Called before the clock moves and after each
+        request of the hardened client."""
+        if not self._started:
+            return
+        for name, track in list(self._tracks.items()):
+            if track.unsubscribe is not None:
+                continue  # its listener reports every change as it happens
+            try:
+                self._observe(name, track)
+            except Exception as exc:  # a request or the clock must go on whatever one does
+                self._errors.append(f"reading the state of {name!r}: {exc!r}")
+
     def problems(self) -> list[str]:
         """Errors caught inside library callbacks (they never reach the app)."""
         found = [*self._errors, *getattr(self._registry, "errors", ())]
