@@ -47,6 +47,7 @@ _PUBLIC_KINDS = frozenset(
     {
         *("published default", "example placeholder", "short"),
         *("published default as given", "example placeholder as given", "short as given"),
+        "empty as given",
     }
 )
 
@@ -260,11 +261,16 @@ def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -
 MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV", "STAGE")
 
 
+#: Switches that say production (Azure's samples read ``RUNNING_IN_PRODUCTION``): dropped, the
+#: app runs in its other mode, as with a mode variable.
+_MODE_FLAGS = ("RUNNING_IN_PRODUCTION", "IS_PRODUCTION", "PRODUCTION")
+
+
 def declared_optional(factory: AppFactory) -> set[str]:
     """The variables an app declares optional in production: the mode variables and a
     ``PRODUCTION_OPTIONAL`` sequence of names in the factory's module, one of its parent
     packages, or a ``config`` module beside them (already imported: nothing is imported here)."""
-    found = set(MODE_VARIABLES)
+    found = {*MODE_VARIABLES, *_MODE_FLAGS}
     module = getattr(factory, "__module__", None) or ""
     parts = module.split(".")
     for depth in range(len(parts), 0, -1):
@@ -368,6 +374,8 @@ def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
             kind = "published default"
             if value.strip().lower() == example_placeholder(name):
                 kind = "example placeholder"
+        elif not value.strip():
+            kind = "empty"
         elif len(value.strip()) <= 1:
             kind = "short"
         else:

@@ -714,6 +714,7 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
     # default was "production configuration OK", with the very value the audit flags.
     path = tmp_path / "prod.env"
     lines = ["OPENAI_API_KEY=changethis", "SIGNING_SALT=your_signing_salt_here", "JWT_SECRET=x"]
+    lines.append("API_KEY=")  # said empty, not "one character" (a trial's)
     path.write_text("\n".join([*lines, "TOKEN_URL=https://auth.example.com/token"]) + "\n")
     args = [
         "check-config",
@@ -731,4 +732,5 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
         "SIGNING_SALT: is its example placeholder ('your_signing_salt_here'), and the check "
         "accepted it: set a real secret",
         "JWT_SECRET: is one character, and the check accepted it: set a real secret",
+        "API_KEY: is empty, and the check accepted it: set a real secret",
     ]

@@ -59,6 +59,8 @@ def test_a_check_the_startup_makes_is_seen_with_start(project: Path) -> None:
     status, said = check("UPSTREAM_URL=http://upstream.prod.example.com\n", "--start")
     assert status == 1, said
     assert "UPSTREAM_URL must be an https URL" in said
+    assert "refused to start: " in said  # its startup refused it, not its build
+    assert "refused to build" not in said
 
 
 def test_a_good_env_starts(project: Path) -> None:

@@ -247,6 +247,17 @@ def test_a_mode_variable_dropped_is_another_mode_not_a_finding() -> None:
     assert "STAGE" not in tried
 
 
+def test_a_production_switch_dropped_is_another_mode_not_a_finding() -> None:
+    # Azure's samples switch production on with RUNNING_IN_PRODUCTION=true: dropped, the app
+    # is in development mode, read as "ACCEPTED RUNNING_IN_PRODUCTION: dropped" (a trial's).
+    def create() -> FastAPI:
+        return FastAPI(debug=not os.environ.get("RUNNING_IN_PRODUCTION"))
+
+    report = ProdConfigChecker(create, {"RUNNING_IN_PRODUCTION": "true"}).audit()
+    tried = [m.variable for m in (*report.accepted, *report.rejected, *report.harmless)]
+    assert "RUNNING_IN_PRODUCTION" not in tried
+
+
 def test_accepts_fails_when_the_production_build_runs_in_debug_mode() -> None:
     checker = ProdConfigChecker(_debug_app("false"), {"APP_ENV": "production", "DEBUG": "true"})
     with pytest.raises(AssertionError, match="runs in debug mode") as failure:

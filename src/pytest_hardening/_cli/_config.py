@@ -65,7 +65,7 @@ def build_validator(
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
     from pytest_hardening import ProdConfigChecker
-    from pytest_hardening._app import AppExited
+    from pytest_hardening._app import AppExited, LifespanError
     from pytest_hardening._prod_variants import (
         ANY_ORIGIN,
         credentialed_any_origin,
@@ -92,7 +92,9 @@ def build_validator(
             return [f"{factory}: refused to build: {exited}{last}"]
         except Exception as error:
             if checker.stopped_at is None:
-                return [f"{factory}: refused to build: {line}" for line in _refusal(error)]
+                # A startup's refusal (--start) is no build's: said where it happened.
+                phase = "start" if isinstance(error, LifespanError) else "build"
+                return [f"{factory}: refused to {phase}: {line}" for line in _refusal(error)]
             built = None  # stopped at a connection: nothing refused, and no app to look at
         problems = []  # every one, each on its own line: not only the first
         if runs_in_debug(built):
@@ -219,8 +221,12 @@ def release_problems(
     for weak in weak_secrets(env):  # accepted by the app's rules: still not a secret
         if weak.variable not in named:
             kind = weak.kind.removesuffix(" as given")
-            what = {"short": "one character", "example placeholder": "its example placeholder"}
-            shown = "" if kind == "short" else f" ({weak.value!r})"
+            what = {
+                "short": "one character",
+                "empty": "empty",
+                "example placeholder": "its example placeholder",
+            }
+            shown = "" if kind in ("short", "empty") else f" ({weak.value!r})"
             lines.append(
                 f"{weak.variable}: is {what.get(kind, f'a {kind}')}{shown}, and the check "
                 "accepted it: set a real secret"
