@@ -42,7 +42,8 @@ def split_events(body: bytes) -> list[bytes]:
 class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """Yields ``events``; before event ``at`` runs ``fault`` (which may raise, or return bytes
     to inject, in place of event ``at`` when ``replace``). Reports the number of intact events
-    delivered once, when the stream ends."""
+    delivered as each one is handed over (a reader that fails at the fault may drop the stream
+    without closing it), and once more when the stream ends."""
 
     def __init__(
         self,
@@ -70,6 +71,8 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                         if self._replace:
                             continue
                 self._delivered += 1  # handed over: a reader may stop at it (the last event)
+                if self._done is not None:
+                    self._done(self._delivered)
                 yield event
             if self._at >= len(self._events):
                 injected = self._fault()

@@ -113,3 +113,18 @@ async def test_a_stall_in_async_code_without_a_clock_names_the_stall() -> None:
     assert report is not None
     assert said in report
     assert "use the `clock` fixture (virtual time) with stream_stall faults" in report
+
+
+def test_events_delivered_are_counted_as_they_go_when_the_reader_never_closes(
+    injector: FaultInjector,
+) -> None:
+    # The SDK raised at the malformed event and dropped the response unclosed: the call log
+    # said "0/6 events delivered" where two were (a trial's, openai 1.55).
+    injector.stream_malformed("openai", after=2, times=1)
+    asked = {"model": "m", "messages": USER, "stream": True}
+    url = "https://api.openai.com/v1/chat/completions"
+    with httpx.Client() as http, http.stream("POST", url, json=asked) as sent:
+        chunks = sent.iter_bytes()
+        next(chunks), next(chunks)  # the role chunk and "one", then the reader stops
+        [call] = injector.calls("openai")
+        assert call.outcome == "stream_malformed 200 (2/6 events delivered)"
