@@ -120,17 +120,22 @@ def _responses(reply: str, model: str, stream: bool) -> httpx.Response:
     def add(kind: str, **data: Any) -> None:
         events.append((kind, {"type": kind, "sequence_number": len(events), **data}))
 
+    # The whole sequence the API sends: the SDK's responses.stream() helper builds its
+    # snapshot from the item and part events, and fails on deltas without them.
+    done = _response_object(reply, model, "completed")
+    message, text = done["output"][0], done["output"][0]["content"][0]
+    where = {"item_id": message["id"], "output_index": 0, "content_index": 0}
     add("response.created", response=_response_object(reply, model, "in_progress"))
+    add("response.in_progress", response=_response_object(reply, model, "in_progress"))
+    started = {**message, "status": "in_progress", "content": []}
+    add("response.output_item.added", output_index=0, item=started)
+    add("response.content_part.added", **where, part={**text, "text": ""})
     for word in _words(reply):
-        add(
-            "response.output_text.delta",
-            item_id="msg_fake",
-            output_index=0,
-            content_index=0,
-            delta=word,
-            logprobs=[],
-        )
-    add("response.completed", response=_response_object(reply, model, "completed"))
+        add("response.output_text.delta", **where, delta=word, logprobs=[])
+    add("response.output_text.done", **where, text=reply, logprobs=[])
+    add("response.content_part.done", **where, part=text)
+    add("response.output_item.done", output_index=0, item=message)
+    add("response.completed", response=done)
     return _stream(sse(events))
 
 

@@ -111,6 +111,12 @@ def test_fakes_stream_as_the_apis_do(setup: tuple[Clock, FaultInjector]) -> None
     assert events[-1].type == "response.completed"
     deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
     assert "".join(deltas) == "Hello there"
+    # The SDK's helper builds a snapshot from the item and part events: it failed with an
+    # IndexError on deltas alone (a trial's app streamed nothing).
+    with client.responses.stream(model="m", input="x") as helper:
+        helped = [e.delta for e in helper if e.type == "response.output_text.delta"]
+        assert helper.get_final_response().output_text == "Hello there"
+    assert "".join(helped) == "Hello there"
     claude = anthropic.Anthropic(api_key="k")
     with claude.messages.stream(model="m", max_tokens=64, messages=USER) as message_stream:  # type: ignore[arg-type]
         assert message_stream.get_final_text() == "Hi"
