@@ -1,5 +1,6 @@
-"""The async hardened client's transport: httpx's ASGI transport, the app's failures answered
-as a server answers them.
+"""The async hardened client's transport: the app's failures answered as a server answers
+them; on asyncio, streamed answers as they come (:mod:`._async_streaming`), on trio httpx's
+ASGI transport, which runs the app to its end first.
 
 ``httpx.ASGITransport`` (``raise_app_exceptions=False``) answers an exception raised before the
 response started with a 500, as a server does; one raised part-way through the body it hands
@@ -11,12 +12,14 @@ is logged with its traceback (``pytest_hardening.app``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
 
 from ._app_errors import cut_error, log_app_error
+from ._async_streaming import serve_streaming
 from ._virtual_time import serving_request
 
 __all__ = ["AppTransport"]
@@ -31,6 +34,8 @@ class AppTransport(httpx.AsyncBaseTransport):
         self._app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _on_asyncio():  # streamed answers as they come
+            return await serve_streaming(self._app, request)
         served = _Served(self._app)
         transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
         response = await transport.handle_async_request(request)
@@ -43,6 +48,15 @@ class AppTransport(httpx.AsyncBaseTransport):
             stream=_CutBody(body, cut_error(httpx, served.status, served.error)),
             request=request,
         )
+
+
+def _on_asyncio() -> bool:
+    """Whether an asyncio loop runs this task (not trio: anyio no longer needs sniffio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class _Served:

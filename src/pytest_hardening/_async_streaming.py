@@ -1,0 +1,181 @@
+"""The async hardened client's streamed answers, on asyncio: headers first, then the body as
+the app sends it.
+
+``httpx.ASGITransport`` runs the app to its end before it answers: a streamed response (server-
+sent events, a download) reaches the test whole, an endless one never, and a client that
+leaves early cannot cancel the app (it waited out a retry loop before its first chunk). Here
+the app runs as a task of the test's loop; the response is handed over when the app starts an
+answer without a ``content-length``, or sends a body message with ``more_body``, and its body
+is read as the app sends it, with back-pressure. Closing the response early tells the app the
+client left (``http.disconnect``) and cancels it. An answer the app sends whole comes back
+whole, as before. asyncio only: trio has no task that outlives the call that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from ._app_errors import cut_error, log_app_error
+from ._virtual_time import serving_request
+
+__all__ = ["serve_streaming"]
+
+_Message = MutableMapping[str, Any]
+_END = object()  # the last body message was taken
+
+
+async def serve_streaming(
+    app: Callable[[_Message, Any, Any], Awaitable[None]], request: httpx.Request
+) -> httpx.Response:
+    """``request`` served by ``app`` in this loop; an exception before the answer started is a
+    500, one part-way through its body cuts it (both logged, as ``AppTransport`` does)."""
+    exchange = _Exchange(await request.aread(), keep_body=request.method != "HEAD")
+    scope = _scope(request)
+    task = asyncio.get_running_loop().create_task(exchange.run(app, scope))
+    await asyncio.wait({task, exchange.streaming}, return_when=asyncio.FIRST_COMPLETED)
+    if exchange.start is None:  # failed (or returned) before answering
+        await asyncio.wait({task})
+        return httpx.Response(500, request=request)
+    status, headers = int(exchange.start["status"]), exchange.start.get("headers", [])
+    if not task.done():
+        stream: httpx.AsyncByteStream = _Streamed(exchange, task)
+    elif exchange.error is not None and not exchange.complete:
+        stream = _Cut(b"".join(exchange.head), cut_error(httpx, status, exchange.error))
+    else:
+        stream = httpx.ByteStream(b"".join(exchange.head))
+    return httpx.Response(status, headers=headers, stream=stream, request=request)
+
+
+def _scope(request: httpx.Request) -> _Message:
+    url = request.url
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "scheme": url.scheme,
+        "path": unquote(url.path),
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "query_string": url.query,
+        "server": (url.host, url.port),
+        "client": ("127.0.0.1", 123),
+        "root_path": "",
+    }
+
+
+class _Exchange:
+    """One request's messages between the app's task and the test's reader."""
+
+    def __init__(self, body: bytes, *, keep_body: bool) -> None:
+        self._body: bytes | None = body
+        self._keep_body = keep_body
+        self.start: _Message | None = None
+        self.head: list[bytes] = []  # body sent before the reader took over
+        self.complete = False
+        self.error: Exception | None = None
+        self.streaming: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.chunks: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)  # back-pressure
+        self.left = asyncio.Event()  # the response is over, or the client left
+
+    async def run(self, app: Callable[..., Awaitable[None]], scope: _Message) -> None:
+        try:
+            with serving_request():  # its sleeps are the test's to wait for
+                await app(scope, self.receive, self.send)
+        except Exception as error:
+            self.error = error
+            cut = self.start is not None and not self.complete
+            log_app_error(scope, error, self.status, cut=cut)
+        finally:
+            self.left.set()
+
+    @property
+    def status(self) -> int | None:
+        return None if self.start is None else int(self.start["status"])
+
+    async def receive(self) -> _Message:
+        body, self._body = self._body, None
+        if body is not None:
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self.left.wait()  # a disconnect once the response is over, or the client left
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: _Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.start = message
+            headers = message.get("headers", [])
+            if self._keep_body and not any(k.lower() == b"content-length" for k, _ in headers):
+                self._stream()  # no length: its first chunk may come much later
+        elif kind == "http.response.body":
+            chunk = bytes(message.get("body", b"")) if self._keep_body else b""
+            more = bool(message.get("more_body", False))
+            if self.streaming.done():
+                if chunk:
+                    await self.chunks.put(chunk)  # waits for the reader
+            else:
+                self.head.append(chunk)
+                if more:
+                    self._stream()
+            if not more:
+                self.complete = True
+                if self.streaming.done():
+                    await self.chunks.put(_END)
+
+    def _stream(self) -> None:
+        if not self.streaming.done():
+            self.streaming.set_result(None)
+
+
+class _Streamed(httpx.AsyncByteStream):
+    """The body as the app sends it; cut where the app failed; closing it early cancels the
+    app, as a client that left."""
+
+    def __init__(self, exchange: _Exchange, task: asyncio.Task[None]) -> None:
+        self._exchange = exchange
+        self._task = task
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._exchange.head:
+            if chunk:
+                yield chunk
+        while True:
+            getter = asyncio.ensure_future(self._exchange.chunks.get())
+            await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():  # the app ended without a last body message
+                getter.cancel()
+                break
+            chunk = getter.result()
+            if chunk is _END:
+                break
+            yield chunk
+        await asyncio.wait({self._task})
+        error = self._exchange.error
+        if error is not None and not self._exchange.complete:
+            raise cut_error(httpx, self._exchange.status, error)
+
+    async def aclose(self) -> None:
+        self._exchange.left.set()
+        if not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class _Cut(httpx.AsyncByteStream):
+    """What the app sent before it failed, then the client's ``RemoteProtocolError``."""
+
+    def __init__(self, body: bytes, error: Exception) -> None:
+        self._body = body
+        self._error = error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+        raise self._error
