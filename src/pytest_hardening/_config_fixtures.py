@@ -132,10 +132,19 @@ def hardening_breakers(request: pytest.FixtureRequest) -> Any:
     app = started_app(request)
     breakers = getattr(getattr(app, "state", None), "breakers", None)
     if breakers is None:
+        where = (
+            "expose one"
+            if hasattr(app, "state")
+            else f"a {type(app).__name__} app has no `state` (Starlette's): return its breakers "
+            "from the fixture below"
+        )
         pytest.fail(
-            "the app has no app.state.breakers mapping: expose one, or override the "
-            "`hardening_breakers` fixture (name -> breaker; pybreaker breakers work too; "
-            "return {} for an app without breakers, to use `clock` or `breakers` all the same)",
+            f"the app has no app.state.breakers mapping: {where}, or override the "
+            "`hardening_breakers` fixture (name -> breaker: pybreaker, aiobreaker, "
+            "circuitbreaker and purgatory breakers work as they are, and so does one of your "
+            "own with a `state` and `force_open()`/`reset()`; a breaker kept elsewhere, in "
+            "Redis, gets a small adapter: docs/fixtures.md; return {} for an app without "
+            "breakers, to use `clock` or `breakers` all the same)",
             pytrace=False,
         )
     return breakers
@@ -146,11 +155,18 @@ def hardening_apm(request: pytest.FixtureRequest) -> Any:
     """The app's APM registry; default app.state.apm, else prometheus_client's registry."""
     from ._apm import app_apm
 
-    apm = app_apm(started_app(request))
+    app = started_app(request)
+    apm = app_apm(app)
     if apm is None:
+        where = (
+            "expose its APM registry there"
+            if hasattr(app, "state")
+            else f"a {type(app).__name__} app has no `state` (Starlette's): return its registry "
+            "from the fixture below"
+        )
         pytest.fail(
-            "the app has no app.state.apm (nor prometheus_client metrics): expose its APM "
-            "registry there, or override the `hardening_apm` fixture",
+            f"the app has no app.state.apm (nor prometheus_client metrics): {where}, or "
+            "override the `hardening_apm` fixture",
             pytrace=False,
         )
     return apm

@@ -1,0 +1,56 @@
+"""What the inspection fixtures say of an app with nowhere they look (no ``app.state``, as a
+Quart or a plain ASGI app has): where to put the breakers and the registry instead."""
+
+from __future__ import annotations
+
+import pytest
+
+CONFTEST = """
+import pytest
+
+
+async def plain_app(scope, receive, send):  # a plain ASGI app: no `state` (nor Quart's)
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return lambda: plain_app
+"""
+
+TESTS = """
+def test_breakers(breakers):
+    pass
+
+
+def test_apm(apm):
+    pass
+"""
+
+
+def test_an_app_without_state_is_told_to_hand_its_breakers_and_registry_over(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_plain=TESTS)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*the app has no app.state.breakers mapping: a function app has no `state` "
+            "(Starlette's): return its breakers from the fixture below, or override the "
+            "`hardening_breakers` fixture (name -> breaker: pybreaker, aiobreaker, "
+            "circuitbreaker and purgatory breakers work as they are*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*a function app has no `state` (Starlette's): return its registry from the fixture*"]
+    )
