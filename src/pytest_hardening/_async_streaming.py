@@ -24,7 +24,7 @@ import httpx
 from ._app_errors import cut_error, log_app_error
 from ._virtual_time import serving_request
 
-__all__ = ["serve_streaming"]
+__all__ = ["CutBody", "serve_streaming"]
 
 _Message = MutableMapping[str, Any]
 _END = object()  # the last body message was taken
@@ -46,7 +46,7 @@ async def serve_streaming(
     if not task.done():
         stream: httpx.AsyncByteStream = _Streamed(exchange, task)
     elif exchange.error is not None and not exchange.complete:
-        stream = _Cut(b"".join(exchange.head), cut_error(httpx, status, exchange.error))
+        stream = CutBody(b"".join(exchange.head), cut_error(httpx, status, exchange.error))
     else:
         stream = httpx.ByteStream(b"".join(exchange.head))
     return httpx.Response(status, headers=headers, stream=stream, request=request)
@@ -168,7 +168,7 @@ class _Streamed(httpx.AsyncByteStream):
             await self._task
 
 
-class _Cut(httpx.AsyncByteStream):
+class CutBody(httpx.AsyncByteStream):
     """What the app sent before it failed, then the client's ``RemoteProtocolError``."""
 
     def __init__(self, body: bytes, error: Exception) -> None:

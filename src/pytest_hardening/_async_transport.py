@@ -13,13 +13,13 @@ is logged with its traceback (``pytest_hardening.app``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
 
 from ._app_errors import cut_error, log_app_error
-from ._async_streaming import serve_streaming
+from ._async_streaming import CutBody, serve_streaming
 from ._virtual_time import serving_request
 
 __all__ = ["AppTransport"]
@@ -45,7 +45,7 @@ class AppTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             served.status,
             headers=response.headers,
-            stream=_CutBody(body, cut_error(httpx, served.status, served.error)),
+            stream=CutBody(body, cut_error(httpx, served.status, served.error)),
             request=request,
         )
 
@@ -85,16 +85,3 @@ class _Served:
             cut = self.status is not None and not self.complete
             log_app_error(scope, exc, self.status, cut=cut)
             raise
-
-
-class _CutBody(httpx.AsyncByteStream):
-    """What the app sent before it failed, then the client's ``RemoteProtocolError``."""
-
-    def __init__(self, body: bytes, error: Exception) -> None:
-        self._body = body
-        self._error = error
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._body:
-            yield self._body
-        raise self._error

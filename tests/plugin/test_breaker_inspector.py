@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +23,8 @@ from pytest_hardening import (
     PyBreakerAdapter,
     adapt_breaker,
 )
+
+from .test_breaker_reopen_on_advance import LazyBreaker
 
 
 @dataclass(frozen=True)
@@ -309,35 +310,8 @@ def test_a_registry_it_cannot_read_is_told_the_forms_it_can() -> None:
     assert "'Your own breaker'" in str(told.value)
 
 
-class _UnheardBreaker:
-    """Hand-written, as apps write them: a ``state`` read from the time, no listener."""
-
-    def __init__(self) -> None:
-        self.failures, self.opened_at = 0, None
-
-    @property
-    def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        return "half_open" if time.monotonic() - self.opened_at >= 30 else "open"
-
-    def force_open(self) -> None:
-        self.opened_at = time.monotonic()
-
-    def reset(self) -> None:
-        self.failures, self.opened_at = 0, None
-
-    def record(self, ok: bool) -> None:
-        if ok:
-            self.reset()
-            return
-        self.failures += 1
-        if self.state == "half_open" or self.failures >= 3:
-            self.opened_at = time.monotonic()
-
-
 def _quoting_app() -> Starlette:
-    breaker = _UnheardBreaker()
+    breaker = LazyBreaker()  # hand-written, as apps write them: no listener
 
     async def quote(request: Request) -> JSONResponse:
         if breaker.state == "open":
@@ -346,9 +320,9 @@ def _quoting_app() -> Starlette:
             async with httpx.AsyncClient() as client:
                 (await client.get("https://prices.example/p")).raise_for_status()
         except httpx.HTTPError:
-            breaker.record(ok=False)
+            breaker.failed()  # the second opens it
             return JSONResponse({"cached": True})
-        breaker.record(ok=True)
+        breaker.reset()
         return JSONResponse({"cached": False})
 
     app = Starlette(routes=[Route("/quote", quote)])
@@ -369,13 +343,13 @@ def test_a_breaker_without_a_listener_is_seen_after_each_request_and_before_the_
         )
         breakers = harness.inspect_breakers()
         client = harness.client()
-        faults.fail("prices", 503, times=3)
-        for _ in range(3):
+        faults.fail("prices", 503, times=2)
+        for _ in range(2):
             client.get("/quote")
         clock.advance(30)  # OPEN, never read: seen before the time moved it on
         assert client.get("/quote").json() == {"cached": False}  # the probe closes it
-        faults.fail("prices", 503, times=3)
-        for _ in range(3):
+        faults.fail("prices", 503, times=2)
+        for _ in range(2):
             client.get("/quote")  # CLOSED again, then OPEN: each request is looked at
         assert breakers.transitions("prices") == [
             ("CLOSED", "OPEN"),
