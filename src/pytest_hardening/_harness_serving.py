@@ -179,6 +179,7 @@ class HarnessServing:
                 headers=dict(headers or {}),
                 event_hooks={"response": [self._report.answered_async]},
             ) as client:
+                client.app = self.app  # type: ignore[attr-defined]  # as TestClient.app
                 yield client
         finally:
             with timed_shutdown(self.app):

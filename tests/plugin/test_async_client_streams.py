@@ -89,3 +89,10 @@ async def test_a_whole_streamed_body_then_a_failing_background_task_is_the_answe
 async def _first(lines: AsyncIterator[Any], count: int) -> AsyncIterator[Any]:
     for _ in itertools.repeat(None, count):
         yield await lines.__anext__()
+
+
+async def test_the_client_names_its_app(client: httpx.AsyncClient) -> None:
+    # As hardened_client's TestClient does: fixtures of a test's own reach the app through it
+    # (a trial's reached module state of a copy imported aside this way).
+    paths = {route.path for route in client.app.routes}  # type: ignore[attr-defined]
+    assert {"/finite", "/quiet-stream"} <= paths
