@@ -23,6 +23,7 @@ import anyio.lowlevel
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
+from ._virtual_time import app_lifespan
 
 __all__ = [
     "LifespanError",
@@ -213,7 +214,8 @@ class LifespanManager:
     async def _run(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
         try:
-            await self.app(scope, self._receive, self._send)
+            with app_lifespan():  # what it starts is the app's background, not the test's
+                await self.app(scope, self._receive, self._send)
         except Exception as error:  # the app does not support lifespan, or crashed in it
             await self._to_us[0].send({"type": "_app_exit", "error": error})
         else:

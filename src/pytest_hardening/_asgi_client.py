@@ -18,6 +18,7 @@ import httpx
 
 from ._app import LifespanManager, starlette_test_client
 from ._portal_transport import PortalTransport
+from ._virtual_time import app_lifespan
 
 __all__ = ["AsgiTestClient", "sync_test_client"]
 
@@ -141,7 +142,8 @@ def _tolerant(app: Any) -> Any:
             await send(message)
 
         try:
-            await app(scope, watched_receive, watched_send)
+            with app_lifespan():  # what it starts is the app's background, not the test's
+                await app(scope, watched_receive, watched_send)
         except Exception:
             if answered:
                 raise

@@ -342,18 +342,19 @@ class VirtualLibrarySleep:
             time.sleep(seconds)
 
     async def _async_sleep(self, seconds: float) -> None:
-        if self._moved(float(seconds)):
+        if self._moved(float(seconds), task=True):
             await _real_async_sleep(0)  # still a checkpoint, as the real sleep was
         else:
             await _real_async_sleep(seconds)
 
-    def _moved(self, seconds: float) -> bool:
+    def _moved(self, seconds: float, *, task: bool = False) -> bool:
         """Whether the clock moved by ``seconds`` in place of the sleep; else the caller
-        sleeps for real: for want of a clock (recorded), in a thread that does not serve the
-        test (a background poller's loop would spin the clock away, and no test waits for
-        it), or after the clock stopped (a thread still retrying when the test ended: as in
-        production, never an error)."""
-        if not self._threads.serving():
+        sleeps for real: for want of a clock (recorded), in a thread, or a task (``task``: an
+        awaited sleep) of the app's loop, that does not serve the test (a background poller's
+        loop would spin the clock away, and no test waits for it), or after the clock stopped
+        (a thread still retrying when the test ended: as in production, never an error)."""
+        serving = self._threads.serving_task() if task else self._threads.serving()
+        if not serving:
             return False
         clock = self._clock()
         if clock is None:

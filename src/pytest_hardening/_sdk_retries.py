@@ -119,8 +119,9 @@ class VirtualRetrySleep:
         async def _sleep_for_retry(
             client: Any, *, retries_taken: int, max_retries: int, options: Any, response: Any
         ) -> None:
-            # A background thread's retries (a poller's) keep real time: no test waits for them.
-            serving = self._threads.serving()
+            # A background thread's or task's retries (a poller's) keep real time: no test
+            # waits for them.
+            serving = self._threads.serving_task()
             clock = self._clock() if serving else None
             if clock is not None:
                 seconds = _delay(client, retries_taken, max_retries, options, response)

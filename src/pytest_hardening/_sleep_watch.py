@@ -68,8 +68,9 @@ class Diversion(Protocol):
     def calls_own(self, frame: Any) -> bool:
         """Whether ``frame`` (a sleep's caller) is code whose sleeps are virtual."""
 
-    def moved_for(self, seconds: float) -> bool:
-        """Whether the clock moved by ``seconds`` (else the caller sleeps for real)."""
+    def moved_for(self, seconds: float, *, task: bool = False) -> bool:
+        """Whether the clock moved by ``seconds`` (else the caller sleeps for real); ``task``:
+        awaited in an event loop."""
 
 
 class SleepWatch:
@@ -116,7 +117,7 @@ class SleepWatch:
             asyncio.sleep = self._async_wrapper
         return self
 
-    def _diverted(self, frame: Any, seconds: float) -> bool | None:
+    def _diverted(self, frame: Any, seconds: float, *, task: bool = False) -> bool | None:
         """None: not the code ``divert`` names; else whether the clock moved in its place."""
         if self._divert is None or seconds <= 0 or not self._recording:
             return None
@@ -124,7 +125,7 @@ class SleepWatch:
             frame = frame.f_back  # another watch's wrapper around this one: its caller
         if not self._divert.calls_own(frame):
             return None
-        if self._divert.moved_for(seconds):
+        if self._divert.moved_for(seconds, task=task):
             note_move()
             return True
         return False
@@ -146,7 +147,7 @@ class SleepWatch:
     def _wrap_async(self, real: Any) -> Any:
         async def sleep(delay: float, result: Any = None) -> Any:
             caller = sys._getframe(1)  # the coroutine that awaits this one
-            diverted = self._diverted(caller, float(delay))
+            diverted = self._diverted(caller, float(delay), task=True)
             if diverted:
                 return await real(0, result)  # still a checkpoint, as the real sleep was
             if diverted is not None or not (self._recording and delay > 0 and in_request()):

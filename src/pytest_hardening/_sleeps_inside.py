@@ -43,7 +43,7 @@ class CallersSleeps:
     """The modules whose functions' own imports sleep: a sleep they call moves ``moved`` (a
     clock, if any serves the test) instead (see :class:`._sleep_watch.Diversion`)."""
 
-    def __init__(self, moved: Callable[[float], bool]) -> None:
+    def __init__(self, moved: Callable[..., bool]) -> None:
         self._moved = moved
         self._globals: list[dict[str, Any]] = []
 
@@ -58,5 +58,5 @@ class CallersSleeps:
         caller = getattr(frame, "f_globals", None)
         return any(caller is g for g in self._globals)
 
-    def moved_for(self, seconds: float) -> bool:
-        return self._moved(seconds)
+    def moved_for(self, seconds: float, *, task: bool = False) -> bool:
+        return bool(self._moved(seconds, task=task))

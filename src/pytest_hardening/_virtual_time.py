@@ -36,6 +36,7 @@ from typing import Protocol
 __all__ = [
     "ClockNotRunning",
     "ServingThreads",
+    "app_lifespan",
     "in_request",
     "moved",
     "moves",
@@ -73,6 +74,18 @@ class ServingThreads:
             frame = frame.f_back  # type: ignore[assignment]
         return False
 
+    def serving_task(self) -> bool:
+        """Whether the calling task serves the test, for a sleep awaited in an event loop: in
+        the app's own loop (the client's portal thread), not the tasks its lifespan started
+        (:func:`app_lifespan`: a poller, a scheduler keep their own time) unless they serve a
+        request the test sent (:func:`in_request`). In the test's own thread every task counts
+        (the test awaits the app's code there itself)."""
+        if threading.get_ident() == self.owner:
+            return True
+        if not self.serving():
+            return False
+        return in_request() or not _LIFESPAN.get()
+
 
 class _Request:
     __slots__ = ("open",)
@@ -99,6 +112,23 @@ def serving_request() -> Iterator[None]:
     finally:
         request.open = False
         _SERVING.reset(token)
+
+
+#: Set while the plugin's clients run an app's lifespan: the tasks it starts (a poller, a
+#: scheduler) inherit it, and are the app's background.
+_LIFESPAN: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "pytest_hardening_lifespan", default=False
+)
+
+
+@contextlib.contextmanager
+def app_lifespan() -> Iterator[None]:
+    """Mark the code inside as an app's lifespan: the tasks it starts are its background."""
+    token = _LIFESPAN.set(True)
+    try:
+        yield
+    finally:
+        _LIFESPAN.reset(token)
 
 
 def in_request() -> bool:

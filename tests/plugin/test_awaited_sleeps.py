@@ -204,3 +204,89 @@ def test_the_fixtures_name_an_apps_own_asyncio_sleep(pytester: pytest.Pytester) 
     for quiet in ("test_the_background_task_is_not_waited_for", "test_named_under_the_clock"):
         assert quiet not in warnings
     assert warnings.count("RealSleepWarning") == 2
+
+
+SCRAPER = '''
+"""One module for the requests' retries and the scheduler's rounds, as a trial's app had."""
+import asyncio
+import contextlib
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ROUNDS = []
+
+
+async def scrape_forever():
+    while True:
+        await asyncio.sleep(0.01)  # the scheduler's interval: its own time
+        ROUNDS.append(1)
+
+
+async def squad(request):
+    await asyncio.sleep(8.0)  # the app's delay between calls: a request waits for it
+    return JSONResponse({"squad": []})
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    task = asyncio.create_task(scrape_forever())
+    yield
+    task.cancel()
+
+
+def build():
+    return Starlette(routes=[Route("/squad", squad)], lifespan=lifespan)
+'''
+
+SCRAPER_CONFTEST = """
+import pytest
+
+import scraper
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return scraper.build
+
+
+@pytest.fixture
+def hardening_backoff_modules():
+    return ["scraper"]
+"""
+
+SCRAPER_TESTS = """
+import scraper
+
+
+def _rounds(hardened_client, count):
+    start = len(scraper.ROUNDS)
+    while len(scraper.ROUNDS) < start + count:  # the scheduler runs in the app's loop
+        assert hardened_client.get("/missing").status_code == 404
+
+
+def test_under_the_clock(hardened_client, faults, clock):
+    _rounds(hardened_client, 3)
+    assert hardened_client.get("/squad").json() == {"squad": []}
+    assert faults.retry_sleeps == [8.0]  # the request's wait alone moved the clock
+    assert clock.advanced == 8.0
+
+
+def test_without_a_clock(hardened_client, faults):
+    _rounds(hardened_client, 3)
+    assert faults.real_sleeps == []  # the scheduler's rounds are not the test's waits
+"""
+
+
+def test_a_scheduler_in_a_named_module_keeps_its_own_time(pytester: pytest.Pytester) -> None:
+    # The scheduler's sleeps moved the clock (1,909 rounds in 1.5 s, 572 s of virtual time)
+    # and were warned of as the test's (a trial's app).
+    pytester.makepyfile(scraper=SCRAPER)
+    pytester.makeconftest(SCRAPER_CONFTEST)
+    pytester.makepyfile(test_scraper=SCRAPER_TESTS)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2)
+    assert "RealSleepWarning" not in result.stdout.str()
