@@ -113,6 +113,9 @@ class RouteAuditor:
         self._dev: Any = None
         self._prod: Any = None
         self._prod_routes: set[Route] | None = None
+        #: Why the production startup :meth:`prod_routes` ran stopped early (None: it did not):
+        #: routes it would have added after that point are not in the table.
+        self.startup_stopped: str | None = None
 
     def _guard(self) -> NetworkGuard:
         guard = NetworkGuard()
@@ -141,21 +144,25 @@ class RouteAuditor:
     def prod_routes(self) -> set[Route]:
         """The production build's routes, those its startup adds too (an app that includes its
         routers in its lifespan, as a server runs it): the lifespan runs once, under the
-        production environment and the network guard, then stops. A startup that fails (a
-        database the test lacks) leaves the routes as built."""
+        production environment and a network guard of its own (the connections it tries are
+        the audit's doing, not the test's: never reported as the test's), then stops. A startup
+        that fails (a database the test lacks) leaves the routes as built, and
+        :attr:`startup_stopped` says why."""
         if self._prod_routes is None:
             from ._app import running_lifespan
 
             app = self.prod_app
             table = route_table(app)
-            with (
-                contextlib.suppress(Exception),  # a startup that needs what the test lacks
-                self._prod_env(),
-                SentryGuard(),
-                self._network(),
-                running_lifespan(app),
-            ):
-                table |= route_table(app)
+            try:
+                with (
+                    self._prod_env(),
+                    SentryGuard(),
+                    NetworkGuard(),
+                    running_lifespan(app),
+                ):
+                    table |= route_table(app)
+            except Exception as error:  # a startup that needs what the test lacks
+                self.startup_stopped = f"{type(error).__name__}: {error}".splitlines()[0]
             self._prod_routes = table
         return self._prod_routes
 

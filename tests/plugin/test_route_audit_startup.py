@@ -46,3 +46,67 @@ def test_a_startup_that_fails_leaves_the_routes_as_built() -> None:
     auditor = RouteAuditor(build, build)
     assert ("GET", "/api/v1/rate/{currency}") not in auditor.prod_routes()
     auditor.assert_absent_in_production("/api/v1/rate")  # never added: absent
+
+
+CONFTEST = """
+import contextlib
+import os
+import socket
+
+import pytest
+from fastapi import APIRouter, FastAPI
+
+debug = APIRouter()
+
+
+@debug.get("/debug/env")
+async def env():
+    return {}
+
+
+def create_app():
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        with contextlib.suppress(OSError):  # pings its cache, as the app's own check
+            socket.create_connection((os.environ["REDIS_HOST"], 6379), timeout=1).close()
+        app.include_router(debug)  # in every mode: the finding
+        yield
+
+    return FastAPI(lifespan=lifespan)
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return create_app
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"REDIS_HOST": "127.0.0.1"}
+
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"REDIS_HOST": "cache.prod.example.com"}
+"""
+
+TESTS = """
+import pytest
+
+
+def test_the_startup_routes_are_found(route_audit):
+    with pytest.raises(AssertionError, match="route table has GET /debug/env"):
+        route_audit.assert_absent_in_production("/debug")
+    assert route_audit.startup_stopped is None
+"""
+
+
+def test_the_audits_own_startup_run_is_not_the_tests_traffic(pytester: pytest.Pytester) -> None:
+    # The production startup the audit ran tried the production cache: refused, and reported
+    # as the test's own attempt at teardown, every route_audit test of the app erred (a trial's).
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_routes=TESTS)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
