@@ -22,6 +22,7 @@ from urllib.parse import unquote
 import httpx
 
 from ._app_errors import cut_error, log_app_error
+from ._portal_transport import IGNORED_SENDS, LEAVING_GRACE
 from ._virtual_time import serving_request
 
 __all__ = ["CutBody", "serve_streaming"]
@@ -83,6 +84,8 @@ class _Exchange:
         self.streaming: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.chunks: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)  # back-pressure
         self.left = asyncio.Event()  # the response is over, or the client left
+        self.gone = False  # the client left early: what the app sends is dropped
+        self._ignored = 0  # messages the app sent after that
 
     async def run(self, app: Callable[..., Awaitable[None]], scope: _Message) -> None:
         try:
@@ -116,6 +119,12 @@ class _Exchange:
         elif kind == "http.response.body":
             chunk = bytes(message.get("body", b"")) if self._keep_body else b""
             more = bool(message.get("more_body", False))
+            if self.gone:  # dropped, as a server drops it; an app deaf to the disconnect ends
+                self._ignored += 1
+                if self._ignored > IGNORED_SENDS:
+                    raise asyncio.CancelledError
+                await asyncio.sleep(0)
+                return
             if self.streaming.done():
                 if chunk:
                     await self.chunks.put(chunk)  # waits for the reader
@@ -161,7 +170,16 @@ class _Streamed(httpx.AsyncByteStream):
             raise cut_error(httpx, self._exchange.status, error)
 
     async def aclose(self) -> None:
-        self._exchange.left.set()
+        # The app is told the client left (http.disconnect): it stops its stream and runs its
+        # background tasks (its cleanup) by itself, as under a server; a send it is blocked in
+        # returns. One that does not end within the grace is cancelled.
+        exchange = self._exchange
+        exchange.gone = True
+        exchange.left.set()
+        with contextlib.suppress(asyncio.QueueEmpty):
+            exchange.chunks.get_nowait()
+        if not self._task.done():
+            await asyncio.wait({self._task}, timeout=LEAVING_GRACE)
         if not self._task.done():
             self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -17,6 +17,7 @@ extensions; templates' debug info lands on ``response.template``/``response.cont
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED
@@ -25,12 +26,20 @@ from typing import Any
 from urllib.parse import unquote
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from ._app_errors import cut_error, log_app_error
 from ._virtual_time import serving_request
 
-__all__ = ["PortalTransport"]
+__all__ = ["IGNORED_SENDS", "LEAVING_GRACE", "PortalTransport"]
+
+#: Seconds of real time an app has to end by itself after its client left a streamed answer
+#: (an upper bound: one that listens for the disconnect ends at once).
+LEAVING_GRACE = 5.0
+#: Messages an app may send after its client left before it is cancelled: one in flight, a
+#: few more while it sees the disconnect; an app that never listens for one goes on for ever.
+IGNORED_SENDS = 16
 
 _Message = dict[str, Any]
 _DEBUG_MESSAGES = ("http.response.debug", "http.response.template")
@@ -147,6 +156,8 @@ class _Exchange:
         self._requested = False
         self._complete: anyio.Event | None = None
         self._scope_cancel: anyio.CancelScope | None = None
+        self._left = False  # the caller closed the body early: what the app sends is dropped
+        self._ignored = 0  # messages the app sent after that
         self._tx: Any = None
         self._rx: Any = None
 
@@ -201,6 +212,9 @@ class _Exchange:
                 raise RuntimeError('received "http.response.body" before "http.response.start"')
             chunk = bytes(message.get("body", b"")) if self.keep_body else b""
             more = bool(message.get("more_body", False))
+            if self._left:
+                await self._after_leaving()
+                return
             if self.streaming.done():
                 await self._tx.send(chunk)  # waits for the caller: back-pressure
             else:
@@ -229,6 +243,27 @@ class _Exchange:
     def cancel(self) -> None:
         if self._scope_cancel is not None:
             self._scope_cancel.cancel()
+
+    def leave(self) -> None:
+        """The caller closed the body early: the app is told (``http.disconnect``), a send it
+        is blocked in returns, and what it sends after is dropped, as a server does; it then
+        ends by itself (a streamed response stops, its background tasks run)."""
+        self._left = True
+        if self._complete is not None:
+            self._complete.set()
+        if self._rx is not None:
+            with contextlib.suppress(
+                anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError
+            ):
+                self._rx.receive_nowait()  # a send waiting for the caller
+
+    async def _after_leaving(self) -> None:
+        # An app that goes on sending after the disconnect never listens for one: cancelled
+        # (a server would let it run until its generator ends).
+        self._ignored += 1
+        if self._ignored > IGNORED_SENDS:
+            self.cancel()
+        await anyio.lowlevel.checkpoint()
 
 
 def _cut_exchange(http: ModuleType, exchange: _Exchange, error: BaseException) -> Exception:
@@ -285,7 +320,12 @@ class _StreamedBody:
 
     def close(self) -> None:
         if not self._done.done():
-            self._portal.call(self._exchange.cancel)
+            self._portal.call(self._exchange.leave)
+            # Left, the app stops and runs its background tasks (its cleanup) by itself; one
+            # that does not end within the grace is cancelled.
+            concurrent.futures.wait([self._done], timeout=LEAVING_GRACE)
+            if not self._done.done():
+                self._portal.call(self._exchange.cancel)
         try:
             self._done.result()
         except Exception as exc:  # the app failed mid-stream: the body ends where it stopped

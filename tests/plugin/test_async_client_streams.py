@@ -96,3 +96,11 @@ async def test_the_client_names_its_app(client: httpx.AsyncClient) -> None:
     # (a trial's reached module state of a copy imported aside this way).
     paths = {route.path for route in client.app.routes}  # type: ignore[attr-defined]
     assert {"/finite", "/quiet-stream"} <= paths
+
+
+async def test_a_client_that_leaves_a_stream_lets_the_app_clean_up(
+    client: httpx.AsyncClient, seen: Seen
+) -> None:
+    async with client.stream("GET", "/cleaned-up") as response:
+        assert await response.aiter_lines().__anext__() == "data: 0"
+    assert seen.background == ["upstream closed"]

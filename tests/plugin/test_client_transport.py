@@ -93,6 +93,15 @@ def starlette_app(seen: Seen) -> Starlette:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    async def cleaned_up(request: Request) -> StreamingResponse:
+        async def events() -> AsyncIterator[str]:
+            for n in itertools.count():
+                yield f"data: {n}\n\n"
+                await anyio.sleep(0)
+
+        cleanup = BackgroundTask(seen.background.append, "upstream closed")
+        return StreamingResponse(events(), media_type="text/event-stream", background=cleanup)
+
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(f"hello {await websocket.receive_text()}")
@@ -108,6 +117,7 @@ def starlette_app(seen: Seen) -> Starlette:
         Route("/then-fails", then_fails),
         Route("/streamed-then-fails", streamed_then_fails),
         Route("/quiet-stream", quiet_stream),
+        Route("/cleaned-up", cleaned_up),
         WebSocketRoute("/ws", socket),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -237,6 +247,14 @@ def test_a_stream_hands_its_headers_over_before_its_first_chunk(client: Any, see
     assert seen.background == ["quiet stream started"]
     assert seen.stopped_streams == 1, "leaving the stream cancels the app's generator"
     assert client.get("/echo/after").status_code == 200
+
+
+def test_a_client_that_leaves_a_stream_lets_the_app_clean_up(client: Any, seen: Seen) -> None:
+    # The app is told the client left and ends by itself, running its background task (an
+    # upstream closed, usage recorded): cancelled outright, it never did (a trial's proxy).
+    with client.stream("GET", "/cleaned-up") as response:
+        assert next(response.iter_lines()) == "data: 0"
+    assert seen.background == ["upstream closed"]
 
 
 def test_websockets_still_work(client: Any) -> None:
