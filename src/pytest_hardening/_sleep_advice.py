@@ -44,8 +44,13 @@ def warn_real_sleeps(real_sleeps: list[float], unknown: Sequence[tuple[str, floa
             RealSleepWarning(
                 f"the app slept {slept:.2f} s for real in {_calls(unknown)} "
                 f"from {_where(unknown)}, {_waited(unknown)} (the test has no clock): "
-                "back-off the plugin does not know (urllib3's Retry) or the app's own waits. "
-                "Add the `clock` fixture to the test and name those modules in "
+                + (
+                    "the app's own waits. "
+                    if _awaited(unknown) == len(unknown)
+                    else "back-off the plugin does not know (urllib3's Retry) or the app's own "
+                    "waits. "
+                )
+                + "Add the `clock` fixture to the test and name those modules in "
                 "hardening_backoff_modules (or pass them to faults.virtual_backoff): their "
                 "sleeps then move the clock instead"
             ),

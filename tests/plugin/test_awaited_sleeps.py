@@ -191,9 +191,8 @@ def test_the_fixtures_name_an_apps_own_asyncio_sleep(pytester: pytest.Pytester) 
             "*test_streamed_without_a_clock*",
             "*RealSleepWarning: the app slept 0.30 s for real in 3 asyncio.sleep call(s) from "
             "chat (3), in the tasks serving the test's requests (the test has no clock): "
-            "back-off the plugin does not know (urllib3's Retry) or the app's own waits. Add "
-            "the `clock` fixture to the test and name those modules in "
-            "hardening_backoff_modules*",
+            "the app's own waits. Add the `clock` fixture to the test and name those modules "
+            "in hardening_backoff_modules*",
             "*test_retried_under_the_clock*",
             "*test_retried_in_the_tests_own_loop*",  # the same warning, shown once for both
             "*RealSleepWarning: the app slept 1.50 s for real while the clock was frozen, in 2 "
