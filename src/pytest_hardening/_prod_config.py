@@ -121,7 +121,7 @@ class ProdConfigChecker:
             self._stopped_connecting(network, "build"),
             metrics_owned_by(build) as app,
         ):
-            self.reached = network.refused(faults=False)
+            self.reached = [line.strip() for line in network.refused(faults=False)]
             return app
 
     def boot(self, **overrides: str | None) -> Any:
@@ -161,7 +161,7 @@ class ProdConfigChecker:
                     if self.stopped_at is None:
                         raise
             if self.stopped_at is None:
-                self.reached = network.refused(faults=False)
+                self.reached = [line.strip() for line in network.refused(faults=False)]
         return app
 
     @contextlib.contextmanager

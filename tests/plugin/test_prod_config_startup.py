@@ -427,4 +427,4 @@ def test_an_httpx_call_at_startup_is_said_as_one_no_fault_was_there_to_reach() -
 
     checker = ProdConfigChecker(create, {"APP_ENV": "production"})
     checker.boot()
-    assert checker.reached == ["  api.example.com:443 (name lookup), from httpx"]
+    assert checker.reached == ["api.example.com:443 (name lookup), from httpx"]  # unpadded
