@@ -22,6 +22,7 @@ from ._secrets import (
     mask,
     name_words,
     secret_values,
+    url_password,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ _PUBLIC_KINDS = frozenset(
         *("published default", "example placeholder", "short"),
         *("published default as given", "example placeholder as given", "short as given"),
         "empty as given",
+        "published default password as given",
     }
 )
 
@@ -363,12 +365,18 @@ def _is_hostname(value: str) -> bool:
 
 def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
     """The secrets ``env`` itself leaves weak, as the audit's variants would make them: a
-    published default (``changethis``), the ``.env.example`` placeholder, one character. An app
+    published default (``changethis``, or a URL's password: ``postgresql://app:password@db``),
+    the ``.env.example`` placeholder, one character. An app
     that boots with them accepted that variant already: the audit, which changes the known-good
     env, could never try it."""
     found = []
     for name, value in env.items():
-        if "://" in value or not is_secret_name(name):
+        if "://" in value:  # a URL's password (a database's): whatever the variable's name
+            password = url_password(value)
+            if password is not None and is_public_default(password):
+                found.append(Mutation(name, "published default password as given", password))
+            continue
+        if not is_secret_name(name):
             continue
         if is_public_default(value):
             kind = "published default"

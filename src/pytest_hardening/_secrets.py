@@ -16,6 +16,7 @@ __all__ = [
     "refusal_lines",
     "secret_values",
     "unpersonal",
+    "url_password",
 ]
 
 #: Secrets published as defaults in templates and docs, for deployments to change: an app that
@@ -127,6 +128,17 @@ def _url_credential(value: str) -> str | None:
             return user
     found = _USERINFO.search(value)
     return found.group(1) if found else None
+
+
+def url_password(value: str) -> str | None:
+    """The password a URL's ``user:password@`` carries (``postgresql://app:pw@db/app``)."""
+    if "://" not in value:
+        return None
+    try:
+        return urlsplit(value).password or None
+    except ValueError:  # a malformed URL: its userinfo is still read
+        found = _USERINFO.search(value)
+        return found.group(1) if found else None
 
 
 def _looks_like_key(user: str) -> bool:

@@ -715,6 +715,7 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
     path = tmp_path / "prod.env"
     lines = ["OPENAI_API_KEY=changethis", "SIGNING_SALT=your_signing_salt_here", "JWT_SECRET=x"]
     lines.append("API_KEY=")  # said empty, not "one character" (a trial's)
+    lines.append("DB_URL=postgresql://llm:password@db.internal/llm")  # a URL's (a trial's)
     path.write_text("\n".join([*lines, "TOKEN_URL=https://auth.example.com/token"]) + "\n")
     args = [
         "check-config",
@@ -733,4 +734,6 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
         "accepted it: set a real secret",
         "JWT_SECRET: is one character, and the check accepted it: set a real secret",
         "API_KEY: is empty, and the check accepted it: set a real secret",
+        "DB_URL: is a URL whose password is a published default ('password'), and the check "
+        "accepted it: set a real secret",
     ]

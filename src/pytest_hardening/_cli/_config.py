@@ -225,6 +225,7 @@ def release_problems(
                 "short": "one character",
                 "empty": "empty",
                 "example placeholder": "its example placeholder",
+                "published default password": "a URL whose password is a published default",
             }
             shown = "" if kind in ("short", "empty") else f" ({weak.value!r})"
             lines.append(
