@@ -54,7 +54,8 @@ def _from_connecting(error: BaseException, refused: list[str]) -> bool:
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
-    """``error``, its causes and contexts, and what a failed startup raised after saying so."""
+    """``error``, its causes and contexts, and what a failed startup raised after saying so
+    (its chain, which the startup's text may leave out)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -75,10 +76,7 @@ def _refused_here(error: BaseException) -> bool:
     """A connection refused (ECONNREFUSED) in ``error``'s chain, or named by an exception of
     the traceback a Starlette startup failure carries as its message (a client's own error,
     such as redis-py's ``ConnectionError``, prints the refusal it was raised from above it)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(error):
         if isinstance(current, ConnectionRefusedError) or (
             isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
         ):
@@ -87,10 +85,6 @@ def _refused_here(error: BaseException) -> bool:
             _REFUSED.search(line) for line in _exception_lines(current.details)
         ):
             return True
-        if isinstance(current, LifespanError) and current.raised is not None:
-            current = current.raised  # its chain, which the text may leave out
-            continue
-        current = current.__cause__ or current.__context__
     return False
 
 
