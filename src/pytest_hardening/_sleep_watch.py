@@ -121,9 +121,7 @@ class SleepWatch:
         """None: not the code ``divert`` names; else whether the clock moved in its place."""
         if self._divert is None or seconds <= 0 or not self._recording:
             return None
-        while frame is not None and frame.f_globals.get("__name__") == __name__:
-            frame = frame.f_back  # another watch's wrapper around this one: its caller
-        if not self._divert.calls_own(frame):
+        if not self._divert.calls_own(_past_watches(frame)):
             return None
         if self._divert.moved_for(seconds, task=task):
             note_move()
@@ -170,9 +168,7 @@ class SleepWatch:
     def _record(self, frame: Any, seconds: float, kind: type[RealSleep] = RealSleep) -> None:
         if self._when is not None and not self._when():
             return
-        while frame is not None and frame.f_globals.get("__name__") == __name__:
-            frame = frame.f_back  # another watch's wrapper around this one: its caller
-        module = _caller(frame, self._ignore)
+        module = _caller(_past_watches(frame), self._ignore)
         if module is not None:
             into = self.sleeps if self._threads.serving() else self.background
             with self._lock:
@@ -217,6 +213,13 @@ def _unwrapped(current: Any, wrapper: Any, real: Any) -> Any:
     while getattr(real, "stopped", False):
         real = real.real_sleep
     return real
+
+
+def _past_watches(frame: Any) -> Any:
+    """The caller of a sleep, past the wrappers of other watches around this one."""
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame
 
 
 def _caller(frame: Any, ignore: frozenset[str] = frozenset()) -> str | None:
