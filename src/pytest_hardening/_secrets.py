@@ -115,15 +115,15 @@ _USERINFO = re.compile(r"(?:^|[/\s])[^/:@\s]+:([^@/\s]+)@")
 def _url_credential(value: str) -> str | None:
     """The password of a URL's ``user:password@``; of a bare ``user@`` that looks like a key,
     the user: with no password, it is the credential (a Sentry DSN's key, an access token)."""
+    password = url_password(value)
+    if password:
+        return password
     if "://" in value:
         try:
             parts = urlsplit(value)
-            password = parts.password
             user = None if ":" in parts.netloc.rpartition("@")[0] else parts.username
-        except ValueError:  # a malformed URL (bad port ...): its userinfo is still read below
-            password = user = None
-        if password:
-            return password
+        except ValueError:  # a malformed URL (bad port ...): its userinfo is read below
+            user = None
         if user and _looks_like_key(user):
             return user
     found = _USERINFO.search(value)
