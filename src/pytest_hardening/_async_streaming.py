@@ -17,12 +17,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 
 from ._app_errors import cut_error, log_app_error
-from ._portal_transport import IGNORED_SENDS, LEAVING_GRACE
+from ._portal_transport import IGNORED_SENDS, LEAVING_GRACE, http_scope
 from ._virtual_time import serving_request
 
 __all__ = ["CutBody", "serve_streaming"]
@@ -37,7 +36,7 @@ async def serve_streaming(
     """``request`` served by ``app`` in this loop; an exception before the answer started is a
     500, one part-way through its body cuts it (both logged, as ``AppTransport`` does)."""
     exchange = _Exchange(await request.aread(), keep_body=request.method != "HEAD")
-    scope = _scope(request)
+    scope = http_scope(request, client=("127.0.0.1", 123))  # httpx's own transport's
     task = asyncio.get_running_loop().create_task(exchange.run(app, scope))
     await asyncio.wait({task, exchange.streaming}, return_when=asyncio.FIRST_COMPLETED)
     if exchange.start is None:  # failed (or returned) before answering
@@ -51,24 +50,6 @@ async def serve_streaming(
     else:
         stream = httpx.ByteStream(b"".join(exchange.head))
     return httpx.Response(status, headers=headers, stream=stream, request=request)
-
-
-def _scope(request: httpx.Request) -> _Message:
-    url = request.url
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": request.method,
-        "headers": [(k.lower(), v) for k, v in request.headers.raw],
-        "scheme": url.scheme,
-        "path": unquote(url.path),
-        "raw_path": url.raw_path.split(b"?", 1)[0],
-        "query_string": url.query,
-        "server": (url.host, url.port),
-        "client": ("127.0.0.1", 123),
-        "root_path": "",
-    }
 
 
 class _Exchange:

@@ -32,7 +32,7 @@ import httpx
 from ._app_errors import cut_error, log_app_error
 from ._virtual_time import serving_request
 
-__all__ = ["IGNORED_SENDS", "LEAVING_GRACE", "PortalTransport"]
+__all__ = ["IGNORED_SENDS", "LEAVING_GRACE", "PortalTransport", "http_scope"]
 
 #: Seconds of real time an app has to end by itself after its client left a streamed answer
 #: (an upper bound: one that listens for the disconnect ends at once).
@@ -115,20 +115,8 @@ class PortalTransport(httpx.BaseTransport):
         return response  # type: ignore[no-any-return]
 
     def _scope(self, request: httpx.Request) -> _Message:
-        url = request.url
-        port = url.port or {"http": 80, "https": 443}[url.scheme]
         return {
-            "type": "http",
-            "http_version": "1.1",
-            "method": request.method,
-            "path": unquote(url.path),
-            "raw_path": url.raw_path.split(b"?", 1)[0],
-            "root_path": self._root_path,
-            "scheme": url.scheme,
-            "query_string": url.query,
-            "headers": [(k.lower(), v) for k, v in request.headers.raw],
-            "client": self._client,
-            "server": [url.raw_host.decode("ascii"), port],
+            **http_scope(request, root_path=self._root_path, client=self._client),
             "extensions": {"http.response.debug": {}, "http.response.trailers": {}},
             "state": dict(self._state()),
         }
@@ -136,6 +124,28 @@ class PortalTransport(httpx.BaseTransport):
     def close(self) -> None:
         if self._fallback is not None:
             self._fallback.close()
+
+
+def http_scope(
+    request: httpx.Request, *, root_path: str = "", client: tuple[str, int] = ("testclient", 50000)
+) -> _Message:
+    """The ASGI ``http`` scope of ``request``, as a server (and ``TestClient``) builds it."""
+    url = request.url
+    port = url.port or {"http": 80, "https": 443}[url.scheme]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "path": unquote(url.path),
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "root_path": root_path,
+        "scheme": url.scheme,
+        "query_string": url.query,
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "client": client,
+        "server": [url.raw_host.decode("ascii"), port],
+    }
 
 
 class _Exchange:
