@@ -81,7 +81,7 @@ class Interception:
             threads,
             ignore=(*_retry_libraries.PACKAGES, *_sdk_retries.PACKAGES),
             when=lambda: clock() is None,
-            divert=self._library_sleep.callers,
+            divert=self._library_sleep.own.callers,
         )
         self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
         self.tls = SharedTLSContexts()
@@ -138,15 +138,15 @@ class Interception:
             self._tls.catch_up()
 
     def own_backoff(self, modules: Iterable[str | ModuleType]) -> None:
-        """The app's own ``modules`` back off in virtual time too (see _retry_libraries)."""
-        self._library_sleep.own_modules(modules, started=self.started)
+        """The app's own ``modules`` back off in virtual time too (see _own_backoff)."""
+        self._library_sleep.own.name(modules, started=self.started)
         # Named but not importable yet (the app's import puts them on sys.path): reached once
         # imported, by the catch-up.
         self._imports.watch(name.partition(".")[0] for name in self.unresolved_backoff)
 
     def include_aside(self, modules: Mapping[str, ModuleType]) -> None:
-        """The copies imported aside of the app's modules (see _retry_libraries)."""
-        self._library_sleep.include_aside(modules, started=self.started)
+        """The copies imported aside of the app's modules (see _own_backoff)."""
+        self._library_sleep.own.include_aside(modules, started=self.started)
 
     @property
     def unknown_sleeps(self) -> list[RealSleep]:
@@ -155,15 +155,15 @@ class Interception:
 
     @property
     def unresolved_backoff(self) -> list[str]:
-        return self._library_sleep.unresolved
+        return self._library_sleep.own.unresolved
 
     @property
     def unfound_backoff(self) -> list[str]:
-        return self._library_sleep.unfound
+        return self._library_sleep.own.unfound
 
     @property
     def refused_backoff(self) -> list[str]:
-        return list(self._library_sleep.refused)
+        return list(self._library_sleep.own.refused)
 
     def _served_above_httpcore(self, request: httpx.Request) -> bool:
         # What the router would answer with a provider's faults (see _answer_for_respx).

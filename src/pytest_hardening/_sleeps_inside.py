@@ -1,7 +1,7 @@
 """Back-off of functions that import ``time`` or ``asyncio`` inside themselves.
 
 A module named for virtual back-off usually holds ``time`` or ``asyncio`` (or a ``sleep`` from
-them) among its names, which a stand-in then replaces (see :mod:`._retry_libraries`). A function
+them) among its names, which a stand-in then replaces (see :mod:`._own_backoff`). A function
 that imports inside itself (``import asyncio`` in a retry loop, to keep the module's import
 light) holds nothing the module's names could point elsewhere: it looks ``asyncio.sleep`` up on
 the real module at each call. The watches of real sleeps wrap those functions
