@@ -97,6 +97,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         #: Where the reports' advice points (the chaos harness sets its own).
         self.advice: Advice = FIXTURES
         self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
+        self._order: list[str] = []  # each call's provider, in the order the calls were made
         self._outer_guard: NetworkGuard | None = None
         self._interception = Interception(
             self.respond,
@@ -225,6 +226,21 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
             f"  {c.request.method} {_shown(c.request.url)} -> {c.outcome}" for c in recent
         )
 
+    def recent(self) -> str:
+        """The last few calls to any provider, oldest first, one per line (for the failure
+        messages of other parts: a breaker that did not open, say); empty without calls."""
+        with self._lock:
+            taken: dict[str, int] = {}
+            lines: list[str] = []
+            for provider in reversed(self._order[-self._history :]):
+                taken[provider] = taken.get(provider, 0) + 1
+                call = self._calls[provider][-taken[provider]]
+                lines.append(
+                    f"  {provider}: {call.request.method} {_shown(call.request.url)} "
+                    f"-> {call.outcome}"
+                )
+        return "\n".join(reversed(lines))
+
     def assert_called(self, provider: str, *, times: int | None = None) -> list[Call]:
         __tracebackhide__ = True
         calls = self.calls(provider)
@@ -349,6 +365,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
     def _record(self, provider: str, call: Call) -> None:
         with self._lock:
             self._calls[provider].append(call)
+            self._order.append(provider)
 
     def _relabel(self, request: httpx.Request, outcome: str) -> None:
         """Update a logged call's outcome (a stream fault knows what it delivered at the end)."""

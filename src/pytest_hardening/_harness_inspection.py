@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._apm_prometheus import PrometheusView
     from ._breakers import BreakerInspector
     from ._clock import Clock
+    from ._faults import FaultInjector
 
 __all__ = ["HarnessError", "HarnessInspection"]
 
@@ -54,6 +55,7 @@ class HarnessInspection:
     _clock: Clock | None
     _serving: Any  # the client's portal, while it serves the app
     _breakers: BreakerInspector | None
+    _faults: FaultInjector | None
     _apm: ApmView | PrometheusView | None
     _metrics_refused: list[str]
 
@@ -68,7 +70,9 @@ class HarnessInspection:
             from ._breakers import BreakerInspector
 
             found = breakers if breakers is not None else _app_breakers(self.app)
-            inspector = BreakerInspector(found, in_app_loop=self._in_app_loop).start()
+            inspector = BreakerInspector(
+                found, in_app_loop=self._in_app_loop, calls=self._recent_calls
+            ).start()
             self._stack.callback(inspector.stop)
             self._stack.callback(inspector.reset)  # first of the two: see close_breakers()
             self._breakers = inspector
@@ -76,6 +80,10 @@ class HarnessInspection:
                 self._stack.callback(self._clock.on_advance(inspector.advance))
                 self._stack.callback(self._clock.before_advance(inspector.look))
         return self._breakers
+
+    def _recent_calls(self) -> str:
+        faults = self._faults
+        return faults.recent() if faults is not None else ""
 
     def _in_app_loop(self, make: Callable[[], Awaitable[Any]]) -> Any:
         """``make()`` awaited in the app's event loop while the client's portal serves it (an

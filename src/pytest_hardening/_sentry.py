@@ -233,4 +233,6 @@ def _locate(envelope: Envelope, value: str) -> list[str]:
 
 
 def _redact(value: str) -> str:
-    return f"{value[:2]}… ({len(value)} chars)" if len(value) > 4 else f"({len(value)} chars)"
+    # Its length only: a message or a CI log must not narrow a secret down (the test's own
+    # argument order, ``#index``, says which one it is).
+    return f"{len(value)} chars"

@@ -167,6 +167,8 @@ def test_failure_output_names_the_unregistered_host_and_hides_plugin_frames(
             assert hardened_client.get("/geo").json() == {"geo": None}  # the app swallowed it
 
         def test_state(hardened_client, faults, breakers):
+            faults.fail("weather", 503, times=1)
+            hardened_client.get("/forecast/x")
             breakers.assert_state("weather", "OPEN")
 
         def test_calls(hardened_client, faults):
@@ -191,6 +193,8 @@ def test_failure_output_names_the_unregistered_host_and_hides_plugin_frames(
             "E       AssertionError: breaker 'weather': expected OPEN, actual CLOSED.",
             "E       recent transitions:",
             "E         (no transitions of weather)",
+            "E       recent provider calls:",
+            "E         weather: GET https://api.weather.example/v1/forecast/x -> fail 503",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -528,6 +532,8 @@ def test_unused_counted_faults_fail_and_breaker_asserts_show_transitions(
             "*breaker 'weather' is OPEN, expected CLOSED",
             "*recent transitions:",
             "*CLOSED -> OPEN",
+            "*recent provider calls:",
+            "*weather: GET https://api.weather.example/v1/forecast/x -> fail *",
         ]
     )
 

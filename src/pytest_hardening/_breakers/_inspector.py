@@ -41,10 +41,17 @@ class BreakerInspector:
     """
 
     def __init__(
-        self, breakers: Any, *, history: int = 5, in_app_loop: InAppLoop | None = None
+        self,
+        breakers: Any,
+        *,
+        history: int = 5,
+        in_app_loop: InAppLoop | None = None,
+        calls: Callable[[], str] | None = None,
     ) -> None:
         self._registry = breaker_registry(breakers)
         self._in_app_loop = in_app_loop  # where an async breaker's methods run
+        #: The last provider calls, for failure messages: what the breaker met (or not).
+        self._calls = calls
         self._tracks: dict[str, _Track] = {}
         self._unwatch: Callable[[], None] | None = None
         self._lock = threading.RLock()
@@ -202,8 +209,13 @@ class BreakerInspector:
             f"breaker {name!r} is {actual.value}, expected {wanted}",
             "recent transitions:",
             *self.history(name).splitlines(),
+            *self._recent_calls(),
             *self._on_call_note(name, actual, wanted),
         ]
+
+    def _recent_calls(self) -> list[str]:
+        recent = self._calls() if self._calls is not None else ""
+        return ["recent provider calls:", *recent.splitlines()] if recent else []
 
     def _on_call_note(self, name: str, actual: BreakerState, wanted: object) -> list[str]:
         wanted = str(getattr(wanted, "value", wanted)).upper()
@@ -326,7 +338,8 @@ class BreakerInspector:
         actual = self.state(name)
         wanted = BreakerState.parse(expected)
         if actual != wanted:
-            note = "".join(f"\n{line}" for line in self._on_call_note(name, actual, wanted))
+            lines = [*self._recent_calls(), *self._on_call_note(name, actual, wanted)]
+            note = "".join(f"\n{line}" for line in lines)
             raise AssertionError(
                 f"breaker {name!r}: expected {wanted.value}, "
                 f"actual {actual.value}.\nrecent transitions:\n{self.history(name)}{note}"
