@@ -73,9 +73,11 @@ def _module_connect(module: ModuleType, check: Check) -> Any:
     if not callable(connect):
         return None
 
-    def guarded(dsn: Any = None, *args: Any, **kwargs: Any) -> Any:
-        check(libpq_hosts(dsn, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO}))
-        return connect(dsn, *args, **kwargs)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        # Passed on as given: psycopg 3 wants a string (its default ""), psycopg2 None, and
+        # SQLAlchemy's dialects give keywords only.
+        check(_libpq_call_hosts(args, kwargs))
+        return connect(*args, **kwargs)
 
     module.connect = guarded  # type: ignore[attr-defined]
     return lambda: setattr(module, "connect", connect)
@@ -90,11 +92,9 @@ def _psycopg(module: ModuleType, check: Check) -> Any:
     if isinstance(own, classmethod):
         real = own.__func__
 
-        async def guarded(klass: Any, conninfo: Any = "", *args: Any, **kwargs: Any) -> Any:
-            check(
-                libpq_hosts(conninfo, {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO})
-            )
-            return await real(klass, conninfo, *args, **kwargs)
+        async def guarded(klass: Any, *args: Any, **kwargs: Any) -> Any:
+            check(_libpq_call_hosts(args, kwargs))
+            return await real(klass, *args, **kwargs)
 
         cls.connect = classmethod(guarded)  # type: ignore[union-attr]
         undo.append(lambda: setattr(cls, "connect", own))
@@ -134,9 +134,17 @@ def _wrapped_connect(
 
 
 #: Arguments of the libpq drivers' ``connect`` that are not connection parameters.
+def _libpq_call_hosts(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The hosts of a libpq driver's ``connect(conninfo_or_dsn, **keywords)`` call, however the
+    connection string was passed (by position, as ``dsn=`` or ``conninfo=``, or not at all)."""
+    dsn = args[0] if args else kwargs.get("dsn", kwargs.get("conninfo"))
+    keywords = {k: v for k, v in kwargs.items() if k not in _NOT_CONNINFO}
+    return libpq_hosts(dsn, keywords)
+
+
 _NOT_CONNINFO = frozenset(
-    {"connection_factory", "cursor_factory", "async_", "autocommit", "prepare_threshold",
-     "context", "row_factory"}
+    {"dsn", "conninfo", "connection_factory", "cursor_factory", "async_", "autocommit",
+     "prepare_threshold", "context", "row_factory"}
 )  # fmt: skip
 
 _PATCHES: dict[str, Callable[[ModuleType, Check], Any]] = {

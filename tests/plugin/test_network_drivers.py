@@ -99,15 +99,21 @@ class OperationalError(Exception):
     pass
 
 
+def _conninfo(conninfo, kwargs):
+    if not isinstance(conninfo, str):  # as psycopg's make_conninfo: None is no string
+        raise AttributeError("'NoneType' object has no attribute 'encode'")
+    return " ".join([conninfo, *(f"{k}={v}" for k, v in kwargs.items())]).strip()
+
+
 class AsyncConnection:
     @classmethod
     async def connect(cls, conninfo="", **kwargs):
-        CONNECTED.append(conninfo)  # libpq, in C
+        CONNECTED.append(_conninfo(conninfo, kwargs))  # libpq, in C
         return cls()
 
 
 def connect(conninfo="", **kwargs):
-    CONNECTED.append(conninfo)
+    CONNECTED.append(_conninfo(conninfo, kwargs))
     return "connection"
 """
 
@@ -123,16 +129,27 @@ def test_psycopgs_async_connect_is_reached_too(
     try:
         import psycopg  # type: ignore[import-not-found]
 
-        async def connect(conninfo: str) -> object:
-            return await psycopg.AsyncConnection.connect(conninfo)
+        async def connect(conninfo: str = "", **keywords: str) -> object:
+            return await psycopg.AsyncConnection.connect(conninfo, **keywords)
 
         with NetworkGuard():
             with pytest.raises(psycopg.OperationalError, match=r"db\.internal:5432"):
                 asyncio.run(connect("host=db.internal dbname=app"))
             with pytest.raises(psycopg.OperationalError):
                 psycopg.connect("postgresql://db.internal/app")
+            with pytest.raises(psycopg.OperationalError, match=r"db\.internal:6432"):
+                psycopg.connect(host="db.internal", port=6432, dbname="app")
             asyncio.run(connect("host=127.0.0.1 dbname=app"))
-        assert psycopg.CONNECTED == ["host=127.0.0.1 dbname=app"]
+            # Keywords only, as SQLAlchemy's psycopg dialects call: passed on as they came.
+            psycopg.connect(host="127.0.0.1", dbname="app", user="app")
+            asyncio.run(psycopg.AsyncConnection.connect(host="localhost", dbname="app"))
+            psycopg.connect(conninfo="host=127.0.0.1", dbname="app")
+        assert psycopg.CONNECTED == [
+            "host=127.0.0.1 dbname=app",
+            "host=127.0.0.1 dbname=app user=app",
+            "host=localhost dbname=app",
+            "host=127.0.0.1 dbname=app",
+        ]
         asyncio.run(connect("host=db.internal"))  # the guard is gone
     finally:
         sys.modules.pop("psycopg", None)
