@@ -46,18 +46,25 @@ class CachedGetters:
     again when modules were imported since."""
 
     def __init__(self, factory: Callable[..., Any]) -> None:
+        # app_from_import's factory names the app's packages; another, the one it is defined in.
+        named = getattr(factory, "app_packages", None)
         package = _package_of(factory)
-        self._packages: set[str] = {package} if package is not None else set()
+        self._packages: set[str] = (
+            set(named) if isinstance(named, frozenset) else {package} if package else set()
+        )
         self._modules = -1  # len(sys.modules) at the last search
         self._found: list[Any] = []
 
     def learn(self, app: Any) -> None:
         """Search the packages of ``app``'s own routes too: a factory that hands over an app
-        built at import (defined in ``conftest.py``) names none of the app's packages."""
+        built at import (defined in ``conftest.py``) names none of the app's packages. Their
+        getters are cleared now: one a plain test filled before, under its own environment,
+        would hand the app that test's settings at its first request."""
         known = len(self._packages)
         self._packages |= _packages_of_routes(app)
         if len(self._packages) != known:
-            self._modules = -1  # search again at the next clear
+            self._modules = -1  # search again
+            self.clear()
 
     def clear(self) -> None:
         """Clear each getter whose cached value is a settings object."""

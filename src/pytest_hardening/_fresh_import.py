@@ -143,6 +143,12 @@ class _FromImport:
         self._flat: frozenset[str] | None = None  # see _siblings
         self._shared: dict[str, ModuleType] | bool | None = None if share is not None else False
 
+    @property
+    def app_packages(self) -> frozenset[str]:
+        """The app's top-level packages, known before any build (its settings getters are
+        searched there: see _cached_getters)."""
+        return frozenset(self._roots)
+
     def __call__(self) -> Any:
         app = self._build()
         found = aside_collector()

@@ -354,3 +354,95 @@ def test_a_flat_layouts_getter_beside_the_factorys_module_is_cleared(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
     result.assert_outcomes(passed=2)
+
+
+PER_REQUEST_APP = """
+import functools
+import os
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+class Settings:
+    def __init__(self):
+        self.upstream = os.environ.get("UPSTREAM_URL", "unset")
+
+
+@functools.lru_cache
+def get_settings():
+    return Settings()
+
+
+async def upstream(request):
+    return JSONResponse({"upstream": get_settings().upstream})  # read at each request
+
+
+app = Starlette(routes=[Route("/upstream", upstream)])
+"""
+
+READ_FIRST_CONFTEST = """
+import os
+
+import pytest
+
+from pytest_hardening import app_from_import
+
+os.environ["UPSTREAM_URL"] = "from-conftest"  # as many suites' conftests do
+
+
+@pytest.fixture
+def hardening_app_factory():
+    if FACTORY == "app_from_import":
+        return app_from_import("svcpkg.main:app")
+
+    def handed_over():
+        from svcpkg.main import app
+
+        return app
+
+    return handed_over
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"UPSTREAM_URL": "from-dev-env"}
+"""
+
+READ_FIRST_TESTS = """
+from svcpkg.main import get_settings
+
+
+def test_1_a_plain_test_reads_the_settings_first():
+    assert get_settings().upstream == "from-conftest"
+
+
+def test_2_hardened(hardened_client):
+    assert hardened_client.get("/upstream").json() == {"upstream": "from-dev-env"}
+
+
+def test_3_plain_again():
+    assert get_settings().upstream == "from-conftest"
+
+
+def test_4_hardened_again(hardened_client):
+    assert hardened_client.get("/upstream").json() == {"upstream": "from-dev-env"}
+"""
+
+
+@pytest.mark.parametrize("factory", ["app_from_import", "handed over"])
+def test_a_getter_a_plain_test_filled_first_is_cleared_before_the_apps_first_request(
+    pytester: pytest.Pytester, factory: str
+) -> None:
+    # The app reads its settings at each request, through a getter that a plain test filled
+    # under the conftest's environment: the hardened tests got that test's settings.
+    # A package: the getters of modules beside conftest.py are found without the app.
+    package = pytester.mkpydir("svcpkg")
+    (package / "main.py").write_text(PER_REQUEST_APP)
+    pytester.makeconftest(f"FACTORY = {factory!r}\n" + READ_FIRST_CONFTEST)
+    pytester.makepyfile(test_order=READ_FIRST_TESTS)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=4)
