@@ -167,14 +167,21 @@ def example_placeholder(name: str) -> str:
 
 def _fragments(value: str) -> list[tuple[str, str]]:
     """``(printed, masked-form)`` of each way a repr may cut ``value`` off: a prefix of
-    :data:`_FRAGMENT` characters or more before ``...``, or a suffix after it (a URL's scheme
-    does not count: ``https://...`` names no secret), longest first."""
-    core = value.partition("://")[2] or value
+    :data:`_FRAGMENT` characters or more before ``...``, or a suffix after it, longest first.
+    A URL's scheme does not count (``https://...`` names no secret), nor, in a URL with
+    credentials, what follows them: a suffix counts only with :data:`_FRAGMENT` characters of
+    the credentials in it (a Sentry DSN's ``...o1.ingest.sentry.io/42``, a database URL's host
+    and name, are no secret)."""
+    _, sep, core = value.partition("://")
+    if not sep:
+        core = value
+    public = len(core) - core.rindex("@") if sep and "@" in core.split("/", 1)[0] else 0
     found = []
     for size in range(len(core) - 1, _FRAGMENT - 1, -1):
         for cut in _CUT:
             found.append((core[:size] + cut, "{label}" + cut))
-            found.append((cut + core[-size:], cut + "{label}"))
+            if size - public >= _FRAGMENT:
+                found.append((cut + core[-size:], cut + "{label}"))
     return found
 
 

@@ -82,3 +82,20 @@ def test_a_short_secret_that_is_a_word_of_the_apps_names_is_not_read_as_printed(
     assert leaks("postgresql://app:lycosa@db.internal/app", "lycosa")
     assert leaks("token Zq8v3LmT1xW7kP2rN9dQ was refused", "Zq8v3LmT1xW7kP2rN9dQ")
     assert leaks("xZq8v3LmT1xW7kP2rN9dQx", "Zq8v3LmT1xW7kP2rN9dQ")  # long: printed wherever
+
+
+def test_the_public_end_of_a_url_with_credentials_is_no_leak() -> None:
+    # pydantic cuts a long input short: 'changethi...o1.ingest.sentry.io/42' prints a DSN's
+    # host and project, which Sentry publishes; its key, before the @, is the secret.
+    dsn = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/42"
+    assert not leaks("input_value={'SECRET_KEY': 'changethi...o1.ingest.sentry.io/42'}", dsn)
+    assert not leaks("'changethi...@o1.ingest.sentry.io/42'", dsn)
+    assert leaks("'...89abcdef@o1.ingest.sentry.io/42'", dsn)  # eight characters of the key
+    assert leaks("'0123456789ab...'", dsn)
+    assert leaks(f"DSN is {dsn}", dsn)
+    database = "postgresql://app:s3cr3t-Pa55w0rd-long@db.internal:5432/app"
+    assert not leaks("'...db.internal:5432/app'", database)
+    assert leaks("'...Pa55w0rd-long@db.internal:5432/app'", database)
+    # Without credentials the whole of it may be the secret (a webhook's path).
+    hook = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    assert leaks("'...B0000/XXXXXXXXXXXXXXXXXXXXXXXX'", hook)
