@@ -35,6 +35,7 @@ __all__ = [
     "declared_optional",
     "dotenv_files",
     "dotenv_hints",
+    "dotenv_setters",
     "runs_in_debug",
     "unsafe_variants",
     "weak_secrets",
@@ -169,28 +170,33 @@ def dotenv_files() -> list[Path]:
     return [path for path in _dotenv_paths() if path.is_file()]
 
 
-def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
-    """For each dropped variable that a dotenv file in the working directory or one of its two
-    parents sets, why the build may still have found it (never the value)."""
-    dropped = [name for name, value in changes.items() if value is None]
-    hints = []
+def dotenv_setters(names: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Each dotenv file in the working directory or one of its two parents that sets some of
+    ``names`` (its path, relative), with those names."""
+    wanted = list(names)
+    found = []
     for path in _dotenv_paths():
         try:
             text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
         except OSError:
             continue
-        named = [
-            n for n in dropped if re.search(rf"(?m)^\s*(?:export\s+)?{re.escape(n)}\s*=", text)
-        ]
+        named = [n for n in wanted if re.search(rf"(?m)^\s*(?:export\s+)?{re.escape(n)}\s*=", text)]
         if named:
-            shown = os.path.relpath(path)
-            hints.append(
-                f"{', '.join(named)} dropped from the environment, but set in {shown}: if the "
-                "app's settings read that file (pydantic-settings' env_file, python-dotenv), "
-                "the build found it there. Have the settings read no file under test (e.g. "
-                "Settings(_env_file=None)), or run from a directory without one."
-            )
-    return hints
+            found.append((os.path.relpath(path), named))
+    return found
+
+
+def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
+    """For each dropped variable that a dotenv file in the working directory or one of its two
+    parents sets, why the build may still have found it (never the value)."""
+    dropped = [name for name, value in changes.items() if value is None]
+    return [
+        f"{', '.join(named)} dropped from the environment, but set in {shown}: if the "
+        "app's settings read that file (pydantic-settings' env_file, python-dotenv), "
+        "the build found it there. Have the settings read no file under test (e.g. "
+        "Settings(_env_file=None)), or run from a directory without one."
+        for shown, named in dotenv_setters(dropped)
+    ]
 
 
 #: The files a project publishes its example settings in: committed, so their values are

@@ -708,6 +708,20 @@ def test_a_variable_with_a_safe_default_is_named_optional_on_the_command_line(
     sys.modules.pop("defaulted_app", None)
 
 
+def test_a_drop_a_dotenv_file_here_fills_is_not_blamed_on_the_app(tiny_project: Path) -> None:
+    # A trial's: pydantic-settings read ../.env, so the build had every dropped variable, and
+    # the note told the user to mark them optional.
+    (tiny_project / "defaulted_app.py").write_text(DEFAULTED_APP)
+    (tiny_project / "prod.env").write_text("PRICES_URL=https://prices.example.com/v1\n")
+    (tiny_project / ".env").write_text("PRICES_URL=https://prices.example.com/v1\n")
+    result = _check("--factory", "defaulted_app:create_app", "--audit")
+    sys.modules.pop("defaulted_app", None)
+    assert "audit: accepted PRICES_URL: dropped" in result.stdout.splitlines()
+    assert "note: PRICES_URL dropped, but set in .env: settings that read" in result.stderr
+    assert "built without" not in result.stderr
+    assert "--optional" not in result.stderr
+
+
 @pytest.mark.parametrize("audit", [False, True], ids=["check", "with --audit"])
 def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit: bool) -> None:
     # The audit's variants change the file's values: a file that already held a published

@@ -207,11 +207,28 @@ def check_config(
             for f in findings
             if f.startswith("accepted ") and ": dropped" in f
         ]
-        if dropped:
+        # A dropped variable a dotenv file here sets may have come from that file: the
+        # app did not go without it, and --optional is no answer.
+        from pytest_hardening._prod_variants import dotenv_setters
+
+        filled: set[str] = set()
+        for shown, named in dotenv_setters(dropped):
+            fresh = [name for name in named if name not in filled]
+            filled.update(named)
+            if fresh:
+                click.echo(
+                    f"note: {', '.join(fresh)} dropped, but set in {shown}: settings that read "
+                    "that file (pydantic-settings' env_file, load_dotenv) built the app with "
+                    "its values, so these drops say nothing about the app; move the file "
+                    "aside, or audit from a folder without one",
+                    err=True,
+                )
+        alone = [name for name in dropped if name not in filled]
+        if alone:
             click.echo(
-                f"note: the app was built without {', '.join(dropped)}: it should refuse to start "
+                f"note: the app was built without {', '.join(alone)}: it should refuse to start "
                 "without a variable production must set; one whose default is safe in "
-                f"production is named with --optional {dropped[0]} (or in the app's "
+                f"production is named with --optional {alone[0]} (or in the app's "
                 "PRODUCTION_OPTIONAL), and the audit no longer drops it",
                 err=True,
             )
