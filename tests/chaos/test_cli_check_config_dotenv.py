@@ -57,6 +57,31 @@ def test_a_variable_only_the_developers_dotenv_sets_is_a_problem(project: Path) 
     assert "UNRELATED" not in said  # not one of the settings' variables
 
 
+def test_a_value_the_settings_ignore_or_the_default_itself_is_no_problem(project: Path) -> None:
+    # A trial's: pydantic-settings skips an empty value under env_ignore_empty, and a value
+    # equal to the field's default gives production the same setting without the file.
+    (project / "dotenvsvc" / "app.py").write_text(
+        SETTINGS.replace('extra="ignore"', 'extra="ignore", env_ignore_empty=True').replace(
+            "    debug: bool = False\n",
+            "    debug: bool = False\n    smtp_user: str | None = None\n",
+        )
+    )
+    (project / ".env").write_text(
+        "SVC_SECRET_KEY=dev-only-secret\nSVC_SMTP_USER=\nSVC_DEBUG=false\n"
+    )
+    with (project / "prod.env").open("a") as env:
+        env.write("SVC_SECRET_KEY=a-production-secret-of-length\n")
+    status, said = check()
+    assert status == 0, said
+    assert "SVC_SMTP_USER" not in said
+    assert "SVC_DEBUG" not in said
+    (project / ".env").write_text("SVC_SMTP_USER=dev@example.com\nSVC_DEBUG=true\n")
+    status, said = check()
+    assert status == 1, said  # values of the file's own: the problem as before
+    assert "SVC_SMTP_USER: not in prod.env" in said
+    assert "SVC_DEBUG: not in prod.env" in said
+
+
 def test_without_the_dotenv_the_app_refuses_as_before(project: Path) -> None:
     status, said = check()
     assert status == 1, said
