@@ -22,6 +22,7 @@ from ._prod_variants import (
     debug_stayed_off,
     declared_optional,
     dotenv_hints,
+    origin_variables,
     runs_in_debug,
     unsafe_variants,
     weak_secrets,
@@ -312,7 +313,10 @@ class ProdConfigChecker:
         for mutation in weak_secrets(self.prod_env):  # accepted as the known-good env
             report.accepted.append(mutation)
             self._finding(f"accepted {mutation}")
-        for mutation in self.mutations(optional):
+        # Variables the app lets in as CORS origins get the any-origin variant, whatever
+        # their names (FRONTEND_HOST in allow_origins).
+        origins = origin_variables(app, self.prod_env)
+        for mutation in unsafe_variants(self.prod_env, optional, origins):
             changes = {mutation.variable: mutation.value}
             error, app = self._outcome(changes)
             if error is None and debug_stayed_off(mutation, app):

@@ -36,6 +36,7 @@ __all__ = [
     "dotenv_files",
     "dotenv_hints",
     "dotenv_setters",
+    "origin_variables",
     "runs_in_debug",
     "unsafe_variants",
     "weak_secrets",
@@ -224,18 +225,21 @@ def example_values() -> dict[str, str]:
     return found
 
 
-def unsafe_variants(prod_env: Mapping[str, str], optional: Iterable[str] = ()) -> list[Mutation]:
+def unsafe_variants(
+    prod_env: Mapping[str, str], optional: Iterable[str] = (), origins: Iterable[str] = ()
+) -> list[Mutation]:
     """The unsafe changes :meth:`ProdConfigChecker.audit` tries on ``prod_env``, one at a time:
     each variable dropped (but those in ``optional``), weakened as settings of its kind are in
-    the wild (a secret set to the project's own ``.env.example`` value too), and its URL made
-    insecure, local, a placeholder or malformed."""
+    the wild (a secret set to the project's own ``.env.example`` value too; any origin for a
+    CORS setting, those named in ``origins`` included), and its URL made insecure, local, a
+    placeholder or malformed."""
     skip = set(optional)
     examples = example_values()
     found: list[Mutation] = []
     for name, value in prod_env.items():
         if name not in skip:
             found.append(Mutation(name, "drop", None))
-        found.extend(_weakened(name, value))
+        found.extend(_weakened(name, value, origin=name in set(origins)))
         published = examples.get(name)
         if published and "://" not in value and is_secret_name(name):
             found.append(Mutation(name, "its .env.example value", published))
@@ -341,6 +345,26 @@ def credentialed_any_origin(app: Any) -> bool:
     return False
 
 
+def origin_variables(app: Any, env: Mapping[str, str]) -> set[str]:
+    """The variables of ``env`` whose value (or an item of its list) is one of the origins the
+    app's CORS middleware lets in: a ``FRONTEND_HOST`` the app adds to ``allow_origins`` is as
+    much a CORS setting as ``BACKEND_CORS_ORIGINS``, whatever its name."""
+    origins: set[str] = set()
+    for middleware in getattr(app, "user_middleware", None) or ():
+        if getattr(getattr(middleware, "cls", None), "__name__", "") != "CORSMiddleware":
+            continue
+        options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
+        if isinstance(options, dict):
+            allowed = options.get("allow_origins") or ()
+            origins |= {str(origin).rstrip("/") for origin in allowed if origin != "*"}
+    found = set()
+    for name, value in env.items():
+        items = re.split(r"[\s,\[\]\"']+", value)  # a JSON list, or comma-separated
+        if any("://" in item and item.rstrip("/") in origins for item in items):
+            found.add(name)
+    return found
+
+
 #: A dependency's host written alone (``REDIS_HOST``, ``DB_HOSTNAME``, ``SMTP_SERVER``): a name
 #: ending in HOST, HOSTNAME or SERVER after a word naming a kind of server the app uses, not
 #: the app's own bind address or public name (``HOST``, ``SERVER_HOST``, ``API_HOSTNAME``).
@@ -398,7 +422,7 @@ def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
     return found
 
 
-def _weakened(name: str, value: str) -> list[Mutation]:
+def _weakened(name: str, value: str, *, origin: bool = False) -> list[Mutation]:
     """The unsafe values a setting of this kind is given in the wild: a secret left at a
     published default, its ``.env.example`` placeholder or one character, debugging switched
     on, a protection switched off (``COOKIE_SECURE=false``), any origin allowed."""
@@ -412,7 +436,7 @@ def _weakened(name: str, value: str) -> list[Mutation]:
         return [Mutation(name, "debug on", "true")]
     if _PROTECTION.search(name) and value.strip().lower() in _ON:
         return [Mutation(name, "protection off", "false")]
-    if _ORIGINS.search(name):
+    if _ORIGINS.search(name) or origin:
         # In the form the setting is written in: a JSON list (pydantic-settings reads a list
         # so), else the bare wildcard. A "*" a list setting cannot parse would read as refused.
         anyone = '["*"]' if value.lstrip().startswith("[") else "*"

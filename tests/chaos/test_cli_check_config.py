@@ -747,7 +747,8 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
         "SIGNING_SALT: is its example placeholder ('your_signing_salt_here'), and the check "
         "accepted it: set a real secret",
         "JWT_SECRET: is one character, and the check accepted it: set a real secret",
-        "API_KEY: is empty, and the check accepted it: set a real secret",
+        "API_KEY: is empty, and the check accepted it: set a real secret, or leave the line "
+        "out if what it enables is meant to be off",
         "DB_URL: is a URL whose password is a published default ('password'), and the check "
         "accepted it: set a real secret",
     ]

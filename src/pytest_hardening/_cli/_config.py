@@ -228,9 +228,13 @@ def release_problems(
                 "published default password": "a URL whose password is a published default",
             }
             shown = "" if kind in ("short", "empty") else f" ({weak.value!r})"
+            # Blank is how many files turn a feature off (no DSN, no mail): say the other way.
+            off = ", or leave the line out if what it enables is meant to be off" * (
+                kind == "empty"
+            )
             lines.append(
                 f"{weak.variable}: is {what.get(kind, f'a {kind}')}{shown}, and the check "
-                "accepted it: set a real secret"
+                f"accepted it: set a real secret{off}"
             )
     # Never printed, whatever the validator says (a published default is no secret).
     secrets = [(n, v) for n, v in secret_values(env, min_length=4) if not is_public_default(v)]
