@@ -74,6 +74,7 @@ class NetworkGuard:
 
     def __init__(self) -> None:
         self.blocked: list[BlockedConnection] = []
+        self._local: dict[str, None] = {}  # "host:port" reached on this machine, in order
         # The client library of each (for the report): the stack tells, when it does.
         self._clients: dict[BlockedConnection, str] = {}
         self._lock = threading.Lock()
@@ -239,6 +240,14 @@ class NetworkGuard:
         which resolves names and connects where the patches of ``socket`` do not reach)."""
         if not is_local(host):
             self._block(host, port, "connect", driver)
+        with self._lock:
+            self._local[f"{host}:{port}" if port is not None else host] = None
+
+    @property
+    def local(self) -> list[str]:
+        """The ``host:port`` of each connection made on this machine (allowed), first first."""
+        with self._lock:
+            return list(self._local)
 
     def _check_name(self, host: Any, port: Any) -> None:
         if host is not None:

@@ -76,6 +76,9 @@ class ProdConfigChecker:
         #: went on all the same (a startup that registers with a tunnel or a service, and
         #: logs the refusal): ``host:port``, how, and the client; empty when none.
         self.reached: list[str] = []
+        #: The connections the last build or boot made on this machine (``host:port``): a
+        #: server the env names on loopback, or the app's own default where none is named.
+        self.local: list[str] = []
         #: Where a plain factory's checks import the app afresh (a session's, shared).
         self._fresh = fresh if fresh is not None else FreshBuilds()
 
@@ -104,7 +107,7 @@ class ProdConfigChecker:
         variables checked, the build is made from a fresh import instead, as a server process
         makes it (:class:`~._fresh_builds.FreshBuilds`).
         """
-        self.stopped_at, self.reached = None, []
+        self.stopped_at, self.reached, self.local = None, [], []
         made, app = self._made_afresh(lambda checker: checker.build(**overrides), overrides)
         if made:
             return app
@@ -115,15 +118,17 @@ class ProdConfigChecker:
             clear=self.clear | set(overrides),
             getters=self._getters,
         )
-        with (
-            SentryGuard(self.sentry),
-            NetworkGuard() as network,
-            production_build(),
-            self._stopped_connecting(network, "build"),
-            metrics_owned_by(build) as app,
-        ):
-            self.reached = [line.strip() for line in network.refused(faults=False)]
-            return app
+        with SentryGuard(self.sentry), NetworkGuard() as network:
+            try:
+                with (
+                    production_build(),
+                    self._stopped_connecting(network, "build"),
+                    metrics_owned_by(build) as app,
+                ):
+                    self.reached = [line.strip() for line in network.refused(faults=False)]
+                    return app
+            finally:
+                self.local = network.local
 
     def boot(self, **overrides: str | None) -> Any:
         """:meth:`build`, then the app's lifespan startup and shutdown, as a server boots it:
@@ -134,35 +139,37 @@ class ProdConfigChecker:
         import as :meth:`build` is."""
         from ._app import running_lifespan
 
-        self.stopped_at, self.reached = None, []
+        self.stopped_at, self.reached, self.local = None, [], []
         made, app = self._made_afresh(lambda checker: checker.boot(**overrides), overrides)
         if made:
             return app
         # A fresh build's, if it was only asked what its import reads.
-        self.stopped_at, self.reached = None, []
+        self.stopped_at, self.reached, self.local = None, [], []
         env = self.env(**overrides)
         clear = self.clear | set(overrides)
         left: dict[str, str] = {}  # what the factory set (a .env it loads) the startup sees
         build = functools.partial(
             build_app, self.factory, env, clear=clear, getters=self._getters, left=left
         )
-        with (
-            SentryGuard(self.sentry),
-            NetworkGuard() as network,
-            production_build(),
-            self._stopped_connecting(network, "build"),
-            metrics_owned_by(build) as app,
-        ):
-            with app_env(self.factory, left or env, clear=clear, getters=self._getters):
-                try:
-                    with running_lifespan(app):
-                        pass
-                except Exception as error:
-                    self.stopped_at = connecting(network, error, "startup")
+        with SentryGuard(self.sentry), NetworkGuard() as network:
+            try:
+                with (
+                    production_build(),
+                    self._stopped_connecting(network, "build"),
+                    metrics_owned_by(build) as app,
+                ):
+                    with app_env(self.factory, left or env, clear=clear, getters=self._getters):
+                        try:
+                            with running_lifespan(app):
+                                pass
+                        except Exception as error:
+                            self.stopped_at = connecting(network, error, "startup")
+                            if self.stopped_at is None:
+                                raise
                     if self.stopped_at is None:
-                        raise
-            if self.stopped_at is None:
-                self.reached = [line.strip() for line in network.refused(faults=False)]
+                        self.reached = [line.strip() for line in network.refused(faults=False)]
+            finally:
+                self.local = network.local
         return app
 
     @contextlib.contextmanager
@@ -191,6 +198,7 @@ class ProdConfigChecker:
                 return make(checker)
             finally:
                 self.stopped_at, self.reached = checker.stopped_at, checker.reached
+                self.local = checker.local
                 if fresh.reads(varied):  # what this build sent is the check's; else redone
                     for envelope in checker.sentry.envelopes:
                         self.sentry.capture_envelope(envelope)

@@ -152,3 +152,54 @@ def test_a_build_that_connects_is_guarded_and_got_past_its_validation(
     else:
         assert result.exit_code == 0, result.output
         assert "production configuration OK" in result.stdout
+
+
+LOCAL_DEFAULT = """
+import os
+import socket
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+DEFAULT_DB = "127.0.0.1:{port}"  # the app's own default, for development
+
+
+@asynccontextmanager
+async def lifespan(app):
+    host, _, port = os.environ.get("DB_ADDRESS", DEFAULT_DB).rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()  # its ping
+    except OSError:
+        pass  # a database that is down is retried later, as many apps do
+    yield
+
+
+def create_app() -> FastAPI:
+    return FastAPI(lifespan=lifespan)
+"""
+
+
+@pytest.mark.parametrize("listening", [True, False], ids=["a server there", "nothing there"])
+def test_a_startup_that_connects_to_its_own_local_default_is_told(
+    project: Path, listening: bool
+) -> None:
+    # A trial's: the app fell back on its development database on this machine, which the env
+    # file never named; the check said "production configuration OK" and nothing else.
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    if not listening:
+        server.close()
+    try:
+        (project / "localsvc.py").write_text(LOCAL_DEFAULT.replace("{port}", str(port)))
+        args = ["check-config", "--env-file", "prod.env", "--factory", "localsvc:create_app"]
+        Path("prod.env").write_text("LOG_LEVEL=info\n")
+        unnamed = runner.invoke(app, [*args, "--start"])
+        Path("prod.env").write_text(f"LOG_LEVEL=info\nDB_ADDRESS=localhost:{port}\n")
+        named = runner.invoke(app, [*args, "--start"])
+    finally:
+        server.close()
+    note = f"note: the app connected on this machine to 127.0.0.1:{port}, which no variable"
+    assert note in unnamed.stderr, unnamed.output
+    assert "which no variable" not in named.stderr, named.output  # the file's own choice

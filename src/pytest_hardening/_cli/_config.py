@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -84,6 +85,7 @@ def build_validator(
                     built = checker.boot() if start else checker.build()
                 finally:
                     notes[:] = _connection_notes(checker.stopped_at, checker.reached)
+                    notes.extend(_unnamed_local(checker.local, env))
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
@@ -125,6 +127,33 @@ def _connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[st
             f"it: {'; '.join(reached)} (in production it connects)"
         )
     return found
+
+
+#: A loopback host in a value, with its port if it gives one.
+_LOOPBACK = re.compile(r"(?i)(?:localhost|127(?:\.\d{1,3}){3}|::1|0\.0\.0\.0)\]?(?::(\d+))?")
+
+
+def _unnamed_local(local: Iterable[str], env: Mapping[str, str]) -> list[str]:
+    """The connections the app made on this machine to a server no variable of ``env`` names
+    (a loopback host, with that port or none): its own default (a settings class's
+    ``localhost`` database), which production has nothing listening on."""
+    unnamed = []
+    for target in local:
+        port = target.rpartition(":")[2]
+        named = any(
+            match.group(1) in (None, port)
+            for value in env.values()
+            for match in _LOOPBACK.finditer(value)
+        )
+        if not named:
+            unnamed.append(target)
+    if not unnamed:
+        return []
+    return [
+        f"the app connected on this machine to {', '.join(unnamed)}, which no variable of "
+        "the env file names: a default of the app's, where production has no such server; "
+        "name the production one in the env file"
+    ]
 
 
 def _debug_problem(env: Mapping[str, str]) -> str:
