@@ -118,17 +118,9 @@ class ProdConfigChecker:
             clear=self.clear | set(overrides),
             getters=self._getters,
         )
-        with SentryGuard(self.sentry), NetworkGuard() as network:
-            try:
-                with (
-                    production_build(),
-                    self._stopped_connecting(network, "build"),
-                    metrics_owned_by(build) as app,
-                ):
-                    self.reached = [line.strip() for line in network.refused(faults=False)]
-                    return app
-            finally:
-                self.local = network.local
+        with self._guarded(build) as (network, app):
+            self.reached = [line.strip() for line in network.refused(faults=False)]
+            return app
 
     def boot(self, **overrides: str | None) -> Any:
         """:meth:`build`, then the app's lifespan startup and shutdown, as a server boots it:
@@ -151,6 +143,24 @@ class ProdConfigChecker:
         build = functools.partial(
             build_app, self.factory, env, clear=clear, getters=self._getters, left=left
         )
+        with self._guarded(build) as (network, app):
+            with app_env(self.factory, left or env, clear=clear, getters=self._getters):
+                try:
+                    with running_lifespan(app):
+                        pass
+                except Exception as error:
+                    self.stopped_at = connecting(network, error, "startup")
+                    if self.stopped_at is None:
+                        raise
+            if self.stopped_at is None:
+                self.reached = [line.strip() for line in network.refused(faults=False)]
+        return app
+
+    @contextlib.contextmanager
+    def _guarded(self, build: Callable[[], Any]) -> Iterator[tuple[NetworkGuard, Any]]:
+        """``build()`` made as production makes it, under the check's guards: what it sends to
+        Sentry stays in memory, connections off this machine are refused; :attr:`local` gets
+        those it made on this machine, whatever the outcome."""
         with SentryGuard(self.sentry), NetworkGuard() as network:
             try:
                 with (
@@ -158,19 +168,9 @@ class ProdConfigChecker:
                     self._stopped_connecting(network, "build"),
                     metrics_owned_by(build) as app,
                 ):
-                    with app_env(self.factory, left or env, clear=clear, getters=self._getters):
-                        try:
-                            with running_lifespan(app):
-                                pass
-                        except Exception as error:
-                            self.stopped_at = connecting(network, error, "startup")
-                            if self.stopped_at is None:
-                                raise
-                    if self.stopped_at is None:
-                        self.reached = [line.strip() for line in network.refused(faults=False)]
+                    yield network, app
             finally:
                 self.local = network.local
-        return app
 
     @contextlib.contextmanager
     def _stopped_connecting(self, network: NetworkGuard, phase: str) -> Iterator[None]:
