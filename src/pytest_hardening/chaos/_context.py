@@ -59,6 +59,9 @@ class Served:
     json: Any
     response: httpx.Response
     data: Any = None  # a form body
+    #: Why the body ended part-way ("" when whole): the app failed after it began answering
+    #: (a stream whose provider failed); ``response`` then has its status and headers only.
+    cut: str = ""
 
 
 @dataclass
@@ -152,7 +155,7 @@ class ChaosContext:
             kwargs["data"] = dict(data)
         if headers:
             kwargs["headers"] = dict(headers)
-        response = self.client.request(method, path, **kwargs)
+        response, cut = _exchange(self.client, method, path, kwargs)
         at = self.now()
         # Each hop of a followed redirect as the app answered it: the POST's 303, then the
         # GET its client sent (not the POST counted under the final 200).
@@ -161,9 +164,13 @@ class ChaosContext:
             if i:
                 hop_method, hop_path = hop.request.method, hop.request.url.path
             request_id = hop.headers.get("x-request-id", "")
-            self.timeline.request(at, hop_method, hop_path, hop.status_code, request_id)
+            last = hop is response
+            self.timeline.request(
+                at, hop_method, hop_path, hop.status_code, request_id, cut=bool(cut and last)
+            )
             sent = (json, data) if not i else (None, None)
-            self.served.append(Served(at, hop_method, hop_path, sent[0], hop, sent[1]))
+            served = Served(at, hop_method, hop_path, sent[0], hop, sent[1], cut if last else "")
+            self.served.append(served)
         self.observe()
         return response
 
@@ -191,6 +198,37 @@ class ChaosContext:
                 self._entered[name] = at
             self._seen[name] = seen + len(new)
         self.timeline.finish(now)
+
+
+def _exchange(
+    client: ClientLike, method: str, path: str, kwargs: dict[str, Any]
+) -> tuple[httpx.Response, str]:
+    """The app's answer, and why its body ended part-way ("" when whole). A client of a real
+    server gets the status and headers of an answer the app cut, then a broken body: the
+    answer is recorded (its status, no body), not lost with the error."""
+    stream = getattr(client, "stream", None)
+    if stream is None:  # a requests-based TestClient (old Starlette): whole, or the error
+        return client.request(method, path, **kwargs), ""
+    with stream(method, path, **kwargs) as response:
+        try:
+            response.read()
+        except Exception as error:  # httpx's or httpx2's RemoteProtocolError
+            if type(error).__name__ != "RemoteProtocolError":
+                raise
+            headers = [
+                (k, v)
+                for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-length", "content-encoding")
+            ]
+            empty = type(response)(
+                response.status_code,
+                headers=headers,
+                content=b"",
+                request=response.request,
+                history=response.history,
+            )
+            return empty, str(error)
+    return response, ""
 
 
 _FAILS = re.compile(r"^(\d+) consecutive failures?$")

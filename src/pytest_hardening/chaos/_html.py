@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from pytest_hardening.chaos._result import ScenarioResult
-from pytest_hardening.chaos._text import status_summary
-from pytest_hardening.chaos._timeline import Band, Timeline, breaker_line, seconds
+from pytest_hardening.chaos._timeline import Band, Timeline, breaker_line, seconds, status_summary
 
 STATE_COLOURS = {"CLOSED": "#2e7d32", "OPEN": "#c62828", "HALF_OPEN": "#f9a825"}
 UNKNOWN_COLOUR = "#757575"
@@ -132,7 +131,8 @@ def timeline_svg(timeline: Timeline) -> str:
     for req in timeline.requests:
         x = layout.x_of[req.seq]
         request_id = f" (request {req.request_id})" if req.request_id else ""
-        label = escape(f"{seconds(req.at)} {req.method} {req.path} → {req.status}{request_id}")
+        cut = ", its body cut part-way" if req.cut else ""
+        label = escape(f"{seconds(req.at)} {req.method} {req.path} → {req.status}{cut}{request_id}")
         out.append(
             f'<line class="request status-{req.status}" x1="{x:.1f}" y1="{y + 2}" '
             f'x2="{x:.1f}" y2="{y + _ROW_H - 2}" stroke="{_status_colour(req.status)}" '

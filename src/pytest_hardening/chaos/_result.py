@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_hardening.chaos._timeline import Timeline, breaker_line, change_times, seconds
+from pytest_hardening.chaos._timeline import (
+    Timeline,
+    breaker_line,
+    change_times,
+    seconds,
+    status_summary,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class ScenarioResult:
         if self.timeline.faults:
             marks = [f"{f.provider} {f.action} at {seconds(f.at)}" for f in self.timeline.faults]
             lines.append(f"faults: {'; '.join(marks)}")
-        lines.append(f"requests served by status: {self.timeline.requests_by_status()}")
+        lines.append(f"requests served by status: {status_summary(self.timeline)}")
         if self.logs:
             lines.append(f"last app log lines (of {len(self.logs)}):")
             lines += [f"  {line}" for line in self.logs[-8:]]
@@ -124,6 +130,7 @@ class ScenarioResult:
                     "path": r.path,
                     "status": r.status,
                     **({"request_id": r.request_id} if r.request_id else {}),
+                    **({"cut": True} if r.cut else {}),
                 }
                 for r in tl.requests
             ],

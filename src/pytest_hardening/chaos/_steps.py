@@ -175,11 +175,16 @@ class Send:
                 params=req.params,
                 follow_redirects=req.follow_redirects,
             )
-            if wanted is not None and response.status_code not in wanted:
+            cut = ctx.served[-1].cut if ctx.served else ""
+            if wanted is not None and (cut or response.status_code not in wanted):
+                got = (
+                    f"{response.status_code}, its body cut part-way ({cut})"
+                    if cut
+                    else (f"{response.status_code}: {_answer(response.text)}")
+                )
                 ctx.fail(
                     f"{self.label or req.method + ' ' + req.path} (request {i + 1}/{self.count}): "
-                    f"expected status {sorted(wanted)}, got {response.status_code}: "
-                    f"{_answer(response.text)}{_logged(ctx.logs[logged:])}"
+                    f"expected status {sorted(wanted)}, got {got}{_logged(ctx.logs[logged:])}"
                 )
 
 

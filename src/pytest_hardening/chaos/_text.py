@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pytest_hardening.chaos._result import ScenarioResult
-from pytest_hardening.chaos._timeline import Timeline, change_times, seconds
+from pytest_hardening.chaos._timeline import Timeline, change_times, seconds, status_summary
 
 STATE_STYLES = {"CLOSED": "green", "OPEN": "red", "HALF_OPEN": "yellow"}
 
@@ -25,13 +25,6 @@ def breaker_text(timeline: Timeline, breaker: str) -> Text:
     if changes:
         text.append(f"   {change_times(timeline, breaker)}", style="dim")
     return text
-
-
-def status_summary(timeline: Timeline) -> str:
-    counts = timeline.requests_by_status()
-    if not counts:
-        return "no requests"
-    return ", ".join(f"{status}×{n}" for status, n in counts.items())
 
 
 def render_result(result: ScenarioResult) -> Group:

@@ -50,6 +50,7 @@ class RequestMark:
     seq: int = 0
     #: the app's ``X-Request-ID`` for it, when it returns one (to find it in logs and Sentry)
     request_id: str = ""
+    cut: bool = False  # the app failed part-way through the body it began
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,17 @@ class Timeline:
         self.faults.append(FaultMark(at, provider, action, self._next()))
         self._extend(at)
 
-    def request(self, at: float, method: str, path: str, status: int, request_id: str = "") -> None:
-        self.requests.append(RequestMark(at, method, path, status, self._next(), request_id))
+    def request(
+        self,
+        at: float,
+        method: str,
+        path: str,
+        status: int,
+        request_id: str = "",
+        *,
+        cut: bool = False,
+    ) -> None:
+        self.requests.append(RequestMark(at, method, path, status, self._next(), request_id, cut))
         self._extend(at)
 
     def finish(self, at: float) -> None:
@@ -144,6 +154,18 @@ class Timeline:
 
     def changed_breakers(self) -> list[str]:
         return [name for name in self.breakers if self.transitions(name)]
+
+
+def status_summary(timeline: Timeline) -> str:
+    """``200×3 (1 cut part-way), 503×2``: the requests served, by status."""
+    counts = timeline.requests_by_status()
+    if not counts:
+        return "no requests"
+    cut = Counter(r.status for r in timeline.requests if r.cut)
+    return ", ".join(
+        f"{status}×{n}" + (f" ({cut[status]} cut part-way)" if cut[status] else "")
+        for status, n in counts.items()
+    )
 
 
 def change_times(timeline: Timeline, breaker: str) -> str:
