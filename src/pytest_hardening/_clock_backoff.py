@@ -37,7 +37,9 @@ class ClockBackoff:
             lambda: clock, self.sleeps, None, threads, inline=self._sdk.inline
         )
         self._imports = ImportWatch(
-            _retry_libraries.PACKAGES | _sdk_retries.PACKAGES, self._catch_up
+            _retry_libraries.PACKAGES | _sdk_retries.PACKAGES,
+            self._catch_up,
+            suffixes=(_sdk_retries.BASE_CLIENT,),
         )
         self._started = False
 

@@ -25,10 +25,18 @@ __all__ = ["ImportWatch", "PatchedWhenLoaded", "RealLoader", "wrapped_spec"]
 
 class ImportWatch:
     """While started, ``on_import()`` runs after each import of a module whose top-level
-    package is in ``packages`` (not for modules already imported)."""
+    package is in ``packages``, or whose name ends with one of ``suffixes`` (a generated SDK's
+    ``._base_client``), not for modules already imported."""
 
-    def __init__(self, packages: Iterable[str], on_import: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        packages: Iterable[str],
+        on_import: Callable[[], None],
+        *,
+        suffixes: tuple[str, ...] = (),
+    ) -> None:
         self._packages = frozenset(packages)
+        self._suffixes = suffixes
         self._on_import = on_import
         self._depth = threading.local()
 
@@ -54,7 +62,9 @@ class ImportWatch:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname.partition(".")[0] not in self._packages:
+        if fullname.partition(".")[0] not in self._packages and not (
+            self._suffixes and fullname.endswith(self._suffixes)
+        ):
             return None
         return wrapped_spec(self, fullname, path, target, lambda real: _NotifyingLoader(real, self))
 

@@ -66,7 +66,9 @@ class Interception:
         self._fast_path = ProviderFastPath(respond, self._served_above_httpcore)
         self.guard = NetworkGuard() if block_network else None
         threads = ServingThreads()  # the test's: the injector is made in its thread
-        self._sdk_sleep = VirtualRetrySleep(clock, threads)
+        # The packages whose back-off is counted here, growing as generated SDKs are found.
+        counted = set(_retry_libraries.PACKAGES)
+        self._sdk_sleep = VirtualRetrySleep(clock, threads, packages=counted)
         #: The back-off delays that moved the clock instead of sleeping (SDKs and libraries).
         self.sleeps = self._sdk_sleep.sleeps
         #: The back-off delays slept for real, for want of a clock (SDKs and libraries).
@@ -79,11 +81,13 @@ class Interception:
         #: libraries above are counted by them.
         self.watch = SleepWatch(
             threads,
-            ignore=(*_retry_libraries.PACKAGES, *_sdk_retries.PACKAGES),
+            ignore=counted,
             when=lambda: clock() is None,
             divert=self._library_sleep.own.callers,
         )
-        self._imports = ImportWatch(_LATE_IMPORTS, self.catch_up)
+        self._imports = ImportWatch(
+            _LATE_IMPORTS, self.catch_up, suffixes=(_sdk_retries.BASE_CLIENT,)
+        )
         self.tls = SharedTLSContexts()
         self._tls: TLSPatches | None = None
 

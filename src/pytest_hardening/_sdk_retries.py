@@ -7,15 +7,20 @@ for real. There is no public hook, so while an injector with a clock is started 
 one method: it computes the same delay with the SDK's own ``_calculate_retry_timeout`` and moves
 the clock instead of sleeping. Without a clock the SDK sleeps as in production. Only SDKs the
 app has imported when the injector starts are patched.
-Tested with openai 3.51-3.x and anthropic 2.10-2.x. Earlier releases (openai 1.x, anthropic
-0.x) sleep inline in their retry loop, without that method: their base-client module is
-handed on (:attr:`VirtualRetrySleep.inline`, which the library sleep started beside this one
-reads) to be treated as the app's own back-off is, its ``time.sleep``/``anyio.sleep`` moving
-the clock by the delay the SDK computed.
+Other SDKs made by the same generator (Stainless: groq, cerebras, together and more) share that
+base client: any loaded ``<package>._base_client`` module whose ``SyncAPIClient`` and
+``AsyncAPIClient`` compute their delay with ``_calculate_retry_timeout`` is patched the same
+way (groq 1.x in a trial). Tested with openai 3.51-3.x and anthropic 2.10-2.x.
+
+Earlier releases (openai 1.x, anthropic 0.x) sleep inline in their retry loop, without that
+method: their base-client module is handed on (:attr:`VirtualRetrySleep.inline`, which the
+library sleep started beside this one reads) to be treated as the app's own back-off is, its
+``time.sleep``/``anyio.sleep`` moving the clock by the delay the SDK computed.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -23,7 +28,7 @@ from typing import Any, Protocol
 from ._class_patches import ClassPatches, import_if_loaded
 from ._virtual_time import ServingThreads, moved
 
-__all__ = ["PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
+__all__ = ["BASE_CLIENT", "PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
 
 # module -> (sync base client, async base client)
 SDK_CLIENTS: dict[str, tuple[str, str]] = {
@@ -32,6 +37,17 @@ SDK_CLIENTS: dict[str, tuple[str, str]] = {
 }
 #: The SDKs' top-level packages.
 PACKAGES = frozenset(module.partition(".")[0] for module in SDK_CLIENTS)
+#: The module of a generated SDK's base client, by the end of its name.
+BASE_CLIENT = "._base_client"
+
+
+def _generated(name: str) -> bool:
+    """Whether the loaded module ``name`` is a generated SDK's base client (see the module)."""
+    module = sys.modules.get(name)
+    classes = [getattr(module, cls, None) for cls in ("SyncAPIClient", "AsyncAPIClient")]
+    return all(
+        isinstance(cls, type) and hasattr(cls, "_calculate_retry_timeout") for cls in classes
+    )
 
 
 class _Clock(Protocol):
@@ -49,9 +65,19 @@ class VirtualRetrySleep:
     each virtual delay is appended to :attr:`sleeps`."""
 
     def __init__(
-        self, clock: Callable[[], _Clock | None], threads: ServingThreads | None = None
+        self,
+        clock: Callable[[], _Clock | None],
+        threads: ServingThreads | None = None,
+        *,
+        packages: set[str] | None = None,
     ) -> None:
         self._clock = clock
+        #: The top-level packages of the SDKs reached, the generated ones found included
+        #: (their sleeps are counted here: a watch of real sleeps leaves them out).
+        self.packages = packages if packages is not None else set()
+        self.packages.update(PACKAGES)
+        self._modules = dict(SDK_CLIENTS)
+        self._searched = 0  # len(sys.modules) at the last search for generated SDKs
         self._threads = threads if threads is not None else ServingThreads()
         self.sleeps: list[float] = []
         #: Seconds each back-off took for real (no clock attached).
@@ -63,7 +89,13 @@ class VirtualRetrySleep:
 
     def start(self) -> VirtualRetrySleep:
         """Patch the SDKs imported so far (again: only those not yet patched)."""
-        for module_name, class_names in SDK_CLIENTS.items():
+        if len(sys.modules) != self._searched:
+            self._searched = len(sys.modules)
+            for name in list(sys.modules):
+                if name.endswith(BASE_CLIENT) and name not in self._modules and _generated(name):
+                    self._modules[name] = ("SyncAPIClient", "AsyncAPIClient")
+                    self.packages.add(name.partition(".")[0])
+        for module_name, class_names in self._modules.items():
             # Never imported here: importing pydantic models under a frozen clock breaks them.
             module = import_if_loaded(module_name)
             if module is None:

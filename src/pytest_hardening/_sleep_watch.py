@@ -35,7 +35,7 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
 from ._clock_holders import DEFAULT_IGNORE
@@ -87,7 +87,7 @@ class SleepWatch:
         self,
         threads: ServingThreads | None = None,
         *,
-        ignore: Iterable[str] = (),  # top-level packages
+        ignore: Iterable[str] = (),  # top-level packages (a set given is read as it grows)
         when: Callable[[], bool] | None = None,
         divert: Diversion | None = None,
     ) -> None:
@@ -95,7 +95,9 @@ class SleepWatch:
         #: Sleeps asked for by background threads (pollers): not the test's to wait for.
         self.background: list[RealSleep] = []
         self._threads = threads if threads is not None else ServingThreads()
-        self._ignore = frozenset(ignore)  # packages whose sleeps are counted elsewhere
+        # Packages whose sleeps are counted elsewhere: a set is kept, not copied (its owner
+        # adds the SDKs it finds later).
+        self._ignore: Collection[str] = ignore if isinstance(ignore, set) else frozenset(ignore)
         self._when = when  # records only while it says so (default: always)
         self._divert = divert
         self._lock = threading.Lock()
@@ -222,7 +224,7 @@ def _past_watches(frame: Any) -> Any:
     return frame
 
 
-def _caller(frame: Any, ignore: frozenset[str] = frozenset()) -> str | None:
+def _caller(frame: Any, ignore: Collection[str] = frozenset()) -> str | None:
     """The module that called ``time.sleep``, unless its sleeps are not the app's (or its
     top-level package is in ``ignore``)."""
     name = frame.f_globals.get("__name__") if frame is not None else None
