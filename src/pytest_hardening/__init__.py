@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ._prod_config import ProdConfigChecker
     from ._prod_variants import AuditReport, Mutation
     from ._providers import Provider
+    from ._retry_storm import RetryStormError
     from ._reuse import AppPool, AppReuseWarning
     from ._routes import RouteAuditor, route_table
     from ._sentry import SentryCapture
@@ -76,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "PyBreakerAdapter": "._breakers",
     "RealSleepWarning": "._faults",
     "RequestStats": "._apm_prometheus",
+    "RetryStormError": "._retry_storm",
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",
     "SentryGuard": "._sentry_guard",
@@ -147,6 +149,7 @@ __all__: list[str] = [
     "PyBreakerAdapter",
     "RealSleepWarning",
     "RequestStats",
+    "RetryStormError",
     "RouteAuditor",
     "SentryCapture",
     "SentryGuard",

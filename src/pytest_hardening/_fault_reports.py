@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._providers import Provider, near_miss
+from ._retry_storm import storm_report
 from ._unused_faults import unused_report
 
 if TYPE_CHECKING:
@@ -127,5 +128,8 @@ class FaultReports:
                 "the app was: check the name in hardening_backoff_modules (or virtual_backoff)"
             )
         misuse.extend(f"virtual back-off: {why}" for why in self._interception.refused_backoff)
+        storm = storm_report(self._interception.sleeps)
+        if storm:
+            misuse.append(storm)
         reports = (self.unregistered_report(), network, *misuse, self.unused_report())
         return "\n".join(r for r in reports if r) or None

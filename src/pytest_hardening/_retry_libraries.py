@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
 from ._own_backoff import SLEEPS, OwnBackoff, Standin, real_async_sleep, real_of
+from ._retry_storm import noted
 from ._virtual_time import ServingThreads, moved
 
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
@@ -224,7 +225,7 @@ class VirtualLibrarySleep:
             return False
         if not moved(clock, seconds):
             return False
-        self.sleeps.append(seconds)
+        noted(self.sleeps, seconds)
         return True
 
     async def _own_async_sleep(self, seconds: float, result: Any = None) -> Any:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
+from ._retry_storm import noted
 from ._virtual_time import ServingThreads, moved
 
 __all__ = ["BASE_CLIENT", "PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
@@ -131,7 +132,7 @@ class VirtualRetrySleep:
             if clock is not None:
                 seconds = _delay(client, retries_taken, max_retries, options, response)
                 if moved(clock, seconds):
-                    self.sleeps.append(seconds)
+                    noted(self.sleeps, seconds)
                     return
                 # The clock stopped (a retry still running when the test ended): real time.
             start = time.monotonic()
@@ -158,7 +159,7 @@ class VirtualRetrySleep:
             if clock is not None:
                 seconds = _delay(client, retries_taken, max_retries, options, response)
                 if moved(clock, seconds):
-                    self.sleeps.append(seconds)
+                    noted(self.sleeps, seconds)
                     import anyio  # the SDKs' own async back-end library
 
                     await anyio.sleep(0)  # still a checkpoint, as the real sleep was
