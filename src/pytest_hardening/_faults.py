@@ -316,9 +316,11 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
                 # Sleeping here would block the event loop; the app may swallow this error,
                 # so it is also kept for the teardown report.
                 message = (
-                    f"faults.{fault} hit async code without a clock: its {seconds}s wait would "
-                    "block the event loop, so this error was raised instead; use the `clock` "
-                    f"fixture (virtual time) with {fault.partition('(')[0]} faults in async tests"
+                    f"faults.{fault} met a call made in an event loop (the app's async code) "
+                    f"without a clock: its {seconds}s wait would block the loop, so this error "
+                    "was raised into the app instead; add the `clock` fixture to the test "
+                    f"(virtual time) for {fault.partition('(')[0]} faults on an async app, even "
+                    "from a sync test"
                 )
                 with self._lock:
                     self.misuse.append(message)
