@@ -243,7 +243,7 @@ async def test_latency_in_async_code_without_a_clock_is_reported(injector: Fault
             await client.get("https://api.pay.example/v2/a")
     report = injector.problems_report()
     assert report is not None
-    assert "use the `clock` fixture" in report
+    assert "add the `clock` fixture" in report
 
 
 def test_respond_serves_faults_to_any_transport(injector: FaultInjector) -> None:
