@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pytest_hardening._cli import app as hardening
+from pytest_hardening._requirements import Unmet, requirements_message
 
 RUN = ("-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:hypothesispytest")
 RUN += ("-o", "asyncio_default_fixture_loop_scope=function")
@@ -88,3 +89,13 @@ def test_the_command_refuses_to_start() -> None:
 def test_met_requirements_say_nothing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(TESTS)
     pytester.runpytest(*RUN).assert_outcomes(passed=3)
+
+
+def test_an_old_pytest_is_told_to_bring_its_plugins_along() -> None:
+    # A trial's: the advice installed pytest 9, and pytest-asyncio 0.23 then failed every
+    # module of the project's own suite.
+    old = [Unmet("pytest", "pytest>=8.0", "7.4.4"), Unmet("httpx", "httpx>=0.28", "0.26.0")]
+    said = requirements_message(old)
+    assert "python -m pip install 'pytest>=8.0' 'httpx>=0.28'" in said
+    assert "upgrade the project's pytest plugins with pytest: pytest-asyncio 0.23" in said
+    assert "pytest plugins" not in requirements_message(old[1:])

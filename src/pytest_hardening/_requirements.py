@@ -87,6 +87,11 @@ def requirements_message(problems: list[Unmet]) -> str:
         "pip installs a project's own pins over the plugin's requirements with a warning only."
         f" Install the versions it needs: python -m pip install {installs}",
     ]
+    if any(unmet.name == "pytest" for unmet in problems):
+        lines.append(
+            "upgrade the project's pytest plugins with pytest: pytest-asyncio 0.23 stops at "
+            "pytest 8 (pytest 9 needs a 1.x release)"
+        )
     if any(unmet.name == "anyio" for unmet in problems):
         holders = holding_back("anyio", "4.4")
         if holders:
