@@ -4,6 +4,7 @@ on what an app sent (SentryGuard, in ``_sentry_guard``, points clients at one)."
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -196,7 +197,9 @@ def _describe(event: dict[str, Any]) -> str:
 def _walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _walk(value, f"{path}.{key}")
+            # A key Sentry wrote as an object's repr (a frame's ``dependency_cache`` keyed by
+            # objects): its type, not an address that changes from run to run.
+            yield from _walk(value, f"{path}.{_ADDRESS.sub('', str(key))}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _walk(value, f"{path}[{index}]")
@@ -215,6 +218,9 @@ def _sent_by_the_app(envelope: Envelope) -> bytes:
         headers["trace"] = {k: v for k, v in trace.items() if k != "public_key"}
     return Envelope(headers=headers, items=envelope.items).serialize()
 
+
+#: `` object at 0x7f07...`` in a repr.
+_ADDRESS = re.compile(r" (?:object )?at 0x[0-9a-fA-F]+")
 
 #: Places shown for one leaked secret.
 _PLACES = 12

@@ -157,3 +157,21 @@ def test_the_json_report_keeps_what_the_apps_events_said_of_its_users_out(
     assert record.sentry_events == [
         "[info] Failed to send email to <email>, phone <number> tags={}"
     ]
+
+
+def test_a_place_keyed_by_an_objects_repr_is_shown_without_its_address(
+    guard: SentryGuard,
+) -> None:
+    # A trial's: FastAPI's dependency_cache, keyed by objects, put "<... object at 0x7f07...>"
+    # into the path, another one at each run.
+    sentry_sdk.init(dsn=DSN, default_integrations=False)
+    capture = SentryCapture()
+    assert capture.attach()
+    token = "gho_0123456789abcdefghijklmnopqrstuv"
+    key = f"(<app.github.Session object at 0x{id(capture):x}>, ())"
+    sentry_sdk.capture_event({"message": "x", "extra": {"cache": {key: {"token": token}}}})
+    with pytest.raises(AssertionError) as raised:
+        capture.assert_no_secrets(token)
+    said = str(raised.value)
+    assert "event.extra.cache.(<app.github.Session>, ()).token" in said
+    assert "0x" not in said
