@@ -720,6 +720,21 @@ def test_a_drop_a_dotenv_file_here_fills_is_not_blamed_on_the_app(tiny_project: 
     assert "note: PRICES_URL dropped, but set in .env: settings that read" in result.stderr
     assert "built without" not in result.stderr
     assert "--optional" not in result.stderr
+    # The file checked is no file the app reads behind the command's back (a trial's
+    # `--env-file .env.production`, which the note told to move aside).
+    (tiny_project / ".env").unlink()
+    (tiny_project / ".env.production").write_text("PRICES_URL=https://prices.example.com/v1\n")
+    args = [
+        "check-config",
+        "--env-file",
+        ".env.production",
+        "--factory",
+        "defaulted_app:create_app",
+    ]
+    checked = runner.invoke(app, [*args, "--audit"])
+    sys.modules.pop("defaulted_app", None)
+    assert "set in .env.production" not in checked.stderr, checked.output
+    assert "note: the app was built without PRICES_URL" in checked.stderr
 
 
 @pytest.mark.parametrize("audit", [False, True], ids=["check", "with --audit"])

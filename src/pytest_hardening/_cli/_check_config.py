@@ -213,6 +213,8 @@ def check_config(
 
         filled: set[str] = set()
         for shown, named in dotenv_setters(dropped):
+            if env_file is not None and Path(shown).resolve() == env_file.resolve():
+                continue  # the file checked: the audit drops its values on purpose
             fresh = [name for name in named if name not in filled]
             filled.update(named)
             if fresh:
