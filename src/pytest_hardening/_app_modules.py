@@ -27,9 +27,18 @@ def beside(module: str) -> list[str]:
     for entry in sorted(folder.iterdir()):
         if entry.suffix == ".py" and entry.stem.isidentifier():
             names.append(entry.stem)
-        elif (entry / "__init__.py").is_file() and entry.name.isidentifier():
+        elif entry.is_dir() and entry.name.isidentifier() and _package(entry):
             names.append(entry.name)
     return [name for name in names if name != "pytest_hardening"]
+
+
+def _package(folder: Path) -> bool:
+    """A package, with an ``__init__.py`` or without (a namespace package: ``core/config.py``
+    beside ``main.py``, imported as ``core.config`` all the same)."""
+    try:
+        return any(entry.suffix == ".py" for entry in folder.iterdir())
+    except OSError:
+        return False
 
 
 def flat_siblings(module: str) -> list[str]:
