@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from types import ModuleType
 from typing import Any
 
 import anyio.from_thread
 import httpx
 
+from ._build_modes import aside_modules
 from ._network import NetworkGuard
 from ._sentry_guard import SentryGuard
 
@@ -113,6 +116,7 @@ class RouteAuditor:
         self._dev: Any = None
         self._prod: Any = None
         self._prod_routes: set[Route] | None = None
+        self._prod_modules: dict[str, ModuleType] = {}  # a copy imported aside: its modules
         #: Why the production startup :meth:`prod_routes` ran stopped early (None: it did not):
         #: routes it would have added after that point are not in the table.
         self.startup_stopped: str | None = None
@@ -137,9 +141,28 @@ class RouteAuditor:
     @property
     def prod_app(self) -> Any:
         if self._prod is None:
-            with SentryGuard(), self._network():
+            with SentryGuard(), self._network(), aside_modules() as aside:
                 self._prod = self._build_prod()
+            self._prod_modules = dict(aside)
         return self._prod
+
+    @contextlib.contextmanager
+    def _as_built(self) -> Iterator[None]:
+        """The production build's own modules in ``sys.modules`` for the block, when it was
+        imported aside: code that resolves names through ``sys.modules`` while it serves
+        (pydantic's deferred forward references, when the OpenAPI document is first made)
+        finds the copy's classes, not the development build's, nor none."""
+        modules = self._prod_modules
+        saved = {name: sys.modules.get(name) for name in modules}
+        sys.modules.update(modules)
+        try:
+            yield
+        finally:
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
 
     def prod_routes(self) -> set[Route]:
         """The production build's routes, those its startup adds too (an app that includes its
@@ -247,7 +270,8 @@ class RouteAuditor:
         openapi = getattr(self.prod_app, "openapi", None)
         if not callable(openapi) or getattr(self.prod_app, "openapi_url", "") is None:
             return []  # no document, or one the app never serves (openapi_url=None)
-        document = openapi() or {}
+        with self._as_built():
+            document = openapi() or {}
         return list((document.get("paths") or {}).keys())
 
     def _request(self, method: str, path: str) -> int:
@@ -258,6 +282,7 @@ class RouteAuditor:
             self._prod_env(),
             SentryGuard(),
             self._network(),
+            self._as_built(),
             anyio.from_thread.start_blocking_portal() as portal,
         ):
             status: int = portal.call(_probe, self.prod_app, method, path, self._headers)
