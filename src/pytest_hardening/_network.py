@@ -207,7 +207,9 @@ class NetworkGuard:
         if around:
             advice = around_advice(sorted(around))
         else:
-            advice = client_advice([(clients.get(b, ""), b.port) for b in blocked])
+            advice = client_advice(
+                [(clients.get(b, ""), b.port) for b in blocked], [b.host for b in blocked]
+            )
         accept = (
             "accept the refusals with faults.allow_blocked() (they stay refused; the "
             "hardening_allow_network marker would let them reach the real network)"

@@ -122,10 +122,42 @@ def _first_own_code(frame: Any) -> str:
 _HTTP_PORTS = {80, 443, 8080, 8443, None}
 
 
-def client_advice(attempts: list[tuple[str, int | None]]) -> str:
+#: OpenTelemetry's exporters: OTLP over gRPC and over HTTP.
+_OTLP_PORTS = {4317, 4318}
+#: For an AWS endpoint, whichever client reached it (aiobotocore goes through aiohttp, where
+#: aioresponses cannot answer it, and moto's mock_aws does not reach it).
+_AWS = (
+    "for an AWS endpoint, use moto (`mock_aws`) or botocore's `Stubber` with boto3, and with "
+    "aiobotocore or aioboto3 a moto server on 127.0.0.1 (`ThreadedMotoServer`) that "
+    "AWS_ENDPOINT_URL names"
+)
+_OTEL = (
+    "for an OpenTelemetry exporter, leave its endpoint unset in the tests' environment "
+    "(OTEL_EXPORTER_OTLP_ENDPOINT, or the app's own setting for it), or set "
+    "OTEL_SDK_DISABLED=true for the exporters the SDK builds itself"
+)
+
+
+def client_advice(attempts: list[tuple[str, int | None]], hosts: list[str] | None = None) -> str:
     """What to do: providers answer only httpx and httpx2 calls, so registering a host helps
     those alone; any other client (redis, requests, a database driver) needs its mock or a
-    server on 127.0.0.1, and a library that connects by itself is turned off in tests."""
+    server on 127.0.0.1, and a library that connects by itself is turned off in tests. An
+    AWS endpoint (``hosts``) and an OpenTelemetry exporter get advice of their own."""
+    otel = [(c, p) for c, p in attempts if "opentelemetry" in c or p in _OTLP_PORTS]
+    aws = any(host.endswith(".amazonaws.com") for host in hosts or ())
+    attempts = [a for a in attempts if a not in otel]
+    special = [*([_AWS] if aws else []), *([_OTEL] if otel else [])]
+    if not attempts:
+        return "; ".join(special)
+    if aws:  # the AWS advice says how: not the mock of the client underneath
+        attempts = [(c, p) for c, p in attempts if _base(c) not in ("aiohttp", "botocore", "boto3")]
+        if not attempts:
+            return "; ".join(special)
+    general = _client_advice(attempts)
+    return "; ".join([*special, general])
+
+
+def _client_advice(attempts: list[tuple[str, int | None]]) -> str:
     # A client an installed library called for the app (tiktoken's requests) is not the app's
     # to mock: the advice for that library says what to stand in for.
     # A gRPC channel is the app's client to its service whoever made it (a Google Cloud

@@ -482,3 +482,19 @@ def test_a_provider_reached_through_boto3_is_mocked_with_its_own_tools() -> None
     # A cache or a database driver gets its own stand-in named too.
     assert "fakeredis" in client_advice([("redis", 6379)])
     assert "a database of the test's own on 127.0.0.1" in client_advice([("asyncpg", 5432)])
+
+
+def test_an_aws_endpoint_and_an_otel_exporter_get_advice_of_their_own() -> None:
+    from pytest_hardening._network_clients import client_advice
+
+    # A trial's: aiobotocore reaches SNS through aiohttp, which the advice said to mock with
+    # aioresponses (no use there); an OTLP exporter's gRPC channel was told of emulators.
+    sns = client_advice([("aiohttp", 443)], ["sns.us-east-1.amazonaws.com"])
+    assert "a moto server on 127.0.0.1 (`ThreadedMotoServer`) that AWS_ENDPOINT_URL names" in sns
+    assert "aioresponses" not in sns
+    otel = client_advice([("grpc (called by opentelemetry, from app.telemetry)", 4317)], ["c"])
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in otel
+    assert "FIRESTORE_EMULATOR_HOST" not in otel
+    both = client_advice([("requests", 443), ("grpc", 4317)], ["api.example.com", "collector"])
+    assert "(responses or requests-mock)" in both  # the other client keeps its own advice
+    assert "OpenTelemetry" in both
