@@ -348,7 +348,13 @@ class ProdConfigChecker:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")
 
-    def mutations(self, optional: Iterable[str] = ()) -> list[Mutation]:
+    def mutations(self, optional: Iterable[str] | None = None) -> list[Mutation]:
+        """The variants :meth:`audit` tries on the known-good env, by the same default for
+        ``optional`` (the mode variables and the app's ``PRODUCTION_OPTIONAL``: not dropped);
+        not those it adds once it has seen the app (any origin for a variable its CORS lets
+        in)."""
+        if optional is None:
+            optional = declared_optional(self.factory)
         return unsafe_variants(self.prod_env, optional)
 
     # -- secrets ---------------------------------------------------------------------------

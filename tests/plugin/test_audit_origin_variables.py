@@ -42,3 +42,13 @@ def test_a_variable_the_app_lets_in_as_an_origin_gets_any_origin_too() -> None:
     assert [str(m) for m in report.accepted if m.kind == "any origin"] == [
         "FRONTEND_HOST: any origin -> '*'"
     ]
+
+
+def test_mutations_lists_what_the_audit_tries_by_default() -> None:
+    # A trial's: mutations() listed "ENVIRONMENT: dropped", which audit() never tries.
+    env = {**ENV, "ENVIRONMENT": "production"}
+    checker = ProdConfigChecker(_create_app, env)
+    listed = {str(m) for m in checker.mutations()}
+    assert "ENVIRONMENT: dropped" not in listed
+    assert "FRONTEND_HOST: dropped" in listed
+    assert "ENVIRONMENT: dropped" in {str(m) for m in checker.mutations(optional=())}
