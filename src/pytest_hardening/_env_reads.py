@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ImportTimeReads"]
+__all__ = ["ImportTimeReads", "KeyReads"]
 
 
 class ImportTimeReads:
@@ -104,3 +104,33 @@ def _peek(env: Any, key: str, getitem: Callable[..., Any]) -> str | None:
         return str(getitem(env, key))
     except KeyError:
         return None
+
+
+class KeyReads:
+    """While entered, notes which of ``keys`` any code reads by name (``os.environ[...]``,
+    ``.get``, ``os.getenv``): :attr:`read`, in the order first read. A read of the whole
+    environment (pydantic-settings' iteration) names no key and is not noted."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = frozenset(keys)
+        self.read: list[str] = []
+        self._saved: Callable[..., Any] | None = None
+
+    def __enter__(self) -> KeyReads:
+        cls: Any = type(os.environ)
+        getitem = cls.__getitem__
+        self._saved = getitem
+        watch = self
+
+        def __getitem__(env: Any, key: str) -> Any:
+            if key in watch._keys and key not in watch.read:
+                watch.read.append(key)
+            return getitem(env, key)
+
+        cls.__getitem__ = __getitem__
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            type(os.environ).__getitem__ = self._saved  # type: ignore[method-assign]
+            self._saved = None

@@ -27,6 +27,7 @@ from ._secrets import (
 
 __all__ = [
     "ANY_ORIGIN",
+    "MODE_FLAGS",
     "MODE_VARIABLES",
     "AuditReport",
     "Mutation",
@@ -275,14 +276,14 @@ MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV"
 
 #: Switches that say production (Azure's samples read ``RUNNING_IN_PRODUCTION``): dropped, the
 #: app runs in its other mode, as with a mode variable.
-_MODE_FLAGS = ("RUNNING_IN_PRODUCTION", "IS_PRODUCTION", "PRODUCTION")
+MODE_FLAGS = ("RUNNING_IN_PRODUCTION", "IS_PRODUCTION", "PRODUCTION")
 
 
 def declared_optional(factory: AppFactory) -> set[str]:
     """The variables an app declares optional in production: the mode variables and a
     ``PRODUCTION_OPTIONAL`` sequence of names in the factory's module, one of its parent
     packages, or a ``config`` module beside them (already imported: nothing is imported here)."""
-    found = {*MODE_VARIABLES, *_MODE_FLAGS}
+    found = {*MODE_VARIABLES, *MODE_FLAGS}
     module = getattr(factory, "__module__", None) or ""
     parts = module.split(".")
     for depth in range(len(parts), 0, -1):

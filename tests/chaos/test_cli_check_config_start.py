@@ -203,3 +203,36 @@ def test_a_startup_that_connects_to_its_own_local_default_is_told(
     note = f"note: the app connected on this machine to 127.0.0.1:{port}, which no variable"
     assert note in unnamed.stderr, unnamed.output
     assert "which no variable" not in named.stderr, named.output  # the file's own choice
+
+
+MODE_APP = """
+import os
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+
+def create_app() -> FastAPI:
+    origins = ["https://app.example.com"]
+    if os.getenv("ENVIRONMENT", "development") != "production":
+        origins.append("http://localhost:5173")  # development's own
+    app = FastAPI()
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True)
+    return app
+"""
+
+
+def test_a_mode_the_app_reads_and_the_file_leaves_unset_is_noted(project: Path) -> None:
+    # A trial's: no ENVIRONMENT in the file, the app built in development with its localhost
+    # origin, and the check said OK without a word.
+    (project / "modesvc.py").write_text(MODE_APP)
+    args = ["check-config", "--env-file", "prod.env", "--factory", "modesvc:create_app"]
+    Path("prod.env").write_text("LOG_LEVEL=info\n")
+    unset = runner.invoke(app, args)
+    assert "note: the app read ENVIRONMENT, which the env file does not set" in unset.stderr
+    Path("prod.env").write_text("LOG_LEVEL=info\nENVIRONMENT=production\n")
+    named = runner.invoke(app, args)
+    assert "which the env file does not set" not in named.stderr, named.output
+    (project / "quietsvc.py").write_text("from fastapi import FastAPI\ncreate_app = FastAPI\n")
+    quiet = runner.invoke(app, [*args[:-1], "quietsvc:create_app"])
+    assert "mode" not in quiet.stderr  # an app without modes hears nothing of them

@@ -67,24 +67,29 @@ def build_validator(
     """
     from pytest_hardening import ProdConfigChecker
     from pytest_hardening._app import AppExited, LifespanError
+    from pytest_hardening._env_reads import KeyReads
     from pytest_hardening._prod_variants import (
         ANY_ORIGIN,
+        MODE_FLAGS,
+        MODE_VARIABLES,
         credentialed_any_origin,
         runs_in_debug,
     )
 
     create = fresh_factory(factory)
     notes: list[str] = []
+    modes = (*MODE_VARIABLES, *MODE_FLAGS)
 
     def validate(env: Mapping[str, str]) -> list[str]:
         output = io.StringIO()
         checker = ProdConfigChecker(create, env, clear=clear)
         try:
-            with redirect_stdout(output), redirect_stderr(output):
+            with redirect_stdout(output), redirect_stderr(output), KeyReads(modes) as reads:
                 try:
                     built = checker.boot() if start else checker.build()
                 finally:
                     notes[:] = _connection_notes(checker.stopped_at, checker.reached)
+                    notes.extend(_unset_mode(reads.read, env))
                     notes.extend(_unnamed_local(checker.local, env))
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
@@ -153,6 +158,19 @@ def _unnamed_local(local: Iterable[str], env: Mapping[str, str]) -> list[str]:
         f"the app connected on this machine to {', '.join(unnamed)}, which no variable of "
         "the env file names: a default of the app's, where production has no such server; "
         "name the production one in the env file"
+    ]
+
+
+def _unset_mode(read: list[str], env: Mapping[str, str]) -> list[str]:
+    """A note when the app read a mode variable (or a production switch) by name that the env
+    file does not set: it built in its default mode, which is often development (a trial's
+    kept its localhost origins)."""
+    unset = [name for name in read if not env.get(name, "").strip()]
+    if not unset or len(unset) < len(read):  # the file sets one the app reads
+        return []
+    return [
+        f"the app read {', '.join(unset)}, which the env file does not set: it built in its "
+        "default mode, often development; set it to the app's production value"
     ]
 
 
