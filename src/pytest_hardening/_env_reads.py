@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ImportTimeReads", "KeyReads"]
+__all__ = ["EnvWrites", "ImportTimeReads", "KeyReads"]
 
 
 class ImportTimeReads:
@@ -107,12 +107,13 @@ def _peek(env: Any, key: str, getitem: Callable[..., Any]) -> str | None:
 
 
 class KeyReads:
-    """While entered, notes which of ``keys`` any code reads by name (``os.environ[...]``,
-    ``.get``, ``os.getenv``): :attr:`read`, in the order first read. A read of the whole
-    environment (pydantic-settings' iteration) names no key and is not noted."""
+    """While entered, notes which of ``keys`` (every variable when None) any code reads by name
+    (``os.environ[...]``, ``.get``, ``os.getenv``): :attr:`read`, in the order first read. A
+    read of the whole environment (pydantic-settings' iteration) names no key and is not
+    noted."""
 
-    def __init__(self, keys: Iterable[str]) -> None:
-        self._keys = frozenset(keys)
+    def __init__(self, keys: Iterable[str] | None = None) -> None:
+        self._keys = None if keys is None else frozenset(keys)
         self.read: list[str] = []
         self._saved: Callable[..., Any] | None = None
 
@@ -123,7 +124,8 @@ class KeyReads:
         watch = self
 
         def __getitem__(env: Any, key: str) -> Any:
-            if key in watch._keys and key not in watch.read:
+            wanted = watch._keys is None or key in watch._keys
+            if wanted and key not in watch.read and not _by_dotenv(sys._getframe(1)):
                 watch.read.append(key)
             return getitem(env, key)
 
@@ -133,4 +135,43 @@ class KeyReads:
     def __exit__(self, *exc: object) -> None:
         if self._saved is not None:
             type(os.environ).__getitem__ = self._saved  # type: ignore[method-assign]
+            self._saved = None
+
+
+def _by_dotenv(frame: Any) -> bool:
+    """Whether python-dotenv made this read (``key in os.environ`` before it sets a value), or
+    the plugin (a copy of the whole environment): not a read of the app's."""
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name not in ("os", "_collections_abc", "collections.abc", __name__):  # pass-throughs
+            return name.partition(".")[0] in ("dotenv", "pytest_hardening")
+        frame = frame.f_back
+    return False
+
+
+class EnvWrites:
+    """While entered, notes every variable any code sets in ``os.environ`` (a
+    ``load_dotenv()`` filling what the environment lacks): :attr:`written`, in order."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self._saved: Callable[..., Any] | None = None
+
+    def __enter__(self) -> EnvWrites:
+        cls: Any = type(os.environ)
+        setitem = cls.__setitem__
+        self._saved = setitem
+        watch = self
+
+        def __setitem__(env: Any, key: str, value: str) -> None:
+            if key not in watch.written:
+                watch.written.append(key)
+            setitem(env, key, value)
+
+        cls.__setitem__ = __setitem__
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            type(os.environ).__setitem__ = self._saved  # type: ignore[method-assign]
             self._saved = None

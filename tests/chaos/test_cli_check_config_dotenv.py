@@ -129,3 +129,57 @@ def test_pydantic_1_settings_reading_a_dotenv_are_seen(project: Path) -> None:
         "the check saw that file's value: production would start without it. Set it in "
         "prod.env, or check from a folder without .env"
     ]
+
+
+LOADS_DOTENV = """
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from fastapi import FastAPI
+
+load_dotenv(Path(__file__).parent / ".env")  # a developer's file, beside the app
+BUCKET = os.getenv("BUCKET")
+if not BUCKET:
+    raise ValueError("Missing BUCKET environment variable.")
+
+app = FastAPI()
+"""
+
+
+def test_a_variable_the_apps_load_dotenv_filled_is_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial's: the app crashes at import in production without BUCKET, and the check said
+    # "production configuration OK" because load_dotenv filled it from the developer's .env.
+    (tmp_path / "bucketsvc.py").write_text(LOADS_DOTENV)
+    (tmp_path / ".env").write_text("BUCKET=dev-bucket\nTZ_NOTE=1\n")
+    (tmp_path / "prod.env").write_text("LOG_LEVEL=info\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    args = ["check-config", "--env-file", "prod.env", "--factory", "bucketsvc:app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith(
+        "BUCKET: not in prod.env, but the app loaded it from .env (load_dotenv)"
+    )
+    assert "dev-bucket" not in result.output
+    assert "TZ_NOTE" not in result.stdout  # loaded too, but the app never reads it
+
+
+def test_a_read_under_the_import_watch_is_still_the_apps(tmp_path: Path) -> None:
+    # The import watch wraps the environment's reads too: a read through it is the app's.
+    from pytest_hardening._env_reads import ImportTimeReads, KeyReads
+
+    (tmp_path / "readsmode.py").write_text("import os\nMODE = os.getenv('ENVIRONMENT')\n")
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with KeyReads() as reads, ImportTimeReads({"readsmode"}) as watch:
+            __import__("readsmode")
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("readsmode", None)
+    assert "ENVIRONMENT" in reads.read
+    assert "ENVIRONMENT" in watch.read

@@ -67,7 +67,7 @@ def build_validator(
     """
     from pytest_hardening import ProdConfigChecker
     from pytest_hardening._app import AppExited, LifespanError
-    from pytest_hardening._env_reads import KeyReads
+    from pytest_hardening._env_reads import EnvWrites, KeyReads
     from pytest_hardening._prod_variants import (
         ANY_ORIGIN,
         MODE_FLAGS,
@@ -84,12 +84,17 @@ def build_validator(
         output = io.StringIO()
         checker = ProdConfigChecker(create, env, clear=clear)
         try:
-            with redirect_stdout(output), redirect_stderr(output), KeyReads(modes) as reads:
+            with (
+                redirect_stdout(output),
+                redirect_stderr(output),
+                KeyReads() as reads,
+                EnvWrites() as writes,
+            ):
                 try:
                     built = checker.boot() if start else checker.build()
                 finally:
                     notes[:] = _connection_notes(checker.stopped_at, checker.reached)
-                    notes.extend(_unset_mode(reads.read, env))
+                    notes.extend(_unset_mode([k for k in reads.read if k in modes], env))
                     notes.extend(_unnamed_local(checker.local, env))
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
@@ -110,6 +115,10 @@ def build_validator(
             problems.append(f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}")
         if env_file is not None:
             problems += dotenv_fills(env, create.__module__.partition(".")[0], env_file)
+            # What the app loaded itself and then read: a developer's file's other values
+            # (its DEBUG=1) are nothing production misses.
+            loaded = [name for name in writes.written if name in reads.read]
+            problems += _loaded_fills(loaded, env, env_file, problems)
         return problems
 
     validate.notes = notes  # type: ignore[attr-defined]
@@ -159,6 +168,33 @@ def _unnamed_local(local: Iterable[str], env: Mapping[str, str]) -> list[str]:
         "the env file names: a default of the app's, where production has no such server; "
         "name the production one in the env file"
     ]
+
+
+def _loaded_fills(
+    written: list[str], env: Mapping[str, str], env_file: Path, found: list[str]
+) -> list[str]:
+    """One problem for each variable the app set itself while it was built (and read) that the
+    env file lacks and a dotenv file beside it sets (``load_dotenv()`` at its import filled it):
+    production, without that file, starts without it. Those :func:`dotenv_fills` named
+    already are not said again."""
+    from pytest_hardening._prod_variants import dotenv_setters
+
+    said = {line.partition(":")[0] for line in found}
+    lacking = [name for name in written if name not in env and name not in said]
+    problems = []
+    for shown, named in dotenv_setters(lacking):
+        if Path(shown).resolve() == env_file.resolve():
+            continue
+        for name in named:
+            if name in said:
+                continue
+            said.add(name)
+            problems.append(
+                f"{name}: not in {env_file.name}, but the app loaded it from {shown} "
+                f"(load_dotenv), so the check saw that file's value: production would start "
+                f"without it. Set it in {env_file.name}, or check from a folder without {shown}"
+            )
+    return problems
 
 
 def _unset_mode(read: list[str], env: Mapping[str, str]) -> list[str]:
