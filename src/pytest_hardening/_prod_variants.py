@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,17 +247,20 @@ def unsafe_variants(
         if _dependency_host(name) and _is_hostname(value) and not is_local(value):
             # REDIS_HOST=cache.internal: the server a URL would name, written alone.
             found += [Mutation(name, host, host) for host in ("localhost", "127.0.0.1")]
-        parts = urlsplit(value) if "://" in value else None
+        # A list of URLs (CORS origins, "https://a.example,https://b.example"): its first one
+        # changed, the others kept, in the list's own form.
+        first, rest = _first_url(value)
+        parts = urlsplit(first) if "://" in first else None
         if parts is None or not parts.hostname:
             continue
         if parts.scheme == "https":
             insecure = urlunsplit(parts._replace(scheme="http"))
-            found.append(Mutation(name, "http scheme", insecure))
+            found.append(Mutation(name, "http scheme", rest(insecure)))
         if not is_local(parts.hostname):  # a loopback one made loopback again changes nothing
             for host in ("localhost", "127.0.0.1"):
-                found.append(Mutation(name, host, _with_host(parts, host)))
-        found.append(Mutation(name, "placeholder", "https://yourdomain.com"))
-        found.append(Mutation(name, "malformed", "not a url"))
+                found.append(Mutation(name, host, rest(_with_host(parts, host))))
+        found.append(Mutation(name, "placeholder", rest("https://yourdomain.com")))
+        found.append(Mutation(name, "malformed", rest("not a url")))
     # A change that leaves the value as it was is no change: the app could never refuse it.
     # The same value twice (an example file's placeholder that is a published default) is
     # tried once, under its first kind.
@@ -443,6 +446,17 @@ def _weakened(name: str, value: str, *, origin: bool = False) -> list[Mutation]:
         anyone = '["*"]' if value.lstrip().startswith("[") else "*"
         return [Mutation(name, "any origin", anyone)]
     return []
+
+
+def _first_url(value: str) -> tuple[str, Callable[[str], str]]:
+    """The first URL of ``value`` and a function putting a replacement in its place: a
+    comma-separated list or a JSON list of several URLs keeps its other items; a single URL is
+    itself."""
+    match = re.search(r"[a-z][a-z0-9+.-]*://[^\s,\"'\]]+", value)
+    if match is None or match.span() == (0, len(value)):  # no URL, or one: the whole value
+        return value, lambda new: new
+    start, end = match.span()
+    return match.group(), lambda new: value[:start] + new + value[end:]
 
 
 def _with_host(parts: Any, host: str) -> str:

@@ -42,3 +42,17 @@ def test_a_dependencys_host_is_made_local_and_an_app_that_accepts_it_is_told() -
     report = checker.audit(optional=ENV)  # nothing dropped: the hosts alone
     assert sorted(str(m) for m in report.accepted) == local[2:]
     assert sorted(str(m) for m in report.rejected) == local[:2]
+
+
+def test_a_list_of_urls_has_its_first_changed_and_the_others_kept() -> None:
+    # A trial's CORS_ORIGINS=https://a,https://b became 'https://localhost//b': one URL parsed
+    # from the whole list, a value no app reads as its list.
+    env = {
+        "CORS_ORIGINS": "https://sisukas.eu,https://sisukas.fly.dev",
+        "ALLOWED": '["https://a.example.com", "https://b.example.com"]',
+    }
+    found = {str(m) for m in ProdConfigChecker(_create_app, env).mutations(optional=env)}
+    assert "CORS_ORIGINS: localhost -> 'https://localhost,https://sisukas.fly.dev'" in found
+    assert "CORS_ORIGINS: http scheme -> 'http://sisukas.eu,https://sisukas.fly.dev'" in found
+    assert """ALLOWED: 127.0.0.1 -> '["https://127.0.0.1", "https://b.example.com"]'""" in found
+    assert not any("//sisukas.fly.dev'" in m and "localhost//" in m for m in found)
