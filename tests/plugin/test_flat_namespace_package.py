@@ -68,6 +68,6 @@ def test_a_namespace_package_beside_main_is_imported_again(pytester: pytest.Pyte
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_flat=TESTS)
     result = pytester.runpytest_inprocess(
-        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider"
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:asyncio"
     )
     result.assert_outcomes(passed=3)

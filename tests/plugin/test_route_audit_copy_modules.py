@@ -82,6 +82,6 @@ def test_the_production_document_is_made_among_its_own_modules(
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_routes=TESTS)
     result = pytester.runpytest_inprocess(
-        f"test_routes.py::{test}", "-p", "pytest_hardening", "-p", "no:randomly"
+        f"test_routes.py::{test}", "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
     result.assert_outcomes(passed=1)
