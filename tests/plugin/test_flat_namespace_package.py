@@ -10,7 +10,7 @@ import pytest
 MAIN = """
 from fastapi import FastAPI
 
-from core.config import BUCKET
+from nsconfig.config import BUCKET
 
 app = FastAPI()
 """
@@ -28,7 +28,7 @@ import pytest
 
 from pytest_hardening import app_from_import
 
-THE_APP = app_from_import("main:app")
+THE_APP = app_from_import("nsmain:app")
 
 
 @pytest.fixture
@@ -62,9 +62,10 @@ def test_3_the_audit_finds_nothing(prod_config):
 
 
 def test_a_namespace_package_beside_main_is_imported_again(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(main=MAIN)
-    (pytester.path / "core").mkdir()  # no __init__.py
-    (pytester.path / "core" / "config.py").write_text(CONFIG)
+    # Names of their own: a worker's sys.path may hold another test's main.py or core/.
+    pytester.makepyfile(nsmain=MAIN)
+    (pytester.path / "nsconfig").mkdir()  # no __init__.py
+    (pytester.path / "nsconfig" / "config.py").write_text(CONFIG)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_flat=TESTS)
     result = pytester.runpytest_inprocess(

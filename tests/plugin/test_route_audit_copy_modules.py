@@ -46,7 +46,7 @@ from pytest_hardening import app_from_import
 
 @pytest.fixture
 def hardening_app_factory():
-    return app_from_import("shop.main:app")
+    return app_from_import("copyshop.main:app")
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_the_document_is_served(route_audit):
 def test_the_production_document_is_made_among_its_own_modules(
     pytester: pytest.Pytester, test: str
 ) -> None:
-    package = pytester.mkpydir("shop")
+    package = pytester.mkpydir("copyshop")
     (package / "main.py").write_text(MAIN)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_routes=TESTS)
