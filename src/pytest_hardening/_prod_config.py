@@ -12,6 +12,7 @@ from ._app import app_env, build_app
 from ._build_modes import production_build
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
+from ._dotenv_files import dotenv_hints
 from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
 from ._network import NetworkGuard
 from ._prod_variants import (
@@ -21,7 +22,6 @@ from ._prod_variants import (
     credentialed_any_origin,
     debug_stayed_off,
     declared_optional,
-    dotenv_hints,
     origin_variables,
     runs_in_debug,
     unsafe_variants,

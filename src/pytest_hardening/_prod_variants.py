@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dotenv import dotenv_values
-
 from ._config import AppFactory
+from ._dotenv_files import dotenv_hints, example_values
 from ._network import is_local
 from ._secrets import (
     example_placeholder,
@@ -34,9 +31,6 @@ __all__ = [
     "credentialed_any_origin",
     "debug_stayed_off",
     "declared_optional",
-    "dotenv_files",
-    "dotenv_hints",
-    "dotenv_setters",
     "origin_variables",
     "runs_in_debug",
     "unsafe_variants",
@@ -152,78 +146,6 @@ class AuditReport:
         __tracebackhide__ = True
         if not self.ok:
             raise AssertionError(f"production config audit failed:\n{self}")
-
-
-#: Files settings libraries read beside the environment (pydantic-settings' env_file,
-#: python-dotenv's load_dotenv), looked for in the working directory and its parents: apps
-#: run from a subfolder often read ``../.env`` (the full-stack FastAPI template's backend does).
-_DOTENV_FILES = (".env", ".env.local", ".env.production")
-_DOTENV_PARENTS = 2
-
-
-def _dotenv_paths() -> list[Path]:
-    here = Path.cwd()
-    folders = [here, *here.parents[:_DOTENV_PARENTS]]
-    return [folder / name for folder in folders for name in _DOTENV_FILES]
-
-
-def dotenv_files() -> list[Path]:
-    """The dotenv files in the working directory and its two parents."""
-    return [path for path in _dotenv_paths() if path.is_file()]
-
-
-def dotenv_setters(names: Iterable[str]) -> list[tuple[str, list[str]]]:
-    """Each dotenv file in the working directory or one of its two parents that sets some of
-    ``names`` (its path, relative), with those names."""
-    wanted = list(names)
-    found = []
-    for path in _dotenv_paths():
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-        except OSError:
-            continue
-        named = [n for n in wanted if re.search(rf"(?m)^\s*(?:export\s+)?{re.escape(n)}\s*=", text)]
-        if named:
-            found.append((os.path.relpath(path), named))
-    return found
-
-
-def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
-    """For each dropped variable that a dotenv file in the working directory or one of its two
-    parents sets, why the build may still have found it (never the value)."""
-    dropped = [name for name, value in changes.items() if value is None]
-    return [
-        f"{', '.join(named)} dropped from the environment, but set in {shown}: if the "
-        "app's settings read that file (pydantic-settings' env_file, python-dotenv), "
-        "the build found it there. Have the settings read no file under test (e.g. "
-        "Settings(_env_file=None)), or run from a directory without one."
-        for shown, named in dotenv_setters(dropped)
-    ]
-
-
-#: The files a project publishes its example settings in: committed, so their values are
-#: public, and a deployment that copied one unchanged runs on them.
-_EXAMPLE_FILES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example")
-
-
-def example_values() -> dict[str, str]:
-    """What the project's example env files in the working directory and its two parents
-    give each variable (the nearest file first)."""
-    here = Path.cwd()
-    found: dict[str, str] = {}
-    for folder in (here, *here.parents[:_DOTENV_PARENTS]):
-        for name in _EXAMPLE_FILES:
-            path = folder / name
-            if not path.is_file():
-                continue
-            try:
-                values = dotenv_values(path, encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            for variable, value in values.items():
-                if value:
-                    found.setdefault(variable, value)
-    return found
 
 
 def unsafe_variants(

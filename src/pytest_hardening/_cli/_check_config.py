@@ -209,7 +209,7 @@ def check_config(
         ]
         # A dropped variable a dotenv file here sets may have come from that file: the
         # app did not go without it, and --optional is no answer.
-        from pytest_hardening._prod_variants import dotenv_setters
+        from pytest_hardening._dotenv_files import dotenv_setters
 
         filled: set[str] = set()
         for shown, named in dotenv_setters(dropped):

@@ -177,7 +177,7 @@ def _loaded_fills(
     env file lacks and a dotenv file beside it sets (``load_dotenv()`` at its import filled it):
     production, without that file, starts without it. Those :func:`dotenv_fills` named
     already are not said again."""
-    from pytest_hardening._prod_variants import dotenv_setters
+    from pytest_hardening._dotenv_files import dotenv_setters
 
     said = {line.partition(":")[0] for line in found}
     lacking = [name for name in written if name not in env and name not in said]
@@ -407,7 +407,7 @@ def env_notes(env: Mapping[str, str], env_file: Path, *, mode_checked: bool = Fa
     production (unless ``mode_checked``: reported as a problem), and dotenv files the app's
     settings may read beside it (their values would count in the check without being in the
     file)."""
-    from pytest_hardening._prod_variants import dotenv_files
+    from pytest_hardening._dotenv_files import dotenv_files
 
     notes = []
     mode = mode_of(env)
