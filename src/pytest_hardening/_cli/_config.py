@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import io
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -14,6 +13,12 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from pytest_hardening._cli._build_notes import (
+    connection_notes,
+    loaded_fills,
+    unnamed_local,
+    unset_mode,
+)
 from pytest_hardening._cli._dotenv_reads import dotenv_fills
 from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
@@ -93,9 +98,9 @@ def build_validator(
                 try:
                     built = checker.boot() if start else checker.build()
                 finally:
-                    notes[:] = _connection_notes(checker.stopped_at, checker.reached)
-                    notes.extend(_unset_mode([k for k in reads.read if k in modes], env))
-                    notes.extend(_unnamed_local(checker.local, env))
+                    notes[:] = connection_notes(checker.stopped_at, checker.reached)
+                    notes.extend(unset_mode([k for k in reads.read if k in modes], env))
+                    notes.extend(unnamed_local(checker.local, env))
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
@@ -118,96 +123,11 @@ def build_validator(
             # What the app loaded itself and then read: a developer's file's other values
             # (its DEBUG=1) are nothing production misses.
             loaded = [name for name in writes.written if name in reads.read]
-            problems += _loaded_fills(loaded, env, env_file, problems)
+            problems += loaded_fills(loaded, env, env_file, problems)
         return problems
 
     validate.notes = notes  # type: ignore[attr-defined]
     return validate
-
-
-def _connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[str]:
-    """What the check's network guard stopped: where the build or startup stopped (what the
-    app validates before that passed), where a startup went on without a connection."""
-    found = []
-    if stopped_at is not None:
-        found.append(
-            f"the app stopped there: {stopped_at}; what it validates before that passed (in "
-            "production it connects)"
-        )
-    reached = [r.strip() for r in reached]
-    if reached:
-        found.append(
-            "the app's startup tried to reach the network and went on when the check refused "
-            f"it: {'; '.join(reached)} (in production it connects)"
-        )
-    return found
-
-
-#: A loopback host in a value, with its port if it gives one.
-_LOOPBACK = re.compile(r"(?i)(?:localhost|127(?:\.\d{1,3}){3}|::1|0\.0\.0\.0)\]?(?::(\d+))?")
-
-
-def _unnamed_local(local: Iterable[str], env: Mapping[str, str]) -> list[str]:
-    """The connections the app made on this machine to a server no variable of ``env`` names
-    (a loopback host, with that port or none): its own default (a settings class's
-    ``localhost`` database), which production has nothing listening on."""
-    unnamed = []
-    for target in local:
-        port = target.rpartition(":")[2]
-        named = any(
-            match.group(1) in (None, port)
-            for value in env.values()
-            for match in _LOOPBACK.finditer(value)
-        )
-        if not named:
-            unnamed.append(target)
-    if not unnamed:
-        return []
-    return [
-        f"the app connected on this machine to {', '.join(unnamed)}, which no variable of "
-        "the env file names: a default of the app's, where production has no such server; "
-        "name the production one in the env file"
-    ]
-
-
-def _loaded_fills(
-    written: list[str], env: Mapping[str, str], env_file: Path, found: list[str]
-) -> list[str]:
-    """One problem for each variable the app set itself while it was built (and read) that the
-    env file lacks and a dotenv file beside it sets (``load_dotenv()`` at its import filled it):
-    production, without that file, starts without it. Those :func:`dotenv_fills` named
-    already are not said again."""
-    from pytest_hardening._dotenv_files import dotenv_setters
-
-    said = {line.partition(":")[0] for line in found}
-    lacking = [name for name in written if name not in env and name not in said]
-    problems = []
-    for shown, named in dotenv_setters(lacking):
-        if Path(shown).resolve() == env_file.resolve():
-            continue
-        for name in named:
-            if name in said:
-                continue
-            said.add(name)
-            problems.append(
-                f"{name}: not in {env_file.name}, but the app loaded it from {shown} "
-                f"(load_dotenv), so the check saw that file's value: production would start "
-                f"without it. Set it in {env_file.name}, or check from a folder without {shown}"
-            )
-    return problems
-
-
-def _unset_mode(read: list[str], env: Mapping[str, str]) -> list[str]:
-    """A note when the app read a mode variable (or a production switch) by name that the env
-    file does not set: it built in its default mode, which is often development (a trial's
-    kept its localhost origins)."""
-    unset = [name for name in read if not env.get(name, "").strip()]
-    if not unset or len(unset) < len(read):  # the file sets one the app reads
-        return []
-    return [
-        f"the app read {', '.join(unset)}, which the env file does not set: it built in its "
-        "default mode, often development; set it to the app's production value"
-    ]
 
 
 def _debug_problem(env: Mapping[str, str]) -> str:

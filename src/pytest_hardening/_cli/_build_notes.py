@@ -1,0 +1,97 @@
+"""What a check-config build saw beside the configuration it judged: where it stopped at a
+connection, the connections it made on this machine to servers the file never names, a mode
+variable the app read that the file leaves unset, and variables the app's own
+``load_dotenv()`` filled from a developer's file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+__all__ = ["connection_notes", "loaded_fills", "unnamed_local", "unset_mode"]
+
+
+def connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[str]:
+    """What the check's network guard stopped: where the build or startup stopped (what the
+    app validates before that passed), where a startup went on without a connection."""
+    found = []
+    if stopped_at is not None:
+        found.append(
+            f"the app stopped there: {stopped_at}; what it validates before that passed (in "
+            "production it connects)"
+        )
+    reached = [r.strip() for r in reached]
+    if reached:
+        found.append(
+            "the app's startup tried to reach the network and went on when the check refused "
+            f"it: {'; '.join(reached)} (in production it connects)"
+        )
+    return found
+
+
+#: A loopback host in a value, with its port if it gives one.
+_LOOPBACK = re.compile(r"(?i)(?:localhost|127(?:\.\d{1,3}){3}|::1|0\.0\.0\.0)\]?(?::(\d+))?")
+
+
+def unnamed_local(local: Iterable[str], env: Mapping[str, str]) -> list[str]:
+    """The connections the app made on this machine to a server no variable of ``env`` names
+    (a loopback host, with that port or none): its own default (a settings class's
+    ``localhost`` database), which production has nothing listening on."""
+    unnamed = []
+    for target in local:
+        port = target.rpartition(":")[2]
+        named = any(
+            match.group(1) in (None, port)
+            for value in env.values()
+            for match in _LOOPBACK.finditer(value)
+        )
+        if not named:
+            unnamed.append(target)
+    if not unnamed:
+        return []
+    return [
+        f"the app connected on this machine to {', '.join(unnamed)}, which no variable of "
+        "the env file names: a default of the app's, where production has no such server; "
+        "name the production one in the env file"
+    ]
+
+
+def loaded_fills(
+    written: list[str], env: Mapping[str, str], env_file: Path, found: list[str]
+) -> list[str]:
+    """One problem for each variable the app set itself while it was built (and read) that the
+    env file lacks and a dotenv file beside it sets (``load_dotenv()`` at its import filled it):
+    production, without that file, starts without it. Those :func:`dotenv_fills` named
+    already are not said again."""
+    from pytest_hardening._dotenv_files import dotenv_setters
+
+    said = {line.partition(":")[0] for line in found}
+    lacking = [name for name in written if name not in env and name not in said]
+    problems = []
+    for shown, named in dotenv_setters(lacking):
+        if Path(shown).resolve() == env_file.resolve():
+            continue
+        for name in named:
+            if name in said:
+                continue
+            said.add(name)
+            problems.append(
+                f"{name}: not in {env_file.name}, but the app loaded it from {shown} "
+                f"(load_dotenv), so the check saw that file's value: production would start "
+                f"without it. Set it in {env_file.name}, or check from a folder without {shown}"
+            )
+    return problems
+
+
+def unset_mode(read: list[str], env: Mapping[str, str]) -> list[str]:
+    """A note when the app read a mode variable (or a production switch) by name that the env
+    file does not set: it built in its default mode, which is often development (a trial's
+    kept its localhost origins)."""
+    unset = [name for name in read if not env.get(name, "").strip()]
+    if not unset or len(unset) < len(read):  # the file sets one the app reads
+        return []
+    return [
+        f"the app read {', '.join(unset)}, which the env file does not set: it built in its "
+        "default mode, often development; set it to the app's production value"
+    ]
