@@ -23,7 +23,7 @@ import anyio.lowlevel
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
-from ._virtual_time import app_lifespan
+from ._virtual_time import app_lifespan, lifespan_message
 
 __all__ = [
     "LifespanError",
@@ -206,9 +206,12 @@ class LifespanManager:
         self._supported = True
 
     async def _receive(self) -> _Message:
-        return await self._to_app[1].receive()
+        message = await self._to_app[1].receive()
+        lifespan_message(message)  # shutting down: the test waits for the app again
+        return message
 
     async def _send(self, message: _Message) -> None:
+        lifespan_message(message)  # started: what it started runs on its own
         await self._to_us[0].send(message)
 
     async def _run(self) -> None:

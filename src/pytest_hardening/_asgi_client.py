@@ -18,7 +18,7 @@ import httpx
 
 from ._app import LifespanManager, starlette_test_client
 from ._portal_transport import PortalTransport
-from ._virtual_time import app_lifespan
+from ._virtual_time import app_lifespan, lifespan_message
 
 __all__ = ["AsgiTestClient", "sync_test_client"]
 
@@ -134,11 +134,13 @@ def _tolerant(app: Any) -> Any:
         async def watched_receive() -> Any:
             message = await receive()
             received.append(message["type"])
+            lifespan_message(message)
             return message
 
         async def watched_send(message: Any) -> None:
             nonlocal answered
             answered = True
+            lifespan_message(message)
             await send(message)
 
         try:

@@ -91,6 +91,10 @@ class InjectorHooks:
         """Let ``seconds`` pass for ``fault`` (as set, e.g. ``"latency(2s)"``, for messages)."""
         raise NotImplementedError
 
+    def _for_the_test(self) -> bool:
+        """Whether the call being answered is one the test waits for (not a poller's)."""
+        raise NotImplementedError
+
 
 class FaultMethods(InjectorHooks):
     """Fault-setting methods; :class:`FaultInjector` supplies the state and ``_set``."""
@@ -151,7 +155,7 @@ class FaultMethods(InjectorHooks):
     def _timeout_passes(self, seconds: float) -> None:
         # A timeout takes that long in reality; only virtual time pays for it here (without
         # a clock it raises at once: no real wait for an injected timeout).
-        if self.clock is not None and seconds > 0:
+        if self.clock is not None and seconds > 0 and self._for_the_test():
             self.clock.advance(seconds)
 
     def latency(self, provider: str, seconds: float, *, times: int | None = None) -> None:

@@ -66,6 +66,8 @@ class Interception:
         self._fast_path = ProviderFastPath(respond, self._served_above_httpcore)
         self.guard = NetworkGuard() if block_network else None
         threads = ServingThreads()  # the test's: the injector is made in its thread
+        #: The threads and tasks the test waits for (see _virtual_time).
+        self.threads = threads
         # The packages whose back-off is counted here, growing as generated SDKs are found.
         counted = set(_retry_libraries.PACKAGES)
         self._sdk_sleep = VirtualRetrySleep(clock, threads, packages=counted)

@@ -30,14 +30,16 @@ import contextlib
 import contextvars
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 __all__ = [
     "ClockNotRunning",
     "ServingThreads",
     "app_lifespan",
+    "in_background",
     "in_request",
+    "lifespan_message",
     "moved",
     "moves",
     "note_move",
@@ -121,14 +123,54 @@ _LIFESPAN: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+class _Phase:
+    """Whether an app's lifespan is starting or stopping (the test waits for it) or running
+    (what it started is background): one object for the lifespan's task and those it starts."""
+
+    __slots__ = ("waited",)
+
+    def __init__(self) -> None:
+        self.waited = True
+
+
+_PHASE: contextvars.ContextVar[_Phase | None] = contextvars.ContextVar(
+    "pytest_hardening_lifespan_phase", default=None
+)
+
+
 @contextlib.contextmanager
 def app_lifespan() -> Iterator[None]:
     """Mark the code inside as an app's lifespan: the tasks it starts are its background."""
-    token = _LIFESPAN.set(True)
+    token, phase = _LIFESPAN.set(True), _PHASE.set(_Phase())
     try:
         yield
     finally:
+        _PHASE.reset(phase)
         _LIFESPAN.reset(token)
+
+
+def lifespan_message(message: Mapping[str, Any]) -> None:
+    """Note a lifespan message the app sent or received, in its lifespan's task: once its
+    startup is answered the test no longer waits for what it started; from the shutdown on,
+    again."""
+    phase = _PHASE.get()
+    kind = str(message.get("type", ""))
+    if phase is None:
+        return
+    if kind in ("lifespan.startup.complete", "lifespan.startup.failed"):
+        phase.waited = False
+    elif kind.startswith("lifespan.shutdown"):
+        phase.waited = True
+
+
+def in_background() -> bool:
+    """Whether the calling task is one the app's lifespan started (a poller, a scheduler),
+    running while nobody waits for the lifespan, and serves no request the test sent: the
+    app's background, in any loop."""
+    if not _LIFESPAN.get() or in_request():
+        return False
+    phase = _PHASE.get()
+    return phase is None or not phase.waited
 
 
 def in_request() -> bool:
