@@ -358,6 +358,10 @@ def test_a_fault_no_call_met_is_reported_whether_counted_or_until_healed() -> No
         # and a client faults do not answer, under its own mock (a trial's requests + responses).
         assert "settings the app built at import" in report
         assert "requests, urllib3, aiohttp or boto3, under a mock of its own such as " in report
+        # Or an httpx mock of the test's own that answered first (a trial's pytest-httpx).
+        assert "pytest-httpx's httpx_mock (without should_mock) or an httpx.MockTransport" in (
+            report
+        )
         with httpx.Client(transport=httpx.MockTransport(injector.respond)) as client:
             assert client.get("https://api.pay.example/v2/a").status_code == 500
         report = injector.unused_report()
