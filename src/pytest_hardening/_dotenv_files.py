@@ -35,12 +35,18 @@ def dotenv_files() -> list[Path]:
     return [path for path in _dotenv_paths() if path.is_file()]
 
 
-def dotenv_setters(names: Iterable[str]) -> list[tuple[str, list[str]]]:
+def dotenv_setters(
+    names: Iterable[str], *, skip: Path | None = None
+) -> list[tuple[str, list[str]]]:
     """Each dotenv file in the working directory or one of its two parents that sets some of
-    ``names`` (its path, relative), with those names."""
+    ``names`` (its path, relative), with those names; not ``skip`` (the env file a command
+    checks, which is no file the app reads behind its back)."""
     wanted = list(names)
+    skipped = skip.resolve() if skip is not None else None
     found = []
     for path in _dotenv_paths():
+        if skipped is not None and path.resolve() == skipped:
+            continue
         try:
             text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
         except OSError:

@@ -69,9 +69,7 @@ def loaded_fills(
     said = {line.partition(":")[0] for line in found}
     lacking = [name for name in written if name not in env and name not in said]
     problems = []
-    for shown, named in dotenv_setters(lacking):
-        if Path(shown).resolve() == env_file.resolve():
-            continue
+    for shown, named in dotenv_setters(lacking, skip=env_file):
         for name in named:
             if name in said:
                 continue

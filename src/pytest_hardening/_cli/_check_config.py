@@ -212,9 +212,8 @@ def check_config(
         from pytest_hardening._dotenv_files import dotenv_setters
 
         filled: set[str] = set()
-        for shown, named in dotenv_setters(dropped):
-            if env_file is not None and Path(shown).resolve() == env_file.resolve():
-                continue  # the file checked: the audit drops its values on purpose
+        # The file checked is not among them: the audit drops its values on purpose.
+        for shown, named in dotenv_setters(dropped, skip=env_file):
             fresh = [name for name in named if name not in filled]
             filled.update(named)
             if fresh:
