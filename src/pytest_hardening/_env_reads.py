@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-__all__ = ["EnvWrites", "ImportTimeReads", "KeyReads"]
+__all__ = ["EnvAccess", "ImportTimeReads"]
 
 
 class ImportTimeReads:
@@ -106,35 +106,42 @@ def _peek(env: Any, key: str, getitem: Callable[..., Any]) -> str | None:
         return None
 
 
-class KeyReads:
-    """While entered, notes which of ``keys`` (every variable when None) any code reads by name
-    (``os.environ[...]``, ``.get``, ``os.getenv``): :attr:`read`, in the order first read. A
-    read of the whole environment (pydantic-settings' iteration) names no key and is not
+class EnvAccess:
+    """While entered, notes what any code does with ``os.environ`` by name: :attr:`read`, the
+    variables read (``os.environ[...]``, ``.get``, ``os.getenv``; not python-dotenv's look
+    before it sets one, nor the plugin's own copies), and :attr:`written`, those set (a
+    ``load_dotenv()`` filling what the environment lacks), each in the order first met. A read
+    of the whole environment (pydantic-settings' iteration) names no variable and is not
     noted."""
 
-    def __init__(self, keys: Iterable[str] | None = None) -> None:
-        self._keys = None if keys is None else frozenset(keys)
+    def __init__(self) -> None:
         self.read: list[str] = []
-        self._saved: Callable[..., Any] | None = None
+        self.written: list[str] = []
+        self._saved: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
-    def __enter__(self) -> KeyReads:
+    def __enter__(self) -> EnvAccess:
         cls: Any = type(os.environ)
-        getitem = cls.__getitem__
-        self._saved = getitem
+        getitem, setitem = cls.__getitem__, cls.__setitem__
+        self._saved = (getitem, setitem)
         watch = self
 
         def __getitem__(env: Any, key: str) -> Any:
-            wanted = watch._keys is None or key in watch._keys
-            if wanted and key not in watch.read and not _by_dotenv(sys._getframe(1)):
+            if key not in watch.read and not _by_dotenv(sys._getframe(1)):
                 watch.read.append(key)
             return getitem(env, key)
 
-        cls.__getitem__ = __getitem__
+        def __setitem__(env: Any, key: str, value: str) -> None:
+            if key not in watch.written:
+                watch.written.append(key)
+            setitem(env, key, value)
+
+        cls.__getitem__, cls.__setitem__ = __getitem__, __setitem__
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._saved is not None:
-            type(os.environ).__getitem__ = self._saved  # type: ignore[method-assign]
+            cls: Any = type(os.environ)
+            cls.__getitem__, cls.__setitem__ = self._saved
             self._saved = None
 
 
@@ -147,31 +154,3 @@ def _by_dotenv(frame: Any) -> bool:
             return name.partition(".")[0] in ("dotenv", "pytest_hardening")
         frame = frame.f_back
     return False
-
-
-class EnvWrites:
-    """While entered, notes every variable any code sets in ``os.environ`` (a
-    ``load_dotenv()`` filling what the environment lacks): :attr:`written`, in order."""
-
-    def __init__(self) -> None:
-        self.written: list[str] = []
-        self._saved: Callable[..., Any] | None = None
-
-    def __enter__(self) -> EnvWrites:
-        cls: Any = type(os.environ)
-        setitem = cls.__setitem__
-        self._saved = setitem
-        watch = self
-
-        def __setitem__(env: Any, key: str, value: str) -> None:
-            if key not in watch.written:
-                watch.written.append(key)
-            setitem(env, key, value)
-
-        cls.__setitem__ = __setitem__
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._saved is not None:
-            type(os.environ).__setitem__ = self._saved  # type: ignore[method-assign]
-            self._saved = None

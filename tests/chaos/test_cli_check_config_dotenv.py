@@ -169,14 +169,14 @@ def test_a_variable_the_apps_load_dotenv_filled_is_a_problem(
 
 def test_a_read_under_the_import_watch_is_still_the_apps(tmp_path: Path) -> None:
     # The import watch wraps the environment's reads too: a read through it is the app's.
-    from pytest_hardening._env_reads import ImportTimeReads, KeyReads
+    from pytest_hardening._env_reads import EnvAccess, ImportTimeReads
 
     (tmp_path / "readsmode.py").write_text("import os\nMODE = os.getenv('ENVIRONMENT')\n")
     import sys
 
     sys.path.insert(0, str(tmp_path))
     try:
-        with KeyReads() as reads, ImportTimeReads({"readsmode"}) as watch:
+        with EnvAccess() as reads, ImportTimeReads({"readsmode"}) as watch:
             __import__("readsmode")
     finally:
         sys.path.remove(str(tmp_path))

@@ -72,7 +72,7 @@ def build_validator(
     """
     from pytest_hardening import ProdConfigChecker
     from pytest_hardening._app import AppExited, LifespanError
-    from pytest_hardening._env_reads import EnvWrites, KeyReads
+    from pytest_hardening._env_reads import EnvAccess
     from pytest_hardening._prod_variants import (
         ANY_ORIGIN,
         MODE_FLAGS,
@@ -92,14 +92,13 @@ def build_validator(
             with (
                 redirect_stdout(output),
                 redirect_stderr(output),
-                KeyReads() as reads,
-                EnvWrites() as writes,
+                EnvAccess() as access,
             ):
                 try:
                     built = checker.boot() if start else checker.build()
                 finally:
                     notes[:] = connection_notes(checker.stopped_at, checker.reached)
-                    notes.extend(unset_mode([k for k in reads.read if k in modes], env))
+                    notes.extend(unset_mode([k for k in access.read if k in modes], env))
                     notes.extend(unnamed_local(checker.local, env))
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
@@ -122,7 +121,7 @@ def build_validator(
             problems += dotenv_fills(env, create.__module__.partition(".")[0], env_file)
             # What the app loaded itself and then read: a developer's file's other values
             # (its DEBUG=1) are nothing production misses.
-            loaded = [name for name in writes.written if name in reads.read]
+            loaded = [name for name in access.written if name in access.read]
             problems += loaded_fills(loaded, env, env_file, problems)
         return problems
 
