@@ -357,3 +357,54 @@ def test_a_breaker_without_a_listener_is_seen_after_each_request_and_before_the_
             ("HALF_OPEN", "CLOSED"),
             ("CLOSED", "OPEN"),
         ]
+
+
+class _StoreDown(pybreaker.CircuitMemoryStorage):
+    """pybreaker's storage of a store that went away (Redis refused the connection)."""
+
+    def __init__(self) -> None:
+        super().__init__(pybreaker.STATE_CLOSED)
+        self.down = False
+
+    @property
+    def state(self) -> str:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return str(super().state)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        pybreaker.CircuitMemoryStorage.state.fset(self, state)  # type: ignore[attr-defined]
+
+
+def test_a_breaker_whose_store_is_unreachable_names_the_breaker_and_the_ways_out() -> None:
+    storage = _StoreDown()
+    breaker = pybreaker.CircuitBreaker(fail_max=2, state_storage=storage)
+    storage.down = True
+    with pytest.raises(RuntimeError) as info:
+        BreakerInspector({"rates": breaker})
+    message = str(info.value)
+    assert "could not read breaker 'rates' (pybreaker.CircuitBreaker)" in message
+    assert "ConnectionRefusedError" in message
+    assert "fakeredis" in message
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
+
+    storage.down = False
+    inspector = BreakerInspector({"rates": breaker})
+    storage.down = True
+    with pytest.raises(RuntimeError, match="could not close breaker 'rates'"):
+        inspector.start()
+    with pytest.raises(RuntimeError, match="could not close breaker 'rates'"):
+        inspector.reset("rates")
+
+
+def test_a_breaker_state_it_cannot_parse_is_not_blamed_on_a_store() -> None:
+    odd = NativeLike()
+    odd.state = "SIDEWAYS"
+    with pytest.raises(RuntimeError) as info:
+        BreakerInspector({"odd": odd})
+    assert "could not read breaker 'odd'" in str(info.value)
+    assert "SIDEWAYS" in str(info.value)
+    assert "fakeredis" not in str(info.value)

@@ -12,6 +12,7 @@ __all__ = [
     "BreakerAdapter",
     "BreakerState",
     "TransitionListener",
+    "unreadable",
 ]
 
 TransitionListener = Callable[[Any, Any], None]
@@ -116,3 +117,20 @@ class CallbackGuard:
         except Exception as exc:  # the app under test must never see the harness fail
             with self._lock:
                 self.errors.append(f"{self.label}: {type(exc).__name__}: {exc}")
+
+
+def unreadable(name: str, breaker: Any, doing: str, exc: Exception) -> RuntimeError:
+    """The error for a breaker that could not be read or closed. A breaker that keeps its state
+    outside the process (pybreaker's ``CircuitRedisStorage``, a table) fails with its store's
+    error, which alone says neither that the plugin was reading the breaker nor what to do."""
+    kind = f"{type(breaker).__module__}.{type(breaker).__qualname__}"
+    message = f"the breakers fixture could not {doing} breaker {name!r} ({kind}): {exc!r}"
+    if isinstance(exc, OSError) or type(exc).__module__ != "builtins":  # a store's, a driver's
+        message += (
+            ". A breaker that keeps its state outside the process (in Redis, a database) needs "
+            "that store while the tests run: start it on 127.0.0.1, or give the app an "
+            "in-process store in tests (fakeredis, pybreaker's CircuitMemoryStorage). To leave "
+            "the app's breakers out, return {} from the hardening_breakers fixture (see "
+            "docs/fixtures.md)"
+        )
+    return RuntimeError(message)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ._adapt import adapt_breaker, breaker_registry
 from ._at_once import InAppLoop
-from ._base import BreakerAdapter, BreakerState
+from ._base import BreakerAdapter, BreakerState, unreadable
 
 __all__ = ["BreakerInspector"]
 
@@ -88,7 +88,7 @@ class BreakerInspector:
             self._observe(name, track)
             self._subscribe(name, track)
         else:
-            track.last = BreakerState.parse(track.adapter.state())
+            track.last = _read(name, track)
         return track
 
     def _subscribe(self, name: str, track: _Track) -> None:
@@ -123,9 +123,7 @@ class BreakerInspector:
         """Reset every breaker (unless told not to) and start recording transitions."""
         self._refresh()
         for name, track in self._tracks.items():
-            if reset:
-                track.adapter.reset()
-            track.last = BreakerState.parse(track.adapter.state())
+            track.last = _read(name, track, reset=reset)
             self._subscribe(name, track)
         self._started = True
         watch = getattr(self._registry, "watch", None)
@@ -268,8 +266,7 @@ class BreakerInspector:
         """Close the breaker(s) and forget their recorded transitions."""
         for key in [name] if name is not None else self.names:
             track = self._track(key)
-            track.adapter.reset()
-            state = BreakerState.parse(track.adapter.state())
+            state = _read(key, track, reset=True)
             with self._lock:
                 track.log.clear()
                 track.last = state
@@ -344,3 +341,13 @@ class BreakerInspector:
                 f"breaker {name!r}: expected {wanted.value}, "
                 f"actual {actual.value}.\nrecent transitions:\n{self.history(name)}{note}"
             )
+
+
+def _read(name: str, track: _Track, *, reset: bool = False) -> BreakerState:
+    """The breaker's state, after closing it (``reset``); its store's error says so."""
+    try:
+        if reset:
+            track.adapter.reset()
+        return BreakerState.parse(track.adapter.state())
+    except Exception as exc:
+        raise unreadable(name, track.source, "close" if reset else "read", exc) from exc
