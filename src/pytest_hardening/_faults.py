@@ -31,7 +31,7 @@ from ._virtual_time import in_background
 
 if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts
-    from ._sleep_watch import RealSleep
+    from ._sleep_watch import KnownSleep, RealSleep
 
 __all__ = ["Call", "FaultInjector", "RealSleepWarning", "UnregisteredHostError"]
 
@@ -170,7 +170,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         unknown = self._interception.unknown_sleeps
         return [*self._interception.real_sleeps, *(seconds for _, seconds in unknown)]
 
-    def _real_sleeps_by_kind(self) -> tuple[list[float], list[RealSleep]]:
+    def _real_sleeps_by_kind(self) -> tuple[list[KnownSleep], list[RealSleep]]:
         """:attr:`real_sleeps` of the back-off the injector knows, and ``(module, seconds)``
         of the others (for the fixture's warnings)."""
         return list(self._interception.real_sleeps), self._interception.unknown_sleeps

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from ._class_patches import ClassPatches, import_if_loaded
 from ._own_backoff import SLEEPS, OwnBackoff, Standin, real_async_sleep, real_of
 from ._retry_storm import noted
+from ._sleep_watch import KnownSleep
 from ._virtual_time import ServingThreads, moved
 
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
@@ -107,7 +108,7 @@ class VirtualLibrarySleep:
         self,
         clock: Callable[[], _Clock | None],
         sleeps: list[float],
-        real_sleeps: list[float] | None = None,
+        real_sleeps: list[KnownSleep] | None = None,
         threads: ServingThreads | None = None,
         *,
         inline: list[ModuleType] | None = None,
@@ -221,7 +222,7 @@ class VirtualLibrarySleep:
             return False
         clock = self._clock()
         if clock is None:
-            self.real_sleeps.append(seconds)
+            self.real_sleeps.append(KnownSleep.here(seconds))
             return False
         if not moved(clock, seconds):
             return False

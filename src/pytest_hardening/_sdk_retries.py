@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from ._class_patches import ClassPatches, import_if_loaded
 from ._retry_storm import noted
+from ._sleep_watch import KnownSleep
 from ._virtual_time import ServingThreads, moved
 
 __all__ = ["BASE_CLIENT", "PACKAGES", "SDK_CLIENTS", "VirtualRetrySleep"]
@@ -82,7 +83,7 @@ class VirtualRetrySleep:
         self._threads = threads if threads is not None else ServingThreads()
         self.sleeps: list[float] = []
         #: Seconds each back-off took for real (no clock attached).
-        self.real_sleeps: list[float] = []
+        self.real_sleeps: list[KnownSleep] = []
         #: Base-client modules of SDK releases that sleep inline (no ``_sleep_for_retry``),
         #: for the caller to make virtual as own back-off (once each).
         self.inline: list[Any] = []
@@ -144,7 +145,7 @@ class VirtualRetrySleep:
                 response=response,
             )
             if serving and clock is None:
-                self.real_sleeps.append(time.monotonic() - start)
+                self.real_sleeps.append(_slept(client, time.monotonic() - start))
 
         return _sleep_for_retry
 
@@ -173,6 +174,11 @@ class VirtualRetrySleep:
                 response=response,
             )
             if serving and clock is None:
-                self.real_sleeps.append(time.monotonic() - start)
+                self.real_sleeps.append(_slept(client, time.monotonic() - start))
 
         return _sleep_for_retry
+
+
+def _slept(client: Any, seconds: float) -> KnownSleep:
+    """``seconds`` of an SDK's back-off, slept for real: named by the SDK's package."""
+    return KnownSleep(seconds, type(client).__module__.partition(".")[0])

@@ -12,6 +12,10 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._sleep_watch import KnownSleep
 
 __all__ = ["REAL_SLEEP_WARN_SECONDS", "warn_frozen_sleeps", "warn_real_sleeps"]
 
@@ -21,20 +25,20 @@ __all__ = ["REAL_SLEEP_WARN_SECONDS", "warn_frozen_sleeps", "warn_real_sleeps"]
 REAL_SLEEP_WARN_SECONDS = 0.25
 
 
-def warn_real_sleeps(real_sleeps: list[float], unknown: Sequence[tuple[str, float]]) -> None:
+def warn_real_sleeps(real_sleeps: list[KnownSleep], unknown: Sequence[tuple[str, float]]) -> None:
     """Warn of the back-off a test without a clock slept for real: the one the plugin knows,
     and the ``time.sleep`` calls of other modules in the threads serving the test (and their
     ``asyncio.sleep`` calls in the tasks serving its requests)."""
     from ._faults import RealSleepWarning
 
-    slept = sum(real_sleeps)
+    slept = sum(float(s) for s in real_sleeps)
     if slept >= REAL_SLEEP_WARN_SECONDS:
+        where = _where([(getattr(s, "module", "?"), float(s)) for s in real_sleeps])
         warnings.warn(
             RealSleepWarning(
-                f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s): back-off "
-                "of the AI SDKs or the retry libraries, or sleeps in the modules named in "
-                "hardening_backoff_modules (the test has no clock). Add the `clock` fixture to "
-                "the test and they move the clock instead"
+                f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s) of "
+                f"back-off the plugin knows, from {where} (the test has no clock). Add the "
+                "`clock` fixture to the test and they move the clock instead"
             ),
             stacklevel=2,
         )

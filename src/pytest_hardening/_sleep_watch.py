@@ -41,11 +41,12 @@ from typing import Any, NamedTuple, Protocol
 from ._clock_holders import DEFAULT_IGNORE
 from ._virtual_time import ServingThreads, in_request, moves, note_move
 
-__all__ = ["AwaitedSleep", "Diversion", "RealSleep", "SleepWatch"]
+__all__ = ["AwaitedSleep", "Diversion", "KnownSleep", "RealSleep", "SleepWatch"]
 
 #: The clock's own list (freezegun, pytest, this plugin, the event-loop libraries), and the
 #: libraries whose threads sleep for themselves (Sentry's monitor, hypothesis).
 _IGNORED = (*DEFAULT_IGNORE, "sentry_sdk", "hypothesis", "_hypothesis")
+_PLUGIN = __name__.partition(".")[0]
 
 
 class RealSleep(NamedTuple):
@@ -60,6 +61,29 @@ class AwaitedSleep(RealSleep):
     seconds it took)."""
 
     __slots__ = ()
+
+
+class KnownSleep(float):
+    """Seconds of back-off the plugin knows (an SDK's, a retry library's, a module named in
+    ``hardening_backoff_modules``) slept for real for want of a clock, with the ``module`` that
+    slept: a float, as :attr:`FaultInjector.real_sleeps` lists them."""
+
+    __slots__ = ("module",)
+    module: str
+
+    def __new__(cls, seconds: float, module: str) -> KnownSleep:
+        sleep = super().__new__(cls, seconds)
+        sleep.module = module
+        return sleep
+
+    @classmethod
+    def here(cls, seconds: float) -> KnownSleep:
+        """``seconds`` slept by the first caller outside this plugin."""
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(_PLUGIN):
+            frame = frame.f_back  # type: ignore[assignment]
+        name = frame.f_globals.get("__name__") if frame is not None else None
+        return cls(seconds, name if isinstance(name, str) else "?")
 
 
 class Diversion(Protocol):
