@@ -13,6 +13,7 @@ import gc
 import importlib.util
 import itertools
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,18 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, with no ``main`` module of another test in ``sys.modules`` while it runs.
+
+    A test of an app built at import imports its ``main`` as users' tests do
+    (``docs/examples/app_at_import``), and the module stays for the rest of the worker: an
+    in-process run of a test app of that name would import that one instead of its own, and
+    fail or pass depending on the order the tests ran in. Put back afterwards."""
+    monkeypatch.delitem(sys.modules, "main", raising=False)
+    return pytester
 
 
 @pytest.fixture(scope="session")
