@@ -322,10 +322,11 @@ def _is_hostname(value: str) -> bool:
 def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
     """The secrets ``env`` itself leaves weak, as the audit's variants would make them: a
     published default (``changethis``, or a URL's password: ``postgresql://app:password@db``),
-    the ``.env.example`` placeholder, one character. An app
-    that boots with them accepted that variant already: the audit, which changes the known-good
-    env, could never try it."""
+    the ``.env.example`` placeholder, the value the project's own example file gives it (public:
+    committed), one character. An app that boots with them accepted that variant already: the
+    audit, which changes the known-good env, could never try it."""
     found = []
+    examples = example_values()
     for name, value in env.items():
         if "://" in value:  # a URL's password (a database's): whatever the variable's name
             password = url_password(value)
@@ -342,6 +343,8 @@ def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
             kind = "empty"
         elif len(value.strip()) <= 1:
             kind = "short"
+        elif value == examples.get(name):
+            kind = "its .env.example value"
         else:
             continue
         found.append(Mutation(name, f"{kind} as given", value))

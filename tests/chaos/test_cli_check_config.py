@@ -767,3 +767,17 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
         "DB_URL: is a URL whose password is a published default ('password'), and the check "
         "accepted it: set a real secret",
     ]
+
+
+def test_a_secret_left_at_the_projects_example_value_is_a_problem(tiny_project: Path) -> None:
+    # A trial's: .env.production, a copy of the committed .env.template, passed with only a
+    # URL's password flagged: its secrets are public, the example file publishes them.
+    example = "SECRET_KEY=PRODUCTION-SECRET-KEY\nEMAIL_API_KEY=secret-api-key\n"
+    (tiny_project / ".env.template").write_text(example)
+    (tiny_project / "prod.env").write_text(example.replace("secret-api-key", "k7Qm2vX9pL4wZ8rT"))
+    result = _check("--factory", "tests.chaos.lenient_app:create_app")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "SECRET_KEY: is the value the project's example env file gives it, and the check "
+        "accepted it: set a real secret",
+    ]

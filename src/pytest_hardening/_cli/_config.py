@@ -228,8 +228,10 @@ def release_problems(
                 "empty": "empty",
                 "example placeholder": "its example placeholder",
                 "published default password": "a URL whose password is a published default",
+                "its .env.example value": "the value the project's example env file gives it",
             }
-            shown = "" if kind in ("short", "empty") else f" ({weak.value!r})"
+            public = kind not in ("short", "empty", "its .env.example value")
+            shown = f" ({weak.value!r})" if public else ""
             # Blank is how many files turn a feature off (no DSN, no mail): say the other way.
             off = ", or leave the line out if what it enables is meant to be off" * (
                 kind == "empty"
