@@ -5,7 +5,7 @@ its lifespan without a client, its reset, and its hand-back to the pool. A part 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -167,7 +167,8 @@ class HarnessServing:
         from ._async_transport import AppTransport
 
         manager = LifespanManager(self.app)
-        with self._real_time(), startup_watch(self.app):
+        before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0
+        with self._real_time(), startup_watch(self.app), _restarted(self.app, before):
             await manager.__aenter__()
         try:
             self._capture_started_sentry()
@@ -182,7 +183,7 @@ class HarnessServing:
                 client.app = self.app  # type: ignore[attr-defined]  # as TestClient.app
                 yield client
         finally:
-            with timed_shutdown(self.app):
+            with timed_shutdown(self.app), _restarted(self.app, before):
                 await manager.__aexit__(None, None, None)
 
     def _capture_started_sentry(self) -> None:
@@ -204,3 +205,26 @@ class _TimedExit:
     def __exit__(self, *exc_info: Any) -> Any:
         with timed_shutdown(self._app):
             return self._client.__exit__(*exc_info)
+
+
+@contextlib.contextmanager
+def _restarted(app: Any, before: int) -> Iterator[None]:
+    """A lifespan error of an app object whose lifespan ran ``before`` times in earlier tests
+    gets a note: production starts it once, and a shutdown that closes what the app made at
+    import (a pool, a session manager) leaves the next start without it."""
+    try:
+        yield
+    except Exception as error:
+        note = getattr(error, "add_note", None)  # Python 3.11+
+        if before and note is not None:
+            note(
+                f"this app object ({type(app).__name__}) ran its lifespan {before} time(s) in "
+                "earlier tests of this process (an app built once at import is one object, "
+                "started and stopped in every hardened_async_client test), where production "
+                "starts it once: a shutdown that closes what the app made at import (a pool, a "
+                "session manager, a client) leaves it closed for every later test. Make the "
+                "startup open what the shutdown closes, or have the shutdown leave what it did "
+                "not open; or test it with hardened_client and a hardening_app_reset, which "
+                "keeps one app running between tests (docs/getting-started.md, Async tests)"
+            )
+        raise

@@ -25,6 +25,7 @@ import contextlib
 import inspect
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -213,6 +214,18 @@ class AppPool:
         #: raised, one report per app: the plugin fails the session's end with them.
         self.shutdown_problems: list[str] = []
         self._announced: set[int] = set()  # the kept apps newly_kept() returned (by id)
+        #: How many lifespans each app object (weakly) ran in earlier tests: an app built once
+        #: at import is one object, started and stopped in every async test.
+        self._lifespans: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+    def lifespan_ran(self, app: Any) -> int:
+        """Count one more lifespan of ``app``; how many ran before this one."""
+        try:
+            before = self._lifespans.get(app, 0)
+            self._lifespans[app] = before + 1
+        except TypeError:  # not weakly referable: not counted
+            return 0
+        return before
 
     @property
     def clock_cache(self) -> ClockCache:
