@@ -247,8 +247,17 @@ class _FromImport:
         ``held_reads``, what the modules someone holds already read at theirs."""
         before = _sentry_client()
         environment = dict(_environment())
-        with ImportTimeReads(self._roots) as watch:
-            home = importlib.import_module(self._module)
+        loaded = set(sys.modules)
+        try:
+            with ImportTimeReads(self._roots) as watch:
+                home = importlib.import_module(self._module)
+        except BaseException:
+            # A refused import leaves the modules it got through (Python takes out only the
+            # one that raised): the next build would take that half of the package for
+            # someone else's import. It is taken out, as it was before.
+            for name in [n for n in sys.modules if n not in loaded and _under(n, self._roots)]:
+                del sys.modules[name]
+            raise
         if imported is None:
             read = {**(held_reads or {}), **watch.read}
             imported = _Imported(read, watch.whole, environment, dict(_environment()))

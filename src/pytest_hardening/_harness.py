@@ -220,7 +220,11 @@ class Harness(HarnessServing, HarnessInspection):
         metrics = self._scope_metrics()
         with self._real_time():
             with aside_modules() as aside:
-                self._app = call_factory(factory)
+                try:
+                    self._app = call_factory(factory)
+                except BaseException:
+                    metrics.failed()
+                    raise
             self._include_aside(aside)  # frozen with the rest when time resumes
         getters.learn(self._app)  # its settings getters are cleared at close, then next build
         metrics.own(self._app)

@@ -36,6 +36,7 @@ __all__ = ["RegistryScope", "metrics_owned_by"]
 
 #: The collector attribute naming the app (a weak reference) whose harness registered it.
 _OWNER = "_pytest_hardening_app"
+_PLUGIN = __name__.partition(".")[0]
 
 
 class RegistryScope:
@@ -55,6 +56,8 @@ class RegistryScope:
         #: name (read by the ``apm`` view for a zero count: instrumentations swallow the error).
         self.refused: list[str] = []
         self._collected = False  # garbage collected once, for the first unowned clash
+        #: The module whose code registered each noted collector (by id), and that module.
+        self._made_by: dict[int, tuple[str, Any]] = {}
         self._watch: ImportWatch | None = None  # until prometheus_client is imported
 
     def start(self) -> RegistryScope:
@@ -90,6 +93,7 @@ class RegistryScope:
                     raise
                 register(collector)
             self._noted.append(collector)
+            self._made_by[id(collector)] = _registering_module()
             self._mark(collector)
 
         registry.register = noting
@@ -103,6 +107,22 @@ class RegistryScope:
             self._owner = lambda: app
         for collector in self._noted:
             self._mark(collector)
+
+    def failed(self) -> None:
+        """The build failed: what the modules that went away with it (its refused import)
+        registered goes too, as those modules did. Held by the failed test's report, their
+        collectors would still look in use to the next build's import of the same modules,
+        and every later test fail with ``Duplicated timeseries`` in place of the first one's
+        error."""
+        registry = self._registry
+        if registry is None:
+            return
+        for collector in list(self._noted):
+            name, module = self._made_by.get(id(collector), ("", None))
+            if module is not None and sys.modules.get(name) is not module:
+                with contextlib.suppress(KeyError):
+                    registry.unregister(collector)
+                self._noted.remove(collector)
 
     def stop(self) -> None:
         watch, self._watch = self._watch, None
@@ -193,6 +213,20 @@ class RegistryScope:
         for collector in alive:
             register(collector)
         return not alive
+
+
+def _registering_module() -> tuple[str, Any]:
+    """The module whose code registers a collector (past prometheus_client and this plugin),
+    and that module object when it is loaded; ``("", None)`` otherwise."""
+    frame: Any = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if not isinstance(name, str) or not name.startswith(("prometheus_client", _PLUGIN)):
+            break
+        frame = frame.f_back
+    name = frame.f_globals.get("__name__") if frame is not None else None
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    return (name, module) if isinstance(name, str) and module is not None else ("", None)
 
 
 def _duplicates(registry: Any, collector: Any, error: ValueError) -> Any:
