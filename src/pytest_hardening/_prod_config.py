@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ._app import app_env, build_app
-from ._build_modes import production_build
+from ._build_modes import aside_modules, production_build
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._dotenv_files import dotenv_hints
@@ -81,6 +81,8 @@ class ProdConfigChecker:
         self.local: list[str] = []
         #: Where a plain factory's checks import the app afresh (a session's, shared).
         self._fresh = fresh if fresh is not None else FreshBuilds()
+        #: Whether the latest build imported a copy of the app aside (app_from_import).
+        self._imported_aside = False
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         env = dict(self.prod_env)
@@ -165,9 +167,13 @@ class ProdConfigChecker:
             try:
                 with (
                     production_build(),
+                    aside_modules() as aside,
                     self._stopped_connecting(network, "build"),
                     metrics_owned_by(build) as app,
                 ):
+                    # A copy imported aside (app_from_import, however deep a factory calls
+                    # it): the import ran under the production env.
+                    self._imported_aside = bool(aside)
                     yield network, app
             finally:
                 self.local = network.local
@@ -198,6 +204,7 @@ class ProdConfigChecker:
                 return make(checker)
             finally:
                 self.stopped_at, self.reached = checker.stopped_at, checker.reached
+                self._imported_aside = checker._imported_aside
                 self.local = checker.local
                 if fresh.reads(varied):  # what this build sent is the check's; else redone
                     for envelope in checker.sentry.envelopes:
@@ -244,7 +251,11 @@ class ProdConfigChecker:
         if error is None:
             self._finding(f"accepted {_describe(changes)}")
             # A factory reached by name is imported afresh when its import reads the env.
-            afresh = hasattr(self.factory, "modules_of") or import_spec(self.factory) is not None
+            afresh = (
+                self._imported_aside
+                or hasattr(self.factory, "modules_of")
+                or import_spec(self.factory) is not None
+            )
             ran = (
                 f"the app got past what it validates: {self.stopped_at}"
                 if self.stopped_at is not None
