@@ -32,13 +32,21 @@ def beside(module: str) -> list[str]:
     return [name for name in names if name != "pytest_hardening"]
 
 
-def _package(folder: Path) -> bool:
+def _package(folder: Path, depth: int = 3) -> bool:
     """A package, with an ``__init__.py`` or without (a namespace package: ``core/config.py``
-    beside ``main.py``, imported as ``core.config`` all the same)."""
+    beside ``main.py``, imported as ``core.config`` all the same), also when its modules are
+    only in folders below it (``api/routers/chat.py``, no file in ``api/`` itself), down to
+    ``depth`` folders."""
     try:
-        return any(entry.suffix == ".py" for entry in folder.iterdir())
+        entries = list(folder.iterdir())
     except OSError:
         return False
+    if any(entry.suffix == ".py" for entry in entries):
+        return True
+    return depth > 1 and any(
+        entry.is_dir() and entry.name.isidentifier() and _package(entry, depth - 1)
+        for entry in entries
+    )
 
 
 def flat_siblings(module: str) -> list[str]:

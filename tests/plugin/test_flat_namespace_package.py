@@ -61,11 +61,19 @@ def test_3_the_audit_finds_nothing(prod_config):
 """
 
 
-def test_a_namespace_package_beside_main_is_imported_again(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    "folder",
+    ["nsconfig", "nsconfig/settings"],
+    ids=["modules in it", "modules only in a folder below it"],  # a trial's api/routers/
+)
+def test_a_namespace_package_beside_main_is_imported_again(
+    pytester: pytest.Pytester, folder: str
+) -> None:
     # Names of their own: a worker's sys.path may hold another test's main.py or core/.
-    pytester.makepyfile(nsmain=MAIN)
-    (pytester.path / "nsconfig").mkdir()  # no __init__.py
-    (pytester.path / "nsconfig" / "config.py").write_text(CONFIG)
+    module = folder.replace("/", ".") + ".config"
+    pytester.makepyfile(nsmain=MAIN.replace("nsconfig.config", module))
+    (pytester.path / folder).mkdir(parents=True)  # no __init__.py
+    (pytester.path / folder / "config.py").write_text(CONFIG)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_flat=TESTS)
     result = pytester.runpytest_inprocess(
