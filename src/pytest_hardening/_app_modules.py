@@ -4,24 +4,57 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
-__all__ = ["beside", "flat_siblings"]
+__all__ = ["app_folder", "beside", "flat_siblings", "home"]
+
+
+def home(module: str) -> Path | None:
+    """The folder ``module``'s top-level package (or top-level module) sits in, unless that
+    folder holds installed packages (site-packages)."""
+    top = module.partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec is not None else None
+    if not origin or origin in ("built-in", "frozen"):
+        return None
+    path = Path(origin)
+    folder = path.parent.parent if path.name == "__init__.py" else path.parent
+    return None if folder.name in ("site-packages", "dist-packages") else folder
+
+
+def app_folder(factory: Any, app: Any = None) -> Path | None:
+    """The folder the app of ``factory`` sits in (its project, where its example env files
+    are), whatever the working directory: of the packages an ``app_from_import`` factory
+    names, else of the factory's own module, else (a conftest's factory) of the modules of
+    ``app``'s routes."""
+    packages = getattr(factory, "app_packages", None)
+    names: list[Any] = sorted(packages) if packages else [getattr(factory, "__module__", None)]
+    for route in getattr(app, "routes", None) or ():
+        names.append(getattr(getattr(route, "endpoint", None), "__module__", None))
+    for name in names:
+        if not isinstance(name, str) or name.startswith(_NOT_THE_APP):
+            continue
+        leaf = name.rpartition(".")[2]
+        if leaf == "conftest" or leaf.startswith("test_"):
+            continue
+        folder = home(name)
+        if folder is not None:
+            return folder
+    return None
+
+
+#: Modules of the frameworks and of this plugin: not where an app lives.
+_NOT_THE_APP = ("pytest_hardening", "starlette", "fastapi", "_pytest", "pytest")
 
 
 def beside(module: str) -> list[str]:
     """The top-level modules and packages in the folder of ``module``'s top-level package,
     unless that folder holds installed packages (site-packages)."""
-    top = module.partition(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return []
-    origin = spec.origin if spec is not None else None
-    if not origin or origin in ("built-in", "frozen"):
-        return []
-    path = Path(origin)
-    folder = path.parent.parent if path.name == "__init__.py" else path.parent
-    if folder.name in ("site-packages", "dist-packages"):
+    folder = home(module)
+    if folder is None:
         return []
     names = []
     for entry in sorted(folder.iterdir()):

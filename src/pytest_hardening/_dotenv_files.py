@@ -75,12 +75,16 @@ def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
 _EXAMPLE_FILES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example")
 
 
-def example_values() -> dict[str, str]:
+def example_values(near: Path | None = None) -> dict[str, str]:
     """What the project's example env files in the working directory and its two parents
-    give each variable (the nearest file first)."""
+    give each variable (the nearest file first), then those in ``near`` (the app's folder:
+    tests run from beside the app) and its two parents."""
     here = Path.cwd()
+    folders = [here, *here.parents[:_DOTENV_PARENTS]]
+    if near is not None:
+        folders += [f for f in (near, *near.parents[:_DOTENV_PARENTS]) if f not in folders]
     found: dict[str, str] = {}
-    for folder in (here, *here.parents[:_DOTENV_PARENTS]):
+    for folder in folders:
         for name in _EXAMPLE_FILES:
             path = folder / name
             if not path.is_file():

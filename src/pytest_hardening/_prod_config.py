@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ._app import app_env, build_app
+from ._app_modules import app_folder
 from ._build_modes import aside_modules, production_build
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
@@ -329,13 +330,14 @@ class ProdConfigChecker:
                 + "\nfix the app (or hardening_prod_env) until prod_config.assert_accepts() "
                 "passes"
             )
-        for mutation in weak_secrets(self.prod_env):  # accepted as the known-good env
+        near = app_folder(self.factory, app)  # its example files, wherever tests run from
+        for mutation in weak_secrets(self.prod_env, near=near):  # accepted as the known-good env
             report.accepted.append(mutation)
             self._finding(f"accepted {mutation}")
         # Variables the app lets in as CORS origins get the any-origin variant, whatever
         # their names (FRONTEND_HOST in allow_origins).
         origins = origin_variables(app, self.prod_env)
-        for mutation in unsafe_variants(self.prod_env, optional, origins):
+        for mutation in unsafe_variants(self.prod_env, optional, origins, near=near):
             changes = {mutation.variable: mutation.value}
             error, app = self._outcome(changes)
             if error is None and debug_stayed_off(mutation, app):
@@ -366,7 +368,7 @@ class ProdConfigChecker:
         in)."""
         if optional is None:
             optional = declared_optional(self.factory)
-        return unsafe_variants(self.prod_env, optional)
+        return unsafe_variants(self.prod_env, optional, near=app_folder(self.factory))
 
     # -- secrets ---------------------------------------------------------------------------
     def _secrets(self, overrides: Mapping[str, str | None]) -> list[tuple[str, str]]:

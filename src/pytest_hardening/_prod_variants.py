@@ -6,6 +6,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -149,15 +150,19 @@ class AuditReport:
 
 
 def unsafe_variants(
-    prod_env: Mapping[str, str], optional: Iterable[str] = (), origins: Iterable[str] = ()
+    prod_env: Mapping[str, str],
+    optional: Iterable[str] = (),
+    origins: Iterable[str] = (),
+    *,
+    near: Path | None = None,
 ) -> list[Mutation]:
     """The unsafe changes :meth:`ProdConfigChecker.audit` tries on ``prod_env``, one at a time:
     each variable dropped (but those in ``optional``), weakened as settings of its kind are in
     the wild (a secret set to the project's own ``.env.example`` value too; any origin for a
     CORS setting, those named in ``origins`` included), and its URL made insecure, local, a
-    placeholder or malformed."""
+    placeholder or malformed. ``near``: the app's folder, whose example files count too."""
     skip = set(optional)
-    examples = example_values()
+    examples = example_values(near)
     found: list[Mutation] = []
     for name, value in prod_env.items():
         if name not in skip:
@@ -319,14 +324,14 @@ def _is_hostname(value: str) -> bool:
     return bool(_HOSTNAME.match(value.strip())) and any(c.isalpha() or c == "." for c in value)
 
 
-def weak_secrets(env: Mapping[str, str]) -> list[Mutation]:
+def weak_secrets(env: Mapping[str, str], *, near: Path | None = None) -> list[Mutation]:
     """The secrets ``env`` itself leaves weak, as the audit's variants would make them: a
     published default (``changethis``, or a URL's password: ``postgresql://app:password@db``),
     the ``.env.example`` placeholder, the value the project's own example file gives it (public:
     committed), one character. An app that boots with them accepted that variant already: the
     audit, which changes the known-good env, could never try it."""
     found = []
-    examples = example_values()
+    examples = example_values(near)
     for name, value in env.items():
         if "://" in value:  # a URL's password (a database's): whatever the variable's name
             password = url_password(value)
