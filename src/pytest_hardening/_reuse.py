@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sentry_sdk
 
@@ -214,6 +214,7 @@ class AppPool:
         #: raised, one report per app: the plugin fails the session's end with them.
         self.shutdown_problems: list[str] = []
         self._announced: set[int] = set()  # the kept apps newly_kept() returned (by id)
+        self._told_code: set[int] = set()  # the factories' code warned of (see take)
         #: How many lifespans each app object (weakly) ran in earlier tests: an app built once
         #: at import is one object, started and stopped in every async test.
         self._lifespans: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
@@ -259,7 +260,35 @@ class AppPool:
         kept = self._kept.pop(key, None)
         if kept is not None:
             self.reuses += 1
+        else:
+            self._made_again(key)
         return kept
+
+    def _made_again(self, key: Hashable) -> None:
+        """Warn, once per function, when an app is kept for the same function's code under the
+        same env but another function object: a fixture that returns a new closure each test
+        (``def build(): ...`` inside it) never gets its app back, silently."""
+        factory, *built_under = cast("tuple[Any, ...]", key)
+        code = getattr(factory, "__code__", None)
+        if code is None or id(code) in self._told_code:
+            return
+        for kept in self._kept:
+            other, *other_env = cast("tuple[Any, ...]", kept)
+            same_code = other is not factory and getattr(other, "__code__", None) is code
+            if same_code and other_env == built_under:
+                self._told_code.add(id(code))
+                warnings.warn(
+                    AppReuseWarning(
+                        f"the app factory {factory.__qualname__} is a new function in each "
+                        "test (made inside the hardening_app_factory fixture), so the app kept "
+                        "running for the last test is not reused: another function may build "
+                        "another app. Every test builds and starts its own. Define the factory "
+                        "once, at module level, and return that one from the fixture "
+                        "(docs/harness.md)"
+                    ),
+                    stacklevel=2,
+                )
+                return
 
     def give(self, key: Hashable, kept: Kept) -> bool:
         """Keep ``kept`` for the next test, unless the test changed what a reset cannot undo
