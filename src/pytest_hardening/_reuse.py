@@ -193,6 +193,23 @@ async def _run_reset(reset: AppReset, app: Any) -> None:
         await outcome
 
 
+def _same_function(a: Any, b: Any) -> bool:
+    """Two functions of the same code, globals, defaults and closure contents (by identity):
+    made by the same ``def`` from the same objects, so building the same app."""
+    code = getattr(a, "__code__", None)
+    if code is None or code is not getattr(b, "__code__", None):
+        return False
+    if getattr(a, "__globals__", None) is not getattr(b, "__globals__", None):
+        return False
+
+    def held(f: Any) -> list[Any]:
+        cells = [c.cell_contents for c in getattr(f, "__closure__", None) or ()]
+        return [*cells, *(getattr(f, "__defaults__", None) or ())]
+
+    first, second = held(a), held(b)
+    return len(first) == len(second) and all(x is y for x, y in zip(first, second, strict=True))
+
+
 class AppReuseWarning(UserWarning):
     """A kept app's reset failed: the app is no longer reused (each test builds its own). Also
     what a kept app's shutdown at the end of a chaos run tried to reach, or raised."""
@@ -265,17 +282,17 @@ class AppPool:
         return kept
 
     def _made_again(self, key: Hashable) -> None:
-        """Warn, once per function, when an app is kept for the same function's code under the
-        same env but another function object: a fixture that returns a new closure each test
-        (``def build(): ...`` inside it) never gets its app back, silently."""
+        """Warn, once per function, when an app is kept under the same env for a function that
+        differs from this one only by being another object (the same code, holding the same
+        objects): a fixture that returns a new closure each test (``def build(): ...`` inside
+        it) never gets its app back, silently."""
         factory, *built_under = cast("tuple[Any, ...]", key)
         code = getattr(factory, "__code__", None)
         if code is None or id(code) in self._told_code:
             return
         for kept in self._kept:
             other, *other_env = cast("tuple[Any, ...]", kept)
-            same_code = other is not factory and getattr(other, "__code__", None) is code
-            if same_code and other_env == built_under:
+            if other is not factory and _same_function(other, factory) and other_env == built_under:
                 self._told_code.add(id(code))
                 warnings.warn(
                     AppReuseWarning(
