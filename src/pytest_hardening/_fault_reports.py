@@ -4,6 +4,7 @@ faults no call met, connections refused, and misuses of the back-off settings. A
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -122,10 +123,21 @@ class FaultReports:
         network = guard.report(self.provider_of_host) if guard is not None else None
         misuse = sorted(set(self.misuse))
         unfound = self._interception.unfound_backoff
-        if unfound:
+        # A name whose top-level package is not on sys.path either: the app's import failed
+        # the same way (tests run from outside the app's folder), not the name.
+        homeless = [n for n in unfound if importlib.util.find_spec(n.partition(".")[0]) is None]
+        misnamed = [n for n in unfound if n not in homeless]
+        if misnamed:
             misuse.append(
-                f"virtual back-off: {', '.join(unfound)} could not be imported, even after "
+                f"virtual back-off: {', '.join(misnamed)} could not be imported, even after "
                 "the app was: check the name in hardening_backoff_modules (or virtual_backoff)"
+            )
+        if homeless:
+            tops = sorted({n.partition(".")[0] for n in homeless})
+            misuse.append(
+                f"virtual back-off: {', '.join(homeless)} could not be imported: no package "
+                f"{', '.join(tops)} on sys.path here. Run pytest from the app's folder, or put "
+                "it on the path (the `pythonpath` ini option, or install the app)"
             )
         misuse.extend(f"virtual back-off: {why}" for why in self._interception.refused_backoff)
         storm = storm_report(self._interception.sleeps)

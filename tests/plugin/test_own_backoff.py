@@ -269,14 +269,24 @@ def test_a_module_importable_only_once_the_app_is_imported_is_reached_then(
         def test_a_typo_in_the_middle_of_the_name(hardened_client, faults, clock):
             # engines is loaded, engines.retr is not a package: never its retry module.
             faults.virtual_backoff("engines.retr.retry")
+
+
+        def test_a_package_not_on_the_path(hardened_client, faults, clock):
+            # A trial's: the tests ran from outside the app's folder, and the message said to
+            # check a name that was right.
+            faults.virtual_backoff("elsewhere_pkg.services.client")
         """
     )
     result = pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
-    result.assert_outcomes(passed=3, errors=2)
+    result.assert_outcomes(passed=4, errors=3)
     result.stdout.fnmatch_lines(["*engines.no_such_module could not be imported, even after*"])
     result.stdout.fnmatch_lines(["*engines.retr.retry could not be imported, even after*"])
+    result.stdout.fnmatch_lines(
+        ["*elsewhere_pkg.services.client could not be imported: no package elsewhere_pkg on*"]
+    )
+    assert "elsewhere_pkg.services.client could not be imported, even" not in result.stdout.str()
 
 
 def test_a_named_module_is_not_imported_before_the_apps_environment(
