@@ -668,6 +668,13 @@ def test_mistakes_in_a_scenario_are_named_not_passed() -> None:
         wrong = outage(data_check=lambda ctx, r=returned: r)  # type: ignore[misc]
         (failure,) = run_scenario(wrong, session()).failures
         assert f"returned {returned!r}, not a DataLossCheck(description, checked, lost)" in failure
+    # What was lost as a count passed at 0 in pytest and stopped the command's report (a
+    # trial's): refused where it is made, the run's failure says so, in pytest as in the CLI.
+    counted = outage(data_check=lambda ctx: DataLossCheck("orders kept", 3, 0))  # type: ignore[arg-type]
+    (failure,) = run_scenario(counted, session()).failures
+    assert "DataLossCheck(lost=...) takes what was lost, one item each" in failure
+    assert "not int 0" in failure
+    assert DataLossCheck("kept", 2, ["order 7"]).lost == ("order 7",)  # a list is fine
     # A status as a string is its number; anything else is refused where it is written.
     assert Send(order, expect="201").expect == "201"
     with pytest.raises(TypeError, match=r"expect='2xx': give an HTTP status"):
@@ -698,3 +705,11 @@ def test_mistakes_in_a_scenario_are_named_not_passed() -> None:
     assert len(failures) == 2
     assert "no breaker named 'typo'; the app's: ['payments']" in failures[0]
     assert failures[1].endswith("false: the probe returned False")
+
+
+def test_scenario_params_takes_a_target_or_the_scenarios_themselves() -> None:
+    from pytest_hardening.chaos import scenario_params
+
+    scenarios = [outage(), Scenario("one", "d", method=Inject("payments", "refuse"))]
+    ids = [p.id for p in scenario_params(scenarios)]
+    assert ids == [scenarios[0].name, "one"]

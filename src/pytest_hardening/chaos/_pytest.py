@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -12,9 +13,12 @@ from pytest_hardening.chaos._scenario import Scenario
 from pytest_hardening.chaos._target import ChaosTarget
 
 
-def scenario_params(target: ChaosTarget) -> list[Any]:
-    """``pytest.param`` per scenario, id = its name, marked ``chaos`` (``pytest -m chaos``)."""
-    return [pytest.param(s, id=s.name, marks=pytest.mark.chaos) for s in target.catalogue()]
+def scenario_params(target: ChaosTarget | Iterable[Scenario]) -> list[Any]:
+    """``pytest.param`` per scenario of ``target``'s catalogue (or of the scenarios given),
+    id = its name, marked ``chaos`` (``pytest -m chaos``)."""
+    catalogue = getattr(target, "catalogue", None)
+    scenarios = catalogue() if callable(catalogue) else list(target)  # type: ignore[arg-type]
+    return [pytest.param(s, id=s.name, marks=pytest.mark.chaos) for s in scenarios]
 
 
 def assert_scenario_passes(

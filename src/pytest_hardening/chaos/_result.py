@@ -27,6 +27,18 @@ class DataLossCheck:
     checked: int
     lost: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # What was lost, one item each (a count would pass at 0 in pytest and stop the
+        # command's report): said where the scenario made it, not in a report later.
+        lost: Any = self.lost
+        if isinstance(lost, (str, bytes)) or not isinstance(lost, (tuple, list, set, frozenset)):
+            raise TypeError(
+                f"DataLossCheck(lost=...) takes what was lost, one item each (a tuple of "
+                f"strings naming them, empty when nothing was), not {type(lost).__name__} "
+                f"{lost!r}: pass the count checked as `checked`"
+            )
+        object.__setattr__(self, "lost", tuple(str(item) for item in lost))
+
     @property
     def passed(self) -> bool:
         return not self.lost
