@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -29,14 +28,8 @@ from ._prod_variants import (
     weak_secrets,
 )
 from ._prometheus_scope import metrics_owned_by
+from ._refusal_text import RefusalText, names_variable
 from ._registries import ImportAgainError
-from ._secrets import (
-    is_public_default,
-    leaks,
-    mask,
-    refusal_lines,
-    secret_values,
-)
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
 from ._stops import connecting
@@ -62,6 +55,7 @@ class ProdConfigChecker:
             prod_env.require()
         self.factory = factory
         self.prod_env = dict(prod_env)
+        self._text = RefusalText(self.prod_env)  # what a refusal shows, and what it leaks
         self.clear = set(clear) | set(prod_env)
         self._on_finding = on_finding
         #: What the builds sent to Sentry (e.g. each refused build's report), kept in memory.
@@ -236,7 +230,7 @@ class ProdConfigChecker:
         if error is not None:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
-                f"refused: {self._shown(error, overrides)}"
+                f"refused: {self._text.shown(error, overrides)}"
             ) from None
         unsafe = _unsafe_build(app, overrides)
         if unsafe:
@@ -277,7 +271,7 @@ class ProdConfigChecker:
             )
         text = str(error)
         missing = [name for name in changes if not names_variable(text, name)]
-        leaked = self._leaks(text, changes)
+        leaked = self._text.leaks(text, changes)
         problems = []
         if missing:
             problems.append(f"the error does not name {', '.join(missing)}")
@@ -286,12 +280,12 @@ class ProdConfigChecker:
                 self._finding(f"rejection message leaks the value of {name}")
             problems.append(
                 f"the error leaks the value of {', '.join(leaked)}"
-                + self._echoed(error, leaked, changes)
+                + self._text.echoed(error, leaked, changes)
             )
         if problems:
             raise AssertionError(
                 f"the build was refused ({type(error).__name__}) but {'; '.join(problems)}.\n"
-                f"error: {self._shown(error, changes)}"
+                f"error: {self._text.shown(error, changes)}"
             )
         return error
 
@@ -318,7 +312,7 @@ class ProdConfigChecker:
         if baseline is not None:  # every variant would look refused
             raise AssertionError(
                 "the production audit needs the known-good env to boot, and it was refused: "
-                f"{self._shown(baseline, {})}\n"
+                f"{self._text.shown(baseline, {})}\n"
                 "fix hardening_prod_env (or the factory) until prod_config.assert_accepts() "
                 "passes"
             )
@@ -354,9 +348,9 @@ class ProdConfigChecker:
             if not names_variable(text, mutation.variable):
                 report.unnamed.append(mutation)
                 self._finding(f"refused without naming the variable: {mutation}")
-            for name in self._leaks(text, {}):
+            for name in self._text.leaks(text, {}):
                 leak = f"refusing '{mutation}' printed the value of {name}"
-                leak += self._echoed(error, [name], {})
+                leak += self._text.echoed(error, [name], {})
                 if leak not in report.leaks:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")
@@ -370,65 +364,9 @@ class ProdConfigChecker:
             optional = declared_optional(self.factory)
         return unsafe_variants(self.prod_env, optional, near=app_folder(self.factory))
 
-    # -- secrets ---------------------------------------------------------------------------
-    def _secrets(self, overrides: Mapping[str, str | None]) -> list[tuple[str, str]]:
-        # The known-good values plus any the caller supplied; the audit's own placeholders are
-        # not secrets, nor published defaults a test checks are refused ("changethis").
-        supplied = {
-            k: v for k, v in overrides.items() if v is not None and not is_public_default(v)
-        }
-        return [
-            *secret_values(self.prod_env, min_length=6),
-            *secret_values(supplied, min_length=6),
-        ]
-
-    def _leaks(self, text: str, overrides: Mapping[str, str | None]) -> list[str]:
-        return sorted({name for name, value in self._secrets(overrides) if leaks(text, value)})
-
-    def _redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
-        return mask(text, self._secrets(overrides), label="<{name} redacted>")
-
-    def _shown(self, error: BaseException, overrides: Mapping[str, str | None]) -> str:
-        """A refusal as a failure message shows it: pydantic's errors without the input they
-        echo (the first characters of a secret, cut short, escaped the masking), the rest
-        masked."""
-        lines = refusal_lines(error) if isinstance(error, Exception) else [str(error)]
-        return self._redacted("; ".join(lines), overrides)
-
-    def _echoed(
-        self, error: BaseException, leaked: list[str], overrides: Mapping[str, str | None]
-    ) -> str:
-        """Where a leak is when the lines shown do not have it: in the input a pydantic
-        validation error repeats (its full text, as a log line or a traceback prints it)."""
-        if not isinstance(error, Exception) or type(error).__name__ != "ValidationError":
-            return ""
-        shown = " ".join(refusal_lines(error))
-        if any(name in self._leaks(shown, overrides) for name in leaked):
-            return ""
-        return (
-            " (in the input pydantic's error repeats, which a log line or a traceback prints, "
-            "not in the lines shown here: hide_input_in_errors=True in the settings' "
-            "model_config leaves it out)"
-        )
-
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:
             self._on_finding(text)
-
-
-def names_variable(text: str, variable: str) -> bool:
-    """Whether a refusal names ``variable``: as written (any case), or as the field a settings
-    class reads it into, its prefix dropped (pydantic-settings' ``env_prefix="SVC_"`` names
-    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more). Either as a
-    word: ``AWS_SECRET_KEY is required`` does not name ``SECRET_KEY``."""
-    lowered = text.lower()
-    parts = variable.lower().split("_")
-    names = ["_".join(parts[i:]) for i in range(len(parts))]
-    return any(
-        (i == 0 or len(name) >= 6)
-        and re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", lowered)
-        for i, name in enumerate(names)
-    )
 
 
 def _unsafe_build(app: Any, overrides: Mapping[str, str | None]) -> list[str]:

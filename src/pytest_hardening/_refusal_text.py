@@ -1,0 +1,74 @@
+"""What a refused production build's error shows, and which known-good secrets it leaks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ._secrets import is_public_default, mask, refusal_lines, secret_values
+from ._secrets import leaks as leaks_in
+
+__all__ = ["RefusalText", "names_variable"]
+
+
+class RefusalText:
+    """The secrets of ``prod_env`` (the known-good env) in a refusal: found, masked, and said
+    where they are when the lines shown do not have them."""
+
+    def __init__(self, prod_env: Mapping[str, str]) -> None:
+        self.prod_env = prod_env
+
+    def secrets(self, overrides: Mapping[str, str | None]) -> list[tuple[str, str]]:
+        # The known-good values plus any the caller supplied; the audit's own placeholders are
+        # not secrets, nor published defaults a test checks are refused ("changethis").
+        supplied = {
+            k: v for k, v in overrides.items() if v is not None and not is_public_default(v)
+        }
+        return [
+            *secret_values(self.prod_env, min_length=6),
+            *secret_values(supplied, min_length=6),
+        ]
+
+    def leaks(self, text: str, overrides: Mapping[str, str | None]) -> list[str]:
+        return sorted({name for name, value in self.secrets(overrides) if leaks_in(text, value)})
+
+    def redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
+        return mask(text, self.secrets(overrides), label="<{name} redacted>")
+
+    def shown(self, error: BaseException, overrides: Mapping[str, str | None]) -> str:
+        """A refusal as a failure message shows it: pydantic's errors without the input they
+        echo (the first characters of a secret, cut short, escaped the masking), the rest
+        masked."""
+        lines = refusal_lines(error) if isinstance(error, Exception) else [str(error)]
+        return self.redacted("; ".join(lines), overrides)
+
+    def echoed(
+        self, error: BaseException, leaked: list[str], overrides: Mapping[str, str | None]
+    ) -> str:
+        """Where a leak is when the lines shown do not have it: in the input a pydantic
+        validation error repeats (its full text, as a log line or a traceback prints it)."""
+        if not isinstance(error, Exception) or type(error).__name__ != "ValidationError":
+            return ""
+        shown = " ".join(refusal_lines(error))
+        if any(name in self.leaks(shown, overrides) for name in leaked):
+            return ""
+        return (
+            " (in the input pydantic's error repeats, which a log line or a traceback prints, "
+            "not in the lines shown here: hide_input_in_errors=True in the settings' "
+            "model_config leaves it out)"
+        )
+
+
+def names_variable(text: str, variable: str) -> bool:
+    """Whether a refusal names ``variable``: as written (any case), or as the field a settings
+    class reads it into, its prefix dropped (pydantic-settings' ``env_prefix="SVC_"`` names
+    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more). Either as a
+    word: ``AWS_SECRET_KEY is required`` does not name ``SECRET_KEY``."""
+    lowered = text.lower()
+    parts = variable.lower().split("_")
+    names = ["_".join(parts[i:]) for i in range(len(parts))]
+    return any(
+        (i == 0 or len(name) >= 6)
+        and re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", lowered)
+        for i, name in enumerate(names)
+    )
