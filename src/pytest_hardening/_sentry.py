@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
@@ -131,12 +132,13 @@ class SentryCapture(Transport):
         for index, value in enumerate(values):
             if not value:
                 continue
-            needles = {value.encode(), json.dumps(value)[1:-1].encode()}
+            forms = _written(value)
+            needles = {form.encode() for form in forms}
             places = [
                 f"envelope {number}: {where}"
                 for number, envelope in enumerate(envelopes)
                 if any(n in sent[number] for n in needles)
-                for where in _locate(envelope, value)
+                for where in _locate(envelope, forms)
             ]
             if places:  # every place, so that one fix and one run find them all
                 shown = "; ".join(places[:_PLACES])
@@ -226,14 +228,20 @@ _ADDRESS = re.compile(r" (?:object )?at 0x[0-9a-fA-F]+")
 _PLACES = 12
 
 
-def _locate(envelope: Envelope, value: str) -> list[str]:
-    """Every path in ``envelope``'s items whose text holds ``value``."""
+def _written(value: str) -> set[str]:
+    """The forms a secret reaches an envelope in: as it is, JSON-escaped, and percent-encoded
+    as a URL carries it (a query string, a redirect, an HTTP breadcrumb: ``code=4%2F0A...``)."""
+    return {value, json.dumps(value)[1:-1], quote(value), quote(value, safe=""), quote_plus(value)}
+
+
+def _locate(envelope: Envelope, forms: set[str]) -> list[str]:
+    """Every path in ``envelope``'s items whose text holds one of ``forms``."""
     found = [
         path
         for item in envelope.items
         if item.payload.json is not None
         for path, text in _walk(item.payload.json, item.type or "item")
-        if value in text
+        if any(form in text for form in forms)
     ]
     return found or ["in the raw envelope bytes"]
 

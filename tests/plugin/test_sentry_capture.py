@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, quote_plus, urlencode
+
 import pytest
 import sentry_sdk
 
@@ -93,6 +95,23 @@ def test_assert_no_secrets_names_every_place_a_secret_reached(guard: SentryGuard
     ):
         assert place in said
     assert "tok_123456" not in said
+
+
+def test_assert_no_secrets_finds_a_secret_percent_encoded_in_a_url(guard: SentryGuard) -> None:
+    # A trial's: a refresh token reached Sentry inside a redirect URL, encoded, and passed.
+    token = "1//0gS3cr3t+Refresh/Token=="
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.add_breadcrumb(message=f"GET https://app.example/cb?{urlencode({'t': token})}")
+    sentry_sdk.set_tag("next", f"/cb?t={quote(token, safe='')}")
+    sentry_sdk.capture_message("callback failed")
+    with pytest.raises(AssertionError) as info:
+        capture.assert_no_secrets(token)
+    said = str(info.value)
+    assert "event.breadcrumbs.values[0].message" in said
+    assert "event.tags.next" in said
+    assert quote_plus(token) not in said
+    assert token not in said
 
 
 def test_the_dsns_public_key_in_the_sdks_envelope_header_is_not_a_leak(
