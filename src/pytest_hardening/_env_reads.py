@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
-__all__ = ["EnvAccess", "ImportTimeReads"]
+__all__ = ["EnvAccess", "ImportTimeReads", "replaced"]
 
 
 class ImportTimeReads:
@@ -117,6 +117,8 @@ class EnvAccess:
     def __init__(self) -> None:
         self.read: list[str] = []
         self.written: list[str] = []
+        #: What python-dotenv set (a ``load_dotenv()`` the app calls), the last value of each.
+        self.loaded: dict[str, str] = {}
         self._saved: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
     def __enter__(self) -> EnvAccess:
@@ -133,6 +135,8 @@ class EnvAccess:
         def __setitem__(env: Any, key: str, value: str) -> None:
             if key not in watch.written:
                 watch.written.append(key)
+            if _from_dotenv(sys._getframe(1)):
+                watch.loaded[key] = value
             setitem(env, key, value)
 
         cls.__getitem__, cls.__setitem__ = __getitem__, __setitem__
@@ -143,6 +147,22 @@ class EnvAccess:
             cls: Any = type(os.environ)
             cls.__getitem__, cls.__setitem__ = self._saved
             self._saved = None
+
+
+def _from_dotenv(frame: Any) -> bool:
+    """Whether python-dotenv itself sets this variable (a ``load_dotenv()``)."""
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name not in ("os", "_collections_abc", "collections.abc", __name__):
+            return name.partition(".")[0] == "dotenv"
+        frame = frame.f_back
+    return False
+
+
+def replaced(loaded: Mapping[str, str], env: Mapping[str, str | None]) -> list[str]:
+    """The variables of ``env`` (``None``: dropped) whose value a ``load_dotenv`` of the app's
+    replaced while it was built (``override=True``): the app never saw the values given."""
+    return [name for name, value in env.items() if name in loaded and loaded[name] != value]
 
 
 def _by_dotenv(frame: Any) -> bool:

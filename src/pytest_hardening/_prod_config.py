@@ -12,7 +12,8 @@ from ._app_modules import app_folder
 from ._build_modes import aside_modules, production_build
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
-from ._dotenv_files import dotenv_hints
+from ._dotenv_files import dotenv_hints, dotenv_setters
+from ._env_reads import EnvAccess, replaced
 from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
 from ._network import NetworkGuard
 from ._prod_variants import (
@@ -78,6 +79,8 @@ class ProdConfigChecker:
         self._fresh = fresh if fresh is not None else FreshBuilds()
         #: Whether the latest build imported a copy of the app aside (app_from_import).
         self._imported_aside = False
+        #: What the latest build's own load_dotenv() set (see _outcome).
+        self._loaded: dict[str, str] = {}
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         env = dict(self.prod_env)
@@ -158,7 +161,7 @@ class ProdConfigChecker:
         """``build()`` made as production makes it, under the check's guards: what it sends to
         Sentry stays in memory, connections off this machine are refused; :attr:`local` gets
         those it made on this machine, whatever the outcome."""
-        with SentryGuard(self.sentry), NetworkGuard() as network:
+        with SentryGuard(self.sentry), NetworkGuard() as network, EnvAccess() as access:
             try:
                 with (
                     production_build(),
@@ -172,6 +175,7 @@ class ProdConfigChecker:
                     yield network, app
             finally:
                 self.local = network.local
+                self._loaded = dict(access.loaded)
 
     @contextlib.contextmanager
     def _stopped_connecting(self, network: NetworkGuard, phase: str) -> Iterator[None]:
@@ -200,6 +204,7 @@ class ProdConfigChecker:
             finally:
                 self.stopped_at, self.reached = checker.stopped_at, checker.reached
                 self._imported_aside = checker._imported_aside
+                self._loaded = checker._loaded
                 self.local = checker.local
                 if fresh.reads(varied):  # what this build sent is the check's; else redone
                     for envelope in checker.sentry.envelopes:
@@ -214,13 +219,27 @@ class ProdConfigChecker:
     def _outcome(self, overrides: Mapping[str, str | None]) -> tuple[BaseException | None, Any]:
         """(the refusal, None), or (None, the app) when it booted."""
         try:
-            return None, (self.boot if self.startup else self.build)(**overrides)
+            outcome: tuple[BaseException | None, Any] = (
+                None,
+                (self.boot if self.startup else self.build)(**overrides),
+            )
         except ImportAgainError:
             raise  # no build was made: neither accepted nor refused
         except Exception as error:
-            if self.stopped_at is not None:  # its build stopped at a connection: got past it
-                return None, None
-            return error, None
+            # its build stopped at a connection: got past it
+            outcome = (None, None) if self.stopped_at is not None else (error, None)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        lost = replaced(self._loaded, given)
+        if lost:
+            files = ", ".join(shown for shown, _ in dotenv_setters(lost))
+            raise AssertionError(
+                f"the app's own load_dotenv(override=True) replaced {', '.join(lost)} with a "
+                f"dotenv file's value (set in {files or 'a file python-dotenv found'}) while "
+                "it was built: the value checked never reached the app, so no verdict on it "
+                "holds. Run the tests from a folder without that file (production has none), "
+                "or have the app load it without override=True"
+            )
+        return outcome
 
     def assert_accepts(self, **overrides: str | None) -> Any:
         """Fail unless the production build succeeds with ``overrides`` and runs out of debug

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["connection_notes", "loaded_fills", "unnamed_local", "unset_mode"]
+__all__ = ["connection_notes", "loaded_fills", "loaded_over", "unnamed_local", "unset_mode"]
 
 
 def connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[str]:
@@ -79,6 +79,23 @@ def loaded_fills(
                 f"(load_dotenv), so the check saw that file's value: production would start "
                 f"without it. Set it in {env_file.name}, or check from a folder without {shown}"
             )
+    return problems
+
+
+def loaded_over(names: list[str], env_file: Path) -> list[str]:
+    """One problem for each variable the env file sets that the app's own ``load_dotenv(...,
+    override=True)`` replaced with a developer's file's value while it was built: the check
+    judged that value, never the file's."""
+    from pytest_hardening._dotenv_files import dotenv_setters
+
+    problems = []
+    for shown, named in dotenv_setters(names, skip=env_file):
+        problems += [
+            f"{name}: the app replaced {env_file.name}'s value with {shown}'s while it was "
+            f"built (load_dotenv with override=True), so the check judged that file's value, "
+            f"not this one: check from a folder without {shown} (production has none)"
+            for name in named
+        ]
     return problems
 
 

@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from pytest_hardening._cli._build_notes import (
     connection_notes,
     loaded_fills,
+    loaded_over,
     unnamed_local,
     unset_mode,
 )
@@ -72,7 +73,7 @@ def build_validator(
     """
     from pytest_hardening import ProdConfigChecker
     from pytest_hardening._app import AppExited, LifespanError
-    from pytest_hardening._env_reads import EnvAccess
+    from pytest_hardening._env_reads import EnvAccess, replaced
     from pytest_hardening._prod_variants import (
         ANY_ORIGIN,
         MODE_FLAGS,
@@ -123,6 +124,7 @@ def build_validator(
             # (its DEBUG=1) are nothing production misses.
             loaded = [name for name in access.written if name in access.read]
             problems += loaded_fills(loaded, env, env_file, problems)
+            problems += loaded_over(replaced(access.loaded, env), env_file)
         return problems
 
     validate.notes = notes  # type: ignore[attr-defined]
