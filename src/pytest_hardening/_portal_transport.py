@@ -89,7 +89,9 @@ class PortalTransport(httpx.BaseTransport):
         if error is not None:
             if self._raise:
                 raise error
-            log_app_error(exchange.scope, error, exchange.status)
+            # Failed after it began answering, before its body was whole: the client's is cut.
+            cut = exchange.start is not None and not exchange.body_complete
+            log_app_error(exchange.scope, error, exchange.status, cut=cut)
         if exchange.start is None:  # the app failed, or returned without answering
             return self._http.Response(500, request=request)  # type: ignore[no-any-return]
         if not done.done():
