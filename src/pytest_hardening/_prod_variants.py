@@ -121,7 +121,8 @@ class AuditReport:
                 "of the known-good env). The app should refuse to start without a variable "
                 "production must set; one whose default is safe in production goes in a "
                 "PRODUCTION_OPTIONAL sequence in the factory's module (or "
-                "prod_config.audit(optional=[...])), and the audit no longer drops it."
+                "prod_config.audit(optional=[...]), which replaces the default list: name the "
+                "mode variables there too), and the audit no longer drops it."
             )
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
