@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-__all__ = ["dotenv_files", "dotenv_hints", "dotenv_setters", "example_values"]
+__all__ = ["dotenv_files", "dotenv_hints", "dotenv_setters", "example_values", "may_read"]
 
 #: Files settings libraries read beside the environment (pydantic-settings' env_file,
 #: python-dotenv's load_dotenv), looked for in the working directory and its parents: apps
@@ -68,6 +68,31 @@ def dotenv_hints(changes: Mapping[str, str | None]) -> list[str]:
         "Settings(_env_file=None)), or run from a directory without one."
         for shown, named in dotenv_setters(dropped)
     ]
+
+
+def may_read(shown: str, module: str | None) -> bool:
+    """Whether the app of ``module`` (``package.module``) may read the dotenv file ``shown``:
+    ``.env``, the file python-dotenv's ``load_dotenv()`` finds by default, or a file whose name
+    its package's source mentions (a settings class's ``env_file``, a ``load_dotenv(path)``).
+    A ``.env.production`` nothing names is no file the app reads."""
+    name = Path(shown).name
+    if name == ".env" or module is None:
+        return True
+    from ._app_modules import home
+
+    top = module.partition(".")[0]
+    folder = home(top)
+    if folder is None:
+        return True  # not found: cannot tell
+    package = folder / top
+    sources = package.rglob("*.py") if package.is_dir() else [folder / f"{top}.py"]
+    for source in sources:
+        try:
+            if name in source.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 #: The files a project publishes its example settings in: committed, so their values are

@@ -781,3 +781,23 @@ def test_a_secret_left_at_the_projects_example_value_is_a_problem(tiny_project: 
         "SECRET_KEY: is the value the project's example env file gives it, and the check "
         "accepted it: set a real secret",
     ]
+
+
+def test_a_dotenv_file_the_app_never_names_is_not_blamed_for_a_drop(tiny_project: Path) -> None:
+    # A trial's: a .env.production lying beside the check, which the app (os.environ only)
+    # never reads, was said to have filled the drop, and the true finding's advice was lost.
+    (tiny_project / "defaulted_app.py").write_text(DEFAULTED_APP)
+    (tiny_project / "prod.env").write_text("PRICES_URL=https://prices.example.com/v1\n")
+    (tiny_project / ".env.production").write_text("PRICES_URL=https://prices.example.com/v1\n")
+    result = _check("--factory", "defaulted_app:create_app", "--audit")
+    sys.modules.pop("defaulted_app", None)
+    assert "audit: accepted PRICES_URL: dropped" in result.stdout.splitlines()
+    assert "set in .env.production" not in result.stderr
+    assert "note: the app was built without PRICES_URL" in result.stderr
+    # One the app's source names (a settings class's env_file) is suspected, as .env always is.
+    (tiny_project / "defaulted_app.py").write_text(
+        DEFAULTED_APP + '\nENV_FILE = ".env.production"  # read by its settings\n'
+    )
+    named = _check("--factory", "defaulted_app:create_app", "--audit")
+    sys.modules.pop("defaulted_app", None)
+    assert "note: PRICES_URL dropped, but set in .env.production" in named.stderr

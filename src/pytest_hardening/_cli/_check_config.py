@@ -209,11 +209,15 @@ def check_config(
         ]
         # A dropped variable a dotenv file here sets may have come from that file: the
         # app did not go without it, and --optional is no answer.
-        from pytest_hardening._dotenv_files import dotenv_setters
+        from pytest_hardening._dotenv_files import dotenv_setters, may_read
 
         filled: set[str] = set()
-        # The file checked is not among them: the audit drops its values on purpose.
+        # The file checked is not among them: the audit drops its values on purpose; nor is
+        # one the app never names (a .env.production lying beside a check).
+        module = factory.partition(":")[0] if factory else None
         for shown, named in dotenv_setters(dropped, skip=env_file):
+            if not may_read(shown, module):
+                continue
             fresh = [name for name in named if name not in filled]
             filled.update(named)
             if fresh:
