@@ -163,12 +163,18 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
 
     @property
     def real_sleeps(self) -> list[float]:
-        """The retry back-off delays slept for real, for want of a clock, in the threads that
-        serve the test: the AI SDKs', the retry libraries' and the app's named modules', then
-        the ``time.sleep`` calls of other modules (urllib3's ``Retry``, botocore); the
-        ``faults`` fixture warns when either adds up to a quarter second."""
+        """The seconds slept for real in the threads that serve the test: without a clock, the
+        retry back-off of the AI SDKs, the retry libraries and the app's named modules, then
+        the ``time.sleep`` calls of other modules (urllib3's ``Retry``, botocore); with one,
+        the sleeps it did not move for (its ``real_sleeps``: a module not named for virtual
+        back-off). Empty means the test waited for no sleep; the fixtures warn of either."""
         unknown = self._interception.unknown_sleeps
-        return [*self._interception.real_sleeps, *(seconds for _, seconds in unknown)]
+        under_clock = getattr(self.clock, "real_sleeps", None) or []
+        return [
+            *self._interception.real_sleeps,
+            *(seconds for _, seconds in unknown),
+            *(seconds for _, seconds in under_clock),
+        ]
 
     def _real_sleeps_by_kind(self) -> tuple[list[KnownSleep], list[RealSleep]]:
         """:attr:`real_sleeps` of the back-off the injector knows, and ``(module, seconds)``
