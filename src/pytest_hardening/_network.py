@@ -39,6 +39,10 @@ class BlockedConnection(NamedTuple):
     via: str  # "connect", "resolve", or the variable naming the proxy connected to
 
 
+#: The resolver functions beside ``getaddrinfo`` that look a name (or an address) up.
+_RESOLVERS = ("gethostbyname", "gethostbyname_ex", "gethostbyaddr")
+
+
 class NetworkBlockedError(ConnectionRefusedError):
     """Raised into the app for an outbound connection (or name lookup) off this machine."""
 
@@ -79,6 +83,7 @@ class NetworkGuard:
         self._clients: dict[BlockedConnection, str] = {}
         self._lock = threading.Lock()
         self._saved: tuple[Any, ...] | None = None
+        self._resolvers: dict[str, Callable[..., Any]] = {}
         self._drivers: DriverGuard | None = None
         self._grpc: GrpcGuard | None = None
 
@@ -93,7 +98,11 @@ class NetworkGuard:
         sendto, sendmsg = socket.socket.sendto, socket.socket.sendmsg
         getaddrinfo = socket.getaddrinfo
         loop_getaddrinfo = asyncio.BaseEventLoop.getaddrinfo
+        # The older resolver functions ask the system's resolver without getaddrinfo (an app's
+        # own SSRF check: `socket.gethostbyname(host)` before it connects).
+        by_name = {n: getattr(socket, n) for n in _RESOLVERS}
         self._saved = (connect, connect_ex, getaddrinfo, sendto, sendmsg, loop_getaddrinfo)
+        self._resolvers = by_name
         guard = self
 
         def guarded_connect(sock: Any, address: Any) -> None:
@@ -135,6 +144,8 @@ class NetworkGuard:
         socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = guarded_getaddrinfo
         asyncio.BaseEventLoop.getaddrinfo = guarded_loop_getaddrinfo  # type: ignore[method-assign,assignment]
+        for name, resolve in by_name.items():
+            setattr(socket, name, self._guarded_resolver(resolve))
         self._drivers = DriverGuard(self._check_host).start()  # C drivers connect in C
         self._grpc = GrpcGuard(is_local, self._record).start()  # so does gRPC's core
         return self
@@ -156,6 +167,23 @@ class NetworkGuard:
         socket.socket.sendto = sendto  # type: ignore[method-assign]
         socket.socket.sendmsg = sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = getaddrinfo
+        for name, resolve in self._resolvers.items():
+            setattr(socket, name, resolve)
+        self._resolvers = {}
+
+    def _guarded_resolver(self, resolve: Callable[..., Any]) -> Callable[..., Any]:
+        """``resolve`` (``socket.gethostbyname`` and kin), refused for a name or address off
+        this machine: a reverse lookup (``gethostbyaddr``) of a public address asks the
+        resolver too."""
+
+        def guarded(host: Any, *args: Any) -> Any:
+            name = host.decode() if isinstance(host, bytes) else str(host)
+            if not is_local(name) and not (_is_ip(name) and resolve.__name__ != "gethostbyaddr"):
+                self._block(name, None, "resolve")
+            return resolve(host, *args)
+
+        guarded.__name__ = resolve.__name__
+        return guarded
 
     def __enter__(self) -> NetworkGuard:
         return self.start()

@@ -498,3 +498,21 @@ def test_an_aws_endpoint_and_an_otel_exporter_get_advice_of_their_own() -> None:
     both = client_advice([("requests", 443), ("grpc", 4317)], ["api.example.com", "collector"])
     assert "(responses or requests-mock)" in both  # the other client keeps its own advice
     assert "OpenTelemetry" in both
+
+
+def test_the_older_resolver_functions_are_refused_too() -> None:
+    # A trial's app checked each URL's address itself (`socket.gethostbyname(host)`, an SSRF
+    # guard) before httpx connected: that lookup went to the real resolver, unseen.
+    originals = [getattr(socket, n) for n in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr")]
+    with NetworkGuard() as guard:
+        for lookup in (socket.gethostbyname, socket.gethostbyname_ex):
+            with pytest.raises(NetworkBlockedError, match="name lookup"):
+                lookup("recipes.example.com")
+        with pytest.raises(NetworkBlockedError):
+            socket.gethostbyaddr("93.184.216.34")  # a reverse lookup asks the resolver too
+        assert socket.gethostbyname("127.0.0.1") == "127.0.0.1"  # an address is no lookup
+        assert socket.gethostbyname("localhost").startswith("127.")
+    assert [b.host for b in guard.blocked] == ["recipes.example.com"] * 2 + ["93.184.216.34"]
+    assert [getattr(socket, n) for n in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr")] == (
+        originals
+    )
