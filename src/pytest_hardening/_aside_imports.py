@@ -15,6 +15,7 @@ the real ``__import__`` as before.
 from __future__ import annotations
 
 import builtins
+import importlib
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.machinery import ModuleSpec
@@ -32,6 +33,7 @@ class AsideImports:
     def __init__(self, roots: Iterable[str]) -> None:
         self._roots = frozenset(roots)
         self._copies: dict[str, ModuleType] = {}
+        self._late = False  # importing a module of the copy's first needed later
         real = builtins.__import__
 
         def __import__(
@@ -45,6 +47,30 @@ class AsideImports:
             return found if found is not None else real(name, globals, locals, fromlist, level)
 
         self._builtins = {**builtins.__dict__, "__import__": __import__}
+
+    def _import_late(self, name: str) -> ModuleType | None:
+        """A module of ``roots`` the copy never imported, first imported later (a startup's
+        ``import app.db`` inside its lifespan): imported now as the copy's own, among the copy's
+        modules and under the environment of now (a production boot's), not taken from the
+        tests' copy in ``sys.modules``, which was made under another."""
+        saved = {n: m for n, m in sys.modules.items() if n.partition(".")[0] in self._roots}
+        for n in saved:
+            del sys.modules[n]
+        sys.modules.update(self._copies)
+        self._late = True
+        try:
+            with self:
+                importlib.import_module(name)
+        except ImportError:
+            return None  # the real import says why, as it would have
+        finally:
+            self._late = False
+            mine = {n: m for n, m in sys.modules.items() if n.partition(".")[0] in self._roots}
+            for n in mine:
+                del sys.modules[n]
+            sys.modules.update(saved)
+            self._copies.update(mine)
+        return self._copies.get(name)
 
     def settle(self, modules: Mapping[str, ModuleType]) -> None:
         """The copy's modules, by name: what its imports resolve to from now on."""
@@ -70,6 +96,8 @@ class AsideImports:
         if absolute.partition(".")[0] not in self._roots:
             return None
         module = copies.get(absolute)
+        if module is None and not self._late:
+            module = self._import_late(absolute)
         if module is None:
             return None
         if fromlist:
