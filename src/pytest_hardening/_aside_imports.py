@@ -101,7 +101,10 @@ class AsideImports:
         if module is None:
             return None
         if fromlist:
-            # `from .x import y`: y may be a submodule the copy never imported.
+            # `from .x import y`: y may be a submodule the copy never imported: its own too.
+            for item in fromlist:
+                if item != "*" and not hasattr(module, item) and not self._late:
+                    self._import_late(f"{absolute}.{item}")
             if all(item == "*" or hasattr(module, item) for item in fromlist):
                 return module
             return None

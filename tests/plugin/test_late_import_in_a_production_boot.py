@@ -20,9 +20,11 @@ from latepkg import config
 @asynccontextmanager
 async def lifespan(app):
     import latepkg.db  # first imported here, in the startup
+    from . import seed  # and relatively, a submodule the copy never imported
 
-    if latepkg.db.DB_PATH != config.DB_PATH:
-        raise RuntimeError(f"migrated {latepkg.db.DB_PATH!r}, serves {config.DB_PATH!r}")
+    for module in (latepkg.db, seed):
+        if module.DB_PATH != config.DB_PATH:
+            raise RuntimeError(f"migrated {module.DB_PATH!r}, serves {config.DB_PATH!r}")
     yield
 
 
@@ -75,6 +77,7 @@ def test_a_module_first_imported_by_a_production_startup_is_the_copys(
     package = pytester.mkpydir("latepkg")
     (package / "config.py").write_text(CONFIG)
     (package / "db.py").write_text(DB)
+    (package / "seed.py").write_text(DB)
     (package / "main.py").write_text(MAIN)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_late=TESTS)
