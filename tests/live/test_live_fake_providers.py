@@ -154,6 +154,20 @@ def test_delay_composes_with_a_fault_into_a_slow_failure(
     assert place(client, live, timeout=SETTLE).status_code == 200
 
 
+def test_an_answer_its_client_left_before_is_logged_as_never_delivered(
+    live: LiveProviders, client: httpx.Client
+) -> None:
+    # A trial's: a delay past the client's timeout was logged "ok 200", which a "nothing
+    # lost" check read as an answer the app got.
+    live.delay("exotel", 3 * SETTLE)
+    with pytest.raises(httpx.ReadTimeout):
+        place(client, live, timeout=0.3)
+    deadline = time.monotonic() + SETTLE  # until the server has seen the client leave
+    while live.in_flight("exotel") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert outcomes(live) == ["ok 200 (client gone)"]
+
+
 def test_plugin_latency_fault_becomes_real_latency(
     live: LiveProviders, client: httpx.Client
 ) -> None:
@@ -312,6 +326,29 @@ async def test_run_load_records_each_transport_error_and_retries_nothing(
         )
     assert report.statuses == {"ConnectError": 3}
     assert all(s.response is None and s.detail for s in report.samples)
+
+
+@pytest.mark.anyio
+async def test_run_load_stops_every_worker_when_one_send_raises() -> None:
+    # A trial's: a send that failed on a garbage body (not a transport error) made run_load
+    # raise while its other workers went on loading the app, into the next test.
+    import asyncio
+
+    sent: list[int] = []
+
+    async def send(i: int) -> httpx.Response:
+        sent.append(i)
+        await asyncio.sleep(0)
+        if i == 3:
+            raise ValueError("not JSON")
+        return httpx.Response(200)
+
+    with pytest.raises(ValueError, match="not JSON"):
+        await run_load(send, total=200, concurrency=4, max_seconds=SETTLE)
+    at_raise = len(sent)
+    for _ in range(20):  # turns of the loop in which a stray worker would send again
+        await asyncio.sleep(0)
+    assert len(sent) == at_raise < 200
 
 
 def test_live_app_relaunches_on_a_new_port_when_its_port_was_taken(tmp_path: Path) -> None:

@@ -92,11 +92,19 @@ class HandlerApp:
     ``http://127.0.0.1:<port>`` (the request URL the responder sees)."""
 
     def __init__(
-        self, respond: Responder, origin: Callable[[], str], behaviour: Behaviour | None = None
+        self,
+        respond: Responder,
+        origin: Callable[[], str],
+        behaviour: Behaviour | None = None,
+        *,
+        gone: Callable[[httpx.Request], None] | None = None,
     ) -> None:
         self.respond = respond
         self.origin = origin
         self.behaviour = behaviour or Behaviour()
+        #: Told of a request whose client left before its answer was sent (the call log
+        #: says so: an answer never delivered is not one the client got).
+        self.gone = gone
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -133,11 +141,15 @@ class HandlerApp:
         finally:
             _DELAYS.reset(token)
         wait = self.behaviour.delay + sum(delays)
-        if wait > 0 and not await self._hold(wait, receive):
-            return  # the client gave up while we were slow
-        if self.behaviour.held and not await self._hold(
-            self.behaviour.hang, receive, until=lambda: not self.behaviour.held
+        held = self.behaviour.held
+        if (wait > 0 and not await self._hold(wait, receive)) or (
+            held
+            and not await self._hold(
+                self.behaviour.hang, receive, until=lambda: not self.behaviour.held
+            )
         ):
+            if self.gone is not None and outcome == "answer":
+                self.gone(request)  # the client gave up while we were slow
             return
         if outcome == "hang":
             if await self._hold(self.behaviour.hang, receive):

@@ -68,7 +68,9 @@ class LiveProviders:
             for name in self._handlers:
                 behaviour = Behaviour(hang=self._default_hang)
                 server = LiveServer(None, name=name, startup_timeout=self._startup_timeout)
-                server.app = HandlerApp(self._respond, _origin(server), behaviour)
+                server.app = HandlerApp(
+                    self._respond, _origin(server), behaviour, gone=self._client_gone
+                )
                 self._behaviours[name] = behaviour
                 self._servers[name] = server.start()
         except BaseException:
@@ -183,7 +185,9 @@ class LiveProviders:
 
     # -- inspection ------------------------------------------------------------------------
     def calls(self, provider: str) -> list[Call]:
-        """Requests the provider answered, in order, with the plugin's outcome labels."""
+        """Requests the provider received, in order, with the plugin's outcome labels; one
+        whose client left before its answer was sent (a delay past the client's timeout) is
+        marked ``(client gone)``: ``ok 200 (client gone)``."""
         return self.faults.calls(provider)
 
     def history(self, provider: str) -> str:
@@ -212,6 +216,15 @@ class LiveProviders:
         # The injector matches the request URL (this server's origin) to its provider, applies
         # the active fault script or the healthy handler, and records the call.
         return self.faults.respond(request)
+
+    def _client_gone(self, request: httpx.Request) -> None:
+        """The call answered for ``request`` was never delivered: its client left first (its
+        own timeout, during a delay). Logged as ``ok 200 (client gone)``."""
+        for provider in self.faults.providers:
+            for call in reversed(self.faults.calls(provider)):
+                if call.request is request:
+                    self.faults._relabel(request, f"{call.outcome} (client gone)")
+                    return
 
     def _check(self, provider: str) -> str:
         if provider not in self._handlers:

@@ -126,6 +126,15 @@ async def run_load(
             elapsed = time.perf_counter() - began
             report.samples.append(Sample(index, began, elapsed, response, error, wall, detail))
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    tasks = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        # One worker raised (``send`` failed with something other than a transport error), or
+        # the caller was cancelled: the others stop too, and are waited for, so that no
+        # request of this load goes on after it (into the next test).
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     report.wall = time.perf_counter() - start
     return report
