@@ -315,6 +315,17 @@ def test_live_servers_keep_idle_connections_longer_than_clients_do() -> None:
     assert float(argv[argv.index("--timeout-keep-alive") + 1]) > 2 * client_expiry
 
 
+def test_an_app_is_served_by_the_interpreter_given(tmp_path: Path) -> None:
+    # An app whose pins clash with the plugin's runs live from its own virtualenv.
+    own = tmp_path / "app-venv" / "bin" / "python"
+    assert LiveApp.uvicorn("module:app", python=own).argv_template[:3] == [
+        str(own),
+        "-m",
+        "uvicorn",
+    ]
+    assert LiveApp.uvicorn("module:app").argv_template[0] == sys.executable
+
+
 @pytest.mark.anyio
 async def test_run_load_records_each_transport_error_and_retries_nothing(
     live: LiveProviders,

@@ -110,12 +110,16 @@ class LiveApp:
         ready_timeout: float = 20.0,
         offline: bool = True,
         cwd: str | Path | None = None,
+        python: str | Path | None = None,
     ) -> LiveApp:
         """``python -m uvicorn app`` (``"module:attr"``; ``factory=True`` for an app factory)
         on 127.0.0.1, ``grace`` seconds of graceful shutdown, idle connections kept open for
-        ``keep_alive`` seconds. Note: after a graceful SIGTERM uvicorn re-raises the signal, so
-        the exit status is -15, not 0."""
-        argv = [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", "{port}"]
+        ``keep_alive`` seconds. ``python``: the interpreter to serve it with (default: this
+        one), e.g. the app's own virtualenv's when its pins clash with the plugin's. Note:
+        after a graceful SIGTERM recent uvicorn releases re-raise the signal, so the exit
+        status is -15; older ones exit 0."""
+        interpreter = str(python) if python is not None else sys.executable
+        argv = [interpreter, "-m", "uvicorn", app, "--host", HOST, "--port", "{port}"]
         argv += ["--log-level", "warning", "--no-access-log"]
         argv += ["--timeout-keep-alive", str(max(1, round(keep_alive)))]
         if factory:
