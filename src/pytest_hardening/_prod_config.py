@@ -34,7 +34,7 @@ from ._registries import ImportAgainError
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
 from ._stops import connecting
-from ._work_dir import WorkDirChanges
+from ._work_dir import WorkDirChanges, watched_folders
 
 __all__ = ["ProdConfigChecker"]
 
@@ -318,11 +318,14 @@ class ProdConfigChecker:
         report = AuditReport()
         if optional is None:
             optional = declared_optional(self.factory)
-        work_dir = WorkDirChanges()
+        package = getattr(self.factory, "__module__", None) or ""
+        packages = getattr(self.factory, "app_packages", None) or [package.partition(".")[0]]
+        top = sorted(packages)[0] if packages else None
+        watches = [WorkDirChanges(f) for f in watched_folders(app_folder(self.factory), top)]
         try:
             self._audit(report, optional)
         finally:
-            report.wrote = work_dir.changed()
+            report.wrote = [change for watch in watches for change in watch.changed()]
         return report
 
     def _audit(self, report: AuditReport, optional: Iterable[str]) -> None:

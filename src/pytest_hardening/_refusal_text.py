@@ -62,13 +62,21 @@ class RefusalText:
 def names_variable(text: str, variable: str) -> bool:
     """Whether a refusal names ``variable``: as written (any case), or as the field a settings
     class reads it into, its prefix dropped (pydantic-settings' ``env_prefix="SVC_"`` names
-    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more). Either as a
-    word: ``AWS_SECRET_KEY is required`` does not name ``SECRET_KEY``."""
+    ``SVC_AUTH_USERNAME`` ``auth_username``; a part of six characters or more), or, for a
+    nested setting (``env_nested_delimiter="__"``: ``SVC__DB__USER``), as the dotted location
+    pydantic gives its field (``db.user``). Either as a word: ``AWS_SECRET_KEY is required``
+    does not name ``SECRET_KEY``."""
     lowered = text.lower()
     parts = variable.lower().split("_")
     names = ["_".join(parts[i:]) for i in range(len(parts))]
-    return any(
+    if any(
         (i == 0 or len(name) >= 6)
         and re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", lowered)
         for i, name in enumerate(names)
+    ):
+        return True
+    nested = [part for part in variable.lower().split("__") if part]
+    dotted = [".".join(nested[i:]) for i in range(len(nested) - 1)]
+    return any(
+        re.search(rf"(?<![a-z0-9_.]){re.escape(name)}(?![a-z0-9_])", lowered) for name in dotted
     )

@@ -12,9 +12,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["WorkDirChanges"]
+__all__ = ["WorkDirChanges", "watched_folders"]
 
 _Entry = tuple[bool, int, int]  # (a folder, modified at, size)
+
+
+def watched_folders(app_folder: Path | None, package: str | None = None) -> list[Path]:
+    """The working directory, and the folders an app writes beside its own code (a path made
+    from ``__file__``, ``BASE_DIR / ".local"``): the folder its package sits in and the
+    package's own, when they are elsewhere."""
+    folders = [Path.cwd()]
+    if app_folder is not None:
+        folders.append(app_folder)
+        if package and (app_folder / package).is_dir():
+            folders.append(app_folder / package)
+    unique: list[Path] = []
+    for folder in folders:
+        if all(folder.resolve() != seen.resolve() for seen in unique):
+            unique.append(folder)
+    return unique
 
 
 class WorkDirChanges:
@@ -26,10 +42,13 @@ class WorkDirChanges:
         self._before = self._entries()
 
     def changed(self) -> list[str]:
-        """``"app.db (new)"``, ``"storage/ (new)"``, ``"app.db (changed)"``, sorted by name."""
+        """``"app.db (new)"``, ``"storage/ (new)"``, ``"app.db (changed)"``, sorted by name; a
+        folder other than the working directory's entries are shown with their path."""
         found = []
+        here = Path.cwd().resolve()
+        where = "" if self.folder.resolve() == here else _shown(self.folder, here)
         for name, entry in sorted(self._entries().items()):
-            shown = name + ("/" if entry[0] else "")
+            shown = where + name + ("/" if entry[0] else "")
             before = self._before.get(name)
             if before is None:
                 found.append(f"{shown} (new)")
@@ -42,6 +61,8 @@ class WorkDirChanges:
         try:
             with os.scandir(self.folder) as scan:
                 for item in scan:
+                    if item.name == "__pycache__":  # Python's own bytecode, not the app's
+                        continue
                     try:
                         stat = item.stat(follow_symlinks=False)
                         entries[item.name] = (item.is_dir(), stat.st_mtime_ns, stat.st_size)
@@ -50,3 +71,11 @@ class WorkDirChanges:
         except OSError:  # the folder itself is gone: nothing to compare
             return {}
         return entries
+
+
+def _shown(folder: Path, here: Path) -> str:
+    resolved = folder.resolve()
+    try:
+        return f"{resolved.relative_to(here)}/"
+    except ValueError:
+        return f"{resolved}/"

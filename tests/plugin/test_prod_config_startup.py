@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pytest_hardening import ProdConfigChecker
@@ -171,6 +173,34 @@ def test_the_audit_says_what_its_builds_wrote_into_the_working_directory(
     assert "the builds wrote into the working directory: app.db (new)" in str(report)
 
 
+def test_the_audit_says_what_its_builds_wrote_beside_the_apps_own_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial's app made its default storage under its own package (BASE_DIR / ".local"),
+    # in a checkout, while the tests ran from another folder: nothing was said.
+    package = tmp_path / "service" / "svcwrite"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text(
+        "import os\nfrom pathlib import Path\nfrom fastapi import FastAPI\n\n"
+        "def create():\n"
+        "    store = os.environ.get('STORAGE_DIR') or Path(__file__).parent / '.local'\n"
+        "    Path(store).mkdir(parents=True, exist_ok=True)\n"
+        "    return FastAPI()\n"
+    )
+    (tmp_path / "tests").mkdir()
+    monkeypatch.chdir(tmp_path / "tests")
+    monkeypatch.syspath_prepend(str(tmp_path / "service"))
+    from svcwrite.app import create  # type: ignore[import-not-found]
+
+    try:
+        report = ProdConfigChecker(create, {"STORAGE_DIR": str(tmp_path / "store")}).audit()
+    finally:
+        for name in ("svcwrite", "svcwrite.app"):
+            sys.modules.pop(name, None)
+    assert [w for w in report.wrote if w.endswith("svcwrite/.local/ (new)")], report.wrote
+
+
 class _ShippingHandler(logging.Handler):
     """Ships each record over the network, as python-logging-loki does; never breaks the app."""
 
@@ -289,6 +319,31 @@ def test_a_field_under_an_env_prefix_names_its_variable() -> None:
     assert not {m.variable for m in report.unnamed} & dropped
     # pydantic's own message echoes the input it refused: a real leak, said as one.
     assert any("printed the value of SVC_AUTH_PASSWORD" in leak for leak in report.leaks)
+
+
+class _Db(BaseModel):
+    user: str
+    name: str
+
+
+class _NestedSettings(BaseSettings):
+    # A trial's: nested settings, whose errors name the dotted location (db.user), not the
+    # variable (SVC__DB__USER): every drop read as "refused without naming the variable".
+    model_config = SettingsConfigDict(env_prefix="SVC__", env_nested_delimiter="__")
+    db: _Db
+
+
+def _nested_app() -> FastAPI:
+    _NestedSettings()
+    return FastAPI()
+
+
+def test_a_nested_field_names_its_variable_by_its_dotted_location() -> None:
+    nested = {"SVC__DB__USER": "app", "SVC__DB__NAME": "orders"}
+    report = ProdConfigChecker(_nested_app, nested).audit()
+    dropped = {m.variable for m in report.rejected if m.value is None}
+    assert dropped == {"SVC__DB__USER", "SVC__DB__NAME"}  # "db.user: Field required"
+    assert not {m.variable for m in report.unnamed} & dropped
 
 
 def test_a_refusal_shows_no_input_pydantic_echoed() -> None:
