@@ -165,8 +165,11 @@ def hardening_apm(request: pytest.FixtureRequest) -> Any:
             "from the fixture below"
         )
         pytest.fail(
-            f"the app has no app.state.apm (nor prometheus_client metrics): {where}, or "
-            "override the `hardening_apm` fixture",
+            f"the app has no app.state.apm (nor prometheus_client metrics in the default "
+            f"registry): {where}, or override the `hardening_apm` fixture; metrics in a "
+            "CollectorRegistry of the app's own are read from it: `def hardening_apm("
+            "hardened_app): return THE_APP.module('app.metrics', hardened_app).REGISTRY` "
+            "(or the module's registry itself, for a factory that is no app_from_import)",
             pytrace=False,
         )
     return apm

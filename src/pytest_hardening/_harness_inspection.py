@@ -41,9 +41,9 @@ def _app_apm(app: Any) -> Any:
     apm = app_apm(app)
     if apm is None:
         raise HarnessError(
-            "the app has no app.state.apm (nor prometheus_client metrics): expose its APM "
-            "registry there, or pass it to watch_apm() (override the `hardening_apm` fixture "
-            "in pytest)"
+            "the app has no app.state.apm (nor prometheus_client metrics in the default "
+            "registry): expose its APM registry there, or pass it (a CollectorRegistry of the "
+            "app's own too) to watch_apm() (override the `hardening_apm` fixture in pytest)"
         )
     return apm
 

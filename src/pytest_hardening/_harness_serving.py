@@ -102,9 +102,15 @@ class HarnessServing:
 
             client = sync_test_client(self.app)
             self._base_headers = dict(client.headers)
-            with self._real_time(), startup_watch(self.app):
+            # A kept app (a reset given) starts once; an app object built once and started
+            # again in each test is counted, and a lifespan error then says so.
+            before = 0
+            if self._pool is not None and self._pool_key is None:
+                before = self._pool.lifespan_ran(self.app)
+            with self._real_time(), startup_watch(self.app), _restarted(self.app, before):
                 if self._pool_key is None:
-                    self._client = self._stack.enter_context(_TimedExit(client, self.app))
+                    timed = _TimedExit(client, self.app, before)
+                    self._client = self._stack.enter_context(timed)
                 else:
                     self._client = self._keep(client.__enter__())
             self._capture_started_sentry()
@@ -196,14 +202,14 @@ class _TimedExit:
     """A sync client whose exit (the app's lifespan shutdown) is timed by
     :func:`~._harness_report.timed_shutdown`."""
 
-    def __init__(self, client: Any, app: Any) -> None:
-        self._client, self._app = client, app
+    def __init__(self, client: Any, app: Any, before: int = 0) -> None:
+        self._client, self._app, self._before = client, app, before
 
     def __enter__(self) -> Any:
         return self._client.__enter__()
 
     def __exit__(self, *exc_info: Any) -> Any:
-        with timed_shutdown(self._app):
+        with timed_shutdown(self._app), _restarted(self._app, self._before):
             return self._client.__exit__(*exc_info)
 
 
@@ -220,11 +226,12 @@ def _restarted(app: Any, before: int) -> Iterator[None]:
             note(
                 f"this app object ({type(app).__name__}) ran its lifespan {before} time(s) in "
                 "earlier tests of this process (an app built once at import is one object, "
-                "started and stopped in every hardened_async_client test), where production "
-                "starts it once: a shutdown that closes what the app made at import (a pool, a "
-                "session manager, a client) leaves it closed for every later test. Make the "
-                "startup open what the shutdown closes, or have the shutdown leave what it did "
-                "not open; or test it with hardened_client and a hardening_app_reset, which "
-                "keeps one app running between tests (docs/getting-started.md, Async tests)"
+                "started and stopped in every test that runs its lifespan), where production "
+                "starts it once: a startup that registers or opens what the last one left (metrics "
+                "on a registry kept in a module: Duplicated timeseries), or a shutdown that "
+                "closes what the app made at import (a pool, a session manager), fails in every "
+                "later test. Make the lifespan safe to run again; or give a hardening_app_reset "
+                "(even `lambda app: None`), which keeps one app running between hardened_client "
+                "tests (docs/getting-started.md)"
             )
         raise

@@ -1,5 +1,6 @@
-"""An app object started and stopped in every async test: a lifespan error after the first
-says so (a trial's app closed at shutdown a session manager it made at import)."""
+"""An app object started and stopped in every test (no reset keeps it): a lifespan error after
+the first says so (a trial's app closed at shutdown a session manager it made at import;
+another registered its metrics again at each startup: "Duplicated timeseries")."""
 
 from __future__ import annotations
 
@@ -76,4 +77,36 @@ def test_a_shutdown_that_fails_the_second_time_is_told_the_app_ran_before(
     output = result.stdout.str()
     assert "ERROR test_pooled_restart.py::test_second" in output
     assert "shutdown failed: RuntimeError: Pool has been closed." in output
+    assert "this app object (Starlette) ran its lifespan 1 time(s) in earlier tests" in output
+
+
+SYNC_TESTS = """
+import pytest
+
+from pooled_restart_sync_app import app
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return lambda: app
+
+
+def test_first(hardened_client):
+    assert hardened_client.get("/ping").json() == {"closed": False}
+
+
+def test_second(hardened_client):
+    assert hardened_client.get("/ping").json() == {"closed": True}
+"""
+
+
+def test_the_sync_client_tells_the_same(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(pooled_restart_sync_app=POOLED_APP, test_pooled_sync=SYNC_TESTS)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    output = result.stdout.str()
+    assert "ERROR test_pooled_sync.py::test_second" in output
+    assert "Pool has been closed." in output
     assert "this app object (Starlette) ran its lifespan 1 time(s) in earlier tests" in output
