@@ -151,12 +151,7 @@ class EnvAccess:
 
 def _from_dotenv(frame: Any) -> bool:
     """Whether python-dotenv itself sets this variable (a ``load_dotenv()``)."""
-    while frame is not None:
-        name = str(frame.f_globals.get("__name__", ""))
-        if name not in ("os", "_collections_abc", "collections.abc", __name__):
-            return name.partition(".")[0] == "dotenv"
-        frame = frame.f_back
-    return False
+    return _caller_package(frame) == "dotenv"
 
 
 def replaced(loaded: Mapping[str, str], env: Mapping[str, str | None]) -> list[str]:
@@ -168,9 +163,15 @@ def replaced(loaded: Mapping[str, str], env: Mapping[str, str | None]) -> list[s
 def _by_dotenv(frame: Any) -> bool:
     """Whether python-dotenv made this read (``key in os.environ`` before it sets a value), or
     the plugin (a copy of the whole environment): not a read of the app's."""
+    return _caller_package(frame) in ("dotenv", "pytest_hardening")
+
+
+def _caller_package(frame: Any) -> str:
+    """The top-level package of the code that touched ``os.environ``, past the pass-throughs
+    (``os``, the mapping ABCs, this module); empty when none is found."""
     while frame is not None:
         name = str(frame.f_globals.get("__name__", ""))
-        if name not in ("os", "_collections_abc", "collections.abc", __name__):  # pass-throughs
-            return name.partition(".")[0] in ("dotenv", "pytest_hardening")
+        if name not in ("os", "_collections_abc", "collections.abc", __name__):
+            return name.partition(".")[0]
         frame = frame.f_back
-    return False
+    return ""
