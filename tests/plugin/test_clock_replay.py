@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from pytest_hardening import Clock
 from pytest_hardening._clock_cache import ClockCache
@@ -204,3 +205,21 @@ def test_a_partial_made_between_clocks_is_found() -> None:
         lambda: made.append(functools.partial(lambda clock: clock(), time.monotonic)),
         lambda: made[0](),
     )
+
+
+class _Timeout(NamedTuple):
+    seconds: float
+    clock: Callable[[], float]
+
+
+def test_a_holder_an_earlier_clock_left_alone_is_not_kept_for_the_next() -> None:
+    """A record keeps the holders it cannot reference weakly: one an earlier clock left alone
+    (its module ignored) and that died since must not fail a later clock's advance."""
+    cache = ClockCache()
+    held = [_Timeout(30.0, time.monotonic)]  # a tuple: the clock cannot re-point it
+    with Clock(cache=cache, ignore=[__name__]) as clock:
+        clock.advance(1)  # left alone: recorded
+    held.clear()
+    with Clock(cache=cache) as clock:
+        clock.advance(1)  # the tuple is gone: nothing to complain about
+        assert clock.problems() == []
