@@ -181,8 +181,9 @@ class OwnBackoff:
             replacement = Standin(real, sleep) if isinstance(real, ModuleType) else sleep
             self._patches.patch(module, name, replacement)
         functions = _functions_of(module)
+        sleeps = _real_sleeps()
         for function in functions:
-            self._own_defaults(function)
+            self._own_defaults(function, sleeps)
         if sleeps_inside(functions):
             self.callers.add(module)
 
@@ -191,22 +192,27 @@ class OwnBackoff:
         sync = real is time or real is SLEEPS[0] or real is time.sleep
         return self._sync_sleep if sync else self._async_sleep
 
-    def _own_defaults(self, function: Any) -> None:
+    def _own_defaults(self, function: Any, sleeps: frozenset[int]) -> None:
         """A sleep held as a default argument (``def __init__(self, sleep=asyncio.sleep)``, so
         that tests can inject one) is bound when the ``def`` runs: the module's names alone
         never reach it. Such defaults get the virtual sleep until :meth:`stop`."""
         if any(done is function for done, _, _ in self._defaults):
             return
         defaults, kwdefaults = function.__defaults__, function.__kwdefaults__
-        found = [v for v in (*(defaults or ()), *(kwdefaults or {}).values()) if _is_sleep(v)]
-        if not found:  # compared by identity only: defaults may be anything
+        if not defaults and not kwdefaults:
+            return
+
+        def is_sleep(value: Any) -> bool:  # compared by identity only: defaults may be anything
+            return id(real_of(value)) in sleeps
+
+        if not any(map(is_sleep, (*(defaults or ()), *(kwdefaults or {}).values()))):
             return
         self._defaults.append((function, defaults, kwdefaults))
         if defaults:
-            function.__defaults__ = tuple(self._virtual(v) if _is_sleep(v) else v for v in defaults)
+            function.__defaults__ = tuple(self._virtual(v) if is_sleep(v) else v for v in defaults)
         if kwdefaults:
             function.__kwdefaults__ = {
-                k: self._virtual(v) if _is_sleep(v) else v for k, v in kwdefaults.items()
+                k: self._virtual(v) if is_sleep(v) else v for k, v in kwdefaults.items()
             }
 
 
@@ -233,22 +239,23 @@ def _own_sleepers(module: ModuleType) -> dict[str, Any]:
     one of their sleeps, each with the real one; through the stand-ins an outer injector put
     there, the real module or sleep they stand for."""
     modules = (time, asyncio, sys.modules.get("anyio"))
+    wanted = _real_sleeps() | {id(m) for m in modules if m is not None}
     found: dict[str, Any] = {}
     for name, value in list(vars(module).items()):
         value = real_of(value)
-        if any(value is real for real in modules) or _is_sleep(value):
+        if id(value) in wanted:
             found[name] = value
     return found
 
 
-def _is_sleep(value: Any) -> bool:
-    """A sleep a stand-in must replace: the standard library's or anyio's, or another
-    injector's virtual one (a nested injector's stands in for it until it stops)."""
-    value = real_of(value)
+def _real_sleeps() -> frozenset[int]:
+    """The ids of the sleeps a stand-in must replace: the standard library's or anyio's, or
+    another injector's virtual one (a nested injector's stands in for it until it stops), each
+    looked at through :func:`real_of`. Valid while they are held (module attributes)."""
     anyio = sys.modules.get("anyio")
     current = (time.sleep, asyncio.sleep)  # a watch's wrappers, or a test's stand-ins
     sleeps = (*SLEEPS, *current, *map(real_of, current), getattr(anyio, "sleep", None))
-    return any(value is real for real in sleeps if real is not None)
+    return frozenset(id(real) for real in sleeps if real is not None)
 
 
 def _functions_of(module: ModuleType) -> list[Any]:
