@@ -290,21 +290,28 @@ def hardened_async_client(
     _hardening_harness: Harness,
     hardened_app: Any,
     hardening_client_headers: Mapping[str, str],
+    hardening_app_reset: AppReset | None,
 ) -> Iterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` over ``ASGITransport``; the lifespan runs in the test's own
-    loop, under pytest-asyncio (any mode and loop scope) or anyio's plugin."""
+    loop, under pytest-asyncio (any mode and loop scope) or anyio's plugin. The app is the
+    test's own; ``hardening_app_reset``, if any, runs once it started (a database the session
+    shares may hold what earlier tests wrote)."""
     from ._async_fixture import run_in_test_loop
 
+    headers, reset = hardening_client_headers, hardening_app_reset
     yield from run_in_test_loop(
-        request, lambda: _hardening_harness.async_client(headers=hardening_client_headers)
+        request, lambda: _hardening_harness.async_client(headers=headers, reset=reset)
     )
 
 
 @pytest.fixture
 async def _hardening_anyio_async_client(
-    _hardening_harness: Harness, hardening_client_headers: Mapping[str, str]
+    _hardening_harness: Harness,
+    hardening_client_headers: Mapping[str, str],
+    hardening_app_reset: AppReset | None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """``hardened_async_client`` for ``@pytest.mark.anyio`` tests: anyio's plugin runs this
     fixture's setup and teardown in one task of the test's loop."""
-    async with _hardening_harness.async_client(headers=hardening_client_headers) as client:
+    harness, headers, reset = _hardening_harness, hardening_client_headers, hardening_app_reset
+    async with harness.async_client(headers=headers, reset=reset) as client:
         yield client

@@ -146,8 +146,18 @@ class HarnessServing:
         # Entered outside the stack: at close the pool takes it over, still running.
         from ._reuse import Kept, fingerprint
 
-        self._kept = Kept(self.app, client, None, fingerprint(self.app), self._reset)
-        self._kept.aside_modules = dict(self._aside_modules)
+        kept = Kept(self.app, client, None, fingerprint(self.app), self._reset)
+        kept.aside_modules = dict(self._aside_modules)
+        if self._reset is not None:
+            # Reset once its startup ran, as when a later test takes it: a database the session
+            # shares may hold what tests outside the pool wrote (async ones, another factory's).
+            try:
+                kept.reset(self._reset)
+            except Exception as error:
+                client.__exit__(None, None, None)
+                raise _reset_refused(self._reset, error) from error
+            kept.fingerprint = fingerprint(self.app)
+        self._kept = kept
         self._stack.callback(self._hand_back)
         return client
 
@@ -163,14 +173,17 @@ class HarnessServing:
 
     @contextlib.asynccontextmanager
     async def async_client(
-        self, *, headers: Mapping[str, str] | None = None
+        self, *, headers: Mapping[str, str] | None = None, reset: AppReset | None = None
     ) -> AsyncIterator[httpx.AsyncClient]:
         """An ``httpx.AsyncClient`` over the app; the lifespan runs in the caller's loop,
-        where the app's loop-bound resources (clients, database engines) will be used."""
+        where the app's loop-bound resources (clients, database engines) will be used.
+        ``reset(app)`` (sync or async), if given, runs once the lifespan started: the app is
+        the caller's own, but what it stores in (a database the session shares) may not be."""
         import httpx
 
         from ._app import LifespanManager, with_state
         from ._async_transport import AppTransport
+        from ._reuse import _run_reset
 
         manager = LifespanManager(self.app)
         before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0
@@ -178,6 +191,12 @@ class HarnessServing:
             await manager.__aenter__()
         try:
             self._capture_started_sentry()
+            if reset is not None:
+                try:
+                    with self._real_time():
+                        await _run_reset(reset, self.app)
+                except Exception as error:
+                    raise _reset_refused(reset, error) from error
             transport = AppTransport(with_state(self.app, manager.state))
 
             async with httpx.AsyncClient(
@@ -196,6 +215,15 @@ class HarnessServing:
         # Apps may initialise Sentry at startup rather than at build.
         if self._guard is not None and self._sentry is not None:
             self._guard.capture_into(self._sentry)
+
+
+def _reset_refused(reset: AppReset, error: Exception) -> HarnessError:
+    name = getattr(reset, "__qualname__", repr(reset))
+    return HarnessError(
+        f"the app's reset {name} raised {type(error).__name__}: {error}, on the app just "
+        "started, before the test (every test given a reset starts from a reset app): fix the "
+        "reset, or return None from `hardening_app_reset` (an app built per test, not reset)"
+    )
 
 
 class _TimedExit:

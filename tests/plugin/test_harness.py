@@ -197,20 +197,29 @@ def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None
 
     try:
         first = one_test()
-        assert resets == [first]  # reset when handed back: an idle kept app holds nothing
+        # reset once started (what tests outside the pool left), and when handed back (an idle
+        # kept app holds nothing)
+        assert resets == [first] * 2
         assert one_test() is first  # kept, reset again when taken, reused
-        assert resets == [first] * 3
+        assert resets == [first] * 4
         # a reset failing when the app is handed back: shut down, not kept, and said once
         with pytest.warns(
             AppReuseWarning, match=r"<locals>\.reset raised RuntimeError: cannot reset"
         ):
             assert one_test(break_at_end=True) is first
         assert len(pool) == 0
+        broken = False
         second = one_test()
         assert second is not first  # so the next test builds afresh
         # a reset failing when the app is taken: the test errors, naming the reset
         broken = True
         with pytest.raises(HarnessError, match="cannot reset"):
+            one_test()
+        assert len(pool) == 0
+        # ... and when the app was just built: before the test, naming the reset
+        with pytest.raises(
+            HarnessError, match=r"<locals>\.reset raised RuntimeError.*just started"
+        ):
             one_test()
         assert len(pool) == 0
     finally:
@@ -273,9 +282,11 @@ def test_nothing_of_a_kept_app_runs_between_its_reset_and_its_parking() -> None:
     from pytest_hardening import AppPool
 
     acted = threading.Event()
+    armed = threading.Event()  # the hand-back's reset, not the one after the build
 
     async def reset(app: Any) -> None:
-        asyncio.get_running_loop().call_soon(acted.set)  # ready to run right after the reset
+        if armed.is_set():  # ready to run right after the reset
+            asyncio.get_running_loop().call_soon(acted.set)
 
     pool = AppPool()
 
@@ -286,6 +297,7 @@ def test_nothing_of_a_kept_app_runs_between_its_reset_and_its_parking() -> None:
         with Harness(pool=pool) as harness:
             first = harness.build(factory, {}, reset=reset)
             harness.client()
+            armed.set()
         # Negative check: passes only while the loop is held (a slow machine cannot fail it).
         assert not acted.wait(0.2), "a task ran between the reset and the parking"
         with Harness(pool=pool) as harness:

@@ -40,6 +40,21 @@ def test_dirty_again(hardened_app, hardened_client, faults, breakers, sentry_eve
     test_dirty(hardened_app, hardened_client, faults, breakers, sentry_events, apm, "dirty_again")
 
 
+@pytest.mark.asyncio
+async def test_async_writer(hardened_async_client):
+    # outside the pool (an async client's app is its own), on the session's database
+    assert (await hardened_async_client.post("/api/calls", json=CALL)).status_code == 201
+
+
+@pytest.mark.asyncio
+async def test_async_clean(hardened_async_client):
+    # its own app, on the session's database: reset once started, it holds no other test's row
+    assert (await hardened_async_client.post("/api/calls", json=CALL)).status_code == 201
+    path = os.environ["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM calls").fetchone() == (1,)
+
+
 def test_clean(hardened_app, hardened_client, sentry_events):
     # Seen through the app itself, not through fixtures that reset what they show.
     _log("clean", hardened_app)
@@ -85,6 +100,8 @@ def _run(project: pytest.Pytester, order: tuple[str, ...], *args: str) -> list[d
         else:
             outcome = project.runpytest("-p", "no:randomly", *FAST, *args, *selected)
     outcome.assert_outcomes(passed=len(order))
+    if not log.exists():  # only async tests ran: they log nothing
+        return []
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
@@ -100,3 +117,17 @@ def test_a_shared_app_leaks_nothing_in_either_order(project: pytest.Pytester) ->
 def test_separate_workers_give_the_same_outcome(project: pytest.Pytester) -> None:
     runs = _run(project, ("dirty", "clean"), "-n", "2")
     assert sorted(r["test"] for r in runs) == ["clean", "dirty"]
+
+
+def test_rows_written_outside_the_pool_are_reset_before_the_first_kept_test(
+    project: pytest.Pytester,
+) -> None:
+    # The async test's app is not kept; the clean test then builds the app the pool keeps, on
+    # the same database: it starts reset, as every later test taking it does.
+    runs = _run(project, ("async_writer", "clean"))
+    assert [r["test"] for r in runs] == ["clean"]
+
+
+def test_an_async_tests_own_app_starts_reset(project: pytest.Pytester) -> None:
+    # Not kept (its lifespan is the test's loop's), but given the reset once it started.
+    assert _run(project, ("async_writer", "async_clean")) == []
