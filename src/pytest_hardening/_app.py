@@ -184,6 +184,14 @@ def _failed(phase: str, message: str) -> LifespanError:
     return LifespanError(f"{phase} failed: {message}")
 
 
+def unbuilt(app: Any) -> bool:
+    """Whether ``app`` is a Starlette app that could not build its middleware stack (built on
+    its first ASGI call, the lifespan's): a middleware's ``__init__`` that refuses a setting.
+    Servers take the raise for "no lifespan support" and then answer every request 500 with
+    the same error: a startup that failed, not an app without a lifespan."""
+    return "middleware_stack" in getattr(app, "__dict__", {}) and app.middleware_stack is None
+
+
 #: Turns of the event loop to look for an app's exit after it sent ``failed``.
 _TURNS = 8
 
@@ -233,7 +241,7 @@ class LifespanManager:
             raise failed
         if message["type"] == "_app_exit":
             error = message["error"]
-            if phase == "startup":
+            if phase == "startup" and (error is None or not unbuilt(self.app)):
                 # Raising before any answer is how apps say "no lifespan support".
                 self._supported = False
                 return

@@ -16,7 +16,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 
-from ._app import LifespanManager, starlette_test_client
+from ._app import LifespanManager, starlette_test_client, unbuilt
 from ._portal_transport import PortalTransport
 from ._virtual_time import app_lifespan, lifespan_message
 
@@ -122,7 +122,9 @@ def _tolerant(app: Any) -> Any:
     that raises or returns before answering ``lifespan.startup`` does not support the protocol
     (a middleware that asserts ``scope["type"] == "http"``), and is served without one.
     Starlette's ``TestClient`` raises that error instead, so a test could not reach an app
-    that production serves. An app that answered (``startup.failed``) still fails."""
+    that production serves. An app that answered (``startup.failed``) still fails, and so does
+    a Starlette app whose middleware stack could not be built (production answers every
+    request 500 with that error)."""
 
     async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
@@ -147,7 +149,7 @@ def _tolerant(app: Any) -> Any:
             with app_lifespan():  # what it starts is the app's background, not the test's
                 await app(scope, watched_receive, watched_send)
         except Exception:
-            if answered:
+            if answered or unbuilt(app):  # a Starlette app that could not build itself
                 raise
         if answered:
             return
