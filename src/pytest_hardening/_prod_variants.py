@@ -229,6 +229,7 @@ def declared_optional(factory: AppFactory) -> set[str]:
 #: Variables that switch debugging on, and that list the origins CORS lets in.
 _DEBUG = re.compile(r"(^|_)DEBUG$", re.IGNORECASE)
 _ORIGINS = re.compile(r"CORS|ORIGINS", re.IGNORECASE)
+_REGEX = re.compile(r"REGEX|PATTERN", re.IGNORECASE)
 #: Switches that turn a protection on (secure cookies, TLS verification, CSRF, HSTS).
 _PROTECTION = re.compile(r"SECURE|HTTPS|SSL|TLS|VERIFY|CSRF|HSTS|HTTPONLY", re.IGNORECASE)
 _ON = frozenset({"true", "1", "yes", "on"})
@@ -271,10 +272,27 @@ def credentialed_any_origin(app: Any) -> bool:
         if not isinstance(options, dict) or options.get("allow_credentials") is not True:
             continue
         origins = options.get("allow_origins") or ()
-        regex = options.get("allow_origin_regex")
-        if "*" in origins or regex in (".*", "^.*$", ".+", "^.+$"):
+        if "*" in origins or _lets_strangers_in(options.get("allow_origin_regex")):
             return True
     return False
+
+
+#: Origins of sites no app trusts: a regex that lets one in lets any site in (``https://.*``,
+#: ``.*?``, ``(.*)``), however it is written.
+_STRANGERS = ("https://evil.example", "http://attacker.test", "https://a.evil.example:8443")
+
+
+def _lets_strangers_in(regex: Any) -> bool:
+    """Whether ``allow_origin_regex`` matches an unrelated site's origin, as Starlette matches
+    it (the whole origin). A regex that does not compile lets nothing in (the app's stack then
+    fails to build, which the check reports as a refusal)."""
+    if not isinstance(regex, str) or not regex:
+        return False
+    try:
+        compiled = re.compile(regex)
+    except re.error:
+        return False
+    return any(compiled.fullmatch(origin) for origin in _STRANGERS)
 
 
 def origin_variables(app: Any, env: Mapping[str, str]) -> set[str]:
@@ -375,6 +393,8 @@ def _weakened(name: str, value: str, *, origin: bool = False) -> list[Mutation]:
         # In the form the setting is written in: a JSON list (pydantic-settings reads a list
         # so), else the bare wildcard. A "*" a list setting cannot parse would read as refused.
         anyone = '["*"]' if value.lstrip().startswith("[") else "*"
+        if _REGEX.search(name):  # an origin regex: the wildcard is not one (it would not build)
+            anyone = ".*"
         return [Mutation(name, "any origin", anyone)]
     return []
 

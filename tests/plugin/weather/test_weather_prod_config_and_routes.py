@@ -420,6 +420,13 @@ def test_any_origin_is_written_in_the_settings_own_form() -> None:
     assert ("ALLOWED_ORIGINS", "*") in found
 
 
+def test_an_origin_regex_is_tried_with_one_matching_any_origin() -> None:
+    # "*" is not a regex: the build would fail on it and read as refused, proving nothing.
+    env = {"CORS_ORIGINS_REGEX": r"https://.*\.shop\.example"}
+    found = {(m.variable, m.value) for m in ProdConfigChecker(object, env).mutations()}
+    assert ("CORS_ORIGINS_REGEX", ".*") in found
+
+
 def test_a_secret_is_tried_at_the_projects_own_example_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -461,3 +468,22 @@ def test_a_production_build_that_lets_any_origin_send_credentials_is_not_accepte
         ProdConfigChecker(lambda: factory(["*"], True), {}).assert_accepts()
     ProdConfigChecker(lambda: factory(["*"], False), {}).assert_accepts()  # no cookies: public
     ProdConfigChecker(lambda: factory(["https://shop.example"], True), {}).assert_accepts()
+
+
+@pytest.mark.parametrize("regex", [".*", "https://.*", "https?://.*", "(.*)", ".*?", "[^/]+//.+"])
+def test_an_origin_regex_that_lets_any_site_in_with_credentials_is_not_accepted(
+    regex: str,
+) -> None:
+    # Starlette answers every origin the regex matches with itself: any regex an unrelated
+    # site's origin matches is "any origin", however it is written (a trial's app).
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    def factory(regex: str) -> Any:
+        app = FastAPI()
+        app.add_middleware(CORSMiddleware, allow_origin_regex=regex, allow_credentials=True)
+        return app
+
+    with pytest.raises(AssertionError, match="lets any origin make credentialed requests"):
+        ProdConfigChecker(lambda: factory(regex), {}).assert_accepts()
+    ProdConfigChecker(lambda: factory(r"https://[a-z]+\.shop\.example"), {}).assert_accepts()
