@@ -143,7 +143,9 @@ class SentryCapture(Transport):
             if places:  # every place, so that one fix and one run find them all
                 shown = "; ".join(places[:_PLACES])
                 more = f"; and {len(places) - _PLACES} more" if len(places) > _PLACES else ""
-                leaks.append(f"  secret #{index} ({_redact(value)}) in {shown}{more}")
+                # Counted from 1, in the order given: the value itself is never shown.
+                which = f"secret {index + 1} of {len(values)} given"
+                leaks.append(f"  {which} ({_redact(value)}) in {shown}{more}")
         if leaks:
             raise AssertionError(
                 f"secret values reached Sentry ({len(envelopes)} envelope(s) checked):\n"
