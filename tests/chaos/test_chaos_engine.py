@@ -314,6 +314,8 @@ def test_a_redirect_and_a_query_are_sent_and_seen_as_asked() -> None:
 
 def test_steps_are_checked_where_the_scenario_is_written() -> None:
     assert Inject("payments", "fail", 503).args == (503,)  # a bare argument, as a tuple
+    # a fault's own `kind=` (timeout's) is a keyword of the fault, not the step's kind
+    assert Inject("payments", "timeout", kind="connect").kwargs == {"kind": "connect"}
     with pytest.raises(TypeError, match=r"method\[1\] is .* not a step: a step has run\(ctx\)"):
         Scenario("s", "d", method=(Heal(), lambda ctx: None))  # type: ignore[arg-type]
 

@@ -80,6 +80,7 @@ class Inject:
         self,
         provider: str,
         kind: FaultKind,
+        /,  # so that a fault's own ``kind=`` (``timeout``'s) is one of its keywords
         args: Any = (),
         kwargs: Mapping[str, Any] | None = None,
         **keywords: Any,
