@@ -71,7 +71,7 @@ class HarnessInspection:
 
             found = breakers if breakers is not None else _app_breakers(self.app)
             inspector = BreakerInspector(
-                found, in_app_loop=self._in_app_loop, calls=self._recent_calls
+                found, in_app_loop=self._in_app_loop, calls=self._recent_calls, now=self._now
             ).start()
             self._stack.callback(inspector.stop)
             self._stack.callback(inspector.reset)  # first of the two: see close_breakers()
@@ -80,6 +80,10 @@ class HarnessInspection:
                 self._stack.callback(self._clock.on_advance(inspector.advance))
                 self._stack.callback(self._clock.before_advance(inspector.look))
         return self._breakers
+
+    def _now(self) -> float | None:
+        """The clock's time, once there is a clock (when a breaker's transition is logged)."""
+        return self._clock.monotonic() if self._clock is not None else None
 
     def _recent_calls(self) -> str:
         faults = self._faults

@@ -19,6 +19,8 @@ class _Track:
     source: Any
     adapter: BreakerAdapter
     log: list[tuple[str, str]] = field(default_factory=list)
+    #: When each entry of ``log`` was logged (the inspector's ``now``; None without one).
+    times: list[float | None] = field(default_factory=list)
     last: BreakerState | None = None
     unsubscribe: Callable[[], None] | None = None
     #: The latest logged transition, when a look (not a listener) logged it: a listener's
@@ -47,8 +49,11 @@ class BreakerInspector:
         history: int = 5,
         in_app_loop: InAppLoop | None = None,
         calls: Callable[[], str] | None = None,
+        now: Callable[[], float | None] | None = None,
     ) -> None:
         self._registry = breaker_registry(breakers)
+        #: When a transition is logged (a clock's time): a listener's is when it happened.
+        self._now = now
         self._in_app_loop = in_app_loop  # where an async breaker's methods run
         #: The last provider calls, for failure messages: what the breaker met (or not).
         self._calls = calls
@@ -81,7 +86,7 @@ class BreakerInspector:
         change of state since is a transition."""
         track = _Track(source, adapt_breaker(source, in_app_loop=self._in_app_loop))
         if before is not None:
-            track.log, track.observed = before.log, before.observed
+            track.log, track.times, track.observed = before.log, before.times, before.observed
         if self._started:
             # Appeared during the test, so created during it: it started CLOSED.
             track.last = before.last if before is not None else BreakerState.CLOSED
@@ -161,20 +166,24 @@ class BreakerInspector:
                 # Left the state last seen and came back unseen: circuitbreaker reports
                 # HALF_OPEN on reading once its timeout has passed, and a failed probe reports
                 # HALF_OPEN -> OPEN while the last look saw OPEN.
-                track.log.append((to_state.value, from_state.value))
-                track.log.append((from_state.value, to_state.value))
+                self._log(track, (to_state.value, from_state.value))
+                self._log(track, (from_state.value, to_state.value))
                 return
             if track.last is not None and from_state != track.last:
-                track.log.append((track.last.value, from_state.value))  # seen in between
+                self._log(track, (track.last.value, from_state.value))  # seen in between
             if from_state != to_state:
-                track.log.append((from_state.value, to_state.value))
+                self._log(track, (from_state.value, to_state.value))
             track.last = to_state
+
+    def _log(self, track: _Track, change: tuple[str, str]) -> None:
+        track.log.append(change)
+        track.times.append(self._now() if self._now is not None else None)
 
     def _observe(self, name: str, track: _Track) -> BreakerState:
         state = BreakerState.parse(track.adapter.state())
         with self._lock:
             if track.last is not None and state != track.last:
-                track.log.append((track.last.value, state.value))
+                self._log(track, (track.last.value, state.value))
                 track.observed = (track.last, state)
             track.last = state
         return state
@@ -245,6 +254,14 @@ class BreakerInspector:
         with self._lock:
             return list(track.log)
 
+    def transition_times(self, name: str) -> list[float | None]:
+        """When each of :meth:`transitions` was logged, by the ``now`` given (None without
+        one): the moment it happened for a breaker that :meth:`reports_transitions`, the moment
+        it was seen for others."""
+        track = self._track(name)
+        with self._lock:
+            return list(track.times)
+
     def all_transitions(self) -> dict[str, list[tuple[str, str]]]:
         self._refresh()
         for name, track in list(self._tracks.items()):
@@ -269,6 +286,7 @@ class BreakerInspector:
             state = _read(key, track, reset=True)
             with self._lock:
                 track.log.clear()
+                track.times.clear()
                 track.last = state
                 track.observed = None
 

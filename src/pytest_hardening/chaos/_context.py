@@ -182,8 +182,13 @@ class ChaosContext:
             new = list(self.breakers.transitions(name))[seen:]
             log = self.reasons.get(name, ())
             reported = self.breakers.reports_transitions(name)
-            for from_state, to_state in new:
+            # A listener's transition is logged as it happens: during a request, not after it.
+            times = self.breakers.transition_times(name)[seen:] if reported else []
+            for i, (from_state, to_state) in enumerate(new):
                 at, reason, exact = now, "", reported
+                stamp = times[i] if i < len(times) else None
+                if stamp is not None:
+                    at = min(now, round(stamp - self._t0, 6))
                 index = self._reason_index.get(name, 0)
                 if index < len(log):
                     reason, breaker_at = log[index]

@@ -124,7 +124,7 @@ class HarnessSession:
             # The lifespan runs in real time either way; started before the clock, the clock
             # does not have to stop and start again around it.
             client = harness.client(headers=self.headers)
-            if built and self.reset is not None:
+            if built and self.reset is not None and reset is None:  # a kept build: reset already
                 _reset_built(harness, self.reset)
             clock = harness.freeze()
             raw = self.breakers(app)
