@@ -43,6 +43,8 @@ class BreakersLike(Protocol):
 
     def reports_transitions(self, name: str) -> bool: ...
 
+    def transition_times(self, name: str) -> Sequence[float | None]: ...
+
 
 class ClientLike(Protocol):
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
@@ -183,7 +185,7 @@ class ChaosContext:
             log = self.reasons.get(name, ())
             reported = self.breakers.reports_transitions(name)
             # A listener's transition is logged as it happens: during a request, not after it.
-            times = self.breakers.transition_times(name)[seen:] if reported else []
+            times = list(self.breakers.transition_times(name))[seen:] if reported else []
             for i, (from_state, to_state) in enumerate(new):
                 at, reason, exact = now, "", reported
                 stamp = times[i] if i < len(times) else None
