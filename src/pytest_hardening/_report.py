@@ -125,8 +125,13 @@ class HardeningSession:
         outcomes = Counter(r["outcome"].partition(" ")[0] for r in self.records)
         failed = len(self.records) - outcomes["passed"] - outcomes["xfailed"]
         xfailed = f", {outcomes['xfailed']} xfailed" if outcomes["xfailed"] else ""
-        # The seed matters only to seeded faults (faults.random): shown when one was used.
-        seeded = any("seed" in fault for record in self.records for fault in record["faults"])
+        # The seed matters only to faults seeded by it (faults.random without a seed= of its
+        # own, which replays the same whatever the run's seed): shown when one was used.
+        seeded = any(
+            str(fault.get("seed", "")).startswith(f"{self.seed}:")  # the run's, per test
+            for record in self.records
+            for fault in record["faults"]
+        )
         replay = f"; seed {self.seed} (replay: --hardening-seed={self.seed})" if seeded else ""
         return [
             f"{len(self.records)} test(s) used hardening fixtures ({failed} not passed{xfailed})"
