@@ -290,7 +290,7 @@ class ProdConfigChecker:
             )
         text = str(error)
         missing = [name for name in changes if not names_variable(text, name)]
-        leaked = self._text.leaks(text, changes)
+        leaked = self._text.leaks_of(error, changes)
         problems = []
         if missing:
             problems.append(f"the error does not name {', '.join(missing)}")
@@ -370,7 +370,7 @@ class ProdConfigChecker:
             if not names_variable(text, mutation.variable):
                 report.unnamed.append(mutation)
                 self._finding(f"refused without naming the variable: {mutation}")
-            for name in self._text.leaks(text, {}):
+            for name in self._text.leaks_of(error, {}):
                 leak = f"refusing '{mutation}' printed the value of {name}"
                 leak += self._text.echoed(error, [name], {})
                 if leak not in report.leaks:

@@ -32,6 +32,18 @@ class RefusalText:
     def leaks(self, text: str, overrides: Mapping[str, str | None]) -> list[str]:
         return sorted({name for name, value in self.secrets(overrides) if leaks_in(text, value)})
 
+    def leaks_of(self, error: BaseException, overrides: Mapping[str, str | None]) -> list[str]:
+        """The secrets ``error`` prints: in its text, and every secret of a settings input a
+        pydantic error prints (``input_value={...}``, cut to its first and last characters:
+        which secrets show depends on the fields' order and lengths, not on the app's care)."""
+        text = str(error)
+        found = set(self.leaks(text, overrides))
+        if "input_value=" in text and type(error).__name__ == "ValidationError":
+            inputs = [repr(e.get("input")) for e in _errors(error) if isinstance(e, dict)]
+            printed = " ".join(i for i in inputs if i.startswith("{"))  # a whole settings input
+            found |= {name for name, value in self.secrets(overrides) if value in printed}
+        return sorted(found)
+
     def redacted(self, text: str, overrides: Mapping[str, str | None]) -> str:
         return mask(text, self.secrets(overrides), label="<{name} redacted>")
 
@@ -54,9 +66,16 @@ class RefusalText:
             return ""
         return (
             " (in the input pydantic's error repeats, which a log line or a traceback prints, "
-            "not in the lines shown here: hide_input_in_errors=True in the settings' "
-            "model_config leaves it out)"
+            "as much of it as fits, not in the lines shown here: hide_input_in_errors=True in "
+            "the settings' model_config leaves it out)"
         )
+
+
+def _errors(error: BaseException) -> list[object]:
+    try:
+        return list(error.errors())  # type: ignore[attr-defined]
+    except Exception:  # not pydantic's after all
+        return []
 
 
 def names_variable(text: str, variable: str) -> bool:

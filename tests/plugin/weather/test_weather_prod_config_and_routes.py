@@ -137,6 +137,34 @@ def test_a_secret_in_the_input_pydantic_repeats_is_a_leak_said_where() -> None:
     ProdConfigChecker(Hidden, env).assert_rejects(SECRET_KEY="changethis")
 
 
+def test_every_secret_of_an_input_pydantic_prints_is_a_leak_whatever_the_fields_order() -> None:
+    # str(ValidationError) prints the input cut to its first and last characters: long public
+    # values around the secrets hide them today, and a field added or reordered shows them.
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class Settings(BaseSettings):
+        DATABASE_URL: str
+        PUBLIC_URL: str
+        API_TOKEN: str
+        WEBHOOK_SECRET: str
+        PUBLIC_REGION: str
+
+    env = {
+        "DATABASE_URL": "postgresql://app@127.0.0.1:5432/app",
+        "PUBLIC_URL": "https://memes.example.com/a/rather/long/public/path",
+        "API_TOKEN": "Tk4nB8vX2zL7qW1eR5tY3uI6oP0aSdFg",
+        "WEBHOOK_SECRET": KEY,
+        "PUBLIC_REGION": "europe-west-1-frankfurt-availability-zone-b",
+    }
+    with pytest.raises(AssertionError, match="leaks the value of API_TOKEN, WEBHOOK_SECRET "):
+        ProdConfigChecker(Settings, env).assert_rejects(drop=["DATABASE_URL"])
+
+    class Hidden(Settings):
+        model_config = SettingsConfigDict(hide_input_in_errors=True)
+
+    ProdConfigChecker(Hidden, env).assert_rejects(drop=["DATABASE_URL"])
+
+
 def test_refusing_a_published_default_may_name_it() -> None:
     # As FastAPI's full-stack template does: 'The value of SECRET_KEY is "changethis"'.
     def factory() -> Any:
