@@ -5,6 +5,8 @@ faults no call met, connections refused, and misuses of the back-off settings. A
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -70,6 +72,24 @@ class FaultReports:
             f"providers (the app got ConnectError; no real network is used):\n{urls}\n"
             f"registered providers:\n{known}\n"
             f"declare {what} in {self.advice.providers}{fix}."
+            + self._hosts_from_env({first[key].url.host for key, _ in shown})
+        )
+
+    def _hosts_from_env(self, hosts: set[str]) -> str:
+        """Where the environment names a host the app called: a base URL an SDK reads
+        (``OPENAI_BASE_URL``), often from the shell that ran the tests, not from the tests."""
+        found = {}
+        for host in sorted(h for h in hosts if h):
+            alone = re.compile(rf"(?<![\w.-]){re.escape(host)}(?![\w-])")  # not a part of one
+            found[host] = sorted(n for n, value in os.environ.items() if alone.search(value))
+        lines = [f"  {host}: {', '.join(names)}" for host, names in found.items() if names]
+        if not lines:
+            return ""
+        return (
+            "\nthe environment names these hosts (an SDK or the app's settings read it; a "
+            f"variable {self.advice.dev_env} does not set comes from the shell that ran the "
+            f"tests):\n" + "\n".join(lines) + f"\ngive it the provider's URL in "
+            f"{self.advice.dev_env}, or unset it where the tests run."
         )
 
     def untriggered(self, provider: str | None = None) -> list[str]:

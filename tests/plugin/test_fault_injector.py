@@ -179,6 +179,21 @@ def test_unregistered_host_gets_connect_error_and_is_reported(
     assert "pay: https://api.pay.example/v2" in report
 
 
+def test_an_unregistered_host_the_environment_names_is_traced_to_its_variable(
+    injector: FaultInjector, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An SDK's base URL from the developer's shell sends its calls elsewhere on one machine
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://gateway.corp.example/v1")
+    monkeypatch.setenv("NOT_IT", "https://sub.gateway.corp.example.net")  # another host
+    with pytest.raises(UnregisteredHostError):
+        http.post("https://gateway.corp.example/v1/chat/completions")
+    report = injector.unregistered_report() or ""
+    assert "the environment names these hosts" in report
+    assert "  gateway.corp.example: OPENAI_BASE_URL\n" in report
+    assert "NOT_IT" not in report
+    assert "give it the provider's URL in hardening_dev_env" in report
+
+
 def test_a_test_that_checks_unregistered_hosts_itself_can_allow_them(
     injector: FaultInjector, http: httpx.Client
 ) -> None:
