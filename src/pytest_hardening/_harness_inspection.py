@@ -8,7 +8,9 @@ closed after the test.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +37,23 @@ def _app_breakers(app: Any) -> Any:
     return breakers
 
 
+def _stale_copy(breakers: Any, aside: Mapping[str, ModuleType]) -> str | None:
+    """Where ``breakers`` is held by the tests' own import of a module the app was built
+    from a copy of (``app_from_import`` imported it aside): the breakers of the copy, which
+    the app calls, are other objects. A dotted name, else None."""
+    for name, copy in aside.items():
+        stale = sys.modules.get(name)
+        if stale is None or stale is copy:
+            continue
+        for attribute, value in list(vars(stale).items()):
+            held = value is breakers or (
+                isinstance(value, dict) and any(v is breakers for v in list(value.values()))
+            )
+            if held and vars(copy).get(attribute) is not value:
+                return f"{name}.{attribute}"
+    return None
+
+
 def _app_apm(app: Any) -> Any:
     from ._apm import app_apm
 
@@ -58,6 +77,7 @@ class HarnessInspection:
     _faults: FaultInjector | None
     _apm: ApmView | PrometheusView | None
     _metrics_refused: list[str]
+    _aside_modules: dict[str, ModuleType]
 
     @property
     def app(self) -> Any:
@@ -70,6 +90,16 @@ class HarnessInspection:
             from ._breakers import BreakerInspector
 
             found = breakers if breakers is not None else _app_breakers(self.app)
+            stale = _stale_copy(found, self._aside_modules) if breakers is not None else None
+            if stale is not None:
+                module, _, attribute = stale.rpartition(".")
+                raise HarnessError(
+                    f"the breakers given (hardening_breakers) are {stale} of the tests' own "
+                    f"import of {module}, not of the copy the app was built from (imported "
+                    "aside: see the StaleImportWarning), so no call of the app moves them: "
+                    f"return THE_APP.module({module!r}, hardened_app).{attribute} (THE_APP "
+                    "being your app_from_import(...)), or app.state.breakers"
+                )
             inspector = BreakerInspector(
                 found, in_app_loop=self._in_app_loop, calls=self._recent_calls, now=self._now
             ).start()

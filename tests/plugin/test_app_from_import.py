@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 import sentry_sdk
 
-from pytest_hardening import AppPool, EnvPatch, Harness, StaleImportWarning, app_from_import
+from pytest_hardening import (
+    AppPool,
+    EnvPatch,
+    Harness,
+    HarnessError,
+    StaleImportWarning,
+    app_from_import,
+)
 from pytest_hardening._build_modes import production_build
 
 CONFIG = """
@@ -725,3 +732,41 @@ def test_production_builds_are_freed_once_past(
         gc.collect()
         alive = sum(ref() is not None for ref in built)
         assert alive <= 4, f"{alive} of 12 production builds still alive"
+
+
+BREAKERS = """
+class Breaker:
+    state = "CLOSED"
+
+    def force_open(self):
+        self.state = "OPEN"
+
+    def reset(self):
+        self.state = "CLOSED"
+
+
+BREAKERS = {"pay": Breaker()}
+"""
+
+
+def test_breakers_of_the_tests_own_import_are_refused_naming_the_copys(shopapp: Path) -> None:
+    # The tests imported the app first (a conftest's `from shopapp.breakers import BREAKERS`):
+    # the app runs a copy imported aside, whose breakers are other objects. Inspecting the
+    # tests' ones reads CLOSED whatever the app met (a trial's failure said only that).
+    (shopapp / "shopapp" / "breakers.py").write_text(BREAKERS)
+    (shopapp / "shopapp" / "main.py").write_text(MAIN + "\nfrom shopapp.breakers import BREAKERS\n")
+    with EnvPatch(PROD):
+        import shopapp.main  # type: ignore[import-not-found]
+        from shopapp.breakers import BREAKERS as imported_early  # type: ignore[import-not-found]
+    factory = app_from_import("shopapp.main:app")
+    with Harness() as harness:
+        with pytest.warns(StaleImportWarning):
+            app = harness.build(factory, DEV)
+        with pytest.raises(HarnessError) as refused:
+            harness.inspect_breakers(imported_early)
+        message = str(refused.value)
+        assert "shopapp.breakers.BREAKERS of the tests' own import" in message
+        assert "THE_APP.module('shopapp.breakers', hardened_app).BREAKERS" in message
+        theirs = factory.module("shopapp.breakers", app).BREAKERS
+        assert theirs is not imported_early
+        assert harness.inspect_breakers(theirs).state("pay") == "CLOSED"
