@@ -236,3 +236,34 @@ def test_a_mode_the_app_reads_and_the_file_leaves_unset_is_noted(project: Path) 
     (project / "quietsvc.py").write_text("from fastapi import FastAPI\ncreate_app = FastAPI\n")
     quiet = runner.invoke(app, [*args[:-1], "quietsvc:create_app"])
     assert "mode" not in quiet.stderr  # an app without modes hears nothing of them
+
+
+PINGS_AT_STARTUP = """
+import os
+import socket
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+
+@asynccontextmanager
+async def lifespan(app):
+    socket.create_connection((os.environ["DB_HOST"], 5432), timeout=1).close()  # the database
+    yield
+
+
+app = Starlette(lifespan=lifespan)
+"""
+
+
+def test_a_startup_stopped_at_a_connection_is_not_said_started(project: Path) -> None:
+    # The OK line said "the app built and started with it" beside the note that its startup
+    # stopped at the database (a trial): it started up to there.
+    (project / "pingstart.py").write_text(PINGS_AT_STARTUP)
+    Path("prod.env").write_text("DB_HOST=db.prod.example.com\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "pingstart:app", "--start"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "note: the app stopped there: " in result.stderr
+    assert "built and started up to a connection the check refused" in result.stdout
+    assert "built and started with it" not in result.stdout

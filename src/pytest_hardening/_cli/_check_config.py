@@ -245,6 +245,8 @@ def check_config(
     if built:  # what the app's own build refuses, and no more
         how = "the audit's variants" if audit else "--audit tries its unsafe variants"
         done = "built and started" if start else "built (not started)"
+        if any(n.startswith("the app stopped there") for n in getattr(check, "notes", [])):
+            done = "built and started up to a connection the check refused (see the note)"
         click.echo(f"{source}: production configuration OK: the app {done} with it ({how})")
     else:
         click.echo(f"{source}: production configuration OK")
