@@ -17,14 +17,10 @@ from ._env_reads import EnvAccess, replaced
 from ._fresh_builds import FreshBuild, FreshBuilds, import_spec, made_afresh
 from ._network import NetworkGuard
 from ._prod_variants import (
-    ANY_ORIGIN,
     AuditReport,
     Mutation,
-    credentialed_any_origin,
     debug_stayed_off,
     declared_optional,
-    origin_variables,
-    runs_in_debug,
     unsafe_variants,
     weak_secrets,
 )
@@ -34,6 +30,7 @@ from ._registries import ImportAgainError
 from ._sentry import SentryCapture
 from ._sentry_guard import SentryGuard
 from ._stops import connecting
+from ._unsafe_builds import ANY_ORIGIN, credentialed_any_origin, origin_variables, runs_in_debug
 from ._work_dir import WorkDirChanges, watched_folders
 
 __all__ = ["ProdConfigChecker"]

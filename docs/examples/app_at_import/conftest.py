@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -13,6 +15,12 @@ THE_APP = app_from_import("main:app")  # one factory for the session: it keeps i
 @pytest.fixture
 def hardening_app_factory():
     return THE_APP
+
+
+@pytest.fixture
+def hardening_breakers(hardened_app: Any) -> Any:
+    # The module-level breaker of the copy the app runs (the tests' `import main` may be another)
+    return {"rates": THE_APP.module("main", hardened_app).breaker}
 
 
 @pytest.fixture

@@ -74,13 +74,8 @@ def build_validator(
     from pytest_hardening import ProdConfigChecker
     from pytest_hardening._app import AppExited, LifespanError
     from pytest_hardening._env_reads import EnvAccess, replaced
-    from pytest_hardening._prod_variants import (
-        ANY_ORIGIN,
-        MODE_FLAGS,
-        MODE_VARIABLES,
-        credentialed_any_origin,
-        runs_in_debug,
-    )
+    from pytest_hardening._prod_variants import MODE_FLAGS, MODE_VARIABLES
+    from pytest_hardening._unsafe_builds import ANY_ORIGIN, credentialed_any_origin, runs_in_debug
 
     create = fresh_factory(factory)
     notes: list[str] = []
