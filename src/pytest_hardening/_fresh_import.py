@@ -61,6 +61,16 @@ def _held(roots: set[str]) -> list[str]:
     return sorted(name for name in sys.modules if _under(name, roots))
 
 
+def _held_mark(held: list[str]) -> _Imported | None:
+    """What another factory's development import of these held modules read, if one of
+    them imported them."""
+    for name in held:
+        mark = getattr(sys.modules.get(name), _MARK, None)
+        if isinstance(mark, _Imported):
+            return mark
+    return None
+
+
 def _named(held: list[str]) -> str:
     """The modules someone imported, without the packages their import brought along."""
     leaves = [n for n in held if not any(m.startswith(f"{n}.") for m in held)]
@@ -168,7 +178,16 @@ class _FromImport:
                 if not held:
                     self._import_home()  # nobody holds the package yet
                     return self._take()[0]
-                if not isinstance(mark, _Imported) and environment not in self._told:
+                # Another app_from_import factory's import of the package (a factory of the
+                # tests' own around the app's), which says what it read.
+                other = None if isinstance(mark, _Imported) else _held_mark(held)
+                if other is not None and not other.differing(dict(environment)):
+                    self._import_home(held_reads=other.read)  # under these values: theirs
+                    return self._take()[0]
+                if other is not None and environment not in self._told:
+                    self._told.add(environment)
+                    self._tell_aside(_named(held), other.differing(dict(environment)))
+                elif not isinstance(mark, _Imported) and environment not in self._told:
                     # Imported by someone else first (a test module's top): when the package's
                     # import reads no variable, what they hold is this build's app too.
                     app = self._foreign(held, environment)

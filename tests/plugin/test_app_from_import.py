@@ -770,3 +770,32 @@ def test_breakers_of_the_tests_own_import_are_refused_naming_the_copys(shopapp: 
         theirs = factory.module("shopapp.breakers", app).BREAKERS
         assert theirs is not imported_early
         assert harness.inspect_breakers(theirs).state("pay") == "CLOSED"
+
+
+def test_a_factory_of_the_tests_own_around_the_app_shares_the_apps_import(
+    shopapp: Path,
+) -> None:
+    # app_from_import("shopapp.main:app") for most tests, and a factory of the tests' own that
+    # returns that app (after setting up Sentry, say) for others: under the same values, one
+    # copy, the one `import shopapp.main` gives (a trial got a copy aside and a warning
+    # blaming a conftest's import).
+    (shopapp / "ownfactory.py").write_text(
+        "def create_app():\n    from shopapp.main import app\n\n    return app\n"
+    )
+    first = app_from_import("shopapp.main:app")
+    second = app_from_import("ownfactory:create_app", packages=["shopapp"])
+    try:
+        with EnvPatch(DEV):
+            app = first()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", StaleImportWarning)
+                assert second() is app is sys.modules["shopapp.main"].app
+        with (
+            EnvPatch({"APP_ENV": "staging"}),
+            pytest.warns(
+                StaleImportWarning, match=r"under another environment \(differing in APP_ENV\)"
+            ),
+        ):
+            assert second() is not app  # other values: a copy aside, said as such
+    finally:
+        sys.modules.pop("ownfactory", None)
