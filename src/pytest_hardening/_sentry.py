@@ -3,6 +3,7 @@ on what an app sent (SentryGuard, in ``_sentry_guard``, points clients at one)."
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -231,9 +232,30 @@ _PLACES = 12
 
 
 def _written(value: str) -> set[str]:
-    """The forms a secret reaches an envelope in: as it is, JSON-escaped, and percent-encoded
-    as a URL carries it (a query string, a redirect, an HTTP breadcrumb: ``code=4%2F0A...``)."""
-    return {value, json.dumps(value)[1:-1], quote(value), quote(value, safe=""), quote_plus(value)}
+    """The forms a secret reaches an envelope in: as it is, JSON-escaped, percent-encoded as a
+    URL carries it (a query string, a redirect, an HTTP breadcrumb: ``code=4%2F0A...``), and
+    base64-encoded inside a longer value (HTTP Basic auth's ``user:secret``)."""
+    forms = {value, json.dumps(value)[1:-1], quote(value), quote(value, safe=""), quote_plus(value)}
+    return forms | _in_base64(value)
+
+
+#: Shorter secrets leave too few whole base64 groups to tell from chance.
+_BASE64_MIN = 12
+_URL_SAFE = str.maketrans("+/", "-_")
+
+
+def _in_base64(value: str) -> set[str]:
+    """What base64 writes of ``value`` wherever it sits in the encoded bytes: for each of the
+    three offsets, the groups made of its bytes alone (standard and URL-safe alphabets)."""
+    data = value.encode()
+    if len(data) < _BASE64_MIN:
+        return set()
+    found = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode()
+        whole = encoded[4 if offset else 0 : (offset + len(data)) // 3 * 4]
+        found |= {whole, whole.translate(_URL_SAFE)}
+    return found
 
 
 def _locate(envelope: Envelope, forms: set[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -112,6 +113,24 @@ def test_assert_no_secrets_finds_a_secret_percent_encoded_in_a_url(guard: Sentry
     assert "event.tags.next" in said
     assert quote_plus(token) not in said
     assert token not in said
+
+
+@pytest.mark.parametrize("user", ["shop", "shop-1", "merchant-account-42"])
+def test_assert_no_secrets_finds_a_secret_base64_encoded_in_basic_auth(
+    guard: SentryGuard, user: str
+) -> None:
+    # A trial's: a provider's Basic auth header (base64 of "shop:secret") reached Sentry in a
+    # frame's locals, and assert_no_secrets(secret) passed. Whatever the user's length, the
+    # secret's bytes sit at one of base64's three offsets.
+    secret = "live_Zq8v3LmT1pXk9RwB4nYc7HsJ"
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    header = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+    sentry_sdk.set_extra("headers", {"Authorization": header})
+    sentry_sdk.capture_message("payment failed")
+    with pytest.raises(AssertionError, match=r"in envelope 0: event\.extra\.headers"):
+        capture.assert_no_secrets(secret)
+    capture.assert_no_secrets("live_0000000000000000000000")  # another value: no leak
 
 
 def test_the_dsns_public_key_in_the_sdks_envelope_header_is_not_a_leak(
