@@ -245,9 +245,12 @@ class Harness(HarnessServing, HarnessInspection):
     def _scope_metrics(self) -> RegistryScope:
         """Metric names an earlier build of the app registered in prometheus_client's default
         registry go to this build (see :mod:`._prometheus_scope`)."""
+        from ._build_modes import is_production_build
         from ._prometheus_scope import RegistryScope
 
-        scope = RegistryScope().start()
+        # A production build is a throwaway copy beside the development one (built at import,
+        # say, or by another fixture): its names are its own until the test ends, then put back.
+        scope = RegistryScope(displace=is_production_build()).start()
         self._stack.callback(scope.stop)
         self._metrics_refused = scope.refused
         return scope

@@ -85,3 +85,84 @@ def test_development_metrics_count_after_a_production_check(
         "test_order.py::test_b_metrics_count",
     )
     result.assert_outcomes(passed=2)
+
+
+COUNTED = """
+import os
+
+from fastapi import FastAPI
+
+from counted.metrics import REQUESTS
+
+MODE = os.environ.get("MODE", "development")
+app = FastAPI()
+
+
+@app.get("/ping")
+def ping():
+    REQUESTS.labels("/ping").inc()
+    return {"ok": True}
+
+
+if MODE != "production":
+
+    @app.get("/debug")
+    def debug():
+        return {}
+"""
+
+ROUTES_THEN_PRODUCTION = """
+import pytest
+
+from pytest_hardening import app_from_import
+
+THE_APP = app_from_import("counted.main:app")
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return THE_APP
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"MODE": "development"}
+
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"MODE": "production"}
+
+
+def test_route_audit(route_audit):
+    route_audit.assert_absent_in_production("/debug")
+
+
+@pytest.mark.production
+def test_production_mode(hardened_client, apm):
+    assert hardened_client.get("/debug").status_code == 404
+    assert hardened_client.get("/ping").status_code == 200
+    assert apm.sample("requests_total", route="/ping") == 1  # its own copy's counter
+"""
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["audit-first", "production-first"])
+def test_a_production_build_beside_the_route_audits_builds(
+    pytester: pytest.Pytester, order: tuple[int, int]
+) -> None:
+    # A module-level Counter: the route audit's development build registers the tests' copy,
+    # and a @production test's copy of the app then clashed with it ("Duplicated timeseries"),
+    # whichever ran first (a trial's app).
+    pytester.mkpydir("counted")
+    pytester.path.joinpath("counted", "metrics.py").write_text(
+        'from prometheus_client import Counter\nREQUESTS = Counter("requests", "r", ["route"])\n'
+    )
+    pytester.path.joinpath("counted", "main.py").write_text(COUNTED)
+    pytester.makepyfile(test_counted=ROUTES_THEN_PRODUCTION)
+    pytester.syspathinsert()
+    tests = ["test_counted.py::test_route_audit", "test_counted.py::test_production_mode"]
+    result = pytester.runpytest_subprocess(
+        *("-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"),
+        *(tests[i] for i in order),
+    )
+    result.assert_outcomes(passed=2)
