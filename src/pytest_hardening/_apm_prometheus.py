@@ -92,11 +92,36 @@ class PrometheusView:
         """How much ``name`` (a sample name, e.g. ``payments_total``) grew since the start,
         summed over the series whose labels include ``labels``."""
         wanted = set(labels.items())
-        return sum(
+        grown = sum(
             delta
             for (sample, pairs), delta in self.changes().items()
             if sample == name and wanted <= set(pairs)
         )
+        if not grown and not self._known(name):  # a typo would read as "nothing happened"
+            raise KeyError(self._unknown(name))
+        return grown
+
+    def _known(self, name: str) -> bool:
+        """Whether the registry has ``name``: a sample of it, or a family it would be a sample
+        of (a labelled counter no series of which exists yet has no samples)."""
+        for metric in self.registry.collect():
+            if any(sample.name == name for sample in metric.samples):
+                return True
+            suffix = name[len(metric.name) :] if name.startswith(metric.name) else None
+            if suffix in _SUFFIXES:
+                return True
+        return False
+
+    def _unknown(self, name: str) -> str:
+        import difflib
+
+        names = {
+            s.name for m in self.registry.collect() if m.name not in _RUNTIME for s in m.samples
+        }
+        names |= {m.name for m in self.registry.collect() if m.name not in _RUNTIME}
+        close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+        seen = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        return f"the registry has no metric {name!r} (nor a family it belongs to){seen}"
 
     # -- the request view the reference app's registry offers too ----------------------------
     def endpoint(self, key: str) -> RequestStats:
@@ -222,6 +247,9 @@ class PrometheusView:
                 return True
         return False
 
+
+#: What a family's samples add to its name (a counter's ``_total``, a histogram's ``_bucket``).
+_SUFFIXES = ("", "_total", "_created", "_count", "_sum", "_bucket", "_info", "_gcount", "_gsum")
 
 #: The families prometheus_client's default collectors add to the default registry (process,
 #: garbage collector, platform), as ``collect()`` names them.

@@ -128,6 +128,21 @@ def test_any_metric_by_name_and_labels(registry: CollectorRegistry) -> None:
     assert view.summary()["payments_total{outcome='declined', provider='stripe'}"] == 2
 
 
+def test_a_metric_name_the_registry_does_not_have_is_refused_not_zero(
+    registry: CollectorRegistry,
+) -> None:
+    # A trial wrote order_created_total for orders_created_total: 0, and a test asserting
+    # "no failed orders" would pass for the wrong reason.
+    orders = Counter("orders_created", "", ["provider"], registry=registry)
+    Counter("orders_failed", "", ["provider"], registry=registry)  # no series of it yet
+    view = PrometheusView(registry).start()
+    orders.labels(provider="stripe").inc()
+    assert view.sample("orders_created_total", provider="stripe") == 1
+    assert view.sample("orders_failed_total") == 0  # registered, never counted: a real zero
+    with pytest.raises(KeyError, match=r"no metric 'order_created_total'.*'orders_created_total'"):
+        view.sample("order_created_total", provider="stripe")
+
+
 def test_a_registry_without_request_metrics_says_how_to_read_it(
     registry: CollectorRegistry,
 ) -> None:
