@@ -115,7 +115,8 @@ class SentryCapture(Transport):
         raise AssertionError(
             f"expected a Sentry event with {', '.join(wanted) or 'anything'}; "
             f"captured {len(self.events)} event(s), {len(self.transactions)} transaction(s):\n"
-            f"{seen}\n(did the app call sentry_sdk.init with a DSN?)"
+            f"{seen}\n(did the app call sentry_sdk.init with a DSN, and did the call succeed? "
+            "an app that catches its init's error logs it: see the captured log)"
         )
 
     def assert_no_secrets(self, *values: str) -> None:
