@@ -129,3 +129,16 @@ def test_the_audit_says_what_its_builds_wrote_into_the_folder(mode_project: Path
     finally:
         sys.modules.pop("db_cli_app", None)
     assert "note: the audit's builds wrote into this folder: app.db (new)" in result.stderr
+
+
+def test_the_reference_apps_rules_say_nothing_of_another_modes_spelling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Outside any project the reference app's rules judge the file: they read APP_ENV, so a
+    # note on how ENVIRONMENT=PRODUCTION is spelt was noise beside their own finding (a trial).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prod.env").write_text("ENVIRONMENT=PRODUCTION\n")
+    result = runner.invoke(app, ["check-config", "--env-file", "prod.env"])
+    assert result.exit_code == 1, result.output
+    assert "checked against the bundled reference app's rules" in result.stderr
+    assert "make sure it is the very value" not in result.stderr

@@ -151,7 +151,7 @@ def check_config(
             err=True,
         )
     if env_file is not None:
-        for note in env_notes(env, env_file, mode_checked=built):
+        for note in env_notes(env, env_file, mode_checked=built, exact=reference):
             click.echo(f"note: {note}", err=True)
     for connection in getattr(check, "notes", []):
         click.echo(f"note: {connection}", err=True)

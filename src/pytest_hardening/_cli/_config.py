@@ -320,11 +320,14 @@ def development_mode(env: Mapping[str, str]) -> str | None:
     )
 
 
-def env_notes(env: Mapping[str, str], env_file: Path, *, mode_checked: bool = False) -> list[str]:
+def env_notes(
+    env: Mapping[str, str], env_file: Path, *, mode_checked: bool = False, exact: bool = False
+) -> list[str]:
     """What an operator should know about a check of ``env_file``: a mode that is not
-    production (unless ``mode_checked``: reported as a problem), and dotenv files the app's
-    settings may read beside it (their values would count in the check without being in the
-    file)."""
+    production (unless ``mode_checked``: reported as a problem), a spelling of production the
+    app may not expect (unless ``exact``: rules that name their own mode variable and value,
+    the reference app's), and dotenv files the app's settings may read beside it (their values
+    would count in the check without being in the file)."""
     from pytest_hardening._dotenv_files import dotenv_files
 
     notes = []
@@ -335,7 +338,7 @@ def env_notes(env: Mapping[str, str], env_file: Path, *, mode_checked: bool = Fa
                 f"{env_file} sets {mode[0]}={mode[1]}: not a production environment; the check "
                 "built the app with it all the same"
             )
-    elif mode is not None and env[mode[0]] != "production":
+    elif mode is not None and env[mode[0]] != "production" and not exact:
         # Apps compare their mode exactly, each with its own value ("production", "prod"):
         # a spelling the app does not expect reads as development, checks and all.
         notes.append(
