@@ -225,6 +225,8 @@ class Harness(HarnessServing, HarnessInspection):
                 except BaseException:
                     metrics.failed()
                     raise
+            if self._pool is not None:  # the same object kept running for another key
+                self._pool.stop_running(self._app)
             self._include_aside(aside)  # frozen with the rest when time resumes
         getters.learn(self._app)  # its settings getters are cleared at close, then next build
         metrics.own(self._app)

@@ -353,6 +353,14 @@ class AppPool:
                 del self._kept[key]
                 self._shut_down(kept)
 
+    def stop_running(self, app: Any) -> None:
+        """Shut down the kept app that is ``app`` itself, about to start again: an app built
+        once at import is the same object under another environment (a database per test),
+        and for an async test, and one object cannot run two lifespans at once."""
+        for kept in [k for k in self._kept.values() if k.app is app]:
+            kept.sentry_client = None  # the object's, made at its import: it lives on with it
+            self.shut_down(kept)
+
     def trim(self) -> None:
         """Close the least recently used apps beyond ``size`` (call in real time, after the
         test's own guard and fakes were undone)."""
