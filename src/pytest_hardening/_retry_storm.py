@@ -51,8 +51,9 @@ def noted(sleeps: list[float], seconds: float) -> None:
     sleeps.append(seconds)
     if len(sleeps) >= RETRY_STORM:
         raise RetryStormError(
-            f"pytest-hardening ended a retry loop of {_retrier()} after {len(sleeps)} back-off "
-            f"sleeps ({sum(sleeps):.0f} s of virtual time) in one test: it never gives up"
+            f"pytest-hardening ended the retrying of {_retrier()} after {len(sleeps)} back-off "
+            f"sleeps in one test ({sum(sleeps):.0f} s of virtual time): a loop that never "
+            "gives up, or more retrying calls than one test should make"
         )
 
 
@@ -61,11 +62,14 @@ def storm_report(sleeps: list[float]) -> str | None:
     if len(sleeps) < RETRY_STORM:
         return None
     return (
-        f"a retry loop backed off {len(sleeps)} times ({sum(sleeps):.0f} s of virtual time) "
-        "and never gave up: under the clock its back-off takes no time, so it spun until the "
-        "plugin raised RetryStormError out of its sleep. In production it retries for ever "
-        "while the provider is down. Give it a stop (tenacity's stop_after_attempt or "
-        "stop_after_delay, backoff's max_tries or max_time, a deadline in your own loop)"
+        f"the test's retrying backed off {len(sleeps)} times ({sum(sleeps):.0f} s of virtual "
+        "time): under the clock back-off takes no time, so a retry loop that never gives up "
+        "spins until the plugin raises RetryStormError out of its sleep, as it did here. If "
+        "one loop has no stop, in production it retries for ever while the provider is down: "
+        "give it one (tenacity's stop_after_attempt or stop_after_delay, backoff's max_tries "
+        "or max_time, a deadline in your own loop). If every call stops, the test made "
+        f"thousands of retrying calls (the limit is {RETRY_STORM} back-off sleeps a test): "
+        "make fewer calls in one test"
     )
 
 

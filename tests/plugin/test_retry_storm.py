@@ -46,13 +46,14 @@ def test_a_library_retry_without_a_stop_is_ended_and_named() -> None:
     with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(__name__)
         faults.refuse("rerank")
-        with pytest.raises(RetryStormError, match=r"retry loop of tests\..*rerank_forever"):
+        with pytest.raises(RetryStormError, match=r"retrying of tests\..*rerank_forever"):
             rerank_forever()
         assert len(faults.retry_sleeps) == RETRY_STORM
         report = faults.problems_report()
     assert report is not None
-    assert f"a retry loop backed off {RETRY_STORM} times" in report
+    assert f"the test's retrying backed off {RETRY_STORM} times" in report
     assert "stop_after_attempt" in report
+    assert "If every call stops, the test made thousands of retrying calls" in report
 
 
 def test_the_apps_own_loop_is_ended_too() -> None:
