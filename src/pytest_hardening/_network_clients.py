@@ -19,6 +19,9 @@ _PLUMBING = frozenset(
     {"socket", "ssl", "asyncio", "selectors", "concurrent", "threading", "contextlib", "functools"}
     | {"anyio", "sniffio", "trio", "aiohappyeyeballs", "pytest_hardening", "sentry_sdk"}
     | {"urllib", "http", "importlib", "runpy"}
+    # Mocking libraries wrap a client's send and pass what they do not answer through: the
+    # code that called the client is further out.
+    | {"responses", "requests_mock", "aioresponses", "respx", "pook", "httpretty", "vcr"}
 )
 #: What an httpx or httpx2 client is said to be when the faults did not answer it.
 UNREACHED = " (a transport the faults do not reach)"

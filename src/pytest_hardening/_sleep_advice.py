@@ -51,8 +51,7 @@ def warn_real_sleeps(real_sleeps: list[KnownSleep], unknown: Sequence[tuple[str,
                 + (
                     "the app's own waits. "
                     if _awaited(unknown) == len(unknown)
-                    else "back-off the plugin does not know (urllib3's Retry) or the app's own "
-                    "waits. "
+                    else "back-off of a library the plugin does not know, or the app's own waits. "
                 )
                 + "Add the `clock` fixture to the test and name those modules in "
                 "hardening_backoff_modules (or pass them to faults.virtual_backoff): their "

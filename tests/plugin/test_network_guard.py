@@ -472,6 +472,38 @@ def test_a_library_the_app_called_is_named_with_the_apps_module(
     assert "mock urllib" not in report  # the app never called urllib: nothing of it to mock
 
 
+def test_a_mocking_library_passing_a_call_through_is_not_named_as_its_caller(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # responses or requests-mock answering one host and passing the rest through sit between
+    # the client and the SDK that called it: a trial's report said "called by responses".
+    site = tmp_path / "site-packages"
+    (site / "requests_mock").mkdir(parents=True)
+    (site / "requests_mock" / "__init__.py").write_text(
+        "def passed_through(send, *args):\n    return send(*args)\n"
+    )
+    (site / "paylib").mkdir()
+    (site / "paylib" / "__init__.py").write_text(
+        "import urllib.request\n\nimport requests_mock\n\n\ndef charge():\n"
+        f"    url = 'http://{OFF_HOST}:8085/charges'\n"
+        "    return requests_mock.passed_through(urllib.request.urlopen, url, None, 2)\n"
+    )
+    (tmp_path / "app" / "shopapp_pay").mkdir(parents=True)
+    (tmp_path / "app" / "shopapp_pay" / "__init__.py").write_text(
+        "import paylib\n\n\ndef pay():\n    return paylib.charge()\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    import shopapp_pay  # type: ignore[import-not-found]
+
+    with NetworkGuard() as guard:
+        _swallow(shopapp_pay.pay)
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:8085, from urllib (called by paylib, from shopapp_pay)" in report
+    assert "requests_mock" not in report
+
+
 def test_a_provider_reached_through_boto3_is_mocked_with_its_own_tools() -> None:
     from pytest_hardening._network_clients import around_advice, client_advice
 
