@@ -118,8 +118,8 @@ def test_the_faults_fixture_names_back_off_it_does_not_know(pytester: pytest.Pyt
             "*test_unknown_back_off_without_a_clock*",
             "*RealSleepWarning: the app slept 3.00 s for real in 2 time.sleep call(s) from "
             "urllib3.util.retry (2), in threads the test waits for (the test has no clock): "
-            "back-off of a library the plugin does not know*Add the `clock` fixture to the test and name "
-            "those modules in hardening_backoff_modules*",
+            "back-off of a library the plugin does not know*Add the `clock` fixture to the test "
+            "and name those modules in hardening_backoff_modules*",
         ]
     )
     for quiet in ("test_a_poller_without_a_clock", "test_named_under_the_clock"):
