@@ -23,12 +23,9 @@ holds:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
-import os
 import sys
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from types import ModuleType
@@ -39,6 +36,17 @@ from ._aside_imports import AsideImports
 from ._build_modes import aside_collector, is_production_build
 from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
+from ._import_marks import MARK as _MARK
+from ._import_marks import PYTESTS as _PYTESTS
+from ._import_marks import Imported as _Imported
+from ._import_marks import StaleImportWarning
+from ._import_marks import environment as _environment
+from ._import_marks import held as _held
+from ._import_marks import held_mark as _held_mark
+from ._import_marks import named as _named
+from ._import_marks import roots as _roots
+from ._import_marks import tell_aside as _tell_aside
+from ._import_marks import under as _under
 from ._registries import ASIDE, ImportAgainError, declared_again, refused_twice
 
 __all__ = ["StaleImportWarning", "app_from_import"]
@@ -46,81 +54,6 @@ __all__ = ["StaleImportWarning", "app_from_import"]
 #: Builds kept per environment besides the first: enough for a test session's few distinct
 #: environments; the production audit's many one-off variants only pass through.
 _KEPT = 4
-
-
-#: pytest's own variables: they change per test (PYTEST_CURRENT_TEST), and an import that
-#: reads one (``"PYTEST_CURRENT_TEST" in os.environ``) can only tell that tests run.
-_PYTESTS = "PYTEST_"
-
-
-def _environment() -> frozenset[tuple[str, str]]:
-    return frozenset((k, v) for k, v in os.environ.items() if not k.startswith(_PYTESTS))
-
-
-def _held(roots: set[str]) -> list[str]:
-    return sorted(name for name in sys.modules if _under(name, roots))
-
-
-def _held_mark(held: list[str]) -> _Imported | None:
-    """What another factory's development import of these held modules read, if one of
-    them imported them."""
-    for name in held:
-        mark = getattr(sys.modules.get(name), _MARK, None)
-        if isinstance(mark, _Imported):
-            return mark
-    return None
-
-
-def _named(held: list[str]) -> str:
-    """The modules someone imported, without the packages their import brought along."""
-    leaves = [n for n in held if not any(m.startswith(f"{n}.") for m in held)]
-    return ", ".join(leaves[:3]) + (f" (and {len(leaves) - 3} more)" if len(leaves) > 3 else "")
-
-
-def _roots(module: str, packages: Iterable[str]) -> set[str]:
-    return {module.partition(".")[0], *(p.partition(".")[0] for p in packages)}
-
-
-def _under(name: str, roots: set[str]) -> bool:
-    return name.partition(".")[0] in roots
-
-
-class StaleImportWarning(UserWarning):
-    """A development build got a copy of the app's package imported aside, because another
-    copy was imported first (before the first development build, or under another
-    environment): references taken through ``import`` are not this app's."""
-
-
-#: Set on the module the first development build imported: an :class:`_Imported`.
-_MARK = "__pytest_hardening_import_environment__"
-
-
-@dataclasses.dataclass(frozen=True)
-class _Imported:
-    """What the development import read of the environment, which tells the later builds it
-    serves: those whose environment gives what it read the same values. ``read``: each
-    variable read, with its value then (None: unset); ``whole``: the whole environment was
-    read (pydantic-settings iterates it), so every variable counts, but one the import set
-    itself (Django's ``TZ``, a dotenv file's default) serves with either value: importing
-    again would set it again."""
-
-    read: Mapping[str, str | None]
-    whole: bool
-    before: Mapping[str, str]
-    after: Mapping[str, str]
-
-    def differing(self, environment: Mapping[str, str]) -> list[str]:
-        """The variables whose value in ``environment`` would make another app (names only)."""
-        if not self.whole:
-            return sorted(
-                n
-                for n, v in self.read.items()
-                if environment.get(n) != v and not n.startswith(_PYTESTS)
-            )
-        names = environment.keys() | self.before.keys() | self.after.keys()
-        return sorted(
-            n for n in names if environment.get(n) not in (self.before.get(n), self.after.get(n))
-        )
 
 
 class _FromImport:
@@ -186,7 +119,7 @@ class _FromImport:
                     return self._take()[0]
                 if other is not None and environment not in self._told:
                     self._told.add(environment)
-                    self._tell_aside(_named(held), other.differing(dict(environment)))
+                    _tell_aside(_named(held), other.differing(dict(environment)))
                 elif not isinstance(mark, _Imported) and environment not in self._told:
                     # Imported by someone else first (a test module's top): when the package's
                     # import reads no variable, what they hold is this build's app too.
@@ -195,7 +128,7 @@ class _FromImport:
                         return app
                 elif environment not in self._told and isinstance(mark, _Imported):
                     self._told.add(environment)
-                    self._tell_aside(self._module, mark.differing(dict(environment)))
+                    _tell_aside(self._module, mark.differing(dict(environment)))
             if environment in self._aside:
                 self._aside.move_to_end(environment)
                 return self._aside[environment]
@@ -254,7 +187,7 @@ class _FromImport:
             self._import_home(held_reads=kept)
             return self._take()[0]
         self._keep(environment, app, built, sentry)
-        self._tell_aside(_named(held), changed, first=True)
+        _tell_aside(_named(held), changed, first=True)
         return app
 
     def _import_home(
@@ -283,41 +216,6 @@ class _FromImport:
         setattr(home, _MARK, imported)
         after = _sentry_client()
         _keep_sentry_of_import(after if after is not before else None)
-
-    def _tell_aside(self, module: str, read: list[str], *, first: bool = False) -> None:
-        """A development build whose package someone else imported (under another
-        environment, or one nobody recorded: a test module's top) gets a copy imported aside,
-        and the holders keep theirs: re-imported in place, their references would go stale
-        (a patch by name would miss the code they call, and its request go out). Module state
-        the tests reach through ``import`` (caches they reset, module-level breakers) is then
-        not this app's. Said once per environment, naming the variables (never a value)."""
-        what = ", ".join(read) if read else "the whole environment"
-        if first:
-            how = (
-                "was imported before the first development build (at a conftest's or a test "
-                "module's top, or in a fixture that ran before the app was built, a session "
-                f"one say), and the package's import reads {what}, set otherwise for this "
-                "build than when the factory was made"
-            )
-            remedy = (
-                "import it inside tests, and inside fixtures that run after the app's build "
-                "(ones that ask for hardened_app or hardened_client), so that this factory's "
-                "build is its first import; or do such set-up in a subprocess"
-            )
-        else:
-            how = f"was first imported under another environment (differing in {what})"
-            remedy = (
-                "give both builds the same values for those (a chaos HarnessSession's env, a "
-                "test's own hardening_dev_env)"
-            )
-        warnings.warn(
-            f"app_from_import: {module} {how}; what holds it keeps it, and this build got its "
-            f"own copy, imported aside. `import {module}` (and what a reset fixture, a "
-            "hardening_breakers or a patch by name reaches through it) is the other copy, not "
-            f"this app's. To share one copy, {remedy}; or reach the app's state through the app.",
-            StaleImportWarning,
-            stacklevel=5 if first else 4,
-        )
 
     def _siblings(self) -> frozenset[str]:
         """In a flat layout (``main.py`` beside ``configuration.py``, no package), the other
