@@ -15,8 +15,8 @@ import pytest
 from ._config import AppFactory, NotConfigured
 
 if TYPE_CHECKING:
+    from ._kept import AppReset
     from ._providers import ProviderSpec
-    from ._reuse import AppReset
 
 __all__ = [
     "CLIENT_FIXTURES",

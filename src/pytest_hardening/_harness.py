@@ -38,10 +38,11 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._clock_backoff import ClockBackoff
     from ._faults import FaultInjector
+    from ._kept import AppReset, Kept
     from ._network import NetworkGuard
     from ._prometheus_scope import RegistryScope
     from ._providers import ProviderSpec
-    from ._reuse import AppPool, AppReset, Kept
+    from ._reuse import AppPool
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
 

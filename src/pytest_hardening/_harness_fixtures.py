@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from ._config import AppFactory
     from ._faults import FaultInjector
     from ._harness import Harness
+    from ._kept import AppReset
     from ._providers import ProviderSpec
-    from ._reuse import AppPool, AppReset
+    from ._reuse import AppPool
 
 __all__ = [
     "APP_REQUEST",

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     import httpx
 
     from ._breakers import BreakerInspector
-    from ._reuse import AppPool, AppReset, Kept
+    from ._kept import AppReset, Kept
+    from ._reuse import AppPool
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
 
@@ -61,7 +62,7 @@ class HarnessServing:
         guard: SentryGuard,
         capture: SentryCapture,
     ) -> Any:
-        from ._reuse import ResetFailed
+        from ._kept import ResetFailed
 
         try:
             with self._real_time():
@@ -135,16 +136,16 @@ class HarnessServing:
         keeps stays keepable, with what the reset set on ``app.state``."""
         if self._client is None:
             raise HarnessError("no running app: call client() before reset_app()")
-        from ._reuse import _run_reset, fingerprint
+        from ._kept import fingerprint, run_reset
 
         with self._real_time():
-            self._client.portal.call(_run_reset, reset, self.app)
+            self._client.portal.call(run_reset, reset, self.app)
         if self._kept is not None:  # else the change would read as the test's, and not kept
             self._kept.fingerprint = fingerprint(self.app)
 
     def _keep(self, client: Any) -> Any:
         # Entered outside the stack: at close the pool takes it over, still running.
-        from ._reuse import Kept, fingerprint
+        from ._kept import Kept, fingerprint
 
         kept = Kept(self.app, client, None, fingerprint(self.app), self._reset)
         kept.aside_modules = dict(self._aside_modules)
@@ -183,7 +184,7 @@ class HarnessServing:
 
         from ._app import LifespanManager, with_state
         from ._async_transport import AppTransport
-        from ._reuse import _run_reset
+        from ._kept import run_reset
 
         manager = LifespanManager(self.app)
         before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0
@@ -194,7 +195,7 @@ class HarnessServing:
             if reset is not None:
                 try:
                     with self._real_time():
-                        await _run_reset(reset, self.app)
+                        await run_reset(reset, self.app)
                 except Exception as error:
                     raise _reset_refused(reset, error) from error
             transport = AppTransport(with_state(self.app, manager.state))

@@ -22,8 +22,9 @@ from typing import Any
 from pytest_hardening._config import AppFactory
 from pytest_hardening._fault_advice import CHAOS
 from pytest_hardening._harness import Harness
+from pytest_hardening._kept import AppReset
 from pytest_hardening._providers import ProviderSpec
-from pytest_hardening._reuse import AppPool, AppReset, AppReuseWarning, pool_key
+from pytest_hardening._reuse import AppPool, AppReuseWarning, pool_key
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
