@@ -130,6 +130,7 @@ class Clock:
         # every name of every module, which runs lazy modules' __getattr__ (imports).
         scan = self._cache.modules if self._cache is not None else ModuleScan()
         self._factory = scan.start(self._freezer, extra=self._aside)
+        self._sleeps.bound = scan.bound_sleeps  # read by that start: no pass of its own
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         self._sleeps.start()

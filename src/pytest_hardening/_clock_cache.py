@@ -24,11 +24,14 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import freezegun.api
+
+from ._bound_sleeps import REAL_SLEEP
+from ._sleep_watch import not_the_apps
 
 if TYPE_CHECKING:
     from ._clock_replay import SweepRecord
@@ -81,6 +84,9 @@ class ModuleScan:
 
     def __init__(self) -> None:
         self._found: dict[str, tuple[int, int, ScanList]] = {}
+        #: The names under which a module holds the real ``time.sleep`` (bound at its import),
+        #: with its namespace's id: for the clock's sleep watch (see _bound_sleeps).
+        self._sleepers: dict[str, tuple[int, list[str]]] = {}
         #: Every scanned module, weakly, by id: none is kept alive here.
         self._refs: dict[int, _ModuleRef] = {}
         #: The ids of the loaded modules and their namespaces' sizes at the last
@@ -104,11 +110,26 @@ class ModuleScan:
             if all(namespace.get(key) is value for key, value in found):
                 return found
         ids = freezegun.api._real_time_object_ids
-        found = ScanList(
-            ScanPair((key, value)) for key, value in namespace.copy().items() if id(value) in ids
-        )
+        found, sleepers = ScanList(), []
+        for key, value in namespace.copy().items():  # one pass for both
+            if id(value) in ids:
+                found.append(ScanPair((key, value)))
+            elif value is REAL_SLEEP:
+                sleepers.append(key)
         self._found[name] = (id(namespace), len(namespace), found)
+        if sleepers and not not_the_apps(name):
+            self._sleepers[name] = (id(namespace), sleepers)
+        else:
+            self._sleepers.pop(name, None)
         return found
+
+    def bound_sleeps(self) -> Iterator[tuple[ModuleType, str]]:
+        """``(module, name)`` for the names of loaded modules that held the real sleep when
+        last scanned (the caller checks they still do)."""
+        for name, (namespace_id, names) in list(self._sleepers.items()):
+            module = sys.modules.get(name)
+            if module is not None and id(getattr(module, "__dict__", None)) == namespace_id:
+                yield from ((module, attribute) for attribute in names)
 
     def _watch(self, module: ModuleType, name: str) -> None:
         try:
@@ -124,6 +145,7 @@ class ModuleScan:
         self._last = None
         self._refs.pop(ref.key, None)
         self._found.pop(ref.name, None)
+        self._sleepers.pop(ref.name, None)
 
     def holding(self, modules: Mapping[str, Any]) -> dict[str, ModuleType]:
         """The modules of ``modules`` (``sys.modules``) with an attribute that holds a real

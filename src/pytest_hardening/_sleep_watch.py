@@ -18,7 +18,8 @@ for itself (aws-xray-sdk's sampling pollers sleep their interval in a loop) go t
 While started, ``time.sleep`` is a wrapper that records, then sleeps as before. Callers in the
 standard library, pytest, the event-loop libraries, Sentry's SDK and the test code itself
 (``test_*`` modules, ``conftest``) are not recorded: their sleeps are theirs to make. Code that
-bound ``sleep`` before the watch started (``from time import sleep``) is not seen.
+bound ``sleep`` before the watch started (``from time import sleep``) is seen when the watch is
+told where (:attr:`SleepWatch.bound`: the clock's module scan finds such names).
 
 ``asyncio.sleep`` is wrapped too, and recorded (as :class:`AwaitedSleep`; cancelled part-way,
 the real time it took) only in the tasks serving a request the plugin's clients sent, while it
@@ -36,12 +37,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
+from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
+from ._bound_sleeps import Repointed
 from ._clock_holders import DEFAULT_IGNORE
 from ._virtual_time import ServingThreads, in_request, moves, note_move
 
-__all__ = ["AwaitedSleep", "Diversion", "KnownSleep", "RealSleep", "SleepWatch"]
+__all__ = ["AwaitedSleep", "Diversion", "KnownSleep", "RealSleep", "SleepWatch", "not_the_apps"]
 
 #: The clock's own list (freezegun, pytest, this plugin, the event-loop libraries), and the
 #: libraries whose threads sleep for themselves (Sentry's monitor, hypothesis).
@@ -130,6 +133,10 @@ class SleepWatch:
         self._async_wrapper: Any = None
         self._async_real: Any = None
         self._recording = False
+        #: Where modules hold the real sleep under a name of their own (``from time import
+        #: sleep`` at import): pointed at the wrapper too while started (see _bound_sleeps).
+        self.bound: Callable[[], Iterable[tuple[ModuleType, str]]] | None = None
+        self._repointed = Repointed()
 
     def start(self) -> SleepWatch:
         self._recording = True
@@ -137,6 +144,8 @@ class SleepWatch:
             self._real = time.sleep
             self._wrapper = self._wrap(time.sleep)
             time.sleep = self._wrapper  # type: ignore[assignment]
+        if self.bound is not None:
+            self._repointed.repoint(self.bound(), self._wrap)
         if self._async_wrapper is None:
             self._async_real = asyncio.sleep
             self._async_wrapper = self._wrap_async(asyncio.sleep)
@@ -215,6 +224,7 @@ class SleepWatch:
 
     def stop(self) -> None:
         self._recording = False
+        self._repointed.undo()
         wrapper: Any = self._wrapper
         real: Any = self._real
         self._wrapper = self._real = None
@@ -252,12 +262,16 @@ def _caller(frame: Any, ignore: Collection[str] = frozenset()) -> str | None:
     """The module that called ``time.sleep``, unless its sleeps are not the app's (or its
     top-level package is in ``ignore``)."""
     name = frame.f_globals.get("__name__") if frame is not None else None
-    if not isinstance(name, str):
+    if not isinstance(name, str) or not_the_apps(name, ignore):
         return None
+    return name
+
+
+def not_the_apps(name: str, ignore: Collection[str] = frozenset()) -> bool:
+    """Whether the sleeps of module ``name`` are not the app's: the standard library's,
+    pytest's, the event-loop libraries', this plugin's, the test modules' (or ``ignore``'s)."""
     top = name.partition(".")[0]
     last = name.rpartition(".")[2]
     if top in sys.stdlib_module_names or top in ignore or name.startswith(_IGNORED):
-        return None
-    if last.startswith("test_") or last == "conftest" or last.endswith("_test"):
-        return None
-    return name
+        return True
+    return last.startswith("test_") or last == "conftest" or last.endswith("_test")

@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from time import sleep  # bound at import, as kombu's retries are
 
 
 def back_off(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def back_off_bound(seconds: float) -> None:
+    """Through the ``sleep`` this module bound when imported, before any watch started."""
+    sleep(seconds)
 
 
 def start_poller(interval: float, polls: int) -> threading.Thread:

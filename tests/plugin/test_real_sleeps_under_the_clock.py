@@ -134,3 +134,19 @@ def test_stopped_out_of_order_nothing_is_left_on_time_sleep() -> None:
     clock.stop()  # under the injector's wrapper
     faults.stop()
     assert time.sleep is real
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["alone", "session cache"])
+def test_a_sleep_bound_at_import_is_named_too(cache: bool) -> None:
+    # `from time import sleep` in a module imported before the clock started (kombu's retries
+    # of a broker the guard refused): the test waited 19 s and real_sleeps said nothing.
+    from pytest_hardening._clock_cache import ClockCache
+
+    bound = _pollers.sleep
+    clock_cache = ClockCache() if cache else None
+    for _ in range(2):  # a second clock of the session finds the module again
+        with Clock(cache=clock_cache) as clock, FaultInjector({}, clock=clock) as faults:
+            _pollers.back_off_bound(0.001)
+        assert clock.real_sleeps == [(_pollers.__name__, 0.001)]
+        assert faults.real_sleeps == [0.001]
+        assert _pollers.sleep is bound is time.sleep  # pointed back
