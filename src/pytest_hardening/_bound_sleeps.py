@@ -15,7 +15,11 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["REAL_SLEEP", "Repointed", "is_real"]
+__all__ = ["LIBRARY_HELD", "REAL_SLEEP", "Repointed", "is_real"]
+
+#: Modules whose bound sleep the retry-library support stands in for itself (redis-py's
+#: ``Retry``: see ``_SLEEP_HOLDERS`` in :mod:`._retry_libraries`): left to it.
+LIBRARY_HELD = frozenset({"redis.retry", "redis.asyncio.retry"})
 
 #: The sleep as the standard library made it, before any watch replaced ``time.sleep``.
 REAL_SLEEP = time.sleep
@@ -46,6 +50,7 @@ class Repointed:
         for module, name in holders:
             before = module.__dict__.get(name)
             if id(before) not in mine and is_real(before):
+                before = _unstopped(before)
                 wrapper = wrap(before)
                 setattr(module, name, wrapper)
                 self._done.append((module, name, wrapper, before))
@@ -53,5 +58,15 @@ class Repointed:
     def undo(self) -> None:
         done, self._done = self._done, []
         for module, name, wrapper, before in reversed(done):
-            if module.__dict__.get(name) is wrapper:  # else changed since: its owner's
+            if module.__dict__.get(name) is wrapper:
                 setattr(module, name, before)
+            else:  # patched over since (a retry library's stand-in), and put back after us:
+                wrapper.stopped = True  # the next watch takes it out (_unstopped)
+
+
+def _unstopped(value: Any) -> Any:
+    """``value`` past the wrappers of watches that stopped (left behind by a patch undone
+    after them: stops out of order)."""
+    while getattr(value, "stopped", False):
+        value = value.real_sleep
+    return value

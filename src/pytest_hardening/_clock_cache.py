@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import freezegun.api
 
 from ._bound_sleeps import REAL_SLEEP
-from ._sleep_watch import not_the_apps
 
 if TYPE_CHECKING:
     from ._clock_replay import SweepRecord
@@ -117,7 +116,7 @@ class ModuleScan:
             elif value is REAL_SLEEP:
                 sleepers.append(key)
         self._found[name] = (id(namespace), len(namespace), found)
-        if sleepers and not not_the_apps(name):
+        if sleepers:
             self._sleepers[name] = (id(namespace), sleepers)
         else:
             self._sleepers.pop(name, None)

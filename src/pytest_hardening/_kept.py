@@ -14,21 +14,30 @@ import threading
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sentry_sdk
 
 if TYPE_CHECKING:
-    from ._reuse import AppPool
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
 
-__all__ = ["AppReset", "Kept", "ResetFailed", "fingerprint", "run_reset"]
+__all__ = ["AppReset", "Kept", "Pool", "ResetFailed", "fingerprint", "run_reset"]
 
 #: How long parking waits for a kept app's event loop to take the hold.
 _PARK_WAIT_SECONDS = 30.0
 
 AppReset = Callable[[Any], "Awaitable[None] | None"]
+
+
+class Pool(Protocol):
+    """What a kept app hands itself back to (:class:`~._reuse.AppPool`)."""
+
+    def give(self, key: Hashable, kept: Kept) -> bool: ...
+
+    def discard(self, key: Hashable) -> None: ...
+
+    def reset_failed(self, key: Hashable, reset: AppReset, error: Exception) -> None: ...
 
 
 class ResetFailed(RuntimeError):
@@ -112,7 +121,7 @@ class Kept:
             ) from error
         self.fingerprint = fingerprint(self.app)
 
-    def hand_back(self, pool: AppPool, key: Hashable, guard: SentryGuard) -> None:
+    def hand_back(self, pool: Pool, key: Hashable, guard: SentryGuard) -> None:
         """Give the app to ``pool`` for the next test, reset already: an app kept idle holds
         nothing of this test that its background tasks could act on while other tests run
         (queued work, due retries). It keeps its Sentry client."""

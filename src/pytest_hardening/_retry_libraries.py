@@ -62,6 +62,7 @@ _ASYNC_SLEEPERS = (
 )
 #: Modules that hold the sleep function itself (``from time import sleep``): redis-py's
 #: ``Retry``, which retries a refused or dropped connection with back-off by default (6.0+).
+#: (The clock's watch of bound sleeps leaves them to this: ``_bound_sleeps.LIBRARY_HELD``.)
 _SLEEP_HOLDERS = (
     ("redis.retry", "Retry", True),
     ("redis.asyncio.retry", "Retry", False),

@@ -40,7 +40,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
-from ._bound_sleeps import Repointed
+from ._bound_sleeps import LIBRARY_HELD, Repointed
 from ._clock_holders import DEFAULT_IGNORE
 from ._virtual_time import ServingThreads, in_request, moves, note_move
 
@@ -145,7 +145,12 @@ class SleepWatch:
             self._wrapper = self._wrap(time.sleep)
             time.sleep = self._wrapper  # type: ignore[assignment]
         if self.bound is not None:
-            self._repointed.repoint(self.bound(), self._wrap)
+            holders = [
+                (m, n)
+                for m, n in self.bound()
+                if not not_the_apps(m.__name__) and m.__name__ not in LIBRARY_HELD
+            ]
+            self._repointed.repoint(holders, self._wrap)
         if self._async_wrapper is None:
             self._async_real = asyncio.sleep
             self._async_wrapper = self._wrap_async(asyncio.sleep)
