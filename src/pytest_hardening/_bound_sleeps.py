@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["LIBRARY_HELD", "REAL_SLEEP", "Repointed", "is_real"]
+__all__ = ["LIBRARY_HELD", "REAL_SLEEP", "Repointed", "is_real", "unstopped"]
 
 #: Modules whose bound sleep the retry-library support stands in for itself (redis-py's
 #: ``Retry``: see ``_SLEEP_HOLDERS`` in :mod:`._retry_libraries`): left to it.
@@ -50,7 +50,7 @@ class Repointed:
         for module, name in holders:
             before = module.__dict__.get(name)
             if id(before) not in mine and is_real(before):
-                before = _unstopped(before)
+                before = unstopped(before)
                 wrapper = wrap(before)
                 setattr(module, name, wrapper)
                 self._done.append((module, name, wrapper, before))
@@ -61,12 +61,13 @@ class Repointed:
             if module.__dict__.get(name) is wrapper:
                 setattr(module, name, before)
             else:  # patched over since (a retry library's stand-in), and put back after us:
-                wrapper.stopped = True  # the next watch takes it out (_unstopped)
+                wrapper.stopped = True  # the next watch takes it out (unstopped)
 
 
-def _unstopped(value: Any) -> Any:
-    """``value`` past the wrappers of watches that stopped (left behind by a patch undone
-    after them: stops out of order)."""
+def unstopped(value: Any) -> Any:
+    """``value`` past the wrappers of watches that stopped out of order (left behind in
+    ``time.sleep`` under another watch's wrapper, or in a module's name by a patch undone after
+    the watch)."""
     while getattr(value, "stopped", False):
         value = value.real_sleep
     return value

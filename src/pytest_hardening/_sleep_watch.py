@@ -40,7 +40,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
-from ._bound_sleeps import LIBRARY_HELD, Repointed
+from ._bound_sleeps import LIBRARY_HELD, Repointed, unstopped
 from ._clock_holders import DEFAULT_IGNORE
 from ._virtual_time import ServingThreads, in_request, moves, note_move
 
@@ -251,9 +251,7 @@ def _unwrapped(current: Any, wrapper: Any, real: Any) -> Any:
     wrapper.stopped = True
     if current is not wrapper:
         return current
-    while getattr(real, "stopped", False):
-        real = real.real_sleep
-    return real
+    return unstopped(real)
 
 
 def _past_watches(frame: Any) -> Any:
