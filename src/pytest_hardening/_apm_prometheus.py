@@ -115,10 +115,8 @@ class PrometheusView:
     def _unknown(self, name: str) -> str:
         import difflib
 
-        names = {
-            s.name for m in self.registry.collect() if m.name not in _RUNTIME for s in m.samples
-        }
-        names |= {m.name for m in self.registry.collect() if m.name not in _RUNTIME}
+        metrics = [m for m in self.registry.collect() if m.name not in _RUNTIME]
+        names = {m.name for m in metrics} | {s.name for m in metrics for s in m.samples}
         close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
         seen = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         return f"the registry has no metric {name!r} (nor a family it belongs to){seen}"
