@@ -58,7 +58,7 @@ def adapt_breaker(breaker: Any, *, in_app_loop: InAppLoop | None = None) -> Brea
     ):  # a Context, or the Async/SyncCircuitBreaker around one
         return PurgatoryAdapter(breaker)
     if _read_and_reset_only(breaker):
-        return ObservedBreaker(breaker)  # force_open() says why it cannot
+        return ObservedBreaker(breaker, in_app_loop)  # force_open() says why it cannot
     if all(callable(getattr(breaker, a, None)) for a in ("force_open", "reset")):
         state = inspect.getattr_static(breaker, "state", None)
         if inspect.isfunction(state) or inspect.ismethod(getattr(breaker, "state", None)):
@@ -71,8 +71,8 @@ def adapt_breaker(breaker: Any, *, in_app_loop: InAppLoop | None = None) -> Brea
             return adapter
         if hasattr(breaker, "state"):
             if callable(getattr(breaker, "add_listener", None)):
-                return NativeBreaker(breaker)
-            return ObservedBreaker(breaker)
+                return NativeBreaker(breaker, in_app_loop)
+            return ObservedBreaker(breaker, in_app_loop)
     raise TypeError(
         f"cannot inspect {type(breaker).__module__}.{type(breaker).__qualname__} as a circuit "
         f"breaker{_missing(breaker)}. pytest-hardening reads pybreaker, aiobreaker, "
@@ -89,8 +89,6 @@ def _read_and_reset_only(breaker: Any) -> bool:
         getattr(breaker, "reset", None)
     ):
         return False
-    if inspect.iscoroutinefunction(breaker.reset):
-        return False  # the AtOnce path needs the whole protocol
     state = getattr(breaker, "state", None)
     return hasattr(breaker, "state") and not callable(state)
 

@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["NOT_RUNNING", "AtOnce", "InAppLoop"]
+__all__ = ["NOT_RUNNING", "AtOnce", "InAppLoop", "call_at_once"]
 
 #: What an :data:`InAppLoop` returns when the app's loop does not run in a thread of its own.
 NOT_RUNNING: Any = object()
@@ -45,6 +45,16 @@ def _at_once(result: Any, what: str) -> Any:
     )
 
 
+def call_at_once(method: Callable[[], Any], what: str, in_app_loop: InAppLoop | None = None) -> Any:
+    """``method()``; an ``async def`` one run in the app's loop (``in_app_loop``, while that
+    runs in a thread of its own), else to its end at once."""
+    if in_app_loop is not None and inspect.iscoroutinefunction(method):
+        value = in_app_loop(method)
+        if value is not NOT_RUNNING:
+            return value
+    return _at_once(method(), what)
+
+
 class AtOnce:
     """The breaker's own ``state()``, ``force_open()`` and ``reset()``, coroutines run to their
     end at once; its other attributes (``subscribe``, ``advance``, ``errors``) as they are."""
@@ -63,12 +73,7 @@ class AtOnce:
         self._call("reset")
 
     def _call(self, name: str) -> Any:
-        method = getattr(self._breaker, name)
-        if self._in_app_loop is not None and inspect.iscoroutinefunction(method):
-            value = self._in_app_loop(method)
-            if value is not NOT_RUNNING:
-                return value
-        return _at_once(method(), f"{name}()")
+        return call_at_once(getattr(self._breaker, name), f"{name}()", self._in_app_loop)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._breaker, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._at_once import InAppLoop, call_at_once
 from ._base import BreakerState, CallbackGuard, TransitionListener
 
 __all__ = ["NativeBreaker", "ObservedBreaker"]
@@ -13,10 +14,14 @@ __all__ = ["NativeBreaker", "ObservedBreaker"]
 class ObservedBreaker:
     """Adapter for a breaker with a ``state`` attribute or property, ``force_open()`` and
     ``reset()``, and no listener API: transitions are recorded by observation (the inspector
-    reads the state on each of its calls and around ``force_open``/``reset``)."""
+    reads the state on each of its calls and around ``force_open``/``reset``).
 
-    def __init__(self, breaker: Any) -> None:
+    An ``async def`` ``force_open()`` or ``reset()`` runs as :class:`~._at_once.AtOnce` runs
+    it: in the app's loop (``in_app_loop``), else to its end at once."""
+
+    def __init__(self, breaker: Any, in_app_loop: InAppLoop | None = None) -> None:
         self.breaker = breaker
+        self._in_app_loop = in_app_loop
 
     def state(self) -> BreakerState:
         return BreakerState.parse(self.breaker.state)
@@ -29,10 +34,10 @@ class ObservedBreaker:
                 "state and reset it, not open it by hand. Open it as the app would (faults "
                 "on its provider until it trips), or give it a force_open() method."
             )
-        force_open()
+        call_at_once(force_open, "force_open()", self._in_app_loop)
 
     def reset(self) -> None:
-        self.breaker.reset()
+        call_at_once(self.breaker.reset, "reset()", self._in_app_loop)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.breaker!r})"
@@ -43,8 +48,8 @@ class NativeBreaker(ObservedBreaker):
     ``state``, ``force_open()``, ``reset()`` and ``add_listener(callback) -> unsubscribe``,
     the callback receiving a transition with ``from_state`` and ``to_state``."""
 
-    def __init__(self, breaker: Any) -> None:
-        super().__init__(breaker)
+    def __init__(self, breaker: Any, in_app_loop: InAppLoop | None = None) -> None:
+        super().__init__(breaker, in_app_loop)
         self._guard = CallbackGuard(f"listener on {type(breaker).__name__}")
         self.errors = self._guard.errors
 
