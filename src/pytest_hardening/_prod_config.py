@@ -146,7 +146,7 @@ class ProdConfigChecker:
                     with running_lifespan(app):
                         pass
                 except Exception as error:
-                    self.stopped_at = connecting(network, error, "startup")
+                    self.stopped_at, self.reached = connecting(network, error, "startup")
                     if self.stopped_at is None:
                         raise
             if self.stopped_at is None:
@@ -182,7 +182,9 @@ class ProdConfigChecker:
         try:
             yield
         except Exception as error:
-            self.stopped_at = connecting(network, error, phase)
+            self.stopped_at, passed = connecting(network, error, phase)
+            if self.stopped_at is not None:
+                self.reached = passed
             raise
 
     def _made_afresh(

@@ -13,44 +13,73 @@ from __future__ import annotations
 import errno
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from ._app import LifespanError
-from ._network import NetworkGuard
+from ._network import NetworkBlockedError, NetworkGuard
 
-__all__ = ["connecting"]
+__all__ = ["Stop", "connecting"]
 
 
-def connecting(network: NetworkGuard, error: Exception, phase: str) -> str | None:
+class Stop(NamedTuple):
+    """Where a phase stopped (None: it did not stop at a connection), and the refused
+    connections it went on past before that (``host:port``, how, and the client)."""
+
+    at: str | None
+    passed: list[str]
+
+
+def connecting(network: NetworkGuard, error: Exception, phase: str) -> Stop:
     """Where a ``phase`` (the build, the startup) that failed only on connecting stopped: at a
     host the guard refused, or at a connection refused on this machine (nothing listens
-    there); None for any other failure, a refusal of the configuration."""
-    refused = network.refused(faults=False)
-    if refused and _from_connecting(error, refused):
-        return f"its {phase} got as far as connecting to {refused[0].strip()}, refused by the check"
+    there); ``at`` is None for any other failure, a refusal of the configuration.
+
+    The stop is the connection the error came of: a refused host its chain names, else a
+    refusal on this machine (a plain ``ConnectionRefusedError``, not the guard's), else the
+    last host the guard refused; the app went on past the others (a cache ping it caught)."""
+    refused = [line.strip() for line in network.refused(faults=False)]
+    named = [line for line in refused if _names(error, line)]
+    if named:
+        return Stop(_at_host(phase, named[-1]), [r for r in refused if r != named[-1]])
     if _refused_here(error):
-        return (
-            f"its {phase} got as far as connecting on this machine, where nothing listens "
-            "(a server the known-good env names, not running for the test)"
+        local = network.local
+        last = f" (to {local[-1]} last)" if local else ""
+        return Stop(
+            f"its {phase} got as far as connecting on this machine{last}, where nothing "
+            "listens (a server the known-good env names, not running for the test)",
+            refused,
         )
-    return None
+    if refused and _from_connecting(error):
+        return Stop(_at_host(phase, refused[-1]), refused[:-1])
+    return Stop(None, refused)
 
 
-def _from_connecting(error: BaseException, refused: list[str]) -> bool:
-    """Whether ``error`` came of a connection (the guard refused those in ``refused``), not of
-    a check that failed after some other connection was refused and passed over (a log
-    handler shipping records, which never breaks the app): an ``OSError`` in its chain, a
-    client's error named for connecting, or one naming a refused host (a database driver the
-    guard refused in its own words)."""
-    hosts = {line.split()[0].rpartition(":")[0] for line in refused if line.split()}
-    for current in _chain(error):
-        if isinstance(current, OSError) or _CONNECTING.search(type(current).__name__):
-            return True
-        texts = [str(current)]
-        if isinstance(current, LifespanError):
-            texts += _exception_lines(current.details)
-        if any(host and host in text for host in hosts for text in texts):
-            return True
-    return False
+def _at_host(phase: str, refused: str) -> str:
+    return f"its {phase} got as far as connecting to {refused}, refused by the check"
+
+
+def _names(error: BaseException, refused: str) -> bool:
+    """Whether ``error``'s chain names the host of ``refused`` (the guard's refusal says it,
+    a database driver the guard refused says it in its own words)."""
+    host = refused.split()[0].rpartition(":")[0] if refused.split() else ""
+    return bool(host) and any(host in text for current in _chain(error) for text in _texts(current))
+
+
+def _texts(error: BaseException) -> list[str]:
+    texts = [str(error)]
+    if isinstance(error, LifespanError):
+        texts += _exception_lines(error.details)
+    return texts
+
+
+def _from_connecting(error: BaseException) -> bool:
+    """Whether ``error`` came of a connection, not of a check that failed after some other
+    connection was refused and passed over (a log handler shipping records, which never
+    breaks the app): an ``OSError`` in its chain, or a client's error named for connecting."""
+    return any(
+        isinstance(current, OSError) or _CONNECTING.search(type(current).__name__)
+        for current in _chain(error)
+    )
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -77,6 +106,8 @@ def _refused_here(error: BaseException) -> bool:
     the traceback a Starlette startup failure carries as its message (a client's own error,
     such as redis-py's ``ConnectionError``, prints the refusal it was raised from above it)."""
     for current in _chain(error):
+        if isinstance(current, NetworkBlockedError):
+            continue  # the guard's refusal of a host off this machine
         if isinstance(current, ConnectionRefusedError) or (
             isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
         ):

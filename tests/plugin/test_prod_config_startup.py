@@ -452,8 +452,9 @@ def test_a_startup_stopped_only_by_a_server_not_running_here_booted(client: str 
     report = ProdConfigChecker(create, env).audit()
     assert [str(m) for m in report.accepted] == ["LOG_LEVEL: dropped"]
     assert report.findings == [
-        "accepted LOG_LEVEL: dropped (its startup got as far as connecting on this machine, "
-        "where nothing listens (a server the known-good env names, not running for the test))"
+        "accepted LOG_LEVEL: dropped (its startup got as far as connecting on this machine "
+        f"(to 127.0.0.1:{port} last), where nothing listens (a server the known-good env "
+        "names, not running for the test))"
     ]
 
 
@@ -483,3 +484,51 @@ def test_an_httpx_call_at_startup_is_said_as_one_no_fault_was_there_to_reach() -
     checker = ProdConfigChecker(create, {"APP_ENV": "production"})
     checker.boot()
     assert checker.reached == ["api.example.com:443 (name lookup), from httpx"]  # unpadded
+
+
+def test_the_stop_is_the_connection_the_startup_failed_on_not_one_it_went_past() -> None:
+    # A cache pinged at import, its refusal caught (a memory fallback); then the startup's
+    # database on this machine, where nothing listens, stops it (a trial's app blamed the cache).
+    port = _port_nobody_listens_on()
+
+    def create() -> FastAPI:
+        with contextlib.suppress(OSError):
+            socket.create_connection(("cache.prod.example", 6379), timeout=1).close()
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    checker = ProdConfigChecker(create, GOOD)
+    checker.boot()
+    assert checker.stopped_at is not None
+    assert f"on this machine (to 127.0.0.1:{port} last)" in checker.stopped_at
+    [passed] = checker.reached
+    assert passed.startswith("cache.prod.example:6379")
+
+
+def test_the_stop_is_the_refused_host_the_error_names() -> None:
+    # Two hosts refused off this machine: the startup went past the first (caught), and its
+    # error names the second; not "the first the guard refused".
+    def create() -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            with contextlib.suppress(OSError):
+                socket.create_connection(("logs.example.com", 514), timeout=1).close()
+            try:
+                socket.create_connection(("db.internal", 5432), timeout=1).close()
+            except OSError as error:
+                raise RuntimeError("cannot reach the database at db.internal") from error
+            yield
+
+        return FastAPI(lifespan=lifespan)
+
+    checker = ProdConfigChecker(create, GOOD)
+    checker.boot()
+    assert checker.stopped_at is not None
+    assert "connecting to db.internal:5432" in checker.stopped_at
+    [passed] = checker.reached
+    assert passed.startswith("logs.example.com:514")
