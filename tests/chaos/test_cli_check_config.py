@@ -769,6 +769,36 @@ def test_a_secret_the_file_itself_leaves_weak_is_a_problem(tmp_path: Path, audit
     ]
 
 
+REFUSING_APP = """
+import os
+
+from starlette.applications import Starlette
+
+
+def create_app() -> Starlette:
+    if os.environ.get("SECRET_KEY") in (None, "", "changethis"):
+        raise RuntimeError("SECRET_KEY must be set to a real secret")
+    if not os.environ.get("REGION"):
+        raise RuntimeError("REGION is required")
+    return Starlette()
+"""
+
+
+def test_a_weak_secret_is_not_said_accepted_by_a_build_that_refused(tiny_project: Path) -> None:
+    # A trial's: "refused to build: SECRET_KEY must be set", then "SECRET_KEY: is a published
+    # default, and the check accepted it": two problems for one, the second untrue.
+    (tiny_project / "refusing_app.py").write_text(REFUSING_APP)
+    (tiny_project / "prod.env").write_text("SECRET_KEY=changethis\nAPI_TOKEN=changeme\n")
+    result = _check("--factory", "refusing_app:create_app")
+    sys.modules.pop("refusing_app", None)
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "refusing_app:create_app: refused to build: RuntimeError: SECRET_KEY must be set to a "
+        "real secret",
+        "API_TOKEN: is a published default ('changeme'): set a real secret",
+    ]
+
+
 def test_a_secret_left_at_the_projects_example_value_is_a_problem(tiny_project: Path) -> None:
     # A trial's: .env.production, a copy of the committed .env.template, passed with only a
     # URL's password flagged: its secrets are public, the example file publishes them.

@@ -267,3 +267,32 @@ def test_a_startup_stopped_at_a_connection_is_not_said_started(project: Path) ->
     assert "note: the app stopped there: " in result.stderr
     assert "built and started up to a connection the check refused" in result.stdout
     assert "built and started with it" not in result.stdout
+
+
+PINGING_APP = """
+import contextlib
+import socket
+
+from fastapi import FastAPI
+
+with contextlib.suppress(OSError):  # a cache pinged at import, a memory fallback
+    socket.create_connection(("cache.prod.example.com", 6379), timeout=1).close()
+
+
+def create_app() -> FastAPI:
+    return FastAPI()
+"""
+
+
+def test_a_connection_the_build_went_past_is_said_as_the_builds(project: Path) -> None:
+    # Without --start nothing was started: the note blamed "the app's startup".
+    (project / "pingsvc.py").write_text(PINGING_APP)
+    Path("prod.env").write_text("LOG_LEVEL=info\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "pingsvc:create_app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "note: the app's build tried to reach the network and went on when the check " in (
+        result.stderr
+    )
+    assert "cache.prod.example.com:6379" in result.stderr
+    assert "startup tried" not in result.output

@@ -12,9 +12,12 @@ from pathlib import Path
 __all__ = ["connection_notes", "loaded_fills", "loaded_over", "unnamed_local", "unset_mode"]
 
 
-def connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[str]:
+def connection_notes(
+    stopped_at: str | None, reached: Iterable[str], *, started: bool = True
+) -> list[str]:
     """What the check's network guard stopped: where the build or startup stopped (what the
-    app validates before that passed), where a startup went on without a connection."""
+    app validates before that passed), where the app went on without a connection (while it
+    was built, or ``started`` too)."""
     found = []
     if stopped_at is not None:
         found.append(
@@ -23,8 +26,9 @@ def connection_notes(stopped_at: str | None, reached: Iterable[str]) -> list[str
         )
     reached = [r.strip() for r in reached]
     if reached:
+        phase = "startup" if started else "build"
         found.append(
-            "the app's startup tried to reach the network and went on when the check refused "
+            f"the app's {phase} tried to reach the network and went on when the check refused "
             f"it: {'; '.join(reached)} (in production it connects)"
         )
     return found

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -93,7 +94,7 @@ def build_validator(
                 try:
                     built = checker.boot() if start else checker.build()
                 finally:
-                    notes[:] = connection_notes(checker.stopped_at, checker.reached)
+                    notes[:] = connection_notes(checker.stopped_at, checker.reached, started=start)
                     notes.extend(unset_mode([k for k in access.read if k in modes], env))
                     notes.extend(unnamed_local(checker.local, env))
         except SpecError:
@@ -212,11 +213,17 @@ def release_problems(
         checked["APP_ENV"] = "production"
     from pytest_hardening._prod_variants import weak_secrets
 
-    named = set()
+    named, refusals = set(), []
     for problem in validator(checked):
         variable, message = _describe(problem)
         named.add(variable)
         lines.append(f"{variable}: {message}")
+        if message.startswith("refused to "):  # the build (or startup) itself
+            refusals.append(message)
+    # A refusal that names a variable said its problem; one that names another says nothing
+    # of whether the app accepts this value.
+    named |= {n for n in env if any(re.search(rf"\b{re.escape(n)}\b", r) for r in refusals)}
+    verdict = "" if refusals else ", and the check accepted it"
     for weak in weak_secrets(env):  # accepted by the app's rules: still not a secret
         if weak.variable not in named:
             kind = weak.kind.removesuffix(" as given")
@@ -234,8 +241,8 @@ def release_problems(
                 kind == "empty"
             )
             lines.append(
-                f"{weak.variable}: is {what.get(kind, f'a {kind}')}{shown}, and the check "
-                f"accepted it: set a real secret{off}"
+                f"{weak.variable}: is {what.get(kind, f'a {kind}')}{shown}{verdict}: set a "
+                f"real secret{off}"
             )
     # Never printed, whatever the validator says (a published default is no secret).
     secrets = [(n, v) for n, v in secret_values(env, min_length=4) if not is_public_default(v)]
