@@ -140,8 +140,11 @@ class RouteAuditor:
 
     @property
     def prod_app(self) -> Any:
+        """The production build; the connections off this machine that its import and factory
+        try (a cache pinged at import, production's own host) are refused by a guard of its
+        own: the audit's doing, not the test's, as its startup's are."""
         if self._prod is None:
-            with SentryGuard(), self._network(), aside_modules() as aside:
+            with SentryGuard(), self._network(), NetworkGuard(), aside_modules() as aside:
                 self._prod = self._build_prod()
             self._prod_modules = dict(aside)
         return self._prod
@@ -303,10 +306,28 @@ def _why_not_404(status: int, *, declared: bool) -> str:
 
 
 async def _probe(app: Any, method: str, path: str, headers: Mapping[str, str]) -> int:
-    """One request to ``app`` over httpx's ASGI transport (any ASGI app; no lifespan)."""
+    """One request to ``app`` over httpx's ASGI transport (any ASGI app; no lifespan). An app
+    that sends plain HTTP to https (``HTTPSRedirectMiddleware``) is asked again over https:
+    the route's answer is there, not in the redirect every path gets."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://testserver", headers=dict(headers)
     ) as client:
         response = await client.request(method, path, follow_redirects=False)
+        secure = response.request.url.copy_with(scheme="https")
+        if response.is_redirect and _same_url(response.headers.get("location", ""), secure):
+            response = await client.request(method, secure, follow_redirects=False)
     return response.status_code
+
+
+def _same_url(location: str, url: httpx.URL) -> bool:
+    try:
+        target = url.join(location)
+    except httpx.InvalidURL:
+        return False
+    return (target.scheme, target.host, target.port, target.raw_path) == (
+        url.scheme,
+        url.host,
+        url.port,
+        url.raw_path,
+    )

@@ -86,3 +86,56 @@ def test_route_probes_stay_on_the_machine(pytester: pytest.Pytester) -> None:
             "*elsewhere.example.net*",
         ]
     )
+
+
+PINGING_CONFTEST = """
+import os
+import socket
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+def create_app():
+    routes = [Route("/health", lambda request: JSONResponse({}))]
+    if os.environ["APP_ENV"] == "production":
+        try:  # a cache pinged as the app is made, a memory fallback when it is down
+            socket.create_connection((os.environ["CACHE_HOST"], 6379), timeout=1).close()
+        except OSError:
+            pass
+    else:
+        routes.append(Route("/debug", lambda request: JSONResponse({})))
+    return Starlette(routes=routes)
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return create_app
+
+@pytest.fixture
+def hardening_dev_env():
+    return {"APP_ENV": "development", "CACHE_HOST": "127.0.0.1"}
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"APP_ENV": "production", "CACHE_HOST": "cache.prod.example.com"}
+"""
+
+
+def test_the_production_builds_own_connections_are_the_audits(pytester: pytest.Pytester) -> None:
+    # A production env naming production's hosts, as the docs allow: the production build's
+    # refused ping failed every route_audit test at teardown, charged to the test (a trial's).
+    pytester.makeconftest(PINGING_CONFTEST)
+    pytester.makepyfile(
+        test_routes="""
+        def test_dev_only(route_audit):
+            assert route_audit.dev_only() == {("GET", "/debug")}
+            route_audit.assert_absent_in_production("/debug")
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
