@@ -86,7 +86,7 @@ class ServingThreads:
             return True
         if not self.serving():
             return False
-        return in_request() or not _LIFESPAN.get()
+        return in_request() or not (_LIFESPAN.get() or _outlived_request())
 
 
 class _Request:
@@ -166,8 +166,13 @@ def lifespan_message(message: Mapping[str, Any]) -> None:
 def in_background() -> bool:
     """Whether the calling task is one the app's lifespan started (a poller, a scheduler),
     running while nobody waits for the lifespan, and serves no request the test sent: the
-    app's background, in any loop."""
-    if not _LIFESPAN.get() or in_request():
+    app's background, in any loop; or one a request started that outlived it (a job a
+    handler handed to a scheduler, whose callbacks and tasks inherit the request's context)."""
+    if in_request():
+        return False
+    if _outlived_request():
+        return True
+    if not _LIFESPAN.get():
         return False
     phase = _PHASE.get()
     return phase is None or not phase.waited
@@ -177,6 +182,12 @@ def in_request() -> bool:
     """Whether the calling task serves a request still in flight (see :func:`serving_request`)."""
     request = _SERVING.get()
     return request is not None and request.open
+
+
+def _outlived_request() -> bool:
+    """Whether the calling task was started by a request that has been answered since."""
+    request = _SERVING.get()
+    return request is not None and not request.open
 
 
 #: How many sleeps moved the clock in place of a real one in this thread or task: a watch of

@@ -44,8 +44,30 @@ def create_app():
                 return JSONResponse({"error": type(error).__name__}, status_code=504)
         return JSONResponse({"ok": True})
 
-    app = Starlette(routes=[Route("/state", state)], lifespan=lifespan)
-    app.state.polled = polled
+    release, job_done = asyncio.Event(), threading.Event()
+
+    async def job():  # a job a handler hands on (APScheduler's add_job does so): runs later
+        await release.wait()
+        async with httpx.AsyncClient(timeout=10) as http:
+            await http.get("https://feed.example.com/state")
+        job_done.set()
+
+    async def schedule(request):
+        loop = asyncio.get_running_loop()
+        loop.call_soon_threadsafe(lambda: loop.create_task(job()))  # the scheduler's wakeup
+        return JSONResponse({"scheduled": True})
+
+    async def go(request):
+        release.set()
+        return JSONResponse({})
+
+    routes = [
+        Route("/state", state),
+        Route("/schedule", schedule, methods=["POST"]),
+        Route("/release", go, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.polled, app.state.job_done = polled, job_done
     return app
 """
 
@@ -90,6 +112,16 @@ def test_the_background_leaves_the_clock(hardened_client, faults, clock, fault):
     faults.allow_unused()
 
 
+def test_a_job_a_request_handed_on_is_the_background(hardened_client, faults, clock):
+    # It inherits the request's context: it counted as the test's once the request was over
+    # (a trial's APScheduler job added by an endpoint moved the clock by the fault's 20 s).
+    faults.latency("feed", 5)
+    assert hardened_client.post("/schedule").status_code == 200
+    assert hardened_client.post("/release").status_code == 200
+    assert hardened_client.app.state.job_done.wait(30), "the job never ran"
+    assert clock.advanced == 0
+
+
 def test_a_request_of_the_tests_still_waits_in_virtual_time(hardened_client, faults, clock):
     faults.latency("feed", 5)
     assert hardened_client.get("/state").status_code == 200
@@ -106,4 +138,4 @@ def test_a_slow_fault_the_background_meets_leaves_the_tests_clock(
     result = pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio", "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
