@@ -74,6 +74,7 @@ class HarnessServing:
         self._base_headers = dict(kept.client.headers)
         self._stack.callback(self._hand_back)
         self._serve(kept.client)
+        self._watch_answers(kept.client)
         return self._app
 
     def _serve(self, client: Any) -> None:
@@ -116,12 +117,17 @@ class HarnessServing:
                     self._client = self._keep(client.__enter__())
             self._capture_started_sentry()
             self._serve(self._client)
-            hooks = self._client.event_hooks["response"]
-            hooks.extend((self._report.answered, self._look_at_breakers))
-            self._stack.callback(hooks.remove, self._report.answered)  # a kept client outlives us
-            self._stack.callback(hooks.remove, self._look_at_breakers)
+            self._watch_answers(self._client)
         self._client.headers = {**self._base_headers, **dict(headers or {})}
         return self._client
+
+    def _watch_answers(self, client: Any) -> None:
+        """The test's answers noted (for its report) and its breakers looked at, on ``client``
+        until the test ends: a kept client outlives the test, and serves the next one too."""
+        hooks = client.event_hooks["response"]
+        hooks.extend((self._report.answered, self._look_at_breakers))
+        self._stack.callback(hooks.remove, self._report.answered)
+        self._stack.callback(hooks.remove, self._look_at_breakers)
 
     def _look_at_breakers(self, response: Any) -> None:
         # Each request may move a breaker that reports no transitions of its own: seen now,

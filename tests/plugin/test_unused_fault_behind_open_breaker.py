@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pytest_hardening import Harness
+from pytest_hardening import AppPool, Harness
 
 
 def rates_app() -> Starlette:
@@ -94,3 +94,31 @@ def test_what_the_app_answered_is_in_the_report_of_an_unused_fault() -> None:
         faults.allow_unused()
     assert "GET /quote -> 200, GET /quote -> 200, GET /quote -> 429" in report
     assert "token" not in report  # paths only: queries carry tokens
+
+
+def test_a_kept_apps_report_has_the_requests_of_the_test_that_took_it() -> None:
+    # A trial's: the second test on a kept app was told it "sent the app no request" (and its
+    # requests' breaker looks were skipped too): the hooks went on the client it built only.
+    pool, apps, reports = AppPool(), [], []
+    try:
+        for path in ("/rate", "/rate?again"):
+            with Harness(pool=pool) as harness:
+                harness.build(rates_app, {}, reset=lambda app: None)
+                faults = harness.fake_providers(PROVIDERS)
+                breakers = harness.inspect_breakers()
+                client = harness.client()
+                apps.append(harness.app)
+                breakers.force_open("rates")
+                faults.timeout("rates")
+                assert client.get(path).json() == {"rate": None, "stale": True}
+                reports.append(harness.problems())
+                faults.allow_unused()
+    finally:
+        pool.close()
+    assert apps[0] is apps[1]  # kept, not built again
+    for report in reports:
+        assert report.endswith(
+            "the test's last requests to the app: GET /rate -> 200\nbreakers opened during the "
+            "test: rates. An open breaker answers from its fallback without calling the "
+            "provider: were the faults armed while it was open?"
+        ), report
