@@ -536,6 +536,8 @@ def test_an_app_that_exits_is_refused_never_ending_the_check(
         ("no_such_package:create_app", "no_such_package"),
         ("tiny_cli_app", "'package.module:attribute'"),
         ("tiny_cli_app:create_ap", "has no attribute 'create_ap'"),
+        # A package's module mistyped (a trial's: "refused to build", exit 1).
+        ("tests.chaos.lenient_ap:create_app", "No module named 'tests.chaos.lenient_ap': a typo"),
     ],
 )
 def test_a_factory_that_names_nothing_is_a_usage_error_in_one_line(

@@ -140,7 +140,12 @@ def check_config(
         ):
             raise
         # A spec that names nothing (a typo, the wrong folder): a usage error, not a refusal.
-        click.echo(f"hardening check-config: {error}", err=True)
+        hint = (
+            ": a typo in the spec, or run from the folder that holds its package"
+            if isinstance(error, ModuleNotFoundError) and ":" not in str(error)
+            else ""
+        )
+        click.echo(f"hardening check-config: {error}{hint}", err=True)
         raise Exit(2) from None
     source = str(env_file) if env_file is not None else "the current environment"
     if by_default:  # a project that configured nothing: say whose rules these are

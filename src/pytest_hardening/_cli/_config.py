@@ -21,6 +21,7 @@ from pytest_hardening._cli._build_notes import (
     unnamed_local,
     unset_mode,
 )
+from pytest_hardening._cli._common import names_the_spec
 from pytest_hardening._cli._dotenv_reads import dotenv_fills
 from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
@@ -104,6 +105,8 @@ def build_validator(
             last = f" (it printed: {said[-1]})" if said else ""
             return [f"{factory}: refused to build: {exited}{last}"]
         except Exception as error:
+            if isinstance(error, ModuleNotFoundError) and names_the_spec(error, factory):
+                raise  # a typo, the wrong folder: the command line's, not the app's refusal
             if checker.stopped_at is None:
                 # A startup's refusal (--start) is no build's: said where it happened.
                 phase = "start" if isinstance(error, LifespanError) else "build"
