@@ -5,6 +5,7 @@ its lifespan without a client, its reset, and its hand-back to the pool. A part 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -194,7 +195,8 @@ class HarnessServing:
 
         manager = LifespanManager(self.app)
         before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0
-        with self._real_time(), startup_watch(self.app), _restarted(self.app, before):
+        restarted = functools.partial(_restarted, self.app, before, in_test_loop=True)
+        with self._real_time(), startup_watch(self.app), restarted():
             await manager.__aenter__()
         try:
             self._capture_started_sentry()
@@ -215,7 +217,7 @@ class HarnessServing:
                 client.app = self.app  # type: ignore[attr-defined]  # as TestClient.app
                 yield client
         finally:
-            with timed_shutdown(self.app), _restarted(self.app, before):
+            with timed_shutdown(self.app), restarted():
                 await manager.__aexit__(None, None, None)
 
     def _capture_started_sentry(self) -> None:
@@ -249,10 +251,11 @@ class _TimedExit:
 
 
 @contextlib.contextmanager
-def _restarted(app: Any, before: int) -> Iterator[None]:
+def _restarted(app: Any, before: int, *, in_test_loop: bool = False) -> Iterator[None]:
     """A lifespan error of an app object whose lifespan ran ``before`` times in earlier tests
     gets a note: production starts it once, and a shutdown that closes what the app made at
-    import (a pool, a session manager) leaves the next start without it."""
+    import (a pool, a session manager) leaves the next start without it. Started ``in the
+    test's loop`` (``hardened_async_client``), no reset keeps it: the cure differs."""
     try:
         yield
     except Exception as error:
@@ -265,8 +268,23 @@ def _restarted(app: Any, before: int) -> Iterator[None]:
                 "starts it once: a startup that registers or opens what the last one left (metrics "
                 "on a registry kept in a module: Duplicated timeseries), or a shutdown that "
                 "closes what the app made at import (a pool, a session manager), fails in every "
-                "later test. Make the lifespan safe to run again; or give a hardening_app_reset "
-                "(even `lambda app: None`), which keeps one app running between hardened_client "
-                "tests (docs/getting-started.md)"
+                f"later test. {_ASYNC_CURE if in_test_loop else _SYNC_CURE}"
             )
         raise
+
+
+_SYNC_CURE = (
+    "Make the lifespan safe to run again; or give a hardening_app_reset (even `lambda app: "
+    "None`), which keeps one app running between hardened_client tests "
+    "(docs/getting-started.md)"
+)
+_ASYNC_CURE = (
+    "hardened_async_client starts it in each test's own event loop, and no hardening_app_reset "
+    "keeps it between async tests: what the app made at import that holds the loop it first "
+    "ran in (an AsyncIOScheduler, an async client or engine) finds that loop closed ('Event "
+    "loop is closed', 'attached to a different loop'). Make such objects in the lifespan; or "
+    "run the async tests in one loop (asyncio_default_test_loop_scope and "
+    'asyncio_default_fixture_loop_scope = "session"); or test through hardened_client with '
+    "a hardening_app_reset, which keeps one app running (docs/getting-started.md, 'Async "
+    "tests')"
+)

@@ -78,6 +78,9 @@ def test_a_shutdown_that_fails_the_second_time_is_told_the_app_ran_before(
     assert "ERROR test_pooled_restart.py::test_second" in output
     assert "shutdown failed: RuntimeError: Pool has been closed." in output
     assert "this app object (Starlette) ran its lifespan 1 time(s) in earlier tests" in output
+    # The cure for async tests (a trial's was told to give a reset it had given already).
+    assert "no hardening_app_reset keeps it between async tests" in output
+    assert "even `lambda app: None`" not in output
 
 
 SYNC_TESTS = """
@@ -110,3 +113,4 @@ def test_the_sync_client_tells_the_same(pytester: pytest.Pytester) -> None:
     assert "ERROR test_pooled_sync.py::test_second" in output
     assert "Pool has been closed." in output
     assert "this app object (Starlette) ran its lifespan 1 time(s) in earlier tests" in output
+    assert "give a hardening_app_reset (even `lambda app: None`)" in output
