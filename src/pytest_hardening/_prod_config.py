@@ -369,9 +369,14 @@ class ProdConfigChecker:
             if not names_variable(text, mutation.variable):
                 report.unnamed.append(mutation)
                 self._finding(f"refused without naming the variable: {mutation}")
+            # One leak per refusal and place (the lines shown, or pydantic's input), naming
+            # every secret there: a settings error repeats them all at once.
+            where: dict[str, list[str]] = {}
             for name in self._text.leaks_of(error, {}):
-                leak = f"refusing '{mutation}' printed the value of {name}"
-                leak += self._text.echoed(error, [name], {})
+                where.setdefault(self._text.echoed(error, [name], {}), []).append(name)
+            for place, names in where.items():
+                values = f"value of {names[0]}" if len(names) == 1 else f"values of {_and(names)}"
+                leak = f"refusing '{mutation}' printed the {values}{place}"
                 if leak not in report.leaks:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")
@@ -407,6 +412,10 @@ def _unsafe_build(app: Any, overrides: Mapping[str, str | None]) -> list[str]:
             f"credentialed requests: {ANY_ORIGIN}"
         )
     return problems
+
+
+def _and(names: list[str]) -> str:
+    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _describe(changes: Mapping[str, str | None]) -> str:
