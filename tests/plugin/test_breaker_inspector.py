@@ -255,6 +255,33 @@ async def test_one_that_would_wait_says_so_instead_of_taking_a_coroutine_for_a_s
         breakers.stop()
 
 
+class _LoopStoreBreaker:
+    """Its state in an async store whose client asks for the running loop first (fakeredis,
+    redis.asyncio), and wraps the error in its own, as redis-py's ConnectionError does."""
+
+    async def state(self) -> str:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError as error:
+            raise ConnectionError(str(error)) from error
+        return "CLOSED"
+
+    async def force_open(self) -> None: ...
+
+    async def reset(self) -> None: ...
+
+
+def test_one_whose_store_needs_a_running_loop_is_said_so_not_said_a_network_problem() -> None:
+    # A trial's fakeredis breaker, read before an async test: "network:ConnectionError ... give
+    # the app an in-process store (fakeredis)", which it had.
+    with pytest.raises(RuntimeError) as info:
+        BreakerInspector({"rates": _LoopStoreBreaker()})
+    said = str(info.value)
+    assert "state() is a coroutine that needs a running event loop" in said
+    assert "Use hardened_client" in said
+    assert "in-process store" not in said
+
+
 class _Flag:
     """A hand-written breaker: a flag the app sets."""
 

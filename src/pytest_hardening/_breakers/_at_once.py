@@ -34,15 +34,38 @@ def _at_once(result: Any, what: str) -> Any:
         result.send(None)
     except StopIteration as finished:
         return finished.value
+    except Exception as error:
+        if _needed_a_loop(error):  # an async store's client (fakeredis, redis.asyncio)
+            raise _cannot_finish(
+                what, "needs a running event loop (its async store does)"
+            ) from error
+        raise
     result.close()
-    raise TypeError(
-        f"the breaker's {what} is a coroutine that waits (for a lock another task holds, or "
-        "for I/O), and no event loop of the app runs in a thread of its own to finish it in "
-        "(hardened_async_client runs the app in the test's own loop, busy with the test). Use "
-        "hardened_client, whose app loop runs in a thread of its own, or give "
-        "`hardening_breakers` an adapter whose "
-        f'{what} returns at once; see docs/fixtures.md, "Your own breaker"'
+    raise _cannot_finish(what, "waits (for a lock another task holds, or for I/O)")
+
+
+def _cannot_finish(what: str, why: str) -> TypeError:
+    return TypeError(
+        f"the breaker's {what} is a coroutine that {why}, and no event loop of the app runs in "
+        "a thread of its own to finish it in (hardened_async_client runs the app in the "
+        "test's own loop, busy with the test, or not running yet). Use hardened_client, whose "
+        "app loop runs in a thread of its own, or give `hardening_breakers` an adapter whose "
+        f'{what} returns at once (a sync read of the same store); see docs/fixtures.md, "Your '
+        'own breaker"'
     )
+
+
+def _needed_a_loop(error: BaseException) -> bool:
+    """Whether ``error`` came of asking for a running event loop where none runs (a client
+    may wrap it: redis-py's ``ConnectionError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, RuntimeError) and "no running event loop" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def call_at_once(method: Callable[[], Any], what: str, in_app_loop: InAppLoop | None = None) -> Any:

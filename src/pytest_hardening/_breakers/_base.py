@@ -124,7 +124,10 @@ def unreadable(name: str, breaker: Any, doing: str, exc: Exception) -> RuntimeEr
     outside the process (pybreaker's ``CircuitRedisStorage``, a table) fails with its store's
     error, which alone says neither that the plugin was reading the breaker nor what to do."""
     kind = f"{type(breaker).__module__}.{type(breaker).__qualname__}"
-    message = f"the breakers fixture could not {doing} breaker {name!r} ({kind}): {exc!r}"
+    message = (
+        f"the breakers fixture could not {doing} breaker {name!r} ({kind}): "
+        f"{type(exc).__name__}: {exc}"
+    )
     if isinstance(exc, OSError) or type(exc).__module__ != "builtins":  # a store's, a driver's
         message += (
             ". A breaker that keeps its state outside the process (in Redis, a database) needs "
