@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ._apm_prometheus import PrometheusView, is_prometheus_registry
+from ._wrapped import app_state
 
 __all__ = ["ApmView", "app_apm", "view_of"]
 
@@ -18,7 +19,7 @@ _DEFAULT_FAMILIES = ("python_", "process_")
 def app_apm(app: Any) -> Any:
     """``app.state.apm``; else prometheus_client's default registry, where the common
     instrumentations record, once some code registered a metric of its own there; else None."""
-    apm = getattr(getattr(app, "state", None), "apm", None)
+    apm = getattr(app_state(app), "apm", None)
     if apm is not None:
         return apm
     registry = getattr(sys.modules.get("prometheus_client"), "REGISTRY", None)

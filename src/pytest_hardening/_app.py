@@ -149,7 +149,10 @@ def _is_asgi_app(candidate: Any) -> bool:
     try:
         parameters = list(inspect.signature(candidate).parameters.values())
     except (TypeError, ValueError):
-        return False
+        try:  # a __call__ set per instance (SentryAsgiMiddleware's slot): its bound method's
+            parameters = list(inspect.signature(candidate.__call__).parameters.values())
+        except (TypeError, ValueError):
+            return False
     required = [
         p
         for p in parameters

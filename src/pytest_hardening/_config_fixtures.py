@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._config import AppFactory, NotConfigured
+from ._wrapped import app_state
 
 if TYPE_CHECKING:
     from ._kept import AppReset
@@ -130,16 +131,15 @@ def started_app(request: pytest.FixtureRequest) -> Any:
 def hardening_breakers(request: pytest.FixtureRequest) -> Any:
     """Name -> breaker, or a breaker library's registry; default app.state.breakers."""
     app = started_app(request)
-    breakers = getattr(getattr(app, "state", None), "breakers", None)
+    breakers = getattr(app_state(app), "breakers", None)
     if breakers is None:
         where = (
-            "expose one"
-            if hasattr(app, "state")
-            else f"a {type(app).__name__} app has no `state` (Starlette's): return its breakers "
-            "from the fixture below"
+            "expose one, or"
+            if app_state(app) is not None
+            else f"a {type(app).__name__} app has no `state` (Starlette's), so"
         )
         pytest.fail(
-            f"the app has no app.state.breakers mapping: {where}, or override the "
+            f"the app has no app.state.breakers mapping: {where} override the "
             "`hardening_breakers` fixture (name -> breaker: pybreaker, aiobreaker, "
             "circuitbreaker and purgatory breakers work as they are, and so does one of your "
             "own with a `state` and `force_open()`/`reset()`; a breaker kept elsewhere, in "
@@ -159,14 +159,13 @@ def hardening_apm(request: pytest.FixtureRequest) -> Any:
     apm = app_apm(app)
     if apm is None:
         where = (
-            "expose its APM registry there"
-            if hasattr(app, "state")
-            else f"a {type(app).__name__} app has no `state` (Starlette's): return its registry "
-            "from the fixture below"
+            "expose its APM registry there, or"
+            if app_state(app) is not None
+            else f"a {type(app).__name__} app has no `state` (Starlette's), so"
         )
         pytest.fail(
             f"the app has no app.state.apm (nor prometheus_client metrics in the default "
-            f"registry): {where}, or override the `hardening_apm` fixture; metrics in a "
+            f"registry): {where} override the `hardening_apm` fixture; metrics in a "
             "CollectorRegistry of the app's own are read from it: `def hardening_apm("
             "hardened_app): return THE_APP.module('app.metrics', hardened_app).REGISTRY` "
             "(or the module's registry itself, for a factory that is no app_from_import)",

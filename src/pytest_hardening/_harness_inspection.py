@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ._wrapped import app_state
+
 if TYPE_CHECKING:
     from ._apm import ApmView
     from ._apm_prometheus import PrometheusView
@@ -28,7 +30,7 @@ class HarnessError(RuntimeError):
 
 
 def _app_breakers(app: Any) -> Any:
-    breakers = getattr(getattr(app, "state", None), "breakers", None)
+    breakers = getattr(app_state(app), "breakers", None)
     if breakers is None:
         raise HarnessError(
             "the app has no app.state.breakers: expose the app's breakers there, or pass them "

@@ -16,6 +16,7 @@ import httpx
 from ._build_modes import aside_modules
 from ._network import NetworkGuard
 from ._sentry_guard import SentryGuard
+from ._wrapped import innermost
 
 __all__ = ["RouteAuditor", "route_table"]
 
@@ -30,6 +31,7 @@ def route_table(app: Any) -> set[Route]:
     Other apps yield an empty set (the OpenAPI and request checks still apply to them;
     :meth:`RouteAuditor.dev_only` refuses to call that "no development routes")."""
     found: set[Route] = set()
+    app = innermost(app)  # behind the middleware wrapped around it (SentryAsgiMiddleware)
     routes = getattr(app, "routes", None)
     url_map: Any = getattr(app, "url_map", None)
     if routes is not None:
@@ -47,6 +49,7 @@ def _is_url_map(url_map: Any) -> bool:
 
 
 def _understood(app: Any) -> bool:
+    app = innermost(app)
     return getattr(app, "routes", None) is not None or _is_url_map(getattr(app, "url_map", None))
 
 
@@ -270,8 +273,9 @@ class RouteAuditor:
             )
 
     def _openapi_paths(self) -> list[str]:
-        openapi = getattr(self.prod_app, "openapi", None)
-        if not callable(openapi) or getattr(self.prod_app, "openapi_url", "") is None:
+        app = innermost(self.prod_app)
+        openapi = getattr(app, "openapi", None)
+        if not callable(openapi) or getattr(app, "openapi_url", "") is None:
             return []  # no document, or one the app never serves (openapi_url=None)
         with self._as_built():
             document = openapi() or {}

@@ -43,7 +43,7 @@ def test_an_app_without_state_is_told_to_hand_its_breakers_over(
     result.stdout.fnmatch_lines(
         [
             "*the app has no app.state.breakers mapping: a function app has no `state` "
-            "(Starlette's): return its breakers from the fixture below, or override the "
+            "(Starlette's), so override the "
             "`hardening_breakers` fixture (name -> breaker: pybreaker, aiobreaker, "
             "circuitbreaker and purgatory breakers work as they are*",
         ]

@@ -25,6 +25,7 @@ from pytest_hardening._harness import Harness
 from pytest_hardening._kept import AppReset
 from pytest_hardening._providers import ProviderSpec
 from pytest_hardening._reuse import AppPool, AppReuseWarning, pool_key
+from pytest_hardening._wrapped import app_state
 from pytest_hardening.chaos._context import ChaosContext
 from pytest_hardening.chaos._timeline import Timeline
 
@@ -34,12 +35,12 @@ EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 def _app_breakers(app: Any) -> Any:
     # An app without breakers has none to watch: its scenarios check answers and data alone.
-    found = getattr(getattr(app, "state", None), "breakers", None)
+    found = getattr(app_state(app), "breakers", None)
     return {} if found is None else found
 
 
 def _app_apm(app: Any) -> Any:
-    return getattr(getattr(app, "state", None), "apm", None)
+    return getattr(app_state(app), "apm", None)
 
 
 @dataclass(frozen=True)
