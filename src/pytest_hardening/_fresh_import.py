@@ -85,6 +85,8 @@ class _FromImport:
         self._varied = frozenset(share or ())
         self._flat: frozenset[str] | None = None  # see _siblings
         self._shared: dict[str, ModuleType] | bool | None = None if share is not None else False
+        # Environments whose import into sys.modules failed, and how: not tried again.
+        self._failed: dict[frozenset[tuple[str, str]], BaseException] = {}
 
     @property
     def app_packages(self) -> frozenset[str]:
@@ -198,17 +200,30 @@ class _FromImport:
         with ``imported``: what an import of someone else's read, watched aside), and with
         ``held_reads``, what the modules someone holds already read at theirs."""
         before = _sentry_client()
-        environment = dict(_environment())
+        key = _environment()
+        failed = self._failed.get(key)
+        if failed is not None:
+            raise AppImportFailed(
+                f"importing {self._module} failed in an earlier test under the same "
+                f"environment, and is not tried again: {type(failed).__name__}: {failed} (a "
+                "second import would fail differently, on what the first declared, such as "
+                "SQLModel's tables; the first test's error has the traceback)"
+            ) from failed
+        environment = dict(key)
         loaded = set(sys.modules)
         try:
             with ImportTimeReads(self._roots) as watch:
                 home = importlib.import_module(self._module)
-        except BaseException:
+        except BaseException as error:
             # A refused import leaves the modules it got through (Python takes out only the
             # one that raised): the next build would take that half of the package for
-            # someone else's import. It is taken out, as it was before.
-            for name in [n for n in sys.modules if n not in loaded and _under(n, self._roots)]:
+            # someone else's import. It is taken out, as it was before, and so is a library
+            # of declarations it imported first (SQLModel's tables of that half).
+            roots = self._roots | set(ASIDE)
+            for name in [n for n in sys.modules if n not in loaded and _under(n, roots)]:
                 del sys.modules[name]
+            if isinstance(error, (Exception, SystemExit)):  # not an interrupt
+                self._failed[key] = error
             raise
         if imported is None:
             read = {**(held_reads or {}), **watch.read}
@@ -298,6 +313,10 @@ class _FromImport:
 
     def __repr__(self) -> str:
         return f"app_from_import({self.target!r})"
+
+
+class AppImportFailed(RuntimeError):
+    """The app's import failed in an earlier build under the same environment."""
 
 
 def app_from_import(target: str, *, packages: Iterable[str] = ()) -> _FromImport:
