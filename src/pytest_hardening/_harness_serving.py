@@ -227,11 +227,17 @@ class HarnessServing:
 
 
 def _reset_refused(reset: AppReset, error: Exception) -> HarnessError:
-    name = getattr(reset, "__qualname__", repr(reset))
+    from ._kept import reset_raised
+
     return HarnessError(
-        f"the app's reset {name} raised {type(error).__name__}: {error}, on the app just "
-        "started, before the test (every test given a reset starts from a reset app): fix the "
-        "reset, or return None from `hardening_app_reset` (an app built per test, not reset)"
+        reset_raised(
+            reset,
+            error,
+            "on the app just started, before the test (every test given a reset starts from "
+            "a reset app)",
+            "fix the reset, or return None from `hardening_app_reset` (an app built per test, "
+            "not reset)",
+        )
     )
 
 

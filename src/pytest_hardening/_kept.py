@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
 
-__all__ = ["AppReset", "Kept", "Pool", "ResetFailed", "fingerprint", "run_reset"]
+__all__ = ["AppReset", "Kept", "Pool", "ResetFailed", "fingerprint", "reset_raised", "run_reset"]
 
 #: How long parking waits for a kept app's event loop to take the hold.
 _PARK_WAIT_SECONDS = 30.0
@@ -42,6 +42,15 @@ class Pool(Protocol):
 
 class ResetFailed(RuntimeError):
     """The owner's reset raised: the kept app was shut down."""
+
+
+def reset_raised(
+    reset: AppReset, error: Exception, when: str, advice: str, *, of: str = "app"
+) -> str:
+    """What every caller of a reset says when it raised: whose reset, what it raised, on
+    which app (``when``), and what to do for that caller (``advice``)."""
+    name = getattr(reset, "__qualname__", repr(reset))
+    return f"the {of}'s reset {name} raised {type(error).__name__}: {error}, {when}: {advice}"
 
 
 def fingerprint(app: Any) -> tuple[Any, ...]:
@@ -116,8 +125,12 @@ class Kept:
         except Exception as error:
             self.close()
             raise ResetFailed(
-                f"resetting the app kept from an earlier test failed ({error!r}); "
-                "fix the reset, or return None from `hardening_app_reset` to build per test"
+                reset_raised(
+                    reset,
+                    error,
+                    "on the app kept from an earlier test",
+                    "fix the reset, or return None from `hardening_app_reset` to build per test",
+                )
             ) from error
         self.fingerprint = fingerprint(self.app)
 

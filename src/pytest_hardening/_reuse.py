@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ._kept import AppReset, Kept, fingerprint
+from ._kept import AppReset, Kept, fingerprint, reset_raised
 
 if TYPE_CHECKING:
     from ._cached_getters import CachedGetters
@@ -192,12 +192,15 @@ class AppPool:
         if key in self._reset_failures:
             return
         self._reset_failures.add(key)
-        name = getattr(reset, "__qualname__", repr(reset))
         warnings.warn(
-            f"the app's reset {name} raised {type(error).__name__}: {error}, when the app was "
-            "handed back for reuse: the app is built afresh for every test or run from now on. "
-            "Fix the reset, or give none (hardening_app_reset returning None, "
-            "HarnessSession(reset=None)) to build per test on purpose.",
+            reset_raised(
+                reset,
+                error,
+                "when the app was handed back for reuse",
+                "the app is built afresh for every test or run from now on. Fix the reset, or "
+                "give none (hardening_app_reset returning None, HarnessSession(reset=None)) to "
+                "build per test on purpose.",
+            ),
             AppReuseWarning,
             stacklevel=2,
         )

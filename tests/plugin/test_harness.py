@@ -213,7 +213,11 @@ def test_a_kept_app_is_reused_reset_and_shut_down_when_its_reset_fails() -> None
         assert second is not first  # so the next test builds afresh
         # a reset failing when the app is taken: the test errors, naming the reset
         broken = True
-        with pytest.raises(HarnessError, match="cannot reset"):
+        with pytest.raises(
+            HarnessError,
+            match=r"<locals>\.reset raised RuntimeError: cannot reset, on the app kept from an "
+            r"earlier test: fix the reset",
+        ):
             one_test()
         assert len(pool) == 0
         # ... and when the app was just built: before the test, naming the reset

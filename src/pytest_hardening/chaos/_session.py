@@ -22,7 +22,7 @@ from typing import Any
 from pytest_hardening._config import AppFactory
 from pytest_hardening._fault_advice import CHAOS
 from pytest_hardening._harness import Harness
-from pytest_hardening._kept import AppReset
+from pytest_hardening._kept import AppReset, reset_raised
 from pytest_hardening._providers import ProviderSpec
 from pytest_hardening._reuse import AppPool, AppReuseWarning, pool_key
 from pytest_hardening._wrapped import app_state
@@ -157,11 +157,15 @@ def _reset_built(harness: Harness, reset: AppReset) -> None:
     try:
         harness.reset_app(reset)
     except Exception as error:
-        name = getattr(reset, "__qualname__", repr(reset))
         raise RuntimeError(
-            f"the session's reset {name} raised {type(error).__name__}: {error}, on an app "
-            "just built, before the run (every run with a reset starts from a reset app): "
-            "fix the reset, or give none (HarnessSession(reset=None)) if a build starts empty"
+            reset_raised(
+                reset,
+                error,
+                "on an app just built, before the run (every run with a reset starts from a "
+                "reset app)",
+                "fix the reset, or give none (HarnessSession(reset=None)) if a build starts empty",
+                of="session",
+            )
         ) from error
 
 
