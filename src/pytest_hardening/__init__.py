@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._clock_deadlines import FrozenDeadlineError
     from ._env import EnvPatch
-    from ._faults import Call, FaultInjector, RealSleepWarning, UnregisteredHostError
+    from ._fault_calls import Call
+    from ._faults import FaultInjector, RealSleepWarning, UnregisteredHostError
     from ._fresh_import import StaleImportWarning, app_from_import
     from ._harness import Harness, HarnessError
     from ._network import NetworkBlockedError, NetworkGuard
@@ -54,7 +55,7 @@ _EXPORTS: dict[str, str] = {
     "BreakerAdapter": "._breakers",
     "BreakerInspector": "._breakers",
     "BreakerState": "._breakers",
-    "Call": "._faults",
+    "Call": "._fault_calls",
     "CircuitbreakerAdapter": "._breakers",
     "Clock": "._clock",
     "EnvPatch": "._env",

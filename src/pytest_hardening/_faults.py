@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._fault_advice import FIXTURES, Advice
+from ._fault_calls import Call, CallLog
 from ._fault_reports import FaultReports
 from ._fault_scripts import OUTCOME, Action, Advancer, FaultMethods, Script
 from ._interception import Interception
@@ -33,16 +34,7 @@ if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts
     from ._sleep_watch import KnownSleep, RealSleep
 
-__all__ = ["Call", "FaultInjector", "RealSleepWarning", "UnregisteredHostError"]
-
-
-class Call(NamedTuple):
-    """One outbound request and what the injector made of it (e.g. ``"ok 200"``,
-    ``"fail 503"``, ``"refuse ConnectError"``, ``"timeout ReadTimeout"``,
-    ``"stream_cut 200 (2/6 events delivered)"``)."""
-
-    request: httpx.Request
-    outcome: str
+__all__ = ["FaultInjector", "RealSleepWarning", "UnregisteredHostError"]
 
 
 class UnregisteredHostError(httpx.ConnectError):
@@ -88,7 +80,6 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         self.unregistered: list[httpx.Request] = []
         self.misuse: list[str] = []
         self.injected: list[dict[str, Any]] = []
-        self._history = history
         self._lock = threading.Lock()
         self._scripts: dict[str, Script] = {}
         self._armed: list[tuple[str, Script, dict[str, Any]]] = []  # every fault set
@@ -97,8 +88,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         self._allow_unregistered = False
         #: Where the reports' advice points (the chaos harness sets its own).
         self.advice: Advice = FIXTURES
-        self._calls: dict[str, list[Call]] = {name: [] for name in self.providers}
-        self._order: list[str] = []  # each call's provider, in the order the calls were made
+        self._log = CallLog(self.providers, history=history)
         self._outer_guard: NetworkGuard | None = None
         self._interception = Interception(
             self.respond,
@@ -221,32 +211,16 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
             ]
 
     def calls(self, provider: str) -> list[Call]:
-        with self._lock:
-            return list(self._calls[self._check(provider)])
+        return self._log.calls(self._check(provider))
 
     def history(self, provider: str) -> str:
         """The last few calls to ``provider``, one per line, for failure messages."""
-        recent = self.calls(provider)[-self._history :]
-        if not recent:
-            return f"  (no calls to {provider})"
-        return "\n".join(
-            f"  {c.request.method} {_shown(c.request.url)} -> {c.outcome}" for c in recent
-        )
+        return self._log.history(self._check(provider))
 
     def recent(self) -> str:
         """The last few calls to any provider, oldest first, one per line (for the failure
         messages of other parts: a breaker that did not open, say); empty without calls."""
-        with self._lock:
-            taken: dict[str, int] = {}
-            lines: list[str] = []
-            for provider in reversed(self._order[-self._history :]):
-                taken[provider] = taken.get(provider, 0) + 1
-                call = self._calls[provider][-taken[provider]]
-                lines.append(
-                    f"  {provider}: {call.request.method} {_shown(call.request.url)} "
-                    f"-> {call.outcome}"
-                )
-        return "\n".join(reversed(lines))
+        return self._log.recent()
 
     def assert_called(self, provider: str, *, times: int | None = None) -> list[Call]:
         __tracebackhide__ = True
@@ -380,23 +354,11 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         return _dated(response)
 
     def _record(self, provider: str, call: Call) -> None:
-        with self._lock:
-            self._calls[provider].append(call)
-            self._order.append(provider)
+        self._log.record(provider, call)
 
     def _relabel(self, request: httpx.Request, outcome: str) -> None:
         """Update a logged call's outcome (a stream fault knows what it delivered at the end)."""
-        with self._lock:
-            for calls in self._calls.values():
-                for index in range(len(calls) - 1, -1, -1):
-                    if calls[index].request is request:
-                        calls[index] = Call(request, outcome)
-                        return
-
-
-def _shown(url: httpx.URL) -> str:
-    # Without the query: API tokens travel there (?auth_token=...), and a report prints this.
-    return str(url.copy_with(query=None)) + ("?…" if url.query else "")
+        self._log.relabel(request, outcome)
 
 
 def _dated(response: httpx.Response) -> httpx.Response:

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from pytest_hardening._faults import Call, FaultInjector
+from pytest_hardening._fault_calls import Call
+from pytest_hardening._faults import FaultInjector
 from pytest_hardening._providers import Provider
 
 from ._asgi import Behaviour, HandlerApp, RealDelayClock
