@@ -60,7 +60,10 @@ def _hint(error: BaseException) -> str:
     if any(bound in message for bound in _LOOP_BOUND):
         return (
             "\nhint: the app used an object bound to another event loop (a client or pool "
-            "made at import, or by an earlier test's loop): make it in the app's lifespan."
+            "made at import, or by an earlier test's loop): make it in the app's lifespan, or "
+            'run the async tests in one loop (asyncio_default_test_loop_scope = "session" and '
+            'asyncio_default_fixture_loop_scope = "session"; docs/getting-started.md, "Async '
+            'tests")'
         )
     return ""
 

@@ -156,3 +156,25 @@ async def test_the_async_client_names_it_too(caplog: pytest.LogCaptureFixture) -
             assert (await client.get("/boom")).status_code == 502
     (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
     assert "GET /boom (the client was answered 502)" in record.getMessage()
+
+
+def loop_bound() -> Starlette:
+    """An app whose pool, made at import, belongs to the first test's event loop."""
+
+    async def query(request: Request) -> JSONResponse:
+        raise RuntimeError("Task got Future attached to a different loop")
+
+    return Starlette(routes=[Route("/query", query)])
+
+
+def test_an_object_bound_to_another_loop_gets_both_cures(caplog: pytest.LogCaptureFixture) -> None:
+    # A trial's engine was made at import: "make it in the app's lifespan" alone asked for a
+    # change to the app, where one session loop needs none.
+    with Harness() as harness:
+        harness.build(loop_bound, {})
+        assert harness.client().get("/query").status_code == 500
+    (record,) = [r for r in caplog.records if r.name == "pytest_hardening.app"]
+    message = record.getMessage()
+    assert "hint: the app used an object bound to another event loop" in message
+    assert "make it in the app's lifespan, or run the async tests in one loop" in message
+    assert 'asyncio_default_fixture_loop_scope = "session"' in message
