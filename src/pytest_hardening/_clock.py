@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import gc
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -14,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import freezegun
 import freezegun.api
 
-from ._clock_cache import SCAN_TYPES, ModuleScan, stop_freezer
+from ._clock_cache import ModuleScan, stop_freezer
 from ._clock_deadlines import DeadlineWatch
-from ._clock_holders import RealClockHolders, real_time_functions
+from ._clock_holders import RealClockHolders
 from ._clock_monotonic import Anchor
-from ._clock_replay import SweepRecord, reference_counts
+from ._clock_reach import StoredClocks
 from ._fake_dates import teach_pydantic_the_fake_dates
 from ._freezegun_races import ThreadSafeCheck
 from ._sleep_watch import RealSleep, SleepWatch
@@ -68,8 +67,7 @@ class Clock:
         self._cache = cache
         self._freezer: Any = None
         self._factory: Any = None
-        self._holders: RealClockHolders | None = None
-        self._origin: tuple[float, Any] = (0.0, None)  # when the search for holders began
+        self._stored: StoredClocks | None = None  # from the first move of each run
         self._listeners: list[Callable[[float], None]] = []
         self._before: list[Callable[[], None]] = []
         self._advanced = 0.0
@@ -147,9 +145,9 @@ class Clock:
 
     def _stop(self) -> None:
         self._sleeps.pause()
-        holders, self._holders = self._holders, None
-        if holders is not None:
-            holders.undo()
+        stored, self._stored = self._stored, None
+        if stored is not None:
+            stored.undo()
         freezer, self._freezer, self._factory = self._freezer, None, None
         if freezer is not None:
             stop_freezer(freezer)
@@ -176,90 +174,15 @@ class Clock:
         # Swept when time first moves, not at start: a test that never advances pays nothing,
         # and the replacement continues the real clock's timeline, so nothing jumps.
         self._require_active()
-        if self._holders is None:
-            # Stored clocks continue from their value when time first moves: the search for
-            # them (a heap pass, slow on a loaded machine) must not count as time passing.
-            self._origin = (freezegun.api.real_perf_counter(), self._factory())
-            made: dict[int, Callable[[], Any]] = {}
-
-            def replace(real: Callable[[], Any]) -> Callable[[], Any]:
-                # One replacement per function, made at the first sweep: a second sweep (after
-                # the collection below, which may take a while) must not restart the timeline.
-                fake = made.get(id(real))
-                if fake is None:
-                    fake = made[id(real)] = self._continuation(real)
-                return fake
-
-            self._holders = self._replay(replace) or self._sweep_all(replace, made)
-        return self._holders
-
-    def _replay(
-        self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]
-    ) -> RealClockHolders | None:
-        """The holders the last full sweep of the session found, re-pointed again, when
-        nothing changed since (see :mod:`._clock_replay`); else None."""
-        record = self._cache.sweep if self._cache is not None else None
-        if record is None or record.ignore != (*self._ignore, *_EXTRA_IGNORE):
-            return None
-        reals = real_time_functions()
-        holders = record.replay(self._new_holders(), reals, replace)
-        if holders is not None and reference_counts(reals) != record.counts:
-            holders.undo()  # a reference no recorded holder accounts for: look for it
-            return None
-        return holders
-
-    def _sweep_all(
-        self, replace: Callable[[Callable[[], Any]], Callable[[], Any]], made: dict[int, Any]
-    ) -> RealClockHolders:
-        if self._cache is not None:
-            # The record keeps alive the holders it cannot reference weakly (a NamedTuple): an
-            # earlier test's, left alone under another ``ignore``, must not be found here.
-            self._cache.sweep = None
-        holders = self._sweep(replace)
-        if holders.problems:  # maybe garbage not yet collected: look again
-            holders.undo()
-            del holders  # it lists what it found: that must not keep the garbage alive
-            gc.collect()
-            holders = self._sweep(replace)
-        if self._cache is not None:
-            reals, fakes = real_time_functions(), list(made.values())
-            ignore = (*self._ignore, *_EXTRA_IGNORE)
-            counts = reference_counts(reals)
-            self._cache.sweep = SweepRecord.of(ignore, holders, reals, fakes, counts)
-        return holders
-
-    def _new_holders(self) -> RealClockHolders:
-        known = self._cache.owners if self._cache is not None else None
-        return RealClockHolders(ignore=(*self._ignore, *_EXTRA_IGNORE), known=known)
-
-    def _sweep(self, replace: Callable[[Callable[[], Any]], Callable[[], Any]]) -> RealClockHolders:
-        return self._new_holders().sweep(self._freezer, replace, skip_types=SCAN_TYPES)
-
-    def _continuation(self, real: Callable[[], Any]) -> Callable[[], Any]:
-        """``real`` from now on: its value when time first moved (plus what this clock was
-        moved before a pause), then moved only by this clock (not by the real time the search
-        for its holders took)."""
-        factory = self._factory
-        real_origin, frozen_at = self._origin
-        # What the clock was already moved (before a pause restarted it) is carried over: a
-        # stored clock never goes back by it.
-        since_start = freezegun.api.real_perf_counter() - real_origin - self._advanced
-        now = real()
-        base = now - int(since_start * 1e9) if isinstance(now, int) else now - since_start
-        if isinstance(base, int):  # the *_ns functions
-
-            def moved_ns() -> int:
-                return base + int((factory() - frozen_at) / _dt.timedelta(microseconds=1)) * 1000
-
-            moved: Callable[[], Any] = moved_ns
-        else:
-
-            def moved_s() -> float:
-                return float(base + (factory() - frozen_at).total_seconds())
-
-            moved = moved_s
-        moved.__qualname__ = f"Clock-moved time.{real.__name__}"
-        return moved
+        if self._stored is None:
+            self._stored = StoredClocks(
+                self._freezer,
+                self._factory,
+                ignore=(*self._ignore, *_EXTRA_IGNORE),
+                cache=self._cache,
+                advanced=lambda: self._advanced,
+            )
+        return self._stored.holders()
 
     def advance(self, seconds: float) -> None:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
