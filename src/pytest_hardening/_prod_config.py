@@ -178,7 +178,8 @@ class ProdConfigChecker(ProductionBuilds):
                 where.setdefault(self._text.echoed(error, [name], {}), []).append(name)
             for place, names in where.items():
                 values = f"value of {names[0]}" if len(names) == 1 else f"values of {_and(names)}"
-                leak = f"refusing '{mutation}' printed the {values}{place}"
+                said = "carried" if place else "printed"  # pydantic's input: held, not shown
+                leak = f"refusing '{mutation}' {said} the {values}{place}"
                 if leak not in report.leaks:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")

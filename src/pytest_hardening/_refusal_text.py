@@ -65,9 +65,9 @@ class RefusalText:
         if any(name in self.leaks(shown, overrides) for name in leaked):
             return ""
         return (
-            " (in the input pydantic's error repeats, which a log line or a traceback prints, "
-            "as much of it as fits, not in the lines shown here: hide_input_in_errors=True in "
-            "the settings' model_config leaves it out)"
+            " (in the input pydantic's error repeats, not in the lines shown here: its "
+            "errors() hold it whole, for a log of them to print, and its text as much of it "
+            "as fits; hide_input_in_errors=True in the settings' model_config leaves it out)"
         )
 
 

@@ -94,9 +94,12 @@ def secret_values(env: Mapping[str, str], *, min_length: int = 4) -> list[tuple[
         # A switch named like a secret (REDACT_API_KEYS=false) holds no secret: masking its
         # value would mask every "false" in the output.
         switch = value.strip().lower() in _SWITCH_VALUES
-        if is_secret_name(name) and len(value) >= min_length and not switch:
-            found.append((name, value))
         credential = _url_credential(value)
+        # A DSN says where to connect: its secret is the credentials in it, and one without
+        # any (file:///var/queue, redis://cache:6379) holds none.
+        bare_dsn = name_words(name)[-1:] == ["DSN"] and "://" in value and not credential
+        if is_secret_name(name) and len(value) >= min_length and not switch and not bare_dsn:
+            found.append((name, value))
         if credential and len(credential) >= min_length:
             found.append((name, credential))
     return found

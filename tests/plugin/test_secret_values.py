@@ -25,6 +25,20 @@ def test_a_switch_named_like_a_secret_holds_no_secret() -> None:
     ]
 
 
+def test_a_dsn_without_credentials_holds_no_secret() -> None:
+    # A trial's dead-letter queue, DL_QUEUE_DSN=file:///..., was named leaked in every line of
+    # its audit: a DSN's secret is the credentials in it.
+    env = {
+        "DL_QUEUE_DSN": "file:///var/lib/app/dlq",
+        "CACHE_DSN": "redis://cache.internal:6379/0",
+        "SENTRY_DSN": "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/4",
+        "DB_DSN": "postgresql://app:Zq8v3LmT1x9P@db.internal/app",
+    }
+    found = secret_values(env)
+    assert [name for name, _ in found] == ["SENTRY_DSN", "SENTRY_DSN", "DB_DSN", "DB_DSN"]
+    assert ("DB_DSN", "Zq8v3LmT1x9P") in found
+
+
 def test_a_name_about_a_secret_or_a_public_key_holds_no_secret() -> None:
     env = {
         "ACCESS_TOKEN_EXPIRE_MINUTES": "30",

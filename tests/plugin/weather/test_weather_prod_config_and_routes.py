@@ -161,7 +161,7 @@ def test_every_secret_of_an_input_pydantic_prints_is_a_leak_whatever_the_fields_
     # The audit says each refusal's leak once, naming every secret it repeats (a trial's
     # report said one root cause 33 times, a line per variant and secret).
     leaks = ProdConfigChecker(Settings, env).audit().leaks
-    dropped = "refusing 'DATABASE_URL: dropped' printed the values of"
+    dropped = "refusing 'DATABASE_URL: dropped' carried the values of"
     [leak] = [leak for leak in leaks if leak.startswith(dropped)]
     assert leak.startswith(f"{dropped} API_TOKEN and WEBHOOK_SECRET (in the input pydantic's")
 
