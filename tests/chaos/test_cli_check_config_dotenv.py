@@ -80,6 +80,9 @@ def test_a_value_the_settings_ignore_or_the_default_itself_is_no_problem(project
     assert status == 1, said  # values of the file's own: the problem as before
     assert "SVC_SMTP_USER: not in prod.env" in said
     assert "SVC_DEBUG: not in prod.env" in said
+    # What production would run on instead, when the field says (a trial's read as a false
+    # alarm for a switch whose default is the safe one).
+    assert "production would start without it, on the app's default (False)." in said
 
 
 def test_without_the_dotenv_the_app_refuses_as_before(project: Path) -> None:

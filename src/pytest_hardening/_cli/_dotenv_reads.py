@@ -44,10 +44,13 @@ def dotenv_fills(env: Mapping[str, str], package: str, checked: Path) -> list[st
             if (ignore_empty and not value) or _is_default(value, fields[key]):
                 continue  # the app gets the same value without the file
             done.add((path, key))
+            default = fields[key]
+            plain = default is not _REQUIRED and isinstance(default, (str, int, float))
+            on = f", on the app's default ({default!r})" if plain else ""
             lines.append(
                 f"{name}: not in {checked.name}, but the app's settings read it from "
                 f"{shown} (env_file), so the check saw that file's value: production would "
-                f"start without it. Set it in {checked.name}, or check from a folder "
+                f"start without it{on}. Set it in {checked.name}, or check from a folder "
                 f"without {shown}"
             )
     return lines
