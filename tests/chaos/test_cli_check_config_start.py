@@ -296,3 +296,30 @@ def test_a_connection_the_build_went_past_is_said_as_the_builds(project: Path) -
     )
     assert "cache.prod.example.com:6379" in result.stderr
     assert "startup tried" not in result.output
+
+
+RELATIVE_APP = """
+from pathlib import Path
+
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    Path("config/config.prod.yaml").read_text()  # relative to where the app is started
+    return FastAPI()
+"""
+
+
+def test_a_relative_file_not_found_says_the_folder_it_was_looked_for_in(project: Path) -> None:
+    # A trial's: run from another folder, "refused to build: FileNotFoundError", then "not safe
+    # to release", as if the env file were at fault.
+    (project / "relsvc.py").write_text(RELATIVE_APP)
+    Path("prod.env").write_text("LOG_LEVEL=info\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "relsvc:create_app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "refused to build: FileNotFoundError" in result.stdout
+    assert (
+        f"(config/config.prod.yaml is relative to the folder the command runs in, {project}: "
+        "run it from the app's folder, as production starts it)"
+    ) in result.stdout

@@ -110,7 +110,14 @@ def build_validator(
             if checker.stopped_at is None:
                 # A startup's refusal (--start) is no build's: said where it happened.
                 phase = "start" if isinstance(error, LifespanError) else "build"
-                return [f"{factory}: refused to {phase}: {line}" for line in _refusal(error)]
+                lines = [f"{factory}: refused to {phase}: {line}" for line in _refusal(error)]
+                missing = getattr(error, "filename", None) if isinstance(error, OSError) else None
+                if isinstance(missing, str) and not os.path.isabs(missing):
+                    lines[-1] += (
+                        f" ({missing} is relative to the folder the command runs in, "
+                        f"{os.getcwd()}: run it from the app's folder, as production starts it)"
+                    )
+                return lines
             built = None  # stopped at a connection: nothing refused, and no app to look at
         problems = []  # every one, each on its own line: not only the first
         if runs_in_debug(built):
