@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pybreaker
@@ -435,3 +436,19 @@ def test_a_breaker_state_it_cannot_parse_is_not_blamed_on_a_store() -> None:
     assert "could not read breaker 'odd'" in str(info.value)
     assert "SIDEWAYS" in str(info.value)
     assert "fakeredis" not in str(info.value)
+
+
+def test_a_breaker_not_made_yet_is_said_to_come_with_its_first_request() -> None:
+    # A trial's app made its breaker at the first request: "no breaker named 'openai';
+    # breakers: []" alone, in a test that passed only after another test had made it.
+    made: dict[str, Any] = {}
+    breakers = BreakerInspector(made).start()
+    try:
+        with pytest.raises(KeyError, match=r"no breaker named 'openai'; breakers: \[\]\. A "):
+            breakers.state("openai")
+        with pytest.raises(KeyError, match="send that request first"):
+            breakers.state("openai")
+        made["openai"] = pybreaker.CircuitBreaker(name="openai")
+        assert breakers.state("openai") == "CLOSED"  # a live registry: seen once made
+    finally:
+        breakers.stop()

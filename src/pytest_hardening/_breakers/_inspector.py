@@ -109,7 +109,11 @@ class BreakerInspector:
         try:
             return self._tracks[name]
         except KeyError:
-            raise KeyError(f"no breaker named {name!r}; breakers: {self.names}") from None
+            raise KeyError(
+                f"no breaker named {name!r}; breakers: {self.names}. A breaker the app makes on "
+                "first use (at its first request) is there once a request made it, read through "
+                "a live registry (docs/fixtures.md, `breakers`): send that request first"
+            ) from None
 
     @property
     def names(self) -> list[str]:
@@ -212,12 +216,13 @@ class BreakerInspector:
         except Exception:  # an explanation must not fail the report
             return []
         wanted = str(expected.value if isinstance(expected, BreakerState) else expected)
+        # What to do first: pytest cuts an explanation to its first lines unless -vv.
         return [
             f"breaker {name!r} is {actual.value}, expected {wanted}",
+            *self._on_call_note(name, actual, wanted),
             "recent transitions:",
             *self.history(name).splitlines(),
             *self._recent_calls(),
-            *self._on_call_note(name, actual, wanted),
         ]
 
     def _recent_calls(self) -> list[str]:
