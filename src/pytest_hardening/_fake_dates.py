@@ -51,7 +51,36 @@ def teach_pydantic_the_fake_dates() -> None:
     generator = sys.modules.get("pydantic._internal._generate_schema")
     if getattr(generator, "datetime", None) is _datetime:
         generator.datetime = _RealDates()  # type: ignore[union-attr]
+    _prepare_real_dates_as_fake()
     _import_pydantic_v1_in_real_time()
+
+
+def _prepare_real_dates_as_fake() -> None:
+    """pydantic 2.7 and 2.8 match a date type in ``datetime_prepare_pydantic_annotations``,
+    whose own ``import datetime`` reads the module freezegun swapped the classes of: under the
+    clock a real ``datetime`` annotation matched nothing there ("Unable to generate
+    pydantic-core schema"). The generator's list of those functions gets one that hands it the
+    fake class the module now holds, whose schema is the same."""
+    name = "pydantic._internal._std_types_schema"
+    std = sys.modules.get(name)
+    if std is None and "pydantic._internal._generate_schema" in sys.modules and _installed(name):
+        std = importlib.import_module(name)  # pydantic imports it at a first schema: in time
+    original = getattr(std, "datetime_prepare_pydantic_annotations", None)
+    methods = getattr(std, "PREPARE_METHODS", None)
+    if original is None or not isinstance(methods, tuple) or original not in methods:
+        return  # another pydantic, or done already
+    fakes = {
+        freezegun.api.real_datetime: freezegun.api.FakeDatetime,
+        freezegun.api.real_date: freezegun.api.FakeDate,
+    }
+
+    def prepare(source_type: Any, *args: Any, **kwargs: Any) -> Any:
+        frozen = _datetime.datetime is not freezegun.api.real_datetime
+        return original(
+            fakes.get(source_type, source_type) if frozen else source_type, *args, **kwargs
+        )
+
+    std.PREPARE_METHODS = tuple(prepare if m is original else m for m in methods)  # type: ignore[union-attr]
 
 
 def _import_pydantic_v1_in_real_time() -> None:

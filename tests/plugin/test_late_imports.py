@@ -161,6 +161,38 @@ def test_a_model_defined_before_the_clock_and_built_under_it_validates() -> None
     assert event.on == dt.date(2026, 1, 2)
 
 
+def _prepare_as_pydantic_2_8(source_type: Any, annotations: Any, config: Any) -> Any:
+    """pydantic 2.7's and 2.8's ``datetime_prepare_pydantic_annotations``: the module looked
+    up at each call, where freezegun has put its fake classes."""
+    import datetime
+
+    if source_type is datetime.datetime:
+        return source_type, ["datetime schema"]
+    return None
+
+
+def test_pydantic_2_8s_date_matching_sees_a_real_annotation_under_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A trial's app (anthropic 0.x on pydantic 2.7): the SDK's first answer under the clock
+    # failed to parse, "Unable to generate pydantic-core schema for datetime.datetime".
+    from freezegun.api import real_datetime  # what a model annotated before the clock holds
+
+    std = type(sys)("pydantic._internal._std_types_schema")
+    std.datetime_prepare_pydantic_annotations = _prepare_as_pydantic_2_8  # type: ignore[attr-defined]
+    std.PREPARE_METHODS = (_prepare_as_pydantic_2_8,)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pydantic._internal._std_types_schema", std)
+    with Clock():
+        [prepare] = std.PREPARE_METHODS  # type: ignore[attr-defined]
+        assert dt.datetime is not real_datetime  # freezegun's, on the module
+        assert prepare(real_datetime, [], {}) is not None  # the real class, as annotated
+        assert prepare(dt.datetime, [], {}) is not None  # the fake one
+        assert prepare(int, [], {}) is None
+    with Clock():  # wrapped once, not again at each start
+        assert (prepare,) == std.PREPARE_METHODS  # type: ignore[attr-defined]
+    assert prepare(real_datetime, [], {}) == (real_datetime, ["datetime schema"])  # unfrozen
+
+
 def test_a_handler_that_builds_a_model_under_the_clock_answers() -> None:
     app = FastAPI()
 
