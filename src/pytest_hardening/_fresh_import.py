@@ -26,6 +26,7 @@ import contextlib
 import importlib
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from types import ModuleType
@@ -117,7 +118,10 @@ class _FromImport:
                 # tests' own around the app's), which says what it read.
                 other = None if isinstance(mark, _Imported) else _held_mark(held)
                 if other is not None and not other.differing(dict(environment)):
+                    before = _sentry_client()
                     self._import_home(held_reads=other.read)  # under these values: theirs
+                    if _sentry_client() is not before:
+                        _tell_sentry_late(self.target, _named(held))
                     return self._take()[0]
                 if other is not None and environment not in self._told:
                     self._told.add(environment)
@@ -313,6 +317,24 @@ class _FromImport:
 
     def __repr__(self) -> str:
         return f"app_from_import({self.target!r})"
+
+
+def _tell_sentry_late(target: str, held: str) -> None:
+    """A factory of the tests' own that initialises Sentry, around an app another factory
+    built first: its framework integration hooks what is built after ``init`` (FastAPI's
+    route handlers), so this app's requests lack what the integration adds to their events."""
+    warnings.warn(
+        StaleImportWarning(
+            f"app_from_import({target!r}) initialised Sentry at its import, but {held} was "
+            "imported and its app built before, by another factory of this session (the app's "
+            "own app_from_import, in an earlier test): Sentry's framework integration hooks "
+            "what is built after sentry_sdk.init (FastAPI's route handlers), so events of this "
+            "app's requests may lack their request data, and what leaks through it goes "
+            "unseen by assert_no_secrets. Give this factory to every test of the app "
+            "(hardening_app_factory in the root conftest), so that Sentry starts first"
+        ),
+        stacklevel=4,
+    )
 
 
 class AppImportFailed(RuntimeError):
