@@ -67,8 +67,10 @@ def _prepare_real_dates_as_fake() -> None:
         std = importlib.import_module(name)  # pydantic imports it at a first schema: in time
     original = getattr(std, "datetime_prepare_pydantic_annotations", None)
     methods = getattr(std, "PREPARE_METHODS", None)
-    if original is None or not isinstance(methods, tuple) or original not in methods:
-        return  # another pydantic, or done already
+    if std is None or original is None or not isinstance(methods, tuple):
+        return  # no pydantic, or a release that matches dates elsewhere
+    if original not in methods:
+        return  # done already
     fakes = {
         freezegun.api.real_datetime: freezegun.api.FakeDatetime,
         freezegun.api.real_date: freezegun.api.FakeDate,
@@ -80,7 +82,7 @@ def _prepare_real_dates_as_fake() -> None:
             fakes.get(source_type, source_type) if frozen else source_type, *args, **kwargs
         )
 
-    std.PREPARE_METHODS = tuple(prepare if m is original else m for m in methods)  # type: ignore[union-attr]
+    vars(std)["PREPARE_METHODS"] = tuple(prepare if m is original else m for m in methods)
 
 
 def _import_pydantic_v1_in_real_time() -> None:
