@@ -99,3 +99,20 @@ def test_an_old_pytest_is_told_to_bring_its_plugins_along() -> None:
     assert "python -m pip install 'pytest>=8.0' 'httpx>=0.28'" in said
     assert "upgrade the project's pytest plugins with pytest: pytest-asyncio 0.23" in said
     assert "pytest plugins" not in requirements_message(old[1:])
+
+
+def test_a_pytest_too_old_to_load_the_plugin_stops_with_the_versions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A trial's app pinned pytest 6.2.5: every run died in a traceback ("module 'pytest' has
+    # no attribute 'StashKey'") from the entry point's import; the fixtures' check never ran.
+    import importlib
+    import sys
+
+    monkeypatch.delattr(pytest, "StashKey")
+    monkeypatch.delitem(sys.modules, "pytest_hardening._old_pytest")
+    with pytest.raises(pytest.UsageError) as info:
+        importlib.import_module("pytest_hardening._old_pytest")
+    said = str(info.value)
+    assert said.startswith("pytest-hardening cannot run with the packages installed here:")
+    assert "`-p no:pytest_hardening` (or uninstalling pytest-hardening) leaves it out" in said

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from . import _old_pytest  # noqa: F401  (first: stops a pytest too old for what follows)
+
+# isort: split
 from . import _config_fixtures, _harness_fixtures, _inspection_fixtures
 from ._harness_fixtures import close_breakers_after
 from ._inspection_fixtures import INSPECTOR_KEY
