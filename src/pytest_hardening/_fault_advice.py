@@ -15,6 +15,9 @@ class Advice(NamedTuple):
     dev_env: str  # where the development environment is
     log: str  # where the app's logged exceptions show
     opt_out: str  # how to accept faults no call met
+    one: str  # what one use of the app is called
+    no_reset: str  # how to give no reset (an app built for each)
+    accept_blocked: str | None  # how to accept refused connections (None: the guard's own)
 
 
 FIXTURES = Advice(
@@ -22,6 +25,9 @@ FIXTURES = Advice(
     dev_env="hardening_dev_env",
     log="in Captured log",
     opt_out="faults.allow_unused() or @pytest.mark.hardening_allow_unused_faults",
+    one="test",
+    no_reset="return None from `hardening_app_reset`",
+    accept_blocked=None,
 )
 
 CHAOS = Advice(
@@ -29,4 +35,10 @@ CHAOS = Advice(
     dev_env="the session's env",
     log="in the app's last log lines",
     opt_out="a Check step calling ctx.faults.allow_unused()",
+    one="run",
+    no_reset="give none (HarnessSession(reset=None))",
+    accept_blocked=(
+        "accept the refusals with a Check step calling ctx.faults.allow_blocked() (they stay "
+        "refused)"
+    ),
 )

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import httpx
 
-__all__ = ["Call", "CallLog"]
+__all__ = ["Call", "CallLog", "redacted", "shown"]
 
 
 class Call(NamedTuple):
@@ -76,3 +76,25 @@ class CallLog:
 def shown(url: httpx.URL) -> str:
     # Without the query: API tokens travel there (?auth_token=...), and a report prints this.
     return str(url.copy_with(query=None)) + ("?…" if url.query else "")
+
+
+def redacted(url: httpx.URL) -> str:
+    """``url`` with the values of its credential-like query parameters (``token``, ``key``,
+    ``sig``) cut: the rest of the query stays, where a report must show why it matched
+    nothing."""
+    if not url.query:
+        return str(url)
+    params = [(k, "…" if _credential(k) else v) for k, v in url.params.multi_items()]
+    query = "&".join(f"{k}={v}" if v == "…" else str(httpx.QueryParams({k: v})) for k, v in params)
+    return f"{url.copy_with(query=None)}?{query}"
+
+
+def _credential(name: str) -> bool:
+    from ._secrets import is_secret_name
+
+    upper = name.upper()
+    return is_secret_name(upper) or upper in _QUERY_CREDENTIALS
+
+
+#: Query parameters that carry a credential by convention, whatever the secret names say.
+_QUERY_CREDENTIALS = frozenset({"KEY", "SIG", "SIGNATURE", "AUTH", "CODE", "APIKEY", "ACCESS"})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._fault_calls import redacted
 from ._providers import Provider, near_miss
 from ._retry_storm import storm_report
 from ._unused_faults import unused_report
@@ -55,8 +56,9 @@ class FaultReports:
         if not self.unregistered or self._allow_unregistered:
             return None
         # A retrying client sends the same request again: shown once, with how many times.
-        sent = Counter((r.method, str(r.url)) for r in self.unregistered)
-        first = {(r.method, str(r.url)): r for r in reversed(self.unregistered)}
+        # No credential of a query (a report is uploaded from CI); the rest says what missed.
+        sent = Counter((r.method, redacted(r.url)) for r in self.unregistered)
+        first = {(r.method, redacted(r.url)): r for r in reversed(self.unregistered)}
         shown = list(sent.items())[:10]
         misses = {key: near_miss(self.providers, first[key].url) for key, _ in shown}
         urls = "\n".join(
@@ -140,7 +142,11 @@ class FaultReports:
     def problems_report(self) -> str | None:
         """Everything that must fail the test even if the app swallowed the error."""
         guard = None if self._allow_blocked else self._network_guard
-        network = guard.report(self.provider_of_host) if guard is not None else None
+        network = (
+            guard.report(self.provider_of_host, accept=self.advice.accept_blocked)
+            if guard is not None
+            else None
+        )
         misuse = sorted(set(self.misuse))
         unfound = self._interception.unfound_backoff
         # A name whose top-level package is not on sys.path either: the app's import failed

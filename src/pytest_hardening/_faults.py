@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._fault_advice import FIXTURES, Advice
-from ._fault_calls import Call, CallLog
+from ._fault_calls import Call, CallLog, redacted
 from ._fault_reports import FaultReports
 from ._fault_scripts import OUTCOME, Action, Advancer, FaultMethods, Script
 from ._interception import Interception
@@ -329,7 +329,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
             with self._lock:
                 self.unregistered.append(request)
             raise UnregisteredHostError(
-                f"pytest-hardening: {request.url} is not a registered provider "
+                f"pytest-hardening: {redacted(request.url)} is not a registered provider "
                 f"(registered: {sorted(self.providers)})",
                 request=request,
             )

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ._fault_advice import FIXTURES, Advice
 from ._harness_inspection import HarnessError
 from ._harness_report import HarnessReport, startup_watch, timed_shutdown
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._breakers import BreakerInspector
+    from ._faults import FaultInjector
     from ._kept import AppReset, Kept
     from ._reuse import AppPool
     from ._sentry import SentryCapture
@@ -44,10 +46,16 @@ class HarnessServing:
     _lifespan: bool
     _report: HarnessReport
     _breakers: BreakerInspector | None
+    _faults: FaultInjector | None
 
     @property
     def app(self) -> Any:
         raise NotImplementedError
+
+    @property
+    def _advice(self) -> Advice:
+        """Where the messages point: the chaos session's faults say so, else the fixtures."""
+        return self._faults.advice if self._faults is not None else FIXTURES
 
     def _real_time(self) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
@@ -67,7 +75,7 @@ class HarnessServing:
 
         try:
             with self._real_time():
-                kept.adopt(reset, guard, capture)
+                kept.adopt(reset, guard, capture, advice=self._advice)
                 self._include_aside(kept.aside_modules)  # frozen when time resumes: one restart
         except ResetFailed as error:
             raise HarnessError(str(error)) from error.__cause__
@@ -163,7 +171,7 @@ class HarnessServing:
                 kept.reset(self._reset)
             except Exception as error:
                 client.__exit__(None, None, None)
-                raise _reset_refused(self._reset, error) from error
+                raise _reset_refused(self._reset, error, self._advice) from error
             kept.fingerprint = fingerprint(self.app)
         self._kept = kept
         self._stack.callback(self._hand_back)
@@ -205,7 +213,7 @@ class HarnessServing:
                     with self._real_time():
                         await run_reset(reset, self.app)
                 except Exception as error:
-                    raise _reset_refused(reset, error) from error
+                    raise _reset_refused(reset, error, self._advice) from error
             transport = AppTransport(with_state(self.app, manager.state))
 
             async with httpx.AsyncClient(
@@ -226,17 +234,17 @@ class HarnessServing:
             self._guard.capture_into(self._sentry)
 
 
-def _reset_refused(reset: AppReset, error: Exception) -> HarnessError:
+def _reset_refused(reset: AppReset, error: Exception, advice: Advice) -> HarnessError:
     from ._kept import reset_raised
 
+    one = advice.one
     return HarnessError(
         reset_raised(
             reset,
             error,
-            "on the app just started, before the test (every test given a reset starts from "
-            "a reset app)",
-            "fix the reset, or return None from `hardening_app_reset` (an app built per test, "
-            "not reset)",
+            f"on the app just started, before the {one} (every {one} given a reset starts "
+            "from a reset app)",
+            f"fix the reset, or {advice.no_reset} (an app built per {one}, not reset)",
         )
     )
 

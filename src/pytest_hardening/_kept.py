@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sentry_sdk
 
+from ._fault_advice import FIXTURES, Advice
+
 if TYPE_CHECKING:
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
@@ -111,7 +113,14 @@ class Kept:
         if held is not None:
             held.set()
 
-    def adopt(self, reset: AppReset, guard: SentryGuard, capture: SentryCapture) -> None:
+    def adopt(
+        self,
+        reset: AppReset,
+        guard: SentryGuard,
+        capture: SentryCapture,
+        *,
+        advice: Advice = FIXTURES,
+    ) -> None:
         """Make this app the test's: its Sentry client global and sending to ``capture``
         (spared by ``guard``), then reset. A failing reset shuts the app down."""
         self.unpark()
@@ -128,8 +137,8 @@ class Kept:
                 reset_raised(
                     reset,
                     error,
-                    "on the app kept from an earlier test",
-                    "fix the reset, or return None from `hardening_app_reset` to build per test",
+                    f"on the app kept from an earlier {advice.one}",
+                    f"fix the reset, or {advice.no_reset} to build per {advice.one}",
                 )
             ) from error
         self.fingerprint = fingerprint(self.app)

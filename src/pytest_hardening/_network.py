@@ -210,11 +210,16 @@ class NetworkGuard:
         return lines if faults else [line.replace(_UNREACHED, "") for line in lines]
 
     def report(
-        self, provider_of: Callable[[str], str | None] | None = None, *, faults: bool = True
+        self,
+        provider_of: Callable[[str], str | None] | None = None,
+        *,
+        faults: bool = True,
+        accept: str | None = None,
     ) -> str | None:
         """What was blocked, one ``host:port`` per line, or ``None``. ``provider_of`` names
         the registered provider of a host: such a host was called around the plugin.
-        ``faults``: whether a fault injector served the test (its advice, else the guard's)."""
+        ``faults``: whether a fault injector served the test (its advice, else the guard's);
+        ``accept``: how its user accepts the refusals (a chaos run says it its own way)."""
         with self._lock:
             blocked = list(dict.fromkeys(self.blocked))
             clients = dict(self._clients)
@@ -238,15 +243,16 @@ class NetworkGuard:
             advice = client_advice(
                 [(clients.get(b, ""), b.port) for b in blocked], [b.host for b in blocked]
             )
-        accept = (
-            "accept the refusals with faults.allow_blocked() (they stay refused; the "
-            "hardening_allow_network marker would let them reach the real network)"
-            if faults
-            else "mark it hardening_allow_network (it would reach the real network)"
-        )
+        if accept is None:
+            accept = (
+                "accept the refusals with faults.allow_blocked() (they stay refused; the "
+                "hardening_allow_network marker would let them reach the real network)"
+                if faults
+                else "mark it hardening_allow_network (it would reach the real network)"
+            )
         return (
             f"the app (or the test itself) tried to reach the network {len(self.blocked)} time(s); "
-            "each connection was refused (only loopback is allowed in hardened tests):\n"
+            "each connection was refused (only loopback is allowed):\n"
             + "\n".join(lines)
             + f"\n{advice}, "
             + ("unset the proxy variable for the tests, " if proxied else "")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pytest_hardening import AppReuseWarning
 from pytest_hardening.chaos import (
     ChaosContext,
     ChaosTarget,
@@ -104,3 +106,50 @@ def test_a_reset_that_fails_on_a_fresh_app_says_so() -> None:
     assert "the session's reset" in failure
     assert "HarnessSession(reset=None)" in failure  # what to do about it
     assert "LookupError: no table notes, on an app just built, before the run" in failure
+
+
+def test_a_reset_that_fails_on_a_later_run_speaks_of_the_session() -> None:
+    # A trial's: the second run's reset failed, and the advice was the fixtures' ("return None
+    # from `hardening_app_reset`") in a `hardening chaos` run.
+    notes = Notes()
+    calls = 0
+
+    def fails_later(app: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise LookupError("no table notes")
+        notes.reset(app)
+
+    target = _target(notes, fails_later)
+    with pytest.warns(AppReuseWarning, match="when the app was handed back"):
+        results = list(run_scenarios(target.catalogue(), target.session))
+    failures = [f for r in results for f in r.failures]
+    assert failures, [r.explain() for r in results]
+    said = "\n".join(failures)
+    assert "LookupError: no table notes" in said
+    assert "HarnessSession(reset=None)" in said
+    assert "hardening_app_reset" not in said
+    assert "before the test" not in said
+
+
+def test_a_refused_connection_is_told_how_a_chaos_run_accepts_it() -> None:
+    # A trial's Redis on another host: the refusal's advice named the pytest marker and
+    # `faults.allow_blocked()`, neither of which a `hardening chaos` run has.
+    import contextlib
+    import socket
+
+    async def cached(request: Request) -> JSONResponse:
+        with contextlib.suppress(OSError):  # the app goes on without its cache
+            socket.create_connection(("cache.internal.example", 6379), timeout=1).close()
+        return JSONResponse({"cached": False}, status_code=201)
+
+    session = HarnessSession(
+        lambda: Starlette(routes=[Route("/notes", cached, methods=["POST"])]), {}, {}
+    )
+    result = run_scenario(_scenario(1), session)
+    assert not result.passed
+    said = "\n".join(result.failures)
+    assert "cache.internal.example:6379" in said
+    assert "a Check step calling ctx.faults.allow_blocked()" in said
+    assert "hardening_allow_network" not in said

@@ -179,6 +179,20 @@ def test_unregistered_host_gets_connect_error_and_is_reported(
     assert "pay: https://api.pay.example/v2" in report
 
 
+def test_a_token_in_an_unregistered_urls_query_is_never_shown(
+    injector: FaultInjector, http: httpx.Client
+) -> None:
+    # A trial's: the error raised into the app (which logged it) and the chaos report (text,
+    # JSON, HTML, the files a CI uploads) printed `?token=` in full.
+    with pytest.raises(UnregisteredHostError) as info:
+        http.get("https://rates.example/series?mediaType=json&token=REAL-SECRET-abc123")
+    report = injector.unregistered_report()
+    assert report is not None
+    for said in (str(info.value), report):
+        assert "REAL-SECRET" not in said
+        assert "https://rates.example/series?mediaType=json&token=…" in said
+
+
 def test_an_unregistered_host_the_environment_names_is_traced_to_its_variable(
     injector: FaultInjector, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
