@@ -268,3 +268,18 @@ def test_after_the_command_the_hosts_its_scenarios_faked_stay_unreachable(
         assert not guard.covers("example.org")
     finally:
         guard.stop()
+
+
+def test_another_project_that_configured_no_target_is_told_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial's: in an app's project without [tool.hardening], `hardening chaos exotel-outage`
+    # ran the bundled reference app's catalogue and passed: a CI job that forgot --target
+    # would pass green, testing nothing of the project's.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'other'\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["chaos", "exotel-outage"])
+    assert result.exit_code == 2, result.output
+    assert "pyproject.toml names no chaos target" in result.output
+    assert "--target reference_app.chaos:target" in result.output
+    assert "PASS" not in result.output

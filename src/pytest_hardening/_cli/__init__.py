@@ -35,7 +35,7 @@ from pytest_hardening._cli._common import (
     raised_at,
 )
 from pytest_hardening._cli._config import EnvFileError, read_env_file
-from pytest_hardening._cli._project import REFERENCE
+from pytest_hardening._cli._project import REFERENCE, another_project
 
 # The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
 # --help and check-config start fast.
@@ -117,7 +117,18 @@ def chaos(
     if not console.is_terminal:
         console.width = max(console.width, 120)  # logs have no width; 80 squeezes the table
     if target is None:
-        target = project().target
+        config = project()
+        target = config.target
+        other = another_project() if config is REFERENCE else None
+        if other is not None:
+            # Another project's CI running the bundled catalogue would pass green and test
+            # nothing of that project's: say what to configure, as check-config does.
+            console.print(
+                f"hardening chaos: {escape(str(other))} names no chaos target: set `target = "
+                '"pkg.module:target"` in its \\[tool.hardening], or pass --target (the bundled '
+                f"reference app's catalogue: --target {DEFAULT_TARGET})"
+            )
+            raise Exit(2)
     if target is None:
         console.print(
             'no chaos target: set `target = "pkg.module:target"` in [tool.hardening] of '
