@@ -153,3 +153,6 @@ def test_a_refused_connection_is_told_how_a_chaos_run_accepts_it() -> None:
     assert "cache.internal.example:6379" in said
     assert "a Check step calling ctx.faults.allow_blocked()" in said
     assert "hardening_allow_network" not in said
+    explained = result.explain()  # no empty heading for an app without breakers
+    assert "breakers: none (the app shows no breaker)" in explained
+    assert "breaker timelines" not in explained

@@ -71,11 +71,14 @@ class ScenarioResult:
         if self.data_loss is not None and not self.data_loss.passed:
             lines.append(f"  - data lost ({self.data_loss.description}):")
             lines += [f"      {item}" for item in self.data_loss.lost]
-        lines.append("breaker timelines (virtual seconds):")
-        lines += [
-            f"  {breaker_line(self.timeline, n)}   {change_times(self.timeline, n)}".rstrip()
-            for n in self.timeline.breakers
-        ]
+        if self.timeline.breakers:
+            lines.append("breaker timelines (virtual seconds):")
+            lines += [
+                f"  {breaker_line(self.timeline, n)}   {change_times(self.timeline, n)}".rstrip()
+                for n in self.timeline.breakers
+            ]
+        else:
+            lines.append("breakers: none (the app shows no breaker)")
         if self.timeline.faults:
             marks = [f"{f.provider} {f.action} at {seconds(f.at)}" for f in self.timeline.faults]
             lines.append(f"faults: {'; '.join(marks)}")
