@@ -1,5 +1,5 @@
-"""Injected error answers in the provider's own shape: an OpenAI-compatible or Anthropic API
-gets the error body its SDK parses (``e.type``, ``e.code``, the message), so an app that
+"""Injected error answers in the provider's own shape: an OpenAI-compatible, Anthropic or Stripe
+API gets the error body its SDK parses (``e.type``, ``e.code``, the message), so an app that
 branches on them can be driven; a provider with ``errors=`` a function gets the body it builds,
 and any other provider a plain body."""
 
@@ -20,6 +20,7 @@ _HOSTS = {
     "api.openai.com": "openai",
     "*.openai.azure.com": "openai",
     "api.anthropic.com": "anthropic",
+    "api.stripe.com": "stripe",
 }
 # Said in every injected message: a log line or a test failure never passes for a real outage.
 _INJECTED = " (injected by pytest-hardening)"
@@ -31,6 +32,21 @@ _OPENAI: dict[int, tuple[str, str | None, str]] = {
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests."),
     503: ("server_error", None, "The server is overloaded or not ready yet."),
+}
+# Stripe: status -> (error.type, error.code, message); its SDK picks the exception by status
+# (402 CardError, 429 RateLimitError, ...) and reads these from the body's `error` object.
+_STRIPE: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", "parameter_invalid_empty", "Invalid request."),
+    401: ("invalid_request_error", None, "Invalid API Key provided."),
+    402: ("card_error", "card_declined", "Your card was declined."),
+    403: (
+        "invalid_request_error",
+        None,
+        "The provided key does not have the required permissions.",
+    ),
+    404: ("invalid_request_error", "resource_missing", "No such resource."),
+    409: ("idempotency_error", None, "Keys for idempotent requests can only be used once."),
+    429: ("invalid_request_error", "rate_limit", "Too many requests hit the API too quickly."),
 }
 # Anthropic: status -> (error.type, message).
 _ANTHROPIC: dict[int, tuple[str, str]] = {
@@ -48,8 +64,8 @@ _ANTHROPIC: dict[int, tuple[str, str]] = {
 
 
 def error_shape(provider: Provider) -> str | None:
-    """``"openai"``, ``"anthropic"`` or ``None`` (plain bodies, or the provider's own function)
-    for ``provider``."""
+    """``"openai"``, ``"anthropic"``, ``"stripe"`` or ``None`` (plain bodies, or the
+    provider's own function) for ``provider``."""
     if isinstance(provider.errors, str):
         return provider.errors
     if provider.errors is not None:
@@ -88,6 +104,12 @@ def error_body(provider: Provider, status: int) -> dict[str, Any]:
         kind, message = _ANTHROPIC.get(status, fallback)
         error = {"type": kind, "message": message + _INJECTED}
         return {"type": "error", "error": error, "request_id": _REQUEST_ID}
+    if shape == "stripe":
+        server = ("api_error", None, "An error occurred with our connection to Stripe.")
+        kind, code, message = _STRIPE.get(status) or (
+            server if status >= 500 else ("invalid_request_error", None, "Invalid request.")
+        )
+        return {"error": {"type": kind, "code": code, "message": message + _INJECTED}}
     try:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:  # a status of the provider's own, such as 529
@@ -103,4 +125,6 @@ def error_headers(provider: Provider) -> dict[str, str]:
         return {"x-request-id": _REQUEST_ID}
     if shape == "anthropic":
         return {"request-id": _REQUEST_ID}
+    if shape == "stripe":
+        return {"Request-Id": _REQUEST_ID}
     return {}

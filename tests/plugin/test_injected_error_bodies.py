@@ -194,6 +194,33 @@ def test_a_provider_gives_its_own_error_body_as_a_function_of_the_status() -> No
 def test_a_provider_names_its_error_shape_or_is_told_what_is_known() -> None:
     assert Provider("https://llm.internal", errors="anthropic").errors == "anthropic"
     with pytest.raises(
-        ValueError, match=r"errors='gemini'.*\('openai', 'anthropic'\).*, a function of the status"
+        ValueError,
+        match=r"errors='gemini'.*\('openai', 'anthropic', 'stripe'\).*, a function of the status",
     ):
         Provider("https://llm.internal", errors="gemini")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "code"),
+    [
+        (402, "card_error", "card_declined"),
+        (429, "invalid_request_error", "rate_limit"),
+        (503, "api_error", None),
+        (418, "invalid_request_error", None),
+    ],
+)
+def test_stripe_gets_the_error_object_its_sdk_reads(
+    clock: Clock, status: int, kind: str, code: str | None
+) -> None:
+    # A trial's: `{"error": "<text>"}` made Stripe's SDK fail inside its own error handling
+    # ('str' object has no attribute 'get'), so the app's `except stripe.APIError` never ran.
+    # Stripe's SDK reads `error` as an object (type, code, message) and the Request-Id header.
+    with FaultInjector({"stripe": "https://api.stripe.com"}, clock=clock) as faults:
+        faults.fail("stripe", status)
+        answer = httpx.post("https://api.stripe.com/v1/payment_intents", data={"amount": "1"})
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert (error["type"], error["code"]) == (kind, code)
+    assert error["message"].endswith(INJECTED)
+    assert answer.headers["Request-Id"] == "req_injected_by_pytest_hardening"
+    assert Provider("https://stripe.internal.example", errors="stripe").errors == "stripe"
