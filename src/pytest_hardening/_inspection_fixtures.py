@@ -118,7 +118,7 @@ def route_audit(
     from ._routes import RouteAuditor
     from ._sentry_guard import SentryGuard
 
-    record_for(request.node, "route_audit")
+    record = record_for(request.node, "route_audit")
     if isinstance(hardening_prod_env, NotConfigured):
         pytest.fail(hardening_prod_env.hint, pytrace=False)
     clear = set(hardening_dev_env) | set(hardening_prod_env)
@@ -146,6 +146,7 @@ def route_audit(
             ),
             network=contextlib.nullcontext,
             headers=hardening_probe_headers,
+            on_finding=record.audit_findings.append,
         )
     report = injector.problems_report() if injector is not None else None
     if report:

@@ -141,6 +141,8 @@ class ProdConfigChecker(ProductionBuilds):
             )
         unsafe = _unsafe_build(app, {})
         if unsafe:  # its unsafe variants would be judged against an unsafe build
+            for problem in unsafe:  # a finding of its own, whatever the variants would be
+                self._finding(f"unsafe known-good build: {problem}")
             raise AssertionError(
                 "the production audit needs the known-good env's build to be safe, and "
                 + "; and ".join(unsafe)

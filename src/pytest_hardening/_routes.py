@@ -109,8 +109,10 @@ class RouteAuditor:
         prod_env: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
         network: Callable[[], AbstractContextManager[Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        on_finding: Callable[[str], None] | None = None,
     ) -> None:
         self._headers = dict(headers or {})
+        self._on_finding = on_finding  # told each route found in production (a report's)
         self._build_dev = build_dev
         self._build_prod = build_prod
         self._prod_env = prod_env
@@ -266,6 +268,8 @@ class RouteAuditor:
                 state = "not proven absent"
             else:
                 state = "registered (every request answered 404)"
+            if self._on_finding is not None:
+                self._on_finding(f"{path_or_prefix!r} is still {state} in production")
             raise AssertionError(
                 f"{path_or_prefix!r} is still {state} in production:\n  "
                 + "\n  ".join(problems)
