@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sentry_sdk
 
 from ._fault_advice import FIXTURES, Advice
+from ._wrapped import innermost
 
 if TYPE_CHECKING:
     from ._sentry import SentryCapture
@@ -56,7 +57,9 @@ def reset_raised(
 
 
 def fingerprint(app: Any) -> tuple[Any, ...]:
-    """What a test could change on the app that a reset does not undo (by identity)."""
+    """What a test could change on the app that a reset does not undo (by identity); on the
+    app behind its middleware (``SentryAsgiMiddleware(app)``), where its state is."""
+    app = innermost(app)
     state = getattr(getattr(app, "state", None), "_state", None)
     overrides = getattr(app, "dependency_overrides", None)
     return (

@@ -105,3 +105,24 @@ def test_an_object_that_only_wraps_is_itself() -> None:
             self.app = self  # no loop
 
     assert route_table(Shell()) == set()
+
+
+def test_a_kept_wrapped_app_a_test_changed_is_not_kept() -> None:
+    # What a test replaced on the app behind the wrapper (its state) is what the pool compares.
+    from pytest_hardening import AppPool, Harness
+
+    def factory() -> SentryAsgiMiddleware:
+        return build(production=False)
+
+    pool, apps = AppPool(), []
+    try:
+        for change in (True, False):
+            with Harness(pool=pool) as harness:
+                harness.build(factory, {}, reset=lambda app: None)
+                assert harness.client().get("/health").status_code == 200
+                apps.append(harness.app)
+                if change:
+                    harness.app.app.state.cache = object()  # the inner app's, behind the wrapper
+    finally:
+        pool.close()
+    assert apps[0] is not apps[1]  # shut down, not handed to the next test
