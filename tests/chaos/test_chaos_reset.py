@@ -156,3 +156,88 @@ def test_a_refused_connection_is_told_how_a_chaos_run_accepts_it() -> None:
     explained = result.explain()  # no empty heading for an app without breakers
     assert "breakers: none (the app shows no breaker)" in explained
     assert "breaker timelines" not in explained
+
+
+def test_fast_fail_of_a_provider_no_breaker_fronts_says_there_is_none() -> None:
+    # A trial's app called its provider directly: "called 2 time(s) while its breaker should
+    # fail fast" of a breaker the app does not have.
+    import httpx
+
+    from pytest_hardening.chaos import ExpectFastFail, Req, Send
+
+    async def rates(request: Request) -> JSONResponse:
+        async with httpx.AsyncClient() as http:
+            answer = await http.get("https://rates.example.com/eur")
+        return JSONResponse({}, status_code=201 if answer.status_code == 200 else 502)
+
+    app = Starlette(routes=[Route("/notes", rates, methods=["POST"])])
+    session = HarnessSession(lambda: app, {}, {"rates": "https://rates.example.com"})
+
+    def post(ctx: ChaosContext, i: int) -> Req:
+        return Req("POST", "/notes")
+
+    scenario = Scenario(
+        name="no-breaker",
+        description="",
+        method=(ExpectFastFail("rates", Send(post, count=2, expect=201)),),
+    )
+    result = run_scenario(scenario, session)
+    [failure] = result.failures
+    assert "provider 'rates' was called 2 time(s) while its breaker should fail fast" in failure
+    assert "(no breaker named 'rates': the app shows none." in failure
+
+
+def test_a_half_open_path_on_an_observed_breaker_says_why_it_was_not_seen() -> None:
+    # A trial's lazy breaker (no listener; its probe closes it inside one request) failed
+    # ExpectTransitions with "got CLOSED → OPEN → CLOSED" and no word on why.
+    import time
+
+    import httpx
+
+    from pytest_hardening.chaos import Advance, ExpectTransitions, Heal, Inject, Req, Send
+
+    class Lazy:
+        def __init__(self) -> None:
+            self.state, self.failures, self.opened = "CLOSED", 0, 0.0
+
+        def reset(self) -> None:
+            self.state, self.failures = "CLOSED", 0
+
+    lazy = Lazy()
+
+    async def rates(request: Request) -> JSONResponse:
+        if lazy.state == "OPEN" and time.monotonic() - lazy.opened < 30:
+            return JSONResponse({}, status_code=503)
+        async with httpx.AsyncClient() as http:
+            answer = await http.get("https://rates.example.com/eur")
+        if answer.status_code >= 500:
+            lazy.failures += 1
+            if lazy.failures >= 2:
+                lazy.state, lazy.opened = "OPEN", time.monotonic()
+            return JSONResponse({}, status_code=502)
+        lazy.reset()  # the probe passed: closed within this one request
+        return JSONResponse({}, status_code=201)
+
+    def make() -> Starlette:
+        app = Starlette(routes=[Route("/notes", rates, methods=["POST"])])
+        app.state.breakers = {"rates": lazy}
+        return app
+
+    def post(ctx: ChaosContext, i: int) -> Req:
+        return Req("POST", "/notes")
+
+    scenario = Scenario(
+        name="lazy-breaker",
+        description="",
+        method=(
+            Inject("rates", "fail", 503),
+            Send(post, count=2, expect=502),
+            Heal("rates"),
+            Advance(31),
+            Send(post, count=1, expect=201),
+            ExpectTransitions("rates", ("CLOSED", "OPEN", "HALF_OPEN", "CLOSED")),
+        ),
+    )
+    session = HarnessSession(make, {}, {"rates": "https://rates.example.com"})
+    [failure] = run_scenario(scenario, session).failures
+    assert "got CLOSED → OPEN → CLOSED (a breaker without a listener API is observed" in failure

@@ -51,9 +51,18 @@ class ExpectTransitions:
         changes = ctx.timeline.transitions(self.name)
         actual = (ctx.timeline.initial.get(self.name, "CLOSED"), *(c.to_state for c in changes))
         if actual != self.path:
+            lazy = (
+                ""
+                if "HALF_OPEN" not in self.path
+                or "HALF_OPEN" in actual
+                or ctx.breakers.reports_transitions(self.name)
+                else " (a breaker without a listener API is observed between steps: one whose "
+                "probe closes it within a request reads OPEN → CLOSED, with no HALF_OPEN; "
+                "docs/chaos.md, ExpectTransitions)"
+            )
             ctx.fail(
                 f"breaker {self.name!r}: expected path {' → '.join(self.path)}, "
-                f"got {' → '.join(actual)}"
+                f"got {' → '.join(actual)}{lazy}"
             )
 
 
@@ -145,9 +154,13 @@ class ExpectFastFail:
         reached = len(ctx.faults.calls(self.provider)) - before
         waited = ctx.now() - started - self.traffic.every * max(0, self.traffic.count - 1)
         if reached:
+            # A breaker named for the provider, or none the app shows: the app may have none
+            # in front of it at all, which is the finding.
+            known = self.provider in ctx.breakers.names
             ctx.fail(
                 f"provider {self.provider!r} was called {reached} time(s) while its "
                 "breaker should fail fast"
+                + ("" if known else f" ({_no_breaker(self.provider, ctx)})")
             )
         if waited > 0:
             ctx.fail(f"fast-fail traffic took {seconds(waited)} of virtual time; expected none")
