@@ -141,6 +141,10 @@ def test_a_metric_name_the_registry_does_not_have_is_refused_not_zero(
     assert view.sample("orders_failed_total") == 0  # registered, never counted: a real zero
     with pytest.raises(KeyError, match=r"no metric 'order_created_total'.*'orders_created_total'"):
         view.sample("order_created_total", provider="stripe")
+    # Not a counter's `_created` sample, which no test asserts grew (a trial was offered one).
+    with pytest.raises(KeyError) as info:
+        view.sample("orders_create_total")
+    assert "orders_created_created" not in str(info.value)
 
 
 def test_a_registry_without_request_metrics_says_how_to_read_it(
