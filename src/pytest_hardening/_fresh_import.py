@@ -26,7 +26,6 @@ import contextlib
 import importlib
 import sys
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from types import ModuleType
@@ -39,8 +38,8 @@ from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
 from ._import_marks import MARK as _MARK
 from ._import_marks import PYTESTS as _PYTESTS
+from ._import_marks import AppImportFailed, StaleImportWarning, tell_sentry_late
 from ._import_marks import Imported as _Imported
-from ._import_marks import StaleImportWarning
 from ._import_marks import environment as _environment
 from ._import_marks import held as _held
 from ._import_marks import held_mark as _held_mark
@@ -121,7 +120,7 @@ class _FromImport:
                     before = _sentry_client()
                     self._import_home(held_reads=other.read)  # under these values: theirs
                     if _sentry_client() is not before:
-                        _tell_sentry_late(self.target, _named(held))
+                        tell_sentry_late(self.target, _named(held))
                     return self._take()[0]
                 if other is not None and environment not in self._told:
                     self._told.add(environment)
@@ -317,28 +316,6 @@ class _FromImport:
 
     def __repr__(self) -> str:
         return f"app_from_import({self.target!r})"
-
-
-def _tell_sentry_late(target: str, held: str) -> None:
-    """A factory of the tests' own that initialises Sentry, around an app another factory
-    built first: its framework integration hooks what is built after ``init`` (FastAPI's
-    route handlers), so this app's requests lack what the integration adds to their events."""
-    warnings.warn(
-        StaleImportWarning(
-            f"app_from_import({target!r}) initialised Sentry at its import, but {held} was "
-            "imported and its app built before, by another factory of this session (the app's "
-            "own app_from_import, in an earlier test): Sentry's framework integration hooks "
-            "what is built after sentry_sdk.init (FastAPI's route handlers), so events of this "
-            "app's requests may lack their request data, and what leaks through it goes "
-            "unseen by assert_no_secrets. Give this factory to every test of the app "
-            "(hardening_app_factory in the root conftest), so that Sentry starts first"
-        ),
-        stacklevel=4,
-    )
-
-
-class AppImportFailed(RuntimeError):
-    """The app's import failed in an earlier build under the same environment."""
 
 
 def app_from_import(target: str, *, packages: Iterable[str] = ()) -> _FromImport:

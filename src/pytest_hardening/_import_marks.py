@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 __all__ = [
     "MARK",
     "PYTESTS",
+    "AppImportFailed",
     "Imported",
     "StaleImportWarning",
     "environment",
@@ -21,6 +22,7 @@ __all__ = [
     "named",
     "roots",
     "tell_aside",
+    "tell_sentry_late",
     "under",
 ]
 
@@ -134,3 +136,25 @@ def tell_aside(module: str, read: list[str], *, first: bool = False) -> None:
         StaleImportWarning,
         stacklevel=5 if first else 4,
     )
+
+
+def tell_sentry_late(target: str, held: str) -> None:
+    """A factory of the tests' own that initialises Sentry, around an app another factory
+    built first: its framework integration hooks what is built after ``init`` (FastAPI's
+    route handlers), so this app's requests lack what the integration adds to their events."""
+    warnings.warn(
+        StaleImportWarning(
+            f"app_from_import({target!r}) initialised Sentry at its import, but {held} was "
+            "imported and its app built before, by another factory of this session (the app's "
+            "own app_from_import, in an earlier test): Sentry's framework integration hooks "
+            "what is built after sentry_sdk.init (FastAPI's route handlers), so events of this "
+            "app's requests may lack their request data, and what leaks through it goes "
+            "unseen by assert_no_secrets. Give this factory to every test of the app "
+            "(hardening_app_factory in the root conftest), so that Sentry starts first"
+        ),
+        stacklevel=4,
+    )
+
+
+class AppImportFailed(RuntimeError):
+    """The app's import failed in an earlier build under the same environment."""
