@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from ._app import LifespanError
+from ._exception_chain import chain
 from ._network import NetworkBlockedError, NetworkGuard
 
 __all__ = ["Stop", "connecting"]
@@ -85,15 +86,7 @@ def _from_connecting(error: BaseException) -> bool:
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """``error``, its causes and contexts, and what a failed startup raised after saying so
     (its chain, which the startup's text may leave out)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        if isinstance(current, LifespanError) and current.raised is not None:
-            current = current.raised
-        else:
-            current = current.__cause__ or current.__context__
+    return chain(error, lambda e: e.raised if isinstance(e, LifespanError) else None)
 
 
 #: Exception types of clients that failed to connect (httpx's ConnectError, SQLAlchemy's

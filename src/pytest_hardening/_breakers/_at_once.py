@@ -17,6 +17,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pytest_hardening._exception_chain import chain
+
 __all__ = ["NOT_RUNNING", "AtOnce", "InAppLoop", "call_at_once"]
 
 #: What an :data:`InAppLoop` returns when the app's loop does not run in a thread of its own.
@@ -58,14 +60,10 @@ def _cannot_finish(what: str, why: str) -> TypeError:
 def _needed_a_loop(error: BaseException) -> bool:
     """Whether ``error`` came of asking for a running event loop where none runs (a client
     may wrap it: redis-py's ``ConnectionError``)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, RuntimeError) and "no running event loop" in str(current):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(
+        isinstance(current, RuntimeError) and "no running event loop" in str(current)
+        for current in chain(error)
+    )
 
 
 def call_at_once(method: Callable[[], Any], what: str, in_app_loop: InAppLoop | None = None) -> Any:
