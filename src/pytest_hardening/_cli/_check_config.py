@@ -142,7 +142,7 @@ def check_config(
         # A spec that names nothing (a typo, the wrong folder): a usage error, not a refusal.
         hint = (
             ": a typo in the spec, or run from the folder that holds its package"
-            if isinstance(error, ModuleNotFoundError) and ":" not in str(error)
+            if isinstance(error, ModuleNotFoundError)
             else ""
         )
         click.echo(f"hardening check-config: {error}{hint}", err=True)

@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import io
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -26,6 +25,7 @@ from pytest_hardening._cli._dotenv_reads import dotenv_fills
 from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._fresh_builds import fresh_factory
+from pytest_hardening._refusal_text import names_variable
 from pytest_hardening._secrets import is_public_default, mask, secret_values
 from pytest_hardening._secrets import refusal_lines as _refusal
 
@@ -232,7 +232,7 @@ def release_problems(
             refusals.append(message)
     # A refusal that names a variable said its problem; one that names another says nothing
     # of whether the app accepts this value.
-    named |= {n for n in env if any(re.search(rf"\b{re.escape(n)}\b", r) for r in refusals)}
+    named |= {n for n in env if any(names_variable(r, n) for r in refusals)}
     verdict = "" if refusals else ", and the check accepted it"
     for weak in weak_secrets(env):  # accepted by the app's rules: still not a secret
         if weak.variable not in named:
