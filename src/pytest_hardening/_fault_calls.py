@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import httpx
 
+from ._secrets import is_secret_name
+
 __all__ = ["Call", "CallLog", "redacted", "shown"]
 
 
@@ -84,14 +86,14 @@ def redacted(url: httpx.URL) -> str:
     nothing."""
     if not url.query:
         return str(url)
-    params = [(k, "…" if _credential(k) else v) for k, v in url.params.multi_items()]
-    query = "&".join(f"{k}={v}" if v == "…" else str(httpx.QueryParams({k: v})) for k, v in params)
+    query = "&".join(
+        f"{k}=…" if _credential(k) else str(httpx.QueryParams({k: v}))
+        for k, v in url.params.multi_items()
+    )
     return f"{url.copy_with(query=None)}?{query}"
 
 
 def _credential(name: str) -> bool:
-    from ._secrets import is_secret_name
-
     upper = name.upper()
     return is_secret_name(upper) or upper in _QUERY_CREDENTIALS
 
