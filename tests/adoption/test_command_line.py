@@ -25,7 +25,10 @@ COMMAND = Path(sys.executable).with_name("hardening")
 
 
 def hardening(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    # Without the caller's PYTHONPATH, which a replay line would start with.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_") and k != "PYTHONPATH"
+    }
     return subprocess.run(  # noqa: S603 - our own command
         [str(COMMAND), *args],
         cwd=cwd,

@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from freezegun import freeze_time
 from sqlalchemy.exc import OperationalError
 
+from pytest_hardening import Clock
 from reference_app.config import SERVICE_BREAKERS
 from reference_app.db import (
     DEFAULT_DATABASE_URL,
@@ -64,9 +64,9 @@ def repository(database_url: str, apm: ApmRegistry) -> CallRepository:
 
 @pytest.mark.anyio
 async def test_calls_round_trip_with_aware_utc_timestamps(repository: CallRepository) -> None:
-    with freeze_time("2026-03-01 12:00:00"):
+    with Clock(dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)) as clock:
         call = await repository.create(order_id="1", shop="a.myshopify.com", phone="+911234567")
-    with freeze_time("2026-03-01 12:05:00"):
+        clock.advance(300)
         updated = await repository.update(call.id, status=CallStatus.COMPLETED)
 
     assert updated is not None

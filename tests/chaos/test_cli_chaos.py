@@ -62,7 +62,8 @@ def test_runs_named_scenarios_with_timelines_and_reports(
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
 
 
-def test_exit_status_1_when_a_scenario_fails() -> None:
+def test_exit_status_1_when_a_scenario_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # else the replay starts with it
     result = runner.invoke(app, ["chaos", "--target", "tests.chaos.failing_target:target"])
     assert result.exit_code == 1
     assert "FAIL expects-too-much" in result.stdout
@@ -155,7 +156,8 @@ def test_python_dash_m_runs_the_scenarios_in_forked_workers(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
 
 
-def test_the_pytest_runner_replays_a_target_by_its_spec() -> None:
+def test_the_pytest_runner_replays_a_target_by_its_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # else the replay starts with it
     from pytest_hardening.chaos import ChaosTarget, assert_scenario_passes
     from tests.chaos import failing_target
 

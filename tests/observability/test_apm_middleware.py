@@ -19,12 +19,15 @@ from reference_app.observability import UNMATCHED_ROUTE, ApmMiddleware, ApmRegis
 pytestmark = pytest.mark.anyio
 
 Freezer = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
+#: Left on real time by the freezes here: pytest's phase timer (--durations), and openai, whose
+#: lazy attributes freezegun's first start would import (about 500 modules) to look at them.
+IGNORE = ["_pytest.timing", "openai"]
 
 
 @contextmanager
 def frozen() -> Iterator[Freezer]:
     # pytest times its phases with the functions it imported: keep them real (--durations).
-    with freeze_time("2026-01-01", real_asyncio=True, ignore=["_pytest.timing"]) as freezer:
+    with freeze_time("2026-01-01", real_asyncio=True, ignore=IGNORE) as freezer:
         yield freezer
 
 
@@ -192,7 +195,7 @@ async def test_queued_in_line_equals_recorded_through_record_request() -> None:
     apps = [app_for(in_line), app_for(forwarded)]  # built in real time (lazy imports)
     for app in apps:
         # Each run from the same instant: both see bit-for-bit the same durations.
-        with freeze_time("2026-01-01", real_asyncio=True, ignore=["_pytest.timing"]) as freezer:
+        with freeze_time("2026-01-01", real_asyncio=True, ignore=IGNORE) as freezer:
             clock[:] = [freezer]
             async with client(app) as http:
                 for i in range(700):  # more than two folds; the rings overflow many times
