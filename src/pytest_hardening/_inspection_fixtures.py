@@ -47,7 +47,12 @@ def breakers(
     # Breakers of a service tested alone (hardening_breakers overridden) need none.
     if "hardened_app" in request.fixturenames:
         started_app(request)
-    inspector = _hardening_harness.inspect_breakers(hardening_breakers)
+    from ._breakers._base import UnsupportedBreakerError
+
+    try:
+        inspector = _hardening_harness.inspect_breakers(hardening_breakers)
+    except UnsupportedBreakerError as error:  # the message says it all: not the plugin's frames
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
     request.config.stash[INSPECTOR_KEY] = inspector
     try:
         yield inspector

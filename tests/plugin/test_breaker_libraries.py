@@ -564,3 +564,36 @@ def test_the_fixtures_against_a_starlette_app_with_library_and_hand_written_brea
     )
     result = pytester.runpytest_subprocess("-p", "pytest_hardening", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_an_unsupported_breaker_fails_the_test_with_the_message_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    # The user's mistake: the message, not a page of the plugin's own source above it.
+    pytester.makeconftest(
+        """
+        import pytest
+
+        class NotABreaker:
+            state = "CLOSED"
+
+        @pytest.fixture
+        def hardening_breakers():
+            return {"payments": NotABreaker()}
+        """
+    )
+    pytester.makepyfile(
+        test_unsupported_breaker_message="""
+        def test_reads_it(breakers):
+            assert breakers.names == ["payments"]
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "cannot inspect conftest.NotABreaker as a circuit breaker" in output
+    assert "it has `state` but no force_open() or reset()" in output
+    for plugin_frame in ("def adapt_breaker", "_adapt.py", "During handling"):
+        assert plugin_frame not in output

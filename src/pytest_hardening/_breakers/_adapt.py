@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ._at_once import AtOnce, InAppLoop
-from ._base import ADAPTER_PROTOCOL, BreakerAdapter
+from ._base import ADAPTER_PROTOCOL, BreakerAdapter, UnsupportedBreakerError
 from ._circuitbreaker import CircuitbreakerAdapter
 from ._native import NativeBreaker, ObservedBreaker
 from ._purgatory import PurgatoryAdapter, PurgatoryRegistry, is_purgatory_factory
@@ -73,7 +73,7 @@ def adapt_breaker(breaker: Any, *, in_app_loop: InAppLoop | None = None) -> Brea
             if callable(getattr(breaker, "add_listener", None)):
                 return NativeBreaker(breaker, in_app_loop)
             return ObservedBreaker(breaker, in_app_loop)
-    raise TypeError(
+    raise UnsupportedBreakerError(
         f"cannot inspect {type(breaker).__module__}.{type(breaker).__qualname__} as a circuit "
         f"breaker{_missing(breaker)}. pytest-hardening reads pybreaker, aiobreaker, "
         f"circuitbreaker and purgatory breakers, and anything that follows the breaker "
@@ -155,7 +155,7 @@ class _IterableRegistry:
             else:
                 name = getattr(item, "name", None)
                 if not isinstance(name, str) or not name:
-                    raise TypeError(
+                    raise UnsupportedBreakerError(
                         f"cannot name the breaker {item!r} in {type(registry).__name__}: give "
                         "it a `name`, or return a mapping name -> breaker from hardening_breakers"
                     )
@@ -177,7 +177,7 @@ def _iterate(registry: Any) -> Iterable[Any]:
     try:
         return list(registry)
     except TypeError:
-        raise TypeError(
+        raise UnsupportedBreakerError(
             f"cannot read breakers from {type(registry).__name__}: hardening_breakers (or "
             "app.state.breakers) must be a mapping name -> breaker, a purgatory circuit-breaker "
             "factory, circuitbreaker's CircuitBreakerMonitor, an object with items() giving "

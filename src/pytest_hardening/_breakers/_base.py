@@ -12,6 +12,7 @@ __all__ = [
     "BreakerAdapter",
     "BreakerState",
     "TransitionListener",
+    "UnsupportedBreakerError",
     "unreadable",
 ]
 
@@ -25,6 +26,11 @@ ADAPTER_PROTOCOL = (
     "`subscribe(listener) -> unsubscribe` and `advance(seconds)` (see docs/fixtures.md, "
     '"Your own breaker")'
 )
+
+
+class UnsupportedBreakerError(TypeError):
+    """What the app returned as its breakers cannot be read: the message says what it lacks
+    and what would do (a user's mistake, so a test fails with the message, not a traceback)."""
 
 
 class BreakerState(str, enum.Enum):

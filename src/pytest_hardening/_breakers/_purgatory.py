@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._base import BreakerState, CallbackGuard, TransitionListener
+from ._base import BreakerState, CallbackGuard, TransitionListener, UnsupportedBreakerError
 
 __all__ = ["PurgatoryAdapter", "PurgatoryRegistry", "is_purgatory_factory"]
 
@@ -97,7 +97,7 @@ class PurgatoryRegistry:
     def __init__(self, factory: Any) -> None:
         repository = factory.uow.contexts
         if not isinstance(getattr(repository, "breakers", None), dict):
-            raise TypeError(
+            raise UnsupportedBreakerError(
                 f"cannot list the circuits of {type(factory).__name__} with "
                 f"{type(repository).__name__}: only purgatory's in-memory storage keeps them; "
                 "return a mapping name -> factory.get_breaker(name) from hardening_breakers"
