@@ -15,6 +15,8 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
+from ._sentry_match import describe_type, matches_type, what_to_check, written_type
+
 __all__ = ["SentryCapture"]
 
 
@@ -107,16 +109,16 @@ class SentryCapture(Transport):
             if _matches(event, exc_type, message, tags):
                 return event
         wanted = [
-            *([f"exception {_type_name(exc_type)}"] if exc_type is not None else []),
+            *([f"exception {describe_type(exc_type)}"] if exc_type is not None else []),
             *([f"message containing {message!r}"] if message is not None else []),
             *(f"tag {k}={v!r}" for k, v in tags.items()),
         ]
-        seen = "\n".join(f"  {line}" for line in self.summary()[-10:]) or "  (no events)"
+        events, transactions = self.events, self.transactions
+        seen = "\n".join(f"  {_describe(e)}" for e in events[-10:]) or "  (no events)"
         raise AssertionError(
             f"expected a Sentry event with {', '.join(wanted) or 'anything'}; "
-            f"captured {len(self.events)} event(s), {len(self.transactions)} transaction(s):\n"
-            f"{seen}\n(did the app call sentry_sdk.init with a DSN, and did the call succeed? "
-            "an app that catches its init's error logs it: see the captured log)"
+            f"captured {len(events)} event(s), {len(transactions)} transaction(s):\n"
+            f"{seen}\n{what_to_check(events, transactions)}"
         )
 
     def assert_no_secrets(self, *values: str) -> None:
@@ -156,10 +158,6 @@ class SentryCapture(Transport):
             )
 
 
-def _type_name(exc_type: type[BaseException] | str | None) -> str:
-    return exc_type if isinstance(exc_type, str) else getattr(exc_type, "__name__", "?")
-
-
 def _exceptions(event: dict[str, Any]) -> list[dict[str, Any]]:
     values = (event.get("exception") or {}).get("values") or []
     return [v for v in values if isinstance(v, dict)]
@@ -181,10 +179,8 @@ def _matches(
     message: str | None,
     tags: dict[str, Any],
 ) -> bool:
-    if exc_type is not None:
-        names = {v.get("type") for v in _exceptions(event)}
-        if _type_name(exc_type) not in names:
-            return False
+    if exc_type is not None and not matches_type(_exceptions(event), exc_type):
+        return False
     if message is not None and message not in _message(event):
         return False
     event_tags = event.get("tags") or {}
@@ -195,9 +191,22 @@ def _matches(
 
 def _describe(event: dict[str, Any]) -> str:
     excs = _exceptions(event)
-    head = f"{excs[-1].get('type')}: {excs[-1].get('value')}" if excs else _message(event)
+    if excs:
+        last = excs[-1]
+        head = f"{written_type(last.get('module'), last.get('type'))}: {last.get('value')}"
+    else:
+        head = _message(event)
     tags = event.get("tags") or {}
-    return f"[{event.get('level', '?')}] {head.strip()[:120]} tags={tags}"
+    return f"[{event.get('level', '?')}] {_first_line(head)} tags={tags}"
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    # One line per event in a listing: a traceback or a multi-line message would scatter it.
+    lines = text.strip().splitlines() or [""]
+    line = lines[0].rstrip()
+    if len(line) > limit:
+        return line[: limit - 1] + "\u2026"
+    return line + " \u2026" if len(lines) > 1 else line
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -61,6 +62,63 @@ def test_assert_captured_failure_lists_what_was_seen(guard: SentryGuard) -> None
         capture.assert_captured(ValueError)
     assert "exception ValueError" in str(info.value)
     assert "only this" in str(info.value)
+
+
+class _Outer:
+    class Failed(Exception):
+        """Sentry names it by its qualified name, ``_Outer.Failed``."""
+
+
+#: Two SDKs' exceptions of the same name (``openai.APITimeoutError``, ``anthropic.``'s).
+_VendorTimeout = type("APITimeoutError", (Exception,), {"__module__": "vendor_a"})
+_OtherTimeout = type("APITimeoutError", (Exception,), {"__module__": "vendor_b"})
+_OtherSlowTimeout = type("SlowTimeout", (_OtherTimeout,), {"__module__": "vendor_b.errors"})
+
+
+def _report(error: BaseException) -> None:
+    try:
+        raise error
+    except BaseException:
+        sentry_sdk.capture_exception()
+
+
+def test_assert_captured_matches_a_class_as_except_does(guard: SentryGuard) -> None:
+    # A trial's: assert_captured(ValueError) missed a json.JSONDecodeError event, and
+    # assert_captured(openai.APITimeoutError) took an anthropic.APITimeoutError event for it.
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    try:
+        json.loads('{"a": "cut')
+    except ValueError:
+        sentry_sdk.capture_exception()
+    _report(_OtherSlowTimeout("read timed out"))
+    _report(_Outer.Failed("nested"))
+    for cls in (json.JSONDecodeError, ValueError, Exception, _OtherTimeout, _Outer.Failed):
+        capture.assert_captured(cls)
+    capture.assert_captured("JSONDecodeError")  # a string: the type's name, as before
+    with pytest.raises(AssertionError) as info:
+        capture.assert_captured(_VendorTimeout, message="read timed out")
+    said = str(info.value)
+    assert "exception vendor_a.APITimeoutError (or a subclass)" in said
+    assert "vendor_b.errors.SlowTimeout: read timed out" in said  # what was there instead
+    assert "none of these matches" in said
+    assert "sentry_sdk.init" not in said  # events arrived: Sentry was initialised
+
+
+def test_assert_captured_lists_one_line_per_event(guard: SentryGuard) -> None:
+    capture = SentryCapture()
+    with pytest.raises(AssertionError, match=r"did the app call sentry_sdk\.init"):
+        capture.assert_captured(KeyError)  # nothing captured: the init is what to check
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    sentry_sdk.capture_message("upstream failed\nTraceback (most recent call last):\n  ...")
+    sentry_sdk.capture_message("x" * 200)
+    with pytest.raises(AssertionError) as info:
+        capture.assert_captured(KeyError)
+    listed = str(info.value).splitlines()[1:3]
+    assert listed == [
+        "  [info] upstream failed \u2026 tags={}",
+        f"  [info] {'x' * 119}\u2026 tags={{}}",
+    ]
 
 
 def test_assert_no_secrets_finds_leaks_without_printing_them(guard: SentryGuard) -> None:
