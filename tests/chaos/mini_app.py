@@ -1,7 +1,9 @@
 """A tiny app that is not the reference app: proves the chaos engine is app-agnostic.
 
 ``POST /orders`` stores the order, then charges it at a payment provider through a breaker;
-provider failure or an open breaker → 202 (kept, charge later), success → 201.
+provider failure or an open breaker → 202 (kept, charge later), success → 201. With
+``breaker_on_first_use`` the breaker is made at the first order, in the dict the app shows
+(as a client library builds its breaker at its first request).
 """
 
 from __future__ import annotations
@@ -23,14 +25,19 @@ from reference_app.resilience import CircuitBreaker, CircuitOpenError, http_fail
 PAYMENTS = "https://api.payments.test"
 
 
-def create_app(*, lose_queued: bool = False) -> Starlette:
-    breaker = CircuitBreaker(
-        "payments",
-        failure_threshold=3,
-        success_threshold=1,
-        open_timeout=30,
-        is_failure_result=http_failure,
-        is_failure_exception=http_failure,
+def create_app(*, lose_queued: bool = False, breaker_on_first_use: bool = False) -> Starlette:
+    def make_breaker() -> CircuitBreaker:
+        return CircuitBreaker(
+            "payments",
+            failure_threshold=3,
+            success_threshold=1,
+            open_timeout=30,
+            is_failure_result=http_failure,
+            is_failure_exception=http_failure,
+        )
+
+    breakers: dict[str, CircuitBreaker] = (
+        {} if breaker_on_first_use else {"payments": make_breaker()}
     )
     orders: dict[str, dict[str, Any]] = {}
     ids = itertools.count(1)
@@ -40,6 +47,9 @@ def create_app(*, lose_queued: bool = False) -> Starlette:
         order_id = str(next(ids))
         orders[order_id] = {"id": order_id, "item": body["item"], "status": "pending"}
         client: httpx.AsyncClient = request.app.state.http
+        if "payments" not in breakers:
+            breakers["payments"] = make_breaker()
+        breaker = breakers["payments"]
         try:
             response = await breaker.acall(client.post, f"{PAYMENTS}/charge", json=body)
             charged = response.status_code == 200
@@ -64,7 +74,7 @@ def create_app(*, lose_queued: bool = False) -> Starlette:
         routes=[Route("/orders", create, methods=["POST"]), Route("/orders/{order_id}", read)],
         lifespan=lifespan,
     )
-    app.state.breakers = {"payments": breaker}
+    app.state.breakers = breakers  # read live: one made on first use shows from then on
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -171,19 +172,28 @@ def test_the_pytest_runner_replays_a_target_by_its_spec(monkeypatch: pytest.Monk
     assert replay in str(info.value)
 
 
+@pytest.mark.parametrize("given", [None, "vendor:src"], ids=["no PYTHONPATH", "PYTHONPATH"])
 def test_a_target_without_a_spec_replays_as_the_test_that_ran_it(
-    request: pytest.FixtureRequest,
+    given: str | None, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A bare `hardening chaos <name>` would run the project's default target, not this one.
+    # The run's PYTHONPATH is kept, as by the command's replay: the target's modules may need
+    # it (a trial's replay, run as printed, failed with ModuleNotFoundError).
     from pytest_hardening.chaos import assert_scenario_passes
     from tests.chaos import failing_target
 
+    if given is None:
+        monkeypatch.delenv("PYTHONPATH", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONPATH", given.replace(":", os.pathsep))
     target = failing_target.target()
     assert target.spec is None
     [scenario] = target.catalogue()
     with pytest.raises(pytest.fail.Exception) as info:
         assert_scenario_passes(scenario, target)
-    assert f"replay with: python -m pytest {request.node.nodeid}" in str(info.value)
+    prefix = f"PYTHONPATH={given.replace(':', os.pathsep)} " if given else ""
+    replay = f"replay with: {prefix}python -m pytest {shlex.quote(request.node.nodeid)}"
+    assert replay in str(info.value)
 
 
 SRC_TARGET = """

@@ -84,8 +84,9 @@ def app() -> None:
 @click.option(
     "--target",
     default=None,
-    help="Catalogue to run, as package.module:attribute (default: [tool.hardening] "
-    "target in pyproject.toml, else the reference app's).",
+    help="Catalogue to run, as package.module:attribute: a ChaosTarget or a function "
+    "returning one (default: [tool.hardening] target in pyproject.toml; a project whose "
+    "pyproject.toml names none exits 2; outside any project, the reference app's).",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
 @click.option(

@@ -180,6 +180,9 @@ class ChaosContext:
         """Record breaker transitions that happened since the last look."""
         now = self.now()
         for name in self.breakers.names:
+            # One made during the run (on first use) started CLOSED, as the inspector reads it:
+            # on the timeline from then on, whether or not it ever changes state.
+            self.timeline.initial.setdefault(name, "CLOSED")
             seen = self._seen.get(name, 0)
             new = list(self.breakers.transitions(name))[seen:]
             log = self.reasons.get(name, ())

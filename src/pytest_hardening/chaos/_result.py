@@ -67,7 +67,7 @@ class ScenarioResult:
     def explain(self) -> str:
         """A failure message that teaches: what was expected, what happened, the history."""
         lines = [f"chaos scenario {self.name!r} (seed {self.seed}) failed:"]
-        lines += [f"  - {failure}" for failure in self.failures]
+        lines += ["  - " + failure.replace("\n", "\n    ") for failure in self.failures]
         if self.data_loss is not None and not self.data_loss.passed:
             lines.append(f"  - data lost ({self.data_loss.description}):")
             lines += [f"      {item}" for item in self.data_loss.lost]
@@ -92,13 +92,13 @@ class ScenarioResult:
     def replay_command(self) -> str:
         """The command that runs this scenario again, exactly (its target and seed). A run
         inside a pytest test whose target has no ``spec`` replays as that test: a bare
-        ``hardening chaos`` would run the project's default target instead."""
+        ``hardening chaos`` would run the project's default target instead. Either keeps this
+        run's ``PYTHONPATH``: the target's modules may need it to import."""
         if self.target is None and self.test is not None:
-            return f"python -m pytest {shlex.quote(self.test)}"
+            return f"{_prefix(_pythonpath(None))}python -m pytest {shlex.quote(self.test)}"
         target = f" --target {self.target}" if self.target else ""
         path = _pythonpath(_path_for(self.target) if self.target else None)
-        prefix = f"PYTHONPATH={shlex.quote(path)} " if path else ""
-        return f"{prefix}hardening chaos {self.name} --seed {self.seed}{target}"
+        return f"{_prefix(path)}hardening chaos {self.name} --seed {self.seed}{target}"
 
     def to_dict(self) -> dict[str, Any]:
         tl = self.timeline
@@ -150,6 +150,10 @@ class ScenarioResult:
                 for r in tl.requests
             ],
         }
+
+
+def _prefix(path: str) -> str:
+    return f"PYTHONPATH={shlex.quote(path)} " if path else ""
 
 
 def _pythonpath(needed: str | None) -> str:

@@ -58,7 +58,8 @@ def render_result(result: ScenarioResult) -> Group:
             )
         )
         rows.extend(Text(f"    lost: {item}", style="red") for item in loss.lost)
-    rows.extend(Text(f"  ✗ {failure}", style="red") for failure in result.failures)
+    # A failure's own lines (a list of requests, what to declare) under its first, not at 0.
+    rows.extend(Text("  ✗ " + f.replace("\n", "\n    "), style="red") for f in result.failures)
     if not result.passed:
         if result.logs:
             rows.append(Text(f"  last app log lines (of {len(result.logs)}):", style="dim"))
