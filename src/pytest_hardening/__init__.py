@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._faults import FaultInjector, RealSleepWarning, UnregisteredHostError
     from ._fresh_import import StaleImportWarning, app_from_import
     from ._harness import Harness, HarnessError
+    from ._loop_deadlines import LoopDeadlineWarning
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import ProdConfigChecker
     from ._prod_variants import AuditReport, Mutation
@@ -67,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "NetworkGuard": "._network",
     "LifespanError": "._app",
     "LifespanManager": "._app",
+    "LoopDeadlineWarning": "._loop_deadlines",
     "Mutation": "._prod_variants",
     "NativeBreaker": "._breakers",
     "ObservedBreaker": "._breakers",
@@ -137,6 +139,7 @@ __all__: list[str] = [
     "HarnessError",
     "LifespanError",
     "LifespanManager",
+    "LoopDeadlineWarning",
     "Mutation",
     "NativeBreaker",
     "NetworkBlockedError",

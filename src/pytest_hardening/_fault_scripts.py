@@ -95,6 +95,11 @@ class InjectorHooks:
         """Whether the call being answered is one the test waits for (not a poller's)."""
         raise NotImplementedError
 
+    def _move_clock(self, seconds: float, fault: str) -> None:
+        """Move the attached clock ``seconds`` for ``fault``, noting the app's deadlines it
+        passes."""
+        raise NotImplementedError
+
 
 class FaultMethods(InjectorHooks):
     """Fault-setting methods; :class:`FaultInjector` supplies the state and ``_set``."""
@@ -156,7 +161,7 @@ class FaultMethods(InjectorHooks):
         # A timeout takes that long in reality; only virtual time pays for it here (without
         # a clock it raises at once: no real wait for an injected timeout).
         if self.clock is not None and seconds > 0 and self._for_the_test():
-            self.clock.advance(seconds)
+            self._move_clock(seconds, "timeout")
 
     def latency(self, provider: str, seconds: float, *, times: int | None = None) -> None:
         """Answer healthily after ``seconds``: the frozen clock is moved when a clock is

@@ -18,6 +18,7 @@ import pytest
 from ._build_modes import production_build
 from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES
+from ._loop_deadlines import warn_passed_deadlines
 from ._report import record_for, session_of
 from ._sleep_advice import REAL_SLEEP_WARN_SECONDS, warn_frozen_sleeps, warn_real_sleeps
 
@@ -207,6 +208,7 @@ def faults(
         yield injector
     finally:
         record.add_faults(injector)
+    warn_passed_deadlines(injector._passed_deadlines.values())
     known, unknown = injector._real_sleeps_by_kind()
     # With a clock, the clock's own watch spoke for the sleeps of modules the plugin does not
     # know, and the known back-off slept for real only before the clock was there (startup).

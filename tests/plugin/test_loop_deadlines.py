@@ -1,0 +1,115 @@
+"""A ``latency`` or ``timeout`` fault moves the clock, not the event loop's time: an
+``asyncio.timeout`` or anyio ``fail_after`` around the call does not fire, and the test sees an
+answer production never gives (the reference app's own 8 s script cap hid a breaker that never
+opened on a hung OpenAI this way). The ``faults`` fixture says so at teardown, once per fault
+and kind of deadline, and stays quiet when the fault ends before the deadline."""
+
+from __future__ import annotations
+
+import pytest
+
+APP = """
+import asyncio
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def _quote():
+    async with httpx.AsyncClient(timeout=60) as http:
+        return (await http.get("https://quotes.example/q")).status_code
+
+
+async def capped(request):  # the app's own cap, on the event loop's time
+    try:
+        async with asyncio.timeout(5):
+            return JSONResponse({"status": await _quote()})
+    except TimeoutError:
+        return JSONResponse({"status": "cut"})
+
+
+async def fenced(request):
+    with anyio.move_on_after(5):
+        return JSONResponse({"status": await _quote()})
+    return JSONResponse({"status": "cut"})
+
+
+def build():
+    return Starlette(routes=[Route("/capped", capped), Route("/fenced", fenced)])
+"""
+
+CONFTEST = """
+import httpx
+import pytest
+
+import quotes
+from pytest_hardening import Provider
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return quotes.build
+
+
+@pytest.fixture
+def hardening_dev_env():
+    return {}
+
+
+@pytest.fixture
+def hardening_providers():
+    return {"quotes": Provider("https://quotes.example", lambda r: httpx.Response(200))}
+"""
+
+TESTS = """
+def test_past_the_cap(hardened_client, faults, clock):
+    faults.latency("quotes", 8)
+    # What the plugin cannot give: production answers "cut" after 5 s.
+    assert hardened_client.get("/capped").json() == {"status": 200}
+    assert hardened_client.get("/capped").json() == {"status": 200}  # warned of once
+    assert clock.advanced == 16
+
+
+def test_past_the_fence(hardened_client, faults, clock):
+    faults.timeout("quotes")  # the client's own 60 s: past the app's 5 s fence
+    assert hardened_client.get("/fenced").status_code == 500  # production: "cut" after 5 s
+
+
+def test_under_the_cap(hardened_client, faults, clock):
+    faults.latency("quotes", 2)
+    assert hardened_client.get("/capped").json() == {"status": 200}
+    assert hardened_client.get("/fenced").json() == {"status": 200}
+"""
+
+
+def test_a_fault_past_the_apps_own_deadline_is_warned_of(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(quotes=APP, test_quotes=TESTS)
+    pytester.makeconftest(CONFTEST)
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "pytest_hardening",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:asyncio",
+        "-W",
+        "default::pytest_hardening.LoopDeadlineWarning",  # whatever the outer run says
+    )
+    result.assert_outcomes(passed=3)
+    warnings = result.stdout.str().split("warnings summary")[-1]
+    result.stdout.fnmatch_lines(
+        [
+            "*test_past_the_cap*",
+            "*LoopDeadlineWarning: a latency(8*) fault moved the clock 8 s, past a deadline the "
+            "app's event loop had set *.* s ahead (asyncio.timeout()/wait_for()): in production "
+            "that deadline comes first and cuts the call off*Give the client its own timeout*",
+            "*test_past_the_fence*",
+            "*LoopDeadlineWarning: a timeout fault moved the clock 60 s, past a deadline the "
+            "app's event loop had set *.* s ahead (anyio fail_after()/move_on_after())*",
+        ]
+    )
+    assert warnings.count("LoopDeadlineWarning") == 2
+    assert "test_under_the_cap" not in warnings
