@@ -38,11 +38,11 @@ def test_latency_is_virtual(
     hardened_client: Any, faults: FaultInjector, clock: Clock, breakers: BreakerInspector
 ) -> None:
     before = clock.monotonic()
-    faults.latency("openai", 30.0)  # past the OpenAI client's 20 s read timeout
+    faults.latency("openai", 30.0)  # past the OpenAI client's 3 s read timeout
     assert hardened_client.post("/api/calls", json=CALL).status_code == 201
-    # Two attempts (the SDK retries once), each timing out after 20 s, and the SDK's back-off
+    # Two attempts (the SDK retries once), each timing out after 3 s, and the SDK's back-off
     # between them: all of it virtual, the test did not wait.
-    assert clock.monotonic() - before == pytest.approx(40.0 + sum(faults.retry_sleeps))
+    assert clock.monotonic() - before == pytest.approx(6.0 + sum(faults.retry_sleeps))
     assert [c.outcome for c in faults.calls("openai")] == ["latency ReadTimeout"] * 2
 
 

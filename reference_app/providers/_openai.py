@@ -44,8 +44,11 @@ SYSTEM_PROMPT = (
     "You write short, polite phone scripts (under 80 words) for an automated call that confirms "
     "a customer's cash-on-delivery order. Ask the customer to press 1 to confirm or 2 to cancel."
 )
-#: Per attempt; the read timeout also bounds the silence between two streamed events.
-DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+#: Per attempt; the read timeout also bounds the silence between two streamed events. Both
+#: attempts (OPENAI_MAX_RETRIES=1) and the SDK's back-off between them fit in the script's cap
+#: (SCRIPT_SECONDS, 8 s): a hung OpenAI ends in the client's timeout, which the breaker counts,
+#: not in the cap's cancellation, which it does not (a cancelled call is no outcome).
+DEFAULT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 #: The SDK's retries per script (OPENAI_MAX_RETRIES).
 DEFAULT_MAX_RETRIES = DEFAULT_OPENAI_MAX_RETRIES
 OPERATION = "chat_completion"

@@ -78,7 +78,7 @@ FAULTS: dict[str, tuple[Callable[[FaultInjector], None], int]] = {
     "rate_limit": (lambda f: f.rate_limit("openai", retry_after=20), RETRIED),
     "timeout": (lambda f: f.timeout("openai"), RETRIED),
     "refuse": (lambda f: f.refuse("openai"), RETRIED),
-    "latency 30s": (lambda f: f.latency("openai", 30.0), RETRIED),  # past the 20 s read timeout
+    "latency 30s": (lambda f: f.latency("openai", 30.0), RETRIED),  # past the 3 s read timeout
     "garbage": (lambda f: f.garbage("openai"), 1),  # a 200: the SDK does not retry it
 }
 
@@ -173,7 +173,7 @@ def test_a_stalled_stream_waits_one_read_timeout_in_virtual_time(
 
     assert _script(hardened_client).startswith(TEMPLATE)
 
-    assert clock.advanced == 20.0  # the client's read timeout, between two events
+    assert clock.advanced == 3.0  # the client's read timeout, between two events
 
 
 def test_an_answer_cut_short_by_the_model_uses_the_template_without_tripping(

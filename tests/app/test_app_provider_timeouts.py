@@ -64,5 +64,5 @@ def test_without_provider_timeouts_each_client_keeps_its_default(
     assert hardened_client.post("/api/calls", json=new_call()).status_code == 201
 
     assert _timeout(faults, "exotel") == _phases(10.0, connect=5.0)
-    assert _timeout(faults, "openai") == _phases(20.0, connect=5.0)
+    assert _timeout(faults, "openai") == _phases(3.0, connect=2.0)
     assert _timeout(faults, "shopify") == _phases(10.0, connect=5.0)

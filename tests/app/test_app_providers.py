@@ -105,7 +105,7 @@ async def test_request_carries_an_explicit_timeout(faults: FaultInjector) -> Non
     assert (await client.write_script(None)).startswith("Namaste!")  # the fake's completion
     (call,) = faults.assert_called("openai", times=1)
     timeout = call.request.extensions["timeout"]
-    assert timeout == {"connect": 5.0, "read": 20.0, "write": 20.0, "pool": 20.0}
+    assert timeout == {"connect": 2.0, "read": 3.0, "write": 3.0, "pool": 3.0}
 
 
 @pytest.mark.anyio
