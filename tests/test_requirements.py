@@ -52,8 +52,8 @@ def test_fixtures_name_the_old_package_and_leave_other_tests_alone(
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*pytest-hardening cannot run with the packages installed here:",
-            "*  - anyio: 3.7.1 is installed, pytest-hardening needs anyio>=4.4",
+            "*pytest-hardening cannot run with the packages installed here: anyio 3.7.1 "
+            "(it needs anyio>=4.4)",
             "*Install the versions it needs: python -m pip install 'anyio>=4.4'",
             "*docs/getting-started.md says which FastAPI and Starlette versions do.",
         ]
@@ -83,7 +83,30 @@ def test_the_package_that_holds_anyio_back_is_named(
 def test_the_command_refuses_to_start() -> None:
     result = CliRunner().invoke(hardening, ["check-config", "production.env"])
     assert result.exit_code == 2
-    assert "anyio: 3.7.1 is installed, pytest-hardening needs anyio>=4.4" in result.output
+    assert "installed here: anyio 3.7.1 (it needs anyio>=4.4)" in result.output
+
+
+def test_the_summary_line_names_the_old_package(
+    tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial's httpx 0.25.2: pytest's short summary, on a wide terminal, shows a failure's
+    # first line alone, and that line ended at its colon: no package, no version.
+    info = tmp_path / "pins" / "httpx-0.25.2.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: httpx\nVersion: 0.25.2\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "pins"))
+    for variable in ("CI", "BUILD_NUMBER"):  # on CI, pytest's summary shows every line
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
+    pytester.makepyfile(test_old_httpx=TESTS)
+    result = pytester.runpytest(*RUN)
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR test_old_httpx.py::test_one - Failed: pytest-hardening cannot run with the "
+            "packages installed here: httpx 0.25.2 (it needs httpx>=0.28)"
+        ]
+    )
 
 
 def test_met_requirements_say_nothing(pytester: pytest.Pytester) -> None:

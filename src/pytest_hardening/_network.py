@@ -29,6 +29,7 @@ from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import around_advice, calling_client, client_advice
 from ._network_drivers import DriverGuard
 from ._network_grpc import GrpcGuard
+from ._own_lookups import LOOKUP_NOTE, asked_itself, lookup_advice
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 
@@ -81,6 +82,7 @@ class NetworkGuard:
         self._local: dict[str, None] = {}  # "host:port" reached on this machine, in order
         # The client library of each (for the report): the stack tells, when it does.
         self._clients: dict[BlockedConnection, str] = {}
+        self._own_lookups: set[BlockedConnection] = set()  # asked for by the app's code itself
         self._lock = threading.Lock()
         self._saved: tuple[Any, ...] | None = None
         self._resolvers: dict[str, Callable[..., Any]] = {}
@@ -223,10 +225,15 @@ class NetworkGuard:
         with self._lock:
             blocked = list(dict.fromkeys(self.blocked))
             clients = dict(self._clients)
+            own_lookups = set(self._own_lookups)
         if not faults:  # no transport was reached: every client went to the network
             clients = {b: c.replace(_UNREACHED, "") for b, c in clients.items()}
         if not blocked:
             return None
+        # The app's own lookups of providers' hosts (an SSRF check, a health check) get advice
+        # of their own: the host is registered, and any call that follows goes through httpx.
+        lookups = [b for b in blocked if b in own_lookups and provider_of and provider_of(b.host)]
+        rest = [b for b in blocked if b not in lookups]
         lines, around = [], set()
         for b in blocked[:10]:
             client = clients.get(b, "")
@@ -234,15 +241,20 @@ class NetworkGuard:
             provider = provider_of(b.host) if provider_of is not None else None
             if provider is not None:
                 line += f": the host of provider {provider!r}"
-                around.add(client or "a client other than httpx or httpx2")
+                if b in lookups:
+                    line += LOOKUP_NOTE
+                else:
+                    around.add(client or "a client other than httpx or httpx2")
             lines.append(line)
         proxied = any(b.via not in ("connect", "resolve") for b in blocked)
+        advices = [lookup_advice([clients.get(b, "") for b in lookups])] if lookups else []
         if around:
-            advice = around_advice(sorted(around))
-        else:
-            advice = client_advice(
-                [(clients.get(b, ""), b.port) for b in blocked], [b.host for b in blocked]
+            advices.append(around_advice(sorted(around)))
+        elif rest or not advices:
+            advices.append(
+                client_advice([(clients.get(b, ""), b.port) for b in rest], [b.host for b in rest])
             )
+        advice = "; ".join(advices)
         if accept is None:
             accept = (
                 "accept the refusals with faults.allow_blocked() (they stay refused; the "
@@ -303,7 +315,9 @@ class NetworkGuard:
         with self._lock:
             blocked = BlockedConnection(host, port, via)
             self.blocked.append(blocked)
-            self._clients.setdefault(blocked, calling_client(client))
+            found = self._clients.setdefault(blocked, calling_client(client))
+            if via == "resolve" and asked_itself(found):
+                self._own_lookups.add(blocked)
         target = f"{host}:{port}" if port is not None else host
         raise NetworkBlockedError(
             errno.ECONNREFUSED,

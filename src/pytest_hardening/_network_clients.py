@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["UNREACHED", "around_advice", "calling_client", "client_advice"]
+__all__ = ["OWN", "UNREACHED", "around_advice", "calling_client", "client_advice"]
 
 #: Modules between a client library and the socket: never the client.
 _PLUMBING = frozenset(
@@ -41,6 +41,9 @@ _CLIENTS = {
     "httpcore": f"httpx{UNREACHED}",
     "httpcore2": f"httpx2{UNREACHED}",
     "grpc": "grpc",
+    # Database drivers that connect in Python: the walk goes on past them to the library that
+    # called them (SQLAlchemy) and the app's module; the C ones are named by the driver guard.
+    **{driver: driver for driver in ("asyncpg", "psycopg", "pymysql", "aiomysql", "pymssql")},
 }
 #: How each client is mocked in a test: its own mocking library.
 _MOCKS = {
@@ -73,7 +76,7 @@ _APPS_OWN = frozenset(
 )
 _CALLED_BY = " (called by "
 _FROM = ", from "
-_OWN = "'s own code"
+OWN = "'s own code"
 
 
 def calling_client(found: str = "") -> str:
@@ -102,7 +105,7 @@ def calling_client(found: str = "") -> str:
                 where = f"{_FROM}{origin}" if origin else ""
                 return f"{found}{_CALLED_BY}{package}{where})"
             if not found and not installed:  # the app's own socket or asyncio call
-                return f"{module}{_OWN}"
+                return f"{module}{OWN}"
             return found or package
     return found
 
@@ -171,12 +174,12 @@ def _client_advice(attempts: list[tuple[str, int | None]]) -> str:
         for c, _ in attempts
         if c
         and not c.startswith("httpx")
-        and not c.endswith(_OWN)
+        and not c.endswith(OWN)
         and (not _caller(c) or _base(c) in _APPS_OWN)
     }
     others = sorted(clients)
     callers = sorted({_caller(c) for c, _ in attempts if _caller(c) and _base(c) not in _APPS_OWN})
-    unknown = [port for c, port in attempts if not c or c.endswith(_OWN)]  # no client library
+    unknown = [port for c, port in attempts if not c or c.endswith(OWN)]  # no client library
     http = any(c.startswith("httpx") for c, _ in attempts) or any(
         port in _HTTP_PORTS for port in unknown
     )

@@ -27,8 +27,8 @@ class Unmet(NamedTuple):
     installed: str | None  # None: not installed
 
     def __str__(self) -> str:
-        found = "not installed" if self.installed is None else f"{self.installed} is installed"
-        return f"{self.name}: {found}, {DISTRIBUTION} needs {self.needs}"
+        found = "not installed" if self.installed is None else self.installed
+        return f"{self.name} {found} (it needs {self.needs})"
 
 
 def unmet_requirements(only: Collection[str] | None = None) -> list[Unmet]:
@@ -81,9 +81,10 @@ def _needs(requirement: Requirement) -> str:
 def requirements_message(problems: list[Unmet]) -> str:
     """What to tell a user whose installed packages do not meet the plugin's requirements."""
     installs = " ".join(f"'{unmet.needs}'" for unmet in problems)
+    # The packages on the first line: pytest's short summary shows only that line of a failure.
     lines = [
-        f"{DISTRIBUTION} cannot run with the packages installed here:",
-        *(f"  - {unmet}" for unmet in problems),
+        f"{DISTRIBUTION} cannot run with the packages installed here: "
+        + ", ".join(str(unmet) for unmet in problems),
         "pip installs a project's own pins over the plugin's requirements with a warning only."
         f" Install the versions it needs: python -m pip install {installs}",
     ]
