@@ -20,6 +20,7 @@ from ._clock_monotonic import Anchor
 from ._clock_reach import StoredClocks
 from ._fake_dates import teach_pydantic_the_fake_dates
 from ._freezegun_races import ThreadSafeCheck
+from ._loop_deadlines import PassedDeadlines
 from ._sleep_watch import RealSleep, SleepWatch
 from ._virtual_time import ClockNotRunning
 
@@ -76,6 +77,7 @@ class Clock:
         self._race_safe = ThreadSafeCheck()  # from before the freeze starts to after it stops
         self._deadlines: DeadlineWatch | None = None  # while started
         self._frozen_waits: list[str] = []  # what the deadline watches found
+        self._passed = PassedDeadlines()
         self._owed: list[float] | None = None  # advances asked while paused()
         self._aside: dict[str, ModuleType] = {}  # modules outside sys.modules, patched too
         # Starting, stopping and moving are one step each for every thread: a worker thread's
@@ -162,6 +164,14 @@ class Clock:
         where (see :mod:`._clock_deadlines`)."""
         return list(self._frozen_waits)
 
+    @property
+    def passed_deadlines(self) -> list[str]:
+        """Deadlines of the event loop (``asyncio.timeout``/``wait_for``, anyio's
+        ``fail_after``) that a move of this clock from inside the loop passed, and which did
+        not fire, the loop keeping real time: one message per cause and kind of deadline,
+        saying what moved the clock and what to do (see :mod:`._loop_deadlines`)."""
+        return self._passed.messages()
+
     def problems(self) -> list[str]:
         """Holders of a real time function the clock cannot re-point (empty when none)."""
         return list(self._reach().problems)
@@ -188,6 +198,7 @@ class Clock:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; got advance({seconds})")
+        self._passed.note(seconds)
         for look in list(self._before):
             look()
         with self._lock:

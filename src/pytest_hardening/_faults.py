@@ -19,7 +19,7 @@ from ._fault_calls import Call, CallLog, redacted
 from ._fault_reports import FaultReports
 from ._fault_scripts import OUTCOME, Action, Advancer, FaultMethods, Script
 from ._interception import Interception
-from ._loop_deadlines import deadlines_within, passed_deadline
+from ._loop_deadlines import moving_for
 from ._network import BlockedConnection, NetworkGuard
 from ._providers import (
     Provider,
@@ -80,10 +80,6 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
         self.seed = seed
         self.unregistered: list[httpx.Request] = []
         self.misuse: list[str] = []
-        #: What a ``latency``/``timeout`` fault that moved the clock past a deadline of the
-        #: app's event loop (which did not fire) means, once per fault and kind of deadline:
-        #: warned of by the ``faults`` fixture.
-        self._passed_deadlines: dict[tuple[str, str], str] = {}
         self.injected: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._scripts: dict[str, Script] = {}
@@ -322,13 +318,8 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
 
     def _move_clock(self, seconds: float, fault: str) -> None:
         assert self.clock is not None
-        deadlines = deadlines_within(seconds)
-        if deadlines:
-            with self._lock:
-                self._passed_deadlines.setdefault(
-                    (fault, deadlines[0][1]), passed_deadline(fault, seconds, deadlines)
-                )
-        self.clock.advance(seconds)
+        with moving_for(f"a {fault} fault"):  # named if it passes a deadline of the loop
+            self.clock.advance(seconds)
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` as the matching provider would under the active faults.

@@ -180,6 +180,7 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
+    warn_passed_deadlines(frozen.passed_deadlines)
     warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
     if frozen.frozen_waits:  # the app may have turned the error that ended the wait into a 500
         pytest.fail("\n".join(frozen.frozen_waits), pytrace=False)
@@ -208,7 +209,6 @@ def faults(
         yield injector
     finally:
         record.add_faults(injector)
-    warn_passed_deadlines(injector._passed_deadlines.values())
     known, unknown = injector._real_sleeps_by_kind()
     # With a clock, the clock's own watch spoke for the sleeps of modules the plugin does not
     # know, and the known back-off slept for real only before the clock was there (startup).

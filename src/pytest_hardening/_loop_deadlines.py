@@ -1,26 +1,30 @@
-"""The event loop's deadlines that a fault's virtual wait passes without firing them.
+"""The event loop's deadlines that a move of the clock passes without firing them.
 
-A ``latency`` or ``timeout`` fault moves the clock instead of waiting, but asyncio's deadlines
-(``asyncio.timeout``, ``asyncio.wait_for``, anyio's ``fail_after``) are timers of the event loop,
-on its real time, which the clock does not move: a request-timeout middleware's
-``asyncio.wait_for(call_next(request), 20)`` never fires for a 25 s latency, and the test sees an
-answer production never gives. Before the clock moves, :func:`deadlines_within` reads the running
-loop's pending timers for such deadlines (``loop._scheduled``: asyncio's own list, read only; a
-loop without it is not read) and :func:`passed_deadline` says what happened and what to do.
+A ``latency`` or ``timeout`` fault, and virtual back-off, move the clock instead of waiting,
+but asyncio's deadlines (``asyncio.timeout``, ``asyncio.wait_for``, anyio's ``fail_after``) are
+timers of the event loop, on its real time, which the clock does not move: a request-timeout
+middleware's ``asyncio.wait_for(call_next(request), 20)`` never fires for a 25 s latency, and
+the test sees an answer production never gives. Before each move made inside a running loop,
+:class:`PassedDeadlines` reads the loop's pending timers for such deadlines (``loop._scheduled``:
+asyncio's own list, read only; a loop without it is not read) and keeps what happened and what
+to do, under the cause :func:`moving_for` names (``clock.advance()`` when none does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["LoopDeadlineWarning", "deadlines_within", "passed_deadline", "warn_passed_deadlines"]
+__all__ = ["LoopDeadlineWarning", "PassedDeadlines", "moving_for", "warn_passed_deadlines"]
 
 
 class LoopDeadlineWarning(UserWarning):
-    """A fault moved the clock past a deadline of the app's event loop, which did not fire."""
+    """The clock moved past a deadline of the app's event loop, which did not fire."""
 
 
 #: (module, qualified name) of the callbacks that end a wait at a deadline, with what set it.
@@ -31,6 +35,20 @@ _DEADLINES = {
     ("anyio._backends._asyncio", "CancelScope._timeout"): "anyio fail_after()/move_on_after()",
     ("async_timeout", "Timeout._on_timeout"): "async_timeout.timeout()",
 }
+
+_CAUSE: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "pytest_hardening_clock_cause", default="clock.advance()"
+)
+
+
+@contextlib.contextmanager
+def moving_for(cause: str) -> Iterator[None]:
+    """Moves of the clock inside the block are ``cause``'s (``"a latency(30s) fault"``)."""
+    token = _CAUSE.set(cause)
+    try:
+        yield
+    finally:
+        _CAUSE.reset(token)
 
 
 def _kind(handle: Any) -> str | None:
@@ -62,17 +80,37 @@ def deadlines_within(seconds: float) -> list[tuple[float, str]]:
     return sorted(found)
 
 
-def passed_deadline(fault: str, seconds: float, deadlines: list[tuple[float, str]]) -> str:
-    """What a fault that moved the clock ``seconds`` past ``deadlines`` tells the user."""
-    away, kind = deadlines[0]
+class PassedDeadlines:
+    """What the clock's moves passed, once per cause and kind of deadline (thread-safe: the
+    app's loop moves it while the test reads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[tuple[str, str], str] = {}
+
+    def note(self, seconds: float) -> None:
+        """Before a move of ``seconds``: keep the running loop's deadlines it passes."""
+        deadlines = deadlines_within(seconds)
+        if not deadlines:
+            return
+        away, kind = deadlines[0]
+        cause = _CAUSE.get()
+        with self._lock:
+            self._found.setdefault((cause, kind), _passed(cause, seconds, away, kind))
+
+    def messages(self) -> list[str]:
+        with self._lock:
+            return list(self._found.values())
+
+
+def _passed(cause: str, seconds: float, away: float, kind: str) -> str:
     return (
-        f"a {fault} fault moved the clock {seconds:g} s, past a deadline the app's event loop "
-        f"had set {away:.1f} s ahead ({kind}): in production that deadline comes first and "
-        "cuts the call off, but it runs on the loop's real time, which the clock does not "
-        "move, so here it did not fire and the test saw an answer production never gives. "
-        "Give the client its own timeout (httpx.Timeout), which the faults honour, keep the "
-        "fault's seconds under the deadline, or test the cut-off with pytest_hardening.live "
-        "(real time)"
+        f"{cause} moved the clock {seconds:g} s, past a deadline the app's event loop had set "
+        f"{away:.1f} s ahead ({kind}): in production that deadline comes first and cuts the "
+        "call off, but it runs on the loop's real time, which the clock does not move, so "
+        "here it did not fire and the test saw an answer production never gives. Give the "
+        "client its own timeout (httpx.Timeout), which the faults honour, keep what moves the "
+        "clock under the deadline, or test the cut-off with pytest_hardening.live (real time)"
     )
 
 

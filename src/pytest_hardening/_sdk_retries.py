@@ -132,7 +132,7 @@ class VirtualRetrySleep:
             clock = self._clock() if serving else None
             if clock is not None:
                 seconds = _delay(client, retries_taken, max_retries, options, response)
-                if moved(clock, seconds):
+                if moved(clock, seconds, "the SDK's retry back-off (its Retry-After or own delay)"):
                     noted(self.sleeps, seconds)
                     return
                 # The clock stopped (a retry still running when the test ended): real time.
@@ -159,7 +159,7 @@ class VirtualRetrySleep:
             clock = self._clock() if serving else None
             if clock is not None:
                 seconds = _delay(client, retries_taken, max_retries, options, response)
-                if moved(clock, seconds):
+                if moved(clock, seconds, "the SDK's retry back-off (its Retry-After or own delay)"):
                     noted(self.sleeps, seconds)
                     import anyio  # the SDKs' own async back-end library
 

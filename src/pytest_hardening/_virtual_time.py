@@ -222,11 +222,14 @@ class _Clock(Protocol):
     def advance(self, seconds: float) -> None: ...
 
 
-def moved(clock: _Clock, seconds: float) -> bool:
-    """Whether ``clock`` moved by ``seconds`` in place of a sleep: False when it is not
-    running (the caller then sleeps for real). Its other errors are raised."""
+def moved(clock: _Clock, seconds: float, cause: str = "a virtual back-off sleep") -> bool:
+    """Whether ``clock`` moved by ``seconds`` in place of ``cause``'s sleep: False when it is
+    not running (the caller then sleeps for real). Its other errors are raised."""
+    from ._loop_deadlines import moving_for
+
     try:
-        clock.advance(seconds)
+        with moving_for(cause):
+            clock.advance(seconds)
     except ClockNotRunning:
         return False
     return True

@@ -1,8 +1,9 @@
-"""A ``latency`` or ``timeout`` fault moves the clock, not the event loop's time: an
-``asyncio.timeout`` or anyio ``fail_after`` around the call does not fire, and the test sees an
-answer production never gives (the reference app's own 8 s script cap hid a breaker that never
-opened on a hung OpenAI this way). The ``faults`` fixture says so at teardown, once per fault
-and kind of deadline, and stays quiet when the fault ends before the deadline."""
+"""A ``latency`` or ``timeout`` fault, or virtual back-off, moves the clock, not the event
+loop's time: an ``asyncio.timeout`` or anyio ``fail_after`` around the call does not fire, and
+the test sees an answer production never gives (the reference app's own 8 s script cap hid a
+breaker that never opened on a hung or rate-limited OpenAI this way). The ``clock`` fixture says
+so at teardown, once per cause and kind of deadline, and stays quiet when the wait ends before
+the deadline."""
 
 from __future__ import annotations
 
@@ -37,8 +38,18 @@ async def fenced(request):
     return JSONResponse({"status": "cut"})
 
 
+async def patient(request):  # its own back-off, virtual under hardening_backoff_modules
+    try:
+        async with asyncio.timeout(5):
+            await asyncio.sleep(10)
+            return JSONResponse({"status": await _quote()})
+    except TimeoutError:
+        return JSONResponse({"status": "cut"})
+
+
 def build():
-    return Starlette(routes=[Route("/capped", capped), Route("/fenced", fenced)])
+    routes = [Route("/capped", capped), Route("/fenced", fenced), Route("/patient", patient)]
+    return Starlette(routes=routes)
 """
 
 CONFTEST = """
@@ -60,6 +71,11 @@ def hardening_dev_env():
 
 
 @pytest.fixture
+def hardening_backoff_modules():
+    return ["quotes"]
+
+
+@pytest.fixture
 def hardening_providers():
     return {"quotes": Provider("https://quotes.example", lambda r: httpx.Response(200))}
 """
@@ -76,6 +92,10 @@ def test_past_the_cap(hardened_client, faults, clock):
 def test_past_the_fence(hardened_client, faults, clock):
     faults.timeout("quotes")  # the client's own 60 s: past the app's 5 s fence
     assert hardened_client.get("/fenced").status_code == 500  # production: "cut" after 5 s
+
+
+def test_past_the_patience(hardened_client, clock):
+    assert hardened_client.get("/patient").json() == {"status": 200}
 
 
 def test_under_the_cap(hardened_client, faults, clock):
@@ -98,7 +118,7 @@ def test_a_fault_past_the_apps_own_deadline_is_warned_of(pytester: pytest.Pytest
         "-W",
         "default::pytest_hardening.LoopDeadlineWarning",  # whatever the outer run says
     )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     warnings = result.stdout.str().split("warnings summary")[-1]
     result.stdout.fnmatch_lines(
         [
@@ -109,7 +129,10 @@ def test_a_fault_past_the_apps_own_deadline_is_warned_of(pytester: pytest.Pytest
             "*test_past_the_fence*",
             "*LoopDeadlineWarning: a timeout fault moved the clock 60 s, past a deadline the "
             "app's event loop had set *.* s ahead (anyio fail_after()/move_on_after())*",
+            "*test_past_the_patience*",
+            "*LoopDeadlineWarning: a virtual back-off sleep moved the clock 10 s, past a "
+            "deadline the app's event loop had set *.* s ahead (asyncio.timeout()/wait_for())*",
         ]
     )
-    assert warnings.count("LoopDeadlineWarning") == 2
+    assert warnings.count("LoopDeadlineWarning") == 3
     assert "test_under_the_cap" not in warnings
