@@ -20,6 +20,7 @@ from reference_app.providers import (
     OrderCache,
     ShopifyClient,
     WasabiClient,
+    no_retry_past_the_budget,
 )
 from reference_app.resilience import BreakerRegistry
 
@@ -103,6 +104,7 @@ def build_services(
         transport=None if http_transport is None else HttpxTransportBridge(http_transport),
         verify=tls,
         limits=OPENAI_CONNECTION_LIMITS,
+        event_hooks={"response": [no_retry_past_the_budget]},
     )
     engine = create_engine(_secret(settings.database_url) or None)
     repository = CallRepository(engine, breakers["database"], apm)

@@ -7,7 +7,7 @@ from ._base import ProviderClient, ProviderError
 from ._exotel import ExotelCall, ExotelClient, ExotelError
 from ._google import GoogleError, GoogleOAuthClient, GoogleTokens
 from ._httpx2_bridge import HttpxTransportBridge
-from ._openai import OpenAIClient, OpenAIError, template_script
+from ._openai import OpenAIClient, OpenAIError, no_retry_past_the_budget, template_script
 from ._orders import OrderCache, OrderInfo
 from ._shopify import SHOP_DOMAIN, ShopifyClient, ShopifyError, is_shop_domain
 from ._wasabi import WasabiClient, WasabiError
@@ -32,5 +32,6 @@ __all__ = [
     "WasabiClient",
     "WasabiError",
     "is_shop_domain",
+    "no_retry_past_the_budget",
     "template_script",
 ]

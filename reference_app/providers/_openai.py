@@ -12,6 +12,7 @@ logical call, however many attempts the SDK made (docs/ai-sdks.md).
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import importlib
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "OpenAIClient",
     "OpenAIError",
+    "no_retry_past_the_budget",
     "template_script",
 ]
 
@@ -49,6 +51,9 @@ SYSTEM_PROMPT = (
 #: (SCRIPT_SECONDS, 8 s): a hung OpenAI ends in the client's timeout, which the breaker counts,
 #: not in the cap's cancellation, which it does not (a cancelled call is no outcome).
 DEFAULT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+#: The longest Retry-After a script waits for: two attempts' read timeouts (6 s) and this fit in
+#: the script's 8 s cap. A longer one is not retried (see :func:`no_retry_past_the_budget`).
+RETRY_AFTER_BUDGET = 2.0
 #: The SDK's retries per script (OPENAI_MAX_RETRIES).
 DEFAULT_MAX_RETRIES = DEFAULT_OPENAI_MAX_RETRIES
 OPERATION = "chat_completion"
@@ -71,6 +76,36 @@ def template_script(order: OrderInfo | None) -> str:
         f"{order.total_amount} {order.currency}, payable {order.payment_description}. "
         "Please press 1 to confirm it, or 2 to cancel."
     )
+
+
+def _retry_after(headers: httpx2.Headers) -> float | None:
+    """Seconds the answer asks to wait before a retry, read as the SDK reads them."""
+    for header, unit in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(header)
+        if value is None:
+            continue
+        try:
+            return float(value) * unit
+        except ValueError:
+            pass
+        if header == "retry-after":
+            try:
+                return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+async def no_retry_past_the_budget(response: httpx2.Response) -> None:
+    """A response hook of the SDK's httpx2 client: an answer asking for a longer wait than
+    :data:`RETRY_AFTER_BUDGET` is marked ``x-should-retry: false``, which the SDK obeys. The
+    SDK would honour up to two minutes, and the script's cap would cut it off first: a
+    cancelled call, which the breaker does not count, so a rate-limited OpenAI would cost
+    every script 8 s and never open the breaker. Failing at once, it counts; five such
+    scripts open the breaker, which then leaves OpenAI alone, as it asked."""
+    wait = _retry_after(response.headers)
+    if wait is not None and wait > RETRY_AFTER_BUDGET:
+        response.headers["x-should-retry"] = "false"
 
 
 class OpenAIClient:

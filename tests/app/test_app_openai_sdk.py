@@ -75,7 +75,9 @@ def test_the_script_is_the_sdks_streamed_completion(
 RETRIED = 2
 FAULTS: dict[str, tuple[Callable[[FaultInjector], None], int]] = {
     "fail 503": (lambda f: f.fail("openai", 503), RETRIED),
-    "rate_limit": (lambda f: f.rate_limit("openai", retry_after=20), RETRIED),
+    "rate_limit": (lambda f: f.rate_limit("openai", retry_after=1), RETRIED),
+    # A longer wait than a script has: not retried, so the breaker counts it (not the cap).
+    "rate_limit 20s": (lambda f: f.rate_limit("openai", retry_after=20), 1),
     "timeout": (lambda f: f.timeout("openai"), RETRIED),
     "refuse": (lambda f: f.refuse("openai"), RETRIED),
     "latency 30s": (lambda f: f.latency("openai", 30.0), RETRIED),  # past the 3 s read timeout
@@ -133,15 +135,35 @@ def test_the_breaker_opens_after_five_scripts_whatever_the_sdk_retries(
 def test_the_sdks_retry_back_off_runs_in_virtual_time(
     hardened_client: TestClient, faults: FaultInjector, clock: Clock, apm: ApmView
 ) -> None:
-    faults.rate_limit("openai", retry_after=20)
+    faults.rate_limit("openai", retry_after=2)
 
     assert _script(hardened_client).startswith(TEMPLATE)
 
-    assert faults.retry_sleeps == [20.0, 20.0]  # Retry-After honoured, twice, not slept
-    assert clock.advanced >= 40.0
+    assert faults.retry_sleeps == [2.0, 2.0]  # Retry-After honoured, twice, not slept
+    assert clock.advanced >= 4.0
     assert [c.outcome for c in faults.calls("openai")] == ["rate_limit 429"] * 3
-    external = apm.external("openai")  # one logical call, 40 s of virtual waiting
+    external = apm.external("openai")  # one logical call, 4 s of virtual waiting
     assert (external.count, external.errors) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after": "2.5"},
+        {"retry-after-ms": "20000"},
+        {"retry-after": "Fri, 31 Dec 2100 23:59:59 GMT"},
+    ],
+)
+def test_a_wait_longer_than_a_script_has_is_not_retried(
+    headers: dict[str, str], hardened_client: TestClient, faults: FaultInjector, clock: Clock
+) -> None:
+    faults.sequence("openai", [httpx.Response(429, headers=headers)] * 2)
+
+    assert _script(hardened_client).startswith(TEMPLATE)
+
+    assert len(faults.calls("openai")) == 1  # the SDK was told not to retry
+    assert faults.retry_sleeps == []
+    assert _openai_breaker(hardened_client)["failures"] == 1  # counted, not cut off by the cap
 
 
 STREAM_FAULTS: dict[str, Callable[[FaultInjector], None]] = {
