@@ -22,6 +22,7 @@ from ._fake_dates import teach_pydantic_the_fake_dates
 from ._freezegun_races import ThreadSafeCheck
 from ._loop_deadlines import PassedDeadlines
 from ._sleep_watch import RealSleep, SleepWatch
+from ._sqlalchemy_dates import SqlalchemyFakeDates
 from ._virtual_time import ClockNotRunning
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class Clock:
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
         self._race_safe = ThreadSafeCheck()  # from before the freeze starts to after it stops
+        self._sqlalchemy_dates = SqlalchemyFakeDates()  # as long as the freeze
         self._deadlines: DeadlineWatch | None = None  # while started
         self._frozen_waits: list[str] = []  # what the deadline watches found
         self._passed = PassedDeadlines()
@@ -121,6 +123,7 @@ class Clock:
             raise RuntimeError("Clock is already running")
         start_at = self._start_at or _dt.datetime.now(_dt.timezone.utc)
         teach_pydantic_the_fake_dates()
+        self._sqlalchemy_dates.install()
         if self._anchor is None:  # at the instant the freeze will hold, as freezegun reads it
             self._anchor = Anchor(freezegun.api.convert_to_timezone_naive(start_at))
         self._anchor.install()  # first: read from the moment freezegun's functions are in
@@ -156,6 +159,7 @@ class Clock:
         if self._anchor is not None:  # last: read until freezegun's functions are gone
             self._anchor.remove()
         self._race_safe.remove()
+        self._sqlalchemy_dates.remove()
 
     @property
     def frozen_waits(self) -> list[str]:
