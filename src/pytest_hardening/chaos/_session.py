@@ -23,6 +23,7 @@ from pytest_hardening._config import AppFactory
 from pytest_hardening._fault_advice import CHAOS
 from pytest_hardening._harness import Harness
 from pytest_hardening._kept import AppReset, reset_raised
+from pytest_hardening._loop_deadlines import warn_passed_deadlines
 from pytest_hardening._providers import ProviderSpec
 from pytest_hardening._reuse import AppPool, AppReuseWarning, pool_key
 from pytest_hardening._wrapped import app_state
@@ -135,6 +136,9 @@ class HarnessSession:
             harness.callback(reasons.stop)
             apm_obj = self.apm(app)
             stack.enter_context(_seeded_global_random(seed))
+            # As the clock fixture: a run whose virtual waits passed the app's loop deadlines
+            # saw answers production never gives (under pytest a warning of the test's).
+            stack.callback(lambda: warn_passed_deadlines(clock.passed_deadlines))
             yield ChaosContext(
                 app=app,
                 client=client,
