@@ -19,7 +19,6 @@ from ._fault_calls import Call, CallLog, redacted
 from ._fault_reports import FaultReports
 from ._fault_scripts import OUTCOME, Action, Advancer, FaultMethods, Script
 from ._interception import Interception
-from ._loop_deadlines import moving_for
 from ._network import BlockedConnection, NetworkGuard
 from ._providers import (
     Provider,
@@ -29,7 +28,7 @@ from ._providers import (
     provider_of_host,
 )
 from ._stream_faults import StreamFaultMethods
-from ._virtual_time import in_background
+from ._virtual_time import in_background, moving_for
 
 if TYPE_CHECKING:
     from ._shared_tls import SharedTLSContexts

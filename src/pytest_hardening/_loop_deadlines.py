@@ -4,23 +4,24 @@ A ``latency`` or ``timeout`` fault, and virtual back-off, move the clock instead
 but asyncio's deadlines (``asyncio.timeout``, ``asyncio.wait_for``, anyio's ``fail_after``) are
 timers of the event loop, on its real time, which the clock does not move: a request-timeout
 middleware's ``asyncio.wait_for(call_next(request), 20)`` never fires for a 25 s latency, and
-the test sees an answer production never gives. Before each move made inside a running loop,
+the test sees an answer production never gives. Before each move made inside a running loop
+(or in a sync endpoint's worker thread, for the loop serving its request),
 :class:`PassedDeadlines` reads the loop's pending timers for such deadlines (``loop._scheduled``:
 asyncio's own list, read only; a loop without it is not read) and keeps what happened and what
-to do, under the cause :func:`moving_for` names (``clock.advance()`` when none does).
+to do, under the cause :func:`._virtual_time.moving_for` names (``clock.advance()`` when none does).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["LoopDeadlineWarning", "PassedDeadlines", "moving_for", "warn_passed_deadlines"]
+from ._virtual_time import move_cause, serving_loop
+
+__all__ = ["LoopDeadlineWarning", "PassedDeadlines", "warn_passed_deadlines"]
 
 
 class LoopDeadlineWarning(UserWarning):
@@ -36,20 +37,6 @@ _DEADLINES = {
     ("async_timeout", "Timeout._on_timeout"): "async_timeout.timeout()",
 }
 
-_CAUSE: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "pytest_hardening_clock_cause", default="clock.advance()"
-)
-
-
-@contextlib.contextmanager
-def moving_for(cause: str) -> Iterator[None]:
-    """Moves of the clock inside the block are ``cause``'s (``"a latency(30s) fault"``)."""
-    token = _CAUSE.set(cause)
-    try:
-        yield
-    finally:
-        _CAUSE.reset(token)
-
 
 def _kind(handle: Any) -> str | None:
     callback = getattr(handle, "_callback", None)
@@ -59,11 +46,12 @@ def _kind(handle: Any) -> str | None:
 
 
 def deadlines_within(seconds: float) -> list[tuple[float, str]]:
-    """``(seconds away, what set it)`` for the running loop's pending deadlines that come
-    within ``seconds`` of its time, nearest first; none outside a running loop."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+    """``(seconds away, what set it)`` for the pending deadlines that come within ``seconds``
+    of the serving loop's time, nearest first: the running loop's, or in a sync endpoint's
+    worker thread the loop that handed it the request (its list read from this thread: a copy
+    under the GIL); none outside both."""
+    loop = asyncio.events._get_running_loop() or serving_loop()
+    if loop is None:
         return []
     scheduled = getattr(loop, "_scheduled", None)
     if not isinstance(scheduled, list):
@@ -94,7 +82,7 @@ class PassedDeadlines:
         if not deadlines:
             return
         away, kind = deadlines[0]
-        cause = _CAUSE.get()
+        cause = move_cause()
         with self._lock:
             self._found.setdefault((cause, kind), _passed(cause, seconds, away, kind))
 

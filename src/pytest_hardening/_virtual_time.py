@@ -40,9 +40,12 @@ __all__ = [
     "in_background",
     "in_request",
     "lifespan_message",
+    "move_cause",
     "moved",
     "moves",
+    "moving_for",
     "note_move",
+    "serving_loop",
     "serving_request",
 ]
 
@@ -90,10 +93,12 @@ class ServingThreads:
 
 
 class _Request:
-    __slots__ = ("open",)
+    __slots__ = ("loop", "open")
 
     def __init__(self) -> None:
         self.open = True
+        # The loop serving it: a sync endpoint's worker thread (the context copied) finds it.
+        self.loop = asyncio.events._get_running_loop()
 
 
 #: The request a task serves: set where the plugin's clients call the app, and inherited by
@@ -184,6 +189,13 @@ def in_request() -> bool:
     return request is not None and request.open
 
 
+def serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop serving the request the calling task or thread works for: its own, or
+    the one a sync endpoint's worker thread was handed the request from; None outside one."""
+    request = _SERVING.get()
+    return None if request is None else request.loop
+
+
 def _outlived_request() -> bool:
     """Whether the calling task was started by a request that has been answered since."""
     request = _SERVING.get()
@@ -222,11 +234,30 @@ class _Clock(Protocol):
     def advance(self, seconds: float) -> None: ...
 
 
+_CAUSE: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "pytest_hardening_clock_cause", default="clock.advance()"
+)
+
+
+@contextlib.contextmanager
+def moving_for(cause: str) -> Iterator[None]:
+    """Moves of the clock inside the block are ``cause``'s (``"a latency(30s) fault"``): what
+    a passed loop deadline is said to be passed by (see :mod:`._loop_deadlines`)."""
+    token = _CAUSE.set(cause)
+    try:
+        yield
+    finally:
+        _CAUSE.reset(token)
+
+
+def move_cause() -> str:
+    """What is moving the clock now (see :func:`moving_for`)."""
+    return _CAUSE.get()
+
+
 def moved(clock: _Clock, seconds: float, cause: str = "a virtual back-off sleep") -> bool:
     """Whether ``clock`` moved by ``seconds`` in place of ``cause``'s sleep: False when it is
     not running (the caller then sleeps for real). Its other errors are raised."""
-    from ._loop_deadlines import moving_for
-
     try:
         with moving_for(cause):
             clock.advance(seconds)

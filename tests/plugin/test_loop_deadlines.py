@@ -47,9 +47,32 @@ async def patient(request):  # its own back-off, virtual under hardening_backoff
         return JSONResponse({"status": "cut"})
 
 
+def blocking(request):  # a sync endpoint: run in a worker thread
+    with httpx.Client(timeout=60) as http:
+        return JSONResponse({"status": http.get("https://quotes.example/q").status_code})
+
+
+class Deadline:  # a request-timeout middleware, on the event loop's time
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/blocking":
+            return await self.app(scope, receive, send)
+        try:
+            await asyncio.wait_for(self.app(scope, receive, send), 5)
+        except TimeoutError:
+            await JSONResponse({"status": "cut"}, 504)(scope, receive, send)
+
+
 def build():
-    routes = [Route("/capped", capped), Route("/fenced", fenced), Route("/patient", patient)]
-    return Starlette(routes=routes)
+    routes = [
+        Route("/capped", capped),
+        Route("/fenced", fenced),
+        Route("/patient", patient),
+        Route("/blocking", blocking),
+    ]
+    return Deadline(Starlette(routes=routes))
 """
 
 CONFTEST = """
@@ -98,6 +121,11 @@ def test_past_the_patience(hardened_client, clock):
     assert hardened_client.get("/patient").json() == {"status": 200}
 
 
+def test_past_the_middlewares_deadline(hardened_client, faults, clock):
+    faults.latency("quotes", 8)  # met in the sync endpoint's worker thread
+    assert hardened_client.get("/blocking").json() == {"status": 200}
+
+
 def test_under_the_cap(hardened_client, faults, clock):
     faults.latency("quotes", 2)
     assert hardened_client.get("/capped").json() == {"status": 200}
@@ -118,7 +146,7 @@ def test_a_fault_past_the_apps_own_deadline_is_warned_of(pytester: pytest.Pytest
         "-W",
         "default::pytest_hardening.LoopDeadlineWarning",  # whatever the outer run says
     )
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     warnings = result.stdout.str().split("warnings summary")[-1]
     result.stdout.fnmatch_lines(
         [
@@ -132,7 +160,10 @@ def test_a_fault_past_the_apps_own_deadline_is_warned_of(pytester: pytest.Pytest
             "*test_past_the_patience*",
             "*LoopDeadlineWarning: a virtual back-off sleep moved the clock 10 s, past a "
             "deadline the app's event loop had set *.* s ahead (asyncio.timeout()/wait_for())*",
+            "*test_past_the_middlewares_deadline*",
+            "*LoopDeadlineWarning: a latency(8*) fault moved the clock 8 s, past a deadline the "
+            "app's event loop had set *.* s ahead (asyncio.*wait*)*",  # 3.11 or 3.12 form
         ]
     )
-    assert warnings.count("LoopDeadlineWarning") == 3
+    assert warnings.count("LoopDeadlineWarning") == 4
     assert "test_under_the_cap" not in warnings
