@@ -202,7 +202,7 @@ class Clock:
         """Move every frozen clock forward by ``seconds`` (no real waiting)."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; got advance({seconds})")
-        self._passed.note(seconds)
+        self._passed.note(seconds, self._advanced)
         for look in list(self._before):
             look()
         with self._lock:

@@ -166,6 +166,12 @@ def _clock_start(request: pytest.FixtureRequest) -> dt.datetime | None:
     return start if start.tzinfo is not None else start.replace(tzinfo=dt.timezone.utc)
 
 
+def _test_line(item: pytest.Item) -> tuple[str, int] | None:
+    """The test's file and line, where a warning of its teardown is best shown."""
+    line = item.location[1]
+    return None if line is None else (str(item.path), line + 1)
+
+
 def _network_allowed(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("hardening_allow_network") is not None
 
@@ -180,7 +186,7 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
-    warn_passed_deadlines(frozen.passed_deadlines)
+    warn_passed_deadlines(frozen.passed_deadlines, _test_line(request.node))
     warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
     if frozen.frozen_waits:  # the app may have turned the error that ended the wait into a 500
         pytest.fail("\n".join(frozen.frozen_waits), pytrace=False)

@@ -32,6 +32,15 @@ async def capped(request):  # the app's own cap, on the event loop's time
         return JSONResponse({"status": "cut"})
 
 
+async def twice(request):  # two calls under one cap: their waits add up
+    try:
+        async with asyncio.timeout(5):
+            first, second = await _quote(), await _quote()
+            return JSONResponse({"status": [first, second]})
+    except TimeoutError:
+        return JSONResponse({"status": "cut"})
+
+
 async def fenced(request):
     with anyio.move_on_after(5):
         return JSONResponse({"status": await _quote()})
@@ -68,6 +77,7 @@ class Deadline:  # a request-timeout middleware, on the event loop's time
 def build():
     routes = [
         Route("/capped", capped),
+        Route("/twice", twice),
         Route("/fenced", fenced),
         Route("/patient", patient),
         Route("/blocking", blocking),
@@ -112,6 +122,11 @@ def test_past_the_cap(hardened_client, faults, clock):
     assert clock.advanced == 16
 
 
+def test_past_the_cap_in_two_steps(hardened_client, faults, clock):
+    faults.latency("quotes", 3)  # each under the 5 s cap, together past it
+    assert hardened_client.get("/twice").json() == {"status": [200, 200]}
+
+
 def test_past_the_fence(hardened_client, faults, clock):
     faults.timeout("quotes")  # the client's own 60 s: past the app's 5 s fence
     assert hardened_client.get("/fenced").status_code == 500  # production: "cut" after 5 s
@@ -129,6 +144,7 @@ def test_past_the_middlewares_deadline(hardened_client, faults, clock):
 def test_under_the_cap(hardened_client, faults, clock):
     faults.latency("quotes", 2)
     assert hardened_client.get("/capped").json() == {"status": 200}
+    assert hardened_client.get("/twice").json() == {"status": [200, 200]}
     assert hardened_client.get("/fenced").json() == {"status": 200}
 """
 
@@ -146,24 +162,29 @@ def test_a_fault_past_the_apps_own_deadline_is_warned_of(pytester: pytest.Pytest
         "-W",
         "default::pytest_hardening.LoopDeadlineWarning",  # whatever the outer run says
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
     warnings = result.stdout.str().split("warnings summary")[-1]
     result.stdout.fnmatch_lines(
         [
-            "*test_past_the_cap*",
-            "*LoopDeadlineWarning: a latency(8*) fault moved the clock 8 s, past a deadline the "
-            "app's event loop had set *.* s ahead (asyncio.timeout()/wait_for()): in production "
-            "that deadline comes first and cuts the call off*Give the client its own timeout*",
-            "*test_past_the_fence*",
-            "*LoopDeadlineWarning: a timeout fault moved the clock 60 s, past a deadline the "
-            "app's event loop had set *.* s ahead (anyio fail_after()/move_on_after())*",
-            "*test_past_the_patience*",
+            "test_quotes.py::test_past_the_cap",
+            "  *test_quotes.py:1: LoopDeadlineWarning: a latency(8*) fault moved the clock 8 s, "
+            "past a deadline of the app's event loop (asyncio.timeout()/wait_for()) *.* s away: "
+            "in production that deadline comes first and it cuts the call off*Give the client "
+            "its own timeout*",
+            "test_quotes.py::test_past_the_cap_in_two_steps",
+            "*LoopDeadlineWarning: a latency(3*) fault moved the clock 3 s, past a deadline of "
+            "the app's event loop (asyncio.timeout()/wait_for()) *.* s away (the clock had moved "
+            "3 s since it was set)*",
+            "test_quotes.py::test_past_the_fence",
+            "*LoopDeadlineWarning: a timeout fault moved the clock 60 s, past a deadline of the "
+            "app's event loop (anyio fail_after()/move_on_after()) *.* s away*",
+            "test_quotes.py::test_past_the_patience",
             "*LoopDeadlineWarning: a virtual back-off sleep moved the clock 10 s, past a "
-            "deadline the app's event loop had set *.* s ahead (asyncio.timeout()/wait_for())*",
-            "*test_past_the_middlewares_deadline*",
-            "*LoopDeadlineWarning: a latency(8*) fault moved the clock 8 s, past a deadline the "
-            "app's event loop had set *.* s ahead (asyncio.*wait*)*",  # 3.11 or 3.12 form
+            "deadline of the app's event loop (asyncio.timeout()/wait_for())*",
+            "test_quotes.py::test_past_the_middlewares_deadline",
+            "*LoopDeadlineWarning: a latency(8*) fault moved the clock 8 s, past a deadline of "
+            "the app's event loop (asyncio.*wait*)*",  # 3.11 or 3.12 form
         ]
     )
-    assert warnings.count("LoopDeadlineWarning") == 4
+    assert warnings.count("LoopDeadlineWarning") == 5
     assert "test_under_the_cap" not in warnings
