@@ -95,9 +95,28 @@ class HarnessSession:
     def warm_up(self) -> None:
         """Set up and tear down one run, moving its clock: what only a process's first run
         pays (the app's first build imports Sentry's integrations, the clock scans every
-        module) is paid here, and workers forked afterwards inherit it."""
+        module) is paid here, and workers forked afterwards inherit it.
+
+        With a ``reset``, outside :meth:`reusing`, the app's lifespan is not started: the
+        runs share one running app, and a build may hand them this very object (the app a
+        module builds at import), whose shutdown here would have closed what its startup
+        cannot open again (a module-level client). Inside, the warm-up's app is kept for the
+        runs, as a run's is."""
+        if self.reset is not None and not self._reusing:
+            self._warm_up_unstarted()
+            return
         with self(0) as ctx:
             ctx.clock.advance(0)
+
+    def _warm_up_unstarted(self) -> None:
+        # A run's set-up up to its lifespan (build, faults, clock); a build error still shows
+        # here, once. No client, so no reset and no breakers: both need the started app.
+        with Harness(seed=0, epoch=self.epoch, pool=self.pool) as harness:
+            harness.build(self.app_factory, self.env, clear=self.clear)
+            faults = harness.fake_providers(self.providers)
+            if self.backoff_modules:
+                faults.virtual_backoff(*self.backoff_modules)
+            harness.freeze().advance(0)
 
     @contextlib.contextmanager
     def __call__(self, seed: int) -> Iterator[ChaosContext]:
