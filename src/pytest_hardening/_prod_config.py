@@ -19,10 +19,19 @@ from ._prod_variants import (
     weak_secrets,
 )
 from ._refusal_text import RefusalText, names_variable
-from ._unsafe_builds import ANY_ORIGIN, credentialed_any_origin, origin_variables, runs_in_debug
+from ._unsafe_builds import origin_variables, unsafe_problems
 from ._work_dir import WorkDirChanges, watched_folders
 
-__all__ = ["ProdConfigChecker"]
+__all__ = ["ProdConfigChecker", "UnsafeKnownGoodBuild"]
+
+
+class UnsafeKnownGoodBuild(AssertionError):
+    """The audit's failure when the known-good env's build is itself unsafe; ``report`` holds
+    the variants it tried all the same (``hardening check-config --audit`` lists them)."""
+
+    def __init__(self, message: str, report: AuditReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class ProdConfigChecker(ProductionBuilds):
@@ -52,9 +61,11 @@ class ProdConfigChecker(ProductionBuilds):
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
                 f"refused: {self._text.shown(error, overrides)}"
             ) from None
-        unsafe = _unsafe_build(app, overrides)
+        unsafe = unsafe_problems(
+            app, self.env(**overrides), _describe(overrides), "hardening_prod_env"
+        )
         if unsafe:
-            raise AssertionError("\n".join(unsafe))
+            raise AssertionError("\n".join(problem for problem, _ in unsafe))
         return app
 
     def assert_rejects(self, *, drop: Iterable[str] = (), **overrides: str | None) -> BaseException:
@@ -115,7 +126,11 @@ class ProdConfigChecker(ProductionBuilds):
         Dropping a variable named in ``optional`` is not tried; by default those are the mode
         variables (``APP_ENV``, ``ENVIRONMENT``, ``NODE_ENV``, ...: ``MODE_VARIABLES``) and the
         app's declared ``PRODUCTION_OPTIONAL``
-        (see :func:`declared_optional`)."""
+        (see :func:`declared_optional`).
+
+        A known-good build that is itself unsafe (debug mode, any origin sending credentials)
+        fails the audit, once every variant was tried: the failure says each way it is unsafe
+        and whether the env or the app's code sets it, then the variants' report."""
         report = AuditReport()
         if optional is None:
             optional = declared_optional(self.factory)
@@ -124,12 +139,23 @@ class ProdConfigChecker(ProductionBuilds):
         top = sorted(packages)[0] if packages else None
         watches = [WorkDirChanges(f) for f in watched_folders(app_folder(self.factory), top)]
         try:
-            self._audit(report, optional)
+            in_code = self._audit(report, optional)
         finally:
             report.wrote = [change for watch in watches for change in watch.changed()]
+        if report.unsafe:
+            # Not a report to read past: a test asserting only `report.accepted == []` would pass.
+            fix = "the app" if in_code else "hardening_prod_env (or the app)"
+            raise UnsafeKnownGoodBuild(
+                "the production audit needs the known-good env's build to be safe, and it is "
+                f"not (UNSAFE below): fix {fix} until prod_config.assert_accepts() passes. The "
+                f"variants were tried all the same, against that build:\n{report}",
+                report,
+            )
         return report
 
-    def _audit(self, report: AuditReport, optional: Iterable[str]) -> None:
+    def _audit(self, report: AuditReport, optional: Iterable[str]) -> bool:
+        """Fill ``report``; whether every problem of the known-good build comes from the
+        app's code (no env can fix it)."""
         baseline, app = self._outcome({})
         report.reached = list(self.reached)
         if baseline is not None:  # every variant would look refused
@@ -139,16 +165,12 @@ class ProdConfigChecker(ProductionBuilds):
                 "fix hardening_prod_env (or the factory) until prod_config.assert_accepts() "
                 "passes"
             )
-        unsafe = _unsafe_build(app, {})
-        if unsafe:  # its unsafe variants would be judged against an unsafe build
-            for problem in unsafe:  # a finding of its own, whatever the variants would be
-                self._finding(f"unsafe known-good build: {problem}")
-            raise AssertionError(
-                "the production audit needs the known-good env's build to be safe, and "
-                + "; and ".join(unsafe)
-                + "\nfix the app (or hardening_prod_env) until prod_config.assert_accepts() "
-                "passes"
-            )
+        # A finding of its own, beside the variants': their verdicts (a secret accepted at
+        # "changethis") hold whatever the known-good build's debug flag or CORS.
+        unsafe = unsafe_problems(app, self.prod_env, "the known-good env", "hardening_prod_env")
+        for problem, _ in unsafe:
+            report.unsafe.append(problem)
+            self._finding(f"unsafe known-good build: {problem}")
         near = app_folder(self.factory, app)  # its example files, wherever tests run from
         for mutation in weak_secrets(self.prod_env, near=near):  # accepted as the known-good env
             report.accepted.append(mutation)
@@ -185,6 +207,7 @@ class ProdConfigChecker(ProductionBuilds):
                 if leak not in report.leaks:
                     report.leaks.append(leak)
                     self._finding(f"leak: {leak}")
+        return all(in_code for _, in_code in unsafe)
 
     def mutations(self, optional: Iterable[str] | None = None) -> list[Mutation]:
         """The variants :meth:`audit` tries on the known-good env, by the same default for
@@ -198,25 +221,6 @@ class ProdConfigChecker(ProductionBuilds):
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:
             self._on_finding(text)
-
-
-def _unsafe_build(app: Any, overrides: Mapping[str, str | None]) -> list[str]:
-    """What makes the production build ``app`` (made with ``overrides``) unsafe, every problem:
-    debug mode, credentialed requests from any origin."""
-    problems = []
-    if runs_in_debug(app):
-        problems.append(
-            f"the production build with {_describe(overrides)} runs in debug mode (its "
-            "debug flag is on): an error's traceback would reach the client. Have the app "
-            "switch debug off under hardening_prod_env (does its mode variable hold "
-            "exactly the value the app reads as production?)"
-        )
-    if credentialed_any_origin(app):
-        problems.append(
-            f"the production build with {_describe(overrides)} lets any origin make "
-            f"credentialed requests: {ANY_ORIGIN}"
-        )
-    return problems
 
 
 def _and(names: list[str]) -> str:

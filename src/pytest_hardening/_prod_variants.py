@@ -37,7 +37,9 @@ __all__ = [
 
 #: Secrets' variants whose values the audit makes up (public, the same for every project):
 #: shown, so that a report says which value was accepted. A project's own ``.env.example``
-#: value is not among them: a real key committed there by mistake stays out of CI logs.
+#: value is shown when it has a placeholder's form (``your-payments-api-key``, ``changeme``),
+#: as ``check-config`` shows it; another is not: a real key committed there by mistake stays
+#: out of CI logs.
 _PUBLIC_KINDS = frozenset(
     {
         *("published default", "example placeholder", "short"),
@@ -59,7 +61,7 @@ class Mutation:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.variable}: dropped"
-        if self.kind in _PUBLIC_KINDS:
+        if self.kind in _PUBLIC_KINDS or is_public_default(self.value):
             return f"{self.variable}: {self.kind} -> {self.value!r}"
         if is_secret_name(self.variable):
             return f"{self.variable}: {self.kind} -> <redacted>"
@@ -73,7 +75,9 @@ class AuditReport:
     """``accepted``: unsafe mutations the app booted with (empty = pass); ``leaks``: rejection
     messages that contained a secret value; ``unnamed``: rejections not naming the variable;
     ``harmless``: a debug variable dropped, and the app booted out of debug mode all the same
-    (its ``app.debug`` is False)."""
+    (its ``app.debug`` is False); ``unsafe``: what makes the known-good build itself unsafe
+    (debug mode, any origin sending credentials), each saying whether its env or the app's
+    code sets it (:meth:`ProdConfigChecker.audit` fails on it, after the variants)."""
 
     accepted: list[Mutation] = field(default_factory=list)
     rejected: list[Mutation] = field(default_factory=list)
@@ -86,13 +90,15 @@ class AuditReport:
     reached: list[str] = field(default_factory=list)
     #: What the builds wrote into the working directory (a default path a variant fell back on).
     wrote: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[str]:
         # A refusal that does not name the variable may be another crash (the variant then
         # proved nothing), and tells an operator nothing: a finding too.
         return (
-            [f"accepted {m}{self._note(m)}" for m in self.accepted]
+            [f"unsafe known-good build: {problem}" for problem in self.unsafe]
+            + [f"accepted {m}{self._note(m)}" for m in self.accepted]
             + [f"leak: {leak}" for leak in self.leaks]
             + [f"refused without naming the variable: {m}" for m in self.unnamed]
         )
@@ -103,6 +109,7 @@ class AuditReport:
 
     def __str__(self) -> str:
         lines = [f"{len(self.rejected)} unsafe change(s) refused, {len(self.accepted)} accepted"]
+        lines += [f"  UNSAFE known-good build: {problem}" for problem in self.unsafe]
         if self.harmless:
             shown = ", ".join(str(m) for m in self.harmless)
             lines.append(f"  accepted, the app out of debug mode without it: {shown}")

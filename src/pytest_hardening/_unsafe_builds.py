@@ -1,6 +1,7 @@
 """What a production build shows unsafe by itself, whatever its variables: its framework's
-debug mode on, or a CORS middleware that lets any origin make credentialed requests; and which
-variables feed that middleware's origins (the audit tries them at any origin)."""
+debug mode on, or a CORS middleware that lets any origin make credentialed requests; whether a
+variable of its env sets that, or the app's code does (no env can fix a value written there);
+and which variables feed that middleware's origins (the audit tries them at any origin)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ANY_ORIGIN", "credentialed_any_origin", "origin_variables", "runs_in_debug"]
+from ._prod_variants import MODE_FLAGS, MODE_VARIABLES
+
+__all__ = [
+    "ANY_ORIGIN",
+    "any_origin_in_code",
+    "credentialed_any_origin",
+    "debug_in_code",
+    "origin_variables",
+    "runs_in_debug",
+    "unsafe_problems",
+]
 
 
 def runs_in_debug(app: Any) -> bool:
@@ -80,3 +91,119 @@ def origin_variables(app: Any, env: Mapping[str, str]) -> set[str]:
         if any("://" in item and item.rstrip("/") in origins for item in items):
             found.add(name)
     return found
+
+
+#: What a flag switched on is written as, in the values settings libraries read as true.
+_ON = frozenset({"true", "1", "yes", "on"})
+
+
+def _debug_setters(env: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The variables of ``env`` that may put a build in debug mode: those named for debug set
+    on (``DEBUG=true``), the mode variables set to another value than exactly
+    ``production`` (an app that compares with ``production`` reads ``Production`` or
+    ``prod`` as development), and the production switches set off."""
+    on = [n for n, v in env.items() if "DEBUG" in n.upper() and v.strip().lower() in _ON]
+    modes = [n for n in MODE_VARIABLES if env.get(n, "").strip() not in ("", "production")]
+    flags = [n for n in MODE_FLAGS if env.get(n, "").strip() and env[n].lower() not in _ON]
+    return on, modes + flags
+
+
+def _any_origin_setters(app: Any, env: Mapping[str, str]) -> list[str]:
+    """The variables of ``env`` that hold the any-origin value of the app's credentialed CORS
+    middleware: ``*`` (alone or in a list), or its ``allow_origin_regex`` as written."""
+    regexes = set()
+    for middleware in getattr(app, "user_middleware", None) or ():
+        regex = _options(middleware).get("allow_origin_regex")
+        if isinstance(regex, str):
+            regexes.add(regex.strip())
+    return [
+        name
+        for name, value in env.items()
+        if "*" in re.split(r"[\s,\[\]\"']+", value) or (value.strip() and value.strip() in regexes)
+    ]
+
+
+def _in_code(holds: str, fix: str, env_name: str) -> str:
+    """Why no env fixes it, when no variable of the build's env (``env_name``) ``holds`` it."""
+    return (
+        f"This comes from the app's code, not its env: no variable of {env_name} {holds}. A "
+        f"value written in the source, which no env can change: fix the app {fix}; or the "
+        f"default the app gives a variable {env_name} leaves unset: set that variable"
+    )
+
+
+def debug_in_code(env: Mapping[str, str], env_name: str = "the env") -> str | None:
+    """Why no env fixes a build's debug mode, when no variable of ``env`` (called
+    ``env_name``) may have switched it on (see :func:`_debug_setters`); None when one may."""
+    if any(_debug_setters(env)):
+        return None
+    return _in_code(
+        "switches debug on or names a mode other than production",
+        "(debug=True where it makes the app or its settings)",
+        env_name,
+    )
+
+
+def any_origin_in_code(app: Any, env: Mapping[str, str], env_name: str = "the env") -> str | None:
+    """Why no env fixes a credentialed CORS middleware's any origin, when no variable of
+    ``env`` (called ``env_name``) holds it; None when one does."""
+    if _any_origin_setters(app, env):
+        return None
+    star = any(
+        "*" in (_options(m).get("allow_origins") or ())
+        for m in getattr(app, "user_middleware", None) or ()
+    )
+    held = "holds '*'" if star else "holds its allow_origin_regex"
+    return _in_code(held, "where it adds the CORS middleware", env_name)
+
+
+def _options(middleware: Any) -> dict[str, Any]:
+    """The keyword arguments a middleware entry was added with (Starlette's ``kwargs``, older
+    releases' ``options``); empty when it has none."""
+    options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
+    return options if isinstance(options, dict) else {}
+
+
+def unsafe_problems(
+    app: Any, env: Mapping[str, str], built_with: str, env_name: str = "the env"
+) -> list[tuple[str, bool]]:
+    """What makes the production build ``app`` (made from ``env``, called ``env_name``, and
+    described as ``built_with``: "the known-good env") unsafe, every problem (debug mode,
+    credentialed requests from any origin), each with whether it comes from the app's code
+    (True: no variable of ``env`` sets it, and the message says no env can fix a value written
+    there)."""
+    problems = []
+    if runs_in_debug(app):
+        on, modes = _debug_setters(env)
+        said = debug_in_code(env, env_name) or (
+            f"{_and(on)} in {env_name} switches it on: switch it off there"
+            if on
+            else f"Have the app switch debug off under {env_name} (does {_and(modes)} hold "
+            "exactly the value the app reads as production?)"
+        )
+        problems.append(
+            (
+                f"the production build with {built_with} runs in debug mode (its debug flag "
+                f"is on): an error's traceback would reach the client. {said}",
+                not (on or modes),
+            )
+        )
+    if credentialed_any_origin(app):
+        in_code = any_origin_in_code(app, env, env_name)
+        said = (
+            f". {in_code}"
+            if in_code
+            else f" ({_and(_any_origin_setters(app, env))} in {env_name} holds it)"
+        )
+        problems.append(
+            (
+                f"the production build with {built_with} lets any origin make credentialed "
+                f"requests: {ANY_ORIGIN}{said}",
+                in_code is not None,
+            )
+        )
+    return problems
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -100,6 +100,33 @@ def test_every_problem_of_the_build_is_listed_not_only_the_first(mode_project: P
         "lets any origin make credentialed requests",
     ]
     assert "2 problem(s) in prod.env" in result.stderr
+    # Written in the app's source, no variable of the file sets either: no env file fixes them.
+    debug, origin = result.stdout.splitlines()
+    assert "the app must switch debug off under this env" not in debug
+    assert debug.endswith(
+        "This comes from the app's code, not its env: no variable of this env switches debug "
+        "on or names a mode other than production. A value written in the source, which no "
+        "env can change: fix the app (debug=True where it makes the app or its settings); or "
+        "the default the app gives a variable this env leaves unset: set that variable"
+    )
+    assert "no variable of this env holds '*'" in origin
+
+
+def test_a_wildcard_the_env_file_gives_is_not_said_to_be_the_codes(mode_project: Path) -> None:
+    (mode_project / "env_open_cli_app.py").write_text(
+        OPEN_APP.replace('allow_origins=["*"]', 'allow_origins=os.environ["ORIGINS"].split(",")')
+        .replace("debug=True", "debug=False")
+        .replace("from starlette.applications", "import os\nfrom starlette.applications")
+    )
+    (mode_project / "prod.env").write_text("ENVIRONMENT=production\nORIGINS=*\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "env_open_cli_app:create_app"]
+    try:
+        result = runner.invoke(app, args)
+    finally:
+        sys.modules.pop("env_open_cli_app", None)
+    assert result.exit_code == 1, result.output
+    assert "lets any origin make credentialed requests" in result.stdout
+    assert "comes from the app's code" not in result.stdout
 
 
 #: Falls back on a database beside it when DATABASE_URL is not given.
@@ -142,3 +169,25 @@ def test_the_reference_apps_rules_say_nothing_of_another_modes_spelling(
     assert result.exit_code == 1, result.output
     assert "checked against the bundled reference app's rules" in result.stderr
     assert "make sure it is the very value" not in result.stderr
+
+
+def test_the_audit_lists_an_unsafe_build_beside_its_variants(mode_project: Path) -> None:
+    # A validator of the project's own passes the file; the build it never looked at lets any
+    # origin send credentials: the audit says so, and still tries every variant.
+    (mode_project / "open_cli_app.py").write_text(OPEN_APP.replace("debug=True", "debug=False"))
+    (mode_project / "lenient_rules.py").write_text("def validate(env):\n    return []\n")
+    (mode_project / "prod.env").write_text(
+        "ENVIRONMENT=production\nSHOP_API_KEY=k7Qm2vX9pL4wZ8rT\n"
+    )
+    args = ["check-config", "--env-file", "prod.env", "--validator", "lenient_rules:validate"]
+    try:
+        result = runner.invoke(app, [*args, "--factory", "open_cli_app:create_app", "--audit"])
+    finally:
+        for name in ("open_cli_app", "lenient_rules"):
+            sys.modules.pop(name, None)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "unsafe variants tried" in lines[0]
+    assert lines[1].startswith("audit: unsafe known-good build: the production build with ")
+    assert "comes from the app's code" in lines[1]
+    assert "audit: accepted SHOP_API_KEY: short -> 'x'" in lines

@@ -119,9 +119,10 @@ def test_debug_dropped_is_harmless_when_the_app_is_out_of_debug_mode_without_it(
     assert ("DEBUG", "drop") in {(m.variable, m.kind) for m in report.accepted}
 
 
-def test_the_audit_refuses_to_judge_variants_against_an_unsafe_known_good_build() -> None:
+def test_the_audit_fails_on_an_unsafe_known_good_build() -> None:
     # The known-good env's build in debug mode, letting any origin send credentials: its
-    # variants were judged against it, and the audit passed ("0 accepted").
+    # variants were judged against it, and the audit passed ("0 accepted"). It fails now,
+    # after the variants (test_audit_unsafe_known_good.py).
     from fastapi.middleware.cors import CORSMiddleware
 
     def create() -> FastAPI:

@@ -77,7 +77,13 @@ def build_validator(
     from pytest_hardening._app import AppExited, LifespanError
     from pytest_hardening._env_reads import EnvAccess, replaced
     from pytest_hardening._prod_variants import MODE_FLAGS, MODE_VARIABLES
-    from pytest_hardening._unsafe_builds import ANY_ORIGIN, credentialed_any_origin, runs_in_debug
+    from pytest_hardening._unsafe_builds import (
+        ANY_ORIGIN,
+        any_origin_in_code,
+        credentialed_any_origin,
+        debug_in_code,
+        runs_in_debug,
+    )
 
     create = fresh_factory(factory)
     notes: list[str] = []
@@ -120,10 +126,16 @@ def build_validator(
                 return lines
             built = None  # stopped at a connection: nothing refused, and no app to look at
         problems = []  # every one, each on its own line: not only the first
+        # Each says when no variable of the file sets it: the app's code does, and no env
+        # file can fix it.
         if runs_in_debug(built):
-            problems.append(f"{factory}: {_debug_problem(env)}")
+            problems.append(f"{factory}: {_debug_problem(env, debug_in_code(env, 'this env'))}")
         if credentialed_any_origin(built):
-            problems.append(f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}")
+            in_code = any_origin_in_code(built, env, "this env")
+            problems.append(
+                f"{factory}: lets any origin make credentialed requests: {ANY_ORIGIN}"
+                + (f". {in_code}" * bool(in_code))
+            )
         if env_file is not None:
             problems += dotenv_fills(env, create.__module__.partition(".")[0], env_file)
             # What the app loaded itself and then read: a developer's file's other values
@@ -137,13 +149,15 @@ def build_validator(
     return validate
 
 
-def _debug_problem(env: Mapping[str, str]) -> str:
+def _debug_problem(env: Mapping[str, str], in_code: str | None) -> str:
+    built = (
+        "built in debug mode (its debug flag is on): an error's traceback would reach the client"
+    )
+    if in_code is not None:
+        return f"{built}. {in_code}"
     mode = mode_of(env)
     said = f" (is {mode[0]}={mode[1]} exactly the value it reads as production?)" if mode else ""
-    return (
-        "built in debug mode (its debug flag is on): an error's traceback would reach the "
-        f"client; the app must switch debug off under this env{said}"
-    )
+    return f"{built}; the app must switch debug off under this env{said}"
 
 
 #: Variables of the machine and the tools, not of an app: kept when an env file is checked.
@@ -274,6 +288,7 @@ def audit_findings(
     directory. Building is slow; the command makes it opt-in.
     """
     from pytest_hardening import ProdConfigChecker  # the plugin's checker, only when asked
+    from pytest_hardening._prod_config import UnsafeKnownGoodBuild
     from pytest_hardening._prod_variants import declared_optional
 
     module = importlib.import_module(validator.partition(":")[0]) if validator else None
@@ -292,6 +307,8 @@ def audit_findings(
     try:
         with _unprinted():
             report = checker.audit(optional=optional_names)
+    except UnsafeKnownGoodBuild as unsafe:  # tried all the same: its findings lead the report
+        report = unsafe.report
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
         return 0, [str(refused).splitlines()[0]], []
     tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
