@@ -20,6 +20,7 @@ import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 
+from ._build_modes import factory_call
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
@@ -81,7 +82,8 @@ def call_factory(factory: AppFactory) -> Any:
             "the module again for each environment (docs/getting-started.md)."
         )
     try:
-        app = factory()
+        with factory_call():  # a production copy's modules stay in place until it returns
+            app = factory()
     except SystemExit as exited:  # a refused configuration, reported as the process's end
         raise AppExited(exited.code) from None
     if inspect.isawaitable(app):

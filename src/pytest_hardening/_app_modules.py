@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import sys
+import sysconfig
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-__all__ = ["app_folder", "beside", "flat_siblings", "home"]
+__all__ = ["app_folder", "beside", "flat_siblings", "home", "own_packages"]
 
 
 def home(module: str) -> Path | None:
@@ -101,3 +106,55 @@ def flat_siblings(module: str) -> list[str]:
         and not name.startswith(("test_", "tests"))
         and not name.endswith("_test")
     ]
+
+
+def own_packages(modules: Mapping[str, ModuleType], names: Iterable[str] | None = None) -> set[str]:
+    """The top-level packages and modules of ``modules`` (of ``names`` only, if given) that are
+    the project's own: their files outside the installed packages and the standard library,
+    not the tests' own (``tests``, ``test_*``, ``conftest``), nor pytest's or this plugin's.
+    What a server process imports afresh beside the app's package (a settings package beside
+    it, a monorepo's ``common``), as a production build does."""
+    tops = {name.partition(".")[0] for name in (modules if names is None else names)}
+    found = set()
+    for top in tops:
+        module = modules.get(top)
+        if module is not None and _own(top, tuple(_places(module))):
+            found.add(top)
+    return found
+
+
+def _places(module: ModuleType) -> list[str]:
+    file = getattr(module, "__file__", None)
+    if isinstance(file, str):
+        return [file]
+    path = getattr(module, "__path__", None)  # a namespace package: its folders
+    try:
+        return [p for p in path or () if isinstance(p, str)]
+    except TypeError:  # a __path__ that is no iterable of folders
+        return []
+
+
+#: Not the app's, wherever they sit: the tests' own, and the test runner's.
+_NOT_OWN = ("__main__", "conftest", "pytest", "_pytest", "pluggy", "pytest_hardening")
+
+
+@functools.lru_cache(maxsize=4096)
+def _own(top: str, places: tuple[str, ...]) -> bool:
+    if not places or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return False
+    if top in _NOT_OWN or top.startswith(("test_", "tests")) or top.endswith("_test"):
+        return False
+    return not any(_installed(Path(place)) for place in places)
+
+
+def _installed(path: Path) -> bool:
+    """Whether ``path`` is in the installed packages or the standard library."""
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return True
+    return any(path.is_relative_to(folder) for folder in _library_folders())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_folders() -> tuple[Path, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(Path(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib"))

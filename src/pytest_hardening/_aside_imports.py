@@ -22,9 +22,10 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType, TracebackType
 from typing import Any
 
+from ._app_modules import own_packages
 from ._import_watch import RealLoader, wrapped_spec
 
-__all__ = ["AsideImports"]
+__all__ = ["AsideImports", "first_imported", "put_back_copy"]
 
 
 class AsideImports:
@@ -71,6 +72,11 @@ class AsideImports:
             sys.modules.update(saved)
             self._copies.update(mine)
         return self._copies.get(name)
+
+    def include(self, roots: Iterable[str]) -> None:
+        """Resolve these top-level packages too (a production copy's first import of one of
+        the project's packages, known once the copy is imported)."""
+        self._roots = self._roots | frozenset(roots)
 
     def settle(self, modules: Mapping[str, ModuleType]) -> None:
         """The copy's modules, by name: what its imports resolve to from now on."""
@@ -148,3 +154,33 @@ class _OwnBuiltins(RealLoader):
     def run(self, module: ModuleType) -> None:
         module.__dict__["__builtins__"] = self._own
         self._loader.exec_module(module)
+
+
+def first_imported(loaded: frozenset[str] | None) -> set[str]:
+    """The project's own top-level packages first imported since ``loaded`` was taken (by a
+    production copy, or by the factory that prepares it): the copy's, not the tests'."""
+    if loaded is None:
+        return set()
+    return own_packages(sys.modules, [name for name in sys.modules if name not in loaded])
+
+
+def put_back_copy(
+    roots: set[str],
+    loaded: frozenset[str] | None,
+    saved: dict[str, ModuleType],
+    mine: dict[str, ModuleType],
+    own: AsideImports,
+    found: dict[str, ModuleType] | None,
+) -> None:
+    """The tests' modules back in ``sys.modules`` in place of a copy imported aside; what the
+    factory imported of the copy's packages after building it is the copy's too."""
+    roots = roots | first_imported(loaded)
+    own.include(roots)
+    late = {n: m for n, m in sys.modules.items() if n.partition(".")[0] in roots and n not in mine}
+    mine.update(late)
+    own.settle(late)
+    if found is not None:
+        found.update(late)
+    for name in [n for n in sys.modules if n.partition(".")[0] in roots]:
+        del sys.modules[name]
+    sys.modules.update(saved)

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
-__all__ = ["aside_collector", "aside_modules", "is_production_build", "production_build"]
+__all__ = [
+    "aside_collector",
+    "aside_modules",
+    "factory_call",
+    "is_production_build",
+    "production_build",
+    "put_back_when_returned",
+]
 
 #: True while a production build runs (the fixtures' production checks): never the home build.
 _PRODUCTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -61,3 +68,34 @@ def is_production_build() -> bool:
 def aside_collector() -> dict[str, ModuleType] | None:
     """Where the modules of a copy imported aside now go (inside :func:`aside_modules`)."""
     return _ASIDE.get()
+
+
+#: The put-backs of the production copies imported aside while the user's factory runs.
+_RETURNED: contextvars.ContextVar[contextlib.ExitStack | None] = contextvars.ContextVar(
+    "pytest_hardening_factory_call", default=None
+)
+
+
+@contextlib.contextmanager
+def factory_call() -> Iterator[None]:
+    """Around a call of the user's factory: a production copy imported aside inside stays in
+    ``sys.modules`` until the factory returns (see :func:`put_back_when_returned`)."""
+    with contextlib.ExitStack() as stack:  # last in, first put back; each one whatever fails
+        token = _RETURNED.set(stack)
+        try:
+            yield
+        finally:
+            _RETURNED.reset(token)
+
+
+def put_back_when_returned(put_back: Callable[[], None]) -> bool:
+    """Defer ``put_back`` (the tests' modules back in ``sys.modules``) to the return of the
+    factory being called, when this is a production build: a factory that prepares the app
+    after building it (``import app.config`` after ``THE_APP()``) then imports the production
+    copy's modules, under the production environment still, and nothing it imports stays in
+    the tests' ``sys.modules``. False (put back now) outside a factory's call."""
+    stack = _RETURNED.get()
+    if stack is None or not is_production_build():
+        return False
+    stack.callback(put_back)
+    return True

@@ -17,12 +17,15 @@ holds:
   are; a fresh import every time) or a build under other values (a test with its own
   ``hardening_dev_env``) sets the app's package aside in ``sys.modules``, imports it again,
   takes the app, and puts the package back: the fresh app runs on its own copies of the
-  package's modules.
+  package's modules. A production build takes the project's other packages along (see
+  :func:`~._app_modules.own_packages`), and puts them back only when the factory that asked
+  for it returns: what that factory imports meanwhile is the copy's too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import sys
 import threading
@@ -31,9 +34,9 @@ from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
-from ._app_modules import flat_siblings
-from ._aside_imports import AsideImports
-from ._build_modes import aside_collector, is_production_build
+from ._app_modules import flat_siblings, own_packages
+from ._aside_imports import AsideImports, first_imported, put_back_copy
+from ._build_modes import aside_collector, is_production_build, put_back_when_returned
 from ._config import load_object, split_spec
 from ._env_reads import ImportTimeReads
 from ._import_marks import MARK as _MARK
@@ -249,6 +252,13 @@ class _FromImport:
         # imports first goes too: left in sys.modules, it would hold the copy's tables when the
         # development build declares its own ("Table 'users' is already defined").
         roots = self._roots | self._siblings() | set(ASIDE)
+        loaded: frozenset[str] | None = None
+        if is_production_build():
+            # As in a server process, the project's other packages are imported afresh too (a
+            # settings package beside the app's): one the development build imported would
+            # keep its settings, and the check would judge those (see _app_modules).
+            roots |= own_packages(sys.modules)
+            loaded = frozenset(sys.modules)
         saved = {name: m for name, m in sys.modules.items() if _under(name, roots)}
         for name in saved:
             del sys.modules[name]
@@ -257,11 +267,11 @@ class _FromImport:
             sys.modules.update(shared)  # imported once, under no variable: only the call again
         sharing = watch is None and shared is not False
         if sharing:
-            watch = ImportTimeReads(self._roots, self._varied)
+            watch = ImportTimeReads(roots, self._varied)
         taken: tuple[Any, bool] | None = None
         own = AsideImports(roots)  # its imports in functions, made later, find the copy too
         try:
-            with watch or contextlib.nullcontext(), declared_again(self._roots), own:
+            with watch or contextlib.nullcontext(), declared_again(roots), own:
                 taken = self._take()
             return taken
         except Exception as error:
@@ -269,6 +279,8 @@ class _FromImport:
                 raise
             raise ImportAgainError(refused_twice(self._module, error)) from error
         finally:
+            roots |= first_imported(loaded)
+            own.include(roots)
             mine = {n: m for n, m in sys.modules.items() if _under(n, roots)}
             if sharing and watch is not None:
                 # An import that read the environment, or an app made at import: afresh each
@@ -277,12 +289,16 @@ class _FromImport:
                     self._shared = False
                 elif taken is not None:
                     self._shared = mine
-            for name in mine:
-                del sys.modules[name]
-            sys.modules.update(saved)
             own.settle(mine)
             if taken is not None:
                 self._remember(taken[0], mine)
+            put_back = functools.partial(
+                put_back_copy, roots, loaded, saved, mine, own, aside_collector()
+            )
+            # A factory that prepares the app after this build (``import app.config``) gets
+            # this copy's modules, under the production environment still.
+            if taken is None or not put_back_when_returned(put_back):
+                put_back()
 
     def modules_of(self, app: Any) -> dict[str, ModuleType]:
         """The modules of ``app``'s own copy of the package, when it was imported aside (empty
@@ -331,7 +347,10 @@ def app_from_import(target: str, *, packages: Iterable[str] = ()) -> _FromImport
     and development builds under other values import the module again, with the rest of its
     top-level package and of ``packages`` (the app's other packages that read settings at
     import), beside the modules everyone holds; this factory keeps the last few development
-    ones, per environment. A factory named
+    ones, per environment. A production build also imports again the project's other
+    packages it reaches (outside the installed packages and the standard library, the tests'
+    own left out), and what a factory around this one imports after it, before it returns,
+    is that build's copy too. A factory named
     by ``target`` is called for every build, in the modules imported for it. An import made
     in one of its functions later (while the app serves a request) finds that copy's modules
     too; a module of the package that the copy never imported comes from ``sys.modules``
