@@ -17,6 +17,7 @@ class Advice(NamedTuple):
     opt_out: str  # how to accept faults no call met
     one: str  # what one use of the app is called
     no_reset: str  # how to give no reset (an app built for each)
+    keep: str  # how to keep one app object running between uses (started once)
     accept_blocked: str | None  # how to accept refused connections (None: the guard's own)
 
 
@@ -27,6 +28,10 @@ FIXTURES = Advice(
     opt_out="faults.allow_unused() or @pytest.mark.hardening_allow_unused_faults",
     one="test",
     no_reset="return None from `hardening_app_reset`",
+    keep=(
+        "give a hardening_app_reset (even `lambda app: None`): the app then starts once and "
+        "stays running between hardened_client tests (docs/harness.md)"
+    ),
     accept_blocked=None,
 )
 
@@ -37,6 +42,10 @@ CHAOS = Advice(
     opt_out="a Check step calling ctx.faults.allow_unused()",
     one="run",
     no_reset="give none (HarnessSession(reset=None))",
+    keep=(
+        "give HarnessSession a reset (even `lambda app: None`) and run inside its "
+        "reusing(): the app then starts once and stays running between runs (docs/chaos.md)"
+    ),
     accept_blocked=(
         "accept the refusals with a Check step calling ctx.faults.allow_blocked() (they stay "
         "refused)"

@@ -125,7 +125,14 @@ class FaultReports:
         around = self._called_around()
         by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
         called = {p: len(self.calls(p)) for p, _, _ in unused}
-        return unused_report(unused, around, by_respx, self.advice, called=called)
+        closed = Counter(self.provider_of_host(url.host) for url in self._closed_sends)
+        return unused_report(unused, around, by_respx, self.advice, called=called, closed=closed)
+
+    @property
+    def _closed_sends(self) -> list[httpx.URL]:
+        """The requests the app sent through an httpx client it had closed (httpx refused
+        them before any provider or fault could answer)."""
+        return list(self._interception.closed.urls)
 
     def _called_around(self) -> dict[str, str]:
         """Providers whose host the app reached through another client: provider -> client."""

@@ -46,6 +46,13 @@ class HarnessReport:
 
     def __init__(self, keep: int = 8) -> None:
         self.answers: collections.deque[str] = collections.deque(maxlen=keep)
+        #: The app object's lifespans in earlier tests (no reset kept it running), its type's
+        #: name, and whether it starts in the test's own loop (hardened_async_client).
+        self.restarted: tuple[int, str, bool] | None = None
+
+    def started_again(self, app: Any, before: int, *, in_test_loop: bool = False) -> None:
+        """The app object ran its lifespan ``before`` times in earlier tests, and again now."""
+        self.restarted = (before, type(app).__name__, in_test_loop) if before else None
 
     def answered(self, response: httpx.Response) -> None:
         """An httpx ``response`` event hook: the path only (queries carry tokens)."""
@@ -78,12 +85,42 @@ class HarnessReport:
             report += self._requests_sent()
             if breakers is not None:
                 report += _opened(breakers)
+            if self.restarted is not None:
+                report += _restarted(*self.restarted, faults)
         return report
 
     def _requests_sent(self) -> str:
         if not self.answers:
             return "\nthe test sent the app no request through the hardened clients"
         return f"\nthe test's last requests to the app: {', '.join(self.answers)}"
+
+
+def _restarted(before: int, name: str, in_test_loop: bool, faults: FaultInjector) -> str:
+    """Why no call may have reached a provider: the same app object, stopped at the end of an
+    earlier test and started again, without what that shutdown closed."""
+    one = faults.advice.one
+    closed = (
+        "as the httpx client above was"
+        if faults._closed_sends
+        else "such as an httpx client made at module level, which then refuses every request "
+        "('Cannot send a request, as the client has been closed'; the app may answer it with "
+        "a 500), so no call reaches the provider"
+    )
+    cure = (
+        "hardened_async_client starts the app in each test's own event loop, and no "
+        "hardening_app_reset keeps it between async tests: make such a client in the startup "
+        "(app.state), or test through hardened_client with a hardening_app_reset, which keeps "
+        "one app running (docs/getting-started.md, 'Async tests')"
+        if in_test_loop
+        else f"To cure it, {faults.advice.keep}; or make the startup open what the shutdown closes"
+    )
+    return (
+        f"\nthis app object ({name}) ran its lifespan {before} time(s) in earlier {one}s of "
+        f"this process and was started again for this one, where production starts it once "
+        f"(app_from_import hands every {one} the one object its import built): what an "
+        f"earlier {one}'s lifespan shutdown closed of what the app made at import stays "
+        f"closed, {closed}. {cure}."
+    )
 
 
 def _opened(breakers: BreakerInspector) -> str:

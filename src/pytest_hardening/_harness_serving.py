@@ -118,6 +118,7 @@ class HarnessServing:
             before = 0
             if self._pool is not None and self._pool_key is None:
                 before = self._pool.lifespan_ran(self.app)
+                self._report.started_again(self.app, before)
             with self._real_time(), startup_watch(self.app), _restarted(self.app, before):
                 if self._pool_key is None:
                     timed = _TimedExit(client, self.app, before)
@@ -203,6 +204,7 @@ class HarnessServing:
 
         manager = LifespanManager(self.app)
         before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0
+        self._report.started_again(self.app, before, in_test_loop=True)
         restarted = functools.partial(_restarted, self.app, before, in_test_loop=True)
         with self._real_time(), startup_watch(self.app), restarted():
             await manager.__aenter__()

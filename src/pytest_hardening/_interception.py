@@ -11,6 +11,7 @@ import respx
 from respx.models import AllMockedAssertionError
 
 from . import _httpx2, _httpx_transports, _retry_libraries, _sdk_retries, _shared_tls
+from ._closed_clients import ClosedClientSends
 from ._fault_scripts import Advancer
 from ._httpx2 import Httpx2Interceptor
 from ._httpx_fast_path import ProviderFastPath
@@ -39,12 +40,13 @@ _LATE_IMPORTS = frozenset().union(
 
 
 class Interception:
-    """Started in order, stopped in reverse: a catch-all respx router (httpx), httpx2's and the
-    aiohttp transports, the AI SDKs' and the retry libraries' virtual back-off, the network
-    guard, a watch of the real sleeps of the back-off it does not know while no clock is
-    attached, a watch that reaches those libraries when the app imports one later, and one TLS
-    context for the default-configured clients built meanwhile (no request needs one), from
-    :attr:`tls`: the injector's own, or a session's set before the start.
+    """Started in order, stopped in reverse: a catch-all respx router (httpx), a note of the
+    requests sent through closed httpx clients, httpx2's and the aiohttp transports, the AI
+    SDKs' and the retry libraries' virtual back-off, the network guard, a watch of the real
+    sleeps of the back-off it does not know while no clock is attached, a watch that reaches
+    those libraries when the app imports one later, and one TLS context for the
+    default-configured clients built meanwhile (no request needs one), from :attr:`tls`: the
+    injector's own, or a session's set before the start.
     ``respond`` answers every caught request; ``owns(url)`` says whether a provider owns it;
     ``clock()`` is the clock the back-off moves, or None (real sleeps)."""
 
@@ -60,6 +62,8 @@ class Interception:
         self._owns = owns
         #: Provider URLs a route of the test's own respx router answered instead.
         self.answered_by_respx: list[httpx.URL] = []
+        #: Requests httpx refused because the app's client was closed (see _closed_clients).
+        self.closed = ClosedClientSends()
         self._router: respx.MockRouter | None = None
         self._httpx2 = Httpx2Interceptor(respond)
         self._transports = HttpxTransportInterceptor(respond)
@@ -103,6 +107,7 @@ class Interception:
         router.start()
         self._router = router
         self._fast_path.start()
+        self.closed.start()
         self._httpx2.start()
         self._transports.start()
         self._sdk_sleep.start()
@@ -128,6 +133,7 @@ class Interception:
         self._library_sleep.stop()
         self._transports.stop()
         self._httpx2.stop()
+        self.closed.stop()
         self._fast_path.stop()
         router.stop(quiet=True)
 

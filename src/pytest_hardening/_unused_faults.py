@@ -20,11 +20,13 @@ def unused_report(
     advice: Advice,
     *,
     called: Mapping[str, int] | None = None,
+    closed: Mapping[str | None, int] | None = None,
 ) -> str:
     """The report of ``unused`` faults (provider, script, the details they were set with):
     ``around`` names the client each provider's host was reached through instead, ``by_respx``
     the providers a respx route of the test's own answered, ``called`` how many calls each
-    provider answered."""
+    provider answered, ``closed`` how many requests to each provider's host httpx refused
+    because the app's client was closed."""
     answered_by_respx = set(by_respx)
     lines, unexplained = [], False
     for provider, script, details in unused:
@@ -36,7 +38,16 @@ def unused_report(
             if script.replaced_by is not None
             else "never triggered"
         )
-        if provider in answered_by_respx:
+        if script.replaced_by is None and (refused := (closed or {}).get(provider)):
+            why += (
+                f": the app sent {refused} request(s) to its host through an httpx client it "
+                "had already closed, which httpx refused before any fault could answer "
+                "(RuntimeError: Cannot send a request, as the client has been closed.; an app "
+                "that catches it answers with its own error, a 500 or a 502). A client made at "
+                "import and closed by the app's lifespan shutdown stays closed when the same "
+                "app object starts again"
+            )
+        elif provider in answered_by_respx:
             why += (
                 ": a respx route of the test's own answered its calls (a route naming the "
                 "host wins over the provider's faults: mock it one way or the other)"

@@ -1,0 +1,69 @@
+"""Requests the app sent through an httpx client it had already closed.
+
+httpx refuses them in ``Client.send`` ("Cannot send a request, as the client has been
+closed"), before any transport: neither the providers nor their faults see them, and an app
+that turns the error into its own 500 leaves only a fault no call met. The usual cause is a
+client made at import and closed by the app's lifespan shutdown, run again in a later test on
+the same app object (``app_from_import`` hands each test the one object its import built).
+
+``send`` is wrapped over whatever is there: Sentry's httpx integration replaces it for the
+rest of the process, often while a test runs (an app's ``sentry_sdk.init`` at startup). A
+wrapper someone wrapped in turn is not taken out at :meth:`ClosedClientSends.stop`, which
+would drop theirs too: it stays in their chain, passing calls on without a look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+__all__ = ["ClosedClientSends"]
+
+
+class ClosedClientSends:
+    """While started, :attr:`urls` collects the URL of every request sent through a closed
+    ``httpx.Client`` or ``httpx.AsyncClient`` (httpx still raises, as it would)."""
+
+    def __init__(self) -> None:
+        self.urls: list[httpx.URL] = []
+        self._active = False
+        # (class, the send found there, the wrapper put in its place)
+        self._wrapped: list[tuple[type[Any], Any, Callable[..., Any]]] = []
+
+    def start(self) -> ClosedClientSends:
+        if self._active:
+            raise RuntimeError("ClosedClientSends is already started")
+        self._active = True
+        sync_send = httpx.Client.__dict__["send"]
+
+        def send(client: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
+            if self._active and client.is_closed:  # two attribute reads: every request pays
+                self.urls.append(request.url)
+            return sync_send(client, request, **kw)  # type: ignore[no-any-return]
+
+        async_send = httpx.AsyncClient.__dict__["send"]
+
+        async def asend(
+            client: httpx.AsyncClient, request: httpx.Request, **kw: Any
+        ) -> httpx.Response:
+            if self._active and client.is_closed:
+                self.urls.append(request.url)
+            return await async_send(client, request, **kw)  # type: ignore[no-any-return]
+
+        wrappers: list[tuple[type[Any], Any, Callable[..., Any]]] = [
+            (httpx.Client, sync_send, send),
+            (httpx.AsyncClient, async_send, asend),
+        ]
+        for cls, found, wrapper in wrappers:
+            cls.send = wrapper
+            self._wrapped.append((cls, found, wrapper))
+        return self
+
+    def stop(self) -> None:
+        self._active = False
+        wrapped, self._wrapped = self._wrapped, []
+        for cls, found, wrapper in reversed(wrapped):
+            if cls.__dict__.get("send") is wrapper:  # else wrapped in turn: left, inactive
+                cls.send = found
