@@ -27,7 +27,12 @@ class AsgiTestClient(httpx.Client):
     """``httpx.Client`` over an ASGI app; entering it starts the app's lifespan (in a portal
     thread), leaving it stops both. Server errors come back as 500s, as with ``TestClient``."""
 
-    def __init__(self, app: Any, *, base_url: str = "http://testserver") -> None:
+    def __init__(
+        self, app: Any, *, base_url: str = "http://testserver", instead_of: str | None = None
+    ) -> None:
+        #: Why Starlette's TestClient, which has websockets, does not serve this app when it
+        #: would have (see :func:`sync_test_client`).
+        self._instead_of = instead_of
         self.app_state: dict[str, Any] = {}
         super().__init__(
             transport=PortalTransport(app, lambda: self.portal, state=lambda: self.app_state),
@@ -40,6 +45,8 @@ class AsgiTestClient(httpx.Client):
 
     def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Any:
         """Not served: this client speaks HTTP only."""
+        if self._instead_of is not None:
+            raise NotImplementedError(f"websocket_connect({url!r}): {self._instead_of}")
         raise NotImplementedError(
             f"websocket_connect({url!r}): hardened_client is the plugin's own HTTP client for "
             f"this {type(self.app).__name__} app (Starlette's TestClient, which has websockets, "
@@ -110,11 +117,25 @@ def sync_test_client(app: Any) -> Any:
                 client = _lifespan_as_served(test_client(app, raise_server_exceptions=False))
                 return _one_call(client)
             except TypeError as error:
-                # Starlette before 0.36 hands httpx an `app=` that httpx 0.28 removed: its
+                # Starlette before 0.37.2 hands httpx an `app=` that httpx 0.28 removed: its
                 # TestClient cannot be built beside the httpx this plugin needs.
                 if "'app'" not in str(error):
                     raise
+                return AsgiTestClient(app, instead_of=_test_client_too_old(test_client))
     return AsgiTestClient(app)
+
+
+def _test_client_too_old(test_client: type) -> str:
+    """Why an old Starlette's ``TestClient`` (and its websockets) does not serve its app."""
+    starlette = importlib.import_module(test_client.__module__.partition(".")[0])
+    version = getattr(starlette, "__version__", "?")
+    return (
+        f"the installed Starlette {version}'s TestClient, which serves websockets, cannot run "
+        f"with the installed httpx {httpx.__version__} (Starlette before 0.37.2 passes "
+        "httpx.Client an `app=` argument that httpx 0.28 removed), so hardened_client is the "
+        "plugin's own HTTP-only client. Upgrade Starlette to 0.37.2 or later (FastAPI 0.110.1 "
+        "or later) and hardened_client.websocket_connect works again."
+    )
 
 
 def _tolerant(app: Any) -> Any:

@@ -17,6 +17,7 @@ from pytest_hardening.live import (
     LiveAppError,
     LiveProviders,
     LiveServer,
+    LiveServerError,
     SentryIngest,
     percentile,
     run_load,
@@ -207,6 +208,16 @@ def test_wait_in_flight_failure_teaches(live: LiveProviders) -> None:
         live.wait_in_flight("exotel", 1, timeout=0.05)
     with pytest.raises(KeyError, match=r"unknown live provider 'nope'.*\['exotel', 'plain'\]"):
         live.url("nope")
+
+
+def test_an_uvicorn_too_old_for_the_live_servers_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A trial app pinned uvicorn ^0.13.3: its Config refused server_header with a bare TypeError.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "__version__", "0.13.4")
+    needs = r"uvicorn 0\.13\.4 \(it needs uvicorn>=0\.22\)"
+    with pytest.raises(LiveServerError, match=needs), LiveProviders({"plain": None}):
+        pass
 
 
 def test_sentry_ingest_receives_what_the_real_sdk_sends() -> None:

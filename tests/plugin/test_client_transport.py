@@ -412,3 +412,27 @@ async def test_the_async_client_keeps_whole_answers_and_500s(seen: Seen) -> None
     assert statuses == [500, 200]
     response, error = await _async_get(seen, "/then-fails")  # the body was sent whole
     assert (response.json(), error) == ({"ok": True}, None)
+
+
+def test_websockets_beside_a_starlette_too_old_for_httpx_say_to_upgrade_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Starlette before 0.37.2 builds its TestClient with httpx.Client(app=...), which httpx
+    # 0.28 refuses: the app (a FastAPI one in the trial) is served by the plugin's own client,
+    # whose websocket refusal had blamed the app for not being a Starlette one.
+    import httpx
+
+    from pytest_hardening import _asgi_client
+
+    class OldTestClient(httpx.Client):
+        def __init__(self, app: Any, **kwargs: Any) -> None:
+            super().__init__(app=app, base_url="http://testserver")  # type: ignore[call-arg]
+
+    monkeypatch.setattr(_asgi_client, "starlette_test_client", lambda: OldTestClient)
+    client = _asgi_client.sync_test_client(starlette_app(Seen()))
+    with client, pytest.raises(NotImplementedError) as raised:
+        client.websocket_connect("/ws")
+    message = str(raised.value)
+    assert "cannot run with the installed httpx" in message
+    assert "Upgrade Starlette to 0.37.2 or later (FastAPI 0.110.1 or later)" in message
+    assert "serves Starlette apps only" not in message

@@ -30,6 +30,9 @@ HOST = "127.0.0.1"
 KEEP_ALIVE = 75.0
 #: Seconds a stop may take beyond the grace period before it is forced, then reported.
 STOP_SLACK = 15.0
+#: The oldest uvicorn whose ``Config`` takes what :meth:`LiveServer.start` sets:
+#: ``server_header``/``date_header`` (0.15) and ``timeout_graceful_shutdown`` (0.22).
+UVICORN_NEEDED = "0.22"
 
 
 class LiveServerError(RuntimeError):
@@ -46,6 +49,30 @@ def _bind(port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _require_uvicorn() -> None:
+    """An app's own pin may hold uvicorn below what the live servers set (a trial's ^0.13.3):
+    said at once, instead of a TypeError from deep inside ``uvicorn.Config``."""
+    from packaging.version import InvalidVersion, Version
+
+    from pytest_hardening._requirements import Unmet
+
+    installed = getattr(uvicorn, "__version__", "")
+    try:
+        old = Version(installed) < Version(UVICORN_NEEDED)
+    except InvalidVersion:
+        return  # a version packaging cannot read: nothing to say about it
+    if old:
+        needs = f"uvicorn>={UVICORN_NEEDED}"
+        raise LiveServerError(
+            f"pytest_hardening.live cannot run with the uvicorn installed here: "
+            f"{Unmet('uvicorn', needs, installed)}; its servers set timeout_graceful_shutdown "
+            f"and server_header, which older releases refuse. Install it beside the tests "
+            f"(python -m pip install '{needs}'), or serve the app under its own pinned uvicorn "
+            "in a process of its own: LiveApp.uvicorn(..., python=<the app's interpreter>) "
+            "(docs/fixtures.md)"
+        )
 
 
 class LiveServer:
@@ -95,6 +122,7 @@ class LiveServer:
     def start(self) -> LiveServer:
         if self.running:
             return self
+        _require_uvicorn()
         sock = _bind(self._port)
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(
