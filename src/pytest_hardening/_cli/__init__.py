@@ -34,7 +34,7 @@ from pytest_hardening._cli._common import (
     project,
     raised_at,
 )
-from pytest_hardening._cli._config import EnvFileError, read_env_file
+from pytest_hardening._cli._env_file import EnvFileError, read_env_file
 from pytest_hardening._cli._project import REFERENCE, another_project
 
 # The chaos engine (respx, freezegun, the app) is imported by the chaos command only, so that
@@ -207,7 +207,7 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
         click.echo("hardening serve needs uvicorn: pip install uvicorn", err=True)
         raise Exit(2) from None
     from pytest_hardening._app import app_of
-    from pytest_hardening._cli._config import mode_of
+    from pytest_hardening._cli._env_file import mode_of
     from pytest_hardening._config import load_object
     from pytest_hardening._secrets import mask, refusal_lines, secret_values
 

@@ -11,14 +11,16 @@ from click.exceptions import Exit
 
 from pytest_hardening._cli._common import env_file_option, names_the_spec, no_app, project
 from pytest_hardening._cli._config import (
-    EnvFileError,
     audit_findings,
     build_validator,
+    load_validator,
+    release_problems,
+)
+from pytest_hardening._cli._env_file import (
+    EnvFileError,
     development_mode,
     env_notes,
-    load_validator,
     read_env_file,
-    release_problems,
     shell_variables,
 )
 from pytest_hardening._cli._project import REFERENCE, another_project
