@@ -26,10 +26,11 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from ._network_clients import UNREACHED as _UNREACHED
-from ._network_clients import around_advice, calling_client, client_advice
+from ._network_clients import calling_client
 from ._network_drivers import DriverGuard
 from ._network_grpc import GrpcGuard
-from ._own_lookups import LOOKUP_NOTE, asked_itself, lookup_advice
+from ._network_report import how_refused, refusal_line, refusal_report
+from ._own_lookups import asked_itself
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 
@@ -208,7 +209,7 @@ class NetworkGuard:
         ``faults``: whether a fault injector served the block (without one, no transport was
         there to reach: an httpx call is an httpx call)."""
         with self._lock:
-            lines = [_line(b, self._clients.get(b, "")) for b in dict.fromkeys(self.blocked)]
+            lines = [refusal_line(b, self._clients.get(b, "")) for b in dict.fromkeys(self.blocked)]
         return lines if faults else [line.replace(_UNREACHED, "") for line in lines]
 
     def report(
@@ -226,49 +227,14 @@ class NetworkGuard:
             blocked = list(dict.fromkeys(self.blocked))
             clients = dict(self._clients)
             own_lookups = set(self._own_lookups)
-        if not faults:  # no transport was reached: every client went to the network
-            clients = {b: c.replace(_UNREACHED, "") for b, c in clients.items()}
-        if not blocked:
-            return None
-        # The app's own lookups of providers' hosts (an SSRF check, a health check) get advice
-        # of their own: the host is registered, and any call that follows goes through httpx.
-        lookups = [b for b in blocked if b in own_lookups and provider_of and provider_of(b.host)]
-        rest = [b for b in blocked if b not in lookups]
-        lines, around = [], set()
-        for b in blocked[:10]:
-            client = clients.get(b, "")
-            line = _line(b, client)
-            provider = provider_of(b.host) if provider_of is not None else None
-            if provider is not None:
-                line += f": the host of provider {provider!r}"
-                if b in lookups:
-                    line += LOOKUP_NOTE
-                else:
-                    around.add(client or "a client other than httpx or httpx2")
-            lines.append(line)
-        proxied = any(b.via not in ("connect", "resolve") for b in blocked)
-        advices = [lookup_advice([clients.get(b, "") for b in lookups])] if lookups else []
-        if around:
-            advices.append(around_advice(sorted(around)))
-        elif rest or not advices:
-            advices.append(
-                client_advice([(clients.get(b, ""), b.port) for b in rest], [b.host for b in rest])
-            )
-        advice = "; ".join(advices)
-        if accept is None:
-            accept = (
-                "accept the refusals with faults.allow_blocked() (they stay refused; the "
-                "hardening_allow_network marker would let them reach the real network)"
-                if faults
-                else "mark it hardening_allow_network (it would reach the real network)"
-            )
-        return (
-            f"the app (or the test itself) tried to reach the network {len(self.blocked)} time(s); "
-            "each connection was refused (only loopback is allowed):\n"
-            + "\n".join(lines)
-            + f"\n{advice}, "
-            + ("unset the proxy variable for the tests, " if proxied else "")
-            + f"or, when the test does not depend on that call, {accept}."
+        return refusal_report(
+            blocked,
+            clients,
+            own_lookups,
+            provider_of,
+            faults=faults,
+            accept=accept,
+            attempts=len(self.blocked),
         )
 
     def _check(self, sock: socket.socket, address: Any) -> None:
@@ -321,23 +287,9 @@ class NetworkGuard:
         target = f"{host}:{port}" if port is not None else host
         raise NetworkBlockedError(
             errno.ECONNREFUSED,
-            f"pytest-hardening blocked an outbound connection to {target}{_how(via)} (no real "
-            "network in hardened tests)",
+            f"pytest-hardening blocked an outbound connection to {target}{how_refused(via)} "
+            "(no real network in hardened tests)",
         )
-
-
-def _line(blocked: BlockedConnection, client: str) -> str:
-    port = blocked.port if blocked.port is not None else "?"
-    line = f"  {blocked.host}:{port}{_how(blocked.via)}"
-    return line + (f", from {client}" if client else "")
-
-
-def _how(via: str) -> str:
-    if via == "resolve":
-        return " (name lookup)"
-    if via == "connect":
-        return ""
-    return f", the proxy {via} names, which forwards requests to the network"
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks5": 1080, "socks5h": 1080}
