@@ -1,10 +1,13 @@
-"""Requests the app sent through an httpx client it had already closed.
+"""Requests the app sent through an httpx client it had already closed, and how many it sent
+to each host through open ones.
 
 httpx refuses them in ``Client.send`` ("Cannot send a request, as the client has been
 closed"), before any transport: neither the providers nor their faults see them, and an app
 that turns the error into its own 500 leaves only a fault no call met. The usual cause is a
 client made at import and closed by the app's lifespan shutdown, run again in a later test on
 the same app object (``app_from_import`` hands each test the one object its import built).
+The count per host tells a provider the app sent requests to, none of which reached the faults:
+a mock in front of them answered (pytest-httpx's ``httpx_mock``, a test's own transport).
 
 ``send`` is wrapped over whatever is there: Sentry's httpx integration replaces it for the
 rest of the process, often while a test runs (an app's ``sentry_sdk.init`` at startup). A
@@ -14,6 +17,7 @@ would drop theirs too: it stays in their chain, passing calls on without a look.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +28,12 @@ __all__ = ["ClosedClientSends"]
 
 class ClosedClientSends:
     """While started, :attr:`urls` collects the URL of every request sent through a closed
-    ``httpx.Client`` or ``httpx.AsyncClient`` (httpx still raises, as it would)."""
+    ``httpx.Client`` or ``httpx.AsyncClient`` (httpx still raises, as it would), and
+    :attr:`sent` counts those sent through open ones, by host."""
 
     def __init__(self) -> None:
         self.urls: list[httpx.URL] = []
+        self.sent: Counter[str] = Counter()
         self._active = False
         # (class, the send found there, the wrapper put in its place)
         self._wrapped: list[tuple[type[Any], Any, Callable[..., Any]]] = []
@@ -39,8 +45,8 @@ class ClosedClientSends:
         sync_send = httpx.Client.__dict__["send"]
 
         def send(client: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
-            if self._active and client.is_closed:  # two attribute reads: every request pays
-                self.urls.append(request.url)
+            if self._active:  # a look and a count: every request pays
+                self._saw(client, request)
             return sync_send(client, request, **kw)  # type: ignore[no-any-return]
 
         async_send = httpx.AsyncClient.__dict__["send"]
@@ -48,8 +54,8 @@ class ClosedClientSends:
         async def asend(
             client: httpx.AsyncClient, request: httpx.Request, **kw: Any
         ) -> httpx.Response:
-            if self._active and client.is_closed:
-                self.urls.append(request.url)
+            if self._active:
+                self._saw(client, request)
             return await async_send(client, request, **kw)  # type: ignore[no-any-return]
 
         wrappers: list[tuple[type[Any], Any, Callable[..., Any]]] = [
@@ -60,6 +66,12 @@ class ClosedClientSends:
             cls.send = wrapper
             self._wrapped.append((cls, found, wrapper))
         return self
+
+    def _saw(self, client: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> None:
+        if client.is_closed:
+            self.urls.append(request.url)
+        else:
+            self.sent[request.url.host] += 1
 
     def stop(self) -> None:
         self._active = False

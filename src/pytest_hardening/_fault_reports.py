@@ -126,7 +126,12 @@ class FaultReports:
         by_respx = {self.provider_of_host(url.host) for url in self._interception.answered_by_respx}
         called = {p: len(self.calls(p)) for p, _, _ in unused}
         closed = Counter(self.provider_of_host(url.host) for url in self._closed_sends)
-        return unused_report(unused, around, by_respx, self.advice, called=called, closed=closed)
+        sent: Counter[str | None] = Counter()
+        for host, count in self._interception.closed.sent.items():
+            sent[self.provider_of_host(host)] += count
+        return unused_report(
+            unused, around, by_respx, self.advice, called=called, closed=closed, sent=sent
+        )
 
     @property
     def _closed_sends(self) -> list[httpx.URL]:

@@ -21,12 +21,14 @@ def unused_report(
     *,
     called: Mapping[str, int] | None = None,
     closed: Mapping[str | None, int] | None = None,
+    sent: Mapping[str | None, int] | None = None,
 ) -> str:
     """The report of ``unused`` faults (provider, script, the details they were set with):
     ``around`` names the client each provider's host was reached through instead, ``by_respx``
     the providers a respx route of the test's own answered, ``called`` how many calls each
     provider answered, ``closed`` how many requests to each provider's host httpx refused
-    because the app's client was closed."""
+    because the app's client was closed, ``sent`` how many each provider's host was sent
+    through open httpx clients."""
     answered_by_respx = set(by_respx)
     lines, unexplained = [], False
     for provider, script, details in unused:
@@ -51,6 +53,18 @@ def unused_report(
             why += (
                 ": a respx route of the test's own answered its calls (a route naming the "
                 "host wins over the provider's faults: mock it one way or the other)"
+            )
+        elif (
+            script.replaced_by is None
+            and not (called or {}).get(provider)
+            and (count := (sent or {}).get(provider))
+        ):
+            why += (
+                f": the app sent {count} request(s) to its host through httpx, and none reached "
+                "the faults: a mock in front of them answered (pytest-httpx's httpx_mock, which "
+                "answers every httpx call unless `@pytest.mark.httpx_mock(should_mock=...)` "
+                "leaves the provider's host to the faults; an httpx.MockTransport or transport "
+                "of the test's own)"
             )
         elif (
             script.replaced_by is None

@@ -72,3 +72,45 @@ async def test_an_async_client_reads_a_handlers_sync_body() -> None:
         async with httpx.AsyncClient() as client:
             response = await client.get("https://feed.example.org/items")
     assert response.content == b"ab"
+
+
+def test_a_fault_a_mock_in_front_of_the_faults_kept_says_so() -> None:
+    # An httpx.MockTransport of the test's own (pytest-httpx's httpx_mock likewise) answers
+    # before the faults: the call log stays empty, the report says who answered instead.
+    with FaultInjector(PROVIDERS) as injector:
+        injector.fail("jira", 503)
+        mocked = httpx.MockTransport(lambda request: httpx.Response(200))
+        with httpx.Client(transport=mocked) as own:
+            assert own.get("https://jira.example.org/issue/1").status_code == 200
+        report = injector.unused_report()
+    assert report is not None
+    assert (
+        "the app sent 1 request(s) to its host through httpx, and none reached the faults: a "
+        "mock in front of them answered (pytest-httpx's httpx_mock" in report
+    )
+
+
+def test_pytest_httpxs_mock_in_front_of_a_fault_is_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import httpx
+        import pytest
+        from pytest_hardening import Provider
+
+        @pytest.fixture
+        def hardening_providers():
+            return {"jira": Provider("https://jira.example.org", lambda r: httpx.Response(200))}
+
+        def test_mocked_over(httpx_mock, faults):
+            httpx_mock.add_response(url="https://jira.example.org/issue/1")
+            faults.fail("jira", 503)
+            assert httpx.get("https://jira.example.org/issue/1").status_code == 200
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*fail on provider 'jira' (status=503): never triggered: the app sent 1 request(s)*"]
+    )
