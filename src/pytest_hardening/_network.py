@@ -23,22 +23,16 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import calling_client
 from ._network_drivers import DriverGuard
 from ._network_grpc import GrpcGuard
-from ._network_report import how_refused, refusal_line, refusal_report
+from ._network_report import BlockedConnection, how_refused, refusal_line, refusal_report
 from ._own_lookups import asked_itself
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
-
-
-class BlockedConnection(NamedTuple):
-    host: str
-    port: int | None
-    via: str  # "connect", "resolve", or the variable naming the proxy connected to
 
 
 #: The resolver functions beside ``getaddrinfo`` that look a name (or an address) up.

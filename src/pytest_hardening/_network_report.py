@@ -4,16 +4,21 @@ refused, and what to do (the app's own lookups, clients around the plugin, the r
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import around_advice, client_advice
 from ._own_lookups import LOOKUP_NOTE, lookup_advice
 
-if TYPE_CHECKING:
-    from ._network import BlockedConnection
+__all__ = ["BlockedConnection", "how_refused", "refusal_line", "refusal_report"]
 
-__all__ = ["how_refused", "refusal_line", "refusal_report"]
+
+class BlockedConnection(NamedTuple):
+    """A connection (or name lookup) the guard refused."""
+
+    host: str
+    port: int | None
+    via: str  # "connect", "resolve", or the variable naming the proxy connected to
 
 
 def refusal_report(
