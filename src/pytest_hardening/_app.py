@@ -25,6 +25,7 @@ from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
 from ._virtual_time import app_lifespan, lifespan_message
+from ._wsgi import WRAP_IT, is_wsgi_app
 
 __all__ = [
     "LifespanError",
@@ -81,6 +82,12 @@ def call_factory(factory: AppFactory) -> Any:
             "app_from_import('main:app') from the hardening_app_factory fixture: it imports "
             "the module again for each environment (docs/getting-started.md)."
         )
+    if is_wsgi_app(factory):
+        raise TypeError(
+            f"the app factory is a WSGI app ({type(factory).__name__}: Flask, Django), not a "
+            "function that builds an app, and the plugin drives ASGI apps: return a function "
+            f"that builds it and wraps it ({WRAP_IT})."
+        )
     try:
         with factory_call():  # a production copy's modules stay in place until it returns
             app = factory()
@@ -121,8 +128,9 @@ def app_env(
 
 def app_of(target: Any) -> tuple[Any, bool]:
     """The app ``target`` names, and whether it was built here: an ASGI app made at import is
-    itself, a factory is called (:func:`call_factory`), as uvicorn takes either."""
-    if callable(target) and not _is_asgi_app(target):
+    itself (a WSGI app too, for its user to be told how to wrap it), a factory is called
+    (:func:`call_factory`), as uvicorn takes either."""
+    if callable(target) and not _is_asgi_app(target) and not is_wsgi_app(target):
         return call_factory(target), True
     return target, False
 

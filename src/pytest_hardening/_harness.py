@@ -198,6 +198,7 @@ class Harness(HarnessServing, HarnessInspection):
         from ._cached_getters import CachedGetters
         from ._sentry import SentryCapture
         from ._sentry_guard import SentryGuard
+        from ._wsgi import refuse_wsgi_app
 
         getters = self._pool.cached_getters(factory) if self._pool else CachedGetters(factory)
         self._stack.enter_context(app_env(factory, env, clear=clear, getters=getters))
@@ -222,7 +223,10 @@ class Harness(HarnessServing, HarnessInspection):
         with self._real_time():
             with aside_modules() as aside:
                 try:
-                    self._app = call_factory(factory)
+                    app = call_factory(factory)
+                    name = getattr(factory, "__qualname__", repr(factory))
+                    refuse_wsgi_app(app, f"the app factory {name} returned")  # not a 500 later
+                    self._app = app
                 except BaseException:
                     metrics.failed()
                     raise

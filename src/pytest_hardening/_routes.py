@@ -17,6 +17,7 @@ from ._build_modes import aside_modules
 from ._network import NetworkGuard
 from ._sentry_guard import SentryGuard
 from ._wrapped import innermost
+from ._wsgi import refuse_wsgi_app
 
 __all__ = ["RouteAuditor", "route_table"]
 
@@ -288,7 +289,9 @@ class RouteAuditor:
     def _request(self, method: str, path: str) -> int:
         # No lifespan: routing decides a 404 before any resource is needed, and a production
         # build must not reach real databases from a test. Redirects are not followed: the
-        # route's own answer, not the public page it sends to.
+        # route's own answer, not the public page it sends to. A WSGI app would answer every
+        # probe 500 (its call takes two arguments): "still reachable" for routes it lacks.
+        refuse_wsgi_app(self.prod_app, "the production build is")
         with (
             self._prod_env(),
             SentryGuard(),

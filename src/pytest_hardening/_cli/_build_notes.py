@@ -1,7 +1,7 @@
 """What a check-config build saw beside the configuration it judged: where it stopped at a
 connection, the connections it made on this machine to servers the file never names, a mode
-variable the app read that the file leaves unset, and variables the app's own
-``load_dotenv()`` filled from a developer's file."""
+variable the app read that the file leaves unset, variables the app's own
+``load_dotenv()`` filled from a developer's file, and an app with no startup to run (WSGI)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,21 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["connection_notes", "loaded_fills", "loaded_over", "unnamed_local", "unset_mode"]
+__all__ = [
+    "WSGI_NOTE",
+    "connection_notes",
+    "loaded_fills",
+    "loaded_over",
+    "unnamed_local",
+    "unset_mode",
+]
+
+#: A WSGI app (Flask, Django), bare or behind an ASGI wrapper, has no lifespan: built is all
+#: a server does before it serves, so "started" would claim a step that never ran.
+WSGI_NOTE = (
+    "the app is a WSGI app (Flask, Django): built, nothing to start (WSGI has no startup, or "
+    "lifespan, step: --start does not apply to it)"
+)
 
 
 def connection_notes(

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from click.exceptions import Exit
 
+from pytest_hardening._cli._build_notes import WSGI_NOTE
 from pytest_hardening._cli._common import env_file_option, names_the_spec, no_app, project
 from pytest_hardening._cli._config import (
     audit_findings,
@@ -163,7 +164,8 @@ def check_config(
     for connection in getattr(check, "notes", []):
         click.echo(f"note: {connection}", err=True)
     refused = any("refused to build" in line for line in problems)
-    if built and not start and not refused:
+    wsgi = WSGI_NOTE in getattr(check, "notes", [])  # nothing to start: no note about it
+    if built and not start and not refused and not wsgi:
         click.echo(
             "note: the app was built, not started: a check its startup (lifespan) makes is not "
             "seen here, and an audit's variant such a check refuses reads as accepted; --start "
@@ -252,6 +254,8 @@ def check_config(
     if built:  # what the app's own build refuses, and no more
         how = "the audit's variants" if audit else "--audit tries its unsafe variants"
         done = "built and started" if start else "built (not started)"
+        if wsgi:
+            done = "built (a WSGI app: nothing to start)"
         if any(n.startswith("the app stopped there") for n in getattr(check, "notes", [])):
             done = "built and started up to a connection the check refused (see the note)"
         click.echo(f"{source}: production configuration OK: the app {done} with it ({how})")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hardening._cli._build_notes import (
+    WSGI_NOTE,
     connection_notes,
     loaded_fills,
     loaded_over,
@@ -65,6 +66,7 @@ def build_validator(
         debug_in_code,
         runs_in_debug,
     )
+    from pytest_hardening._wsgi import serves_wsgi
 
     create = fresh_factory(factory)
     notes: list[str] = []
@@ -85,6 +87,8 @@ def build_validator(
                     notes[:] = connection_notes(checker.stopped_at, checker.reached, started=start)
                     notes.extend(unset_mode([k for k in access.read if k in modes], env))
                     notes.extend(unnamed_local(checker.local, env))
+            if serves_wsgi(built):  # no lifespan: "started" would say what never ran
+                notes.append(WSGI_NOTE)
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
