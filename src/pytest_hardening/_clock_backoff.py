@@ -25,9 +25,9 @@ __all__ = ["ClockBackoff"]
 
 class ClockBackoff:
     """While started, the back-off of the AI SDKs and the retry libraries (tenacity, stamina,
-    backoff, httpx-retries, retrying) moves ``clock``, in the threads that serve the test
-    (made here: the test's thread); each delay is in :attr:`sleeps`. Libraries the app imports
-    later are reached when it does."""
+    backoff, httpx-retries, retrying, urllib3's Retry) moves ``clock``, in the threads that
+    serve the test (made here: the test's thread); each delay is in :attr:`sleeps`. Libraries
+    the app imports later are reached when it does."""
 
     def __init__(self, clock: Clock) -> None:
         threads = ServingThreads()

@@ -155,7 +155,7 @@ class FaultInjector(FaultMethods, StreamFaultMethods, FaultReports):
     def real_sleeps(self) -> list[float]:
         """The seconds slept for real in the threads that serve the test: without a clock, the
         retry back-off of the AI SDKs, the retry libraries and the app's named modules, then
-        the ``time.sleep`` calls of other modules (urllib3's ``Retry``, botocore); with one,
+        the ``time.sleep`` calls of other modules (botocore's retries); with one,
         the sleeps it did not move for (its ``real_sleeps``: a module not named for virtual
         back-off). Empty means the test waited for no sleep; the fixtures warn of either."""
         unknown = self._interception.unknown_sleeps

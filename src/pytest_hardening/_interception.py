@@ -82,7 +82,7 @@ class Interception:
         self._library_sleep = VirtualLibrarySleep(
             clock, self.sleeps, self.real_sleeps, threads, inline=self._sdk_sleep.inline
         )
-        #: Real sleeps of modules the injector does not know (urllib3's Retry, botocore),
+        #: Real sleeps of modules the injector does not know (botocore's retries),
         #: while no clock is attached: the clock's own watch speaks for its time. Those of the
         #: libraries above are counted by them.
         self.watch = SleepWatch(

@@ -1,4 +1,5 @@
-"""Virtual back-off for the retry libraries apps use: tenacity, backoff, google-api-core.
+"""Virtual back-off for the retry libraries apps use: tenacity, backoff, google-api-core,
+urllib3 (what requests retries with).
 
 An app that retries a provider with ``@tenacity.retry(wait=wait_exponential(...))`` or
 ``@backoff.on_exception(backoff.expo, ...)`` sleeps for real between attempts, even under a
@@ -11,18 +12,19 @@ is started, their default sleeps move the clock instead (each delay recorded):
   sleep the app chose itself (``sleep=...``) is left alone. stamina rides on tenacity: its
   synchronous retries use tenacity's default, its async ones hand tenacity stamina's own
   asyncio-or-trio sleep, which counts as a default too.
-- backoff, httpx-retries (``RetryTransport``), retrying and google-api-core (the retries of
-  the Google Cloud clients) call ``time.sleep`` and ``asyncio.sleep`` through their modules'
-  own names: those names are pointed at stand-ins
-  whose ``sleep`` is virtual (all else is the real module).
+- backoff, httpx-retries (``RetryTransport``), retrying, google-api-core (the retries of
+  the Google Cloud clients) and urllib3's ``Retry`` (requests' ``HTTPAdapter(max_retries=...)``:
+  its back-off, and a ``Retry-After`` it honours) call ``time.sleep`` and ``asyncio.sleep``
+  through their modules' own names: those names are pointed at stand-ins whose ``sleep`` is
+  virtual (all else is the real module).
 
 The app's own back-off (``await asyncio.sleep(delay)`` in a retry loop) is reached the same way,
 for the modules it names (:class:`~._own_backoff.OwnBackoff`, :attr:`VirtualLibrarySleep.own`).
 
 Without a clock the libraries sleep as in production. Only libraries the app has imported are
 patched (:meth:`VirtualLibrarySleep.start` again reaches those imported since).
-Tested with tenacity 8.2 and 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6 and retrying 1.4;
-google-api-core 2.44 in a trial.
+Tested with tenacity 8.2 and 9.x, stamina 24-26, backoff 2.x, httpx-retries 0.6, retrying 1.4
+and urllib3 2.x; google-api-core 2.44 in a trial.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ from ._virtual_time import ServingThreads, moved
 __all__ = ["PACKAGES", "VirtualLibrarySleep"]
 
 #: The libraries' top-level packages.
-PACKAGES = frozenset({"backoff", "google", "httpx_retries", "redis", "retrying", "tenacity"})
+PACKAGES = frozenset(
+    {"backoff", "google", "httpx_retries", "redis", "retrying", "tenacity", "urllib3"}
+)
 #: Modules that sleep through their own ``time`` / ``asyncio`` names, each with a name it must
 #: have (an app's own module called ``retrying`` is not the library). google-api-core's retry
 #: loops are what every Google Cloud client (Firestore, Pub/Sub, Tasks) retries with.
@@ -53,6 +57,7 @@ _SYNC_SLEEPERS = (
     ("retrying", "Retrying"),
     ("google.api_core.retry.retry_unary", "retry_target"),
     ("google.api_core.retry.retry_streaming", "retry_target_stream"),
+    ("urllib3.util.retry", "Retry"),  # requests' HTTPAdapter(max_retries=Retry(...))
 )
 _ASYNC_SLEEPERS = (
     ("backoff._async", "retry_exception"),

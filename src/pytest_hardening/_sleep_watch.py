@@ -6,7 +6,7 @@ that sleeps between retries (botocore, say) makes the test wait in real time whi
 stands still: the test is slow, and the time the app meant to let pass never passes. The
 watch records such sleeps with the module that called ``time.sleep``, so the ``clock``
 fixture can name it. The fault injector runs one too, recording while no clock is attached
-(urllib3's ``Retry`` back-off under a refused connection, say), and the ``faults`` fixture
+(botocore's retries of a refused connection, say), and the ``faults`` fixture
 names those modules, with the clock as the cure.
 
 Only the sleeps of threads that serve the test (its own, the app's event loop, the worker

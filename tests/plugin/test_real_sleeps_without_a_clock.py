@@ -1,5 +1,6 @@
 """Without a clock, the back-off of a library the plugin does not know sleeps for real too:
-urllib3's ``Retry`` (requests' ``HTTPAdapter(max_retries=...)``) against a refused host. The
+``ratelib``'s retry loop (``time.sleep`` between attempts, as botocore's) against a refused
+host. The
 ``faults`` fixture watches the ``time.sleep`` calls of the threads serving the test and names
 their modules, with the clock as the cure; startup, background threads and the back-off it
 already counts are not reported again."""
@@ -17,21 +18,18 @@ import urllib3
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from urllib3.util.retry import Retry
 
+import ratelib
 import warmup
 from tests.plugin._pollers import start_poller
 from tests.plugin._sleeps import instant_in
 
-# requests' HTTPAdapter(max_retries=Retry(total=3, backoff_factor=0.5)) does the same
-POOL = urllib3.PoolManager(retries=Retry(total=3, backoff_factor=0.5))
-
 
 def rates(request):  # sync: a worker thread
     try:
-        POOL.request("GET", "https://rates.example.com/eur", timeout=5)
-    except urllib3.exceptions.MaxRetryError as error:
-        return JSONResponse({"error": type(error.reason).__name__})
+        ratelib.get("https://rates.example.com/eur")
+    except urllib3.exceptions.NewConnectionError as error:
+        return JSONResponse({"error": type(error).__name__})
     return JSONResponse({"error": None})
 
 
@@ -55,8 +53,26 @@ def hardening_app_factory():
 
 @pytest.fixture(autouse=True)
 def _the_apps_sleeps_take_no_time(monkeypatch):  # the watch still sees what they asked for
-    modules = {"urllib3.util.retry", "warmup", "tests.plugin._pollers"}
+    modules = {"ratelib", "warmup", "tests.plugin._pollers"}
     monkeypatch.setattr(time, "sleep", instant_in(modules, time.sleep))
+"""
+
+RATELIB = """
+import time
+
+import urllib3
+
+POOL = urllib3.PoolManager(retries=False)
+
+
+def get(url, tries=3, factor=0.5):  # a retry library the plugin does not know
+    for attempt in range(tries):
+        try:
+            return POOL.request("GET", url, timeout=5)
+        except urllib3.exceptions.NewConnectionError:
+            if attempt + 1 == tries:
+                raise
+            time.sleep(factor * 2 ** (attempt + 1))
 """
 
 WARMUP = """
@@ -85,7 +101,7 @@ def test_a_poller_without_a_clock(hardened_client, faults):
 def test_under_the_clock_the_clock_names_it(hardened_client, faults, clock):
     faults.allow_blocked()
     hardened_client.get("/rates")
-    assert [m for m, _ in clock.real_sleeps] == ["urllib3.util.retry"] * 2
+    assert [m for m, _ in clock.real_sleeps] == ["ratelib"] * 2
     # the injector's list has them too (a trial's `faults.real_sleeps == []` passed while the
     # test slept): the test waited for them either way
     assert faults.real_sleeps == [s for _, s in clock.real_sleeps]
@@ -94,7 +110,7 @@ def test_under_the_clock_the_clock_names_it(hardened_client, faults, clock):
 class TestNamed:
     @pytest.fixture
     def hardening_backoff_modules(self):
-        return ["urllib3.util.retry"]
+        return ["ratelib"]
 
     def test_named_under_the_clock(self, hardened_client, faults, clock):
         faults.allow_blocked()
@@ -105,7 +121,7 @@ class TestNamed:
 
 
 def test_the_faults_fixture_names_back_off_it_does_not_know(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(warmup=WARMUP)
+    pytester.makepyfile(warmup=WARMUP, ratelib=RATELIB)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_rates=TESTS)
     result = pytester.runpytest_inprocess(
@@ -117,7 +133,7 @@ def test_the_faults_fixture_names_back_off_it_does_not_know(pytester: pytest.Pyt
         [
             "*test_unknown_back_off_without_a_clock*",
             "*RealSleepWarning: the app slept 3.00 s for real in 2 time.sleep call(s) from "
-            "urllib3.util.retry (2), in threads the test waits for (the test has no clock): "
+            "ratelib (2), in threads the test waits for (the test has no clock): "
             "back-off of a library the plugin does not know*Add the `clock` fixture to the test "
             "and name those modules in hardening_backoff_modules*",
         ]

@@ -21,6 +21,8 @@ import pytest
 import retrying
 import stamina
 import tenacity
+import urllib3
+import urllib3.util.retry
 
 from pytest_hardening import Clock, FaultInjector, Provider
 from pytest_hardening._retry_libraries import VirtualLibrarySleep
@@ -147,6 +149,19 @@ def test_a_call_that_recovers_returns_after_virtual_back_off(
     assert clock.advanced == 6.0
 
 
+@pytest.mark.usefixtures("no_real_sleep")
+def test_urllib3s_retry_back_off_moves_the_clock(faults: tuple[Clock, FaultInjector]) -> None:
+    # What requests retries with (HTTPAdapter(max_retries=Retry(...))); faults reach httpx
+    # only, so the failure here is the network guard's refusal of a host off this machine.
+    clock, injector = faults
+    pool = urllib3.PoolManager(retries=urllib3.util.retry.Retry(total=3, backoff_factor=1))
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        pool.request("GET", "https://pricing.example.com/price", timeout=2)
+    assert injector.retry_sleeps == [2.0, 4.0]  # urllib3 2.x: no back-off before the 2nd try
+    assert clock.advanced == 6.0
+    assert injector.real_sleeps == []
+
+
 def test_a_sleep_the_app_chose_is_kept(faults: tuple[Clock, FaultInjector]) -> None:
     _, injector = faults
     slept: list[float] = []
@@ -228,6 +243,7 @@ def test_nothing_stays_patched() -> None:
         assert tenacity_sync.retry.sleep is not tenacity.nap.sleep  # type: ignore[attr-defined]
         assert backoff._sync.time is not time
         assert httpx_retries.retry.asyncio is not asyncio
+        assert urllib3.util.retry.time is not time
     assert "sleep" not in vars(tenacity.BaseRetrying)
     assert "sleep" not in vars(tenacity.AsyncRetrying)
     assert tenacity_sync.retry.sleep is tenacity.nap.sleep  # type: ignore[attr-defined]
@@ -236,6 +252,7 @@ def test_nothing_stays_patched() -> None:
     assert httpx_retries.retry.time is time
     assert retrying.time is time
     assert httpx_retries.retry.asyncio is asyncio
+    assert urllib3.util.retry.time is time
 
 
 @pytest.mark.usefixtures("no_real_sleep")
