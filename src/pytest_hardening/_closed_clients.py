@@ -7,7 +7,8 @@ that turns the error into its own 500 leaves only a fault no call met. The usual
 client made at import and closed by the app's lifespan shutdown, run again in a later test on
 the same app object (``app_from_import`` hands each test the one object its import built).
 The count per host tells a provider the app sent requests to, none of which reached the faults:
-a mock in front of them answered (pytest-httpx's ``httpx_mock``, a test's own transport).
+a mock in front of them answered (pytest-httpx's ``httpx_mock``, a test's own transport). An
+error raised through respx leaves ``send`` without respx's loop of causes (see :func:`_unloop`).
 
 ``send`` is wrapped over whatever is there: Sentry's httpx integration replaces it for the
 rest of the process, often while a test runs (an app's ``sentry_sdk.init`` at startup). A
@@ -47,7 +48,11 @@ class ClosedClientSends:
         def send(client: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
             if self._active:  # a look and a count: every request pays
                 self._saw(client, request)
-            return sync_send(client, request, **kw)  # type: ignore[no-any-return]
+            try:
+                return sync_send(client, request, **kw)  # type: ignore[no-any-return]
+            except Exception as error:
+                _unloop(error)
+                raise
 
         async_send = httpx.AsyncClient.__dict__["send"]
 
@@ -56,7 +61,11 @@ class ClosedClientSends:
         ) -> httpx.Response:
             if self._active:
                 self._saw(client, request)
-            return await async_send(client, request, **kw)  # type: ignore[no-any-return]
+            try:
+                return await async_send(client, request, **kw)  # type: ignore[no-any-return]
+            except Exception as error:
+                _unloop(error)
+                raise
 
         wrappers: list[tuple[type[Any], Any, Callable[..., Any]]] = [
             (httpx.Client, sync_send, send),
@@ -79,3 +88,16 @@ class ClosedClientSends:
         for cls, found, wrapper in reversed(wrapped):
             if cls.__dict__.get("send") is wrapper:  # else wrapped in turn: left, inactive
                 cls.send = found
+
+
+def _unloop(error: BaseException) -> None:
+    """An error a respx side effect raised (the faults' own: an injected timeout, an
+    unregistered host) comes back caused by respx's ``SideEffectError``, which is caused by the
+    error itself (``raise SideEffectError(...) from error``, then ``raise error.origin from
+    error``): a loop that hangs code walking ``__cause__`` without remembering what it saw, and
+    respx's internals at the top of every traceback. The loop is cut at the error."""
+    cause = error.__cause__
+    if cause is not None and cause.__cause__ is error:
+        error.__cause__ = None
+        error.__context__ = None
+        error.__suppress_context__ = False

@@ -114,3 +114,49 @@ def test_pytest_httpxs_mock_in_front_of_a_fault_is_named(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(
         ["*fail on provider 'jira' (status=503): never triggered: the app sent 1 request(s)*"]
     )
+
+
+def _causes(error: BaseException) -> list[str]:
+    seen: list[BaseException] = []
+    while error is not None and error not in seen and len(seen) < 10:
+        seen.append(error)
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return [type(e).__name__ for e in seen]
+
+
+def test_an_unregistered_host_raises_without_respxs_loop_of_causes() -> None:
+    # respx raises a side effect's error "from" its SideEffectError, which is "from" the error:
+    # a loop that hangs code walking __cause__ (a trial's error reporter did).
+    with FaultInjector(PROVIDERS) as injector:
+        injector.allow_unregistered()
+        with pytest.raises(httpx.ConnectError) as info:
+            httpx.get("https://nobody.example.org/")
+    assert _causes(info.value) == ["UnregisteredHostError"]
+
+
+def test_a_fault_beside_pytest_httpx_raises_without_respxs_loop_of_causes(
+    pytester: pytest.Pytester,
+) -> None:
+    # Beside pytest-httpx the faults are answered through the catch-all respx route.
+    pytester.makepyfile(
+        """
+        import httpx
+        import pytest
+        from pytest_hardening import Provider
+
+        @pytest.fixture
+        def hardening_providers():
+            return {"jira": Provider("https://jira.example.org", lambda r: httpx.Response(200))}
+
+        @pytest.mark.httpx_mock(should_mock=lambda request: request.url.host == "other.example")
+        def test_timeout(httpx_mock, faults):
+            faults.timeout("jira")
+            with pytest.raises(httpx.ReadTimeout) as info:
+                httpx.get("https://jira.example.org/issue/1")
+            assert info.value.__cause__ is None and info.value.__context__ is None
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
