@@ -25,7 +25,7 @@ from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
 from ._virtual_time import app_lifespan, lifespan_message
-from ._wsgi import WRAP_IT, is_wsgi_app
+from ._wsgi import WRAP_IT, is_wsgi_app, required_positional
 
 __all__ = [
     "LifespanError",
@@ -163,12 +163,7 @@ def _is_asgi_app(candidate: Any) -> bool:
             parameters = list(inspect.signature(candidate.__call__).parameters.values())
         except (TypeError, ValueError):
             return False
-    required = [
-        p
-        for p in parameters
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return len(required) == 3
+    return required_positional(parameters) == 3
 
 
 class LifespanError(RuntimeError):

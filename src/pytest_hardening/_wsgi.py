@@ -6,11 +6,12 @@ that what only builds an app (``check-config``) says it has no startup to run.""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable
 from typing import Any
 
 from ._wrapped import innermost
 
-__all__ = ["WRAP_IT", "is_wsgi_app", "refuse_wsgi_app", "serves_wsgi"]
+__all__ = ["WRAP_IT", "is_wsgi_app", "refuse_wsgi_app", "required_positional", "serves_wsgi"]
 
 #: How to hand a WSGI app to the plugin (the docs page says more).
 WRAP_IT = (
@@ -36,12 +37,14 @@ def is_wsgi_app(candidate: Any) -> bool:
         parameters = list(inspect.signature(call).parameters.values())
     except (TypeError, ValueError):
         return False
-    required = [
-        p
-        for p in parameters
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return len(required) == 2
+    return required_positional(parameters) == 2
+
+
+def required_positional(parameters: Iterable[inspect.Parameter]) -> int:
+    """How many positional arguments a call taking ``parameters`` cannot do without: an ASGI
+    app's three, a WSGI app's two."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.default is p.empty and p.kind in positional)
 
 
 def serves_wsgi(app: Any) -> bool:
