@@ -13,6 +13,7 @@ from ._prod_variants import MODE_FLAGS, MODE_VARIABLES
 
 __all__ = [
     "ANY_ORIGIN",
+    "IN_CODE",
     "any_origin_in_code",
     "credentialed_any_origin",
     "debug_in_code",
@@ -123,10 +124,14 @@ def _any_origin_setters(app: Any, env: Mapping[str, str]) -> list[str]:
     ]
 
 
+#: How a problem no env can fix says so (what check-config's --audit runs beside).
+IN_CODE = "This comes from the app's code, not its env"
+
+
 def _in_code(holds: str, fix: str, env_name: str) -> str:
     """Why no env fixes it, when no variable of the build's env (``env_name``) ``holds`` it."""
     return (
-        f"This comes from the app's code, not its env: no variable of {env_name} {holds}. A "
+        f"{IN_CODE}: no variable of {env_name} {holds}. A "
         f"value written in the source, which no env can change: fix the app {fix}; or the "
         f"default the app gives a variable {env_name} leaves unset: set that variable"
     )

@@ -112,6 +112,30 @@ def test_every_problem_of_the_build_is_listed_not_only_the_first(mode_project: P
     assert "no variable of this env holds '*'" in origin
 
 
+def test_the_audit_runs_beside_problems_only_the_code_can_fix(mode_project: Path) -> None:
+    # A trial's app: CORS hard-coded open, and a key it never checks. --audit waited for the
+    # file to pass, which no file could: the accepted empty key stayed unseen.
+    (mode_project / "keyed_open_cli_app.py").write_text(
+        OPEN_APP.replace("debug=True", "debug=False").replace(
+            "def create_app():", "def create_app():\n    import os\n    os.environ.get('API_KEY')"
+        )
+    )
+    (mode_project / "prod.env").write_text("ENVIRONMENT=production\nAPI_KEY=sk-Zq8v3LmT1x9PqR7s\n")
+    args = ["check-config", "--env-file", "prod.env", "--factory", "keyed_open_cli_app:create_app"]
+    try:
+        result = runner.invoke(app, [*args, "--audit"])
+    finally:
+        sys.modules.pop("keyed_open_cli_app", None)
+    assert result.exit_code == 1, result.output
+    assert "--audit did not run" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("audit: ")
+    assert "unsafe variants tried" in lines[0]
+    assert "lets any origin make credentialed requests" in lines[1]
+    assert "audit: accepted API_KEY: dropped" in lines
+    assert not any("unsafe known-good build" in line for line in lines)  # said once, above
+
+
 def test_a_wildcard_the_env_file_gives_is_not_said_to_be_the_codes(mode_project: Path) -> None:
     (mode_project / "env_open_cli_app.py").write_text(
         OPEN_APP.replace('allow_origins=["*"]', 'allow_origins=os.environ["ORIGINS"].split(",")')

@@ -27,6 +27,7 @@ from pytest_hardening._cli._env_file import (
 from pytest_hardening._cli._project import REFERENCE, another_project
 from pytest_hardening._config import SpecError
 from pytest_hardening._registries import ImportAgainError
+from pytest_hardening._unsafe_builds import IN_CODE
 
 __all__ = ["check_config"]
 
@@ -174,13 +175,17 @@ def check_config(
         )
     if start and not built:
         click.echo("note: --start starts an app the check builds (--factory): ignored", err=True)
-    if audit and problems:  # its variants would be judged against a file that fails already
+    # Its variants are judged against the file: one that fails already is fixed first, unless
+    # no fix of the file can make it pass (a problem the app's code makes), which would leave
+    # the variants' findings unseen until the code changed.
+    in_code = bool(problems) and all(IN_CODE in line for line in problems)
+    if audit and problems and not in_code:
         click.echo(
             "note: --audit did not run: it tries its variants once the file itself passes "
             "(fix the file's own problems first)",
             err=True,
         )
-    if audit and not problems:
+    if audit and (not problems or in_code):
         if factory is None:
             click.echo(
                 "--audit builds the app: pass --factory, or set [tool.hardening] factory",
@@ -202,7 +207,13 @@ def check_config(
         except ImportAgainError as error:  # the app cannot be built again: nothing was tried
             click.echo(f"hardening check-config: cannot audit: {error}", err=True)
             raise Exit(2) from None
-        problems = [f"audit: {finding}" for finding in findings]
+        # The file's own problems lead; beside them, the audit's restatement of them (its
+        # known-good build's) is left out.
+        problems += [
+            f"audit: {finding}"
+            for finding in findings
+            if not (in_code and finding.startswith("unsafe known-good build: "))
+        ]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
         if wrote:
             click.echo(
