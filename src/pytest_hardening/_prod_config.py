@@ -19,7 +19,7 @@ from ._prod_variants import (
     weak_secrets,
 )
 from ._refusal_text import RefusalText, names_variable
-from ._unsafe_builds import origin_variables, unsafe_problems
+from ._unsafe_builds import and_joined, origin_variables, unsafe_problems
 from ._work_dir import WorkDirChanges, watched_folders
 
 __all__ = ["ProdConfigChecker", "UnsafeKnownGoodBuild"]
@@ -201,7 +201,9 @@ class ProdConfigChecker(ProductionBuilds):
             for name in self._text.leaks_of(error, {}):
                 where.setdefault(self._text.echoed(error, [name], {}), []).append(name)
             for place, names in where.items():
-                values = f"value of {names[0]}" if len(names) == 1 else f"values of {_and(names)}"
+                values = (
+                    f"value of {names[0]}" if len(names) == 1 else f"values of {and_joined(names)}"
+                )
                 said = "carried" if place else "printed"  # pydantic's input: held, not shown
                 leak = f"refusing '{mutation}' {said} the {values}{place}"
                 if leak not in report.leaks:
@@ -221,10 +223,6 @@ class ProdConfigChecker(ProductionBuilds):
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:
             self._on_finding(text)
-
-
-def _and(names: list[str]) -> str:
-    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _describe(changes: Mapping[str, str | None]) -> str:

@@ -14,6 +14,7 @@ from ._prod_variants import MODE_FLAGS, MODE_VARIABLES
 __all__ = [
     "ANY_ORIGIN",
     "IN_CODE",
+    "and_joined",
     "any_origin_in_code",
     "credentialed_any_origin",
     "debug_in_code",
@@ -43,12 +44,8 @@ def credentialed_any_origin(app: Any) -> bool:
     credentialed requests: ``allow_origins=["*"]`` (or a regex matching all) with
     ``allow_credentials=True``, where Starlette answers each origin with itself, so any site
     reads the answers to requests made with its users' cookies."""
-    for middleware in getattr(app, "user_middleware", None) or ():
-        cls = getattr(middleware, "cls", None)
-        if getattr(cls, "__name__", "") != "CORSMiddleware":
-            continue
-        options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
-        if not isinstance(options, dict) or options.get("allow_credentials") is not True:
+    for options in _cors_options(app):
+        if options.get("allow_credentials") is not True:
             continue
         origins = options.get("allow_origins") or ()
         if "*" in origins or _lets_strangers_in(options.get("allow_origin_regex")):
@@ -79,19 +76,19 @@ def origin_variables(app: Any, env: Mapping[str, str]) -> set[str]:
     app's CORS middleware lets in: a ``FRONTEND_HOST`` the app adds to ``allow_origins`` is as
     much a CORS setting as ``BACKEND_CORS_ORIGINS``, whatever its name."""
     origins: set[str] = set()
-    for middleware in getattr(app, "user_middleware", None) or ():
-        if getattr(getattr(middleware, "cls", None), "__name__", "") != "CORSMiddleware":
-            continue
-        options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
-        if isinstance(options, dict):
-            allowed = options.get("allow_origins") or ()
-            origins |= {str(origin).rstrip("/") for origin in allowed if origin != "*"}
+    for options in _cors_options(app):
+        allowed = options.get("allow_origins") or ()
+        origins |= {str(origin).rstrip("/") for origin in allowed if origin != "*"}
     found = set()
     for name, value in env.items():
-        items = re.split(r"[\s,\[\]\"']+", value)  # a JSON list, or comma-separated
-        if any("://" in item and item.rstrip("/") in origins for item in items):
+        if any("://" in item and item.rstrip("/") in origins for item in _items(value)):
             found.add(name)
     return found
+
+
+def _items(value: str) -> list[str]:
+    """The items of a variable's value: a JSON list, or comma- or space-separated."""
+    return re.split(r"[\s,\[\]\"']+", value)
 
 
 #: What a flag switched on is written as, in the values settings libraries read as true.
@@ -113,14 +110,14 @@ def _any_origin_setters(app: Any, env: Mapping[str, str]) -> list[str]:
     """The variables of ``env`` that hold the any-origin value of the app's credentialed CORS
     middleware: ``*`` (alone or in a list), or its ``allow_origin_regex`` as written."""
     regexes = set()
-    for middleware in getattr(app, "user_middleware", None) or ():
-        regex = _options(middleware).get("allow_origin_regex")
+    for options in _cors_options(app):
+        regex = options.get("allow_origin_regex")
         if isinstance(regex, str):
             regexes.add(regex.strip())
     return [
         name
         for name, value in env.items()
-        if "*" in re.split(r"[\s,\[\]\"']+", value) or (value.strip() and value.strip() in regexes)
+        if "*" in _items(value) or (value.strip() and value.strip() in regexes)
     ]
 
 
@@ -154,19 +151,22 @@ def any_origin_in_code(app: Any, env: Mapping[str, str], env_name: str = "the en
     ``env`` (called ``env_name``) holds it; None when one does."""
     if _any_origin_setters(app, env):
         return None
-    star = any(
-        "*" in (_options(m).get("allow_origins") or ())
-        for m in getattr(app, "user_middleware", None) or ()
-    )
+    star = any("*" in (options.get("allow_origins") or ()) for options in _cors_options(app))
     held = "holds '*'" if star else "holds its allow_origin_regex"
     return _in_code(held, "where it adds the CORS middleware", env_name)
 
 
-def _options(middleware: Any) -> dict[str, Any]:
-    """The keyword arguments a middleware entry was added with (Starlette's ``kwargs``, older
-    releases' ``options``); empty when it has none."""
-    options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
-    return options if isinstance(options, dict) else {}
+def _cors_options(app: Any) -> list[dict[str, Any]]:
+    """The keyword arguments each CORS middleware of the app was added with (Starlette's
+    ``kwargs``, older releases' ``options``)."""
+    found = []
+    for middleware in getattr(app, "user_middleware", None) or ():
+        if getattr(getattr(middleware, "cls", None), "__name__", "") != "CORSMiddleware":
+            continue
+        options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", None)
+        if isinstance(options, dict):
+            found.append(options)
+    return found
 
 
 def unsafe_problems(
@@ -181,9 +181,9 @@ def unsafe_problems(
     if runs_in_debug(app):
         on, modes = _debug_setters(env)
         said = debug_in_code(env, env_name) or (
-            f"{_and(on)} in {env_name} switches it on: switch it off there"
+            f"{and_joined(on)} in {env_name} switches it on: switch it off there"
             if on
-            else f"Have the app switch debug off under {env_name} (does {_and(modes)} hold "
+            else f"Have the app switch debug off under {env_name} (does {and_joined(modes)} hold "
             "exactly the value the app reads as production?)"
         )
         problems.append(
@@ -198,7 +198,7 @@ def unsafe_problems(
         said = (
             f". {in_code}"
             if in_code
-            else f" ({_and(_any_origin_setters(app, env))} in {env_name} holds it)"
+            else f" ({and_joined(_any_origin_setters(app, env))} in {env_name} holds it)"
         )
         problems.append(
             (
@@ -210,5 +210,6 @@ def unsafe_problems(
     return problems
 
 
-def _and(names: list[str]) -> str:
+def and_joined(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
