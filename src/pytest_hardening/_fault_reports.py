@@ -127,7 +127,7 @@ class FaultReports:
         called = {p: len(self.calls(p)) for p, _, _ in unused}
         closed = Counter(self.provider_of_host(url.host) for url in self._closed_sends)
         sent: Counter[str | None] = Counter()
-        for host, count in self._interception.closed.sent.items():
+        for host, count in self._interception.sends.sent.items():
             sent[self.provider_of_host(host)] += count
         return unused_report(
             unused, around, by_respx, self.advice, called=called, closed=closed, sent=sent
@@ -137,7 +137,7 @@ class FaultReports:
     def _closed_sends(self) -> list[httpx.URL]:
         """The requests the app sent through an httpx client it had closed (httpx refused
         them before any provider or fault could answer)."""
-        return list(self._interception.closed.urls)
+        return list(self._interception.sends.closed)
 
     def _called_around(self) -> dict[str, str]:
         """Providers whose host the app reached through another client: provider -> client."""

@@ -11,10 +11,10 @@ import respx
 from respx.models import AllMockedAssertionError
 
 from . import _httpx2, _httpx_transports, _retry_libraries, _sdk_retries, _shared_tls
-from ._closed_clients import ClosedClientSends
 from ._fault_scripts import Advancer
 from ._httpx2 import Httpx2Interceptor
 from ._httpx_fast_path import ProviderFastPath
+from ._httpx_sends import HttpxSends
 from ._httpx_transports import HttpxTransportInterceptor
 from ._import_watch import ImportWatch
 from ._network import NetworkGuard
@@ -62,8 +62,9 @@ class Interception:
         self._owns = owns
         #: Provider URLs a route of the test's own respx router answered instead.
         self.answered_by_respx: list[httpx.URL] = []
-        #: Requests httpx refused because the app's client was closed (see _closed_clients).
-        self.closed = ClosedClientSends()
+        #: The app's sends through httpx clients: those httpx refused because the client was
+        #: closed, how many went to each host (see _httpx_sends).
+        self.sends = HttpxSends()
         self._router: respx.MockRouter | None = None
         self._httpx2 = Httpx2Interceptor(respond)
         self._transports = HttpxTransportInterceptor(respond)
@@ -107,7 +108,7 @@ class Interception:
         router.start()
         self._router = router
         self._fast_path.start()
-        self.closed.start()
+        self.sends.start()
         self._httpx2.start()
         self._transports.start()
         self._sdk_sleep.start()
@@ -133,7 +134,7 @@ class Interception:
         self._library_sleep.stop()
         self._transports.stop()
         self._httpx2.stop()
-        self.closed.stop()
+        self.sends.stop()
         self._fast_path.stop()
         router.stop(quiet=True)
 

@@ -12,7 +12,7 @@ error raised through respx leaves ``send`` without respx's loop of causes (see :
 
 ``send`` is wrapped over whatever is there: Sentry's httpx integration replaces it for the
 rest of the process, often while a test runs (an app's ``sentry_sdk.init`` at startup). A
-wrapper someone wrapped in turn is not taken out at :meth:`ClosedClientSends.stop`, which
+wrapper someone wrapped in turn is not taken out at :meth:`HttpxSends.stop`, which
 would drop theirs too: it stays in their chain, passing calls on without a look.
 """
 
@@ -24,24 +24,24 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ClosedClientSends"]
+__all__ = ["HttpxSends"]
 
 
-class ClosedClientSends:
-    """While started, :attr:`urls` collects the URL of every request sent through a closed
+class HttpxSends:
+    """While started, :attr:`closed` collects the URL of every request sent through a closed
     ``httpx.Client`` or ``httpx.AsyncClient`` (httpx still raises, as it would), and
     :attr:`sent` counts those sent through open ones, by host."""
 
     def __init__(self) -> None:
-        self.urls: list[httpx.URL] = []
+        self.closed: list[httpx.URL] = []
         self.sent: Counter[str] = Counter()
         self._active = False
         # (class, the send found there, the wrapper put in its place)
         self._wrapped: list[tuple[type[Any], Any, Callable[..., Any]]] = []
 
-    def start(self) -> ClosedClientSends:
+    def start(self) -> HttpxSends:
         if self._active:
-            raise RuntimeError("ClosedClientSends is already started")
+            raise RuntimeError("HttpxSends is already started")
         self._active = True
         sync_send = httpx.Client.__dict__["send"]
 
@@ -78,7 +78,7 @@ class ClosedClientSends:
 
     def _saw(self, client: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> None:
         if client.is_closed:
-            self.urls.append(request.url)
+            self.closed.append(request.url)
         else:
             self.sent[request.url.host] += 1
 
