@@ -9,6 +9,7 @@ import pytest
 import respx
 
 from pytest_hardening import FaultInjector, Provider
+from pytest_hardening._exception_chain import chain
 
 PROVIDERS = {
     "jira": Provider("https://jira.example.org", lambda r: httpx.Response(200, json={"from": 1}))
@@ -117,11 +118,7 @@ def test_pytest_httpxs_mock_in_front_of_a_fault_is_named(pytester: pytest.Pytest
 
 
 def _causes(error: BaseException) -> list[str]:
-    seen: list[BaseException] = []
-    while error is not None and error not in seen and len(seen) < 10:
-        seen.append(error)
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return [type(e).__name__ for e in seen]
+    return [type(e).__name__ for e in chain(error)]  # each once: a loop ends it
 
 
 def test_an_unregistered_host_raises_without_respxs_loop_of_causes() -> None:
