@@ -19,7 +19,7 @@ from ._clock_holders import RealClockHolders
 from ._clock_monotonic import Anchor
 from ._clock_reach import StoredClocks
 from ._fake_dates import teach_pydantic_the_fake_dates
-from ._freezegun_races import ThreadSafeCheck
+from ._freezegun_races import install_thread_safe_check
 from ._loop_deadlines import PassedDeadlines
 from ._sleep_watch import RealSleep, SleepWatch
 from ._sqlalchemy_dates import SqlalchemyFakeDates
@@ -75,7 +75,6 @@ class Clock:
         self._advanced = 0.0
         self._anchor: Anchor | None = None  # kept across paused(): monotonic never goes back
         self._sleeps = SleepWatch()
-        self._race_safe = ThreadSafeCheck()  # from before the freeze starts to after it stops
         self._sqlalchemy_dates = SqlalchemyFakeDates()  # as long as the freeze
         self._deadlines: DeadlineWatch | None = None  # while started
         self._frozen_waits: list[str] = []  # what the deadline watches found
@@ -127,7 +126,7 @@ class Clock:
         if self._anchor is None:  # at the instant the freeze will hold, as freezegun reads it
             self._anchor = Anchor(freezegun.api.convert_to_timezone_naive(start_at))
         self._anchor.install()  # first: read from the moment freezegun's functions are in
-        self._race_safe.install()
+        install_thread_safe_check()  # before the freeze starts; kept after it stops
         self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
         # Through a module scan even without a cache: freezegun's own start calls getattr on
         # every name of every module, which runs lazy modules' __getattr__ (imports).
@@ -158,7 +157,6 @@ class Clock:
             stop_freezer(freezer)
         if self._anchor is not None:  # last: read until freezegun's functions are gone
             self._anchor.remove()
-        self._race_safe.remove()
         self._sqlalchemy_dates.remove()
 
     @property

@@ -6,20 +6,23 @@ which reads the innermost freeze's ignore list, ``ignore_lists[-1]``, once to te
 again for each frame it walks, then reads the frozen instant, ``freeze_factories[-1]()``. A
 thread reading the time while the test's thread stops the clock (a kept app's event loop,
 between two of its timers) met either list emptied between two of those reads:
-``IndexError`` in the app's thread, its loop dead. While installed, the check reads the list
+``IndexError`` in the app's thread, its loop dead. Once installed, the check reads the list
 once (its frames and answers are freezegun's), and a freeze gone meanwhile reads real time.
+
+It stays installed when the clock stops: a thread already inside a fake when the freeze stops
+looks up ``get_current_time`` after the stop, and freezegun's own would then raise. With no
+freeze running, freezegun's fakes are out of every module and the two answer as freezegun's do.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 import freezegun.api
 
-__all__ = ["ThreadSafeCheck"]
+__all__ = ["install_thread_safe_check"]
 
 
 def _should_use_real_time() -> bool:
@@ -55,27 +58,14 @@ def _get_current_time() -> _dt.datetime:
 
 
 _NAMES = ("_should_use_real_time", "get_current_time")
+_OURS = (_should_use_real_time, _get_current_time)
 
 
-class ThreadSafeCheck:
-    """Installs the two above in freezegun's module (its fakes look them up at each call),
-    when freezegun has them; :meth:`remove` puts freezegun's back."""
-
-    def __init__(self) -> None:
-        self._saved: tuple[Callable[[], Any], ...] | None = None
-
-    def install(self) -> None:
-        api: Any = freezegun.api
-        own = [getattr(api, name, None) for name in _NAMES]
-        shaped = hasattr(api, "ignore_lists") and hasattr(api, "freeze_factories")
-        functions = tuple(f for f in own if callable(f))
-        if self._saved is None and shaped and len(functions) == len(_NAMES):
-            self._saved = functions
-            api._should_use_real_time = _should_use_real_time
-            api.get_current_time = _get_current_time
-
-    def remove(self) -> None:
-        saved, self._saved = self._saved, None
-        if saved is not None:
-            api: Any = freezegun.api
-            api._should_use_real_time, api.get_current_time = saved
+def install_thread_safe_check() -> None:
+    """Puts the two above in freezegun's module (its fakes look them up at each call), when
+    freezegun has them; for good (see above), and once."""
+    api: Any = freezegun.api
+    own = [getattr(api, name, None) for name in _NAMES]
+    shaped = hasattr(api, "ignore_lists") and hasattr(api, "freeze_factories")
+    if shaped and all(callable(f) for f in own) and tuple(own) != _OURS:
+        api._should_use_real_time, api.get_current_time = _OURS

@@ -169,6 +169,16 @@ def test_a_reader_in_another_thread_never_sees_monotonic_jump_as_the_clock_freez
     assert (jumps, failed) == ([], [])
 
 
+def test_a_thread_still_inside_freezeguns_fake_when_the_clock_stops_reads_real_time() -> None:
+    # The race above, caught at its narrowest: a thread past the fake's "real time?" check when
+    # the test's thread stops the freeze then asks for the frozen instant, of a freeze that is
+    # gone. It raised IndexError in that thread (the clock had put freezegun's own back).
+    with Clock(start=dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc)):
+        pass
+    # What freezegun's fake_time calls after its check, looked up at that moment.
+    assert freezegun.api.get_current_time().year > 2001  # real time, as after the check
+
+
 @pytest.fixture
 def east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process's local zone at UTC+05:30 (a POSIX TZ string: no tz database needed)."""
