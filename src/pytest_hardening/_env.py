@@ -8,7 +8,8 @@ from types import TracebackType
 
 __all__ = ["EnvPatch"]
 
-_PYTEST = "PYTEST_"
+#: The one variable pytest sets anew in each phase of a test (and removes after it).
+_PYTEST = "PYTEST_CURRENT_TEST"
 
 
 class EnvPatch:
@@ -18,7 +19,7 @@ class EnvPatch:
     meant for one mode never leaks into a build of the other. On exit the environment is as it
     was on entry, whoever changed it meanwhile (the app's startup, the test itself): a
     variable that did not exist is removed again, one changed or removed gets its value back.
-    pytest's own (``PYTEST_*``, which it sets per test phase) are left to it. Re-entrant use
+    ``PYTEST_CURRENT_TEST``, which pytest sets anew in each phase, is left to it. Re-entrant use
     is an error.
     """
 
@@ -37,7 +38,7 @@ class EnvPatch:
     def start(self) -> EnvPatch:
         if self._saved is not None:
             raise RuntimeError("EnvPatch is already active")
-        self._saved = {k: v for k, v in self._environ.items() if not k.startswith(_PYTEST)}
+        self._saved = {k: v for k, v in self._environ.items() if k != _PYTEST}
         for name in self._clear:
             self._environ.pop(name, None)
         self._environ.update(self._values)
@@ -47,7 +48,7 @@ class EnvPatch:
         saved, self._saved = self._saved, None
         if saved is None:
             return
-        for name in [k for k in self._environ if k not in saved and not k.startswith(_PYTEST)]:
+        for name in [k for k in self._environ if k not in saved and k != _PYTEST]:
             self._environ.pop(name, None)
         for name, value in saved.items():
             if self._environ.get(name) != value:

@@ -40,6 +40,16 @@ def test_env_patch_undoes_what_anyone_changed_meanwhile() -> None:
     assert env == {"KEEP": "1", "GONE": "2", "PYTEST_CURRENT_TEST": "t (teardown)"}
 
 
+def test_env_patch_gives_back_pytests_other_variables_it_cleared() -> None:
+    # check-config clears the shell's variables around an env file: pytest-xdist's worker
+    # name went with them for the rest of the worker's session (only the per-phase variable
+    # is pytest's to set).
+    env = {"PYTEST_XDIST_WORKER": "gw1", "PYTEST_ADDOPTS": "-q", "SECRET_KEY": "dev"}
+    with EnvPatch({"APP_ENV": "production"}, clear=set(env), environ=env):
+        assert env == {"APP_ENV": "production"}
+    assert env == {"PYTEST_XDIST_WORKER": "gw1", "PYTEST_ADDOPTS": "-q", "SECRET_KEY": "dev"}
+
+
 def test_env_patch_restores_after_an_exception() -> None:
     env: dict[str, str] = {"A": "1"}
     patch = EnvPatch({"A": "2", "B": "3"}, environ=env)
