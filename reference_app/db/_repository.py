@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import Table, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -42,6 +42,8 @@ T = TypeVar("T")
 FAILURE_IS_CURRENT_SECONDS = 1.0
 
 logger = logging.getLogger("reference_app.db")
+
+_CALLS = cast("Table", CallRow.__table__)
 
 _UPDATABLE = frozenset(
     {
@@ -264,17 +266,16 @@ class CallRepository:
 
         # One UPDATE ... WHERE: no read-then-write window. RETURNING where the backend has it
         # (PostgreSQL, SQLite >= 3.35); otherwise the row is read back in the same transaction.
-        statement = (
-            update(CallRow)
-            .where(CallRow.id == call_id)
-            .values(**fields, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        # On the table, not the ORM entity: the ORM's bulk-update machinery (an identity map
+        # to synchronise, entities to build from RETURNING) was a sixth of a request's CPU.
+        calls = _CALLS
+        statement = update(calls).where(calls.c.id == call_id).values(**fields, updated_at=utcnow())
 
         async def work(session: AsyncSession) -> Call | None:
+            row: Any
             if self.engine.dialect.update_returning:
-                result = await session.execute(statement.returning(CallRow))
-                row = result.scalar_one_or_none()
+                result = await session.execute(statement.returning(*calls.c))
+                row = result.one_or_none()
             elif cast("CursorResult[Any]", await session.execute(statement)).rowcount:
                 row = await session.get(CallRow, call_id)
             else:
