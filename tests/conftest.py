@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pytest_hardening._clock_cache import ClockCache
 from tests._postgres import LocalPostgres, PostgresAdmin, is_postgres_url
 
 pytest_plugins = ["pytester", "tests._crash_report", "tests._rewrite_cache"]
@@ -153,6 +154,15 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     fail or pass depending on the order the tests ran in. Put back afterwards."""
     monkeypatch.delitem(sys.modules, "main", raising=False)
     return pytester
+
+
+@pytest.fixture(scope="session")
+def clock_cache() -> ClockCache:
+    """One cache for the clocks the plugin's unit tests start themselves, where the subject is
+    not the cache: a user's session keeps one for its tests' clocks too. (The first clock of a
+    session, with an empty cache, is what tests/plugin/test_clock_cache.py and
+    test_clock_replay.py test.)"""
+    return ClockCache()
 
 
 @pytest.fixture(scope="session")

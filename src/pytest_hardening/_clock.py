@@ -147,7 +147,7 @@ class Clock:
                 self._deadlines.stop()
                 self._deadlines = None
 
-    def _stop(self) -> None:
+    def _stop(self, *, pausing: bool = False) -> None:
         self._sleeps.pause()
         stored, self._stored = self._stored, None
         if stored is not None:
@@ -156,7 +156,10 @@ class Clock:
         if freezer is not None:
             stop_freezer(freezer)
         if self._anchor is not None:  # last: read until freezegun's functions are gone
-            self._anchor.remove()
+            if pausing:
+                self._anchor.suspend()  # in place: a reading begun before may end meanwhile
+            else:
+                self._anchor.remove()
         self._sqlalchemy_dates.remove()
 
     @property
@@ -288,7 +291,7 @@ class Clock:
             frozen_at = self._factory() if self._factory is not None else None
             owed_list: list[float] = []
             if frozen_at is not None:
-                self._stop()
+                self._stop(pausing=True)
                 self._owed = owed_list  # in the same step: an advance meanwhile is owed
         if frozen_at is None:
             yield

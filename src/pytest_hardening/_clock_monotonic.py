@@ -46,17 +46,22 @@ class Anchor:
         self._seconds: int = math.ceil(api.real_monotonic())
         self._depth = 0  # how many freezes there were before the clock's own
         self._saved: tuple[Any, Any] | None = None
+        self._active = False  # installed and not suspended
         #: Called at each reading it makes (a :class:`~._clock_deadlines.DeadlineWatch`'s).
         self.on_read: Callable[[], None] | None = None
 
     def install(self) -> None:
         """Before the clock's freeze starts: it is the next one freezegun stacks."""
         api: Any = freezegun.api
-        if self._saved is not None or not hasattr(api, "_get_fake_monotonic_ns"):
+        if self._saved is not None:
+            self._active = True  # installed all along (see suspend)
             return
+        if not hasattr(api, "_get_fake_monotonic_ns"):
+            return
+        self._active = True
         self._depth = len(api.freeze_factories)
         self._saved = (api._get_fake_monotonic, api._get_fake_monotonic_ns)
-        seconds, nanoseconds = self._saved
+        seconds, nanoseconds = (getattr(f, "own", f) for f in self._saved)  # freezegun's
 
         # freezegun's fakes look these up in their module at each call. A reading begun before
         # the clock's freeze stopped (in the test's thread) and ending after: real time again,
@@ -79,15 +84,29 @@ class Anchor:
 
         api._get_fake_monotonic, api._get_fake_monotonic_ns = monotonic, monotonic_ns
 
+    def suspend(self) -> None:
+        """While the clock's freeze pauses: readings are real, but the functions stay in place.
+        Putting freezegun's own back (and the anchor's in again at the resume) let a thread
+        that began a reading before the pause and ended it in between read freezegun's
+        date-based value: decades ahead, then back (a kept app's loop, across a paused
+        startup)."""
+        self._active = False
+
     def remove(self) -> None:
+        """Takes the anchor out. In freezegun's place go its functions reading real time when
+        no freeze is running (not its date-based value): a thread that began a reading before
+        the clock stopped ends it after (a kept app's loop, at a test's end), and would have
+        seen decades pass, then run every timer it had at once."""
+        self._active = False
         saved, self._saved = self._saved, None
         if saved is not None:
             api: Any = freezegun.api
-            api._get_fake_monotonic, api._get_fake_monotonic_ns = saved
+            own = (getattr(f, "own", f) for f in saved)
+            api._get_fake_monotonic, api._get_fake_monotonic_ns = _real_when_unfrozen(*own)
 
     def _ours(self) -> bool:
         # A freeze started inside the clock (a test's own freeze_time) keeps freezegun's values.
-        return len(freezegun.api.freeze_factories) == self._depth + 1
+        return self._active and len(freezegun.api.freeze_factories) == self._depth + 1
 
     def _moved(self) -> int:
         """Microseconds the frozen date has moved since the anchor was made."""
@@ -104,3 +123,27 @@ class Anchor:
         if self.on_read is not None:
             self.on_read()
         return (self._seconds * 1_000_000 + self._moved()) * 1000
+
+
+def _real_when_unfrozen(
+    seconds: Callable[[], float], nanoseconds: Callable[[], int]
+) -> tuple[Callable[[], float], Callable[[], int]]:
+    """freezegun's ``seconds``/``nanoseconds`` while a freeze runs, real time otherwise (each
+    carrying freezegun's as ``own``, so that they never wrap each other)."""
+    api: Any = freezegun.api
+
+    def monotonic() -> float:
+        try:
+            return float(seconds() if api.freeze_factories else api.real_monotonic())
+        except IndexError:  # the freeze stopped between two of those reads
+            return float(api.real_monotonic())
+
+    def monotonic_ns() -> int:
+        try:
+            return int(nanoseconds() if api.freeze_factories else api.real_monotonic_ns())
+        except IndexError:
+            return int(api.real_monotonic_ns())
+
+    monotonic.own = seconds  # type: ignore[attr-defined]
+    monotonic_ns.own = nanoseconds  # type: ignore[attr-defined]
+    return monotonic, monotonic_ns

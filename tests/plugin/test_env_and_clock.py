@@ -14,6 +14,7 @@ import freezegun.api
 import pytest
 
 from pytest_hardening import Clock, EnvPatch
+from pytest_hardening._clock_cache import ClockCache
 
 
 def test_env_patch_sets_exactly_the_values_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +144,9 @@ def test_monotonic_goes_on_from_its_real_value_when_the_clock_starts() -> None:
     assert 0 < due - time.monotonic() <= 30  # real again
 
 
-def test_a_reader_in_another_thread_never_sees_monotonic_jump_as_the_clock_freezes_again() -> None:
+def test_a_reader_in_another_thread_never_sees_monotonic_jump_as_the_clock_freezes_again(
+    clock_cache: ClockCache,
+) -> None:
     # A kept app's event loop reads time.monotonic in its own thread while the harness freezes
     # the clock again after the app's startup: between freezegun putting its functions in and
     # the clock anchoring them, it read freezegun's date-based value, saw decades pass and ran
@@ -166,7 +169,7 @@ def test_a_reader_in_another_thread_never_sees_monotonic_jump_as_the_clock_freez
         except BaseException as error:  # the traceback says where, in a failure
             failed.append("".join(traceback.format_exception(error)))
 
-    with Clock() as clock:
+    with Clock(cache=clock_cache) as clock:  # restarts as cheap as in a session
         reader = threading.Thread(target=read)
         reader.start()
         try:
@@ -187,6 +190,18 @@ def test_a_thread_still_inside_freezeguns_fake_when_the_clock_stops_reads_real_t
         pass
     # What freezegun's fake_time calls after its check, looked up at that moment.
     assert freezegun.api.get_current_time().year > 2001  # real time, as after the check
+
+
+def test_a_thread_still_inside_freezeguns_monotonic_when_the_clock_stops_reads_real_time() -> None:
+    # The same at monotonic: a kept app's loop began a reading as the test's clock stopped,
+    # and ended it in freezegun's own date-based function: decades later, every timer due.
+    with Clock() as clock:
+        clock.advance(10)
+    before = time.monotonic()
+    # What freezegun's fake_monotonic calls after its check, looked up at that moment.
+    reading = freezegun.api._get_fake_monotonic()
+    assert before <= reading <= time.monotonic()
+    assert before <= freezegun.api._get_fake_monotonic_ns() / 1e9 <= time.monotonic()
 
 
 @pytest.fixture
