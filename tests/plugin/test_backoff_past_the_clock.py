@@ -19,6 +19,7 @@ import pytest
 import tenacity
 
 from pytest_hardening import Clock, FaultInjector, Provider
+from pytest_hardening._clock_cache import ClockCache
 from pytest_hardening.fakes import openai_provider
 
 from . import _own_backoff, _pollers
@@ -55,10 +56,12 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def stopped_clock(slept: list[float]) -> Iterator[tuple[Clock, FaultInjector]]:
+def stopped_clock(
+    slept: list[float], clock_cache: ClockCache
+) -> Iterator[tuple[Clock, FaultInjector]]:
     """An injector whose clock stopped under it: what a worker thread that read the clock just
     before the test's end meets when it backs off just after."""
-    clock = Clock().start()
+    clock = Clock(cache=clock_cache).start()
     with FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(_own_backoff)
         clock.stop()
@@ -102,15 +105,17 @@ def test_an_sdk_retry_after_the_clock_stopped_sleeps_for_real(
     assert faults.retry_sleeps == []
 
 
-def test_advancing_a_stopped_clock_still_fails_for_the_test() -> None:
-    clock = Clock().start()
+def test_advancing_a_stopped_clock_still_fails_for_the_test(clock_cache: ClockCache) -> None:
+    clock = Clock(cache=clock_cache).start()
     clock.stop()
     with pytest.raises(RuntimeError, match="Clock is not running"):
         clock.advance(1)
 
 
-def test_a_background_thread_backs_off_in_real_time_even_in_a_named_module() -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+def test_a_background_thread_backs_off_in_real_time_even_in_a_named_module(
+    clock_cache: ClockCache,
+) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(_pollers)
         # A library's poller sleeping its interval in a loop: virtual, it would poll without
         # end and move the clock by the interval each time, opening and closing breakers.

@@ -24,6 +24,7 @@ from pytest_hardening import (
     PyBreakerAdapter,
     adapt_breaker,
 )
+from pytest_hardening._clock_cache import ClockCache
 
 from .test_breaker_reopen_on_advance import LazyBreaker
 
@@ -62,10 +63,10 @@ def _fail() -> None:
     raise ConnectionError("down")
 
 
-def test_pybreaker_states_transitions_and_reset() -> None:
+def test_pybreaker_states_transitions_and_reset(clock_cache: ClockCache) -> None:
     breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=30)
     breaker.open()  # stale state from "a previous test"
-    with Clock() as clock:
+    with Clock(cache=clock_cache) as clock:
         inspector = BreakerInspector({"pay": breaker}).start()
         assert inspector.state("pay") == BreakerState.CLOSED  # reset on start
         assert inspector.transitions("pay") == []  # the reset itself is not history

@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from pytest_hardening import Clock, FaultInjector, Provider, UnregisteredHostError
+from pytest_hardening._clock_cache import ClockCache
 
 from ._sleeps import no_real_sleep  # noqa: F401 (a fixture)
 
@@ -138,9 +139,11 @@ def test_sequence_script(injector: FaultInjector, http: httpx.Client) -> None:
 
 
 @pytest.mark.usefixtures("no_real_sleep")  # without a clock, no real wait either
-def test_a_timeout_in_a_sequence_takes_the_clients_timeout_in_virtual_time() -> None:
+def test_a_timeout_in_a_sequence_takes_the_clients_timeout_in_virtual_time(
+    clock_cache: ClockCache,
+) -> None:
     # As faults.timeout does: the client waited its own timeout of that kind before failing.
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.sequence("pay", [httpx.ReadTimeout, "timeout", httpx.ConnectTimeout, 503])
         url = "https://api.pay.example/v2/x"
         timeout = httpx.Timeout(10.0, connect=2.5)
@@ -224,8 +227,10 @@ def test_unknown_provider_name_lists_the_known_ones(injector: FaultInjector) -> 
         injector.fail("nope")
 
 
-def test_latency_moves_an_attached_clock_instead_of_sleeping(http: httpx.Client) -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+def test_latency_moves_an_attached_clock_instead_of_sleeping(
+    http: httpx.Client, clock_cache: ClockCache
+) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         start = clock.monotonic()
         faults.latency("pay", 1.25)
         assert http.get("https://api.pay.example/v2/x").status_code == 200
@@ -449,14 +454,14 @@ def test_a_delivered_timeout_did_the_work_and_lost_the_answer(http: httpx.Client
         faults.timeout("notes", kind="connect", delivered=True)
 
 
-def test_every_answer_is_dated_by_the_clock(http: httpx.Client) -> None:
+def test_every_answer_is_dated_by_the_clock(http: httpx.Client, clock_cache: ClockCache) -> None:
     # An HTTP cache (hishel) ages its entries from the Date header: without one, an entry
     # never expired however far the clock moved.
     import datetime as dt
     from email.utils import parsedate_to_datetime
 
     start = dt.datetime(2026, 1, 4, 12, tzinfo=dt.timezone.utc)
-    with Clock(start) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+    with Clock(start, cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         first = http.get("https://api.pay.example/v2/charges")
         clock.advance(120)
         faults.fail("pay", 503)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hardening import Clock, FaultInjector
+from pytest_hardening._clock_cache import ClockCache
 
 # The shape of google-api-core 2.x's retry_unary(_async): a deadline on time.monotonic, the
 # sleeps through the module's own time / asyncio names.
@@ -86,9 +87,10 @@ async def unavailable_async() -> None:
 
 def test_a_clients_retries_reach_their_deadline_in_virtual_time(
     api_core: tuple[types.ModuleType, ...],
+    clock_cache: ClockCache,
 ) -> None:
     unary, unary_async = api_core
-    with Clock() as clock, FaultInjector({}, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector({}, clock=clock) as faults:
         with pytest.raises(TimeoutError, match="Timeout of 300"):
             unary.retry_target(unavailable, deadline=300.0, delay=60.0)
         with pytest.raises(TimeoutError, match="Timeout of 300"):

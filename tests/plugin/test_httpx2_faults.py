@@ -14,6 +14,7 @@ import httpx2
 import pytest
 
 from pytest_hardening import Clock, FaultInjector, Provider
+from pytest_hardening._clock_cache import ClockCache
 
 URL = "https://api.pay.example/v2"
 
@@ -102,8 +103,8 @@ def test_faults_raise_httpx2_exception_types(
     assert outcomes[:3] == ["refuse ConnectError", "timeout ConnectTimeout", "sequence ReadTimeout"]
 
 
-def test_timeout_moves_the_clock_by_the_httpx2_client_timeout() -> None:
-    with Clock() as clock, FaultInjector({"pay": URL}, clock=clock) as faults:
+def test_timeout_moves_the_clock_by_the_httpx2_client_timeout(clock_cache: ClockCache) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector({"pay": URL}, clock=clock) as faults:
         faults.timeout("pay")
         with httpx2.Client(timeout=7.5) as http, pytest.raises(httpx2.ReadTimeout):
             http.get(f"{URL}/slow")
@@ -162,10 +163,13 @@ def test_stop_restores_httpx2_transports() -> None:
     assert after == before
 
 
-def test_stream_faults_reach_httpx2_as_httpx2_errors() -> None:
+def test_stream_faults_reach_httpx2_as_httpx2_errors(clock_cache: ClockCache) -> None:
     events = b"".join(f"data: {i}\n\n".encode() for i in range(5))
     healthy = httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=events)
-    with Clock() as clock, FaultInjector({"sse": Provider(URL, healthy)}, clock=clock) as faults:
+    with (
+        Clock(cache=clock_cache) as clock,
+        FaultInjector({"sse": Provider(URL, healthy)}, clock=clock) as faults,
+    ):
         faults.stream_cut("sse", after=2)
         seen: list[str] = []
         with (

@@ -23,6 +23,7 @@ from pytest_hardening import (
     StaleImportWarning,
     app_from_import,
 )
+from pytest_hardening._clock_cache import ClockCache
 
 from . import _own_backoff
 from ._sleeps import no_real_sleep, this_thread_only  # noqa: F401 (a fixture)
@@ -50,8 +51,8 @@ LOOPS: list[tuple[str, Callable[[], httpx.Response], list[float]]] = [
 
 
 @pytest.fixture
-def injector() -> Iterator[tuple[Clock, FaultInjector]]:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+def injector(clock_cache: ClockCache) -> Iterator[tuple[Clock, FaultInjector]]:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         yield clock, faults
 
 
@@ -90,9 +91,9 @@ def test_without_a_clock_it_sleeps_as_in_production(monkeypatch: pytest.MonkeyPa
     assert slept == [1.0, 2.0]
 
 
-def test_nothing_stays_patched() -> None:
+def test_nothing_stays_patched(clock_cache: ClockCache) -> None:
     imported_sleep = _own_backoff.sleep
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(OWN)
         assert _own_backoff.asyncio is not asyncio
         assert _own_backoff.asyncio.gather is asyncio.gather  # all else is the real module
@@ -103,8 +104,8 @@ def test_nothing_stays_patched() -> None:
     assert _own_backoff.fetch_with_keyword_pause.__kwdefaults__ == {"pause": time.sleep}
 
 
-def test_named_before_the_start_it_applies_from_the_start() -> None:
-    clock = Clock().start()
+def test_named_before_the_start_it_applies_from_the_start(clock_cache: ClockCache) -> None:
+    clock = Clock(cache=clock_cache).start()
     faults = FaultInjector(PROVIDERS, clock=clock)
     try:
         faults.virtual_backoff(OWN)
@@ -143,8 +144,10 @@ class TestTheFixture:
         assert clock.advanced == 3.0
 
 
-def test_named_twice_or_by_a_nested_injector_it_is_patched_once_each() -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as outer:
+def test_named_twice_or_by_a_nested_injector_it_is_patched_once_each(
+    clock_cache: ClockCache,
+) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as outer:
         outer.virtual_backoff(OWN)
         outer.virtual_backoff(OWN, _own_backoff)  # the fixture's list, then a test's own call
         outer.fail("orders", 503, times=1)
@@ -198,12 +201,14 @@ def test_sleeps_imported_inside_the_functions_are_reached(
 
 
 @pytest.mark.usefixtures("no_real_sleep")
-def test_sleeps_imported_inside_the_functions_are_virtual_only_while_named() -> None:
+def test_sleeps_imported_inside_the_functions_are_virtual_only_while_named(
+    clock_cache: ClockCache,
+) -> None:
     from . import _local_import_backoff
 
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(_local_import_backoff)
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.fail("orders", 503, times=1)
         with pytest.raises(AssertionError, match=r"real time\.sleep\(1\.0\)"):
             _local_import_backoff.fetch_sync()  # not named in this test: a real sleep

@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from pytest_hardening import Clock, FaultInjector
+from pytest_hardening._clock_cache import ClockCache
 
 from ._sleeps import no_real_sleep, this_thread_only  # noqa: F401 (a fixture)
 
@@ -51,9 +52,11 @@ def _ping_async(port: int) -> None:
 
 @pytest.mark.usefixtures("no_real_sleep")
 @pytest.mark.parametrize("ping", [_ping_sync, _ping_async], ids=["redis", "redis.asyncio"])
-def test_the_back_off_of_a_refused_redis_moves_the_clock(ping: object) -> None:
+def test_the_back_off_of_a_refused_redis_moves_the_clock(
+    ping: object, clock_cache: ClockCache
+) -> None:
     port = _port_nobody_listens_on()
-    with Clock() as clock, FaultInjector({}, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector({}, clock=clock) as faults:
         with pytest.raises(RedisConnectionError):
             ping(port)  # type: ignore[operator]
         assert faults.retry_sleeps == [5.0, 5.0]

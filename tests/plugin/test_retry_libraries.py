@@ -25,6 +25,7 @@ import urllib3
 import urllib3.util.retry
 
 from pytest_hardening import Clock, FaultInjector, Provider
+from pytest_hardening._clock_cache import ClockCache
 from pytest_hardening._retry_libraries import VirtualLibrarySleep
 
 from ._sleeps import no_real_sleep, this_thread_only  # noqa: F401 (a fixture)
@@ -119,8 +120,8 @@ CALLS: list[tuple[str, Callable[[], Any], list[float]]] = [
 
 
 @pytest.fixture
-def faults() -> Iterator[tuple[Clock, FaultInjector]]:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as injector:
+def faults(clock_cache: ClockCache) -> Iterator[tuple[Clock, FaultInjector]]:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as injector:
         yield clock, injector
 
 
@@ -238,8 +239,8 @@ def test_the_faults_fixture_warns_when_a_test_without_a_clock_slept_for_real(
     assert "test_outage_with_a_clock" not in result.stdout.str().split("warnings summary")[-1]
 
 
-def test_nothing_stays_patched() -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock):
+def test_nothing_stays_patched(clock_cache: ClockCache) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock):
         assert tenacity_sync.retry.sleep is not tenacity.nap.sleep  # type: ignore[attr-defined]
         assert backoff._sync.time is not time
         assert httpx_retries.retry.asyncio is not asyncio
@@ -258,12 +259,13 @@ def test_nothing_stays_patched() -> None:
 @pytest.mark.usefixtures("no_real_sleep")
 def test_a_library_the_app_imports_after_the_start_is_reached_once_built(
     monkeypatch: pytest.MonkeyPatch,
+    clock_cache: ClockCache,
 ) -> None:
     # As when the harness starts the faults before the app's build imports its retry library.
     hidden = {name: sys.modules[name] for name in ("tenacity", "backoff")}
     for name in hidden:
         monkeypatch.delitem(sys.modules, name)
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as injector:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as injector:
         assert backoff._sync.time is time  # not imported as far as the injector could tell
         for name, module in hidden.items():
             monkeypatch.setitem(sys.modules, name, module)
@@ -277,11 +279,12 @@ def test_a_library_the_app_imports_after_the_start_is_reached_once_built(
 
 def test_an_apps_own_module_named_like_a_library_is_left_alone(
     monkeypatch: pytest.MonkeyPatch,
+    clock_cache: ClockCache,
 ) -> None:
     own = types.ModuleType("retrying")  # the app's retrying.py, not the library
     own.time = time  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "retrying", own)
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock):
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock):
         assert own.time is time  # type: ignore[attr-defined]
 
 

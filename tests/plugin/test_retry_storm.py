@@ -13,6 +13,7 @@ import pytest
 import tenacity
 
 from pytest_hardening import Clock, FaultInjector, Provider, RetryStormError, _retry_storm
+from pytest_hardening._clock_cache import ClockCache
 
 PROVIDERS = {"rerank": Provider("https://rerank.example", None)}
 #: A lower ceiling than the plugin's 10,000, for the suite's time: the same rule.
@@ -42,8 +43,8 @@ async def poll_forever() -> None:
             await asyncio.sleep(1)
 
 
-def test_a_library_retry_without_a_stop_is_ended_and_named() -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+def test_a_library_retry_without_a_stop_is_ended_and_named(clock_cache: ClockCache) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(__name__)
         faults.refuse("rerank")
         with pytest.raises(RetryStormError, match=r"retrying of tests\..*rerank_forever"):
@@ -56,8 +57,8 @@ def test_a_library_retry_without_a_stop_is_ended_and_named() -> None:
     assert "If every call stops, the test made thousands of retrying calls" in report
 
 
-def test_the_apps_own_loop_is_ended_too() -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+def test_the_apps_own_loop_is_ended_too(clock_cache: ClockCache) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.virtual_backoff(__name__)
         faults.fail("rerank", 503)
         with pytest.raises(RetryStormError, match="poll_forever"):
@@ -65,8 +66,8 @@ def test_the_apps_own_loop_is_ended_too() -> None:
         assert clock.advanced == RETRY_STORM  # one virtual second each
 
 
-def test_a_bounded_retry_is_left_alone() -> None:
-    with Clock() as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
+def test_a_bounded_retry_is_left_alone(clock_cache: ClockCache) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector(PROVIDERS, clock=clock) as faults:
         faults.refuse("rerank")
         bounded = tenacity.retry(stop=tenacity.stop_after_attempt(50))(rerank_forever.__wrapped__)
         with pytest.raises(tenacity.RetryError):

@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from pytest_hardening import Clock, FaultInjector
+from pytest_hardening._clock_cache import ClockCache
 
 GENERATED_BASE_CLIENT = """
 import time
@@ -59,10 +60,12 @@ def _back_off(base: object) -> None:
 
 
 @pytest.mark.parametrize("imported", ["before", "after"])
-def test_a_generated_sdks_retry_sleeps_move_the_clock(generated_sdk: str, imported: str) -> None:
+def test_a_generated_sdks_retry_sleeps_move_the_clock(
+    generated_sdk: str, imported: str, clock_cache: ClockCache
+) -> None:
     if imported == "before":
         __import__(generated_sdk)
-    with Clock() as clock, FaultInjector({}, clock=clock) as faults:
+    with Clock(cache=clock_cache) as clock, FaultInjector({}, clock=clock) as faults:
         if imported == "after":
             __import__(generated_sdk)  # as an app imports its SDK inside a handler
         _back_off(sys.modules[f"{generated_sdk}._base_client"])

@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from pytest_hardening import Clock, FaultInjector
+from pytest_hardening._clock_cache import ClockCache
 
 OLD_BASE_CLIENT = """
 import time
@@ -48,8 +49,10 @@ def old_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType
     return module
 
 
-def test_an_inline_retry_sleep_moves_the_clock(old_sdk: types.ModuleType) -> None:
-    with Clock() as clock, FaultInjector({}, clock=clock) as faults:
+def test_an_inline_retry_sleep_moves_the_clock(
+    old_sdk: types.ModuleType, clock_cache: ClockCache
+) -> None:
+    with Clock(cache=clock_cache) as clock, FaultInjector({}, clock=clock) as faults:
         old_sdk.SyncAPIClient().retry(20.0)
         anyio.run(old_sdk.AsyncAPIClient().retry, 3.0)
         assert faults.retry_sleeps == [20.0, 3.0]  # not slept: the clock moved instead
