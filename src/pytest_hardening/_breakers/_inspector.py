@@ -1,31 +1,22 @@
-"""BreakerInspector: state, transitions, force/reset over an app's breakers, any library."""
+"""BreakerInspector: state, transitions, force/reset over an app's breakers, any library.
+
+Each breaker's transitions are merged in its :class:`~._track.Track`; what a failure says is
+worded in :mod:`._advice`.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ._adapt import adapt_breaker, breaker_registry
+from ._advice import calls_lines, half_open_advice, history_text, problems_report, wrong_state
 from ._at_once import InAppLoop
-from ._base import BreakerAdapter, BreakerState, unreadable
+from ._base import BreakerState
+from ._track import Track
 
 __all__ = ["BreakerInspector"]
-
-
-@dataclass
-class _Track:
-    source: Any
-    adapter: BreakerAdapter
-    log: list[tuple[str, str]] = field(default_factory=list)
-    #: When each entry of ``log`` was logged (the inspector's ``now``; None without one).
-    times: list[float | None] = field(default_factory=list)
-    last: BreakerState | None = None
-    unsubscribe: Callable[[], None] | None = None
-    #: The latest logged transition, when a look (not a listener) logged it: a listener's
-    #: report of that change arriving after the look is the same change, not a new one.
-    observed: tuple[BreakerState, BreakerState] | None = None
 
 
 class BreakerInspector:
@@ -57,7 +48,7 @@ class BreakerInspector:
         self._in_app_loop = in_app_loop  # where an async breaker's methods run
         #: The last provider calls, for failure messages: what the breaker met (or not).
         self._calls = calls
-        self._tracks: dict[str, _Track] = {}
+        self._tracks: dict[str, Track] = {}
         self._unwatch: Callable[[], None] | None = None
         self._lock = threading.RLock()
         self._history = history
@@ -79,12 +70,13 @@ class BreakerInspector:
                     track.unsubscribe()
                 self._tracks[name] = self._track_for(name, source, track)
 
-    def _track_for(self, name: str, source: Any, before: _Track | None = None) -> _Track:
+    def _track_for(self, name: str, source: Any, before: Track | None = None) -> Track:
         """A track of ``source``, the breaker the registry names ``name`` now. ``before``: the
         track of the object it named until now (a registry that hands out a new wrapper at
         each read, or a breaker made again): its history goes on under the name, and a
         change of state since is a transition."""
-        track = _Track(source, adapt_breaker(source, in_app_loop=self._in_app_loop))
+        adapter = adapt_breaker(source, in_app_loop=self._in_app_loop)
+        track = Track(source, adapter, now=self._now)
         if before is not None:
             track.log, track.times, track.observed = before.log, before.times, before.observed
         if self._started:
@@ -93,15 +85,15 @@ class BreakerInspector:
             self._observe(name, track)
             self._subscribe(name, track)
         else:
-            track.last = _read(name, track)
+            track.last = track.read(name)
         return track
 
-    def _subscribe(self, name: str, track: _Track) -> None:
+    def _subscribe(self, name: str, track: Track) -> None:
         subscribe = getattr(track.adapter, "subscribe", None)
         if callable(subscribe):
             track.unsubscribe = subscribe(self._recorder(name))
 
-    def _track(self, name: str, *, create: bool = False) -> _Track:
+    def _track(self, name: str, *, create: bool = False) -> Track:
         self._refresh()
         make = getattr(self._registry, "create", None)
         if name not in self._tracks and create and callable(make):
@@ -132,7 +124,7 @@ class BreakerInspector:
         """Reset every breaker (unless told not to) and start recording transitions."""
         self._refresh()
         for name, track in self._tracks.items():
-            track.last = _read(name, track, reset=reset)
+            track.last = track.read(name, reset=reset)
             self._subscribe(name, track)
         self._started = True
         watch = getattr(self._registry, "watch", None)
@@ -162,34 +154,12 @@ class BreakerInspector:
 
     def _record(self, name: str, from_state: BreakerState, to_state: BreakerState) -> None:
         with self._lock:
-            track = self._tracks[name]
-            observed, track.observed = track.observed, None
-            if to_state == track.last:
-                if from_state == to_state or observed == (from_state, to_state):
-                    return  # no change, or the change a look already logged
-                # Left the state last seen and came back unseen: circuitbreaker reports
-                # HALF_OPEN on reading once its timeout has passed, and a failed probe reports
-                # HALF_OPEN -> OPEN while the last look saw OPEN.
-                self._log(track, (to_state.value, from_state.value))
-                self._log(track, (from_state.value, to_state.value))
-                return
-            if track.last is not None and from_state != track.last:
-                self._log(track, (track.last.value, from_state.value))  # seen in between
-            if from_state != to_state:
-                self._log(track, (from_state.value, to_state.value))
-            track.last = to_state
+            self._tracks[name].record(from_state, to_state)
 
-    def _log(self, track: _Track, change: tuple[str, str]) -> None:
-        track.log.append(change)
-        track.times.append(self._now() if self._now is not None else None)
-
-    def _observe(self, name: str, track: _Track) -> BreakerState:
+    def _observe(self, name: str, track: Track) -> BreakerState:
         state = BreakerState.parse(track.adapter.state())
         with self._lock:
-            if track.last is not None and state != track.last:
-                self._log(track, (track.last.value, state.value))
-                track.observed = (track.last, state)
-            track.last = state
+            track.see(state)
         return state
 
     # -- reading and steering ------------------------------------------------------------------
@@ -226,8 +196,7 @@ class BreakerInspector:
         ]
 
     def _recent_calls(self) -> list[str]:
-        recent = self._calls() if self._calls is not None else ""
-        return ["recent provider calls:", *recent.splitlines()] if recent else []
+        return calls_lines(self._calls() if self._calls is not None else "")
 
     def _on_call_note(self, name: str, actual: BreakerState, wanted: object) -> list[str]:
         wanted = str(getattr(wanted, "value", wanted)).upper()
@@ -236,22 +205,7 @@ class BreakerInspector:
             return list(never_opens()) if callable(never_opens) else []
         if actual is not BreakerState.OPEN or wanted != "HALF_OPEN":
             return []
-        library = getattr(self._track(name).adapter, "half_open_on_call", None)
-        if library:
-            return [
-                f"{library} moves OPEN -> HALF_OPEN on the first call after its open timeout, "
-                "not when the timeout passes: make that call (the probe) first, then read the "
-                "state"
-            ]
-        # A breaker of the project's own, read by its state alone: many move to HALF_OPEN
-        # inside their call(), as the libraries do.
-        return [
-            "if this breaker moves OPEN -> HALF_OPEN in its own call() once the open timeout "
-            "has passed (as pybreaker and many hand-written ones do), make that call (the "
-            "probe) first, then read the state; if it reads the time to decide, check that "
-            "the clock moved past the timeout (clock.advance) and that it reads time through a "
-            "module the clock reaches"
-        ]
+        return half_open_advice(getattr(self._track(name).adapter, "half_open_on_call", None))
 
     def transitions(self, name: str) -> list[tuple[str, str]]:
         track = self._track(name)
@@ -288,12 +242,9 @@ class BreakerInspector:
         """Close the breaker(s) and forget their recorded transitions."""
         for key in [name] if name is not None else self.names:
             track = self._track(key)
-            state = _read(key, track, reset=True)
+            state = track.read(key, reset=True)
             with self._lock:
-                track.log.clear()
-                track.times.clear()
-                track.last = state
-                track.observed = None
+                track.forget(state)
 
     def advance(self, seconds: float) -> None:
         """Move breakers that run on their own clock: calls ``advance(seconds)`` on every
@@ -338,39 +289,15 @@ class BreakerInspector:
 
     def problems_report(self) -> str | None:
         """A teardown message for :meth:`problems`, or ``None``."""
-        found = self.problems()
-        if not found:
-            return None
-        lines = "\n".join(f"  {p}" for p in found)
-        return (
-            f"breakers: {len(found)} error(s) in breaker callbacks were caught inside the app's "
-            f"requests (the app did not see them); transitions may be missing:\n{lines}"
-        )
+        return problems_report(self.problems())
 
     def history(self, name: str) -> str:
-        recent = self.transitions(name)[-self._history :]
-        if not recent:
-            return f"  (no transitions of {name})"
-        return "\n".join(f"  {a} -> {b}" for a, b in recent)
+        return history_text(name, self.transitions(name)[-self._history :])
 
     def assert_state(self, name: str, expected: str) -> None:
         __tracebackhide__ = True
         actual = self.state(name)
         wanted = BreakerState.parse(expected)
         if actual != wanted:
-            lines = [*self._recent_calls(), *self._on_call_note(name, actual, wanted)]
-            note = "".join(f"\n{line}" for line in lines)
-            raise AssertionError(
-                f"breaker {name!r}: expected {wanted.value}, "
-                f"actual {actual.value}.\nrecent transitions:\n{self.history(name)}{note}"
-            )
-
-
-def _read(name: str, track: _Track, *, reset: bool = False) -> BreakerState:
-    """The breaker's state, after closing it (``reset``); its store's error says so."""
-    try:
-        if reset:
-            track.adapter.reset()
-        return BreakerState.parse(track.adapter.state())
-    except Exception as exc:
-        raise unreadable(name, track.source, "close" if reset else "read", exc) from exc
+            notes = [*self._recent_calls(), *self._on_call_note(name, actual, wanted)]
+            raise AssertionError(wrong_state(name, wanted, actual, self.history(name), notes))
