@@ -1,22 +1,21 @@
-"""The call flow: persist first, then order data, script, and the Exotel call; recordings."""
+"""The call flow: persist first, then order data, script, and the Exotel call; then what
+Exotel's status callbacks report (their signing and statuses: _status_callbacks) and the
+recordings they bring (archived by _recordings)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
-import hashlib
 import hmac
 import logging
-import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TypeVar
-from urllib.parse import urlencode
 
 from reference_app._dialled_writes import DialledWrites
+from reference_app._recordings import Recordings
 from reference_app._redial_policy import not_dialled_fields
+from reference_app._status_callbacks import CallbackSigner, moves_forward
 from reference_app.config import REQUEST_BUDGET_SECONDS
 from reference_app.db import (
     Call,
@@ -36,12 +35,10 @@ from reference_app.providers import (
     ShopifyClient,
     ShopifyError,
     WasabiClient,
-    WasabiError,
     template_script,
 )
-from reference_app.resilience import State
 
-__all__ = ["CALLBACK_SIGNATURE_SECONDS", "CallService", "PlacedCall", "status_callback_key"]
+__all__ = ["CallService", "PlacedCall"]
 
 #: Stage caps inside the request budget (REQUEST_BUDGET_SECONDS, below common 30 s client
 #: timeouts): order data and the script are optional (degraded answers exist), so they get
@@ -49,68 +46,11 @@ __all__ = ["CALLBACK_SIGNATURE_SECONDS", "CallService", "PlacedCall", "status_ca
 ORDER_SECONDS = 5.0
 SCRIPT_SECONDS = 8.0
 _DB_RESERVE_SECONDS = 2.0
-#: Attempts to archive a recording before it is left for an operator; the delay between them
-#: doubles from RECORDING_RETRY_SECONDS (capped at an hour).
-RECORDING_MAX_ATTEMPTS = 8
-RECORDING_RETRY_SECONDS = 60.0
 
 
 logger = logging.getLogger("reference_app.calls")
 
 T = TypeVar("T")
-
-STATUS_CALLBACK_PATH = "/api/webhooks/exotel/status-callback"
-#: Bound on the ``call_id`` query parameter before it is signed or looked up (ids are UUIDs).
-_MAX_CALL_ID_CHARS = 64
-
-#: Exotel's call statuses onto ours; anything unknown is rejected by the webhook.
-EXOTEL_STATUSES: Mapping[str, CallStatus] = MappingProxyType(
-    {
-        "queued": CallStatus.QUEUED,
-        "ringing": CallStatus.RINGING,
-        "in-progress": CallStatus.IN_PROGRESS,
-        "completed": CallStatus.COMPLETED,
-        "failed": CallStatus.FAILED,
-        "busy": CallStatus.BUSY,
-        "no-answer": CallStatus.NO_ANSWER,
-        "canceled": CallStatus.FAILED,
-    }
-)
-
-
-#: Call states in the order a call moves through them; a callback never moves a call back
-#: (terminal states share the last rank: the first terminal state wins).
-_RANK: Mapping[CallStatus, int] = MappingProxyType(
-    {
-        CallStatus.QUEUED: 0,
-        CallStatus.INITIATED: 1,
-        CallStatus.RINGING: 2,
-        CallStatus.IN_PROGRESS: 3,
-        CallStatus.COMPLETED: 4,
-        CallStatus.FAILED: 4,
-        CallStatus.BUSY: 4,
-        CallStatus.NO_ANSWER: 4,
-    }
-)
-
-
-def status_callback_key(api_token: str) -> bytes:
-    """The HMAC key for status-callback URLs, derived from ``EXOTEL_API_TOKEN``.
-
-    Exotel does not sign its callbacks, so the URL we hand it carries our own signature. Derived
-    (domain-separated) rather than a new required variable; rotating the token rotates it.
-    """
-    return hashlib.sha256(b"exotel-status-callback" + api_token.encode()).digest()
-
-
-#: How long a signed StatusCallback URL is accepted: Exotel calls back within minutes of the
-#: call (recordings included), so a day is generous; a captured URL is useless after it.
-CALLBACK_SIGNATURE_SECONDS = 24 * 3600
-
-
-def _callback_signature(key: bytes, call_id: str, expires: str) -> str:
-    digest = hmac.new(key, f"{call_id}.{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +84,8 @@ class CallService:
         self._shopify = shopify
         self._openai = openai
         self._exotel = exotel
-        self._wasabi = wasabi
-        self._status_callback = webhook_base_url.rstrip("/") + STATUS_CALLBACK_PATH
-        self._callback_key = callback_key
+        self._signer = CallbackSigner(webhook_base_url, callback_key)
+        self._recordings = Recordings(repository, exotel=exotel, wasabi=wasabi)
         self._writes = DialledWrites(repository)
 
     def status_callback_params(self, call_id: str) -> dict[str, str]:
@@ -155,24 +94,16 @@ class CallService:
 
         The one place callback signatures are made (the app, tests and chaos steps use it).
         """
-        expires = str(int(time.time() + CALLBACK_SIGNATURE_SECONDS))
-        sig = _callback_signature(self._callback_key, call_id, expires)
-        return {"call_id": call_id, "exp": expires, "sig": sig}
+        return self._signer.params(call_id)
 
     def status_callback_url(self, call_id: str) -> str:
         """The signed StatusCallback URL handed to Exotel when ``call_id`` is placed."""
-        return f"{self._status_callback}?{urlencode(self.status_callback_params(call_id))}"
+        return self._signer.url(call_id)
 
     def verify_status_callback(self, call_id: str, sig: str, expires: str = "") -> bool:
         """Whether ``sig`` authenticates ``call_id`` until ``expires``, which has not passed
         (constant-time comparison)."""
-        if not 0 < len(call_id) <= _MAX_CALL_ID_CHARS or not call_id.isprintable():
-            return False
-        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
-            return False
-        expected = _callback_signature(self._callback_key, call_id, expires).encode()
-        valid = hmac.compare_digest(expected, sig.encode("utf-8", "replace"))
-        return valid and time.time() <= int(expires)
+        return self._signer.verify(call_id, sig, expires)
 
     async def place_call(
         self,
@@ -337,7 +268,7 @@ class CallService:
             # The URL was signed for this call alone, so its CallSid is this call's: this
             # repairs a dial whose CallSid could not be stored.
             fields["exotel_call_sid"] = sid
-        if _RANK[status] > _RANK[call.status]:  # monotonic: never back from completed
+        if moves_forward(call.status, status):  # monotonic: never back from completed
             fields["status"] = status
         if recording_url and recording_url != call.recording_url:
             # Metadata first, so the recording is never forgotten even if the upload fails.
@@ -351,49 +282,14 @@ class CallService:
 
     async def archive_recording(self, call: Call) -> Call:
         """Copy the call's recording from Exotel into Wasabi; on failure it stays pending."""
-        if not call.recording_url:
-            return call
-        key = f"recordings/{call.shop}/{call.id}.mp3"
-        try:
-            audio = await self._exotel.download_recording(call.recording_url)
-            await self._wasabi.put_object(key, audio, "audio/mpeg")
-        except (ExotelError, WasabiError) as exc:
-            # A refused URL (not an allowed recording host) never becomes downloadable:
-            # counted as every attempt at once. Anything else backs off and is retried.
-            permanent = isinstance(exc, ExotelError) and exc.status_code == 400
-            try:
-                attempts = await self.repository.recording_failed(
-                    call.id,
-                    first_delay=RECORDING_RETRY_SECONDS,
-                    attempts=RECORDING_MAX_ATTEMPTS if permanent else 1,
-                )
-            except DatabaseUnavailable:
-                attempts = 0
-            if attempts >= RECORDING_MAX_ATTEMPTS:
-                logger.error("recording of call %s not archived; gave up: %s", call.id, exc)
-            else:
-                logger.warning("recording of call %s kept for retry: %s", call.id, exc)
-            return call
-        updated = await self.repository.update(
-            call.id, recording_key=key, recording_upload_pending=False
-        )
-        return updated or call
+        return await self._recordings.archive(call)
 
     async def retry_pending_uploads(self, limit: int = 50) -> int:
         """Retry archiving pending recordings; returns how many are now stored.
 
         Skipped while the Wasabi breaker is open: every attempt would be rejected anyway.
         """
-        if self._wasabi.breaker.state is State.OPEN:
-            return 0
-        done = 0
-        due = await self.repository.pending_uploads(limit, max_attempts=RECORDING_MAX_ATTEMPTS)
-        for call in due:
-            if not (await self.archive_recording(call)).recording_upload_pending:
-                done += 1
-        return done
+        return await self._recordings.retry_pending(limit)
 
     def recording_download_url(self, call: Call) -> str | None:
-        if call.recording_key is None:
-            return None
-        return self._wasabi.presigned_get_url(call.recording_key)
+        return self._recordings.download_url(call)

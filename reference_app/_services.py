@@ -8,7 +8,8 @@ import httpx
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from reference_app._calls import CallService, status_callback_key
+from reference_app._calls import CallService
+from reference_app._status_callbacks import status_callback_key
 from reference_app.config import Settings
 from reference_app.db import CallRepository, create_engine
 from reference_app.observability import ApmRegistry

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
-from reference_app._calls import EXOTEL_STATUSES
+from reference_app._status_callbacks import EXOTEL_STATUSES
 from reference_app.db import WEBHOOK_DELIVERY_RETENTION, utcnow
 from reference_app.providers import OrderInfo, is_shop_domain
 

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pytest_hardening import BreakerInspector, Clock, FaultInjector
-from reference_app._calls import CALLBACK_SIGNATURE_SECONDS, RECORDING_RETRY_SECONDS
+from reference_app._recordings import RECORDING_RETRY_SECONDS
+from reference_app._status_callbacks import CALLBACK_SIGNATURE_SECONDS
 from reference_app.api import shopify_signature
 from reference_app.config import SERVICE_BREAKERS
 from reference_app.observability import ApmRegistry
