@@ -1,5 +1,7 @@
-"""The reference app's chaos catalogue: outages, flapping, slowness, rate limits, garbage,
-database loss, two providers down, recovery under traffic, queued calls re-dialled.
+"""The reference app's chaos catalogue, in the order the command runs it, and its scenarios of
+a dependency going down: outages, database loss, two providers down, recovery under traffic,
+queued calls re-dialled. Providers that stay up but answer badly (flapping, slowness, rate
+limits, garbage) are in ``_misbehaving``; what every scenario shares, in ``_scenario_parts``.
 
 Thresholds come from the app's own breaker table (``reference_app.config.SERVICE_BREAKERS``),
 so the numbers are stated once: 5 failures / 2 probes / 60 s (Wasabi 90 s), and 10 / 3 / 60 s
@@ -9,26 +11,31 @@ for the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pytest_hardening.chaos import (
     Advance,
-    ExpectAlert,
     ExpectBreaker,
     ExpectFastFail,
     ExpectNoSentryErrors,
     ExpectNoServerErrors,
-    ExpectProviderCalls,
     ExpectSentryEvent,
     ExpectTransitions,
     Heal,
     Inject,
     Scenario,
-    Step,
 )
-from reference_app.config import DEFAULT_OPENAI_MAX_RETRIES, SERVICE_BREAKERS
+from reference_app.config import SERVICE_BREAKERS
 
+from ._misbehaving import (
+    flapping,
+    garbage,
+    intermittent,
+    openai_stream_cut,
+    rate_limited,
+    slow_openai,
+)
 from ._redial_steps import RedialQueued, queued_calls_dialled_once
+from ._scenario_parts import CYCLE, ROLLBACK, STEADY, openai_reached
 from ._steps import (
     DatabaseOutage,
     DatabaseRestored,
@@ -43,13 +50,6 @@ from ._steps import (
     status_callbacks,
 )
 
-if TYPE_CHECKING:
-    pass
-
-CYCLE = ("CLOSED", "OPEN", "HALF_OPEN", "CLOSED")
-STEADY: tuple[Step, ...] = (health_is("healthy"), place_calls(1, expect=201))
-ROLLBACK: tuple[Step, ...] = (Heal(), DatabaseRestored())
-
 # What the client gets while the provider is down: Exotel → the call is queued (202);
 # OpenAI → template script, Shopify → generic script, both still placed (201).
 DEGRADED_STATUS = {"exotel": 202, "openai": 201, "shopify": 201}
@@ -58,17 +58,6 @@ FAULT = {
     "openai": Inject("openai", "fail", (500,)),
     "shopify": Inject("shopify", "fail", (503,)),
 }
-
-
-#: Requests one script costs while OpenAI fails: the SDK's first try and its retries
-#: (OPENAI_MAX_RETRIES is unset in the chaos env). The breaker still counts one failure.
-OPENAI_ATTEMPTS = 1 + DEFAULT_OPENAI_MAX_RETRIES
-
-
-def _openai_reached(scripts: int, *, per_script: int = OPENAI_ATTEMPTS) -> tuple[Step, ...]:
-    """OpenAI received the steady-state script's request plus ``per_script`` per failed one."""
-    reached = 1 + scripts * per_script
-    return (ExpectProviderCalls("openai", at_least=reached, at_most=reached),)
 
 
 def _outage(provider: str) -> Scenario:
@@ -85,7 +74,7 @@ def _outage(provider: str) -> Scenario:
             FAULT[provider],
             place_calls(cfg.failure_threshold, expect=during),
             ExpectBreaker(provider, "OPEN"),
-            *(_openai_reached(cfg.failure_threshold) if provider == "openai" else ()),
+            *(openai_reached(cfg.failure_threshold) if provider == "openai" else ()),
             ExpectSentryEvent(f"circuit breaker {provider} opened"),  # an incident, reported
             health_is("degraded"),
             ExpectFastFail(provider, place_calls(3, expect=during)),
@@ -162,176 +151,6 @@ def _database_loss() -> Scenario:
         ),
         rollback=ROLLBACK,
         data_check=calls_kept_nothing_half_written,
-    )
-
-
-def _flapping() -> Scenario:
-    cfg = SERVICE_BREAKERS["exotel"]
-    alternating = [503, "ok"] * cfg.failure_threshold
-    return Scenario(
-        name="exotel-flapping",
-        description=(
-            "Exotel alternates failure and success: never 5 in a row, so the breaker stays "
-            "closed; once open, one good probe followed by a bad one must reopen, not close"
-        ),
-        steady_state=STEADY,
-        method=(
-            Inject("exotel", "sequence", (alternating,)),
-            place_calls(len(alternating), expect=(201, 202)),
-            ExpectBreaker("exotel", "CLOSED"),
-            Inject("exotel", "fail", (503,)),
-            place_calls(cfg.failure_threshold, expect=202),
-            ExpectBreaker("exotel", "OPEN"),
-            Advance(cfg.open_timeout),
-            Inject("exotel", "sequence", (["ok", 503],)),
-            place_calls(1, expect=201),
-            ExpectBreaker("exotel", "HALF_OPEN"),  # one success of two: not closed yet
-            place_calls(1, expect=202),
-            ExpectBreaker("exotel", "OPEN"),
-            Heal("exotel"),
-            Advance(cfg.open_timeout),
-            place_calls(cfg.success_threshold, expect=201),
-            ExpectTransitions("exotel", (*CYCLE[:3], "OPEN", "HALF_OPEN", "CLOSED")),
-            ExpectNoServerErrors(),
-            ExpectNoSentryErrors(),
-        ),
-        rollback=ROLLBACK,
-        data_check=calls_kept,
-    )
-
-
-def _slow_openai() -> Scenario:
-    cfg = SERVICE_BREAKERS["openai"]
-    return Scenario(
-        name="openai-slow",
-        description=(
-            "OpenAI answers after 30s, past the client's 3s read timeout: each attempt times "
-            f"out and the SDK retries ({OPENAI_ATTEMPTS} requests per script, virtual time), a "
-            "slow-endpoint alert, the template script inside the script's 8s cap; the breaker "
-            "counts one failure per script, opens, and later calls do not wait at all"
-        ),
-        steady_state=STEADY,
-        method=(
-            Inject("openai", "latency", (30.0,)),
-            place_calls(cfg.failure_threshold, expect=201),
-            ExpectBreaker("openai", "OPEN"),
-            *_openai_reached(cfg.failure_threshold),
-            ExpectAlert("slow_endpoint", "POST /api/calls"),
-            ExpectFastFail("openai", place_calls(3, expect=201)),
-            Heal("openai"),
-            Advance(cfg.open_timeout),
-            place_calls(cfg.success_threshold, expect=201),
-            ExpectTransitions("openai", CYCLE),
-            ExpectNoServerErrors(),
-            ExpectNoSentryErrors(),
-        ),
-        rollback=ROLLBACK,
-        data_check=calls_kept,
-    )
-
-
-def _rate_limited() -> Scenario:
-    cfg = SERVICE_BREAKERS["exotel"]
-    return Scenario(
-        name="exotel-rate-limited",
-        description=(
-            "Exotel answers 429 + Retry-After: 30; 429 counts against the breaker (back off), "
-            "calls are queued (202), the provider is left alone until the breaker probes"
-        ),
-        steady_state=STEADY,
-        method=(
-            Inject("exotel", "rate_limit", kwargs={"retry_after": 30}),
-            place_calls(cfg.failure_threshold, expect=202),
-            ExpectBreaker("exotel", "OPEN"),
-            ExpectFastFail("exotel", place_calls(5, expect=202, every=10.0)),
-            Heal("exotel"),
-            Advance(cfg.open_timeout),
-            place_calls(cfg.success_threshold, expect=201),
-            ExpectTransitions("exotel", CYCLE),
-            ExpectProviderCalls("exotel", at_most=1 + cfg.failure_threshold + 2 * 2),
-            ExpectNoServerErrors(),
-            ExpectNoSentryErrors(),
-        ),
-        rollback=ROLLBACK,
-        data_check=calls_kept,
-    )
-
-
-def _garbage() -> Scenario:
-    cfg = SERVICE_BREAKERS["openai"]
-    return Scenario(
-        name="openai-garbage",
-        description=(
-            "OpenAI answers 200 with an unparseable body: the SDK does not retry a 200, the app "
-            "counts it as a failure (a provider that talks garbage is not healthy), template "
-            "script used, never a 5xx to the client"
-        ),
-        steady_state=STEADY,
-        method=(
-            Inject("openai", "garbage"),
-            place_calls(cfg.failure_threshold, expect=201),
-            ExpectBreaker("openai", "OPEN"),
-            *_openai_reached(cfg.failure_threshold, per_script=1),
-            Heal("openai"),
-            Advance(cfg.open_timeout),
-            place_calls(cfg.success_threshold, expect=201),
-            ExpectTransitions("openai", CYCLE),
-            ExpectNoServerErrors(),
-            ExpectNoSentryErrors(),
-        ),
-        rollback=ROLLBACK,
-        data_check=calls_kept,
-    )
-
-
-def _openai_stream_cut() -> Scenario:
-    cfg = SERVICE_BREAKERS["openai"]
-    return Scenario(
-        name="openai-stream-cut",
-        description=(
-            "OpenAI's streamed answers are cut after 3 events: the half-written script is "
-            "dropped for the template (201), an answer that has started is not retried, each "
-            "cut counts as a failure and the breaker opens"
-        ),
-        steady_state=STEADY,
-        method=(
-            Inject("openai", "stream_cut", kwargs={"after": 3}),
-            place_calls(cfg.failure_threshold, expect=201),
-            ExpectBreaker("openai", "OPEN"),
-            *_openai_reached(cfg.failure_threshold, per_script=1),
-            Heal("openai"),
-            Advance(cfg.open_timeout),
-            place_calls(cfg.success_threshold, expect=201),
-            ExpectTransitions("openai", CYCLE),
-            ExpectNoServerErrors(),
-            ExpectNoSentryErrors(),
-        ),
-        rollback=ROLLBACK,
-        data_check=calls_kept,
-    )
-
-
-def _intermittent() -> Scenario:
-    cfg = SERVICE_BREAKERS["openai"]
-    return Scenario(
-        name="openai-intermittent",
-        description=(
-            "OpenAI fails 40% of calls at random (seeded: --seed picks which): whatever the "
-            "breaker does, every call is placed (201) and it ends closed once OpenAI is healthy"
-        ),
-        steady_state=STEADY,
-        method=(
-            Inject("openai", "random", (0.4,)),
-            place_calls(20, expect=201, every=3.0),
-            Heal("openai"),
-            Advance(cfg.open_timeout),
-            place_calls(cfg.success_threshold, expect=201),
-            ExpectBreaker("openai", "CLOSED"),
-            ExpectNoServerErrors(),
-            ExpectNoSentryErrors(),
-        ),
-        rollback=ROLLBACK,
-        data_check=calls_kept,
     )
 
 
@@ -429,12 +248,12 @@ def catalogue() -> Sequence[Scenario]:
         *(_outage(p) for p in ("exotel", "openai", "shopify")),
         _wasabi_outage(),
         _database_loss(),
-        _flapping(),
-        _slow_openai(),
-        _rate_limited(),
-        _garbage(),
-        _openai_stream_cut(),
-        _intermittent(),
+        flapping(),
+        slow_openai(),
+        rate_limited(),
+        garbage(),
+        openai_stream_cut(),
+        intermittent(),
         _two_down(),
         _recovery_under_traffic(),
         _outage_redial(),
