@@ -207,9 +207,15 @@ class _InMemoryTransports:
         own = chosen is not None and not (
             isinstance(chosen, type) and issubclass(chosen, _http_transports())
         )
-        if self._guard is None or own or not options.get("dsn"):
+        if self._guard is None or not options.get("dsn"):
             return self._previous(options)
-        return _Forward(options, self._guard)
+        if own and not isinstance(chosen, SentryCapture):
+            return self._previous(options)
+        # In memory, never rate-limited: the SDK's health monitor (read just after this) has
+        # nothing to watch, and its thread, asleep 10 s between looks, held the client and
+        # the app it reports on alive for that long after every test.
+        options["enable_backpressure_handling"] = False
+        return self._previous(options) if own else _Forward(options, self._guard)
 
     def remove(self) -> None:
         self._guard = None

@@ -5,6 +5,7 @@ created in a guarded block (a refused build's report included) sends over the ne
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,24 @@ def test_clients_created_in_a_guard_send_to_its_capture_never_to_the_dsn() -> No
     assert sent_in_the_guard == []
     assert sorted(e["message"] for e in guard.capture.events) == ["global", "standalone"]
     assert [e["message"] for e in sent] == ["after the guard"]
+
+
+@pytest.mark.parametrize("transport", ["the guard's", "a SentryCapture"])
+def test_clients_sending_to_memory_start_no_health_monitor_thread(transport: str) -> None:
+    # The SDK's backpressure monitor watches a transport for rate limits: one thread per
+    # client, asleep 10 s between looks, holding the client (and the app it reports on) for
+    # that long after every test. A transport in memory has nothing for it to watch.
+    before = {t for t in threading.enumerate() if t.name == "sentry.monitor"}
+    own = SentryCapture()
+    with SentryGuard() as guard:
+        chosen = {} if transport == "the guard's" else {"transport": own}
+        sentry_sdk.init(dsn="https://key@sentry.invalid/1", traces_sample_rate=1.0, **chosen)
+        with sentry_sdk.start_transaction(name="checked"):  # sampling asks the monitor
+            sentry_sdk.capture_message("sent")
+        started = {t for t in threading.enumerate() if t.name == "sentry.monitor"} - before
+    assert started == set()
+    capture = guard.capture if transport == "the guard's" else own
+    assert [e["message"] for e in capture.events] == ["sent"]
 
 
 def test_a_client_initialised_before_the_guard_sends_to_its_capture_then_to_its_dsn() -> None:
