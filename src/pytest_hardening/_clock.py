@@ -143,6 +143,7 @@ class Clock:
             self._stop()
             self._anchor = None
             self._sleeps.stop()
+            self._sleeps.bound = None  # the module scan (cacheless: thousands of weak refs)
             if self._deadlines is not None:
                 self._deadlines.stop()
                 self._deadlines = None
