@@ -1,7 +1,8 @@
 """The places a holder keeps a function in: reading them, and putting a real one back.
 
-Shared by the sweep (:mod:`._clock_holders`), which re-points what these places hold, and the
-record of a sweep (:mod:`._clock_replay`), which counts what they hold.
+Shared by the sweep (:mod:`._clock_holders`, and :mod:`._clock_repoint`, which re-points what
+these places hold) and the record of a sweep (:mod:`._clock_replay`), which counts what they
+hold.
 """
 
 from __future__ import annotations

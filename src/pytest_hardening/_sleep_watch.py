@@ -41,7 +41,7 @@ from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
 from ._bound_sleeps import LIBRARY_HELD, Repointed, unstopped
-from ._clock_holders import DEFAULT_IGNORE
+from ._clock_repoint import DEFAULT_IGNORE
 from ._virtual_time import ServingThreads, in_request, moves, note_move
 
 __all__ = ["AwaitedSleep", "Diversion", "KnownSleep", "RealSleep", "SleepWatch", "not_the_apps"]
