@@ -453,3 +453,19 @@ def test_a_breaker_not_made_yet_is_said_to_come_with_its_first_request() -> None
         assert breakers.state("openai") == "CLOSED"  # a live registry: seen once made
     finally:
         breakers.stop()
+
+
+def test_a_misspelt_breaker_name_is_answered_with_the_close_one() -> None:
+    # A trial's typo ("upstrem") was told about breakers made at a first request, which did
+    # not apply: the name it meant is said instead.
+    breakers = BreakerInspector({"upstream": pybreaker.CircuitBreaker(name="upstream")}).start()
+    try:
+        with pytest.raises(KeyError) as info:
+            breakers.state("upstrem")
+        message = str(info.value)
+        assert "no breaker named 'upstrem'; breakers: ['upstream']: did you mean 'upstream'?" in (
+            message
+        )
+        assert "first request" not in message
+    finally:
+        breakers.stop()

@@ -6,6 +6,7 @@ worded in :mod:`._advice`.
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -101,6 +102,11 @@ class BreakerInspector:
         try:
             return self._tracks[name]
         except KeyError:
+            close = difflib.get_close_matches(name, self.names, n=1)
+            if close:  # a typo: the advice about breakers made later does not apply
+                raise KeyError(
+                    f"no breaker named {name!r}; breakers: {self.names}: did you mean {close[0]!r}?"
+                ) from None
             raise KeyError(
                 f"no breaker named {name!r}; breakers: {self.names}. A breaker the app makes on "
                 "first use (at its first request) is there once a request made it, read through "
