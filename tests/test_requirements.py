@@ -3,6 +3,7 @@ package is too old and how to fix it, before any fixture fails deep inside the p
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,50 @@ def test_the_summary_line_names_the_old_package(
             "packages installed here: httpx 0.25.2 (it needs httpx>=0.28)"
         ]
     )
+
+
+def _installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, version: str) -> None:
+    """The metadata of ``name`` ``version``, found before the real one (the module stays)."""
+    info = tmp_path / "pins" / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "pins"))
+
+
+def test_an_sdk_that_passes_proxies_is_named_on_the_summary_line(
+    tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trial's app pinned anthropic 0.34.2: beside the plugin's httpx 0.28 every hardened
+    # test errored in the app's startup (TypeError: AsyncCl...), and the plugin said nothing.
+    _installed(tmp_path, monkeypatch, "anthropic", "0.34.2")
+    _installed(tmp_path, monkeypatch, "openai", "1.55.2")
+    for variable in ("CI", "BUILD_NUMBER"):  # on CI, pytest's summary shows every line
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("COLUMNS", "400")
+    pytester.makepyfile(test_old_sdk=TESTS)
+    result = pytester.runpytest(*RUN)
+    result.assert_outcomes(passed=1, errors=2)
+    httpx = importlib.metadata.version("httpx")
+    result.stdout.fnmatch_lines(
+        [
+            f"ERROR test_old_sdk.py::test_one - Failed: openai 1.55.2 cannot build a client "
+            f"with httpx {httpx} (it passes `proxies`, which httpx removed): upgrade to "
+            f"openai >= 1.55.3; anthropic 0.34.2 cannot build a client with httpx {httpx} *"
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*python -m pip install 'openai>=1.55.3' 'anthropic>=0.40' (or uninstall an SDK*"]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_sdks_that_build_a_client_say_nothing(
+    tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _installed(tmp_path, monkeypatch, "anthropic", "0.40.0")
+    _installed(tmp_path, monkeypatch, "openai", "1.55.3")
+    pytester.makepyfile(TESTS)
+    pytester.runpytest(*RUN).assert_outcomes(passed=3)
 
 
 def test_met_requirements_say_nothing(pytester: pytest.Pytester) -> None:

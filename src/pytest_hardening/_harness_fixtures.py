@@ -89,13 +89,24 @@ def close_breakers_after(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def _hardening_requirements() -> None:
     """The installed packages meet the plugin's requirements (pip only warns when a project's
-    pins undercut them). Session-scoped: one check per process, and every test using the
-    fixtures reports the same message instead of an error deep inside the plugin."""
-    from ._requirements import FIXTURE_PACKAGES, requirements_message, unmet_requirements
+    pins undercut them), and no installed SDK is known to fail beside them. Session-scoped:
+    one check per process, and every test using the fixtures reports the same message instead
+    of an error deep inside the plugin or the app; the plugin itself still loads, and tests
+    without its fixtures run as before."""
+    from ._requirements import (
+        FIXTURE_PACKAGES,
+        old_sdks,
+        old_sdks_message,
+        requirements_message,
+        unmet_requirements,
+    )
 
     unmet = unmet_requirements(FIXTURE_PACKAGES)
     if unmet:
         pytest.fail(requirements_message(unmet), pytrace=False)
+    old = old_sdks()
+    if old:
+        pytest.fail(old_sdks_message(old), pytrace=False)
 
 
 @pytest.fixture(scope="session")

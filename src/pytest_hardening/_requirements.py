@@ -21,6 +21,13 @@ DISTRIBUTION = "pytest-hardening"
 FIXTURE_PACKAGES = frozenset({"anyio", "freezegun", "httpx", "pytest", "respx", "sentry-sdk"})
 
 
+# SDKs whose releases before these pass httpx a ``proxies=`` that httpx 0.28 removed: their
+# default client cannot be built beside the httpx the plugin needs (the SDKs' changelogs:
+# "compat with new httpx 0.28.0 release", openai 1.55.3 and anthropic 0.40.0).
+PROXIES_REMOVED_IN = "0.28"
+PASSES_PROXIES = {"openai": "1.55.3", "anthropic": "0.40"}
+
+
 class Unmet(NamedTuple):
     name: str
     needs: str  # the declared requirement without its marker, e.g. "anyio>=4.4"
@@ -141,3 +148,55 @@ def holding_back(name: str, version: str) -> list[str]:
             if any(caps(spec.operator, spec.version) for spec in requirement.specifier):
                 found.add(f"{dist.metadata['Name']} {dist.version}")
     return sorted(found)
+
+
+class OldSdk(NamedTuple):
+    name: str
+    installed: str
+    fixed: str  # the first release that builds a client with the installed httpx
+    httpx: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} {self.installed} cannot build a client with httpx {self.httpx} "
+            f"(it passes `proxies`, which httpx removed): upgrade to {self.name} >= {self.fixed}"
+        )
+
+
+def old_sdks() -> list[OldSdk]:
+    """The installed SDKs known not to build a client with the installed httpx; read from
+    the installed metadata (pip installs a project's pinned SDK beside the plugin's httpx
+    without a word, and the app then fails at its first client with a bare TypeError)."""
+    from packaging.version import InvalidVersion, Version
+
+    def version(name: str) -> Version | None:
+        try:
+            return Version(importlib.metadata.version(name))
+        except (importlib.metadata.PackageNotFoundError, InvalidVersion):
+            return None  # not installed, or a version packaging cannot read: nothing to say
+
+    httpx = version("httpx")
+    if httpx is None or httpx < Version(PROXIES_REMOVED_IN):
+        return []
+    found = []
+    for name, fixed in PASSES_PROXIES.items():
+        installed = version(name)
+        if installed is not None and installed < Version(fixed):
+            found.append(OldSdk(name, str(installed), fixed, str(httpx)))
+    return found
+
+
+def old_sdks_message(old: list[OldSdk]) -> str:
+    """What to tell a user whose installed SDKs cannot build a client beside the plugin's httpx."""
+    installs = " ".join(f"'{sdk.name}>={sdk.fixed}'" for sdk in old)
+    # The SDKs on the first line: pytest's short summary shows only that line of a failure.
+    return "\n".join(
+        [
+            "; ".join(str(sdk) for sdk in old),
+            f"{DISTRIBUTION} needs httpx>={PROXIES_REMOVED_IN}, and the app's SDK client fails "
+            "with it (TypeError: ... unexpected keyword argument 'proxies') in its tests and "
+            f"anywhere else in this environment. Install: python -m pip install {installs} (or "
+            "uninstall an SDK the app does not use); tests that use no hardened fixture run as "
+            "before. docs/getting-started.md lists the releases.",
+        ]
+    )
