@@ -6,7 +6,8 @@ name) and a ``module``: the class itself is gone. So a class argument is matched
 would match it, by name: the class and every subclass of it loaded when the assertion runs
 (the event's class was loaded to be raised), each with its module, so a class of the same
 name from another package (``openai.APITimeoutError``, ``anthropic.APITimeoutError``) is not
-taken for it.
+taken for it. A string is matched as the event writes the exception: its ``type`` alone, or
+``module.type``, as a failed assertion lists the events.
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ def describe_type(exc_type: type[BaseException] | str) -> str:
 
 def matches_type(values: list[dict[str, Any]], exc_type: type[BaseException] | str) -> bool:
     """Whether one of an event's exception ``values`` is ``exc_type``: a string is compared
-    with the ``type`` alone; a class matches itself and its subclasses, module included."""
+    with the ``type`` alone and with ``module.type``, as the failure lists it (a user copies
+    the name from there); a class matches itself and its subclasses, module included."""
     if isinstance(exc_type, str):
-        return any(v.get("type") == exc_type for v in values)
+        return any(
+            exc_type in (v.get("type"), written_type(v.get("module"), v.get("type")))
+            for v in values
+        )
     wanted = _family(exc_type)
     return any((v.get("module") or None, v.get("type")) in wanted for v in values)
 
@@ -42,7 +47,9 @@ def what_to_check(events: list[dict[str, Any]], transactions: list[dict[str, Any
     if events:
         return (
             "(none of these matches: a class matches an exception of it or of a subclass, "
-            "module and name both; a message, a substring; a tag, its value as a string)"
+            "module and name both; a string, the exception's name alone (QuotaError) or with "
+            "its module, as listed above (app.errors.QuotaError); a message, a substring; a "
+            "tag, its value as a string)"
         )
     if transactions:  # the client works: the app reported no error
         return (

@@ -105,6 +105,31 @@ def test_assert_captured_matches_a_class_as_except_does(guard: SentryGuard) -> N
     assert "sentry_sdk.init" not in said  # events arrived: Sentry was initialised
 
 
+def test_assert_captured_takes_a_string_as_the_failure_lists_the_exception(
+    guard: SentryGuard,
+) -> None:
+    # A trial's: assert_captured("test_dotted.QuotaError") failed, listing the event it had
+    # captured as "[error] test_dotted.QuotaError: over quota".
+    capture = SentryCapture()
+    sentry_sdk.init(dsn=DSN, transport=capture, default_integrations=False)
+    _report(_OtherSlowTimeout("read timed out"))
+    _report(_Outer.Failed("nested"))
+    _report(KeyError("k"))
+    for name in ("vendor_b.errors.SlowTimeout", "SlowTimeout", "KeyError"):
+        capture.assert_captured(name)
+    capture.assert_captured(f"{__name__}._Outer.Failed")  # a nested class: its qualified name
+    capture.assert_captured("_Outer.Failed")
+    listed = [line.split("]", 1)[1].split(":", 1)[0].strip() for line in capture.summary()]
+    for name in listed:  # every name the listing shows matches its event
+        capture.assert_captured(name)
+    for not_it in ("vendor_b.SlowTimeout", "errors.SlowTimeout", "vendor_b.errors.APITimeoutError"):
+        with pytest.raises(AssertionError) as info:
+            capture.assert_captured(not_it)
+    said = str(info.value)
+    assert "vendor_b.errors.SlowTimeout: read timed out" in said
+    assert "a string, the exception's name alone (QuotaError) or with its module" in said
+
+
 def test_assert_captured_lists_one_line_per_event(guard: SentryGuard) -> None:
     capture = SentryCapture()
     with pytest.raises(AssertionError, match=r"did the app call sentry_sdk\.init"):
