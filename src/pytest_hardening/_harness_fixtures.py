@@ -20,7 +20,13 @@ from ._config import NotConfigured
 from ._config_fixtures import CLIENT_FIXTURES
 from ._loop_deadlines import warn_passed_deadlines
 from ._report import record_for, session_of
-from ._sleep_advice import REAL_SLEEP_WARN_SECONDS, warn_frozen_sleeps, warn_real_sleeps
+from ._sleep_advice import (
+    REAL_SLEEP_WARN_SECONDS,
+    known_pairs,
+    warn_frozen_sleeps,
+    warn_real_sleeps,
+    worth_warning,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -197,6 +203,9 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
         yield frozen
     finally:
         record.clock_advanced = frozen.advanced
+    # Recorded before warning: under -W error the warning raises.
+    record.passed_deadlines.extend(frozen.passed_deadlines)
+    record.add_real_sleeps(worth_warning(frozen.real_sleeps))
     warn_passed_deadlines(frozen.passed_deadlines, _test_line(request.node))
     warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
     if frozen.frozen_waits:  # the app may have turned the error that ended the wait into a 500
@@ -230,6 +239,7 @@ def faults(
     # With a clock, the clock's own watch spoke for the sleeps of modules the plugin does not
     # know, and the known back-off slept for real only before the clock was there (startup).
     if _hardening_harness.clock is None:
+        record.add_real_sleeps([*worth_warning(known_pairs(known)), *worth_warning(unknown)])
         warn_real_sleeps(known, unknown)
     problem = _hardening_harness.problems()
     if problem:

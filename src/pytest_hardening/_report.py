@@ -47,6 +47,11 @@ class TestRecord:
     sentry_transactions: int = 0
     audit_findings: list[str] = field(default_factory=list)
     clock_advanced: float = 0.0
+    #: Seconds slept for real by module, as the RealSleepWarnings said (the summary's line
+    #: for them shows what a project's filter on UserWarning hides).
+    real_sleeps: dict[str, float] = field(default_factory=dict)
+    #: The LoopDeadlineWarnings' messages, for the same reason.
+    passed_deadlines: list[str] = field(default_factory=list)
     outcome: str = "passed"
 
     def add_faults(self, injector: Any) -> None:
@@ -67,6 +72,10 @@ class TestRecord:
         self.sentry_events.extend(unpersonal(line) for line in capture.summary())
         self.sentry_transactions += len(capture.transactions)
 
+    def add_real_sleeps(self, sleeps: Iterable[tuple[str, float]]) -> None:
+        for module, seconds in sleeps:
+            self.real_sleeps[module] = self.real_sleeps.get(module, 0.0) + seconds
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "nodeid": self.nodeid,
@@ -80,6 +89,8 @@ class TestRecord:
             "sentry_transactions": self.sentry_transactions,
             "audit_findings": self.audit_findings,
             "clock_advanced": self.clock_advanced,
+            "real_sleeps": {module: round(s, 3) for module, s in self.real_sleeps.items()},
+            "passed_deadlines": self.passed_deadlines,
         }
 
 
@@ -139,6 +150,7 @@ class HardeningSession:
             f"provider calls: {calls}; faults set: {_top(faults)}",
             f"breaker transitions: {_top(transitions)}",
             f"Sentry events captured: {events}; audit findings: {findings}",
+            *_hidden_warnings(self.records),
         ]
 
     def write_json(self, path: str | Path) -> Path:
@@ -156,6 +168,38 @@ def _top(counter: Counter[str], limit: int = 6) -> str:
     if len(counter) > limit:
         parts.append(f"… {len(counter) - limit} more")
     return ", ".join(parts)
+
+
+def _hidden_warnings(records: list[dict[str, Any]]) -> list[str]:
+    """A line for the real sleeps and one for the passed loop deadlines the tests' warnings
+    reported, when there were any: a project's ``filterwarnings = ignore::UserWarning`` (or
+    ``-W ignore``) hides the warnings themselves, and a test that slept a minute passed in
+    silence (a trial's)."""
+    lines = []
+    slept: dict[str, float] = {}
+    sleepers = 0
+    for record in records:
+        sleeps = record["real_sleeps"]
+        sleepers += bool(sleeps)
+        for module, seconds in sleeps.items():
+            slept[module] = slept.get(module, 0.0) + seconds
+    if slept:
+        ranked = sorted(slept.items(), key=lambda item: -item[1])
+        where = ", ".join(f"{module} {seconds:.2f} s" for module, seconds in ranked[:3])
+        more = f", … {len(ranked) - 3} more" if len(ranked) > 3 else ""
+        lines.append(
+            f"slept for real: {sum(slept.values()):.2f} s in {sleepers} test(s), from "
+            f"{where}{more}; add the `clock` fixture, and name back-off modules in "
+            "hardening_backoff_modules (RealSleepWarning: docs/fixtures.md, `clock`)"
+        )
+    passed = [len(r["passed_deadlines"]) for r in records]
+    if any(passed):
+        lines.append(
+            f"loop deadlines the clock passed unfired: {sum(passed)} in "
+            f"{sum(map(bool, passed))} test(s); give the client its own httpx.Timeout under "
+            "them (LoopDeadlineWarning: docs/fixtures.md, `clock`)"
+        )
+    return lines
 
 
 SESSION_KEY = pytest.StashKey[HardeningSession]()

@@ -4,7 +4,9 @@ for in real time, where, and what to do about it.
 Only the sleeps of the threads that serve the test are warned of (see :mod:`._virtual_time`):
 a background thread's (a library's poller) are its own timing, mentioned beside the others,
 never warned of alone. Each warning names the modules and the cure: the ``clock`` fixture, and
-``hardening_backoff_modules`` for back-off the plugin does not know.
+``hardening_backoff_modules`` for back-off the plugin does not know. What they warn of is also
+handed to the run's summary (:func:`worth_warning`): a project filtering ``UserWarning`` away
+still reads it there.
 """
 
 from __future__ import annotations
@@ -17,12 +19,30 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._sleep_watch import KnownSleep
 
-__all__ = ["REAL_SLEEP_WARN_SECONDS", "warn_frozen_sleeps", "warn_real_sleeps"]
+__all__ = [
+    "REAL_SLEEP_WARN_SECONDS",
+    "known_pairs",
+    "warn_frozen_sleeps",
+    "warn_real_sleeps",
+    "worth_warning",
+]
 
 #: Back-off slept for real in one test (no clock) from which the ``faults`` fixture warns: below
 #: the AI SDKs' shortest retry delay (0.5 s less up to a quarter of jitter), so one SDK retry
 #: always warns.
 REAL_SLEEP_WARN_SECONDS = 0.25
+
+
+def worth_warning(sleeps: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """``sleeps`` as ``(module, seconds)`` when they add up to a warning, else none: the
+    summary counts what the warnings say, no more (a streamed answer's 0.01 s waits stay out)."""
+    pairs = [(module, float(seconds)) for module, seconds in sleeps]
+    return pairs if sum(s for _, s in pairs) >= REAL_SLEEP_WARN_SECONDS else []
+
+
+def known_pairs(real_sleeps: Sequence[KnownSleep]) -> list[tuple[str, float]]:
+    """``(module, seconds)`` of the known back-off slept for real."""
+    return [(getattr(s, "module", "?"), float(s)) for s in real_sleeps]
 
 
 def warn_real_sleeps(real_sleeps: list[KnownSleep], unknown: Sequence[tuple[str, float]]) -> None:
@@ -31,9 +51,9 @@ def warn_real_sleeps(real_sleeps: list[KnownSleep], unknown: Sequence[tuple[str,
     ``asyncio.sleep`` calls in the tasks serving its requests)."""
     from ._faults import RealSleepWarning
 
-    slept = sum(float(s) for s in real_sleeps)
-    if slept >= REAL_SLEEP_WARN_SECONDS:
-        where = _where([(getattr(s, "module", "?"), float(s)) for s in real_sleeps])
+    known = worth_warning(known_pairs(real_sleeps))
+    if known:
+        slept, where = sum(s for _, s in known), _where(known)
         warnings.warn(
             RealSleepWarning(
                 f"the app slept {slept:.2f} s for real in {len(real_sleeps)} sleep(s) of "
@@ -42,8 +62,8 @@ def warn_real_sleeps(real_sleeps: list[KnownSleep], unknown: Sequence[tuple[str,
             ),
             stacklevel=2,
         )
-    slept = sum(seconds for _, seconds in unknown)
-    if slept >= REAL_SLEEP_WARN_SECONDS:
+    if worth_warning(unknown):
+        slept = sum(seconds for _, seconds in unknown)
         warnings.warn(
             RealSleepWarning(
                 f"the app slept {slept:.2f} s for real in {_calls(unknown)} "
@@ -96,9 +116,9 @@ def warn_frozen_sleeps(
 ) -> None:
     """Warn of the real sleeps the test waited for under the clock; a background thread's
     (a poller's) are mentioned beside them, never warned of alone: the test did not wait."""
-    slept = sum(seconds for _, seconds in sleeps)
-    if slept < REAL_SLEEP_WARN_SECONDS:
+    if not worth_warning(sleeps):
         return
+    slept = sum(seconds for _, seconds in sleeps)
     from ._faults import RealSleepWarning
 
     message = (
