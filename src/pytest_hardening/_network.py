@@ -26,11 +26,12 @@ from types import TracebackType
 from typing import Any
 
 from ._network_clients import UNREACHED as _UNREACHED
-from ._network_clients import calling_client
+from ._network_clients import calling_client, own_code
 from ._network_drivers import DriverGuard
 from ._network_grpc import GrpcGuard
 from ._network_report import BlockedConnection, how_refused, refusal_line, refusal_report
 from ._own_lookups import asked_itself
+from ._thread_handoffs import HandoffWatch
 
 __all__ = ["BlockedConnection", "NetworkBlockedError", "NetworkGuard"]
 
@@ -83,6 +84,7 @@ class NetworkGuard:
         self._resolvers: dict[str, Callable[..., Any]] = {}
         self._drivers: DriverGuard | None = None
         self._grpc: GrpcGuard | None = None
+        self._handoffs: HandoffWatch | None = None
 
     @property
     def active(self) -> bool:
@@ -145,6 +147,9 @@ class NetworkGuard:
             setattr(socket, name, self._guarded_resolver(resolve))
         self._drivers = DriverGuard(self._check_host).start()  # C drivers connect in C
         self._grpc = GrpcGuard(is_local, self._record).start()  # so does gRPC's core
+        # A library's method the app hands to a thread (asyncio.to_thread) connects with no
+        # module of the app's on that thread's stack: the submission names it.
+        self._handoffs = HandoffWatch(own_code).start()
         return self
 
     def stop(self) -> None:
@@ -157,6 +162,9 @@ class NetworkGuard:
         grpc, self._grpc = self._grpc, None
         if grpc is not None:
             grpc.stop()
+        handoffs, self._handoffs = self._handoffs, None
+        if handoffs is not None:
+            handoffs.stop()
         connect, connect_ex, getaddrinfo, sendto, sendmsg, loop_getaddrinfo = saved
         asyncio.BaseEventLoop.getaddrinfo = loop_getaddrinfo  # type: ignore[method-assign]
         socket.socket.connect = connect  # type: ignore[method-assign]

@@ -10,9 +10,12 @@ usually the fix, not a mock.
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
-__all__ = ["OWN", "UNREACHED", "around_advice", "calling_client", "client_advice"]
+from ._thread_handoffs import handed_from
+
+__all__ = ["OWN", "UNREACHED", "around_advice", "calling_client", "client_advice", "own_code"]
 
 #: Modules between a client library and the socket: never the client.
 _PLUMBING = frozenset(
@@ -86,10 +89,12 @@ def calling_client(found: str = "") -> str:
     http.client is "requests"; the app's own code, or an SDK, ends the walk), with that code's
     package when it is an installed library rather than the app (``botocore (called by
     aws_xray_sdk)``), and the app's module that called that library when there is one further
-    out (``requests (called by tiktoken, from app.tokens)``; none: the library connected by
-    itself, from a thread or task of its own); else that other code's package (a client not
-    listed, such as smtplib or redis); the module itself when the app's own code made the
-    connection (a socket, or asyncio's ``open_connection``)."""
+    out, on this thread's stack or on the one that handed this thread the work
+    (``asyncio.to_thread``, ``run_in_executor``) (``requests (called by tiktoken, from
+    app.tokens)``; none: the library connected by itself, from a thread or task of its own);
+    else that other code's package (a client not listed, such as smtplib or redis); the
+    module itself when the app's own code made the connection (a socket, or asyncio's
+    ``open_connection``)."""
     frame: Any = sys._getframe(2)
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
@@ -101,7 +106,7 @@ def calling_client(found: str = "") -> str:
             found = client
         elif package and package not in _PLUMBING:
             if found and installed:
-                origin = _first_own_code(frame)
+                origin = own_code(frame)
                 where = f"{_FROM}{origin}" if origin else ""
                 return f"{found}{_CALLED_BY}{package}{where})"
             if not found and not installed:  # the app's own socket or asyncio call
@@ -114,15 +119,16 @@ def _installed(frame: Any) -> bool:
     return "-packages" in str(frame.f_globals.get("__file__", ""))
 
 
-def _first_own_code(frame: Any) -> str:
-    """The first module further out that is not an installed library or plumbing: the app's
-    (or the test's) own code, which called the library. Empty when there is none."""
+def own_code(frame: FrameType | None) -> str:
+    """The first module from ``frame`` out that is not an installed library or plumbing: the
+    app's (or the test's) own code, which called the library. Past the end of a worker
+    thread's stack, the code that handed it the work; empty when there is none."""
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         if module.partition(".")[0] not in _PLUMBING and module and not _installed(frame):
             return module
         frame = frame.f_back
-    return ""
+    return handed_from()
 
 
 _HTTP_PORTS = {80, 443, 8080, 8443, None}

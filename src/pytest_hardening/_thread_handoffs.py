@@ -1,0 +1,85 @@
+"""Who handed a pool's worker thread the work it runs: the app's module that submitted it.
+
+An async app runs a sync library off its event loop by handing the library's own method to a
+thread (``await asyncio.to_thread(client.execute, query)``, ``loop.run_in_executor(None,
+client.get)``, ``executor.submit(...)``): the worker's stack then holds the library alone, and
+a connection it makes looks like the library's own (a poller, a metrics thread). The app's
+module that handed the work over is on the submitting thread's stack, and only at submission:
+the submitting coroutine is suspended (its frame unlinked) by the time the worker connects, and
+asyncio copies the caller's context before it reaches the executor. So while a
+:class:`HandoffWatch` runs, each ``ThreadPoolExecutor.submit`` names the submitting code (as
+``origin_of`` finds it) and the worker thread knows that name while it runs that work
+(:func:`handed_from`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+__all__ = ["HandoffWatch", "handed_from"]
+
+#: The module that handed the calling worker thread its current work ("" when none did).
+_HANDED = threading.local()
+
+
+def handed_from() -> str:
+    """The app's module that handed the calling thread the work it runs (``asyncio.to_thread``,
+    ``run_in_executor``, ``ThreadPoolExecutor.submit``), or ``""``: not a pool's worker, no
+    code of the app's submitted it (a library's own pool), or the thread runs an event loop."""
+    if asyncio.events._get_running_loop() is not None:
+        # Handed a whole loop (older anyio's blocking portal, a test's own asyncio.run): its
+        # tasks, a library's own among them, are no call of the code that submitted it.
+        return ""
+    return str(getattr(_HANDED, "origin", ""))
+
+
+def _run_handed(origin: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    previous = getattr(_HANDED, "origin", "")
+    _HANDED.origin = origin
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _HANDED.origin = previous  # a worker thread serves the next submission afterwards
+
+
+class HandoffWatch:
+    """While started, work submitted to a ``ThreadPoolExecutor`` (asyncio's default executor
+    among them) carries the submitting code's module to the worker thread that runs it.
+
+    ``origin_of`` names the code at a frame: the first of the app's own further out, or
+    ``""``. It is called at each submission, so it walks no further than it must. Watches
+    nest (each restores what it replaced); stop them in reverse order."""
+
+    def __init__(self, origin_of: Callable[[FrameType], str]) -> None:
+        self._origin_of = origin_of
+        self._saved: Callable[..., Any] | None = None
+
+    def start(self) -> HandoffWatch:
+        if self._saved is not None:
+            raise RuntimeError("HandoffWatch is already started")
+        submit = concurrent.futures.ThreadPoolExecutor.submit
+        origin_of = self._origin_of
+
+        def handing_submit(
+            executor: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+        ) -> Any:
+            origin = origin_of(sys._getframe(1))
+            if origin:  # else nothing of the app's submitted it: the work runs as it came
+                fn = functools.partial(_run_handed, origin, fn)
+            return submit(executor, fn, *args, **kwargs)
+
+        self._saved = submit
+        concurrent.futures.ThreadPoolExecutor.submit = handing_submit  # type: ignore[method-assign]
+        return self
+
+    def stop(self) -> None:
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            concurrent.futures.ThreadPoolExecutor.submit = saved  # type: ignore[method-assign]
