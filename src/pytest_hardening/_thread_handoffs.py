@@ -60,26 +60,35 @@ class HandoffWatch:
     def __init__(self, origin_of: Callable[[FrameType], str]) -> None:
         self._origin_of = origin_of
         self._saved: Callable[..., Any] | None = None
+        self._wrapper: Callable[..., Any] | None = None
+        self._active = [False]
 
     def start(self) -> HandoffWatch:
         if self._saved is not None:
             raise RuntimeError("HandoffWatch is already started")
         submit = concurrent.futures.ThreadPoolExecutor.submit
         origin_of = self._origin_of
+        active = self._active = [True]
 
         def handing_submit(
             executor: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
         ) -> Any:
-            origin = origin_of(sys._getframe(1))
+            origin = origin_of(sys._getframe(1)) if active[0] else ""
             if origin:  # else nothing of the app's submitted it: the work runs as it came
                 fn = functools.partial(_run_handed, origin, fn)
             return submit(executor, fn, *args, **kwargs)
 
         self._saved = submit
+        self._wrapper = handing_submit
         concurrent.futures.ThreadPoolExecutor.submit = handing_submit  # type: ignore[method-assign]
         return self
 
     def stop(self) -> None:
         saved, self._saved = self._saved, None
-        if saved is not None:
+        if saved is None:
+            return
+        self._active[0] = False
+        if concurrent.futures.ThreadPoolExecutor.submit is self._wrapper:
             concurrent.futures.ThreadPoolExecutor.submit = saved  # type: ignore[method-assign]
+        # Else wrapped since (Sentry's threading integration patches it once, at its init):
+        # taking ours out would take that out too, for good; ours stays, passing through.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,6 +95,7 @@ def build():
 CONFTEST = """
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -266,3 +268,26 @@ def test_nested_guards_put_the_pools_submit_back() -> None:
         assert concurrent.futures.ThreadPoolExecutor.submit is not submit
         assert pool.submit(pow, 2, 5).result() == 32  # a submission runs as before
     assert concurrent.futures.ThreadPoolExecutor.submit is submit
+
+
+def test_a_submit_wrapped_meanwhile_is_left_wrapped() -> None:
+    # Sentry's threading integration wraps ThreadPoolExecutor.submit once, at its init (an
+    # app's, inside a test): putting the original back at the guard's stop took it out for
+    # the rest of the process.
+    submit = concurrent.futures.ThreadPoolExecutor.submit
+    seen: list[str] = []
+    try:
+        with NetworkGuard():
+            inner = concurrent.futures.ThreadPoolExecutor.submit
+
+            def wrapped(executor: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+                seen.append("wrapped")
+                return inner(executor, fn, *args, **kwargs)
+
+            concurrent.futures.ThreadPoolExecutor.submit = wrapped  # type: ignore[method-assign]
+        assert concurrent.futures.ThreadPoolExecutor.submit is wrapped
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            assert pool.submit(pow, 2, 5).result() == 32  # through both, ours passing through
+        assert seen == ["wrapped"]
+    finally:
+        concurrent.futures.ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
