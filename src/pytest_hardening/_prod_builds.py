@@ -57,6 +57,12 @@ class ProductionBuilds:
         #: went on all the same (a startup that registers with a tunnel or a service, and
         #: logs the refusal): ``host:port``, how, and the client; empty when none.
         self.reached: list[str] = []
+        #: The connections the check refused during the latest build or boot, when it then
+        #: failed with an error that did not come of them (a client library that caught the
+        #: refusal and raised its own: google.auth.default() and the metadata server): the
+        #: check cannot tell that failure from a refusal of the configuration
+        #: (:mod:`._guard_failures`); empty otherwise.
+        self.failed_after: list[str] = []
         #: The connections the last build or boot made on this machine (``host:port``): a
         #: server the env names on loopback, or the app's own default where none is named.
         self.local: list[str] = []
@@ -92,7 +98,7 @@ class ProductionBuilds:
         variables checked, the build is made from a fresh import instead, as a server process
         makes it (:class:`~._fresh_builds.FreshBuilds`).
         """
-        self.stopped_at, self.reached, self.local = None, [], []
+        self.stopped_at, self.reached, self.local, self.failed_after = None, [], [], []
         made, app = self._made_afresh(lambda checker: checker.build(**overrides), overrides)
         if made:
             return app
@@ -116,12 +122,12 @@ class ProductionBuilds:
         import as :meth:`build` is."""
         from ._app import running_lifespan
 
-        self.stopped_at, self.reached, self.local = None, [], []
+        self.stopped_at, self.reached, self.local, self.failed_after = None, [], [], []
         made, app = self._made_afresh(lambda checker: checker.boot(**overrides), overrides)
         if made:
             return app
         # A fresh build's, if it was only asked what its import reads.
-        self.stopped_at, self.reached, self.local = None, [], []
+        self.stopped_at, self.reached, self.local, self.failed_after = None, [], [], []
         env = self.env(**overrides)
         clear = self.clear | set(overrides)
         left: dict[str, str] = {}  # what the factory set (a .env it loads) the startup sees
@@ -173,6 +179,8 @@ class ProductionBuilds:
             self.stopped_at, passed = connecting(network, error, phase)
             if self.stopped_at is not None:
                 self.reached = passed
+            else:  # a failure of its own, maybe a library's after a refusal: no verdict then
+                self.failed_after = passed
             raise
 
     def _made_afresh(
@@ -190,6 +198,7 @@ class ProductionBuilds:
                 return make(checker)
             finally:
                 self.stopped_at, self.reached = checker.stopped_at, checker.reached
+                self.failed_after = checker.failed_after
                 self._imported_aside = checker._imported_aside
                 self._loaded = checker._loaded
                 self.local = checker.local
@@ -199,9 +208,6 @@ class ProductionBuilds:
 
         varied = self.clear | set(overrides)
         return made_afresh(self._fresh, self.factory, varied, made)
-
-    def _attempt(self, overrides: Mapping[str, str | None]) -> BaseException | None:
-        return self._outcome(overrides)[0]
 
     def _outcome(self, overrides: Mapping[str, str | None]) -> tuple[BaseException | None, Any]:
         """(the refusal, None), or (None, the app) when it booted."""

@@ -9,6 +9,7 @@ from ._app_modules import app_folder
 from ._config import AppFactory
 from ._dotenv_files import dotenv_hints
 from ._fresh_builds import FreshBuilds, import_spec
+from ._guard_failures import could_not_judge, refused_hosts, what_to_do
 from ._prod_builds import ProductionBuilds
 from ._prod_variants import (
     AuditReport,
@@ -19,7 +20,7 @@ from ._prod_variants import (
     weak_secrets,
 )
 from ._refusal_text import RefusalText, names_variable
-from ._unsafe_builds import and_joined, origin_variables, unsafe_problems
+from ._unsafe_builds import and_joined, origin_variables, runs_in_debug, unsafe_problems
 from ._work_dir import WorkDirChanges, watched_folders
 
 __all__ = ["ProdConfigChecker", "UnsafeKnownGoodBuild"]
@@ -56,6 +57,8 @@ class ProdConfigChecker(ProductionBuilds):
         mode (a debug flag that is on is no production build); return the app."""
         __tracebackhide__ = True
         error, app = self._outcome(overrides)
+        if error is not None and self.failed_after:
+            raise AssertionError(self._unjudged(error, overrides)) from None
         if error is not None:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
@@ -73,7 +76,7 @@ class ProdConfigChecker(ProductionBuilds):
         variable (case-insensitive) without echoing a secret value; return the error."""
         __tracebackhide__ = True
         changes: dict[str, str | None] = {**dict.fromkeys(drop), **overrides}
-        error = self._attempt(changes)
+        error, app = self._outcome(changes)
         if error is None:
             self._finding(f"accepted {_describe(changes)}")
             # A factory reached by name is imported afresh when its import reads the env.
@@ -87,6 +90,11 @@ class ProdConfigChecker(ProductionBuilds):
                 if self.stopped_at is not None
                 else "the app was built and its startup ran"
             )
+            if runs_in_debug(app):  # as assert_accepts and the audit judge it
+                ran += (
+                    ", in debug mode (app.debug is True: an error's traceback would reach the "
+                    "client)"
+                )
             raise AssertionError(
                 f"expected the production build to be refused with {_describe(changes)}; "
                 f"{ran}. Validate these variables when the app is built or starts"
@@ -104,6 +112,13 @@ class ProdConfigChecker(ProductionBuilds):
         missing = [name for name in changes if not names_variable(text, name)]
         leaked = self._text.leaks_of(error, changes)
         problems = []
+        if missing and self.failed_after:  # maybe no refusal of the app's at all: said first
+            problems.append(f"the error does not name {', '.join(missing)}")
+            if leaked:
+                problems.append(f"it leaks the value of {', '.join(leaked)}")
+            raise AssertionError(
+                f"{self._unjudged(error, changes)}\nbesides, {'; '.join(problems)}"
+            )
         if missing:
             problems.append(f"the error does not name {', '.join(missing)}")
         if leaked:
@@ -158,6 +173,11 @@ class ProdConfigChecker(ProductionBuilds):
         app's code (no env can fix it)."""
         baseline, app = self._outcome({})
         report.reached = list(self.reached)
+        if baseline is not None and self.failed_after:
+            raise AssertionError(
+                f"{self._unjudged(baseline, {})}\nthe production audit needs the known-good "
+                "env to boot: fix this until prod_config.assert_accepts() passes"
+            )
         if baseline is not None:  # every variant would look refused
             raise AssertionError(
                 "the production audit needs the known-good env to boot, and it was refused: "
@@ -190,11 +210,21 @@ class ProdConfigChecker(ProductionBuilds):
                     report.notes[mutation] = self.stopped_at
                 self._finding(f"accepted {mutation}")
                 continue
-            report.rejected.append(mutation)
-            text = str(error)
-            if not names_variable(text, mutation.variable):
-                report.unnamed.append(mutation)
-                self._finding(f"refused without naming the variable: {mutation}")
+            # Refused where the known-good build was not (it went on past those it was):
+            # a failure that names no variable may then be a library's, not the app's refusal.
+            suspects = [r for r in self.failed_after if r not in report.reached]
+            if not names_variable(str(error), mutation.variable) and suspects:
+                report.unjudged.append(mutation)
+                report.notes[mutation] = (
+                    f"its build failed with {type(error).__name__} after the check refused "
+                    f"{refused_hosts(suspects)}"
+                )
+                self._finding(f"could not judge {mutation}")
+            else:
+                report.rejected.append(mutation)
+                if not names_variable(str(error), mutation.variable):
+                    report.unnamed.append(mutation)
+                    self._finding(f"refused without naming the variable: {mutation}")
             # One leak per refusal and place (the lines shown, or pydantic's input), naming
             # every secret there: a settings error repeats them all at once.
             where: dict[str, list[str]] = {}
@@ -219,6 +249,16 @@ class ProdConfigChecker(ProductionBuilds):
         if optional is None:
             optional = declared_optional(self.factory)
         return unsafe_variants(self.prod_env, optional, near=app_folder(self.factory))
+
+    def _unjudged(self, error: BaseException, overrides: Mapping[str, str | None]) -> str:
+        """A build that failed with ``error`` after the guard refused a connection: the check
+        cannot tell it from a refusal of the configuration (see :mod:`._guard_failures`)."""
+        shown = self._text.shown(error, overrides)
+        return (
+            could_not_judge(self.failed_after, _describe(overrides), shown)
+            + ".\n"
+            + what_to_do(self.failed_after, "hardening_prod_env")
+        )
 
     def _finding(self, text: str) -> None:
         if self._on_finding is not None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._config import AppFactory
 from ._dotenv_files import dotenv_hints, example_values
+from ._guard_failures import UNJUDGED_ADVICE
 from ._network import is_local
 from ._secrets import (
     example_placeholder,
@@ -77,20 +78,26 @@ class AuditReport:
     ``harmless``: a debug variable dropped, and the app booted out of debug mode all the same
     (its ``app.debug`` is False); ``unsafe``: what makes the known-good build itself unsafe
     (debug mode, any origin sending credentials), each saying whether its env or the app's
-    code sets it (:meth:`ProdConfigChecker.audit` fails on it, after the variants)."""
+    code sets it (:meth:`ProdConfigChecker.audit` fails on it, after the variants);
+    ``unjudged``: variants whose build failed, with an error naming no variable, after the
+    check's network guard refused a connection the known-good build never tried (a cloud SDK's
+    credentials probe): neither accepted nor refused, and a finding, since nothing proves them
+    refused."""
 
     accepted: list[Mutation] = field(default_factory=list)
     rejected: list[Mutation] = field(default_factory=list)
     unnamed: list[Mutation] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     harmless: list[Mutation] = field(default_factory=list)
-    #: Where the startup of an accepted mutation stopped, having got past its validation.
+    #: Where the startup of an accepted mutation stopped, having got past its validation; for
+    #: an unjudged one, which connection the check refused before its build failed.
     notes: dict[Mutation, str] = field(default_factory=dict)
     #: The connections the known-good boot tried and went on without (refused by the check).
     reached: list[str] = field(default_factory=list)
     #: What the builds wrote into the working directory (a default path a variant fell back on).
     wrote: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)
+    unjudged: list[Mutation] = field(default_factory=list)  # last: fields keep their places
 
     @property
     def findings(self) -> list[str]:
@@ -101,6 +108,7 @@ class AuditReport:
             + [f"accepted {m}{self._note(m)}" for m in self.accepted]
             + [f"leak: {leak}" for leak in self.leaks]
             + [f"refused without naming the variable: {m}" for m in self.unnamed]
+            + [f"could not judge {m}{self._note(m)}" for m in self.unjudged]
         )
 
     @property
@@ -109,6 +117,8 @@ class AuditReport:
 
     def __str__(self) -> str:
         lines = [f"{len(self.rejected)} unsafe change(s) refused, {len(self.accepted)} accepted"]
+        if self.unjudged:
+            lines[0] += f", {len(self.unjudged)} not judged"
         lines += [f"  UNSAFE known-good build: {problem}" for problem in self.unsafe]
         if self.harmless:
             shown = ", ".join(str(m) for m in self.harmless)
@@ -129,6 +139,9 @@ class AuditReport:
             )
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
+        lines += [f"  NOT JUDGED {m}{self._note(m)}" for m in self.unjudged]
+        if self.unjudged:
+            lines.append(f"  {UNJUDGED_ADVICE}")
         if self.reached:
             lines.append(
                 "  the production boot tried to reach the network and went on when the check "

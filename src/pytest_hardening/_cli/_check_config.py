@@ -26,6 +26,7 @@ from pytest_hardening._cli._env_file import (
 )
 from pytest_hardening._cli._project import REFERENCE, another_project
 from pytest_hardening._config import SpecError
+from pytest_hardening._guard_failures import UNJUDGED_ADVICE
 from pytest_hardening._registries import ImportAgainError
 from pytest_hardening._unsafe_builds import IN_CODE
 
@@ -164,7 +165,7 @@ def check_config(
             click.echo(f"note: {note}", err=True)
     for connection in getattr(check, "notes", []):
         click.echo(f"note: {connection}", err=True)
-    refused = any("refused to build" in line for line in problems)
+    refused = any(("refused to build" in line or "could not judge" in line) for line in problems)
     wsgi = WSGI_NOTE in getattr(check, "notes", [])  # nothing to start: no note about it
     if built and not start and not refused and not wsgi:
         click.echo(
@@ -215,6 +216,8 @@ def check_config(
             if not (in_code and finding.startswith("unsafe known-good build: "))
         ]
         click.echo(f"audit: {tried} unsafe variants tried, {len(findings)} finding(s)")
+        if any(finding.startswith("could not judge ") for finding in findings):
+            click.echo(f"note: {UNJUDGED_ADVICE}", err=True)
         if wrote:
             click.echo(
                 f"note: the audit's builds wrote into this folder: {', '.join(wrote)}: a "

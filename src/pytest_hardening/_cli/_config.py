@@ -26,6 +26,7 @@ from pytest_hardening._cli._env_file import mode_of
 from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._fresh_builds import fresh_factory
+from pytest_hardening._guard_failures import could_not_judge, what_to_do
 from pytest_hardening._refusal_text import names_variable
 from pytest_hardening._secrets import is_public_default, mask, secret_values
 from pytest_hardening._secrets import refusal_lines as _refusal
@@ -98,6 +99,14 @@ def build_validator(
         except Exception as error:
             if isinstance(error, ModuleNotFoundError) and names_the_spec(error, factory):
                 raise  # a typo, the wrong folder: the command line's, not the app's refusal
+            if checker.stopped_at is None and checker.failed_after:
+                # Maybe a client library's failure on the refusal (a cloud SDK's metadata
+                # probe): no verdict on the file, said first, with what to do.
+                shown = "; ".join(_refusal(error))
+                return [
+                    f"{factory}: {could_not_judge(checker.failed_after, 'this env', shown)}. "
+                    f"{what_to_do(checker.failed_after, 'the env file')}"
+                ]
             if checker.stopped_at is None:
                 # A startup's refusal (--start) is no build's: said where it happened.
                 phase = "start" if isinstance(error, LifespanError) else "build"
@@ -182,7 +191,7 @@ def release_problems(
         variable, message = _describe(problem)
         named.add(variable)
         lines.append(f"{variable}: {message}")
-        if message.startswith("refused to "):  # the build (or startup) itself
+        if message.startswith(("refused to ", "could not judge")):  # the build itself
             refusals.append(message)
     # A refusal that names a variable said its problem; one that names another says nothing
     # of whether the app accepts this value.
@@ -251,7 +260,8 @@ def audit_findings(
         report = unsafe.report
     except AssertionError as refused:  # the env itself does not boot: nothing was tried
         return 0, [str(refused).splitlines()[0]], []
-    tried = len(report.accepted) + len(report.rejected) + len(report.harmless)
+    variants = (report.accepted, report.rejected, report.harmless, report.unjudged)
+    tried = sum(len(group) for group in variants)
     return tried, list(report.findings), report.wrote
 
 
