@@ -47,6 +47,7 @@ from ._import_marks import named as _named
 from ._import_marks import roots as _roots
 from ._import_marks import tell_aside as _tell_aside
 from ._import_marks import under as _under
+from ._import_metrics import ImportMetrics
 from ._registries import ASIDE
 
 __all__ = ["StaleImportWarning", "app_from_import"]
@@ -195,6 +196,7 @@ class _FromImport:
             ) from failed
         environment = dict(key)
         loaded = set(sys.modules)
+        metrics = ImportMetrics().start()
         try:
             with ImportTimeReads(self._roots) as watch:
                 home = importlib.import_module(self._module)
@@ -206,9 +208,14 @@ class _FromImport:
             roots = self._roots | set(ASIDE)
             for name in [n for n in sys.modules if n not in loaded and _under(n, roots)]:
                 del sys.modules[name]
-            if isinstance(error, (Exception, SystemExit)):  # not an interrupt
+            # A metric name someone held before the import (a production copy's): the
+            # process's state, not the app's failure under this environment; tried again.
+            earlier = metrics.failed(error)
+            if isinstance(error, (Exception, SystemExit)) and not earlier:  # not an interrupt
                 self._failed[key] = error
             raise
+        finally:
+            metrics.stop()
         if imported is None:
             read = {**(held_reads or {}), **watch.read}
             imported = _Imported(read, watch.whole, environment, dict(_environment()))

@@ -182,6 +182,7 @@ def _production(
         return app if made else build()
 
     # Its metrics, registered beside the development build's, take their names only while it
-    # is built: the probes read no metric, and the development app keeps its own.
+    # is built (and while the auditor runs it): the probes read no metric, and the development
+    # app keeps its own.
     with production_build(), metrics_owned_by(make) as app:
         return app

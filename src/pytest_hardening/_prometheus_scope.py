@@ -17,7 +17,9 @@ as it always did, and is noted for the ``apm`` view (:attr:`RegistryScope.refuse
 
 A production check's build is a throwaway copy of the app beside the development one (built at
 import, say): its registrations displace the holders of the same names while it is built and
-checked, and at the end its own are taken out and those put back (``displace``).
+checked, and at the end its own are taken out and those put back (``displace``). A check that
+keeps the copy past its build (``route_audit``'s, between its startup and probes) does the same
+around each run of it (:func:`metrics_run_by`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._import_watch import ImportWatch
 
-__all__ = ["RegistryScope", "metrics_owned_by"]
+__all__ = ["RegistryScope", "metrics_owned_by", "metrics_run_by"]
 
 #: The collector attribute naming the app (a weak reference) whose harness registered it.
 _OWNER = "_pytest_hardening_app"
@@ -254,5 +256,21 @@ def metrics_owned_by(make: Callable[[], Any]) -> Iterator[Any]:
         app = make()
         scope.own(app)
         yield app
+    finally:
+        scope.stop()
+
+
+@contextlib.contextmanager
+def metrics_run_by(app: Any) -> Iterator[None]:
+    """What ``app`` (a production check's build, kept past :func:`metrics_owned_by`) registers
+    while the block runs it (its startup, a probe request) is its build's too: in place of the
+    holders of those names, put back at the end, when its own are taken out.
+    prometheus-fastapi-instrumentator registers in its middleware, made at the app's first
+    call: left registered, the copy's names would refuse the development copy's import (its
+    module-level ``Counter`` of the same name) with "Duplicated timeseries"."""
+    scope = RegistryScope(displace=True).start()
+    scope.own(app)
+    try:
+        yield
     finally:
         scope.stop()

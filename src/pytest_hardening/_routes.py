@@ -15,6 +15,7 @@ import httpx
 
 from ._build_modes import aside_modules
 from ._network import NetworkGuard
+from ._prometheus_scope import metrics_run_by
 from ._sentry_guard import SentryGuard
 from ._wrapped import innermost
 from ._wsgi import refuse_wsgi_app
@@ -94,6 +95,11 @@ class RouteAuditor:
     audit never leaves a client (or its DSN) active behind it. ``prod_env``, when given, is
     entered around each probe request (e.g. the production environment, for an app that reads
     its settings per request).
+
+    What the production build registers in prometheus_client's default registry while it starts
+    or answers a probe (prometheus-fastapi-instrumentator, in its middleware) is taken out
+    after, as what it registered while built is (:func:`~._prometheus_scope.metrics_run_by`):
+    the development build's import, after it, registers the same names.
 
     A probe runs the app's real handler, which may call its providers with production
     settings: each build and probe also runs under ``network`` (default: a
@@ -190,6 +196,7 @@ class RouteAuditor:
                     self._prod_env(),
                     SentryGuard(),
                     NetworkGuard(),
+                    metrics_run_by(app),
                     running_lifespan(app),
                 ):
                     table |= route_table(app)
@@ -297,6 +304,7 @@ class RouteAuditor:
             SentryGuard(),
             self._network(),
             self._as_built(),
+            metrics_run_by(self.prod_app),
             anyio.from_thread.start_blocking_portal() as portal,
         ):
             status: int = portal.call(_probe, self.prod_app, method, path, self._headers)
