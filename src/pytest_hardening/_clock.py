@@ -19,7 +19,7 @@ from ._clock_holders import RealClockHolders
 from ._clock_monotonic import Anchor
 from ._clock_reach import StoredClocks
 from ._fake_dates import teach_pydantic_the_fake_dates
-from ._freezegun_races import install_thread_safe_check
+from ._freezegun_races import install_thread_safe_check, watch_readings
 from ._loop_deadlines import PassedDeadlines
 from ._sleep_watch import RealSleep, SleepWatch
 from ._sqlalchemy_dates import SqlalchemyFakeDates
@@ -78,6 +78,7 @@ class Clock:
         self._sqlalchemy_dates = SqlalchemyFakeDates()  # as long as the freeze
         self._deadlines: DeadlineWatch | None = None  # while started
         self._frozen_waits: list[str] = []  # what the deadline watches found
+        self._outer_watch: Callable[[_dt.datetime], None] | None = None  # a clock around this
         self._passed = PassedDeadlines()
         self._owed: list[float] | None = None  # advances asked while paused()
         self._aside: dict[str, ModuleType] = {}  # modules outside sys.modules, patched too
@@ -115,6 +116,7 @@ class Clock:
             self._deadlines = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
             assert self._anchor is not None
             self._anchor.on_read = self._deadlines.read
+            self._outer_watch = watch_readings(self._deadlines.read_wall)  # time.time's
             return self
 
     def _start(self) -> Clock:
@@ -145,6 +147,8 @@ class Clock:
             self._sleeps.stop()
             self._sleeps.bound = None  # the module scan (cacheless: thousands of weak refs)
             if self._deadlines is not None:
+                watch_readings(self._outer_watch)
+                self._outer_watch = None
                 self._deadlines.stop()
                 self._deadlines = None
 

@@ -13,9 +13,19 @@ says where and why, and the process's stderr is told at once (pytest's capture h
 test's own output, and the app may swallow the error). A thread the app or a library runs for
 itself (a driver's monitor) is left to its loop: the test does not wait for it.
 
+The wall clock's readings (``time.time``/``time_ns``, ``datetime.now``/``utcnow``/``today``,
+``date.today``) come to :meth:`DeadlineWatch.read_wall` from freezegun's ``get_current_time``
+(see :mod:`._freezegun_races`): a busy-wait, ``end = time.time() + 0.005; while time.time() <
+end: pass``, spins there for ever. Apps and libraries read it far more often (each log record,
+Sentry, httpx): kept apart from the monotonic readings, so that a request's many readings never
+push a monotonic loop out of the few frames kept, and left alone in the app's background tasks
+(a scheduler's loop asking ``datetime.now`` whether a job is due), which the test does not wait
+for. The clock moved when the instant read changed: a freeze the test started inside the clock,
+ticking, moves it too.
+
 Only the frame that reads the clock is watched: a loop that reads it through a helper of its
-own (``def _now(): return time.monotonic()``) is not found, nor one on ``time.time``. No thread
-of its own: a process with one more thread cannot fork its chaos workers.
+own (``def _now(): return time.monotonic()``) is not found. No thread of its own: a process with
+one more thread cannot fork its chaos workers.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from typing import Any, TextIO
 
 import freezegun.api
 
-from ._virtual_time import ServingThreads
+from ._virtual_time import ServingThreads, in_background
 
 __all__ = ["DeadlineWatch", "FrozenDeadlineError"]
 
@@ -70,7 +80,9 @@ class DeadlineWatch:
         #: Per thread, the frames that read lately: [real time of the first reading, how far
         #: the clock had moved then, readings]. Held (no other frame takes their id) until
         #: :meth:`stop`, or until newer ones push them out.
-        self._frames: dict[int, dict[FrameType, list[float]]] = {}
+        self._frames: dict[int, dict[FrameType, list[Any]]] = {}
+        #: The same for the wall clock's readings, the instant read in place of how far.
+        self._wall: dict[int, dict[FrameType, list[Any]]] = {}
         self._threads = threads if threads is not None else ServingThreads()
         #: What the watch found and ended, one message each.
         self.found: list[str] = found if found is not None else []
@@ -79,16 +91,36 @@ class DeadlineWatch:
         """Note a frozen reading of the clock by its caller (and end it when it is a loop's).
         ``depth``: the frames between this call and the reading's (the anchor's reading and
         its hook into freezegun; freezegun's own is skipped by name)."""
-        frame: Any = sys._getframe(depth)
-        while frame is not None and str(frame.f_globals.get("__name__")).startswith(_THROUGH):
-            frame = frame.f_back
-        if frame is None:
-            return
+        frame = _reader(sys._getframe(depth))
+        if frame is not None:
+            self._note(self._frames, frame, self._moved(), wall=False)
+
+    def read_wall(self, now: object) -> None:
+        """Note a frozen reading of the wall clock, ``now`` the instant read, as freezegun's
+        ``get_current_time`` hands it over (see the module); the anchor's monotonic readings
+        pass there too, and are left to :meth:`read`."""
+        caller: Any = sys._getframe(2)  # this <- get_current_time <- the fake that read
+        if caller.f_globals.get("__name__") != "freezegun.api":
+            return  # the anchor's reading (noted by read) or the plugin's own
+        frame = _reader(caller.f_back)
+        if frame is not None:
+            self._note(self._wall, frame, now, wall=True)
+
+    def _note(
+        self,
+        kept: dict[int, dict[FrameType, list[Any]]],
+        frame: FrameType,
+        moved: object,
+        *,
+        wall: bool,
+    ) -> None:
+        """Count a reading of ``frame`` while the clock stands at ``moved``, and raise when it
+        has waited too long for a deadline that never comes."""
         ident = threading.get_ident()
-        frames = self._frames.get(ident)
+        frames = kept.get(ident)
         if frames is None:
-            frames = self._frames[ident] = {}
-        now, moved = freezegun.api.real_monotonic(), self._moved()
+            frames = kept[ident] = {}
+        now = freezegun.api.real_monotonic()
         seen = frames.get(frame)
         if seen is None or seen[1] != moved:  # a new frame, or the clock moved since
             if seen is None and len(frames) >= _KEPT:
@@ -97,24 +129,41 @@ class DeadlineWatch:
             return
         frames[frame] = frames.pop(frame)  # the latest to read: the last pushed out
         seen[2] += 1
-        if seen[2] >= _READINGS and now - seen[0] > self._seconds and self._threads.serving():
+        if seen[2] >= _READINGS and now - seen[0] > self._seconds and self._waited_for(wall):
             del frames[frame]
-            raise FrozenDeadlineError(self._say(frame, now - seen[0]))
+            raise FrozenDeadlineError(self._say(frame, now - seen[0], wall=wall))
+
+    def _waited_for(self, wall: bool) -> bool:
+        """Whether the test waits for the calling thread (for the wall clock: and task)."""
+        return self._threads.serving() and not (wall and in_background())
 
     def stop(self) -> None:
         self._frames.clear()
+        self._wall.clear()
 
-    def _say(self, frame: FrameType, waited: float) -> str:
+    def _say(self, frame: FrameType, waited: float, *, wall: bool) -> str:
         """The message for the loop of ``frame``, kept in :attr:`found` and said on stderr."""
         code = frame.f_code
         where = f"{frame.f_globals.get('__name__', code.co_filename)}:{frame.f_lineno}"
+        if wall:
+            what = (
+                "a deadline it waits for on the wall clock (time.time, datetime.now) never "
+                "comes, so the wait was ended here (a busy-wait, `while time.time() < end: "
+                "pass`, or a poll until a time, say). Make that call inside `with "
+                "clock.paused():` (real time there), or move the clock (clock.advance) from "
+                "the test while it waits; an app that only needs time to pass can sleep "
+                "(time.sleep) instead of spinning."
+            )
+        else:
+            what = (
+                "a deadline it waits for on time.monotonic never comes, so the wait was ended "
+                "here (a driver's server selection or a pool's checkout waiting for a "
+                "connection the network guard refused, say). Give the test a stand-in for what "
+                "it waits for, or move the clock (clock.advance) from the test while it waits."
+            )
         message = (
             f"a loop at {where} (in {code.co_name}) read the frozen clock for {waited:.0f} s "
-            "of real time while the clock stood still: a deadline it waits for on "
-            "time.monotonic never comes, so the wait was ended here (a driver's server "
-            "selection or a pool's checkout waiting for a connection the network guard "
-            "refused, say). Give the test a stand-in for what it waits for, or move the clock "
-            "(clock.advance) from the test while it waits."
+            f"of real time while the clock stood still: {what}"
         )
         self.found.append(message)
         stream = self._out if self._out is not None else sys.__stderr__
@@ -123,3 +172,11 @@ class DeadlineWatch:
             stream.write(f"pytest-hardening: {message} Where it waits:\n{stack}\n")
             stream.flush()
         return message
+
+
+def _reader(frame: Any) -> FrameType | None:
+    """The frame that read the clock: the first from ``frame`` up that is neither freezegun's
+    nor the clock's own."""
+    while frame is not None and str(frame.f_globals.get("__name__")).startswith(_THROUGH):
+        frame = frame.f_back
+    return frame  # type: ignore[no-any-return]

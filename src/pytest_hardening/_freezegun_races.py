@@ -12,17 +12,26 @@ once (its frames and answers are freezegun's), and a freeze gone meanwhile reads
 It stays installed when the clock stops: a thread already inside a fake when the freeze stops
 looks up ``get_current_time`` after the stop, and freezegun's own would then raise. With no
 freeze running, freezegun's fakes are out of every module and the two answer as freezegun's do.
+
+Every frozen reading passes through ``get_current_time``, so a running clock watches the wall
+clock's readings there (:func:`watch_readings`: ``time.time``, ``datetime.now``, a busy-wait on
+them); with no watch, one more look-up per reading.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import freezegun.api
 
-__all__ = ["install_thread_safe_check"]
+__all__ = ["install_thread_safe_check", "watch_readings"]
+
+#: Called with each frozen instant read, directly by ``_get_current_time`` (the watch finds its
+#: reader two frames up): a running clock's deadline watch, or None.
+_watch: Callable[[_dt.datetime], None] | None = None
 
 
 def _should_use_real_time() -> bool:
@@ -54,7 +63,20 @@ def _get_current_time() -> _dt.datetime:
         now: _dt.datetime = api.freeze_factories[-1]()
     except IndexError:  # the freeze stopped meanwhile: real time, as the fake would read next
         return api.real_datetime.now(_dt.timezone.utc).replace(tzinfo=None)  # type: ignore[no-any-return]
+    watch = _watch
+    if watch is not None:
+        watch(now)  # may raise FrozenDeadlineError: the reading of a loop that never ends
     return now
+
+
+def watch_readings(
+    watch: Callable[[_dt.datetime], None] | None,
+) -> Callable[[_dt.datetime], None] | None:
+    """Hand each frozen instant read from now on to ``watch`` (None: to nobody); returns the
+    watch it replaces (a clock started inside another puts the outer one's back)."""
+    global _watch
+    previous, _watch = _watch, watch
+    return previous
 
 
 _NAMES = ("_should_use_real_time", "get_current_time")
