@@ -15,8 +15,8 @@ import pytest
 from . import _old_pytest  # noqa: F401  (first: stops a pytest too old for what follows)
 
 # isort: split
-from . import _config_fixtures, _harness_fixtures, _inspection_fixtures
-from ._harness_fixtures import close_breakers_after
+from . import _breaker_closing, _config_fixtures, _harness_fixtures, _inspection_fixtures
+from ._breaker_closing import close_breakers_after
 from ._inspection_fixtures import INSPECTOR_KEY
 from ._report import (
     SESSION_KEY,
@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 _hardening_pool = _harness_fixtures._hardening_pool
 _hardening_requirements = _harness_fixtures._hardening_requirements
 _hardening_harness = _harness_fixtures._hardening_harness
-_hardening_app_allowed = _harness_fixtures._hardening_app_allowed
+_hardening_app_allowed = _breaker_closing._hardening_app_allowed
 _hardening_anyio_async_client = _harness_fixtures._hardening_anyio_async_client
 clock = _harness_fixtures.clock
 faults = _harness_fixtures.faults
