@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from ._app_errors import cut_error, log_app_error
-from ._portal_transport import IGNORED_SENDS, LEAVING_GRACE, http_scope
+from ._portal_exchange import IGNORED_SENDS
+from ._portal_transport import LEAVING_GRACE, http_scope
 from ._virtual_time import serving_request
 
 __all__ = ["CutBody", "serve_streaming"]
