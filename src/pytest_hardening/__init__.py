@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from ._loop_deadlines import LoopDeadlineWarning
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import ProdConfigChecker
-    from ._prod_variants import AuditReport, Mutation
+    from ._prod_report import AuditReport
+    from ._prod_variants import Mutation
     from ._providers import Provider
     from ._retry_storm import RetryStormError
     from ._reuse import AppPool, AppReuseWarning
@@ -52,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     "ApmView": "._apm",
     "AppPool": "._reuse",
     "AppReuseWarning": "._reuse",
-    "AuditReport": "._prod_variants",
+    "AuditReport": "._prod_report",
     "BreakerAdapter": "._breakers",
     "BreakerInspector": "._breakers",
     "BreakerState": "._breakers",

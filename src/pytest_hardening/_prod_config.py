@@ -11,8 +11,8 @@ from ._dotenv_files import dotenv_hints
 from ._fresh_builds import FreshBuilds, import_spec
 from ._guard_failures import could_not_judge, refused_hosts, what_to_do
 from ._prod_builds import ProductionBuilds
+from ._prod_report import AuditReport
 from ._prod_variants import (
-    AuditReport,
     Mutation,
     debug_stayed_off,
     declared_optional,
