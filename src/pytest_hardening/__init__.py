@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from ._providers import Provider
     from ._retry_storm import RetryStormError
     from ._reuse import AppPool, AppReuseWarning
-    from ._routes import RouteAuditor, route_table
+    from ._route_table import route_table
+    from ._routes import RouteAuditor
     from ._sentry import SentryCapture
     from ._sentry_guard import SentryGuard
 
@@ -89,7 +90,7 @@ _EXPORTS: dict[str, str] = {
     "UnregisteredHostError": "._faults",
     "adapt_breaker": "._breakers",
     "app_from_import": "._fresh_import",
-    "route_table": "._routes",
+    "route_table": "._route_table",
 }
 
 
