@@ -71,6 +71,7 @@ def test_a_build_failed_by_the_metadata_probe_is_not_called_refused(project: Pat
     assert "lazily" in first
     assert "refused to build" not in said
     assert "--start runs the startup too" not in said  # nothing was built to start
+    assert "1 problem(s) in prod.env: not shown safe to release (the check could not" in said
 
 
 def test_the_audit_says_which_variants_it_could_not_judge(project: Path) -> None:

@@ -263,7 +263,11 @@ def check_config(
     if problems:
         for line in problems:
             click.echo(line)
-        click.echo(f"{len(problems)} problem(s) in {source}: not safe to release.", err=True)
+        if all("could not judge" in line for line in problems):  # the check's, not the app's
+            verdict = "not shown safe to release (the check could not judge it: see above)"
+        else:
+            verdict = "not safe to release"
+        click.echo(f"{len(problems)} problem(s) in {source}: {verdict}.", err=True)
         raise Exit(1)
     if built:  # what the app's own build refuses, and no more
         how = "the audit's variants" if audit else "--audit tries its unsafe variants"
