@@ -184,3 +184,14 @@ def test_a_pytest_too_old_to_load_the_plugin_stops_with_the_versions(
     said = str(info.value)
     assert said.startswith("pytest-hardening cannot run with the packages installed here:")
     assert "`-p no:pytest_hardening` (or uninstalling pytest-hardening) leaves it out" in said
+
+
+def test_the_chaos_command_names_an_sdk_that_passes_proxies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fixtures say so; the command's scenarios met the same bare TypeError in the app.
+    _installed(tmp_path, monkeypatch, "openai", "1.40.0")
+    result = CliRunner().invoke(hardening, ["chaos", "--list"])
+    assert result.exit_code == 0, result.output
+    assert "hardening chaos: note: openai 1.40.0 cannot build a client with httpx " in result.stderr
+    assert "upgrade to openai >= 1.55.3" in result.stderr

@@ -60,6 +60,16 @@ def app() -> None:
         raise Exit(2)
 
 
+def _note_old_sdks(command: str) -> None:
+    """Say so when an installed SDK cannot build its client beside the plugin's httpx: the
+    app's first client would fail with a bare TypeError (the scenarios, the server's startup)."""
+    from pytest_hardening._requirements import old_sdks, old_sdks_message
+
+    old = old_sdks()
+    if old:
+        click.echo(f"hardening {command}: note: {old_sdks_message(old)}", err=True)
+
+
 @app.command(cls=Command)
 @click.argument(
     "scenarios",
@@ -114,6 +124,7 @@ def chaos(
     from pytest_hardening.chaos._target import load_target
     from pytest_hardening.chaos._text import summary_table
 
+    _note_old_sdks("chaos")
     console = Console(soft_wrap=True)  # timelines stay on one line in CI logs
     if not console.is_terminal:
         console.width = max(console.width, 120)  # logs have no width; 80 squeezes the table
@@ -208,6 +219,8 @@ def serve(host: str, port: int, env_file: Path | None, factory: str | None) -> N
         raise Exit(2) from None
     from pytest_hardening._app import app_of
     from pytest_hardening._cli._env_file import mode_of
+
+    _note_old_sdks("serve")
     from pytest_hardening._config import load_object
     from pytest_hardening._secrets import mask, refusal_lines, secret_values
 
