@@ -11,7 +11,9 @@ when. A frame (one call of a function: the loop's) that has read the frozen cloc
 sync endpoint's worker: see :mod:`._virtual_time`), which ends the wait with an error that
 says where and why, and the process's stderr is told at once (pytest's capture holds the
 test's own output, and the app may swallow the error). A thread the app or a library runs for
-itself (a driver's monitor) is left to its loop: the test does not wait for it.
+itself (a driver's monitor), and the app's background tasks in a serving loop (a scheduler its
+lifespan started, a job that outlived its request: see :func:`._virtual_time.in_background`),
+are left to their loops: the test does not wait for them.
 
 The wall clock's readings (``time.time``/``time_ns``, ``datetime.now``/``utcnow``/``today``,
 ``date.today``) come to :meth:`DeadlineWatch.read_wall` from freezegun's ``get_current_time``
@@ -19,8 +21,8 @@ The wall clock's readings (``time.time``/``time_ns``, ``datetime.now``/``utcnow`
 end: pass``, spins there for ever. Apps and libraries read it far more often (each log record,
 Sentry, httpx): kept apart from the monotonic readings, so that a request's many readings never
 push a monotonic loop out of the few frames kept, and left alone in the app's background tasks
-(a scheduler's loop asking ``datetime.now`` whether a job is due), which the test does not wait
-for. The clock moved when the instant read changed: a freeze the test started inside the clock,
+(a scheduler's loop asking ``datetime.now`` whether a job is due) as the monotonic readings
+are. The clock moved when the instant read changed: a freeze the test started inside the clock,
 ticking, moves it too.
 
 Only the frame that reads the clock is watched: a loop that reads it through a helper of its
@@ -129,13 +131,14 @@ class DeadlineWatch:
             return
         frames[frame] = frames.pop(frame)  # the latest to read: the last pushed out
         seen[2] += 1
-        if seen[2] >= _READINGS and now - seen[0] > self._seconds and self._waited_for(wall):
+        if seen[2] >= _READINGS and now - seen[0] > self._seconds and self._waited_for():
             del frames[frame]
             raise FrozenDeadlineError(self._say(frame, now - seen[0], wall=wall))
 
-    def _waited_for(self, wall: bool) -> bool:
-        """Whether the test waits for the calling thread (for the wall clock: and task)."""
-        return self._threads.serving() and not (wall and in_background())
+    def _waited_for(self) -> bool:
+        """Whether the test waits for the calling thread and task: a scheduler the lifespan
+        started polls either clock each round, in the serving loop, and nobody waits for it."""
+        return self._threads.serving() and not in_background()
 
     def stop(self) -> None:
         self._frames.clear()

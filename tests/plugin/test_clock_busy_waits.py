@@ -221,3 +221,62 @@ def test_an_apps_background_task_asking_the_time_is_left_alone(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider", timeout=60
     )
     result.assert_outcomes(passed=1)
+
+
+MONOTONIC_APP = """
+import asyncio
+import contextlib
+import threading
+import time
+
+import freezegun.api
+from fastapi import FastAPI
+
+rounds = []
+ended_by = []
+done = threading.Event()
+
+
+async def scheduler():  # an APScheduler-like loop: is a job due, on time.monotonic?
+    # As the scheduler above: at least 0.16 s of real time and at least 8 rounds.
+    end = freezegun.api.real_monotonic() + 0.16
+    due = time.monotonic() + 3600
+    try:
+        while freezegun.api.real_monotonic() < end or len(rounds) < 8:
+            if time.monotonic() >= due:
+                break
+            rounds.append(1)
+            await asyncio.sleep(0.002)
+    except BaseException as error:
+        ended_by.append(type(error).__name__)
+        raise
+    finally:
+        done.set()
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    task = asyncio.create_task(scheduler())
+    yield
+    task.cancel()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/ping")
+def ping():
+    return {"ok": True}
+"""
+
+
+def test_an_apps_background_task_polling_monotonic_is_left_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    # The monotonic readings go to the watch by another way (the clock's anchor) than the wall
+    # clock's: the app's background task is left to its rounds there too.
+    pytester.makepyfile(scheduler_app=MONOTONIC_APP, test_scheduler=BACKGROUND_TEST)
+    result = pytester.runpytest_subprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider", timeout=60
+    )
+    result.assert_outcomes(passed=1)
