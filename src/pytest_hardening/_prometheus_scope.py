@@ -61,6 +61,7 @@ class RegistryScope:
         #: The module whose code registered each noted collector (by id), and that module.
         self._made_by: dict[int, tuple[str, Any]] = {}
         self._watch: ImportWatch | None = None  # until prometheus_client is imported
+        self._outer: Any = None  # an enclosing scope's noting register, put back at stop
 
     def start(self) -> RegistryScope:
         if "prometheus_client" not in sys.modules:
@@ -77,9 +78,17 @@ class RegistryScope:
         """Note the registrations in prometheus_client's default registry from now on."""
         registry: Any = getattr(sys.modules.get("prometheus_client"), "REGISTRY", None)
         register = getattr(registry, "register", None)
-        # Absent, noted already by an enclosing scope, or by this one: nothing to do here.
-        if not callable(register) or "register" in vars(registry) or self._registry is not None:
+        # Absent, or noted by this scope already: nothing to do here.
+        if not callable(register) or self._registry is not None:
             return
+        outer = vars(registry).get("register")
+        if outer is not None:  # noted by an enclosing scope (the test's app being served)
+            if not self._displace:
+                return  # the same app's: the enclosing scope notes it
+            # A throwaway copy inside it (a route audit's production build): its names are its
+            # own, never the enclosing app's, and they displace that app's until the end.
+            register = type(registry).register.__get__(registry)
+        self._outer = outer
 
         def noting(collector: Any) -> None:
             try:
@@ -132,8 +141,12 @@ class RegistryScope:
             watch.stop()
         registry, self._registry = self._registry, None
         noted, self._noted = self._noted, []
+        outer, self._outer = self._outer, None
         if registry is not None:
-            del registry.register  # the instance attribute: the class's method again
+            if outer is not None:
+                registry.register = outer  # the enclosing scope's, noting again
+            else:
+                del registry.register  # the instance attribute: the class's method again
             if self._displace:
                 self._put_back(registry, noted)
 
@@ -156,7 +169,7 @@ class RegistryScope:
         displaced, self._displaced = self._displaced, []
         for holder in displaced:
             with contextlib.suppress(ValueError):  # a name taken meanwhile: it keeps it
-                registry.register(holder)
+                type(registry).register(registry, holder)  # back as it was: noted by nobody
 
     def _mark(self, collector: Any) -> None:
         if self._owner is not None:

@@ -229,3 +229,23 @@ def test_a_clash_of_the_apps_own_registrations_is_still_not_tried_again(
         ]
     )
     assert re.search(r"is not tried again: \w+: Duplicated timeseries", result.stdout.str())
+
+
+BOTH_IN_ONE = """
+def test_served_and_audited(hardened_client, route_audit):
+    assert hardened_client.get("/debug").status_code == 200
+    route_audit.assert_absent_in_production("/debug")
+    assert hardened_client.get("/debug").status_code == 200  # the development app still counts
+"""
+
+
+def test_one_test_serving_the_app_and_auditing_its_routes(pytester: pytest.Pytester) -> None:
+    # The client's scope covers the whole test: the production copy's scope inside it did
+    # nothing, and the copy's module-level Counter met the development app's, alive and in use
+    # ("Duplicated timeseries").
+    pytester.makepyfile(svc=HAND_WRITTEN)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_both=BOTH_IN_ONE)
+    pytester.syspathinsert()
+    result = pytester.runpytest_subprocess(*_RUN)
+    result.assert_outcomes(passed=1)
