@@ -78,7 +78,6 @@ class Clock:
         self._sqlalchemy_dates = SqlalchemyFakeDates()  # as long as the freeze
         self._deadlines: DeadlineWatch | None = None  # while started
         self._frozen_waits: list[str] = []  # what the deadline watches found
-        self._outer_watch: Callable[[_dt.datetime], None] | None = None  # a clock around this
         self._passed = PassedDeadlines()
         self._owed: list[float] | None = None  # advances asked while paused()
         self._aside: dict[str, ModuleType] = {}  # modules outside sys.modules, patched too
@@ -116,7 +115,7 @@ class Clock:
             self._deadlines = DeadlineWatch(lambda: self._advanced, found=self._frozen_waits)
             assert self._anchor is not None
             self._anchor.on_read = self._deadlines.read
-            self._outer_watch = watch_readings(self._deadlines.read_wall)  # time.time's
+            watch_readings(self._factory, self._deadlines.read_wall)  # time.time's
             return self
 
     def _start(self) -> Clock:
@@ -135,6 +134,8 @@ class Clock:
         scan = self._cache.modules if self._cache is not None else ModuleScan()
         self._factory = scan.start(self._freezer, extra=self._aside)
         self._sleeps.bound = scan.bound_sleeps  # read by that start: no pass of its own
+        if self._deadlines is not None:  # frozen again after paused(): a new freeze's readings
+            watch_readings(self._factory, self._deadlines.read_wall)
         ignore_lists = freezegun.api.ignore_lists
         ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         self._sleeps.start()
@@ -147,8 +148,6 @@ class Clock:
             self._sleeps.stop()
             self._sleeps.bound = None  # the module scan (cacheless: thousands of weak refs)
             if self._deadlines is not None:
-                watch_readings(self._outer_watch)
-                self._outer_watch = None
                 self._deadlines.stop()
                 self._deadlines = None
 

@@ -22,8 +22,8 @@ end: pass``, spins there for ever. Apps and libraries read it far more often (ea
 Sentry, httpx): kept apart from the monotonic readings, so that a request's many readings never
 push a monotonic loop out of the few frames kept, and left alone in the app's background tasks
 (a scheduler's loop asking ``datetime.now`` whether a job is due) as the monotonic readings
-are. The clock moved when the instant read changed: a freeze the test started inside the clock,
-ticking, moves it too.
+are. The clock moved when the instant read changed; a freeze the test starts inside the clock
+is its own, its readings not watched.
 
 Only the frame that reads the clock is watched: a loop that reads it through a helper of its
 own (``def _now(): return time.monotonic()``) is not found. No thread of its own: a process with

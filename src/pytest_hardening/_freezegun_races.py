@@ -15,7 +15,9 @@ freeze running, freezegun's fakes are out of every module and the two answer as 
 
 Every frozen reading passes through ``get_current_time``, so a running clock watches the wall
 clock's readings there (:func:`watch_readings`: ``time.time``, ``datetime.now``, a busy-wait on
-them); with no watch, one more look-up per reading.
+them). The watch rides on the freeze's own time factory, the innermost freeze's: it goes with
+that freeze, and a freeze started inside the clock (a test's own) is not watched; with no
+watch, one more look-up per reading.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import freezegun.api
 
 __all__ = ["install_thread_safe_check", "watch_readings"]
 
-#: Called with each frozen instant read, directly by ``_get_current_time`` (the watch finds its
-#: reader two frames up): a running clock's deadline watch, or None.
-_watch: Callable[[_dt.datetime], None] | None = None
+#: The attribute of a freeze's time factory holding the watch of its readings: called with each
+#: frozen instant read, directly by ``_get_current_time`` (the watch finds its reader two frames
+#: up).
+_WATCH = "_pytest_hardening_watch"
 
 
 def _should_use_real_time() -> bool:
@@ -60,23 +63,20 @@ def _should_use_real_time() -> bool:
 def _get_current_time() -> _dt.datetime:
     api: Any = freezegun.api
     try:
-        now: _dt.datetime = api.freeze_factories[-1]()
+        factory = api.freeze_factories[-1]
+        now: _dt.datetime = factory()
     except IndexError:  # the freeze stopped meanwhile: real time, as the fake would read next
         return api.real_datetime.now(_dt.timezone.utc).replace(tzinfo=None)  # type: ignore[no-any-return]
-    watch = _watch
+    watch = getattr(factory, _WATCH, None)
     if watch is not None:
         watch(now)  # may raise FrozenDeadlineError: the reading of a loop that never ends
     return now
 
 
-def watch_readings(
-    watch: Callable[[_dt.datetime], None] | None,
-) -> Callable[[_dt.datetime], None] | None:
-    """Hand each frozen instant read from now on to ``watch`` (None: to nobody); returns the
-    watch it replaces (a clock started inside another puts the outer one's back)."""
-    global _watch
-    previous, _watch = _watch, watch
-    return previous
+def watch_readings(factory: Any, watch: Callable[[_dt.datetime], None]) -> None:
+    """Hand each instant read from the freeze of ``factory`` (its time factory) to ``watch``,
+    for as long as that freeze runs."""
+    setattr(factory, _WATCH, watch)
 
 
 _NAMES = ("_should_use_real_time", "get_current_time")
