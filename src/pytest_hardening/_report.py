@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,12 +161,14 @@ class HardeningSession:
         return target
 
 
-def _top(counter: Counter[str], limit: int = 6) -> str:
-    if not counter:
+def _top(counts: Mapping[str, float], limit: int = 6, *, each: str = "{} ×{}") -> str:
+    """The ``limit`` largest of ``counts``, each as ``each`` says, then how many more."""
+    if not counts:
         return "none"
-    parts = [f"{key} ×{count}" for key, count in counter.most_common(limit)]
-    if len(counter) > limit:
-        parts.append(f"… {len(counter) - limit} more")
+    ranked = sorted(counts.items(), key=lambda item: -item[1])  # ties: in the order counted
+    parts = [each.format(key, count) for key, count in ranked[:limit]]
+    if len(ranked) > limit:
+        parts.append(f"… {len(ranked) - limit} more")
     return ", ".join(parts)
 
 
@@ -184,13 +186,10 @@ def _hidden_warnings(records: list[dict[str, Any]]) -> list[str]:
         for module, seconds in sleeps.items():
             slept[module] = slept.get(module, 0.0) + seconds
     if slept:
-        ranked = sorted(slept.items(), key=lambda item: -item[1])
-        where = ", ".join(f"{module} {seconds:.2f} s" for module, seconds in ranked[:3])
-        more = f", … {len(ranked) - 3} more" if len(ranked) > 3 else ""
         lines.append(
             f"slept for real: {sum(slept.values()):.2f} s in {sleepers} test(s), from "
-            f"{where}{more}; add the `clock` fixture, and name back-off modules in "
-            "hardening_backoff_modules (RealSleepWarning: docs/fixtures.md, `clock`)"
+            f"{_top(slept, 3, each='{} {:.2f} s')}; add the `clock` fixture, and name back-off "
+            "modules in hardening_backoff_modules (RealSleepWarning: docs/fixtures.md, `clock`)"
         )
     passed = [len(r["passed_deadlines"]) for r in records]
     if any(passed):
