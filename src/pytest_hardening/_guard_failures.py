@@ -38,16 +38,21 @@ UNJUDGED_ADVICE = (
 )
 
 
+def _target(line: str) -> str:
+    """A refusal line's ``host:port`` (its first word)."""
+    words = line.split()
+    return words[0].rstrip(",") if words else ""
+
+
 def _host(line: str) -> str:
-    target = line.split()[0].rstrip(",") if line.split() else ""
-    return target.rpartition(":")[0].strip("[]").rstrip(".").lower()
+    return _target(line).rpartition(":")[0].strip("[]").rstrip(".").lower()
 
 
 def _described(line: str) -> str:
     """A refusal's line (``host:port``, how, the client) as a phrase: ``169.254.169.254:80
     (the cloud metadata server; from http.client)``."""
     line = line.strip()
-    target = line.split()[0].rstrip(",") if line.split() else line
+    target = _target(line) or line
     rest = line[len(target) :]
     said = ["the cloud metadata server"] if _host(line) in METADATA_HOSTS else []
     if rest.startswith(" (name lookup)"):
