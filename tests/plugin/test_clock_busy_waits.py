@@ -139,11 +139,15 @@ def test_an_apps_busy_wait_fails_the_test_instead_of_hanging(pytester: pytest.Py
     )
 
 
+# A scheduler's loop asking the clock each round whether a job is due: on the wall clock
+# (datetime.now) or on time.monotonic (APScheduler-like), which reach the watch by two ways
+# (freezegun's get_current_time; the clock's anchor).
 BACKGROUND_APP = """
 import asyncio
 import contextlib
 import datetime
 import threading
+import time
 
 import freezegun.api
 from fastapi import FastAPI
@@ -153,14 +157,14 @@ ended_by = []
 done = threading.Event()
 
 
-async def scheduler():  # asks the clock each round whether a job is due, as a scheduler does
+async def scheduler():
     # At least eight times the watch's limit in real time, and at least 8 rounds: on a slow
     # machine it takes longer, never fewer looks (the watch would end it after 3).
     end = freezegun.api.real_monotonic() + 0.16
-    due = datetime.datetime.now() + datetime.timedelta(hours=1)
+    due = {due}
     try:
         while freezegun.api.real_monotonic() < end or len(rounds) < 8:
-            if datetime.datetime.now() >= due:
+            if {now} >= due:
                 break
             rounds.append(1)
             await asyncio.sleep(0.002)
@@ -183,7 +187,7 @@ app = FastAPI(lifespan=lifespan)
 
 @app.get("/ping")
 def ping():
-    return {"ok": True}
+    return {{"ok": True}}
 """
 
 BACKGROUND_TEST = """
@@ -213,69 +217,20 @@ def test_ping(clock, hardened_client):
 """
 
 
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        ("datetime.datetime.now()", "datetime.datetime.now() + datetime.timedelta(hours=1)"),
+        ("time.monotonic()", "time.monotonic() + 3600"),
+    ],
+    ids=["wall clock", "monotonic"],
+)
 def test_an_apps_background_task_asking_the_time_is_left_alone(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, now: str, due: str
 ) -> None:
-    pytester.makepyfile(scheduler_app=BACKGROUND_APP, test_scheduler=BACKGROUND_TEST)
-    result = pytester.runpytest_subprocess(
-        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider", timeout=60
+    pytester.makepyfile(
+        scheduler_app=BACKGROUND_APP.format(now=now, due=due), test_scheduler=BACKGROUND_TEST
     )
-    result.assert_outcomes(passed=1)
-
-
-MONOTONIC_APP = """
-import asyncio
-import contextlib
-import threading
-import time
-
-import freezegun.api
-from fastapi import FastAPI
-
-rounds = []
-ended_by = []
-done = threading.Event()
-
-
-async def scheduler():  # an APScheduler-like loop: is a job due, on time.monotonic?
-    # As the scheduler above: at least 0.16 s of real time and at least 8 rounds.
-    end = freezegun.api.real_monotonic() + 0.16
-    due = time.monotonic() + 3600
-    try:
-        while freezegun.api.real_monotonic() < end or len(rounds) < 8:
-            if time.monotonic() >= due:
-                break
-            rounds.append(1)
-            await asyncio.sleep(0.002)
-    except BaseException as error:
-        ended_by.append(type(error).__name__)
-        raise
-    finally:
-        done.set()
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app):
-    task = asyncio.create_task(scheduler())
-    yield
-    task.cancel()
-
-
-app = FastAPI(lifespan=lifespan)
-
-
-@app.get("/ping")
-def ping():
-    return {"ok": True}
-"""
-
-
-def test_an_apps_background_task_polling_monotonic_is_left_alone(
-    pytester: pytest.Pytester,
-) -> None:
-    # The monotonic readings go to the watch by another way (the clock's anchor) than the wall
-    # clock's: the app's background task is left to its rounds there too.
-    pytester.makepyfile(scheduler_app=MONOTONIC_APP, test_scheduler=BACKGROUND_TEST)
     result = pytester.runpytest_subprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:cacheprovider", timeout=60
     )
