@@ -1,6 +1,7 @@
 """A library's method the app hands to a worker thread (``asyncio.to_thread``,
-``run_in_executor``) is reported as the app's call, not as the library connecting by itself:
-the worker's stack holds the library alone, the submission names the app's module."""
+``run_in_executor``, Starlette's ``run_in_threadpool`` on anyio's own threads) is reported as
+the app's call, not as the library connecting by itself: the worker's stack holds the library
+alone, the submission names the app's module."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ APP = """
 import asyncio
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -87,9 +89,16 @@ async def executor(request):
         return JSONResponse({"login": "unknown"})
 
 
+async def threadpool(request):  # anyio's worker threads, not a ThreadPoolExecutor
+    try:
+        await run_in_threadpool(gqlsdk.Client().execute, "{ viewer }")
+    except OSError:
+        return JSONResponse({"login": "unknown"})
+
+
 def build():
     routes = [Route("/direct", direct), Route("/threaded", threaded), Route("/executor", executor)]
-    return Starlette(routes=routes)
+    return Starlette(routes=[*routes, Route("/threadpool", threadpool)])
 """
 
 CONFTEST = """
@@ -125,6 +134,10 @@ def test_executor(hardened_client, faults):
     assert hardened_client.get("/executor").json() == {"login": "unknown"}
 
 
+def test_threadpool(hardened_client, faults):
+    assert hardened_client.get("/threadpool").json() == {"login": "unknown"}
+
+
 @pytest.mark.anyio
 async def test_threaded_in_the_tests_own_loop(hardened_async_client, faults):
     assert (await hardened_async_client.get("/threaded")).json() == {"login": "unknown"}
@@ -148,7 +161,7 @@ def test_a_library_method_handed_to_a_thread_is_reported_from_the_apps_module(
     result = pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
-    result.assert_outcomes(passed=4, errors=4)
+    result.assert_outcomes(passed=5, errors=5)
     out = result.stdout.str()
     teardowns = {section.split()[0]: section for section in out.split("ERROR at teardown of ")[1:]}
     assert sorted(teardowns) == [
@@ -156,6 +169,7 @@ def test_a_library_method_handed_to_a_thread_is_reported_from_the_apps_module(
         "test_executor",
         "test_threaded",
         "test_threaded_in_the_tests_own_loop[asyncio]",
+        "test_threadpool",
     ]
     line = f"{OFF_HOST}:8085, from urllib (called by gqlsdk, from thread_app)"
     for teardown in teardowns.values():  # each as the direct call says it
@@ -268,6 +282,17 @@ def test_nested_guards_put_the_pools_submit_back() -> None:
         assert concurrent.futures.ThreadPoolExecutor.submit is not submit
         assert pool.submit(pow, 2, 5).result() == 32  # a submission runs as before
     assert concurrent.futures.ThreadPoolExecutor.submit is submit
+
+
+def test_nested_guards_put_anyios_run_sync_back() -> None:
+    import anyio
+    import anyio.to_thread
+
+    run_sync = anyio.to_thread.run_sync
+    with NetworkGuard(), NetworkGuard():
+        assert anyio.to_thread.run_sync is not run_sync
+        assert anyio.run(anyio.to_thread.run_sync, pow, 2, 5) == 32  # runs as before
+    assert anyio.to_thread.run_sync is run_sync
 
 
 def test_a_submit_wrapped_meanwhile_is_left_wrapped() -> None:
