@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ._dotenv_files import dotenv_hints
 from ._guard_failures import UNJUDGED_ADVICE
 from ._prod_variants import Mutation
+from ._secrets import is_secret_name
 
 __all__ = ["AuditReport"]
 
@@ -77,6 +78,16 @@ class AuditReport:
                 "prod_config.audit(optional=[...]), which replaces the default list: name the "
                 "mode variables there too), and the audit no longer drops it."
             )
+            secrets = [name for name in dropped if is_secret_name(name)]
+            if secrets:
+                # The likeliest default for a secret is a development value in the code
+                # (os.environ.get("SECRET_KEY", "dev-...")): no secret to anyone who reads it.
+                lines.append(
+                    f"  {', '.join(secrets)}: a secret's default written in the app's code is "
+                    "published with that code (whoever reads it has the secret, in every copy "
+                    "that runs on it): production must set it, and the app refuse to start "
+                    "without it"
+                )
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
         lines += [f"  NOT JUDGED {m}{self._note(m)}" for m in self.unjudged]
