@@ -81,6 +81,12 @@ def execute(scenario: Scenario, ctx: ChaosContext) -> ScenarioResult:
     if problems:
         ctx.phase = "teardown checks"
         ctx.fail(problems)
+    # A wait on the frozen clock that never ended by itself, ended by the clock: the app may
+    # have swallowed the error and answered as if nothing happened (the fixtures fail it too).
+    waits = getattr(ctx.clock, "frozen_waits", None)  # the plugin's Clock has it
+    if waits:
+        ctx.phase = "teardown checks"
+        ctx.fail("\n".join(waits))
     ctx.timeline.finish(ctx.now())
     result.failures = list(ctx.failures)
     result.logs = list(ctx.logs)
