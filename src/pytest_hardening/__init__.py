@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._apm import ApmView
-    from ._apm_prometheus import PrometheusView, RequestStats
+    from ._apm_prometheus import PrometheusView
+    from ._apm_requests import RequestStats
     from ._app import LifespanError, LifespanManager
     from ._breakers import (
         AioBreakerAdapter,
@@ -81,7 +82,7 @@ _EXPORTS: dict[str, str] = {
     "PurgatoryRegistry": "._breakers",
     "PyBreakerAdapter": "._breakers",
     "RealSleepWarning": "._faults",
-    "RequestStats": "._apm_prometheus",
+    "RequestStats": "._apm_requests",
     "RetryStormError": "._retry_storm",
     "RouteAuditor": "._routes",
     "SentryCapture": "._sentry",

@@ -2,28 +2,26 @@
 
 Prometheus counters and histograms only ever grow, and the registry usually lives as long as
 the process: the view takes a snapshot when the test starts and reports what changed since,
-so each test sees the traffic it caused, in any order and under reuse. Request metrics are
-recognised by their labels, as the common instrumentations write them
-(prometheus-fastapi-instrumentator, starlette-exporter, hand-written middleware): a method
-label, a route label (``handler``, ``path``, ``route``, ``endpoint``) and, optionally, a status
-label (``status``, ``status_code``, ``code``; ``5xx`` counts as an error). A family named for
-the app's calls out (``external_service_requests_total``, ``upstream_...``) has the same
-labels, for the provider's path: it is no request to the app. Latencies come from a
-histogram's buckets: a percentile is the upper bound of the bucket it falls in.
+so each test sees the traffic it caused, in any order and under reuse. Which samples are
+requests to the app, and how their latencies are read, is :mod:`._apm_requests`'s.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["PrometheusView", "RequestStats", "is_prometheus_registry"]
+from ._apm_requests import (
+    ROUTE_LABELS,
+    RequestStats,
+    latency_family,
+    outbound,
+    quantile,
+    request_counter,
+    status,
+)
 
-_ROUTE_LABELS = ("handler", "path", "route", "endpoint", "path_template")
-_STATUS_LABELS = ("status", "status_code", "code")
+__all__ = ["PrometheusView", "is_prometheus_registry"]
 
 #: (sample name, sorted label pairs)
 _Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -34,31 +32,6 @@ def is_prometheus_registry(obj: Any) -> bool:
     return callable(getattr(obj, "collect", None)) and callable(
         getattr(obj, "get_sample_value", None)
     )
-
-
-@dataclass(frozen=True)
-class RequestStats:
-    """One route's requests during the test. ``p50``/``p95``/``max`` are histogram bucket
-    upper bounds in seconds (``inf`` past the last bucket, 0.0 without a histogram)."""
-
-    count: int
-    errors: int
-    p50: float
-    p95: float
-    max: float
-    #: Why a count may be zero for a reason other than no traffic (a route with no metric at
-    #: all, the app's metrics not registered); shown in the repr, which a failing assert prints.
-    note: str = field(default="", compare=False)
-
-    def __repr__(self) -> str:
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "note"]
-        if self.note:
-            shown.append(f"note={self.note!r}")
-        return f"RequestStats({', '.join(shown)})"
-
-    @property
-    def error_rate(self) -> float:
-        return self.errors / self.count if self.count else 0.0
 
 
 class PrometheusView:
@@ -142,16 +115,16 @@ class PrometheusView:
         counts: dict[str, float] = {}
         for (name, pairs), delta in self.changes().items():
             labels = dict(pairs)
-            if labels.get("method", "").upper() != method.upper() or _outbound(name):
+            if labels.get("method", "").upper() != method.upper() or outbound(name):
                 continue
-            if not any(labels.get(label) == route for label in _ROUTE_LABELS):
+            if not any(labels.get(label) == route for label in ROUTE_LABELS):
                 continue
             if name.endswith("_total"):
                 family = name[: -len("_total")]
                 totals[family] = totals.get(family, 0.0) + delta
-                if _status(labels):
+                if status(labels):
                     with_status.add(family)
-                if _status(labels).startswith("5"):
+                if status(labels).startswith("5"):
                     errors[family] = errors.get(family, 0.0) + delta
             elif name.endswith("_bucket") and "le" in labels:
                 histogram = buckets.setdefault(name[: -len("_bucket")], {})
@@ -163,15 +136,11 @@ class PrometheusView:
         if not totals and not buckets and not self._has_request_metrics():
             raise LookupError(
                 "the prometheus registry has no request metric with a method and a route label "
-                f"({', '.join(_ROUTE_LABELS)}): read your own metrics with apm.sample(name, "
+                f"({', '.join(ROUTE_LABELS)}): read your own metrics with apm.sample(name, "
                 "**labels) or apm.changes()"
             )
-        latency = _latency_family(buckets)
-        counter = min(
-            (f for f in totals if not _SIZE.search(f)),
-            key=lambda f: (f not in with_status, "request" not in f, f),
-            default=None,
-        )
+        latency = latency_family(buckets)
+        counter = request_counter(totals, with_status)
         # A request counter when there is one (with a status label, for the errors); else the
         # latency histogram's own count.
         if counter is not None:
@@ -182,9 +151,9 @@ class PrometheusView:
         return RequestStats(
             count=int(count),
             errors=int(failed),
-            p50=_quantile(chosen, 0.50),
-            p95=_quantile(chosen, 0.95),
-            max=_quantile(chosen, 1.0),
+            p50=quantile(chosen, 0.50),
+            p95=quantile(chosen, 0.95),
+            max=quantile(chosen, 1.0),
             note="" if count else self._why_zero(f"{method.upper()} {route}"),
         )
 
@@ -196,8 +165,8 @@ class PrometheusView:
             {
                 f"{labels['method'].upper()} {route}"
                 for name, labels in ((n, dict(pairs)) for (n, pairs) in self.changes())
-                if "method" in labels and not _outbound(name)
-                for route in (labels.get(label) for label in _ROUTE_LABELS)
+                if "method" in labels and not outbound(name)
+                for route in (labels.get(label) for label in ROUTE_LABELS)
                 if route is not None
             }
         )
@@ -242,9 +211,9 @@ class PrometheusView:
     def _has_request_metrics(self) -> bool:
         for (name, pairs), _value in self._read():
             labels = dict(pairs)
-            if _outbound(name):
+            if outbound(name):
                 continue
-            if "method" in labels and any(label in labels for label in _ROUTE_LABELS):
+            if "method" in labels and any(label in labels for label in ROUTE_LABELS):
                 return True
         return False
 
@@ -273,43 +242,6 @@ _NO_STANDARD = (
     "prometheus metrics have no standard name for {what}: read them with "
     "apm.sample('<metric>_total', **labels) or apm.changes()"
 )
-
-
-#: Histograms of sizes (request and response bytes) carry the same labels as the latency one.
-_SIZE = re.compile(r"size|bytes", re.IGNORECASE)
-_LATENCY = re.compile(r"duration|latency|seconds|time", re.IGNORECASE)
-
-
-def _latency_family(buckets: dict[str, dict[float, float]]) -> str | None:
-    """The request-latency histogram among ``buckets``' families: never a size histogram;
-    one named for time (duration, latency, seconds) before any other."""
-    timed = [f for f in buckets if not _SIZE.search(f)]
-    return min(timed, key=lambda f: (not _LATENCY.search(f), f), default=None)
-
-
-#: Words of a family's name that make it the app's calls out, not requests to it.
-_OUTBOUND = frozenset(
-    {"external", "outbound", "egress", "upstream", "downstream", "dependency", "provider"}
-)
-
-
-def _outbound(name: str) -> bool:
-    """``name`` (a sample's) is of a family counting the app's calls to other services."""
-    return not _OUTBOUND.isdisjoint(part.rstrip("s") for part in name.lower().split("_"))
-
-
-def _status(labels: dict[str, str]) -> str:
-    return next((labels[label] for label in _STATUS_LABELS if label in labels), "")
-
-
-def _quantile(buckets: dict[float, float], q: float) -> float:
-    """The upper bound of the bucket holding quantile ``q`` (the buckets are cumulative)."""
-    ordered = sorted(buckets.items())
-    total = ordered[-1][1] if ordered else 0.0
-    if total <= 0:
-        return 0.0
-    wanted = max(q * total, math.ulp(total))
-    return next((bound for bound, seen in ordered if seen >= wanted), math.inf)
 
 
 def _text(key: _Key) -> str:

@@ -1,18 +1,20 @@
 """The harness's running app: its clients (sync, kept by the pool; async, in the test's loop),
 its lifespan without a client, its reset, and its hand-back to the pool. A part of
-:class:`~._harness.Harness` (whose state it reads), apart for its size."""
+:class:`~._harness.Harness` (whose state it reads), apart for its size; what a lifespan started
+again in each test says is :mod:`._lifespan_restarts`'s."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ._fault_advice import FIXTURES, Advice
 from ._harness_inspection import HarnessError
 from ._harness_report import HarnessReport, startup_watch, timed_shutdown
+from ._lifespan_restarts import TimedExit, restarted
 
 if TYPE_CHECKING:
     import httpx
@@ -119,9 +121,9 @@ class HarnessServing:
             if self._pool is not None and self._pool_key is None:
                 before = self._pool.lifespan_ran(self.app)
                 self._report.started_again(self.app, before)
-            with self._real_time(), startup_watch(self.app), _restarted(self.app, before):
+            with self._real_time(), startup_watch(self.app), restarted(self.app, before):
                 if self._pool_key is None:
-                    timed = _TimedExit(client, self.app, before)
+                    timed = TimedExit(client, self.app, before)
                     self._client = self._stack.enter_context(timed)
                 else:
                     self._client = self._keep(client.__enter__())
@@ -184,7 +186,7 @@ class HarnessServing:
             from ._app import running_lifespan
 
             with self._real_time(), startup_watch(self.app):
-                self._stack.enter_context(_TimedExit(running_lifespan(self.app), self.app))
+                self._stack.enter_context(TimedExit(running_lifespan(self.app), self.app))
             self._lifespan = True
             self._capture_started_sentry()
 
@@ -205,8 +207,8 @@ class HarnessServing:
         manager = LifespanManager(self.app)
         before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0
         self._report.started_again(self.app, before, in_test_loop=True)
-        restarted = functools.partial(_restarted, self.app, before, in_test_loop=True)
-        with self._real_time(), startup_watch(self.app), restarted():
+        again = functools.partial(restarted, self.app, before, in_test_loop=True)
+        with self._real_time(), startup_watch(self.app), again():
             await manager.__aenter__()
         try:
             self._capture_started_sentry()
@@ -227,7 +229,7 @@ class HarnessServing:
                 client.app = self.app  # type: ignore[attr-defined]  # as TestClient.app
                 yield client
         finally:
-            with timed_shutdown(self.app), restarted():
+            with timed_shutdown(self.app), again():
                 await manager.__aexit__(None, None, None)
 
     def _capture_started_sentry(self) -> None:
@@ -249,58 +251,3 @@ def _reset_refused(reset: AppReset, error: Exception, advice: Advice) -> Harness
             f"fix the reset, or {advice.no_reset} (an app built per {one}, not reset)",
         )
     )
-
-
-class _TimedExit:
-    """A sync client whose exit (the app's lifespan shutdown) is timed by
-    :func:`~._harness_report.timed_shutdown`."""
-
-    def __init__(self, client: Any, app: Any, before: int = 0) -> None:
-        self._client, self._app, self._before = client, app, before
-
-    def __enter__(self) -> Any:
-        return self._client.__enter__()
-
-    def __exit__(self, *exc_info: Any) -> Any:
-        with timed_shutdown(self._app), _restarted(self._app, self._before):
-            return self._client.__exit__(*exc_info)
-
-
-@contextlib.contextmanager
-def _restarted(app: Any, before: int, *, in_test_loop: bool = False) -> Iterator[None]:
-    """A lifespan error of an app object whose lifespan ran ``before`` times in earlier tests
-    gets a note: production starts it once, and a shutdown that closes what the app made at
-    import (a pool, a session manager) leaves the next start without it. Started ``in the
-    test's loop`` (``hardened_async_client``), no reset keeps it: the cure differs."""
-    try:
-        yield
-    except Exception as error:
-        note = getattr(error, "add_note", None)  # Python 3.11+
-        if before and note is not None:
-            note(
-                f"this app object ({type(app).__name__}) ran its lifespan {before} time(s) in "
-                "earlier tests of this process (an app built once at import is one object, "
-                "started and stopped in every test that runs its lifespan), where production "
-                "starts it once: a startup that registers or opens what the last one left (metrics "
-                "on a registry kept in a module: Duplicated timeseries), or a shutdown that "
-                "closes what the app made at import (a pool, a session manager), fails in every "
-                f"later test. {_ASYNC_CURE if in_test_loop else _SYNC_CURE}"
-            )
-        raise
-
-
-_SYNC_CURE = (
-    "Make the lifespan safe to run again; or give a hardening_app_reset (even `lambda app: "
-    "None`), which keeps one app running between hardened_client tests "
-    "(docs/getting-started.md)"
-)
-_ASYNC_CURE = (
-    "hardened_async_client starts it in each test's own event loop, and no hardening_app_reset "
-    "keeps it between async tests: what the app made at import that holds the loop it first "
-    "ran in (an AsyncIOScheduler, an async client or engine) finds that loop closed ('Event "
-    "loop is closed', 'attached to a different loop'). Make such objects in the lifespan; or "
-    "run the async tests in one loop (asyncio_default_test_loop_scope and "
-    'asyncio_default_fixture_loop_scope = "session"); or test through hardened_client with '
-    "a hardening_app_reset, which keeps one app running (docs/getting-started.md, 'Async "
-    "tests')"
-)

@@ -1,6 +1,7 @@
 """What the breaker inspector says when a test's check fails: the state found and the one
-expected, the recent transitions, why a breaker may not have moved yet and what to do first;
-and, at teardown, the errors its callbacks caught inside the app's requests.
+expected, the recent transitions, why a breaker may not have moved yet and what to do first,
+a breaker name it does not know; and, at teardown, the errors its callbacks caught inside the
+app's requests.
 
 The wording, apart from :class:`~._inspector.BreakerInspector`, which reads the breakers and
 decides which of these apply.
@@ -8,11 +9,19 @@ decides which of these apply.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 from ._base import BreakerState
 
-__all__ = ["calls_lines", "half_open_advice", "history_text", "problems_report", "wrong_state"]
+__all__ = [
+    "calls_lines",
+    "half_open_advice",
+    "history_text",
+    "problems_report",
+    "unknown_breaker",
+    "wrong_state",
+]
 
 
 def half_open_advice(library: str | None) -> list[str]:
@@ -54,6 +63,18 @@ def wrong_state(
     return (
         f"breaker {name!r}: expected {wanted.value}, "
         f"actual {actual.value}.\nrecent transitions:\n{history}{note}"
+    )
+
+
+def unknown_breaker(name: str, names: list[str]) -> str:
+    """The message for a breaker ``name`` not among ``names`` (those the registry has now)."""
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:  # a typo: the advice about breakers made later does not apply
+        return f"no breaker named {name!r}; breakers: {names}: did you mean {close[0]!r}?"
+    return (
+        f"no breaker named {name!r}; breakers: {names}. A breaker the app makes on "
+        "first use (at its first request) is there once a request made it, read through "
+        "a live registry (docs/fixtures.md, `breakers`): send that request first"
     )
 
 

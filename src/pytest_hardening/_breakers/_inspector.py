@@ -6,13 +6,19 @@ worded in :mod:`._advice`.
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._adapt import adapt_breaker, breaker_registry
-from ._advice import calls_lines, half_open_advice, history_text, problems_report, wrong_state
+from ._advice import (
+    calls_lines,
+    half_open_advice,
+    history_text,
+    problems_report,
+    unknown_breaker,
+    wrong_state,
+)
 from ._at_once import InAppLoop
 from ._base import BreakerState
 from ._track import Track
@@ -102,16 +108,7 @@ class BreakerInspector:
         try:
             return self._tracks[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self.names, n=1)
-            if close:  # a typo: the advice about breakers made later does not apply
-                raise KeyError(
-                    f"no breaker named {name!r}; breakers: {self.names}: did you mean {close[0]!r}?"
-                ) from None
-            raise KeyError(
-                f"no breaker named {name!r}; breakers: {self.names}. A breaker the app makes on "
-                "first use (at its first request) is there once a request made it, read through "
-                "a live registry (docs/fixtures.md, `breakers`): send that request first"
-            ) from None
+            raise KeyError(unknown_breaker(name, self.names)) from None
 
     @property
     def names(self) -> list[str]:

@@ -6,7 +6,6 @@ load tests measure a server that does not share the test's interpreter.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -21,15 +20,15 @@ from typing import IO
 
 import httpx
 
+from ._offline import HOST, app_environment
+
 __all__ = ["Exit", "LiveApp", "LiveAppError"]
 
-HOST = "127.0.0.1"
 #: ``LiveApp.uvicorn``'s keep-alive for idle connections, in seconds: far above the clients'
 #: own expiry (httpx: 5 s). At uvicorn's default (also 5 s) a request sent on a connection idle
 #: for almost 5 s can cross the server's close and fail with "Server disconnected without
 #: sending a response" (a race a busy machine widens), although the app never read it.
 KEEP_ALIVE = 75.0
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 #: How servers word EADDRINUSE (uvicorn, hypercorn, gunicorn, http.server), lowercased.
 _PORT_TAKEN = "address already in use"
 #: Launches on a fresh port after the picked one was taken before the app could bind it.
@@ -221,21 +220,7 @@ class LiveApp:
         return self._process
 
     def _environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in self.unset}
-        for name in _PROXY_VARIABLES:
-            env.pop(name, None)
-            env.pop(name.lower(), None)
-        if self.offline:
-            # Bound but never listening: every connection to it is refused, and nobody else
-            # can take the port while the app runs.
-            dead_end = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            dead_end.bind((HOST, 0))
-            self._dead_end = dead_end
-            proxy = f"http://{HOST}:{dead_end.getsockname()[1]}"
-            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-                env[name] = env[name.lower()] = proxy
-            env["NO_PROXY"] = env["no_proxy"] = f"{HOST},localhost"
-        env.update({k: v.replace("{port}", str(self.port)) for k, v in self.env.items()})
+        env, self._dead_end = app_environment(self.env, self.unset, self.port, offline=self.offline)
         return env
 
     def wait_ready(self) -> None:
