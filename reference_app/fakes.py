@@ -22,14 +22,13 @@ database-loss scenarios.
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
@@ -37,6 +36,8 @@ from urllib.parse import parse_qs
 import httpx
 
 from pytest_hardening.fakes import sse
+
+from ._database_outage import database_outage
 
 __all__ = [
     "PROVIDER_URLS",
@@ -287,25 +288,3 @@ def providers() -> dict[str, tuple[str, Handler]]:
         "google": google,
     }
     return {name: (PROVIDER_URLS[name], handler) for name, handler in handlers.items()}
-
-
-@contextlib.contextmanager
-def database_outage(engine: Any) -> Iterator[None]:
-    """Make every statement on ``engine`` (an ``AsyncEngine``) fail as if the database were gone.
-
-    Uses SQLAlchemy's public event API, so the app's real error handling (breaker, 503 +
-    Retry-After, rollback) runs. The listener is removed on exit.
-    """
-    from sqlalchemy import event, exc
-
-    def fail(*_args: object, **_kwargs: object) -> None:
-        raise exc.OperationalError(
-            "SELECT 1", None, ConnectionError("database unavailable (simulated outage)")
-        )
-
-    target = engine.sync_engine
-    event.listen(target, "before_cursor_execute", fail)
-    try:
-        yield
-    finally:
-        event.remove(target, "before_cursor_execute", fail)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from ._apm_summary import summarise
 from ._stats import Alert, AlertKind, Stats
 from ._timings import Timing, TimingCollector, TimingFamily
 
@@ -225,35 +226,8 @@ class ApmRegistry:
         return [{"endpoint": key, **stats.as_dict()} for key, stats in ranked[:limit]]
 
     def summary(self) -> dict[str, Any]:
-        """Everything, JSON-able."""
-        endpoints = self.endpoints()
-        requests = sum(s.count for s in endpoints.values())
-        errors = sum(s.errors for s in endpoints.values())
-        return {
-            "requests": {
-                "count": requests,
-                "errors": errors,
-                "error_rate": errors / requests if requests else 0.0,
-            },
-            "endpoints": {key: s.as_dict() for key, s in endpoints.items()},
-            "slowest_endpoints": self.slowest_endpoints(),
-            "database": {
-                **self.db().as_dict(),
-                "operations": {op: s.as_dict() for op, s in self.db_operations().items()},
-            },
-            "externals": {
-                provider: {
-                    **stats.as_dict(),
-                    "operations": {
-                        key.split(".", 1)[1]: s.as_dict()
-                        for key, s in self.external_operations().items()
-                        if key.split(".", 1)[0] == provider
-                    },
-                }
-                for provider, stats in self.externals().items()
-            },
-            "alerts": [a.as_dict() for a in self.alerts],
-        }
+        """Everything, JSON-able (its layout: ``_apm_summary``)."""
+        return summarise(self)
 
     def prometheus_text(self) -> bytes:
         """The Prometheus text exposition of this registry."""

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._errors import CircuitOpenError
-from ._machine import Listener, StateMachine, Ticket
+from ._machine import StateMachine, Ticket
 from ._metrics import BreakerMetrics
 from ._policy import TripPolicy
 from ._state import State, Transition
+from ._transition_log import Listener
 
 __all__ = ["CircuitBreaker"]
 

@@ -1,14 +1,15 @@
-"""The breaker's state machine: admission, outcomes, transitions, listeners, control, metrics.
+"""The breaker's state machine: admission, outcomes, transitions, control, metrics.
 
 :class:`StateMachine` knows tickets and outcomes (success, failure, neutral), never the call or
 its exception: :class:`~reference_app.resilience.CircuitBreaker` classifies the outcome of each
 call and reports it here. Its attributes without an underscore are that interface.
 
 Concurrency: every state change happens under one ``threading.Lock`` that is never held across
-user code or listeners. Two paths read without the lock on purpose, because they are the hot
-paths: CLOSED admission (``closed_epoch``) and the OPEN rejection. A racing reader can at worst
-see a state one transition old; outcomes carry the epoch (or probe permit) they were admitted
-under, and outcomes from an older epoch never move the state.
+user code or listeners (the :class:`TransitionLog` tells them after the lock is released). Two
+paths read without the lock on purpose, because they are the hot paths: CLOSED admission
+(``closed_epoch``) and the OPEN rejection. A racing reader can at worst see a state one
+transition old; outcomes carry the epoch (or probe permit) they were admitted under, and
+outcomes from an older epoch never move the state.
 
 Clock: a monotonic clock never goes backwards, but a swapped one can (freezegun started or
 stopped while a breaker is open). A deadline further away than its own timeout is treated as
@@ -18,11 +19,9 @@ reclaimed, so no clock change keeps a breaker open or a permit held longer than 
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Final
 
@@ -31,16 +30,13 @@ from ._metrics import BreakerMetrics, Counts
 from ._policy import TripPolicy
 from ._probes import Probe, ProbePermits
 from ._state import State, Transition
+from ._transition_log import Listener, TransitionLog
 
 __all__ = ["StateMachine", "Ticket"]
-
-_log = logging.getLogger("reference_app.resilience")
 
 _CLOSED: Final = State.CLOSED
 _OPEN: Final = State.OPEN
 _HALF_OPEN: Final = State.HALF_OPEN
-
-Listener = Callable[[Transition], None]
 
 
 #: What admission hands out: the CLOSED epoch (an int) or a HALF_OPEN probe permit.
@@ -62,13 +58,12 @@ class StateMachine:
     __slots__ = (
         "_clock",
         "_epoch",
-        "_listeners",
         "_lock",
+        "_log",
         "_open_until",
         "_probe_successes",
         "_probes",
         "_state",
-        "_transitions",
         "closed_epoch",
         "consecutive",
         "counts",
@@ -123,8 +118,7 @@ class StateMachine:
         self._probe_successes = 0
         self.consecutive = 0
         self.counts = Counts()
-        self._transitions: deque[Transition] = deque(maxlen=history)
-        self._listeners: tuple[Listener, ...] = ()
+        self._log = TransitionLog(name, history, self._lock)
 
     def _now(self) -> float:
         clock = self._clock
@@ -148,7 +142,7 @@ class StateMachine:
             self.closed_epoch = self._epoch
         elif to is _OPEN:
             self._open_until = now + self.open_timeout
-        self._transitions.append(record)
+        self._log.append(record)
         return record
 
     def _maybe_half_open(self, now: float) -> Transition | None:
@@ -161,16 +155,6 @@ class StateMachine:
             # frozen time): re-anchor, so the breaker stays open at most open_timeout from now.
             self._open_until = now + self.open_timeout
         return None
-
-    def _notify(self, record: Transition | None) -> None:
-        if record is None:
-            return
-        for listener in self._listeners:
-            try:
-                listener(record)
-            except Exception:
-                # A broken listener must never break the breaker or the protected call.
-                _log.exception("circuit breaker %r: listener %r failed", self.name, listener)
 
     # -- admission -----------------------------------------------------------------------------
 
@@ -200,7 +184,7 @@ class StateMachine:
                     retry_after = self._open_until - now if permit is None else permit
                     ticket = CircuitOpenError(self.name, retry_after)
                     next(self.counts.rejections)
-        self._notify(moved)
+        self._log.notify(moved)
         return ticket
 
     # -- outcomes ------------------------------------------------------------------------------
@@ -218,7 +202,7 @@ class StateMachine:
                 if self._probe_successes >= self.success_threshold:
                     n = self._probe_successes
                     moved = self._move(_CLOSED, _plural(n, "probe success"), self._now())
-        self._notify(moved)
+        self._log.notify(moved)
 
     def failed(self, ticket: Ticket) -> None:
         if isinstance(ticket, int):
@@ -229,7 +213,7 @@ class StateMachine:
             now = self._record_failure()
             if self._probes.holds(ticket):
                 moved = self._move(_OPEN, "probe failed", now)
-        self._notify(moved)
+        self._log.notify(moved)
 
     def neutral(self, ticket: Ticket) -> None:
         """Neither success nor failure (ignored exception, cancellation): a probe's permit is
@@ -265,7 +249,7 @@ class StateMachine:
                     reason = f"{self.consecutive} consecutive failures"
             if reason is not None:
                 moved = self._move(_OPEN, reason, now)
-        self._notify(moved)
+        self._log.notify(moved)
 
     # -- inspection and control ----------------------------------------------------------------
 
@@ -274,7 +258,7 @@ class StateMachine:
         if self._state is _OPEN:
             with self._lock:
                 moved = self._maybe_half_open(self._now())
-            self._notify(moved)
+            self._log.notify(moved)
         return self._state
 
     def peek(self) -> State:
@@ -284,20 +268,10 @@ class StateMachine:
     @property
     def transitions(self) -> tuple[Transition, ...]:
         with self._lock:
-            return tuple(self._transitions)
+            return self._log.recent()
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners = (*self._listeners, listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                items = list(self._listeners)
-                if listener in items:
-                    items.remove(listener)
-                    self._listeners = tuple(items)
-
-        return unsubscribe
+        return self._log.add_listener(listener)
 
     def force_open(self) -> None:
         with self._lock:
@@ -307,7 +281,7 @@ class StateMachine:
                 self._open_until = now + self.open_timeout
             else:
                 moved = self._move(_OPEN, "forced", now)
-        self._notify(moved)
+        self._log.notify(moved)
 
     def reset(self, *, clear_history: bool) -> None:
         with self._lock:
@@ -320,8 +294,8 @@ class StateMachine:
                     self.policy.reset()
             self.counts = Counts()
             if clear_history:
-                self._transitions.clear()
-        self._notify(moved)
+                self._log.clear()
+        self._log.notify(moved)
 
     def metrics(self) -> BreakerMetrics:
         self.state  # noqa: B018 - applies a due OPEN -> HALF_OPEN first
@@ -340,5 +314,5 @@ class StateMachine:
                 now=now,
                 next_probe_at=next_probe_at,
                 probes_in_flight=len(self._probes),
-                transitions=tuple(self._transitions),
+                transitions=self._log.recent(),
             )
