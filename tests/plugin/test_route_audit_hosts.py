@@ -62,3 +62,56 @@ def test_the_probes_send_the_client_headers(pytester: pytest.Pytester, with_host
             ]
         )
         result.stdout.no_fnmatch_line("*still reachable*")
+
+
+OWN_400 = """
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+
+async def simulate(request):  # registered in every mode: refuses an event it does not know
+    return JSONResponse({"error": "unknown event"}, status_code=400)
+
+
+def create_app():
+    routes = [Route("/", lambda r: PlainTextResponse("home"))]
+    return Starlette(routes=[*routes, Route("/simulate/{event}", simulate, methods=["POST"])])
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return create_app
+
+
+@pytest.fixture
+def hardening_prod_env():
+    return {"APP_ENV": "production"}
+"""
+
+
+def test_a_declared_routes_own_400_is_reachable_not_a_host_problem(
+    pytester: pytest.Pytester,
+) -> None:
+    # The route table has the route: its 400 is its own answer to the probe's made-up value,
+    # not a Host refused before routing (a trial's webhook simulator).
+    pytester.makeconftest(OWN_400)
+    pytester.makepyfile(
+        test_routes="""
+        def test_absent(route_audit):
+            route_audit.assert_absent_in_production("/simulate")
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*'/simulate' is still reachable in production*",
+            "*route table has POST /simulate/{event}*",
+            "*POST /simulate/1 answered 400, expected 404*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*before any route was chosen*")
