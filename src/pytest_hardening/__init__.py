@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from ._apm import ApmView
     from ._apm_prometheus import PrometheusView
     from ._apm_requests import RequestStats
-    from ._app import LifespanError, LifespanManager
     from ._breakers import (
         AioBreakerAdapter,
         BreakerAdapter,
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from ._faults import FaultInjector, RealSleepWarning, UnregisteredHostError
     from ._fresh_import import StaleImportWarning, app_from_import
     from ._harness import Harness, HarnessError
+    from ._lifespan import LifespanError, LifespanManager
     from ._loop_deadlines import LoopDeadlineWarning
     from ._network import NetworkBlockedError, NetworkGuard
     from ._prod_config import ProdConfigChecker
@@ -69,8 +69,8 @@ _EXPORTS: dict[str, str] = {
     "HarnessError": "._harness",
     "NetworkBlockedError": "._network",
     "NetworkGuard": "._network",
-    "LifespanError": "._app",
-    "LifespanManager": "._app",
+    "LifespanError": "._lifespan",
+    "LifespanManager": "._lifespan",
     "LoopDeadlineWarning": "._loop_deadlines",
     "Mutation": "._prod_variants",
     "NativeBreaker": "._breakers",

@@ -16,7 +16,8 @@ from typing import Any
 import anyio.from_thread
 import httpx
 
-from ._app import LifespanManager, starlette_test_client, unbuilt
+from ._app import starlette_test_client
+from ._lifespan import LifespanManager, unbuilt
 from ._portal_transport import PortalTransport
 from ._virtual_time import app_lifespan, lifespan_message
 

@@ -10,16 +10,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-import freezegun
 import freezegun.api
 
-from ._clock_cache import ModuleScan, stop_freezer
+from ._clock_cache import ModuleScan
 from ._clock_deadlines import DeadlineWatch
+from ._clock_freeze import EXTRA_IGNORE, start_freeze, stop_freeze
 from ._clock_holders import RealClockHolders
 from ._clock_monotonic import Anchor
 from ._clock_reach import StoredClocks
 from ._fake_dates import teach_pydantic_the_fake_dates
-from ._freezegun_races import install_thread_safe_check, watch_readings
+from ._freezegun_races import watch_readings
 from ._loop_deadlines import PassedDeadlines
 from ._sleep_watch import RealSleep, SleepWatch
 from ._sqlalchemy_dates import SqlalchemyFakeDates
@@ -29,16 +29,6 @@ if TYPE_CHECKING:
     from ._clock_cache import ClockCache
 
 __all__ = ["Clock"]
-
-# freezegun hands out *real* time to any caller with one of these modules within a few stack
-# frames. Every worker thread starts in ``threading``, so app code running in Starlette's
-# TestClient portal thread or in anyio's thread pool (sync endpoints) would see real time, and
-# whether it does depends on stack depth. We drop them from the run-time check only: modules
-# ignored at start-up still keep their own real references (``queue``'s and ``threading``'s
-# timeouts stay real), which is what keeps blocking waits from hanging.
-_THREAD_ENTRY_MODULES = ("threading",)
-# pytest measures durations with references it grabbed at import; keep them real.
-_EXTRA_IGNORE = ["_pytest.timing"]
 
 
 class Clock:
@@ -126,18 +116,13 @@ class Clock:
         self._sqlalchemy_dates.install()
         if self._anchor is None:  # at the instant the freeze will hold, as freezegun reads it
             self._anchor = Anchor(freezegun.api.convert_to_timezone_naive(start_at))
-        self._anchor.install()  # first: read from the moment freezegun's functions are in
-        install_thread_safe_check()  # before the freeze starts; kept after it stops
-        self._freezer = freezegun.freeze_time(start_at, ignore=_EXTRA_IGNORE, real_asyncio=True)
         # Through a module scan even without a cache: freezegun's own start calls getattr on
         # every name of every module, which runs lazy modules' __getattr__ (imports).
         scan = self._cache.modules if self._cache is not None else ModuleScan()
-        self._factory = scan.start(self._freezer, extra=self._aside)
+        self._freezer, self._factory = start_freeze(start_at, self._anchor, scan, self._aside)
         self._sleeps.bound = scan.bound_sleeps  # read by that start: no pass of its own
         if self._deadlines is not None:  # frozen again after paused(): a new freeze's readings
             watch_readings(self._factory, self._deadlines.read_wall)
-        ignore_lists = freezegun.api.ignore_lists
-        ignore_lists[-1] = tuple(m for m in ignore_lists[-1] if m not in _THREAD_ENTRY_MODULES)
         self._sleeps.start()
         return self
 
@@ -157,13 +142,7 @@ class Clock:
         if stored is not None:
             stored.undo()
         freezer, self._freezer, self._factory = self._freezer, None, None
-        if freezer is not None:
-            stop_freezer(freezer)
-        if self._anchor is not None:  # last: read until freezegun's functions are gone
-            if pausing:
-                self._anchor.suspend()  # in place: a reading begun before may end meanwhile
-            else:
-                self._anchor.remove()
+        stop_freeze(freezer, self._anchor, pausing=pausing)
         self._sqlalchemy_dates.remove()
 
     @property
@@ -197,7 +176,7 @@ class Clock:
             self._stored = StoredClocks(
                 self._freezer,
                 self._factory,
-                ignore=(*self._ignore, *_EXTRA_IGNORE),
+                ignore=(*self._ignore, *EXTRA_IGNORE),
                 cache=self._cache,
                 advanced=lambda: self._advanced,
             )

@@ -18,7 +18,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from ._network import NetworkBlockedError, is_local
+from ._network import NetworkBlockedError
+from ._network_hosts import is_local
 from ._providers import Provider, host_pattern
 
 __all__ = ["ExitGuard", "faked_hosts"]

@@ -183,7 +183,7 @@ class HarnessServing:
     def start_lifespan(self) -> None:
         """Run the app's lifespan in a portal thread, for use without a client."""
         if self._client is None and not self._lifespan:
-            from ._app import running_lifespan
+            from ._lifespan import running_lifespan
 
             with self._real_time(), startup_watch(self.app):
                 self._stack.enter_context(TimedExit(running_lifespan(self.app), self.app))
@@ -200,9 +200,9 @@ class HarnessServing:
         the caller's own, but what it stores in (a database the session shares) may not be."""
         import httpx
 
-        from ._app import LifespanManager, with_state
         from ._async_transport import AppTransport
         from ._kept import run_reset
+        from ._lifespan import LifespanManager, with_state
 
         manager = LifespanManager(self.app)
         before = self._pool.lifespan_ran(self.app) if self._pool is not None else 0

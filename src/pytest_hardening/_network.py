@@ -9,18 +9,16 @@ an ordinary connection failure) and are recorded, so a test fails at teardown ev
 swallowed the error. Loopback (127.0.0.0/8, ::1, ``localhost``) and Unix sockets stay allowed,
 except a proxy the environment names (``HTTPS_PROXY`` & co. on this machine, as corporate
 networks and local debugging proxies set them): clients such as urllib, requests, boto3 and
-aiohttp send every request there, and it forwards them to the network.
+aiohttp send every request there, and it forwards them to the network (which addresses are
+this machine's: :mod:`._network_hosts`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import socket
 import threading
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -29,6 +27,7 @@ from ._network_clients import UNREACHED as _UNREACHED
 from ._network_clients import calling_client, own_code
 from ._network_drivers import DriverGuard
 from ._network_grpc import GrpcGuard
+from ._network_hosts import is_ip, is_local, port_number, proxy_named
 from ._network_report import BlockedConnection, how_refused, refusal_line, refusal_report
 from ._own_lookups import asked_itself
 from ._thread_handoffs import HandoffWatch
@@ -42,28 +41,6 @@ _RESOLVERS = ("gethostbyname", "gethostbyname_ex", "gethostbyaddr")
 
 class NetworkBlockedError(ConnectionRefusedError):
     """Raised into the app for an outbound connection (or name lookup) off this machine."""
-
-
-def is_local(host: str) -> bool:
-    """Loopback names and addresses (and the unspecified address, which means this host)."""
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_unspecified
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
 
 
 class NetworkGuard:
@@ -183,7 +160,7 @@ class NetworkGuard:
 
         def guarded(host: Any, *args: Any) -> Any:
             name = host.decode() if isinstance(host, bytes) else str(host)
-            if not is_local(name) and not (_is_ip(name) and resolve.__name__ != "gethostbyaddr"):
+            if not is_local(name) and not (is_ip(name) and resolve.__name__ != "gethostbyaddr"):
                 self._block(name, None, "resolve")
             return resolve(host, *args)
 
@@ -245,9 +222,9 @@ class NetworkGuard:
         if not isinstance(address, tuple) or not address:
             return
         host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
-        port = _port(address[1] if len(address) > 1 else None)
+        port = port_number(address[1] if len(address) > 1 else None)
         self._check_host(host, port)
-        variable = _proxy_named(host, port)
+        variable = proxy_named(host, port)
         if variable is not None:
             self._block(host, port, variable)
 
@@ -268,8 +245,8 @@ class NetworkGuard:
     def _check_name(self, host: Any, port: Any) -> None:
         if host is not None:
             name = host.decode() if isinstance(host, bytes) else str(host)
-            if not _is_ip(name) and not is_local(name):
-                self._block(name, _port(port), "resolve")
+            if not is_ip(name) and not is_local(name):
+                self._block(name, port_number(port), "resolve")
 
     def _record(self, host: str, port: int | None, client: str) -> None:
         """A connection to ``host`` that the guard stopped without a refusal (a gRPC channel
@@ -292,42 +269,3 @@ class NetworkGuard:
             f"pytest-hardening blocked an outbound connection to {target}{how_refused(via)} "
             "(no real network in hardened tests)",
         )
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks5": 1080, "socks5h": 1080}
-
-
-def _proxy_named(host: str, port: int | None) -> str | None:
-    """The environment variable naming a loopback proxy at ``host:port``, if one does.
-
-    Read at each loopback connection, not at start: a test may set the variable later."""
-    for scheme, url in urllib.request.getproxies_environment().items():
-        if scheme == "no":
-            continue
-        try:
-            parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
-            proxy_port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-        except ValueError:  # not an address: no client can connect there either
-            continue
-        proxy_host = parts.hostname or ""
-        if proxy_port != port or not is_local(proxy_host):
-            continue
-        if not _is_ip(proxy_host) or _same_address(proxy_host, host):
-            return f"{scheme.upper()}_PROXY"  # a name (localhost): any loopback address
-    return None
-
-
-def _same_address(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
-    except ValueError:
-        return False
-
-
-def _port(value: Any) -> int | None:
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -120,7 +120,7 @@ class ProductionBuilds:
         or on this machine where nothing listens) got past its validation, and counts as
         booted; :attr:`stopped_at` then says where it stopped (else None). Made from a fresh
         import as :meth:`build` is."""
-        from ._app import running_lifespan
+        from ._lifespan import running_lifespan
 
         self.stopped_at, self.reached, self.local, self.failed_after = None, [], [], []
         made, app = self._made_afresh(lambda checker: checker.boot(**overrides), overrides)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._config import AppFactory
 from ._dotenv_files import example_values
-from ._network import is_local
+from ._network_hosts import is_local
 from ._secrets import (
     example_placeholder,
     is_public_default,

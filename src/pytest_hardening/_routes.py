@@ -135,7 +135,7 @@ class RouteAuditor:
         that fails (a database the test lacks) leaves the routes as built, and
         :attr:`startup_stopped` says why."""
         if self._prod_routes is None:
-            from ._app import running_lifespan
+            from ._lifespan import running_lifespan
 
             app = self.prod_app
             table = route_table(app)

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ._app import LifespanError
 from ._exception_chain import chain
+from ._lifespan import LifespanError
 from ._network import NetworkBlockedError, NetworkGuard
 
 __all__ = ["Stop", "connecting"]

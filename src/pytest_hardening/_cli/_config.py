@@ -57,8 +57,9 @@ def build_validator(
     to Sentry meanwhile (a refused boot's report too) stays in memory, never reaching the DSN.
     """
     from pytest_hardening import ProdConfigChecker
-    from pytest_hardening._app import AppExited, LifespanError
+    from pytest_hardening._app import AppExited
     from pytest_hardening._env_reads import EnvAccess, replaced
+    from pytest_hardening._lifespan import LifespanError
     from pytest_hardening._prod_variants import MODE_FLAGS, MODE_VARIABLES
     from pytest_hardening._unsafe_builds import (
         ANY_ORIGIN,
