@@ -17,8 +17,10 @@ app, whatever else differs.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -112,10 +114,12 @@ class EnvAccess:
     before it sets one, nor the plugin's own copies), and :attr:`written`, those set (a
     ``load_dotenv()`` filling what the environment lacks), each in the order first met. A read
     of the whole environment (pydantic-settings' iteration) names no variable and is not
-    noted."""
+    noted. :attr:`own` are those read by the app's own code (neither an installed library nor
+    the standard library: an SDK's credential chain reads a key to learn it is unset)."""
 
     def __init__(self) -> None:
         self.read: list[str] = []
+        self.own: list[str] = []
         self.written: list[str] = []
         #: What python-dotenv set (a ``load_dotenv()`` the app calls), the last value of each.
         self.loaded: dict[str, str] = {}
@@ -128,8 +132,14 @@ class EnvAccess:
         watch = self
 
         def __getitem__(env: Any, key: str) -> Any:
-            if key not in watch.read and not _by_dotenv(sys._getframe(1)):
-                watch.read.append(key)
+            if key not in watch.own:
+                frame = _caller(sys._getframe(1))
+                package = _package(frame)
+                if package not in ("dotenv", "pytest_hardening"):
+                    if key not in watch.read:
+                        watch.read.append(key)
+                    if _own_code(frame):
+                        watch.own.append(key)
             return getitem(env, key)
 
         def __setitem__(env: Any, key: str, value: str) -> None:
@@ -160,18 +170,33 @@ def replaced(loaded: Mapping[str, str], env: Mapping[str, str | None]) -> list[s
     return [name for name, value in env.items() if name in loaded and loaded[name] != value]
 
 
-def _by_dotenv(frame: Any) -> bool:
-    """Whether python-dotenv made this read (``key in os.environ`` before it sets a value), or
-    the plugin (a copy of the whole environment): not a read of the app's."""
-    return _caller_package(frame) in ("dotenv", "pytest_hardening")
-
-
 def _caller_package(frame: Any) -> str:
     """The top-level package of the code that touched ``os.environ``, past the pass-throughs
     (``os``, the mapping ABCs, this module); empty when none is found."""
+    return _package(_caller(frame))
+
+
+def _caller(frame: Any) -> Any:
+    """The frame of the code that touched ``os.environ``, past the pass-throughs."""
     while frame is not None:
         name = str(frame.f_globals.get("__name__", ""))
         if name not in ("os", "_collections_abc", "collections.abc", __name__):
-            return name.partition(".")[0]
+            return frame
         frame = frame.f_back
-    return ""
+    return None
+
+
+def _package(frame: Any) -> str:
+    return "" if frame is None else str(frame.f_globals.get("__name__", "")).partition(".")[0]
+
+
+def _own_code(frame: Any) -> bool:
+    """Whether ``frame`` runs the app's code: a file outside the installed libraries and the
+    standard library."""
+    path = str(getattr(frame, "f_globals", {}).get("__file__") or "")
+    return bool(path) and "-packages" not in path and not path.startswith(_stdlib())
+
+
+@functools.cache
+def _stdlib() -> str:
+    return sysconfig.get_paths()["stdlib"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import Any, TypeVar
 
 from ._app_modules import beside
@@ -59,6 +60,10 @@ class FreshBuild:
                     return self._fresh()
             finally:
                 self._read, self._whole = frozenset(watch.read), watch.whole
+
+    def modules_of(self, app: Any) -> dict[str, ModuleType]:
+        """The modules of ``app``'s copy of the package (a build of this factory)."""
+        return self._fresh.modules_of(app)
 
     def reads(self, varied: Iterable[str]) -> bool | None:
         """Whether the app's import reads one of ``varied`` (None: not imported yet)."""

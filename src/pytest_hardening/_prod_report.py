@@ -9,7 +9,21 @@ from ._guard_failures import UNJUDGED_ADVICE
 from ._prod_variants import Mutation
 from ._secrets import is_secret_name
 
-__all__ = ["AuditReport"]
+__all__ = ["DEFAULT_IN_CODE", "AuditReport", "secret_default_note"]
+
+
+def secret_default_note(names: list[str]) -> str:
+    """What a secret the app was built without means: most likely a development value in its
+    code (``os.environ.get("SECRET_KEY", "dev-...")``), no secret to anyone who reads it."""
+    return f"{', '.join(names)}: {DEFAULT_IN_CODE}"
+
+
+#: Why a secret must not have a default in the code (the end of :func:`secret_default_note`).
+DEFAULT_IN_CODE = (
+    "a secret's default written in the app's code is published with that code (whoever reads "
+    "it has the secret, in every copy that runs on it): production must set it, and the app "
+    "refuse to start without it"
+)
 
 
 @dataclass
@@ -82,12 +96,7 @@ class AuditReport:
             if secrets:
                 # The likeliest default for a secret is a development value in the code
                 # (os.environ.get("SECRET_KEY", "dev-...")): no secret to anyone who reads it.
-                lines.append(
-                    f"  {', '.join(secrets)}: a secret's default written in the app's code is "
-                    "published with that code (whoever reads it has the secret, in every copy "
-                    "that runs on it): production must set it, and the app refuse to start "
-                    "without it"
-                )
+                lines.append(f"  {secret_default_note(secrets)}")
         lines += [f"  LEAK {leak}" for leak in self.leaks]
         lines += [f"  refused without naming the variable: {m}" for m in self.unnamed]
         lines += [f"  NOT JUDGED {m}{self._note(m)}" for m in self.unjudged]

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -129,17 +130,22 @@ MODE_VARIABLES = ("APP_ENV", "ENVIRONMENT", "APP_ENVIRONMENT", "ENV", "NODE_ENV"
 MODE_FLAGS = ("RUNNING_IN_PRODUCTION", "IS_PRODUCTION", "PRODUCTION")
 
 
-def declared_optional(factory: AppFactory) -> set[str]:
+def declared_optional(
+    factory: AppFactory, modules: Mapping[str, ModuleType] | None = None
+) -> set[str]:
     """The variables an app declares optional in production: the mode variables and a
     ``PRODUCTION_OPTIONAL`` sequence of names in the factory's module, one of its parent
-    packages, or a ``config`` module beside them (already imported: nothing is imported here)."""
+    packages, or a ``config`` module beside them (already imported: nothing is imported here),
+    looked for in ``modules`` (a build's copy of the package, imported aside), else in
+    ``sys.modules``."""
     found = {*MODE_VARIABLES, *MODE_FLAGS}
     module = getattr(factory, "__module__", None) or ""
     parts = module.split(".")
     for depth in range(len(parts), 0, -1):
         name = ".".join(parts[:depth])
         for candidate in (name, f"{name}.config"):
-            declared = getattr(sys.modules.get(candidate), "PRODUCTION_OPTIONAL", None)
+            held = (modules or {}).get(candidate) or sys.modules.get(candidate)
+            declared = getattr(held, "PRODUCTION_OPTIONAL", None)
             if declared is not None:
                 found.update(str(v) for v in declared)
     return found

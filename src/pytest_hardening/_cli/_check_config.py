@@ -123,7 +123,12 @@ def check_config(
         if validator is not None:
             check = load_validator(validator)
         elif factory is not None:
-            check = build_validator(factory, clear=clear, env_file=env_file, start=start)
+            names = [
+                name.strip() for given in optional for name in given.split(",") if name.strip()
+            ]
+            check = build_validator(
+                factory, clear=clear, env_file=env_file, start=start, optional=names
+            )
         else:
             click.echo(
                 "nothing to check with: set `validator` or `factory` in [tool.hardening] of "
@@ -252,6 +257,13 @@ def check_config(
                     err=True,
                 )
         alone = [name for name in dropped if name not in filled]
+        from pytest_hardening._prod_report import secret_default_note
+        from pytest_hardening._secrets import is_secret_name
+
+        secrets = [name for name in alone if is_secret_name(name)]
+        if secrets:  # no --optional for those: a default in the code is no secret
+            click.echo(f"note: {secret_default_note(secrets)}", err=True)
+        alone = [name for name in alone if name not in secrets]
         if alone:
             click.echo(
                 f"note: the app was built without {', '.join(alone)}: it should refuse to start "

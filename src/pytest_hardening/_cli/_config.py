@@ -17,6 +17,7 @@ from pytest_hardening._cli._build_notes import (
     connection_notes,
     loaded_fills,
     loaded_over,
+    secrets_left_to_code,
     unnamed_local,
     unset_mode,
 )
@@ -42,7 +43,12 @@ def load_validator(spec: str) -> Validator:
 
 
 def build_validator(
-    factory: str, *, clear: Iterable[str] = (), env_file: Path | None = None, start: bool = False
+    factory: str,
+    *,
+    clear: Iterable[str] = (),
+    env_file: Path | None = None,
+    start: bool = False,
+    optional: Iterable[str] = (),
 ) -> Validator:
     """A validator for apps that validate their settings when built: build the app (no
     lifespan, nothing served) under the env, the names in ``clear`` removed; a refusal
@@ -132,6 +138,10 @@ def build_validator(
                 + (f". {in_code}" * bool(in_code))
             )
         if env_file is not None:
+            from pytest_hardening._prod_variants import declared_optional
+
+            declared = [*declared_optional(create, create.modules_of(built)), *optional]
+            problems += secrets_left_to_code(access.own, env, declared, env_file.name)
             problems += dotenv_fills(env, create.__module__.partition(".")[0], env_file)
             # What the app loaded itself and then read: a developer's file's other values
             # (its DEBUG=1) are nothing production misses.
