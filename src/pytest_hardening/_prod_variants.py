@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._config import AppFactory
 from ._dotenv_files import example_values
 from ._network_hosts import is_local
+from ._secret_maps import MAP_KEYS, secret_map, shown, with_entry
 from ._secrets import (
     example_placeholder,
     is_public_default,
@@ -213,6 +214,14 @@ def weak_secrets(env: Mapping[str, str], *, near: Path | None = None) -> list[Mu
             continue
         if not is_secret_name(name):
             continue
+        entries = secret_map(value)
+        if entries is not None:
+            found += [
+                Mutation(name, f"{kind} {shown(path)} as given", entry)
+                for path, entry in entries.items()
+                if (kind := _weakness(entry)) is not None
+            ]
+            continue
         if is_public_default(value):
             kind = "published default"
             if value.strip().lower() == example_placeholder(name):
@@ -229,10 +238,26 @@ def weak_secrets(env: Mapping[str, str], *, near: Path | None = None) -> list[Mu
     return found
 
 
+def _weakness(value: str) -> str | None:
+    """How a secret given in a map is weak: a published default, empty, one character."""
+    if is_public_default(value):
+        return "published default"
+    if not value.strip():
+        return "empty"
+    return "short" if len(value.strip()) <= 1 else None
+
+
 def _weakened(name: str, value: str, *, origin: bool = False) -> list[Mutation]:
     """The unsafe values a setting of this kind is given in the wild: a secret left at a
     published default, its ``.env.example`` placeholder or one character, debugging switched
     on, a protection switched off (``COOKIE_SECURE=false``), any origin allowed."""
+    entries = secret_map(value) if is_secret_name(name) else None
+    if entries is not None:  # each secret of the map weakened, the map kept valid JSON
+        return [
+            Mutation(name, f"{kind} {shown(path)}", with_entry(value, path, weak))
+            for path in list(entries)[:MAP_KEYS]
+            for kind, weak in (("published default 'changethis'", "changethis"), ("short", "x"))
+        ]
     if "://" not in value and is_secret_name(name):
         return [
             Mutation(name, "published default", "changethis"),
