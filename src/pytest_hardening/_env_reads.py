@@ -193,7 +193,11 @@ def _package(frame: Any) -> str:
 def _own_code(frame: Any) -> bool:
     """Whether ``frame`` runs the app's code: a file outside the installed libraries and the
     standard library."""
-    path = str(getattr(frame, "f_globals", {}).get("__file__") or "")
+    if frame is None:
+        return False
+    from ._network_clients import code_file
+
+    path = code_file(frame)
     return bool(path) and "-packages" not in path and not path.startswith(_stdlib())
 
 

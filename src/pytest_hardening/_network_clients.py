@@ -15,7 +15,15 @@ from typing import Any
 
 from ._thread_handoffs import handed_from
 
-__all__ = ["OWN", "UNREACHED", "around_advice", "calling_client", "client_advice", "own_code"]
+__all__ = [
+    "OWN",
+    "UNREACHED",
+    "around_advice",
+    "calling_client",
+    "client_advice",
+    "code_file",
+    "own_code",
+]
 
 #: Modules between a client library and the socket: never the client.
 _PLUMBING = frozenset(
@@ -116,7 +124,18 @@ def calling_client(found: str = "") -> str:
 
 
 def _installed(frame: Any) -> bool:
-    return "-packages" in str(frame.f_globals.get("__file__", ""))
+    return "-packages" in code_file(frame)
+
+
+def code_file(frame: Any) -> str:
+    """The file of the module whose code ``frame`` runs. A library's generated functions
+    (SQLAlchemy's decorators, compiled with ``exec``) run on globals without ``__file__``:
+    their module, named in those globals, says where they come from."""
+    namespace = frame.f_globals
+    path = namespace.get("__file__")
+    if path is None:
+        path = getattr(sys.modules.get(str(namespace.get("__name__", ""))), "__file__", None)
+    return str(path or "")
 
 
 def own_code(frame: FrameType | None) -> str:

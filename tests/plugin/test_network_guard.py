@@ -472,6 +472,38 @@ def test_a_library_the_app_called_is_named_with_the_apps_module(
     assert "mock urllib" not in report  # the app never called urllib: nothing of it to mock
 
 
+def test_a_librarys_generated_functions_are_the_library_not_the_app(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLAlchemy's ORM Session reaches its engine through functions its decorators compile
+    # with exec, on globals that name the module but hold no __file__: the report said
+    # "from sqlalchemy.orm.session" where the app's module called it (a trial's).
+    installed = tmp_path / "site-packages" / "ormlib"
+    installed.mkdir(parents=True)
+    (installed / "__init__.py").write_text(
+        "import urllib.request\n\n"
+        "def _connect():\n"
+        f"    return urllib.request.urlopen('http://{OFF_HOST}:8086/', timeout=2)\n\n"
+        "_generated = {'__name__': __name__, '_connect': _connect}\n"
+        "exec('def execute(query):\\n    return _connect()\\n', _generated)\n"
+        "execute = _generated['execute']\n"
+    )
+    app = tmp_path / "app" / "ormapp"
+    app.mkdir(parents=True)
+    (app / "__init__.py").write_text(
+        "import ormlib\n\n\ndef count():\n    return ormlib.execute('select 1')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    import ormapp  # type: ignore[import-not-found]
+
+    with NetworkGuard() as guard:
+        _swallow(ormapp.count)
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:8086, from urllib (called by ormlib, from ormapp)" in report
+
+
 def test_a_mocking_library_passing_a_call_through_is_not_named_as_its_caller(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
