@@ -17,6 +17,7 @@ from ._build_modes import factory_call
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
+from ._last_words import LastWords
 from ._wsgi import WRAP_IT, is_wsgi_app, required_positional
 
 __all__ = [
@@ -75,10 +76,10 @@ def call_factory(factory: AppFactory) -> Any:
             f"that builds it and wraps it ({WRAP_IT})."
         )
     try:
-        with factory_call():  # a production copy's modules stay in place until it returns
+        with factory_call(), LastWords() as words:  # a copy's modules stay until it returns
             app = factory()
     except SystemExit as exited:  # a refused configuration, reported as the process's end
-        raise AppExited(exited.code) from None
+        raise AppExited(exited.code, words.said) from None
     if inspect.isawaitable(app):
         if inspect.iscoroutine(app):
             app.close()  # never awaited: no RuntimeWarning at collection
@@ -126,11 +127,13 @@ class AppExited(RuntimeError):
     check reports it as a refusal instead of ending its own process, with status 0 for a bare
     ``sys.exit()``."""
 
-    def __init__(self, code: object) -> None:
+    def __init__(self, code: object, said: str = "") -> None:
         self.code = code
+        logged = f" (after logging: {said})" if said else ""
         super().__init__(
-            f"the app called sys.exit({'' if code is None else repr(code)}) while it was built: "
-            "raise an error naming the setting instead, which a check (and a log) can read"
+            f"the app called sys.exit({'' if code is None else repr(code)}) while it was built"
+            f"{logged}: raise an error naming the setting instead, which a check (and a log) "
+            "can read"
         )
 
 

@@ -18,6 +18,7 @@ import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 
+from ._last_words import LastWords
 from ._virtual_time import app_lifespan, lifespan_message
 
 __all__ = [
@@ -55,6 +56,21 @@ def _failed(phase: str, message: str) -> LifespanError:
             note(f"the app's traceback:\n{message.rstrip()}")
         return error
     return LifespanError(f"{phase} failed: {message}")
+
+
+def _exited(phase: str, exited: SystemExit, said: str, details: str = "") -> LifespanError:
+    """The error for an app that called ``sys.exit()`` in its lifespan, after logging
+    ``said``."""
+    code = "" if exited.code is None else repr(exited.code)
+    logged = f" (after logging: {said})" if said else ""
+    error = LifespanError(
+        f"{phase} failed: the app called sys.exit({code}) in its {phase}{logged}: a server "
+        "would stop there; raise an error naming the setting instead, which a check (and a "
+        "log) can read",
+        details,
+    )
+    error.raised = exited
+    return error
 
 
 def unbuilt(app: Any) -> bool:
@@ -100,20 +116,28 @@ class LifespanManager:
         try:
             with app_lifespan():  # what it starts is the app's background, not the test's
                 await self.app(scope, self._receive, self._send)
-        except Exception as error:  # the app does not support lifespan, or crashed in it
+        except (Exception, SystemExit) as error:  # no lifespan support, a crash, an exit
+            # sys.exit() in a startup is how some apps refuse a setting: a failed startup to
+            # report, not this process's end (nor an error group from the task).
             await self._to_us[0].send({"type": "_app_exit", "error": error})
         else:
             await self._to_us[0].send({"type": "_app_exit", "error": None})
 
     async def _exchange(self, phase: str) -> None:
-        await self._to_app[0].send({"type": f"lifespan.{phase}"})
-        message = await self._to_us[1].receive()
+        with LastWords() as last:
+            await self._to_app[0].send({"type": f"lifespan.{phase}"})
+            message = await self._to_us[1].receive()
+        words = last.said
         if message["type"] == f"lifespan.{phase}.failed":
             failed = _failed(phase, str(message.get("message", "")))
             failed.raised = await self._raised_after_failing()
+            if isinstance(failed.raised, SystemExit):
+                raise _exited(phase, failed.raised, words, failed.details) from failed.raised
             raise failed
         if message["type"] == "_app_exit":
             error = message["error"]
+            if isinstance(error, SystemExit):  # no "no lifespan support": it refused to run
+                raise _exited(phase, error, words) from error
             if phase == "startup" and (error is None or not unbuilt(self.app)):
                 # Raising before any answer is how apps say "no lifespan support".
                 self._supported = False
