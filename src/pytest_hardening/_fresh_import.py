@@ -97,17 +97,16 @@ class _FromImport:
                     return take(self.target)[0]
                 held = _held(self._roots)
                 if not held:
-                    self._import_home()  # nobody holds the package yet
-                    return take(self.target)[0]
+                    return self._import_home()  # nobody holds the package yet
                 # Another app_from_import factory's import of the package (a factory of the
                 # tests' own around the app's), which says what it read.
                 other = None if isinstance(mark, _Imported) else _held_mark(held)
                 if other is not None and not other.differing(dict(environment)):
                     before = _sentry_client()
-                    self._import_home(held_reads=other.read)  # under these values: theirs
+                    app = self._import_home(held_reads=other.read)  # under their values
                     if _sentry_client() is not before:
                         tell_sentry_late(self.target, _named(held))
-                    return take(self.target)[0]
+                    return app
                 if other is not None and environment not in self._told:
                     self._told.add(environment)
                     _tell_aside(_named(held), other.differing(dict(environment)))
@@ -159,8 +158,7 @@ class _FromImport:
         )
         if not watch.whole and not changed:
             read = dict(watch.read)
-            self._import_home(_Imported(read, False, self._created, self._created))
-            return take(self.target)[0]
+            return self._import_home(_Imported(read, False, self._created, self._created))
         # What they hold (``from app.errors import ApiError``) may read nothing the build
         # changes, and the modules that do (the app's main, its settings) nobody holds yet:
         # those are imported in place under this build's environment, beside what is held.
@@ -171,19 +169,21 @@ class _FromImport:
             kept = {
                 n: self._created.get(n) for n, readers in watch.readers.items() if readers & holding
             }
-            self._import_home(held_reads=kept)
-            return take(self.target)[0]
+            return self._import_home(held_reads=kept)
         self._keep(environment, app, built, sentry)
         _tell_aside(_named(held), changed, first=True)
         return app
 
     def _import_home(
         self, imported: _Imported | None = None, held_reads: Mapping[str, str | None] | None = None
-    ) -> None:
+    ) -> Any:
         """Import the package into ``sys.modules`` under this (development) environment: the
         modules everyone's ``import`` gets from now on, marked with what the import read (or
         with ``imported``: what an import of someone else's read, watched aside), and with
-        ``held_reads``, what the modules someone holds already read at theirs."""
+        ``held_reads``, what the modules someone holds already read at theirs; then build the
+        app. What that first build's imports read counts too: a factory of the tests' own
+        that imports the app inside it (``from myapp.main import app``) imports the package
+        only then."""
         before = _sentry_client()
         key = _environment()
         failed = self._failed.get(key)
@@ -222,6 +222,20 @@ class _FromImport:
         setattr(home, _MARK, imported)
         after = _sentry_client()
         _keep_sentry_of_import(after if after is not before else None)
+        with ImportTimeReads(self._roots) as first:
+            app = take(self.target)[0]
+        if first.read or first.whole:
+            setattr(
+                home,
+                _MARK,
+                _Imported(
+                    {**first.read, **imported.read},
+                    imported.whole or first.whole,
+                    imported.before,
+                    dict(_environment()) if first.whole else imported.after,
+                ),
+            )
+        return app
 
     def modules_of(self, app: Any) -> dict[str, ModuleType]:
         """The modules of ``app``'s own copy of the package, when it was imported aside (empty
