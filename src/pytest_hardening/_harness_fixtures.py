@@ -26,6 +26,7 @@ from ._report import record_for, session_of
 from ._sleep_advice import (
     REAL_SLEEP_WARN_SECONDS,
     known_pairs,
+    warn_background_backoff,
     warn_frozen_sleeps,
     warn_real_sleeps,
     worth_warning,
@@ -154,7 +155,11 @@ def _network_allowed(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterator[Clock]:
+def clock(
+    request: pytest.FixtureRequest,
+    _hardening_harness: Harness,
+    hardening_backoff_modules: Sequence[str],
+) -> Iterator[Clock]:
     """Frozen time that moves only with ``clock.advance(seconds)``."""
     record = record_for(request.node, "clock")
     # A test with faults (hardened_app's too) gets its back-off from them: not started twice.
@@ -168,6 +173,7 @@ def clock(request: pytest.FixtureRequest, _hardening_harness: Harness) -> Iterat
     record.add_real_sleeps(worth_warning(frozen.real_sleeps))
     warn_passed_deadlines(frozen.passed_deadlines, _test_line(request.node))
     warn_frozen_sleeps(frozen.real_sleeps, frozen.background_sleeps)
+    warn_background_backoff(frozen.background_sleeps, hardening_backoff_modules)
     if frozen.frozen_waits:  # the app may have turned the error that ended the wait into a 500
         pytest.fail("\n".join(frozen.frozen_waits), pytrace=False)
 

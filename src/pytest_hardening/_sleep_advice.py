@@ -136,3 +136,31 @@ def warn_frozen_sleeps(
             "(turn such a poller off in tests, or leave it)"
         )
     warnings.warn(RealSleepWarning(message), stacklevel=2)
+
+
+def warn_background_backoff(background: Sequence[tuple[str, float]], named: Sequence[str]) -> None:
+    """Warn when modules named as back-off (``hardening_backoff_modules``) slept on a thread
+    the app started for itself (a startup sync retrying): the clock leaves such a thread in
+    real time, and a test that waits for its work waits for every second (a trial's: 39 s,
+    in silence)."""
+    roots = tuple(named)
+    mine = worth_warning(
+        [(m, s) for m, s in background if m in roots or m.startswith(tuple(f"{r}." for r in roots))]
+    )
+    if not mine:
+        return
+    from ._faults import RealSleepWarning
+
+    asked = sum(seconds for _, seconds in mine)
+    warnings.warn(
+        RealSleepWarning(
+            f"hardening_backoff_modules names modules whose sleeps ran on a thread the app "
+            f"started for itself: {asked:.2f} s asked for, in {_calls(mine)} from "
+            f"{_where(mine)}, in real time. The clock moves only for the sleeps the test waits "
+            "for (its own thread, the app's event loop, the worker threads of its requests); "
+            "a test that waits for that thread's work (polling until it is done) waits for "
+            "every second. Call that work from the test, whose back-off then moves the clock, "
+            "or turn the thread off in tests"
+        ),
+        stacklevel=2,
+    )

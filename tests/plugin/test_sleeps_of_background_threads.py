@@ -132,3 +132,84 @@ def test_only_the_sleeps_the_test_waits_for_are_warned_of(pytester: pytest.Pytes
             "hardening_backoff_modules*",
         ]
     )
+
+
+STARTUP_SYNC = """
+import threading
+import time
+
+GO, DONE = threading.Event(), threading.Event()
+
+
+def sync_with_retries():
+    GO.wait(5)  # the test's set-up is done: what it records is the test's
+    for attempt in range(3):  # the provider is down: 3 s, 9 s, 27 s between attempts
+        time.sleep(3 * 3**attempt)
+    DONE.set()
+
+
+def start():  # the lifespan starts it, as an app's startup sync
+    threading.Thread(target=sync_with_retries, name="StartupSync", daemon=True).start()
+"""
+
+SYNC_CONFTEST = """
+import contextlib
+import time
+
+import pytest
+from starlette.applications import Starlette
+
+import startup_sync
+from tests.plugin._sleeps import instant_in
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    startup_sync.start()
+    yield
+
+
+@pytest.fixture
+def hardening_app_factory():
+    return lambda: Starlette(lifespan=lifespan)
+
+
+@pytest.fixture
+def hardening_backoff_modules():
+    return ["startup_sync"]
+
+
+@pytest.fixture(autouse=True)
+def _the_apps_sleeps_take_no_time(monkeypatch):  # the watch still sees what they asked for
+    monkeypatch.setattr(time, "sleep", instant_in({"startup_sync"}, time.sleep))
+"""
+
+
+def test_a_named_back_off_module_sleeping_on_the_apps_own_thread_is_said(
+    pytester: pytest.Pytester,
+) -> None:
+    # The user named the module to make its back-off virtual; on a thread the app started
+    # for itself it kept real time, and the test that waited for it waited 39 s in silence.
+    pytester.makepyfile(startup_sync=STARTUP_SYNC)
+    pytester.makeconftest(SYNC_CONFTEST)
+    pytester.makepyfile(
+        test_sync="""
+        import startup_sync
+
+
+        def test_the_startup_sync_finishes(clock, hardened_client):
+            startup_sync.GO.set()
+            assert startup_sync.DONE.wait(5)
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*RealSleepWarning: hardening_backoff_modules names modules whose sleeps ran on a "
+            "thread the app started for itself: 39.00 s asked for, in 3 time.sleep call(s) "
+            "from startup_sync (3), in real time.*Call that work from the test*"
+        ]
+    )
