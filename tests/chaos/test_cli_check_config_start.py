@@ -323,3 +323,24 @@ def test_a_relative_file_not_found_says_the_folder_it_was_looked_for_in(project:
         f"(config/config.prod.yaml is relative to the folder the command runs in, {project}: "
         "run it from the app's folder, as production starts it)"
     ) in result.stdout
+
+
+@pytest.mark.parametrize("lifespan", [False, True])
+def test_built_not_started_is_said_only_of_an_app_with_a_startup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lifespan: bool
+) -> None:
+    # "a check its startup makes is not seen here" of an app with no startup is noise (a
+    # trial's); an app with a lifespan gets it.
+    source = "import contextlib\n\nfrom fastapi import FastAPI\n\n\n"
+    if lifespan:
+        source += "@contextlib.asynccontextmanager\nasync def lifespan(app):\n    yield\n\n\n"
+    source += f"app = FastAPI({'lifespan=lifespan' if lifespan else ''})\n"
+    name = f"startless_{lifespan}"
+    (tmp_path / f"{name}.py").write_text(source)
+    (tmp_path / "prod.env").write_text("APP_ENV=production\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    args = ["check-config", "--env-file", "prod.env", "--factory", f"{name}:app"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert ("the app was built, not started" in result.stderr) is lifespan

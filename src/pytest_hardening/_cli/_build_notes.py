@@ -2,19 +2,22 @@
 connection, the connections it made on this machine to servers the file never names, a mode
 variable the app read that the file leaves unset, a secret its own code read that the file
 leaves unset (built on the code's default), variables the app's own
-``load_dotenv()`` filled from a developer's file, and an app with no startup to run (WSGI)."""
+``load_dotenv()`` filled from a developer's file, and an app with no startup to run (WSGI, or
+a Starlette app with none)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "WSGI_NOTE",
     "connection_notes",
     "loaded_fills",
     "loaded_over",
+    "nothing_to_start",
     "secrets_left_to_code",
     "unnamed_local",
     "unset_mode",
@@ -152,3 +155,14 @@ def secrets_left_to_code(
         for name in own_reads
         if is_secret_name(name) and name not in env and name not in skip
     ]
+
+
+def nothing_to_start(app: Any) -> bool:
+    """Whether ``app`` is a Starlette (FastAPI) app known to have no startup: its router's
+    default lifespan, with no startup or shutdown handler. Then "built, not started" leaves
+    nothing unseen; an app of another kind, or wrapped, may have one."""
+    router = getattr(app, "router", None)
+    lifespan = getattr(router, "lifespan_context", None)
+    if type(lifespan).__name__ != "_DefaultLifespan":
+        return False
+    return not (getattr(router, "on_startup", None) or getattr(router, "on_shutdown", None))

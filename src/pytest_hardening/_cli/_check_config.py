@@ -172,7 +172,8 @@ def check_config(
         click.echo(f"note: {connection}", err=True)
     refused = any(("refused to build" in line or "could not judge" in line) for line in problems)
     wsgi = WSGI_NOTE in getattr(check, "notes", [])  # nothing to start: no note about it
-    if built and not start and not refused and not wsgi:
+    startless = any(getattr(check, "startless", []))  # a Starlette app with no startup
+    if built and not start and not refused and not wsgi and not startless:
         click.echo(
             "note: the app was built, not started: a check its startup (lifespan) makes is not "
             "seen here, and an audit's variant such a check refuses reads as accepted; --start "

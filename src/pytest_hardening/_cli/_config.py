@@ -17,6 +17,7 @@ from pytest_hardening._cli._build_notes import (
     connection_notes,
     loaded_fills,
     loaded_over,
+    nothing_to_start,
     secrets_left_to_code,
     unnamed_local,
     unset_mode,
@@ -78,6 +79,7 @@ def build_validator(
 
     create = fresh_factory(factory)
     notes: list[str] = []
+    startless: list[bool] = []
     modes = (*MODE_VARIABLES, *MODE_FLAGS)
 
     def validate(env: Mapping[str, str]) -> list[str]:
@@ -97,6 +99,7 @@ def build_validator(
                     notes.extend(unnamed_local(checker.local, env))
             if serves_wsgi(built):  # no lifespan: "started" would say what never ran
                 notes.append(WSGI_NOTE)
+            startless[:] = [nothing_to_start(built)]
         except SpecError:
             raise  # the command line names what does not exist: not a refusal
         except AppExited as exited:
@@ -151,6 +154,7 @@ def build_validator(
         return problems
 
     validate.notes = notes  # type: ignore[attr-defined]
+    validate.startless = startless  # type: ignore[attr-defined]  # [True]: nothing to start
     return validate
 
 
