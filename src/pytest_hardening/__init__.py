@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._faults import FaultInjector, RealSleepWarning, UnregisteredHostError
     from ._fresh_import import StaleImportWarning, app_from_import
     from ._harness import Harness, HarnessError
+    from ._left_threads import LeftRunningWarning
     from ._lifespan import LifespanError, LifespanManager
     from ._loop_deadlines import LoopDeadlineWarning
     from ._network import NetworkBlockedError, NetworkGuard
@@ -69,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "HarnessError": "._harness",
     "NetworkBlockedError": "._network",
     "NetworkGuard": "._network",
+    "LeftRunningWarning": "._left_threads",
     "LifespanError": "._lifespan",
     "LifespanManager": "._lifespan",
     "LoopDeadlineWarning": "._loop_deadlines",
@@ -140,6 +142,7 @@ __all__: list[str] = [
     "FrozenDeadlineError",
     "Harness",
     "HarnessError",
+    "LeftRunningWarning",
     "LifespanError",
     "LifespanManager",
     "LoopDeadlineWarning",

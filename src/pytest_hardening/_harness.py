@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from ._clock_backoff import ClockBackoff
     from ._faults import FaultInjector
     from ._kept import AppReset, Kept
+    from ._left_threads import LeftThreads
     from ._network import NetworkGuard
     from ._prometheus_scope import RegistryScope
     from ._reuse import AppPool
@@ -73,6 +75,7 @@ class Harness(HarnessProviders, HarnessServing, HarnessInspection):
         self._pool_key: Any = None
         self._reset: AppReset | None = None
         self._kept: Kept | None = None
+        self._left_threads: LeftThreads | None = None
         self._base_headers: dict[str, str] = {}
         self._stack = contextlib.ExitStack()
         self._clock: Clock | None = None
@@ -137,6 +140,10 @@ class Harness(HarnessProviders, HarnessServing, HarnessInspection):
 
             self._stack.enter_context(logging_left_as_found())
         metrics = self._scope_metrics()
+        if reset is None or self._pool is None:  # built for this test alone, shut down after
+            from ._left_threads import LeftThreads
+
+            self._left_threads = LeftThreads()
         with self._real_time():
             with aside_modules() as aside:
                 try:
@@ -227,6 +234,10 @@ class Harness(HarnessProviders, HarnessServing, HarnessInspection):
         finally:
             if self._pool is not None:
                 self._pool.trim()  # in real time: evicted apps run their lifespan shutdown
+        left, self._left_threads = self._left_threads, None
+        warning = left.warning() if left is not None else None
+        if warning is not None:
+            warnings.warn(warning, stacklevel=2)
 
     def callback(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` at :meth:`close`, before what was started before this call is undone."""
