@@ -414,15 +414,28 @@ def test_a_datagram_to_another_machine_is_refused() -> None:
     assert [b.host for b in guard.blocked] == [OFF_HOST, OFF_HOST]
 
 
+def _packages(
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    installed: dict[str, str],
+    app: dict[str, str] | None = None,
+) -> None:
+    """Packages written as ``{name: source of its __init__}``: ``installed`` ones under a
+    ``site-packages`` folder, the ``app``'s own beside it, each folder put on ``sys.path``."""
+    for folder, packages in (("site-packages", installed), ("app", app or {})):
+        for name, source in packages.items():
+            (tmp_path / folder / name).mkdir(parents=True)
+            (tmp_path / folder / name / "__init__.py").write_text(source)
+        monkeypatch.syspath_prepend(str(tmp_path / folder))
+
+
 def test_a_library_connecting_by_itself_is_named_beside_its_client(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An installed library's own traffic (a metrics agent probing for its endpoint from a
     # thread of its own) is turned off in tests, not mocked: the report names the library
     # beside the client it used.
-    installed = tmp_path / "site-packages" / "metricsagent"
-    installed.mkdir(parents=True)
-    (installed / "__init__.py").write_text(
+    agent = (
         "import threading\nimport urllib.request\n\n\ndef probe():\n"
         "    try:\n"
         f"        urllib.request.urlopen('http://{OFF_HOST}:8083/', timeout=2)\n"
@@ -430,7 +443,7 @@ def test_a_library_connecting_by_itself_is_named_beside_its_client(
         "def start():\n"
         "    thread = threading.Thread(target=probe)\n    thread.start()\n    return thread\n"
     )
-    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    _packages(tmp_path, monkeypatch, {"metricsagent": agent})
     import metricsagent  # type: ignore[import-not-found]
 
     with NetworkGuard() as guard:
@@ -447,19 +460,14 @@ def test_a_library_the_app_called_is_named_with_the_apps_module(
     # The app asked an installed library for something it downloads on first use (a tokenizer
     # fetching its tables): no setting turns that off; the call is stood in for, or the
     # library given what it fetches.
-    installed = tmp_path / "site-packages" / "tokenizerlib"
-    installed.mkdir(parents=True)
-    (installed / "__init__.py").write_text(
+    tokenizer = (
         "import urllib.request\n\n\ndef get_encoding(name):\n"
         f"    return urllib.request.urlopen('http://{OFF_HOST}:8084/' + name, timeout=2)\n"
     )
-    app = tmp_path / "app" / "tokenapp"
-    app.mkdir(parents=True)
-    (app / "__init__.py").write_text(
+    app = (
         "import tokenizerlib\n\n\ndef count(text):\n    return tokenizerlib.get_encoding('base')\n"
     )
-    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
-    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    _packages(tmp_path, monkeypatch, {"tokenizerlib": tokenizer}, {"tokenapp": app})
     import tokenapp  # type: ignore[import-not-found]
 
     with NetworkGuard() as guard:
@@ -478,9 +486,7 @@ def test_a_librarys_generated_functions_are_the_library_not_the_app(
     # SQLAlchemy's ORM Session reaches its engine through functions its decorators compile
     # with exec, on globals that name the module but hold no __file__: the report said
     # "from sqlalchemy.orm.session" where the app's module called it (a trial's).
-    installed = tmp_path / "site-packages" / "ormlib"
-    installed.mkdir(parents=True)
-    (installed / "__init__.py").write_text(
+    orm = (
         "import urllib.request\n\n"
         "def _connect():\n"
         f"    return urllib.request.urlopen('http://{OFF_HOST}:8086/', timeout=2)\n\n"
@@ -488,13 +494,8 @@ def test_a_librarys_generated_functions_are_the_library_not_the_app(
         "exec('def execute(query):\\n    return _connect()\\n', _generated)\n"
         "execute = _generated['execute']\n"
     )
-    app = tmp_path / "app" / "ormapp"
-    app.mkdir(parents=True)
-    (app / "__init__.py").write_text(
-        "import ormlib\n\n\ndef count():\n    return ormlib.execute('select 1')\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
-    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    app = "import ormlib\n\n\ndef count():\n    return ormlib.execute('select 1')\n"
+    _packages(tmp_path, monkeypatch, {"ormlib": orm}, {"ormapp": app})
     import ormapp  # type: ignore[import-not-found]
 
     with NetworkGuard() as guard:
@@ -509,23 +510,14 @@ def test_a_mocking_library_passing_a_call_through_is_not_named_as_its_caller(
 ) -> None:
     # responses or requests-mock answering one host and passing the rest through sit between
     # the client and the SDK that called it: a trial's report said "called by responses".
-    site = tmp_path / "site-packages"
-    (site / "requests_mock").mkdir(parents=True)
-    (site / "requests_mock" / "__init__.py").write_text(
-        "def passed_through(send, *args):\n    return send(*args)\n"
-    )
-    (site / "paylib").mkdir()
-    (site / "paylib" / "__init__.py").write_text(
+    mock = "def passed_through(send, *args):\n    return send(*args)\n"
+    pay = (
         "import urllib.request\n\nimport requests_mock\n\n\ndef charge():\n"
         f"    url = 'http://{OFF_HOST}:8085/charges'\n"
         "    return requests_mock.passed_through(urllib.request.urlopen, url, None, 2)\n"
     )
-    (tmp_path / "app" / "shopapp_pay").mkdir(parents=True)
-    (tmp_path / "app" / "shopapp_pay" / "__init__.py").write_text(
-        "import paylib\n\n\ndef pay():\n    return paylib.charge()\n"
-    )
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    app = "import paylib\n\n\ndef pay():\n    return paylib.charge()\n"
+    _packages(tmp_path, monkeypatch, {"requests_mock": mock, "paylib": pay}, {"shopapp_pay": app})
     import shopapp_pay  # type: ignore[import-not-found]
 
     with NetworkGuard() as guard:
