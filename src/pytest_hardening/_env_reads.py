@@ -17,13 +17,13 @@ app, whatever else differs.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
+
+from ._code_files import code_file, own_file
 
 __all__ = ["EnvAccess", "ImportTimeReads", "replaced"]
 
@@ -193,14 +193,4 @@ def _package(frame: Any) -> str:
 def _own_code(frame: Any) -> bool:
     """Whether ``frame`` runs the app's code: a file outside the installed libraries and the
     standard library."""
-    if frame is None:
-        return False
-    from ._network_clients import code_file
-
-    path = code_file(frame)
-    return bool(path) and "-packages" not in path and not path.startswith(_stdlib())
-
-
-@functools.cache
-def _stdlib() -> str:
-    return sysconfig.get_paths()["stdlib"]
+    return frame is not None and own_file(code_file(frame))

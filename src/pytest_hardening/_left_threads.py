@@ -12,9 +12,10 @@ running after a short grace are named in a :class:`LeftRunningWarning`.
 from __future__ import annotations
 
 import sys
-import sysconfig
 import threading
 from typing import Any
+
+from ._code_files import own_file
 
 __all__ = ["LeftRunningWarning", "LeftThreads"]
 
@@ -68,16 +69,10 @@ def _apps_code(thread: threading.Thread) -> str | None:
     path = str(getattr(sys.modules.get(module), "__file__", "") or "")
     last = module.rpartition(".")[2]
     if (
-        not path
-        or "-packages" in path
-        or path.startswith(_stdlib())
+        not own_file(path)
         or module.partition(".")[0] in ("pytest_hardening", "_pytest", "pytest")
         or last.startswith("test_")
         or last == "conftest"
     ):
         return None
     return f"{module}.{getattr(function, '__qualname__', '?')}"
-
-
-def _stdlib() -> str:
-    return sysconfig.get_paths()["stdlib"]

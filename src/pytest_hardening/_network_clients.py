@@ -13,6 +13,8 @@ import sys
 from types import FrameType
 from typing import Any
 
+from ._code_files import code_file
+from ._code_files import installed as installed_file
 from ._thread_handoffs import handed_from
 
 __all__ = [
@@ -21,7 +23,6 @@ __all__ = [
     "around_advice",
     "calling_client",
     "client_advice",
-    "code_file",
     "own_code",
 ]
 
@@ -124,18 +125,7 @@ def calling_client(found: str = "") -> str:
 
 
 def _installed(frame: Any) -> bool:
-    return "-packages" in code_file(frame)
-
-
-def code_file(frame: Any) -> str:
-    """The file of the module whose code ``frame`` runs. A library's generated functions
-    (SQLAlchemy's decorators, compiled with ``exec``) run on globals without ``__file__``:
-    their module, named in those globals, says where they come from."""
-    namespace = frame.f_globals
-    path = namespace.get("__file__")
-    if path is None:
-        path = getattr(sys.modules.get(str(namespace.get("__name__", ""))), "__file__", None)
-    return str(path or "")
+    return installed_file(code_file(frame))
 
 
 def own_code(frame: FrameType | None) -> str:
