@@ -53,9 +53,11 @@ _CLIENTS = {
     "httpcore": f"httpx{UNREACHED}",
     "httpcore2": f"httpx2{UNREACHED}",
     "grpc": "grpc",
-    # Database drivers that connect in Python: the walk goes on past them to the library that
-    # called them (SQLAlchemy) and the app's module; the C ones are named by the driver guard.
+    # Database drivers and service clients that connect in Python: the walk goes on past
+    # them to the library that called them (SQLAlchemy, a task queue's pool) and the app's
+    # module; the C ones are named by the driver guard.
     **{driver: driver for driver in ("asyncpg", "psycopg", "pymysql", "aiomysql", "pymssql")},
+    **{client: client for client in ("redis", "aioredis", "pymongo")},
 }
 #: How each client is mocked in a test: its own mocking library.
 _MOCKS = {

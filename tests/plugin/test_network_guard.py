@@ -505,6 +505,29 @@ def test_a_librarys_generated_functions_are_the_library_not_the_app(
     assert f"{OFF_HOST}:8086, from urllib (called by ormlib, from ormapp)" in report
 
 
+def test_a_redis_connection_names_the_library_and_the_module_that_asked(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task queue's pool (arq's create_pool) opening redis for the app: the report said
+    # "from redis", where the app's fakeredis goes unsaid (a trial's).
+    pytest.importorskip("redis")
+    queue = (
+        "import redis\nfrom redis.backoff import NoBackoff\nfrom redis.retry import Retry\n\n\n"
+        "def create_pool(host):\n"
+        "    once = Retry(NoBackoff(), 0)  # the refusal is the whole story: no retries\n"
+        "    return redis.Redis(host=host, port=6379, retry=once).ping()\n"
+    )
+    app = f"import queuelib\n\n\ndef enqueue():\n    return queuelib.create_pool('{OFF_HOST}')\n"
+    _packages(tmp_path, monkeypatch, {"queuelib": queue}, {"redisapp": app})
+    import redisapp  # type: ignore[import-not-found]
+
+    with NetworkGuard() as guard:
+        _swallow(redisapp.enqueue)
+    report = guard.report()
+    assert report is not None
+    assert f"{OFF_HOST}:6379, from redis (called by queuelib, from redisapp)" in report
+
+
 def test_a_mocking_library_passing_a_call_through_is_not_named_as_its_caller(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
