@@ -29,6 +29,7 @@ from ._network_drivers import DriverGuard
 from ._network_grpc import GrpcGuard
 from ._network_hosts import is_ip, is_local, port_number, proxy_named
 from ._network_report import BlockedConnection, how_refused, refusal_line, refusal_report
+from ._network_resolvers import ResolverGuard
 from ._own_lookups import asked_itself
 from ._thread_handoffs import HandoffWatch
 
@@ -61,6 +62,7 @@ class NetworkGuard:
         self._resolvers: dict[str, Callable[..., Any]] = {}
         self._drivers: DriverGuard | None = None
         self._grpc: GrpcGuard | None = None
+        self._resolvers_in_c: ResolverGuard | None = None
         self._handoffs: HandoffWatch | None = None
 
     @property
@@ -124,6 +126,7 @@ class NetworkGuard:
             setattr(socket, name, self._guarded_resolver(resolve))
         self._drivers = DriverGuard(self._check_host).start()  # C drivers connect in C
         self._grpc = GrpcGuard(is_local, self._record).start()  # so does gRPC's core
+        self._resolvers_in_c = ResolverGuard(self._check_lookup).start()  # and c-ares
         # A library's method the app hands to a thread (asyncio.to_thread) connects with no
         # module of the app's on that thread's stack: the submission names it.
         self._handoffs = HandoffWatch(own_code).start()
@@ -136,6 +139,9 @@ class NetworkGuard:
         drivers, self._drivers = self._drivers, None
         if drivers is not None:
             drivers.stop()
+        resolvers, self._resolvers_in_c = self._resolvers_in_c, None
+        if resolvers is not None:
+            resolvers.stop()
         grpc, self._grpc = self._grpc, None
         if grpc is not None:
             grpc.stop()
@@ -158,10 +164,10 @@ class NetworkGuard:
         this machine: a reverse lookup (``gethostbyaddr``) of a public address asks the
         resolver too."""
 
+        reverse = resolve.__name__ == "gethostbyaddr"
+
         def guarded(host: Any, *args: Any) -> Any:
-            name = host.decode() if isinstance(host, bytes) else str(host)
-            if not is_local(name) and not (is_ip(name) and resolve.__name__ != "gethostbyaddr"):
-                self._block(name, None, "resolve")
+            self._check_lookup(host, reverse)
             return resolve(host, *args)
 
         guarded.__name__ = resolve.__name__
@@ -241,6 +247,14 @@ class NetworkGuard:
         """The ``host:port`` of each connection made on this machine (allowed), first first."""
         with self._lock:
             return list(self._local)
+
+    def _check_lookup(self, host: Any, reverse: bool = False, port: Any = None) -> None:
+        """A lookup of ``host`` (for ``port``, when one is known): refused for a name off
+        this machine, and for an address off it when ``reverse`` (a reverse lookup asks the
+        resolver too)."""
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if not is_local(name) and (reverse or not is_ip(name)):
+            self._block(name, port_number(port), "resolve")
 
     def _check_name(self, host: Any, port: Any) -> None:
         if host is not None:

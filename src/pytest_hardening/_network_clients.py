@@ -57,7 +57,7 @@ _CLIENTS = {
     # them to the library that called them (SQLAlchemy, a task queue's pool) and the app's
     # module; the C ones are named by the driver guard.
     **{driver: driver for driver in ("asyncpg", "psycopg", "pymysql", "aiomysql", "pymssql")},
-    **{client: client for client in ("redis", "aioredis", "pymongo")},
+    **{client: client for client in ("redis", "aioredis", "pymongo", "aiodns")},
 }
 #: How each client is mocked in a test: its own mocking library.
 _MOCKS = {

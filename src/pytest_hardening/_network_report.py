@@ -80,8 +80,9 @@ def refusal_report(
 
 
 def refusal_line(blocked: BlockedConnection, client: str) -> str:
-    port = blocked.port if blocked.port is not None else "?"
-    line = f"  {blocked.host}:{port}{how_refused(blocked.via)}"
+    # A lookup by name alone (gethostbyname, a DNS query) has no port to show.
+    where = blocked.host if blocked.port is None else f"{blocked.host}:{blocked.port}"
+    line = f"  {where}{how_refused(blocked.via)}"
     return line + (f", from {client}" if client else "")
 
 

@@ -176,6 +176,38 @@ def test_aiohttp_is_refused() -> None:
     assert guard.blocked
 
 
+def test_lookups_through_c_ares_are_refused() -> None:
+    # aiodns asks c-ares, which sends its DNS queries from C: aiohttp's default resolver when
+    # aiodns is installed; a trial's lookups left the machine unseen. The resolvers here ask
+    # only a nameserver on 127.0.0.1 (none runs): if the guard missed one, nothing leaves.
+    aiohttp = pytest.importorskip("aiohttp")
+    aiodns = pytest.importorskip("aiodns")
+    nowhere = {"nameservers": ["127.0.0.1"], "timeout": 0.2, "tries": 1}
+
+    async def main() -> None:
+        resolver = aiohttp.AsyncResolver(**nowhere)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver)) as s:
+            with pytest.raises(aiohttp.ClientConnectorDNSError, match="blocked"):
+                await s.get("http://api.remote.example/")
+        direct = aiodns.DNSResolver(**nowhere)
+        with pytest.raises(NetworkBlockedError):
+            await direct.query("mail.remote.example", "MX")
+        with pytest.raises(NetworkBlockedError):
+            await direct.gethostbyaddr("203.0.113.7")  # a reverse lookup asks the resolver
+        assert (await direct.getaddrinfo("127.0.0.1", port=80)).nodes  # no query: allowed
+
+    with NetworkGuard() as guard:
+        asyncio.run(main())
+    assert [(b.host, b.via) for b in guard.blocked] == [
+        ("api.remote.example", "resolve"),
+        ("mail.remote.example", "resolve"),
+        ("203.0.113.7", "resolve"),
+    ]
+    report = guard.report()
+    assert report is not None
+    assert "  api.remote.example:80 (name lookup), from aiohttp\n" in report
+
+
 def test_advice_for_a_client_the_providers_cannot_answer_is_not_to_register_a_provider() -> None:
     # redis.asyncio resolves in the loop's executor: no client on the stack, a Redis port.
     async def lookup() -> None:
