@@ -112,14 +112,7 @@ class FaultReports:
         passing test then proved nothing about the fault)."""
         if self._allow_unused:
             return None
-        with self._lock:
-            # Never taken, and still armed at the end or replaced by another fault before any
-            # call (faults do not queue); healing one before any call was the test's decision.
-            unused = [
-                (p, s, d)
-                for p, s, d in self._armed
-                if s.taken == 0 and (self._scripts.get(p) is s or s.replaced_by is not None)
-            ]
+        unused = self._unused()
         if not unused:
             return None
         around = self._called_around()
@@ -132,6 +125,23 @@ class FaultReports:
         return unused_report(
             unused, around, by_respx, self.advice, called=called, closed=closed, sent=sent
         )
+
+    def _unused(self) -> list[tuple[str, Script, dict[str, Any]]]:
+        with self._lock:
+            # Never taken, and still armed at the end or replaced by another fault before any
+            # call (faults do not queue); healing one before any call was the test's decision.
+            return [
+                (p, s, d)
+                for p, s, d in self._armed
+                if s.taken == 0 and (self._scripts.get(p) is s or s.replaced_by is not None)
+            ]
+
+    def _unused_through_other_clients(self) -> bool:
+        """Whether every fault no call met is explained by the app calling its provider's
+        host through a client the faults do not reach (aiohttp, requests)."""
+        unused = self._unused()
+        around = self._called_around()
+        return bool(unused) and all(provider in around for provider, _, _ in unused)
 
     @property
     def _closed_sends(self) -> list[httpx.URL]:

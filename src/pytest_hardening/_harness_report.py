@@ -85,7 +85,9 @@ class HarnessReport:
             report += self._requests_sent()
             if breakers is not None:
                 report += _opened(breakers)
-            if self.restarted is not None:
+            # Not when another client explains every fault no call met: the restart of the
+            # app's lifespan then says nothing of why.
+            if self.restarted is not None and not faults._unused_through_other_clients():
                 report += _restarted(*self.restarted, faults)
         return report
 

@@ -262,3 +262,44 @@ def test_async_tests_are_told_their_own_cure(pytester: pytest.Pytester) -> None:
     assert "ran its lifespan 1 time(s) in earlier tests" in output
     assert "make such a client in the startup (app.state)" in output
     assert "even `lambda app: None`" not in output
+
+
+OTHER_CLIENT_APP = """
+import urllib.request
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@asynccontextmanager
+async def lifespan(app):  # opens what it needs at every startup: restarting costs nothing
+    yield
+
+
+async def work(request):
+    try:  # a client the faults do not reach
+        urllib.request.urlopen("https://up.example/v", timeout=2)
+    except OSError:
+        return JSONResponse({"ok": False}, status_code=500)
+    return JSONResponse({"ok": True})
+
+
+app = Starlette(routes=[Route("/w", work)], lifespan=lifespan)
+"""
+
+
+def test_a_fault_another_client_explains_gets_no_lifespan_story(
+    pytester: pytest.Pytester,
+) -> None:
+    # The report said why (urllib, which faults do not reach), then added that the app's
+    # lifespan ran in earlier tests: a cause it was not (a trial's aiohttp app).
+    pytester.makepyfile(closing_app=OTHER_CLIENT_APP, test_closing=CLOSING_TESTS)
+    pytester.makeconftest(CLOSING_CONFTEST)
+    result = pytester.runpytest_inprocess(
+        "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
+    )
+    output = result.stdout.str()
+    assert "never triggered: the app called its host through urllib" in output
+    assert "ran its lifespan" not in output
