@@ -19,7 +19,7 @@ from ._prod_variants import (
     unsafe_variants,
     weak_secrets,
 )
-from ._refusal_text import RefusalText, names_variable
+from ._refusal_text import RefusalText, code_error, names_variable
 from ._unsafe_builds import and_joined, origin_variables, runs_in_debug, unsafe_problems
 from ._work_dir import WorkDirChanges, watched_folders
 
@@ -33,6 +33,13 @@ class UnsafeKnownGoodBuild(AssertionError):
     def __init__(self, message: str, report: AuditReport) -> None:
         super().__init__(message)
         self.report = report
+
+
+#: What a build that failed on code that does not compile means to a check.
+_NO_REFUSAL = (
+    "an error in the app's code, not a refusal of the configuration, which no check can "
+    "judge: fix it first"
+)
 
 
 class ProdConfigChecker(ProductionBuilds):
@@ -59,6 +66,11 @@ class ProdConfigChecker(ProductionBuilds):
         error, app = self._outcome(overrides)
         if error is not None and self.failed_after:
             raise AssertionError(self._unjudged(error, overrides)) from None
+        if error is not None and (broken := code_error(error)) is not None:
+            raise AssertionError(
+                f"expected the production build to succeed with {_describe(overrides)}; it "
+                f"failed on {broken}: {_NO_REFUSAL}"
+            ) from None
         if error is not None:
             raise AssertionError(
                 f"expected the production build to succeed with {_describe(overrides)}; it was "
@@ -107,6 +119,12 @@ class ProdConfigChecker(ProductionBuilds):
                     "(docs/fixtures.md)."
                 )
                 + "".join(f"\n{hint}" for hint in dotenv_hints(changes))
+            )
+        broken = code_error(error)
+        if broken is not None:
+            raise AssertionError(
+                f"expected the production build to be refused with {_describe(changes)}; it "
+                f"failed on {broken}: {_NO_REFUSAL}"
             )
         text = str(error)
         missing = [name for name in changes if not names_variable(text, name)]
@@ -177,6 +195,11 @@ class ProdConfigChecker(ProductionBuilds):
             raise AssertionError(
                 f"{self._unjudged(baseline, {})}\nthe production audit needs the known-good "
                 "env to boot: fix this until prod_config.assert_accepts() passes"
+            )
+        if baseline is not None and (broken := code_error(baseline)) is not None:
+            raise AssertionError(
+                f"the production audit needs the known-good env to boot, and the build failed "
+                f"on {broken}: {_NO_REFUSAL}"
             )
         if baseline is not None:  # every variant would look refused
             raise AssertionError(

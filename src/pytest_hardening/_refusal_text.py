@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from ._secrets import is_public_default, mask, refusal_lines, secret_values
 from ._secrets import leaks as leaks_in
 
-__all__ = ["RefusalText", "names_variable"]
+__all__ = ["RefusalText", "code_error", "names_variable"]
 
 
 class RefusalText:
@@ -99,3 +101,14 @@ def names_variable(text: str, variable: str) -> bool:
     return any(
         re.search(rf"(?<![a-z0-9_.]){re.escape(name)}(?![a-z0-9_])", lowered) for name in dotted
     )
+
+
+def code_error(error: BaseException) -> str | None:
+    """What ``error`` says when it is no refusal of a configuration but code that does not
+    compile (a syntax newer than the Python the tests run on): a check must not read it as
+    the app refusing, nor as the app accepting."""
+    if not isinstance(error, SyntaxError):
+        return None
+    where = f" ({Path(error.filename).name}, line {error.lineno})" if error.filename else ""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return f"{type(error).__name__}: {error.msg}{where}, under Python {version}"

@@ -29,7 +29,7 @@ from pytest_hardening._config import SpecError, load_object
 from pytest_hardening._env import EnvPatch
 from pytest_hardening._fresh_builds import fresh_factory
 from pytest_hardening._guard_failures import could_not_judge, what_to_do
-from pytest_hardening._refusal_text import names_variable
+from pytest_hardening._refusal_text import code_error, names_variable
 from pytest_hardening._secrets import is_public_default, mask, secret_values
 from pytest_hardening._secrets import refusal_lines as _refusal
 
@@ -109,6 +109,12 @@ def build_validator(
         except Exception as error:
             if isinstance(error, ModuleNotFoundError) and names_the_spec(error, factory):
                 raise  # a typo, the wrong folder: the command line's, not the app's refusal
+            broken = code_error(error)
+            if broken is not None:  # the app's code, which no env file can fix or judge
+                return [
+                    f"{factory}: could not judge the file: the build failed on {broken}, an "
+                    "error in the app's code, not a refusal of the configuration"
+                ]
             if checker.stopped_at is None and checker.failed_after:
                 # Maybe a client library's failure on the refusal (a cloud SDK's metadata
                 # probe): no verdict on the file, said first, with what to do.
