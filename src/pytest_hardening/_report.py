@@ -180,15 +180,18 @@ def _hidden_warnings(records: list[dict[str, Any]]) -> list[str]:
     lines = []
     slept: dict[str, float] = {}
     sleepers = 0
+    clocked = True  # every test that slept had the clock: only the modules are left to name
     for record in records:
         sleeps = record["real_sleeps"]
         sleepers += bool(sleeps)
+        clocked = clocked and (not sleeps or "clock" in record["fixtures"])
         for module, seconds in sleeps.items():
             slept[module] = slept.get(module, 0.0) + seconds
     if slept:
+        cure = "name" if clocked else "add the `clock` fixture, and name"
         lines.append(
             f"slept for real: {sum(slept.values()):.2f} s in {sleepers} test(s), from "
-            f"{_top(slept, 3, each='{} {:.2f} s')}; add the `clock` fixture, and name back-off "
+            f"{_top(slept, 3, each='{} {:.2f} s')}; {cure} back-off "
             "modules in hardening_backoff_modules (RealSleepWarning: docs/fixtures.md, `clock`)"
         )
     passed = [len(r["passed_deadlines"]) for r in records]

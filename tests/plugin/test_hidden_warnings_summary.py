@@ -164,6 +164,21 @@ def test_no_line_without_real_sleeps_or_passed_deadlines(project: pytest.Pyteste
     assert "loop deadlines" not in result.stdout.str()
 
 
+def test_tests_that_had_the_clock_are_not_told_to_add_it(project: pytest.Pytester) -> None:
+    # A trial's test slept under the clock, and the summary said "add the `clock` fixture".
+    project.makepyfile(test_app=TESTS.replace("range(N)", "range(1)"))
+    result = project.runpytest_inprocess(
+        *ARGS, "-p", "no:asyncio", "-p", "no:hypothesispytest", "-k", "under_the_clock"
+    )
+    result.assert_outcomes(passed=1, deselected=3)
+    result.stdout.fnmatch_lines(
+        [
+            "slept for real: 1.20 s in 1 test(s), from backoffs 1.20 s; name back-off modules "
+            "in hardening_backoff_modules (RealSleepWarning: docs/fixtures.md, `clock`)"
+        ]
+    )
+
+
 @pytest.mark.slow
 def test_xdist_workers_are_aggregated(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
