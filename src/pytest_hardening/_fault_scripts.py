@@ -100,6 +100,11 @@ class InjectorHooks:
         passes."""
         raise NotImplementedError
 
+    def _hangs(self, fault: str, request: httpx.Request, kind: str) -> str:
+        """Note that ``fault`` met a request without a ``kind`` timeout, which would wait for
+        ever in production, and return what to raise into the app so the test goes on."""
+        raise NotImplementedError
+
 
 class FaultMethods(InjectorHooks):
     """Fault-setting methods; :class:`FaultInjector` supplies the state and ``_set``."""
@@ -142,7 +147,10 @@ class FaultMethods(InjectorHooks):
 
         def action(request: httpx.Request) -> tuple[httpx.Response, str]:
             done = healthy.respond(request).status_code if delivered else None
-            self._timeout_passes(request_timeout(request, kind) or 0.0)
+            limit = request_timeout(request, kind)
+            if limit is None:  # no timeout to time out after: production waits for ever
+                raise error(self._hangs(f"timeout({kind!r})", request, kind), request=request)
+            self._timeout_passes(limit)
             if done is None:
                 raise error(f"{kind} timeout (injected)", request=request)
             lost = error(

@@ -237,6 +237,18 @@ class FaultInjector(FaultMethods, StreamFaultMethods, InterceptionControls, Faul
                     self.misuse.append(message)
                 raise RuntimeError(message)
 
+    def _hangs(self, fault: str, request: httpx.Request, kind: str) -> str:
+        message = (
+            f"faults.{fault} met a request to {request.url.host} with no {kind} timeout (an "
+            "httpx client made with timeout=None): against a provider that stops answering it "
+            "waits for ever in production. The fault raised a timeout into the app so that the "
+            f"test could go on; give that client a {kind} timeout (httpx.Timeout), and the "
+            "fault times out after it"
+        )
+        with self._lock:
+            self.misuse.append(message)
+        return message
+
     def _move_clock(self, seconds: float, fault: str) -> None:
         assert self.clock is not None
         with moving_for(f"a {fault} fault"):  # named if it passes a deadline of the loop

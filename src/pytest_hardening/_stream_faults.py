@@ -134,15 +134,16 @@ class StreamFaultMethods(InjectorHooks):
     ) -> None:
         """Deliver ``after`` events, then go quiet for ``seconds`` (virtual time with a clock).
         Past the request's read timeout, or with ``seconds=None``, the client gets
-        ``httpx.ReadTimeout`` after exactly that timeout."""
+        ``httpx.ReadTimeout`` after exactly that timeout; a request without one would wait for
+        ever (the test fails, saying so)."""
 
         shown = f"stream_stall(after={after}, seconds={seconds})"
 
         def fault(request: httpx.Request) -> bytes | None:
             limit = request_timeout(request, "read")
             if seconds is None or (limit is not None and seconds > limit):
-                if limit is None:
-                    raise ValueError("stream_stall(seconds=None) needs a request read timeout")
+                if limit is None:  # a stall for ever, and nothing to end it: a hang
+                    raise httpx.ReadTimeout(self._hangs(shown, request, "read"), request=request)
                 self._advance(limit, shown)
                 raise httpx.ReadTimeout(
                     f"read timeout after {limit}s (injected stall after {after} events)",

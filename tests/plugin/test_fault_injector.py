@@ -483,3 +483,34 @@ def test_a_retried_request_to_an_unregistered_host_is_listed_once(
     assert report is not None
     assert report.count("GET https://api.pay.exampel/v2/charges") == 1
     assert "(×4: retried)" in report
+
+
+@pytest.mark.parametrize("fault", ["timeout", "stream_stall"])
+def test_a_fault_that_waits_for_a_timeout_the_client_lacks_fails_the_test(
+    clock_cache: ClockCache, fault: str
+) -> None:
+    # A relay's client made with timeout=None, against a provider that stops answering:
+    # production waits for ever. The fault had raised a ReadTimeout no such client can raise
+    # (timeout) or a ValueError of its own into the app (stream_stall): an app that caught it
+    # passed (a trial's).
+    events = b"".join(f"data: {i}\n\n".encode() for i in range(3))
+    stream = httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=events)
+    sse = Provider("https://sse.example", stream)
+    with (
+        Clock(cache=clock_cache) as clock,
+        FaultInjector({"sse": sse}, clock=clock) as faults,
+    ):
+        if fault == "timeout":
+            faults.timeout("sse")
+        else:
+            faults.stream_stall("sse", after=1)
+        no_timeout = httpx.Client(timeout=None)  # noqa: S113 (the case under test)
+        with no_timeout as client, pytest.raises(httpx.ReadTimeout) as raised:
+            client.get("https://sse.example/events")
+        assert clock.advanced == 0  # no timeout to pass
+        report = faults.problems_report()
+    assert report is not None
+    said = "a request to sse.example with no read timeout (an httpx client made with timeout=None)"
+    assert said in str(raised.value)
+    assert said in report
+    assert "give that client a read timeout (httpx.Timeout)" in report
