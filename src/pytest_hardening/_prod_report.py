@@ -13,15 +13,18 @@ __all__ = ["DEFAULT_IN_CODE", "AuditReport", "secret_default_note"]
 
 
 def secret_default_note(names: list[str]) -> str:
-    """What a secret the app was built without means: most likely a development value in its
-    code (``os.environ.get("SECRET_KEY", "dev-...")``), no secret to anyone who reads it."""
-    return f"{', '.join(names)}: {DEFAULT_IN_CODE}"
+    """What a secret the app started without may mean: a development value in its code
+    (``os.environ.get("SECRET_KEY", "dev-...")``), no secret to anyone who reads it, or a
+    secret read only when a request needs it; either way production must set it."""
+    return f"{', '.join(names)}: the app started without it: {DEFAULT_IN_CODE}"
 
 
-#: Why a secret must not have a default in the code (the end of :func:`secret_default_note`).
+#: Why a secret must not have a default in the code, nor go missing until a request needs it
+#: (the end of :func:`secret_default_note`).
 DEFAULT_IN_CODE = (
-    "a secret's default written in the app's code is published with that code (whoever reads "
-    "it has the secret, in every copy that runs on it): production must set it, and the app "
+    "if its code gives it a default, that value is published with the code (whoever reads it "
+    "has the secret, in every copy that runs on it), and if the app reads it only when a "
+    "request needs it, a missing secret shows only then; production must set it, and the app "
     "refuse to start without it"
 )
 

@@ -69,9 +69,8 @@ def test_a_secret_the_app_reads_and_the_file_leaves_out_is_a_problem(project: Pa
     assert status == 1, said
     for name in ("WEBHOOK_SECRET", "SESSION_SECRET_KEY"):  # at import and in the factory
         assert (
-            f"{name}: the app reads it and prod.env does not set it, so the app was built on "
-            "the default its code gives it: a secret's default written in the app's code is "
-            "published with that code"
+            f"{name}: the app reads it and prod.env does not set it, so the app was built "
+            "without it: if its code gives it a default, that value is published with the code"
         ) in said
     assert "dev-webhook-secret-in-the-code" not in said  # never shown: it is a secret
     assert "SENTRY_AUTH_TOKEN" not in said  # the app declares it optional
@@ -99,8 +98,8 @@ def test_the_audits_note_on_a_dropped_secret_is_no_invitation_to_optional(
     assert status == 1, said
     assert "audit: accepted WEBHOOK_SECRET: dropped" in said
     assert (
-        "note: WEBHOOK_SECRET, SESSION_SECRET_KEY: a secret's default written in the app's "
-        "code is published with that code"
+        "note: WEBHOOK_SECRET, SESSION_SECRET_KEY: the app started without it: if its code "
+        "gives it a default, that value is published with the code"
     ) in said
     assert "--optional WEBHOOK_SECRET" not in said
     assert "Zq8v3LmT1pR7wX2nB5kD9hF4" not in said

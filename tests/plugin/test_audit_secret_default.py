@@ -50,9 +50,11 @@ def test_a_dropped_secret_the_app_starts_without_is_called_published(
             "*unsafe change(s) refused, 1 accepted",
             "*ACCEPTED SESSION_SECRET: dropped*",
             "*SESSION_SECRET dropped and the app started: it runs on a default of its own, or*",
-            "*SESSION_SECRET: a secret's default written in the app's code is published with "
-            "that code (whoever reads it has the secret, in every copy that runs on it): "
-            "production must set it, and the app refuse to start without it",
+            "*SESSION_SECRET: the app started without it: if its code gives it a default, "
+            "that value is published with the code (whoever reads it has the secret, in every "
+            "copy that runs on it), and if the app reads it only when a request needs it, a "
+            "missing secret shows only then; production must set it, and the app refuse to "
+            "start without it",
         ]
     )
     out = result.stdout.str()

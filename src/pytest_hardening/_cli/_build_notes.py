@@ -1,7 +1,7 @@
 """What a check-config build saw beside the configuration it judged: where it stopped at a
 connection, the connections it made on this machine to servers the file never names, a mode
 variable the app read that the file leaves unset, a secret its own code read that the file
-leaves unset (built on the code's default), variables the app's own
+leaves unset (built without it), variables the app's own
 ``load_dotenv()`` filled from a developer's file, and an app with no startup to run (WSGI, or
 a Starlette app with none)."""
 
@@ -139,8 +139,8 @@ def secrets_left_to_code(
     own_reads: Iterable[str], env: Mapping[str, str], optional: Iterable[str], file: str
 ) -> list[str]:
     """A problem for each secret the app's own code read by name that the env file does not
-    set, unless declared optional: the build went on without it, so on the default the code
-    gives it (``os.getenv("WEBHOOK_SECRET", "dev-...")``), which is published with the code.
+    set, unless declared optional: the build went on without it, on whatever default the code
+    gives it (``os.getenv("WEBHOOK_SECRET", "dev-...")``, published with the code).
     A library reading its own credential (an SDK's chain: unset, it looks elsewhere) is not
     the app's, and a secret the file sets empty is said by the weak-secret rule."""
     from pytest_hardening._prod_report import DEFAULT_IN_CODE
@@ -148,8 +148,8 @@ def secrets_left_to_code(
 
     skip = set(optional)
     return [
-        f"{name}: the app reads it and {file} does not set it, so the app was built on the "
-        f"default its code gives it: {DEFAULT_IN_CODE}; when the app runs safely without it "
+        f"{name}: the app reads it and {file} does not set it, so the app was built without "
+        f"it: {DEFAULT_IN_CODE}; when the app runs safely without it "
         f"(what it enables stays off), name it with --optional {name} (or in the app's "
         "PRODUCTION_OPTIONAL)"
         for name in own_reads
