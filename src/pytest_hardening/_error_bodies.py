@@ -1,5 +1,5 @@
-"""Injected error answers in the provider's own shape: an OpenAI-compatible, Anthropic or Stripe
-API gets the error body its SDK parses (``e.type``, ``e.code``, the message), so an app that
+"""Injected error answers in the provider's own shape: an OpenAI-compatible, Anthropic, Stripe or
+Google API gets the error body its SDK parses (``e.type``, ``e.code``, the message), so an app that
 branches on them can be driven; a provider with ``errors=`` a function gets the body it builds,
 and any other provider a plain body."""
 
@@ -21,6 +21,11 @@ _HOSTS = {
     "*.openai.azure.com": "openai",
     "api.anthropic.com": "anthropic",
     "api.stripe.com": "stripe",
+    # Gemini and Vertex AI (google-genai reads e.code, e.status, e.message); Google's other
+    # REST APIs share the shape (Provider(errors="google")), its OAuth endpoints do not.
+    "generativelanguage.googleapis.com": "google",
+    "aiplatform.googleapis.com": "google",
+    "*-aiplatform.googleapis.com": "google",
 }
 # Said in every injected message: a log line or a test failure never passes for a real outage.
 _INJECTED = " (injected by pytest-hardening)"
@@ -48,6 +53,20 @@ _STRIPE: dict[int, tuple[str, str | None, str]] = {
     409: ("idempotency_error", None, "Keys for idempotent requests can only be used once."),
     429: ("invalid_request_error", "rate_limit", "Too many requests hit the API too quickly."),
 }
+# Google's APIs: status -> the google.rpc code name their error's `status` carries.
+_GOOGLE = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 # Anthropic: status -> (error.type, message).
 _ANTHROPIC: dict[int, tuple[str, str]] = {
     400: ("invalid_request_error", "There was an issue with the request."),
@@ -64,7 +83,7 @@ _ANTHROPIC: dict[int, tuple[str, str]] = {
 
 
 def error_shape(provider: Provider) -> str | None:
-    """``"openai"``, ``"anthropic"``, ``"stripe"`` or ``None`` (plain bodies, or the
+    """``"openai"``, ``"anthropic"``, ``"stripe"``, ``"google"`` or ``None`` (plain bodies, or the
     provider's own function) for ``provider``."""
     if isinstance(provider.errors, str):
         return provider.errors
@@ -114,6 +133,9 @@ def error_body(provider: Provider, status: int) -> dict[str, Any]:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:  # a status of the provider's own, such as 529
         phrase = f"HTTP {status}"
+    if shape == "google":
+        code = _GOOGLE.get(status) or ("INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+        return {"error": {"code": status, "message": phrase + _INJECTED, "status": code}}
     return {"error": phrase + _INJECTED, "status": status}
 
 

@@ -32,7 +32,7 @@ Handler = Callable[[httpx.Request], "httpx.Response | httpx2.Response"]
 ErrorBody = Callable[[int], Any]
 
 #: The APIs whose error bodies injected faults can imitate (``Provider.errors``).
-ERROR_SHAPES = ("openai", "anthropic", "stripe")
+ERROR_SHAPES = ("openai", "anthropic", "stripe", "google")
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,14 @@ class Provider:
     then the one naming more query parameters. A path prefix splits a host, a query a path.
 
     ``errors`` is how injected error answers (``fail``, ``rate_limit``, ``random``, a status in
-    ``sequence``) look: ``"openai"`` (any OpenAI-compatible API), ``"anthropic"`` or
-    ``"stripe"``, the error body that API's SDK reads the error's type and code from; or a
+    ``sequence``) look: ``"openai"`` (any OpenAI-compatible API), ``"anthropic"``,
+    ``"stripe"`` or ``"google"`` (Gemini, Vertex AI, Google's REST APIs), the error body that
+    API's SDK reads the error's type and code from; or a
     function of the status returning the provider's own error body (JSON-able, or
     ``str``/``bytes`` sent as is), for an app that reads the provider's documented error shape.
     By default it follows the host (``api.openai.com``, ``*.openai.azure.com``,
-    ``api.anthropic.com``, ``api.stripe.com``), and any other
+    ``api.anthropic.com``, ``api.stripe.com``, ``generativelanguage.googleapis.com``,
+    ``aiplatform.googleapis.com`` and its regional hosts), and any other
     provider gets ``{"error": "Service Unavailable (injected by pytest-hardening)", "status":
     503}``.
     """

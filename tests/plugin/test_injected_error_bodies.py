@@ -195,7 +195,7 @@ def test_a_provider_names_its_error_shape_or_is_told_what_is_known() -> None:
     assert Provider("https://llm.internal", errors="anthropic").errors == "anthropic"
     with pytest.raises(
         ValueError,
-        match=r"errors='gemini'.*\('openai', 'anthropic', 'stripe'\).*, a function of the status",
+        match=r"errors='gemini'.*\('openai', 'anthropic', 'stripe', 'google'\).*, a function",
     ):
         Provider("https://llm.internal", errors="gemini")
 
@@ -224,3 +224,27 @@ def test_stripe_gets_the_error_object_its_sdk_reads(
     assert error["message"].endswith(INJECTED)
     assert answer.headers["Request-Id"] == "req_injected_by_pytest_hardening"
     assert Provider("https://stripe.internal.example", errors="stripe").errors == "stripe"
+
+
+@pytest.mark.parametrize(
+    ("host", "status", "code"),
+    [
+        ("generativelanguage.googleapis.com", 429, "RESOURCE_EXHAUSTED"),
+        ("generativelanguage.googleapis.com", 503, "UNAVAILABLE"),
+        ("us-central1-aiplatform.googleapis.com", 504, "DEADLINE_EXCEEDED"),
+        ("aiplatform.googleapis.com", 418, "FAILED_PRECONDITION"),
+    ],
+)
+def test_gemini_and_vertex_get_googles_error_object(
+    clock: Clock, host: str, status: int, code: str
+) -> None:
+    # A trial's: google-genai read the plain body as `503 None` (e.status and e.message None),
+    # so an app branching on e.status == "RESOURCE_EXHAUSTED" never took that branch.
+    with FaultInjector({"gemini": f"https://{host}"}, clock=clock) as faults:
+        faults.fail("gemini", status)
+        answer = httpx.post(f"https://{host}/v1beta/models/gemini-2.5-flash:generateContent")
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert (error["code"], error["status"]) == (status, code)
+    assert error["message"].endswith(INJECTED)
+    assert Provider("https://storage.googleapis.com", errors="google").errors == "google"
