@@ -10,6 +10,7 @@ usually the fix, not a mock.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
@@ -228,18 +229,29 @@ def _client_advice(attempts: list[tuple[str, int | None]]) -> str:
     return "; ".join(parts)
 
 
-def around_advice(clients: list[str]) -> str:
-    """What to do when a registered provider's host was reached through another client."""
+def around_advice(clients: list[str], hosts: Iterable[str] = ()) -> str:
+    """What to do when a registered provider's host (of ``hosts``) was reached through another
+    client."""
     bases = {_base(c) for c in clients}
     how = "send them through httpx, or mock that client in the test"
     if bases & {"boto3", "botocore"}:  # boto3 cannot send through httpx
         how = "mock them with moto (`mock_aws`) or botocore's `Stubber` instead of a provider"
+    elif "grpc" in bases and any(h.endswith(_GEMINI_HOSTS) for h in hosts):
+        # google-generativeai speaks gRPC to Gemini, which has no emulator to point it at.
+        how = (
+            "Gemini has no emulator: move the app to google-genai, which sends through httpx2 "
+            "(the faults reach it), or give the test a grpc.server of its own on 127.0.0.1"
+        )
     elif bases & set(_MOCKS):
         how += _mocks(bases)
     return (
         "faults and healthy answers reach a provider only through httpx and httpx2; these "
         f"calls went through {', '.join(clients)}: {how}"
     )
+
+
+#: Gemini's and Vertex AI's hosts (a regional Vertex AI host ends the same way).
+_GEMINI_HOSTS = ("generativelanguage.googleapis.com", "aiplatform.googleapis.com")
 
 
 def _mocks(clients: set[str]) -> str:

@@ -41,7 +41,7 @@ def refusal_report(
     # of their own: the host is registered, and any call that follows goes through httpx.
     lookups = [b for b in blocked if b in own_lookups and provider_of and provider_of(b.host)]
     rest = [b for b in blocked if b not in lookups]
-    lines, around = [], set()
+    lines, around, around_hosts = [], set(), set()
     for b in blocked[:10]:
         client = clients.get(b, "")
         line = refusal_line(b, client)
@@ -52,11 +52,12 @@ def refusal_report(
                 line += LOOKUP_NOTE
             else:
                 around.add(client or "a client other than httpx or httpx2")
+                around_hosts.add(b.host)
         lines.append(line)
     proxied = any(b.via not in ("connect", "resolve") for b in blocked)
     advices = [lookup_advice([clients.get(b, "") for b in lookups])] if lookups else []
     if around:
-        advices.append(around_advice(sorted(around)))
+        advices.append(around_advice(sorted(around), sorted(around_hosts)))
     elif rest or not advices:
         advices.append(
             client_advice([(clients.get(b, ""), b.port) for b in rest], [b.host for b in rest])

@@ -144,3 +144,22 @@ def test_the_channel_functions_are_the_real_ones_once_the_guard_stops() -> None:
         assert grpc.insecure_channel is not real[0]
         assert grpc.insecure_channel.__wrapped__ is real[0]
     assert (grpc.insecure_channel, grpc.secure_channel, grpc_aio.insecure_channel) == real
+
+
+def test_gemini_over_grpc_is_told_to_move_to_the_sdk_the_faults_reach() -> None:
+    # google-generativeai speaks gRPC to Gemini: the advice named Firestore's emulator, which
+    # Gemini has none of (a trial's).
+    from pytest_hardening import FaultInjector
+
+    gemini = {"gemini": "https://generativelanguage.googleapis.com"}
+    with FaultInjector(gemini) as faults:
+        refused(
+            grpc.secure_channel(
+                "generativelanguage.googleapis.com:443", grpc.ssl_channel_credentials()
+            )
+        )
+        report = faults.problems_report()
+    assert report is not None
+    assert "the host of provider 'gemini'" in report
+    assert "Gemini has no emulator: move the app to google-genai" in report
+    assert "FIRESTORE_EMULATOR_HOST" not in report
