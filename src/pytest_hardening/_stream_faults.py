@@ -43,28 +43,31 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """Yields ``events``; before event ``at`` runs ``fault`` (which may raise, or return bytes
     to inject, in place of event ``at`` when ``replace``). Reports the number of intact events
     delivered as each one is handed over (a reader that fails at the fault may drop the stream
-    without closing it), and once more when the stream ends."""
+    without closing it), and once more when the stream ends, saying whether the reader left
+    before the fault (abandoned)."""
 
     def __init__(
         self,
         events: list[bytes],
         at: int,
         fault: Callable[[], bytes | None],
-        done: Callable[[int], None],
+        done: Callable[[int, bool], None],
         replace: bool = False,
     ) -> None:
         self._events = events
         self._at = at
         self._fault = fault
         self._replace = replace
-        self._done: Callable[[int], None] | None = done
+        self._done: Callable[[int, bool], None] | None = done
         self._delivered = 0
+        self._reached = False  # whether the reader got as far as the fault
         self._pass: Iterator[bytes] | None = None
 
     def _chunks(self) -> Iterator[bytes]:
         try:
             for index, event in enumerate(self._events):
                 if index == self._at:
+                    self._reached = True
                     injected = self._fault()
                     if injected is not None:
                         yield injected
@@ -72,9 +75,10 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                             continue
                 self._delivered += 1  # handed over: a reader may stop at it (the last event)
                 if self._done is not None:
-                    self._done(self._delivered)
+                    self._done(self._delivered, False)
                 yield event
             if self._at >= len(self._events):
+                self._reached = True
                 injected = self._fault()
                 if injected is not None:
                     yield injected
@@ -99,7 +103,7 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     def close(self) -> None:
         done, self._done = self._done, None
         if done is not None:
-            done(self._delivered)
+            done(self._delivered, not self._reached)  # closed before the fault: abandoned
 
     async def aclose(self) -> None:
         self.close()
@@ -196,8 +200,14 @@ class StreamFaultMethods(InjectorHooks):
             events = split_events(response.read())
             status = response.status_code
 
-            def done(delivered: int) -> None:
-                self._relabel(request, _label(kind, status, delivered, len(events)))
+            def done(delivered: int, abandoned: bool) -> None:
+                label = _label(kind, status, delivered, len(events))
+                if abandoned and delivered < len(events):  # the reader left before the fault
+                    label = (
+                        f"{kind} {status} (abandoned after {delivered}/{len(events)} events: "
+                        f"the {kind} after {after} not reached)"
+                    )
+                self._relabel(request, label)
 
             if fault is not None:
                 stream = _FaultyStream(events, after, lambda: fault(request), done)

@@ -232,3 +232,24 @@ def test_stream_faults_reach_async_httpx_and_httpx2_alike() -> None:
             "stream_cut 200 (1/4 events delivered)",
             "stream_malformed 200 (4/4 events delivered)",
         ] * 2
+
+
+def test_a_stream_left_before_its_fault_is_logged_as_abandoned(clock_cache: ClockCache) -> None:
+    # The call log said "stream_cut 200 (3/9 events delivered)" of a stream whose reader left
+    # after three events, the cut set after six: a cut that never happened (a trial's).
+    events = b"".join(f"data: {i}\n\n".encode() for i in range(9))
+    healthy = httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=events)
+    with (
+        Clock(cache=clock_cache) as clock,
+        FaultInjector({"sse": Provider(URL, healthy)}, clock=clock) as faults,
+    ):
+        faults.stream_cut("sse", after=6)
+        faults.allow_unused()
+        with httpx.Client() as http, http.stream("GET", f"{URL}/events") as response:
+            lines = response.iter_lines()
+            assert [next(lines) for _ in range(5)] == ["data: 0", "", "data: 1", "", "data: 2"]
+    [call] = faults.calls("sse")
+    assert (
+        call.outcome
+        == "stream_cut 200 (abandoned after 3/9 events: the stream_cut after 6 not reached)"
+    )
