@@ -32,7 +32,9 @@ class LeftThreads:
     """The threads alive now; :meth:`left`, the app's own started since, still running."""
 
     def __init__(self) -> None:
-        self._before = {thread.ident for thread in threading.enumerate()}
+        # The thread objects, not their idents: an ident is reused by a thread started after
+        # one of these ended.
+        self._before = set(threading.enumerate())
 
     def left(self) -> list[str]:
         """``name (module.function)`` of each thread of the app's own code started since this
@@ -40,7 +42,7 @@ class LeftThreads:
         started = [
             (thread, where)
             for thread in threading.enumerate()
-            if thread.ident not in self._before and (where := _apps_code(thread)) is not None
+            if thread not in self._before and (where := _apps_code(thread)) is not None
         ]
         for thread, _ in started:
             thread.join(GRACE / len(started))
