@@ -461,6 +461,15 @@ def _packages(
         monkeypatch.syspath_prepend(str(tmp_path / folder))
 
 
+def _refusals(call: Any) -> str:
+    """The guard's report of what ``call`` tried (its errors swallowed, as an app's are)."""
+    with NetworkGuard() as guard:
+        _swallow(call)
+    report = guard.report()
+    assert report is not None
+    return report
+
+
 def test_a_library_connecting_by_itself_is_named_beside_its_client(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -502,10 +511,7 @@ def test_a_library_the_app_called_is_named_with_the_apps_module(
     _packages(tmp_path, monkeypatch, {"tokenizerlib": tokenizer}, {"tokenapp": app})
     import tokenapp  # type: ignore[import-not-found]
 
-    with NetworkGuard() as guard:
-        _swallow(lambda: tokenapp.count("hi"))
-    report = guard.report()
-    assert report is not None
+    report = _refusals(lambda: tokenapp.count("hi"))
     assert f"{OFF_HOST}:8084, from urllib (called by tokenizerlib, from tokenapp)" in report
     assert "connected by itself" not in report
     assert "tokenizerlib connected when tokenapp called it: stand in for that call" in report
@@ -530,10 +536,7 @@ def test_a_librarys_generated_functions_are_the_library_not_the_app(
     _packages(tmp_path, monkeypatch, {"ormlib": orm}, {"ormapp": app})
     import ormapp  # type: ignore[import-not-found]
 
-    with NetworkGuard() as guard:
-        _swallow(ormapp.count)
-    report = guard.report()
-    assert report is not None
+    report = _refusals(ormapp.count)
     assert f"{OFF_HOST}:8086, from urllib (called by ormlib, from ormapp)" in report
 
 
@@ -553,10 +556,7 @@ def test_a_redis_connection_names_the_library_and_the_module_that_asked(
     _packages(tmp_path, monkeypatch, {"queuelib": queue}, {"redisapp": app})
     import redisapp  # type: ignore[import-not-found]
 
-    with NetworkGuard() as guard:
-        _swallow(redisapp.enqueue)
-    report = guard.report()
-    assert report is not None
+    report = _refusals(redisapp.enqueue)
     assert f"{OFF_HOST}:6379, from redis (called by queuelib, from redisapp)" in report
 
 
@@ -575,10 +575,7 @@ def test_a_mocking_library_passing_a_call_through_is_not_named_as_its_caller(
     _packages(tmp_path, monkeypatch, {"requests_mock": mock, "paylib": pay}, {"shopapp_pay": app})
     import shopapp_pay  # type: ignore[import-not-found]
 
-    with NetworkGuard() as guard:
-        _swallow(shopapp_pay.pay)
-    report = guard.report()
-    assert report is not None
+    report = _refusals(shopapp_pay.pay)
     assert f"{OFF_HOST}:8085, from urllib (called by paylib, from shopapp_pay)" in report
     assert "requests_mock" not in report
 
