@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
+from ._stream_readers import READER
 from ._virtual_time import serving_request
 
 __all__ = ["IGNORED_SENDS", "Exchange"]
@@ -25,6 +26,9 @@ __all__ = ["IGNORED_SENDS", "Exchange"]
 #: Messages an app may send after its client left before it is cancelled: one in flight, a
 #: few more while it sees the disconnect; an app that never listens for one goes on for ever.
 IGNORED_SENDS = 16
+
+#: Turns of the loop a stall waits after the caller left: for the app to see the disconnect.
+_TURNS = 8
 
 _Message = dict[str, Any]
 _DEBUG_MESSAGES = ("http.response.debug", "http.response.template")
@@ -52,6 +56,8 @@ class Exchange:
         self._ignored = 0  # messages the app sent after that
         self._tx: Any = None
         self._rx: Any = None
+        self._reading = False  # the caller waits for the next chunk (in next_chunk)
+        self._asked: anyio.Event | None = None  # set when it starts to, or leaves
 
     @property
     def status(self) -> int | None:
@@ -66,10 +72,12 @@ class Exchange:
     async def serve(self, app: Any) -> None:
         self._complete = anyio.Event()
         self._tx, self._rx = anyio.create_memory_object_stream[bytes](0)
+        reader = READER.set(self)  # the app's tasks know who reads its answer
         with anyio.CancelScope() as self._scope_cancel, serving_request():
             try:
                 await app(self.scope, self._receive, self._send)
             finally:
+                READER.reset(reader)
                 self._complete.set()
                 self._tx.close()
                 # Unbuffered: every chunk sent was taken, so nothing is left to read. Closed here
@@ -126,11 +134,27 @@ class Exchange:
             self.debug = message.get("info", message)
 
     async def next_chunk(self) -> bytes | None:
+        self._reading = True
+        if self._asked is not None:
+            self._asked.set()
         try:
             chunk: bytes = await self._rx.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the app has finished
             return None
+        finally:
+            self._reading = False
         return chunk
+
+    async def wants_more(self) -> None:
+        """Return once the caller asks for more of a streamed answer (or has not taken the
+        response yet: it waits for it), or has left it; after leaving, the app's own
+        cancellation on the disconnect comes first (a few turns of the loop)."""
+        while not (self._left or self._reading or not self.streaming.done()):
+            self._asked = anyio.Event()
+            await self._asked.wait()
+        if self._left:
+            for _ in range(_TURNS):
+                await anyio.lowlevel.checkpoint()
 
     def cancel(self) -> None:
         if self._scope_cancel is not None:
@@ -141,6 +165,8 @@ class Exchange:
         is blocked in returns, and what it sends after is dropped, as a server does; it then
         ends by itself (a streamed response stops, its background tasks run)."""
         self._left = True
+        if self._asked is not None:
+            self._asked.set()
         if self._complete is not None:
             self._complete.set()
         if self._rx is not None:

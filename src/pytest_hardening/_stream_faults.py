@@ -4,12 +4,13 @@ are not a stream pass untouched, and the fault waits for the next streamed one."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
 
 from ._fault_scripts import InjectorHooks, request_timeout
+from ._stream_readers import reader_wants_more
 
 __all__ = ["StreamFaultMethods"]
 
@@ -53,6 +54,7 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         fault: Callable[[], bytes | None],
         done: Callable[[int, bool], None],
         replace: bool = False,
+        wait: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._events = events
         self._at = at
@@ -62,6 +64,9 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._delivered = 0
         self._reached = False  # whether the reader got as far as the fault
         self._pass: Iterator[bytes] | None = None
+        # Awaited before the fault when read asynchronously: a stall waits for the app's
+        # reader to ask for more (see _stream_readers).
+        self._wait = wait
 
     def _chunks(self) -> Iterator[bytes]:
         try:
@@ -97,8 +102,17 @@ class _FaultyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         yield from self._one_pass()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._one_pass():
+        chunks = self._one_pass()
+        while True:
+            if self._wait is not None and not self._reached and self._at_fault():
+                await self._wait()
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
             yield chunk
+
+    def _at_fault(self) -> bool:
+        return self._delivered == min(self._at, len(self._events))
 
     def close(self) -> None:
         done, self._done = self._done, None
@@ -156,7 +170,9 @@ class StreamFaultMethods(InjectorHooks):
             self._advance(seconds, shown)
             return None
 
-        self._stream_fault(provider, "stream_stall", after, fault, times, seconds=seconds)
+        self._stream_fault(
+            provider, "stream_stall", after, fault, times, wait=reader_wants_more, seconds=seconds
+        )
 
     def stream_malformed(
         self,
@@ -184,6 +200,7 @@ class StreamFaultMethods(InjectorHooks):
         after: int,
         fault: Callable[[httpx.Request], bytes | None] | None,
         times: int | None,
+        wait: Callable[[], Awaitable[None]] | None = None,
         **details: Any,
     ) -> None:
         """``fault=None``: replace event ``after`` with :func:`truncate_event` of it."""
@@ -203,14 +220,16 @@ class StreamFaultMethods(InjectorHooks):
             def done(delivered: int, abandoned: bool) -> None:
                 label = _label(kind, status, delivered, len(events))
                 if abandoned and delivered < len(events):  # the reader left before the fault
+                    # Left where it begins: during a stall, which waited for it to read on.
+                    where = "not reached" if delivered < after else "where it began"
                     label = (
                         f"{kind} {status} (abandoned after {delivered}/{len(events)} events: "
-                        f"the {kind} after {after} not reached)"
+                        f"the {kind} after {after} {where})"
                     )
                 self._relabel(request, label)
 
             if fault is not None:
-                stream = _FaultyStream(events, after, lambda: fault(request), done)
+                stream = _FaultyStream(events, after, lambda: fault(request), done, wait=wait)
             else:
                 broken = truncate_event(events[after]) if after < len(events) else b"data: {\n\n"
                 stream = _FaultyStream(events, after, lambda: broken, done, replace=True)
