@@ -23,12 +23,15 @@ import httpx
 from ._app_errors import cut_error, log_app_error
 from ._portal_exchange import IGNORED_SENDS
 from ._portal_transport import LEAVING_GRACE, http_scope
+from ._stream_readers import READER
 from ._virtual_time import serving_request
 
 __all__ = ["CutBody", "serve_streaming"]
 
 _Message = MutableMapping[str, Any]
 _END = object()  # the last body message was taken
+#: Turns of the loop a stall waits after the reader left: for the app to see the disconnect.
+_TURNS = 8
 
 
 async def serve_streaming(
@@ -68,8 +71,12 @@ class _Exchange:
         self.left = asyncio.Event()  # the response is over, or the client left
         self.gone = False  # the client left early: what the app sends is dropped
         self._ignored = 0  # messages the app sent after that
+        self.asked_for = 0  # chunks the reader asked for
+        self.put = 0  # chunks the app sent to it
+        self.asked = asyncio.Event()  # set when the reader asks for one, or leaves
 
     async def run(self, app: Callable[..., Awaitable[None]], scope: _Message) -> None:
+        READER.set(self)  # this task's own context: the app's tasks know who reads its answer
         try:
             with serving_request():  # its sleeps are the test's to wait for
                 await app(scope, self.receive, self.send)
@@ -83,6 +90,18 @@ class _Exchange:
     @property
     def status(self) -> int | None:
         return None if self.start is None else int(self.start["status"])
+
+    async def wants_more(self) -> None:
+        """Return once the reader asks for more of a streamed answer (or has not taken the
+        response yet), or has left it; after leaving, the app's own cancellation on the
+        disconnect comes first (a few turns of the loop)."""
+        # Counted, not flagged: the reader may not have woken from the chunk it asked for.
+        while not (self.gone or self.asked_for > self.put or not self.streaming.done()):
+            self.asked.clear()
+            await self.asked.wait()
+        if self.gone:
+            for _ in range(_TURNS):
+                await asyncio.sleep(0)
 
     async def receive(self) -> _Message:
         body, self._body = self._body, None
@@ -109,6 +128,7 @@ class _Exchange:
                 return
             if self.streaming.done():
                 if chunk:
+                    self.put += 1
                     await self.chunks.put(chunk)  # waits for the reader
             else:
                 self.head.append(chunk)
@@ -138,6 +158,8 @@ class _Streamed(httpx.AsyncByteStream):
                 yield chunk
         while True:
             getter = asyncio.ensure_future(self._exchange.chunks.get())
+            self._exchange.asked_for += 1
+            self._exchange.asked.set()
             await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
             if not getter.done():  # the app ended without a last body message
                 getter.cancel()
@@ -157,6 +179,7 @@ class _Streamed(httpx.AsyncByteStream):
         # returns. One that does not end within the grace is cancelled.
         exchange = self._exchange
         exchange.gone = True
+        exchange.asked.set()
         exchange.left.set()
         with contextlib.suppress(asyncio.QueueEmpty):
             exchange.chunks.get_nowait()

@@ -56,8 +56,9 @@ class Exchange:
         self._ignored = 0  # messages the app sent after that
         self._tx: Any = None
         self._rx: Any = None
-        self._reading = False  # the caller waits for the next chunk (in next_chunk)
-        self._asked: anyio.Event | None = None  # set when it starts to, or leaves
+        self._asked_for = 0  # chunks the caller asked for (next_chunk)
+        self._handed = 0  # chunks the app handed it
+        self._asked: anyio.Event | None = None  # set when it asks for one, or leaves
 
     @property
     def status(self) -> int | None:
@@ -117,6 +118,7 @@ class Exchange:
                 return
             if self.streaming.done():
                 await self._tx.send(chunk)  # waits for the caller: back-pressure
+                self._handed += 1
             else:
                 self.head.append(chunk)
                 if more:
@@ -134,22 +136,21 @@ class Exchange:
             self.debug = message.get("info", message)
 
     async def next_chunk(self) -> bytes | None:
-        self._reading = True
+        self._asked_for += 1
         if self._asked is not None:
             self._asked.set()
         try:
             chunk: bytes = await self._rx.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the app has finished
             return None
-        finally:
-            self._reading = False
         return chunk
 
     async def wants_more(self) -> None:
         """Return once the caller asks for more of a streamed answer (or has not taken the
         response yet: it waits for it), or has left it; after leaving, the app's own
         cancellation on the disconnect comes first (a few turns of the loop)."""
-        while not (self._left or self._reading or not self.streaming.done()):
+        # Counted, not flagged: the caller's call may not have woken from the chunk it got.
+        while not (self._left or self._asked_for > self._handed or not self.streaming.done()):
             self._asked = anyio.Event()
             await self._asked.wait()
         if self._left:

@@ -2,7 +2,8 @@
 ``StreamingResponse``) whose client leaves while the provider stalls: in production the
 disconnect cancels the app's read at once. The stall passed in one virtual step before the
 disconnect arrived, and the app failed with a read timeout its client never caused (a
-trial's). A stall now waits for the app's reader to ask for more, or to leave."""
+trial's). A stall now waits for the app's reader to ask for more, or to leave, under either
+hardened client."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ from conftest import CLOSED
 
 
 def test_the_client_leaves_during_the_stall(hardened_client, faults, clock, caplog):
+    CLOSED.clear()
     faults.stream_stall("llm", after=2)
     with hardened_client.stream("GET", "/relay") as response:
         lines = response.iter_lines()
@@ -69,6 +71,24 @@ def test_the_client_leaves_during_the_stall(hardened_client, faults, clock, capl
     assert call.outcome == (
         "stream_stall 200 (abandoned after 2/9 events: the stream_stall after 2 where it began)"
     )
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_async_client_leaves_during_the_stall(hardened_async_client, faults, clock):
+    CLOSED.clear()
+    faults.stream_stall("llm", after=2)
+    async with hardened_async_client.stream("GET", "/relay") as response:
+        lines = response.aiter_lines()
+        assert await lines.__anext__() == "data: 0"
+    assert clock.advanced == 0
+    assert CLOSED == [True]
+    [call] = faults.calls("llm")
+    assert "where it began" in call.outcome
 
 
 def test_the_client_that_reads_on_meets_the_timeout(hardened_client, faults, clock):
@@ -87,4 +107,4 @@ def test_a_stall_waits_for_the_relays_reader(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess(
         "-p", "pytest_hardening", "-p", "no:randomly", "-p", "no:asyncio"
     )
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
