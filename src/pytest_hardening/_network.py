@@ -95,14 +95,14 @@ class NetworkGuard:
             return connect_ex(sock, address)
 
         def guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-            guard._check_name(host, port)
+            guard._check_lookup(host, port=port)
             return getaddrinfo(host, port, *args, **kwargs)
 
         # asyncio resolves in its executor's thread, where the stack names no client: refused
         # on the loop's thread first, the report names the library (asyncpg, aiohttp, the
         # app's module) that asked.
         async def guarded_loop_getaddrinfo(loop: Any, host: Any, port: Any, **kwargs: Any) -> Any:
-            guard._check_name(host, port)
+            guard._check_lookup(host, port=port)
             return await loop_getaddrinfo(loop, host, port, **kwargs)
 
         # A datagram needs no connect: sendto/sendmsg name their address (a tracing daemon's
@@ -251,16 +251,12 @@ class NetworkGuard:
     def _check_lookup(self, host: Any, reverse: bool = False, port: Any = None) -> None:
         """A lookup of ``host`` (for ``port``, when one is known): refused for a name off
         this machine, and for an address off it when ``reverse`` (a reverse lookup asks the
-        resolver too)."""
+        resolver too). No host (``getaddrinfo(None, port)``) is this machine's addresses."""
+        if host is None:
+            return
         name = host.decode() if isinstance(host, bytes) else str(host)
         if not is_local(name) and (reverse or not is_ip(name)):
             self._block(name, port_number(port), "resolve")
-
-    def _check_name(self, host: Any, port: Any) -> None:
-        if host is not None:
-            name = host.decode() if isinstance(host, bytes) else str(host)
-            if not is_ip(name) and not is_local(name):
-                self._block(name, port_number(port), "resolve")
 
     def _record(self, host: str, port: int | None, client: str) -> None:
         """A connection to ``host`` that the guard stopped without a refusal (a gRPC channel
