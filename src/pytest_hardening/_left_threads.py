@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from ._code_files import own_file
+from ._sleep_watch import not_the_apps
 
 __all__ = ["LeftRunningWarning", "LeftThreads"]
 
@@ -69,12 +70,6 @@ def _apps_code(thread: threading.Thread) -> str | None:
         function = type(thread).run  # a Thread subclass of the app's
     module = str(getattr(function, "__module__", "") or "")
     path = str(getattr(sys.modules.get(module), "__file__", "") or "")
-    last = module.rpartition(".")[2]
-    if (
-        not own_file(path)
-        or module.partition(".")[0] in ("pytest_hardening", "_pytest", "pytest")
-        or last.startswith("test_")
-        or last == "conftest"
-    ):
+    if not own_file(path) or not_the_apps(module):  # installed; the plugin's, the tests'
         return None
     return f"{module}.{getattr(function, '__qualname__', '?')}"
