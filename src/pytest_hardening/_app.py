@@ -17,7 +17,7 @@ from ._build_modes import factory_call
 from ._cached_getters import CachedGetters
 from ._config import AppFactory, NotConfigured
 from ._env import EnvPatch
-from ._last_words import LastWords
+from ._last_words import LastWords, exit_said
 from ._wsgi import WRAP_IT, is_wsgi_app, required_positional
 
 __all__ = [
@@ -129,12 +129,7 @@ class AppExited(RuntimeError):
 
     def __init__(self, code: object, said: str = "") -> None:
         self.code = code
-        logged = f" (after logging: {said})" if said else ""
-        super().__init__(
-            f"the app called sys.exit({'' if code is None else repr(code)}) while it was built"
-            f"{logged}: raise an error naming the setting instead, which a check (and a log) "
-            "can read"
-        )
+        super().__init__(exit_said(code, "while it was built", said))
 
 
 def _is_asgi_app(candidate: Any) -> bool:

@@ -12,10 +12,22 @@ import logging
 from collections import deque
 from types import TracebackType
 
-__all__ = ["LastWords"]
+__all__ = ["LastWords", "exit_said"]
 
 #: Records kept: the reason is the last or nearly (a traceback's summary after it, say).
 _KEPT = 3
+
+
+#: What a check asks of an app that refuses a setting by exiting.
+_INSTEAD = "raise an error naming the setting instead, which a check (and a log) can read"
+
+
+def exit_said(code: object, where: str, said: str, *, why: str = "") -> str:
+    """What a check says of an app that called ``sys.exit(code)`` ``where`` (``while it was
+    built``) after logging ``said``; ``why``, a note before the advice."""
+    logged = f" (after logging: {said})" if said else ""
+    shown = "" if code is None else repr(code)
+    return f"the app called sys.exit({shown}) {where}{logged}: {why}{_INSTEAD}"
 
 
 class LastWords(logging.Handler):

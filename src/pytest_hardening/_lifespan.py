@@ -18,7 +18,7 @@ import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 
-from ._last_words import LastWords
+from ._last_words import LastWords, exit_said
 from ._virtual_time import app_lifespan, lifespan_message
 
 __all__ = [
@@ -61,13 +61,9 @@ def _failed(phase: str, message: str) -> LifespanError:
 def _exited(phase: str, exited: SystemExit, said: str, details: str = "") -> LifespanError:
     """The error for an app that called ``sys.exit()`` in its lifespan, after logging
     ``said``."""
-    code = "" if exited.code is None else repr(exited.code)
-    logged = f" (after logging: {said})" if said else ""
+    where, why = f"in its {phase}", "a server would stop there; "
     error = LifespanError(
-        f"{phase} failed: the app called sys.exit({code}) in its {phase}{logged}: a server "
-        "would stop there; raise an error naming the setting instead, which a check (and a "
-        "log) can read",
-        details,
+        f"{phase} failed: {exit_said(exited.code, where, said, why=why)}", details
     )
     error.raised = exited
     return error
