@@ -23,15 +23,13 @@ import httpx
 from ._app_errors import cut_error, log_app_error
 from ._portal_exchange import IGNORED_SENDS
 from ._portal_transport import LEAVING_GRACE, http_scope
-from ._stream_readers import READER
+from ._stream_readers import LEAVING_TURNS, READER
 from ._virtual_time import serving_request
 
 __all__ = ["CutBody", "serve_streaming"]
 
 _Message = MutableMapping[str, Any]
 _END = object()  # the last body message was taken
-#: Turns of the loop a stall waits after the reader left: for the app to see the disconnect.
-_TURNS = 8
 
 
 async def serve_streaming(
@@ -100,7 +98,7 @@ class _Exchange:
             self.asked.clear()
             await self.asked.wait()
         if self.gone:
-            for _ in range(_TURNS):
+            for _ in range(LEAVING_TURNS):
                 await asyncio.sleep(0)
 
     async def receive(self) -> _Message:

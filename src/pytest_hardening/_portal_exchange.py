@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
-from ._stream_readers import READER
+from ._stream_readers import LEAVING_TURNS, READER
 from ._virtual_time import serving_request
 
 __all__ = ["IGNORED_SENDS", "Exchange"]
@@ -26,9 +26,6 @@ __all__ = ["IGNORED_SENDS", "Exchange"]
 #: Messages an app may send after its client left before it is cancelled: one in flight, a
 #: few more while it sees the disconnect; an app that never listens for one goes on for ever.
 IGNORED_SENDS = 16
-
-#: Turns of the loop a stall waits after the caller left: for the app to see the disconnect.
-_TURNS = 8
 
 _Message = dict[str, Any]
 _DEBUG_MESSAGES = ("http.response.debug", "http.response.template")
@@ -154,7 +151,7 @@ class Exchange:
             self._asked = anyio.Event()
             await self._asked.wait()
         if self._left:
-            for _ in range(_TURNS):
+            for _ in range(LEAVING_TURNS):
                 await anyio.lowlevel.checkpoint()
 
     def cancel(self) -> None:

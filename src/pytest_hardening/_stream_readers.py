@@ -15,7 +15,11 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Protocol
 
-__all__ = ["READER", "Reader", "reader_wants_more"]
+__all__ = ["LEAVING_TURNS", "READER", "Reader", "reader_wants_more"]
+
+
+#: Turns of the loop a stall waits after its reader left: for the app to see the disconnect.
+LEAVING_TURNS = 8
 
 
 class Reader(Protocol):
