@@ -222,24 +222,19 @@ def weak_secrets(env: Mapping[str, str], *, near: Path | None = None) -> list[Mu
                 if (kind := _weakness(entry)) is not None
             ]
             continue
-        if is_public_default(value):
-            kind = "published default"
-            if value.strip().lower() == example_placeholder(name):
-                kind = "example placeholder"
-        elif not value.strip():
-            kind = "empty"
-        elif len(value.strip()) <= 1:
-            kind = "short"
-        elif value == examples.get(name):
+        kind = _weakness(value)
+        if kind == "published default" and value.strip().lower() == example_placeholder(name):
+            kind = "example placeholder"
+        elif kind is None and value == examples.get(name):
             kind = "its .env.example value"
-        else:
+        if kind is None:
             continue
         found.append(Mutation(name, f"{kind} as given", value))
     return found
 
 
 def _weakness(value: str) -> str | None:
-    """How a secret given in a map is weak: a published default, empty, one character."""
+    """How a secret given is weak: a published default, empty, one character (else None)."""
     if is_public_default(value):
         return "published default"
     if not value.strip():
